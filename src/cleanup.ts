@@ -1,0 +1,59 @@
+// Post's removal of what this job created: only objects that carry this session's label, plus the per-job
+// directory. Idempotent (post may run twice) and never fatal: each problem becomes a warning.
+import { rm } from 'node:fs/promises';
+import { loadEndpoint } from './endpoint.js';
+import { EngineClient } from './engine/client.js';
+import type { Logger } from './platform/platform.js';
+import { LABEL_SESSION } from './session.js';
+import type { SessionState } from './state.js';
+
+export interface CleanupReport {
+  removed: string[];
+  warnings: string[];
+}
+
+/** Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed. */
+export const STOP_GRACE_SECONDS = 5;
+
+export async function cleanupSession(state: SessionState, log: Logger): Promise<CleanupReport> {
+  const report: CleanupReport = { removed: [], warnings: [] };
+  const attempt = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+      report.removed.push(what);
+    } catch (e) {
+      const message = `Could not remove ${what}: ${(e as Error).message}`;
+      report.warnings.push(message);
+      log.warning(message);
+    }
+  };
+
+  if (state.outer) {
+    const engine = new EngineClient(loadEndpoint(state.outer));
+    const label = `${LABEL_SESSION}=${state.session}`;
+    let found;
+    try {
+      found = await engine.listLabelled(label);
+    } catch (e) {
+      const message = `Could not list this job's containers on ${engine.description}: ${(e as Error).message}`;
+      report.warnings.push(message);
+      log.warning(message);
+      found = { containers: [], volumes: [], networks: [] };
+    }
+    // What state names but the engine no longer lists is already gone; what the engine lists with our label but
+    // state lost (a crash between create and save) is ours all the same.
+    for (const c of found.containers) {
+      await attempt(`container ${c.name}`, async () => {
+        if (c.state === 'running') await engine.stopContainer(c.id, STOP_GRACE_SECONDS);
+        await engine.removeContainer(c.id);
+      });
+    }
+    for (const v of found.volumes) await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name));
+    for (const n of found.networks) await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
+  }
+  if (state.jobDir) {
+    const dir = state.jobDir;
+    await attempt(`directory ${dir}`, () => rm(dir, { recursive: true, force: true }));
+  }
+  return report;
+}

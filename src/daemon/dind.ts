@@ -1,0 +1,241 @@
+// dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
+// volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
+import { mkdir, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type DaemonEndpoint, loadEndpoint, resolveEngine, saveEndpoint } from '../endpoint.js';
+import { type ContainerSpec, EngineClient } from '../engine/client.js';
+import type { Inputs } from '../inputs.js';
+import type { Platform } from '../platform/platform.js';
+import { objectName, sessionLabels } from '../session.js';
+import type { PrivilegeStrategy, SessionState, StateRecorder } from '../state.js';
+import { generateTls, writeTls } from '../tls.js';
+import type { DaemonMode, JobDaemon } from './daemon.js';
+import { hostPathTranslator } from './host-paths.js';
+
+/** Inside the container: our per-job directory (the socket, the TLS files). */
+export const RUN_DIR = '/run/setup-dind';
+export const TLS_PORT = '2376/tcp';
+
+/**
+ * Runs before dockerd, in any image with a POSIX sh (docker:dind, Debian, Alpine). Without --privileged, the cgroup
+ * mounts are read-only: remount them writable (cgroup v2 mount, or v1 bind mounts). On cgroup v2, move every process
+ * out of the namespace's root cgroup so dockerd can enable controllers (as docker's own dind script does). A fixed
+ * script: the daemon's arguments arrive as "$@", never inside the script text.
+ */
+export const INIT_SCRIPT = `set -e
+while read -r _ mp _ opts _; do
+  case "$mp" in /sys/fs/cgroup|/sys/fs/cgroup/*)
+    case ",$opts," in *,ro,*) mount -o remount,rw "$mp" 2>/dev/null || mount -o remount,bind,rw "$mp" 2>/dev/null || echo "setup-dind: cannot make $mp writable" >&2 ;; esac ;;
+  esac
+done < /proc/self/mounts
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+  mkdir -p /sys/fs/cgroup/init
+  while read -r pid; do echo "$pid" > /sys/fs/cgroup/init/cgroup.procs 2>/dev/null || :; done < /sys/fs/cgroup/cgroup.procs
+  sed -e 's/ / +/g' -e 's/^/+/' < /sys/fs/cgroup/cgroup.controllers > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || :
+fi
+mount --make-rshared / 2>/dev/null || :
+rm -f /var/run/docker.pid /run/docker.pid
+exec "$@"`;
+
+// Linux capabilities by number (capability.h), to turn our own bounding set into names the engine understands.
+const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
+  'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE',
+  'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME',
+  'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG',
+  'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF', 'CHECKPOINT_RESTORE'];
+
+/**
+ * Capabilities the host withholds, read from our own bounding set (`CapBnd` in /proc/self/status): a runner whose
+ * engine refuses --privileged ("unable to apply caps") usually withholds the same ones from every process.
+ */
+export function withheldCapabilities(procStatus: string): string[] {
+  const match = /^CapBnd:\s*([0-9a-f]+)/m.exec(procStatus);
+  if (!match) return [];
+  const bounding = BigInt(`0x${match[1]}`);
+  return CAPABILITIES.filter((_, bit) => ((bounding >> BigInt(bit)) & 1n) === 0n);
+}
+
+export interface DindPlan {
+  strategy: PrivilegeStrategy;
+  spec: ContainerSpec;
+}
+
+export interface DindSpecInput {
+  inputs: Inputs;
+  session: string;
+  labels: Record<string, string>;
+  /** The per-job directory as the outer engine sees it (a host path). */
+  hostJobDir: string;
+  socketGroup: number;
+  withheld: string[];
+}
+
+/** The container specs to try, in order: privileged first under `auto`, then the explicit capability set. */
+export function planDind(p: DindSpecInput): DindPlan[] {
+  const { dind } = p.inputs;
+  const args = [`--host=unix://${RUN_DIR}/docker.sock`, `--group=${p.socketGroup}`];
+  if (dind.tcp) {
+    args.push('--host=tcp://0.0.0.0:2376', '--tlsverify', `--tlscacert=${RUN_DIR}/tls/server/ca.pem`,
+      `--tlscert=${RUN_DIR}/tls/server/server-cert.pem`, `--tlskey=${RUN_DIR}/tls/server/server-key.pem`);
+  }
+  const name = objectName(p.session);
+  const base: ContainerSpec = {
+    name,
+    Image: dind.image,
+    Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'],
+    Cmd: ['dockerd', ...args, ...dind.daemonArgs],
+    Labels: p.labels,
+    HostConfig: {
+      Init: true,
+      Mounts: [
+        { Type: 'bind', Source: p.hostJobDir, Target: RUN_DIR },
+        { Type: 'volume', Source: name, Target: '/var/lib/docker' },
+      ],
+      ...(dind.tcp ? { PortBindings: { [TLS_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
+      ...(dind.network ? { NetworkMode: dind.network } : {}),
+    },
+    ...(dind.tcp ? { ExposedPorts: { [TLS_PORT]: {} } } : {}),
+    ...(dind.network ? { NetworkingConfig: { EndpointsConfig: { [dind.network]: { Aliases: ['docker'] } } } } : {}),
+  };
+  const privileged: DindPlan = { strategy: 'privileged', spec: { ...base, HostConfig: { ...base.HostConfig, Privileged: true } } };
+  const explicit: DindPlan = {
+    strategy: 'explicit-capabilities',
+    spec: {
+      ...base,
+      HostConfig: {
+        ...base.HostConfig,
+        CapAdd: ['ALL'],
+        CapDrop: p.withheld,
+        SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'],
+        MaskedPaths: [],
+        ReadonlyPaths: [],
+      },
+    },
+  };
+  if (dind.runtime) return [{ strategy: 'runtime', spec: { ...base, HostConfig: { ...base.HostConfig, Runtime: dind.runtime } } }];
+  if (dind.privileged === 'true') return [privileged];
+  if (dind.privileged === 'false') return [explicit];
+  return [privileged, explicit];
+}
+
+export interface DindDependencies {
+  readProcStatus: () => Promise<string>;
+  socketGroup: () => number;
+}
+
+export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecorder, deps: DindDependencies): DaemonMode {
+  const log = platform.log;
+
+  const saved = (): SessionState => {
+    const s = state.value;
+    if (!s) throw new Error('no session state: start() must run first');
+    return s;
+  };
+
+  return {
+    async start() {
+      const s = saved();
+      const outerEndpoint = resolveEngine(inputs, platform.env);
+      state.update({ outer: saveEndpoint(outerEndpoint) });
+      const engine = new EngineClient(outerEndpoint);
+      const labels = sessionLabels(s.session, platform.job);
+      const name = objectName(s.session);
+
+      // The per-job directory: the socket and certificates live here, private to the runner's user.
+      const jobDir = join(platform.job.tempDir, name);
+      await mkdir(jobDir, { recursive: true, mode: 0o700 });
+      state.update({ jobDir });
+      await chmod(jobDir, 0o700);
+      const toHostPath = await hostPathTranslator(engine, platform.env);
+      const hostJobDir = toHostPath(jobDir);
+
+      if (!(await engine.imageExists(inputs.dind.image))) {
+        log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
+        await engine.pullImage(inputs.dind.image);
+      }
+      await engine.createVolume(name, labels);
+      state.update({ volume: name });
+
+      if (inputs.dind.network) {
+        const exists = await engine.networkExists(inputs.dind.network);
+        if (!exists) {
+          await engine.createNetwork(inputs.dind.network, labels);
+          log.info(`Created network ${inputs.dind.network}`);
+        }
+        state.update({ network: { name: inputs.dind.network, created: !exists } });
+      }
+      if (inputs.dind.tcp) {
+        await writeTls(join(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
+      }
+
+      const plans = planDind({
+        inputs,
+        session: s.session,
+        labels,
+        hostJobDir,
+        socketGroup: deps.socketGroup(),
+        withheld: withheldCapabilities(await deps.readProcStatus()),
+      });
+      const failures: string[] = [];
+      for (const plan of plans) {
+        let id: string | undefined;
+        try {
+          id = await engine.createContainer(plan.spec);
+          state.update({ containerId: id, containerName: name, privilege: plan.strategy, startRequestedAt: Date.now() });
+          await engine.startContainer(id);
+          if (plan.strategy === 'explicit-capabilities' && plans.length > 1) {
+            log.warning(
+              `The engine refused --privileged (${failures.at(-1)}); the daemon runs with all capabilities except ` +
+                'those the host withholds, and seccomp/AppArmor unconfined. Set privileged: false to skip the first attempt.',
+            );
+          }
+          return;
+        } catch (e) {
+          failures.push((e as Error).message);
+          if (id) {
+            await engine.removeContainer(id).catch(() => undefined);
+            state.update({ containerId: undefined, privilege: undefined });
+          }
+        }
+      }
+      const tried = plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`).join('; ');
+      throw new Error(
+        `Could not start the dind container (${tried}). ` +
+          (inputs.dind.runtime
+            ? `Check that the engine has the runtime "${inputs.dind.runtime}" (docker info lists runtimes).`
+            : 'Use a runner whose engine allows privileged containers, set runtime: sysbox-runc where Sysbox is installed, or use mode: socket.'),
+      );
+    },
+
+    async attach(): Promise<JobDaemon> {
+      const s = saved();
+      if (!s.outer || !s.containerId || !s.jobDir) throw new Error('the dind container was not started');
+      const engine = new EngineClient(loadEndpoint(s.outer));
+      const id = s.containerId;
+      let endpoint: DaemonEndpoint = { address: { kind: 'unix', path: join(s.jobDir, 'docker.sock') } };
+      const outputs: Record<string, string> = { 'container-id': id };
+      if (inputs.dind.tcp) {
+        const c = await engine.inspectContainer(id);
+        const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+        if (!port) throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
+        const certPath = join(s.jobDir, 'tls', 'client');
+        endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
+        outputs['cert-path'] = certPath;
+      }
+      state.update({ endpoint: saveEndpoint(endpoint) });
+      return {
+        endpoint,
+        outputs,
+        facts: { Image: inputs.dind.image, Privileges: s.privilege ?? '' },
+        async giveUp() {
+          const c = await engine.inspectContainer(id);
+          if (!c) return 'its container was removed';
+          if (c.restartCount > 0) return `its container restarted ${c.restartCount} time(s)`;
+          if (!c.running) return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}`;
+          return undefined;
+        },
+        logTail: (lines) => engine.containerLogs(id, lines),
+      };
+    },
+  };
+}

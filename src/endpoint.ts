@@ -1,0 +1,112 @@
+// Where a Docker daemon is reached: the one value every module passes around instead of loose strings.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type DaemonAddress =
+  | { kind: 'unix'; path: string }
+  | { kind: 'tcp'; host: string; port: number };
+
+export interface DaemonEndpoint {
+  address: DaemonAddress;
+  /** A directory with ca.pem, cert.pem and key.pem (the docker CLI's DOCKER_CERT_PATH layout): TLS with verification. */
+  tlsCertPath?: string;
+}
+
+export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+export const TLS_FILES = ['ca.pem', 'cert.pem', 'key.pem'] as const;
+
+/** Parses a DOCKER_HOST-style URL. Throws with a message that says what is allowed; callers add the input's name. */
+export function parseDockerHost(value: string): DaemonAddress {
+  const text = value.trim();
+  if (text.startsWith('unix://')) {
+    const path = text.slice('unix://'.length);
+    if (!path.startsWith('/')) throw new Error(`"${value}" must name an absolute socket path, like unix:///var/run/docker.sock`);
+    if (/[\0\n\r]/.test(path)) throw new Error(`"${value}" contains control characters`);
+    return { kind: 'unix', path };
+  }
+  if (text.startsWith('tcp://')) {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new Error(`"${value}" is not a valid tcp:// address; use tcp://HOST:PORT`);
+    }
+    if (!url.hostname || !url.port) throw new Error(`"${value}" needs a host and a port, like tcp://docker:2376`);
+    if (url.pathname !== '/' && url.pathname !== '') throw new Error(`"${value}" must not have a path`);
+    if (url.username || url.password || url.search || url.hash) throw new Error(`"${value}" must be only tcp://HOST:PORT`);
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    return { kind: 'tcp', host, port: Number(url.port) };
+  }
+  throw new Error(`"${value}" is not a supported address; use unix:///path/to/docker.sock or tcp://HOST:PORT`);
+}
+
+export function formatAddress(address: DaemonAddress): string {
+  if (address.kind === 'unix') return `unix://${address.path}`;
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  return `tcp://${host}:${address.port}`;
+}
+
+/** Problems with a TLS certificate directory, as sentences; empty when it is usable. */
+export function checkTlsCertPath(dir: string): string[] {
+  if (!existsSync(dir)) return [`directory "${dir}" does not exist`];
+  const missing = TLS_FILES.filter((f) => !existsSync(join(dir, f)));
+  return missing.length ? [`"${dir}" lacks ${missing.join(', ')} (it needs ca.pem, cert.pem and key.pem)`] : [];
+}
+
+/** The environment the docker CLI needs to reach this endpoint. */
+export function clientEnvironment(endpoint: DaemonEndpoint): Record<string, string> {
+  const env: Record<string, string> = { DOCKER_HOST: formatAddress(endpoint.address) };
+  if (endpoint.tlsCertPath) {
+    env.DOCKER_TLS_VERIFY = '1';
+    env.DOCKER_CERT_PATH = endpoint.tlsCertPath;
+  }
+  return env;
+}
+
+/**
+ * The engine the action talks to, found the way the docker CLI finds it: the docker-host input, else DOCKER_HOST,
+ * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set.
+ */
+export function resolveEngine(
+  input: { dockerHost?: DaemonAddress; tlsCertPath?: string },
+  env: Readonly<Record<string, string | undefined>>,
+): DaemonEndpoint {
+  let address = input.dockerHost;
+  let source = 'input "docker-host"';
+  if (!address) {
+    const fromEnv = env.DOCKER_HOST?.trim();
+    source = fromEnv ? 'DOCKER_HOST' : 'the default';
+    try {
+      address = parseDockerHost(fromEnv || DEFAULT_DOCKER_HOST);
+    } catch (e) {
+      throw new Error(`${source}: ${(e as Error).message}; set docker-host or fix DOCKER_HOST`);
+    }
+  }
+  let tlsCertPath = input.tlsCertPath;
+  let tlsSource = 'input "tls-cert-path"';
+  if (!tlsCertPath && !input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
+    tlsCertPath = env.DOCKER_CERT_PATH || join(env.HOME ?? '', '.docker');
+    tlsSource = 'DOCKER_CERT_PATH';
+  }
+  if (tlsCertPath) {
+    const problems = checkTlsCertPath(tlsCertPath);
+    if (problems.length) throw new Error(`${tlsSource}: ${problems.join('; ')}`);
+  }
+  return tlsCertPath ? { address, tlsCertPath } : { address };
+}
+
+/** An endpoint as it is kept in state between phases. */
+export interface SavedEndpoint {
+  host: string;
+  tlsCertPath?: string;
+}
+
+export const saveEndpoint = (e: DaemonEndpoint): SavedEndpoint => ({
+  host: formatAddress(e.address),
+  ...(e.tlsCertPath ? { tlsCertPath: e.tlsCertPath } : {}),
+});
+
+export const loadEndpoint = (s: SavedEndpoint): DaemonEndpoint => ({
+  address: parseDockerHost(s.host),
+  ...(s.tlsCertPath ? { tlsCertPath: s.tlsCertPath } : {}),
+});

@@ -1,0 +1,4 @@
+import { runPre } from '../phases.js';
+import { githubPlatform } from '../platform/github.js';
+
+await runPre(githubPlatform());

@@ -1,0 +1,214 @@
+// Every input of the action: its default, how it is parsed and validated. All problems are reported together,
+// and nothing is started while any input is invalid.
+import { type DaemonAddress, parseDockerHost } from './endpoint.js';
+
+export const MODES = ['dind', 'socket', 'external'] as const;
+export type Mode = (typeof MODES)[number];
+export const PRIVILEGED = ['auto', 'true', 'false'] as const;
+export type Privileged = (typeof PRIVILEGED)[number];
+export type JobStatus = 'success' | 'failure' | 'cancelled' | 'unknown';
+
+/** The dind image used when none is given: a pinned major version of the official image. */
+export const DEFAULT_DIND_IMAGE = 'docker:29-dind';
+export const MAX_WAIT_SECONDS = 3600;
+
+/** Defaults, as in action.yml (a test keeps the two equal). */
+export const INPUT_DEFAULTS = {
+  mode: 'dind',
+  'docker-host': '',
+  'tls-cert-path': '',
+  'wait-timeout': '60',
+  image: DEFAULT_DIND_IMAGE,
+  privileged: 'auto',
+  runtime: '',
+  tcp: 'false',
+  network: '',
+  'daemon-args': '',
+  'job-status': '${{ job.status }}',
+} as const satisfies Record<string, string>;
+export type InputName = keyof typeof INPUT_DEFAULTS;
+
+export interface DindSettings {
+  image: string;
+  privileged: Privileged;
+  runtime?: string;
+  tcp: boolean;
+  network?: string;
+  daemonArgs: string[];
+}
+
+export interface Inputs {
+  mode: Mode;
+  /** For socket and external: the daemon the job uses. For dind: the engine that runs the dind container. */
+  dockerHost?: DaemonAddress;
+  tlsCertPath?: string;
+  waitTimeoutMs: number;
+  dind: DindSettings;
+  jobStatus: JobStatus;
+}
+
+export class InputError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`${problems.length === 1 ? 'An input is' : `${problems.length} inputs are`} invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'InputError';
+  }
+}
+
+/** How an input value is shown in an error: quoted, escaped, never endless. */
+export function showValue(value: string): string {
+  const shown = JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
+  return value.length > 120 ? `${shown} (${value.length} characters)` : shown;
+}
+
+// dockerd flags the action sets itself; passing them through daemon-args would break the endpoint or the cleanup.
+const RESERVED_DAEMON_FLAGS = ['-H', '--host', '--data-root', '-g', '--graph', '--exec-root', '--pidfile', '-p', '--group', '-G',
+  '--tls', '--tlsverify', '--tlscacert', '--tlscert', '--tlskey'];
+
+const IMAGE_REF = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
+/**
+ * Splits an argument list written one per line or separated by spaces, with '…' and "…" quoting and no expansion
+ * of any kind: the words become an argv array, never a shell string.
+ */
+export function splitArguments(text: string): string[] {
+  const args: string[] = [];
+  let current = '';
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else current += ch;
+      continue;
+    }
+    if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) args.push(current);
+      current = '';
+      inWord = false;
+    } else {
+      current += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new Error(`has an unclosed ${quote} quote`);
+  if (inWord) args.push(current);
+  return args;
+}
+
+function parseBoolean(value: string): boolean | undefined {
+  const v = value.trim().toLowerCase();
+  if (['true', 'yes', '1', 'on'].includes(v)) return true;
+  if (['false', 'no', '0', 'off', ''].includes(v)) return false;
+  return undefined;
+}
+
+/** Reads one raw input by name; the platform decides where it comes from (INPUT_* on GitHub, flags on the CLI). */
+export type InputReader = (name: InputName) => string;
+
+export function parseInputs(read: InputReader): Inputs {
+  const problems: string[] = [];
+  const raw = (name: InputName): string => {
+    const value = read(name);
+    if (value.includes('\0')) {
+      problems.push(`input "${name}": ${showValue(value)} contains a NUL character; remove it`);
+      return '';
+    }
+    return value;
+  };
+  const singleLine = (name: InputName): string => {
+    const value = raw(name).trim();
+    if (/[\r\n]/.test(value)) {
+      problems.push(`input "${name}": ${showValue(value)} must be a single line`);
+      return '';
+    }
+    return value;
+  };
+  const oneOf = <T extends string>(name: InputName, allowed: readonly T[]): T => {
+    const value = singleLine(name).toLowerCase();
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    problems.push(`input "${name}": ${showValue(value)} is not allowed; use one of ${allowed.join(', ')}`);
+    return allowed[0] as T;
+  };
+
+  const mode = oneOf('mode', MODES);
+
+  let dockerHost: DaemonAddress | undefined;
+  const hostText = singleLine('docker-host');
+  if (hostText) {
+    try {
+      dockerHost = parseDockerHost(hostText);
+    } catch (e) {
+      problems.push(`input "docker-host": ${(e as Error).message}`);
+    }
+  } else if (mode === 'external') {
+    problems.push('input "docker-host": is required with mode external; give the daemon\'s address, like unix:///run/docker/docker.sock or tcp://docker:2376');
+  }
+
+  const tlsText = singleLine('tls-cert-path');
+  // Whether the directory holds the files is checked where it is used: in pre, the workspace is not checked out yet.
+  const tlsCertPath = tlsText || undefined;
+  if (tlsText && dockerHost?.kind === 'unix') {
+    problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${showValue(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
+  }
+
+  let waitTimeoutMs = Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
+  const waitText = singleLine('wait-timeout');
+  const wait = Number(waitText);
+  if (waitText === '' || !Number.isFinite(wait) || wait <= 0 || wait > MAX_WAIT_SECONDS) {
+    problems.push(`input "wait-timeout": ${showValue(waitText)} is not a number of seconds between 0 and ${MAX_WAIT_SECONDS}; use for example 60`);
+  } else {
+    waitTimeoutMs = Math.round(wait * 1000);
+  }
+
+  const image = singleLine('image');
+  const privileged = oneOf('privileged', PRIVILEGED);
+  const runtime = singleLine('runtime') || undefined;
+  const tcpText = singleLine('tcp');
+  const tcp = parseBoolean(tcpText);
+  if (tcp === undefined) problems.push(`input "tcp": ${showValue(tcpText)} is not a boolean; use true or false`);
+  const network = singleLine('network') || undefined;
+  let daemonArgs: string[] = [];
+  try {
+    daemonArgs = splitArguments(raw('daemon-args'));
+  } catch (e) {
+    problems.push(`input "daemon-args": ${(e as Error).message}; close it or remove the quote`);
+  }
+
+  if (mode === 'dind') {
+    if (!IMAGE_REF.test(image)) problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
+    if (runtime && !OBJECT_NAME.test(runtime)) problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
+    if (runtime && privileged === 'true') problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
+    if (network && !OBJECT_NAME.test(network)) problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -)`);
+    if (daemonArgs.length && !daemonArgs[0]!.startsWith('-')) problems.push(`input "daemon-args": ${showValue(daemonArgs[0]!)} is not a dockerd flag; daemon-args must start with a flag such as --mtu=1400`);
+    for (const arg of daemonArgs) {
+      const flag = arg.split('=')[0]!;
+      if (RESERVED_DAEMON_FLAGS.includes(flag)) problems.push(`input "daemon-args": ${showValue(arg)} is set by the action itself; remove it (use the tcp, docker-host or daemon-config inputs instead)`);
+    }
+  } else {
+    // Settings that only dind can honour: silently ignoring them would hide a mistake.
+    const dindOnly: [InputName, string][] = [
+      ['image', image], ['privileged', privileged], ['runtime', runtime ?? ''], ['tcp', tcp ? 'true' : 'false'],
+      ['network', network ?? ''], ['daemon-args', daemonArgs.join(' ')],
+    ];
+    for (const [name, value] of dindOnly) {
+      if (value !== INPUT_DEFAULTS[name]) problems.push(`input "${name}": ${showValue(value)} applies only to mode dind, but mode is ${mode}; remove it or use mode dind`);
+    }
+  }
+
+  const statusText = singleLine('job-status').toLowerCase();
+  const jobStatus: JobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
+
+  if (problems.length) throw new InputError(problems);
+  return {
+    mode,
+    dockerHost,
+    tlsCertPath,
+    waitTimeoutMs,
+    dind: { image, privileged, runtime, tcp: tcp ?? false, network, daemonArgs },
+    jobStatus,
+  };
+}

@@ -1,0 +1,163 @@
+// The three phases of a job as plain functions over a platform: pre starts the daemon early, main waits until it
+// answers and hands it to the job, post removes what the job created. Entry points only pick the platform.
+import { readFile } from 'node:fs/promises';
+import type { DaemonMode } from './daemon/daemon.js';
+import { dindDaemon } from './daemon/dind.js';
+import { existingDaemon } from './daemon/existing.js';
+import { clientEnvironment, formatAddress, loadEndpoint } from './endpoint.js';
+import { EngineClient } from './engine/client.js';
+import { cleanupSession } from './cleanup.js';
+import { type Inputs, InputError, parseInputs } from './inputs.js';
+import type { Platform } from './platform/platform.js';
+import { type Clock, NotReadyError, realClock, waitUntilReady } from './readiness.js';
+import { newSessionId } from './session.js';
+import { StateRecorder } from './state.js';
+
+export interface PhaseOptions {
+  clock?: Clock;
+  readProcStatus?: () => Promise<string>;
+  socketGroup?: () => number;
+}
+
+const LOG_TAIL_LINES = 60;
+
+function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, options: PhaseOptions): DaemonMode {
+  if (inputs.mode !== 'dind') return existingDaemon(inputs, platform.env, state);
+  return dindDaemon(inputs, platform, state, {
+    readProcStatus: options.readProcStatus ?? (() => readFile('/proc/self/status', 'utf8')),
+    socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
+  });
+}
+
+/** Parses inputs, or fails the step with every problem at once and returns undefined. */
+function readInputs(platform: Platform): Inputs | undefined {
+  try {
+    return parseInputs((name) => platform.input(name));
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    platform.fail(`${e.message}\nNothing was started.`);
+    return undefined;
+  }
+}
+
+async function startDaemon(inputs: Inputs, platform: Platform, state: StateRecorder, options: PhaseOptions): Promise<void> {
+  state.begin({ session: newSessionId(platform.job), mode: inputs.mode });
+  await daemonMode(inputs, platform, state, options).start();
+}
+
+export async function runPre(platform: Platform, options: PhaseOptions = {}): Promise<void> {
+  const inputs = readInputs(platform);
+  if (!inputs) return;
+  const state = new StateRecorder(platform.state);
+  const started = performance.now();
+  try {
+    await startDaemon(inputs, platform, state, options);
+    platform.log.info(`setup-dind: ${inputs.mode} daemon starting (${Math.round(performance.now() - started)} ms); main waits for it.`);
+  } catch (e) {
+    platform.fail(`setup-dind could not start the daemon: ${(e as Error).message}`);
+  }
+}
+
+export async function runMain(platform: Platform, options: PhaseOptions = {}): Promise<void> {
+  const inputs = readInputs(platform);
+  if (!inputs) return;
+  const state = new StateRecorder(platform.state);
+  const clock = options.clock ?? realClock;
+  const mainStarted = clock.now();
+  try {
+    if (!state.value) {
+      // pre did not run (a composite action, or pre was skipped): start now.
+      await startDaemon(inputs, platform, state, options);
+    }
+    const daemon = await daemonMode(inputs, platform, state, options).attach();
+    const client = new EngineClient(daemon.endpoint);
+    const target = `the ${inputs.mode} daemon at ${client.description}`;
+    let ready;
+    try {
+      ready = await waitUntilReady({
+        target,
+        timeoutMs: inputs.waitTimeoutMs,
+        probe: (ms) => client.probe(ms),
+        giveUp: daemon.giveUp,
+        clock,
+      });
+    } catch (e) {
+      if (!(e instanceof NotReadyError) || !daemon.logTail) throw e;
+      const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err: Error) => `(its log could not be read: ${err.message})`);
+      await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
+      throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
+    }
+    const info = await client.info();
+    state.update({ ready: true });
+
+    const waitSeconds = (clock.now() - mainStarted) / 1000;
+    const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
+    const outputs: Record<string, string> = {
+      'docker-host': formatAddress(daemon.endpoint.address),
+      'daemon-version': ready.version.version,
+      'api-version': ready.version.apiVersion,
+      'storage-driver': info.storageDriver,
+      'ready-seconds': waitSeconds.toFixed(3),
+      ...daemon.outputs,
+    };
+    for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
+    for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint))) platform.exportVariable(name, value);
+
+    platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
+    await platform.appendSummary(
+      summaryTable('setup-dind', {
+        Mode: inputs.mode,
+        ...daemon.facts,
+        'DOCKER_HOST': `\`${outputs['docker-host']}\``,
+        'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
+        'Storage driver': info.storageDriver,
+        ...(bootSeconds !== undefined ? { 'Boot to ready': `${bootSeconds.toFixed(2)} s` } : {}),
+        'Main step waited': `${waitSeconds.toFixed(2)} s`,
+      }),
+    );
+  } catch (e) {
+    platform.fail(`setup-dind: ${(e as Error).message}`);
+  }
+}
+
+export async function runPost(platform: Platform): Promise<void> {
+  let state: StateRecorder;
+  try {
+    state = new StateRecorder(platform.state);
+  } catch (e) {
+    platform.log.warning(`setup-dind post: ${(e as Error).message}`);
+    return;
+  }
+  const s = state.value;
+  if (!s) {
+    platform.log.info('setup-dind: nothing to clean up (the action did not start anything in this job).');
+    return;
+  }
+  const started = performance.now();
+  try {
+    // Post reads only job-status: an input that was invalid earlier must not stop the cleanup.
+    const jobStatus = platform.input('job-status').trim().toLowerCase();
+    const failed = jobStatus === 'failure' || jobStatus === 'cancelled' || !s.ready;
+    if (failed && s.outer && s.containerId) {
+      const engine = new EngineClient(loadEndpoint(s.outer));
+      const tail = await engine.containerLogs(s.containerId, 200).catch((e: Error) => `(the daemon's log could not be read: ${e.message})`);
+      await platform.group(`Docker daemon log (the job ${jobStatus === 'success' ? 'did not reach a ready daemon' : `status is ${jobStatus || 'unknown'}`})`, async () => platform.log.info(tail));
+    }
+    const report = await cleanupSession(s, platform.log);
+    state.update({ cleanedUp: true });
+    const took = ((performance.now() - started) / 1000).toFixed(2);
+    if (report.removed.length) platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
+    else platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
+  } catch (e) {
+    platform.log.warning(`setup-dind post: ${(e as Error).message}`);
+  }
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trimEnd().split('\n').slice(-n).map((l) => `  ${l}`).join('\n');
+}
+
+function summaryTable(title: string, rows: Record<string, string>): string {
+  const escape = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return `### ${title}\n\n| | |\n|---|---|\n${Object.entries(rows).map(([k, v]) => `| ${escape(k)} | ${escape(v)} |`).join('\n')}\n\n`;
+}

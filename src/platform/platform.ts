@@ -1,0 +1,44 @@
+// What the core needs from the CI system it runs on. GitHub, GitLab/plain shells and tests each implement it,
+// so no core module imports @actions/* or knows where it runs.
+import type { InputName } from '../inputs.js';
+
+export interface Logger {
+  info(message: string): void;
+  warning(message: string): void;
+  error(message: string): void;
+  debug(message: string): void;
+}
+
+/** Key/value state that survives from one phase (process) to the next. */
+export interface StateStore {
+  get(key: string): string;
+  set(key: string, value: string): void;
+}
+
+/** Facts about the job that make names unique and say where temporary files go. */
+export interface JobContext {
+  runId: string;
+  runAttempt: string;
+  job: string;
+  /** A directory private to this job that the runner empties afterwards (RUNNER_TEMP on GitHub). */
+  tempDir: string;
+  workspace: string;
+}
+
+export interface Platform {
+  readonly name: string;
+  readonly log: Logger;
+  readonly state: StateStore;
+  readonly job: JobContext;
+  /** The environment the action was started with (DOCKER_HOST and friends are looked up here). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  input(name: InputName): string;
+  setOutput(name: string, value: string): void;
+  /** Makes a variable visible to the job's later steps. */
+  exportVariable(name: string, value: string): void;
+  mask(secret: string): void;
+  group<T>(title: string, fn: () => Promise<T>): Promise<T>;
+  appendSummary(markdown: string): Promise<void>;
+  /** Marks the step failed with this message (the process still exits normally). */
+  fail(message: string): void;
+}

@@ -1,0 +1,62 @@
+// Everything a later phase needs, saved the moment it exists: a post after a crash or a cancelled main still
+// finds what pre created. One JSON record under one key; every update rewrites it whole (the last write wins).
+import type { SavedEndpoint } from './endpoint.js';
+import type { Mode } from './inputs.js';
+import type { StateStore } from './platform/platform.js';
+
+export type PrivilegeStrategy = 'privileged' | 'explicit-capabilities' | 'runtime';
+
+export interface SessionState {
+  session: string;
+  mode: Mode;
+  /** The engine that runs the dind container; post talks to this one, never to DOCKER_HOST. */
+  outer?: SavedEndpoint;
+  /** A directory of ours (socket, certificates); removed by post. */
+  jobDir?: string;
+  containerId?: string;
+  containerName?: string;
+  volume?: string;
+  network?: { name: string; created: boolean };
+  privilege?: PrivilegeStrategy;
+  /** Epoch ms when the daemon was asked to start (for boot-time figures). */
+  startRequestedAt?: number;
+  /** The daemon the job uses. */
+  endpoint?: SavedEndpoint;
+  ready?: boolean;
+  cleanedUp?: boolean;
+}
+
+const KEY = 'setup-dind';
+
+export class StateRecorder {
+  private current: SessionState | undefined;
+
+  constructor(private readonly store: StateStore) {
+    const text = store.get(KEY);
+    if (text) {
+      try {
+        this.current = JSON.parse(text) as SessionState;
+      } catch {
+        throw new Error(`the saved state of an earlier phase is not valid JSON (${text.slice(0, 80)}); was the action's state edited?`);
+      }
+    }
+  }
+
+  get value(): SessionState | undefined {
+    return this.current;
+  }
+
+  /** Starts a new record (pre, or main when pre did not run). */
+  begin(initial: SessionState): SessionState {
+    this.current = { ...initial };
+    this.store.set(KEY, JSON.stringify(this.current));
+    return this.current;
+  }
+
+  update(patch: Partial<SessionState>): SessionState {
+    if (!this.current) throw new Error('state.update before state.begin');
+    this.current = { ...this.current, ...patch };
+    this.store.set(KEY, JSON.stringify(this.current));
+    return this.current;
+  }
+}
