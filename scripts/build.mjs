@@ -1,12 +1,12 @@
 // Builds one self-contained bundle per entry point into dist/, deterministically: the same sources and lockfile
 // give the same bytes (a test compares the committed dist with a fresh build).
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ncc from '@vercel/ncc';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outDir = process.argv[2] ? join(process.cwd(), process.argv[2]) : join(root, 'dist');
+const outDir = process.argv[2] ? resolve(process.argv[2]) : join(root, 'dist');
 const entries = { pre: 'src/entrypoints/pre.ts', main: 'src/entrypoints/main.ts', post: 'src/entrypoints/post.ts' };
 
 // The bundle is ESM, but bundled CommonJS code (ssh2's WebAssembly loader) still reads __dirname/__filename.

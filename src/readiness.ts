@@ -70,7 +70,7 @@ export async function waitUntilReady(options: WaitOptions): Promise<Ready> {
     if (remaining <= 0) {
       throw new NotReadyError(
         `${options.target} did not answer within ${seconds(options.timeoutMs)} (${attempts} attempts); last error: ${lastError}. ` +
-          'Raise wait-timeout if the daemon is just slow, or read its log above.',
+          'Check that the address is right and the daemon is running; raise wait-timeout if it is just slow.',
         elapsed,
         lastError,
       );

@@ -96467,7 +96467,7 @@ async function readiness_waitUntilReady(options) {
         const remaining = options.timeoutMs - elapsed;
         if (remaining <= 0) {
             throw new readiness_NotReadyError(`${options.target} did not answer within ${seconds(options.timeoutMs)} (${attempts} attempts); last error: ${lastError}. ` +
-                'Raise wait-timeout if the daemon is just slow, or read its log above.', elapsed, lastError);
+                'Check that the address is right and the daemon is running; raise wait-timeout if it is just slow.', elapsed, lastError);
         }
         attempts++;
         try {

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { INPUT_DEFAULTS, type InputName, parseInputs } from '../inputs.js';
+import { INIT_SCRIPT, planDind, withheldCapabilities } from './dind.js';
+
+const inputs = (given: Partial<Record<InputName, string>> = {}) =>
+  parseInputs((name) => given[name] ?? (name === 'job-status' ? 'success' : INPUT_DEFAULTS[name]));
+
+const plan = (given: Partial<Record<InputName, string>> = {}, withheld = ['SYS_RESOURCE']) =>
+  planDind({ inputs: inputs(given), session: 's1', labels: { l: 'v' }, hostJobDir: '/host/tmp/job', socketGroup: 118, withheld });
+
+describe('withheldCapabilities', () => {
+  it('names the capabilities missing from the bounding set', () => {
+    // This machine's set: everything up to CHECKPOINT_RESTORE (bit 40) but SYS_RESOURCE (bit 24).
+    expect(withheldCapabilities('Name:\tnode\nCapBnd:\t000001fffeffffff\n')).toEqual(['SYS_RESOURCE']);
+    expect(withheldCapabilities('CapBnd:\t000001ffffffffff\n')).toEqual([]);
+    expect(withheldCapabilities('CapBnd:\t00000000a80425fb\n')).toContain('SYS_ADMIN');
+    expect(withheldCapabilities('no such line')).toEqual([]);
+  });
+});
+
+describe('planDind', () => {
+  it('tries privileged first under auto, then the explicit capability set', () => {
+    const [first, second, third] = plan();
+    expect(first!.strategy).toBe('privileged');
+    expect(first!.spec.HostConfig.Privileged).toBe(true);
+    expect(first!.spec.HostConfig.CapAdd).toBeUndefined();
+    expect(second!.strategy).toBe('explicit-capabilities');
+    expect(second!.spec.HostConfig.Privileged).toBeUndefined();
+    expect(second!.spec.HostConfig.CapAdd).toEqual(['ALL']);
+    expect(second!.spec.HostConfig.CapDrop).toEqual(['SYS_RESOURCE']);
+    expect(second!.spec.HostConfig.SecurityOpt).toEqual(expect.arrayContaining(['seccomp=unconfined', 'apparmor=unconfined']));
+    expect(second!.spec.HostConfig.MaskedPaths).toEqual([]);
+    expect(third).toBeUndefined();
+  });
+
+  it('honours privileged true/false and runtime', () => {
+    expect(plan({ privileged: 'true' }).map((p) => p.strategy)).toEqual(['privileged']);
+    expect(plan({ privileged: 'false' }).map((p) => p.strategy)).toEqual(['explicit-capabilities']);
+    const [runtime, more] = plan({ runtime: 'sysbox-runc' });
+    expect(more).toBeUndefined();
+    expect(runtime!.spec.HostConfig.Runtime).toBe('sysbox-runc');
+    expect(runtime!.spec.HostConfig.Privileged).toBeUndefined();
+    expect(runtime!.spec.HostConfig.CapAdd).toBeUndefined();
+  });
+
+  it('runs dockerd on a unix socket in the job directory, data on the session volume, arguments as an array', () => {
+    const spec = plan({ 'daemon-args': '--mtu=1400 --label "team=a b"' })[0]!.spec;
+    expect(spec.name).toBe('setup-dind-s1');
+    expect(spec.Labels).toEqual({ l: 'v' });
+    expect(spec.Entrypoint).toEqual(['sh', '-c', INIT_SCRIPT, 'setup-dind-init']);
+    expect(spec.Cmd).toEqual(['dockerd', '--host=unix:///run/setup-dind/docker.sock', '--group=118', '--mtu=1400', '--label', 'team=a b']);
+    expect(spec.HostConfig.Mounts).toEqual([
+      { Type: 'bind', Source: '/host/tmp/job', Target: '/run/setup-dind' },
+      { Type: 'volume', Source: 'setup-dind-s1', Target: '/var/lib/docker' },
+    ]);
+    expect(spec.HostConfig.PortBindings).toBeUndefined();
+    expect(spec.Cmd!.join(' ')).not.toMatch(/tcp:/);
+  });
+
+  it('adds a TLS endpoint on 127.0.0.1 only, never plain TCP', () => {
+    const spec = plan({ tcp: 'true' })[0]!.spec;
+    expect(spec.Cmd).toEqual(expect.arrayContaining(['--host=tcp://0.0.0.0:2376', '--tlsverify']));
+    expect(spec.HostConfig.PortBindings).toEqual({ '2376/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
+    expect(spec.Cmd!.filter((a) => a.startsWith('--host=tcp'))).toHaveLength(1);
+  });
+
+  it('attaches to a network with the alias docker', () => {
+    const spec = plan({ network: 'ci-net' })[0]!.spec;
+    expect(spec.HostConfig.NetworkMode).toBe('ci-net');
+    expect(spec.NetworkingConfig).toEqual({ EndpointsConfig: { 'ci-net': { Aliases: ['docker'] } } });
+  });
+
+  it('keeps user values out of the init script', () => {
+    const spec = plan({ 'daemon-args': '"--label=$(touch /pwned)"' })[0]!.spec;
+    expect(spec.Entrypoint![2]).toBe(INIT_SCRIPT);
+    expect(INIT_SCRIPT).not.toContain('$(touch');
+    expect(spec.Cmd).toContain('--label=$(touch /pwned)');
+  });
+});

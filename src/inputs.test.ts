@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { INPUT_DEFAULTS, type InputName, InputError, parseInputs, splitArguments } from './inputs.js';
+
+const parse = (given: Partial<Record<InputName, string>>) =>
+  parseInputs((name) => given[name] ?? (name === 'job-status' ? 'success' : INPUT_DEFAULTS[name]));
+
+const problemsOf = (given: Partial<Record<InputName, string>>): string[] => {
+  try {
+    parse(given);
+  } catch (e) {
+    if (e instanceof InputError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected an InputError');
+};
+
+describe('parseInputs', () => {
+  it('gives typed defaults', () => {
+    const inputs = parse({});
+    expect(inputs.mode).toBe('dind');
+    expect(inputs.waitTimeoutMs).toBe(60_000);
+    expect(inputs.dind).toEqual({ image: 'docker:29-dind', privileged: 'auto', runtime: undefined, tcp: false, network: undefined, daemonArgs: [] });
+    expect(inputs.jobStatus).toBe('success');
+  });
+
+  it('parses socket and external addresses', () => {
+    expect(parse({ mode: 'socket' }).dockerHost).toBeUndefined();
+    expect(parse({ mode: 'external', 'docker-host': 'tcp://docker:2376' }).dockerHost).toEqual({ kind: 'tcp', host: 'docker', port: 2376 });
+    expect(parse({ mode: 'external', 'docker-host': ' unix:///run/x.sock ' }).dockerHost).toEqual({ kind: 'unix', path: '/run/x.sock' });
+    expect(parse({ 'wait-timeout': '2.5' }).waitTimeoutMs).toBe(2500);
+  });
+
+  it('reports every invalid input at once, naming the input, the value and what is allowed', () => {
+    const problems = problemsOf({ mode: 'Dind2', 'wait-timeout': '-3', tcp: 'maybe', privileged: 'always' });
+    expect(problems).toHaveLength(4);
+    expect(problems[0]).toMatch(/input "mode": "dind2" is not allowed; use one of dind, socket, external/);
+    expect(problems.join('\n')).toMatch(/input "wait-timeout": "-3" .*between 0 and 3600/);
+    expect(problems.join('\n')).toMatch(/input "tcp": "maybe" is not a boolean/);
+    expect(problems.join('\n')).toMatch(/input "privileged": "always" is not allowed; use one of auto, true, false/);
+  });
+
+  it('requires docker-host for external and rejects unsupported addresses', () => {
+    expect(problemsOf({ mode: 'external' })[0]).toMatch(/input "docker-host": is required with mode external/);
+    expect(problemsOf({ mode: 'external', 'docker-host': 'http://docker:2375' })[0]).toMatch(/"http:\/\/docker:2375" is not a supported address/);
+    expect(problemsOf({ mode: 'external', 'docker-host': 'tcp://docker' })[0]).toMatch(/needs a host and a port/);
+    expect(problemsOf({ mode: 'external', 'docker-host': 'unix://relative.sock' })[0]).toMatch(/absolute socket path/);
+  });
+
+  it('rejects dind-only settings in other modes instead of ignoring them', () => {
+    const problems = problemsOf({ mode: 'socket', image: 'docker:27-dind', tcp: 'true' });
+    expect(problems).toEqual([
+      expect.stringMatching(/input "image": "docker:27-dind" applies only to mode dind, but mode is socket/),
+      expect.stringMatching(/input "tcp": "true" applies only to mode dind/),
+    ]);
+  });
+
+  it('validates dind settings', () => {
+    expect(problemsOf({ image: 'Docker:dind' })[0]).toMatch(/input "image": "Docker:dind" is not an image reference/);
+    expect(problemsOf({ image: 'docker:29-dind; rm -rf /' })[0]).toMatch(/input "image"/);
+    expect(problemsOf({ runtime: 'sysbox-runc', privileged: 'true' })[0]).toMatch(/input "runtime".*privileged is "true"/);
+    expect(problemsOf({ network: 'bad name' })[0]).toMatch(/input "network": "bad name" is not a docker network name/);
+    expect(problemsOf({ 'daemon-args': '--host=tcp://0.0.0.0:2375' })[0]).toMatch(/input "daemon-args": "--host=tcp:\/\/0.0.0.0:2375" is set by the action itself/);
+    expect(problemsOf({ 'daemon-args': 'rm -rf /' })[0]).toMatch(/input "daemon-args": "rm" is not a dockerd flag/);
+    expect(problemsOf({ 'daemon-args': '--label "open' })[0]).toMatch(/input "daemon-args": has an unclosed " quote/);
+    expect(parse({ image: 'registry.example.com:5000/team/dind:1.2@sha256:' + 'a'.repeat(64) }).dind.image).toContain('registry.example.com');
+  });
+
+  it('rejects multi-line and NUL values, and shows long values shortened', () => {
+    expect(problemsOf({ mode: 'dind\nsocket' })[0]).toMatch(/input "mode": "dind\\nsocket" must be a single line/);
+    expect(problemsOf({ runtime: 'a\0b' })[0]).toMatch(/NUL/);
+    const long = problemsOf({ network: 'n'.repeat(500) })[0]!;
+    expect(long).toMatch(/\(500 characters\)/);
+    expect(long.length).toBeLessThan(300);
+  });
+
+  it('rejects TLS over a unix socket', () => {
+    expect(problemsOf({ mode: 'external', 'docker-host': 'unix:///x.sock', 'tls-cert-path': '/certs' })[0]).toMatch(/input "tls-cert-path": TLS applies to tcp:\/\//);
+  });
+
+  it('reads an unexpanded or unknown job status as unknown', () => {
+    expect(parse({ 'job-status': '${{ job.status }}' }).jobStatus).toBe('unknown');
+    expect(parse({ 'job-status': 'Failure' }).jobStatus).toBe('failure');
+  });
+});
+
+describe('splitArguments', () => {
+  it('splits on spaces and lines, honours quotes, expands nothing', () => {
+    expect(splitArguments('--mtu=1400\n--label "a b"  --x=\'$(id)\' ""')).toEqual(['--mtu=1400', '--label', 'a b', '--x=$(id)', '']);
+    expect(splitArguments('  \n ')).toEqual([]);
+  });
+});
