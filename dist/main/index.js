@@ -95512,6 +95512,23 @@ function demuxLogs(buffer) {
     }
     return Buffer.concat(chunks).toString('utf8');
 }
+// docker-modem fills its defaults from DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, and a tcp:// DOCKER_HOST
+// wins over the socketPath we give. After main exports the job's daemon, those point at it: post would clean up
+// the wrong engine. So the client is built with them hidden, and the endpoint we pass is the only one used.
+const MODEM_ENV = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CLIENT_TIMEOUT', 'DOCKER_PATH_PREFIX'];
+function newDocker(options) {
+    const saved = MODEM_ENV.map((name) => [name, process.env[name]]);
+    for (const [name] of saved)
+        delete process.env[name];
+    try {
+        return new (docker_default())(options);
+    }
+    finally {
+        for (const [name, value] of saved)
+            if (value !== undefined)
+                process.env[name] = value;
+    }
+}
 function dockerOptions(endpoint, timeoutMs) {
     const base = timeoutMs ? { timeout: timeoutMs } : {};
     const a = endpoint.address;
@@ -95528,7 +95545,7 @@ class client_EngineClient {
     description;
     constructor(endpoint) {
         this.endpoint = endpoint;
-        this.docker = new (docker_default())(dockerOptions(endpoint));
+        this.docker = newDocker(dockerOptions(endpoint));
         this.description = formatAddress(endpoint.address);
     }
     async call(what, fn) {
@@ -95545,7 +95562,7 @@ class client_EngineClient {
      * connections is not a ready daemon; a daemon that answers both is.
      */
     async probe(timeoutMs) {
-        const quick = new (docker_default())(dockerOptions(this.endpoint, timeoutMs));
+        const quick = newDocker(dockerOptions(this.endpoint, timeoutMs));
         const pong = await quick.ping();
         const text = Buffer.isBuffer(pong) ? pong.toString() : String(pong);
         if (text.trim() !== 'OK')

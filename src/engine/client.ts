@@ -103,6 +103,21 @@ export function demuxLogs(buffer: Buffer): string {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+// docker-modem fills its defaults from DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, and a tcp:// DOCKER_HOST
+// wins over the socketPath we give. After main exports the job's daemon, those point at it: post would clean up
+// the wrong engine. So the client is built with them hidden, and the endpoint we pass is the only one used.
+const MODEM_ENV = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CLIENT_TIMEOUT', 'DOCKER_PATH_PREFIX'];
+
+export function newDocker(options: Docker.DockerOptions): Docker {
+  const saved = MODEM_ENV.map((name) => [name, process.env[name]] as const);
+  for (const [name] of saved) delete process.env[name];
+  try {
+    return new Docker(options);
+  } finally {
+    for (const [name, value] of saved) if (value !== undefined) process.env[name] = value;
+  }
+}
+
 function dockerOptions(endpoint: DaemonEndpoint, timeoutMs?: number): Docker.DockerOptions {
   const base: Docker.DockerOptions = timeoutMs ? { timeout: timeoutMs } : {};
   const a = endpoint.address;
@@ -117,7 +132,7 @@ export class EngineClient {
   readonly description: string;
 
   constructor(readonly endpoint: DaemonEndpoint) {
-    this.docker = new Docker(dockerOptions(endpoint));
+    this.docker = newDocker(dockerOptions(endpoint));
     this.description = formatAddress(endpoint.address);
   }
 
@@ -135,7 +150,7 @@ export class EngineClient {
    * connections is not a ready daemon; a daemon that answers both is.
    */
   async probe(timeoutMs: number): Promise<DaemonVersion> {
-    const quick = new Docker(dockerOptions(this.endpoint, timeoutMs));
+    const quick = newDocker(dockerOptions(this.endpoint, timeoutMs));
     const pong = await quick.ping();
     const text = Buffer.isBuffer(pong) ? pong.toString() : String(pong);
     if (text.trim() !== 'OK') throw new Error(`/_ping answered ${JSON.stringify(text.slice(0, 60))} instead of OK`);

@@ -1,0 +1,61 @@
+// What every end-to-end test shares: the bed's engine, a leak check, users, and the built action.
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import { parseDockerHost } from '../../src/endpoint.js';
+import { EngineClient } from '../../src/engine/client.js';
+
+export const run = promisify(execFile);
+export const repoRoot = join(import.meta.dirname, '..', '..');
+export const BUSYBOX = 'local/busybox:1';
+export const DIND_IMAGE = 'local/dind:test';
+
+/** The engine the tests run on: the bed's private daemon (scripts/test.sh exports DOCKER_HOST). */
+export function outerHost(): string {
+  const host = process.env.DOCKER_HOST;
+  if (!host) throw new Error('DOCKER_HOST is not set: run the tests through scripts/test.sh, which starts the test bed');
+  return host;
+}
+
+export const outerEngine = () => new EngineClient({ address: parseDockerHost(outerHost()) });
+
+/** The node binary the runner uses for `using: node24` (scripts/test.sh installs it), else this one. */
+export const actionNode = () => process.env.SETUP_DIND_NODE || process.execPath;
+
+export interface Picture {
+  engine: { containers: string[]; volumes: string[]; networks: string[] };
+  dirs: Record<string, string[]>;
+}
+
+/** A picture of the engine's objects and of some directories, to compare before and after a job. */
+export async function picture(dirs: string[] = []): Promise<Picture> {
+  const engine = await outerEngine().snapshot();
+  const listing: Record<string, string[]> = {};
+  for (const dir of dirs) {
+    try {
+      listing[dir] = readdirSync(dir).sort();
+    } catch {
+      listing[dir] = [];
+    }
+  }
+  return { engine, dirs: listing };
+}
+
+/** Fails with the list of what a job left behind. */
+export async function expectNothingLeft(before: Picture): Promise<void> {
+  const after = await picture(Object.keys(before.dirs));
+  const left = {
+    containers: after.engine.containers.filter((c) => !before.engine.containers.includes(c)),
+    volumes: after.engine.volumes.filter((v) => !before.engine.volumes.includes(v)),
+    networks: after.engine.networks.filter((n) => !before.engine.networks.includes(n)),
+    files: Object.fromEntries(Object.entries(after.dirs).map(([d, files]) => [d, files.filter((f) => !before.dirs[d]!.includes(f))]).filter(([, f]) => f!.length)),
+  };
+  expect(left, 'objects left behind by the job').toEqual({ containers: [], volumes: [], networks: [], files: {} });
+}
+
+export async function docker(args: string[], options: { host?: string; input?: string } = {}): Promise<string> {
+  const { stdout } = await run('docker', args, { env: { ...process.env, DOCKER_HOST: options.host ?? outerHost() }, maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
