@@ -32,7 +32,7 @@ export function githubPlatform(env: Record<string, string | undefined> = process
     group: (title, fn) => core.group(title, fn),
     appendSummary: async (markdown) => {
       if (!env.GITHUB_STEP_SUMMARY) return;
-      await core.summary.addRaw(markdown, true).write();
+      await core.summary.addRaw(markdown).write();
     },
     fail: (message) => core.setFailed(message),
   };

@@ -228,4 +228,49 @@ describe('dind mode', () => {
       await job.cleanup();
     }
   });
+
+  it('fails in pre with what it tried when the daemon cannot be started, and leaves nothing', async () => {
+    const before = await picture();
+    const job = await dindJob({ with: { runtime: 'no-such-runtime' }, steps: [{ name: 'never', run: 'true' }] });
+    try {
+      expect(job.jobStatus).toBe('failure');
+      const pre = job.phase('pre')!;
+      expect(pre.stdout).toMatch(/Could not start the dind container \(runtime: .*no-such-runtime/);
+      expect(pre.stdout).toMatch(/Check that the engine has the runtime "no-such-runtime"/);
+      expect(job.phase('never')!.ran).toBe(false);
+      await expectNothingLeft(before);
+      expect(oursIn(job.runnerTemp)).toEqual([]);
+    } finally {
+      await job.cleanup();
+    }
+  });
+
+  it('says so when the image is missing and cannot be pulled, and leaves nothing', async () => {
+    const before = await picture();
+    const job = await dindJob({ with: { image: 'local/no-such-dind:1' } });
+    try {
+      expect(job.jobStatus).toBe('failure');
+      expect(job.phase('pre')!.stdout).toMatch(/pulling local\/no-such-dind:1 on unix:\/\/.* failed/);
+      await expectNothingLeft(before);
+      expect(oursIn(job.runnerTemp)).toEqual([]);
+    } finally {
+      await job.cleanup();
+    }
+  });
+
+  it('starts nothing when inputs are invalid, and reports them all at once', async () => {
+    const before = await picture();
+    const job = await dindJob({ with: { 'wait-timeout': 'soon', privileged: 'yes', 'daemon-args': '--host=tcp://0.0.0.0:2375' } });
+    try {
+      expect(job.jobStatus).toBe('failure');
+      const pre = job.phase('pre')!;
+      expect(pre.stdout).toMatch(/3 inputs are invalid/);
+      expect(pre.stdout).toMatch(/input "wait-timeout": \\"soon\\"|input "wait-timeout": "soon"/);
+      expect(pre.stdout).toMatch(/Nothing was started/);
+      expect(job.phase('post')!.stdout).toMatch(/nothing to clean up/);
+      await expectNothingLeft(before);
+    } finally {
+      await job.cleanup();
+    }
+  });
 });
