@@ -99691,7 +99691,7 @@ function githubPlatform(env = process.env) {
         appendSummary: async (markdown) => {
             if (!env.GITHUB_STEP_SUMMARY)
                 return;
-            await summary.addRaw(markdown, true).write();
+            await summary.addRaw(markdown).write();
         },
         fail: (message) => setFailed(message),
     };
