@@ -1,0 +1,186 @@
+// socket mode: the runner's own daemon reads /etc/docker/certs.d at every pull and /etc/docker/daemon.json when it
+// reloads. The action changes them only as asked, records exactly what was there before, and post puts it back.
+// Writes go directly when we are root, else through non-interactive sudo; never through a shell.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { chmod, lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface HostPaths {
+  certsDir: string;
+  daemonJson: string;
+  /** dockerd's pid file: the daemon to send SIGHUP to after daemon.json changed. */
+  pidFile: string;
+}
+
+/** Defaults of a standard Linux install; SETUP_DIND_HOST_* variables override them for unusual runners. */
+export function hostPaths(env: Readonly<Record<string, string | undefined>>): HostPaths {
+  return {
+    certsDir: env.SETUP_DIND_HOST_CERTS_DIR || '/etc/docker/certs.d',
+    daemonJson: env.SETUP_DIND_HOST_DAEMON_JSON || '/etc/docker/daemon.json',
+    pidFile: env.SETUP_DIND_HOST_DOCKERD_PIDFILE || '/var/run/docker.pid',
+  };
+}
+
+/** What post needs to undo the changes: saved in state as soon as each change is made. */
+export interface HostChanges {
+  /** certs.d host directories: their files before we wrote (null: the directory did not exist). */
+  certDirs: { dir: string; before: { name: string; content: string; mode: number }[] | null }[];
+  /** daemon.json before we changed it (null: it did not exist). */
+  daemonJson?: { path: string; before: string | null; pidFile: string };
+}
+
+/** File operations as root, or through `sudo -n` for a non-root runner user. */
+export class PrivilegedFiles {
+  constructor(private readonly isRoot = process.getuid?.() === 0) {}
+
+  private async sudo(args: string[], what: string): Promise<void> {
+    try {
+      await run('sudo', ['-n', ...args]);
+    } catch (e) {
+      const err = e as { stderr?: string; message: string };
+      throw new Error(`${what} needs root: the action runs as a non-root user and \`sudo -n ${args[0]}\` failed (${(err.stderr || err.message).trim()}). Run the job as root, allow passwordless sudo, or use mode dind`);
+    }
+  }
+
+  async write(path: string, content: string, mode: number): Promise<void> {
+    if (this.isRoot) {
+      await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+      await writeFile(path, content, { mode });
+      await chmod(path, mode);
+      return;
+    }
+    // sudo tee would need a pipe; install copies a file we wrote privately first.
+    const staging = join(process.env.RUNNER_TEMP || '/tmp', `setup-dind-staging-${process.pid}-${Date.now()}`);
+    await writeFile(staging, content, { mode: 0o600 });
+    try {
+      await this.sudo(['install', '-D', '-m', mode.toString(8), staging, path], `writing ${path}`);
+    } finally {
+      await rm(staging, { force: true });
+    }
+  }
+
+  async mkdir(path: string): Promise<void> {
+    if (this.isRoot) await mkdir(path, { recursive: true, mode: 0o755 });
+    else await this.sudo(['install', '-d', '-m', '755', path], `creating ${path}`);
+  }
+
+  async remove(path: string): Promise<void> {
+    if (this.isRoot) await rm(path, { recursive: true, force: true });
+    else await this.sudo(['rm', '-rf', '--', path], `removing ${path}`);
+  }
+
+  async signal(pid: number, signal: 'HUP'): Promise<void> {
+    if (this.isRoot) process.kill(pid, `SIG${signal}`);
+    else await this.sudo(['kill', `-${signal}`, String(pid)], `reloading dockerd (pid ${pid})`);
+  }
+}
+
+async function snapshotDir(dir: string): Promise<{ name: string; content: string; mode: number }[] | null> {
+  try {
+    if (!(await lstat(dir)).isDirectory()) throw new Error(`${dir} exists but is not a directory`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  const files = [];
+  for (const name of (await readdir(dir)).sort()) {
+    const path = join(dir, name);
+    const info = await lstat(path);
+    if (!info.isFile()) throw new Error(`${path} is not a plain file; the action will not replace it`);
+    files.push({ name, content: await readFile(path, 'utf8'), mode: info.mode & 0o777 });
+  }
+  return files;
+}
+
+/**
+ * Writes `files` (paths relative to certs.d, like "registry.example.com:5000/ca.crt"), recording each host
+ * directory's previous content first. `record` is called after every change so state always covers it.
+ */
+export async function installHostCerts(
+  files: { path: string; content: string; mode: number }[],
+  paths: HostPaths,
+  io: PrivilegedFiles,
+  record: (changes: HostChanges['certDirs']) => void,
+): Promise<void> {
+  const certDirs: HostChanges['certDirs'] = [];
+  const hosts = [...new Set(files.map((f) => f.path.split('/')[0]!))];
+  for (const host of hosts) {
+    const dir = join(paths.certsDir, host);
+    certDirs.push({ dir, before: await snapshotDir(dir) });
+    record(certDirs);
+    for (const file of files.filter((f) => f.path.startsWith(`${host}/`))) {
+      await io.write(join(paths.certsDir, file.path), file.content, file.mode);
+    }
+  }
+}
+
+/** Puts every recorded certs.d directory back exactly as it was. */
+export async function restoreHostCerts(changes: HostChanges['certDirs'], io: PrivilegedFiles): Promise<void> {
+  for (const { dir, before } of changes) {
+    await io.remove(dir);
+    if (before === null) continue;
+    await io.mkdir(dir);
+    for (const file of before) await io.write(join(dir, file.name), file.content, file.mode);
+  }
+}
+
+function readDaemonPid(pidFile: string): number {
+  let text: string;
+  try {
+    text = readFileSync(pidFile, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read dockerd's pid file ${pidFile} (${(e as Error).message}); set SETUP_DIND_HOST_DOCKERD_PIDFILE to the runner daemon's pid file`);
+  }
+  const pid = Number(text.trim());
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`dockerd's pid file ${pidFile} holds ${JSON.stringify(text.trim())}, not a pid`);
+  return pid;
+}
+
+/**
+ * Merges `settings` into the host's daemon.json and reloads dockerd (SIGHUP: registry-mirrors and
+ * insecure-registries are reloadable). A key already set to another value in the host file is an error: the runner's
+ * administrator chose it, and the action does not overrule it silently.
+ */
+export async function configureHostDaemon(
+  settings: Record<string, unknown>,
+  paths: HostPaths,
+  io: PrivilegedFiles,
+  record: (change: NonNullable<HostChanges['daemonJson']>) => void,
+): Promise<void> {
+  let before: string | null = null;
+  try {
+    before = await readFile(paths.daemonJson, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${paths.daemonJson}: ${(e as Error).message}`);
+  }
+  let current: Record<string, unknown> = {};
+  if (before !== null && before.trim()) {
+    try {
+      current = JSON.parse(before) as Record<string, unknown>;
+    } catch (e) {
+      throw new Error(`${paths.daemonJson} is not valid JSON (${(e as Error).message}); fix it before using configure-host`);
+    }
+  }
+  const merged: Record<string, unknown> = { ...current };
+  for (const [key, value] of Object.entries(settings)) {
+    const existing = current[key];
+    if (Array.isArray(existing) && Array.isArray(value)) merged[key] = [...new Set([...existing, ...value])];
+    else if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(value)) {
+      throw new Error(`${paths.daemonJson} already sets "${key}" to ${JSON.stringify(existing)}; the action will not change it to ${JSON.stringify(value)}`);
+    } else merged[key] = value;
+  }
+  const pid = readDaemonPid(paths.pidFile);
+  record({ path: paths.daemonJson, before, pidFile: paths.pidFile });
+  await io.write(paths.daemonJson, `${JSON.stringify(merged, null, 2)}\n`, 0o644);
+  await io.signal(pid, 'HUP');
+}
+
+export async function restoreHostDaemon(change: NonNullable<HostChanges['daemonJson']>, io: PrivilegedFiles): Promise<void> {
+  if (change.before === null) await io.remove(change.path);
+  else await io.write(change.path, change.before, 0o644);
+  await io.signal(readDaemonPid(change.pidFile), 'HUP');
+}
