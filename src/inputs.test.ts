@@ -83,6 +83,28 @@ describe('parseInputs', () => {
   });
 });
 
+describe('registry inputs by mode', () => {
+  it('parses mirrors and certificates for dind', () => {
+    const inputs = parse({ 'registry-mirrors': 'https://mirror.test:5000/', 'registry-certs': 'mirror.test:5000=/certs/ca.pem' });
+    expect(inputs.registry.mirrors).toEqual(['https://mirror.test:5000']);
+    expect(inputs.registry.certs).toEqual([{ host: 'mirror.test:5000', source: { kind: 'file', path: '/certs/ca.pem' } }]);
+  });
+  it('changes the runner daemon in socket mode only with configure-host', () => {
+    expect(problemsOf({ mode: 'socket', 'registry-mirrors': 'https://m.test' })[0]).toMatch(/input "registry-mirrors": in mode socket this changes the runner's own daemon.*configure-host: true/);
+    expect(parse({ mode: 'socket', 'registry-mirrors': 'https://m.test', 'configure-host': 'true' }).configureHost).toBe(true);
+    expect(parse({ mode: 'socket', 'registry-certs': 'r.test=/c.pem' }).registry.certs).toHaveLength(1);
+    expect(problemsOf({ 'configure-host': 'true' })[0]).toMatch(/input "configure-host": .*applies only to mode socket, but mode is dind/);
+  });
+  it('says what cannot be applied to an external daemon', () => {
+    expect(problemsOf({ mode: 'external', 'docker-host': 'tcp://d:2376', 'insecure-registries': 'r.test:5000' })[0]).toMatch(/input "insecure-registries": mode external uses a daemon the action does not manage/);
+  });
+  it('rejects a setting given twice: daemon-config and daemon-args against the registry inputs', () => {
+    expect(problemsOf({ 'registry-mirrors': 'https://m.test', 'daemon-config': '{"registry-mirrors":["https://n.test"]}' })[0]).toMatch(/input "daemon-config": "registry-mirrors" is also set by input "registry-mirrors"/);
+    expect(problemsOf({ 'registry-mirrors': 'https://m.test', 'daemon-args': '--registry-mirror=https://n.test' })[0]).toMatch(/input "daemon-args": .*set it in one place/);
+    expect(problemsOf({ 'daemon-config': '{"hosts":["tcp://0.0.0.0:2375"]}' })[0]).toMatch(/input "daemon-config": "hosts" is set by the action/);
+  });
+});
+
 describe('splitArguments', () => {
   it('splits on spaces and lines, honours quotes, expands nothing', () => {
     expect(splitArguments('--mtu=1400\n--label "a b"  --x=\'$(id)\' ""')).toEqual(['--mtu=1400', '--label', 'a b', '--x=$(id)', '']);

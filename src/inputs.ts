@@ -1,6 +1,8 @@
 // Every input of the action: its default, how it is parsed and validated. All problems are reported together,
 // and nothing is started while any input is invalid.
 import { type DaemonAddress, parseDockerHost } from './endpoint.js';
+import { daemonArgsConflicts, buildDaemonJson } from './registry/daemon-json.js';
+import { type RegistrySettings, isEmptyRegistrySettings, parseRegistrySettings } from './registry/settings.js';
 
 export const MODES = ['dind', 'socket', 'external'] as const;
 export type Mode = (typeof MODES)[number];
@@ -24,6 +26,11 @@ export const INPUT_DEFAULTS = {
   tcp: 'false',
   network: '',
   'daemon-args': '',
+  'registry-mirrors': '',
+  'insecure-registries': '',
+  'registry-certs': '',
+  'daemon-config': '',
+  'configure-host': 'false',
   'job-status': '${{ job.status }}',
 } as const satisfies Record<string, string>;
 export type InputName = keyof typeof INPUT_DEFAULTS;
@@ -44,6 +51,10 @@ export interface Inputs {
   tlsCertPath?: string;
   waitTimeoutMs: number;
   dind: DindSettings;
+  /** Mirrors, insecure registries, certificates and daemon.json settings (syntax checked; files are read later). */
+  registry: RegistrySettings;
+  /** socket mode: allow changing the runner daemon's daemon.json (and reloading it). */
+  configureHost: boolean;
   jobStatus: JobStatus;
 }
 
@@ -109,7 +120,7 @@ function parseBoolean(value: string): boolean | undefined {
 /** Reads one raw input by name; the platform decides where it comes from (INPUT_* on GitHub, flags on the CLI). */
 export type InputReader = (name: InputName) => string;
 
-export function parseInputs(read: InputReader): Inputs {
+export function parseInputs(read: InputReader, context: { workspace: string } = { workspace: process.cwd() }): Inputs {
   const problems: string[] = [];
   const raw = (name: InputName): string => {
     const value = read(name);
@@ -199,6 +210,39 @@ export function parseInputs(read: InputReader): Inputs {
     }
   }
 
+  const { settings: registry, problems: registryProblems } = parseRegistrySettings(
+    {
+      'registry-mirrors': raw('registry-mirrors'),
+      'insecure-registries': raw('insecure-registries'),
+      'registry-certs': raw('registry-certs'),
+      'daemon-config': raw('daemon-config'),
+    },
+    { baseDir: context.workspace },
+  );
+  problems.push(...registryProblems);
+  const configureText = singleLine('configure-host');
+  const configureHost = parseBoolean(configureText);
+  if (configureHost === undefined) problems.push(`input "configure-host": ${showValue(configureText)} is not a boolean; use true or false`);
+  if (configureHost && mode !== 'socket') problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
+  if (!registryProblems.length) {
+    const { config, problems: configProblems } = buildDaemonJson(registry);
+    problems.push(...configProblems);
+    if (mode === 'dind') problems.push(...daemonArgsConflicts(registry, config, daemonArgs));
+    const daemonWide = (['registry-mirrors', 'insecure-registries', 'daemon-config'] as const).filter((name) =>
+      name === 'registry-mirrors' ? registry.mirrors.length : name === 'insecure-registries' ? registry.insecure.length : Object.keys(registry.daemonConfig).length,
+    );
+    if (mode === 'socket' && !configureHost) {
+      for (const name of daemonWide) {
+        problems.push(`input "${name}": in mode socket this changes the runner's own daemon (its daemon.json, then a reload); set configure-host: true to allow that, or use mode dind`);
+      }
+    }
+    if (mode === 'external' && !isEmptyRegistrySettings(registry)) {
+      for (const name of daemonWide) {
+        problems.push(`input "${name}": mode external uses a daemon the action does not manage, so its daemon.json cannot be changed; configure it where that daemon starts (for a service: its command, e.g. --registry-mirror=URL)`);
+      }
+    }
+  }
+
   const statusText = singleLine('job-status').toLowerCase();
   const jobStatus: JobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
 
@@ -209,6 +253,8 @@ export function parseInputs(read: InputReader): Inputs {
     tlsCertPath,
     waitTimeoutMs,
     dind: { image, privileged, runtime, tcp: tcp ?? false, network, daemonArgs },
+    registry,
+    configureHost: configureHost ?? false,
     jobStatus,
   };
 }

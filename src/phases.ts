@@ -12,6 +12,8 @@ import type { Platform } from './platform/platform.js';
 import { type Clock, NotReadyError, realClock, waitUntilReady } from './readiness.js';
 import { newSessionId } from './session.js';
 import { StateRecorder } from './state.js';
+import { ensureJobDir } from './jobdir.js';
+import { applyRegistry, checkRegistryEarly, undoRegistry } from './registry/apply.js';
 
 export interface PhaseOptions {
   clock?: Clock;
@@ -32,7 +34,7 @@ function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, op
 /** Parses inputs, or fails the step with every problem at once and returns undefined. */
 function readInputs(platform: Platform): Inputs | undefined {
   try {
-    return parseInputs((name) => platform.input(name));
+    return parseInputs((name) => platform.input(name), { workspace: platform.job.workspace });
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
     platform.fail(`${e.message}\nNothing was started.`);
@@ -41,6 +43,9 @@ function readInputs(platform: Platform): Inputs | undefined {
 }
 
 async function startDaemon(inputs: Inputs, platform: Platform, state: StateRecorder, options: PhaseOptions): Promise<void> {
+  // Certificates that exist already (inline, or outside the workspace) are checked before anything starts.
+  const problems = await checkRegistryEarly(inputs, platform.job.workspace);
+  if (problems.length) throw new InputError(problems);
   state.begin({ session: newSessionId(platform.job), mode: inputs.mode });
   await daemonMode(inputs, platform, state, options).start();
 }
@@ -54,7 +59,8 @@ export async function runPre(platform: Platform, options: PhaseOptions = {}): Pr
     await startDaemon(inputs, platform, state, options);
     platform.log.info(`setup-dind: ${inputs.mode} daemon starting (${Math.round(performance.now() - started)} ms); main waits for it.`);
   } catch (e) {
-    platform.fail(`setup-dind could not start the daemon: ${(e as Error).message}`);
+    if (e instanceof InputError) platform.fail(`${e.message}\nNothing was started.`);
+    else platform.fail(`setup-dind could not start the daemon: ${(e as Error).message}`);
   }
 }
 
@@ -89,6 +95,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     }
     const info = await client.info();
     state.update({ ready: true });
+    const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
 
     const waitSeconds = (clock.now() - mainStarted) / 1000;
     const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
@@ -99,6 +106,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
       'storage-driver': info.storageDriver,
       'ready-seconds': waitSeconds.toFixed(3),
       ...daemon.outputs,
+      ...registry.outputs,
     };
     for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
     for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint))) platform.exportVariable(name, value);
@@ -108,6 +116,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
       summaryTable('setup-dind', {
         Mode: inputs.mode,
         ...daemon.facts,
+        ...registry.facts,
         'DOCKER_HOST': `\`${outputs['docker-host']}\``,
         'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
         'Storage driver': info.storageDriver,
@@ -143,6 +152,8 @@ export async function runPost(platform: Platform): Promise<void> {
       const tail = await engine.containerLogs(s.containerId, 200).catch((e: Error) => `(the daemon's log could not be read: ${e.message})`);
       await platform.group(`Docker daemon log (the job ${jobStatus === 'success' ? 'did not reach a ready daemon' : `status is ${jobStatus || 'unknown'}`})`, async () => platform.log.info(tail));
     }
+    const restored = await undoRegistry(s.hostChanges, platform.log);
+    if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
     const report = await cleanupSession(s, platform.log);
     state.update({ cleanedUp: true });
     const took = ((performance.now() - started) / 1000).toFixed(2);

@@ -2,6 +2,7 @@
 // finds what pre created. One JSON record under one key; every update rewrites it whole (the last write wins).
 import type { SavedEndpoint } from './endpoint.js';
 import type { Mode } from './inputs.js';
+import type { HostChanges } from './registry/host.js';
 import type { StateStore } from './platform/platform.js';
 
 export type PrivilegeStrategy = 'privileged' | 'explicit-capabilities' | 'runtime';
@@ -23,6 +24,8 @@ export interface SessionState {
   /** The daemon the job uses. */
   endpoint?: SavedEndpoint;
   ready?: boolean;
+  /** socket mode: what the action changed on the runner's own daemon, to restore in post. */
+  hostChanges?: HostChanges;
   cleanedUp?: boolean;
 }
 

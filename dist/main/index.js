@@ -95350,7 +95350,7 @@ function wrappy (fn, cb) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _phases_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7642);
+/* harmony import */ var _phases_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5135);
 /* harmony import */ var _platform_github_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1899);
 
 
@@ -95361,7 +95361,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7642:
+/***/ 5135:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -95376,6 +95376,49 @@ __nccwpck_require__.d(__webpack_exports__, {
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/session.ts
+// One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
+// jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
+
+const session_LABEL_SESSION = 'io.github.setup-dind.session';
+const LABEL_CREATED = 'io.github.setup-dind.created';
+const LABEL_JOB = 'io.github.setup-dind.job';
+const slug = (text, max) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max) || 'x';
+/** run id, attempt, job name and a random part: readable in `docker ps`, unique even for matrix legs of one job. */
+function newSessionId(job, random = () => (0,external_node_crypto_.randomBytes)(4).toString('hex')) {
+    return `${slug(job.runId, 20)}-${slug(job.runAttempt, 4)}-${slug(job.job, 24)}-${random()}`;
+}
+function sessionLabels(session, job, now = new Date()) {
+    return {
+        [session_LABEL_SESSION]: session,
+        [LABEL_CREATED]: now.toISOString(),
+        [LABEL_JOB]: `${job.runId}/${job.runAttempt}/${job.job}`,
+    };
+}
+/** The name of every object of a session: `setup-dind-<session>`. */
+const objectName = (session) => `setup-dind-${session}`;
+
+;// CONCATENATED MODULE: ./src/jobdir.ts
+// The per-job directory: the socket, certificates, daemon.json and buildkitd.toml live here, private to the runner's
+// user (0700), recorded in state before anything is written into it, and removed by post.
+
+
+
+async function ensureJobDir(job, state) {
+    const current = state.value;
+    if (!current)
+        throw new Error('ensureJobDir before the session state exists');
+    if (current.jobDir)
+        return current.jobDir;
+    const dir = (0,external_node_path_namespaceObject.join)(job.tempDir, objectName(current.session));
+    state.update({ jobDir: dir });
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.chmod)(dir, 0o700);
+    return dir;
+}
+
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/endpoint.ts
@@ -95723,30 +95766,6 @@ class client_EngineClient {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/session.ts
-// One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
-// jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
-
-const session_LABEL_SESSION = 'io.github.setup-dind.session';
-const LABEL_CREATED = 'io.github.setup-dind.created';
-const LABEL_JOB = 'io.github.setup-dind.job';
-const slug = (text, max) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max) || 'x';
-/** run id, attempt, job name and a random part: readable in `docker ps`, unique even for matrix legs of one job. */
-function newSessionId(job, random = () => (0,external_node_crypto_.randomBytes)(4).toString('hex')) {
-    return `${slug(job.runId, 20)}-${slug(job.runAttempt, 4)}-${slug(job.job, 24)}-${random()}`;
-}
-function sessionLabels(session, job, now = new Date()) {
-    return {
-        [session_LABEL_SESSION]: session,
-        [LABEL_CREATED]: now.toISOString(),
-        [LABEL_JOB]: `${job.runId}/${job.runAttempt}/${job.job}`,
-    };
-}
-/** The name of every object of a session: `setup-dind-<session>`. */
-const objectName = (session) => `setup-dind-${session}`;
-
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./src/tls.ts
@@ -95965,9 +95984,1447 @@ async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises
     };
 }
 
+;// CONCATENATED MODULE: ./src/registry/buildkit.ts
+const ESCAPES = { '\\': '\\\\', '"': '\\"', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
+/** A TOML basic string: backslash, quote and control characters escaped (TOML 1.0, "String"). */
+const tomlString = (s) => `"${s.replace(/[\\"\u0000-\u001f\u007f]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)}"`;
+const tomlArray = (items) => `[${items.map(tomlString).join(', ')}]`;
+function buildkitdToml(settings, certs) {
+    const tables = new Map();
+    const table = (host) => {
+        let t = tables.get(host);
+        if (!t)
+            tables.set(host, (t = { ca: [], keypairs: [] }));
+        return t;
+    };
+    const notes = [];
+    if (settings.mirrors.length) {
+        // BuildKit mirrors are host[:port][/path] without a scheme.
+        table('docker.io').mirrors = settings.mirrors.map((m) => m.replace(/^https?:\/\//i, '').replace(/\/+$/, ''));
+    }
+    const plainHttp = new Set();
+    for (const mirror of settings.mirrors) {
+        if (!/^http:\/\//i.test(mirror))
+            continue;
+        const host = new URL(mirror).host; // the key BuildKit looks the mirror's settings up by
+        plainHttp.add(host);
+        table(host).http = true;
+    }
+    for (const entry of settings.insecure) {
+        if (entry.includes('/')) {
+            if (/^[0-9a-f.:/]+$/i.test(entry))
+                notes.push(`# insecure-registries ${entry}: BuildKit has no CIDR setting; list such registries by host[:port] to reach them from BuildKit`);
+            continue;
+        }
+        const t = table(entry);
+        t.http = true;
+        // HTTPS without verification first, then plain HTTP (BuildKit >= 0.12.3): dockerd's insecure-registries.
+        // A mirror given as http:// is known to be plain HTTP and gets only http = true.
+        if (!plainHttp.has(entry))
+            t.insecure = true;
+    }
+    for (const c of certs) {
+        const t = table(c.host);
+        if (c.ca && !t.ca.includes(c.ca))
+            t.ca.push(c.ca);
+        if (c.key && c.cert)
+            t.keypairs.push({ key: c.key, cert: c.cert });
+    }
+    if (tables.size === 0 && notes.length === 0)
+        return '';
+    const out = ['# Generated by setup-dind from the registry inputs.', ...notes];
+    const order = [...tables.keys()].sort((a, b) => Number(b === 'docker.io') - Number(a === 'docker.io'));
+    for (const host of order) {
+        const t = tables.get(host);
+        const name = `registry.${tomlString(host)}`;
+        out.push('', `[${name}]`);
+        if (t.mirrors)
+            out.push(`  mirrors = ${tomlArray(t.mirrors)}`);
+        if (t.http)
+            out.push('  http = true');
+        if (t.insecure)
+            out.push('  insecure = true');
+        if (t.ca.length)
+            out.push(`  ca = ${tomlArray(t.ca)}`);
+        for (const kp of t.keypairs)
+            out.push('', `  [[${name}.keypair]]`, `    key = ${tomlString(kp.key)}`, `    cert = ${tomlString(kp.cert)}`);
+    }
+    return `${out.join('\n')}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/registry/daemon-json.ts
+// The daemon.json of the job's dockerd: what the registry inputs generate, merged with input daemon-config.
+// A setting is given in one place only: dockerd itself refuses to start when a directive is set both as a
+// flag and in daemon.json, and a silent override would hide a mistake.
+
+/** daemon.json keys the action sets itself through dockerd flags. */
+const ACTION_OWNED_KEYS = (/* unused pure expression or super */ null && (['hosts', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'pidfile']));
+// Why each action-owned key cannot be set: the input that controls it, or that the action manages it per job.
+const OWNER = {
+    hosts: 'is set by the action (input "tcp" controls the TCP listener, the unix socket is per job)',
+    group: 'is set by the action (the socket\'s group is chosen for the job)',
+    tls: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlsverify: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlscacert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlscert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlskey: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    'data-root': 'is set by the action (each job\'s daemon has its own data root)',
+    'exec-root': 'is set by the action (each job\'s daemon has its own exec root)',
+    pidfile: 'is set by the action (each job\'s daemon has its own pid file)',
+};
+// Sets a key as an own property, even one spelled "__proto__".
+const put = (obj, key, value) => Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+function buildDaemonJson(settings) {
+    const problems = [];
+    const config = {};
+    const generatedBy = new Map(); // key -> input that generated it
+    if (settings.mirrors.length) {
+        put(config, 'registry-mirrors', [...settings.mirrors]);
+        generatedBy.set('registry-mirrors', 'registry-mirrors');
+    }
+    if (settings.insecure.length) {
+        put(config, 'insecure-registries', [...settings.insecure]);
+        generatedBy.set('insecure-registries', 'insecure-registries');
+    }
+    for (const [key, value] of Object.entries(settings.daemonConfig)) {
+        const input = generatedBy.get(key);
+        if (Object.hasOwn(OWNER, key)) {
+            problems.push(`input "daemon-config": "${key}" ${OWNER[key]}; remove it from daemon-config`);
+        }
+        else if (input !== undefined) {
+            problems.push(`input "daemon-config": "${key}" is also set by input "${input}"; set it in one place`);
+        }
+        else {
+            put(config, key, value);
+        }
+    }
+    return { config, problems };
+}
+// dockerd flags whose daemon.json key is not the flag's own name.
+const FLAG_KEYS = {
+    '--registry-mirror': 'registry-mirrors',
+    '--insecure-registry': 'insecure-registries',
+    '--storage-opt': 'storage-opts',
+    '--authorization-plugin': 'authorization-plugins',
+    '--exec-opt': 'exec-opts',
+    '--feature': 'features',
+    '--default-network-opt': 'default-network-opts',
+    '--dns-opt': 'dns-opts',
+    '--host-gateway-ip': 'host-gateway-ips',
+    '--label': 'labels',
+    '--log-opt': 'log-opts',
+    '--node-generic-resource': 'node-generic-resources',
+    '--cdi-spec-dir': 'cdi-spec-dirs',
+    '--default-address-pool': 'default-address-pools',
+    '--default-ulimit': 'default-ulimits',
+    '--add-runtime': 'runtimes',
+    '--host': 'hosts',
+    '--graph': 'data-root',
+    '-D': 'debug',
+    '-l': 'log-level',
+    '-s': 'storage-driver',
+    '-b': 'bridge',
+    '-G': 'group',
+    '-H': 'hosts',
+    '-g': 'data-root',
+    '-p': 'pidfile',
+};
+/**
+ * Directives set both in daemon.json and as a dockerd flag in input daemon-args: dockerd refuses to start then
+ * ("the following directives are specified both as a flag and in the configuration file").
+ */
+function daemonArgsConflicts(settings, config, daemonArgs) {
+    const problems = [];
+    const seen = new Set();
+    for (const arg of daemonArgs) {
+        if (!arg.startsWith('-') || arg === '-' || arg === '--')
+            continue;
+        const flag = arg.split('=')[0];
+        const key = Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag] : flag.replace(/^--/, '');
+        if (!Object.hasOwn(config, key) || seen.has(key))
+            continue;
+        seen.add(key);
+        const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
+            : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
+        problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
+    }
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./src/registry/settings.ts
+// Registry inputs: pull-through mirrors, insecure registries, per-registry certificates and extra daemon.json
+// settings. This module checks syntax only and never touches the file system: certificate files are read by
+// certs.ts, where they may not exist yet (in the pre phase the workspace is not checked out).
+
+
+
+const MAX_ENTRIES = 100;
+const MAX_LINE_CHARS = 64 * 1024;
+const MAX_INPUT_CHARS = 1024 * 1024;
+const HOST_EXAMPLE = 'like registry.example.com:5000';
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const settings_DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const settings_isDnsName = (name) => {
+    const labels = name.split('.');
+    // No all-numeric last label: '256.1.1.1' or '10.0.0' is a broken IP address, not a name.
+    return name.length <= 253 && labels.every((l) => settings_DNS_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1));
+};
+/**
+ * Checks a registry host written as host[:port] (a DNS name, an IPv4 address or an [IPv6] address; port 1-65535).
+ * Returns the normalized host, or what is wrong and what to do as one phrase ("has a path; give …").
+ */
+function parseHostPort(value) {
+    const v = value.trim().toLowerCase();
+    if (v === '')
+        return `is empty; give a registry host, ${HOST_EXAMPLE}`;
+    if (CONTROL.test(v))
+        return 'contains a control character; remove it';
+    if (/\s/.test(v))
+        return `contains whitespace; give only host[:port], ${HOST_EXAMPLE}`;
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//.exec(v);
+    if (scheme)
+        return `has a scheme (${scheme[1]}://); remove it and give only host[:port], ${HOST_EXAMPLE}`;
+    if (v.includes('@'))
+        return 'contains user info (@); remove it (credentials belong in docker login, not here)';
+    if (v.includes('/'))
+        return `has a path; give only host[:port], ${HOST_EXAMPLE}`;
+    if (/[?#]/.test(v))
+        return `has a query or fragment; give only host[:port], ${HOST_EXAMPLE}`;
+    if (/[^\x20-\x7e]/.test(v))
+        return 'contains non-ASCII characters; write an international name in its punycode (xn--) form';
+    let hostname;
+    let portText;
+    if (v.startsWith('[')) {
+        const m = /^\[([^\]]*)\](?::(.*))?$/.exec(v);
+        if (!m)
+            return 'is not a valid [IPv6]:port address; write it like [fd00::1]:5000';
+        if (m[1].includes('%') || (0,external_node_net_.isIP)(m[1]) !== 6)
+            return `has ${showValue(m[1])} in brackets, which is not an IPv6 address; write it like [fd00::1]:5000`;
+        hostname = `[${m[1]}]`;
+        portText = m[2];
+    }
+    else {
+        const parts = v.split(':');
+        if (parts.length > 2)
+            return 'looks like an IPv6 address without brackets; write it like [fd00::1]:5000';
+        hostname = parts[0];
+        portText = parts[1];
+        if (hostname === '')
+            return `has no host name; ${HOST_EXAMPLE}`;
+        if ((0,external_node_net_.isIP)(hostname) !== 4 && !settings_isDnsName(hostname)) {
+            return `is not a valid host name or IP address (letters, digits, - and . only); ${HOST_EXAMPLE}`;
+        }
+    }
+    if (portText === undefined)
+        return { host: hostname, hostname };
+    const port = Number(portText);
+    if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535)
+        return `has an invalid port ${showValue(portText)}; use a port between 1 and 65535, ${HOST_EXAMPLE}`;
+    return { host: `${hostname}:${port}`, hostname, port };
+}
+const ipToBigInt = (ip) => {
+    const family = (0,external_node_net_.isIP)(ip);
+    if (family === 4)
+        return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+    if (family !== 6 || ip.includes('%'))
+        return undefined;
+    let s = ip;
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
+    if (v4) {
+        const n = ipToBigInt(v4[1]);
+        s = `${s.slice(0, v4.index)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+    }
+    const [head, tail] = s.split('::');
+    const groups = (x) => (x ? x.split(':') : []);
+    const h = groups(head);
+    const t = groups(tail);
+    const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+    return all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+};
+function parseCidr(value) {
+    const [addr = '', prefixText = '', ...rest] = value.split('/');
+    const family = (0,external_node_net_.isIP)(addr);
+    if (rest.length || (family !== 4 && family !== 6) || addr.includes('%')) {
+        return 'is not a valid CIDR; write a network like 10.0.0.0/8 or fd00::/64, or a host[:port] without a path';
+    }
+    const bits = family === 4 ? 32 : 128;
+    const prefix = Number(prefixText);
+    if (!/^\d{1,3}$/.test(prefixText) || prefix > bits)
+        return `has an invalid prefix length ${showValue(prefixText)}; use 0 to ${bits} for an IPv${family} network`;
+    const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefix)) - 1n);
+    return { family, network: ipToBigInt(addr) & mask, prefix };
+}
+const inCidr = (hostname, cidr) => {
+    const ip = hostname.replace(/^\[|\]$/g, '');
+    if ((0,external_node_net_.isIP)(ip) !== cidr.family)
+        return false;
+    const bits = cidr.family === 4 ? 32 : 128;
+    const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - cidr.prefix)) - 1n);
+    return (ipToBigInt(ip) & mask) === cidr.network;
+};
+function parseRegistrySettings(raw, opts) {
+    const problems = [];
+    const baseDir = (0,external_node_path_namespaceObject.resolve)(opts.baseDir);
+    // The raw text of an input, or undefined when it is too broken to read further (the problem is reported).
+    const text = (name) => {
+        const value = raw[name] ?? '';
+        if (typeof value !== 'string') {
+            problems.push(`input "${name}": is not text; give it as a string`);
+            return undefined;
+        }
+        if (value.includes('\0')) {
+            problems.push(`input "${name}": ${showValue(value)} contains a NUL character; remove it`);
+            return undefined;
+        }
+        if (value.length > MAX_INPUT_CHARS) {
+            problems.push(`input "${name}": ${showValue(value)} is longer than the limit of ${MAX_INPUT_CHARS} characters; give only registry settings here`);
+            return undefined;
+        }
+        return value;
+    };
+    // Lines without blank ones and # comments, each at most MAX_LINE_CHARS long.
+    const linesOf = (name, value) => {
+        const lines = [];
+        const all = value.split(/\r\n|\n|\r/);
+        for (let i = 0; i < all.length; i++) {
+            const line = all[i];
+            if (line.length > MAX_LINE_CHARS) {
+                problems.push(`input "${name}": ${showValue(line)} (line ${i + 1}) is longer than the limit of ${MAX_LINE_CHARS} characters; put one entry per line`);
+                return undefined;
+            }
+            const trimmed = line.trim();
+            if (trimmed && !trimmed.startsWith('#'))
+                lines.push({ text: trimmed, number: i + 1 });
+        }
+        return lines;
+    };
+    const tooMany = (name, value, count) => {
+        const has = count === undefined ? `more than ${MAX_ENTRIES} entries` : `${count} entries, more than the limit of ${MAX_ENTRIES}`;
+        problems.push(`input "${name}": ${showValue(value)} has ${has}; list fewer registries`);
+    };
+    // Entries separated by newlines or commas.
+    const listEntries = (name) => {
+        const value = text(name);
+        if (value === undefined)
+            return [];
+        const lines = linesOf(name, value);
+        if (!lines)
+            return [];
+        const entries = lines.flatMap((l) => l.text.split(',')).map((e) => e.trim()).filter(Boolean);
+        if (entries.length > MAX_ENTRIES) {
+            tooMany(name, value, entries.length);
+            return [];
+        }
+        return entries;
+    };
+    // insecure-registries first: the mirrors are checked against it.
+    const insecure = [];
+    const insecureHosts = new Set();
+    const cidrs = [];
+    const insecureProblems = [];
+    for (const entry of listEntries('insecure-registries')) {
+        const bad = (what) => insecureProblems.push(`input "insecure-registries": ${showValue(entry)} ${what}`);
+        let normalized;
+        if (entry.includes('/') && !entry.includes('://')) {
+            const cidr = parseCidr(entry);
+            if (typeof cidr === 'string') {
+                bad(cidr);
+                continue;
+            }
+            cidrs.push(cidr);
+            normalized = entry.toLowerCase();
+        }
+        else {
+            const hp = parseHostPort(entry);
+            if (typeof hp === 'string') {
+                bad(hp);
+                continue;
+            }
+            insecureHosts.add(hp.host);
+            normalized = hp.host;
+        }
+        if (insecure.includes(normalized)) {
+            bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
+            continue;
+        }
+        insecure.push(normalized);
+    }
+    const mirrors = [];
+    const mirrorProblems = [];
+    for (const entry of listEntries('registry-mirrors')) {
+        const bad = (what) => mirrorProblems.push(`input "registry-mirrors": ${showValue(entry)} ${what}`);
+        if (CONTROL.test(entry)) {
+            bad('contains a control character; remove it');
+            continue;
+        }
+        if (/\s/.test(entry)) {
+            bad('contains whitespace; separate mirrors with commas or newlines');
+            continue;
+        }
+        const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(entry);
+        if (!scheme) {
+            bad(`has no scheme; write the mirror as a URL, like https://${entry.replace(/^\/+/, '')}`);
+            continue;
+        }
+        if (!/^https?$/i.test(scheme[1])) {
+            bad(`uses the scheme ${scheme[1]}://; registry mirrors are https:// URLs, like https://mirror.example.com`);
+            continue;
+        }
+        let url;
+        try {
+            url = new URL(entry);
+        }
+        catch {
+            bad('is not a valid URL; write it like https://mirror.example.com');
+            continue;
+        }
+        if (url.username || url.password || entry.slice(scheme[0].length).split('/')[0].includes('@')) {
+            bad('contains user info; remove it (credentials belong in docker login, not in the mirror URL)');
+            continue;
+        }
+        if (entry.includes('?') || entry.includes('#')) {
+            bad('has a query or fragment; give only the mirror\'s base URL, like https://mirror.example.com');
+            continue;
+        }
+        const hp = parseHostPort(url.host);
+        if (typeof hp === 'string') {
+            bad(`has a host that ${hp}`);
+            continue;
+        }
+        const path = url.pathname.replace(/\/+$/, '');
+        const normalized = `${url.protocol}//${hp.host}${path}`;
+        if (url.protocol === 'http:') {
+            // URL drops a default port: http://m:80 has host m, and insecure-registries may list either form.
+            const forms = [hp.host, `${hp.hostname}:${hp.port ?? 80}`];
+            if (!forms.some((f) => insecureHosts.has(f)) && !cidrs.some((c) => inCidr(hp.hostname, c))) {
+                bad(`is plain HTTP, but ${hp.host} is not in insecure-registries; use https:// or add ${hp.host} to insecure-registries`);
+                continue;
+            }
+        }
+        if (mirrors.includes(normalized)) {
+            bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
+            continue;
+        }
+        mirrors.push(normalized);
+    }
+    const { certs, problems: certProblems } = parseRegistryCerts(text('registry-certs'), baseDir, linesOf, tooMany);
+    const daemonConfig = {};
+    const configProblems = [];
+    const configText = text('daemon-config')?.trim() ?? '';
+    if (configText) {
+        const bad = (what) => configProblems.push(`input "daemon-config": ${showValue(configText)} ${what}`);
+        let value;
+        let parsed = false;
+        try {
+            value = JSON.parse(configText);
+            parsed = true;
+        }
+        catch (e) {
+            const reason = String(e?.message ?? e).split('\n')[0].slice(0, 160);
+            bad(`is not valid JSON (${reason}); give a JSON object, like {"debug": true}`);
+        }
+        if (parsed) {
+            if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+                const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+                bad(`is ${kind}, not a JSON object; write the settings inside { }, like {"debug": true}`);
+            }
+            else if (Object.hasOwn(value, '__proto__')) {
+                bad('has a "__proto__" key, which is not a daemon setting; remove it');
+            }
+            else {
+                for (const [key, v] of Object.entries(value))
+                    daemonConfig[key] = v;
+            }
+        }
+    }
+    problems.push(...mirrorProblems, ...insecureProblems, ...certProblems, ...configProblems);
+    return { settings: { mirrors, insecure, certs, daemonConfig }, problems };
+}
+const isEmptyRegistrySettings = (s) => s.mirrors.length === 0 && s.insecure.length === 0 && s.certs.length === 0 && Object.keys(s.daemonConfig).length === 0;
+// ---------------------------------------------------------------------------
+// registry-certs: HOST[:PORT]=SOURCE lines; an inline PEM continues over the following lines.
+const BEGIN = /^-----BEGIN [A-Z0-9 ]+-----/;
+const MARKER = /-----(BEGIN|END) [A-Z0-9 ]+-----/g;
+const BASE64_LINE = /^[A-Za-z0-9+/]+=*$/;
+// A line that starts a new HOST=SOURCE entry rather than continuing base64 (whose '=' only pads the end).
+const looksLikeEntry = (line) => /^[^=\s]+=\s*\S/.test(line) && !BASE64_LINE.test(line);
+function parseRegistryCerts(value, baseDir, linesOf, tooMany) {
+    const certs = [];
+    const problems = [];
+    if (value === undefined)
+        return { certs, problems };
+    const lines = linesOf('registry-certs', value);
+    if (!lines)
+        return { certs, problems };
+    const bad = (shown, line, what) => problems.push(`input "registry-certs": ${showValue(shown)} (line ${line}) ${what}`);
+    const seen = new Map(); // host -> line
+    // Consumes the PEM that starts at lines[i] (its first line is `first`): returns the PEM and the next index.
+    const collectPem = (i, first) => {
+        const pemLines = [];
+        let open = 0;
+        let j = i;
+        let line = first;
+        for (;;) {
+            for (const m of line.matchAll(MARKER))
+                open += m[1] === 'BEGIN' ? 1 : -1;
+            pemLines.push(line);
+            j++;
+            const next = lines[j];
+            if (open <= 0) {
+                // The PEM goes on only if another block follows (a certificate and its key, a chain).
+                if (next && BEGIN.test(next.text)) {
+                    line = next.text;
+                    continue;
+                }
+                return { pem: `${pemLines.join('\n')}\n`, next: j };
+            }
+            if (!next || looksLikeEntry(next.text))
+                return { next: j };
+            line = next.text;
+        }
+    };
+    let entries = 0;
+    for (let i = 0; i < lines.length;) {
+        const { text: line, number } = lines[i];
+        if (++entries > MAX_ENTRIES) {
+            tooMany('registry-certs', value);
+            return { certs: [], problems };
+        }
+        if (BEGIN.test(line)) {
+            // PEM text without HOST= in front: skip the whole block rather than complaining about every base64 line.
+            const { next } = collectPem(i, line);
+            problems.push(`input "registry-certs": the PEM block at line ${number} has no registry in front; write it as HOST[:PORT]=-----BEGIN …, like registry.example.com:5000=-----BEGIN CERTIFICATE-----`);
+            i = next;
+            continue;
+        }
+        const eq = line.indexOf('=');
+        if (eq < 0) {
+            bad(line, number, 'is not HOST[:PORT]=SOURCE; write one registry per line, like registry.example.com:5000=certs/ca.pem');
+            i++;
+            continue;
+        }
+        const hostText = line.slice(0, eq).trim();
+        const sourceText = line.slice(eq + 1).trim();
+        let source;
+        let sourceProblem;
+        let next = i + 1;
+        if (BEGIN.test(sourceText)) {
+            const collected = collectPem(i, sourceText);
+            next = collected.next;
+            if (collected.pem === undefined)
+                sourceProblem = 'has an inline PEM without its -----END line; paste the whole PEM, from -----BEGIN to -----END';
+            else
+                source = { kind: 'inline', pem: collected.pem };
+        }
+        else if (sourceText === '') {
+            sourceProblem = 'has nothing after =; give a PEM file, a certs.d-style directory or the PEM text itself';
+        }
+        else if (CONTROL.test(sourceText)) {
+            sourceProblem = 'has a control character in the path; remove it';
+        }
+        else if (sourceText.startsWith('~')) {
+            sourceProblem = 'has a path starting with ~, which is not expanded; use an absolute path or one relative to the workspace';
+        }
+        else if (sourceText.startsWith('-----')) {
+            sourceProblem = 'has a PEM marker that is not -----BEGIN …-----; paste the whole PEM, starting with its -----BEGIN line';
+        }
+        else {
+            const path = (0,external_node_path_namespaceObject.resolve)(baseDir, sourceText);
+            const rel = (0,external_node_path_namespaceObject.relative)(baseDir, path);
+            if (!(0,external_node_path_namespaceObject.isAbsolute)(sourceText) && (rel === '..' || rel.startsWith(`..${external_node_path_namespaceObject.sep}`) || (0,external_node_path_namespaceObject.isAbsolute)(rel))) {
+                sourceProblem = `has a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`;
+            }
+            else {
+                source = { kind: /[/\\]$/.test(sourceText) ? 'dir' : 'file', path };
+            }
+        }
+        // Never show an inline PEM in a message: it may hold a private key.
+        const shown = source?.kind === 'inline' || BEGIN.test(sourceText) ? `${hostText}=-----BEGIN …` : line;
+        const hp = parseHostPort(hostText);
+        if (typeof hp === 'string')
+            bad(shown, number, `has a registry host that ${hp}`);
+        if (sourceProblem)
+            bad(shown, number, sourceProblem);
+        if (typeof hp !== 'string' && source) {
+            const first = seen.get(hp.host);
+            if (first !== undefined)
+                bad(shown, number, `names ${hp.host} again (first on line ${first}); give one source per registry (a directory can hold several certificates)`);
+            else {
+                seen.set(hp.host, number);
+                certs.push({ host: hp.host, source });
+            }
+        }
+        i = next;
+    }
+    return { certs, problems };
+}
+
+;// CONCATENATED MODULE: ./src/inputs.ts
+// Every input of the action: its default, how it is parsed and validated. All problems are reported together,
+// and nothing is started while any input is invalid.
+
+
+
+const MODES = ['dind', 'socket', 'external'];
+const PRIVILEGED = ['auto', 'true', 'false'];
+/** The dind image used when none is given: a pinned major version of the official image. */
+const DEFAULT_DIND_IMAGE = 'docker:29-dind';
+const MAX_WAIT_SECONDS = 3600;
+/** Defaults, as in action.yml (a test keeps the two equal). */
+const INPUT_DEFAULTS = {
+    mode: 'dind',
+    'docker-host': '',
+    'tls-cert-path': '',
+    'wait-timeout': '60',
+    image: DEFAULT_DIND_IMAGE,
+    privileged: 'auto',
+    runtime: '',
+    tcp: 'false',
+    network: '',
+    'daemon-args': '',
+    'registry-mirrors': '',
+    'insecure-registries': '',
+    'registry-certs': '',
+    'daemon-config': '',
+    'configure-host': 'false',
+    'job-status': '${{ job.status }}',
+};
+class inputs_InputError extends Error {
+    problems;
+    constructor(problems) {
+        super(`${problems.length === 1 ? 'An input is' : `${problems.length} inputs are`} invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        this.problems = problems;
+        this.name = 'InputError';
+    }
+}
+/** How an input value is shown in an error: quoted, escaped, never endless. */
+function showValue(value) {
+    const shown = JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
+    return value.length > 120 ? `${shown} (${value.length} characters)` : shown;
+}
+// dockerd flags the action sets itself; passing them through daemon-args would break the endpoint or the cleanup.
+const RESERVED_DAEMON_FLAGS = ['-H', '--host', '--data-root', '-g', '--graph', '--exec-root', '--pidfile', '-p', '--group', '-G',
+    '--tls', '--tlsverify', '--tlscacert', '--tlscert', '--tlskey'];
+const IMAGE_REF = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+/**
+ * Splits an argument list written one per line or separated by spaces, with '…' and "…" quoting and no expansion
+ * of any kind: the words become an argv array, never a shell string.
+ */
+function splitArguments(text) {
+    const args = [];
+    let current = '';
+    let inWord = false;
+    let quote = null;
+    for (const ch of text) {
+        if (quote) {
+            if (ch === quote)
+                quote = null;
+            else
+                current += ch;
+            continue;
+        }
+        if (ch === '"' || ch === "'") {
+            quote = ch;
+            inWord = true;
+        }
+        else if (/\s/.test(ch)) {
+            if (inWord)
+                args.push(current);
+            current = '';
+            inWord = false;
+        }
+        else {
+            current += ch;
+            inWord = true;
+        }
+    }
+    if (quote)
+        throw new Error(`has an unclosed ${quote} quote`);
+    if (inWord)
+        args.push(current);
+    return args;
+}
+function parseBoolean(value) {
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off', ''].includes(v))
+        return false;
+    return undefined;
+}
+function parseInputs(read, context = { workspace: process.cwd() }) {
+    const problems = [];
+    const raw = (name) => {
+        const value = read(name);
+        if (value.includes('\0')) {
+            problems.push(`input "${name}": ${showValue(value)} contains a NUL character; remove it`);
+            return '';
+        }
+        return value;
+    };
+    const singleLine = (name) => {
+        const value = raw(name).trim();
+        if (/[\r\n]/.test(value)) {
+            problems.push(`input "${name}": ${showValue(value)} must be a single line`);
+            return '';
+        }
+        return value;
+    };
+    const oneOf = (name, allowed) => {
+        const value = singleLine(name).toLowerCase();
+        if (allowed.includes(value))
+            return value;
+        problems.push(`input "${name}": ${showValue(value)} is not allowed; use one of ${allowed.join(', ')}`);
+        return allowed[0];
+    };
+    const mode = oneOf('mode', MODES);
+    let dockerHost;
+    const hostText = singleLine('docker-host');
+    if (hostText) {
+        try {
+            dockerHost = parseDockerHost(hostText);
+        }
+        catch (e) {
+            problems.push(`input "docker-host": ${e.message}`);
+        }
+    }
+    else if (mode === 'external') {
+        problems.push('input "docker-host": is required with mode external; give the daemon\'s address, like unix:///run/docker/docker.sock or tcp://docker:2376');
+    }
+    const tlsText = singleLine('tls-cert-path');
+    // Whether the directory holds the files is checked where it is used: in pre, the workspace is not checked out yet.
+    const tlsCertPath = tlsText || undefined;
+    if (tlsText && dockerHost?.kind === 'unix') {
+        problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${showValue(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
+    }
+    let waitTimeoutMs = Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
+    const waitText = singleLine('wait-timeout');
+    const wait = Number(waitText);
+    if (waitText === '' || !Number.isFinite(wait) || wait <= 0 || wait > MAX_WAIT_SECONDS) {
+        problems.push(`input "wait-timeout": ${showValue(waitText)} is not a number of seconds between 0 and ${MAX_WAIT_SECONDS}; use for example 60`);
+    }
+    else {
+        waitTimeoutMs = Math.round(wait * 1000);
+    }
+    const image = singleLine('image');
+    const privileged = oneOf('privileged', PRIVILEGED);
+    const runtime = singleLine('runtime') || undefined;
+    const tcpText = singleLine('tcp');
+    const tcp = parseBoolean(tcpText);
+    if (tcp === undefined)
+        problems.push(`input "tcp": ${showValue(tcpText)} is not a boolean; use true or false`);
+    const network = singleLine('network') || undefined;
+    let daemonArgs = [];
+    try {
+        daemonArgs = splitArguments(raw('daemon-args'));
+    }
+    catch (e) {
+        problems.push(`input "daemon-args": ${e.message}; close it or remove the quote`);
+    }
+    if (mode === 'dind') {
+        if (!IMAGE_REF.test(image))
+            problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
+        if (runtime && !OBJECT_NAME.test(runtime))
+            problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
+        if (runtime && privileged === 'true')
+            problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
+        if (network && !OBJECT_NAME.test(network))
+            problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -)`);
+        if (daemonArgs.length && !daemonArgs[0].startsWith('-'))
+            problems.push(`input "daemon-args": ${showValue(daemonArgs[0])} is not a dockerd flag; daemon-args must start with a flag such as --mtu=1400`);
+        for (const arg of daemonArgs) {
+            const flag = arg.split('=')[0];
+            if (RESERVED_DAEMON_FLAGS.includes(flag))
+                problems.push(`input "daemon-args": ${showValue(arg)} is set by the action itself; remove it (use the tcp, docker-host or daemon-config inputs instead)`);
+        }
+    }
+    else {
+        // Settings that only dind can honour: silently ignoring them would hide a mistake.
+        const dindOnly = [
+            ['image', image], ['privileged', privileged], ['runtime', runtime ?? ''], ['tcp', tcp ? 'true' : 'false'],
+            ['network', network ?? ''], ['daemon-args', daemonArgs.join(' ')],
+        ];
+        for (const [name, value] of dindOnly) {
+            if (value !== INPUT_DEFAULTS[name])
+                problems.push(`input "${name}": ${showValue(value)} applies only to mode dind, but mode is ${mode}; remove it or use mode dind`);
+        }
+    }
+    const { settings: registry, problems: registryProblems } = parseRegistrySettings({
+        'registry-mirrors': raw('registry-mirrors'),
+        'insecure-registries': raw('insecure-registries'),
+        'registry-certs': raw('registry-certs'),
+        'daemon-config': raw('daemon-config'),
+    }, { baseDir: context.workspace });
+    problems.push(...registryProblems);
+    const configureText = singleLine('configure-host');
+    const configureHost = parseBoolean(configureText);
+    if (configureHost === undefined)
+        problems.push(`input "configure-host": ${showValue(configureText)} is not a boolean; use true or false`);
+    if (configureHost && mode !== 'socket')
+        problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
+    if (!registryProblems.length) {
+        const { config, problems: configProblems } = buildDaemonJson(registry);
+        problems.push(...configProblems);
+        if (mode === 'dind')
+            problems.push(...daemonArgsConflicts(registry, config, daemonArgs));
+        const daemonWide = ['registry-mirrors', 'insecure-registries', 'daemon-config'].filter((name) => name === 'registry-mirrors' ? registry.mirrors.length : name === 'insecure-registries' ? registry.insecure.length : Object.keys(registry.daemonConfig).length);
+        if (mode === 'socket' && !configureHost) {
+            for (const name of daemonWide) {
+                problems.push(`input "${name}": in mode socket this changes the runner's own daemon (its daemon.json, then a reload); set configure-host: true to allow that, or use mode dind`);
+            }
+        }
+        if (mode === 'external' && !isEmptyRegistrySettings(registry)) {
+            for (const name of daemonWide) {
+                problems.push(`input "${name}": mode external uses a daemon the action does not manage, so its daemon.json cannot be changed; configure it where that daemon starts (for a service: its command, e.g. --registry-mirror=URL)`);
+            }
+        }
+    }
+    const statusText = singleLine('job-status').toLowerCase();
+    const jobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
+    if (problems.length)
+        throw new inputs_InputError(problems);
+    return {
+        mode,
+        dockerHost,
+        tlsCertPath,
+        waitTimeoutMs,
+        dind: { image, privileged, runtime, tcp: tcp ?? false, network, daemonArgs },
+        registry,
+        configureHost: configureHost ?? false,
+        jobStatus,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/registry/certs.ts
+// Loads and checks the certificates of registry-certs: CA files and bundles, certs.d-style directories and
+// inline PEM. Everything is checked before anything is written, and every problem is reported together.
+
+
+
+
+/** Certificate files are small; anything bigger is not what the user meant. */
+const MAX_CERT_FILE_BYTES = 1024 * 1024;
+/** At most this many *.crt / *.cert / *.key files are read from one directory. */
+const MAX_DIR_FILES = 100;
+const INPUT = 'input "registry-certs"';
+const KEY_LABELS = ['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'];
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
+// Blocks re-wrapped at 64 columns, so that PEM pasted on one line or with odd spacing still loads.
+function parsePem(text) {
+    const blocks = [];
+    const mismatched = [];
+    for (const m of text.matchAll(PEM_BLOCK)) {
+        const [raw, label, inner, endLabel] = m;
+        if (label !== endLabel) {
+            mismatched.push(`-----BEGIN ${label}----- ends with -----END ${endLabel}-----`);
+            continue;
+        }
+        const headers = /^[\w-]+:/m.test(inner.trim()); // RFC 1421 headers: an old-style encrypted key
+        const body = headers ? inner.trim().split(/\r?\n\s*\r?\n/).slice(1).join('') : inner;
+        const b64 = body.replace(/\s+/g, '');
+        const base64ok = /^[A-Za-z0-9+/]+={0,2}$/.test(b64);
+        const wrapped = b64.match(/.{1,64}/g)?.join('\n') ?? '';
+        blocks.push({ label, raw, headers, base64ok, pem: `-----BEGIN ${label}-----\n${wrapped}\n-----END ${label}-----\n` });
+    }
+    const begins = text.match(/-----BEGIN /g)?.length ?? 0;
+    return { blocks, unmatched: begins - blocks.length - mismatched.length, mismatched };
+}
+const iso = (d) => (Number.isNaN(d.getTime()) ? 'an unreadable date' : d.toISOString());
+/** The subject's CN, or the whole subject on one line, for messages. */
+function subjectOf(cert) {
+    const lines = cert.subject.split('\n').filter(Boolean);
+    const cn = lines.filter((l) => l.startsWith('CN='));
+    const shown = (cn.length ? cn : lines).join(', ') || 'no subject';
+    return shown.length > 80 ? `${shown.slice(0, 80)}…` : shown;
+}
+const spki = (k) => k.export({ type: 'spki', format: 'der' });
+const keyMatches = (key, cert) => spki((0,external_node_crypto_.createPublicKey)(key)).equals(spki(cert.publicKey));
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+async function loadRegistryTrust(requests, opts) {
+    const baseDir = (0,external_node_path_namespaceObject.resolve)(opts.baseDir);
+    const now = opts.now ?? new Date();
+    const out = { trust: [], problems: [], secrets: [], missing: [] };
+    // Paths in messages as the user wrote them: relative to the workspace when inside it.
+    const display = (path) => {
+        const rel = (0,external_node_path_namespaceObject.relative)(baseDir, path);
+        return rel && !rel.startsWith(`..${external_node_path_namespaceObject.sep}`) && rel !== '..' && !(0,external_node_path_namespaceObject.isAbsolute)(rel) ? rel : path;
+    };
+    for (const request of requests) {
+        const { host, source } = request;
+        const problems = [];
+        const secrets = [];
+        const fail = (what) => problems.push(`${INPUT}: ${what}`);
+        // Parses PEM text; `where` names it in messages ('"certs/ca.pem"' or 'the inline PEM').
+        const parse = (text, where, allowKeys) => {
+            const before = problems.length;
+            const parsed = { certs: [], keys: [] };
+            const { blocks, unmatched, mismatched } = parsePem(text);
+            for (const m of mismatched)
+                fail(`${where} for ${host} has a PEM block whose ${m}; fix the block`);
+            if (unmatched > 0)
+                fail(`${where} for ${host} has a -----BEGIN line without its -----END line; give the complete PEM`);
+            if (blocks.length === 0 && !mismatched.length && !unmatched) {
+                fail(`${where} for ${host} is not PEM (no -----BEGIN CERTIFICATE----- block); give the registry's CA certificate in PEM form`);
+                return undefined;
+            }
+            for (const block of blocks) {
+                const isKey = KEY_LABELS.includes(block.label);
+                if (block.label === 'ENCRYPTED PRIVATE KEY' || (isKey && block.headers)) {
+                    secrets.push(block.raw);
+                    fail(`${where} for ${host} has an encrypted private key, which docker cannot use; decrypt it, e.g. openssl pkey -in client.key -out client.key`);
+                    continue;
+                }
+                if (!block.base64ok) {
+                    if (isKey)
+                        secrets.push(block.raw);
+                    fail(`${where} for ${host} has a ${block.label} block that is not valid base64; give the PEM exactly as exported`);
+                    continue;
+                }
+                if (block.label === 'CERTIFICATE') {
+                    try {
+                        parsed.certs.push({ pem: block.pem, x509: new external_node_crypto_.X509Certificate(block.pem) });
+                    }
+                    catch {
+                        fail(`${where} for ${host} has a CERTIFICATE block that is not a valid X.509 certificate; give the certificate exactly as exported`);
+                    }
+                }
+                else if (isKey) {
+                    secrets.push(block.raw);
+                    if (block.pem.trimEnd() !== block.raw)
+                        secrets.push(block.pem.trimEnd()); // as written to disk
+                    if (!allowKeys) {
+                        fail(`${where} for ${host} contains a private key, but a CA file holds only certificates; remove the key (for mutual TLS use a directory with client.cert and client.key)`);
+                        continue;
+                    }
+                    try {
+                        parsed.keys.push({ pem: block.pem, raw: block.raw, key: (0,external_node_crypto_.createPrivateKey)(block.pem) });
+                    }
+                    catch {
+                        fail(`${where} for ${host} has a ${block.label} block that is not a valid private key; give the key exactly as exported`);
+                    }
+                }
+                else if (block.label !== 'EC PARAMETERS') {
+                    fail(`${where} for ${host} has a ${block.label} block, which is not a certificate; give CERTIFICATE blocks${allowKeys ? ' (and the client certificate\'s private key)' : ''}`);
+                }
+            }
+            for (const { x509 } of parsed.certs) {
+                const from = new Date(x509.validFrom);
+                const to = new Date(x509.validTo);
+                const which = `the certificate for ${host} (${subjectOf(x509)}, in ${where})`;
+                if (!(to.getTime() >= now.getTime()))
+                    fail(`${which} expired on ${iso(to)}; renew it`);
+                else if (!(from.getTime() <= now.getTime()))
+                    fail(`${which} is not valid before ${iso(from)}; check the runner's clock or use a certificate that is valid now`);
+            }
+            return problems.length === before ? parsed : undefined;
+        };
+        // Reads a file that should hold PEM; undefined when missing (recorded) or unreadable (reported).
+        const readPem = async (path, where) => {
+            try {
+                const info = await (0,promises_namespaceObject.stat)(path);
+                if (!info.isFile()) {
+                    fail(`${where} for ${host} is not a regular file; give a PEM file or a directory`);
+                    return undefined;
+                }
+                if (info.size > MAX_CERT_FILE_BYTES) {
+                    fail(`${where} for ${host} is ${info.size} bytes, more than ${MAX_CERT_FILE_BYTES}, which is too big for a certificate file; give the CA certificate itself`);
+                    return undefined;
+                }
+                const data = await (0,promises_namespaceObject.readFile)(path);
+                if (data.length === 0 || data.toString('utf8').trim() === '') {
+                    fail(`${where} for ${host} is empty; give the registry's CA certificate in PEM form`);
+                    return undefined;
+                }
+                const text = data.toString('utf8');
+                if (!text.includes('-----BEGIN')) {
+                    let der = false;
+                    try {
+                        new external_node_crypto_.X509Certificate(data);
+                        der = true;
+                    }
+                    catch {
+                        // not DER either
+                    }
+                    if (der) {
+                        fail(`${where} for ${host} is a DER certificate, not PEM; convert it: openssl x509 -inform der -in ${display(path)} -out ca.pem`);
+                        return undefined;
+                    }
+                }
+                return text;
+            }
+            catch (e) {
+                const code = e.code;
+                if (code === 'ENOENT' || code === 'ENOTDIR')
+                    out.missing.push(path);
+                else
+                    fail(`${where} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
+                return undefined;
+            }
+        };
+        if (source.kind === 'inline') {
+            const where = 'the inline PEM';
+            const parsed = parse(source.pem, where, true);
+            if (parsed) {
+                if (parsed.keys.length > 1) {
+                    fail(`${where} for ${host} has ${parsed.keys.length} private keys; give one client certificate with its one key`);
+                }
+                else if (parsed.certs.length === 0) {
+                    fail(`${where} for ${host} has no certificate; give the registry's CA certificate${parsed.keys.length ? ' and the certificate of the private key' : ''}`);
+                }
+                else {
+                    const key = parsed.keys[0];
+                    let client;
+                    let cas = parsed.certs;
+                    if (key) {
+                        const own = parsed.certs.find((c) => keyMatches(key.key, c.x509));
+                        if (!own)
+                            fail(`${where} for ${host} has a private key but no certificate that matches it; add the client certificate that belongs to the key`);
+                        else {
+                            client = { certPem: own.pem, keyPem: key.pem };
+                            cas = parsed.certs.filter((c) => c !== own);
+                        }
+                    }
+                    if (!problems.length) {
+                        const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${subjectOf(new external_node_crypto_.X509Certificate(client.certPem))}` : ''];
+                        out.trust.push({ host, caPems: cas.map((c) => c.pem), client, describe: `inline PEM (${parts.filter(Boolean).join('; ')})` });
+                    }
+                }
+            }
+        }
+        else {
+            const path = (0,external_node_path_namespaceObject.resolve)(baseDir, source.path);
+            const rel = (0,external_node_path_namespaceObject.relative)(baseDir, path);
+            let kind = 'error';
+            if (!(0,external_node_path_namespaceObject.isAbsolute)(source.path) && (rel === '..' || rel.startsWith(`..${external_node_path_namespaceObject.sep}`))) {
+                fail(`${showValue(source.path)} for ${host} is a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`);
+            }
+            else {
+                try {
+                    kind = (await (0,promises_namespaceObject.stat)(path)).isDirectory() ? 'dir' : 'file';
+                }
+                catch (e) {
+                    const code = e.code;
+                    if (code === 'ENOENT' || code === 'ENOTDIR')
+                        kind = 'missing';
+                    else
+                        fail(`${showValue(display(path))} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
+                }
+            }
+            if (kind === 'missing')
+                out.missing.push(path);
+            else if (kind === 'file' && source.kind === 'dir') {
+                fail(`${showValue(display(path))} for ${host} is a file, but the path ends with /, which means a directory; remove the trailing /`);
+            }
+            else if (kind === 'file') {
+                const where = showValue(display(path));
+                const text = await readPem(path, where);
+                const parsed = text === undefined ? undefined : parse(text, where, false);
+                if (parsed && !problems.length) {
+                    out.trust.push({ host, caPems: parsed.certs.map((c) => c.pem), describe: `file ${display(path)} (${plural(parsed.certs.length, 'certificate')})` });
+                }
+            }
+            else if (kind === 'dir') {
+                await loadDir(path);
+            }
+        }
+        // docker's certs.d rules: *.crt are CA certificates; X.cert is a client certificate whose key is X.key.
+        async function loadDir(dir) {
+            const where = showValue(display(dir));
+            let names;
+            try {
+                names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
+            }
+            catch (e) {
+                fail(`${where} for ${host} cannot be read (${e.code ?? e.message}); make it readable by the job's user`);
+                return;
+            }
+            const crts = names.filter((n) => n.endsWith('.crt'));
+            const certFiles = names.filter((n) => n.endsWith('.cert'));
+            const keyFiles = names.filter((n) => n.endsWith('.key'));
+            if (crts.length + certFiles.length + keyFiles.length > MAX_DIR_FILES) {
+                fail(`${where} for ${host} has more than ${MAX_DIR_FILES} certificate and key files; keep only the ones for this registry`);
+                return;
+            }
+            const missingBefore = out.missing.length;
+            const cas = [];
+            for (const name of crts) {
+                const file = (0,external_node_path_namespaceObject.join)(dir, name);
+                const text = await readPem(file, showValue(display(file)));
+                const parsed = text === undefined ? undefined : parse(text, showValue(display(file)), false);
+                if (parsed)
+                    cas.push(...parsed.certs.map((c) => c.pem));
+            }
+            const pairs = [];
+            for (const name of certFiles) {
+                const keyName = `${name.slice(0, -'.cert'.length)}.key`;
+                if (keyFiles.includes(keyName))
+                    pairs.push({ cert: name, key: keyName });
+                else
+                    fail(`${showValue(display((0,external_node_path_namespaceObject.join)(dir, name)))} for ${host} has no ${keyName} next to it; docker pairs X.cert with X.key, so add the key or remove the certificate`);
+            }
+            for (const name of keyFiles) {
+                const certName = `${name.slice(0, -'.key'.length)}.cert`;
+                if (!certFiles.includes(certName))
+                    fail(`${showValue(display((0,external_node_path_namespaceObject.join)(dir, name)))} for ${host} has no ${certName} next to it; docker pairs X.cert with X.key, so add the certificate or remove the key`);
+            }
+            if (pairs.length > 1) {
+                fail(`${where} for ${host} has ${pairs.length} client certificates (${pairs.map((p) => p.cert).join(', ')}); keep one pair`);
+            }
+            if (crts.length === 0 && certFiles.length === 0 && keyFiles.length === 0) {
+                fail(`${where} for ${host} has no *.crt file and no client.cert/client.key pair; put the registry's CA certificate in ca.crt`);
+            }
+            let client;
+            const pair = pairs.length === 1 ? pairs[0] : undefined;
+            if (pair) {
+                const certFile = (0,external_node_path_namespaceObject.join)(dir, pair.cert);
+                const keyFile = (0,external_node_path_namespaceObject.join)(dir, pair.key);
+                const certText = await readPem(certFile, showValue(display(certFile)));
+                const keyText = await readPem(keyFile, showValue(display(keyFile)));
+                const certs = certText === undefined ? undefined : parse(certText, showValue(display(certFile)), false);
+                const keys = keyText === undefined ? undefined : parse(keyText, showValue(display(keyFile)), true);
+                if (keys && (keys.keys.length !== 1 || keys.certs.length)) {
+                    fail(`${showValue(display(keyFile))} for ${host} should hold exactly one private key and nothing else; give only the client key`);
+                }
+                else if (certs && keys) {
+                    const leaf = certs.certs[0]; // Go's tls.LoadX509KeyPair: the key belongs to the first certificate
+                    if (!keyMatches(keys.keys[0].key, leaf.x509)) {
+                        fail(`${showValue(display(keyFile))} for ${host} does not match the certificate in ${showValue(display(certFile))} (${subjectOf(leaf.x509)}); give the key that belongs to that certificate`);
+                    }
+                    else {
+                        client = { certPem: certs.certs.map((c) => c.pem).join(''), keyPem: keys.keys[0].pem };
+                    }
+                }
+            }
+            if (!problems.length && out.missing.length === missingBefore && (cas.length || client)) {
+                const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${pair.cert}` : ''];
+                out.trust.push({ host, caPems: cas, client, describe: `directory ${display(dir)} (${parts.filter(Boolean).join('; ')})` });
+            }
+        }
+        out.problems.push(...problems);
+        out.secrets.push(...secrets.filter((s) => !out.secrets.includes(s)));
+    }
+    return out;
+}
+/**
+ * The certs.d layout dockerd reads (/etc/docker/certs.d/<host>/): ca.crt with every CA certificate, and
+ * client.cert / client.key for mutual TLS. Paths are relative to the certs.d directory.
+ */
+function certsDirFiles(trust) {
+    const files = [];
+    for (const t of trust) {
+        // The host names a directory: it must never climb out of certs.d.
+        if (!t.host || t.host === '.' || t.host === '..' || /[/\\\0]/.test(t.host))
+            throw new Error(`registry host ${JSON.stringify(t.host)} cannot name a certs.d directory`);
+        const pem = (p) => (p.endsWith('\n') ? p : `${p}\n`);
+        if (t.caPems.length)
+            files.push({ path: `${t.host}/ca.crt`, content: t.caPems.map(pem).join(''), mode: 0o644 });
+        if (t.client) {
+            files.push({ path: `${t.host}/client.cert`, content: pem(t.client.certPem), mode: 0o644 });
+            files.push({ path: `${t.host}/client.key`, content: pem(t.client.keyPem), mode: 0o600 });
+        }
+    }
+    return files;
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./src/registry/host.ts
+// socket mode: the runner's own daemon reads /etc/docker/certs.d at every pull and /etc/docker/daemon.json when it
+// reloads. The action changes them only as asked, records exactly what was there before, and post puts it back.
+// Writes go directly when we are root, else through non-interactive sudo; never through a shell.
+
+
+
+
+
+const run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
+/** Defaults of a standard Linux install; SETUP_DIND_HOST_* variables override them for unusual runners. */
+function hostPaths(env) {
+    return {
+        certsDir: env.SETUP_DIND_HOST_CERTS_DIR || '/etc/docker/certs.d',
+        daemonJson: env.SETUP_DIND_HOST_DAEMON_JSON || '/etc/docker/daemon.json',
+        pidFile: env.SETUP_DIND_HOST_DOCKERD_PIDFILE || '/var/run/docker.pid',
+    };
+}
+/** File operations as root, or through `sudo -n` for a non-root runner user. */
+class host_PrivilegedFiles {
+    isRoot;
+    constructor(isRoot = process.getuid?.() === 0) {
+        this.isRoot = isRoot;
+    }
+    async sudo(args, what) {
+        try {
+            await run('sudo', ['-n', ...args]);
+        }
+        catch (e) {
+            const err = e;
+            throw new Error(`${what} needs root: the action runs as a non-root user and \`sudo -n ${args[0]}\` failed (${(err.stderr || err.message).trim()}). Run the job as root, allow passwordless sudo, or use mode dind`);
+        }
+    }
+    async write(path, content, mode) {
+        if (this.isRoot) {
+            await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(path), { recursive: true, mode: 0o755 });
+            await (0,promises_namespaceObject.writeFile)(path, content, { mode });
+            await (0,promises_namespaceObject.chmod)(path, mode);
+            return;
+        }
+        // sudo tee would need a pipe; install copies a file we wrote privately first.
+        const staging = (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || '/tmp', `setup-dind-staging-${process.pid}-${Date.now()}`);
+        await (0,promises_namespaceObject.writeFile)(staging, content, { mode: 0o600 });
+        try {
+            await this.sudo(['install', '-D', '-m', mode.toString(8), staging, path], `writing ${path}`);
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(staging, { force: true });
+        }
+    }
+    async mkdir(path) {
+        if (this.isRoot)
+            await (0,promises_namespaceObject.mkdir)(path, { recursive: true, mode: 0o755 });
+        else
+            await this.sudo(['install', '-d', '-m', '755', path], `creating ${path}`);
+    }
+    async remove(path) {
+        if (this.isRoot)
+            await (0,promises_namespaceObject.rm)(path, { recursive: true, force: true });
+        else
+            await this.sudo(['rm', '-rf', '--', path], `removing ${path}`);
+    }
+    async signal(pid, signal) {
+        if (this.isRoot)
+            process.kill(pid, `SIG${signal}`);
+        else
+            await this.sudo(['kill', `-${signal}`, String(pid)], `reloading dockerd (pid ${pid})`);
+    }
+}
+async function snapshotDir(dir) {
+    try {
+        if (!(await (0,promises_namespaceObject.lstat)(dir)).isDirectory())
+            throw new Error(`${dir} exists but is not a directory`);
+    }
+    catch (e) {
+        if (e.code === 'ENOENT')
+            return null;
+        throw e;
+    }
+    const files = [];
+    for (const name of (await (0,promises_namespaceObject.readdir)(dir)).sort()) {
+        const path = (0,external_node_path_namespaceObject.join)(dir, name);
+        const info = await (0,promises_namespaceObject.lstat)(path);
+        if (!info.isFile())
+            throw new Error(`${path} is not a plain file; the action will not replace it`);
+        files.push({ name, content: await (0,promises_namespaceObject.readFile)(path, 'utf8'), mode: info.mode & 0o777 });
+    }
+    return files;
+}
+/**
+ * Writes `files` (paths relative to certs.d, like "registry.example.com:5000/ca.crt"), recording each host
+ * directory's previous content first. `record` is called after every change so state always covers it.
+ */
+async function installHostCerts(files, paths, io, record) {
+    const certDirs = [];
+    const hosts = [...new Set(files.map((f) => f.path.split('/')[0]))];
+    for (const host of hosts) {
+        const dir = (0,external_node_path_namespaceObject.join)(paths.certsDir, host);
+        certDirs.push({ dir, before: await snapshotDir(dir) });
+        record(certDirs);
+        for (const file of files.filter((f) => f.path.startsWith(`${host}/`))) {
+            await io.write((0,external_node_path_namespaceObject.join)(paths.certsDir, file.path), file.content, file.mode);
+        }
+    }
+}
+/** Puts every recorded certs.d directory back exactly as it was. */
+async function host_restoreHostCerts(changes, io) {
+    for (const { dir, before } of changes) {
+        await io.remove(dir);
+        if (before === null)
+            continue;
+        await io.mkdir(dir);
+        for (const file of before)
+            await io.write(join(dir, file.name), file.content, file.mode);
+    }
+}
+function readDaemonPid(pidFile) {
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(pidFile, 'utf8');
+    }
+    catch (e) {
+        throw new Error(`cannot read dockerd's pid file ${pidFile} (${e.message}); set SETUP_DIND_HOST_DOCKERD_PIDFILE to the runner daemon's pid file`);
+    }
+    const pid = Number(text.trim());
+    if (!Number.isInteger(pid) || pid <= 1)
+        throw new Error(`dockerd's pid file ${pidFile} holds ${JSON.stringify(text.trim())}, not a pid`);
+    return pid;
+}
+/**
+ * Merges `settings` into the host's daemon.json and reloads dockerd (SIGHUP: registry-mirrors and
+ * insecure-registries are reloadable). A key already set to another value in the host file is an error: the runner's
+ * administrator chose it, and the action does not overrule it silently.
+ */
+async function configureHostDaemon(settings, paths, io, record) {
+    let before = null;
+    try {
+        before = await (0,promises_namespaceObject.readFile)(paths.daemonJson, 'utf8');
+    }
+    catch (e) {
+        if (e.code !== 'ENOENT')
+            throw new Error(`cannot read ${paths.daemonJson}: ${e.message}`);
+    }
+    let current = {};
+    if (before !== null && before.trim()) {
+        try {
+            current = JSON.parse(before);
+        }
+        catch (e) {
+            throw new Error(`${paths.daemonJson} is not valid JSON (${e.message}); fix it before using configure-host`);
+        }
+    }
+    const merged = { ...current };
+    for (const [key, value] of Object.entries(settings)) {
+        const existing = current[key];
+        if (Array.isArray(existing) && Array.isArray(value))
+            merged[key] = [...new Set([...existing, ...value])];
+        else if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(value)) {
+            throw new Error(`${paths.daemonJson} already sets "${key}" to ${JSON.stringify(existing)}; the action will not change it to ${JSON.stringify(value)}`);
+        }
+        else
+            merged[key] = value;
+    }
+    const pid = readDaemonPid(paths.pidFile);
+    record({ path: paths.daemonJson, before, pidFile: paths.pidFile });
+    await io.write(paths.daemonJson, `${JSON.stringify(merged, null, 2)}\n`, 0o644);
+    await io.signal(pid, 'HUP');
+}
+async function host_restoreHostDaemon(change, io) {
+    if (change.before === null)
+        await io.remove(change.path);
+    else
+        await io.write(change.path, change.before, 0o644);
+    await io.signal(readDaemonPid(change.pidFile), 'HUP');
+}
+
+;// CONCATENATED MODULE: ./src/registry/apply.ts
+// Registry settings through a job's phases. pre: check everything that can be checked (the workspace is not checked
+// out yet) and give dind its daemon.json. main: load every certificate, install it where the mode's daemon reads it,
+// write buildkitd.toml. post: undo what was changed on the runner's own daemon (socket mode).
+
+
+
+
+
+
+
+/** The daemon.json for the job's dockerd, or undefined when there is nothing to set. */
+function daemonConfigFor(inputs) {
+    const { config } = buildDaemonJson(inputs.registry);
+    return Object.keys(config).length ? config : undefined;
+}
+/** Certificate problems that can be found before checkout; sources that do not exist yet are checked in main. */
+async function checkRegistryEarly(inputs, workspace) {
+    if (!inputs.registry.certs.length)
+        return [];
+    return (await loadRegistryTrust(inputs.registry.certs, { baseDir: workspace })).problems;
+}
+async function writeFiles(dir, files) {
+    for (const file of files) {
+        const path = (0,external_node_path_namespaceObject.join)(dir, file.path);
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(path), { recursive: true, mode: 0o755 });
+        await (0,promises_namespaceObject.writeFile)(path, file.content, { mode: file.mode });
+        await (0,promises_namespaceObject.chmod)(path, file.mode);
+    }
+}
+/**
+ * main: loads every certificate (all problems at once), masks inline keys, installs the certificates where the
+ * daemon reads them, and writes buildkitd.toml next to them.
+ */
+async function applyRegistry(inputs, platform, state, jobDir) {
+    const settings = inputs.registry;
+    if (isEmptyRegistrySettings(settings))
+        return { outputs: { 'buildkitd-config': '' }, facts: {} };
+    const log = platform.log;
+    const loaded = await loadRegistryTrust(settings.certs, { baseDir: platform.job.workspace });
+    for (const secret of loaded.secrets) {
+        platform.mask(secret);
+        for (const line of secret.split('\n'))
+            if (line.trim() && !line.startsWith('-----'))
+                platform.mask(line.trim());
+    }
+    if (loaded.problems.length) {
+        throw new Error(`registry-certs cannot be used:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}`);
+    }
+    const files = certsDirFiles(loaded.trust);
+    const dir = await jobDir();
+    // Our own copy in the job directory: dind mounts it as /etc/docker/certs.d, and buildkitd.toml points at it.
+    const certsDir = (0,external_node_path_namespaceObject.join)(dir, 'certs.d');
+    await writeFiles(certsDir, files);
+    if (inputs.mode === 'socket' && files.length) {
+        const paths = hostPaths(platform.env);
+        const io = new host_PrivilegedFiles();
+        const changes = { certDirs: [], ...state.value?.hostChanges };
+        await installHostCerts(files, paths, io, (certDirs) => state.update({ hostChanges: { ...changes, certDirs } }));
+        log.info(`Installed certificates for ${loaded.trust.map((t) => t.host).join(', ')} into ${paths.certsDir} (post restores what was there).`);
+    }
+    if (inputs.mode === 'socket' && inputs.configureHost) {
+        const config = daemonConfigFor(inputs);
+        if (config) {
+            const paths = hostPaths(platform.env);
+            await configureHostDaemon(config, paths, new host_PrivilegedFiles(), (daemonJson) => state.update({ hostChanges: { certDirs: [], ...state.value?.hostChanges, daemonJson } }));
+            log.info(`Merged ${Object.keys(config).join(', ')} into ${paths.daemonJson} and reloaded dockerd (post restores the file).`);
+        }
+    }
+    if (inputs.mode === 'external' && files.length) {
+        log.warning(`registry-certs (${loaded.trust.map((t) => t.host).join(', ')}) cannot be installed into an external daemon the action does not manage; ` +
+            'they are in the buildkitd-config output for BuildKit builders. Install them where that daemon runs (its /etc/docker/certs.d).');
+    }
+    const tomlPath = (0,external_node_path_namespaceObject.join)(dir, 'buildkitd.toml');
+    const byHost = (host, name) => (files.some((f) => f.path === `${host}/${name}`) ? (0,external_node_path_namespaceObject.join)(certsDir, host, name) : undefined);
+    const toml = buildkitdToml(settings, loaded.trust.map((t) => ({ host: t.host, ca: byHost(t.host, 'ca.crt'), cert: byHost(t.host, 'client.cert'), key: byHost(t.host, 'client.key') })));
+    await (0,promises_namespaceObject.writeFile)(tomlPath, toml, { mode: 0o644 });
+    const facts = {};
+    if (settings.mirrors.length)
+        facts['Registry mirrors'] = settings.mirrors.join(', ');
+    if (settings.insecure.length)
+        facts['Insecure registries'] = settings.insecure.join(', ');
+    if (loaded.trust.length)
+        facts['Registry certificates'] = loaded.trust.map((t) => `${t.host}${t.client ? ' (with client certificate)' : ''}`).join(', ');
+    return { outputs: { 'buildkitd-config': tomlPath }, facts };
+}
+/** post: restores the runner daemon's certs.d directories and daemon.json exactly as they were. */
+async function apply_undoRegistry(changes, log) {
+    const done = [];
+    if (!changes)
+        return done;
+    const io = new PrivilegedFiles();
+    if (changes.certDirs.length) {
+        try {
+            await restoreHostCerts(changes.certDirs, io);
+            done.push(`certificates in ${changes.certDirs.map((c) => c.dir).join(', ')}`);
+        }
+        catch (e) {
+            log.warning(`Could not restore the runner's certs.d: ${e.message}`);
+        }
+    }
+    if (changes.daemonJson) {
+        try {
+            await restoreHostDaemon(changes.daemonJson, io);
+            done.push(`${changes.daemonJson.path} (daemon reloaded)`);
+        }
+        catch (e) {
+            log.warning(`Could not restore ${changes.daemonJson.path}: ${e.message}`);
+        }
+    }
+    return done;
+}
+
 ;// CONCATENATED MODULE: ./src/daemon/dind.ts
 // dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
 // volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
+
+
 
 
 
@@ -96019,6 +97476,8 @@ function withheldCapabilities(procStatus) {
 function planDind(p) {
     const { dind } = p.inputs;
     const args = [`--host=unix://${RUN_DIR}/docker.sock`, `--group=${p.socketGroup}`];
+    if (p.configFile)
+        args.push(`--config-file=${RUN_DIR}/daemon.json`);
     if (dind.tcp) {
         args.push('--host=tcp://0.0.0.0:2376', '--tlsverify', `--tlscacert=${RUN_DIR}/tls/server/ca.pem`, `--tlscert=${RUN_DIR}/tls/server/server-cert.pem`, `--tlskey=${RUN_DIR}/tls/server/server-key.pem`);
     }
@@ -96034,6 +97493,8 @@ function planDind(p) {
             Mounts: [
                 { Type: 'bind', Source: p.hostJobDir, Target: RUN_DIR },
                 { Type: 'volume', Source: name, Target: '/var/lib/docker' },
+                // A bind mount of the parent: directory names like "registry:5000" cannot go through -v syntax.
+                ...(p.certsDir ? [{ Type: 'bind', Source: `${p.hostJobDir}/certs.d`, Target: '/etc/docker/certs.d' }] : []),
             ],
             ...(dind.tcp ? { PortBindings: { [TLS_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
             ...(dind.network ? { NetworkMode: dind.network } : {}),
@@ -96081,10 +97542,7 @@ function dindDaemon(inputs, platform, state, deps) {
             const labels = sessionLabels(s.session, platform.job);
             const name = objectName(s.session);
             // The per-job directory: the socket and certificates live here, private to the runner's user.
-            const jobDir = (0,external_node_path_namespaceObject.join)(platform.job.tempDir, name);
-            await (0,promises_namespaceObject.mkdir)(jobDir, { recursive: true, mode: 0o700 });
-            state.update({ jobDir });
-            await (0,promises_namespaceObject.chmod)(jobDir, 0o700);
+            const jobDir = await ensureJobDir(platform.job, state);
             const toHostPath = await hostPathTranslator(engine, platform.env);
             const hostJobDir = toHostPath(jobDir);
             if (!(await engine.imageExists(inputs.dind.image))) {
@@ -96101,6 +97559,12 @@ function dindDaemon(inputs, platform, state, deps) {
                 }
                 state.update({ network: { name: inputs.dind.network, created: !exists } });
             }
+            const daemonConfig = daemonConfigFor(inputs);
+            if (daemonConfig)
+                await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
+            const certsDir = inputs.registry.certs.length > 0;
+            if (certsDir)
+                await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.join)(jobDir, 'certs.d'), { mode: 0o755 });
             if (inputs.dind.tcp) {
                 await writeTls((0,external_node_path_namespaceObject.join)(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
             }
@@ -96111,6 +97575,8 @@ function dindDaemon(inputs, platform, state, deps) {
                 hostJobDir,
                 socketGroup: deps.socketGroup(),
                 withheld: withheldCapabilities(await deps.readProcStatus()),
+                configFile: daemonConfig !== undefined,
+                certsDir,
             });
             const failures = [];
             for (const plan of plans) {
@@ -96251,204 +97717,6 @@ async function cleanup_cleanupSession(state, log) {
     return report;
 }
 
-;// CONCATENATED MODULE: ./src/inputs.ts
-// Every input of the action: its default, how it is parsed and validated. All problems are reported together,
-// and nothing is started while any input is invalid.
-
-const MODES = ['dind', 'socket', 'external'];
-const PRIVILEGED = ['auto', 'true', 'false'];
-/** The dind image used when none is given: a pinned major version of the official image. */
-const DEFAULT_DIND_IMAGE = 'docker:29-dind';
-const MAX_WAIT_SECONDS = 3600;
-/** Defaults, as in action.yml (a test keeps the two equal). */
-const INPUT_DEFAULTS = {
-    mode: 'dind',
-    'docker-host': '',
-    'tls-cert-path': '',
-    'wait-timeout': '60',
-    image: DEFAULT_DIND_IMAGE,
-    privileged: 'auto',
-    runtime: '',
-    tcp: 'false',
-    network: '',
-    'daemon-args': '',
-    'job-status': '${{ job.status }}',
-};
-class InputError extends Error {
-    problems;
-    constructor(problems) {
-        super(`${problems.length === 1 ? 'An input is' : `${problems.length} inputs are`} invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-        this.problems = problems;
-        this.name = 'InputError';
-    }
-}
-/** How an input value is shown in an error: quoted, escaped, never endless. */
-function showValue(value) {
-    const shown = JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
-    return value.length > 120 ? `${shown} (${value.length} characters)` : shown;
-}
-// dockerd flags the action sets itself; passing them through daemon-args would break the endpoint or the cleanup.
-const RESERVED_DAEMON_FLAGS = ['-H', '--host', '--data-root', '-g', '--graph', '--exec-root', '--pidfile', '-p', '--group', '-G',
-    '--tls', '--tlsverify', '--tlscacert', '--tlscert', '--tlskey'];
-const IMAGE_REF = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
-/**
- * Splits an argument list written one per line or separated by spaces, with '…' and "…" quoting and no expansion
- * of any kind: the words become an argv array, never a shell string.
- */
-function splitArguments(text) {
-    const args = [];
-    let current = '';
-    let inWord = false;
-    let quote = null;
-    for (const ch of text) {
-        if (quote) {
-            if (ch === quote)
-                quote = null;
-            else
-                current += ch;
-            continue;
-        }
-        if (ch === '"' || ch === "'") {
-            quote = ch;
-            inWord = true;
-        }
-        else if (/\s/.test(ch)) {
-            if (inWord)
-                args.push(current);
-            current = '';
-            inWord = false;
-        }
-        else {
-            current += ch;
-            inWord = true;
-        }
-    }
-    if (quote)
-        throw new Error(`has an unclosed ${quote} quote`);
-    if (inWord)
-        args.push(current);
-    return args;
-}
-function parseBoolean(value) {
-    const v = value.trim().toLowerCase();
-    if (['true', 'yes', '1', 'on'].includes(v))
-        return true;
-    if (['false', 'no', '0', 'off', ''].includes(v))
-        return false;
-    return undefined;
-}
-function parseInputs(read) {
-    const problems = [];
-    const raw = (name) => {
-        const value = read(name);
-        if (value.includes('\0')) {
-            problems.push(`input "${name}": ${showValue(value)} contains a NUL character; remove it`);
-            return '';
-        }
-        return value;
-    };
-    const singleLine = (name) => {
-        const value = raw(name).trim();
-        if (/[\r\n]/.test(value)) {
-            problems.push(`input "${name}": ${showValue(value)} must be a single line`);
-            return '';
-        }
-        return value;
-    };
-    const oneOf = (name, allowed) => {
-        const value = singleLine(name).toLowerCase();
-        if (allowed.includes(value))
-            return value;
-        problems.push(`input "${name}": ${showValue(value)} is not allowed; use one of ${allowed.join(', ')}`);
-        return allowed[0];
-    };
-    const mode = oneOf('mode', MODES);
-    let dockerHost;
-    const hostText = singleLine('docker-host');
-    if (hostText) {
-        try {
-            dockerHost = parseDockerHost(hostText);
-        }
-        catch (e) {
-            problems.push(`input "docker-host": ${e.message}`);
-        }
-    }
-    else if (mode === 'external') {
-        problems.push('input "docker-host": is required with mode external; give the daemon\'s address, like unix:///run/docker/docker.sock or tcp://docker:2376');
-    }
-    const tlsText = singleLine('tls-cert-path');
-    // Whether the directory holds the files is checked where it is used: in pre, the workspace is not checked out yet.
-    const tlsCertPath = tlsText || undefined;
-    if (tlsText && dockerHost?.kind === 'unix') {
-        problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${showValue(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
-    }
-    let waitTimeoutMs = Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
-    const waitText = singleLine('wait-timeout');
-    const wait = Number(waitText);
-    if (waitText === '' || !Number.isFinite(wait) || wait <= 0 || wait > MAX_WAIT_SECONDS) {
-        problems.push(`input "wait-timeout": ${showValue(waitText)} is not a number of seconds between 0 and ${MAX_WAIT_SECONDS}; use for example 60`);
-    }
-    else {
-        waitTimeoutMs = Math.round(wait * 1000);
-    }
-    const image = singleLine('image');
-    const privileged = oneOf('privileged', PRIVILEGED);
-    const runtime = singleLine('runtime') || undefined;
-    const tcpText = singleLine('tcp');
-    const tcp = parseBoolean(tcpText);
-    if (tcp === undefined)
-        problems.push(`input "tcp": ${showValue(tcpText)} is not a boolean; use true or false`);
-    const network = singleLine('network') || undefined;
-    let daemonArgs = [];
-    try {
-        daemonArgs = splitArguments(raw('daemon-args'));
-    }
-    catch (e) {
-        problems.push(`input "daemon-args": ${e.message}; close it or remove the quote`);
-    }
-    if (mode === 'dind') {
-        if (!IMAGE_REF.test(image))
-            problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
-        if (runtime && !OBJECT_NAME.test(runtime))
-            problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
-        if (runtime && privileged === 'true')
-            problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
-        if (network && !OBJECT_NAME.test(network))
-            problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -)`);
-        if (daemonArgs.length && !daemonArgs[0].startsWith('-'))
-            problems.push(`input "daemon-args": ${showValue(daemonArgs[0])} is not a dockerd flag; daemon-args must start with a flag such as --mtu=1400`);
-        for (const arg of daemonArgs) {
-            const flag = arg.split('=')[0];
-            if (RESERVED_DAEMON_FLAGS.includes(flag))
-                problems.push(`input "daemon-args": ${showValue(arg)} is set by the action itself; remove it (use the tcp, docker-host or daemon-config inputs instead)`);
-        }
-    }
-    else {
-        // Settings that only dind can honour: silently ignoring them would hide a mistake.
-        const dindOnly = [
-            ['image', image], ['privileged', privileged], ['runtime', runtime ?? ''], ['tcp', tcp ? 'true' : 'false'],
-            ['network', network ?? ''], ['daemon-args', daemonArgs.join(' ')],
-        ];
-        for (const [name, value] of dindOnly) {
-            if (value !== INPUT_DEFAULTS[name])
-                problems.push(`input "${name}": ${showValue(value)} applies only to mode dind, but mode is ${mode}; remove it or use mode dind`);
-        }
-    }
-    const statusText = singleLine('job-status').toLowerCase();
-    const jobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
-    if (problems.length)
-        throw new InputError(problems);
-    return {
-        mode,
-        dockerHost,
-        tlsCertPath,
-        waitTimeoutMs,
-        dind: { image, privileged, runtime, tcp: tcp ?? false, network, daemonArgs },
-        jobStatus,
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/readiness.ts
 const realClock = {
     now: () => performance.now(),
@@ -96555,6 +97823,8 @@ class state_StateRecorder {
 
 
 
+
+
 const LOG_TAIL_LINES = 60;
 function daemonMode(inputs, platform, state, options) {
     if (inputs.mode !== 'dind')
@@ -96567,16 +97837,20 @@ function daemonMode(inputs, platform, state, options) {
 /** Parses inputs, or fails the step with every problem at once and returns undefined. */
 function readInputs(platform) {
     try {
-        return parseInputs((name) => platform.input(name));
+        return parseInputs((name) => platform.input(name), { workspace: platform.job.workspace });
     }
     catch (e) {
-        if (!(e instanceof InputError))
+        if (!(e instanceof inputs_InputError))
             throw e;
         platform.fail(`${e.message}\nNothing was started.`);
         return undefined;
     }
 }
 async function startDaemon(inputs, platform, state, options) {
+    // Certificates that exist already (inline, or outside the workspace) are checked before anything starts.
+    const problems = await checkRegistryEarly(inputs, platform.job.workspace);
+    if (problems.length)
+        throw new inputs_InputError(problems);
     state.begin({ session: newSessionId(platform.job), mode: inputs.mode });
     await daemonMode(inputs, platform, state, options).start();
 }
@@ -96591,7 +97865,10 @@ async function runPre(platform, options = {}) {
         platform.log.info(`setup-dind: ${inputs.mode} daemon starting (${Math.round(performance.now() - started)} ms); main waits for it.`);
     }
     catch (e) {
-        platform.fail(`setup-dind could not start the daemon: ${e.message}`);
+        if (e instanceof InputError)
+            platform.fail(`${e.message}\nNothing was started.`);
+        else
+            platform.fail(`setup-dind could not start the daemon: ${e.message}`);
     }
 }
 async function runMain(platform, options = {}) {
@@ -96628,6 +97905,7 @@ async function runMain(platform, options = {}) {
         }
         const info = await client.info();
         state.update({ ready: true });
+        const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
         const waitSeconds = (clock.now() - mainStarted) / 1000;
         const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
         const outputs = {
@@ -96637,6 +97915,7 @@ async function runMain(platform, options = {}) {
             'storage-driver': info.storageDriver,
             'ready-seconds': waitSeconds.toFixed(3),
             ...daemon.outputs,
+            ...registry.outputs,
         };
         for (const [name, value] of Object.entries(outputs))
             platform.setOutput(name, value);
@@ -96646,6 +97925,7 @@ async function runMain(platform, options = {}) {
         await platform.appendSummary(summaryTable('setup-dind', {
             Mode: inputs.mode,
             ...daemon.facts,
+            ...registry.facts,
             'DOCKER_HOST': `\`${outputs['docker-host']}\``,
             'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
             'Storage driver': info.storageDriver,
@@ -96681,6 +97961,9 @@ async function runPost(platform) {
             const tail = await engine.containerLogs(s.containerId, 200).catch((e) => `(the daemon's log could not be read: ${e.message})`);
             await platform.group(`Docker daemon log (the job ${jobStatus === 'success' ? 'did not reach a ready daemon' : `status is ${jobStatus || 'unknown'}`})`, async () => platform.log.info(tail));
         }
+        const restored = await undoRegistry(s.hostChanges, platform.log);
+        if (restored.length)
+            platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
         const report = await cleanupSession(s, platform.log);
         state.update({ cleanedUp: true });
         const took = ((performance.now() - started) / 1000).toFixed(2);

@@ -6,7 +6,7 @@ const inputs = (given: Partial<Record<InputName, string>> = {}) =>
   parseInputs((name) => given[name] ?? (name === 'job-status' ? 'success' : INPUT_DEFAULTS[name]));
 
 const plan = (given: Partial<Record<InputName, string>> = {}, withheld = ['SYS_RESOURCE']) =>
-  planDind({ inputs: inputs(given), session: 's1', labels: { l: 'v' }, hostJobDir: '/host/tmp/job', socketGroup: 118, withheld });
+  planDind({ inputs: inputs(given), session: 's1', labels: { l: 'v' }, hostJobDir: '/host/tmp/job', socketGroup: 118, withheld, configFile: false, certsDir: false });
 
 describe('withheldCapabilities', () => {
   it('names the capabilities missing from the bounding set', () => {

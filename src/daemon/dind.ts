@@ -1,6 +1,7 @@
 // dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
 // volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
-import { mkdir, chmod } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { ensureJobDir } from '../jobdir.js';
 import { join } from 'node:path';
 import { type DaemonEndpoint, loadEndpoint, resolveEngine, saveEndpoint } from '../endpoint.js';
 import { type ContainerSpec, EngineClient } from '../engine/client.js';
@@ -11,6 +12,7 @@ import type { PrivilegeStrategy, SessionState, StateRecorder } from '../state.js
 import { generateTls, writeTls } from '../tls.js';
 import type { DaemonMode, JobDaemon } from './daemon.js';
 import { hostPathTranslator } from './host-paths.js';
+import { daemonConfigFor } from '../registry/apply.js';
 
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 export const RUN_DIR = '/run/setup-dind';
@@ -68,12 +70,17 @@ export interface DindSpecInput {
   hostJobDir: string;
   socketGroup: number;
   withheld: string[];
+  /** The job directory holds daemon.json (registry mirrors, daemon-config): pass it to dockerd. */
+  configFile: boolean;
+  /** The job directory's certs.d becomes /etc/docker/certs.d (registry certificates, written in main). */
+  certsDir: boolean;
 }
 
 /** The container specs to try, in order: privileged first under `auto`, then the explicit capability set. */
 export function planDind(p: DindSpecInput): DindPlan[] {
   const { dind } = p.inputs;
   const args = [`--host=unix://${RUN_DIR}/docker.sock`, `--group=${p.socketGroup}`];
+  if (p.configFile) args.push(`--config-file=${RUN_DIR}/daemon.json`);
   if (dind.tcp) {
     args.push('--host=tcp://0.0.0.0:2376', '--tlsverify', `--tlscacert=${RUN_DIR}/tls/server/ca.pem`,
       `--tlscert=${RUN_DIR}/tls/server/server-cert.pem`, `--tlskey=${RUN_DIR}/tls/server/server-key.pem`);
@@ -90,6 +97,8 @@ export function planDind(p: DindSpecInput): DindPlan[] {
       Mounts: [
         { Type: 'bind', Source: p.hostJobDir, Target: RUN_DIR },
         { Type: 'volume', Source: name, Target: '/var/lib/docker' },
+        // A bind mount of the parent: directory names like "registry:5000" cannot go through -v syntax.
+        ...(p.certsDir ? [{ Type: 'bind' as const, Source: `${p.hostJobDir}/certs.d`, Target: '/etc/docker/certs.d' }] : []),
       ],
       ...(dind.tcp ? { PortBindings: { [TLS_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
       ...(dind.network ? { NetworkMode: dind.network } : {}),
@@ -142,10 +151,7 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
       const name = objectName(s.session);
 
       // The per-job directory: the socket and certificates live here, private to the runner's user.
-      const jobDir = join(platform.job.tempDir, name);
-      await mkdir(jobDir, { recursive: true, mode: 0o700 });
-      state.update({ jobDir });
-      await chmod(jobDir, 0o700);
+      const jobDir = await ensureJobDir(platform.job, state);
       const toHostPath = await hostPathTranslator(engine, platform.env);
       const hostJobDir = toHostPath(jobDir);
 
@@ -164,6 +170,10 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
         }
         state.update({ network: { name: inputs.dind.network, created: !exists } });
       }
+      const daemonConfig = daemonConfigFor(inputs);
+      if (daemonConfig) await writeFile(join(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
+      const certsDir = inputs.registry.certs.length > 0;
+      if (certsDir) await mkdir(join(jobDir, 'certs.d'), { mode: 0o755 });
       if (inputs.dind.tcp) {
         await writeTls(join(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
       }
@@ -175,6 +185,8 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
         hostJobDir,
         socketGroup: deps.socketGroup(),
         withheld: withheldCapabilities(await deps.readProcStatus()),
+        configFile: daemonConfig !== undefined,
+        certsDir,
       });
       const failures: string[] = [];
       for (const plan of plans) {

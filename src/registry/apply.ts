@@ -1,0 +1,124 @@
+// Registry settings through a job's phases. pre: check everything that can be checked (the workspace is not checked
+// out yet) and give dind its daemon.json. main: load every certificate, install it where the mode's daemon reads it,
+// write buildkitd.toml. post: undo what was changed on the runner's own daemon (socket mode).
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Inputs } from '../inputs.js';
+import type { Logger, Platform } from '../platform/platform.js';
+import type { StateRecorder } from '../state.js';
+import { buildkitdToml } from './buildkit.js';
+import { certsDirFiles, loadRegistryTrust } from './certs.js';
+import { buildDaemonJson } from './daemon-json.js';
+import { type HostChanges, PrivilegedFiles, configureHostDaemon, hostPaths, installHostCerts, restoreHostCerts, restoreHostDaemon } from './host.js';
+import { isEmptyRegistrySettings } from './settings.js';
+
+/** The daemon.json for the job's dockerd, or undefined when there is nothing to set. */
+export function daemonConfigFor(inputs: Inputs): Record<string, unknown> | undefined {
+  const { config } = buildDaemonJson(inputs.registry);
+  return Object.keys(config).length ? config : undefined;
+}
+
+/** Certificate problems that can be found before checkout; sources that do not exist yet are checked in main. */
+export async function checkRegistryEarly(inputs: Inputs, workspace: string): Promise<string[]> {
+  if (!inputs.registry.certs.length) return [];
+  return (await loadRegistryTrust(inputs.registry.certs, { baseDir: workspace })).problems;
+}
+
+export interface RegistryResult {
+  outputs: Record<string, string>;
+  facts: Record<string, string>;
+}
+
+async function writeFiles(dir: string, files: { path: string; content: string; mode: number }[]): Promise<void> {
+  for (const file of files) {
+    const path = join(dir, file.path);
+    await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+    await writeFile(path, file.content, { mode: file.mode });
+    await chmod(path, file.mode);
+  }
+}
+
+/**
+ * main: loads every certificate (all problems at once), masks inline keys, installs the certificates where the
+ * daemon reads them, and writes buildkitd.toml next to them.
+ */
+export async function applyRegistry(inputs: Inputs, platform: Platform, state: StateRecorder, jobDir: () => Promise<string>): Promise<RegistryResult> {
+  const settings = inputs.registry;
+  if (isEmptyRegistrySettings(settings)) return { outputs: { 'buildkitd-config': '' }, facts: {} };
+  const log = platform.log;
+  const loaded = await loadRegistryTrust(settings.certs, { baseDir: platform.job.workspace });
+  for (const secret of loaded.secrets) {
+    platform.mask(secret);
+    for (const line of secret.split('\n')) if (line.trim() && !line.startsWith('-----')) platform.mask(line.trim());
+  }
+  if (loaded.problems.length) {
+    throw new Error(`registry-certs cannot be used:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+  const files = certsDirFiles(loaded.trust);
+  const dir = await jobDir();
+  // Our own copy in the job directory: dind mounts it as /etc/docker/certs.d, and buildkitd.toml points at it.
+  const certsDir = join(dir, 'certs.d');
+  await writeFiles(certsDir, files);
+
+  if (inputs.mode === 'socket' && files.length) {
+    const paths = hostPaths(platform.env);
+    const io = new PrivilegedFiles();
+    const changes: HostChanges = { certDirs: [], ...state.value?.hostChanges };
+    await installHostCerts(files, paths, io, (certDirs) => state.update({ hostChanges: { ...changes, certDirs } }));
+    log.info(`Installed certificates for ${loaded.trust.map((t) => t.host).join(', ')} into ${paths.certsDir} (post restores what was there).`);
+  }
+  if (inputs.mode === 'socket' && inputs.configureHost) {
+    const config = daemonConfigFor(inputs);
+    if (config) {
+      const paths = hostPaths(platform.env);
+      await configureHostDaemon(config, paths, new PrivilegedFiles(), (daemonJson) =>
+        state.update({ hostChanges: { certDirs: [], ...state.value?.hostChanges, daemonJson } }),
+      );
+      log.info(`Merged ${Object.keys(config).join(', ')} into ${paths.daemonJson} and reloaded dockerd (post restores the file).`);
+    }
+  }
+  if (inputs.mode === 'external' && files.length) {
+    log.warning(
+      `registry-certs (${loaded.trust.map((t) => t.host).join(', ')}) cannot be installed into an external daemon the action does not manage; ` +
+        'they are in the buildkitd-config output for BuildKit builders. Install them where that daemon runs (its /etc/docker/certs.d).',
+    );
+  }
+
+  const tomlPath = join(dir, 'buildkitd.toml');
+  const byHost = (host: string, name: string) => (files.some((f) => f.path === `${host}/${name}`) ? join(certsDir, host, name) : undefined);
+  const toml = buildkitdToml(
+    settings,
+    loaded.trust.map((t) => ({ host: t.host, ca: byHost(t.host, 'ca.crt'), cert: byHost(t.host, 'client.cert'), key: byHost(t.host, 'client.key') })),
+  );
+  await writeFile(tomlPath, toml, { mode: 0o644 });
+
+  const facts: Record<string, string> = {};
+  if (settings.mirrors.length) facts['Registry mirrors'] = settings.mirrors.join(', ');
+  if (settings.insecure.length) facts['Insecure registries'] = settings.insecure.join(', ');
+  if (loaded.trust.length) facts['Registry certificates'] = loaded.trust.map((t) => `${t.host}${t.client ? ' (with client certificate)' : ''}`).join(', ');
+  return { outputs: { 'buildkitd-config': tomlPath }, facts };
+}
+
+/** post: restores the runner daemon's certs.d directories and daemon.json exactly as they were. */
+export async function undoRegistry(changes: HostChanges | undefined, log: Logger): Promise<string[]> {
+  const done: string[] = [];
+  if (!changes) return done;
+  const io = new PrivilegedFiles();
+  if (changes.certDirs.length) {
+    try {
+      await restoreHostCerts(changes.certDirs, io);
+      done.push(`certificates in ${changes.certDirs.map((c) => c.dir).join(', ')}`);
+    } catch (e) {
+      log.warning(`Could not restore the runner's certs.d: ${(e as Error).message}`);
+    }
+  }
+  if (changes.daemonJson) {
+    try {
+      await restoreHostDaemon(changes.daemonJson, io);
+      done.push(`${changes.daemonJson.path} (daemon reloaded)`);
+    } catch (e) {
+      log.warning(`Could not restore ${changes.daemonJson.path}: ${(e as Error).message}`);
+    }
+  }
+  return done;
+}

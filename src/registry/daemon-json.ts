@@ -1,0 +1,101 @@
+// The daemon.json of the job's dockerd: what the registry inputs generate, merged with input daemon-config.
+// A setting is given in one place only: dockerd itself refuses to start when a directive is set both as a
+// flag and in daemon.json, and a silent override would hide a mistake.
+import { showValue } from '../inputs.js';
+import type { RegistrySettings } from './settings.js';
+
+/** daemon.json keys the action sets itself through dockerd flags. */
+export const ACTION_OWNED_KEYS: string[] = ['hosts', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'pidfile'];
+
+// Why each action-owned key cannot be set: the input that controls it, or that the action manages it per job.
+const OWNER: Record<string, string> = {
+  hosts: 'is set by the action (input "tcp" controls the TCP listener, the unix socket is per job)',
+  group: 'is set by the action (the socket\'s group is chosen for the job)',
+  tls: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+  tlsverify: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+  tlscacert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+  tlscert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+  tlskey: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+  'data-root': 'is set by the action (each job\'s daemon has its own data root)',
+  'exec-root': 'is set by the action (each job\'s daemon has its own exec root)',
+  pidfile: 'is set by the action (each job\'s daemon has its own pid file)',
+};
+
+// Sets a key as an own property, even one spelled "__proto__".
+const put = (obj: Record<string, unknown>, key: string, value: unknown) =>
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+
+export function buildDaemonJson(settings: RegistrySettings): { config: Record<string, unknown>; problems: string[] } {
+  const problems: string[] = [];
+  const config: Record<string, unknown> = {};
+  const generatedBy = new Map<string, string>(); // key -> input that generated it
+  if (settings.mirrors.length) {
+    put(config, 'registry-mirrors', [...settings.mirrors]);
+    generatedBy.set('registry-mirrors', 'registry-mirrors');
+  }
+  if (settings.insecure.length) {
+    put(config, 'insecure-registries', [...settings.insecure]);
+    generatedBy.set('insecure-registries', 'insecure-registries');
+  }
+  for (const [key, value] of Object.entries(settings.daemonConfig)) {
+    const input = generatedBy.get(key);
+    if (Object.hasOwn(OWNER, key)) {
+      problems.push(`input "daemon-config": "${key}" ${OWNER[key]}; remove it from daemon-config`);
+    } else if (input !== undefined) {
+      problems.push(`input "daemon-config": "${key}" is also set by input "${input}"; set it in one place`);
+    } else {
+      put(config, key, value);
+    }
+  }
+  return { config, problems };
+}
+
+// dockerd flags whose daemon.json key is not the flag's own name.
+const FLAG_KEYS: Record<string, string> = {
+  '--registry-mirror': 'registry-mirrors',
+  '--insecure-registry': 'insecure-registries',
+  '--storage-opt': 'storage-opts',
+  '--authorization-plugin': 'authorization-plugins',
+  '--exec-opt': 'exec-opts',
+  '--feature': 'features',
+  '--default-network-opt': 'default-network-opts',
+  '--dns-opt': 'dns-opts',
+  '--host-gateway-ip': 'host-gateway-ips',
+  '--label': 'labels',
+  '--log-opt': 'log-opts',
+  '--node-generic-resource': 'node-generic-resources',
+  '--cdi-spec-dir': 'cdi-spec-dirs',
+  '--default-address-pool': 'default-address-pools',
+  '--default-ulimit': 'default-ulimits',
+  '--add-runtime': 'runtimes',
+  '--host': 'hosts',
+  '--graph': 'data-root',
+  '-D': 'debug',
+  '-l': 'log-level',
+  '-s': 'storage-driver',
+  '-b': 'bridge',
+  '-G': 'group',
+  '-H': 'hosts',
+  '-g': 'data-root',
+  '-p': 'pidfile',
+};
+
+/**
+ * Directives set both in daemon.json and as a dockerd flag in input daemon-args: dockerd refuses to start then
+ * ("the following directives are specified both as a flag and in the configuration file").
+ */
+export function daemonArgsConflicts(settings: RegistrySettings, config: Record<string, unknown>, daemonArgs: string[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const arg of daemonArgs) {
+    if (!arg.startsWith('-') || arg === '-' || arg === '--') continue;
+    const flag = arg.split('=')[0]!;
+    const key = Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag]! : flag.replace(/^--/, '');
+    if (!Object.hasOwn(config, key) || seen.has(key)) continue;
+    seen.add(key);
+    const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
+      : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
+    problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
+  }
+  return problems;
+}

@@ -1,0 +1,426 @@
+// Registry inputs: pull-through mirrors, insecure registries, per-registry certificates and extra daemon.json
+// settings. This module checks syntax only and never touches the file system: certificate files are read by
+// certs.ts, where they may not exist yet (in the pre phase the workspace is not checked out).
+import { isIP } from 'node:net';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { showValue } from '../inputs.js';
+
+export type CertSource = { kind: 'file'; path: string } | { kind: 'dir'; path: string } | { kind: 'inline'; pem: string };
+export interface CertRequest {
+  host: string; // host or host:port, lower-cased
+  source: CertSource;
+}
+export interface RegistrySettings {
+  mirrors: string[]; // normalized https URLs without trailing slash (http when the host is insecure)
+  insecure: string[]; // host[:port] or CIDR, lower-cased
+  certs: CertRequest[];
+  daemonConfig: Record<string, unknown>;
+}
+export interface RegistryRaw {
+  'registry-mirrors': string;
+  'insecure-registries': string;
+  'registry-certs': string;
+  'daemon-config': string;
+}
+export type RegistryInputName = keyof RegistryRaw;
+
+export const MAX_ENTRIES = 100;
+export const MAX_LINE_CHARS = 64 * 1024;
+export const MAX_INPUT_CHARS = 1024 * 1024;
+
+const HOST_EXAMPLE = 'like registry.example.com:5000';
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+export interface HostPort {
+  host: string; // normalized host[:port]: lower case, IPv6 in brackets, port without leading zeros
+  hostname: string; // without the port; IPv6 keeps its brackets
+  port?: number;
+}
+
+const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const isDnsName = (name: string) => {
+  const labels = name.split('.');
+  // No all-numeric last label: '256.1.1.1' or '10.0.0' is a broken IP address, not a name.
+  return name.length <= 253 && labels.every((l) => DNS_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1)!);
+};
+
+/**
+ * Checks a registry host written as host[:port] (a DNS name, an IPv4 address or an [IPv6] address; port 1-65535).
+ * Returns the normalized host, or what is wrong and what to do as one phrase ("has a path; give …").
+ */
+export function parseHostPort(value: string): HostPort | string {
+  const v = value.trim().toLowerCase();
+  if (v === '') return `is empty; give a registry host, ${HOST_EXAMPLE}`;
+  if (CONTROL.test(v)) return 'contains a control character; remove it';
+  if (/\s/.test(v)) return `contains whitespace; give only host[:port], ${HOST_EXAMPLE}`;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//.exec(v);
+  if (scheme) return `has a scheme (${scheme[1]}://); remove it and give only host[:port], ${HOST_EXAMPLE}`;
+  if (v.includes('@')) return 'contains user info (@); remove it (credentials belong in docker login, not here)';
+  if (v.includes('/')) return `has a path; give only host[:port], ${HOST_EXAMPLE}`;
+  if (/[?#]/.test(v)) return `has a query or fragment; give only host[:port], ${HOST_EXAMPLE}`;
+  if (/[^\x20-\x7e]/.test(v)) return 'contains non-ASCII characters; write an international name in its punycode (xn--) form';
+  let hostname: string;
+  let portText: string | undefined;
+  if (v.startsWith('[')) {
+    const m = /^\[([^\]]*)\](?::(.*))?$/.exec(v);
+    if (!m) return 'is not a valid [IPv6]:port address; write it like [fd00::1]:5000';
+    if (m[1]!.includes('%') || isIP(m[1]!) !== 6) return `has ${showValue(m[1]!)} in brackets, which is not an IPv6 address; write it like [fd00::1]:5000`;
+    hostname = `[${m[1]}]`;
+    portText = m[2];
+  } else {
+    const parts = v.split(':');
+    if (parts.length > 2) return 'looks like an IPv6 address without brackets; write it like [fd00::1]:5000';
+    hostname = parts[0]!;
+    portText = parts[1];
+    if (hostname === '') return `has no host name; ${HOST_EXAMPLE}`;
+    if (isIP(hostname) !== 4 && !isDnsName(hostname)) {
+      return `is not a valid host name or IP address (letters, digits, - and . only); ${HOST_EXAMPLE}`;
+    }
+  }
+  if (portText === undefined) return { host: hostname, hostname };
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) return `has an invalid port ${showValue(portText)}; use a port between 1 and 65535, ${HOST_EXAMPLE}`;
+  return { host: `${hostname}:${port}`, hostname, port };
+}
+
+// ---------------------------------------------------------------------------
+// CIDR entries of insecure-registries (dockerd matches IP-literal registries against them).
+
+interface Cidr { family: 4 | 6; network: bigint; prefix: number }
+
+const ipToBigInt = (ip: string): bigint | undefined => {
+  const family = isIP(ip);
+  if (family === 4) return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+  if (family !== 6 || ip.includes('%')) return undefined;
+  let s = ip;
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
+  if (v4) {
+    const n = ipToBigInt(v4[1]!)!;
+    s = `${s.slice(0, v4.index)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+  }
+  const [head, tail] = s.split('::');
+  const groups = (x?: string) => (x ? x.split(':') : []);
+  const h = groups(head);
+  const t = groups(tail);
+  const all = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+};
+
+function parseCidr(value: string): Cidr | string {
+  const [addr = '', prefixText = '', ...rest] = value.split('/');
+  const family = isIP(addr);
+  if (rest.length || (family !== 4 && family !== 6) || addr.includes('%')) {
+    return 'is not a valid CIDR; write a network like 10.0.0.0/8 or fd00::/64, or a host[:port] without a path';
+  }
+  const bits = family === 4 ? 32 : 128;
+  const prefix = Number(prefixText);
+  if (!/^\d{1,3}$/.test(prefixText) || prefix > bits) return `has an invalid prefix length ${showValue(prefixText)}; use 0 to ${bits} for an IPv${family} network`;
+  const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefix)) - 1n);
+  return { family, network: ipToBigInt(addr)! & mask, prefix };
+}
+
+const inCidr = (hostname: string, cidr: Cidr): boolean => {
+  const ip = hostname.replace(/^\[|\]$/g, '');
+  if (isIP(ip) !== cidr.family) return false;
+  const bits = cidr.family === 4 ? 32 : 128;
+  const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - cidr.prefix)) - 1n);
+  return (ipToBigInt(ip)! & mask) === cidr.network;
+};
+
+// ---------------------------------------------------------------------------
+
+interface Line { text: string; number: number }
+
+export function parseRegistrySettings(raw: RegistryRaw, opts: { baseDir: string }): { settings: RegistrySettings; problems: string[] } {
+  const problems: string[] = [];
+  const baseDir = resolve(opts.baseDir);
+
+  // The raw text of an input, or undefined when it is too broken to read further (the problem is reported).
+  const text = (name: RegistryInputName): string | undefined => {
+    const value = raw[name] ?? '';
+    if (typeof value !== 'string') {
+      problems.push(`input "${name}": is not text; give it as a string`);
+      return undefined;
+    }
+    if (value.includes('\0')) {
+      problems.push(`input "${name}": ${showValue(value)} contains a NUL character; remove it`);
+      return undefined;
+    }
+    if (value.length > MAX_INPUT_CHARS) {
+      problems.push(`input "${name}": ${showValue(value)} is longer than the limit of ${MAX_INPUT_CHARS} characters; give only registry settings here`);
+      return undefined;
+    }
+    return value;
+  };
+
+  // Lines without blank ones and # comments, each at most MAX_LINE_CHARS long.
+  const linesOf = (name: RegistryInputName, value: string): Line[] | undefined => {
+    const lines: Line[] = [];
+    const all = value.split(/\r\n|\n|\r/);
+    for (let i = 0; i < all.length; i++) {
+      const line = all[i]!;
+      if (line.length > MAX_LINE_CHARS) {
+        problems.push(`input "${name}": ${showValue(line)} (line ${i + 1}) is longer than the limit of ${MAX_LINE_CHARS} characters; put one entry per line`);
+        return undefined;
+      }
+      const trimmed = line.trim();
+      if (trimmed && !trimmed.startsWith('#')) lines.push({ text: trimmed, number: i + 1 });
+    }
+    return lines;
+  };
+
+  const tooMany = (name: RegistryInputName, value: string, count?: number) => {
+    const has = count === undefined ? `more than ${MAX_ENTRIES} entries` : `${count} entries, more than the limit of ${MAX_ENTRIES}`;
+    problems.push(`input "${name}": ${showValue(value)} has ${has}; list fewer registries`);
+  };
+
+  // Entries separated by newlines or commas.
+  const listEntries = (name: RegistryInputName): string[] => {
+    const value = text(name);
+    if (value === undefined) return [];
+    const lines = linesOf(name, value);
+    if (!lines) return [];
+    const entries = lines.flatMap((l) => l.text.split(',')).map((e) => e.trim()).filter(Boolean);
+    if (entries.length > MAX_ENTRIES) {
+      tooMany(name, value, entries.length);
+      return [];
+    }
+    return entries;
+  };
+
+  // insecure-registries first: the mirrors are checked against it.
+  const insecure: string[] = [];
+  const insecureHosts = new Set<string>();
+  const cidrs: Cidr[] = [];
+  const insecureProblems: string[] = [];
+  for (const entry of listEntries('insecure-registries')) {
+    const bad = (what: string) => insecureProblems.push(`input "insecure-registries": ${showValue(entry)} ${what}`);
+    let normalized: string;
+    if (entry.includes('/') && !entry.includes('://')) {
+      const cidr = parseCidr(entry);
+      if (typeof cidr === 'string') {
+        bad(cidr);
+        continue;
+      }
+      cidrs.push(cidr);
+      normalized = entry.toLowerCase();
+    } else {
+      const hp = parseHostPort(entry);
+      if (typeof hp === 'string') {
+        bad(hp);
+        continue;
+      }
+      insecureHosts.add(hp.host);
+      normalized = hp.host;
+    }
+    if (insecure.includes(normalized)) {
+      bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
+      continue;
+    }
+    insecure.push(normalized);
+  }
+
+  const mirrors: string[] = [];
+  const mirrorProblems: string[] = [];
+  for (const entry of listEntries('registry-mirrors')) {
+    const bad = (what: string) => mirrorProblems.push(`input "registry-mirrors": ${showValue(entry)} ${what}`);
+    if (CONTROL.test(entry)) {
+      bad('contains a control character; remove it');
+      continue;
+    }
+    if (/\s/.test(entry)) {
+      bad('contains whitespace; separate mirrors with commas or newlines');
+      continue;
+    }
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(entry);
+    if (!scheme) {
+      bad(`has no scheme; write the mirror as a URL, like https://${entry.replace(/^\/+/, '')}`);
+      continue;
+    }
+    if (!/^https?$/i.test(scheme[1]!)) {
+      bad(`uses the scheme ${scheme[1]}://; registry mirrors are https:// URLs, like https://mirror.example.com`);
+      continue;
+    }
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      bad('is not a valid URL; write it like https://mirror.example.com');
+      continue;
+    }
+    if (url.username || url.password || entry.slice(scheme[0].length).split('/')[0]!.includes('@')) {
+      bad('contains user info; remove it (credentials belong in docker login, not in the mirror URL)');
+      continue;
+    }
+    if (entry.includes('?') || entry.includes('#')) {
+      bad('has a query or fragment; give only the mirror\'s base URL, like https://mirror.example.com');
+      continue;
+    }
+    const hp = parseHostPort(url.host);
+    if (typeof hp === 'string') {
+      bad(`has a host that ${hp}`);
+      continue;
+    }
+    const path = url.pathname.replace(/\/+$/, '');
+    const normalized = `${url.protocol}//${hp.host}${path}`;
+    if (url.protocol === 'http:') {
+      // URL drops a default port: http://m:80 has host m, and insecure-registries may list either form.
+      const forms = [hp.host, `${hp.hostname}:${hp.port ?? 80}`];
+      if (!forms.some((f) => insecureHosts.has(f)) && !cidrs.some((c) => inCidr(hp.hostname, c))) {
+        bad(`is plain HTTP, but ${hp.host} is not in insecure-registries; use https:// or add ${hp.host} to insecure-registries`);
+        continue;
+      }
+    }
+    if (mirrors.includes(normalized)) {
+      bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
+      continue;
+    }
+    mirrors.push(normalized);
+  }
+
+  const { certs, problems: certProblems } = parseRegistryCerts(text('registry-certs'), baseDir, linesOf, tooMany);
+
+  const daemonConfig: Record<string, unknown> = {};
+  const configProblems: string[] = [];
+  const configText = text('daemon-config')?.trim() ?? '';
+  if (configText) {
+    const bad = (what: string) => configProblems.push(`input "daemon-config": ${showValue(configText)} ${what}`);
+    let value: unknown;
+    let parsed = false;
+    try {
+      value = JSON.parse(configText);
+      parsed = true;
+    } catch (e) {
+      const reason = String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 160);
+      bad(`is not valid JSON (${reason}); give a JSON object, like {"debug": true}`);
+    }
+    if (parsed) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+        bad(`is ${kind}, not a JSON object; write the settings inside { }, like {"debug": true}`);
+      } else if (Object.hasOwn(value, '__proto__')) {
+        bad('has a "__proto__" key, which is not a daemon setting; remove it');
+      } else {
+        for (const [key, v] of Object.entries(value)) daemonConfig[key] = v;
+      }
+    }
+  }
+
+  problems.push(...mirrorProblems, ...insecureProblems, ...certProblems, ...configProblems);
+  return { settings: { mirrors, insecure, certs, daemonConfig }, problems };
+}
+
+export const isEmptyRegistrySettings = (s: RegistrySettings): boolean =>
+  s.mirrors.length === 0 && s.insecure.length === 0 && s.certs.length === 0 && Object.keys(s.daemonConfig).length === 0;
+
+// ---------------------------------------------------------------------------
+// registry-certs: HOST[:PORT]=SOURCE lines; an inline PEM continues over the following lines.
+
+const BEGIN = /^-----BEGIN [A-Z0-9 ]+-----/;
+const MARKER = /-----(BEGIN|END) [A-Z0-9 ]+-----/g;
+const BASE64_LINE = /^[A-Za-z0-9+/]+=*$/;
+// A line that starts a new HOST=SOURCE entry rather than continuing base64 (whose '=' only pads the end).
+const looksLikeEntry = (line: string) => /^[^=\s]+=\s*\S/.test(line) && !BASE64_LINE.test(line);
+
+function parseRegistryCerts(
+  value: string | undefined,
+  baseDir: string,
+  linesOf: (name: RegistryInputName, value: string) => Line[] | undefined,
+  tooMany: (name: RegistryInputName, value: string, count?: number) => void,
+): { certs: CertRequest[]; problems: string[] } {
+  const certs: CertRequest[] = [];
+  const problems: string[] = [];
+  if (value === undefined) return { certs, problems };
+  const lines = linesOf('registry-certs', value);
+  if (!lines) return { certs, problems };
+  const bad = (shown: string, line: number, what: string) => problems.push(`input "registry-certs": ${showValue(shown)} (line ${line}) ${what}`);
+  const seen = new Map<string, number>(); // host -> line
+
+  // Consumes the PEM that starts at lines[i] (its first line is `first`): returns the PEM and the next index.
+  const collectPem = (i: number, first: string): { pem?: string; next: number } => {
+    const pemLines: string[] = [];
+    let open = 0;
+    let j = i;
+    let line = first;
+    for (;;) {
+      for (const m of line.matchAll(MARKER)) open += m[1] === 'BEGIN' ? 1 : -1;
+      pemLines.push(line);
+      j++;
+      const next = lines[j];
+      if (open <= 0) {
+        // The PEM goes on only if another block follows (a certificate and its key, a chain).
+        if (next && BEGIN.test(next.text)) {
+          line = next.text;
+          continue;
+        }
+        return { pem: `${pemLines.join('\n')}\n`, next: j };
+      }
+      if (!next || looksLikeEntry(next.text)) return { next: j };
+      line = next.text;
+    }
+  };
+
+  let entries = 0;
+  for (let i = 0; i < lines.length; ) {
+    const { text: line, number } = lines[i]!;
+    if (++entries > MAX_ENTRIES) {
+      tooMany('registry-certs', value);
+      return { certs: [], problems };
+    }
+    if (BEGIN.test(line)) {
+      // PEM text without HOST= in front: skip the whole block rather than complaining about every base64 line.
+      const { next } = collectPem(i, line);
+      problems.push(`input "registry-certs": the PEM block at line ${number} has no registry in front; write it as HOST[:PORT]=-----BEGIN …, like registry.example.com:5000=-----BEGIN CERTIFICATE-----`);
+      i = next;
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (eq < 0) {
+      bad(line, number, 'is not HOST[:PORT]=SOURCE; write one registry per line, like registry.example.com:5000=certs/ca.pem');
+      i++;
+      continue;
+    }
+    const hostText = line.slice(0, eq).trim();
+    const sourceText = line.slice(eq + 1).trim();
+    let source: CertSource | undefined;
+    let sourceProblem: string | undefined;
+    let next = i + 1;
+    if (BEGIN.test(sourceText)) {
+      const collected = collectPem(i, sourceText);
+      next = collected.next;
+      if (collected.pem === undefined) sourceProblem = 'has an inline PEM without its -----END line; paste the whole PEM, from -----BEGIN to -----END';
+      else source = { kind: 'inline', pem: collected.pem };
+    } else if (sourceText === '') {
+      sourceProblem = 'has nothing after =; give a PEM file, a certs.d-style directory or the PEM text itself';
+    } else if (CONTROL.test(sourceText)) {
+      sourceProblem = 'has a control character in the path; remove it';
+    } else if (sourceText.startsWith('~')) {
+      sourceProblem = 'has a path starting with ~, which is not expanded; use an absolute path or one relative to the workspace';
+    } else if (sourceText.startsWith('-----')) {
+      sourceProblem = 'has a PEM marker that is not -----BEGIN …-----; paste the whole PEM, starting with its -----BEGIN line';
+    } else {
+      const path = resolve(baseDir, sourceText);
+      const rel = relative(baseDir, path);
+      if (!isAbsolute(sourceText) && (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))) {
+        sourceProblem = `has a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`;
+      } else {
+        source = { kind: /[/\\]$/.test(sourceText) ? 'dir' : 'file', path };
+      }
+    }
+    // Never show an inline PEM in a message: it may hold a private key.
+    const shown = source?.kind === 'inline' || BEGIN.test(sourceText) ? `${hostText}=-----BEGIN …` : line;
+    const hp = parseHostPort(hostText);
+    if (typeof hp === 'string') bad(shown, number, `has a registry host that ${hp}`);
+    if (sourceProblem) bad(shown, number, sourceProblem);
+    if (typeof hp !== 'string' && source) {
+      const first = seen.get(hp.host);
+      if (first !== undefined) bad(shown, number, `names ${hp.host} again (first on line ${first}); give one source per registry (a directory can hold several certificates)`);
+      else {
+        seen.set(hp.host, number);
+        certs.push({ host: hp.host, source });
+      }
+    }
+    i = next;
+  }
+  return { certs, problems };
+}
