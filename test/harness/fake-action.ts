@@ -1,7 +1,8 @@
 /**
  * Writes a tiny fake JavaScript action (action.yml + pre/main/post scripts using only node
  * builtins) for exercising the harness. Every phase:
- *  - prints `REPORT {json}` with the INPUT_* / STATE_* variables and a few others it received;
+ *  - prints `REPORT {json}` with the INPUT_* / STATE_* variables and a few others it received
+ *    (`seen`: the runner directories/files it was given, HOME, and its own node binary/version);
  *  - then does what the JSON in env `FAKE_<PHASE>` (FAKE_PRE / FAKE_MAIN / FAKE_POST) asks:
  *      state/output/env: {name: value} written to GITHUB_STATE/GITHUB_OUTPUT/GITHUB_ENV
  *                        (values with a newline use the heredoc form, like @actions/core)
@@ -43,6 +44,16 @@ export async function run(phase) {
     cwd: process.cwd(),
     uid: process.getuid(),
     has: Object.fromEntries(['GITHUB_ACTION_PATH', 'DOCKER_HOST', 'RUNNER_TRACKING_ID', 'GITHUB_ACTIONS', 'CI'].map((k) => [k, env[k] ?? null])),
+    seen: {
+      ...Object.fromEntries(
+        ['RUNNER_TEMP', 'RUNNER_TOOL_CACHE', 'RUNNER_WORKSPACE', 'GITHUB_WORKSPACE', 'GITHUB_EVENT_PATH', 'GITHUB_ENV', 'GITHUB_OUTPUT',
+          'GITHUB_STATE', 'GITHUB_PATH', 'GITHUB_STEP_SUMMARY', 'HOME'].map((k) => [k, env[k] ?? null]),
+      ),
+      node: process.execPath,
+      nodeVersion: process.version,
+      script: process.argv[1] ?? null,
+      eventRepository: (() => { try { return JSON.parse(fs.readFileSync(env.GITHUB_EVENT_PATH, 'utf8')).repository.full_name; } catch { return null; } })(),
+    },
   };
   console.log('REPORT ' + JSON.stringify(report));
   const spec = JSON.parse(env['FAKE_' + phase.toUpperCase()] || '{}');
@@ -68,6 +79,8 @@ export async function run(phase) {
 `;
 
 export interface FakeActionOptions {
+  /** `runs.using` (default node20) */
+  using?: string;
   /** extra `runs:` keys, e.g. { 'pre-if': "runner.os == 'Windows'" } */
   runs?: Record<string, string>;
   /** omit the pre / post scripts */
@@ -108,7 +121,7 @@ inputs:
     default: \${{ job.status }}
 ${opts.extraInputs ?? ''}
 runs:
-  using: node20
+  using: ${opts.using ?? 'node20'}
 ${opts.noPre ? '' : '  pre: pre.js\n'}  main: main.js
 ${opts.noPost ? '' : '  post: post.js\n'}${runsExtra}
 `;
@@ -132,6 +145,8 @@ export interface Report {
   cwd: string;
   uid: number;
   has: Record<string, string | null>;
+  /** RUNNER_TEMP, RUNNER_TOOL_CACHE, RUNNER_WORKSPACE, GITHUB_WORKSPACE, GITHUB_EVENT_PATH, the file-command files, HOME; node, nodeVersion, script; eventRepository (read from GITHUB_EVENT_PATH) */
+  seen: Record<string, string | null>;
 }
 
 /** The REPORT line a fake phase printed. */

