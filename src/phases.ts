@@ -13,6 +13,7 @@ import { type Clock, NotReadyError, realClock, waitUntilReady } from './readines
 import { newSessionId } from './session.js';
 import { StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
+import { CONTEXT_NAME, dockerConfigDir, installDockerContext, removeDockerContext } from './docker-context.js';
 import { applyRegistry, checkRegistryEarly, undoRegistry } from './registry/apply.js';
 
 export interface PhaseOptions {
@@ -109,7 +110,17 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
       ...registry.outputs,
     };
     for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
-    for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint))) platform.exportVariable(name, value);
+    if (state.value?.containerJob) {
+      // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
+      const configDir = dockerConfigDir(platform.env);
+      await installDockerContext(configDir, daemon.endpoint, (dockerContext) => state.update({ dockerContext }));
+      platform.log.info(
+        `setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it). ` +
+          `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${outputs['docker-host']} inside your run script.`,
+      );
+    } else {
+      for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint))) platform.exportVariable(name, value);
+    }
 
     platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
     await platform.appendSummary(
@@ -151,6 +162,9 @@ export async function runPost(platform: Platform): Promise<void> {
       const engine = new EngineClient(loadEndpoint(s.outer));
       const tail = await engine.containerLogs(s.containerId, 200).catch((e: Error) => `(the daemon's log could not be read: ${e.message})`);
       await platform.group(`Docker daemon log (the job ${jobStatus === 'success' ? 'did not reach a ready daemon' : `status is ${jobStatus || 'unknown'}`})`, async () => platform.log.info(tail));
+    }
+    if (s.dockerContext) {
+      await removeDockerContext(s.dockerContext).catch((e: Error) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
     }
     const restored = await undoRegistry(s.hostChanges, platform.log);
     if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);

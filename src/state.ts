@@ -3,9 +3,10 @@
 import type { SavedEndpoint } from './endpoint.js';
 import type { Mode } from './inputs.js';
 import type { HostChanges } from './registry/host.js';
+import type { ContextRecord } from './docker-context.js';
 import type { StateStore } from './platform/platform.js';
 
-export type PrivilegeStrategy = 'privileged' | 'explicit-capabilities' | 'runtime';
+export type PrivilegeStrategy = 'privileged' | 'explicit-capabilities' | 'minimal-capabilities' | 'runtime';
 
 export interface SessionState {
   session: string;
@@ -24,6 +25,10 @@ export interface SessionState {
   /** The daemon the job uses. */
   endpoint?: SavedEndpoint;
   ready?: boolean;
+  /** The action runs inside a container on the engine (a container job): DOCKER_HOST is not exported. */
+  containerJob?: string;
+  /** The docker context installed for a container job, to remove in post. */
+  dockerContext?: ContextRecord;
   /** socket mode: what the action changed on the runner's own daemon, to restore in post. */
   hostChanges?: HostChanges;
   cleanedUp?: boolean;

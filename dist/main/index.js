@@ -95350,7 +95350,7 @@ function wrappy (fn, cb) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _phases_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5135);
+/* harmony import */ var _phases_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4992);
 /* harmony import */ var _platform_github_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1899);
 
 
@@ -95361,7 +95361,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5135:
+/***/ 4992:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -95974,7 +95974,7 @@ async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises
     // Our container is not on this engine (say, a remote daemon): the paths are the engine host's already.
     if (!self)
         return (path) => path;
-    return (path) => {
+    const translate = (path) => {
         const hostPath = translatePath(path, self.mounts);
         if (!hostPath) {
             throw new Error(`the action runs in container ${self.name}, and ${path} is not on a volume or bind mount of it, so the dind ` +
@@ -95982,6 +95982,8 @@ async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises
         }
         return hostPath;
     };
+    translate.container = { name: self.name, networks: self.networks };
+    return translate;
 }
 
 ;// CONCATENATED MODULE: ./src/registry/buildkit.ts
@@ -96265,6 +96267,8 @@ const inCidr = (hostname, cidr) => {
 function parseRegistrySettings(raw, opts) {
     const problems = [];
     const baseDir = (0,external_node_path_namespaceObject.resolve)(opts.baseDir);
+    // registry-certs may hold private keys: messages show it without PEM bodies or other long base64 runs.
+    const shown = (name, value) => showValue(name === 'registry-certs' ? redactPem(value) : value);
     // The raw text of an input, or undefined when it is too broken to read further (the problem is reported).
     const text = (name) => {
         const value = raw[name] ?? '';
@@ -96273,11 +96277,11 @@ function parseRegistrySettings(raw, opts) {
             return undefined;
         }
         if (value.includes('\0')) {
-            problems.push(`input "${name}": ${showValue(value)} contains a NUL character; remove it`);
+            problems.push(`input "${name}": ${shown(name, value)} contains a NUL character; remove it`);
             return undefined;
         }
         if (value.length > MAX_INPUT_CHARS) {
-            problems.push(`input "${name}": ${showValue(value)} is longer than the limit of ${MAX_INPUT_CHARS} characters; give only registry settings here`);
+            problems.push(`input "${name}": ${shown(name, value)} is longer than the limit of ${MAX_INPUT_CHARS} characters; give only registry settings here`);
             return undefined;
         }
         return value;
@@ -96289,7 +96293,7 @@ function parseRegistrySettings(raw, opts) {
         for (let i = 0; i < all.length; i++) {
             const line = all[i];
             if (line.length > MAX_LINE_CHARS) {
-                problems.push(`input "${name}": ${showValue(line)} (line ${i + 1}) is longer than the limit of ${MAX_LINE_CHARS} characters; put one entry per line`);
+                problems.push(`input "${name}": ${shown(name, line)} (line ${i + 1}) is longer than the limit of ${MAX_LINE_CHARS} characters; put one entry per line`);
                 return undefined;
             }
             const trimmed = line.trim();
@@ -96300,7 +96304,7 @@ function parseRegistrySettings(raw, opts) {
     };
     const tooMany = (name, value, count) => {
         const has = count === undefined ? `more than ${MAX_ENTRIES} entries` : `${count} entries, more than the limit of ${MAX_ENTRIES}`;
-        problems.push(`input "${name}": ${showValue(value)} has ${has}; list fewer registries`);
+        problems.push(`input "${name}": ${shown(name, value)} has ${has}; list fewer registries`);
     };
     // Entries separated by newlines or commas.
     const listEntries = (name) => {
@@ -96440,6 +96444,12 @@ function parseRegistrySettings(raw, opts) {
     problems.push(...mirrorProblems, ...insecureProblems, ...certProblems, ...configProblems);
     return { settings: { mirrors, insecure, certs, daemonConfig }, problems };
 }
+/** Text with every PEM body (and any other long base64 run) replaced by …, for messages. */
+function redactPem(text) {
+    return text
+        .replace(/(-----BEGIN [A-Z0-9 ]+-----)[\s\S]*?(?:-----END [A-Z0-9 ]+-----|$)/g, '$1…')
+        .replace(/[A-Za-z0-9+/]{40,}={0,2}/g, '…');
+}
 const isEmptyRegistrySettings = (s) => s.mirrors.length === 0 && s.insecure.length === 0 && s.certs.length === 0 && Object.keys(s.daemonConfig).length === 0;
 // ---------------------------------------------------------------------------
 // registry-certs: HOST[:PORT]=SOURCE lines; an inline PEM continues over the following lines.
@@ -96488,7 +96498,7 @@ function parseRegistryCerts(value, baseDir, linesOf, tooMany) {
         const { text: line, number } = lines[i];
         if (++entries > MAX_ENTRIES) {
             tooMany('registry-certs', value);
-            return { certs: [], problems };
+            return { certs: [], problems: [] }; // rejected as a whole: the problems of single lines would only bury that
         }
         if (BEGIN.test(line)) {
             // PEM text without HOST= in front: skip the whole block rather than complaining about every base64 line.
@@ -97353,6 +97363,9 @@ async function applyRegistry(inputs, platform, state, jobDir) {
             if (line.trim() && !line.startsWith('-----'))
                 platform.mask(line.trim());
     }
+    // After checkout every source must exist; in pre, missing workspace files were only deferred.
+    for (const path of loaded.missing)
+        loaded.problems.push(`input "registry-certs": ${path} does not exist; check the path (relative paths start at the workspace)`);
     if (loaded.problems.length) {
         throw new Error(`registry-certs cannot be used:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}`);
     }
@@ -97472,6 +97485,12 @@ function withheldCapabilities(procStatus) {
     const bounding = BigInt(`0x${match[1]}`);
     return CAPABILITIES.filter((_, bit) => ((bounding >> BigInt(bit)) & 1n) === 0n);
 }
+/**
+ * What a nested dockerd needs beyond Docker's default set (mounts, networking, cgroups, namespaces), for engines that
+ * refuse "ALL" (a withheld capability, or one the engine does not know). SYS_RESOURCE is left out on purpose: it is
+ * the one hosts most often withhold, and dockerd runs without it.
+ */
+const NESTED_DOCKERD_CAPABILITIES = ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE', 'IPC_LOCK', 'SYS_NICE', 'DAC_READ_SEARCH', 'NET_RAW', 'MKNOD', 'SETFCAP', 'SETPCAP'];
 /** The container specs to try, in order: privileged first under `auto`, then the explicit capability set. */
 function planDind(p) {
     const { dind } = p.inputs;
@@ -97503,27 +97522,21 @@ function planDind(p) {
         ...(dind.network ? { NetworkingConfig: { EndpointsConfig: { [dind.network]: { Aliases: ['docker'] } } } } : {}),
     };
     const privileged = { strategy: 'privileged', spec: { ...base, HostConfig: { ...base.HostConfig, Privileged: true } } };
-    const explicit = {
-        strategy: 'explicit-capabilities',
-        spec: {
-            ...base,
-            HostConfig: {
-                ...base.HostConfig,
-                CapAdd: ['ALL'],
-                CapDrop: p.withheld,
-                SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'],
-                MaskedPaths: [],
-                ReadonlyPaths: [],
-            },
-        },
+    const unconfined = { SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'], MaskedPaths: [], ReadonlyPaths: [] };
+    const explicit = p.withheld
+        ? [{ strategy: 'explicit-capabilities', spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: p.withheld, ...unconfined } } }]
+        : [];
+    const minimal = {
+        strategy: 'minimal-capabilities',
+        spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: NESTED_DOCKERD_CAPABILITIES, ...unconfined } },
     };
     if (dind.runtime)
         return [{ strategy: 'runtime', spec: { ...base, HostConfig: { ...base.HostConfig, Runtime: dind.runtime } } }];
     if (dind.privileged === 'true')
         return [privileged];
     if (dind.privileged === 'false')
-        return [explicit];
-    return [privileged, explicit];
+        return [...explicit, minimal];
+    return [privileged, ...explicit, minimal];
 }
 function dindDaemon(inputs, platform, state, deps) {
     const log = platform.log;
@@ -97545,19 +97558,24 @@ function dindDaemon(inputs, platform, state, deps) {
             const jobDir = await ensureJobDir(platform.job, state);
             const toHostPath = await hostPathTranslator(engine, platform.env);
             const hostJobDir = toHostPath(jobDir);
+            if (toHostPath.container)
+                state.update({ containerJob: toHostPath.container.name });
+            // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
+            const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
+            const network = inputs.dind.network ?? (inputs.dind.tcp ? jobNetwork : undefined);
             if (!(await engine.imageExists(inputs.dind.image))) {
                 log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
                 await engine.pullImage(inputs.dind.image);
             }
             await engine.createVolume(name, labels);
             state.update({ volume: name });
-            if (inputs.dind.network) {
-                const exists = await engine.networkExists(inputs.dind.network);
+            if (network) {
+                const exists = await engine.networkExists(network);
                 if (!exists) {
-                    await engine.createNetwork(inputs.dind.network, labels);
-                    log.info(`Created network ${inputs.dind.network}`);
+                    await engine.createNetwork(network, labels);
+                    log.info(`Created network ${network}`);
                 }
-                state.update({ network: { name: inputs.dind.network, created: !exists } });
+                state.update({ network: { name: network, created: !exists } });
             }
             const daemonConfig = daemonConfigFor(inputs);
             if (daemonConfig)
@@ -97569,12 +97587,12 @@ function dindDaemon(inputs, platform, state, deps) {
                 await writeTls((0,external_node_path_namespaceObject.join)(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
             }
             const plans = planDind({
-                inputs,
+                inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
                 session: s.session,
                 labels,
                 hostJobDir,
                 socketGroup: deps.socketGroup(),
-                withheld: withheldCapabilities(await deps.readProcStatus()),
+                withheld: toHostPath.container ? undefined : withheldCapabilities(await deps.readProcStatus()),
                 configFile: daemonConfig !== undefined,
                 certsDir,
             });
@@ -97585,9 +97603,12 @@ function dindDaemon(inputs, platform, state, deps) {
                     id = await engine.createContainer(plan.spec);
                     state.update({ containerId: id, containerName: name, privilege: plan.strategy, startRequestedAt: Date.now() });
                     await engine.startContainer(id);
-                    if (plan.strategy === 'explicit-capabilities' && plans.length > 1) {
-                        log.warning(`The engine refused --privileged (${failures.at(-1)}); the daemon runs with all capabilities except ` +
-                            'those the host withholds, and seccomp/AppArmor unconfined. Set privileged: false to skip the first attempt.');
+                    if (failures.length) {
+                        const how = plan.strategy === 'explicit-capabilities'
+                            ? 'all capabilities except those the host withholds'
+                            : `the capabilities a nested dockerd needs (${NESTED_DOCKERD_CAPABILITIES.join(', ')})`;
+                        log.warning(`The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)}); the daemon runs with ${how}, ` +
+                            'and seccomp/AppArmor unconfined. Set privileged: false to skip the --privileged attempt.');
                     }
                     return;
                 }
@@ -97614,12 +97635,18 @@ function dindDaemon(inputs, platform, state, deps) {
             let endpoint = { address: { kind: 'unix', path: (0,external_node_path_namespaceObject.join)(s.jobDir, 'docker.sock') } };
             const outputs = { 'container-id': id };
             if (inputs.dind.tcp) {
-                const c = await engine.inspectContainer(id);
-                const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
-                if (!port)
-                    throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
                 const certPath = (0,external_node_path_namespaceObject.join)(s.jobDir, 'tls', 'client');
-                endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
+                if (s.containerJob && s.network) {
+                    // The job container reaches the daemon by name on the job's network (the server certificate names it).
+                    endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: 2376 }, tlsCertPath: certPath };
+                }
+                else {
+                    const c = await engine.inspectContainer(id);
+                    const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+                    if (!port)
+                        throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
+                    endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
+                }
                 outputs['cert-path'] = certPath;
             }
             state.update({ endpoint: saveEndpoint(endpoint) });
@@ -97810,9 +97837,72 @@ class state_StateRecorder {
     }
 }
 
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/docker-context.ts
+// Container jobs: the GitHub runner runs the host's `docker exec` for every later step with that step's environment,
+// so an exported DOCKER_HOST would send the runner's own `docker exec` to the job's daemon and break every step.
+// Instead, the docker CLI inside the job container is pointed at the daemon through a docker context in its own
+// config directory ($DOCKER_CONFIG or $HOME/.docker), which the host's CLI never reads. Post puts config.json back.
+
+
+
+
+
+const docker_context_CONTEXT_NAME = 'setup-dind';
+const dockerConfigDir = (env) => env.DOCKER_CONFIG || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.docker');
+const contextId = (name) => (0,external_node_crypto_.createHash)('sha256').update(name).digest('hex');
+async function installDockerContext(configDir, endpoint, record) {
+    const configPath = (0,external_node_path_namespaceObject.join)(configDir, 'config.json');
+    let configBefore = null;
+    try {
+        configBefore = await (0,promises_namespaceObject.readFile)(configPath, 'utf8');
+    }
+    catch (e) {
+        if (e.code !== 'ENOENT')
+            throw e;
+    }
+    let config = {};
+    if (configBefore?.trim()) {
+        try {
+            config = JSON.parse(configBefore);
+        }
+        catch (e) {
+            throw new Error(`${configPath} is not valid JSON (${e.message}); the docker context cannot be set`);
+        }
+    }
+    record({ configDir, configBefore });
+    const id = contextId(docker_context_CONTEXT_NAME);
+    const meta = {
+        Name: docker_context_CONTEXT_NAME,
+        Metadata: { Description: "this job's Docker daemon (setup-dind)" },
+        Endpoints: { docker: { Host: formatAddress(endpoint.address), SkipTLSVerify: false } },
+    };
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.join)(configDir, 'contexts', 'meta', id), { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(configDir, 'contexts', 'meta', id, 'meta.json'), JSON.stringify(meta));
+    if (endpoint.tlsCertPath) {
+        const tlsDir = (0,external_node_path_namespaceObject.join)(configDir, 'contexts', 'tls', id, 'docker');
+        await (0,promises_namespaceObject.mkdir)(tlsDir, { recursive: true, mode: 0o700 });
+        for (const f of ['ca.pem', 'cert.pem', 'key.pem'])
+            await (0,promises_namespaceObject.copyFile)((0,external_node_path_namespaceObject.join)(endpoint.tlsCertPath, f), (0,external_node_path_namespaceObject.join)(tlsDir, f));
+    }
+    await (0,promises_namespaceObject.writeFile)(configPath, `${JSON.stringify({ ...config, currentContext: docker_context_CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
+}
+async function docker_context_removeDockerContext(r) {
+    const id = contextId(docker_context_CONTEXT_NAME);
+    await rm(join(r.configDir, 'contexts', 'meta', id), { recursive: true, force: true });
+    await rm(join(r.configDir, 'contexts', 'tls', id), { recursive: true, force: true });
+    const configPath = join(r.configDir, 'config.json');
+    if (r.configBefore === null)
+        await rm(configPath, { force: true });
+    else
+        await writeFile(configPath, r.configBefore);
+}
+
 ;// CONCATENATED MODULE: ./src/phases.ts
 // The three phases of a job as plain functions over a platform: pre starts the daemon early, main waits until it
 // answers and hands it to the job, post removes what the job created. Entry points only pick the platform.
+
 
 
 
@@ -97919,8 +98009,17 @@ async function runMain(platform, options = {}) {
         };
         for (const [name, value] of Object.entries(outputs))
             platform.setOutput(name, value);
-        for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint)))
-            platform.exportVariable(name, value);
+        if (state.value?.containerJob) {
+            // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
+            const configDir = dockerConfigDir(platform.env);
+            await installDockerContext(configDir, daemon.endpoint, (dockerContext) => state.update({ dockerContext }));
+            platform.log.info(`setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it). ` +
+                `The docker CLI uses the context "${docker_context_CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${outputs['docker-host']} inside your run script.`);
+        }
+        else {
+            for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint)))
+                platform.exportVariable(name, value);
+        }
         platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
         await platform.appendSummary(summaryTable('setup-dind', {
             Mode: inputs.mode,
@@ -97960,6 +98059,9 @@ async function runPost(platform) {
             const engine = new EngineClient(loadEndpoint(s.outer));
             const tail = await engine.containerLogs(s.containerId, 200).catch((e) => `(the daemon's log could not be read: ${e.message})`);
             await platform.group(`Docker daemon log (the job ${jobStatus === 'success' ? 'did not reach a ready daemon' : `status is ${jobStatus || 'unknown'}`})`, async () => platform.log.info(tail));
+        }
+        if (s.dockerContext) {
+            await removeDockerContext(s.dockerContext).catch((e) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
         }
         const restored = await undoRegistry(s.hostChanges, platform.log);
         if (restored.length)

@@ -5,8 +5,8 @@ import { INIT_SCRIPT, planDind, withheldCapabilities } from './dind.js';
 const inputs = (given: Partial<Record<InputName, string>> = {}) =>
   parseInputs((name) => given[name] ?? (name === 'job-status' ? 'success' : INPUT_DEFAULTS[name]));
 
-const plan = (given: Partial<Record<InputName, string>> = {}, withheld = ['SYS_RESOURCE']) =>
-  planDind({ inputs: inputs(given), session: 's1', labels: { l: 'v' }, hostJobDir: '/host/tmp/job', socketGroup: 118, withheld, configFile: false, certsDir: false });
+const plan = (given: Partial<Record<InputName, string>> = {}, withheld: string[] | null = ['SYS_RESOURCE']) =>
+  planDind({ inputs: inputs(given), session: 's1', labels: { l: 'v' }, hostJobDir: '/host/tmp/job', socketGroup: 118, withheld: withheld ?? undefined, configFile: false, certsDir: false });
 
 describe('withheldCapabilities', () => {
   it('names the capabilities missing from the bounding set', () => {
@@ -30,12 +30,17 @@ describe('planDind', () => {
     expect(second!.spec.HostConfig.CapDrop).toEqual(['SYS_RESOURCE']);
     expect(second!.spec.HostConfig.SecurityOpt).toEqual(expect.arrayContaining(['seccomp=unconfined', 'apparmor=unconfined']));
     expect(second!.spec.HostConfig.MaskedPaths).toEqual([]);
-    expect(third).toBeUndefined();
+    expect(third!.strategy).toBe('minimal-capabilities');
+    expect(third!.spec.HostConfig.CapAdd).toContain('SYS_ADMIN');
+    expect(third!.spec.HostConfig.CapAdd).not.toContain('ALL');
+    expect(third!.spec.HostConfig.CapDrop).toBeUndefined();
   });
 
   it('honours privileged true/false and runtime', () => {
     expect(plan({ privileged: 'true' }).map((p) => p.strategy)).toEqual(['privileged']);
-    expect(plan({ privileged: 'false' }).map((p) => p.strategy)).toEqual(['explicit-capabilities']);
+    expect(plan({ privileged: 'false' }).map((p) => p.strategy)).toEqual(['explicit-capabilities', 'minimal-capabilities']);
+    // In a container job the host's bounding set is unknown: no "ALL minus withheld" attempt.
+    expect(plan({}, null).map((p) => p.strategy)).toEqual(['privileged', 'minimal-capabilities']);
     const [runtime, more] = plan({ runtime: 'sysbox-runc' });
     expect(more).toBeUndefined();
     expect(runtime!.spec.HostConfig.Runtime).toBe('sysbox-runc');

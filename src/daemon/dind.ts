@@ -57,6 +57,13 @@ export function withheldCapabilities(procStatus: string): string[] {
   return CAPABILITIES.filter((_, bit) => ((bounding >> BigInt(bit)) & 1n) === 0n);
 }
 
+/**
+ * What a nested dockerd needs beyond Docker's default set (mounts, networking, cgroups, namespaces), for engines that
+ * refuse "ALL" (a withheld capability, or one the engine does not know). SYS_RESOURCE is left out on purpose: it is
+ * the one hosts most often withhold, and dockerd runs without it.
+ */
+export const NESTED_DOCKERD_CAPABILITIES = ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE', 'IPC_LOCK', 'SYS_NICE', 'DAC_READ_SEARCH', 'NET_RAW', 'MKNOD', 'SETFCAP', 'SETPCAP'];
+
 export interface DindPlan {
   strategy: PrivilegeStrategy;
   spec: ContainerSpec;
@@ -69,7 +76,8 @@ export interface DindSpecInput {
   /** The per-job directory as the outer engine sees it (a host path). */
   hostJobDir: string;
   socketGroup: number;
-  withheld: string[];
+  /** Capabilities the host withholds; undefined when unknown (in a container job our bounding set is not the host's). */
+  withheld: string[] | undefined;
   /** The job directory holds daemon.json (registry mirrors, daemon-config): pass it to dockerd. */
   configFile: boolean;
   /** The job directory's certs.d becomes /etc/docker/certs.d (registry certificates, written in main). */
@@ -107,24 +115,18 @@ export function planDind(p: DindSpecInput): DindPlan[] {
     ...(dind.network ? { NetworkingConfig: { EndpointsConfig: { [dind.network]: { Aliases: ['docker'] } } } } : {}),
   };
   const privileged: DindPlan = { strategy: 'privileged', spec: { ...base, HostConfig: { ...base.HostConfig, Privileged: true } } };
-  const explicit: DindPlan = {
-    strategy: 'explicit-capabilities',
-    spec: {
-      ...base,
-      HostConfig: {
-        ...base.HostConfig,
-        CapAdd: ['ALL'],
-        CapDrop: p.withheld,
-        SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'],
-        MaskedPaths: [],
-        ReadonlyPaths: [],
-      },
-    },
+  const unconfined = { SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'], MaskedPaths: [], ReadonlyPaths: [] };
+  const explicit: DindPlan[] = p.withheld
+    ? [{ strategy: 'explicit-capabilities', spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: p.withheld, ...unconfined } } }]
+    : [];
+  const minimal: DindPlan = {
+    strategy: 'minimal-capabilities',
+    spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: NESTED_DOCKERD_CAPABILITIES, ...unconfined } },
   };
   if (dind.runtime) return [{ strategy: 'runtime', spec: { ...base, HostConfig: { ...base.HostConfig, Runtime: dind.runtime } } }];
   if (dind.privileged === 'true') return [privileged];
-  if (dind.privileged === 'false') return [explicit];
-  return [privileged, explicit];
+  if (dind.privileged === 'false') return [...explicit, minimal];
+  return [privileged, ...explicit, minimal];
 }
 
 export interface DindDependencies {
@@ -154,6 +156,10 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
       const jobDir = await ensureJobDir(platform.job, state);
       const toHostPath = await hostPathTranslator(engine, platform.env);
       const hostJobDir = toHostPath(jobDir);
+      if (toHostPath.container) state.update({ containerJob: toHostPath.container.name });
+      // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
+      const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
+      const network = inputs.dind.network ?? (inputs.dind.tcp ? jobNetwork : undefined);
 
       if (!(await engine.imageExists(inputs.dind.image))) {
         log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
@@ -162,13 +168,13 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
       await engine.createVolume(name, labels);
       state.update({ volume: name });
 
-      if (inputs.dind.network) {
-        const exists = await engine.networkExists(inputs.dind.network);
+      if (network) {
+        const exists = await engine.networkExists(network);
         if (!exists) {
-          await engine.createNetwork(inputs.dind.network, labels);
-          log.info(`Created network ${inputs.dind.network}`);
+          await engine.createNetwork(network, labels);
+          log.info(`Created network ${network}`);
         }
-        state.update({ network: { name: inputs.dind.network, created: !exists } });
+        state.update({ network: { name: network, created: !exists } });
       }
       const daemonConfig = daemonConfigFor(inputs);
       if (daemonConfig) await writeFile(join(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
@@ -179,12 +185,12 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
       }
 
       const plans = planDind({
-        inputs,
+        inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
         session: s.session,
         labels,
         hostJobDir,
         socketGroup: deps.socketGroup(),
-        withheld: withheldCapabilities(await deps.readProcStatus()),
+        withheld: toHostPath.container ? undefined : withheldCapabilities(await deps.readProcStatus()),
         configFile: daemonConfig !== undefined,
         certsDir,
       });
@@ -195,10 +201,13 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
           id = await engine.createContainer(plan.spec);
           state.update({ containerId: id, containerName: name, privilege: plan.strategy, startRequestedAt: Date.now() });
           await engine.startContainer(id);
-          if (plan.strategy === 'explicit-capabilities' && plans.length > 1) {
+          if (failures.length) {
+            const how = plan.strategy === 'explicit-capabilities'
+              ? 'all capabilities except those the host withholds'
+              : `the capabilities a nested dockerd needs (${NESTED_DOCKERD_CAPABILITIES.join(', ')})`;
             log.warning(
-              `The engine refused --privileged (${failures.at(-1)}); the daemon runs with all capabilities except ` +
-                'those the host withholds, and seccomp/AppArmor unconfined. Set privileged: false to skip the first attempt.',
+              `The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)}); the daemon runs with ${how}, ` +
+                'and seccomp/AppArmor unconfined. Set privileged: false to skip the --privileged attempt.',
             );
           }
           return;
@@ -227,11 +236,16 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
       let endpoint: DaemonEndpoint = { address: { kind: 'unix', path: join(s.jobDir, 'docker.sock') } };
       const outputs: Record<string, string> = { 'container-id': id };
       if (inputs.dind.tcp) {
-        const c = await engine.inspectContainer(id);
-        const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
-        if (!port) throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
         const certPath = join(s.jobDir, 'tls', 'client');
-        endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
+        if (s.containerJob && s.network) {
+          // The job container reaches the daemon by name on the job's network (the server certificate names it).
+          endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: 2376 }, tlsCertPath: certPath };
+        } else {
+          const c = await engine.inspectContainer(id);
+          const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+          if (!port) throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
+          endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
+        }
         outputs['cert-path'] = certPath;
       }
       state.update({ endpoint: saveEndpoint(endpoint) });

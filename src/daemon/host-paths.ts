@@ -20,7 +20,11 @@ export function translatePath(path: string, mounts: ContainerState['mounts']): s
   return posix.join(covering.source, posix.relative(covering.destination, path));
 }
 
-export type PathTranslator = (path: string) => string;
+export interface PathTranslator {
+  (path: string): string;
+  /** The container the action runs in, when it runs in one on this engine (a container job), and its networks. */
+  container?: { name: string; networks: string[] };
+}
 
 export async function hostPathTranslator(
   engine: EngineClient,
@@ -32,7 +36,7 @@ export async function hostPathTranslator(
   const self = await engine.inspectContainer(id).catch(() => undefined);
   // Our container is not on this engine (say, a remote daemon): the paths are the engine host's already.
   if (!self) return (path) => path;
-  return (path) => {
+  const translate: PathTranslator = (path) => {
     const hostPath = translatePath(path, self.mounts);
     if (!hostPath) {
       throw new Error(
@@ -42,4 +46,6 @@ export async function hostPathTranslator(
     }
     return hostPath;
   };
+  translate.container = { name: self.name, networks: self.networks };
+  return translate;
 }

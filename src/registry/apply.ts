@@ -51,6 +51,8 @@ export async function applyRegistry(inputs: Inputs, platform: Platform, state: S
     platform.mask(secret);
     for (const line of secret.split('\n')) if (line.trim() && !line.startsWith('-----')) platform.mask(line.trim());
   }
+  // After checkout every source must exist; in pre, missing workspace files were only deferred.
+  for (const path of loaded.missing) loaded.problems.push(`input "registry-certs": ${path} does not exist; check the path (relative paths start at the workspace)`);
   if (loaded.problems.length) {
     throw new Error(`registry-certs cannot be used:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}`);
   }

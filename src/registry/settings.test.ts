@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateTls } from '../tls.js';
-import { MAX_ENTRIES, MAX_INPUT_CHARS, MAX_LINE_CHARS, isEmptyRegistrySettings, parseHostPort, parseRegistrySettings, type RegistryRaw } from './settings.js';
+import { MAX_ENTRIES, MAX_INPUT_CHARS, MAX_LINE_CHARS, isEmptyRegistrySettings, parseHostPort, parseRegistrySettings, redactPem, type RegistryRaw } from './settings.js';
 
 const BASE = '/work/ws';
 const EMPTY: RegistryRaw = { 'registry-mirrors': '', 'insecure-registries': '', 'registry-certs': '', 'daemon-config': '' };
@@ -24,6 +24,7 @@ const oneProblem = (given: Partial<RegistryRaw>, input: keyof RegistryRaw, value
 };
 
 const tls = generateTls({ serverNames: ['registry.test'] });
+const body = (pem: string) => pem.split('\n').slice(1, -2).join('\n'); // the base64 of a one-block PEM
 
 describe('parseHostPort', () => {
   it('accepts names, IPv4 and bracketed IPv6 with optional ports, and normalizes them', () => {
@@ -233,6 +234,21 @@ describe('parseRegistrySettings', () => {
       oneProblem({ 'registry-certs': 'r.test:5000=a.pem\n\nR.TEST:5000=b.pem' }, 'registry-certs', '"R.TEST:5000=b.pem" (line 3)', /names r\.test:5000 again \(first on line 1\); give one source per registry/);
       // a different port is a different registry
       expect(ok({ 'registry-certs': 'r.test=a.pem\nr.test:5000=b.pem' }).certs).toHaveLength(2);
+    });
+
+    it('never shows PEM content in a message about the whole input', () => {
+      const secret = body(tls.clientKey).split('\n')[0]!;
+      const inputs = [`r.test=${tls.clientKey}\0`, `r.test=${tls.clientKey}${'a.test=x\n'.repeat(MAX_INPUT_CHARS / 9)}`, `z.test=${tls.clientKey}${Array.from({ length: MAX_ENTRIES + 1 }, (_, i) => `a${i}.test=x\n`).join('')}`];
+      for (const value of inputs) {
+        const problems = problemsOf({ 'registry-certs': value });
+        expect(problems).toHaveLength(1);
+        expect(problems[0]).not.toContain(secret.slice(0, 20));
+      }
+      const [p] = problemsOf({ 'registry-certs': `r.test=${tls.clientKey}\0` });
+      expect(p).toMatch(/^input "registry-certs": "r\.test=-----BEGIN PRIVATE KEY-----…\\n\\u0000" contains a NUL character; remove it$/);
+      const long = problemsOf({ 'registry-certs': `r.test=${'QUJD'.repeat(MAX_LINE_CHARS)}` })[0]!;
+      expect(long).toMatch(/^input "registry-certs": "r\.test=…" \(line 1\) is longer than the limit/);
+      expect(redactPem(`a=${tls.caCert}b=${tls.clientKey.slice(0, 100)}`)).toBe('a=-----BEGIN CERTIFICATE-----…\nb=-----BEGIN PRIVATE KEY-----…');
     });
 
     it('never shows inline PEM content in a message', () => {

@@ -135,6 +135,9 @@ export function parseRegistrySettings(raw: RegistryRaw, opts: { baseDir: string 
   const problems: string[] = [];
   const baseDir = resolve(opts.baseDir);
 
+  // registry-certs may hold private keys: messages show it without PEM bodies or other long base64 runs.
+  const shown = (name: RegistryInputName, value: string) => showValue(name === 'registry-certs' ? redactPem(value) : value);
+
   // The raw text of an input, or undefined when it is too broken to read further (the problem is reported).
   const text = (name: RegistryInputName): string | undefined => {
     const value = raw[name] ?? '';
@@ -143,11 +146,11 @@ export function parseRegistrySettings(raw: RegistryRaw, opts: { baseDir: string 
       return undefined;
     }
     if (value.includes('\0')) {
-      problems.push(`input "${name}": ${showValue(value)} contains a NUL character; remove it`);
+      problems.push(`input "${name}": ${shown(name, value)} contains a NUL character; remove it`);
       return undefined;
     }
     if (value.length > MAX_INPUT_CHARS) {
-      problems.push(`input "${name}": ${showValue(value)} is longer than the limit of ${MAX_INPUT_CHARS} characters; give only registry settings here`);
+      problems.push(`input "${name}": ${shown(name, value)} is longer than the limit of ${MAX_INPUT_CHARS} characters; give only registry settings here`);
       return undefined;
     }
     return value;
@@ -160,7 +163,7 @@ export function parseRegistrySettings(raw: RegistryRaw, opts: { baseDir: string 
     for (let i = 0; i < all.length; i++) {
       const line = all[i]!;
       if (line.length > MAX_LINE_CHARS) {
-        problems.push(`input "${name}": ${showValue(line)} (line ${i + 1}) is longer than the limit of ${MAX_LINE_CHARS} characters; put one entry per line`);
+        problems.push(`input "${name}": ${shown(name, line)} (line ${i + 1}) is longer than the limit of ${MAX_LINE_CHARS} characters; put one entry per line`);
         return undefined;
       }
       const trimmed = line.trim();
@@ -171,7 +174,7 @@ export function parseRegistrySettings(raw: RegistryRaw, opts: { baseDir: string 
 
   const tooMany = (name: RegistryInputName, value: string, count?: number) => {
     const has = count === undefined ? `more than ${MAX_ENTRIES} entries` : `${count} entries, more than the limit of ${MAX_ENTRIES}`;
-    problems.push(`input "${name}": ${showValue(value)} has ${has}; list fewer registries`);
+    problems.push(`input "${name}": ${shown(name, value)} has ${has}; list fewer registries`);
   };
 
   // Entries separated by newlines or commas.
@@ -310,6 +313,13 @@ export function parseRegistrySettings(raw: RegistryRaw, opts: { baseDir: string 
   return { settings: { mirrors, insecure, certs, daemonConfig }, problems };
 }
 
+/** Text with every PEM body (and any other long base64 run) replaced by …, for messages. */
+export function redactPem(text: string): string {
+  return text
+    .replace(/(-----BEGIN [A-Z0-9 ]+-----)[\s\S]*?(?:-----END [A-Z0-9 ]+-----|$)/g, '$1…')
+    .replace(/[A-Za-z0-9+/]{40,}={0,2}/g, '…');
+}
+
 export const isEmptyRegistrySettings = (s: RegistrySettings): boolean =>
   s.mirrors.length === 0 && s.insecure.length === 0 && s.certs.length === 0 && Object.keys(s.daemonConfig).length === 0;
 
@@ -365,7 +375,7 @@ function parseRegistryCerts(
     const { text: line, number } = lines[i]!;
     if (++entries > MAX_ENTRIES) {
       tooMany('registry-certs', value);
-      return { certs: [], problems };
+      return { certs: [], problems: [] }; // rejected as a whole: the problems of single lines would only bury that
     }
     if (BEGIN.test(line)) {
       // PEM text without HOST= in front: skip the whole block rather than complaining about every base64 line.
