@@ -31,6 +31,13 @@ export const INPUT_DEFAULTS = {
   'registry-certs': '',
   'daemon-config': '',
   'configure-host': 'false',
+  cache: 'false',
+  'cache-key': '',
+  'cache-restore-keys': '',
+  'cache-images': '',
+  'cache-save': 'on-change',
+  'cache-max-size': '',
+  'cache-dir': '',
   'job-status': '${{ job.status }}',
 } as const satisfies Record<string, string>;
 export type InputName = keyof typeof INPUT_DEFAULTS;
@@ -44,6 +51,31 @@ export interface DindSettings {
   daemonArgs: string[];
 }
 
+export const CACHE_STRATEGIES = ['false', 'images', 'data-root'] as const;
+export const CACHE_SAVE = ['on-change', 'always', 'never'] as const;
+
+export interface CacheSettings {
+  strategy: 'images' | 'data-root';
+  /** Explicit keys; undefined: derived from the job (cache/cache.ts). */
+  key?: string;
+  restoreKeys?: string[];
+  /** Image name patterns (`*` and `?`); empty: every image present at post. */
+  images: string[];
+  save: (typeof CACHE_SAVE)[number];
+  maxBytes?: number;
+  /** A directory backend (GitLab, self-hosted); undefined: the CI system's cache service. */
+  dir?: string;
+}
+
+/** "500M", "2G", "1.5GiB", "1073741824": bytes, or undefined when it is not a size. */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(text.trim());
+  if (!m) return undefined;
+  const power = { '': 0, k: 1, m: 2, g: 3, t: 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const bytes = Math.round(Number(m[1]) * 1024 ** power);
+  return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
+}
+
 export interface Inputs {
   mode: Mode;
   /** For socket and external: the daemon the job uses. For dind: the engine that runs the dind container. */
@@ -55,6 +87,7 @@ export interface Inputs {
   registry: RegistrySettings;
   /** socket mode: allow changing the runner daemon's daemon.json (and reloading it). */
   configureHost: boolean;
+  cache?: CacheSettings;
   jobStatus: JobStatus;
 }
 
@@ -243,6 +276,35 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     }
   }
 
+  const strategy = oneOf('cache', CACHE_STRATEGIES);
+  const cacheSave = oneOf('cache-save', CACHE_SAVE);
+  const cacheKey = singleLine('cache-key') || undefined;
+  const cacheKeyProblem = (name: InputName, key: string) => {
+    if (key.length > 512) problems.push(`input "${name}": ${showValue(key)} is longer than 512 characters; use a shorter key`);
+    if (key.includes(',')) problems.push(`input "${name}": ${showValue(key)} contains a comma, which cache keys cannot; remove it`);
+  };
+  if (cacheKey) cacheKeyProblem('cache-key', cacheKey);
+  const restoreKeys = raw('cache-restore-keys').split('\n').map((k) => k.trim()).filter(Boolean);
+  for (const k of restoreKeys) cacheKeyProblem('cache-restore-keys', k);
+  const cacheImages = raw('cache-images').split(/[\n,]/).map((k) => k.trim()).filter(Boolean);
+  for (const pattern of cacheImages) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.:/@*?-]*$|^[*?][a-zA-Z0-9_.:/@*?-]*$/.test(pattern)) problems.push(`input "cache-images": ${showValue(pattern)} is not an image name or pattern; use names like busybox:1, myorg/* or *:latest`);
+  }
+  const sizeText = singleLine('cache-max-size');
+  const maxBytes = sizeText ? parseSize(sizeText) : undefined;
+  if (sizeText && maxBytes === undefined) problems.push(`input "cache-max-size": ${showValue(sizeText)} is not a size; use bytes or a number with K, M, G (like 2G or 500MiB)`);
+  const cacheDir = singleLine('cache-dir') || undefined;
+  if (cacheDir?.split(/[\\/]/).includes('..') && !cacheDir.startsWith('/')) problems.push(`input "cache-dir": ${showValue(cacheDir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
+  if (strategy === 'data-root' && mode !== 'dind') problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
+  if (strategy === 'false') {
+    const unused: [InputName, string][] = [['cache-key', cacheKey ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', cacheImages.join(' ')], ['cache-max-size', sizeText], ['cache-dir', cacheDir ?? '']];
+    for (const [name, value] of unused) if (value) problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
+  }
+  const cache: CacheSettings | undefined = strategy === 'false' ? undefined : {
+    strategy, key: cacheKey, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images: cacheImages, save: cacheSave, maxBytes,
+    dir: cacheDir,
+  };
+
   const statusText = singleLine('job-status').toLowerCase();
   const jobStatus: JobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
 
@@ -255,6 +317,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     dind: { image, privileged, runtime, tcp: tcp ?? false, network, daemonArgs },
     registry,
     configureHost: configureHost ?? false,
+    cache,
     jobStatus,
   };
 }

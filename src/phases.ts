@@ -6,12 +6,13 @@ import { dindDaemon } from './daemon/dind.js';
 import { existingDaemon } from './daemon/existing.js';
 import { clientEnvironment, formatAddress, loadEndpoint } from './endpoint.js';
 import { EngineClient } from './engine/client.js';
-import { cleanupSession } from './cleanup.js';
+import { STOP_GRACE_SECONDS, cleanupSession } from './cleanup.js';
 import { type Inputs, InputError, parseInputs } from './inputs.js';
 import type { Platform } from './platform/platform.js';
 import { type Clock, NotReadyError, realClock, waitUntilReady } from './readiness.js';
 import { newSessionId } from './session.js';
-import { StateRecorder } from './state.js';
+import { type CacheRecord, DATA_ROOT, DATA_ROOT_PARENT, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
+import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
 import { CONTEXT_NAME, dockerConfigDir, installDockerContext, removeDockerContext } from './docker-context.js';
 import { applyRegistry, checkRegistryEarly, undoRegistry } from './registry/apply.js';
@@ -29,7 +30,19 @@ function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, op
   return dindDaemon(inputs, platform, state, {
     readProcStatus: options.readProcStatus ?? (() => readFile('/proc/self/status', 'utf8')),
     socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
+    beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
   });
+}
+
+/** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
+function restoreDataRoot(inputs: Inputs, platform: Platform, state: StateRecorder) {
+  return async (engine: EngineClient, containerId: string): Promise<boolean> => {
+    const started = startCache(inputs, platform);
+    if (!started) return true;
+    const record = await restoreEntry(started.backend, started.record, (tar) => engine.putArchive(containerId, DATA_ROOT_PARENT, tar), platform.log);
+    state.update({ cache: record });
+    return !record.failed;
+  };
 }
 
 /** Parses inputs, or fails the step with every problem at once and returns undefined. */
@@ -97,6 +110,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     const info = await client.info();
     state.update({ ready: true });
     const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
+    const cache = await prepareImageCache(inputs, platform, state, client);
 
     const waitSeconds = (clock.now() - mainStarted) / 1000;
     const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
@@ -108,6 +122,8 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
       'ready-seconds': waitSeconds.toFixed(3),
       ...daemon.outputs,
       ...registry.outputs,
+      'cache-hit': cache?.hit ?? 'false',
+      'cache-key': cache?.key ?? '',
     };
     for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
     if (state.value?.containerJob) {
@@ -128,6 +144,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
         Mode: inputs.mode,
         ...daemon.facts,
         ...registry.facts,
+        ...(cache ? { 'Image cache': cacheFact(cache) } : {}),
         'DOCKER_HOST': `\`${outputs['docker-host']}\``,
         'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
         'Storage driver': info.storageDriver,
@@ -166,6 +183,10 @@ export async function runPost(platform: Platform): Promise<void> {
     if (s.dockerContext) {
       await removeDockerContext(s.dockerContext).catch((e: Error) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
     }
+    if (s.cache && s.ready && s.endpoint) {
+      const message = await platform.group('Image cache', () => saveImageCache(s.cache!, s, platform));
+      platform.log.info(`setup-dind cache: ${message}.`);
+    }
     const restored = await undoRegistry(s.hostChanges, platform.log);
     if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
     const report = await cleanupSession(s, platform.log);
@@ -175,6 +196,54 @@ export async function runPost(platform: Platform): Promise<void> {
     else platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
   } catch (e) {
     platform.log.warning(`setup-dind post: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * main: images are loaded into the job's daemon now; data-root was restored in pre. Either way the ids of the
+ * selected images are recorded, so post can tell whether anything changed.
+ */
+async function prepareImageCache(inputs: Inputs, platform: Platform, state: StateRecorder, daemon: EngineClient): Promise<CacheRecord | undefined> {
+  if (!inputs.cache) return undefined;
+  let record = state.value?.cache;
+  if (!record) {
+    const started = startCache(inputs, platform);
+    if (!started) return undefined;
+    record = started.record;
+    if (inputs.cache.strategy === 'images') {
+      record = await restoreEntry(started.backend, record, (tar) => daemon.loadImages(tar), platform.log);
+    }
+  }
+  try {
+    record = { ...record, fingerprint: (await selectImages(daemon, record.settings.images)).ids };
+  } catch (e) {
+    platform.log.warning(`setup-dind cache: could not list the images (${(e as Error).message}); post will save regardless.`);
+  }
+  state.update({ cache: record });
+  return record;
+}
+
+function cacheFact(record: CacheRecord): string {
+  if (!record.restoredKey) return `${record.settings.strategy}: nothing restored (${record.backend})`;
+  return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
+}
+
+/** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
+async function saveImageCache(record: CacheRecord, s: SessionState, platform: Platform): Promise<string> {
+  const backend = backendFromRecord(record, platform);
+  if (!backend) return 'not saved: no cache backend';
+  try {
+    const daemon = new EngineClient(loadEndpoint(s.endpoint!));
+    const current = await selectImages(daemon, record.settings.images);
+    if (record.settings.strategy === 'images') {
+      return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log);
+    }
+    const outer = new EngineClient(loadEndpoint(s.outer!));
+    const id = s.containerId!;
+    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS));
+  } catch (e) {
+    platform.log.warning(`setup-dind cache: could not save (${(e as Error).message}).`);
+    return 'not saved: an error';
   }
 }
 

@@ -1,6 +1,7 @@
 // Everything a later phase needs, saved the moment it exists: a post after a crash or a cancelled main still
 // finds what pre created. One JSON record under one key; every update rewrites it whole (the last write wins).
 import type { SavedEndpoint } from './endpoint.js';
+import type { CacheRecord } from './cache/cache.js';
 import type { Mode } from './inputs.js';
 import type { HostChanges } from './registry/host.js';
 import type { ContextRecord } from './docker-context.js';
@@ -25,6 +26,8 @@ export interface SessionState {
   /** The daemon the job uses. */
   endpoint?: SavedEndpoint;
   ready?: boolean;
+  /** The image cache: keys, what was restored, and the image ids to compare against in post. */
+  cache?: CacheRecord;
   /** The action runs inside a container on the engine (a container job): DOCKER_HOST is not exported. */
   containerJob?: string;
   /** The docker context installed for a container job, to remove in post. */

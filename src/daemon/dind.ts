@@ -132,6 +132,11 @@ export function planDind(p: DindSpecInput): DindPlan[] {
 export interface DindDependencies {
   readProcStatus: () => Promise<string>;
   socketGroup: () => number;
+  /**
+   * Runs once, on the first container created, before it starts (the data-root cache restores the volume here).
+   * Returning false means the volume holds a partial restore: it is replaced by an empty one.
+   */
+  beforeStart?: (engine: EngineClient, containerId: string) => Promise<boolean>;
 }
 
 export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecorder, deps: DindDependencies): DaemonMode {
@@ -195,11 +200,23 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
         certsDir,
       });
       const failures: string[] = [];
+      let beforeStart = deps.beforeStart;
       for (const plan of plans) {
         let id: string | undefined;
         try {
           id = await engine.createContainer(plan.spec);
           state.update({ containerId: id, containerName: name, privilege: plan.strategy, startRequestedAt: Date.now() });
+          if (beforeStart) {
+            const usable = await beforeStart(engine, id);
+            beforeStart = undefined; // the volume outlives a refused start: later attempts reuse it
+            if (!usable) {
+              await engine.removeContainer(id);
+              await engine.removeVolume(name);
+              await engine.createVolume(name, labels);
+              id = await engine.createContainer(plan.spec);
+              state.update({ containerId: id, startRequestedAt: Date.now() });
+            }
+          }
           await engine.startContainer(id);
           if (failures.length) {
             const how = plan.strategy === 'explicit-capabilities'

@@ -1,5 +1,6 @@
 // The only module that imports dockerode: the engine calls the action makes, typed, with errors that say what failed.
 import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { type DaemonEndpoint, formatAddress } from '../endpoint.js';
@@ -280,6 +281,50 @@ export class EngineClient {
       if (status === 404) return;
       throw new EngineError(`removing container ${id.slice(0, 12)} on ${this.description} failed: ${engineMessage(e).text}`, status);
     }
+  }
+
+  /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
+  listImages(): Promise<{ id: string; tags: string[]; size: number }[]> {
+    return this.call('listing images', async () =>
+      (await this.docker.listImages()).map((i) => ({ id: i.Id, tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'), size: i.Size })),
+    );
+  }
+
+  /** `docker save` as a stream: one tar with every named image (tags or ids). */
+  exportImages(names: string[]): Promise<Readable> {
+    return this.call(`exporting ${names.length} image(s)`, async () => (await (this.docker as unknown as { getImages(o: { names: string[] }): Promise<unknown> }).getImages({ names })) as Readable);
+  }
+
+  /** `docker load` from a stream; resolves when the engine has read and loaded all of it. */
+  loadImages(archive: Readable): Promise<void> {
+    return this.call('loading images', async () => {
+      const response = (await this.docker.loadImage(archive, { quiet: true })) as unknown as Readable;
+      let text = '';
+      for await (const chunk of response) text += chunk.toString();
+      const failed = text.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
+        try {
+          return (JSON.parse(l) as { error?: string }).error;
+        } catch {
+          return undefined;
+        }
+      }).find(Boolean);
+      if (failed) throw new Error(failed);
+    });
+  }
+
+  /** A tar stream of `path` inside a container (running or stopped), produced by the engine as root. */
+  getArchive(id: string, path: string): Promise<Readable> {
+    return this.call(`reading ${path} of ${id.slice(0, 12)}`, async () => (await this.docker.getContainer(id).getArchive({ path })) as unknown as Readable);
+  }
+
+  /** Extracts a tar stream into `path` inside a container (created, not necessarily started), as root. */
+  putArchive(id: string, path: string, archive: Readable): Promise<void> {
+    return this.call(`writing into ${path} of ${id.slice(0, 12)}`, async () => {
+      const response = (await this.docker.getContainer(id).putArchive(archive, { path })) as unknown as Readable | undefined;
+      if (response && typeof (response as Readable).resume === 'function') {
+        for await (const _ of response) void _;
+      }
+    });
   }
 
   /** Containers, volumes and networks that carry `label` (key=value or key). */

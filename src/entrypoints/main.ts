@@ -2,3 +2,5 @@ import { runMain } from '../phases.js';
 import { githubPlatform } from '../platform/github.js';
 
 await runMain(githubPlatform());
+// Libraries may leave timers or sockets behind (the cache client's download segments): the phase is over.
+process.exit();

@@ -2,6 +2,7 @@
 import * as core from '@actions/core';
 import type { InputName } from '../inputs.js';
 import type { Platform } from './platform.js';
+import { GitHubCacheBackend } from './github-cache.js';
 
 export function githubPlatform(env: Record<string, string | undefined> = process.env): Platform {
   return {
@@ -34,6 +35,7 @@ export function githubPlatform(env: Record<string, string | undefined> = process
       if (!env.GITHUB_STEP_SUMMARY) return;
       await core.summary.addRaw(markdown).write();
     },
+    cacheService: () => (GitHubCacheBackend.available() ? new GitHubCacheBackend(env.RUNNER_TEMP ?? '/tmp') : undefined),
     fail: (message) => core.setFailed(message),
   };
 }

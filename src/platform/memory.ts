@@ -41,6 +41,7 @@ export function memoryPlatform(options: { inputs?: Partial<Record<InputName, str
     mask: (secret) => void platform.masked.push(secret),
     group: async (_title, fn) => fn(),
     appendSummary: async (markdown) => void (platform.summary += markdown),
+    cacheService: () => undefined,
     fail: (message) => void (platform.failed = message),
   };
   return platform;

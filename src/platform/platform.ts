@@ -1,5 +1,6 @@
 // What the core needs from the CI system it runs on. GitHub, GitLab/plain shells and tests each implement it,
 // so no core module imports @actions/* or knows where it runs.
+import type { CacheBackend } from '../cache/backend.js';
 import type { InputName } from '../inputs.js';
 
 export interface Logger {
@@ -39,6 +40,8 @@ export interface Platform {
   mask(secret: string): void;
   group<T>(title: string, fn: () => Promise<T>): Promise<T>;
   appendSummary(markdown: string): Promise<void>;
+  /** The CI system's own cache service, when it has one the action can use (GitHub's); else undefined. */
+  cacheService(): CacheBackend | undefined;
   /** Marks the step failed with this message (the process still exits normally). */
   fail(message: string): void;
 }

@@ -1,0 +1,18 @@
+// Where cache entries live. One interface for GitHub's cache service (in the platform layer) and a plain directory
+// (GitLab's `cache:`, self-hosted runners). Entries are immutable: a key is written once.
+import type { Readable } from 'node:stream';
+
+export interface RestoredEntry {
+  key: string;
+  bytes: number;
+}
+
+export type SaveOutcome = 'saved' | 'exists' | 'too-large' | 'failed';
+
+export interface CacheBackend {
+  readonly name: string;
+  /** The entry for the exact key, else the newest whose key starts with a restore key (tried in order). */
+  restore(primaryKey: string, restoreKeys: string[], consume: (tar: Readable) => Promise<void>): Promise<RestoredEntry | undefined>;
+  /** Stores the tar stream `produce` gives under `key`, unless it exceeds maxBytes. */
+  save(key: string, produce: () => Promise<Readable>, maxBytes: number | undefined): Promise<{ outcome: SaveOutcome; bytes: number; detail?: string }>;
+}

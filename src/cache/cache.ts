@@ -1,0 +1,150 @@
+// The image cache through a job: restore before the first step (images: docker load into the job's daemon in main;
+// data-root: the daemon's data root, restored into its volume in pre before dockerd starts), save in post only
+// when the images changed. Nothing here may fail a job: every problem becomes a warning and a cold daemon.
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { EngineClient } from '../engine/client.js';
+import type { CacheSettings, Inputs } from '../inputs.js';
+import type { JobContext, Logger, Platform } from '../platform/platform.js';
+import type { CacheBackend } from './backend.js';
+import { DirectoryBackend } from './directory.js';
+
+/** What main learned and post needs: saved in state. */
+export interface CacheRecord {
+  settings: CacheSettings;
+  key: string;
+  restoreKeys: string[];
+  backend: string;
+  /** Where a directory backend lives (post rebuilds the backend from it). */
+  dir?: string;
+  hit: 'true' | 'partial' | 'false';
+  restoredKey?: string;
+  restoredBytes?: number;
+  restoreSeconds?: number;
+  /** Ids of the selected images right after the restore: post saves only when they differ. */
+  fingerprint?: string[];
+  /** The restore failed part-way (a corrupt or truncated entry): what it wrote must be discarded. */
+  failed?: boolean;
+}
+
+const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+
+/** Default keys: a prefix of what makes entries compatible, plus the run, so each run can write a fresh entry. */
+export function cacheKeys(inputs: Inputs, job: JobContext): { key: string; restoreKeys: string[] } {
+  const settings = inputs.cache!;
+  const image = inputs.mode === 'dind' ? `-${slug(inputs.dind.image)}` : '';
+  const prefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}-`;
+  return {
+    key: settings.key ?? `${prefix}${slug(job.runId)}-${slug(job.runAttempt)}`,
+    restoreKeys: settings.restoreKeys ?? (settings.key ? [] : [prefix]),
+  };
+}
+
+/**
+ * A new record and its backend (a directory when cache-dir is set, else the CI system's cache service), or undefined
+ * with a warning when there is no backend.
+ */
+export function startCache(inputs: Inputs, platform: Platform): { record: CacheRecord; backend: CacheBackend } | undefined {
+  const settings = inputs.cache;
+  if (!settings) return undefined;
+  const dir = settings.dir && (isAbsolute(settings.dir) ? settings.dir : resolve(platform.job.workspace, settings.dir));
+  const backend = dir ? new DirectoryBackend(dir) : platform.cacheService();
+  if (!backend) {
+    platform.log.warning('The image cache needs a cache service (GitHub Actions) or cache-dir; none is available here, so the cache is off for this job.');
+    return undefined;
+  }
+  const { key, restoreKeys } = cacheKeys(inputs, platform.job);
+  return { backend, record: { settings, key, restoreKeys, backend: backend.name, ...(dir ? { dir } : {}), hit: 'false' } };
+}
+
+export const backendFromRecord = (record: CacheRecord, platform: Platform): CacheBackend | undefined =>
+  record.dir ? new DirectoryBackend(record.dir) : platform.cacheService();
+
+function matches(pattern: string, tag: string): boolean {
+  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  // "busybox" selects every tag of busybox; "busybox:1" only that one.
+  return regex.test(tag) || (!pattern.includes(':') && regex.test(tag.replace(/:[^:/]+$/, '')));
+}
+
+/** The images the cache keeps: their ids (for change detection) and the references to save them by. */
+export async function selectImages(engine: EngineClient, patterns: string[]): Promise<{ ids: string[]; refs: string[] }> {
+  const images = await engine.listImages();
+  const chosen = patterns.length ? images.filter((i) => i.tags.some((t) => patterns.some((p) => matches(p, t)))) : images;
+  return {
+    ids: [...new Set(chosen.map((i) => i.id))].sort(),
+    refs: chosen.flatMap((i) => (i.tags.length ? i.tags : [i.id])),
+  };
+}
+
+const sameIds = (a: string[] | undefined, b: string[]) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Restores an entry with `consume`; a failure is a warning and a miss. */
+export async function restoreEntry(
+  backend: CacheBackend,
+  record: CacheRecord,
+  consume: (tar: Readable) => Promise<void>,
+  log: Logger,
+): Promise<CacheRecord> {
+  const started = performance.now();
+  try {
+    const entry = await backend.restore(record.key, record.restoreKeys, consume);
+    if (!entry) {
+      log.info(`setup-dind cache: no entry for ${record.key}${record.restoreKeys.length ? ` or ${record.restoreKeys.join(', ')}*` : ''} in ${backend.name}.`);
+      return { ...record, hit: 'false' };
+    }
+    const seconds = (performance.now() - started) / 1000;
+    log.info(`setup-dind cache: restored ${entry.key} (${mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
+    return { ...record, hit: entry.key === record.key ? 'true' : 'partial', restoredKey: entry.key, restoredBytes: entry.bytes, restoreSeconds: seconds };
+  } catch (e) {
+    log.warning(`setup-dind cache: restoring from ${backend.name} failed (${(e as Error).message}); the daemon starts cold.`);
+    return { ...record, hit: 'false', failed: true };
+  }
+}
+
+export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+/**
+ * post: saves when the selected images differ from what was restored (or always, per cache-save). `produce` makes
+ * the tar (docker save, or the stopped daemon's data root); `prepare` runs first when saving (stopping the daemon).
+ */
+export async function saveEntry(
+  backend: CacheBackend,
+  record: CacheRecord,
+  current: { ids: string[]; refs: string[] },
+  produce: (refs: string[]) => Promise<Readable>,
+  log: Logger,
+  prepare?: () => Promise<void>,
+): Promise<string> {
+  const { settings } = record;
+  if (settings.save === 'never') return 'not saved: cache-save is never';
+  if (!current.ids.length) return 'not saved: no images to keep';
+  if (settings.save === 'on-change' && sameIds(record.fingerprint, current.ids)) {
+    return `not saved: the images are unchanged since ${record.restoredKey ? `the restore of ${record.restoredKey}` : 'the start'}`;
+  }
+  const started = performance.now();
+  try {
+    await prepare?.();
+    const result = await backend.save(record.key, () => produce(current.refs), settings.maxBytes);
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    switch (result.outcome) {
+      case 'saved':
+        return `saved ${record.key} (${mb(result.bytes)}, ${current.ids.length} images) to ${backend.name} in ${seconds} s`;
+      case 'exists':
+        log.warning(`setup-dind cache: ${record.key} exists already and entries are immutable; use a key that changes (the default adds the run) to save changed images.`);
+        return 'not saved: the key exists';
+      case 'too-large':
+        log.warning(`setup-dind cache: not saved, ${mb(result.bytes)} is above cache-max-size (${mb(settings.maxBytes ?? 0)}).`);
+        return 'not saved: too large';
+      default:
+        log.warning(`setup-dind cache: saving to ${backend.name} failed${result.detail ? ` (${result.detail})` : ''}.`);
+        return 'not saved: the backend failed';
+    }
+  } catch (e) {
+    log.warning(`setup-dind cache: saving failed (${(e as Error).message}); the job is not affected.`);
+    return 'not saved: an error';
+  }
+}
+
+/** Where the dind data root lives inside the daemon's container, and the directory its archive is rooted at. */
+export const DATA_ROOT = '/var/lib/docker';
+export const DATA_ROOT_PARENT = join(DATA_ROOT, '..');

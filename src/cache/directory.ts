@@ -1,0 +1,65 @@
+// A cache directory (GitLab's `cache:` keeps it between pipelines): one `<key>.tar.zst` per entry, written to a
+// temporary name and renamed, so a crash never leaves a half entry under a real key.
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { CacheBackend, RestoredEntry, SaveOutcome } from './backend.js';
+import { compressToFile, decompressFile } from './zstd.js';
+
+const SUFFIX = '.tar.zst';
+const fileOf = (dir: string, key: string) => join(dir, `${encodeURIComponent(key)}${SUFFIX}`);
+
+export class DirectoryBackend implements CacheBackend {
+  readonly name: string;
+
+  constructor(private readonly dir: string) {
+    this.name = `directory ${dir}`;
+  }
+
+  private async entries(): Promise<{ key: string; file: string; mtime: number; bytes: number }[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    const out = [];
+    for (const name of names) {
+      if (!name.endsWith(SUFFIX)) continue;
+      const file = join(this.dir, name);
+      const info = await stat(file);
+      out.push({ key: decodeURIComponent(name.slice(0, -SUFFIX.length)), file, mtime: info.mtimeMs, bytes: info.size });
+    }
+    return out;
+  }
+
+  async restore(primaryKey: string, restoreKeys: string[], consume: (tar: Readable) => Promise<void>): Promise<RestoredEntry | undefined> {
+    const all = await this.entries();
+    let match = all.find((e) => e.key === primaryKey);
+    for (const prefix of restoreKeys) {
+      if (match) break;
+      match = all.filter((e) => e.key.startsWith(prefix)).sort((a, b) => b.mtime - a.mtime)[0];
+    }
+    if (!match) return undefined;
+    const { stream, done } = decompressFile(match.file);
+    await Promise.all([consume(stream), done]);
+    return { key: match.key, bytes: match.bytes };
+  }
+
+  async save(key: string, produce: () => Promise<Readable>, maxBytes: number | undefined): Promise<{ outcome: SaveOutcome; bytes: number; detail?: string }> {
+    const target = fileOf(this.dir, key);
+    if ((await this.entries()).some((e) => e.key === key)) return { outcome: 'exists', bytes: 0 };
+    await mkdir(this.dir, { recursive: true });
+    const partial = `${target}.partial-${process.pid}`;
+    try {
+      await compressToFile(await produce(), partial);
+      const bytes = (await stat(partial)).size;
+      if (maxBytes !== undefined && bytes > maxBytes) return { outcome: 'too-large', bytes };
+      await rename(partial, target);
+      return { outcome: 'saved', bytes };
+    } finally {
+      await rm(partial, { force: true });
+    }
+  }
+}

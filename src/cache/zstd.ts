@@ -1,0 +1,53 @@
+// Multi-threaded zstd through the zstd binary, streaming both ways: archives never pass through a temporary tar.
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+
+export class ZstdError extends Error {}
+
+function failure(args: string[], code: number | null, stderr: string, spawnError?: Error): ZstdError {
+  if ((spawnError as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    return new ZstdError('zstd is not installed; install it (apt-get install zstd, apk add zstd) to use the image cache');
+  }
+  return new ZstdError(`zstd ${args.join(' ')} failed (exit ${code}): ${stderr.trim() || spawnError?.message || 'no message'}`);
+}
+
+/** Compresses `source` into `file` with every core (-T0); resolves with the compressed size. */
+export function compressToFile(source: Readable, file: string, level = 3): Promise<void> {
+  const args = [`-${level}`, '-T0', '-q', '-f', '-o', file];
+  return new Promise((resolve, reject) => {
+    const child = spawn('zstd', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    let spawnError: Error | undefined;
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('error', (e) => (spawnError = e));
+    source.on('error', (e) => {
+      child.kill('SIGKILL');
+      reject(e);
+    });
+    child.stdin!.on('error', () => undefined); // a dying zstd is reported by its exit code
+    source.pipe(child.stdin!);
+    child.on('close', (code) => (code === 0 && !spawnError ? resolve() : reject(failure(args, code, stderr, spawnError))));
+  });
+}
+
+/** Decompresses `file` as a stream; `done` rejects when zstd fails (a corrupt or truncated archive). */
+export function decompressFile(file: string): { stream: Readable; done: Promise<void> } {
+  const args = ['-d', '-q', '-c', file];
+  const child = spawn('zstd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let spawnError: Error | undefined;
+  child.stderr!.on('data', (d) => (stderr += d));
+  child.on('error', (e) => (spawnError = e));
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('close', (code) => {
+      if (code === 0 && !spawnError) resolve();
+      else {
+        const error = failure(args, code, stderr, spawnError);
+        child.stdout!.destroy(error);
+        reject(error);
+      }
+    });
+  });
+  done.catch(() => undefined);
+  return { stream: child.stdout!, done };
+}

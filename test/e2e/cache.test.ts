@@ -1,0 +1,205 @@
+// The image cache across runs: restored before the first step, saved only when the images changed, never failing a
+// job. Both strategies, both backends (a directory; GitHub's cache service through the real @actions/cache client
+// against the test server), and the faults: corrupt or truncated entries, a service that fails, a full disk.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
+import { type TestCacheServer, startCacheServer } from '../cache-server/server.js';
+import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+
+const work = mkdtempSync(join(tmpdir(), 'sd-cache-e2e-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+// @actions/cache puts the cached path into the entry's version, and real runners keep RUNNER_TEMP at one place
+// (/home/runner/work/_temp): service-backed runs get one stable runner root, emptied before each run.
+const stableRoot = join(work, 'runner-root');
+function freshStableRoot(): string {
+  rmSync(stableRoot, { recursive: true, force: true });
+  mkdirSync(stableRoot, { recursive: true, mode: 0o755 });
+  return stableRoot;
+}
+
+function job(options: Partial<RunJobOptions> & { with?: Record<string, string> }): Promise<JobResult> {
+  const service = Boolean(options.env?.ACTIONS_RESULTS_URL);
+  return runJob({
+    ...(service ? { rootDir: freshStableRoot() } : {}),
+    actionDir: repoRoot,
+    nodePath: actionNode(),
+    ...options,
+    env: { DOCKER_HOST: outerHost(), OUTER: outerHost(), ...options.env },
+    with: { image: DIND_IMAGE, ...options.with },
+  });
+}
+
+const LOAD = { name: 'load', run: `docker -H "$OUTER" save ${BUSYBOX} | docker load -q` };
+const HAS_BUSYBOX = { name: 'present', run: `docker image inspect ${BUSYBOX} --format present` };
+const BUILD = { name: 'build', run: `mkdir -p ctx && printf 'FROM ${BUSYBOX}\\nRUN echo v2 > /v\\n' > ctx/Dockerfile && DOCKER_BUILDKIT=0 docker build -q -t cached/app:2 ctx` };
+const entriesIn = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.tar.zst')).sort();
+
+async function threeRuns(strategy: 'images' | 'data-root', extra: Record<string, string>, env: Record<string, string> = {}, entries: () => Promise<number> | number) {
+  const before = await picture();
+  // Run 1: cold daemon, the job loads an image, post saves.
+  const run1 = await job({ env, with: { cache: strategy, 'cache-key': `${strategy}-v1`, ...extra }, steps: [LOAD] });
+  // Run 2: a fresh daemon has the image before the first step; nothing changed, so no save.
+  const run2 = await job({ env, with: { cache: strategy, 'cache-key': `${strategy}-v1`, ...extra }, steps: [HAS_BUSYBOX] });
+  // Run 3: restores by prefix, adds an image, saves a new entry.
+  const run3 = await job({ env, with: { cache: strategy, 'cache-key': `${strategy}-v2`, 'cache-restore-keys': `${strategy}-`, ...extra }, steps: [HAS_BUSYBOX, BUILD] });
+  try {
+    for (const r of [run1, run2, run3]) expect(r.jobStatus, r.log).toBe('success');
+    expect(run1.outputs['cache-hit']).toBe('false');
+    expect(run1.phase('post')!.stdout).toMatch(new RegExp(`saved ${strategy}-v1 \\(`));
+    expect(run2.outputs['cache-hit']).toBe('true');
+    expect(run2.phase('present')!.stdout).toContain('present');
+    expect(run2.phase('post')!.stdout).toMatch(/not saved: the images are unchanged since the restore of/);
+    expect(run3.outputs['cache-hit']).toBe('partial');
+    expect(run3.phase('post')!.stdout).toMatch(new RegExp(`saved ${strategy}-v2 \\(`));
+    expect(await entries()).toBe(2);
+    await expectNothingLeft(before);
+  } finally {
+    await Promise.all([run1.cleanup(), run2.cleanup(), run3.cleanup()]);
+  }
+}
+
+describe('directory backend', () => {
+  for (const strategy of ['images', 'data-root'] as const) {
+    it(`${strategy}: restored before the first step, saved only on change`, async () => {
+      const dir = join(work, `dir-${strategy}`);
+      await threeRuns(strategy, { 'cache-dir': dir }, {}, () => entriesIn(dir).length);
+    });
+  }
+
+  it('images in socket mode too', async () => {
+    const dir = join(work, 'socket');
+    // The bed already has the image, so on-change would rightly skip: always saves. image is dind-only, so it gets
+    // back its default value here.
+    const r = await job({ with: { mode: 'socket', image: 'docker:29-dind', cache: 'images', 'cache-dir': dir, 'cache-images': BUSYBOX, 'cache-save': 'always' } });
+    try {
+      expect(r.jobStatus, r.log).toBe('success');
+      expect(r.phase('post')!.stdout).toMatch(/saved setup-dind-images-/);
+      expect(entriesIn(dir)).toHaveLength(1);
+    } finally {
+      await r.cleanup();
+    }
+  });
+
+  for (const [fault, damage] of [
+    ['a corrupt entry', (file: string) => writeFileSync(file, 'this is not zstd')],
+    ['a truncated entry', (file: string) => truncateSync(file, Math.floor(statSync(file).size / 2))],
+  ] as const) {
+    for (const strategy of ['images', 'data-root'] as const) {
+      it(`${strategy}: ${fault} gives a warning and a cold daemon, the job passes, nothing is left`, async () => {
+        const dir = join(work, `damaged-${strategy}-${fault.replace(/ /g, '-')}`);
+        const seed = await job({ with: { cache: strategy, 'cache-key': 'k', 'cache-dir': dir }, steps: [LOAD] });
+        await seed.cleanup();
+        damage(join(dir, entriesIn(dir)[0]!));
+        const before = await picture();
+        const r = await job({ with: { cache: strategy, 'cache-key': 'k', 'cache-dir': dir, 'cache-save': 'never' }, steps: [{ name: 'empty', run: 'docker images -q | wc -l' }] });
+        try {
+          expect(r.jobStatus, r.log).toBe('success');
+          expect(r.log).toMatch(/::warning::setup-dind cache: restoring from directory .* failed/);
+          expect(r.outputs['cache-hit']).toBe('false');
+          expect(r.phase('empty')!.stdout.trim()).toBe('0');
+          await expectNothingLeft(before);
+        } finally {
+          await r.cleanup();
+        }
+      });
+    }
+  }
+
+  it('a full disk while saving: a warning, no partial entry, the job passes', async () => {
+    const dir = join(work, 'full');
+    mkdirSync(dir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
+    try {
+      const before = await picture();
+      const r = await job({ with: { cache: 'images', 'cache-dir': dir }, steps: [LOAD] });
+      try {
+        expect(r.jobStatus, r.log).toBe('success');
+        expect(r.phase('post')!.stdout).toMatch(/::warning::setup-dind cache: saving failed/);
+        expect(readdirSync(dir)).toEqual([]);
+        await expectNothingLeft(before);
+      } finally {
+        await r.cleanup();
+      }
+    } finally {
+      execFileSync('umount', [dir]);
+    }
+  });
+
+  it('cache-max-size skips the save with a warning', async () => {
+    const dir = join(work, 'small');
+    const r = await job({ with: { cache: 'images', 'cache-dir': dir, 'cache-max-size': '1K' }, steps: [LOAD] });
+    try {
+      expect(r.jobStatus, r.log).toBe('success');
+      expect(r.phase('post')!.stdout).toMatch(/::warning::setup-dind cache: not saved, .* is above cache-max-size/);
+      expect(entriesIn(dir)).toEqual([]);
+    } finally {
+      await r.cleanup();
+    }
+  });
+});
+
+describe("GitHub's cache service (the real @actions/cache client against the test server)", () => {
+  let server: TestCacheServer;
+  beforeAll(async () => {
+    server = await startCacheServer();
+  });
+  afterAll(async () => server?.close());
+
+  for (const strategy of ['images', 'data-root'] as const) {
+    it(`${strategy}: restored before the first step, saved only on change`, async () => {
+      const countBefore = server.entries().length;
+      await threeRuns(strategy, {}, server.env(), () => server.entries().filter((e) => e.finalized).length - countBefore);
+    });
+  }
+
+  it('a service that answers 500 or hangs up mid-download: warnings, a cold daemon, the job passes', async () => {
+    const seed = await job({ env: server.env(), with: { cache: 'images', 'cache-key': 'svc-fault' }, steps: [LOAD] });
+    await seed.cleanup();
+    server.faults.truncateDownload = true;
+    try {
+      const before = await picture();
+      const r = await job({ env: server.env(), with: { cache: 'images', 'cache-key': 'svc-fault', 'cache-save': 'never' }, steps: [{ name: 'empty', run: 'docker images -q | wc -l' }] });
+      try {
+        expect(r.jobStatus, r.log).toBe('success');
+        expect(r.phase('main')!.stdout).toMatch(/::warning::/);
+        expect(r.outputs['cache-hit']).toBe('false');
+        expect(r.phase('empty')!.stdout.trim()).toBe('0');
+        await expectNothingLeft(before);
+      } finally {
+        await r.cleanup();
+      }
+    } finally {
+      delete server.faults.truncateDownload;
+    }
+    server.faults.status = { route: 'CreateCacheEntry', code: 500 };
+    try {
+      const r = await job({ env: server.env(), with: { cache: 'images', 'cache-key': 'svc-500' }, steps: [LOAD] });
+      try {
+        expect(r.jobStatus, r.log).toBe('success');
+        expect(r.phase('post')!.stdout).toMatch(/::warning::/);
+      } finally {
+        await r.cleanup();
+      }
+    } finally {
+      delete server.faults.status;
+    }
+  });
+
+  it('with the service down: a warning, the job passes', async () => {
+    const down = await startCacheServer();
+    const env = down.env();
+    await down.close();
+    const r = await job({ env, with: { cache: 'images' }, steps: [LOAD] });
+    try {
+      expect(r.jobStatus, r.log).toBe('success');
+      expect(r.phase('main')!.stdout).toMatch(/::warning::/);
+    } finally {
+      await r.cleanup();
+    }
+  });
+});
