@@ -19,15 +19,20 @@ describe('withheldCapabilities', () => {
 });
 
 describe('planDind', () => {
+  it('skips --privileged under auto when the host withholds capabilities from every process', () => {
+    expect(plan().map((p) => p.strategy)).toEqual(['explicit-capabilities', 'minimal-capabilities']);
+  });
+
   it('tries privileged first under auto, then the explicit capability set', () => {
-    const [first, second, third] = plan();
+    const [first, second, third] = plan({}, []);
+    expect(first!.spec.HostConfig.CapDrop).toBeUndefined();
     expect(first!.strategy).toBe('privileged');
     expect(first!.spec.HostConfig.Privileged).toBe(true);
     expect(first!.spec.HostConfig.CapAdd).toBeUndefined();
     expect(second!.strategy).toBe('explicit-capabilities');
     expect(second!.spec.HostConfig.Privileged).toBeUndefined();
     expect(second!.spec.HostConfig.CapAdd).toEqual(['ALL']);
-    expect(second!.spec.HostConfig.CapDrop).toEqual(['SYS_RESOURCE']);
+    expect(second!.spec.HostConfig.CapDrop).toEqual([]);
     expect(second!.spec.HostConfig.SecurityOpt).toEqual(expect.arrayContaining(['seccomp=unconfined', 'apparmor=unconfined']));
     expect(second!.spec.HostConfig.MaskedPaths).toEqual([]);
     expect(third!.strategy).toBe('minimal-capabilities');
@@ -39,6 +44,7 @@ describe('planDind', () => {
   it('honours privileged true/false and runtime', () => {
     expect(plan({ privileged: 'true' }).map((p) => p.strategy)).toEqual(['privileged']);
     expect(plan({ privileged: 'false' }).map((p) => p.strategy)).toEqual(['explicit-capabilities', 'minimal-capabilities']);
+    expect(plan({}, ['SYS_RESOURCE'])[0]!.spec.HostConfig.CapDrop).toEqual(['SYS_RESOURCE']);
     // In a container job the host's bounding set is unknown: no "ALL minus withheld" attempt.
     expect(plan({}, null).map((p) => p.strategy)).toEqual(['privileged', 'minimal-capabilities']);
     const [runtime, more] = plan({ runtime: 'sysbox-runc' });

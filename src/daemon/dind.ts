@@ -126,6 +126,9 @@ export function planDind(p: DindSpecInput): DindPlan[] {
   if (dind.runtime) return [{ strategy: 'runtime', spec: { ...base, HostConfig: { ...base.HostConfig, Runtime: dind.runtime } } }];
   if (dind.privileged === 'true') return [privileged];
   if (dind.privileged === 'false') return [...explicit, minimal];
+  // A host that withholds a capability from our own process withholds it from the engine too, and a privileged
+  // container asks for all of them: the engine would refuse it ("unable to apply caps"). Skip the doomed attempt.
+  if (p.withheld?.length) return [...explicit, minimal];
   return [privileged, ...explicit, minimal];
 }
 
@@ -189,7 +192,7 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
         await writeTls(join(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
       }
 
-      const plans = planDind({
+      const planInput: DindSpecInput = {
         inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
         session: s.session,
         labels,
@@ -198,7 +201,8 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
         withheld: toHostPath.container ? undefined : withheldCapabilities(await deps.readProcStatus()),
         configFile: daemonConfig !== undefined,
         certsDir,
-      });
+      };
+      const plans = planDind(planInput);
       const failures: string[] = [];
       let beforeStart = deps.beforeStart;
       for (const plan of plans) {
@@ -218,6 +222,9 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
             }
           }
           await engine.startContainer(id);
+          if (!failures.length && plan.strategy !== 'privileged' && plan.strategy !== 'runtime' && inputs.dind.privileged === 'auto') {
+            log.info(`setup-dind: this host withholds ${(planInput.withheld ?? []).join(', ')} from every process, so --privileged would be refused; the daemon runs with all other capabilities and seccomp/AppArmor unconfined.`);
+          }
           if (failures.length) {
             const how = plan.strategy === 'explicit-capabilities'
               ? 'all capabilities except those the host withholds'

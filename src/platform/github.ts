@@ -35,7 +35,7 @@ export function githubPlatform(env: Record<string, string | undefined> = process
       if (!env.GITHUB_STEP_SUMMARY) return;
       await core.summary.addRaw(markdown).write();
     },
-    cacheService: () => (GitHubCacheBackend.available() ? new GitHubCacheBackend(env.RUNNER_TEMP ?? '/tmp') : undefined),
+    cacheService: () => (GitHubCacheBackend.available(env) ? new GitHubCacheBackend(env.RUNNER_TEMP ?? '/tmp') : undefined),
     fail: (message) => core.setFailed(message),
   };
 }
