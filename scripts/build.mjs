@@ -7,7 +7,7 @@ import ncc from '@vercel/ncc';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = process.argv[2] ? resolve(process.argv[2]) : join(root, 'dist');
-const entries = { pre: 'src/entrypoints/pre.ts', main: 'src/entrypoints/main.ts', post: 'src/entrypoints/post.ts' };
+const entries = { pre: 'src/entrypoints/pre.ts', main: 'src/entrypoints/main.ts', post: 'src/entrypoints/post.ts', cli: 'src/entrypoints/cli.ts' };
 
 // The bundle is ESM, but bundled CommonJS code (ssh2's WebAssembly loader) still reads __dirname/__filename.
 const ESM_BANNER = [
@@ -29,7 +29,8 @@ for (const [name, entry] of Object.entries(entries)) {
   });
   const dir = join(outDir, name);
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'index.js'), ESM_BANNER + code);
+  // The CLI is run directly (package.json bin): it needs a shebang, as the very first line.
+  await writeFile(join(dir, 'index.js'), (name === 'cli' ? '#!/usr/bin/env node\n' : '') + ESM_BANNER + code, { mode: name === 'cli' ? 0o755 : 0o644 });
   for (const [file, asset] of Object.entries(assets ?? {})) {
     await mkdir(dirname(join(dir, file)), { recursive: true });
     await writeFile(join(dir, file), asset.source);

@@ -187,7 +187,7 @@ export async function runPost(platform: Platform): Promise<void> {
       const message = await platform.group('Image cache', () => saveImageCache(s.cache!, s, platform));
       platform.log.info(`setup-dind cache: ${message}.`);
     }
-    const restored = await undoRegistry(s.hostChanges, platform.log);
+    const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
     if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
     const report = await cleanupSession(s, platform.log);
     state.update({ cleanedUp: true });
@@ -245,6 +245,21 @@ async function saveImageCache(record: CacheRecord, s: SessionState, platform: Pl
     platform.log.warning(`setup-dind cache: could not save (${(e as Error).message}).`);
     return 'not saved: an error';
   }
+}
+
+/** Waits (at most 5 s) until the runner's daemon reports the registry mirrors a reload was meant to set. */
+function reloadedTo(daemon: EngineClient) {
+  return async (expected: Record<string, unknown>): Promise<void> => {
+    const want = ((expected['registry-mirrors'] as string[] | undefined) ?? []).map((m) => m.replace(/\/?$/, '/')).sort().join(',');
+    const clock = realClock;
+    const deadline = clock.now() + 5000;
+    while (clock.now() < deadline) {
+      const info = await daemon.info().catch(() => undefined);
+      if (info && info.registryMirrors.map((m) => m.replace(/\/?$/, '/')).sort().join(',') === want) return;
+      await clock.sleep(100);
+    }
+    throw new Error('the daemon did not report the restored registry mirrors within 5 s of the reload');
+  };
 }
 
 function lastLines(text: string, n: number): string {

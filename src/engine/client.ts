@@ -14,6 +14,8 @@ export interface DaemonVersion {
 
 export interface DaemonInfo {
   storageDriver: string;
+  /** Registry mirrors as the daemon reports them (normalized with a trailing slash). */
+  registryMirrors: string[];
   cgroupVersion: string;
   securityOptions: string[];
 }
@@ -168,8 +170,8 @@ export class EngineClient {
 
   info(): Promise<DaemonInfo> {
     return this.call('reading the daemon info', async () => {
-      const i = (await this.docker.info()) as { Driver?: string; CgroupVersion?: string; SecurityOptions?: string[] };
-      return { storageDriver: i.Driver ?? '', cgroupVersion: i.CgroupVersion ?? '', securityOptions: i.SecurityOptions ?? [] };
+      const i = (await this.docker.info()) as { Driver?: string; CgroupVersion?: string; SecurityOptions?: string[]; RegistryConfig?: { Mirrors?: string[] } };
+      return { storageDriver: i.Driver ?? '', registryMirrors: i.RegistryConfig?.Mirrors ?? [], cgroupVersion: i.CgroupVersion ?? '', securityOptions: i.SecurityOptions ?? [] };
     });
   }
 

@@ -102,7 +102,11 @@ export async function applyRegistry(inputs: Inputs, platform: Platform, state: S
 }
 
 /** post: restores the runner daemon's certs.d directories and daemon.json exactly as they were. */
-export async function undoRegistry(changes: HostChanges | undefined, log: Logger): Promise<string[]> {
+export async function undoRegistry(
+  changes: HostChanges | undefined,
+  log: Logger,
+  reloaded?: (expected: Record<string, unknown>) => Promise<void>,
+): Promise<string[]> {
   const done: string[] = [];
   if (!changes) return done;
   const io = new PrivilegedFiles();
@@ -116,7 +120,7 @@ export async function undoRegistry(changes: HostChanges | undefined, log: Logger
   }
   if (changes.daemonJson) {
     try {
-      await restoreHostDaemon(changes.daemonJson, io);
+      await restoreHostDaemon(changes.daemonJson, io, reloaded);
       done.push(`${changes.daemonJson.path} (daemon reloaded)`);
     } catch (e) {
       log.warning(`Could not restore ${changes.daemonJson.path}: ${(e as Error).message}`);

@@ -72,7 +72,10 @@ describe.skipIf(!asRoot)('host daemon.json (as root)', () => {
       await configureHostDaemon({ 'registry-mirrors': ['https://mirror.test'] }, paths, new PrivilegedFiles(true), (c) => (change = c));
       expect(JSON.parse(readFileSync(paths.daemonJson, 'utf8'))).toEqual({ 'registry-mirrors': ['https://mirror.test'] });
       await expect.poll(daemon.hups).toBe(1);
-      await restoreHostDaemon(change!, new PrivilegedFiles(true));
+      // The reload sees explicit original values: dockerd leaves keys absent from the file as they are.
+      let atReload = '';
+      await restoreHostDaemon(change!, new PrivilegedFiles(true), async () => void (atReload = readFileSync(paths.daemonJson, 'utf8')));
+      expect(JSON.parse(atReload)).toEqual({ 'registry-mirrors': [] });
       expect(existsSync(paths.daemonJson)).toBe(false);
       await expect.poll(daemon.hups).toBe(2);
     } finally {

@@ -29,8 +29,8 @@ export function hostPaths(env: Readonly<Record<string, string | undefined>>): Ho
 export interface HostChanges {
   /** certs.d host directories: their files before we wrote (null: the directory did not exist). */
   certDirs: { dir: string; before: { name: string; content: string; mode: number }[] | null }[];
-  /** daemon.json before we changed it (null: it did not exist). */
-  daemonJson?: { path: string; before: string | null; pidFile: string };
+  /** daemon.json before we changed it (null: it did not exist), and the keys the action set. */
+  daemonJson?: { path: string; before: string | null; pidFile: string; keys: string[] };
 }
 
 /** File operations as root, or through `sudo -n` for a non-root runner user. */
@@ -174,13 +174,37 @@ export async function configureHostDaemon(
     } else merged[key] = value;
   }
   const pid = readDaemonPid(paths.pidFile);
-  record({ path: paths.daemonJson, before, pidFile: paths.pidFile });
+  record({ path: paths.daemonJson, before, pidFile: paths.pidFile, keys: Object.keys(settings) });
   await io.write(paths.daemonJson, `${JSON.stringify(merged, null, 2)}\n`, 0o644);
   await io.signal(pid, 'HUP');
 }
 
-export async function restoreHostDaemon(change: NonNullable<HostChanges['daemonJson']>, io: PrivilegedFiles): Promise<void> {
+/**
+ * dockerd's reload applies only the keys present in daemon.json: writing back a file without "registry-mirrors"
+ * would leave our mirrors live. So the daemon first reloads a file that states the original value of every key we
+ * set (an empty list where there was none), `reloaded` waits until it reports them, and then the original bytes
+ * go back (they mean the same to the daemon, so no further reload is needed).
+ */
+export async function restoreHostDaemon(
+  change: NonNullable<HostChanges['daemonJson']>,
+  io: PrivilegedFiles,
+  reloaded: (expected: Record<string, unknown>) => Promise<void> = async () => undefined,
+): Promise<void> {
+  let original: Record<string, unknown> = {};
+  try {
+    original = change.before?.trim() ? (JSON.parse(change.before) as Record<string, unknown>) : {};
+  } catch {
+    // The file was valid when we changed it; if not, the plain restore below is all we can do.
+  }
+  const explicit: Record<string, unknown> = { ...original };
+  for (const key of change.keys) if (!(key in original) && RESETTABLE.has(key)) explicit[key] = [];
+  const pid = readDaemonPid(change.pidFile);
+  await io.write(change.path, `${JSON.stringify(explicit, null, 2)}\n`, 0o644);
+  await io.signal(pid, 'HUP');
+  await reloaded(explicit);
   if (change.before === null) await io.remove(change.path);
   else await io.write(change.path, change.before, 0o644);
-  await io.signal(readDaemonPid(change.pidFile), 'HUP');
 }
+
+/** daemon.json keys whose "unset" is an empty list, so they can be reset by a reload. */
+const RESETTABLE = new Set(['registry-mirrors', 'insecure-registries']);

@@ -1,5 +1,6 @@
 // Registry mirrors, private CAs, mutual TLS and insecure registries, end to end: real registries (Debian's
 // docker-registry) on a test network, the action's dind daemon attached to it.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { parse as parseToml } from 'smol-toml';
 import { generateTls } from '../../src/tls.js';
 import { type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
 import { type TestRegistry, seedImage, startRegistry } from './registry-fixture.js';
-import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+import { BUSYBOX, DIND_IMAGE, actionNode, docker, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
 
 const NET = 'sd-e2e-registries';
 let tlsRegistry: TestRegistry;
@@ -109,7 +110,11 @@ describe('registry mirrors and certificates (dind)', () => {
       expect(job.masks.some((m) => m.includes(keyLine))).toBe(true);
       // The runner echoes `with:` before the action runs (a real secret is masked there by the runner itself);
       // nothing the action prints may contain the key.
-      for (const phase of ['pre', 'main', 'post']) expect(job.phase(phase)!.stdout + job.phase(phase)!.stderr).not.toContain(keyLine);
+      // (the ::add-mask:: commands carry it by necessity; the runner never shows them)
+      for (const phase of ['pre', 'main', 'post']) {
+        const shown = (job.phase(phase)!.stdout + job.phase(phase)!.stderr).split('\n').filter((l) => !l.startsWith('::add-mask::'));
+        expect(shown.join('\n')).not.toContain(keyLine);
+      }
       await expectNothingLeft(before);
     } finally {
       await job.cleanup();
@@ -207,6 +212,40 @@ describe('socket mode', () => {
       expect(existsSync(join(certsDir, tlsRegistry.address))).toBe(false);
     } finally {
       await job.cleanup();
+    }
+  });
+
+  it("configure-host merges mirrors into the runner daemon's daemon.json, reloads it, and restores both", async () => {
+    // A runner daemon of our own (in its own network namespace), started with an explicit config file and pid file.
+    const dir = join(work, 'host-daemon');
+    mkdirSync(dir, { recursive: true });
+    const config = join(dir, 'daemon.json');
+    const original = '{ "debug": false }\n';
+    writeFileSync(config, original);
+    const host = `unix://${dir}/docker.sock`;
+    const daemon = spawn('unshare', ['--net', '--', 'dockerd', '--host', host, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`,
+      '--pidfile', `${dir}/docker.pid`, '--config-file', config, '--bridge=none', '--iptables=false', '--ip6tables=false'], { stdio: 'ignore' });
+    const mirrors = async () => (await docker(['info', '--format', '{{json .RegistryConfig.Mirrors}}'], { host }).catch(() => 'down')).trim();
+    try {
+      await expect.poll(mirrors, { timeout: 20_000 }).toBe('[]');
+      const job = await runJob({
+        actionDir: repoRoot,
+        nodePath: actionNode(),
+        env: { DOCKER_HOST: host, SETUP_DIND_HOST_DAEMON_JSON: config, SETUP_DIND_HOST_DOCKERD_PIDFILE: `${dir}/docker.pid` },
+        with: { mode: 'socket', 'registry-mirrors': 'https://mirror.test', 'configure-host': 'true' },
+        steps: [{ name: 'mirrors', run: "sleep 0.5; docker info --format '{{json .RegistryConfig.Mirrors}}'" }],
+      });
+      try {
+        expect(job.jobStatus, job.log).toBe('success');
+        expect(job.phase('mirrors')!.stdout.trim()).toBe('["https://mirror.test/"]');
+        expect(readFileSync(config, 'utf8')).toBe(original);
+        await expect.poll(mirrors, { timeout: 10_000 }).toBe('[]');
+      } finally {
+        await job.cleanup();
+      }
+    } finally {
+      daemon.kill('SIGTERM');
+      await new Promise((resolve) => (daemon.exitCode === null ? daemon.once('exit', resolve) : resolve(undefined)));
     }
   });
 });

@@ -1,0 +1,122 @@
+// GitLab CI and plain shells: the CLI's platform. State lives in a JSON file in a state directory, so `stop` in
+// GitLab's after_script finds what `start` made in before_script (another shell). Exported variables go to a dotenv
+// file (GitLab's artifacts:reports:dotenv, or `eval "$(setup-dind env)"`); log groups are GitLab's collapsible
+// sections when GitLab runs us.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InputName } from '../inputs.js';
+import type { Platform } from './platform.js';
+
+export interface ShellPlatformOptions {
+  env: Readonly<Record<string, string | undefined>>;
+  /** Input values from flags and SETUP_DIND_* variables (missing ones take their defaults). */
+  inputs: Partial<Record<InputName, string>>;
+  stateDir: string;
+  out?: (text: string) => void;
+  err?: (text: string) => void;
+}
+
+export interface ShellPlatform extends Platform {
+  readonly stateDir: string;
+  readonly envFile: string;
+  exitCode: number;
+}
+
+/** The saved variables and outputs of a state directory: what `setup-dind env` prints. */
+export function readSaved(stateDir: string): { env: Record<string, string>; outputs: Record<string, string> } {
+  const values = readStateFile(stateDir);
+  return { env: JSON.parse(values['exported-env'] ?? '{}'), outputs: JSON.parse(values.outputs ?? '{}') };
+}
+
+function readStateFile(stateDir: string): Record<string, string> {
+  try {
+    return JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as Record<string, string>;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new Error(`the state file ${join(stateDir, 'state.json')} cannot be read (${(e as Error).message})`);
+  }
+}
+
+/** dotenv lines; values are single-quoted for shells (a quote inside becomes '\''). */
+export const dotenv = (vars: Record<string, string>) => Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n');
+export const shellExports = (vars: Record<string, string>) =>
+  Object.entries(vars).map(([k, v]) => `export ${k}='${v.replace(/'/g, "'\\''")}'`).join('\n');
+
+export function shellPlatform(options: ShellPlatformOptions): ShellPlatform {
+  const { env, stateDir } = options;
+  const out = options.out ?? ((t: string) => process.stdout.write(`${t}\n`));
+  const err = options.err ?? ((t: string) => process.stderr.write(`${t}\n`));
+  const gitlab = env.GITLAB_CI === 'true';
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const stateFile = join(stateDir, 'state.json');
+  const values = readStateFile(stateDir);
+  const save = () => {
+    const partial = `${stateFile}.${process.pid}`;
+    writeFileSync(partial, JSON.stringify(values, null, 2), { mode: 0o600 });
+    renameSync(partial, stateFile);
+  };
+  const exported: Record<string, string> = JSON.parse(values['exported-env'] ?? '{}');
+  const outputs: Record<string, string> = JSON.parse(values.outputs ?? '{}');
+  let section = 0;
+
+  const platform: ShellPlatform = {
+    name: gitlab ? 'gitlab' : 'shell',
+    stateDir,
+    envFile: join(stateDir, 'setup-dind.env'),
+    exitCode: 0,
+    log: {
+      info: (m) => out(m),
+      warning: (m) => err(`WARNING: ${m}`),
+      error: (m) => err(`ERROR: ${m}`),
+      debug: (m) => (env.SETUP_DIND_DEBUG ? err(`debug: ${m}`) : undefined),
+    },
+    state: {
+      get: (key) => values[key] ?? '',
+      set: (key, value) => {
+        values[key] = value;
+        save();
+      },
+    },
+    job: {
+      runId: env.CI_PIPELINE_ID || 'local',
+      runAttempt: '1',
+      job: env.CI_JOB_ID || env.CI_JOB_NAME || 'shell',
+      tempDir: stateDir,
+      workspace: env.CI_PROJECT_DIR || process.cwd(),
+    },
+    env,
+    input: (name) => options.inputs[name] ?? '',
+    setOutput: (name, value) => {
+      outputs[name] = value;
+      values.outputs = JSON.stringify(outputs);
+      save();
+    },
+    exportVariable: (name, value) => {
+      exported[name] = value;
+      values['exported-env'] = JSON.stringify(exported);
+      save();
+      writeFileSync(platform.envFile, `${dotenv(exported)}\n`, { mode: 0o600 });
+    },
+    // GitLab masks only variables defined in its settings; nothing can be masked from a running job.
+    mask: () => undefined,
+    group: async (title, fn) => {
+      const id = `setup_dind_${++section}`;
+      if (gitlab) out(`\u001b[0Ksection_start:${Math.floor(Date.now() / 1000)}:${id}[collapsed=true]\r\u001b[0K${title}`);
+      else out(`--- ${title}`);
+      try {
+        return await fn();
+      } finally {
+        if (gitlab) out(`\u001b[0Ksection_end:${Math.floor(Date.now() / 1000)}:${id}\r\u001b[0K`);
+      }
+    },
+    appendSummary: async (markdown) => {
+      writeFileSync(join(stateDir, 'summary.md'), markdown, { flag: 'a' });
+    },
+    cacheService: () => undefined,
+    fail: (message) => {
+      platform.exitCode = 1;
+      err(`ERROR: ${message}`);
+    },
+  };
+  return platform;
+}
