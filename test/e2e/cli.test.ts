@@ -1,0 +1,67 @@
+// The setup-dind CLI end to end (GitLab CI and plain shells): start, env, a container, stop — in separate
+// processes, as GitLab's before_script, script and after_script are — leaving nothing behind.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+
+const run = promisify(execFile);
+const work = mkdtempSync(join(tmpdir(), 'sd-cli-e2e-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const CLI = join(repoRoot, 'dist', 'cli', 'index.js');
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(actionNode(), [CLI, ...args], { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, DOCKER_HOST: outerHost(), ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('setup-dind CLI', () => {
+  it('start, env, a nested container, stop: in separate processes, like GitLab before_script / script / after_script', async () => {
+    const before = await picture([work]);
+    const stateDir = join(work, 'state');
+    const gitlab = { GITLAB_CI: 'true', CI_JOB_ID: '4242', CI_PIPELINE_ID: '99', SETUP_DIND_IMAGE: DIND_IMAGE, SETUP_DIND_STATE_DIR: stateDir };
+    const start = await cli(['start', '--wait-timeout', '30'], gitlab);
+    expect(start.code, start.stdout + start.stderr).toBe(0);
+    expect(start.stdout).toMatch(/is ready/);
+    const env = await cli(['env'], gitlab);
+    expect(env.code).toBe(0);
+    expect(env.stdout).toMatch(/^export DOCKER_HOST='unix:\/\/.*\/docker.sock'$/m);
+    const dotenv = readFileSync(join(stateDir, 'setup-dind.env'), 'utf8');
+    expect(dotenv).toMatch(/^DOCKER_HOST=unix:\/\//m);
+    const script = `eval "$(node ${CLI} env)" && docker -H "$OUTER" save ${BUSYBOX} | docker load -q && docker run --rm ${BUSYBOX} echo from-the-cli-daemon`;
+    const { stdout } = await run('bash', ['-c', script], { env: { ...process.env, ...gitlab, PATH: `${join(actionNode(), '..')}:${process.env.PATH}`, OUTER: outerHost(), DOCKER_HOST: outerHost() } });
+    expect(stdout).toContain('from-the-cli-daemon');
+    const stop = await cli(['stop'], { ...gitlab, CI_JOB_STATUS: 'failed' });
+    expect(stop.code).toBe(0);
+    expect(stop.stdout).toMatch(/section_start:\d+:setup_dind_\d+\[collapsed=true\]\r\u001b\[0KDocker daemon log/);
+    expect(stop.stdout).toMatch(/removed container setup-dind-99-1-4242-/);
+    rmSync(stateDir, { recursive: true, force: true });
+    await expectNothingLeft(before);
+  });
+
+  it('wait: waits for DOCKER_HOST to really answer, and fails in time naming it', async () => {
+    const ok = await cli(['wait', '--state-dir', join(work, 'w1')]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const bad = await cli(['wait', '--state-dir', join(work, 'w2'), '--wait-timeout', '2'], { DOCKER_HOST: 'unix:///var/tmp/setup-dind-none.sock' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/unix:\/\/\/var\/tmp\/setup-dind-none.sock did not answer within 2.0 s/);
+  });
+
+  it('bad usage exits 2; invalid inputs exit 1 and start nothing', async () => {
+    expect((await cli(['begin'])).code).toBe(2);
+    const before = await picture();
+    const bad = await cli(['start', '--state-dir', join(work, 'bad'), '--registry-mirrors', 'http://m.test']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/input "registry-mirrors"/);
+    expect(readdirSync(join(work, 'bad')).filter((f) => f.startsWith('setup-dind-'))).toEqual([]);
+    await expectNothingLeft(before);
+  });
+});
