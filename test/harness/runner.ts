@@ -1479,31 +1479,7 @@ class Job {
   // running one step
 
   async runStep(spec: StepSpec): Promise<PhaseResult> {
-    const result: PhaseResult = {
-      phase: spec.kind,
-      name: spec.name,
-      id: spec.id,
-      ran: false,
-      outcome: 'skipped',
-      conclusion: 'skipped',
-      exitCode: null,
-      signal: null,
-      timedOut: false,
-      signalsSent: [],
-      outputStreamsHeldOpen: false,
-      stdout: '',
-      stderr: '',
-      durationMs: 0,
-      inputs: {},
-      env: {},
-      outputs: {},
-      exportedEnv: {},
-      savedState: {},
-      addedPath: [],
-      summary: '',
-      errors: [],
-      command: [],
-    };
+    const result = skippedPhase(spec.kind, spec.name, spec.id);
     this.phases.push(result);
 
     const envCtx = this.envContext(spec);
@@ -2047,6 +2023,35 @@ async function hasMountsBelow(dir: string): Promise<boolean> {
  * report everything. Rejects only for harness problems (unknown expression, missing action.yml,
  * unknown user ...), never because a step failed.
  */
+/** A phase that has not run (yet): every step starts as this, and a post that was never registered stays so. */
+function skippedPhase(phase: PhaseKind, name: string, id?: string): PhaseResult {
+  return {
+    phase,
+    name,
+    id,
+    ran: false,
+    outcome: 'skipped',
+    conclusion: 'skipped',
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    signalsSent: [],
+    outputStreamsHeldOpen: false,
+    stdout: '',
+    stderr: '',
+    durationMs: 0,
+    inputs: {},
+    env: {},
+    outputs: {},
+    exportedEnv: {},
+    savedState: {},
+    addedPath: [],
+    summary: '',
+    errors: [],
+    command: [],
+  };
+}
+
 export async function runJob(opts: RunJobOptions): Promise<JobResult> {
   const action = await loadAction(opts.actionDir);
   if (opts.container && opts.user) {
@@ -2180,30 +2185,7 @@ async function runJobIn(
     if (post) {
       if (job.postRegistered) await job.runStep(post);
       else {
-        job.phases.push({
-          phase: 'post',
-          name: post.name,
-          ran: false,
-          outcome: 'skipped',
-          conclusion: 'skipped',
-          exitCode: null,
-          signal: null,
-          timedOut: false,
-          signalsSent: [],
-          outputStreamsHeldOpen: false,
-          stdout: '',
-          stderr: '',
-          durationMs: 0,
-          inputs: {},
-          env: {},
-          outputs: {},
-          exportedEnv: {},
-          savedState: {},
-          addedPath: [],
-          summary: '',
-          errors: [],
-          command: [],
-        });
+        job.phases.push(skippedPhase('post', post.name));
         job.log(`=== post: ${post.name} (not registered: neither pre nor main ran) ===`);
       }
     }
