@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { loadEndpoint } from './endpoint.js';
 import { EngineClient } from './engine/client.js';
 import type { Logger } from './platform/platform.js';
-import { LABEL_SESSION } from './session.js';
+import { LABEL_CREATED, LABEL_SESSION } from './session.js';
 import type { SessionState } from './state.js';
 
 export interface CleanupReport {
@@ -56,4 +56,36 @@ export async function cleanupSession(state: SessionState, log: Logger): Promise<
     await attempt(`directory ${dir}`, () => rm(dir, { recursive: true, force: true }));
   }
   return report;
+}
+
+/**
+ * Removes what crashed earlier jobs left on a shared engine (self-hosted runners): objects of OTHER setup-dind
+ * sessions whose creation label is older than `olderThanMs`. Only when asked (input cleanup-stale); never touches
+ * the current session, objects without our labels, or anything newer than the threshold.
+ */
+export async function reapStale(engine: EngineClient, olderThanMs: number, currentSession: string, log: Logger, now = Date.now()): Promise<string[]> {
+  const found = await engine.listLabelled(LABEL_SESSION);
+  const stale = (labels: Record<string, string>) => {
+    if (labels[LABEL_SESSION] === currentSession) return false;
+    const created = Date.parse(labels[LABEL_CREATED] ?? '');
+    return Number.isFinite(created) && now - created > olderThanMs;
+  };
+  const removed: string[] = [];
+  const attempt = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+      removed.push(what);
+    } catch (e) {
+      log.warning(`cleanup-stale: could not remove ${what}: ${(e as Error).message}`);
+    }
+  };
+  for (const c of found.containers.filter((c) => stale(c.labels))) {
+    await attempt(`container ${c.name}`, async () => {
+      if (c.state === 'running') await engine.stopContainer(c.id, STOP_GRACE_SECONDS);
+      await engine.removeContainer(c.id);
+    });
+  }
+  for (const v of found.volumes.filter((v) => stale(v.labels))) await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name));
+  for (const n of found.networks.filter((n) => stale(n.labels))) await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
+  return removed;
 }

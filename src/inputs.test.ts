@@ -111,3 +111,18 @@ describe('splitArguments', () => {
     expect(splitArguments('  \n ')).toEqual([]);
   });
 });
+
+describe('cleanup-stale and sizes', () => {
+  it('parses ages and rejects what is not one', () => {
+    expect(parse({ 'cleanup-stale': '6h' }).cleanupStaleMs).toBe(6 * 3600e3);
+    expect(problemsOf({ 'cleanup-stale': 'yesterday' })[0]).toMatch(/input "cleanup-stale": "yesterday" is not an age/);
+    expect(problemsOf({ mode: 'external', 'docker-host': 'tcp://d:1', 'cleanup-stale': '1d' })[0]).toMatch(/mode external/);
+  });
+  it('parses cache sizes', () => {
+    expect(parse({ cache: 'images', 'cache-max-size': '2G' }).cache!.maxBytes).toBe(2 * 1024 ** 3);
+    expect(parse({ cache: 'images', 'cache-max-size': '500MiB' }).cache!.maxBytes).toBe(500 * 1024 ** 2);
+    expect(problemsOf({ cache: 'images', 'cache-max-size': 'big' })[0]).toMatch(/input "cache-max-size": "big" is not a size/);
+    expect(problemsOf({ 'cache-dir': '/x' })[0]).toMatch(/input "cache-dir": "\/x" has no effect while cache is false/);
+    expect(problemsOf({ mode: 'socket', cache: 'data-root' })[0]).toMatch(/needs mode dind/);
+  });
+});

@@ -31,6 +31,7 @@ export const INPUT_DEFAULTS = {
   'registry-certs': '',
   'daemon-config': '',
   'configure-host': 'false',
+  'cleanup-stale': '',
   cache: 'false',
   'cache-key': '',
   'cache-restore-keys': '',
@@ -67,6 +68,14 @@ export interface CacheSettings {
   dir?: string;
 }
 
+/** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/i.exec(text.trim());
+  if (!m) return undefined;
+  const ms = Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd'];
+  return ms > 0 && ms <= 366 * 86400e3 ? ms : undefined;
+}
+
 /** "500M", "2G", "1.5GiB", "1073741824": bytes, or undefined when it is not a size. */
 export function parseSize(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(text.trim());
@@ -88,6 +97,8 @@ export interface Inputs {
   /** socket mode: allow changing the runner daemon's daemon.json (and reloading it). */
   configureHost: boolean;
   cache?: CacheSettings;
+  /** Remove objects of other setup-dind sessions older than this (ms) from the engine; undefined: never. */
+  cleanupStaleMs?: number;
   jobStatus: JobStatus;
 }
 
@@ -305,6 +316,11 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     dir: cacheDir,
   };
 
+  const staleText = singleLine('cleanup-stale');
+  const cleanupStaleMs = staleText ? parseDuration(staleText) : undefined;
+  if (staleText && cleanupStaleMs === undefined) problems.push(`input "cleanup-stale": ${showValue(staleText)} is not an age; use a number with s, m, h or d (like 6h) up to 366d, or leave it empty`);
+  if (staleText && mode === 'external') problems.push(`input "cleanup-stale": reaps leftovers on the runner's engine, which mode external does not use; remove it`);
+
   const statusText = singleLine('job-status').toLowerCase();
   const jobStatus: JobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
 
@@ -318,6 +334,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     registry,
     configureHost: configureHost ?? false,
     cache,
+    cleanupStaleMs,
     jobStatus,
   };
 }

@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import type { DaemonMode } from './daemon/daemon.js';
 import { dindDaemon } from './daemon/dind.js';
 import { existingDaemon } from './daemon/existing.js';
-import { clientEnvironment, formatAddress, loadEndpoint } from './endpoint.js';
+import { clientEnvironment, formatAddress, loadEndpoint, resolveEngine } from './endpoint.js';
 import { EngineClient } from './engine/client.js';
-import { STOP_GRACE_SECONDS, cleanupSession } from './cleanup.js';
+import { STOP_GRACE_SECONDS, cleanupSession, reapStale } from './cleanup.js';
 import { type Inputs, InputError, parseInputs } from './inputs.js';
 import type { Platform } from './platform/platform.js';
 import { type Clock, NotReadyError, realClock, waitUntilReady } from './readiness.js';
@@ -60,7 +60,12 @@ async function startDaemon(inputs: Inputs, platform: Platform, state: StateRecor
   // Certificates that exist already (inline, or outside the workspace) are checked before anything starts.
   const problems = await checkRegistryEarly(inputs, platform.job.workspace);
   if (problems.length) throw new InputError(problems);
-  state.begin({ session: newSessionId(platform.job), mode: inputs.mode });
+  const session = newSessionId(platform.job);
+  state.begin({ session, mode: inputs.mode });
+  if (inputs.cleanupStaleMs !== undefined) {
+    const removed = await reapStale(new EngineClient(resolveEngine(inputs, platform.env)), inputs.cleanupStaleMs, session, platform.log);
+    platform.log.info(`setup-dind cleanup-stale: ${removed.length ? `removed ${removed.join(', ')}` : 'nothing older than the threshold'}.`);
+  }
   await daemonMode(inputs, platform, state, options).start();
 }
 

@@ -67637,6 +67637,7 @@ const INPUT_DEFAULTS = {
     'registry-certs': '',
     'daemon-config': '',
     'configure-host': 'false',
+    'cleanup-stale': '',
     cache: 'false',
     'cache-key': '',
     'cache-restore-keys': '',
@@ -67648,6 +67649,14 @@ const INPUT_DEFAULTS = {
 };
 const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
 const CACHE_SAVE = ['on-change', 'always', 'never'];
+/** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
+function parseDuration(text) {
+    const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/i.exec(text.trim());
+    if (!m)
+        return undefined;
+    const ms = Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2].toLowerCase()];
+    return ms > 0 && ms <= 366 * 86400e3 ? ms : undefined;
+}
 /** "500M", "2G", "1.5GiB", "1073741824": bytes, or undefined when it is not a size. */
 function parseSize(text) {
     const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(text.trim());
@@ -67886,6 +67895,12 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         strategy, key: cacheKey, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images: cacheImages, save: cacheSave, maxBytes,
         dir: cacheDir,
     };
+    const staleText = singleLine('cleanup-stale');
+    const cleanupStaleMs = staleText ? parseDuration(staleText) : undefined;
+    if (staleText && cleanupStaleMs === undefined)
+        problems.push(`input "cleanup-stale": ${showValue(staleText)} is not an age; use a number with s, m, h or d (like 6h) up to 366d, or leave it empty`);
+    if (staleText && mode === 'external')
+        problems.push(`input "cleanup-stale": reaps leftovers on the runner's engine, which mode external does not use; remove it`);
     const statusText = singleLine('job-status').toLowerCase();
     const jobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
     if (problems.length)
@@ -67899,6 +67914,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         registry,
         configureHost: configureHost ?? false,
         cache,
+        cleanupStaleMs,
         jobStatus,
     };
 }
@@ -69502,6 +69518,42 @@ async function cleanupSession(state, log) {
     }
     return report;
 }
+/**
+ * Removes what crashed earlier jobs left on a shared engine (self-hosted runners): objects of OTHER setup-dind
+ * sessions whose creation label is older than `olderThanMs`. Only when asked (input cleanup-stale); never touches
+ * the current session, objects without our labels, or anything newer than the threshold.
+ */
+async function reapStale(engine, olderThanMs, currentSession, log, now = Date.now()) {
+    const found = await engine.listLabelled(LABEL_SESSION);
+    const stale = (labels) => {
+        if (labels[LABEL_SESSION] === currentSession)
+            return false;
+        const created = Date.parse(labels[LABEL_CREATED] ?? '');
+        return Number.isFinite(created) && now - created > olderThanMs;
+    };
+    const removed = [];
+    const attempt = async (what, fn) => {
+        try {
+            await fn();
+            removed.push(what);
+        }
+        catch (e) {
+            log.warning(`cleanup-stale: could not remove ${what}: ${e.message}`);
+        }
+    };
+    for (const c of found.containers.filter((c) => stale(c.labels))) {
+        await attempt(`container ${c.name}`, async () => {
+            if (c.state === 'running')
+                await engine.stopContainer(c.id, STOP_GRACE_SECONDS);
+            await engine.removeContainer(c.id);
+        });
+    }
+    for (const v of found.volumes.filter((v) => stale(v.labels)))
+        await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name));
+    for (const n of found.networks.filter((n) => stale(n.labels)))
+        await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
+    return removed;
+}
 
 ;// CONCATENATED MODULE: ./src/readiness.ts
 const realClock = {
@@ -69942,7 +69994,12 @@ async function startDaemon(inputs, platform, state, options) {
     const problems = await checkRegistryEarly(inputs, platform.job.workspace);
     if (problems.length)
         throw new InputError(problems);
-    state.begin({ session: newSessionId(platform.job), mode: inputs.mode });
+    const session = newSessionId(platform.job);
+    state.begin({ session, mode: inputs.mode });
+    if (inputs.cleanupStaleMs !== undefined) {
+        const removed = await reapStale(new EngineClient(resolveEngine(inputs, platform.env)), inputs.cleanupStaleMs, session, platform.log);
+        platform.log.info(`setup-dind cleanup-stale: ${removed.length ? `removed ${removed.join(', ')}` : 'nothing older than the threshold'}.`);
+    }
     await daemonMode(inputs, platform, state, options).start();
 }
 async function runPre(platform, options = {}) {
