@@ -112,13 +112,13 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
       await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
       throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
     }
+    // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
+    const waitSeconds = (clock.now() - mainStarted) / 1000;
+    const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
     const info = await client.info();
     state.update({ ready: true });
     const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
     const cache = await prepareImageCache(inputs, platform, state, client);
-
-    const waitSeconds = (clock.now() - mainStarted) / 1000;
-    const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
     const outputs: Record<string, string> = {
       'docker-host': formatAddress(daemon.endpoint.address),
       'daemon-version': ready.version.version,

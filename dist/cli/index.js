@@ -68028,13 +68028,17 @@ function dockerOptions(endpoint, timeoutMs) {
     const read = (f) => (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(endpoint.tlsCertPath, f));
     return { ...base, host: a.host, port: a.port, protocol: 'https', ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
 }
+/** Longest silence the action accepts from the engine within one call (more than a graceful container stop). */
+const ENGINE_IDLE_TIMEOUT_MS = 30_000;
 class EngineClient {
     endpoint;
     docker;
     description;
     constructor(endpoint) {
         this.endpoint = endpoint;
-        this.docker = newDocker(dockerOptions(endpoint));
+        // An idle timeout on every call: an engine that accepts connections but never answers must not hang a step.
+        // Streams (image export and load, archives) stay alive as long as data flows.
+        this.docker = newDocker(dockerOptions(endpoint, ENGINE_IDLE_TIMEOUT_MS));
         this.description = formatAddress(endpoint.address);
     }
     async call(what, fn) {
@@ -70051,12 +70055,13 @@ async function runMain(platform, options = {}) {
             await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
             throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
         }
+        // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
+        const waitSeconds = (clock.now() - mainStarted) / 1000;
+        const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
         const info = await client.info();
         state.update({ ready: true });
         const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
         const cache = await prepareImageCache(inputs, platform, state, client);
-        const waitSeconds = (clock.now() - mainStarted) / 1000;
-        const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
         const outputs = {
             'docker-host': formatAddress(daemon.endpoint.address),
             'daemon-version': ready.version.version,

@@ -130,12 +130,17 @@ function dockerOptions(endpoint: DaemonEndpoint, timeoutMs?: number): Docker.Doc
   return { ...base, host: a.host, port: a.port, protocol: 'https', ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
 }
 
+/** Longest silence the action accepts from the engine within one call (more than a graceful container stop). */
+export const ENGINE_IDLE_TIMEOUT_MS = 30_000;
+
 export class EngineClient {
   private readonly docker: Docker;
   readonly description: string;
 
   constructor(readonly endpoint: DaemonEndpoint) {
-    this.docker = newDocker(dockerOptions(endpoint));
+    // An idle timeout on every call: an engine that accepts connections but never answers must not hang a step.
+    // Streams (image export and load, archives) stay alive as long as data flows.
+    this.docker = newDocker(dockerOptions(endpoint, ENGINE_IDLE_TIMEOUT_MS));
     this.description = formatAddress(endpoint.address);
   }
 
