@@ -1,5 +1,6 @@
 // The setup-dind command for GitLab CI and any shell: the same phases as the action, driven by flags and
 // SETUP_DIND_* variables, with state in a directory so separate shells (before_script, after_script) share it.
+import { rmSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INPUT_DEFAULTS, type InputName } from './inputs.js';
@@ -120,6 +121,9 @@ export async function runCli(
       err('setup-dind: wait needs DOCKER_HOST or --docker-host');
       return 2;
     }
+    // Like the docker CLI: a tcp:// DOCKER_HOST with DOCKER_TLS_VERIFY set uses DOCKER_CERT_PATH (else ~/.docker).
+    const tlsFromEnv = env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && inputs['docker-host'].startsWith('tcp://');
+    if (!inputs['tls-cert-path'] && tlsFromEnv) inputs['tls-cert-path'] = env.DOCKER_CERT_PATH || join(env.HOME ?? '', '.docker');
   }
   const platform = shellPlatform({ env, inputs, stateDir: invocation.stateDir, out, err });
   if (invocation.command === 'start') {
@@ -130,6 +134,13 @@ export async function runCli(
     await runMain(platform);
   } else {
     await runPost(platform);
+    // The CLI's own files: the state, the dotenv file and the summary (the directory too, once empty).
+    for (const file of ['state.json', 'setup-dind.env', 'summary.md']) rmSync(join(invocation.stateDir, file), { force: true });
+    try {
+      rmdirSync(invocation.stateDir);
+    } catch {
+      // not empty: something else lives there, and it is not ours to remove
+    }
   }
   return platform.exitCode;
 }

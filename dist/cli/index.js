@@ -66989,12 +66989,12 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: HELP, UsageError, VERSION, envName, parseCli
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/endpoint.ts
 // Where a Docker daemon is reached: the one value every module passes around instead of loose strings.
 
@@ -68467,7 +68467,7 @@ async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises
         const hostPath = translatePath(path, self.mounts);
         if (!hostPath) {
             throw new Error(`the action runs in container ${self.name}, and ${path} is not on a volume or bind mount of it, so the dind ` +
-                'container cannot share its socket there. Set RUNNER_TEMP to a mounted directory, or use tcp: true with network.');
+                'container cannot share its socket there. Put the job\'s temporary directory on a mounted path (RUNNER_TEMP on GitHub; --state-dir or SETUP_DIND_STATE_DIR for the CLI), or use tcp: true with network.');
         }
         return hostPath;
     };
@@ -69207,6 +69207,7 @@ async function undoRegistry(changes, log, reloaded) {
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 const RUN_DIR = '/run/setup-dind';
 const TLS_PORT = '2376/tcp';
+const MAX_SOCKET_PATH_BYTES = 107;
 /**
  * Runs before dockerd, in any image with a POSIX sh (docker:dind, Debian, Alpine). Without --privileged, the cgroup
  * mounts are read-only: remount them writable (cgroup v2 mount, or v1 bind mounts). On cgroup v2, move every process
@@ -69319,6 +69320,12 @@ function dindDaemon(inputs, platform, state, deps) {
             const name = objectName(s.session);
             // The per-job directory: the socket and certificates live here, private to the runner's user.
             const jobDir = await ensureJobDir(platform.job, state);
+            // sun_path holds 108 bytes: a longer socket path makes dockerd listen where no client can connect.
+            const socketPath = (0,external_node_path_namespaceObject.join)(jobDir, 'docker.sock');
+            if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+                throw new Error(`the daemon's socket would be ${socketPath} (${Buffer.byteLength(socketPath)} bytes), longer than unix sockets allow (${MAX_SOCKET_PATH_BYTES}); ` +
+                    'use a shorter temporary directory (RUNNER_TEMP, or --state-dir / SETUP_DIND_STATE_DIR for the CLI)');
+            }
             const toHostPath = await hostPathTranslator(engine, platform.env);
             const hostJobDir = toHostPath(jobDir);
             if (toHostPath.container)
@@ -69718,7 +69725,7 @@ class DirectoryBackend {
         await Promise.all([consume(stream), done]);
         return { key: match.key, bytes: match.bytes };
     }
-    async save(key, produce, maxBytes) {
+    async save(key, produce, maxBytes, supersedes = []) {
         const target = fileOf(this.dir, key);
         if ((await this.entries()).some((e) => e.key === key))
             return { outcome: 'exists', bytes: 0 };
@@ -69730,6 +69737,11 @@ class DirectoryBackend {
             if (maxBytes !== undefined && bytes > maxBytes)
                 return { outcome: 'too-large', bytes };
             await (0,promises_namespaceObject.rename)(partial, target);
+            // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline.
+            for (const old of await this.entries()) {
+                if (old.key !== key && supersedes.some((prefix) => old.key.startsWith(prefix)))
+                    await (0,promises_namespaceObject.rm)(old.file, { force: true });
+            }
             return { outcome: 'saved', bytes };
         }
         finally {
@@ -69823,7 +69835,7 @@ async function saveEntry(backend, record, current, produce, log, prepare) {
     const started = performance.now();
     try {
         await prepare?.();
-        const result = await backend.save(record.key, () => produce(current.refs), settings.maxBytes);
+        const result = await backend.save(record.key, () => produce(current.refs), settings.maxBytes, record.restoreKeys);
         const seconds = ((performance.now() - started) / 1000).toFixed(2);
         switch (result.outcome) {
             case 'saved':
@@ -70305,7 +70317,7 @@ function shellPlatform(options) {
         // GitLab masks only variables defined in its settings; nothing can be masked from a running job.
         mask: () => undefined,
         group: async (title, fn) => {
-            const id = `setup_dind_${++section}`;
+            const id = `setup_dind_${process.pid}_${++section}`;
             if (gitlab)
                 out(`\u001b[0Ksection_start:${Math.floor(Date.now() / 1000)}:${id}[collapsed=true]\r\u001b[0K${title}`);
             else
@@ -70333,6 +70345,7 @@ function shellPlatform(options) {
 ;// CONCATENATED MODULE: ./src/cli.ts
 // The setup-dind command for GitLab CI and any shell: the same phases as the action, driven by flags and
 // SETUP_DIND_* variables, with state in a directory so separate shells (before_script, after_script) share it.
+
 
 
 
@@ -70450,6 +70463,10 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
             err('setup-dind: wait needs DOCKER_HOST or --docker-host');
             return 2;
         }
+        // Like the docker CLI: a tcp:// DOCKER_HOST with DOCKER_TLS_VERIFY set uses DOCKER_CERT_PATH (else ~/.docker).
+        const tlsFromEnv = env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && inputs['docker-host'].startsWith('tcp://');
+        if (!inputs['tls-cert-path'] && tlsFromEnv)
+            inputs['tls-cert-path'] = env.DOCKER_CERT_PATH || (0,external_node_path_namespaceObject.join)(env.HOME ?? '', '.docker');
     }
     const platform = shellPlatform({ env, inputs, stateDir: invocation.stateDir, out, err });
     if (invocation.command === 'start') {
@@ -70464,6 +70481,15 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
     }
     else {
         await runPost(platform);
+        // The CLI's own files: the state, the dotenv file and the summary (the directory too, once empty).
+        for (const file of ['state.json', 'setup-dind.env', 'summary.md'])
+            (0,external_node_fs_namespaceObject.rmSync)((0,external_node_path_namespaceObject.join)(invocation.stateDir, file), { force: true });
+        try {
+            (0,external_node_fs_namespaceObject.rmdirSync)(invocation.stateDir);
+        }
+        catch {
+            // not empty: something else lives there, and it is not ours to remove
+        }
     }
     return platform.exitCode;
 }
@@ -70477,6 +70503,8 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3451);
 
+// docker-modem calls url.parse, which Node 24 reports on every run; it says nothing to the CLI's users.
+process.noDeprecation = true;
 process.exit(await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .ak)(process.argv.slice(2), process.env));
 
 __webpack_async_result__();

@@ -13,6 +13,10 @@ export interface CacheBackend {
   readonly name: string;
   /** The entry for the exact key, else the newest whose key starts with a restore key (tried in order). */
   restore(primaryKey: string, restoreKeys: string[], consume: (tar: Readable) => Promise<void>): Promise<RestoredEntry | undefined>;
-  /** Stores the tar stream `produce` gives under `key`, unless it exceeds maxBytes. */
-  save(key: string, produce: () => Promise<Readable>, maxBytes: number | undefined): Promise<{ outcome: SaveOutcome; bytes: number; detail?: string }>;
+  /**
+   * Stores the tar stream `produce` gives under `key`, unless it exceeds maxBytes. After a save, entries whose keys
+   * start with one of `supersedes` are older versions of the same cache: a backend without eviction of its own
+   * (a directory) removes them.
+   */
+  save(key: string, produce: () => Promise<Readable>, maxBytes: number | undefined, supersedes?: string[]): Promise<{ outcome: SaveOutcome; bytes: number; detail?: string }>;
 }

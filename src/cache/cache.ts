@@ -124,7 +124,7 @@ export async function saveEntry(
   const started = performance.now();
   try {
     await prepare?.();
-    const result = await backend.save(record.key, () => produce(current.refs), settings.maxBytes);
+    const result = await backend.save(record.key, () => produce(current.refs), settings.maxBytes, record.restoreKeys);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     switch (result.outcome) {
       case 'saved':

@@ -47,7 +47,7 @@ export class DirectoryBackend implements CacheBackend {
     return { key: match.key, bytes: match.bytes };
   }
 
-  async save(key: string, produce: () => Promise<Readable>, maxBytes: number | undefined): Promise<{ outcome: SaveOutcome; bytes: number; detail?: string }> {
+  async save(key: string, produce: () => Promise<Readable>, maxBytes: number | undefined, supersedes: string[] = []): Promise<{ outcome: SaveOutcome; bytes: number; detail?: string }> {
     const target = fileOf(this.dir, key);
     if ((await this.entries()).some((e) => e.key === key)) return { outcome: 'exists', bytes: 0 };
     await mkdir(this.dir, { recursive: true });
@@ -57,6 +57,10 @@ export class DirectoryBackend implements CacheBackend {
       const bytes = (await stat(partial)).size;
       if (maxBytes !== undefined && bytes > maxBytes) return { outcome: 'too-large', bytes };
       await rename(partial, target);
+      // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline.
+      for (const old of await this.entries()) {
+        if (old.key !== key && supersedes.some((prefix) => old.key.startsWith(prefix))) await rm(old.file, { force: true });
+      }
       return { outcome: 'saved', bytes };
     } finally {
       await rm(partial, { force: true });

@@ -17,6 +17,7 @@ import { daemonConfigFor } from '../registry/apply.js';
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 export const RUN_DIR = '/run/setup-dind';
 export const TLS_PORT = '2376/tcp';
+export const MAX_SOCKET_PATH_BYTES = 107;
 
 /**
  * Runs before dockerd, in any image with a POSIX sh (docker:dind, Debian, Alpine). Without --privileged, the cgroup
@@ -162,6 +163,14 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
 
       // The per-job directory: the socket and certificates live here, private to the runner's user.
       const jobDir = await ensureJobDir(platform.job, state);
+      // sun_path holds 108 bytes: a longer socket path makes dockerd listen where no client can connect.
+      const socketPath = join(jobDir, 'docker.sock');
+      if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+        throw new Error(
+          `the daemon's socket would be ${socketPath} (${Buffer.byteLength(socketPath)} bytes), longer than unix sockets allow (${MAX_SOCKET_PATH_BYTES}); ` +
+            'use a shorter temporary directory (RUNNER_TEMP, or --state-dir / SETUP_DIND_STATE_DIR for the CLI)',
+        );
+      }
       const toHostPath = await hostPathTranslator(engine, platform.env);
       const hostJobDir = toHostPath(jobDir);
       if (toHostPath.container) state.update({ containerJob: toHostPath.container.name });

@@ -41,7 +41,7 @@ export async function hostPathTranslator(
     if (!hostPath) {
       throw new Error(
         `the action runs in container ${self.name}, and ${path} is not on a volume or bind mount of it, so the dind ` +
-          'container cannot share its socket there. Set RUNNER_TEMP to a mounted directory, or use tcp: true with network.',
+          'container cannot share its socket there. Put the job\'s temporary directory on a mounted path (RUNNER_TEMP on GitHub; --state-dir or SETUP_DIND_STATE_DIR for the CLI), or use tcp: true with network.',
       );
     }
     return hostPath;

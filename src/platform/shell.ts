@@ -100,7 +100,7 @@ export function shellPlatform(options: ShellPlatformOptions): ShellPlatform {
     // GitLab masks only variables defined in its settings; nothing can be masked from a running job.
     mask: () => undefined,
     group: async (title, fn) => {
-      const id = `setup_dind_${++section}`;
+      const id = `setup_dind_${process.pid}_${++section}`;
       if (gitlab) out(`\u001b[0Ksection_start:${Math.floor(Date.now() / 1000)}:${id}[collapsed=true]\r\u001b[0K${title}`);
       else out(`--- ${title}`);
       try {

@@ -39,7 +39,7 @@ const HAS_BUSYBOX = { name: 'present', run: `docker image inspect ${BUSYBOX} --f
 const BUILD = { name: 'build', run: `mkdir -p ctx && printf 'FROM ${BUSYBOX}\\nRUN echo v2 > /v\\n' > ctx/Dockerfile && DOCKER_BUILDKIT=0 docker build -q -t cached/app:2 ctx` };
 const entriesIn = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.tar.zst')).sort();
 
-async function threeRuns(strategy: 'images' | 'data-root', extra: Record<string, string>, env: Record<string, string> = {}, entries: () => Promise<number> | number) {
+async function threeRuns(strategy: 'images' | 'data-root', extra: Record<string, string>, env: Record<string, string> = {}, entries: () => Promise<number> | number, expectedEntries = 2) {
   const before = await picture();
   // Run 1: cold daemon, the job loads an image, post saves.
   const run1 = await job({ env, with: { cache: strategy, 'cache-key': `${strategy}-v1`, ...extra }, steps: [LOAD] });
@@ -56,7 +56,7 @@ async function threeRuns(strategy: 'images' | 'data-root', extra: Record<string,
     expect(run2.phase('post')!.stdout).toMatch(/not saved: the images are unchanged since the restore of/);
     expect(run3.outputs['cache-hit']).toBe('partial');
     expect(run3.phase('post')!.stdout).toMatch(new RegExp(`saved ${strategy}-v2 \\(`));
-    expect(await entries()).toBe(2);
+    expect(await entries()).toBe(expectedEntries);
     await expectNothingLeft(before);
   } finally {
     await Promise.all([run1.cleanup(), run2.cleanup(), run3.cleanup()]);
@@ -67,7 +67,9 @@ describe('directory backend', () => {
   for (const strategy of ['images', 'data-root'] as const) {
     it(`${strategy}: restored before the first step, saved only on change`, async () => {
       const dir = join(work, `dir-${strategy}`);
-      await threeRuns(strategy, { 'cache-dir': dir }, {}, () => entriesIn(dir).length);
+      // Run 3's entry supersedes run 1's (same restore prefix): a directory keeps only the newest.
+      await threeRuns(strategy, { 'cache-dir': dir }, {}, () => entriesIn(dir).length, 1);
+      expect(entriesIn(dir)).toEqual([`${strategy}-v2.tar.zst`]);
     });
   }
 

@@ -41,10 +41,24 @@ describe('setup-dind CLI', () => {
     expect(stdout).toContain('from-the-cli-daemon');
     const stop = await cli(['stop'], { ...gitlab, CI_JOB_STATUS: 'failed' });
     expect(stop.code).toBe(0);
-    expect(stop.stdout).toMatch(/section_start:\d+:setup_dind_\d+\[collapsed=true\]\r\u001b\[0KDocker daemon log/);
+    expect(stop.stdout).toMatch(/section_start:\d+:setup_dind_\d+_\d+\[collapsed=true\]\r\u001b\[0KDocker daemon log/);
     expect(stop.stdout).toMatch(/removed container setup-dind-99-1-4242-/);
-    rmSync(stateDir, { recursive: true, force: true });
+    // stop removes its own state, dotenv file and summary: nothing of ours is left in the work directory
     await expectNothingLeft(before);
+  });
+
+  it('wait: uses TLS from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH like the docker CLI', async () => {
+    const stateDir = join(work, 'tls-daemon');
+    const start = await cli(['start', '--state-dir', stateDir, '--image', DIND_IMAGE, '--tcp', 'true']);
+    expect(start.code, start.stderr).toBe(0);
+    try {
+      const env = Object.fromEntries((await cli(['env', '--format', 'dotenv', '--state-dir', stateDir])).stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      expect(env.DOCKER_HOST).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+      const waited = await cli(['wait', '--state-dir', join(work, 'tls-wait'), '--wait-timeout', '10'], env);
+      expect(waited.code, waited.stdout + waited.stderr).toBe(0);
+    } finally {
+      expect((await cli(['stop', '--state-dir', stateDir])).code).toBe(0);
+    }
   });
 
   it('wait: waits for DOCKER_HOST to really answer, and fails in time naming it', async () => {
@@ -62,6 +76,12 @@ describe('setup-dind CLI', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/input "registry-mirrors"/);
     expect(readdirSync(join(work, 'bad')).filter((f) => f.startsWith('setup-dind-'))).toEqual([]);
+    // A state directory so deep that the socket path would not fit a unix socket address: a clear error, at once.
+    const deep = join(work, 'd'.repeat(60), 'e'.repeat(40));
+    const long = await cli(['start', '--state-dir', deep, '--image', DIND_IMAGE]);
+    expect(long.code).toBe(1);
+    expect(long.stderr).toMatch(/longer than unix sockets allow \(107\); use a shorter temporary directory/);
+    await cli(['stop', '--state-dir', deep]);
     await expectNothingLeft(before);
   });
 });

