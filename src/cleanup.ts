@@ -1,5 +1,6 @@
 // Post's removal of what this job created: only objects that carry this session's label, plus the per-job
 // directory. Idempotent (post may run twice) and never fatal: each problem becomes a warning.
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { loadEndpoint } from './endpoint.js';
 import { EngineClient } from './engine/client.js';
@@ -51,7 +52,7 @@ export async function cleanupSession(state: SessionState, log: Logger): Promise<
     for (const v of found.volumes) await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name));
     for (const n of found.networks) await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
   }
-  if (state.jobDir) {
+  if (state.jobDir && existsSync(state.jobDir)) {
     const dir = state.jobDir;
     await attempt(`directory ${dir}`, () => rm(dir, { recursive: true, force: true }));
   }

@@ -1,5 +1,6 @@
 // Where a Docker daemon is reached: the one value every module passes around instead of loose strings.
 import { existsSync } from 'node:fs';
+import { showValue } from './show.js';
 import { join } from 'node:path';
 
 export type DaemonAddress =
@@ -20,8 +21,8 @@ export function parseDockerHost(value: string): DaemonAddress {
   const text = value.trim();
   if (text.startsWith('unix://')) {
     const path = text.slice('unix://'.length);
-    if (!path.startsWith('/')) throw new Error(`"${value}" must name an absolute socket path, like unix:///var/run/docker.sock`);
-    if (/[\0\n\r]/.test(path)) throw new Error(`"${value}" contains control characters`);
+    if (!path.startsWith('/')) throw new Error(`${showValue(value)} must name an absolute socket path; use something like unix:///var/run/docker.sock`);
+    if (/[\0\n\r]/.test(path)) throw new Error(`${showValue(value)} contains control characters; remove them`);
     return { kind: 'unix', path };
   }
   if (text.startsWith('tcp://')) {
@@ -29,15 +30,15 @@ export function parseDockerHost(value: string): DaemonAddress {
     try {
       url = new URL(text);
     } catch {
-      throw new Error(`"${value}" is not a valid tcp:// address; use tcp://HOST:PORT`);
+      throw new Error(`${showValue(value)} is not a valid tcp:// address; use tcp://HOST:PORT`);
     }
-    if (!url.hostname || !url.port) throw new Error(`"${value}" needs a host and a port, like tcp://docker:2376`);
-    if (url.pathname !== '/' && url.pathname !== '') throw new Error(`"${value}" must not have a path`);
-    if (url.username || url.password || url.search || url.hash) throw new Error(`"${value}" must be only tcp://HOST:PORT`);
+    if (!url.hostname || !url.port) throw new Error(`${showValue(value)} needs a host and a port; use something like tcp://docker:2376`);
+    if (url.pathname !== '/' && url.pathname !== '') throw new Error(`${showValue(value)} must not have a path; use tcp://HOST:PORT`);
+    if (url.username || url.password || url.search || url.hash) throw new Error(`${showValue(value)} must be only tcp://HOST:PORT; remove the rest`);
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     return { kind: 'tcp', host, port: Number(url.port) };
   }
-  throw new Error(`"${value}" is not a supported address; use unix:///path/to/docker.sock or tcp://HOST:PORT`);
+  throw new Error(`${showValue(value)} is not a supported address; use unix:///path/to/docker.sock or tcp://HOST:PORT`);
 }
 
 export function formatAddress(address: DaemonAddress): string {
@@ -48,9 +49,9 @@ export function formatAddress(address: DaemonAddress): string {
 
 /** Problems with a TLS certificate directory, as sentences; empty when it is usable. */
 export function checkTlsCertPath(dir: string): string[] {
-  if (!existsSync(dir)) return [`directory "${dir}" does not exist`];
+  if (!existsSync(dir)) return [`directory ${showValue(dir)} does not exist; give the directory that holds ca.pem, cert.pem and key.pem`];
   const missing = TLS_FILES.filter((f) => !existsSync(join(dir, f)));
-  return missing.length ? [`"${dir}" lacks ${missing.join(', ')} (it needs ca.pem, cert.pem and key.pem)`] : [];
+  return missing.length ? [`${showValue(dir)} lacks ${missing.join(', ')}; it needs ca.pem, cert.pem and key.pem`] : [];
 }
 
 /** The environment the docker CLI needs to reach this endpoint. */

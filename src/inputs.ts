@@ -109,11 +109,9 @@ export class InputError extends Error {
   }
 }
 
-/** How an input value is shown in an error: quoted, escaped, never endless. */
-export function showValue(value: string): string {
-  const shown = JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
-  return value.length > 120 ? `${shown} (${value.length} characters)` : shown;
-}
+import { showValue } from './show.js';
+
+export { showValue };
 
 // dockerd flags the action sets itself; passing them through daemon-args would break the endpoint or the cleanup.
 const RESERVED_DAEMON_FLAGS = ['-H', '--host', '--data-root', '-g', '--graph', '--exec-root', '--pidfile', '-p', '--group', '-G',
@@ -174,16 +172,20 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     }
     return value;
   };
+  // Inputs already reported: later checks of the same input stay quiet, so each gets one clear problem.
+  const reported = new Set<InputName>();
   const singleLine = (name: InputName): string => {
     const value = raw(name).trim();
     if (/[\r\n]/.test(value)) {
-      problems.push(`input "${name}": ${showValue(value)} must be a single line`);
-      return '';
+      problems.push(`input "${name}": ${showValue(value)} must be a single line; put the value on one line`);
+      reported.add(name);
+      return INPUT_DEFAULTS[name];
     }
     return value;
   };
   const oneOf = <T extends string>(name: InputName, allowed: readonly T[]): T => {
     const value = singleLine(name).toLowerCase();
+    if (reported.has(name)) return allowed[0] as T;
     if ((allowed as readonly string[]).includes(value)) return value as T;
     problems.push(`input "${name}": ${showValue(value)} is not allowed; use one of ${allowed.join(', ')}`);
     return allowed[0] as T;
@@ -193,7 +195,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
 
   let dockerHost: DaemonAddress | undefined;
   const hostText = singleLine('docker-host');
-  if (hostText) {
+  if (hostText && !reported.has('docker-host')) {
     try {
       dockerHost = parseDockerHost(hostText);
     } catch (e) {
@@ -213,7 +215,9 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
   let waitTimeoutMs = Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
   const waitText = singleLine('wait-timeout');
   const wait = Number(waitText);
-  if (waitText === '' || !Number.isFinite(wait) || wait <= 0 || wait > MAX_WAIT_SECONDS) {
+  if (reported.has('wait-timeout')) {
+    // already reported
+  } else if (waitText === '' || !Number.isFinite(wait) || wait <= 0 || wait > MAX_WAIT_SECONDS) {
     problems.push(`input "wait-timeout": ${showValue(waitText)} is not a number of seconds between 0 and ${MAX_WAIT_SECONDS}; use for example 60`);
   } else {
     waitTimeoutMs = Math.round(wait * 1000);
@@ -224,20 +228,21 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
   const runtime = singleLine('runtime') || undefined;
   const tcpText = singleLine('tcp');
   const tcp = parseBoolean(tcpText);
-  if (tcp === undefined) problems.push(`input "tcp": ${showValue(tcpText)} is not a boolean; use true or false`);
+  if (tcp === undefined && !reported.has('tcp')) problems.push(`input "tcp": ${showValue(tcpText)} is not a boolean; use true or false`);
   const network = singleLine('network') || undefined;
   let daemonArgs: string[] = [];
   try {
     daemonArgs = splitArguments(raw('daemon-args'));
   } catch (e) {
-    problems.push(`input "daemon-args": ${(e as Error).message}; close it or remove the quote`);
+    problems.push(`input "daemon-args": ${showValue(raw('daemon-args'))} ${(e as Error).message}; close it or remove the quote`);
   }
 
   if (mode === 'dind') {
-    if (!IMAGE_REF.test(image)) problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
+    if (image.length > 255 && !reported.has('image')) problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
+    else if (!IMAGE_REF.test(image) && !reported.has('image')) problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
     if (runtime && !OBJECT_NAME.test(runtime)) problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
     if (runtime && privileged === 'true') problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
-    if (network && !OBJECT_NAME.test(network)) problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -)`);
+    if (network && !OBJECT_NAME.test(network)) problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
     if (daemonArgs.length && !daemonArgs[0]!.startsWith('-')) problems.push(`input "daemon-args": ${showValue(daemonArgs[0]!)} is not a dockerd flag; daemon-args must start with a flag such as --mtu=1400`);
     for (const arg of daemonArgs) {
       const flag = arg.split('=')[0]!;
@@ -266,7 +271,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
   problems.push(...registryProblems);
   const configureText = singleLine('configure-host');
   const configureHost = parseBoolean(configureText);
-  if (configureHost === undefined) problems.push(`input "configure-host": ${showValue(configureText)} is not a boolean; use true or false`);
+  if (configureHost === undefined && !reported.has('configure-host')) problems.push(`input "configure-host": ${showValue(configureText)} is not a boolean; use true or false`);
   if (configureHost && mode !== 'socket') problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
   if (!registryProblems.length) {
     const { config, problems: configProblems } = buildDaemonJson(registry);

@@ -11,7 +11,7 @@ import { type Inputs, InputError, parseInputs } from './inputs.js';
 import type { Platform } from './platform/platform.js';
 import { type Clock, NotReadyError, realClock, waitUntilReady } from './readiness.js';
 import { newSessionId } from './session.js';
-import { type CacheRecord, DATA_ROOT, DATA_ROOT_PARENT, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
+import { type CacheRecord, cacheDeadlineMs, DATA_ROOT, DATA_ROOT_PARENT, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
 import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
 import { CONTEXT_NAME, dockerConfigDir, installDockerContext, removeDockerContext } from './docker-context.js';
@@ -39,7 +39,7 @@ function restoreDataRoot(inputs: Inputs, platform: Platform, state: StateRecorde
   return async (engine: EngineClient, containerId: string): Promise<boolean> => {
     const started = startCache(inputs, platform);
     if (!started) return true;
-    const record = await restoreEntry(started.backend, started.record, (tar) => engine.putArchive(containerId, DATA_ROOT_PARENT, tar), platform.log);
+    const record = await restoreEntry(started.backend, started.record, (tar) => engine.putArchive(containerId, DATA_ROOT_PARENT, tar), platform.log, cacheDeadlineMs(platform.env));
     state.update({ cache: record });
     return !record.failed;
   };
@@ -216,7 +216,7 @@ async function prepareImageCache(inputs: Inputs, platform: Platform, state: Stat
     if (!started) return undefined;
     record = started.record;
     if (inputs.cache.strategy === 'images') {
-      record = await restoreEntry(started.backend, record, (tar) => daemon.loadImages(tar), platform.log);
+      record = await restoreEntry(started.backend, record, (tar) => daemon.loadImages(tar), platform.log, cacheDeadlineMs(platform.env));
     }
   }
   try {
@@ -241,11 +241,11 @@ async function saveImageCache(record: CacheRecord, s: SessionState, platform: Pl
     const daemon = new EngineClient(loadEndpoint(s.endpoint!));
     const current = await selectImages(daemon, record.settings.images);
     if (record.settings.strategy === 'images') {
-      return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log);
+      return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env));
     }
     const outer = new EngineClient(loadEndpoint(s.outer!));
     const id = s.containerId!;
-    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS));
+    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env));
   } catch (e) {
     platform.log.warning(`setup-dind cache: could not save (${(e as Error).message}).`);
     return 'not saved: an error';

@@ -66978,7 +66978,7 @@ function wrappy (fn, cb) {
 
 /***/ }),
 
-/***/ 3451:
+/***/ 9814:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -66995,8 +66995,16 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/show.ts
+/** How a user's value is shown in an error: quoted, escaped, never endless. */
+function showValue(value) {
+    const shown = JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
+    return value.length > 120 ? `${shown} (${value.length} characters)` : shown;
+}
+
 ;// CONCATENATED MODULE: ./src/endpoint.ts
 // Where a Docker daemon is reached: the one value every module passes around instead of loose strings.
+
 
 
 const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
@@ -67007,9 +67015,9 @@ function parseDockerHost(value) {
     if (text.startsWith('unix://')) {
         const path = text.slice('unix://'.length);
         if (!path.startsWith('/'))
-            throw new Error(`"${value}" must name an absolute socket path, like unix:///var/run/docker.sock`);
+            throw new Error(`${showValue(value)} must name an absolute socket path; use something like unix:///var/run/docker.sock`);
         if (/[\0\n\r]/.test(path))
-            throw new Error(`"${value}" contains control characters`);
+            throw new Error(`${showValue(value)} contains control characters; remove them`);
         return { kind: 'unix', path };
     }
     if (text.startsWith('tcp://')) {
@@ -67018,18 +67026,18 @@ function parseDockerHost(value) {
             url = new URL(text);
         }
         catch {
-            throw new Error(`"${value}" is not a valid tcp:// address; use tcp://HOST:PORT`);
+            throw new Error(`${showValue(value)} is not a valid tcp:// address; use tcp://HOST:PORT`);
         }
         if (!url.hostname || !url.port)
-            throw new Error(`"${value}" needs a host and a port, like tcp://docker:2376`);
+            throw new Error(`${showValue(value)} needs a host and a port; use something like tcp://docker:2376`);
         if (url.pathname !== '/' && url.pathname !== '')
-            throw new Error(`"${value}" must not have a path`);
+            throw new Error(`${showValue(value)} must not have a path; use tcp://HOST:PORT`);
         if (url.username || url.password || url.search || url.hash)
-            throw new Error(`"${value}" must be only tcp://HOST:PORT`);
+            throw new Error(`${showValue(value)} must be only tcp://HOST:PORT; remove the rest`);
         const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
         return { kind: 'tcp', host, port: Number(url.port) };
     }
-    throw new Error(`"${value}" is not a supported address; use unix:///path/to/docker.sock or tcp://HOST:PORT`);
+    throw new Error(`${showValue(value)} is not a supported address; use unix:///path/to/docker.sock or tcp://HOST:PORT`);
 }
 function formatAddress(address) {
     if (address.kind === 'unix')
@@ -67040,9 +67048,9 @@ function formatAddress(address) {
 /** Problems with a TLS certificate directory, as sentences; empty when it is usable. */
 function checkTlsCertPath(dir) {
     if (!(0,external_node_fs_namespaceObject.existsSync)(dir))
-        return [`directory "${dir}" does not exist`];
+        return [`directory ${showValue(dir)} does not exist; give the directory that holds ca.pem, cert.pem and key.pem`];
     const missing = TLS_FILES.filter((f) => !(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, f)));
-    return missing.length ? [`"${dir}" lacks ${missing.join(', ')} (it needs ca.pem, cert.pem and key.pem)`] : [];
+    return missing.length ? [`${showValue(dir)} lacks ${missing.join(', ')}; it needs ca.pem, cert.pem and key.pem`] : [];
 }
 /** The environment the docker CLI needs to reach this endpoint. */
 function clientEnvironment(endpoint) {
@@ -67674,11 +67682,8 @@ class InputError extends Error {
         this.name = 'InputError';
     }
 }
-/** How an input value is shown in an error: quoted, escaped, never endless. */
-function showValue(value) {
-    const shown = JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
-    return value.length > 120 ? `${shown} (${value.length} characters)` : shown;
-}
+
+
 // dockerd flags the action sets itself; passing them through daemon-args would break the endpoint or the cleanup.
 const RESERVED_DAEMON_FLAGS = ['-H', '--host', '--data-root', '-g', '--graph', '--exec-root', '--pidfile', '-p', '--group', '-G',
     '--tls', '--tlsverify', '--tlscacert', '--tlscert', '--tlskey'];
@@ -67740,16 +67745,21 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         }
         return value;
     };
+    // Inputs already reported: later checks of the same input stay quiet, so each gets one clear problem.
+    const reported = new Set();
     const singleLine = (name) => {
         const value = raw(name).trim();
         if (/[\r\n]/.test(value)) {
-            problems.push(`input "${name}": ${showValue(value)} must be a single line`);
-            return '';
+            problems.push(`input "${name}": ${showValue(value)} must be a single line; put the value on one line`);
+            reported.add(name);
+            return INPUT_DEFAULTS[name];
         }
         return value;
     };
     const oneOf = (name, allowed) => {
         const value = singleLine(name).toLowerCase();
+        if (reported.has(name))
+            return allowed[0];
         if (allowed.includes(value))
             return value;
         problems.push(`input "${name}": ${showValue(value)} is not allowed; use one of ${allowed.join(', ')}`);
@@ -67758,7 +67768,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const mode = oneOf('mode', MODES);
     let dockerHost;
     const hostText = singleLine('docker-host');
-    if (hostText) {
+    if (hostText && !reported.has('docker-host')) {
         try {
             dockerHost = parseDockerHost(hostText);
         }
@@ -67778,7 +67788,10 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     let waitTimeoutMs = Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
     const waitText = singleLine('wait-timeout');
     const wait = Number(waitText);
-    if (waitText === '' || !Number.isFinite(wait) || wait <= 0 || wait > MAX_WAIT_SECONDS) {
+    if (reported.has('wait-timeout')) {
+        // already reported
+    }
+    else if (waitText === '' || !Number.isFinite(wait) || wait <= 0 || wait > MAX_WAIT_SECONDS) {
         problems.push(`input "wait-timeout": ${showValue(waitText)} is not a number of seconds between 0 and ${MAX_WAIT_SECONDS}; use for example 60`);
     }
     else {
@@ -67789,7 +67802,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const runtime = singleLine('runtime') || undefined;
     const tcpText = singleLine('tcp');
     const tcp = parseBoolean(tcpText);
-    if (tcp === undefined)
+    if (tcp === undefined && !reported.has('tcp'))
         problems.push(`input "tcp": ${showValue(tcpText)} is not a boolean; use true or false`);
     const network = singleLine('network') || undefined;
     let daemonArgs = [];
@@ -67797,17 +67810,19 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         daemonArgs = splitArguments(raw('daemon-args'));
     }
     catch (e) {
-        problems.push(`input "daemon-args": ${e.message}; close it or remove the quote`);
+        problems.push(`input "daemon-args": ${showValue(raw('daemon-args'))} ${e.message}; close it or remove the quote`);
     }
     if (mode === 'dind') {
-        if (!IMAGE_REF.test(image))
+        if (image.length > 255 && !reported.has('image'))
+            problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
+        else if (!IMAGE_REF.test(image) && !reported.has('image'))
             problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
         if (runtime && !OBJECT_NAME.test(runtime))
             problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
         if (runtime && privileged === 'true')
             problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
         if (network && !OBJECT_NAME.test(network))
-            problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -)`);
+            problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
         if (daemonArgs.length && !daemonArgs[0].startsWith('-'))
             problems.push(`input "daemon-args": ${showValue(daemonArgs[0])} is not a dockerd flag; daemon-args must start with a flag such as --mtu=1400`);
         for (const arg of daemonArgs) {
@@ -67836,7 +67851,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     problems.push(...registryProblems);
     const configureText = singleLine('configure-host');
     const configureHost = parseBoolean(configureText);
-    if (configureHost === undefined)
+    if (configureHost === undefined && !reported.has('configure-host'))
         problems.push(`input "configure-host": ${showValue(configureText)} is not a boolean; use true or false`);
     if (configureHost && mode !== 'socket')
         problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
@@ -68056,12 +68071,21 @@ class EngineClient {
      */
     async probe(timeoutMs) {
         const quick = newDocker(dockerOptions(this.endpoint, timeoutMs));
-        const pong = await quick.ping();
-        const text = Buffer.isBuffer(pong) ? pong.toString() : String(pong);
-        if (text.trim() !== 'OK')
-            throw new Error(`/_ping answered ${JSON.stringify(text.slice(0, 60))} instead of OK`);
-        const v = await quick.version();
-        return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
+        const started = performance.now();
+        try {
+            const pong = await quick.ping();
+            const text = Buffer.isBuffer(pong) ? pong.toString() : String(pong);
+            if (text.trim() !== 'OK')
+                throw new Error(`/_ping answered ${JSON.stringify(text.slice(0, 60))} instead of OK`);
+            const v = await quick.version();
+            return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
+        }
+        catch (e) {
+            // docker-modem's timeout destroys the request, which reads as "socket hang up": say what really happened.
+            if (performance.now() - started >= timeoutMs * 0.95)
+                throw new Error(`no answer within ${(timeoutMs / 1000).toFixed(1)} s (the address accepts connections)`);
+            throw e;
+        }
     }
     version() {
         return this.call('reading the daemon version', async () => {
@@ -69481,6 +69505,7 @@ function existingDaemon(inputs, env, state) {
 
 
 
+
 /** Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed. */
 const STOP_GRACE_SECONDS = 5;
 async function cleanupSession(state, log) {
@@ -69523,7 +69548,7 @@ async function cleanupSession(state, log) {
         for (const n of found.networks)
             await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
     }
-    if (state.jobDir) {
+    if (state.jobDir && (0,external_node_fs_namespaceObject.existsSync)(state.jobDir)) {
         const dir = state.jobDir;
         await attempt(`directory ${dir}`, () => (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }));
     }
@@ -69711,6 +69736,12 @@ class DirectoryBackend {
         }
         return out;
     }
+    async abandon() {
+        const names = await (0,promises_namespaceObject.readdir)(this.dir).catch(() => []);
+        for (const name of names)
+            if (name.endsWith(`.partial-${process.pid}`))
+                await (0,promises_namespaceObject.rm)((0,external_node_path_namespaceObject.join)(this.dir, name), { force: true });
+    }
     async restore(primaryKey, restoreKeys, consume) {
         const all = await this.entries();
         let match = all.find((e) => e.key === primaryKey);
@@ -69799,12 +69830,31 @@ async function selectImages(engine, patterns) {
         refs: chosen.flatMap((i) => (i.tags.length ? i.tags : [i.id])),
     };
 }
+/**
+ * Cache transfers get a deadline: GitHub's cache client has none for uploads, and a stalled service must never keep
+ * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes).
+ */
+function cacheDeadlineMs(env) {
+    const seconds = Number(env.SETUP_DIND_CACHE_TIMEOUT_SECONDS);
+    return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 600_000;
+}
+class DeadlineError extends Error {
+}
+/** The promise's result, or a DeadlineError after `ms` (the work itself is abandoned, not cancelled). */
+function withDeadline(work, ms, what) {
+    let timer;
+    const deadline = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new DeadlineError(`${what} did not finish within ${Math.round(ms / 1000)} s and was given up`)), ms);
+    });
+    work.catch(() => undefined); // a late failure of abandoned work is not news
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
 const sameIds = (a, b) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 /** Restores an entry with `consume`; a failure is a warning and a miss. */
-async function restoreEntry(backend, record, consume, log) {
+async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000) {
     const started = performance.now();
     try {
-        const entry = await backend.restore(record.key, record.restoreKeys, consume);
+        const entry = await withDeadline(backend.restore(record.key, record.restoreKeys, consume), deadlineMs, `restoring from ${backend.name}`);
         if (!entry) {
             log.info(`setup-dind cache: no entry for ${record.key}${record.restoreKeys.length ? ` or ${record.restoreKeys.join(', ')}*` : ''} in ${backend.name}.`);
             return { ...record, hit: 'false' };
@@ -69814,6 +69864,8 @@ async function restoreEntry(backend, record, consume, log) {
         return { ...record, hit: entry.key === record.key ? 'true' : 'partial', restoredKey: entry.key, restoredBytes: entry.bytes, restoreSeconds: seconds };
     }
     catch (e) {
+        if (e instanceof DeadlineError)
+            await backend.abandon?.().catch(() => undefined);
         log.warning(`setup-dind cache: restoring from ${backend.name} failed (${e.message}); the daemon starts cold.`);
         return { ...record, hit: 'false', failed: true };
     }
@@ -69823,7 +69875,7 @@ const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
  * post: saves when the selected images differ from what was restored (or always, per cache-save). `produce` makes
  * the tar (docker save, or the stopped daemon's data root); `prepare` runs first when saving (stopping the daemon).
  */
-async function saveEntry(backend, record, current, produce, log, prepare) {
+async function saveEntry(backend, record, current, produce, log, prepare, deadlineMs = 600_000) {
     const { settings } = record;
     if (settings.save === 'never')
         return 'not saved: cache-save is never';
@@ -69835,7 +69887,7 @@ async function saveEntry(backend, record, current, produce, log, prepare) {
     const started = performance.now();
     try {
         await prepare?.();
-        const result = await backend.save(record.key, () => produce(current.refs), settings.maxBytes, record.restoreKeys);
+        const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, record.restoreKeys), deadlineMs, `saving to ${backend.name}`);
         const seconds = ((performance.now() - started) / 1000).toFixed(2);
         switch (result.outcome) {
             case 'saved':
@@ -69852,6 +69904,8 @@ async function saveEntry(backend, record, current, produce, log, prepare) {
         }
     }
     catch (e) {
+        if (e instanceof DeadlineError)
+            await backend.abandon?.().catch(() => undefined);
         log.warning(`setup-dind cache: saving failed (${e.message}); the job is not affected.`);
         return 'not saved: an error';
     }
@@ -69988,7 +70042,7 @@ function restoreDataRoot(inputs, platform, state) {
         const started = startCache(inputs, platform);
         if (!started)
             return true;
-        const record = await restoreEntry(started.backend, started.record, (tar) => engine.putArchive(containerId, DATA_ROOT_PARENT, tar), platform.log);
+        const record = await restoreEntry(started.backend, started.record, (tar) => engine.putArchive(containerId, DATA_ROOT_PARENT, tar), platform.log, cacheDeadlineMs(platform.env));
         state.update({ cache: record });
         return !record.failed;
     };
@@ -70175,7 +70229,7 @@ async function prepareImageCache(inputs, platform, state, daemon) {
             return undefined;
         record = started.record;
         if (inputs.cache.strategy === 'images') {
-            record = await restoreEntry(started.backend, record, (tar) => daemon.loadImages(tar), platform.log);
+            record = await restoreEntry(started.backend, record, (tar) => daemon.loadImages(tar), platform.log, cacheDeadlineMs(platform.env));
         }
     }
     try {
@@ -70201,11 +70255,11 @@ async function saveImageCache(record, s, platform) {
         const daemon = new EngineClient(loadEndpoint(s.endpoint));
         const current = await selectImages(daemon, record.settings.images);
         if (record.settings.strategy === 'images') {
-            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log);
+            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env));
         }
         const outer = new EngineClient(loadEndpoint(s.outer));
         const id = s.containerId;
-        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS));
+        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env));
     }
     catch (e) {
         platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
@@ -70501,7 +70555,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3451);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9814);
 
 // docker-modem calls url.parse, which Node 24 reports on every run; it says nothing to the CLI's users.
 process.noDeprecation = true;

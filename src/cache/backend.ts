@@ -19,4 +19,6 @@ export interface CacheBackend {
    * (a directory) removes them.
    */
   save(key: string, produce: () => Promise<Readable>, maxBytes: number | undefined, supersedes?: string[]): Promise<{ outcome: SaveOutcome; bytes: number; detail?: string }>;
+  /** Removes what a save or restore given up at its deadline left (its own cleanup will never run). */
+  abandon?(): Promise<void>;
 }

@@ -76,6 +76,27 @@ export async function selectImages(engine: EngineClient, patterns: string[]): Pr
   };
 }
 
+/**
+ * Cache transfers get a deadline: GitHub's cache client has none for uploads, and a stalled service must never keep
+ * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes).
+ */
+export function cacheDeadlineMs(env: Readonly<Record<string, string | undefined>>): number {
+  const seconds = Number(env.SETUP_DIND_CACHE_TIMEOUT_SECONDS);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 600_000;
+}
+
+export class DeadlineError extends Error {}
+
+/** The promise's result, or a DeadlineError after `ms` (the work itself is abandoned, not cancelled). */
+export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(`${what} did not finish within ${Math.round(ms / 1000)} s and was given up`)), ms);
+  });
+  work.catch(() => undefined); // a late failure of abandoned work is not news
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 const sameIds = (a: string[] | undefined, b: string[]) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Restores an entry with `consume`; a failure is a warning and a miss. */
@@ -84,10 +105,11 @@ export async function restoreEntry(
   record: CacheRecord,
   consume: (tar: Readable) => Promise<void>,
   log: Logger,
+  deadlineMs = 600_000,
 ): Promise<CacheRecord> {
   const started = performance.now();
   try {
-    const entry = await backend.restore(record.key, record.restoreKeys, consume);
+    const entry = await withDeadline(backend.restore(record.key, record.restoreKeys, consume), deadlineMs, `restoring from ${backend.name}`);
     if (!entry) {
       log.info(`setup-dind cache: no entry for ${record.key}${record.restoreKeys.length ? ` or ${record.restoreKeys.join(', ')}*` : ''} in ${backend.name}.`);
       return { ...record, hit: 'false' };
@@ -96,6 +118,7 @@ export async function restoreEntry(
     log.info(`setup-dind cache: restored ${entry.key} (${mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
     return { ...record, hit: entry.key === record.key ? 'true' : 'partial', restoredKey: entry.key, restoredBytes: entry.bytes, restoreSeconds: seconds };
   } catch (e) {
+    if (e instanceof DeadlineError) await backend.abandon?.().catch(() => undefined);
     log.warning(`setup-dind cache: restoring from ${backend.name} failed (${(e as Error).message}); the daemon starts cold.`);
     return { ...record, hit: 'false', failed: true };
   }
@@ -114,6 +137,7 @@ export async function saveEntry(
   produce: (refs: string[]) => Promise<Readable>,
   log: Logger,
   prepare?: () => Promise<void>,
+  deadlineMs = 600_000,
 ): Promise<string> {
   const { settings } = record;
   if (settings.save === 'never') return 'not saved: cache-save is never';
@@ -124,7 +148,7 @@ export async function saveEntry(
   const started = performance.now();
   try {
     await prepare?.();
-    const result = await backend.save(record.key, () => produce(current.refs), settings.maxBytes, record.restoreKeys);
+    const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, record.restoreKeys), deadlineMs, `saving to ${backend.name}`);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     switch (result.outcome) {
       case 'saved':
@@ -140,6 +164,7 @@ export async function saveEntry(
         return 'not saved: the backend failed';
     }
   } catch (e) {
+    if (e instanceof DeadlineError) await backend.abandon?.().catch(() => undefined);
     log.warning(`setup-dind cache: saving failed (${(e as Error).message}); the job is not affected.`);
     return 'not saved: an error';
   }

@@ -34,6 +34,11 @@ export class DirectoryBackend implements CacheBackend {
     return out;
   }
 
+  async abandon(): Promise<void> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    for (const name of names) if (name.endsWith(`.partial-${process.pid}`)) await rm(join(this.dir, name), { force: true });
+  }
+
   async restore(primaryKey: string, restoreKeys: string[], consume: (tar: Readable) => Promise<void>): Promise<RestoredEntry | undefined> {
     const all = await this.entries();
     let match = all.find((e) => e.key === primaryKey);

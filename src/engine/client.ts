@@ -159,11 +159,18 @@ export class EngineClient {
    */
   async probe(timeoutMs: number): Promise<DaemonVersion> {
     const quick = newDocker(dockerOptions(this.endpoint, timeoutMs));
-    const pong = await quick.ping();
-    const text = Buffer.isBuffer(pong) ? pong.toString() : String(pong);
-    if (text.trim() !== 'OK') throw new Error(`/_ping answered ${JSON.stringify(text.slice(0, 60))} instead of OK`);
-    const v = await quick.version();
-    return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
+    const started = performance.now();
+    try {
+      const pong = await quick.ping();
+      const text = Buffer.isBuffer(pong) ? pong.toString() : String(pong);
+      if (text.trim() !== 'OK') throw new Error(`/_ping answered ${JSON.stringify(text.slice(0, 60))} instead of OK`);
+      const v = await quick.version();
+      return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
+    } catch (e) {
+      // docker-modem's timeout destroys the request, which reads as "socket hang up": say what really happened.
+      if (performance.now() - started >= timeoutMs * 0.95) throw new Error(`no answer within ${(timeoutMs / 1000).toFixed(1)} s (the address accepts connections)`);
+      throw e;
+    }
   }
 
   version(): Promise<DaemonVersion> {

@@ -23,6 +23,10 @@ export class GitHubCacheBackend implements CacheBackend {
     return Boolean(env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL);
   }
 
+  async abandon(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
   async restore(primaryKey: string, restoreKeys: string[], consume: (tar: Readable) => Promise<void>): Promise<RestoredEntry | undefined> {
     await rm(this.dir, { recursive: true, force: true });
     await mkdir(this.dir, { recursive: true });
