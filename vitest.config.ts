@@ -16,6 +16,7 @@ export default defineConfig({
           // Real engine: the bed daemon (DOCKER_HOST) must be up; files run one at a time on 2 cores.
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts', 'test/harness/container.test.ts'],
+          setupFiles: ['test/e2e/setup.ts'],
           testTimeout: 240_000,
           hookTimeout: 240_000,
           fileParallelism: false,
