@@ -47,6 +47,9 @@ export function formatAddress(address: DaemonAddress): string {
   return `tcp://${host}:${address.port}`;
 }
 
+/** The TLS certificate files are not (yet) there: a daemon that writes them when it starts may still do so. */
+export class TlsFilesMissingError extends Error {}
+
 /** Problems with a TLS certificate directory, as sentences; empty when it is usable. */
 export function checkTlsCertPath(dir: string): string[] {
   if (!existsSync(dir)) return [`directory ${showValue(dir)} does not exist; give the directory that holds ca.pem, cert.pem and key.pem`];
@@ -91,7 +94,7 @@ export function resolveEngine(
   }
   if (tlsCertPath) {
     const problems = checkTlsCertPath(tlsCertPath);
-    if (problems.length) throw new Error(`${tlsSource}: ${problems.join('; ')}`);
+    if (problems.length) throw new TlsFilesMissingError(`${tlsSource}: ${problems.join('; ')}`);
   }
   return tlsCertPath ? { address, tlsCertPath } : { address };
 }

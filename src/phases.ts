@@ -26,7 +26,7 @@ export interface PhaseOptions {
 const LOG_TAIL_LINES = 60;
 
 function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, options: PhaseOptions): DaemonMode {
-  if (inputs.mode !== 'dind') return existingDaemon(inputs, platform.env, state);
+  if (inputs.mode !== 'dind') return existingDaemon(inputs, platform.env, state, options.clock);
   return dindDaemon(inputs, platform, state, {
     readProcStatus: options.readProcStatus ?? (() => readFile('/proc/self/status', 'utf8')),
     socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
@@ -94,6 +94,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
       // pre did not run (a composite action, or pre was skipped): start now.
       await startDaemon(inputs, platform, state, options);
     }
+    const waitStarted = clock.now();
     const daemon = await daemonMode(inputs, platform, state, options).attach();
     const client = new EngineClient(daemon.endpoint);
     const target = `the ${inputs.mode} daemon at ${client.description}`;
@@ -101,7 +102,8 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     try {
       ready = await waitUntilReady({
         target,
-        timeoutMs: inputs.waitTimeoutMs,
+        // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
+        timeoutMs: Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)),
         probe: (ms) => client.probe(ms),
         giveUp: daemon.giveUp,
         clock,

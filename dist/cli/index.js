@@ -67045,6 +67045,9 @@ function formatAddress(address) {
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
     return `tcp://${host}:${address.port}`;
 }
+/** The TLS certificate files are not (yet) there: a daemon that writes them when it starts may still do so. */
+class TlsFilesMissingError extends Error {
+}
 /** Problems with a TLS certificate directory, as sentences; empty when it is usable. */
 function checkTlsCertPath(dir) {
     if (!(0,external_node_fs_namespaceObject.existsSync)(dir))
@@ -67087,7 +67090,7 @@ function resolveEngine(input, env) {
     if (tlsCertPath) {
         const problems = checkTlsCertPath(tlsCertPath);
         if (problems.length)
-            throw new Error(`${tlsSource}: ${problems.join('; ')}`);
+            throw new TlsFilesMissingError(`${tlsSource}: ${problems.join('; ')}`);
     }
     return tlsCertPath ? { address, tlsCertPath } : { address };
 }
@@ -69480,19 +69483,104 @@ function dindDaemon(inputs, platform, state, deps) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/readiness.ts
+const realClock = {
+    now: () => performance.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+class NotReadyError extends Error {
+    elapsedMs;
+    lastError;
+    constructor(message, elapsedMs, lastError) {
+        super(message);
+        this.elapsedMs = elapsedMs;
+        this.lastError = lastError;
+        this.name = 'NotReadyError';
+    }
+}
+const describeError = (e) => {
+    const err = e;
+    const text = err?.message ?? String(e);
+    return err?.code && !text.includes(err.code) ? `${err.code}: ${text}` : text;
+};
+async function waitUntilReady(options) {
+    const clock = options.clock ?? realClock;
+    const firstDelay = options.firstDelayMs ?? 20;
+    const maxDelay = options.maxDelayMs ?? 1000;
+    const maxAttempt = options.maxAttemptMs ?? 2000;
+    const start = clock.now();
+    const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+    let delay = firstDelay;
+    let attempts = 0;
+    let lastError = 'no attempt was made';
+    for (;;) {
+        const elapsed = clock.now() - start;
+        const remaining = options.timeoutMs - elapsed;
+        if (remaining <= 0) {
+            throw new NotReadyError(`${options.target} did not answer within ${seconds(options.timeoutMs)} (${attempts} attempts); last error: ${lastError}. ` +
+                'Check that the address is right and the daemon is running; raise wait-timeout if it is just slow.', elapsed, lastError);
+        }
+        attempts++;
+        try {
+            const version = await options.probe(Math.max(50, Math.min(maxAttempt, remaining)));
+            return { version, elapsedMs: clock.now() - start, attempts };
+        }
+        catch (e) {
+            lastError = describeError(e);
+        }
+        const reason = await options.giveUp?.();
+        if (reason !== undefined) {
+            const elapsedNow = clock.now() - start;
+            throw new NotReadyError(`${options.target} will not become ready: ${reason} (after ${seconds(elapsedNow)}, ${attempts} attempts; last error: ${lastError})`, elapsedNow, lastError);
+        }
+        const left = options.timeoutMs - (clock.now() - start);
+        if (left <= 0)
+            continue;
+        await clock.sleep(Math.min(delay, left));
+        delay = Math.min(maxDelay, Math.ceil(delay * 1.5));
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/daemon/existing.ts
 // socket and external modes: the daemon is not ours. The action finds it, waits for it and exports it; it creates
 // nothing, so post has nothing of ours to remove and touches nothing anyone else made.
 
-function existingDaemon(inputs, env, state) {
+
+/**
+ * The endpoint, waiting (within wait-timeout) for TLS files that are not there yet: a docker:dind service writes its
+ * client certificates only once it has started, so the job may look for them before they exist.
+ */
+async function endpointWhenTlsFilesExist(inputs, env, clock) {
+    const deadline = clock.now() + inputs.waitTimeoutMs;
+    for (;;) {
+        try {
+            return resolveEngine(inputs, env);
+        }
+        catch (e) {
+            if (!(e instanceof TlsFilesMissingError))
+                throw e;
+            if (clock.now() >= deadline)
+                throw new Error(`${e.message} (waited ${(inputs.waitTimeoutMs / 1000).toFixed(1)} s for them to appear)`);
+            await clock.sleep(200);
+        }
+    }
+}
+function existingDaemon(inputs, env, state, clock = realClock) {
     return {
         async start() {
             // socket: the runner's own daemon, found like the docker CLI finds it. external: docker-host is required
-            // (inputs.ts makes sure), so the same resolution applies.
-            state.update({ endpoint: saveEndpoint(resolveEngine(inputs, env)) });
+            // (inputs.ts makes sure), so the same resolution applies. TLS files may appear later (see above).
+            try {
+                state.update({ endpoint: saveEndpoint(resolveEngine(inputs, env)) });
+            }
+            catch (e) {
+                if (!(e instanceof TlsFilesMissingError))
+                    throw e;
+                state.update({ endpoint: { host: formatAddress(resolveEngine({ ...inputs, tlsCertPath: undefined }, { ...env, DOCKER_TLS_VERIFY: undefined }).address) } });
+            }
         },
         async attach() {
-            const endpoint = resolveEngine(inputs, env);
+            const endpoint = await endpointWhenTlsFilesExist(inputs, env, clock);
             return { endpoint, outputs: {}, facts: { Daemon: inputs.mode === 'socket' ? "the runner's own daemon" : 'an external daemon' } };
         },
     };
@@ -69589,64 +69677,6 @@ async function reapStale(engine, olderThanMs, currentSession, log, now = Date.no
     for (const n of found.networks.filter((n) => stale(n.labels)))
         await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
     return removed;
-}
-
-;// CONCATENATED MODULE: ./src/readiness.ts
-const realClock = {
-    now: () => performance.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-class NotReadyError extends Error {
-    elapsedMs;
-    lastError;
-    constructor(message, elapsedMs, lastError) {
-        super(message);
-        this.elapsedMs = elapsedMs;
-        this.lastError = lastError;
-        this.name = 'NotReadyError';
-    }
-}
-const describeError = (e) => {
-    const err = e;
-    const text = err?.message ?? String(e);
-    return err?.code && !text.includes(err.code) ? `${err.code}: ${text}` : text;
-};
-async function waitUntilReady(options) {
-    const clock = options.clock ?? realClock;
-    const firstDelay = options.firstDelayMs ?? 20;
-    const maxDelay = options.maxDelayMs ?? 1000;
-    const maxAttempt = options.maxAttemptMs ?? 2000;
-    const start = clock.now();
-    const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
-    let delay = firstDelay;
-    let attempts = 0;
-    let lastError = 'no attempt was made';
-    for (;;) {
-        const elapsed = clock.now() - start;
-        const remaining = options.timeoutMs - elapsed;
-        if (remaining <= 0) {
-            throw new NotReadyError(`${options.target} did not answer within ${seconds(options.timeoutMs)} (${attempts} attempts); last error: ${lastError}. ` +
-                'Check that the address is right and the daemon is running; raise wait-timeout if it is just slow.', elapsed, lastError);
-        }
-        attempts++;
-        try {
-            const version = await options.probe(Math.max(50, Math.min(maxAttempt, remaining)));
-            return { version, elapsedMs: clock.now() - start, attempts };
-        }
-        catch (e) {
-            lastError = describeError(e);
-        }
-        const reason = await options.giveUp?.();
-        if (reason !== undefined) {
-            const elapsedNow = clock.now() - start;
-            throw new NotReadyError(`${options.target} will not become ready: ${reason} (after ${seconds(elapsedNow)}, ${attempts} attempts; last error: ${lastError})`, elapsedNow, lastError);
-        }
-        const left = options.timeoutMs - (clock.now() - start);
-        if (left <= 0)
-            continue;
-        await clock.sleep(Math.min(delay, left));
-        delay = Math.min(maxDelay, Math.ceil(delay * 1.5));
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/cache/zstd.ts
@@ -70029,7 +70059,7 @@ async function removeDockerContext(r) {
 const LOG_TAIL_LINES = 60;
 function daemonMode(inputs, platform, state, options) {
     if (inputs.mode !== 'dind')
-        return existingDaemon(inputs, platform.env, state);
+        return existingDaemon(inputs, platform.env, state, options.clock);
     return dindDaemon(inputs, platform, state, {
         readProcStatus: options.readProcStatus ?? (() => (0,promises_namespaceObject.readFile)('/proc/self/status', 'utf8')),
         socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
@@ -70101,6 +70131,7 @@ async function runMain(platform, options = {}) {
             // pre did not run (a composite action, or pre was skipped): start now.
             await startDaemon(inputs, platform, state, options);
         }
+        const waitStarted = clock.now();
         const daemon = await daemonMode(inputs, platform, state, options).attach();
         const client = new EngineClient(daemon.endpoint);
         const target = `the ${inputs.mode} daemon at ${client.description}`;
@@ -70108,7 +70139,8 @@ async function runMain(platform, options = {}) {
         try {
             ready = await waitUntilReady({
                 target,
-                timeoutMs: inputs.waitTimeoutMs,
+                // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
+                timeoutMs: Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)),
                 probe: (ms) => client.probe(ms),
                 giveUp: daemon.giveUp,
                 clock,

@@ -1,7 +1,7 @@
 // The setup-dind CLI end to end (GitLab CI and plain shells): start, env, a container, stop — in separate
 // processes, as GitLab's before_script, script and after_script are — leaving nothing behind.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -56,6 +56,15 @@ describe('setup-dind CLI', () => {
       expect(env.DOCKER_HOST).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
       const waited = await cli(['wait', '--state-dir', join(work, 'tls-wait'), '--wait-timeout', '10'], env);
       expect(waited.code, waited.stdout + waited.stderr).toBe(0);
+      // A service writes its client certificates only once it runs: wait looks for them until wait-timeout.
+      const late = join(work, 'late-certs');
+      const appear = setTimeout(() => symlinkSync(env.DOCKER_CERT_PATH!, late), 1500);
+      const waitedLate = await cli(['wait', '--state-dir', join(work, 'tls-wait-late'), '--wait-timeout', '10'], { ...env, DOCKER_CERT_PATH: late });
+      clearTimeout(appear);
+      expect(waitedLate.code, waitedLate.stdout + waitedLate.stderr).toBe(0);
+      const never = await cli(['wait', '--state-dir', join(work, 'tls-wait-never'), '--wait-timeout', '1'], { ...env, DOCKER_CERT_PATH: join(work, 'no-certs') });
+      expect(never.code).toBe(1);
+      expect(never.stderr).toMatch(/no-certs" does not exist; give the directory that holds ca.pem, cert.pem and key.pem \(waited 1.0 s for them to appear\)/);
     } finally {
       expect((await cli(['stop', '--state-dir', stateDir])).code).toBe(0);
     }
