@@ -68059,12 +68059,18 @@ class EngineClient {
         this.docker = newDocker(dockerOptions(endpoint, ENGINE_IDLE_TIMEOUT_MS));
         this.description = formatAddress(endpoint.address);
     }
-    async call(what, fn) {
+    /**
+     * Runs one engine call; an error becomes an EngineError that says what failed where. `answers` maps status codes
+     * that are an answer, not a failure (404: it does not exist), to the result they stand for.
+     */
+    async call(what, fn, answers = {}) {
         try {
             return await fn();
         }
         catch (e) {
             const { text, status } = engineMessage(e);
+            if (status !== undefined && status in answers)
+                return answers[status];
             throw new EngineError(`${what} on ${this.description} failed: ${text}`, status);
         }
     }
@@ -68102,16 +68108,8 @@ class EngineClient {
             return { storageDriver: i.Driver ?? '', registryMirrors: i.RegistryConfig?.Mirrors ?? [], cgroupVersion: i.CgroupVersion ?? '', securityOptions: i.SecurityOptions ?? [] };
         });
     }
-    async imageExists(ref) {
-        try {
-            await this.docker.getImage(ref).inspect();
-            return true;
-        }
-        catch (e) {
-            if (e.statusCode === 404)
-                return false;
-            throw new EngineError(`inspecting image ${ref} on ${this.description} failed: ${engineMessage(e).text}`);
-        }
+    imageExists(ref) {
+        return this.call(`inspecting image ${ref}`, async () => Boolean(await this.docker.getImage(ref).inspect()), { 404: false });
     }
     pullImage(ref) {
         return this.call(`pulling ${ref}`, async () => {
@@ -68153,15 +68151,9 @@ class EngineClient {
     }
     /** undefined when the container does not exist (any more). */
     async inspectContainer(id) {
-        let c;
-        try {
-            c = await this.docker.getContainer(id).inspect();
-        }
-        catch (e) {
-            if (e.statusCode === 404)
-                return undefined;
-            throw new EngineError(`inspecting container ${id.slice(0, 12)} on ${this.description} failed: ${engineMessage(e).text}`);
-        }
+        const c = await this.call(`inspecting container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect(), { 404: undefined });
+        if (!c)
+            return undefined;
         const ports = {};
         for (const [port, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
             ports[port] = (bindings ?? []).map((b) => ({ hostIp: b.HostIp, hostPort: b.HostPort }));
@@ -68188,27 +68180,12 @@ class EngineClient {
         });
     }
     /** SIGTERM, then SIGKILL after `graceSeconds`. A container that is already stopped is fine. */
-    async stopContainer(id, graceSeconds) {
-        try {
-            await this.docker.getContainer(id).stop({ t: graceSeconds });
-        }
-        catch (e) {
-            const status = e.statusCode;
-            if (status === 304 || status === 404)
-                return;
-            throw new EngineError(`stopping container ${id.slice(0, 12)} on ${this.description} failed: ${engineMessage(e).text}`, status);
-        }
+    stopContainer(id, graceSeconds) {
+        // 304: already stopped; 404: already gone.
+        return this.call(`stopping container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).stop({ t: graceSeconds })), { 304: undefined, 404: undefined });
     }
-    async removeContainer(id) {
-        try {
-            await this.docker.getContainer(id).remove({ force: true, v: true });
-        }
-        catch (e) {
-            const status = e.statusCode;
-            if (status === 404)
-                return;
-            throw new EngineError(`removing container ${id.slice(0, 12)} on ${this.description} failed: ${engineMessage(e).text}`, status);
-        }
+    removeContainer(id) {
+        return this.call(`removing container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).remove({ force: true, v: true })), { 404: undefined });
     }
     /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
     listImages() {

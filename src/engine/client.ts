@@ -144,11 +144,16 @@ export class EngineClient {
     this.description = formatAddress(endpoint.address);
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one engine call; an error becomes an EngineError that says what failed where. `answers` maps status codes
+   * that are an answer, not a failure (404: it does not exist), to the result they stand for.
+   */
+  private async call<T>(what: string, fn: () => Promise<T>, answers: Partial<Record<number, T>> = {}): Promise<T> {
     try {
       return await fn();
     } catch (e) {
       const { text, status } = engineMessage(e);
+      if (status !== undefined && status in answers) return answers[status] as T;
       throw new EngineError(`${what} on ${this.description} failed: ${text}`, status);
     }
   }
@@ -187,14 +192,8 @@ export class EngineClient {
     });
   }
 
-  async imageExists(ref: string): Promise<boolean> {
-    try {
-      await this.docker.getImage(ref).inspect();
-      return true;
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return false;
-      throw new EngineError(`inspecting image ${ref} on ${this.description} failed: ${engineMessage(e).text}`);
-    }
+  imageExists(ref: string): Promise<boolean> {
+    return this.call(`inspecting image ${ref}`, async () => Boolean(await this.docker.getImage(ref).inspect()), { 404: false });
   }
 
   pullImage(ref: string): Promise<void> {
@@ -242,13 +241,8 @@ export class EngineClient {
 
   /** undefined when the container does not exist (any more). */
   async inspectContainer(id: string): Promise<ContainerState | undefined> {
-    let c: Docker.ContainerInspectInfo;
-    try {
-      c = await this.docker.getContainer(id).inspect();
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
-      throw new EngineError(`inspecting container ${id.slice(0, 12)} on ${this.description} failed: ${engineMessage(e).text}`);
-    }
+    const c = await this.call<Docker.ContainerInspectInfo | undefined>(`inspecting container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect(), { 404: undefined });
+    if (!c) return undefined;
     const ports: ContainerState['ports'] = {};
     for (const [port, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
       ports[port] = (bindings ?? []).map((b) => ({ hostIp: b.HostIp, hostPort: b.HostPort }));
@@ -277,24 +271,13 @@ export class EngineClient {
   }
 
   /** SIGTERM, then SIGKILL after `graceSeconds`. A container that is already stopped is fine. */
-  async stopContainer(id: string, graceSeconds: number): Promise<void> {
-    try {
-      await this.docker.getContainer(id).stop({ t: graceSeconds });
-    } catch (e) {
-      const status = (e as { statusCode?: number }).statusCode;
-      if (status === 304 || status === 404) return;
-      throw new EngineError(`stopping container ${id.slice(0, 12)} on ${this.description} failed: ${engineMessage(e).text}`, status);
-    }
+  stopContainer(id: string, graceSeconds: number): Promise<void> {
+    // 304: already stopped; 404: already gone.
+    return this.call(`stopping container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).stop({ t: graceSeconds })), { 304: undefined, 404: undefined });
   }
 
-  async removeContainer(id: string): Promise<void> {
-    try {
-      await this.docker.getContainer(id).remove({ force: true, v: true });
-    } catch (e) {
-      const status = (e as { statusCode?: number }).statusCode;
-      if (status === 404) return;
-      throw new EngineError(`removing container ${id.slice(0, 12)} on ${this.description} failed: ${engineMessage(e).text}`, status);
-    }
+  removeContainer(id: string): Promise<void> {
+    return this.call(`removing container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).remove({ force: true, v: true })), { 404: undefined });
   }
 
   /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
