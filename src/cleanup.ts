@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { loadEndpoint } from './endpoint.js';
-import { EngineClient } from './engine/client.js';
+import { EngineClient, type LabelledObjects } from './engine/client.js';
 import type { Logger } from './platform/platform.js';
 import { LABEL_CREATED, LABEL_SESSION } from './session.js';
 import type { SessionState } from './state.js';
@@ -15,6 +15,20 @@ export interface CleanupReport {
 
 /** Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed. */
 export const STOP_GRACE_SECONDS = 5;
+
+type Attempt = (what: string, fn: () => Promise<void>) => Promise<void>;
+
+/** Containers first (stopped gracefully), then the volumes and networks they used: the order the engine needs. */
+async function removeObjects(engine: EngineClient, found: LabelledObjects, attempt: Attempt): Promise<void> {
+  for (const c of found.containers) {
+    await attempt(`container ${c.name}`, async () => {
+      if (c.state === 'running') await engine.stopContainer(c.id, STOP_GRACE_SECONDS);
+      await engine.removeContainer(c.id);
+    });
+  }
+  for (const v of found.volumes) await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name));
+  for (const n of found.networks) await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
+}
 
 export async function cleanupSession(state: SessionState, log: Logger): Promise<CleanupReport> {
   const report: CleanupReport = { removed: [], warnings: [] };
@@ -43,14 +57,7 @@ export async function cleanupSession(state: SessionState, log: Logger): Promise<
     }
     // What state names but the engine no longer lists is already gone; what the engine lists with our label but
     // state lost (a crash between create and save) is ours all the same.
-    for (const c of found.containers) {
-      await attempt(`container ${c.name}`, async () => {
-        if (c.state === 'running') await engine.stopContainer(c.id, STOP_GRACE_SECONDS);
-        await engine.removeContainer(c.id);
-      });
-    }
-    for (const v of found.volumes) await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name));
-    for (const n of found.networks) await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
+    await removeObjects(engine, found, attempt);
   }
   if (state.jobDir && existsSync(state.jobDir)) {
     const dir = state.jobDir;
@@ -80,13 +87,14 @@ export async function reapStale(engine: EngineClient, olderThanMs: number, curre
       log.warning(`cleanup-stale: could not remove ${what}: ${(e as Error).message}`);
     }
   };
-  for (const c of found.containers.filter((c) => stale(c.labels))) {
-    await attempt(`container ${c.name}`, async () => {
-      if (c.state === 'running') await engine.stopContainer(c.id, STOP_GRACE_SECONDS);
-      await engine.removeContainer(c.id);
-    });
-  }
-  for (const v of found.volumes.filter((v) => stale(v.labels))) await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name));
-  for (const n of found.networks.filter((n) => stale(n.labels))) await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
+  await removeObjects(
+    engine,
+    {
+      containers: found.containers.filter((c) => stale(c.labels)),
+      volumes: found.volumes.filter((v) => stale(v.labels)),
+      networks: found.networks.filter((n) => stale(n.labels)),
+    },
+    attempt,
+  );
   return removed;
 }

@@ -69573,6 +69573,20 @@ function existingDaemon(inputs, env, state, clock = realClock) {
 
 /** Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed. */
 const STOP_GRACE_SECONDS = 5;
+/** Containers first (stopped gracefully), then the volumes and networks they used: the order the engine needs. */
+async function removeObjects(engine, found, attempt) {
+    for (const c of found.containers) {
+        await attempt(`container ${c.name}`, async () => {
+            if (c.state === 'running')
+                await engine.stopContainer(c.id, STOP_GRACE_SECONDS);
+            await engine.removeContainer(c.id);
+        });
+    }
+    for (const v of found.volumes)
+        await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name));
+    for (const n of found.networks)
+        await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
+}
 async function cleanupSession(state, log) {
     const report = { removed: [], warnings: [] };
     const attempt = async (what, fn) => {
@@ -69601,17 +69615,7 @@ async function cleanupSession(state, log) {
         }
         // What state names but the engine no longer lists is already gone; what the engine lists with our label but
         // state lost (a crash between create and save) is ours all the same.
-        for (const c of found.containers) {
-            await attempt(`container ${c.name}`, async () => {
-                if (c.state === 'running')
-                    await engine.stopContainer(c.id, STOP_GRACE_SECONDS);
-                await engine.removeContainer(c.id);
-            });
-        }
-        for (const v of found.volumes)
-            await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name));
-        for (const n of found.networks)
-            await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
+        await removeObjects(engine, found, attempt);
     }
     if (state.jobDir && (0,external_node_fs_namespaceObject.existsSync)(state.jobDir)) {
         const dir = state.jobDir;
@@ -69642,17 +69646,11 @@ async function reapStale(engine, olderThanMs, currentSession, log, now = Date.no
             log.warning(`cleanup-stale: could not remove ${what}: ${e.message}`);
         }
     };
-    for (const c of found.containers.filter((c) => stale(c.labels))) {
-        await attempt(`container ${c.name}`, async () => {
-            if (c.state === 'running')
-                await engine.stopContainer(c.id, STOP_GRACE_SECONDS);
-            await engine.removeContainer(c.id);
-        });
-    }
-    for (const v of found.volumes.filter((v) => stale(v.labels)))
-        await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name));
-    for (const n of found.networks.filter((n) => stale(n.labels)))
-        await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
+    await removeObjects(engine, {
+        containers: found.containers.filter((c) => stale(c.labels)),
+        volumes: found.volumes.filter((v) => stale(v.labels)),
+        networks: found.networks.filter((n) => stale(n.labels)),
+    }, attempt);
     return removed;
 }
 
