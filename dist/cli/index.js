@@ -69210,7 +69210,9 @@ async function undoRegistry(changes, log, reloaded) {
 
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 const RUN_DIR = '/run/setup-dind';
-const TLS_PORT = '2376/tcp';
+/** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
+const TLS_PORT_NUMBER = 2376;
+const TLS_PORT = `${TLS_PORT_NUMBER}/tcp`;
 const MAX_SOCKET_PATH_BYTES = 107;
 /**
  * Runs before dockerd, in any image with a POSIX sh (docker:dind, Debian, Alpine). Without --privileged, the cgroup
@@ -69262,7 +69264,7 @@ function planDind(p) {
     if (p.configFile)
         args.push(`--config-file=${RUN_DIR}/daemon.json`);
     if (dind.tcp) {
-        args.push('--host=tcp://0.0.0.0:2376', '--tlsverify', `--tlscacert=${RUN_DIR}/tls/server/ca.pem`, `--tlscert=${RUN_DIR}/tls/server/server-cert.pem`, `--tlskey=${RUN_DIR}/tls/server/server-key.pem`);
+        args.push(`--host=tcp://0.0.0.0:${TLS_PORT_NUMBER}`, '--tlsverify', `--tlscacert=${RUN_DIR}/tls/server/ca.pem`, `--tlscert=${RUN_DIR}/tls/server/server-cert.pem`, `--tlskey=${RUN_DIR}/tls/server/server-key.pem`);
     }
     const name = objectName(p.session);
     const base = {
@@ -69428,7 +69430,7 @@ function dindDaemon(inputs, platform, state, deps) {
                 const certPath = (0,external_node_path_namespaceObject.join)(s.jobDir, 'tls', 'client');
                 if (s.containerJob && s.network) {
                     // The job container reaches the daemon by name on the job's network (the server certificate names it).
-                    endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: 2376 }, tlsCertPath: certPath };
+                    endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
                 }
                 else {
                     const c = await engine.inspectContainer(id);

@@ -16,7 +16,9 @@ import { daemonConfigFor } from '../registry/apply.js';
 
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 export const RUN_DIR = '/run/setup-dind';
-export const TLS_PORT = '2376/tcp';
+/** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
+export const TLS_PORT_NUMBER = 2376;
+export const TLS_PORT = `${TLS_PORT_NUMBER}/tcp`;
 export const MAX_SOCKET_PATH_BYTES = 107;
 
 /**
@@ -91,7 +93,7 @@ export function planDind(p: DindSpecInput): DindPlan[] {
   const args = [`--host=unix://${RUN_DIR}/docker.sock`, `--group=${p.socketGroup}`];
   if (p.configFile) args.push(`--config-file=${RUN_DIR}/daemon.json`);
   if (dind.tcp) {
-    args.push('--host=tcp://0.0.0.0:2376', '--tlsverify', `--tlscacert=${RUN_DIR}/tls/server/ca.pem`,
+    args.push(`--host=tcp://0.0.0.0:${TLS_PORT_NUMBER}`, '--tlsverify', `--tlscacert=${RUN_DIR}/tls/server/ca.pem`,
       `--tlscert=${RUN_DIR}/tls/server/server-cert.pem`, `--tlskey=${RUN_DIR}/tls/server/server-key.pem`);
   }
   const name = objectName(p.session);
@@ -272,7 +274,7 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
         const certPath = join(s.jobDir, 'tls', 'client');
         if (s.containerJob && s.network) {
           // The job container reaches the daemon by name on the job's network (the server certificate names it).
-          endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: 2376 }, tlsCertPath: certPath };
+          endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
         } else {
           const c = await engine.inspectContainer(id);
           const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
