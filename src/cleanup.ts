@@ -7,6 +7,7 @@ import { EngineClient, type LabelledObjects } from './engine/client.js';
 import type { Logger } from './platform/platform.js';
 import { LABEL_CREATED, LABEL_SESSION } from './session.js';
 import type { SessionState } from './state.js';
+import { stopForwarder } from './daemon/ports.js';
 
 export interface CleanupReport {
   removed: string[];
@@ -43,6 +44,8 @@ export async function cleanupSession(state: SessionState, log: Logger): Promise<
     }
   };
 
+  const forwarder = state.forwarder;
+  if (forwarder) await attempt(`port forwarder (pid ${forwarder.pid})`, async () => void (await stopForwarder(forwarder)));
   if (state.outer) {
     const engine = new EngineClient(loadEndpoint(state.outer));
     const label = `${LABEL_SESSION}=${state.session}`;

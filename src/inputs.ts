@@ -3,6 +3,7 @@
 import { type DaemonAddress, parseDockerHost } from './endpoint.js';
 import { daemonArgsConflicts, buildDaemonJson } from './registry/daemon-json.js';
 import { type RegistrySettings, isEmptyRegistrySettings, parseRegistrySettings } from './registry/settings.js';
+import { INTEGRATION_DEFAULTS, type IntegrationSettings, parseIntegration } from './daemon/integration.js';
 
 export const MODES = ['dind', 'socket', 'external'] as const;
 export type Mode = (typeof MODES)[number];
@@ -39,6 +40,7 @@ export const INPUT_DEFAULTS = {
   'cache-save': 'on-change',
   'cache-max-size': '',
   'cache-dir': '',
+  ...INTEGRATION_DEFAULTS,
   'job-status': '${{ job.status }}',
 } as const satisfies Record<string, string>;
 export type InputName = keyof typeof INPUT_DEFAULTS;
@@ -99,6 +101,8 @@ export interface Inputs {
   cache?: CacheSettings;
   /** Remove objects of other setup-dind sessions older than this (ms) from the engine; undefined: never. */
   cleanupStaleMs?: number;
+  /** dind: job paths, mounts, MTU, proxies and port forwarding (daemon/integration.ts). */
+  integration: IntegrationSettings;
   jobStatus: JobStatus;
 }
 
@@ -326,6 +330,11 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
   if (staleText && cleanupStaleMs === undefined) problems.push(`input "cleanup-stale": ${showValue(staleText)} is not an age; use a number with s, m, h or d (like 6h) up to 366d, or leave it empty`);
   if (staleText && mode === 'external') problems.push(`input "cleanup-stale": reaps leftovers on the runner's engine, which mode external does not use; remove it`);
 
+  const { settings: integration, problems: integrationProblems } = parseIntegration((name) => raw(name), {
+    mode, daemonArgs, daemonConfig: registryProblems.length ? {} : registry.daemonConfig,
+  });
+  problems.push(...integrationProblems);
+
   const statusText = singleLine('job-status').toLowerCase();
   const jobStatus: JobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
 
@@ -340,6 +349,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     configureHost: configureHost ?? false,
     cache,
     cleanupStaleMs,
+    integration,
     jobStatus,
   };
 }

@@ -16,11 +16,23 @@ import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
 import { CONTEXT_NAME, dockerConfigDir, installDockerContext, removeDockerContext } from './docker-context.js';
 import { applyRegistry, checkRegistryEarly, undoRegistry } from './registry/apply.js';
+import { changedSince, restartNotice, startDigests, unsupportedPlatform } from './guards.js';
 
 export interface PhaseOptions {
   clock?: Clock;
   readProcStatus?: () => Promise<string>;
   socketGroup?: () => number;
+  /** The runner's operating system (default: this process's). */
+  os?: NodeJS.Platform;
+}
+
+/** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
+function endsOnThisPlatform(platform: Platform, options: PhaseOptions, report: 'fail' | 'warn'): boolean {
+  const problem = unsupportedPlatform(options.os ?? process.platform);
+  if (!problem) return false;
+  if (report === 'fail') platform.fail(problem);
+  else platform.log.warning(problem);
+  return true;
 }
 
 const LOG_TAIL_LINES = 60;
@@ -56,12 +68,12 @@ function readInputs(platform: Platform): Inputs | undefined {
   }
 }
 
-async function startDaemon(inputs: Inputs, platform: Platform, state: StateRecorder, options: PhaseOptions): Promise<void> {
+async function startDaemon(inputs: Inputs, platform: Platform, state: StateRecorder, options: PhaseOptions, reuseSession?: string): Promise<void> {
   // Certificates that exist already (inline, or outside the workspace) are checked before anything starts.
   const problems = await checkRegistryEarly(inputs, platform.job.workspace);
   if (problems.length) throw new InputError(problems);
-  const session = newSessionId(platform.job);
-  state.begin({ session, mode: inputs.mode });
+  const session = reuseSession ?? newSessionId(platform.job);
+  state.begin({ session, mode: inputs.mode, startedWith: startDigests(platform) });
   if (inputs.cleanupStaleMs !== undefined) {
     const removed = await reapStale(new EngineClient(resolveEngine(inputs, platform.env)), inputs.cleanupStaleMs, session, platform.log);
     platform.log.info(`setup-dind cleanup-stale: ${removed.length ? `removed ${removed.join(', ')}` : 'nothing older than the threshold'}.`);
@@ -70,6 +82,7 @@ async function startDaemon(inputs: Inputs, platform: Platform, state: StateRecor
 }
 
 export async function runPre(platform: Platform, options: PhaseOptions = {}): Promise<void> {
+  if (endsOnThisPlatform(platform, options, 'fail')) return;
   const inputs = readInputs(platform);
   if (!inputs) return;
   const state = new StateRecorder(platform.state);
@@ -84,6 +97,7 @@ export async function runPre(platform: Platform, options: PhaseOptions = {}): Pr
 }
 
 export async function runMain(platform: Platform, options: PhaseOptions = {}): Promise<void> {
+  if (endsOnThisPlatform(platform, options, 'fail')) return;
   const inputs = readInputs(platform);
   if (!inputs) return;
   const state = new StateRecorder(platform.state);
@@ -93,6 +107,15 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     if (!state.value) {
       // pre did not run (a composite action, or pre was skipped): start now.
       await startDaemon(inputs, platform, state, options);
+    } else {
+      const changed = changedSince(state.value.startedWith, startDigests(platform));
+      if (changed.length) {
+        // Never ignored silently: what pre started goes, and main's values start a new daemon (same session id).
+        platform.log.warning(restartNotice(changed));
+        const report = await cleanupSession(state.value, platform.log);
+        if (report.warnings.length) throw new Error(`the daemon pre started could not be removed for the restart (${report.warnings.join('; ')})`);
+        await startDaemon(inputs, platform, state, options, state.value.session);
+      }
     }
     const waitStarted = clock.now();
     const daemon = await daemonMode(inputs, platform, state, options).attach();
@@ -119,6 +142,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
     const info = await client.info();
     state.update({ ready: true });
+    await daemon.afterReady?.();
     const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
     const cache = await prepareImageCache(inputs, platform, state, client);
     const outputs: Record<string, string> = {
@@ -164,7 +188,8 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
   }
 }
 
-export async function runPost(platform: Platform): Promise<void> {
+export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'os'> = {}): Promise<void> {
+  if (endsOnThisPlatform(platform, options, 'warn')) return;
   let state: StateRecorder;
   try {
     state = new StateRecorder(platform.state);

@@ -5,6 +5,7 @@ import type { CacheRecord } from './cache/cache.js';
 import type { Mode } from './inputs.js';
 import type { HostChanges } from './registry/host.js';
 import type { ContextRecord } from './docker-context.js';
+import type { ForwarderRecord } from './daemon/ports.js';
 import type { StateStore } from './platform/platform.js';
 
 export type PrivilegeStrategy = 'privileged' | 'explicit-capabilities' | 'minimal-capabilities' | 'runtime';
@@ -34,6 +35,10 @@ export interface SessionState {
   dockerContext?: ContextRecord;
   /** socket mode: what the action changed on the runner's own daemon, to restore in post. */
   hostChanges?: HostChanges;
+  /** dind: the process that forwards published ports to 127.0.0.1; stopped by post. */
+  forwarder?: ForwarderRecord;
+  /** Digests of the inputs pre started with, compared by main (daemon/drift.ts). */
+  startedWith?: Record<string, string>;
   cleanedUp?: boolean;
 }
 

@@ -33,6 +33,8 @@ export interface ContainerState {
   ports: Record<string, { hostIp: string; hostPort: string }[]>;
   mounts: { source: string; destination: string; type: string }[];
   networks: string[];
+  /** IPv4 address on each network the container is attached to. */
+  addresses: Record<string, string>;
 }
 
 export interface Mount {
@@ -259,6 +261,7 @@ export class EngineClient {
       ports,
       mounts: (c.Mounts ?? []).map((m) => ({ source: m.Source, destination: m.Destination, type: m.Type })),
       networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
+      addresses: Object.fromEntries(Object.entries(c.NetworkSettings?.Networks ?? {}).map(([n, v]) => [n, v.IPAddress]).filter(([, ip]) => ip)),
     };
   }
 
@@ -278,6 +281,47 @@ export class EngineClient {
 
   removeContainer(id: string): Promise<void> {
     return this.call(`removing container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).remove({ force: true, v: true })), { 404: undefined });
+  }
+
+  /** Ids of the running containers. */
+  runningContainers(): Promise<string[]> {
+    return this.call('listing containers', async () => (await this.docker.listContainers()).map((c) => c.Id));
+  }
+
+  /**
+   * Follows container start/die/destroy events: resolves once the daemon streams them (so nothing that happens
+   * later is missed), then yields them until `signal` aborts or the daemon closes the stream. No idle timeout: a
+   * quiet daemon is not a dead one.
+   */
+  async containerEvents(signal: AbortSignal): Promise<AsyncIterable<{ id: string; action: string }>> {
+    const docker = newDocker(dockerOptions(this.endpoint));
+    const stream = (await this.call('following events', () =>
+      docker.getEvents({ filters: { type: ['container'], event: ['start', 'die', 'destroy'] } }),
+    )) as unknown as Readable;
+    return (async function* () {
+      const stop = () => stream.destroy();
+      signal.addEventListener('abort', stop, { once: true });
+      let buffered = '';
+      try {
+        for await (const chunk of stream) {
+          buffered += chunk.toString();
+          let nl;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (!line) continue;
+            const e = JSON.parse(line) as { Action?: string; status?: string; id?: string; Actor?: { ID?: string } };
+            const id = e.Actor?.ID ?? e.id;
+            if (id) yield { id, action: e.Action ?? e.status ?? '' };
+          }
+        }
+      } catch (e) {
+        if (!signal.aborted) throw e;
+      } finally {
+        signal.removeEventListener('abort', stop);
+        stream.destroy();
+      }
+    })();
   }
 
   /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */

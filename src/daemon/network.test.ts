@@ -1,0 +1,70 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MTU_SCRIPT, mtuEnvironment, proxyEnvironment } from './network.js';
+import type { IntegrationSettings } from './integration.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sd-mtu-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the MTU part of the init script with a stand-in dockerd that prints its version, then its arguments. */
+function runScript(version: string, env: Record<string, string>): { args: string[]; log: string } {
+  const fake = join(dir, `dockerd-${version}`);
+  writeFileSync(fake, `#!/bin/sh\nif [ "$1" = --version ]; then echo "Docker version ${version}, build abc"; exit 0; fi\nprintf '%s\\n' "$@"\n`);
+  chmodSync(fake, 0o755);
+  const out = execFileSync('sh', ['-c', `exec 2>&1\n${MTU_SCRIPT}exec "$@"`, 'init', fake, '--host=unix:///x.sock'], { env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8' });
+  return { args: out.trim().split('\n').filter((l) => l.startsWith('--')), log: out };
+}
+
+const settings = (s: Partial<IntegrationSettings>): IntegrationSettings => ({ jobPaths: true, mountPaths: [], mtuSetElsewhere: false, proxy: true, forwardPorts: true, ...s });
+
+describe('MTU', () => {
+  it('passes --mtu, and default-network-opt from dockerd 26 on', () => {
+    expect(runScript('27.3.1', { SETUP_DIND_MTU: '1400' }).args).toEqual(['--host=unix:///x.sock', '--mtu=1400', '--default-network-opt=bridge=com.docker.network.driver.mtu=1400']);
+    const old = runScript('20.10.24+dfsg1', { SETUP_DIND_MTU: '1400' });
+    expect(old.args).toEqual(['--host=unix:///x.sock', '--mtu=1400']);
+    expect(old.log).toMatch(/dockerd 20 has no default-network-opt/);
+  });
+
+  it('detects the MTU of the interface with the default route', () => {
+    const route = readFileSync('/proc/net/route', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).find((f) => f[1] === '00000000');
+    const result = runScript('26.0.0', { SETUP_DIND_MTU: 'auto' });
+    if (!route) {
+      expect(result.args).toEqual(['--host=unix:///x.sock']);
+      return;
+    }
+    const mtu = readFileSync(`/sys/class/net/${route[0]}/mtu`, 'utf8').trim();
+    expect(result.args).toEqual(['--host=unix:///x.sock', `--mtu=${mtu}`, `--default-network-opt=bridge=com.docker.network.driver.mtu=${mtu}`]);
+    expect(result.log).toContain(`(from ${route[0]})`);
+  });
+
+  it('changes nothing without SETUP_DIND_MTU', () => {
+    expect(runScript('27.0.0', {}).args).toEqual(['--host=unix:///x.sock']);
+  });
+
+  it('is driven by the mtu input, and stays out of the way of daemon-args/daemon-config', () => {
+    expect(mtuEnvironment(settings({}))).toEqual(['SETUP_DIND_MTU=auto']);
+    expect(mtuEnvironment(settings({ mtu: 1360 }))).toEqual(['SETUP_DIND_MTU=1360']);
+    expect(mtuEnvironment(settings({ mtuSetElsewhere: true }))).toEqual([]);
+  });
+});
+
+describe('proxyEnvironment', () => {
+  const registry = { mirrors: ['https://mirror.internal:5000', 'http://[fd00::5]:80'], insecure: ['registry.local:5000', '10.0.0.0/8'] };
+
+  it('passes the proxies on, with mirrors, local registries and local addresses direct', () => {
+    const env = proxyEnvironment({ HTTPS_PROXY: 'http://proxy:3128', no_proxy: 'corp.example' }, registry);
+    expect(env).toContain('HTTPS_PROXY=http://proxy:3128');
+    expect(env).toContain('https_proxy=http://proxy:3128');
+    expect(env.some((e) => e.startsWith('HTTP_PROXY='))).toBe(false);
+    const noProxy = env.find((e) => e.startsWith('NO_PROXY='))!.slice('NO_PROXY='.length).split(',');
+    expect(noProxy).toEqual(['corp.example', 'localhost', '127.0.0.0/8', '::1', 'docker', 'mirror.internal', 'fd00::5', 'registry.local', '10.0.0.0/8']);
+  });
+
+  it('upper case wins, and nothing is set without a proxy', () => {
+    expect(proxyEnvironment({ HTTP_PROXY: 'http://a:1', http_proxy: 'http://b:2' }, registry)).toContain('http_proxy=http://a:1');
+    expect(proxyEnvironment({ NO_PROXY: 'x' }, registry)).toEqual([]);
+  });
+});
