@@ -66978,7 +66978,7 @@ function wrappy (fn, cb) {
 
 /***/ }),
 
-/***/ 9814:
+/***/ 8106:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -66989,120 +66989,14 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: HELP, UsageError, VERSION, envName, parseCli
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./src/show.ts
-/** How a user's value is shown in an error: quoted, escaped, never endless. */
-function showValue(value) {
-    const shown = JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
-    return value.length > 120 ? `${shown} (${value.length} characters)` : shown;
-}
-
-;// CONCATENATED MODULE: ./src/endpoint.ts
-// Where a Docker daemon is reached: the one value every module passes around instead of loose strings.
-
-
-
-const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
-const TLS_FILES = ['ca.pem', 'cert.pem', 'key.pem'];
-/** Parses a DOCKER_HOST-style URL. Throws with a message that says what is allowed; callers add the input's name. */
-function parseDockerHost(value) {
-    const text = value.trim();
-    if (text.startsWith('unix://')) {
-        const path = text.slice('unix://'.length);
-        if (!path.startsWith('/'))
-            throw new Error(`${showValue(value)} must name an absolute socket path; use something like unix:///var/run/docker.sock`);
-        if (/[\0\n\r]/.test(path))
-            throw new Error(`${showValue(value)} contains control characters; remove them`);
-        return { kind: 'unix', path };
-    }
-    if (text.startsWith('tcp://')) {
-        let url;
-        try {
-            url = new URL(text);
-        }
-        catch {
-            throw new Error(`${showValue(value)} is not a valid tcp:// address; use tcp://HOST:PORT`);
-        }
-        if (!url.hostname || !url.port)
-            throw new Error(`${showValue(value)} needs a host and a port; use something like tcp://docker:2376`);
-        if (url.pathname !== '/' && url.pathname !== '')
-            throw new Error(`${showValue(value)} must not have a path; use tcp://HOST:PORT`);
-        if (url.username || url.password || url.search || url.hash)
-            throw new Error(`${showValue(value)} must be only tcp://HOST:PORT; remove the rest`);
-        const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-        return { kind: 'tcp', host, port: Number(url.port) };
-    }
-    throw new Error(`${showValue(value)} is not a supported address; use unix:///path/to/docker.sock or tcp://HOST:PORT`);
-}
-function formatAddress(address) {
-    if (address.kind === 'unix')
-        return `unix://${address.path}`;
-    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-    return `tcp://${host}:${address.port}`;
-}
-/** The TLS certificate files are not (yet) there: a daemon that writes them when it starts may still do so. */
-class TlsFilesMissingError extends Error {
-}
-/** Problems with a TLS certificate directory, as sentences; empty when it is usable. */
-function checkTlsCertPath(dir) {
-    if (!(0,external_node_fs_namespaceObject.existsSync)(dir))
-        return [`directory ${showValue(dir)} does not exist; give the directory that holds ca.pem, cert.pem and key.pem`];
-    const missing = TLS_FILES.filter((f) => !(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, f)));
-    return missing.length ? [`${showValue(dir)} lacks ${missing.join(', ')}; it needs ca.pem, cert.pem and key.pem`] : [];
-}
-/** The environment the docker CLI needs to reach this endpoint. */
-function clientEnvironment(endpoint) {
-    const env = { DOCKER_HOST: formatAddress(endpoint.address) };
-    if (endpoint.tlsCertPath) {
-        env.DOCKER_TLS_VERIFY = '1';
-        env.DOCKER_CERT_PATH = endpoint.tlsCertPath;
-    }
-    return env;
-}
-/**
- * The engine the action talks to, found the way the docker CLI finds it: the docker-host input, else DOCKER_HOST,
- * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set.
- */
-function resolveEngine(input, env) {
-    let address = input.dockerHost;
-    let source = 'input "docker-host"';
-    if (!address) {
-        const fromEnv = env.DOCKER_HOST?.trim();
-        source = fromEnv ? 'DOCKER_HOST' : 'the default';
-        try {
-            address = parseDockerHost(fromEnv || DEFAULT_DOCKER_HOST);
-        }
-        catch (e) {
-            throw new Error(`${source}: ${e.message}; set docker-host or fix DOCKER_HOST`);
-        }
-    }
-    let tlsCertPath = input.tlsCertPath;
-    let tlsSource = 'input "tls-cert-path"';
-    if (!tlsCertPath && !input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
-        tlsCertPath = env.DOCKER_CERT_PATH || (0,external_node_path_namespaceObject.join)(env.HOME ?? '', '.docker');
-        tlsSource = 'DOCKER_CERT_PATH';
-    }
-    if (tlsCertPath) {
-        const problems = checkTlsCertPath(tlsCertPath);
-        if (problems.length)
-            throw new TlsFilesMissingError(`${tlsSource}: ${problems.join('; ')}`);
-    }
-    return tlsCertPath ? { address, tlsCertPath } : { address };
-}
-const saveEndpoint = (e) => ({
-    host: formatAddress(e.address),
-    ...(e.tlsCertPath ? { tlsCertPath: e.tlsCertPath } : {}),
-});
-const loadEndpoint = (s) => ({
-    address: parseDockerHost(s.host),
-    ...(s.tlsCertPath ? { tlsCertPath: s.tlsCertPath } : {}),
-});
-
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/endpoint.ts
+var src_endpoint = __nccwpck_require__(3150);
 ;// CONCATENATED MODULE: ./src/registry/daemon-json.ts
 // The daemon.json of the job's dockerd: what the registry inputs generate, merged with input daemon-config.
 // A setting is given in one place only: dockerd itself refuses to start when a directive is set both as a
@@ -67197,13 +67091,13 @@ function daemonArgsConflicts(settings, config, daemonArgs) {
         seen.add(key);
         const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
             : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
-        problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
+        problems.push(`input "daemon-args": ${(0,show/* showValue */.v)(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
     }
     return problems;
 }
 
-;// CONCATENATED MODULE: external "node:net"
-const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./src/registry/settings.ts
 // Registry inputs: pull-through mirrors, insecure registries, per-registry certificates and extra daemon.json
 // settings. This module checks syntax only and never touches the file system: certificate files are read by
@@ -67251,8 +67145,8 @@ function parseHostPort(value) {
         const m = /^\[([^\]]*)\](?::(.*))?$/.exec(v);
         if (!m)
             return 'is not a valid [IPv6]:port address; write it like [fd00::1]:5000';
-        if (m[1].includes('%') || (0,external_node_net_namespaceObject.isIP)(m[1]) !== 6)
-            return `has ${showValue(m[1])} in brackets, which is not an IPv6 address; write it like [fd00::1]:5000`;
+        if (m[1].includes('%') || (0,external_node_net_.isIP)(m[1]) !== 6)
+            return `has ${(0,show/* showValue */.v)(m[1])} in brackets, which is not an IPv6 address; write it like [fd00::1]:5000`;
         hostname = `[${m[1]}]`;
         portText = m[2];
     }
@@ -67264,7 +67158,7 @@ function parseHostPort(value) {
         portText = parts[1];
         if (hostname === '')
             return `has no host name; ${HOST_EXAMPLE}`;
-        if ((0,external_node_net_namespaceObject.isIP)(hostname) !== 4 && !isDnsName(hostname)) {
+        if ((0,external_node_net_.isIP)(hostname) !== 4 && !isDnsName(hostname)) {
             return `is not a valid host name or IP address (letters, digits, - and . only); ${HOST_EXAMPLE}`;
         }
     }
@@ -67272,11 +67166,11 @@ function parseHostPort(value) {
         return { host: hostname, hostname };
     const port = Number(portText);
     if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535)
-        return `has an invalid port ${showValue(portText)}; use a port between 1 and 65535, ${HOST_EXAMPLE}`;
+        return `has an invalid port ${(0,show/* showValue */.v)(portText)}; use a port between 1 and 65535, ${HOST_EXAMPLE}`;
     return { host: `${hostname}:${port}`, hostname, port };
 }
 const ipToBigInt = (ip) => {
-    const family = (0,external_node_net_namespaceObject.isIP)(ip);
+    const family = (0,external_node_net_.isIP)(ip);
     if (family === 4)
         return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
     if (family !== 6 || ip.includes('%'))
@@ -67296,20 +67190,20 @@ const ipToBigInt = (ip) => {
 };
 function parseCidr(value) {
     const [addr = '', prefixText = '', ...rest] = value.split('/');
-    const family = (0,external_node_net_namespaceObject.isIP)(addr);
+    const family = (0,external_node_net_.isIP)(addr);
     if (rest.length || (family !== 4 && family !== 6) || addr.includes('%')) {
         return 'is not a valid CIDR; write a network like 10.0.0.0/8 or fd00::/64, or a host[:port] without a path';
     }
     const bits = family === 4 ? 32 : 128;
     const prefix = Number(prefixText);
     if (!/^\d{1,3}$/.test(prefixText) || prefix > bits)
-        return `has an invalid prefix length ${showValue(prefixText)}; use 0 to ${bits} for an IPv${family} network`;
+        return `has an invalid prefix length ${(0,show/* showValue */.v)(prefixText)}; use 0 to ${bits} for an IPv${family} network`;
     const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefix)) - 1n);
     return { family, network: ipToBigInt(addr) & mask, prefix };
 }
 const inCidr = (hostname, cidr) => {
     const ip = hostname.replace(/^\[|\]$/g, '');
-    if ((0,external_node_net_namespaceObject.isIP)(ip) !== cidr.family)
+    if ((0,external_node_net_.isIP)(ip) !== cidr.family)
         return false;
     const bits = cidr.family === 4 ? 32 : 128;
     const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - cidr.prefix)) - 1n);
@@ -67317,9 +67211,9 @@ const inCidr = (hostname, cidr) => {
 };
 function parseRegistrySettings(raw, opts) {
     const problems = [];
-    const baseDir = (0,external_node_path_namespaceObject.resolve)(opts.baseDir);
+    const baseDir = (0,external_node_path_.resolve)(opts.baseDir);
     // registry-certs may hold private keys: messages show it without PEM bodies or other long base64 runs.
-    const shown = (name, value) => showValue(name === 'registry-certs' ? redactPem(value) : value);
+    const shown = (name, value) => (0,show/* showValue */.v)(name === 'registry-certs' ? redactPem(value) : value);
     // The raw text of an input, or undefined when it is too broken to read further (the problem is reported).
     const text = (name) => {
         const value = raw[name] ?? '';
@@ -67378,7 +67272,7 @@ function parseRegistrySettings(raw, opts) {
     const cidrs = [];
     const insecureProblems = [];
     for (const entry of listEntries('insecure-registries')) {
-        const bad = (what) => insecureProblems.push(`input "insecure-registries": ${showValue(entry)} ${what}`);
+        const bad = (what) => insecureProblems.push(`input "insecure-registries": ${(0,show/* showValue */.v)(entry)} ${what}`);
         let normalized;
         if (entry.includes('/') && !entry.includes('://')) {
             const cidr = parseCidr(entry);
@@ -67399,7 +67293,7 @@ function parseRegistrySettings(raw, opts) {
             normalized = hp.host;
         }
         if (insecure.includes(normalized)) {
-            bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
+            bad(`is listed twice${normalized !== entry ? ` (as ${(0,show/* showValue */.v)(normalized)})` : ''}; remove the duplicate`);
             continue;
         }
         insecure.push(normalized);
@@ -67407,7 +67301,7 @@ function parseRegistrySettings(raw, opts) {
     const mirrors = [];
     const mirrorProblems = [];
     for (const entry of listEntries('registry-mirrors')) {
-        const bad = (what) => mirrorProblems.push(`input "registry-mirrors": ${showValue(entry)} ${what}`);
+        const bad = (what) => mirrorProblems.push(`input "registry-mirrors": ${(0,show/* showValue */.v)(entry)} ${what}`);
         if (CONTROL.test(entry)) {
             bad('contains a control character; remove it');
             continue;
@@ -67457,7 +67351,7 @@ function parseRegistrySettings(raw, opts) {
             }
         }
         if (mirrors.includes(normalized)) {
-            bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
+            bad(`is listed twice${normalized !== entry ? ` (as ${(0,show/* showValue */.v)(normalized)})` : ''}; remove the duplicate`);
             continue;
         }
         mirrors.push(normalized);
@@ -67467,7 +67361,7 @@ function parseRegistrySettings(raw, opts) {
     const configProblems = [];
     const configText = text('daemon-config')?.trim() ?? '';
     if (configText) {
-        const bad = (what) => configProblems.push(`input "daemon-config": ${showValue(configText)} ${what}`);
+        const bad = (what) => configProblems.push(`input "daemon-config": ${(0,show/* showValue */.v)(configText)} ${what}`);
         let value;
         let parsed = false;
         try {
@@ -67517,7 +67411,7 @@ function parseRegistryCerts(value, baseDir, linesOf, tooMany) {
     const lines = linesOf('registry-certs', value);
     if (!lines)
         return { certs, problems };
-    const bad = (shown, line, what) => problems.push(`input "registry-certs": ${showValue(shown)} (line ${line}) ${what}`);
+    const bad = (shown, line, what) => problems.push(`input "registry-certs": ${(0,show/* showValue */.v)(shown)} (line ${line}) ${what}`);
     const seen = new Map(); // host -> line
     // Consumes the PEM that starts at lines[i] (its first line is `first`): returns the PEM and the next index.
     const collectPem = (i, first) => {
@@ -67590,9 +67484,9 @@ function parseRegistryCerts(value, baseDir, linesOf, tooMany) {
             sourceProblem = 'has a PEM marker that is not -----BEGIN …-----; paste the whole PEM, starting with its -----BEGIN line';
         }
         else {
-            const path = (0,external_node_path_namespaceObject.resolve)(baseDir, sourceText);
-            const rel = (0,external_node_path_namespaceObject.relative)(baseDir, path);
-            if (!(0,external_node_path_namespaceObject.isAbsolute)(sourceText) && (rel === '..' || rel.startsWith(`..${external_node_path_namespaceObject.sep}`) || (0,external_node_path_namespaceObject.isAbsolute)(rel))) {
+            const path = (0,external_node_path_.resolve)(baseDir, sourceText);
+            const rel = (0,external_node_path_.relative)(baseDir, path);
+            if (!(0,external_node_path_.isAbsolute)(sourceText) && (rel === '..' || rel.startsWith(`..${external_node_path_.sep}`) || (0,external_node_path_.isAbsolute)(rel))) {
                 sourceProblem = `has a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`;
             }
             else {
@@ -67620,9 +67514,279 @@ function parseRegistryCerts(value, baseDir, linesOf, tooMany) {
     return { certs, problems };
 }
 
+// EXTERNAL MODULE: ./src/show.ts
+var show = __nccwpck_require__(1534);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: ./src/daemon/mounts.ts
+// The job's paths inside the daemon's container at the same paths: a bind mount the job asks the inner daemon for
+// (`-v "$GITHUB_WORKSPACE:/src"`, compose's `./data:/data`) is resolved in the daemon's container, so the same path
+// must hold the same files there. In a container job the paths the job sees are translated to the engine host's.
+
+/** Paths under which a job path is never mounted into the daemon's container: they are the container's own. */
+const RESERVED_TARGETS = ['/proc', '/sys', '/dev', '/var/lib/docker', '/run/setup-dind', '/etc/docker', '/var/run/docker.sock', '/run/docker.sock'];
+/** System directories that are never mounted as a whole (a job path equal to one of them). */
+const SYSTEM_DIRS = ['/', '/bin', '/boot', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/run', '/sbin', '/usr', '/var', '/var/lib', '/var/run', '/root', '/home', '/opt', '/tmp', '/var/tmp', '/srv', '/mnt', '/media'];
+/** Why a path cannot be mounted at the same path inside the daemon's container; undefined when it can. */
+function unmountableReason(path) {
+    const p = normalize(path);
+    if (SYSTEM_DIRS.includes(p))
+        return `${p} is a system directory of the daemon's container`;
+    const reserved = RESERVED_TARGETS.find((r) => p === r || p.startsWith(`${r}/`));
+    if (reserved)
+        return `${p} is inside ${reserved}, which the daemon's container needs for itself`;
+    return undefined;
+}
+/** An absolute path without a trailing slash, duplicate slashes or . segments; '..' is kept (the caller refuses it). */
+function normalize(path) {
+    const parts = path.split('/').filter((s) => s && s !== '.');
+    return `/${parts.join('/')}`;
+}
+/** The job's own paths on this CI system, in a fixed order. */
+function jobPaths(job, env) {
+    const found = [];
+    const add = (path, source) => {
+        if (path?.startsWith('/'))
+            found.push({ path: normalize(path), source, explicit: false });
+    };
+    if (env.GITHUB_ACTIONS === 'true' || env.GITHUB_WORKSPACE) {
+        add(env.GITHUB_WORKSPACE ?? job.workspace, 'GITHUB_WORKSPACE');
+        add(env.RUNNER_TEMP ?? job.tempDir, 'RUNNER_TEMP');
+        add(env.RUNNER_TOOL_CACHE, 'RUNNER_TOOL_CACHE');
+    }
+    if (env.GITLAB_CI === 'true' || env.CI_PROJECT_DIR) {
+        add(env.CI_BUILDS_DIR, 'CI_BUILDS_DIR');
+        add(env.CI_PROJECT_DIR ?? job.workspace, 'CI_PROJECT_DIR');
+    }
+    return found;
+}
+/** Drops duplicates and paths inside another one (the outer mount already carries them). */
+function outermost(paths) {
+    const kept = [];
+    for (const p of [...paths].sort((a, b) => a.path.length - b.path.length)) {
+        if (kept.some((k) => p.path === k.path || p.path.startsWith(`${k.path}/`)))
+            continue;
+        kept.push(p);
+    }
+    return paths.filter((p) => kept.includes(p));
+}
+/**
+ * Bind mounts at identical paths for the job's paths (when asked) and the extra ones. A job path that cannot be
+ * mounted (missing, a system directory, not on a mount of the job container) is skipped with a note; an explicit
+ * one is an error that names the input.
+ */
+async function planJobMounts(options) {
+    const exists = options.exists ?? (async (p) => (await (0,promises_.stat)(p).catch(() => undefined))?.isDirectory() ?? false);
+    const skipped = [];
+    const mounts = [];
+    const problems = [];
+    for (const p of outermost(options.paths)) {
+        const skip = (why, remedy) => {
+            if (p.explicit)
+                problems.push(`input "mount-paths": ${p.path} ${why}; ${remedy}`);
+            else
+                skipped.push(`${p.path} (${p.source}): ${why}`);
+        };
+        const reason = unmountableReason(p.path);
+        if (reason) {
+            skip(`cannot be mounted: ${reason}`, 'mount a directory below it instead');
+            continue;
+        }
+        if (!(await exists(p.path))) {
+            skip('is not a directory that exists', 'create it before this step, or remove it');
+            continue;
+        }
+        let source;
+        try {
+            source = options.translate(p.path);
+        }
+        catch {
+            skip(`is not on a volume or bind mount of the job container ${options.translate.container?.name ?? ''}`.trimEnd(), 'use a path the job container mounts');
+            continue;
+        }
+        mounts.push({ Type: 'bind', Source: source, Target: p.path });
+    }
+    if (problems.length)
+        throw new Error(problems.join('\n'));
+    return { mounts, skipped };
+}
+
+;// CONCATENATED MODULE: ./src/daemon/network.ts
+/**
+ * Runs in the daemon's container just before dockerd (part of the init script; "$@" is the dockerd command).
+ * SETUP_DIND_MTU is "auto" (the MTU of the interface that carries the default route) or a number. The MTU goes to
+ * the default bridge (--mtu, every dockerd) and, for dockerd 26 and later, to every network created later
+ * (--default-network-opt, e.g. compose's networks); older daemons only have the first, and say so in the log.
+ */
+const MTU_SCRIPT = `if [ -n "\${SETUP_DIND_MTU:-}" ]; then
+  mtu=$SETUP_DIND_MTU; dev=
+  if [ "$mtu" = auto ]; then
+    mtu=
+    while read -r iface dest _; do if [ "$dest" = 00000000 ]; then dev=$iface; break; fi; done < /proc/net/route
+    if [ -n "$dev" ] && [ -r "/sys/class/net/$dev/mtu" ]; then mtu=$(cat "/sys/class/net/$dev/mtu"); fi
+  fi
+  case "$mtu" in ''|*[!0-9]*) echo "setup-dind: no MTU found (no default route); dockerd keeps its default" >&2 ;;
+  *)
+    major=$("$1" --version 2>/dev/null | sed -n 's/^Docker version \\([0-9][0-9]*\\)\\..*/\\1/p')
+    set -- "$@" "--mtu=$mtu"
+    if [ "\${major:-0}" -ge 26 ]; then
+      set -- "$@" "--default-network-opt=bridge=com.docker.network.driver.mtu=$mtu"
+      echo "setup-dind: MTU $mtu\${dev:+ (from $dev)} for the default bridge and new networks" >&2
+    else
+      echo "setup-dind: MTU $mtu\${dev:+ (from $dev)} for the default bridge (dockerd \${major:-?} has no default-network-opt: networks created later keep 1500 unless given com.docker.network.driver.mtu)" >&2
+    fi ;;
+  esac
+fi
+`;
+/** The container environment that drives MTU_SCRIPT; empty when the user sets the MTU in daemon-args/config. */
+function mtuEnvironment(settings) {
+    if (settings.mtuSetElsewhere)
+        return [];
+    return [`SETUP_DIND_MTU=${settings.mtu ?? 'auto'}`];
+}
+const PROXY_NAMES = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'];
+/** The job's proxy variables (either case; the upper-case one wins, as in Go and curl). */
+function jobProxies(env) {
+    const found = {};
+    for (const name of PROXY_NAMES) {
+        const value = env[name] || env[name.toLowerCase()];
+        if (value)
+            found[name] = value;
+    }
+    return found;
+}
+/** Hosts (with ports) of the mirrors: pulls through them stay direct, as the user gave their address. */
+function mirrorHosts(mirrors) {
+    return mirrors.flatMap((m) => {
+        try {
+            const u = new URL(m);
+            return [u.hostname.replace(/^\[|\]$/g, '')];
+        }
+        catch {
+            return [];
+        }
+    });
+}
+/** Always direct: the daemon's own host and containers, and the names the job uses for the daemon. */
+const LOCAL_NO_PROXY = ['localhost', '127.0.0.0/8', '::1', 'docker'];
+/**
+ * Environment entries for the daemon's container: the job's proxies, with NO_PROXY extended by the mirrors, the
+ * insecure registries (local registries, by their nature) and local addresses. Nothing when no proxy is set.
+ */
+function proxyEnvironment(env, registry, extraDirect = []) {
+    const found = jobProxies(env);
+    if (!found.HTTP_PROXY && !found.HTTPS_PROXY)
+        return [];
+    const given = (found.NO_PROXY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const insecure = registry.insecure.map((h) => (h.includes('/') ? h : h.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')));
+    const direct = [...new Set([...given, ...LOCAL_NO_PROXY, ...mirrorHosts(registry.mirrors), ...insecure, ...extraDirect])];
+    const out = [];
+    for (const name of ['HTTP_PROXY', 'HTTPS_PROXY']) {
+        const value = found[name];
+        if (value)
+            out.push(`${name}=${value}`, `${name.toLowerCase()}=${value}`);
+    }
+    out.push(`NO_PROXY=${direct.join(',')}`, `no_proxy=${direct.join(',')}`);
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/daemon/integration.ts
+
+
+
+const INTEGRATION_DEFAULTS = {
+    'job-paths': 'true',
+    'mount-paths': '',
+    mtu: '',
+    proxy: 'true',
+    'forward-ports': 'true',
+};
+const MIN_MTU = 576;
+const MAX_MTU = 65535;
+function parseFlag(value) {
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off', ''].includes(v))
+        return false;
+    return undefined;
+}
+function parseIntegration(read, context) {
+    const problems = [];
+    const bool = (name) => {
+        const text = read(name).trim();
+        const value = parseFlag(text === '' ? INTEGRATION_DEFAULTS[name] : text);
+        if (value === undefined) {
+            problems.push(`input "${name}": ${(0,show/* showValue */.v)(text)} is not a boolean; use true or false`);
+            return parseFlag(INTEGRATION_DEFAULTS[name]) ?? false;
+        }
+        return value;
+    };
+    const jobPaths = bool('job-paths');
+    const proxy = bool('proxy');
+    const forwardPorts = bool('forward-ports');
+    const mountPaths = [];
+    for (const line of read('mount-paths').split('\n').map((l) => l.trim()).filter(Boolean)) {
+        if (!line.startsWith('/'))
+            problems.push(`input "mount-paths": ${(0,show/* showValue */.v)(line)} is not an absolute path; give paths like /srv/fixtures, one per line`);
+        else if (line.split('/').includes('..'))
+            problems.push(`input "mount-paths": ${(0,show/* showValue */.v)(line)} contains "..", which would make the path inside differ from the path outside; give the real path`);
+        else if (/[\0\r]/.test(line))
+            problems.push(`input "mount-paths": ${(0,show/* showValue */.v)(line)} contains control characters; remove them`);
+        else {
+            const reason = unmountableReason(line);
+            if (reason)
+                problems.push(`input "mount-paths": ${(0,show/* showValue */.v)(line)} cannot be mounted: ${reason}; mount a directory below it instead`);
+            else
+                mountPaths.push(normalize(line));
+        }
+    }
+    const mtuSetElsewhere = context.daemonArgs.some((a) => a === '--mtu' || a.startsWith('--mtu=') || a.startsWith('--default-network-opt')) ||
+        'mtu' in context.daemonConfig || 'default-network-opts' in context.daemonConfig;
+    const mtuText = read('mtu').trim();
+    let mtu;
+    if (mtuText) {
+        const n = Number(mtuText);
+        if (!/^\d+$/.test(mtuText) || n < MIN_MTU || n > MAX_MTU)
+            problems.push(`input "mtu": ${(0,show/* showValue */.v)(mtuText)} is not an MTU; use a number of bytes between ${MIN_MTU} and ${MAX_MTU} (like 1400), or leave it empty to use the daemon container's own`);
+        else if (mtuSetElsewhere)
+            problems.push(`input "mtu": ${(0,show/* showValue */.v)(mtuText)} is also set through daemon-args or daemon-config (mtu, --mtu, default-network-opts); set it in one place`);
+        else
+            mtu = n;
+    }
+    if (context.mode !== 'dind') {
+        const given = [['job-paths', jobPaths ? 'true' : 'false'], ['mount-paths', mountPaths.join(' ')], ['mtu', mtuText], ['proxy', proxy ? 'true' : 'false'], ['forward-ports', forwardPorts ? 'true' : 'false']];
+        for (const [name, value] of given) {
+            if (value !== INTEGRATION_DEFAULTS[name])
+                problems.push(`input "${name}": ${(0,show/* showValue */.v)(value)} applies only to mode dind, but mode is ${context.mode}; remove it or use mode dind`);
+        }
+    }
+    return { settings: { jobPaths, mountPaths, mtu, mtuSetElsewhere, proxy, forwardPorts }, problems };
+}
+/**
+ * What the daemon's container gets so that it behaves like the runner's engine: the job's paths (and the job
+ * directory, where DOCKER_HOST's socket is) at identical paths, the MTU setting and the job's proxies.
+ */
+async function dindExtras(o) {
+    const { integration } = o.inputs;
+    const paths = [
+        ...(integration.jobPaths ? jobPaths(o.platform.job, o.platform.env) : []),
+        ...integration.mountPaths.map((path) => ({ path, source: 'input mount-paths', explicit: true })),
+    ];
+    const plan = await planJobMounts({ paths, translate: o.translate });
+    if (plan.skipped.length)
+        o.platform.log.info(`setup-dind: not mounted into the daemon's container: ${plan.skipped.join('; ')}.`);
+    // The socket at the path DOCKER_HOST names, for containers that mount it (unless a job path carries it already).
+    const covered = plan.mounts.some((m) => o.jobDir === m.Target || o.jobDir.startsWith(`${m.Target}/`));
+    const mounts = covered ? plan.mounts : [...plan.mounts, { Type: 'bind', Source: o.hostJobDir, Target: o.jobDir }];
+    const env = [...mtuEnvironment(integration), ...(integration.proxy ? proxyEnvironment(o.platform.env, o.inputs.registry) : [])];
+    return { mounts, env };
+}
+
 ;// CONCATENATED MODULE: ./src/inputs.ts
 // Every input of the action: its default, how it is parsed and validated. All problems are reported together,
 // and nothing is started while any input is invalid.
+
 
 
 
@@ -67656,6 +67820,7 @@ const INPUT_DEFAULTS = {
     'cache-save': 'on-change',
     'cache-max-size': '',
     'cache-dir': '',
+    ...INTEGRATION_DEFAULTS,
     'job-status': '${{ job.status }}',
 };
 const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
@@ -67743,7 +67908,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const raw = (name) => {
         const value = read(name);
         if (value.includes('\0')) {
-            problems.push(`input "${name}": ${showValue(value)} contains a NUL character; remove it`);
+            problems.push(`input "${name}": ${(0,show/* showValue */.v)(value)} contains a NUL character; remove it`);
             return '';
         }
         return value;
@@ -67753,7 +67918,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const singleLine = (name) => {
         const value = raw(name).trim();
         if (/[\r\n]/.test(value)) {
-            problems.push(`input "${name}": ${showValue(value)} must be a single line; put the value on one line`);
+            problems.push(`input "${name}": ${(0,show/* showValue */.v)(value)} must be a single line; put the value on one line`);
             reported.add(name);
             return INPUT_DEFAULTS[name];
         }
@@ -67765,7 +67930,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
             return allowed[0];
         if (allowed.includes(value))
             return value;
-        problems.push(`input "${name}": ${showValue(value)} is not allowed; use one of ${allowed.join(', ')}`);
+        problems.push(`input "${name}": ${(0,show/* showValue */.v)(value)} is not allowed; use one of ${allowed.join(', ')}`);
         return allowed[0];
     };
     const mode = oneOf('mode', MODES);
@@ -67773,7 +67938,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const hostText = singleLine('docker-host');
     if (hostText && !reported.has('docker-host')) {
         try {
-            dockerHost = parseDockerHost(hostText);
+            dockerHost = (0,src_endpoint/* parseDockerHost */.mB)(hostText);
         }
         catch (e) {
             problems.push(`input "docker-host": ${e.message}`);
@@ -67786,7 +67951,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     // Whether the directory holds the files is checked where it is used: in pre, the workspace is not checked out yet.
     const tlsCertPath = tlsText || undefined;
     if (tlsText && dockerHost?.kind === 'unix') {
-        problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${showValue(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
+        problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${(0,show/* showValue */.v)(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
     }
     let waitTimeoutMs = Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
     const waitText = singleLine('wait-timeout');
@@ -67795,7 +67960,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         // already reported
     }
     else if (waitText === '' || !Number.isFinite(wait) || wait <= 0 || wait > MAX_WAIT_SECONDS) {
-        problems.push(`input "wait-timeout": ${showValue(waitText)} is not a number of seconds between 0 and ${MAX_WAIT_SECONDS}; use for example 60`);
+        problems.push(`input "wait-timeout": ${(0,show/* showValue */.v)(waitText)} is not a number of seconds between 0 and ${MAX_WAIT_SECONDS}; use for example 60`);
     }
     else {
         waitTimeoutMs = Math.round(wait * 1000);
@@ -67806,32 +67971,32 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const tcpText = singleLine('tcp');
     const tcp = parseBoolean(tcpText);
     if (tcp === undefined && !reported.has('tcp'))
-        problems.push(`input "tcp": ${showValue(tcpText)} is not a boolean; use true or false`);
+        problems.push(`input "tcp": ${(0,show/* showValue */.v)(tcpText)} is not a boolean; use true or false`);
     const network = singleLine('network') || undefined;
     let daemonArgs = [];
     try {
         daemonArgs = splitArguments(raw('daemon-args'));
     }
     catch (e) {
-        problems.push(`input "daemon-args": ${showValue(raw('daemon-args'))} ${e.message}; close it or remove the quote`);
+        problems.push(`input "daemon-args": ${(0,show/* showValue */.v)(raw('daemon-args'))} ${e.message}; close it or remove the quote`);
     }
     if (mode === 'dind') {
         if (image.length > 255 && !reported.has('image'))
-            problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
+            problems.push(`input "image": ${(0,show/* showValue */.v)(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
         else if (!IMAGE_REF.test(image) && !reported.has('image'))
-            problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
+            problems.push(`input "image": ${(0,show/* showValue */.v)(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
         if (runtime && !OBJECT_NAME.test(runtime))
-            problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
+            problems.push(`input "runtime": ${(0,show/* showValue */.v)(runtime)} is not a runtime name; use a name like sysbox-runc`);
         if (runtime && privileged === 'true')
-            problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
+            problems.push(`input "runtime": ${(0,show/* showValue */.v)(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
         if (network && !OBJECT_NAME.test(network))
-            problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
+            problems.push(`input "network": ${(0,show/* showValue */.v)(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
         if (daemonArgs.length && !daemonArgs[0].startsWith('-'))
-            problems.push(`input "daemon-args": ${showValue(daemonArgs[0])} is not a dockerd flag; daemon-args must start with a flag such as --mtu=1400`);
+            problems.push(`input "daemon-args": ${(0,show/* showValue */.v)(daemonArgs[0])} is not a dockerd flag; daemon-args must start with a flag such as --mtu=1400`);
         for (const arg of daemonArgs) {
             const flag = arg.split('=')[0];
             if (RESERVED_DAEMON_FLAGS.includes(flag))
-                problems.push(`input "daemon-args": ${showValue(arg)} is set by the action itself; remove it (use the tcp, docker-host or daemon-config inputs instead)`);
+                problems.push(`input "daemon-args": ${(0,show/* showValue */.v)(arg)} is set by the action itself; remove it (use the tcp, docker-host or daemon-config inputs instead)`);
         }
     }
     else {
@@ -67842,7 +68007,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         ];
         for (const [name, value] of dindOnly) {
             if (value !== INPUT_DEFAULTS[name])
-                problems.push(`input "${name}": ${showValue(value)} applies only to mode dind, but mode is ${mode}; remove it or use mode dind`);
+                problems.push(`input "${name}": ${(0,show/* showValue */.v)(value)} applies only to mode dind, but mode is ${mode}; remove it or use mode dind`);
         }
     }
     const { settings: registry, problems: registryProblems } = parseRegistrySettings({
@@ -67855,7 +68020,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const configureText = singleLine('configure-host');
     const configureHost = parseBoolean(configureText);
     if (configureHost === undefined && !reported.has('configure-host'))
-        problems.push(`input "configure-host": ${showValue(configureText)} is not a boolean; use true or false`);
+        problems.push(`input "configure-host": ${(0,show/* showValue */.v)(configureText)} is not a boolean; use true or false`);
     if (configureHost && mode !== 'socket')
         problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
     if (!registryProblems.length) {
@@ -67880,9 +68045,9 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const cacheKey = singleLine('cache-key') || undefined;
     const cacheKeyProblem = (name, key) => {
         if (key.length > 512)
-            problems.push(`input "${name}": ${showValue(key)} is longer than 512 characters; use a shorter key`);
+            problems.push(`input "${name}": ${(0,show/* showValue */.v)(key)} is longer than 512 characters; use a shorter key`);
         if (key.includes(','))
-            problems.push(`input "${name}": ${showValue(key)} contains a comma, which cache keys cannot; remove it`);
+            problems.push(`input "${name}": ${(0,show/* showValue */.v)(key)} contains a comma, which cache keys cannot; remove it`);
     };
     if (cacheKey)
         cacheKeyProblem('cache-key', cacheKey);
@@ -67892,22 +68057,22 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const cacheImages = raw('cache-images').split(/[\n,]/).map((k) => k.trim()).filter(Boolean);
     for (const pattern of cacheImages) {
         if (!/^[a-zA-Z0-9][a-zA-Z0-9_.:/@*?-]*$|^[*?][a-zA-Z0-9_.:/@*?-]*$/.test(pattern))
-            problems.push(`input "cache-images": ${showValue(pattern)} is not an image name or pattern; use names like busybox:1, myorg/* or *:latest`);
+            problems.push(`input "cache-images": ${(0,show/* showValue */.v)(pattern)} is not an image name or pattern; use names like busybox:1, myorg/* or *:latest`);
     }
     const sizeText = singleLine('cache-max-size');
     const maxBytes = sizeText ? parseSize(sizeText) : undefined;
     if (sizeText && maxBytes === undefined)
-        problems.push(`input "cache-max-size": ${showValue(sizeText)} is not a size; use bytes or a number with K, M, G (like 2G or 500MiB)`);
+        problems.push(`input "cache-max-size": ${(0,show/* showValue */.v)(sizeText)} is not a size; use bytes or a number with K, M, G (like 2G or 500MiB)`);
     const cacheDir = singleLine('cache-dir') || undefined;
     if (cacheDir?.split(/[\\/]/).includes('..') && !cacheDir.startsWith('/'))
-        problems.push(`input "cache-dir": ${showValue(cacheDir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
+        problems.push(`input "cache-dir": ${(0,show/* showValue */.v)(cacheDir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
     if (strategy === 'data-root' && mode !== 'dind')
         problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
     if (strategy === 'false') {
         const unused = [['cache-key', cacheKey ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', cacheImages.join(' ')], ['cache-max-size', sizeText], ['cache-dir', cacheDir ?? '']];
         for (const [name, value] of unused)
             if (value)
-                problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
+                problems.push(`input "${name}": ${(0,show/* showValue */.v)(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
     }
     const cache = strategy === 'false' ? undefined : {
         strategy, key: cacheKey, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images: cacheImages, save: cacheSave, maxBytes,
@@ -67916,9 +68081,13 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const staleText = singleLine('cleanup-stale');
     const cleanupStaleMs = staleText ? parseDuration(staleText) : undefined;
     if (staleText && cleanupStaleMs === undefined)
-        problems.push(`input "cleanup-stale": ${showValue(staleText)} is not an age; use a number with s, m, h or d (like 6h) up to 366d, or leave it empty`);
+        problems.push(`input "cleanup-stale": ${(0,show/* showValue */.v)(staleText)} is not an age; use a number with s, m, h or d (like 6h) up to 366d, or leave it empty`);
     if (staleText && mode === 'external')
         problems.push(`input "cleanup-stale": reaps leftovers on the runner's engine, which mode external does not use; remove it`);
+    const { settings: integration, problems: integrationProblems } = parseIntegration((name) => raw(name), {
+        mode, daemonArgs, daemonConfig: registryProblems.length ? {} : registry.daemonConfig,
+    });
+    problems.push(...integrationProblems);
     const statusText = singleLine('job-status').toLowerCase();
     const jobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
     if (problems.length)
@@ -67933,12 +68102,11 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         configureHost: configureHost ?? false,
         cache,
         cleanupStaleMs,
+        integration,
         jobStatus,
     };
 }
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
 ;// CONCATENATED MODULE: ./src/session.ts
@@ -67975,292 +68143,15 @@ async function ensureJobDir(job, state) {
         throw new Error('ensureJobDir before the session state exists');
     if (current.jobDir)
         return current.jobDir;
-    const dir = (0,external_node_path_namespaceObject.join)(job.tempDir, objectName(current.session));
+    const dir = (0,external_node_path_.join)(job.tempDir, objectName(current.session));
     state.update({ jobDir: dir });
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
-    await (0,promises_namespaceObject.chmod)(dir, 0o700);
+    await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
+    await (0,promises_.chmod)(dir, 0o700);
     return dir;
 }
 
-// EXTERNAL MODULE: ./node_modules/dockerode/lib/docker.js
-var docker = __nccwpck_require__(9040);
-var docker_default = /*#__PURE__*/__nccwpck_require__.n(docker);
-;// CONCATENATED MODULE: ./src/engine/client.ts
-// The only module that imports dockerode: the engine calls the action makes, typed, with errors that say what failed.
-
-
-
-
-class EngineError extends Error {
-    statusCode;
-    constructor(message, statusCode) {
-        super(message);
-        this.statusCode = statusCode;
-        this.name = 'EngineError';
-    }
-}
-/** What the engine said, without dockerode's "(HTTP code 500) server error - " prefix. */
-function engineMessage(e) {
-    const err = e;
-    const text = err?.json?.message ?? err?.message ?? String(e);
-    return { text: text.trim(), status: err?.statusCode };
-}
-/** Splits the engine's multiplexed log stream (8-byte frame headers) into plain text. */
-function demuxLogs(buffer) {
-    const chunks = [];
-    let offset = 0;
-    const looksMultiplexed = buffer.length >= 8 && buffer[0] <= 2 && buffer[1] === 0 && buffer[2] === 0 && buffer[3] === 0;
-    if (!looksMultiplexed)
-        return buffer.toString('utf8');
-    while (offset + 8 <= buffer.length) {
-        const size = buffer.readUInt32BE(offset + 4);
-        chunks.push(buffer.subarray(offset + 8, offset + 8 + size));
-        offset += 8 + size;
-    }
-    return Buffer.concat(chunks).toString('utf8');
-}
-// docker-modem fills its defaults from DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, and a tcp:// DOCKER_HOST
-// wins over the socketPath we give. After main exports the job's daemon, those point at it: post would clean up
-// the wrong engine. So the client is built with them hidden, and the endpoint we pass is the only one used.
-const MODEM_ENV = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CLIENT_TIMEOUT', 'DOCKER_PATH_PREFIX'];
-function newDocker(options) {
-    const saved = MODEM_ENV.map((name) => [name, process.env[name]]);
-    for (const [name] of saved)
-        delete process.env[name];
-    try {
-        return new (docker_default())(options);
-    }
-    finally {
-        for (const [name, value] of saved)
-            if (value !== undefined)
-                process.env[name] = value;
-    }
-}
-function dockerOptions(endpoint, timeoutMs) {
-    const base = timeoutMs ? { timeout: timeoutMs } : {};
-    const a = endpoint.address;
-    if (a.kind === 'unix')
-        return { ...base, socketPath: a.path };
-    if (!endpoint.tlsCertPath)
-        return { ...base, host: a.host, port: a.port, protocol: 'http' };
-    const read = (f) => (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(endpoint.tlsCertPath, f));
-    return { ...base, host: a.host, port: a.port, protocol: 'https', ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
-}
-/** Longest silence the action accepts from the engine within one call (more than a graceful container stop). */
-const ENGINE_IDLE_TIMEOUT_MS = 30_000;
-class EngineClient {
-    endpoint;
-    docker;
-    description;
-    constructor(endpoint) {
-        this.endpoint = endpoint;
-        // An idle timeout on every call: an engine that accepts connections but never answers must not hang a step.
-        // Streams (image export and load, archives) stay alive as long as data flows.
-        this.docker = newDocker(dockerOptions(endpoint, ENGINE_IDLE_TIMEOUT_MS));
-        this.description = formatAddress(endpoint.address);
-    }
-    /**
-     * Runs one engine call; an error becomes an EngineError that says what failed where. `answers` maps status codes
-     * that are an answer, not a failure (404: it does not exist), to the result they stand for.
-     */
-    async call(what, fn, answers = {}) {
-        try {
-            return await fn();
-        }
-        catch (e) {
-            const { text, status } = engineMessage(e);
-            if (status !== undefined && status in answers)
-                return answers[status];
-            throw new EngineError(`${what} on ${this.description} failed: ${text}`, status);
-        }
-    }
-    /**
-     * One readiness probe: /_ping, then /version, each bounded by timeoutMs. A socket or port that accepts
-     * connections is not a ready daemon; a daemon that answers both is.
-     */
-    async probe(timeoutMs) {
-        const quick = newDocker(dockerOptions(this.endpoint, timeoutMs));
-        const started = performance.now();
-        try {
-            const pong = await quick.ping();
-            const text = Buffer.isBuffer(pong) ? pong.toString() : String(pong);
-            if (text.trim() !== 'OK')
-                throw new Error(`/_ping answered ${JSON.stringify(text.slice(0, 60))} instead of OK`);
-            const v = await quick.version();
-            return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
-        }
-        catch (e) {
-            // docker-modem's timeout destroys the request, which reads as "socket hang up": say what really happened.
-            if (performance.now() - started >= timeoutMs * 0.95)
-                throw new Error(`no answer within ${(timeoutMs / 1000).toFixed(1)} s (the address accepts connections)`);
-            throw e;
-        }
-    }
-    version() {
-        return this.call('reading the daemon version', async () => {
-            const v = await this.docker.version();
-            return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
-        });
-    }
-    info() {
-        return this.call('reading the daemon info', async () => {
-            const i = (await this.docker.info());
-            return { storageDriver: i.Driver ?? '', registryMirrors: i.RegistryConfig?.Mirrors ?? [], cgroupVersion: i.CgroupVersion ?? '', securityOptions: i.SecurityOptions ?? [] };
-        });
-    }
-    imageExists(ref) {
-        return this.call(`inspecting image ${ref}`, async () => Boolean(await this.docker.getImage(ref).inspect()), { 404: false });
-    }
-    pullImage(ref) {
-        return this.call(`pulling ${ref}`, async () => {
-            const stream = await this.docker.pull(ref);
-            await new Promise((resolve, reject) => {
-                this.docker.modem.followProgress(stream, (err, events) => {
-                    const failed = events?.find((ev) => ev.error);
-                    if (err)
-                        reject(err);
-                    else if (failed)
-                        reject(new Error(failed.error));
-                    else
-                        resolve();
-                });
-            });
-        });
-    }
-    createVolume(name, labels) {
-        return this.call(`creating volume ${name}`, async () => void (await this.docker.createVolume({ Name: name, Labels: labels })));
-    }
-    removeVolume(name) {
-        return this.call(`removing volume ${name}`, () => this.docker.getVolume(name).remove());
-    }
-    async networkExists(name) {
-        const found = await this.call('listing networks', () => this.docker.listNetworks({ filters: { name: [name] } }));
-        return found.some((n) => n.Name === name);
-    }
-    createNetwork(name, labels) {
-        return this.call(`creating network ${name}`, async () => void (await this.docker.createNetwork({ Name: name, Labels: labels, CheckDuplicate: true })));
-    }
-    removeNetwork(idOrName) {
-        return this.call(`removing network ${idOrName}`, () => this.docker.getNetwork(idOrName).remove());
-    }
-    createContainer(spec) {
-        return this.call(`creating container ${spec.name}`, async () => (await this.docker.createContainer(spec)).id);
-    }
-    startContainer(id) {
-        return this.call(`starting container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).start()));
-    }
-    /** undefined when the container does not exist (any more). */
-    async inspectContainer(id) {
-        const c = await this.call(`inspecting container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect(), { 404: undefined });
-        if (!c)
-            return undefined;
-        const ports = {};
-        for (const [port, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
-            ports[port] = (bindings ?? []).map((b) => ({ hostIp: b.HostIp, hostPort: b.HostPort }));
-        }
-        return {
-            id: c.Id,
-            name: c.Name.replace(/^\//, ''),
-            running: c.State.Running,
-            restarting: c.State.Restarting,
-            status: c.State.Status,
-            exitCode: c.State.ExitCode,
-            restartCount: c.RestartCount,
-            error: c.State.Error ?? '',
-            ports,
-            mounts: (c.Mounts ?? []).map((m) => ({ source: m.Source, destination: m.Destination, type: m.Type })),
-            networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
-        };
-    }
-    /** The last `tail` lines of a container's output (stdout and stderr interleaved). */
-    containerLogs(id, tail = 50) {
-        return this.call(`reading the logs of ${id.slice(0, 12)}`, async () => {
-            const out = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false }));
-            return demuxLogs(Buffer.isBuffer(out) ? out : Buffer.from(String(out)));
-        });
-    }
-    /** SIGTERM, then SIGKILL after `graceSeconds`. A container that is already stopped is fine. */
-    stopContainer(id, graceSeconds) {
-        // 304: already stopped; 404: already gone.
-        return this.call(`stopping container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).stop({ t: graceSeconds })), { 304: undefined, 404: undefined });
-    }
-    removeContainer(id) {
-        return this.call(`removing container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).remove({ force: true, v: true })), { 404: undefined });
-    }
-    /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
-    listImages() {
-        return this.call('listing images', async () => (await this.docker.listImages()).map((i) => ({ id: i.Id, tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'), size: i.Size })));
-    }
-    /** `docker save` as a stream: one tar with every named image (tags or ids). */
-    exportImages(names) {
-        return this.call(`exporting ${names.length} image(s)`, async () => (await this.docker.getImages({ names })));
-    }
-    /** `docker load` from a stream; resolves when the engine has read and loaded all of it. */
-    loadImages(archive) {
-        return this.call('loading images', async () => {
-            const response = (await this.docker.loadImage(archive, { quiet: true }));
-            let text = '';
-            for await (const chunk of response)
-                text += chunk.toString();
-            const failed = text.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
-                try {
-                    return JSON.parse(l).error;
-                }
-                catch {
-                    return undefined;
-                }
-            }).find(Boolean);
-            if (failed)
-                throw new Error(failed);
-        });
-    }
-    /** A tar stream of `path` inside a container (running or stopped), produced by the engine as root. */
-    getArchive(id, path) {
-        return this.call(`reading ${path} of ${id.slice(0, 12)}`, async () => (await this.docker.getContainer(id).getArchive({ path })));
-    }
-    /** Extracts a tar stream into `path` inside a container (created, not necessarily started), as root. */
-    putArchive(id, path, archive) {
-        return this.call(`writing into ${path} of ${id.slice(0, 12)}`, async () => {
-            const response = (await this.docker.getContainer(id).putArchive(archive, { path }));
-            if (response && typeof response.resume === 'function') {
-                for await (const _ of response)
-                    void _;
-            }
-        });
-    }
-    /** Containers, volumes and networks that carry `label` (key=value or key). */
-    listLabelled(label) {
-        return this.call('listing labelled objects', async () => {
-            const filters = { label: [label] };
-            const [containers, volumes, networks] = await Promise.all([
-                this.docker.listContainers({ all: true, filters }),
-                this.docker.listVolumes({ filters }),
-                this.docker.listNetworks({ filters }),
-            ]);
-            return {
-                containers: containers.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), state: c.State, labels: c.Labels ?? {} })),
-                volumes: (volumes.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} })),
-                networks: networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} })),
-            };
-        });
-    }
-    /** Everything on the engine, by id or name: the leak check's before-and-after picture. */
-    snapshot() {
-        return this.call('listing the engine\'s objects', async () => {
-            const [containers, volumes, networks] = await Promise.all([
-                this.docker.listContainers({ all: true }),
-                this.docker.listVolumes(),
-                this.docker.listNetworks(),
-            ]);
-            return {
-                containers: containers.map((c) => c.Id).sort(),
-                volumes: (volumes.Volumes ?? []).map((v) => v.Name).sort(),
-                networks: networks.map((n) => n.Id).sort(),
-            };
-        });
-    }
-}
-
+// EXTERNAL MODULE: ./src/engine/client.ts
+var engine_client = __nccwpck_require__(6871);
 ;// CONCATENATED MODULE: ./src/tls.ts
 // Per-job TLS material for a dockerd TCP endpoint: one throw-away CA, a server
 // certificate and a client certificate, all ECDSA P-256 / SHA-256.
@@ -68330,7 +68221,7 @@ const extKeyUsage = (purpose) => ext('2.5.29.37', false, seq(oid(purpose === 'se
 // uncompressed P-256 point these are the last 65 bytes of the SPKI.
 const keyId = (spki) => (0,external_node_crypto_namespaceObject.createHash)('sha1').update(spki.subarray(-65)).digest();
 const ipBytes = (ip) => {
-    if ((0,external_node_net_namespaceObject.isIP)(ip) === 4)
+    if ((0,external_node_net_.isIP)(ip) === 4)
         return Buffer.from(ip.split('.').map(Number));
     let s = ip;
     const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
@@ -68351,7 +68242,7 @@ const tls_isDnsName = (n) => {
     const labels = n.split('.');
     return n.length <= 253 && labels.every((l) => tls_DNS_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1)); // no all-numeric TLD: catches '256.1.1.1'
 };
-const san = (names) => ext('2.5.29.17', false, seq(...names.map((n) => ((0,external_node_net_namespaceObject.isIP)(n) ? implicit(7, ipBytes(n)) : implicit(2, Buffer.from(n, 'ascii'))))));
+const san = (names) => ext('2.5.29.17', false, seq(...names.map((n) => ((0,external_node_net_.isIP)(n) ? implicit(7, ipBytes(n)) : implicit(2, Buffer.from(n, 'ascii'))))));
 // Positive 16-byte serial: high bit cleared so no 0x00 pad is needed, first byte non-zero so it stays minimal.
 const serial = () => {
     const b = (0,external_node_crypto_namespaceObject.randomBytes)(16);
@@ -68372,7 +68263,7 @@ function generateTls(opts) {
     if (!Array.isArray(serverNames) || serverNames.length === 0)
         throw new Error('TLS serverNames must list at least one IP address or DNS name, got []');
     for (const n of serverNames) {
-        if (typeof n !== 'string' || n.includes('%') || !((0,external_node_net_namespaceObject.isIP)(n) || tls_isDnsName(n)))
+        if (typeof n !== 'string' || n.includes('%') || !((0,external_node_net_.isIP)(n) || tls_isDnsName(n)))
             throw new Error(`TLS server name ${JSON.stringify(n)} is neither an IP address nor a valid DNS name`);
     }
     if (!(validDays > 0 && Number.isFinite(validDays)))
@@ -68418,24 +68309,24 @@ function generateTls(opts) {
 }
 // Layout: <dir>/client = DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem); <dir>/server = dockerd --tls* files.
 async function writeTls(dir, files) {
-    const root = (0,external_node_path_namespaceObject.resolve)(dir);
-    const clientDir = (0,external_node_path_namespaceObject.join)(root, 'client');
-    const serverDir = (0,external_node_path_namespaceObject.join)(root, 'server');
+    const root = (0,external_node_path_.resolve)(dir);
+    const clientDir = (0,external_node_path_.join)(root, 'client');
+    const serverDir = (0,external_node_path_.join)(root, 'server');
     for (const d of [root, clientDir, serverDir]) {
-        await (0,promises_namespaceObject.mkdir)(d, { recursive: true, mode: 0o700 });
-        await (0,promises_namespaceObject.chmod)(d, 0o700); // mkdir's mode is filtered by umask and ignored for existing dirs
+        await (0,promises_.mkdir)(d, { recursive: true, mode: 0o700 });
+        await (0,promises_.chmod)(d, 0o700); // mkdir's mode is filtered by umask and ignored for existing dirs
     }
     const put = async (path, data, mode) => {
-        await (0,promises_namespaceObject.rm)(path, { force: true }); // fresh inode: never write a key into an old, wider-mode file or through a symlink
-        await (0,promises_namespaceObject.writeFile)(path, data, { mode, flag: 'wx' });
-        await (0,promises_namespaceObject.chmod)(path, mode); // umask must not matter
+        await (0,promises_.rm)(path, { force: true }); // fresh inode: never write a key into an old, wider-mode file or through a symlink
+        await (0,promises_.writeFile)(path, data, { mode, flag: 'wx' });
+        await (0,promises_.chmod)(path, mode); // umask must not matter
     };
-    await put((0,external_node_path_namespaceObject.join)(clientDir, 'ca.pem'), files.caCert, 0o644);
-    await put((0,external_node_path_namespaceObject.join)(clientDir, 'cert.pem'), files.clientCert, 0o644);
-    await put((0,external_node_path_namespaceObject.join)(clientDir, 'key.pem'), files.clientKey, 0o600);
-    await put((0,external_node_path_namespaceObject.join)(serverDir, 'ca.pem'), files.caCert, 0o644);
-    await put((0,external_node_path_namespaceObject.join)(serverDir, 'server-cert.pem'), files.serverCert, 0o644);
-    await put((0,external_node_path_namespaceObject.join)(serverDir, 'server-key.pem'), files.serverKey, 0o600);
+    await put((0,external_node_path_.join)(clientDir, 'ca.pem'), files.caCert, 0o644);
+    await put((0,external_node_path_.join)(clientDir, 'cert.pem'), files.clientCert, 0o644);
+    await put((0,external_node_path_.join)(clientDir, 'key.pem'), files.clientKey, 0o600);
+    await put((0,external_node_path_.join)(serverDir, 'ca.pem'), files.caCert, 0o644);
+    await put((0,external_node_path_.join)(serverDir, 'server-cert.pem'), files.serverCert, 0o644);
+    await put((0,external_node_path_.join)(serverDir, 'server-key.pem'), files.serverKey, 0o600);
     return { clientDir, serverDir };
 }
 
@@ -68457,9 +68348,9 @@ function translatePath(path, mounts) {
         .sort((a, b) => b.destination.length - a.destination.length)[0];
     if (!covering)
         return undefined;
-    return external_node_path_namespaceObject.posix.join(covering.source, external_node_path_namespaceObject.posix.relative(covering.destination, path));
+    return external_node_path_.posix.join(covering.source, external_node_path_.posix.relative(covering.destination, path));
 }
-async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises_namespaceObject.readFile)('/proc/self/mountinfo', 'utf8')) {
+async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises_.readFile)('/proc/self/mountinfo', 'utf8')) {
     const id = env.SETUP_DIND_CONTAINER_ID || ownContainerId(await readMountinfo().catch(() => ''));
     if (!id)
         return (path) => path;
@@ -68593,13 +68484,13 @@ const spki = (k) => k.export({ type: 'spki', format: 'der' });
 const keyMatches = (key, cert) => spki((0,external_node_crypto_namespaceObject.createPublicKey)(key)).equals(spki(cert.publicKey));
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 async function loadRegistryTrust(requests, opts) {
-    const baseDir = (0,external_node_path_namespaceObject.resolve)(opts.baseDir);
+    const baseDir = (0,external_node_path_.resolve)(opts.baseDir);
     const now = opts.now ?? new Date();
     const out = { trust: [], problems: [], secrets: [], missing: [] };
     // Paths in messages as the user wrote them: relative to the workspace when inside it.
     const display = (path) => {
-        const rel = (0,external_node_path_namespaceObject.relative)(baseDir, path);
-        return rel && !rel.startsWith(`..${external_node_path_namespaceObject.sep}`) && rel !== '..' && !(0,external_node_path_namespaceObject.isAbsolute)(rel) ? rel : path;
+        const rel = (0,external_node_path_.relative)(baseDir, path);
+        return rel && !rel.startsWith(`..${external_node_path_.sep}`) && rel !== '..' && !(0,external_node_path_.isAbsolute)(rel) ? rel : path;
     };
     for (const request of requests) {
         const { host, source } = request;
@@ -68673,7 +68564,7 @@ async function loadRegistryTrust(requests, opts) {
         // Reads a file that should hold PEM; undefined when missing (recorded) or unreadable (reported).
         const readPem = async (path, where) => {
             try {
-                const info = await (0,promises_namespaceObject.stat)(path);
+                const info = await (0,promises_.stat)(path);
                 if (!info.isFile()) {
                     fail(`${where} for ${host} is not a regular file; give a PEM file or a directory`);
                     return undefined;
@@ -68682,7 +68573,7 @@ async function loadRegistryTrust(requests, opts) {
                     fail(`${where} for ${host} is ${info.size} bytes, more than ${MAX_CERT_FILE_BYTES}, which is too big for a certificate file; give the CA certificate itself`);
                     return undefined;
                 }
-                const data = await (0,promises_namespaceObject.readFile)(path);
+                const data = await (0,promises_.readFile)(path);
                 if (data.length === 0 || data.toString('utf8').trim() === '') {
                     fail(`${where} for ${host} is empty; give the registry's CA certificate in PEM form`);
                     return undefined;
@@ -68744,31 +68635,31 @@ async function loadRegistryTrust(requests, opts) {
             }
         }
         else {
-            const path = (0,external_node_path_namespaceObject.resolve)(baseDir, source.path);
-            const rel = (0,external_node_path_namespaceObject.relative)(baseDir, path);
+            const path = (0,external_node_path_.resolve)(baseDir, source.path);
+            const rel = (0,external_node_path_.relative)(baseDir, path);
             let kind = 'error';
-            if (!(0,external_node_path_namespaceObject.isAbsolute)(source.path) && (rel === '..' || rel.startsWith(`..${external_node_path_namespaceObject.sep}`))) {
-                fail(`${showValue(source.path)} for ${host} is a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`);
+            if (!(0,external_node_path_.isAbsolute)(source.path) && (rel === '..' || rel.startsWith(`..${external_node_path_.sep}`))) {
+                fail(`${(0,show/* showValue */.v)(source.path)} for ${host} is a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`);
             }
             else {
                 try {
-                    kind = (await (0,promises_namespaceObject.stat)(path)).isDirectory() ? 'dir' : 'file';
+                    kind = (await (0,promises_.stat)(path)).isDirectory() ? 'dir' : 'file';
                 }
                 catch (e) {
                     const code = e.code;
                     if (code === 'ENOENT' || code === 'ENOTDIR')
                         kind = 'missing';
                     else
-                        fail(`${showValue(display(path))} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
+                        fail(`${(0,show/* showValue */.v)(display(path))} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
                 }
             }
             if (kind === 'missing')
                 out.missing.push(path);
             else if (kind === 'file' && source.kind === 'dir') {
-                fail(`${showValue(display(path))} for ${host} is a file, but the path ends with /, which means a directory; remove the trailing /`);
+                fail(`${(0,show/* showValue */.v)(display(path))} for ${host} is a file, but the path ends with /, which means a directory; remove the trailing /`);
             }
             else if (kind === 'file') {
-                const where = showValue(display(path));
+                const where = (0,show/* showValue */.v)(display(path));
                 const text = await readPem(path, where);
                 const parsed = text === undefined ? undefined : parse(text, where, false);
                 if (parsed && !problems.length) {
@@ -68781,10 +68672,10 @@ async function loadRegistryTrust(requests, opts) {
         }
         // docker's certs.d rules: *.crt are CA certificates; X.cert is a client certificate whose key is X.key.
         async function loadDir(dir) {
-            const where = showValue(display(dir));
+            const where = (0,show/* showValue */.v)(display(dir));
             let names;
             try {
-                names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
+                names = (await (0,promises_.readdir)(dir)).sort();
             }
             catch (e) {
                 fail(`${where} for ${host} cannot be read (${e.code ?? e.message}); make it readable by the job's user`);
@@ -68800,9 +68691,9 @@ async function loadRegistryTrust(requests, opts) {
             const missingBefore = out.missing.length;
             const cas = [];
             for (const name of crts) {
-                const file = (0,external_node_path_namespaceObject.join)(dir, name);
-                const text = await readPem(file, showValue(display(file)));
-                const parsed = text === undefined ? undefined : parse(text, showValue(display(file)), false);
+                const file = (0,external_node_path_.join)(dir, name);
+                const text = await readPem(file, (0,show/* showValue */.v)(display(file)));
+                const parsed = text === undefined ? undefined : parse(text, (0,show/* showValue */.v)(display(file)), false);
                 if (parsed)
                     cas.push(...parsed.certs.map((c) => c.pem));
             }
@@ -68812,12 +68703,12 @@ async function loadRegistryTrust(requests, opts) {
                 if (keyFiles.includes(keyName))
                     pairs.push({ cert: name, key: keyName });
                 else
-                    fail(`${showValue(display((0,external_node_path_namespaceObject.join)(dir, name)))} for ${host} has no ${keyName} next to it; docker pairs X.cert with X.key, so add the key or remove the certificate`);
+                    fail(`${(0,show/* showValue */.v)(display((0,external_node_path_.join)(dir, name)))} for ${host} has no ${keyName} next to it; docker pairs X.cert with X.key, so add the key or remove the certificate`);
             }
             for (const name of keyFiles) {
                 const certName = `${name.slice(0, -'.key'.length)}.cert`;
                 if (!certFiles.includes(certName))
-                    fail(`${showValue(display((0,external_node_path_namespaceObject.join)(dir, name)))} for ${host} has no ${certName} next to it; docker pairs X.cert with X.key, so add the certificate or remove the key`);
+                    fail(`${(0,show/* showValue */.v)(display((0,external_node_path_.join)(dir, name)))} for ${host} has no ${certName} next to it; docker pairs X.cert with X.key, so add the certificate or remove the key`);
             }
             if (pairs.length > 1) {
                 fail(`${where} for ${host} has ${pairs.length} client certificates (${pairs.map((p) => p.cert).join(', ')}); keep one pair`);
@@ -68828,19 +68719,19 @@ async function loadRegistryTrust(requests, opts) {
             let client;
             const pair = pairs.length === 1 ? pairs[0] : undefined;
             if (pair) {
-                const certFile = (0,external_node_path_namespaceObject.join)(dir, pair.cert);
-                const keyFile = (0,external_node_path_namespaceObject.join)(dir, pair.key);
-                const certText = await readPem(certFile, showValue(display(certFile)));
-                const keyText = await readPem(keyFile, showValue(display(keyFile)));
-                const certs = certText === undefined ? undefined : parse(certText, showValue(display(certFile)), false);
-                const keys = keyText === undefined ? undefined : parse(keyText, showValue(display(keyFile)), true);
+                const certFile = (0,external_node_path_.join)(dir, pair.cert);
+                const keyFile = (0,external_node_path_.join)(dir, pair.key);
+                const certText = await readPem(certFile, (0,show/* showValue */.v)(display(certFile)));
+                const keyText = await readPem(keyFile, (0,show/* showValue */.v)(display(keyFile)));
+                const certs = certText === undefined ? undefined : parse(certText, (0,show/* showValue */.v)(display(certFile)), false);
+                const keys = keyText === undefined ? undefined : parse(keyText, (0,show/* showValue */.v)(display(keyFile)), true);
                 if (keys && (keys.keys.length !== 1 || keys.certs.length)) {
-                    fail(`${showValue(display(keyFile))} for ${host} should hold exactly one private key and nothing else; give only the client key`);
+                    fail(`${(0,show/* showValue */.v)(display(keyFile))} for ${host} should hold exactly one private key and nothing else; give only the client key`);
                 }
                 else if (certs && keys) {
                     const leaf = certs.certs[0]; // Go's tls.LoadX509KeyPair: the key belongs to the first certificate
                     if (!keyMatches(keys.keys[0].key, leaf.x509)) {
-                        fail(`${showValue(display(keyFile))} for ${host} does not match the certificate in ${showValue(display(certFile))} (${subjectOf(leaf.x509)}); give the key that belongs to that certificate`);
+                        fail(`${(0,show/* showValue */.v)(display(keyFile))} for ${host} does not match the certificate in ${(0,show/* showValue */.v)(display(certFile))} (${subjectOf(leaf.x509)}); give the key that belongs to that certificate`);
                     }
                     else {
                         client = { certPem: certs.certs.map((c) => c.pem).join(''), keyPem: keys.keys[0].pem };
@@ -68878,8 +68769,8 @@ function certsDirFiles(trust) {
     return files;
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 ;// CONCATENATED MODULE: ./src/registry/host.ts
@@ -68891,7 +68782,7 @@ const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 
 
 
-const run = (0,external_node_util_namespaceObject.promisify)(external_node_child_process_namespaceObject.execFile);
+const run = (0,external_node_util_namespaceObject.promisify)(external_node_child_process_.execFile);
 /** Defaults of a standard Linux install; SETUP_DIND_HOST_* variables override them for unusual runners. */
 function hostPaths(env) {
     return {
@@ -68917,30 +68808,30 @@ class PrivilegedFiles {
     }
     async write(path, content, mode) {
         if (this.isRoot) {
-            await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(path), { recursive: true, mode: 0o755 });
-            await (0,promises_namespaceObject.writeFile)(path, content, { mode });
-            await (0,promises_namespaceObject.chmod)(path, mode);
+            await (0,promises_.mkdir)((0,external_node_path_.dirname)(path), { recursive: true, mode: 0o755 });
+            await (0,promises_.writeFile)(path, content, { mode });
+            await (0,promises_.chmod)(path, mode);
             return;
         }
         // sudo tee would need a pipe; install copies a file we wrote privately first.
-        const staging = (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || '/tmp', `setup-dind-staging-${process.pid}-${Date.now()}`);
-        await (0,promises_namespaceObject.writeFile)(staging, content, { mode: 0o600 });
+        const staging = (0,external_node_path_.join)(process.env.RUNNER_TEMP || '/tmp', `setup-dind-staging-${process.pid}-${Date.now()}`);
+        await (0,promises_.writeFile)(staging, content, { mode: 0o600 });
         try {
             await this.sudo(['install', '-D', '-m', mode.toString(8), staging, path], `writing ${path}`);
         }
         finally {
-            await (0,promises_namespaceObject.rm)(staging, { force: true });
+            await (0,promises_.rm)(staging, { force: true });
         }
     }
     async mkdir(path) {
         if (this.isRoot)
-            await (0,promises_namespaceObject.mkdir)(path, { recursive: true, mode: 0o755 });
+            await (0,promises_.mkdir)(path, { recursive: true, mode: 0o755 });
         else
             await this.sudo(['install', '-d', '-m', '755', path], `creating ${path}`);
     }
     async remove(path) {
         if (this.isRoot)
-            await (0,promises_namespaceObject.rm)(path, { recursive: true, force: true });
+            await (0,promises_.rm)(path, { recursive: true, force: true });
         else
             await this.sudo(['rm', '-rf', '--', path], `removing ${path}`);
     }
@@ -68953,7 +68844,7 @@ class PrivilegedFiles {
 }
 async function snapshotDir(dir) {
     try {
-        if (!(await (0,promises_namespaceObject.lstat)(dir)).isDirectory())
+        if (!(await (0,promises_.lstat)(dir)).isDirectory())
             throw new Error(`${dir} exists but is not a directory`);
     }
     catch (e) {
@@ -68962,12 +68853,12 @@ async function snapshotDir(dir) {
         throw e;
     }
     const files = [];
-    for (const name of (await (0,promises_namespaceObject.readdir)(dir)).sort()) {
-        const path = (0,external_node_path_namespaceObject.join)(dir, name);
-        const info = await (0,promises_namespaceObject.lstat)(path);
+    for (const name of (await (0,promises_.readdir)(dir)).sort()) {
+        const path = (0,external_node_path_.join)(dir, name);
+        const info = await (0,promises_.lstat)(path);
         if (!info.isFile())
             throw new Error(`${path} is not a plain file; the action will not replace it`);
-        files.push({ name, content: await (0,promises_namespaceObject.readFile)(path, 'utf8'), mode: info.mode & 0o777 });
+        files.push({ name, content: await (0,promises_.readFile)(path, 'utf8'), mode: info.mode & 0o777 });
     }
     return files;
 }
@@ -68979,11 +68870,11 @@ async function installHostCerts(files, paths, io, record) {
     const certDirs = [];
     const hosts = [...new Set(files.map((f) => f.path.split('/')[0]))];
     for (const host of hosts) {
-        const dir = (0,external_node_path_namespaceObject.join)(paths.certsDir, host);
+        const dir = (0,external_node_path_.join)(paths.certsDir, host);
         certDirs.push({ dir, before: await snapshotDir(dir) });
         record(certDirs);
         for (const file of files.filter((f) => f.path.startsWith(`${host}/`))) {
-            await io.write((0,external_node_path_namespaceObject.join)(paths.certsDir, file.path), file.content, file.mode);
+            await io.write((0,external_node_path_.join)(paths.certsDir, file.path), file.content, file.mode);
         }
     }
 }
@@ -68995,13 +68886,13 @@ async function restoreHostCerts(changes, io) {
             continue;
         await io.mkdir(dir);
         for (const file of before)
-            await io.write((0,external_node_path_namespaceObject.join)(dir, file.name), file.content, file.mode);
+            await io.write((0,external_node_path_.join)(dir, file.name), file.content, file.mode);
     }
 }
 function readDaemonPid(pidFile) {
     let text;
     try {
-        text = (0,external_node_fs_namespaceObject.readFileSync)(pidFile, 'utf8');
+        text = (0,external_node_fs_.readFileSync)(pidFile, 'utf8');
     }
     catch (e) {
         throw new Error(`cannot read dockerd's pid file ${pidFile} (${e.message}); set SETUP_DIND_HOST_DOCKERD_PIDFILE to the runner daemon's pid file`);
@@ -69019,7 +68910,7 @@ function readDaemonPid(pidFile) {
 async function configureHostDaemon(settings, paths, io, record) {
     let before = null;
     try {
-        before = await (0,promises_namespaceObject.readFile)(paths.daemonJson, 'utf8');
+        before = await (0,promises_.readFile)(paths.daemonJson, 'utf8');
     }
     catch (e) {
         if (e.code !== 'ENOENT')
@@ -69104,10 +68995,10 @@ async function checkRegistryEarly(inputs, workspace) {
 }
 async function writeFiles(dir, files) {
     for (const file of files) {
-        const path = (0,external_node_path_namespaceObject.join)(dir, file.path);
-        await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(path), { recursive: true, mode: 0o755 });
-        await (0,promises_namespaceObject.writeFile)(path, file.content, { mode: file.mode });
-        await (0,promises_namespaceObject.chmod)(path, file.mode);
+        const path = (0,external_node_path_.join)(dir, file.path);
+        await (0,promises_.mkdir)((0,external_node_path_.dirname)(path), { recursive: true, mode: 0o755 });
+        await (0,promises_.writeFile)(path, file.content, { mode: file.mode });
+        await (0,promises_.chmod)(path, file.mode);
     }
 }
 /**
@@ -69135,7 +69026,7 @@ async function applyRegistry(inputs, platform, state, jobDir) {
     const files = certsDirFiles(loaded.trust);
     const dir = await jobDir();
     // Our own copy in the job directory: dind mounts it as /etc/docker/certs.d, and buildkitd.toml points at it.
-    const certsDir = (0,external_node_path_namespaceObject.join)(dir, 'certs.d');
+    const certsDir = (0,external_node_path_.join)(dir, 'certs.d');
     await writeFiles(certsDir, files);
     if (inputs.mode === 'socket' && files.length) {
         const paths = hostPaths(platform.env);
@@ -69156,10 +69047,10 @@ async function applyRegistry(inputs, platform, state, jobDir) {
         log.warning(`registry-certs (${loaded.trust.map((t) => t.host).join(', ')}) cannot be installed into an external daemon the action does not manage; ` +
             'they are in the buildkitd-config output for BuildKit builders. Install them where that daemon runs (its /etc/docker/certs.d).');
     }
-    const tomlPath = (0,external_node_path_namespaceObject.join)(dir, 'buildkitd.toml');
-    const byHost = (host, name) => (files.some((f) => f.path === `${host}/${name}`) ? (0,external_node_path_namespaceObject.join)(certsDir, host, name) : undefined);
+    const tomlPath = (0,external_node_path_.join)(dir, 'buildkitd.toml');
+    const byHost = (host, name) => (files.some((f) => f.path === `${host}/${name}`) ? (0,external_node_path_.join)(certsDir, host, name) : undefined);
     const toml = buildkitdToml(settings, loaded.trust.map((t) => ({ host: t.host, ca: byHost(t.host, 'ca.crt'), cert: byHost(t.host, 'client.cert'), key: byHost(t.host, 'client.key') })));
-    await (0,promises_namespaceObject.writeFile)(tomlPath, toml, { mode: 0o644 });
+    await (0,promises_.writeFile)(tomlPath, toml, { mode: 0o644 });
     const facts = {};
     if (settings.mirrors.length)
         facts['Registry mirrors'] = settings.mirrors.join(', ');
@@ -69196,9 +69087,14 @@ async function undoRegistry(changes, log, reloaded) {
     return done;
 }
 
+// EXTERNAL MODULE: ./src/daemon/ports.ts
+var ports = __nccwpck_require__(4716);
 ;// CONCATENATED MODULE: ./src/daemon/dind.ts
 // dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
 // volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
+
+
+
 
 
 
@@ -69233,7 +69129,7 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 fi
 mount --make-rshared / 2>/dev/null || :
 rm -f /var/run/docker.pid /run/docker.pid
-exec "$@"`;
+${MTU_SCRIPT}exec "$@"`;
 // Linux capabilities by number (capability.h), to turn our own bounding set into names the engine understands.
 const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
     'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE',
@@ -69260,7 +69156,8 @@ const NESTED_DOCKERD_CAPABILITIES = ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE', 'IP
 /** The container specs to try, in order: privileged first under `auto`, then the explicit capability set. */
 function planDind(p) {
     const { dind } = p.inputs;
-    const args = [`--host=unix://${RUN_DIR}/docker.sock`, `--group=${p.socketGroup}`];
+    // Also at the well-known path: containers that mount /var/run/docker.sock reach the job's daemon.
+    const args = [`--host=unix://${RUN_DIR}/docker.sock`, '--host=unix:///var/run/docker.sock', `--group=${p.socketGroup}`];
     if (p.configFile)
         args.push(`--config-file=${RUN_DIR}/daemon.json`);
     if (dind.tcp) {
@@ -69273,6 +69170,7 @@ function planDind(p) {
         Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'],
         Cmd: ['dockerd', ...args, ...dind.daemonArgs],
         Labels: p.labels,
+        ...(p.extras?.env.length ? { Env: p.extras.env } : {}),
         HostConfig: {
             Init: true,
             Mounts: [
@@ -69280,6 +69178,7 @@ function planDind(p) {
                 { Type: 'volume', Source: name, Target: '/var/lib/docker' },
                 // A bind mount of the parent: directory names like "registry:5000" cannot go through -v syntax.
                 ...(p.certsDir ? [{ Type: 'bind', Source: `${p.hostJobDir}/certs.d`, Target: '/etc/docker/certs.d' }] : []),
+                ...(p.extras?.mounts ?? []),
             ],
             ...(dind.tcp ? { PortBindings: { [TLS_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
             ...(dind.network ? { NetworkMode: dind.network } : {}),
@@ -69319,15 +69218,15 @@ function dindDaemon(inputs, platform, state, deps) {
     return {
         async start() {
             const s = saved();
-            const outerEndpoint = resolveEngine(inputs, platform.env);
-            state.update({ outer: saveEndpoint(outerEndpoint) });
-            const engine = new EngineClient(outerEndpoint);
+            const outerEndpoint = (0,src_endpoint/* resolveEngine */.F0)(inputs, platform.env);
+            state.update({ outer: (0,src_endpoint/* saveEndpoint */.HF)(outerEndpoint) });
+            const engine = new engine_client/* EngineClient */.A$(outerEndpoint);
             const labels = sessionLabels(s.session, platform.job);
             const name = objectName(s.session);
             // The per-job directory: the socket and certificates live here, private to the runner's user.
             const jobDir = await ensureJobDir(platform.job, state);
             // sun_path holds 108 bytes: a longer socket path makes dockerd listen where no client can connect.
-            const socketPath = (0,external_node_path_namespaceObject.join)(jobDir, 'docker.sock');
+            const socketPath = (0,external_node_path_.join)(jobDir, 'docker.sock');
             if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
                 throw new Error(`the daemon's socket would be ${socketPath} (${Buffer.byteLength(socketPath)} bytes), longer than unix sockets allow (${MAX_SOCKET_PATH_BYTES}); ` +
                     'use a shorter temporary directory (RUNNER_TEMP, or --state-dir / SETUP_DIND_STATE_DIR for the CLI)');
@@ -69338,7 +69237,8 @@ function dindDaemon(inputs, platform, state, deps) {
                 state.update({ containerJob: toHostPath.container.name });
             // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
             const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
-            const network = inputs.dind.network ?? (inputs.dind.tcp ? jobNetwork : undefined);
+            // Port forwarding runs in the job container too: it reaches the daemon on the job's network.
+            const network = inputs.dind.network ?? (inputs.dind.tcp || inputs.integration.forwardPorts ? jobNetwork : undefined);
             if (!(await engine.imageExists(inputs.dind.image))) {
                 log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
                 await engine.pullImage(inputs.dind.image);
@@ -69355,12 +69255,12 @@ function dindDaemon(inputs, platform, state, deps) {
             }
             const daemonConfig = daemonConfigFor(inputs);
             if (daemonConfig)
-                await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
+                await (0,promises_.writeFile)((0,external_node_path_.join)(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
             const certsDir = inputs.registry.certs.length > 0;
             if (certsDir)
-                await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.join)(jobDir, 'certs.d'), { mode: 0o755 });
+                await (0,promises_.mkdir)((0,external_node_path_.join)(jobDir, 'certs.d'), { mode: 0o755 });
             if (inputs.dind.tcp) {
-                await writeTls((0,external_node_path_namespaceObject.join)(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
+                await writeTls((0,external_node_path_.join)(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
             }
             const planInput = {
                 inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
@@ -69371,6 +69271,7 @@ function dindDaemon(inputs, platform, state, deps) {
                 withheld: toHostPath.container ? undefined : withheldCapabilities(await deps.readProcStatus()),
                 configFile: daemonConfig !== undefined,
                 certsDir,
+                extras: await dindExtras({ inputs, platform, jobDir, hostJobDir, translate: toHostPath }),
             };
             const plans = planDind(planInput);
             const failures = [];
@@ -69422,12 +69323,12 @@ function dindDaemon(inputs, platform, state, deps) {
             const s = saved();
             if (!s.outer || !s.containerId || !s.jobDir)
                 throw new Error('the dind container was not started');
-            const engine = new EngineClient(loadEndpoint(s.outer));
+            const engine = new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(s.outer));
             const id = s.containerId;
-            let endpoint = { address: { kind: 'unix', path: (0,external_node_path_namespaceObject.join)(s.jobDir, 'docker.sock') } };
+            let endpoint = { address: { kind: 'unix', path: (0,external_node_path_.join)(s.jobDir, 'docker.sock') } };
             const outputs = { 'container-id': id };
             if (inputs.dind.tcp) {
-                const certPath = (0,external_node_path_namespaceObject.join)(s.jobDir, 'tls', 'client');
+                const certPath = (0,external_node_path_.join)(s.jobDir, 'tls', 'client');
                 if (s.containerJob && s.network) {
                     // The job container reaches the daemon by name on the job's network (the server certificate names it).
                     endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
@@ -69441,11 +69342,17 @@ function dindDaemon(inputs, platform, state, deps) {
                 }
                 outputs['cert-path'] = certPath;
             }
-            state.update({ endpoint: saveEndpoint(endpoint) });
+            state.update({ endpoint: (0,src_endpoint/* saveEndpoint */.HF)(endpoint) });
+            const address = await daemonAddress(engine, id, s.network?.name);
+            if (address)
+                outputs['daemon-address'] = address;
             return {
                 endpoint,
                 outputs,
-                facts: { Image: inputs.dind.image, Privileges: s.privilege ?? '' },
+                facts: { Image: inputs.dind.image, Privileges: s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
+                afterReady: inputs.integration.forwardPorts && address
+                    ? () => (0,ports/* startPortForwarding */.x$)({ endpoint, target: address, jobDir: s.jobDir, state, log })
+                    : undefined,
                 async giveUp() {
                     const c = await engine.inspectContainer(id);
                     if (!c)
@@ -69460,6 +69367,13 @@ function dindDaemon(inputs, platform, state, deps) {
             };
         },
     };
+}
+/** The daemon container's IP address: on the network it was attached to, else its first one. */
+async function daemonAddress(engine, id, network) {
+    const c = await engine.inspectContainer(id);
+    if (!c)
+        return undefined;
+    return (network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0];
 }
 
 ;// CONCATENATED MODULE: ./src/readiness.ts
@@ -69533,10 +69447,10 @@ async function endpointWhenTlsFilesExist(inputs, env, clock) {
     const deadline = clock.now() + inputs.waitTimeoutMs;
     for (;;) {
         try {
-            return resolveEngine(inputs, env);
+            return (0,src_endpoint/* resolveEngine */.F0)(inputs, env);
         }
         catch (e) {
-            if (!(e instanceof TlsFilesMissingError))
+            if (!(e instanceof src_endpoint/* TlsFilesMissingError */.Fv))
                 throw e;
             if (clock.now() >= deadline)
                 throw new Error(`${e.message} (waited ${(inputs.waitTimeoutMs / 1000).toFixed(1)} s for them to appear)`);
@@ -69550,12 +69464,12 @@ function existingDaemon(inputs, env, state, clock = realClock) {
             // socket: the runner's own daemon, found like the docker CLI finds it. external: docker-host is required
             // (inputs.ts makes sure), so the same resolution applies. TLS files may appear later (see above).
             try {
-                state.update({ endpoint: saveEndpoint(resolveEngine(inputs, env)) });
+                state.update({ endpoint: (0,src_endpoint/* saveEndpoint */.HF)((0,src_endpoint/* resolveEngine */.F0)(inputs, env)) });
             }
             catch (e) {
-                if (!(e instanceof TlsFilesMissingError))
+                if (!(e instanceof src_endpoint/* TlsFilesMissingError */.Fv))
                     throw e;
-                state.update({ endpoint: { host: formatAddress(resolveEngine({ ...inputs, tlsCertPath: undefined }, { ...env, DOCKER_TLS_VERIFY: undefined }).address) } });
+                state.update({ endpoint: { host: (0,src_endpoint/* formatAddress */.M0)((0,src_endpoint/* resolveEngine */.F0)({ ...inputs, tlsCertPath: undefined }, { ...env, DOCKER_TLS_VERIFY: undefined }).address) } });
             }
         },
         async attach() {
@@ -69568,6 +69482,7 @@ function existingDaemon(inputs, env, state, clock = realClock) {
 ;// CONCATENATED MODULE: ./src/cleanup.ts
 // Post's removal of what this job created: only objects that carry this session's label, plus the per-job
 // directory. Idempotent (post may run twice) and never fatal: each problem becomes a warning.
+
 
 
 
@@ -69602,8 +69517,11 @@ async function cleanupSession(state, log) {
             log.warning(message);
         }
     };
+    const forwarder = state.forwarder;
+    if (forwarder)
+        await attempt(`port forwarder (pid ${forwarder.pid})`, async () => void (await (0,ports/* stopForwarder */.Rk)(forwarder)));
     if (state.outer) {
-        const engine = new EngineClient(loadEndpoint(state.outer));
+        const engine = new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(state.outer));
         const label = `${LABEL_SESSION}=${state.session}`;
         let found;
         try {
@@ -69619,9 +69537,9 @@ async function cleanupSession(state, log) {
         // state lost (a crash between create and save) is ours all the same.
         await removeObjects(engine, found, attempt);
     }
-    if (state.jobDir && (0,external_node_fs_namespaceObject.existsSync)(state.jobDir)) {
+    if (state.jobDir && (0,external_node_fs_.existsSync)(state.jobDir)) {
         const dir = state.jobDir;
-        await attempt(`directory ${dir}`, () => (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }));
+        await attempt(`directory ${dir}`, () => (0,promises_.rm)(dir, { recursive: true, force: true }));
     }
     return report;
 }
@@ -69671,7 +69589,7 @@ function failure(args, code, stderr, spawnError) {
 function compressToFile(source, file, level = 3) {
     const args = [`-${level}`, '-T0', '-q', '-f', '-o', file];
     return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+        const child = (0,external_node_child_process_.spawn)('zstd', args, { stdio: ['pipe', 'ignore', 'pipe'] });
         let stderr = '';
         let spawnError;
         child.stderr.on('data', (d) => (stderr += d));
@@ -69688,7 +69606,7 @@ function compressToFile(source, file, level = 3) {
 /** Decompresses `file` as a stream; `done` rejects when zstd fails (a corrupt or truncated archive). */
 function decompressFile(file) {
     const args = ['-d', '-q', '-c', file];
-    const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = (0,external_node_child_process_.spawn)('zstd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let spawnError;
     child.stderr.on('data', (d) => (stderr += d));
@@ -69715,7 +69633,7 @@ function decompressFile(file) {
 
 
 const SUFFIX = '.tar.zst';
-const fileOf = (dir, key) => (0,external_node_path_namespaceObject.join)(dir, `${encodeURIComponent(key)}${SUFFIX}`);
+const fileOf = (dir, key) => (0,external_node_path_.join)(dir, `${encodeURIComponent(key)}${SUFFIX}`);
 class DirectoryBackend {
     dir;
     name;
@@ -69726,7 +69644,7 @@ class DirectoryBackend {
     async entries() {
         let names;
         try {
-            names = await (0,promises_namespaceObject.readdir)(this.dir);
+            names = await (0,promises_.readdir)(this.dir);
         }
         catch (e) {
             if (e.code === 'ENOENT')
@@ -69737,17 +69655,17 @@ class DirectoryBackend {
         for (const name of names) {
             if (!name.endsWith(SUFFIX))
                 continue;
-            const file = (0,external_node_path_namespaceObject.join)(this.dir, name);
-            const info = await (0,promises_namespaceObject.stat)(file);
+            const file = (0,external_node_path_.join)(this.dir, name);
+            const info = await (0,promises_.stat)(file);
             out.push({ key: decodeURIComponent(name.slice(0, -SUFFIX.length)), file, mtime: info.mtimeMs, bytes: info.size });
         }
         return out;
     }
     async abandon() {
-        const names = await (0,promises_namespaceObject.readdir)(this.dir).catch(() => []);
+        const names = await (0,promises_.readdir)(this.dir).catch(() => []);
         for (const name of names)
             if (name.endsWith(`.partial-${process.pid}`))
-                await (0,promises_namespaceObject.rm)((0,external_node_path_namespaceObject.join)(this.dir, name), { force: true });
+                await (0,promises_.rm)((0,external_node_path_.join)(this.dir, name), { force: true });
     }
     async restore(primaryKey, restoreKeys, consume) {
         const all = await this.entries();
@@ -69767,23 +69685,23 @@ class DirectoryBackend {
         const target = fileOf(this.dir, key);
         if ((await this.entries()).some((e) => e.key === key))
             return { outcome: 'exists', bytes: 0 };
-        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        await (0,promises_.mkdir)(this.dir, { recursive: true });
         const partial = `${target}.partial-${process.pid}`;
         try {
             await compressToFile(await produce(), partial);
-            const bytes = (await (0,promises_namespaceObject.stat)(partial)).size;
+            const bytes = (await (0,promises_.stat)(partial)).size;
             if (maxBytes !== undefined && bytes > maxBytes)
                 return { outcome: 'too-large', bytes };
-            await (0,promises_namespaceObject.rename)(partial, target);
+            await (0,promises_.rename)(partial, target);
             // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline.
             for (const old of await this.entries()) {
                 if (old.key !== key && supersedes.some((prefix) => old.key.startsWith(prefix)))
-                    await (0,promises_namespaceObject.rm)(old.file, { force: true });
+                    await (0,promises_.rm)(old.file, { force: true });
             }
             return { outcome: 'saved', bytes };
         }
         finally {
-            await (0,promises_namespaceObject.rm)(partial, { force: true });
+            await (0,promises_.rm)(partial, { force: true });
         }
     }
 }
@@ -69813,7 +69731,7 @@ function startCache(inputs, platform) {
     const settings = inputs.cache;
     if (!settings)
         return undefined;
-    const dir = settings.dir && ((0,external_node_path_namespaceObject.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_namespaceObject.resolve)(platform.job.workspace, settings.dir));
+    const dir = settings.dir && ((0,external_node_path_.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_.resolve)(platform.job.workspace, settings.dir));
     const backend = dir ? new DirectoryBackend(dir) : platform.cacheService();
     if (!backend) {
         platform.log.warning('The image cache needs a cache service (GitHub Actions) or cache-dir; none is available here, so the cache is off for this job.');
@@ -69919,7 +69837,7 @@ async function saveEntry(backend, record, current, produce, log, prepare, deadli
 }
 /** Where the dind data root lives inside the daemon's container, and the directory its archive is rooted at. */
 const DATA_ROOT = '/var/lib/docker';
-const DATA_ROOT_PARENT = (0,external_node_path_namespaceObject.join)(DATA_ROOT, '..');
+const DATA_ROOT_PARENT = (0,external_node_path_.join)(DATA_ROOT, '..');
 
 ;// CONCATENATED MODULE: ./src/state.ts
 const KEY = 'setup-dind';
@@ -69967,13 +69885,13 @@ class StateRecorder {
 
 
 const CONTEXT_NAME = 'setup-dind';
-const dockerConfigDir = (env) => env.DOCKER_CONFIG || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.docker');
+const dockerConfigDir = (env) => env.DOCKER_CONFIG || (0,external_node_path_.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.docker');
 const contextId = (name) => (0,external_node_crypto_namespaceObject.createHash)('sha256').update(name).digest('hex');
 async function installDockerContext(configDir, endpoint, record) {
-    const configPath = (0,external_node_path_namespaceObject.join)(configDir, 'config.json');
+    const configPath = (0,external_node_path_.join)(configDir, 'config.json');
     let configBefore = null;
     try {
-        configBefore = await (0,promises_namespaceObject.readFile)(configPath, 'utf8');
+        configBefore = await (0,promises_.readFile)(configPath, 'utf8');
     }
     catch (e) {
         if (e.code !== 'ENOENT')
@@ -69993,27 +69911,78 @@ async function installDockerContext(configDir, endpoint, record) {
     const meta = {
         Name: CONTEXT_NAME,
         Metadata: { Description: "this job's Docker daemon (setup-dind)" },
-        Endpoints: { docker: { Host: formatAddress(endpoint.address), SkipTLSVerify: false } },
+        Endpoints: { docker: { Host: (0,src_endpoint/* formatAddress */.M0)(endpoint.address), SkipTLSVerify: false } },
     };
-    await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.join)(configDir, 'contexts', 'meta', id), { recursive: true, mode: 0o700 });
-    await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(configDir, 'contexts', 'meta', id, 'meta.json'), JSON.stringify(meta));
+    await (0,promises_.mkdir)((0,external_node_path_.join)(configDir, 'contexts', 'meta', id), { recursive: true, mode: 0o700 });
+    await (0,promises_.writeFile)((0,external_node_path_.join)(configDir, 'contexts', 'meta', id, 'meta.json'), JSON.stringify(meta));
     if (endpoint.tlsCertPath) {
-        const tlsDir = (0,external_node_path_namespaceObject.join)(configDir, 'contexts', 'tls', id, 'docker');
-        await (0,promises_namespaceObject.mkdir)(tlsDir, { recursive: true, mode: 0o700 });
+        const tlsDir = (0,external_node_path_.join)(configDir, 'contexts', 'tls', id, 'docker');
+        await (0,promises_.mkdir)(tlsDir, { recursive: true, mode: 0o700 });
         for (const f of ['ca.pem', 'cert.pem', 'key.pem'])
-            await (0,promises_namespaceObject.copyFile)((0,external_node_path_namespaceObject.join)(endpoint.tlsCertPath, f), (0,external_node_path_namespaceObject.join)(tlsDir, f));
+            await (0,promises_.copyFile)((0,external_node_path_.join)(endpoint.tlsCertPath, f), (0,external_node_path_.join)(tlsDir, f));
     }
-    await (0,promises_namespaceObject.writeFile)(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
+    await (0,promises_.writeFile)(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
 }
 async function removeDockerContext(r) {
     const id = contextId(CONTEXT_NAME);
-    await (0,promises_namespaceObject.rm)((0,external_node_path_namespaceObject.join)(r.configDir, 'contexts', 'meta', id), { recursive: true, force: true });
-    await (0,promises_namespaceObject.rm)((0,external_node_path_namespaceObject.join)(r.configDir, 'contexts', 'tls', id), { recursive: true, force: true });
-    const configPath = (0,external_node_path_namespaceObject.join)(r.configDir, 'config.json');
+    await (0,promises_.rm)((0,external_node_path_.join)(r.configDir, 'contexts', 'meta', id), { recursive: true, force: true });
+    await (0,promises_.rm)((0,external_node_path_.join)(r.configDir, 'contexts', 'tls', id), { recursive: true, force: true });
+    const configPath = (0,external_node_path_.join)(r.configDir, 'config.json');
     if (r.configBefore === null)
-        await (0,promises_namespaceObject.rm)(configPath, { force: true });
+        await (0,promises_.rm)(configPath, { force: true });
     else
-        await (0,promises_namespaceObject.writeFile)(configPath, r.configBefore);
+        await (0,promises_.writeFile)(configPath, r.configBefore);
+}
+
+;// CONCATENATED MODULE: ./src/guards.ts
+// Two checks at the start of a phase: the runner's operating system (Linux only), and whether main got the same
+// inputs as pre. The runner evaluates pre's inputs before any step has run, so a value from `steps.*`, from a
+// variable an earlier step wrote to GITHUB_ENV, or from a file the checkout brings is empty (or different) there.
+
+
+/** One message (with the remedy) for every phase on a runner that is not Linux; undefined on Linux. */
+function unsupportedPlatform(os) {
+    if (os === 'linux')
+        return undefined;
+    const name = { darwin: 'macOS', win32: 'Windows' }[os] ?? os;
+    return (`setup-dind runs on Linux runners only, and this runner is ${name}: there is no Linux engine here to start or reach a ` +
+        'daemon the way it needs. Run this job on a Linux runner (runs-on: ubuntu-latest, or a self-hosted Linux runner); ' +
+        'jobs on other systems can reach a Linux daemon with the docker CLI (docker context or DOCKER_HOST) without this action.');
+}
+/** Inputs that do not shape what pre starts: main and post read them for themselves. */
+const NOT_COMPARED = ['wait-timeout', 'job-status'];
+/** Environment the daemon takes from the job (dind passes the proxies on). */
+const COMPARED_ENV = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'];
+const digest = (value) => (0,external_node_crypto_namespaceObject.createHash)('sha256').update(value).digest('hex').slice(0, 16);
+/**
+ * Digests (never the values: some are secrets) of what pre started with: every input that shapes the daemon and
+ * the environment it reads.
+ */
+function startDigests(platform) {
+    const out = {};
+    for (const name of Object.keys(INPUT_DEFAULTS)) {
+        if (!NOT_COMPARED.includes(name))
+            out[name] = digest(platform.input(name));
+    }
+    for (const name of COMPARED_ENV)
+        out[`env ${name}`] = digest(platform.env[name] ?? '');
+    return out;
+}
+/** The names (inputs, or "env NAME") whose values differ between pre and now. */
+function changedSince(before, now) {
+    if (!before)
+        return [];
+    return Object.keys(now).filter((k) => k in before && before[k] !== now[k]);
+}
+function restartNotice(changed) {
+    const inputs = changed.filter((c) => !c.startsWith('env ')).map((c) => `"${c}"`);
+    const env = changed.filter((c) => c.startsWith('env ')).map((c) => c.slice(4));
+    const what = [inputs.length ? `input${inputs.length > 1 ? 's' : ''} ${inputs.join(', ')}` : '', env.length ? `the environment variable${env.length > 1 ? 's' : ''} ${env.join(', ')}` : '']
+        .filter(Boolean)
+        .join(' and ');
+    return (`setup-dind: ${what} had a different value when pre started the daemon (pre runs before any step, so values from steps.*, ` +
+        'from GITHUB_ENV or from checked-out files are empty there). The daemon pre started is removed and started again with the values main sees; ' +
+        "the head start of pre is lost. Give these inputs values known when the job starts (literals, vars.*, secrets.*, matrix.*, the job's env) to keep it.");
 }
 
 ;// CONCATENATED MODULE: ./src/phases.ts
@@ -70033,12 +70002,24 @@ async function removeDockerContext(r) {
 
 
 
+
+/** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
+function endsOnThisPlatform(platform, options, report) {
+    const problem = unsupportedPlatform(options.os ?? process.platform);
+    if (!problem)
+        return false;
+    if (report === 'fail')
+        platform.fail(problem);
+    else
+        platform.log.warning(problem);
+    return true;
+}
 const LOG_TAIL_LINES = 60;
 function daemonMode(inputs, platform, state, options) {
     if (inputs.mode !== 'dind')
         return existingDaemon(inputs, platform.env, state, options.clock);
     return dindDaemon(inputs, platform, state, {
-        readProcStatus: options.readProcStatus ?? (() => (0,promises_namespaceObject.readFile)('/proc/self/status', 'utf8')),
+        readProcStatus: options.readProcStatus ?? (() => (0,promises_.readFile)('/proc/self/status', 'utf8')),
         socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
         beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
     });
@@ -70066,20 +70047,22 @@ function readInputs(platform) {
         return undefined;
     }
 }
-async function startDaemon(inputs, platform, state, options) {
+async function startDaemon(inputs, platform, state, options, reuseSession) {
     // Certificates that exist already (inline, or outside the workspace) are checked before anything starts.
     const problems = await checkRegistryEarly(inputs, platform.job.workspace);
     if (problems.length)
         throw new InputError(problems);
-    const session = newSessionId(platform.job);
-    state.begin({ session, mode: inputs.mode });
+    const session = reuseSession ?? newSessionId(platform.job);
+    state.begin({ session, mode: inputs.mode, startedWith: startDigests(platform) });
     if (inputs.cleanupStaleMs !== undefined) {
-        const removed = await reapStale(new EngineClient(resolveEngine(inputs, platform.env)), inputs.cleanupStaleMs, session, platform.log);
+        const removed = await reapStale(new engine_client/* EngineClient */.A$((0,src_endpoint/* resolveEngine */.F0)(inputs, platform.env)), inputs.cleanupStaleMs, session, platform.log);
         platform.log.info(`setup-dind cleanup-stale: ${removed.length ? `removed ${removed.join(', ')}` : 'nothing older than the threshold'}.`);
     }
     await daemonMode(inputs, platform, state, options).start();
 }
 async function runPre(platform, options = {}) {
+    if (endsOnThisPlatform(platform, options, 'fail'))
+        return;
     const inputs = readInputs(platform);
     if (!inputs)
         return;
@@ -70097,6 +70080,8 @@ async function runPre(platform, options = {}) {
     }
 }
 async function runMain(platform, options = {}) {
+    if (endsOnThisPlatform(platform, options, 'fail'))
+        return;
     const inputs = readInputs(platform);
     if (!inputs)
         return;
@@ -70108,9 +70093,20 @@ async function runMain(platform, options = {}) {
             // pre did not run (a composite action, or pre was skipped): start now.
             await startDaemon(inputs, platform, state, options);
         }
+        else {
+            const changed = changedSince(state.value.startedWith, startDigests(platform));
+            if (changed.length) {
+                // Never ignored silently: what pre started goes, and main's values start a new daemon (same session id).
+                platform.log.warning(restartNotice(changed));
+                const report = await cleanupSession(state.value, platform.log);
+                if (report.warnings.length)
+                    throw new Error(`the daemon pre started could not be removed for the restart (${report.warnings.join('; ')})`);
+                await startDaemon(inputs, platform, state, options, state.value.session);
+            }
+        }
         const waitStarted = clock.now();
         const daemon = await daemonMode(inputs, platform, state, options).attach();
-        const client = new EngineClient(daemon.endpoint);
+        const client = new engine_client/* EngineClient */.A$(daemon.endpoint);
         const target = `the ${inputs.mode} daemon at ${client.description}`;
         let ready;
         try {
@@ -70135,10 +70131,11 @@ async function runMain(platform, options = {}) {
         const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
         const info = await client.info();
         state.update({ ready: true });
+        await daemon.afterReady?.();
         const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
         const cache = await prepareImageCache(inputs, platform, state, client);
         const outputs = {
-            'docker-host': formatAddress(daemon.endpoint.address),
+            'docker-host': (0,src_endpoint/* formatAddress */.M0)(daemon.endpoint.address),
             'daemon-version': ready.version.version,
             'api-version': ready.version.apiVersion,
             'storage-driver': info.storageDriver,
@@ -70158,7 +70155,7 @@ async function runMain(platform, options = {}) {
                 `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${outputs['docker-host']} inside your run script.`);
         }
         else {
-            for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint)))
+            for (const [name, value] of Object.entries((0,src_endpoint/* clientEnvironment */.B5)(daemon.endpoint)))
                 platform.exportVariable(name, value);
         }
         platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
@@ -70178,7 +70175,9 @@ async function runMain(platform, options = {}) {
         platform.fail(`setup-dind: ${e.message}`);
     }
 }
-async function runPost(platform) {
+async function runPost(platform, options = {}) {
+    if (endsOnThisPlatform(platform, options, 'warn'))
+        return;
     let state;
     try {
         state = new StateRecorder(platform.state);
@@ -70198,7 +70197,7 @@ async function runPost(platform) {
         const jobStatus = platform.input('job-status').trim().toLowerCase();
         const failed = jobStatus === 'failure' || jobStatus === 'cancelled' || !s.ready;
         if (failed && s.outer && s.containerId) {
-            const engine = new EngineClient(loadEndpoint(s.outer));
+            const engine = new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(s.outer));
             const tail = await engine.containerLogs(s.containerId, 200).catch((e) => `(the daemon's log could not be read: ${e.message})`);
             await platform.group(`Docker daemon log (the job ${jobStatus === 'success' ? 'did not reach a ready daemon' : `status is ${jobStatus || 'unknown'}`})`, async () => platform.log.info(tail));
         }
@@ -70209,7 +70208,7 @@ async function runPost(platform) {
             const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform));
             platform.log.info(`setup-dind cache: ${message}.`);
         }
-        const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
+        const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(s.endpoint))) : undefined);
         if (restored.length)
             platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
         const report = await cleanupSession(s, platform.log);
@@ -70261,12 +70260,12 @@ async function saveImageCache(record, s, platform) {
     if (!backend)
         return 'not saved: no cache backend';
     try {
-        const daemon = new EngineClient(loadEndpoint(s.endpoint));
+        const daemon = new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(s.endpoint));
         const current = await selectImages(daemon, record.settings.images);
         if (record.settings.strategy === 'images') {
             return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env));
         }
-        const outer = new EngineClient(loadEndpoint(s.outer));
+        const outer = new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(s.outer));
         const id = s.containerId;
         return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env));
     }
@@ -70312,12 +70311,12 @@ function readSaved(stateDir) {
 }
 function readStateFile(stateDir) {
     try {
-        return JSON.parse((0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(stateDir, 'state.json'), 'utf8'));
+        return JSON.parse((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(stateDir, 'state.json'), 'utf8'));
     }
     catch (e) {
         if (e.code === 'ENOENT')
             return {};
-        throw new Error(`the state file ${(0,external_node_path_namespaceObject.join)(stateDir, 'state.json')} cannot be read (${e.message})`);
+        throw new Error(`the state file ${(0,external_node_path_.join)(stateDir, 'state.json')} cannot be read (${e.message})`);
     }
 }
 /** dotenv lines; values are single-quoted for shells (a quote inside becomes '\''). */
@@ -70328,13 +70327,13 @@ function shellPlatform(options) {
     const out = options.out ?? ((t) => process.stdout.write(`${t}\n`));
     const err = options.err ?? ((t) => process.stderr.write(`${t}\n`));
     const gitlab = env.GITLAB_CI === 'true';
-    (0,external_node_fs_namespaceObject.mkdirSync)(stateDir, { recursive: true, mode: 0o700 });
-    const stateFile = (0,external_node_path_namespaceObject.join)(stateDir, 'state.json');
+    (0,external_node_fs_.mkdirSync)(stateDir, { recursive: true, mode: 0o700 });
+    const stateFile = (0,external_node_path_.join)(stateDir, 'state.json');
     const values = readStateFile(stateDir);
     const save = () => {
         const partial = `${stateFile}.${process.pid}`;
-        (0,external_node_fs_namespaceObject.writeFileSync)(partial, JSON.stringify(values, null, 2), { mode: 0o600 });
-        (0,external_node_fs_namespaceObject.renameSync)(partial, stateFile);
+        (0,external_node_fs_.writeFileSync)(partial, JSON.stringify(values, null, 2), { mode: 0o600 });
+        (0,external_node_fs_.renameSync)(partial, stateFile);
     };
     const exported = JSON.parse(values['exported-env'] ?? '{}');
     const outputs = JSON.parse(values.outputs ?? '{}');
@@ -70342,7 +70341,7 @@ function shellPlatform(options) {
     const platform = {
         name: gitlab ? 'gitlab' : 'shell',
         stateDir,
-        envFile: (0,external_node_path_namespaceObject.join)(stateDir, 'setup-dind.env'),
+        envFile: (0,external_node_path_.join)(stateDir, 'setup-dind.env'),
         exitCode: 0,
         log: {
             info: (m) => out(m),
@@ -70375,7 +70374,7 @@ function shellPlatform(options) {
             exported[name] = value;
             values['exported-env'] = JSON.stringify(exported);
             save();
-            (0,external_node_fs_namespaceObject.writeFileSync)(platform.envFile, `${dotenv(exported)}\n`, { mode: 0o600 });
+            (0,external_node_fs_.writeFileSync)(platform.envFile, `${dotenv(exported)}\n`, { mode: 0o600 });
         },
         // GitLab masks only variables defined in its settings; nothing can be masked from a running job.
         mask: () => undefined,
@@ -70394,7 +70393,7 @@ function shellPlatform(options) {
             }
         },
         appendSummary: async (markdown) => {
-            (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(stateDir, 'summary.md'), markdown, { flag: 'a' });
+            (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(stateDir, 'summary.md'), markdown, { flag: 'a' });
         },
         cacheService: () => undefined,
         fail: (message) => {
@@ -70487,7 +70486,7 @@ function parseCli(argv, env) {
     const filled = { ...Object.fromEntries(INPUT_NAMES.map((n) => [n, INPUT_DEFAULTS[n]])), ...inputs };
     filled['job-status'] = jobStatus ?? 'success';
     const jobId = env.CI_JOB_ID || `${process.getuid?.() ?? 'user'}`;
-    return { command, inputs: filled, stateDir: stateDir || (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), `setup-dind-${jobId}`), format };
+    return { command, inputs: filled, stateDir: stateDir || (0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), `setup-dind-${jobId}`), format };
 }
 /** Runs one invocation; returns the exit code. */
 async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`), err = (t) => void process.stderr.write(`${t}\n`)) {
@@ -70529,7 +70528,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
         // Like the docker CLI: a tcp:// DOCKER_HOST with DOCKER_TLS_VERIFY set uses DOCKER_CERT_PATH (else ~/.docker).
         const tlsFromEnv = env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && inputs['docker-host'].startsWith('tcp://');
         if (!inputs['tls-cert-path'] && tlsFromEnv)
-            inputs['tls-cert-path'] = env.DOCKER_CERT_PATH || (0,external_node_path_namespaceObject.join)(env.HOME ?? '', '.docker');
+            inputs['tls-cert-path'] = env.DOCKER_CERT_PATH || (0,external_node_path_.join)(env.HOME ?? '', '.docker');
     }
     const platform = shellPlatform({ env, inputs, stateDir: invocation.stateDir, out, err });
     if (invocation.command === 'start') {
@@ -70546,9 +70545,9 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
         await runPost(platform);
         // The CLI's own files: the state, the dotenv file and the summary (the directory too, once empty).
         for (const file of ['state.json', 'setup-dind.env', 'summary.md'])
-            (0,external_node_fs_namespaceObject.rmSync)((0,external_node_path_namespaceObject.join)(invocation.stateDir, file), { force: true });
+            (0,external_node_fs_.rmSync)((0,external_node_path_.join)(invocation.stateDir, file), { force: true });
         try {
-            (0,external_node_fs_namespaceObject.rmdirSync)(invocation.stateDir);
+            (0,external_node_fs_.rmdirSync)(invocation.stateDir);
         }
         catch {
             // not empty: something else lives there, and it is not ours to remove
@@ -70560,18 +70559,814 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 
 /***/ }),
 
+/***/ 4716:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   A9: () => (/* binding */ FORWARDER_FLAG),
+/* harmony export */   Rk: () => (/* binding */ stopForwarder),
+/* harmony export */   m0: () => (/* binding */ runForwarder),
+/* harmony export */   x$: () => (/* binding */ startPortForwarding)
+/* harmony export */ });
+/* unused harmony exports publishedPorts, PortForwarder, followDaemon, startForwarder */
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1421);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7030);
+/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_net__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_4__);
+/* harmony import */ var _endpoint_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3150);
+/* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6871);
+// Published ports of the job's daemon at 127.0.0.1 on the job's side, as with the runner's engine.
+//
+// The inner daemon publishes `-p 8080:80` inside its own container's network namespace. A small forwarder process
+// (this action's own bundle under the same node, started by main, stopped by post) follows the inner daemon's
+// container events; for every TCP port a running container publishes on all addresses it listens on 127.0.0.1 (and
+// ::1) in the job's network namespace and relays each connection to the daemon container's address, where the
+// inner daemon's own NAT takes it to the container. It runs wherever the job's steps run (the runner host, or the
+// job container in a container job, whose network the daemon then joins), so it needs no shared network namespace
+// with the engine, changes no firewall rule and leaves nothing behind when it stops.
+
+
+
+
+
+
+
+/** The argument that makes an entry point run the forwarder instead of its phase. */
+const FORWARDER_FLAG = '--setup-dind-forwarder';
+/** The TCP ports a container publishes on every address (the ones the runner's engine would answer at 127.0.0.1). */
+function publishedPorts(ports) {
+    const forward = new Set();
+    const loopbackOnly = new Set();
+    for (const [spec, bindings] of Object.entries(ports)) {
+        if (!spec.endsWith('/tcp'))
+            continue;
+        for (const b of bindings) {
+            const port = Number(b.hostPort);
+            if (!Number.isInteger(port) || port <= 0)
+                continue;
+            if (['', '0.0.0.0', '::'].includes(b.hostIp))
+                forward.add(port);
+            else if (b.hostIp === '127.0.0.1' || b.hostIp === '::1')
+                loopbackOnly.add(port);
+        }
+    }
+    for (const p of forward)
+        loopbackOnly.delete(p);
+    return { forward: [...forward].sort((a, b) => a - b), loopbackOnly: [...loopbackOnly].sort((a, b) => a - b) };
+}
+/** The listeners for the published ports of running containers; each relays connections to target:port. */
+class PortForwarder {
+    target;
+    listen;
+    log;
+    byPort = new Map();
+    constructor(target, listen, log) {
+        this.target = target;
+        this.listen = listen;
+        this.log = log;
+    }
+    get ports() {
+        return [...this.byPort.keys()].sort((a, b) => a - b);
+    }
+    /** Makes the forwarded ports of one container exactly `ports`. */
+    async sync(owner, ports) {
+        for (const [port, entry] of this.byPort)
+            if (entry.owner === owner && !ports.includes(port))
+                this.closePort(port);
+        for (const port of ports) {
+            if (this.byPort.has(port))
+                continue;
+            const entry = { owner, servers: [], sockets: new Set() };
+            this.byPort.set(port, entry);
+            for (const host of this.listen) {
+                const server = node_net__WEBPACK_IMPORTED_MODULE_2___default().createServer({ allowHalfOpen: true }, (client) => this.relay(client, port, entry.sockets));
+                const listening = await new Promise((resolve) => {
+                    server.once('error', (e) => {
+                        // No IPv6 loopback here: nothing to do. Anything else (the port is taken on the job's side) is said.
+                        if (e.code !== 'EADDRNOTAVAIL' && e.code !== 'EAFNOSUPPORT')
+                            this.log(`warning: cannot listen on ${host}:${port} for container ${owner.slice(0, 12)}: ${e.message}`);
+                        resolve(false);
+                    });
+                    server.listen({ host, port, exclusive: true }, () => resolve(true));
+                });
+                if (listening)
+                    entry.servers.push(server);
+                // 127.0.0.1 (the first) is what the job uses; without it the port is not forwarded at all.
+                if (!listening && host === this.listen[0])
+                    break;
+            }
+            if (entry.servers.length)
+                this.log(`forwarding ${this.listen.join(', ')} port ${port} to ${this.target}:${port} (container ${owner.slice(0, 12)})`);
+            else
+                this.byPort.delete(port);
+        }
+    }
+    release(owner) {
+        for (const [port, entry] of this.byPort)
+            if (entry.owner === owner)
+                this.closePort(port);
+    }
+    close() {
+        for (const port of [...this.byPort.keys()])
+            this.closePort(port);
+    }
+    closePort(port) {
+        const entry = this.byPort.get(port);
+        if (!entry)
+            return;
+        this.byPort.delete(port);
+        for (const s of entry.servers)
+            s.close();
+        for (const s of entry.sockets)
+            s.destroy();
+        this.log(`stopped forwarding port ${port}`);
+    }
+    relay(client, port, sockets) {
+        const upstream = node_net__WEBPACK_IMPORTED_MODULE_2___default().connect({ host: this.target, port, allowHalfOpen: true });
+        client.setNoDelay(true);
+        upstream.setNoDelay(true);
+        sockets.add(client);
+        sockets.add(upstream);
+        const done = () => {
+            client.destroy();
+            upstream.destroy();
+            sockets.delete(client);
+            sockets.delete(upstream);
+        };
+        client.on('error', done);
+        upstream.on('error', done);
+        // Half-close travels both ways (pipe ends the other side); the pair is done when both are closed.
+        let closed = 0;
+        const onClose = () => ++closed === 2 && done();
+        client.on('close', onClose);
+        upstream.on('close', onClose);
+        client.pipe(upstream);
+        upstream.pipe(client);
+    }
+}
+/**
+ * The forwarder's loop: follow events first, then take in the containers already running, so none is missed.
+ * Ends when `signal` aborts, or when the daemon's event stream ends and the daemon stops answering.
+ */
+async function followDaemon(engine, forwarder, log, signal, ready = () => undefined) {
+    const syncOne = async (id) => {
+        const c = await engine.inspectContainer(id).catch(() => undefined);
+        if (!c || !c.running)
+            return forwarder.release(id);
+        const { forward, loopbackOnly } = publishedPorts(c.ports);
+        for (const p of loopbackOnly)
+            log(`note: ${c.name} publishes port ${p} on the daemon's loopback only; publish it on all addresses (-p ${p}:...) to reach it at 127.0.0.1:${p}`);
+        await forwarder.sync(id, forward);
+    };
+    let failures = 0;
+    let first = true;
+    while (!signal.aborted) {
+        try {
+            // Subscribed first; containers that started before are found by the listing.
+            const events = await engine.containerEvents(signal);
+            for (const id of await engine.runningContainers())
+                await syncOne(id);
+            if (first) {
+                first = false;
+                ready();
+            }
+            failures = 0;
+            for await (const { id, action } of events) {
+                if (action === 'start')
+                    await syncOne(id);
+                else
+                    forwarder.release(id);
+            }
+        }
+        catch (e) {
+            if (signal.aborted)
+                break;
+            log(`the daemon's events: ${e.message}`);
+        }
+        if (signal.aborted)
+            break;
+        // The stream ended: the daemon restarted, or is gone. Try again for a while, then stop.
+        if (++failures > 10) {
+            log('the daemon does not answer any more; the forwarder stops');
+            break;
+        }
+        await new Promise((r) => setTimeout(r, 500 * failures));
+    }
+    forwarder.close();
+}
+/** The forwarder process: reads its config, follows the daemon until SIGTERM or the daemon's end. */
+async function runForwarder(configPath) {
+    const config = JSON.parse((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(configPath, 'utf8'));
+    const log = (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+    const controller = new AbortController();
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'])
+        process.on(sig, () => controller.abort());
+    const forwarder = new PortForwarder(config.target, config.listen, log);
+    log(`following ${config.daemon.host}; published ports go to ${config.target}`);
+    await followDaemon(new _engine_client_js__WEBPACK_IMPORTED_MODULE_6__/* .EngineClient */ .A$((0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .loadEndpoint */ .eI)(config.daemon)), forwarder, log, controller.signal, () => {
+        if (process.send) {
+            process.send('ready');
+            process.disconnect?.();
+        }
+    });
+    log('stopped');
+}
+/**
+ * Starts the forwarder as a detached process of its own (it outlives main) with its output in `logPath`; resolves
+ * when it follows the daemon's events, so a container started by the very next step is seen.
+ */
+async function startForwarder(options) {
+    const config = { daemon: options.saved, target: options.target, listen: ['127.0.0.1', '::1'] };
+    await options.writeConfig(options.configPath, JSON.stringify(config));
+    const fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(options.logPath, 'a', 0o600);
+    let child;
+    try {
+        child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [options.script, FORWARDER_FLAG, options.configPath], {
+            detached: true,
+            stdio: ['ignore', fd, fd, 'ipc'],
+            env: { ...process.env, NODE_OPTIONS: '' },
+        });
+    }
+    finally {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.closeSync)(fd);
+    }
+    const pid = child.pid;
+    if (!pid)
+        throw new Error('the port forwarder could not be started');
+    const record = { pid, log: options.logPath, script: options.script };
+    options.record(record);
+    try {
+        await new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`the port forwarder did not follow the daemon within ${(options.timeoutMs ?? 10_000) / 1000} s`)), options.timeoutMs ?? 10_000);
+            child.once('message', () => {
+                clearTimeout(timer);
+                resolve();
+            });
+            child.once('exit', (code, sig) => {
+                clearTimeout(timer);
+                reject(new Error(`the port forwarder exited at once (${sig ?? `code ${code}`})`));
+            });
+        });
+    }
+    finally {
+        if (child.connected)
+            child.disconnect();
+        child.unref();
+    }
+    return record;
+}
+/** Running (a zombie whose parent does not reap it, as under a job container's `tail -f`, counts as gone). */
+const alive = (pid) => {
+    try {
+        const stat = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(`/proc/${pid}/stat`, 'utf8');
+        return !/^\d+ \(.*\) Z /s.test(stat);
+    }
+    catch {
+        return false;
+    }
+};
+/** Stops the forwarder of this job (only if that pid still runs our bundle); resolves when it is gone. */
+async function stopForwarder(r, readCmdline = (pid) => (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(`/proc/${pid}/cmdline`, 'utf8')) {
+    let cmdline = '';
+    try {
+        cmdline = readCmdline(r.pid);
+    }
+    catch {
+        return false; // gone already
+    }
+    if (!cmdline.split('\0').includes(FORWARDER_FLAG))
+        return false; // the pid was reused by something else
+    process.kill(r.pid, 'SIGTERM');
+    for (let i = 0; i < 50 && alive(r.pid); i++)
+        await new Promise((res) => setTimeout(res, 40));
+    if (alive(r.pid))
+        process.kill(r.pid, 'SIGKILL');
+    return true;
+}
+/**
+ * main, once the daemon answers: the forwarder for this job's published ports. A forwarder that cannot start is a
+ * warning (the ports still answer at the daemon's address), never a failed step.
+ */
+async function startPortForwarding(o) {
+    const script = o.script ?? process.argv[1];
+    try {
+        if (!script)
+            throw new Error('the running bundle is unknown');
+        await startForwarder({
+            daemon: o.endpoint,
+            saved: (0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.endpoint),
+            target: o.target,
+            configPath: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.json'),
+            logPath: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.log'),
+            script,
+            record: (forwarder) => o.state.update({ forwarder }),
+            writeConfig: (path, text) => (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_3__.writeFile)(path, text, { mode: 0o600 }),
+        });
+    }
+    catch (e) {
+        o.log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${e.message}); they answer at the daemon's address ${o.target}.`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 3150:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   B5: () => (/* binding */ clientEnvironment),
+/* harmony export */   F0: () => (/* binding */ resolveEngine),
+/* harmony export */   Fv: () => (/* binding */ TlsFilesMissingError),
+/* harmony export */   HF: () => (/* binding */ saveEndpoint),
+/* harmony export */   M0: () => (/* binding */ formatAddress),
+/* harmony export */   eI: () => (/* binding */ loadEndpoint),
+/* harmony export */   mB: () => (/* binding */ parseDockerHost)
+/* harmony export */ });
+/* unused harmony exports DEFAULT_DOCKER_HOST, TLS_FILES, checkTlsCertPath */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _show_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1534);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+// Where a Docker daemon is reached: the one value every module passes around instead of loose strings.
+
+
+
+const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+const TLS_FILES = ['ca.pem', 'cert.pem', 'key.pem'];
+/** Parses a DOCKER_HOST-style URL. Throws with a message that says what is allowed; callers add the input's name. */
+function parseDockerHost(value) {
+    const text = value.trim();
+    if (text.startsWith('unix://')) {
+        const path = text.slice('unix://'.length);
+        if (!path.startsWith('/'))
+            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(value)} must name an absolute socket path; use something like unix:///var/run/docker.sock`);
+        if (/[\0\n\r]/.test(path))
+            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(value)} contains control characters; remove them`);
+        return { kind: 'unix', path };
+    }
+    if (text.startsWith('tcp://')) {
+        let url;
+        try {
+            url = new URL(text);
+        }
+        catch {
+            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(value)} is not a valid tcp:// address; use tcp://HOST:PORT`);
+        }
+        if (!url.hostname || !url.port)
+            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(value)} needs a host and a port; use something like tcp://docker:2376`);
+        if (url.pathname !== '/' && url.pathname !== '')
+            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(value)} must not have a path; use tcp://HOST:PORT`);
+        if (url.username || url.password || url.search || url.hash)
+            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(value)} must be only tcp://HOST:PORT; remove the rest`);
+        const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+        return { kind: 'tcp', host, port: Number(url.port) };
+    }
+    throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(value)} is not a supported address; use unix:///path/to/docker.sock or tcp://HOST:PORT`);
+}
+function formatAddress(address) {
+    if (address.kind === 'unix')
+        return `unix://${address.path}`;
+    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+    return `tcp://${host}:${address.port}`;
+}
+/** The TLS certificate files are not (yet) there: a daemon that writes them when it starts may still do so. */
+class TlsFilesMissingError extends Error {
+}
+/** Problems with a TLS certificate directory, as sentences; empty when it is usable. */
+function checkTlsCertPath(dir) {
+    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(dir))
+        return [`directory ${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(dir)} does not exist; give the directory that holds ca.pem, cert.pem and key.pem`];
+    const missing = TLS_FILES.filter((f) => !(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, f)));
+    return missing.length ? [`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(dir)} lacks ${missing.join(', ')}; it needs ca.pem, cert.pem and key.pem`] : [];
+}
+/** The environment the docker CLI needs to reach this endpoint. */
+function clientEnvironment(endpoint) {
+    const env = { DOCKER_HOST: formatAddress(endpoint.address) };
+    if (endpoint.tlsCertPath) {
+        env.DOCKER_TLS_VERIFY = '1';
+        env.DOCKER_CERT_PATH = endpoint.tlsCertPath;
+    }
+    return env;
+}
+/**
+ * The engine the action talks to, found the way the docker CLI finds it: the docker-host input, else DOCKER_HOST,
+ * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set.
+ */
+function resolveEngine(input, env) {
+    let address = input.dockerHost;
+    let source = 'input "docker-host"';
+    if (!address) {
+        const fromEnv = env.DOCKER_HOST?.trim();
+        source = fromEnv ? 'DOCKER_HOST' : 'the default';
+        try {
+            address = parseDockerHost(fromEnv || DEFAULT_DOCKER_HOST);
+        }
+        catch (e) {
+            throw new Error(`${source}: ${e.message}; set docker-host or fix DOCKER_HOST`);
+        }
+    }
+    let tlsCertPath = input.tlsCertPath;
+    let tlsSource = 'input "tls-cert-path"';
+    if (!tlsCertPath && !input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
+        tlsCertPath = env.DOCKER_CERT_PATH || (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(env.HOME ?? '', '.docker');
+        tlsSource = 'DOCKER_CERT_PATH';
+    }
+    if (tlsCertPath) {
+        const problems = checkTlsCertPath(tlsCertPath);
+        if (problems.length)
+            throw new TlsFilesMissingError(`${tlsSource}: ${problems.join('; ')}`);
+    }
+    return tlsCertPath ? { address, tlsCertPath } : { address };
+}
+const saveEndpoint = (e) => ({
+    host: formatAddress(e.address),
+    ...(e.tlsCertPath ? { tlsCertPath: e.tlsCertPath } : {}),
+});
+const loadEndpoint = (s) => ({
+    address: parseDockerHost(s.host),
+    ...(s.tlsCertPath ? { tlsCertPath: s.tlsCertPath } : {}),
+});
+
+
+/***/ }),
+
+/***/ 6871:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   A$: () => (/* binding */ EngineClient)
+/* harmony export */ });
+/* unused harmony exports EngineError, demuxLogs, newDocker, ENGINE_IDLE_TIMEOUT_MS */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var dockerode__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9040);
+/* harmony import */ var dockerode__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(dockerode__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _endpoint_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3150);
+// The only module that imports dockerode: the engine calls the action makes, typed, with errors that say what failed.
+
+
+
+
+class EngineError extends Error {
+    statusCode;
+    constructor(message, statusCode) {
+        super(message);
+        this.statusCode = statusCode;
+        this.name = 'EngineError';
+    }
+}
+/** What the engine said, without dockerode's "(HTTP code 500) server error - " prefix. */
+function engineMessage(e) {
+    const err = e;
+    const text = err?.json?.message ?? err?.message ?? String(e);
+    return { text: text.trim(), status: err?.statusCode };
+}
+/** Splits the engine's multiplexed log stream (8-byte frame headers) into plain text. */
+function demuxLogs(buffer) {
+    const chunks = [];
+    let offset = 0;
+    const looksMultiplexed = buffer.length >= 8 && buffer[0] <= 2 && buffer[1] === 0 && buffer[2] === 0 && buffer[3] === 0;
+    if (!looksMultiplexed)
+        return buffer.toString('utf8');
+    while (offset + 8 <= buffer.length) {
+        const size = buffer.readUInt32BE(offset + 4);
+        chunks.push(buffer.subarray(offset + 8, offset + 8 + size));
+        offset += 8 + size;
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+// docker-modem fills its defaults from DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, and a tcp:// DOCKER_HOST
+// wins over the socketPath we give. After main exports the job's daemon, those point at it: post would clean up
+// the wrong engine. So the client is built with them hidden, and the endpoint we pass is the only one used.
+const MODEM_ENV = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CLIENT_TIMEOUT', 'DOCKER_PATH_PREFIX'];
+function newDocker(options) {
+    const saved = MODEM_ENV.map((name) => [name, process.env[name]]);
+    for (const [name] of saved)
+        delete process.env[name];
+    try {
+        return new (dockerode__WEBPACK_IMPORTED_MODULE_2___default())(options);
+    }
+    finally {
+        for (const [name, value] of saved)
+            if (value !== undefined)
+                process.env[name] = value;
+    }
+}
+function dockerOptions(endpoint, timeoutMs) {
+    const base = timeoutMs ? { timeout: timeoutMs } : {};
+    const a = endpoint.address;
+    if (a.kind === 'unix')
+        return { ...base, socketPath: a.path };
+    if (!endpoint.tlsCertPath)
+        return { ...base, host: a.host, port: a.port, protocol: 'http' };
+    const read = (f) => (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(endpoint.tlsCertPath, f));
+    return { ...base, host: a.host, port: a.port, protocol: 'https', ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
+}
+/** Longest silence the action accepts from the engine within one call (more than a graceful container stop). */
+const ENGINE_IDLE_TIMEOUT_MS = 30_000;
+class EngineClient {
+    endpoint;
+    docker;
+    description;
+    constructor(endpoint) {
+        this.endpoint = endpoint;
+        // An idle timeout on every call: an engine that accepts connections but never answers must not hang a step.
+        // Streams (image export and load, archives) stay alive as long as data flows.
+        this.docker = newDocker(dockerOptions(endpoint, ENGINE_IDLE_TIMEOUT_MS));
+        this.description = (0,_endpoint_js__WEBPACK_IMPORTED_MODULE_3__/* .formatAddress */ .M0)(endpoint.address);
+    }
+    /**
+     * Runs one engine call; an error becomes an EngineError that says what failed where. `answers` maps status codes
+     * that are an answer, not a failure (404: it does not exist), to the result they stand for.
+     */
+    async call(what, fn, answers = {}) {
+        try {
+            return await fn();
+        }
+        catch (e) {
+            const { text, status } = engineMessage(e);
+            if (status !== undefined && status in answers)
+                return answers[status];
+            throw new EngineError(`${what} on ${this.description} failed: ${text}`, status);
+        }
+    }
+    /**
+     * One readiness probe: /_ping, then /version, each bounded by timeoutMs. A socket or port that accepts
+     * connections is not a ready daemon; a daemon that answers both is.
+     */
+    async probe(timeoutMs) {
+        const quick = newDocker(dockerOptions(this.endpoint, timeoutMs));
+        const started = performance.now();
+        try {
+            const pong = await quick.ping();
+            const text = Buffer.isBuffer(pong) ? pong.toString() : String(pong);
+            if (text.trim() !== 'OK')
+                throw new Error(`/_ping answered ${JSON.stringify(text.slice(0, 60))} instead of OK`);
+            const v = await quick.version();
+            return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
+        }
+        catch (e) {
+            // docker-modem's timeout destroys the request, which reads as "socket hang up": say what really happened.
+            if (performance.now() - started >= timeoutMs * 0.95)
+                throw new Error(`no answer within ${(timeoutMs / 1000).toFixed(1)} s (the address accepts connections)`);
+            throw e;
+        }
+    }
+    version() {
+        return this.call('reading the daemon version', async () => {
+            const v = await this.docker.version();
+            return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
+        });
+    }
+    info() {
+        return this.call('reading the daemon info', async () => {
+            const i = (await this.docker.info());
+            return { storageDriver: i.Driver ?? '', registryMirrors: i.RegistryConfig?.Mirrors ?? [], cgroupVersion: i.CgroupVersion ?? '', securityOptions: i.SecurityOptions ?? [] };
+        });
+    }
+    imageExists(ref) {
+        return this.call(`inspecting image ${ref}`, async () => Boolean(await this.docker.getImage(ref).inspect()), { 404: false });
+    }
+    pullImage(ref) {
+        return this.call(`pulling ${ref}`, async () => {
+            const stream = await this.docker.pull(ref);
+            await new Promise((resolve, reject) => {
+                this.docker.modem.followProgress(stream, (err, events) => {
+                    const failed = events?.find((ev) => ev.error);
+                    if (err)
+                        reject(err);
+                    else if (failed)
+                        reject(new Error(failed.error));
+                    else
+                        resolve();
+                });
+            });
+        });
+    }
+    createVolume(name, labels) {
+        return this.call(`creating volume ${name}`, async () => void (await this.docker.createVolume({ Name: name, Labels: labels })));
+    }
+    removeVolume(name) {
+        return this.call(`removing volume ${name}`, () => this.docker.getVolume(name).remove());
+    }
+    async networkExists(name) {
+        const found = await this.call('listing networks', () => this.docker.listNetworks({ filters: { name: [name] } }));
+        return found.some((n) => n.Name === name);
+    }
+    createNetwork(name, labels) {
+        return this.call(`creating network ${name}`, async () => void (await this.docker.createNetwork({ Name: name, Labels: labels, CheckDuplicate: true })));
+    }
+    removeNetwork(idOrName) {
+        return this.call(`removing network ${idOrName}`, () => this.docker.getNetwork(idOrName).remove());
+    }
+    createContainer(spec) {
+        return this.call(`creating container ${spec.name}`, async () => (await this.docker.createContainer(spec)).id);
+    }
+    startContainer(id) {
+        return this.call(`starting container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).start()));
+    }
+    /** undefined when the container does not exist (any more). */
+    async inspectContainer(id) {
+        const c = await this.call(`inspecting container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect(), { 404: undefined });
+        if (!c)
+            return undefined;
+        const ports = {};
+        for (const [port, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
+            ports[port] = (bindings ?? []).map((b) => ({ hostIp: b.HostIp, hostPort: b.HostPort }));
+        }
+        return {
+            id: c.Id,
+            name: c.Name.replace(/^\//, ''),
+            running: c.State.Running,
+            restarting: c.State.Restarting,
+            status: c.State.Status,
+            exitCode: c.State.ExitCode,
+            restartCount: c.RestartCount,
+            error: c.State.Error ?? '',
+            ports,
+            mounts: (c.Mounts ?? []).map((m) => ({ source: m.Source, destination: m.Destination, type: m.Type })),
+            networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
+            addresses: Object.fromEntries(Object.entries(c.NetworkSettings?.Networks ?? {}).map(([n, v]) => [n, v.IPAddress]).filter(([, ip]) => ip)),
+        };
+    }
+    /** The last `tail` lines of a container's output (stdout and stderr interleaved). */
+    containerLogs(id, tail = 50) {
+        return this.call(`reading the logs of ${id.slice(0, 12)}`, async () => {
+            const out = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false }));
+            return demuxLogs(Buffer.isBuffer(out) ? out : Buffer.from(String(out)));
+        });
+    }
+    /** SIGTERM, then SIGKILL after `graceSeconds`. A container that is already stopped is fine. */
+    stopContainer(id, graceSeconds) {
+        // 304: already stopped; 404: already gone.
+        return this.call(`stopping container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).stop({ t: graceSeconds })), { 304: undefined, 404: undefined });
+    }
+    removeContainer(id) {
+        return this.call(`removing container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).remove({ force: true, v: true })), { 404: undefined });
+    }
+    /** Ids of the running containers. */
+    runningContainers() {
+        return this.call('listing containers', async () => (await this.docker.listContainers()).map((c) => c.Id));
+    }
+    /**
+     * Follows container start/die/destroy events: resolves once the daemon streams them (so nothing that happens
+     * later is missed), then yields them until `signal` aborts or the daemon closes the stream. No idle timeout: a
+     * quiet daemon is not a dead one.
+     */
+    async containerEvents(signal) {
+        const docker = newDocker(dockerOptions(this.endpoint));
+        const stream = (await this.call('following events', () => docker.getEvents({ filters: { type: ['container'], event: ['start', 'die', 'destroy'] } })));
+        return (async function* () {
+            const stop = () => stream.destroy();
+            signal.addEventListener('abort', stop, { once: true });
+            let buffered = '';
+            try {
+                for await (const chunk of stream) {
+                    buffered += chunk.toString();
+                    let nl;
+                    while ((nl = buffered.indexOf('\n')) >= 0) {
+                        const line = buffered.slice(0, nl).trim();
+                        buffered = buffered.slice(nl + 1);
+                        if (!line)
+                            continue;
+                        const e = JSON.parse(line);
+                        const id = e.Actor?.ID ?? e.id;
+                        if (id)
+                            yield { id, action: e.Action ?? e.status ?? '' };
+                    }
+                }
+            }
+            catch (e) {
+                if (!signal.aborted)
+                    throw e;
+            }
+            finally {
+                signal.removeEventListener('abort', stop);
+                stream.destroy();
+            }
+        })();
+    }
+    /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
+    listImages() {
+        return this.call('listing images', async () => (await this.docker.listImages()).map((i) => ({ id: i.Id, tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'), size: i.Size })));
+    }
+    /** `docker save` as a stream: one tar with every named image (tags or ids). */
+    exportImages(names) {
+        return this.call(`exporting ${names.length} image(s)`, async () => (await this.docker.getImages({ names })));
+    }
+    /** `docker load` from a stream; resolves when the engine has read and loaded all of it. */
+    loadImages(archive) {
+        return this.call('loading images', async () => {
+            const response = (await this.docker.loadImage(archive, { quiet: true }));
+            let text = '';
+            for await (const chunk of response)
+                text += chunk.toString();
+            const failed = text.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
+                try {
+                    return JSON.parse(l).error;
+                }
+                catch {
+                    return undefined;
+                }
+            }).find(Boolean);
+            if (failed)
+                throw new Error(failed);
+        });
+    }
+    /** A tar stream of `path` inside a container (running or stopped), produced by the engine as root. */
+    getArchive(id, path) {
+        return this.call(`reading ${path} of ${id.slice(0, 12)}`, async () => (await this.docker.getContainer(id).getArchive({ path })));
+    }
+    /** Extracts a tar stream into `path` inside a container (created, not necessarily started), as root. */
+    putArchive(id, path, archive) {
+        return this.call(`writing into ${path} of ${id.slice(0, 12)}`, async () => {
+            const response = (await this.docker.getContainer(id).putArchive(archive, { path }));
+            if (response && typeof response.resume === 'function') {
+                for await (const _ of response)
+                    void _;
+            }
+        });
+    }
+    /** Containers, volumes and networks that carry `label` (key=value or key). */
+    listLabelled(label) {
+        return this.call('listing labelled objects', async () => {
+            const filters = { label: [label] };
+            const [containers, volumes, networks] = await Promise.all([
+                this.docker.listContainers({ all: true, filters }),
+                this.docker.listVolumes({ filters }),
+                this.docker.listNetworks({ filters }),
+            ]);
+            return {
+                containers: containers.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), state: c.State, labels: c.Labels ?? {} })),
+                volumes: (volumes.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} })),
+                networks: networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} })),
+            };
+        });
+    }
+    /** Everything on the engine, by id or name: the leak check's before-and-after picture. */
+    snapshot() {
+        return this.call('listing the engine\'s objects', async () => {
+            const [containers, volumes, networks] = await Promise.all([
+                this.docker.listContainers({ all: true }),
+                this.docker.listVolumes(),
+                this.docker.listNetworks(),
+            ]);
+            return {
+                containers: containers.map((c) => c.Id).sort(),
+                volumes: (volumes.Volumes ?? []).map((v) => v.Name).sort(),
+                networks: networks.map((n) => n.Id).sort(),
+            };
+        });
+    }
+}
+
+
+/***/ }),
+
 /***/ 9921:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9814);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8106);
+/* harmony import */ var _daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4716);
+
 
 // docker-modem calls url.parse, which Node 24 reports on every run; it says nothing to the CLI's users.
 process.noDeprecation = true;
+// The port forwarder `start` leaves running for the job is this same bundle (daemon/ports.ts).
+if (process.argv[2] === _daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__/* .FORWARDER_FLAG */ .A9) {
+    await (0,_daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__/* .runForwarder */ .m0)(process.argv[3] ?? '');
+    process.exit();
+}
 process.exit(await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .ak)(process.argv.slice(2), process.env));
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 1534:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   v: () => (/* binding */ showValue)
+/* harmony export */ });
+/** How a user's value is shown in an error: quoted, escaped, never endless. */
+function showValue(value) {
+    const shown = JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
+    return value.length > 120 ? `${shown} (${value.length} characters)` : shown;
+}
+
 
 /***/ }),
 
@@ -70680,6 +71475,41 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
+
+/***/ }),
+
+/***/ 1421:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+
+/***/ }),
+
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
+/***/ 7030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 
