@@ -44,8 +44,18 @@ export async function cleanupSession(state: SessionState, log: Logger): Promise<
     }
   };
 
+  // The forwarder goes first (it follows the daemon and logs into the job directory), but is named last.
   const forwarder = state.forwarder;
-  if (forwarder) await attempt(`port forwarder (pid ${forwarder.pid})`, async () => void (await stopForwarder(forwarder)));
+  let forwarderStopped = false;
+  if (forwarder) {
+    try {
+      forwarderStopped = await stopForwarder(forwarder);
+    } catch (e) {
+      const message = `Could not stop the port forwarder (pid ${forwarder.pid}): ${(e as Error).message}`;
+      report.warnings.push(message);
+      log.warning(message);
+    }
+  }
   if (state.outer) {
     const engine = new EngineClient(loadEndpoint(state.outer));
     const label = `${LABEL_SESSION}=${state.session}`;
@@ -66,6 +76,7 @@ export async function cleanupSession(state: SessionState, log: Logger): Promise<
     const dir = state.jobDir;
     await attempt(`directory ${dir}`, () => rm(dir, { recursive: true, force: true }));
   }
+  if (forwarderStopped) report.removed.push(`port forwarder (pid ${forwarder!.pid})`);
   return report;
 }
 

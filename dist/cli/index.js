@@ -69517,9 +69517,19 @@ async function cleanupSession(state, log) {
             log.warning(message);
         }
     };
+    // The forwarder goes first (it follows the daemon and logs into the job directory), but is named last.
     const forwarder = state.forwarder;
-    if (forwarder)
-        await attempt(`port forwarder (pid ${forwarder.pid})`, async () => void (await (0,ports/* stopForwarder */.Rk)(forwarder)));
+    let forwarderStopped = false;
+    if (forwarder) {
+        try {
+            forwarderStopped = await (0,ports/* stopForwarder */.Rk)(forwarder);
+        }
+        catch (e) {
+            const message = `Could not stop the port forwarder (pid ${forwarder.pid}): ${e.message}`;
+            report.warnings.push(message);
+            log.warning(message);
+        }
+    }
     if (state.outer) {
         const engine = new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(state.outer));
         const label = `${LABEL_SESSION}=${state.session}`;
@@ -69541,6 +69551,8 @@ async function cleanupSession(state, log) {
         const dir = state.jobDir;
         await attempt(`directory ${dir}`, () => (0,promises_.rm)(dir, { recursive: true, force: true }));
     }
+    if (forwarderStopped)
+        report.removed.push(`port forwarder (pid ${forwarder.pid})`);
     return report;
 }
 /**
