@@ -3,6 +3,7 @@
 // compose file's relative path), containers that mount the daemon's socket, published ports at 127.0.0.1, the MTU
 // of the network the daemon lives on, the job's proxy. After post nothing is left: no object, no forwarder.
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync, copyFileSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -86,6 +87,19 @@ function refused(port: number): Promise<boolean> {
 const FETCH = `const u = process.argv[1]; (async () => { for (let i = 0; i < 50; i++) { try { const r = await fetch(u); console.log((await r.text()).trim()); return; } catch { await new Promise((r) => setTimeout(r, 100)); } } console.log('no answer at ' + u); process.exit(1); })()`;
 const fetchLoop = (url: string) => `"$NODE" -e "$FETCH" ${url}`;
 
+/** testcontainers (Node 20, the runner's usual Node) with no variable but the reaper's, which needs a registry. */
+const TESTCONTAINERS = `const { GenericContainer } = require(process.env.TC_MODULE);
+(async () => {
+  const c = await new GenericContainer('${BUSYBOX}')
+    .withCommand(['sh', '-c', 'mkdir -p /www && echo tc-answers > /www/index.html && exec httpd -f -p 80 -h /www'])
+    .withExposedPorts(80)
+    .start();
+  const r = await fetch('http://' + c.getHost() + ':' + c.getMappedPort(80) + '/');
+  console.log('testcontainers: ' + (await r.text()).trim());
+  await c.stop();
+})().catch((e) => { console.error(e); process.exit(1); });`;
+const TC_MODULE = createRequire(join(repoRoot, 'package.json')).resolve('testcontainers');
+
 const MODES = [
   { mode: 'dind', with: { image: DIND_IMAGE, network: MTU_NETWORK }, wellKnownSocket: '/var/run/docker.sock' },
   // The control: the runner's own engine. On the bed, its well-known socket is the bed's.
@@ -135,6 +149,7 @@ describe.each(MODES)('like the runner\'s engine: mode $mode', ({ mode, with: wit
         },
         { name: 'mtu', run: `docker run --rm ${BUSYBOX} cat /sys/class/net/eth0/mtu` },
         { name: 'proxy', run: `docker info --format '{{.HTTPSProxy}}|{{.NoProxy}}'` },
+        { name: 'testcontainers', run: 'node -e "$TC_SCRIPT"', env: { TC_SCRIPT: TESTCONTAINERS, TC_MODULE, TESTCONTAINERS_RYUK_DISABLED: 'true' } },
       ],
     });
     try {
@@ -160,6 +175,7 @@ describe.each(MODES)('like the runner\'s engine: mode $mode', ({ mode, with: wit
       } else {
         expect(httpsProxy).toBe('');
       }
+      expect(job.phase('testcontainers')!.stdout).toContain('testcontainers: tc-answers');
       expect(job.orphansKilled).toEqual([]);
       expect(forwarders()).toEqual([]);
       expect(await refused(PORT)).toBe(true);
