@@ -142,7 +142,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
     const info = await client.info();
     state.update({ ready: true });
-    await daemon.afterReady?.();
+    const moreEnv = (await daemon.afterReady?.()) ?? {};
     const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
     const cache = await prepareImageCache(inputs, platform, state, client);
     const outputs: Record<string, string> = {
@@ -166,7 +166,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
           `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${outputs['docker-host']} inside your run script.`,
       );
     } else {
-      for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint))) platform.exportVariable(name, value);
+      for (const [name, value] of Object.entries({ ...clientEnvironment(daemon.endpoint), ...moreEnv })) platform.exportVariable(name, value);
     }
 
     platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);

@@ -69351,7 +69351,7 @@ function dindDaemon(inputs, platform, state, deps) {
                 outputs,
                 facts: { Image: inputs.dind.image, Privileges: s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
                 afterReady: inputs.integration.forwardPorts && address
-                    ? () => (0,ports/* startPortForwarding */.x$)({ endpoint, target: address, jobDir: s.jobDir, state, log })
+                    ? () => (0,ports/* startPortForwarding */.x$)({ endpoint, target: address, jobDir: s.jobDir, state, log, env: platform.env })
                     : undefined,
                 async giveUp() {
                     const c = await engine.inspectContainer(id);
@@ -70143,7 +70143,7 @@ async function runMain(platform, options = {}) {
         const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
         const info = await client.info();
         state.update({ ready: true });
-        await daemon.afterReady?.();
+        const moreEnv = (await daemon.afterReady?.()) ?? {};
         const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
         const cache = await prepareImageCache(inputs, platform, state, client);
         const outputs = {
@@ -70167,7 +70167,7 @@ async function runMain(platform, options = {}) {
                 `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${outputs['docker-host']} inside your run script.`);
         }
         else {
-            for (const [name, value] of Object.entries((0,src_endpoint/* clientEnvironment */.B5)(daemon.endpoint)))
+            for (const [name, value] of Object.entries({ ...(0,src_endpoint/* clientEnvironment */.B5)(daemon.endpoint), ...moreEnv }))
                 platform.exportVariable(name, value);
         }
         platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
@@ -70883,7 +70883,11 @@ async function startPortForwarding(o) {
     }
     catch (e) {
         o.log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${e.message}); they answer at the daemon's address ${o.target}.`);
+        return {};
     }
+    // testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
+    // (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
+    return o.env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
 }
 
 

@@ -301,7 +301,7 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
         outputs,
         facts: { Image: inputs.dind.image, Privileges: s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
         afterReady: inputs.integration.forwardPorts && address
-          ? () => startPortForwarding({ endpoint, target: address, jobDir: s.jobDir!, state, log })
+          ? () => startPortForwarding({ endpoint, target: address, jobDir: s.jobDir!, state, log, env: platform.env })
           : undefined,
         async giveUp() {
           const c = await engine.inspectContainer(id);

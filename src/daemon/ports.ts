@@ -277,7 +277,15 @@ export async function stopForwarder(r: ForwarderRecord, readCmdline = (pid: numb
  * main, once the daemon answers: the forwarder for this job's published ports. A forwarder that cannot start is a
  * warning (the ports still answer at the daemon's address), never a failed step.
  */
-export async function startPortForwarding(o: { endpoint: DaemonEndpoint; target: string; jobDir: string; state: StateRecorder; log: Logger; script?: string }): Promise<void> {
+export async function startPortForwarding(o: {
+  endpoint: DaemonEndpoint;
+  target: string;
+  jobDir: string;
+  state: StateRecorder;
+  log: Logger;
+  env: Readonly<Record<string, string | undefined>>;
+  script?: string;
+}): Promise<Record<string, string>> {
   const script = o.script ?? process.argv[1];
   try {
     if (!script) throw new Error('the running bundle is unknown');
@@ -293,5 +301,9 @@ export async function startPortForwarding(o: { endpoint: DaemonEndpoint; target:
     });
   } catch (e) {
     o.log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${(e as Error).message}); they answer at the daemon's address ${o.target}.`);
+    return {};
   }
+  // testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
+  // (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
+  return o.env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
 }

@@ -172,8 +172,10 @@ describe.each(MODES)('like the runner\'s engine: mode $mode', ({ mode, with: wit
         expect(noProxy!.split(',')).toEqual(expect.arrayContaining(['corp.example', 'localhost', '127.0.0.0/8']));
         expect(job.outputs['daemon-address']).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
         expect(job.phase('main')!.stdout).not.toMatch(/not forwarded/);
+        expect(job.exportedEnv.TESTCONTAINERS_HOST_OVERRIDE).toBe('127.0.0.1');
       } else {
         expect(httpsProxy).toBe('');
+        expect(job.exportedEnv.TESTCONTAINERS_HOST_OVERRIDE).toBeUndefined();
       }
       expect(job.phase('testcontainers')!.stdout).toContain('testcontainers: tc-answers');
       expect(job.orphansKilled).toEqual([]);
