@@ -209,3 +209,68 @@ describe('inputs that differ between pre and main', () => {
     }
   }, 180_000);
 });
+
+describe('like the runner\'s engine in a container job', () => {
+  it('the workspace (a translated path) binds into nested containers, and published ports answer at 127.0.0.1 in the job container', async () => {
+    const before = await picture();
+    const job = await runJob({
+      actionDir: repoRoot,
+      nodePath: actionNode(),
+      container: { image: DIND_IMAGE, dockerHost: outerHost() },
+      with: { image: DIND_IMAGE },
+      steps: [
+        { name: 'load', run: `docker -H unix:///var/run/docker.sock save ${BUSYBOX} | docker load -q >/dev/null` },
+        { name: 'workspace', run: `echo from-the-job-container > "$GITHUB_WORKSPACE/data.txt"; docker run --rm -v "$GITHUB_WORKSPACE:/w" ${BUSYBOX} cat /w/data.txt` },
+        {
+          name: 'ports',
+          shell: 'bash',
+          run: [
+            `docker run -d --name web -p ${PORT}:80 ${BUSYBOX} sh -c 'mkdir -p /www && echo port-answers > /www/index.html && exec httpd -f -p 80 -h /www' >/dev/null`,
+            // The job container has bash, not curl: a raw request over /dev/tcp.
+            `for i in $(seq 1 50); do if exec 3<>/dev/tcp/127.0.0.1/${PORT}; then printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; out=$(cat <&3); exec 3<&-; case "$out" in *port-answers*) echo answered; break ;; esac; fi 2>/dev/null; sleep 0.1; done`,
+            'docker rm -f web >/dev/null',
+          ].join('\n'),
+        },
+      ],
+    });
+    try {
+      expect(job.jobStatus, job.log).toBe('success');
+      expect(job.phase('workspace')!.stdout.trim()).toBe('from-the-job-container');
+      expect(job.phase('ports')!.stdout.trim()).toBe('answered');
+      // In a container job nothing is exported (the runner's docker exec reads the step environment).
+      expect(job.exportedEnv.TESTCONTAINERS_HOST_OVERRIDE).toBeUndefined();
+      expect(forwarders()).toEqual([]);
+      await expectNothingLeft(before);
+    } finally {
+      await job.cleanup();
+    }
+  }, 180_000);
+});
+
+/** dockerd 26 and later (Debian trixie's docker.io, like the official image): networks created later get the MTU too. */
+const TRIXIE = 'local/dind:trixie';
+const haveTrixie = async () => Boolean((await docker(['images', '-q', TRIXIE]).catch(() => '')).trim());
+
+describe('MTU with dockerd 26 or later', () => {
+  it('applies to networks created later (compose), through default-network-opts', async (ctx) => {
+    if (!(await haveTrixie())) ctx.skip(`${TRIXIE} is not built (SETUP_DIND_BED_SUITES="bookworm trixie")`);
+    const before = await picture();
+    const job = await runJob({
+      actionDir: repoRoot,
+      nodePath: actionNode(),
+      env: { DOCKER_HOST: outerHost(), OUTER: outerHost() },
+      with: { image: TRIXIE, network: MTU_NETWORK },
+      steps: [
+        { name: 'load', run: `docker -H "$OUTER" save ${BUSYBOX} | docker load -q >/dev/null` },
+        { name: 'mtu', run: `docker network create later >/dev/null; docker run --rm ${BUSYBOX} cat /sys/class/net/eth0/mtu; docker run --rm --network later ${BUSYBOX} cat /sys/class/net/eth0/mtu; docker network rm later >/dev/null` },
+      ],
+    });
+    try {
+      expect(job.jobStatus, job.log).toBe('success');
+      expect(job.phase('mtu')!.stdout.trim().split('\n')).toEqual(['1400', '1400']);
+      await expectNothingLeft(before);
+    } finally {
+      await job.cleanup();
+    }
+  }, 180_000);
+});
