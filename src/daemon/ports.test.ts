@@ -109,7 +109,7 @@ describe('PortForwarder', () => {
 
 describe('stopForwarder', () => {
   it('stops a process that runs the forwarder, and leaves a pid that runs something else alone', async () => {
-    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', FORWARDER_FLAG], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', '--', FORWARDER_FLAG], { stdio: 'ignore' });
     const exited = new Promise((r) => child.once('exit', (code, sig) => r(sig)));
     // Until the exec, /proc/<pid>/cmdline is still the parent's.
     for (let i = 0; i < 100 && !readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').includes(FORWARDER_FLAG); i++) await new Promise((r) => setTimeout(r, 10));
