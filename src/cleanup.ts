@@ -7,7 +7,7 @@ import { EngineClient, type LabelledObjects } from './engine/client.js';
 import type { Logger } from './platform/platform.js';
 import { LABEL_CREATED, LABEL_SESSION } from './session.js';
 import type { SessionState } from './state.js';
-import { stopForwarder } from './daemon/ports.js';
+import { forwarderWarnings, stopForwarder } from './daemon/ports.js';
 
 export interface CleanupReport {
   removed: string[];
@@ -48,6 +48,7 @@ export async function cleanupSession(state: SessionState, log: Logger): Promise<
   const forwarder = state.forwarder;
   let forwarderStopped = false;
   if (forwarder) {
+    for (const w of forwarderWarnings(forwarder)) log.warning(`setup-dind port forwarding: ${w}`);
     try {
       forwarderStopped = await stopForwarder(forwarder);
     } catch (e) {

@@ -67615,7 +67615,7 @@ async function planJobMounts(options) {
 /**
  * Runs in the daemon's container just before dockerd (part of the init script; "$@" is the dockerd command).
  * SETUP_DIND_MTU is "auto" (the MTU of the interface that carries the default route) or a number. The MTU goes to
- * the default bridge (--mtu, every dockerd) and, for dockerd 26 and later, to every network created later
+ * the default bridge (--mtu, every dockerd) and, for dockerd 24 and later, to every network created later
  * (--default-network-opt, e.g. compose's networks); older daemons only have the first, and say so in the log.
  */
 const MTU_SCRIPT = `if [ -n "\${SETUP_DIND_MTU:-}" ]; then
@@ -67627,13 +67627,20 @@ const MTU_SCRIPT = `if [ -n "\${SETUP_DIND_MTU:-}" ]; then
   fi
   case "$mtu" in ''|*[!0-9]*) echo "setup-dind: no MTU found (no default route); dockerd keeps its default" >&2 ;;
   *)
-    major=$("$1" --version 2>/dev/null | sed -n 's/^Docker version \\([0-9][0-9]*\\)\\..*/\\1/p')
+    # --default-network-opt exists from dockerd 24 on: known from the official image's DOCKER_VERSION, else from the
+    # flag's name in the binary. Never by running it: a wrapper script may not answer --version.
+    netopt=
+    if [ -n "\${DOCKER_VERSION:-}" ]; then
+      if [ "\${DOCKER_VERSION%%.*}" -ge 24 ] 2>/dev/null; then netopt=1; fi
+    elif bin=$(command -v "$1" 2>/dev/null) && grep -q default-network-opt "$bin" 2>/dev/null; then
+      netopt=1
+    fi
     set -- "$@" "--mtu=$mtu"
-    if [ "\${major:-0}" -ge 26 ]; then
+    if [ -n "$netopt" ]; then
       set -- "$@" "--default-network-opt=bridge=com.docker.network.driver.mtu=$mtu"
       echo "setup-dind: MTU $mtu\${dev:+ (from $dev)} for the default bridge and new networks" >&2
     else
-      echo "setup-dind: MTU $mtu\${dev:+ (from $dev)} for the default bridge (dockerd \${major:-?} has no default-network-opt: networks created later keep 1500 unless given com.docker.network.driver.mtu)" >&2
+      echo "setup-dind: MTU $mtu\${dev:+ (from $dev)} for the default bridge (this dockerd has no default-network-opt, which came with 24: networks created later keep 1500 unless given com.docker.network.driver.mtu)" >&2
     fi ;;
   esac
 fi
@@ -69521,6 +69528,8 @@ async function cleanupSession(state, log) {
     const forwarder = state.forwarder;
     let forwarderStopped = false;
     if (forwarder) {
+        for (const w of (0,ports/* forwarderWarnings */.QF)(forwarder))
+            log.warning(`setup-dind port forwarding: ${w}`);
         try {
             forwarderStopped = await (0,ports/* stopForwarder */.Rk)(forwarder);
         }
@@ -70576,6 +70585,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   A9: () => (/* binding */ FORWARDER_FLAG),
+/* harmony export */   QF: () => (/* binding */ forwarderWarnings),
 /* harmony export */   Rk: () => (/* binding */ stopForwarder),
 /* harmony export */   m0: () => (/* binding */ runForwarder),
 /* harmony export */   x$: () => (/* binding */ startPortForwarding)
@@ -70888,6 +70898,17 @@ async function startPortForwarding(o) {
     // testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
     // (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
     return o.env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
+}
+/** The forwarder's warnings (a port it could not listen on), for post to repeat where the job's log shows them. */
+function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(path, 'utf8')) {
+    let text = '';
+    try {
+        text = read(r.log);
+    }
+    catch {
+        return [];
+    }
+    return text.split('\n').map((l) => /^\S+ warning: (.*)$/.exec(l)?.[1]).filter((w) => Boolean(w)).slice(0, 20);
 }
 
 

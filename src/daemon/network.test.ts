@@ -9,39 +9,51 @@ import type { IntegrationSettings } from './integration.js';
 const dir = mkdtempSync(join(tmpdir(), 'sd-mtu-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs the MTU part of the init script with a stand-in dockerd that prints its version, then its arguments. */
-function runScript(version: string, env: Record<string, string>): { args: string[]; log: string } {
-  const fake = join(dir, `dockerd-${version}`);
-  writeFileSync(fake, `#!/bin/sh\nif [ "$1" = --version ]; then echo "Docker version ${version}, build abc"; exit 0; fi\nprintf '%s\\n' "$@"\n`);
+/**
+ * Runs the MTU part of the init script with a stand-in dockerd that prints its arguments. `modern` puts the flag's
+ * name into the stand-in (as dockerd 24+ binaries carry it); asked for --version, the stand-in hangs, as a wrapper
+ * script may: the script must never ask.
+ */
+function runScript(modern: boolean, env: Record<string, string>): { args: string[]; log: string } {
+  const fake = join(dir, `dockerd-${modern ? 'modern' : 'old'}`);
+  writeFileSync(fake, `#!/bin/sh\n${modern ? '# flags: --default-network-opt\n' : ''}if [ "$1" = --version ]; then exec sleep 600; fi\nprintf '%s\\n' "$@"\n`);
   chmodSync(fake, 0o755);
-  const out = execFileSync('sh', ['-c', `exec 2>&1\n${MTU_SCRIPT}exec "$@"`, 'init', fake, '--host=unix:///x.sock'], { env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8' });
+  const out = execFileSync('sh', ['-c', `exec 2>&1\n${MTU_SCRIPT}exec "$@"`, 'init', fake, '--host=unix:///x.sock'], { env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8', timeout: 20_000 });
   return { args: out.trim().split('\n').filter((l) => l.startsWith('--')), log: out };
 }
 
 const settings = (s: Partial<IntegrationSettings>): IntegrationSettings => ({ jobPaths: true, mountPaths: [], mtuSetElsewhere: false, proxy: true, forwardPorts: true, ...s });
+const NETOPT = (mtu: number | string) => `--default-network-opt=bridge=com.docker.network.driver.mtu=${mtu}`;
 
 describe('MTU', () => {
-  it('passes --mtu, and default-network-opt from dockerd 26 on', () => {
-    expect(runScript('27.3.1', { SETUP_DIND_MTU: '1400' }).args).toEqual(['--host=unix:///x.sock', '--mtu=1400', '--default-network-opt=bridge=com.docker.network.driver.mtu=1400']);
-    const old = runScript('20.10.24+dfsg1', { SETUP_DIND_MTU: '1400' });
+  it('passes --mtu, and default-network-opt when the dockerd binary has that flag (24 and later)', () => {
+    expect(runScript(true, { SETUP_DIND_MTU: '1400' }).args).toEqual(['--host=unix:///x.sock', '--mtu=1400', NETOPT(1400)]);
+    const old = runScript(false, { SETUP_DIND_MTU: '1400' });
     expect(old.args).toEqual(['--host=unix:///x.sock', '--mtu=1400']);
-    expect(old.log).toMatch(/dockerd 20 has no default-network-opt/);
+    expect(old.log).toMatch(/this dockerd has no default-network-opt, which came with 24/);
+  });
+
+  it('believes the official image\'s DOCKER_VERSION', () => {
+    expect(runScript(false, { SETUP_DIND_MTU: '1450', DOCKER_VERSION: '29.0.4' }).args).toEqual(['--host=unix:///x.sock', '--mtu=1450', NETOPT(1450)]);
+    expect(runScript(true, { SETUP_DIND_MTU: '1450', DOCKER_VERSION: '23.0.6' }).args).toEqual(['--host=unix:///x.sock', '--mtu=1450']);
+    expect(runScript(false, { SETUP_DIND_MTU: '1450', DOCKER_VERSION: 'dev' }).args).toEqual(['--host=unix:///x.sock', '--mtu=1450']);
   });
 
   it('detects the MTU of the interface with the default route', () => {
     const route = readFileSync('/proc/net/route', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).find((f) => f[1] === '00000000');
-    const result = runScript('26.0.0', { SETUP_DIND_MTU: 'auto' });
+    const result = runScript(true, { SETUP_DIND_MTU: 'auto' });
     if (!route) {
       expect(result.args).toEqual(['--host=unix:///x.sock']);
+      expect(result.log).toMatch(/no MTU found/);
       return;
     }
     const mtu = readFileSync(`/sys/class/net/${route[0]}/mtu`, 'utf8').trim();
-    expect(result.args).toEqual(['--host=unix:///x.sock', `--mtu=${mtu}`, `--default-network-opt=bridge=com.docker.network.driver.mtu=${mtu}`]);
+    expect(result.args).toEqual(['--host=unix:///x.sock', `--mtu=${mtu}`, NETOPT(mtu)]);
     expect(result.log).toContain(`(from ${route[0]})`);
   });
 
   it('changes nothing without SETUP_DIND_MTU', () => {
-    expect(runScript('27.0.0', {}).args).toEqual(['--host=unix:///x.sock']);
+    expect(runScript(true, {}).args).toEqual(['--host=unix:///x.sock']);
   });
 
   it('is driven by the mtu input, and stays out of the way of daemon-args/daemon-config', () => {

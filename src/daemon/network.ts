@@ -5,7 +5,7 @@ import type { IntegrationSettings } from './integration.js';
 /**
  * Runs in the daemon's container just before dockerd (part of the init script; "$@" is the dockerd command).
  * SETUP_DIND_MTU is "auto" (the MTU of the interface that carries the default route) or a number. The MTU goes to
- * the default bridge (--mtu, every dockerd) and, for dockerd 26 and later, to every network created later
+ * the default bridge (--mtu, every dockerd) and, for dockerd 24 and later, to every network created later
  * (--default-network-opt, e.g. compose's networks); older daemons only have the first, and say so in the log.
  */
 export const MTU_SCRIPT = `if [ -n "\${SETUP_DIND_MTU:-}" ]; then
@@ -17,13 +17,20 @@ export const MTU_SCRIPT = `if [ -n "\${SETUP_DIND_MTU:-}" ]; then
   fi
   case "$mtu" in ''|*[!0-9]*) echo "setup-dind: no MTU found (no default route); dockerd keeps its default" >&2 ;;
   *)
-    major=$("$1" --version 2>/dev/null | sed -n 's/^Docker version \\([0-9][0-9]*\\)\\..*/\\1/p')
+    # --default-network-opt exists from dockerd 24 on: known from the official image's DOCKER_VERSION, else from the
+    # flag's name in the binary. Never by running it: a wrapper script may not answer --version.
+    netopt=
+    if [ -n "\${DOCKER_VERSION:-}" ]; then
+      if [ "\${DOCKER_VERSION%%.*}" -ge 24 ] 2>/dev/null; then netopt=1; fi
+    elif bin=$(command -v "$1" 2>/dev/null) && grep -q default-network-opt "$bin" 2>/dev/null; then
+      netopt=1
+    fi
     set -- "$@" "--mtu=$mtu"
-    if [ "\${major:-0}" -ge 26 ]; then
+    if [ -n "$netopt" ]; then
       set -- "$@" "--default-network-opt=bridge=com.docker.network.driver.mtu=$mtu"
       echo "setup-dind: MTU $mtu\${dev:+ (from $dev)} for the default bridge and new networks" >&2
     else
-      echo "setup-dind: MTU $mtu\${dev:+ (from $dev)} for the default bridge (dockerd \${major:-?} has no default-network-opt: networks created later keep 1500 unless given com.docker.network.driver.mtu)" >&2
+      echo "setup-dind: MTU $mtu\${dev:+ (from $dev)} for the default bridge (this dockerd has no default-network-opt, which came with 24: networks created later keep 1500 unless given com.docker.network.driver.mtu)" >&2
     fi ;;
   esac
 fi

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FORWARDER_FLAG, PortForwarder, publishedPorts, stopForwarder } from './ports.js';
+import { FORWARDER_FLAG, PortForwarder, forwarderWarnings, publishedPorts, stopForwarder } from './ports.js';
 
 describe('publishedPorts', () => {
   it('forwards TCP ports published on every address; says which are on the daemon\'s loopback only', () => {
@@ -120,5 +120,13 @@ describe('stopForwarder', () => {
     expect(await stopForwarder({ pid: other.pid!, log: '', script: '' })).toBe(false);
     expect(other.exitCode).toBeNull();
     expect(await stopForwarder({ pid: 2 ** 22 + 1, log: '', script: '' })).toBe(false);
+  });
+});
+
+describe('forwarderWarnings', () => {
+  it('repeats what the forwarder could not do, for post', () => {
+    const log = '2026-12-02T00:00:00Z forwarding 127.0.0.1, ::1 port 80 to 172.17.0.2:80 (container abc)\n2026-12-02T00:00:01Z warning: cannot listen on 127.0.0.1:8080 for container def: listen EADDRINUSE\n';
+    expect(forwarderWarnings({ pid: 1, log: '/x', script: '' }, () => log)).toEqual(['cannot listen on 127.0.0.1:8080 for container def: listen EADDRINUSE']);
+    expect(forwarderWarnings({ pid: 1, log: '/nonexistent/forwarder.log', script: '' })).toEqual([]);
   });
 });

@@ -307,3 +307,14 @@ export async function startPortForwarding(o: {
   // (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
   return o.env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
 }
+
+/** The forwarder's warnings (a port it could not listen on), for post to repeat where the job's log shows them. */
+export function forwarderWarnings(r: ForwarderRecord, read = (path: string) => readFileSync(path, 'utf8')): string[] {
+  let text = '';
+  try {
+    text = read(r.log);
+  } catch {
+    return [];
+  }
+  return text.split('\n').map((l) => /^\S+ warning: (.*)$/.exec(l)?.[1]).filter((w): w is string => Boolean(w)).slice(0, 20);
+}

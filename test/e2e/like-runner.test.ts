@@ -247,11 +247,11 @@ describe('like the runner\'s engine in a container job', () => {
   }, 180_000);
 });
 
-/** dockerd 26 and later (Debian trixie's docker.io, like the official image): networks created later get the MTU too. */
+/** dockerd 24 and later (Debian trixie's docker.io 26, like the official image): networks created later get the MTU too. */
 const TRIXIE = 'local/dind:trixie';
 const haveTrixie = async () => Boolean((await docker(['images', '-q', TRIXIE]).catch(() => '')).trim());
 
-describe('MTU with dockerd 26 or later', () => {
+describe('MTU with dockerd 24 or later', () => {
   it('applies to networks created later (compose), through default-network-opts', async (ctx) => {
     if (!(await haveTrixie())) ctx.skip(`${TRIXIE} is not built (SETUP_DIND_BED_SUITES="bookworm trixie")`);
     const before = await picture();
