@@ -49,7 +49,13 @@ describe('MTU', () => {
     }
     const mtu = readFileSync(`/sys/class/net/${route[0]}/mtu`, 'utf8').trim();
     expect(result.args).toEqual(['--host=unix:///x.sock', `--mtu=${mtu}`, NETOPT(mtu)]);
-    expect(result.log).toContain(`(from ${route[0]})`);
+    if (mtu !== '1500') expect(result.log).toContain(`MTU ${mtu} (from ${route[0]})`);
+  });
+
+  it('says nothing in the daemon\'s log about the usual 1500', () => {
+    const usual = runScript(false, { SETUP_DIND_MTU: '1500' });
+    expect(usual.args).toEqual(['--host=unix:///x.sock', '--mtu=1500']);
+    expect(usual.log).not.toMatch(/setup-dind/);
   });
 
   it('changes nothing without SETUP_DIND_MTU', () => {

@@ -26,10 +26,11 @@ export const MTU_SCRIPT = `if [ -n "\${SETUP_DIND_MTU:-}" ]; then
       netopt=1
     fi
     set -- "$@" "--mtu=$mtu"
-    if [ -n "$netopt" ]; then
-      set -- "$@" "--default-network-opt=bridge=com.docker.network.driver.mtu=$mtu"
+    if [ -n "$netopt" ]; then set -- "$@" "--default-network-opt=bridge=com.docker.network.driver.mtu=$mtu"; fi
+    # Said in the daemon's log only when it is not the usual 1500.
+    if [ "$mtu" != 1500 ] && [ -n "$netopt" ]; then
       echo "setup-dind: MTU $mtu\${dev:+ (from $dev)} for the default bridge and new networks" >&2
-    else
+    elif [ "$mtu" != 1500 ]; then
       echo "setup-dind: MTU $mtu\${dev:+ (from $dev)} for the default bridge (this dockerd has no default-network-opt, which came with 24: networks created later keep 1500 unless given com.docker.network.driver.mtu)" >&2
     fi ;;
   esac
