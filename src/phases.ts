@@ -11,6 +11,7 @@ import { type Inputs, InputError, parseInputs } from './inputs.js';
 import type { Platform } from './platform/platform.js';
 import { type Clock, NotReadyError, realClock, waitUntilReady } from './readiness.js';
 import { newSessionId } from './session.js';
+import { type RunProbeResult, probeContainerRun } from './daemon/run-probe.js';
 import { type CacheRecord, cacheDeadlineMs, DATA_ROOT, DATA_ROOT_PARENT, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
 import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
@@ -118,6 +119,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     const waitSeconds = (clock.now() - mainStarted) / 1000;
     const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
     const info = await client.info();
+    const probe = inputs.mode === 'dind' ? await checkCanRunContainers(client, ready.version.arch, state.value, platform) : undefined;
     state.update({ ready: true });
     const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
     const cache = await prepareImageCache(inputs, platform, state, client);
@@ -156,6 +158,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
         'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
         'Storage driver': info.storageDriver,
         ...(bootSeconds !== undefined ? { 'Boot to ready': `${bootSeconds.toFixed(2)} s` } : {}),
+        ...(probe ? { 'Container run check': `a container started in ${Math.round(probe.ms)} ms` } : {}),
         'Main step waited': `${waitSeconds.toFixed(2)} s`,
       }),
     );
@@ -204,6 +207,23 @@ export async function runPost(platform: Platform): Promise<void> {
   } catch (e) {
     platform.log.warning(`setup-dind post: ${(e as Error).message}`);
   }
+}
+
+/**
+ * dind: a daemon that answers but cannot run a container (too few capabilities for namespaces, cgroups or its
+ * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
+ */
+async function checkCanRunContainers(client: EngineClient, arch: string, s: SessionState | undefined, platform: Platform): Promise<RunProbeResult> {
+  const result = await probeContainerRun(client, arch);
+  if (result.ok) {
+    platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms.`);
+    return result;
+  }
+  const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
+  const remedy = s?.privilege === 'minimal-capabilities'
+    ? 'privileged: false grants only the minimal set, and this engine needs more: use privileged: auto (or true), runtime: sysbox-runc where Sysbox is installed, or mode: socket.'
+    : 'Use a runner whose engine allows privileged containers, runtime: sysbox-runc where Sysbox is installed, or mode: socket.';
+  throw new Error(`the daemon answers but cannot run a container (${result.error}).${granted} ${remedy}`);
 }
 
 /**
