@@ -37,7 +37,7 @@ export const INPUT_DEFAULTS = {
   'cache-key': '',
   'cache-restore-keys': '',
   'cache-images': '',
-  'cache-save': 'on-change',
+  'cache-save': 'on-success',
   'cache-max-size': '',
   'cache-dir': '',
   'job-status': '${{ job.status }}',
@@ -54,7 +54,7 @@ export interface DindSettings {
 }
 
 export const CACHE_STRATEGIES = ['false', 'images', 'data-root'] as const;
-export const CACHE_SAVE = ['on-change', 'always', 'never'] as const;
+export const CACHE_SAVE = ['on-success', 'on-change', 'always', 'never'] as const;
 
 export interface CacheSettings {
   strategy: 'images' | 'data-root';

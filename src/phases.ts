@@ -193,17 +193,21 @@ export async function runPost(platform: Platform): Promise<void> {
     if (s.dockerContext) {
       await removeDockerContext(s.dockerContext).catch((e: Error) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
     }
-    if (s.cache && s.ready && s.endpoint) {
-      const message = await platform.group('Image cache', () => saveImageCache(s.cache!, s, platform));
-      platform.log.info(`setup-dind cache: ${message}.`);
+    try {
+      if (s.cache && s.ready && s.endpoint) {
+        const message = await platform.group('Image cache', () => saveImageCache(s.cache!, s, platform, jobStatus));
+        platform.log.info(`setup-dind cache: ${message}.`);
+      }
+      const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
+      if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
+    } finally {
+      // Whatever happened to the cache save or the host files, the daemon and its objects are removed.
+      const report = await cleanupSession(s, platform.log);
+      state.update({ cleanedUp: true });
+      const took = ((performance.now() - started) / 1000).toFixed(2);
+      if (report.removed.length) platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
+      else platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
     }
-    const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
-    if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
-    const report = await cleanupSession(s, platform.log);
-    state.update({ cleanedUp: true });
-    const took = ((performance.now() - started) / 1000).toFixed(2);
-    if (report.removed.length) platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
-    else platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
   } catch (e) {
     platform.log.warning(`setup-dind post: ${(e as Error).message}`);
   }
@@ -256,18 +260,18 @@ function cacheFact(record: CacheRecord): string {
 }
 
 /** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
-async function saveImageCache(record: CacheRecord, s: SessionState, platform: Platform): Promise<string> {
+async function saveImageCache(record: CacheRecord, s: SessionState, platform: Platform, jobStatus: string): Promise<string> {
   const backend = backendFromRecord(record, platform);
   if (!backend) return 'not saved: no cache backend';
   try {
     const daemon = new EngineClient(loadEndpoint(s.endpoint!));
     const current = await selectImages(daemon, record.settings.images);
     if (record.settings.strategy === 'images') {
-      return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env));
+      return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
     }
     const outer = new EngineClient(loadEndpoint(s.outer!));
     const id = s.containerId!;
-    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env));
+    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env), jobStatus);
   } catch (e) {
     platform.log.warning(`setup-dind cache: could not save (${(e as Error).message}).`);
     return 'not saved: an error';

@@ -67799,13 +67799,13 @@ const INPUT_DEFAULTS = {
     'cache-key': '',
     'cache-restore-keys': '',
     'cache-images': '',
-    'cache-save': 'on-change',
+    'cache-save': 'on-success',
     'cache-max-size': '',
     'cache-dir': '',
     'job-status': '${{ job.status }}',
 };
 const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
-const CACHE_SAVE = ['on-change', 'always', 'never'];
+const CACHE_SAVE = ['on-success', 'on-change', 'always', 'never'];
 /** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
 function parseDuration(text) {
     const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/i.exec(text.trim());
@@ -70102,12 +70102,17 @@ async function selectImages(engine, patterns) {
 }
 /**
  * Cache transfers get a deadline: GitHub's cache client has none for uploads, and a stalled service must never keep
- * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes).
+ * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes; 3 on GitLab, whose
+ * after_script has 5 minutes).
  */
 function cacheDeadlineMs(env) {
     const seconds = Number(env.SETUP_DIND_CACHE_TIMEOUT_SECONDS);
-    return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 600_000;
+    if (Number.isFinite(seconds) && seconds > 0)
+        return seconds * 1000;
+    // GitLab gives after_script 5 minutes in all: the save must leave time to stop and remove the daemon.
+    return env.GITLAB_CI === 'true' ? GITLAB_CACHE_DEADLINE_MS : 600_000;
 }
+const GITLAB_CACHE_DEADLINE_MS = 180_000;
 class DeadlineError extends Error {
 }
 /** The promise's result, or a DeadlineError after `ms` (the work itself is abandoned, not cancelled). */
@@ -70145,13 +70150,15 @@ const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
  * post: saves when the selected images differ from what was restored (or always, per cache-save). `produce` makes
  * the tar (docker save, or the stopped daemon's data root); `prepare` runs first when saving (stopping the daemon).
  */
-async function saveEntry(backend, record, current, produce, log, prepare, deadlineMs = 600_000) {
+async function saveEntry(backend, record, current, produce, log, prepare, deadlineMs = 600_000, jobStatus = 'success') {
     const { settings } = record;
     if (settings.save === 'never')
         return 'not saved: cache-save is never';
+    if (settings.save === 'on-success' && jobStatus !== 'success')
+        return `not saved: the job did not succeed (${jobStatus || 'unknown'}), and cache-save is on-success`;
     if (!current.ids.length)
         return 'not saved: no images to keep';
-    if (settings.save === 'on-change' && sameIds(record.fingerprint, current.ids)) {
+    if ((settings.save === 'on-change' || settings.save === 'on-success') && sameIds(record.fingerprint, current.ids)) {
         return `not saved: the images are unchanged since ${record.restoredKey ? `the restore of ${record.restoredKey}` : 'the start'}`;
     }
     const started = performance.now();
@@ -70472,20 +70479,25 @@ async function runPost(platform) {
         if (s.dockerContext) {
             await removeDockerContext(s.dockerContext).catch((e) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
         }
-        if (s.cache && s.ready && s.endpoint) {
-            const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform));
-            platform.log.info(`setup-dind cache: ${message}.`);
+        try {
+            if (s.cache && s.ready && s.endpoint) {
+                const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform, jobStatus));
+                platform.log.info(`setup-dind cache: ${message}.`);
+            }
+            const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
+            if (restored.length)
+                platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
         }
-        const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
-        if (restored.length)
-            platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
-        const report = await cleanupSession(s, platform.log);
-        state.update({ cleanedUp: true });
-        const took = ((performance.now() - started) / 1000).toFixed(2);
-        if (report.removed.length)
-            platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
-        else
-            platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
+        finally {
+            // Whatever happened to the cache save or the host files, the daemon and its objects are removed.
+            const report = await cleanupSession(s, platform.log);
+            state.update({ cleanedUp: true });
+            const took = ((performance.now() - started) / 1000).toFixed(2);
+            if (report.removed.length)
+                platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
+            else
+                platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
+        }
     }
     catch (e) {
         platform.log.warning(`setup-dind post: ${e.message}`);
@@ -70539,7 +70551,7 @@ function cacheFact(record) {
     return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
 }
 /** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
-async function saveImageCache(record, s, platform) {
+async function saveImageCache(record, s, platform, jobStatus) {
     const backend = backendFromRecord(record, platform);
     if (!backend)
         return 'not saved: no cache backend';
@@ -70547,11 +70559,11 @@ async function saveImageCache(record, s, platform) {
         const daemon = new EngineClient(loadEndpoint(s.endpoint));
         const current = await selectImages(daemon, record.settings.images);
         if (record.settings.strategy === 'images') {
-            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env));
+            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
         }
         const outer = new EngineClient(loadEndpoint(s.outer));
         const id = s.containerId;
-        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env));
+        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env), jobStatus);
     }
     catch (e) {
         platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
