@@ -70406,7 +70406,10 @@ async function runMain(platform, options = {}) {
         const waitSeconds = (clock.now() - mainStarted) / 1000;
         const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
         const info = await client.info();
-        const probe = inputs.mode === 'dind' ? await checkCanRunContainers(client, ready.version.arch, state.value, platform) : undefined;
+        // The check costs 0.6-1 s on a busy 2-core runner: it runs where it can fail, a daemon without --privileged.
+        const probe = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
+            ? await checkCanRunContainers(client, ready.version.arch, state.value, platform)
+            : undefined;
         state.update({ ready: true });
         const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
         const cache = await prepareImageCache(inputs, platform, state, client);

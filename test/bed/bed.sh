@@ -7,6 +7,7 @@
 #   bed.sh exec CMD...  run CMD in the bed's network namespace (where its published ports answer on 127.0.0.1)
 #   bed.sh stop    stop the daemon this script started (by its pid file) and remove its namespace, nothing else
 #   bed.sh status  exit 0 when the bed daemon answers
+#   bed.sh check-rootfs FILE   exit 0 when FILE is a tar that holds dockerd and iptables (the cache's check)
 # The bed directory (SETUP_DIND_BED_DIR, default /var/tmp/setup-dind-bed) is the one cache the bed keeps: the dind
 # root file system tarball, which is checked by content before every use and rebuilt when it fails the check.
 set -euo pipefail
@@ -72,6 +73,8 @@ ensure_netns() {
 
 start_daemon() {
   mkdir -p "$BED_DIR/data" "$BED_DIR/exec" "$CACHE"
+  # The jobs' non-root users reach the socket (docker group) and Node 24 through it: a `mktemp -d` bed is 0700.
+  chmod 0755 "$BED_DIR"
   if running; then log "daemon already running (pid $(cat "$PIDFILE"))"; return; fi
   [ -e "$SOCK" ] && rm -f "$SOCK"
   ensure_netns
@@ -191,5 +194,6 @@ case "${1:-}" in
     exec nsenter --net="$NETNS_PATH" -- "$@" ;;
   stop) need_root; stop_daemon ;;
   status) running ;;
-  *) echo "usage: bed.sh start|env|exec CMD...|stop|status" >&2; exit 2 ;;
+  check-rootfs) valid_rootfs "${2:?usage: bed.sh check-rootfs FILE}" ;;
+  *) echo "usage: bed.sh start|env|exec CMD...|stop|status|check-rootfs FILE" >&2; exit 2 ;;
 esac
