@@ -66978,7 +66978,7 @@ function wrappy (fn, cb) {
 
 /***/ }),
 
-/***/ 9814:
+/***/ 8092:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67000,6 +67000,61 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 function showValue(value) {
     const shown = JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
     return value.length > 120 ? `${shown} (${value.length} characters)` : shown;
+}
+
+;// CONCATENATED MODULE: ./src/cache/settings.ts
+
+const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
+const CACHE_SAVE = ['on-change', 'always', 'never'];
+/** "500M", "2G", "1.5GiB", "1073741824": bytes, or undefined when it is not a size. */
+function parseSize(text) {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(text.trim());
+    if (!m)
+        return undefined;
+    const power = { '': 0, k: 1, m: 2, g: 3, t: 4 }[m[2].toLowerCase()];
+    const bytes = Math.round(Number(m[1]) * 1024 ** power);
+    return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
+}
+const IMAGE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.:/@*?-]*$|^[*?][a-zA-Z0-9_.:/@*?-]*$/;
+/** The cache inputs; undefined when cache is false. Problems go to `f.problems`. */
+function parseCacheSettings(f, mode) {
+    const problems = f.problems;
+    const strategy = f.oneOf('cache', CACHE_STRATEGIES);
+    const save = f.oneOf('cache-save', CACHE_SAVE);
+    const key = f.line('cache-key') || undefined;
+    const keyProblem = (name, k) => {
+        if (k.length > 512)
+            problems.push(`input "${name}": ${showValue(k)} is longer than 512 characters; use a shorter key`);
+        if (k.includes(','))
+            problems.push(`input "${name}": ${showValue(k)} contains a comma, which cache keys cannot; remove it`);
+    };
+    if (key)
+        keyProblem('cache-key', key);
+    const restoreKeys = f.raw('cache-restore-keys').split('\n').map((k) => k.trim()).filter(Boolean);
+    for (const k of restoreKeys)
+        keyProblem('cache-restore-keys', k);
+    const images = f.raw('cache-images').split(/[\n,]/).map((k) => k.trim()).filter(Boolean);
+    for (const pattern of images) {
+        if (!IMAGE_PATTERN.test(pattern))
+            problems.push(`input "cache-images": ${showValue(pattern)} is not an image name or pattern; use names like busybox:1, myorg/* or *:latest`);
+    }
+    const sizeText = f.line('cache-max-size');
+    const maxBytes = sizeText ? parseSize(sizeText) : undefined;
+    if (sizeText && maxBytes === undefined)
+        problems.push(`input "cache-max-size": ${showValue(sizeText)} is not a size; use bytes or a number with K, M, G (like 2G or 500MiB)`);
+    const dir = f.line('cache-dir') || undefined;
+    if (dir?.split(/[\\/]/).includes('..') && !dir.startsWith('/'))
+        problems.push(`input "cache-dir": ${showValue(dir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
+    if (strategy === 'data-root' && mode !== 'dind')
+        problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
+    if (strategy === 'false') {
+        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? '']];
+        for (const [name, value] of unused)
+            if (value)
+                problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
+        return undefined;
+    }
+    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir };
 }
 
 ;// CONCATENATED MODULE: ./src/endpoint.ts
@@ -67103,103 +67158,61 @@ const loadEndpoint = (s) => ({
     ...(s.tlsCertPath ? { tlsCertPath: s.tlsCertPath } : {}),
 });
 
-;// CONCATENATED MODULE: ./src/registry/daemon-json.ts
-// The daemon.json of the job's dockerd: what the registry inputs generate, merged with input daemon-config.
-// A setting is given in one place only: dockerd itself refuses to start when a directive is set both as a
-// flag and in daemon.json, and a silent override would hide a mistake.
+;// CONCATENATED MODULE: ./src/fields.ts
+// Reading raw text inputs while collecting problems: the small toolkit every capability's input parser uses
+// (inputs.ts composes them). Generic over the input names, so a parser names only its own inputs and no folder has
+// to import inputs.ts. Each input gets one clear problem: later checks of an input already reported stay quiet.
 
-/** daemon.json keys the action sets itself through dockerd flags. */
-const ACTION_OWNED_KEYS = (/* unused pure expression or super */ null && (['hosts', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'pidfile']));
-// Why each action-owned key cannot be set: the input that controls it, or that the action manages it per job.
-const OWNER = {
-    hosts: 'is set by the action (input "tcp" controls the TCP listener, the unix socket is per job)',
-    group: 'is set by the action (the socket\'s group is chosen for the job)',
-    tls: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
-    tlsverify: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
-    tlscacert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
-    tlscert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
-    tlskey: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
-    'data-root': 'is set by the action (each job\'s daemon has its own data root)',
-    'exec-root': 'is set by the action (each job\'s daemon has its own exec root)',
-    pidfile: 'is set by the action (each job\'s daemon has its own pid file)',
-};
-// Sets a key as an own property, even one spelled "__proto__".
-const put = (obj, key, value) => Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-function buildDaemonJson(settings) {
-    const problems = [];
-    const config = {};
-    const generatedBy = new Map(); // key -> input that generated it
-    if (settings.mirrors.length) {
-        put(config, 'registry-mirrors', [...settings.mirrors]);
-        generatedBy.set('registry-mirrors', 'registry-mirrors');
-    }
-    if (settings.insecure.length) {
-        put(config, 'insecure-registries', [...settings.insecure]);
-        generatedBy.set('insecure-registries', 'insecure-registries');
-    }
-    for (const [key, value] of Object.entries(settings.daemonConfig)) {
-        const input = generatedBy.get(key);
-        if (Object.hasOwn(OWNER, key)) {
-            problems.push(`input "daemon-config": "${key}" ${OWNER[key]}; remove it from daemon-config`);
-        }
-        else if (input !== undefined) {
-            problems.push(`input "daemon-config": "${key}" is also set by input "${input}"; set it in one place`);
-        }
-        else {
-            put(config, key, value);
-        }
-    }
-    return { config, problems };
+function parseBoolean(value) {
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off', ''].includes(v))
+        return false;
+    return undefined;
 }
-// dockerd flags whose daemon.json key is not the flag's own name.
-const FLAG_KEYS = {
-    '--registry-mirror': 'registry-mirrors',
-    '--insecure-registry': 'insecure-registries',
-    '--storage-opt': 'storage-opts',
-    '--authorization-plugin': 'authorization-plugins',
-    '--exec-opt': 'exec-opts',
-    '--feature': 'features',
-    '--default-network-opt': 'default-network-opts',
-    '--dns-opt': 'dns-opts',
-    '--host-gateway-ip': 'host-gateway-ips',
-    '--label': 'labels',
-    '--log-opt': 'log-opts',
-    '--node-generic-resource': 'node-generic-resources',
-    '--cdi-spec-dir': 'cdi-spec-dirs',
-    '--default-address-pool': 'default-address-pools',
-    '--default-ulimit': 'default-ulimits',
-    '--add-runtime': 'runtimes',
-    '--host': 'hosts',
-    '--graph': 'data-root',
-    '-D': 'debug',
-    '-l': 'log-level',
-    '-s': 'storage-driver',
-    '-b': 'bridge',
-    '-G': 'group',
-    '-H': 'hosts',
-    '-g': 'data-root',
-    '-p': 'pidfile',
-};
-/**
- * Directives set both in daemon.json and as a dockerd flag in input daemon-args: dockerd refuses to start then
- * ("the following directives are specified both as a flag and in the configuration file").
- */
-function daemonArgsConflicts(settings, config, daemonArgs) {
+function fieldsOf(read, defaults) {
     const problems = [];
-    const seen = new Set();
-    for (const arg of daemonArgs) {
-        if (!arg.startsWith('-') || arg === '-' || arg === '--')
-            continue;
-        const flag = arg.split('=')[0];
-        const key = Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag] : flag.replace(/^--/, '');
-        if (!Object.hasOwn(config, key) || seen.has(key))
-            continue;
-        seen.add(key);
-        const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
-            : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
-        problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
-    }
-    return problems;
+    const reported = new Set();
+    const fields = {
+        problems,
+        raw(name) {
+            const value = read(name);
+            if (value.includes('\0')) {
+                problems.push(`input "${name}": ${showValue(value)} contains a NUL character; remove it`);
+                return '';
+            }
+            return value;
+        },
+        line(name) {
+            const value = fields.raw(name).trim();
+            if (/[\r\n]/.test(value)) {
+                problems.push(`input "${name}": ${showValue(value)} must be a single line; put the value on one line`);
+                reported.add(name);
+                return defaults[name];
+            }
+            return value;
+        },
+        oneOf(name, allowed) {
+            const value = fields.line(name).toLowerCase();
+            if (reported.has(name))
+                return allowed[0];
+            if (allowed.includes(value))
+                return value;
+            problems.push(`input "${name}": ${showValue(value)} is not allowed; use one of ${allowed.join(', ')}`);
+            return allowed[0];
+        },
+        boolean(name) {
+            const text = fields.line(name);
+            const value = parseBoolean(text);
+            if (value === undefined && !reported.has(name))
+                problems.push(`input "${name}": ${showValue(text)} is not a boolean; use true or false`);
+            return value;
+        },
+        reported: (name) => reported.has(name),
+        defaultOf: (name) => defaults[name],
+    };
+    return fields;
 }
 
 ;// CONCATENATED MODULE: external "node:net"
@@ -67620,9 +67633,135 @@ function parseRegistryCerts(value, baseDir, linesOf, tooMany) {
     return { certs, problems };
 }
 
+;// CONCATENATED MODULE: ./src/registry/daemon-json.ts
+// The daemon.json of the job's dockerd: what the registry inputs generate, merged with input daemon-config.
+// A setting is given in one place only: dockerd itself refuses to start when a directive is set both as a
+// flag and in daemon.json, and a silent override would hide a mistake.
+
+
+/** daemon.json keys the action sets itself through dockerd flags. */
+const ACTION_OWNED_KEYS = (/* unused pure expression or super */ null && (['hosts', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'pidfile']));
+// Why each action-owned key cannot be set: the input that controls it, or that the action manages it per job.
+const OWNER = {
+    hosts: 'is set by the action (input "tcp" controls the TCP listener, the unix socket is per job)',
+    group: 'is set by the action (the socket\'s group is chosen for the job)',
+    tls: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlsverify: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlscacert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlscert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlskey: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    'data-root': 'is set by the action (each job\'s daemon has its own data root)',
+    'exec-root': 'is set by the action (each job\'s daemon has its own exec root)',
+    pidfile: 'is set by the action (each job\'s daemon has its own pid file)',
+};
+// Sets a key as an own property, even one spelled "__proto__".
+const put = (obj, key, value) => Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+function buildDaemonJson(settings) {
+    const problems = [];
+    const config = {};
+    const generatedBy = new Map(); // key -> input that generated it
+    if (settings.mirrors.length) {
+        put(config, 'registry-mirrors', [...settings.mirrors]);
+        generatedBy.set('registry-mirrors', 'registry-mirrors');
+    }
+    if (settings.insecure.length) {
+        put(config, 'insecure-registries', [...settings.insecure]);
+        generatedBy.set('insecure-registries', 'insecure-registries');
+    }
+    for (const [key, value] of Object.entries(settings.daemonConfig)) {
+        const input = generatedBy.get(key);
+        if (Object.hasOwn(OWNER, key)) {
+            problems.push(`input "daemon-config": "${key}" ${OWNER[key]}; remove it from daemon-config`);
+        }
+        else if (input !== undefined) {
+            problems.push(`input "daemon-config": "${key}" is also set by input "${input}"; set it in one place`);
+        }
+        else {
+            put(config, key, value);
+        }
+    }
+    return { config, problems };
+}
+// dockerd flags whose daemon.json key is not the flag's own name.
+const FLAG_KEYS = {
+    '--registry-mirror': 'registry-mirrors',
+    '--insecure-registry': 'insecure-registries',
+    '--storage-opt': 'storage-opts',
+    '--authorization-plugin': 'authorization-plugins',
+    '--exec-opt': 'exec-opts',
+    '--feature': 'features',
+    '--default-network-opt': 'default-network-opts',
+    '--dns-opt': 'dns-opts',
+    '--host-gateway-ip': 'host-gateway-ips',
+    '--label': 'labels',
+    '--log-opt': 'log-opts',
+    '--node-generic-resource': 'node-generic-resources',
+    '--cdi-spec-dir': 'cdi-spec-dirs',
+    '--default-address-pool': 'default-address-pools',
+    '--default-ulimit': 'default-ulimits',
+    '--add-runtime': 'runtimes',
+    '--host': 'hosts',
+    '--graph': 'data-root',
+    '-D': 'debug',
+    '-l': 'log-level',
+    '-s': 'storage-driver',
+    '-b': 'bridge',
+    '-G': 'group',
+    '-H': 'hosts',
+    '-g': 'data-root',
+    '-p': 'pidfile',
+};
+/**
+ * Directives set both in daemon.json and as a dockerd flag in input daemon-args: dockerd refuses to start then
+ * ("the following directives are specified both as a flag and in the configuration file").
+ */
+function daemonArgsConflicts(settings, config, daemonArgs) {
+    const problems = [];
+    const seen = new Set();
+    for (const arg of daemonArgs) {
+        if (!arg.startsWith('-') || arg === '-' || arg === '--')
+            continue;
+        const flag = arg.split('=')[0];
+        const key = Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag] : flag.replace(/^--/, '');
+        if (!Object.hasOwn(config, key) || seen.has(key))
+            continue;
+        seen.add(key);
+        const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
+            : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
+        problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
+    }
+    return problems;
+}
+/**
+ * What the registry settings mean for the mode (their syntax is already checked): daemon.json conflicts, flags of
+ * daemon-args that set the same directive (dind), and settings a socket or external daemon cannot take.
+ */
+function registryModeProblems(settings, use) {
+    const { config, problems } = buildDaemonJson(settings);
+    if (use.mode === 'dind')
+        problems.push(...daemonArgsConflicts(settings, config, use.daemonArgs));
+    const daemonWide = ['registry-mirrors', 'insecure-registries', 'daemon-config'].filter((name) => name === 'registry-mirrors' ? settings.mirrors.length : name === 'insecure-registries' ? settings.insecure.length : Object.keys(settings.daemonConfig).length);
+    if (use.mode === 'socket' && !use.configureHost) {
+        for (const name of daemonWide) {
+            problems.push(`input "${name}": in mode socket this changes the runner's own daemon (its daemon.json, then a reload); set configure-host: true to allow that, or use mode dind`);
+        }
+    }
+    if (use.mode === 'external' && !isEmptyRegistrySettings(settings)) {
+        for (const name of daemonWide) {
+            problems.push(`input "${name}": mode external uses a daemon the action does not manage, so its daemon.json cannot be changed; configure it where that daemon starts (for a service: its command, e.g. --registry-mirror=URL)`);
+        }
+    }
+    return problems;
+}
+
 ;// CONCATENATED MODULE: ./src/inputs.ts
 // Every input of the action: its default, how it is parsed and validated. All problems are reported together,
 // and nothing is started while any input is invalid.
+
+
+
+
+
 
 
 
@@ -67658,8 +67797,6 @@ const INPUT_DEFAULTS = {
     'cache-dir': '',
     'job-status': '${{ job.status }}',
 };
-const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
-const CACHE_SAVE = ['on-change', 'always', 'never'];
 /** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
 function parseDuration(text) {
     const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/i.exec(text.trim());
@@ -67667,15 +67804,6 @@ function parseDuration(text) {
         return undefined;
     const ms = Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2].toLowerCase()];
     return ms > 0 && ms <= 366 * 86400e3 ? ms : undefined;
-}
-/** "500M", "2G", "1.5GiB", "1073741824": bytes, or undefined when it is not a size. */
-function parseSize(text) {
-    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(text.trim());
-    if (!m)
-        return undefined;
-    const power = { '': 0, k: 1, m: 2, g: 3, t: 4 }[m[2].toLowerCase()];
-    const bytes = Math.round(Number(m[1]) * 1024 ** power);
-    return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
 }
 class InputError extends Error {
     problems;
@@ -67685,8 +67813,6 @@ class InputError extends Error {
         this.name = 'InputError';
     }
 }
-
-
 // dockerd flags the action sets itself; passing them through daemon-args would break the endpoint or the cleanup.
 const RESERVED_DAEMON_FLAGS = ['-H', '--host', '--data-root', '-g', '--graph', '--exec-root', '--pidfile', '-p', '--group', '-G',
     '--tls', '--tlsverify', '--tlscacert', '--tlscert', '--tlskey'];
@@ -67730,211 +67856,140 @@ function splitArguments(text) {
         args.push(current);
     return args;
 }
-function parseBoolean(value) {
-    const v = value.trim().toLowerCase();
-    if (['true', 'yes', '1', 'on'].includes(v))
-        return true;
-    if (['false', 'no', '0', 'off', ''].includes(v))
-        return false;
-    return undefined;
-}
 function parseInputs(read, context = { workspace: process.cwd() }) {
-    const problems = [];
-    const raw = (name) => {
-        const value = read(name);
-        if (value.includes('\0')) {
-            problems.push(`input "${name}": ${showValue(value)} contains a NUL character; remove it`);
-            return '';
-        }
-        return value;
+    const f = fieldsOf(read, INPUT_DEFAULTS);
+    const mode = f.oneOf('mode', MODES);
+    const { dockerHost, tlsCertPath } = parseDaemonTarget(f, mode);
+    const waitTimeoutMs = parseWaitTimeout(f);
+    const dind = parseDindSettings(f, mode);
+    const registry = parseRegistry(f, context.workspace);
+    const configureHost = f.boolean('configure-host');
+    if (configureHost && mode !== 'socket')
+        f.problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
+    if (registry)
+        f.problems.push(...registryModeProblems(registry, { mode, configureHost: configureHost ?? false, daemonArgs: dind.daemonArgs }));
+    const cache = parseCacheSettings(f, mode);
+    const cleanupStaleMs = parseCleanupStale(f, mode);
+    const statusText = f.line('job-status').toLowerCase();
+    const jobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
+    if (f.problems.length)
+        throw new InputError(f.problems);
+    return {
+        mode,
+        dockerHost,
+        tlsCertPath,
+        waitTimeoutMs,
+        dind,
+        registry: registry,
+        configureHost: configureHost ?? false,
+        cache,
+        cleanupStaleMs,
+        jobStatus,
     };
-    // Inputs already reported: later checks of the same input stay quiet, so each gets one clear problem.
-    const reported = new Set();
-    const singleLine = (name) => {
-        const value = raw(name).trim();
-        if (/[\r\n]/.test(value)) {
-            problems.push(`input "${name}": ${showValue(value)} must be a single line; put the value on one line`);
-            reported.add(name);
-            return INPUT_DEFAULTS[name];
-        }
-        return value;
-    };
-    const oneOf = (name, allowed) => {
-        const value = singleLine(name).toLowerCase();
-        if (reported.has(name))
-            return allowed[0];
-        if (allowed.includes(value))
-            return value;
-        problems.push(`input "${name}": ${showValue(value)} is not allowed; use one of ${allowed.join(', ')}`);
-        return allowed[0];
-    };
-    const mode = oneOf('mode', MODES);
+}
+/** docker-host and tls-cert-path: the daemon the job uses (socket, external) or the engine that runs dind. */
+function parseDaemonTarget(f, mode) {
     let dockerHost;
-    const hostText = singleLine('docker-host');
-    if (hostText && !reported.has('docker-host')) {
+    const hostText = f.line('docker-host');
+    if (hostText && !f.reported('docker-host')) {
         try {
             dockerHost = parseDockerHost(hostText);
         }
         catch (e) {
-            problems.push(`input "docker-host": ${e.message}`);
+            f.problems.push(`input "docker-host": ${e.message}`);
         }
     }
     else if (mode === 'external') {
-        problems.push('input "docker-host": is required with mode external; give the daemon\'s address, like unix:///run/docker/docker.sock or tcp://docker:2376');
+        f.problems.push('input "docker-host": is required with mode external; give the daemon\'s address, like unix:///run/docker/docker.sock or tcp://docker:2376');
     }
-    const tlsText = singleLine('tls-cert-path');
+    const tlsText = f.line('tls-cert-path');
     // Whether the directory holds the files is checked where it is used: in pre, the workspace is not checked out yet.
-    const tlsCertPath = tlsText || undefined;
     if (tlsText && dockerHost?.kind === 'unix') {
-        problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${showValue(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
+        f.problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${showValue(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
     }
-    let waitTimeoutMs = Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
-    const waitText = singleLine('wait-timeout');
-    const wait = Number(waitText);
-    if (reported.has('wait-timeout')) {
-        // already reported
+    return { dockerHost, tlsCertPath: tlsText || undefined };
+}
+function parseWaitTimeout(f) {
+    const text = f.line('wait-timeout');
+    const wait = Number(text);
+    if (f.reported('wait-timeout'))
+        return Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
+    if (text === '' || !Number.isFinite(wait) || wait <= 0 || wait > MAX_WAIT_SECONDS) {
+        f.problems.push(`input "wait-timeout": ${showValue(text)} is not a number of seconds between 0 and ${MAX_WAIT_SECONDS}; use for example 60`);
+        return Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
     }
-    else if (waitText === '' || !Number.isFinite(wait) || wait <= 0 || wait > MAX_WAIT_SECONDS) {
-        problems.push(`input "wait-timeout": ${showValue(waitText)} is not a number of seconds between 0 and ${MAX_WAIT_SECONDS}; use for example 60`);
-    }
-    else {
-        waitTimeoutMs = Math.round(wait * 1000);
-    }
-    const image = singleLine('image');
-    const privileged = oneOf('privileged', PRIVILEGED);
-    const runtime = singleLine('runtime') || undefined;
-    const tcpText = singleLine('tcp');
-    const tcp = parseBoolean(tcpText);
-    if (tcp === undefined && !reported.has('tcp'))
-        problems.push(`input "tcp": ${showValue(tcpText)} is not a boolean; use true or false`);
-    const network = singleLine('network') || undefined;
+    return Math.round(wait * 1000);
+}
+/** The dind container's settings; in the other modes they must keep their defaults (ignoring them would hide a mistake). */
+function parseDindSettings(f, mode) {
+    const image = f.line('image');
+    const privileged = f.oneOf('privileged', PRIVILEGED);
+    const runtime = f.line('runtime') || undefined;
+    const tcp = f.boolean('tcp');
+    const network = f.line('network') || undefined;
     let daemonArgs = [];
     try {
-        daemonArgs = splitArguments(raw('daemon-args'));
+        daemonArgs = splitArguments(f.raw('daemon-args'));
     }
     catch (e) {
-        problems.push(`input "daemon-args": ${showValue(raw('daemon-args'))} ${e.message}; close it or remove the quote`);
+        f.problems.push(`input "daemon-args": ${showValue(f.raw('daemon-args'))} ${e.message}; close it or remove the quote`);
     }
+    const settings = { image, privileged, runtime, tcp: tcp ?? false, network, daemonArgs };
     if (mode === 'dind') {
-        if (image.length > 255 && !reported.has('image'))
-            problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
-        else if (!IMAGE_REF.test(image) && !reported.has('image'))
-            problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
-        if (runtime && !OBJECT_NAME.test(runtime))
-            problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
-        if (runtime && privileged === 'true')
-            problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
-        if (network && !OBJECT_NAME.test(network))
-            problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
-        if (daemonArgs.length && !daemonArgs[0].startsWith('-'))
-            problems.push(`input "daemon-args": ${showValue(daemonArgs[0])} is not a dockerd flag; daemon-args must start with a flag such as --mtu=1400`);
-        for (const arg of daemonArgs) {
-            const flag = arg.split('=')[0];
-            if (RESERVED_DAEMON_FLAGS.includes(flag))
-                problems.push(`input "daemon-args": ${showValue(arg)} is set by the action itself; remove it (use the tcp, docker-host or daemon-config inputs instead)`);
-        }
+        f.problems.push(...dindProblems(settings, f));
     }
     else {
-        // Settings that only dind can honour: silently ignoring them would hide a mistake.
         const dindOnly = [
             ['image', image], ['privileged', privileged], ['runtime', runtime ?? ''], ['tcp', tcp ? 'true' : 'false'],
             ['network', network ?? ''], ['daemon-args', daemonArgs.join(' ')],
         ];
         for (const [name, value] of dindOnly) {
             if (value !== INPUT_DEFAULTS[name])
-                problems.push(`input "${name}": ${showValue(value)} applies only to mode dind, but mode is ${mode}; remove it or use mode dind`);
+                f.problems.push(`input "${name}": ${showValue(value)} applies only to mode dind, but mode is ${mode}; remove it or use mode dind`);
         }
     }
-    const { settings: registry, problems: registryProblems } = parseRegistrySettings({
-        'registry-mirrors': raw('registry-mirrors'),
-        'insecure-registries': raw('insecure-registries'),
-        'registry-certs': raw('registry-certs'),
-        'daemon-config': raw('daemon-config'),
-    }, { baseDir: context.workspace });
-    problems.push(...registryProblems);
-    const configureText = singleLine('configure-host');
-    const configureHost = parseBoolean(configureText);
-    if (configureHost === undefined && !reported.has('configure-host'))
-        problems.push(`input "configure-host": ${showValue(configureText)} is not a boolean; use true or false`);
-    if (configureHost && mode !== 'socket')
-        problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
-    if (!registryProblems.length) {
-        const { config, problems: configProblems } = buildDaemonJson(registry);
-        problems.push(...configProblems);
-        if (mode === 'dind')
-            problems.push(...daemonArgsConflicts(registry, config, daemonArgs));
-        const daemonWide = ['registry-mirrors', 'insecure-registries', 'daemon-config'].filter((name) => name === 'registry-mirrors' ? registry.mirrors.length : name === 'insecure-registries' ? registry.insecure.length : Object.keys(registry.daemonConfig).length);
-        if (mode === 'socket' && !configureHost) {
-            for (const name of daemonWide) {
-                problems.push(`input "${name}": in mode socket this changes the runner's own daemon (its daemon.json, then a reload); set configure-host: true to allow that, or use mode dind`);
-            }
-        }
-        if (mode === 'external' && !isEmptyRegistrySettings(registry)) {
-            for (const name of daemonWide) {
-                problems.push(`input "${name}": mode external uses a daemon the action does not manage, so its daemon.json cannot be changed; configure it where that daemon starts (for a service: its command, e.g. --registry-mirror=URL)`);
-            }
-        }
+    return settings;
+}
+function dindProblems({ image, privileged, runtime, network, daemonArgs }, f) {
+    const problems = [];
+    if (image.length > 255 && !f.reported('image'))
+        problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
+    else if (!IMAGE_REF.test(image) && !f.reported('image'))
+        problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
+    if (runtime && !OBJECT_NAME.test(runtime))
+        problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
+    if (runtime && privileged === 'true')
+        problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
+    if (network && !OBJECT_NAME.test(network))
+        problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
+    if (daemonArgs.length && !daemonArgs[0].startsWith('-'))
+        problems.push(`input "daemon-args": ${showValue(daemonArgs[0])} is not a dockerd flag; daemon-args must start with a flag such as --mtu=1400`);
+    for (const arg of daemonArgs) {
+        const flag = arg.split('=')[0];
+        if (RESERVED_DAEMON_FLAGS.includes(flag))
+            problems.push(`input "daemon-args": ${showValue(arg)} is set by the action itself; remove it (use the tcp, docker-host or daemon-config inputs instead)`);
     }
-    const strategy = oneOf('cache', CACHE_STRATEGIES);
-    const cacheSave = oneOf('cache-save', CACHE_SAVE);
-    const cacheKey = singleLine('cache-key') || undefined;
-    const cacheKeyProblem = (name, key) => {
-        if (key.length > 512)
-            problems.push(`input "${name}": ${showValue(key)} is longer than 512 characters; use a shorter key`);
-        if (key.includes(','))
-            problems.push(`input "${name}": ${showValue(key)} contains a comma, which cache keys cannot; remove it`);
-    };
-    if (cacheKey)
-        cacheKeyProblem('cache-key', cacheKey);
-    const restoreKeys = raw('cache-restore-keys').split('\n').map((k) => k.trim()).filter(Boolean);
-    for (const k of restoreKeys)
-        cacheKeyProblem('cache-restore-keys', k);
-    const cacheImages = raw('cache-images').split(/[\n,]/).map((k) => k.trim()).filter(Boolean);
-    for (const pattern of cacheImages) {
-        if (!/^[a-zA-Z0-9][a-zA-Z0-9_.:/@*?-]*$|^[*?][a-zA-Z0-9_.:/@*?-]*$/.test(pattern))
-            problems.push(`input "cache-images": ${showValue(pattern)} is not an image name or pattern; use names like busybox:1, myorg/* or *:latest`);
-    }
-    const sizeText = singleLine('cache-max-size');
-    const maxBytes = sizeText ? parseSize(sizeText) : undefined;
-    if (sizeText && maxBytes === undefined)
-        problems.push(`input "cache-max-size": ${showValue(sizeText)} is not a size; use bytes or a number with K, M, G (like 2G or 500MiB)`);
-    const cacheDir = singleLine('cache-dir') || undefined;
-    if (cacheDir?.split(/[\\/]/).includes('..') && !cacheDir.startsWith('/'))
-        problems.push(`input "cache-dir": ${showValue(cacheDir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
-    if (strategy === 'data-root' && mode !== 'dind')
-        problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
-    if (strategy === 'false') {
-        const unused = [['cache-key', cacheKey ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', cacheImages.join(' ')], ['cache-max-size', sizeText], ['cache-dir', cacheDir ?? '']];
-        for (const [name, value] of unused)
-            if (value)
-                problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
-    }
-    const cache = strategy === 'false' ? undefined : {
-        strategy, key: cacheKey, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images: cacheImages, save: cacheSave, maxBytes,
-        dir: cacheDir,
-    };
-    const staleText = singleLine('cleanup-stale');
-    const cleanupStaleMs = staleText ? parseDuration(staleText) : undefined;
-    if (staleText && cleanupStaleMs === undefined)
-        problems.push(`input "cleanup-stale": ${showValue(staleText)} is not an age; use a number with s, m, h or d (like 6h) up to 366d, or leave it empty`);
-    if (staleText && mode === 'external')
-        problems.push(`input "cleanup-stale": reaps leftovers on the runner's engine, which mode external does not use; remove it`);
-    const statusText = singleLine('job-status').toLowerCase();
-    const jobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
-    if (problems.length)
-        throw new InputError(problems);
-    return {
-        mode,
-        dockerHost,
-        tlsCertPath,
-        waitTimeoutMs,
-        dind: { image, privileged, runtime, tcp: tcp ?? false, network, daemonArgs },
-        registry,
-        configureHost: configureHost ?? false,
-        cache,
-        cleanupStaleMs,
-        jobStatus,
-    };
+    return problems;
+}
+/** The registry inputs through registry/settings.ts; undefined when their syntax has problems (reported). */
+function parseRegistry(f, workspace) {
+    const { settings, problems } = parseRegistrySettings({
+        'registry-mirrors': f.raw('registry-mirrors'),
+        'insecure-registries': f.raw('insecure-registries'),
+        'registry-certs': f.raw('registry-certs'),
+        'daemon-config': f.raw('daemon-config'),
+    }, { baseDir: workspace });
+    f.problems.push(...problems);
+    return problems.length ? undefined : settings;
+}
+function parseCleanupStale(f, mode) {
+    const text = f.line('cleanup-stale');
+    const ms = text ? parseDuration(text) : undefined;
+    if (text && ms === undefined)
+        f.problems.push(`input "cleanup-stale": ${showValue(text)} is not an age; use a number with s, m, h or d (like 6h) up to 366d, or leave it empty`);
+    if (text && mode === 'external')
+        f.problems.push(`input "cleanup-stale": reaps leftovers on the runner's engine, which mode external does not use; remove it`);
+    return ms;
 }
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
@@ -69788,10 +69843,69 @@ class DirectoryBackend {
     }
 }
 
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/cache/service.ts
+// A CI system's cache service as a cache backend (GitHub's, through the platform). Such a service takes paths, not
+// streams: the tar goes to a file in a fixed directory (the same path every run, because the path is part of the
+// entry's version), and the service compresses it (GitHub: multi-threaded zstd). Every failure of the service is a
+// warning, never the job's. The staging directory is removed after each transfer and by abandon().
+
+
+
+
+class ServiceBackend {
+    service;
+    name;
+    dir;
+    constructor(service, tempDir) {
+        this.service = service;
+        this.name = service.name;
+        this.dir = (0,external_node_path_namespaceObject.join)(tempDir, 'setup-dind-cache');
+    }
+    async abandon() {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+    }
+    async restore(primaryKey, restoreKeys, consume) {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        try {
+            const key = await this.service.restore([this.dir], primaryKey, restoreKeys);
+            if (!key)
+                return undefined;
+            const file = (0,external_node_path_namespaceObject.join)(this.dir, 'payload.tar');
+            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
+            await consume((0,external_node_fs_namespaceObject.createReadStream)(file));
+            return { key, bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        }
+    }
+    async save(key, produce, maxBytes) {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        try {
+            const file = (0,external_node_path_namespaceObject.join)(this.dir, 'payload.tar');
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(await produce(), (0,external_node_fs_namespaceObject.createWriteStream)(file));
+            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
+            // The service stores what zstd makes of it; the tar's size bounds that from above.
+            if (maxBytes !== undefined && bytes > maxBytes)
+                return { outcome: 'too-large', bytes, detail: 'uncompressed size' };
+            const saved = await this.service.save([this.dir], key);
+            return { ...saved, bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/cache/cache.ts
 // The image cache through a job: restore before the first step (images: docker load into the job's daemon in main;
 // data-root: the daemon's data root, restored into its volume in pre before dockerd starts), save in post only
 // when the images changed. Nothing here may fail a job: every problem becomes a warning and a cold daemon.
+
 
 
 const cache_slug = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
@@ -69814,7 +69928,7 @@ function startCache(inputs, platform) {
     if (!settings)
         return undefined;
     const dir = settings.dir && ((0,external_node_path_namespaceObject.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_namespaceObject.resolve)(platform.job.workspace, settings.dir));
-    const backend = dir ? new DirectoryBackend(dir) : platform.cacheService();
+    const backend = backendFor(dir, platform);
     if (!backend) {
         platform.log.warning('The image cache needs a cache service (GitHub Actions) or cache-dir; none is available here, so the cache is off for this job.');
         return undefined;
@@ -69822,7 +69936,14 @@ function startCache(inputs, platform) {
     const { key, restoreKeys } = cacheKeys(inputs, platform.job);
     return { backend, record: { settings, key, restoreKeys, backend: backend.name, ...(dir ? { dir } : {}), hit: 'false' } };
 }
-const backendFromRecord = (record, platform) => record.dir ? new DirectoryBackend(record.dir) : platform.cacheService();
+/** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
+function backendFor(dir, platform) {
+    if (dir)
+        return new DirectoryBackend(dir);
+    const service = platform.cacheService();
+    return service && new ServiceBackend(service, platform.job.tempDir);
+}
+const backendFromRecord = (record, platform) => backendFor(record.dir, platform);
 function matches(pattern, tag) {
     const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
     // "busybox" selects every tag of busybox; "busybox:1" only that one.
@@ -70564,7 +70685,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9814);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8092);
 
 // docker-modem calls url.parse, which Node 24 reports on every run; it says nothing to the CLI's users.
 process.noDeprecation = true;

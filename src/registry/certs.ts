@@ -3,7 +3,7 @@
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { showValue } from '../inputs.js';
+import { showValue } from '../show.js';
 import type { CertRequest } from './settings.js';
 
 export interface RegistryTrust {

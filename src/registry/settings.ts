@@ -3,7 +3,7 @@
 // certs.ts, where they may not exist yet (in the pre phase the workspace is not checked out).
 import { isIP } from 'node:net';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { showValue } from '../inputs.js';
+import { showValue } from '../show.js';
 
 export type CertSource = { kind: 'file'; path: string } | { kind: 'dir'; path: string } | { kind: 'inline'; pem: string };
 export interface CertRequest {
