@@ -67121,34 +67121,39 @@ function clientEnvironment(endpoint) {
 }
 /**
  * The engine the action talks to, found the way the docker CLI finds it: the docker-host input, else DOCKER_HOST,
- * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set.
+ * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set. A phase
+ * locates it once and passes it on; whether the TLS files exist is checked where they are used (checkedEndpoint).
  */
-function resolveEngine(input, env) {
+function locateEngine(input, env) {
     let address = input.dockerHost;
-    let source = 'input "docker-host"';
     if (!address) {
         const fromEnv = env.DOCKER_HOST?.trim();
-        source = fromEnv ? 'DOCKER_HOST' : 'the default';
         try {
             address = parseDockerHost(fromEnv || DEFAULT_DOCKER_HOST);
         }
         catch (e) {
-            throw new Error(`${source}: ${e.message}; set docker-host or fix DOCKER_HOST`);
+            throw new Error(`${fromEnv ? 'DOCKER_HOST' : 'the default'}: ${e.message}; set docker-host or fix DOCKER_HOST`);
         }
     }
-    let tlsCertPath = input.tlsCertPath;
-    let tlsSource = 'input "tls-cert-path"';
-    if (!tlsCertPath && !input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
-        tlsCertPath = env.DOCKER_CERT_PATH || (0,external_node_path_namespaceObject.join)(env.HOME ?? '', '.docker');
-        tlsSource = 'DOCKER_CERT_PATH';
+    if (input.tlsCertPath)
+        return { endpoint: { address, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' };
+    if (!input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
+        return { endpoint: { address, tlsCertPath: env.DOCKER_CERT_PATH || (0,external_node_path_namespaceObject.join)(env.HOME ?? '', '.docker') }, tlsSource: 'DOCKER_CERT_PATH' };
     }
+    return { endpoint: { address } };
+}
+/** The located endpoint once its TLS files exist; TlsFilesMissingError while they do not. */
+function checkedEndpoint(location) {
+    const { tlsCertPath } = location.endpoint;
     if (tlsCertPath) {
         const problems = checkTlsCertPath(tlsCertPath);
         if (problems.length)
-            throw new TlsFilesMissingError(`${tlsSource}: ${problems.join('; ')}`);
+            throw new TlsFilesMissingError(`${location.tlsSource}: ${problems.join('; ')}`);
     }
-    return tlsCertPath ? { address, tlsCertPath } : { address };
+    return location.endpoint;
 }
+/** locateEngine, then checkedEndpoint: for callers that need a usable endpoint at once. */
+const resolveEngine = (input, env) => checkedEndpoint(locateEngine(input, env));
 const saveEndpoint = (e) => ({
     host: formatAddress(e.address),
     ...(e.tlsCertPath ? { tlsCertPath: e.tlsCertPath } : {}),
@@ -67328,36 +67333,42 @@ const inCidr = (hostname, cidr) => {
     const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - cidr.prefix)) - 1n);
     return (ipToBigInt(ip) & mask) === cidr.network;
 };
-function parseRegistrySettings(raw, opts) {
-    const problems = [];
-    const baseDir = (0,external_node_path_namespaceObject.resolve)(opts.baseDir);
+/** The raw registry inputs, read with the limits every one of them has; problems of reading go to `problems`. */
+class RegistryText {
+    raw;
+    problems = [];
+    constructor(raw) {
+        this.raw = raw;
+    }
     // registry-certs may hold private keys: messages show it without PEM bodies or other long base64 runs.
-    const shown = (name, value) => showValue(name === 'registry-certs' ? redactPem(value) : value);
-    // The raw text of an input, or undefined when it is too broken to read further (the problem is reported).
-    const text = (name) => {
-        const value = raw[name] ?? '';
+    shown(name, value) {
+        return showValue(name === 'registry-certs' ? redactPem(value) : value);
+    }
+    /** The raw text of an input, or undefined when it is too broken to read further (the problem is reported). */
+    text(name) {
+        const value = this.raw[name] ?? '';
         if (typeof value !== 'string') {
-            problems.push(`input "${name}": is not text; give it as a string`);
+            this.problems.push(`input "${name}": is not text; give it as a string`);
             return undefined;
         }
         if (value.includes('\0')) {
-            problems.push(`input "${name}": ${shown(name, value)} contains a NUL character; remove it`);
+            this.problems.push(`input "${name}": ${this.shown(name, value)} contains a NUL character; remove it`);
             return undefined;
         }
         if (value.length > MAX_INPUT_CHARS) {
-            problems.push(`input "${name}": ${shown(name, value)} is longer than the limit of ${MAX_INPUT_CHARS} characters; give only registry settings here`);
+            this.problems.push(`input "${name}": ${this.shown(name, value)} is longer than the limit of ${MAX_INPUT_CHARS} characters; give only registry settings here`);
             return undefined;
         }
         return value;
-    };
-    // Lines without blank ones and # comments, each at most MAX_LINE_CHARS long.
-    const linesOf = (name, value) => {
+    }
+    /** Lines without blank ones and # comments, each at most MAX_LINE_CHARS long. */
+    linesOf(name, value) {
         const lines = [];
         const all = value.split(/\r\n|\n|\r/);
         for (let i = 0; i < all.length; i++) {
             const line = all[i];
             if (line.length > MAX_LINE_CHARS) {
-                problems.push(`input "${name}": ${shown(name, line)} (line ${i + 1}) is longer than the limit of ${MAX_LINE_CHARS} characters; put one entry per line`);
+                this.problems.push(`input "${name}": ${this.shown(name, line)} (line ${i + 1}) is longer than the limit of ${MAX_LINE_CHARS} characters; put one entry per line`);
                 return undefined;
             }
             const trimmed = line.trim();
@@ -67365,33 +67376,41 @@ function parseRegistrySettings(raw, opts) {
                 lines.push({ text: trimmed, number: i + 1 });
         }
         return lines;
-    };
-    const tooMany = (name, value, count) => {
+    }
+    tooMany(name, value, count) {
         const has = count === undefined ? `more than ${MAX_ENTRIES} entries` : `${count} entries, more than the limit of ${MAX_ENTRIES}`;
-        problems.push(`input "${name}": ${shown(name, value)} has ${has}; list fewer registries`);
-    };
-    // Entries separated by newlines or commas.
-    const listEntries = (name) => {
-        const value = text(name);
+        this.problems.push(`input "${name}": ${this.shown(name, value)} has ${has}; list fewer registries`);
+    }
+    /** Entries separated by newlines or commas. */
+    listEntries(name) {
+        const value = this.text(name);
         if (value === undefined)
             return [];
-        const lines = linesOf(name, value);
+        const lines = this.linesOf(name, value);
         if (!lines)
             return [];
         const entries = lines.flatMap((l) => l.text.split(',')).map((e) => e.trim()).filter(Boolean);
         if (entries.length > MAX_ENTRIES) {
-            tooMany(name, value, entries.length);
+            this.tooMany(name, value, entries.length);
             return [];
         }
         return entries;
-    };
+    }
+}
+function parseRegistrySettings(raw, opts) {
+    const input = new RegistryText(raw);
     // insecure-registries first: the mirrors are checked against it.
-    const insecure = [];
-    const insecureHosts = new Set();
-    const cidrs = [];
-    const insecureProblems = [];
-    for (const entry of listEntries('insecure-registries')) {
-        const bad = (what) => insecureProblems.push(`input "insecure-registries": ${showValue(entry)} ${what}`);
+    const insecure = parseInsecure(input.listEntries('insecure-registries'));
+    const mirrors = parseMirrors(input.listEntries('registry-mirrors'), insecure);
+    const certs = parseRegistryCerts(input, (0,external_node_path_namespaceObject.resolve)(opts.baseDir));
+    const config = parseDaemonConfig(input.text('daemon-config')?.trim() ?? '');
+    const problems = [...input.problems, ...mirrors.problems, ...insecure.problems, ...certs.problems, ...config.problems];
+    return { settings: { mirrors: mirrors.mirrors, insecure: insecure.insecure, certs: certs.certs, daemonConfig: config.daemonConfig }, problems };
+}
+function parseInsecure(entries) {
+    const out = { insecure: [], hosts: new Set(), cidrs: [], problems: [] };
+    for (const entry of entries) {
+        const bad = (what) => out.problems.push(`input "insecure-registries": ${showValue(entry)} ${what}`);
         let normalized;
         if (entry.includes('/') && !entry.includes('://')) {
             const cidr = parseCidr(entry);
@@ -67399,7 +67418,7 @@ function parseRegistrySettings(raw, opts) {
                 bad(cidr);
                 continue;
             }
-            cidrs.push(cidr);
+            out.cidrs.push(cidr);
             normalized = entry.toLowerCase();
         }
         else {
@@ -67408,105 +67427,97 @@ function parseRegistrySettings(raw, opts) {
                 bad(hp);
                 continue;
             }
-            insecureHosts.add(hp.host);
+            out.hosts.add(hp.host);
             normalized = hp.host;
         }
-        if (insecure.includes(normalized)) {
+        if (out.insecure.includes(normalized)) {
             bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
             continue;
         }
-        insecure.push(normalized);
+        out.insecure.push(normalized);
     }
+    return out;
+}
+function parseMirrors(entries, insecure) {
     const mirrors = [];
-    const mirrorProblems = [];
-    for (const entry of listEntries('registry-mirrors')) {
-        const bad = (what) => mirrorProblems.push(`input "registry-mirrors": ${showValue(entry)} ${what}`);
-        if (CONTROL.test(entry)) {
-            bad('contains a control character; remove it');
-            continue;
+    const problems = [];
+    for (const entry of entries) {
+        const result = parseMirror(entry, insecure);
+        let what = 'problem' in result ? result.problem : undefined;
+        if ('mirror' in result) {
+            if (!mirrors.includes(result.mirror))
+                mirrors.push(result.mirror);
+            else
+                what = `is listed twice${result.mirror !== entry ? ` (as ${showValue(result.mirror)})` : ''}; remove the duplicate`;
         }
-        if (/\s/.test(entry)) {
-            bad('contains whitespace; separate mirrors with commas or newlines');
-            continue;
-        }
-        const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(entry);
-        if (!scheme) {
-            bad(`has no scheme; write the mirror as a URL, like https://${entry.replace(/^\/+/, '')}`);
-            continue;
-        }
-        if (!/^https?$/i.test(scheme[1])) {
-            bad(`uses the scheme ${scheme[1]}://; registry mirrors are https:// URLs, like https://mirror.example.com`);
-            continue;
-        }
-        let url;
-        try {
-            url = new URL(entry);
-        }
-        catch {
-            bad('is not a valid URL; write it like https://mirror.example.com');
-            continue;
-        }
-        if (url.username || url.password || entry.slice(scheme[0].length).split('/')[0].includes('@')) {
-            bad('contains user info; remove it (credentials belong in docker login, not in the mirror URL)');
-            continue;
-        }
-        if (entry.includes('?') || entry.includes('#')) {
-            bad('has a query or fragment; give only the mirror\'s base URL, like https://mirror.example.com');
-            continue;
-        }
-        const hp = parseHostPort(url.host);
-        if (typeof hp === 'string') {
-            bad(`has a host that ${hp}`);
-            continue;
-        }
-        const path = url.pathname.replace(/\/+$/, '');
-        const normalized = `${url.protocol}//${hp.host}${path}`;
-        if (url.protocol === 'http:') {
-            // URL drops a default port: http://m:80 has host m, and insecure-registries may list either form.
-            const forms = [hp.host, `${hp.hostname}:${hp.port ?? 80}`];
-            if (!forms.some((f) => insecureHosts.has(f)) && !cidrs.some((c) => inCidr(hp.hostname, c))) {
-                bad(`is plain HTTP, but ${hp.host} is not in insecure-registries; use https:// or add ${hp.host} to insecure-registries`);
-                continue;
-            }
-        }
-        if (mirrors.includes(normalized)) {
-            bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
-            continue;
-        }
-        mirrors.push(normalized);
+        if (what)
+            problems.push(`input "registry-mirrors": ${showValue(entry)} ${what}`);
     }
-    const { certs, problems: certProblems } = parseRegistryCerts(text('registry-certs'), baseDir, linesOf, tooMany);
+    return { mirrors, problems };
+}
+/** One mirror URL, normalized, or what is wrong with it (a phrase that follows the shown value). */
+function parseMirror(entry, insecure) {
+    const problem = (what) => ({ problem: what });
+    if (CONTROL.test(entry))
+        return problem('contains a control character; remove it');
+    if (/\s/.test(entry))
+        return problem('contains whitespace; separate mirrors with commas or newlines');
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(entry);
+    if (!scheme)
+        return problem(`has no scheme; write the mirror as a URL, like https://${entry.replace(/^\/+/, '')}`);
+    if (!/^https?$/i.test(scheme[1]))
+        return problem(`uses the scheme ${scheme[1]}://; registry mirrors are https:// URLs, like https://mirror.example.com`);
+    let url;
+    try {
+        url = new URL(entry);
+    }
+    catch {
+        return problem('is not a valid URL; write it like https://mirror.example.com');
+    }
+    if (url.username || url.password || entry.slice(scheme[0].length).split('/')[0].includes('@')) {
+        return problem('contains user info; remove it (credentials belong in docker login, not in the mirror URL)');
+    }
+    if (entry.includes('?') || entry.includes('#'))
+        return problem('has a query or fragment; give only the mirror\'s base URL, like https://mirror.example.com');
+    const hp = parseHostPort(url.host);
+    if (typeof hp === 'string')
+        return problem(`has a host that ${hp}`);
+    if (url.protocol === 'http:') {
+        // URL drops a default port: http://m:80 has host m, and insecure-registries may list either form.
+        const forms = [hp.host, `${hp.hostname}:${hp.port ?? 80}`];
+        if (!forms.some((f) => insecure.hosts.has(f)) && !insecure.cidrs.some((c) => inCidr(hp.hostname, c))) {
+            return problem(`is plain HTTP, but ${hp.host} is not in insecure-registries; use https:// or add ${hp.host} to insecure-registries`);
+        }
+    }
+    return { mirror: `${url.protocol}//${hp.host}${url.pathname.replace(/\/+$/, '')}` };
+}
+function parseDaemonConfig(configText) {
     const daemonConfig = {};
-    const configProblems = [];
-    const configText = text('daemon-config')?.trim() ?? '';
-    if (configText) {
-        const bad = (what) => configProblems.push(`input "daemon-config": ${showValue(configText)} ${what}`);
-        let value;
-        let parsed = false;
-        try {
-            value = JSON.parse(configText);
-            parsed = true;
-        }
-        catch (e) {
-            const reason = String(e?.message ?? e).split('\n')[0].slice(0, 160);
-            bad(`is not valid JSON (${reason}); give a JSON object, like {"debug": true}`);
-        }
-        if (parsed) {
-            if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-                const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-                bad(`is ${kind}, not a JSON object; write the settings inside { }, like {"debug": true}`);
-            }
-            else if (Object.hasOwn(value, '__proto__')) {
-                bad('has a "__proto__" key, which is not a daemon setting; remove it');
-            }
-            else {
-                for (const [key, v] of Object.entries(value))
-                    daemonConfig[key] = v;
-            }
-        }
+    const problems = [];
+    if (!configText)
+        return { daemonConfig, problems };
+    const bad = (what) => problems.push(`input "daemon-config": ${showValue(configText)} ${what}`);
+    let value;
+    try {
+        value = JSON.parse(configText);
     }
-    problems.push(...mirrorProblems, ...insecureProblems, ...certProblems, ...configProblems);
-    return { settings: { mirrors, insecure, certs, daemonConfig }, problems };
+    catch (e) {
+        const reason = String(e?.message ?? e).split('\n')[0].slice(0, 160);
+        bad(`is not valid JSON (${reason}); give a JSON object, like {"debug": true}`);
+        return { daemonConfig, problems };
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+        bad(`is ${kind}, not a JSON object; write the settings inside { }, like {"debug": true}`);
+    }
+    else if (Object.hasOwn(value, '__proto__')) {
+        bad('has a "__proto__" key, which is not a daemon setting; remove it');
+    }
+    else {
+        for (const [key, v] of Object.entries(value))
+            daemonConfig[key] = v;
+    }
+    return { daemonConfig, problems };
 }
 /** Text with every PEM body (and any other long base64 run) replaced by …, for messages. */
 function redactPem(text) {
@@ -67522,115 +67533,114 @@ const MARKER = /-----(BEGIN|END) [A-Z0-9 ]+-----/g;
 const BASE64_LINE = /^[A-Za-z0-9+/]+=*$/;
 // A line that starts a new HOST=SOURCE entry rather than continuing base64 (whose '=' only pads the end).
 const looksLikeEntry = (line) => /^[^=\s]+=\s*\S/.test(line) && !BASE64_LINE.test(line);
-function parseRegistryCerts(value, baseDir, linesOf, tooMany) {
+/** Consumes the PEM that starts at lines[i] (its first line is `first`): returns the PEM and the next index. */
+function collectPem(lines, i, first) {
+    const pemLines = [];
+    let open = 0;
+    let j = i;
+    let line = first;
+    for (;;) {
+        for (const m of line.matchAll(MARKER))
+            open += m[1] === 'BEGIN' ? 1 : -1;
+        pemLines.push(line);
+        j++;
+        const next = lines[j];
+        if (open <= 0) {
+            // The PEM goes on only if another block follows (a certificate and its key, a chain).
+            if (next && BEGIN.test(next.text)) {
+                line = next.text;
+                continue;
+            }
+            return { pem: `${pemLines.join('\n')}\n`, next: j };
+        }
+        if (!next || looksLikeEntry(next.text))
+            return { next: j };
+        line = next.text;
+    }
+}
+function parseRegistryCerts(input, baseDir) {
     const certs = [];
     const problems = [];
-    if (value === undefined)
+    const value = input.text('registry-certs');
+    const lines = value === undefined ? undefined : input.linesOf('registry-certs', value);
+    if (value === undefined || !lines)
         return { certs, problems };
-    const lines = linesOf('registry-certs', value);
-    if (!lines)
-        return { certs, problems };
-    const bad = (shown, line, what) => problems.push(`input "registry-certs": ${showValue(shown)} (line ${line}) ${what}`);
     const seen = new Map(); // host -> line
-    // Consumes the PEM that starts at lines[i] (its first line is `first`): returns the PEM and the next index.
-    const collectPem = (i, first) => {
-        const pemLines = [];
-        let open = 0;
-        let j = i;
-        let line = first;
-        for (;;) {
-            for (const m of line.matchAll(MARKER))
-                open += m[1] === 'BEGIN' ? 1 : -1;
-            pemLines.push(line);
-            j++;
-            const next = lines[j];
-            if (open <= 0) {
-                // The PEM goes on only if another block follows (a certificate and its key, a chain).
-                if (next && BEGIN.test(next.text)) {
-                    line = next.text;
-                    continue;
-                }
-                return { pem: `${pemLines.join('\n')}\n`, next: j };
-            }
-            if (!next || looksLikeEntry(next.text))
-                return { next: j };
-            line = next.text;
-        }
-    };
     let entries = 0;
     for (let i = 0; i < lines.length;) {
         const { text: line, number } = lines[i];
         if (++entries > MAX_ENTRIES) {
-            tooMany('registry-certs', value);
+            input.tooMany('registry-certs', value);
             return { certs: [], problems: [] }; // rejected as a whole: the problems of single lines would only bury that
         }
         if (BEGIN.test(line)) {
             // PEM text without HOST= in front: skip the whole block rather than complaining about every base64 line.
-            const { next } = collectPem(i, line);
+            i = collectPem(lines, i, line).next;
             problems.push(`input "registry-certs": the PEM block at line ${number} has no registry in front; write it as HOST[:PORT]=-----BEGIN …, like registry.example.com:5000=-----BEGIN CERTIFICATE-----`);
-            i = next;
             continue;
         }
-        const eq = line.indexOf('=');
-        if (eq < 0) {
-            bad(line, number, 'is not HOST[:PORT]=SOURCE; write one registry per line, like registry.example.com:5000=certs/ca.pem');
-            i++;
-            continue;
-        }
-        const hostText = line.slice(0, eq).trim();
-        const sourceText = line.slice(eq + 1).trim();
-        let source;
-        let sourceProblem;
-        let next = i + 1;
-        if (BEGIN.test(sourceText)) {
-            const collected = collectPem(i, sourceText);
-            next = collected.next;
-            if (collected.pem === undefined)
-                sourceProblem = 'has an inline PEM without its -----END line; paste the whole PEM, from -----BEGIN to -----END';
-            else
-                source = { kind: 'inline', pem: collected.pem };
-        }
-        else if (sourceText === '') {
-            sourceProblem = 'has nothing after =; give a PEM file, a certs.d-style directory or the PEM text itself';
-        }
-        else if (CONTROL.test(sourceText)) {
-            sourceProblem = 'has a control character in the path; remove it';
-        }
-        else if (sourceText.startsWith('~')) {
-            sourceProblem = 'has a path starting with ~, which is not expanded; use an absolute path or one relative to the workspace';
-        }
-        else if (sourceText.startsWith('-----')) {
-            sourceProblem = 'has a PEM marker that is not -----BEGIN …-----; paste the whole PEM, starting with its -----BEGIN line';
-        }
-        else {
-            const path = (0,external_node_path_namespaceObject.resolve)(baseDir, sourceText);
-            const rel = (0,external_node_path_namespaceObject.relative)(baseDir, path);
-            if (!(0,external_node_path_namespaceObject.isAbsolute)(sourceText) && (rel === '..' || rel.startsWith(`..${external_node_path_namespaceObject.sep}`) || (0,external_node_path_namespaceObject.isAbsolute)(rel))) {
-                sourceProblem = `has a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`;
-            }
-            else {
-                source = { kind: /[/\\]$/.test(sourceText) ? 'dir' : 'file', path };
-            }
-        }
-        // Never show an inline PEM in a message: it may hold a private key.
-        const shown = source?.kind === 'inline' || BEGIN.test(sourceText) ? `${hostText}=-----BEGIN …` : line;
-        const hp = parseHostPort(hostText);
-        if (typeof hp === 'string')
-            bad(shown, number, `has a registry host that ${hp}`);
-        if (sourceProblem)
-            bad(shown, number, sourceProblem);
-        if (typeof hp !== 'string' && source) {
-            const first = seen.get(hp.host);
+        const entry = parseCertEntry(lines, i, baseDir);
+        const bad = (what) => problems.push(`input "registry-certs": ${showValue(entry.shown)} (line ${number}) ${what}`);
+        for (const what of entry.problems)
+            bad(what);
+        if (entry.request) {
+            const first = seen.get(entry.request.host);
             if (first !== undefined)
-                bad(shown, number, `names ${hp.host} again (first on line ${first}); give one source per registry (a directory can hold several certificates)`);
+                bad(`names ${entry.request.host} again (first on line ${first}); give one source per registry (a directory can hold several certificates)`);
             else {
-                seen.set(hp.host, number);
-                certs.push({ host: hp.host, source });
+                seen.set(entry.request.host, number);
+                certs.push(entry.request);
             }
         }
-        i = next;
+        i = entry.next;
     }
     return { certs, problems };
+}
+/** The HOST[:PORT]=SOURCE entry at lines[i]: the request or its problems, how to show it, and the next line's index. */
+function parseCertEntry(lines, i, baseDir) {
+    const line = lines[i].text;
+    const eq = line.indexOf('=');
+    if (eq < 0)
+        return { problems: ['is not HOST[:PORT]=SOURCE; write one registry per line, like registry.example.com:5000=certs/ca.pem'], shown: line, next: i + 1 };
+    const hostText = line.slice(0, eq).trim();
+    const sourceText = line.slice(eq + 1).trim();
+    let next = i + 1;
+    let source;
+    if (BEGIN.test(sourceText)) {
+        const collected = collectPem(lines, i, sourceText);
+        next = collected.next;
+        source = collected.pem === undefined ? 'has an inline PEM without its -----END line; paste the whole PEM, from -----BEGIN to -----END' : { kind: 'inline', pem: collected.pem };
+    }
+    else {
+        source = certPath(sourceText, baseDir);
+    }
+    // Never show an inline PEM in a message: it may hold a private key.
+    const shown = BEGIN.test(sourceText) ? `${hostText}=-----BEGIN …` : line;
+    const hp = parseHostPort(hostText);
+    const problems = [];
+    if (typeof hp === 'string')
+        problems.push(`has a registry host that ${hp}`);
+    if (typeof source === 'string')
+        problems.push(source);
+    const request = typeof hp !== 'string' && typeof source !== 'string' ? { host: hp.host, source } : undefined;
+    return { request, problems, shown, next };
+}
+/** A file or certs.d-style directory source (a trailing / means a directory), or what is wrong with the path. */
+function certPath(sourceText, baseDir) {
+    if (sourceText === '')
+        return 'has nothing after =; give a PEM file, a certs.d-style directory or the PEM text itself';
+    if (CONTROL.test(sourceText))
+        return 'has a control character in the path; remove it';
+    if (sourceText.startsWith('~'))
+        return 'has a path starting with ~, which is not expanded; use an absolute path or one relative to the workspace';
+    if (sourceText.startsWith('-----'))
+        return 'has a PEM marker that is not -----BEGIN …-----; paste the whole PEM, starting with its -----BEGIN line';
+    const path = (0,external_node_path_namespaceObject.resolve)(baseDir, sourceText);
+    const rel = (0,external_node_path_namespaceObject.relative)(baseDir, path);
+    if (!(0,external_node_path_namespaceObject.isAbsolute)(sourceText) && (rel === '..' || rel.startsWith(`..${external_node_path_namespaceObject.sep}`) || (0,external_node_path_namespaceObject.isAbsolute)(rel))) {
+        return `has a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`;
+    }
+    return { kind: /[/\\]$/.test(sourceText) ? 'dir' : 'file', path };
 }
 
 ;// CONCATENATED MODULE: ./src/registry/daemon-json.ts
@@ -68651,266 +68661,311 @@ async function loadRegistryTrust(requests, opts) {
     const baseDir = (0,external_node_path_namespaceObject.resolve)(opts.baseDir);
     const now = opts.now ?? new Date();
     const out = { trust: [], problems: [], secrets: [], missing: [] };
-    // Paths in messages as the user wrote them: relative to the workspace when inside it.
-    const display = (path) => {
-        const rel = (0,external_node_path_namespaceObject.relative)(baseDir, path);
-        return rel && !rel.startsWith(`..${external_node_path_namespaceObject.sep}`) && rel !== '..' && !(0,external_node_path_namespaceObject.isAbsolute)(rel) ? rel : path;
-    };
     for (const request of requests) {
-        const { host, source } = request;
-        const problems = [];
-        const secrets = [];
-        const fail = (what) => problems.push(`${INPUT}: ${what}`);
-        // Parses PEM text; `where` names it in messages ('"certs/ca.pem"' or 'the inline PEM').
-        const parse = (text, where, allowKeys) => {
-            const before = problems.length;
-            const parsed = { certs: [], keys: [] };
-            const { blocks, unmatched, mismatched } = parsePem(text);
-            for (const m of mismatched)
-                fail(`${where} for ${host} has a PEM block whose ${m}; fix the block`);
-            if (unmatched > 0)
-                fail(`${where} for ${host} has a -----BEGIN line without its -----END line; give the complete PEM`);
-            if (blocks.length === 0 && !mismatched.length && !unmatched) {
-                fail(`${where} for ${host} is not PEM (no -----BEGIN CERTIFICATE----- block); give the registry's CA certificate in PEM form`);
-                return undefined;
-            }
-            for (const block of blocks) {
-                const isKey = KEY_LABELS.includes(block.label);
-                if (block.label === 'ENCRYPTED PRIVATE KEY' || (isKey && block.headers)) {
-                    secrets.push(block.raw);
-                    fail(`${where} for ${host} has an encrypted private key, which docker cannot use; decrypt it, e.g. openssl pkey -in client.key -out client.key`);
-                    continue;
-                }
-                if (!block.base64ok) {
-                    if (isKey)
-                        secrets.push(block.raw);
-                    fail(`${where} for ${host} has a ${block.label} block that is not valid base64; give the PEM exactly as exported`);
-                    continue;
-                }
-                if (block.label === 'CERTIFICATE') {
-                    try {
-                        parsed.certs.push({ pem: block.pem, x509: new external_node_crypto_namespaceObject.X509Certificate(block.pem) });
-                    }
-                    catch {
-                        fail(`${where} for ${host} has a CERTIFICATE block that is not a valid X.509 certificate; give the certificate exactly as exported`);
-                    }
-                }
-                else if (isKey) {
-                    secrets.push(block.raw);
-                    if (block.pem.trimEnd() !== block.raw)
-                        secrets.push(block.pem.trimEnd()); // as written to disk
-                    if (!allowKeys) {
-                        fail(`${where} for ${host} contains a private key, but a CA file holds only certificates; remove the key (for mutual TLS use a directory with client.cert and client.key)`);
-                        continue;
-                    }
-                    try {
-                        parsed.keys.push({ pem: block.pem, raw: block.raw, key: (0,external_node_crypto_namespaceObject.createPrivateKey)(block.pem) });
-                    }
-                    catch {
-                        fail(`${where} for ${host} has a ${block.label} block that is not a valid private key; give the key exactly as exported`);
-                    }
-                }
-                else if (block.label !== 'EC PARAMETERS') {
-                    fail(`${where} for ${host} has a ${block.label} block, which is not a certificate; give CERTIFICATE blocks${allowKeys ? ' (and the client certificate\'s private key)' : ''}`);
-                }
-            }
-            for (const { x509 } of parsed.certs) {
-                const from = new Date(x509.validFrom);
-                const to = new Date(x509.validTo);
-                const which = `the certificate for ${host} (${subjectOf(x509)}, in ${where})`;
-                if (!(to.getTime() >= now.getTime()))
-                    fail(`${which} expired on ${iso(to)}; renew it`);
-                else if (!(from.getTime() <= now.getTime()))
-                    fail(`${which} is not valid before ${iso(from)}; check the runner's clock or use a certificate that is valid now`);
-            }
-            return problems.length === before ? parsed : undefined;
-        };
-        // Reads a file that should hold PEM; undefined when missing (recorded) or unreadable (reported).
-        const readPem = async (path, where) => {
-            try {
-                const info = await (0,promises_namespaceObject.stat)(path);
-                if (!info.isFile()) {
-                    fail(`${where} for ${host} is not a regular file; give a PEM file or a directory`);
-                    return undefined;
-                }
-                if (info.size > MAX_CERT_FILE_BYTES) {
-                    fail(`${where} for ${host} is ${info.size} bytes, more than ${MAX_CERT_FILE_BYTES}, which is too big for a certificate file; give the CA certificate itself`);
-                    return undefined;
-                }
-                const data = await (0,promises_namespaceObject.readFile)(path);
-                if (data.length === 0 || data.toString('utf8').trim() === '') {
-                    fail(`${where} for ${host} is empty; give the registry's CA certificate in PEM form`);
-                    return undefined;
-                }
-                const text = data.toString('utf8');
-                if (!text.includes('-----BEGIN')) {
-                    let der = false;
-                    try {
-                        new external_node_crypto_namespaceObject.X509Certificate(data);
-                        der = true;
-                    }
-                    catch {
-                        // not DER either
-                    }
-                    if (der) {
-                        fail(`${where} for ${host} is a DER certificate, not PEM; convert it: openssl x509 -inform der -in ${display(path)} -out ca.pem`);
-                        return undefined;
-                    }
-                }
-                return text;
-            }
-            catch (e) {
-                const code = e.code;
-                if (code === 'ENOENT' || code === 'ENOTDIR')
-                    out.missing.push(path);
-                else
-                    fail(`${where} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
-                return undefined;
-            }
-        };
-        if (source.kind === 'inline') {
-            const where = 'the inline PEM';
-            const parsed = parse(source.pem, where, true);
-            if (parsed) {
-                if (parsed.keys.length > 1) {
-                    fail(`${where} for ${host} has ${parsed.keys.length} private keys; give one client certificate with its one key`);
-                }
-                else if (parsed.certs.length === 0) {
-                    fail(`${where} for ${host} has no certificate; give the registry's CA certificate${parsed.keys.length ? ' and the certificate of the private key' : ''}`);
-                }
-                else {
-                    const key = parsed.keys[0];
-                    let client;
-                    let cas = parsed.certs;
-                    if (key) {
-                        const own = parsed.certs.find((c) => keyMatches(key.key, c.x509));
-                        if (!own)
-                            fail(`${where} for ${host} has a private key but no certificate that matches it; add the client certificate that belongs to the key`);
-                        else {
-                            client = { certPem: own.pem, keyPem: key.pem };
-                            cas = parsed.certs.filter((c) => c !== own);
-                        }
-                    }
-                    if (!problems.length) {
-                        const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${subjectOf(new external_node_crypto_namespaceObject.X509Certificate(client.certPem))}` : ''];
-                        out.trust.push({ host, caPems: cas.map((c) => c.pem), client, describe: `inline PEM (${parts.filter(Boolean).join('; ')})` });
-                    }
-                }
-            }
-        }
-        else {
-            const path = (0,external_node_path_namespaceObject.resolve)(baseDir, source.path);
-            const rel = (0,external_node_path_namespaceObject.relative)(baseDir, path);
-            let kind = 'error';
-            if (!(0,external_node_path_namespaceObject.isAbsolute)(source.path) && (rel === '..' || rel.startsWith(`..${external_node_path_namespaceObject.sep}`))) {
-                fail(`${showValue(source.path)} for ${host} is a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`);
-            }
-            else {
-                try {
-                    kind = (await (0,promises_namespaceObject.stat)(path)).isDirectory() ? 'dir' : 'file';
-                }
-                catch (e) {
-                    const code = e.code;
-                    if (code === 'ENOENT' || code === 'ENOTDIR')
-                        kind = 'missing';
-                    else
-                        fail(`${showValue(display(path))} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
-                }
-            }
-            if (kind === 'missing')
-                out.missing.push(path);
-            else if (kind === 'file' && source.kind === 'dir') {
-                fail(`${showValue(display(path))} for ${host} is a file, but the path ends with /, which means a directory; remove the trailing /`);
-            }
-            else if (kind === 'file') {
-                const where = showValue(display(path));
-                const text = await readPem(path, where);
-                const parsed = text === undefined ? undefined : parse(text, where, false);
-                if (parsed && !problems.length) {
-                    out.trust.push({ host, caPems: parsed.certs.map((c) => c.pem), describe: `file ${display(path)} (${plural(parsed.certs.length, 'certificate')})` });
-                }
-            }
-            else if (kind === 'dir') {
-                await loadDir(path);
-            }
-        }
-        // docker's certs.d rules: *.crt are CA certificates; X.cert is a client certificate whose key is X.key.
-        async function loadDir(dir) {
-            const where = showValue(display(dir));
-            let names;
-            try {
-                names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
-            }
-            catch (e) {
-                fail(`${where} for ${host} cannot be read (${e.code ?? e.message}); make it readable by the job's user`);
-                return;
-            }
-            const crts = names.filter((n) => n.endsWith('.crt'));
-            const certFiles = names.filter((n) => n.endsWith('.cert'));
-            const keyFiles = names.filter((n) => n.endsWith('.key'));
-            if (crts.length + certFiles.length + keyFiles.length > MAX_DIR_FILES) {
-                fail(`${where} for ${host} has more than ${MAX_DIR_FILES} certificate and key files; keep only the ones for this registry`);
-                return;
-            }
-            const missingBefore = out.missing.length;
-            const cas = [];
-            for (const name of crts) {
-                const file = (0,external_node_path_namespaceObject.join)(dir, name);
-                const text = await readPem(file, showValue(display(file)));
-                const parsed = text === undefined ? undefined : parse(text, showValue(display(file)), false);
-                if (parsed)
-                    cas.push(...parsed.certs.map((c) => c.pem));
-            }
-            const pairs = [];
-            for (const name of certFiles) {
-                const keyName = `${name.slice(0, -'.cert'.length)}.key`;
-                if (keyFiles.includes(keyName))
-                    pairs.push({ cert: name, key: keyName });
-                else
-                    fail(`${showValue(display((0,external_node_path_namespaceObject.join)(dir, name)))} for ${host} has no ${keyName} next to it; docker pairs X.cert with X.key, so add the key or remove the certificate`);
-            }
-            for (const name of keyFiles) {
-                const certName = `${name.slice(0, -'.key'.length)}.cert`;
-                if (!certFiles.includes(certName))
-                    fail(`${showValue(display((0,external_node_path_namespaceObject.join)(dir, name)))} for ${host} has no ${certName} next to it; docker pairs X.cert with X.key, so add the certificate or remove the key`);
-            }
-            if (pairs.length > 1) {
-                fail(`${where} for ${host} has ${pairs.length} client certificates (${pairs.map((p) => p.cert).join(', ')}); keep one pair`);
-            }
-            if (crts.length === 0 && certFiles.length === 0 && keyFiles.length === 0) {
-                fail(`${where} for ${host} has no *.crt file and no client.cert/client.key pair; put the registry's CA certificate in ca.crt`);
-            }
-            let client;
-            const pair = pairs.length === 1 ? pairs[0] : undefined;
-            if (pair) {
-                const certFile = (0,external_node_path_namespaceObject.join)(dir, pair.cert);
-                const keyFile = (0,external_node_path_namespaceObject.join)(dir, pair.key);
-                const certText = await readPem(certFile, showValue(display(certFile)));
-                const keyText = await readPem(keyFile, showValue(display(keyFile)));
-                const certs = certText === undefined ? undefined : parse(certText, showValue(display(certFile)), false);
-                const keys = keyText === undefined ? undefined : parse(keyText, showValue(display(keyFile)), true);
-                if (keys && (keys.keys.length !== 1 || keys.certs.length)) {
-                    fail(`${showValue(display(keyFile))} for ${host} should hold exactly one private key and nothing else; give only the client key`);
-                }
-                else if (certs && keys) {
-                    const leaf = certs.certs[0]; // Go's tls.LoadX509KeyPair: the key belongs to the first certificate
-                    if (!keyMatches(keys.keys[0].key, leaf.x509)) {
-                        fail(`${showValue(display(keyFile))} for ${host} does not match the certificate in ${showValue(display(certFile))} (${subjectOf(leaf.x509)}); give the key that belongs to that certificate`);
-                    }
-                    else {
-                        client = { certPem: certs.certs.map((c) => c.pem).join(''), keyPem: keys.keys[0].pem };
-                    }
-                }
-            }
-            if (!problems.length && out.missing.length === missingBefore && (cas.length || client)) {
-                const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${pair.cert}` : ''];
-                out.trust.push({ host, caPems: cas, client, describe: `directory ${display(dir)} (${parts.filter(Boolean).join('; ')})` });
-            }
-        }
-        out.problems.push(...problems);
-        out.secrets.push(...secrets.filter((s) => !out.secrets.includes(s)));
+        const loader = new TrustLoader(request.host, baseDir, now, out);
+        await loader.load(request.source);
+        out.problems.push(...loader.problems);
+        out.secrets.push(...loader.secrets.filter((s) => !out.secrets.includes(s)));
     }
     return out;
+}
+/**
+ * Loads the certificates of one registry: its trust and missing paths go straight to `out`; its problems and the
+ * private keys to mask are its own until the registry is done (a registry with any problem adds no trust).
+ */
+class TrustLoader {
+    host;
+    baseDir;
+    now;
+    out;
+    problems = [];
+    secrets = [];
+    constructor(host, baseDir, now, out) {
+        this.host = host;
+        this.baseDir = baseDir;
+        this.now = now;
+        this.out = out;
+    }
+    fail(what) {
+        this.problems.push(`${INPUT}: ${what}`);
+    }
+    /** A path in messages as the user wrote it: relative to the workspace when inside it. */
+    display(path) {
+        const rel = (0,external_node_path_namespaceObject.relative)(this.baseDir, path);
+        return rel && !rel.startsWith(`..${external_node_path_namespaceObject.sep}`) && rel !== '..' && !(0,external_node_path_namespaceObject.isAbsolute)(rel) ? rel : path;
+    }
+    shown(path) {
+        return showValue(this.display(path));
+    }
+    async load(source) {
+        if (source.kind === 'inline')
+            this.loadInline(source.pem);
+        else
+            await this.loadPath(source);
+    }
+    /** Parses PEM text; `where` names it in messages ('"certs/ca.pem"' or 'the inline PEM'). */
+    parse(text, where, allowKeys) {
+        const { host } = this;
+        const before = this.problems.length;
+        const { blocks, unmatched, mismatched } = parsePem(text);
+        for (const m of mismatched)
+            this.fail(`${where} for ${host} has a PEM block whose ${m}; fix the block`);
+        if (unmatched > 0)
+            this.fail(`${where} for ${host} has a -----BEGIN line without its -----END line; give the complete PEM`);
+        if (blocks.length === 0 && !mismatched.length && !unmatched) {
+            this.fail(`${where} for ${host} is not PEM (no -----BEGIN CERTIFICATE----- block); give the registry's CA certificate in PEM form`);
+            return undefined;
+        }
+        const parsed = { certs: [], keys: [] };
+        for (const block of blocks)
+            this.takeBlock(block, where, allowKeys, parsed);
+        for (const { x509 } of parsed.certs) {
+            const from = new Date(x509.validFrom);
+            const to = new Date(x509.validTo);
+            const which = `the certificate for ${host} (${subjectOf(x509)}, in ${where})`;
+            if (!(to.getTime() >= this.now.getTime()))
+                this.fail(`${which} expired on ${iso(to)}; renew it`);
+            else if (!(from.getTime() <= this.now.getTime()))
+                this.fail(`${which} is not valid before ${iso(from)}; check the runner's clock or use a certificate that is valid now`);
+        }
+        return this.problems.length === before ? parsed : undefined;
+    }
+    /** One PEM block: a certificate or (where allowed) a private key goes into `parsed`; anything else is a problem. */
+    takeBlock(block, where, allowKeys, parsed) {
+        const { host } = this;
+        const isKey = KEY_LABELS.includes(block.label);
+        if (block.label === 'ENCRYPTED PRIVATE KEY' || (isKey && block.headers)) {
+            this.secrets.push(block.raw);
+            this.fail(`${where} for ${host} has an encrypted private key, which docker cannot use; decrypt it, e.g. openssl pkey -in client.key -out client.key`);
+            return;
+        }
+        if (!block.base64ok) {
+            if (isKey)
+                this.secrets.push(block.raw);
+            this.fail(`${where} for ${host} has a ${block.label} block that is not valid base64; give the PEM exactly as exported`);
+            return;
+        }
+        if (block.label === 'CERTIFICATE') {
+            try {
+                parsed.certs.push({ pem: block.pem, x509: new external_node_crypto_namespaceObject.X509Certificate(block.pem) });
+            }
+            catch {
+                this.fail(`${where} for ${host} has a CERTIFICATE block that is not a valid X.509 certificate; give the certificate exactly as exported`);
+            }
+        }
+        else if (isKey) {
+            this.secrets.push(block.raw);
+            if (block.pem.trimEnd() !== block.raw)
+                this.secrets.push(block.pem.trimEnd()); // as written to disk
+            if (!allowKeys) {
+                this.fail(`${where} for ${host} contains a private key, but a CA file holds only certificates; remove the key (for mutual TLS use a directory with client.cert and client.key)`);
+                return;
+            }
+            try {
+                parsed.keys.push({ pem: block.pem, raw: block.raw, key: (0,external_node_crypto_namespaceObject.createPrivateKey)(block.pem) });
+            }
+            catch {
+                this.fail(`${where} for ${host} has a ${block.label} block that is not a valid private key; give the key exactly as exported`);
+            }
+        }
+        else if (block.label !== 'EC PARAMETERS') {
+            this.fail(`${where} for ${host} has a ${block.label} block, which is not a certificate; give CERTIFICATE blocks${allowKeys ? ' (and the client certificate\'s private key)' : ''}`);
+        }
+    }
+    /** Reads a file that should hold PEM; undefined when missing (recorded) or unreadable (reported). */
+    async readPem(path, where) {
+        const { host } = this;
+        try {
+            const info = await (0,promises_namespaceObject.stat)(path);
+            if (!info.isFile()) {
+                this.fail(`${where} for ${host} is not a regular file; give a PEM file or a directory`);
+                return undefined;
+            }
+            if (info.size > MAX_CERT_FILE_BYTES) {
+                this.fail(`${where} for ${host} is ${info.size} bytes, more than ${MAX_CERT_FILE_BYTES}, which is too big for a certificate file; give the CA certificate itself`);
+                return undefined;
+            }
+            const data = await (0,promises_namespaceObject.readFile)(path);
+            if (data.length === 0 || data.toString('utf8').trim() === '') {
+                this.fail(`${where} for ${host} is empty; give the registry's CA certificate in PEM form`);
+                return undefined;
+            }
+            const text = data.toString('utf8');
+            if (!text.includes('-----BEGIN') && isDer(data)) {
+                this.fail(`${where} for ${host} is a DER certificate, not PEM; convert it: openssl x509 -inform der -in ${this.display(path)} -out ca.pem`);
+                return undefined;
+            }
+            return text;
+        }
+        catch (e) {
+            const code = e.code;
+            if (code === 'ENOENT' || code === 'ENOTDIR')
+                this.out.missing.push(path);
+            else
+                this.fail(`${where} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
+            return undefined;
+        }
+    }
+    /** Inline PEM: CA certificates, and optionally one private key with the client certificate it belongs to. */
+    loadInline(pem) {
+        const { host } = this;
+        const where = 'the inline PEM';
+        const parsed = this.parse(pem, where, true);
+        if (!parsed)
+            return;
+        if (parsed.keys.length > 1) {
+            this.fail(`${where} for ${host} has ${parsed.keys.length} private keys; give one client certificate with its one key`);
+            return;
+        }
+        if (parsed.certs.length === 0) {
+            this.fail(`${where} for ${host} has no certificate; give the registry's CA certificate${parsed.keys.length ? ' and the certificate of the private key' : ''}`);
+            return;
+        }
+        const key = parsed.keys[0];
+        let client;
+        let cas = parsed.certs;
+        if (key) {
+            const own = parsed.certs.find((c) => keyMatches(key.key, c.x509));
+            if (!own)
+                this.fail(`${where} for ${host} has a private key but no certificate that matches it; add the client certificate that belongs to the key`);
+            else {
+                client = { certPem: own.pem, keyPem: key.pem };
+                cas = parsed.certs.filter((c) => c !== own);
+            }
+        }
+        if (!this.problems.length) {
+            const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${subjectOf(new external_node_crypto_namespaceObject.X509Certificate(client.certPem))}` : ''];
+            this.out.trust.push({ host, caPems: cas.map((c) => c.pem), client, describe: `inline PEM (${parts.filter(Boolean).join('; ')})` });
+        }
+    }
+    /** A file of CA certificates, or a certs.d-style directory. */
+    async loadPath(source) {
+        const { host, baseDir } = this;
+        const path = (0,external_node_path_namespaceObject.resolve)(baseDir, source.path);
+        const rel = (0,external_node_path_namespaceObject.relative)(baseDir, path);
+        if (!(0,external_node_path_namespaceObject.isAbsolute)(source.path) && (rel === '..' || rel.startsWith(`..${external_node_path_namespaceObject.sep}`))) {
+            this.fail(`${showValue(source.path)} for ${host} is a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`);
+            return;
+        }
+        let kind;
+        try {
+            kind = (await (0,promises_namespaceObject.stat)(path)).isDirectory() ? 'dir' : 'file';
+        }
+        catch (e) {
+            const code = e.code;
+            if (code === 'ENOENT' || code === 'ENOTDIR')
+                this.out.missing.push(path);
+            else
+                this.fail(`${this.shown(path)} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
+            return;
+        }
+        if (kind === 'dir') {
+            await this.loadDir(path);
+        }
+        else if (source.kind === 'dir') {
+            this.fail(`${this.shown(path)} for ${host} is a file, but the path ends with /, which means a directory; remove the trailing /`);
+        }
+        else {
+            const where = this.shown(path);
+            const text = await this.readPem(path, where);
+            const parsed = text === undefined ? undefined : this.parse(text, where, false);
+            if (parsed && !this.problems.length) {
+                this.out.trust.push({ host, caPems: parsed.certs.map((c) => c.pem), describe: `file ${this.display(path)} (${plural(parsed.certs.length, 'certificate')})` });
+            }
+        }
+    }
+    /** docker's certs.d rules: *.crt are CA certificates; X.cert is a client certificate whose key is X.key. */
+    async loadDir(dir) {
+        const { host } = this;
+        const where = this.shown(dir);
+        let names;
+        try {
+            names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
+        }
+        catch (e) {
+            this.fail(`${where} for ${host} cannot be read (${e.code ?? e.message}); make it readable by the job's user`);
+            return;
+        }
+        const crts = names.filter((n) => n.endsWith('.crt'));
+        const certFiles = names.filter((n) => n.endsWith('.cert'));
+        const keyFiles = names.filter((n) => n.endsWith('.key'));
+        if (crts.length + certFiles.length + keyFiles.length > MAX_DIR_FILES) {
+            this.fail(`${where} for ${host} has more than ${MAX_DIR_FILES} certificate and key files; keep only the ones for this registry`);
+            return;
+        }
+        const missingBefore = this.out.missing.length;
+        const cas = [];
+        for (const name of crts) {
+            const file = (0,external_node_path_namespaceObject.join)(dir, name);
+            const text = await this.readPem(file, this.shown(file));
+            const parsed = text === undefined ? undefined : this.parse(text, this.shown(file), false);
+            if (parsed)
+                cas.push(...parsed.certs.map((c) => c.pem));
+        }
+        const pairs = this.clientPairs(dir, certFiles, keyFiles);
+        if (crts.length === 0 && certFiles.length === 0 && keyFiles.length === 0) {
+            this.fail(`${where} for ${host} has no *.crt file and no client.cert/client.key pair; put the registry's CA certificate in ca.crt`);
+        }
+        const pair = pairs.length === 1 ? pairs[0] : undefined;
+        const client = pair ? await this.loadClientPair(dir, pair) : undefined;
+        if (!this.problems.length && this.out.missing.length === missingBefore && (cas.length || client)) {
+            const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${pair.cert}` : ''];
+            this.out.trust.push({ host, caPems: cas, client, describe: `directory ${this.display(dir)} (${parts.filter(Boolean).join('; ')})` });
+        }
+    }
+    /** X.cert and X.key files that belong together; a half of a pair, or more than one pair, is a problem. */
+    clientPairs(dir, certFiles, keyFiles) {
+        const { host } = this;
+        const pairs = [];
+        for (const name of certFiles) {
+            const keyName = `${name.slice(0, -'.cert'.length)}.key`;
+            if (keyFiles.includes(keyName))
+                pairs.push({ cert: name, key: keyName });
+            else
+                this.fail(`${this.shown((0,external_node_path_namespaceObject.join)(dir, name))} for ${host} has no ${keyName} next to it; docker pairs X.cert with X.key, so add the key or remove the certificate`);
+        }
+        for (const name of keyFiles) {
+            const certName = `${name.slice(0, -'.key'.length)}.cert`;
+            if (!certFiles.includes(certName))
+                this.fail(`${this.shown((0,external_node_path_namespaceObject.join)(dir, name))} for ${host} has no ${certName} next to it; docker pairs X.cert with X.key, so add the certificate or remove the key`);
+        }
+        if (pairs.length > 1) {
+            this.fail(`${this.shown(dir)} for ${host} has ${pairs.length} client certificates (${pairs.map((p) => p.cert).join(', ')}); keep one pair`);
+        }
+        return pairs;
+    }
+    /** The client certificate and its key, when both load and the key belongs to the (first) certificate. */
+    async loadClientPair(dir, pair) {
+        const { host } = this;
+        const certFile = (0,external_node_path_namespaceObject.join)(dir, pair.cert);
+        const keyFile = (0,external_node_path_namespaceObject.join)(dir, pair.key);
+        const certText = await this.readPem(certFile, this.shown(certFile));
+        const keyText = await this.readPem(keyFile, this.shown(keyFile));
+        const certs = certText === undefined ? undefined : this.parse(certText, this.shown(certFile), false);
+        const keys = keyText === undefined ? undefined : this.parse(keyText, this.shown(keyFile), true);
+        if (keys && (keys.keys.length !== 1 || keys.certs.length)) {
+            this.fail(`${this.shown(keyFile)} for ${host} should hold exactly one private key and nothing else; give only the client key`);
+            return undefined;
+        }
+        if (!certs || !keys)
+            return undefined;
+        const leaf = certs.certs[0]; // Go's tls.LoadX509KeyPair: the key belongs to the first certificate
+        if (!keyMatches(keys.keys[0].key, leaf.x509)) {
+            this.fail(`${this.shown(keyFile)} for ${host} does not match the certificate in ${this.shown(certFile)} (${subjectOf(leaf.x509)}); give the key that belongs to that certificate`);
+            return undefined;
+        }
+        return { certPem: certs.certs.map((c) => c.pem).join(''), keyPem: keys.keys[0].pem };
+    }
+}
+/** Whether bytes without a PEM marker are a DER certificate (a common mistake worth its own message). */
+function isDer(data) {
+    try {
+        new external_node_crypto_namespaceObject.X509Certificate(data);
+        return true;
+    }
+    catch {
+        return false;
+    }
 }
 /**
  * The certs.d layout dockerd reads (/etc/docker/certs.d/<host>/): ca.crt with every CA certificate, and
@@ -69363,8 +69418,11 @@ function planDind(p) {
         return [...explicit, minimal];
     return [privileged, ...explicit, minimal];
 }
-function dindDaemon(inputs, platform, state, deps) {
-    const log = platform.log;
+/**
+ * dind mode. `locate` gives the engine the phase located: the outer engine that runs the dind container (start
+ * records it in state, so attach and post use that record, never DOCKER_HOST).
+ */
+function dindDaemon(inputs, platform, state, locate, deps) {
     const saved = () => {
         const s = state.value;
         if (!s)
@@ -69372,148 +69430,166 @@ function dindDaemon(inputs, platform, state, deps) {
         return s;
     };
     return {
-        async start() {
-            const s = saved();
-            const outerEndpoint = resolveEngine(inputs, platform.env);
-            state.update({ outer: saveEndpoint(outerEndpoint) });
-            const engine = new EngineClient(outerEndpoint);
-            const labels = sessionLabels(s.session, platform.job);
-            const name = objectName(s.session);
-            // The per-job directory: the socket and certificates live here, private to the runner's user.
-            const jobDir = await ensureJobDir(platform.job, state);
-            // sun_path holds 108 bytes: a longer socket path makes dockerd listen where no client can connect.
-            const socketPath = (0,external_node_path_namespaceObject.join)(jobDir, 'docker.sock');
-            if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
-                throw new Error(`the daemon's socket would be ${socketPath} (${Buffer.byteLength(socketPath)} bytes), longer than unix sockets allow (${MAX_SOCKET_PATH_BYTES}); ` +
-                    'use a shorter temporary directory (RUNNER_TEMP, or --state-dir / SETUP_DIND_STATE_DIR for the CLI)');
+        start: async () => startDind(inputs, platform, state, saved(), checkedEndpoint(locate()), deps),
+        attach: async () => attachDind(inputs, state, saved()),
+    };
+}
+/** Creates the volume, the network, the daemon's files and the container, recording each in state as it exists. */
+async function startDind(inputs, platform, state, s, outer, deps) {
+    state.update({ outer: saveEndpoint(outer) });
+    const engine = new EngineClient(outer);
+    const labels = sessionLabels(s.session, platform.job);
+    const name = objectName(s.session);
+    const jobDir = await socketDir(platform, state);
+    const toHostPath = await hostPathTranslator(engine, platform.env);
+    if (toHostPath.container)
+        state.update({ containerJob: toHostPath.container.name });
+    // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
+    const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
+    const network = inputs.dind.network ?? (inputs.dind.tcp ? jobNetwork : undefined);
+    if (!(await engine.imageExists(inputs.dind.image))) {
+        platform.log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
+        await engine.pullImage(inputs.dind.image);
+    }
+    await engine.createVolume(name, labels);
+    state.update({ volume: name });
+    if (network) {
+        const exists = await engine.networkExists(network);
+        if (!exists) {
+            await engine.createNetwork(network, labels);
+            platform.log.info(`Created network ${network}`);
+        }
+        state.update({ network: { name: network, created: !exists } });
+    }
+    const files = await writeDaemonFiles(inputs, jobDir, name);
+    const planInput = {
+        inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
+        session: s.session,
+        labels,
+        hostJobDir: toHostPath(jobDir),
+        socketGroup: deps.socketGroup(),
+        withheld: toHostPath.container ? undefined : withheldCapabilities(await deps.readProcStatus()),
+        ...files,
+    };
+    await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
+}
+/** The per-job directory, where the socket and certificates live (private to the runner's user). */
+async function socketDir(platform, state) {
+    const jobDir = await ensureJobDir(platform.job, state);
+    // sun_path holds 108 bytes: a longer socket path makes dockerd listen where no client can connect.
+    const socketPath = (0,external_node_path_namespaceObject.join)(jobDir, 'docker.sock');
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+        throw new Error(`the daemon's socket would be ${socketPath} (${Buffer.byteLength(socketPath)} bytes), longer than unix sockets allow (${MAX_SOCKET_PATH_BYTES}); ` +
+            'use a shorter temporary directory (RUNNER_TEMP, or --state-dir / SETUP_DIND_STATE_DIR for the CLI)');
+    }
+    return jobDir;
+}
+/** daemon.json (registry settings), the certs.d directory main fills, and the TLS files of a TCP daemon. */
+async function writeDaemonFiles(inputs, jobDir, name) {
+    const daemonConfig = daemonConfigFor(inputs);
+    if (daemonConfig)
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
+    const certsDir = inputs.registry.certs.length > 0;
+    if (certsDir)
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.join)(jobDir, 'certs.d'), { mode: 0o755 });
+    if (inputs.dind.tcp) {
+        await writeTls((0,external_node_path_namespaceObject.join)(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
+    }
+    return { configFile: daemonConfig !== undefined, certsDir };
+}
+/** Tries the plans in order until the engine accepts one; says which privileges the daemon got when it matters. */
+async function startFirstAccepted(engine, planInput, state, log, beforeStart) {
+    const { dind } = planInput.inputs;
+    const plans = planDind(planInput);
+    const failures = [];
+    let restore = beforeStart;
+    for (const plan of plans) {
+        let id;
+        try {
+            id = await engine.createContainer(plan.spec);
+            state.update({ containerId: id, containerName: plan.spec.name, privilege: plan.strategy, startRequestedAt: Date.now() });
+            if (restore) {
+                const usable = await restore(engine, id);
+                restore = undefined; // the volume outlives a refused start: later attempts reuse it
+                if (!usable)
+                    id = await replaceVolume(engine, id, plan.spec, planInput.labels, state);
             }
-            const toHostPath = await hostPathTranslator(engine, platform.env);
-            const hostJobDir = toHostPath(jobDir);
-            if (toHostPath.container)
-                state.update({ containerJob: toHostPath.container.name });
-            // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
-            const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
-            const network = inputs.dind.network ?? (inputs.dind.tcp ? jobNetwork : undefined);
-            if (!(await engine.imageExists(inputs.dind.image))) {
-                log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
-                await engine.pullImage(inputs.dind.image);
+            await engine.startContainer(id);
+            if (!failures.length && plan.strategy !== 'privileged' && plan.strategy !== 'runtime' && dind.privileged === 'auto') {
+                log.info(`setup-dind: this host withholds ${(planInput.withheld ?? []).join(', ')} from every process, so --privileged would be refused; the daemon runs with all other capabilities and seccomp/AppArmor unconfined.`);
             }
-            await engine.createVolume(name, labels);
-            state.update({ volume: name });
-            if (network) {
-                const exists = await engine.networkExists(network);
-                if (!exists) {
-                    await engine.createNetwork(network, labels);
-                    log.info(`Created network ${network}`);
-                }
-                state.update({ network: { name: network, created: !exists } });
+            if (failures.length) {
+                const how = plan.strategy === 'explicit-capabilities'
+                    ? 'all capabilities except those the host withholds'
+                    : `the capabilities a nested dockerd needs (${NESTED_DOCKERD_CAPABILITIES.join(', ')})`;
+                log.warning(`The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)}); the daemon runs with ${how}, ` +
+                    'and seccomp/AppArmor unconfined. Set privileged: false to skip the --privileged attempt.');
             }
-            const daemonConfig = daemonConfigFor(inputs);
-            if (daemonConfig)
-                await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
-            const certsDir = inputs.registry.certs.length > 0;
-            if (certsDir)
-                await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.join)(jobDir, 'certs.d'), { mode: 0o755 });
-            if (inputs.dind.tcp) {
-                await writeTls((0,external_node_path_namespaceObject.join)(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
+            return;
+        }
+        catch (e) {
+            failures.push(e.message);
+            if (id) {
+                await engine.removeContainer(id).catch(() => undefined);
+                state.update({ containerId: undefined, privilege: undefined });
             }
-            const planInput = {
-                inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
-                session: s.session,
-                labels,
-                hostJobDir,
-                socketGroup: deps.socketGroup(),
-                withheld: toHostPath.container ? undefined : withheldCapabilities(await deps.readProcStatus()),
-                configFile: daemonConfig !== undefined,
-                certsDir,
-            };
-            const plans = planDind(planInput);
-            const failures = [];
-            let beforeStart = deps.beforeStart;
-            for (const plan of plans) {
-                let id;
-                try {
-                    id = await engine.createContainer(plan.spec);
-                    state.update({ containerId: id, containerName: name, privilege: plan.strategy, startRequestedAt: Date.now() });
-                    if (beforeStart) {
-                        const usable = await beforeStart(engine, id);
-                        beforeStart = undefined; // the volume outlives a refused start: later attempts reuse it
-                        if (!usable) {
-                            await engine.removeContainer(id);
-                            await engine.removeVolume(name);
-                            await engine.createVolume(name, labels);
-                            id = await engine.createContainer(plan.spec);
-                            state.update({ containerId: id, startRequestedAt: Date.now() });
-                        }
-                    }
-                    await engine.startContainer(id);
-                    if (!failures.length && plan.strategy !== 'privileged' && plan.strategy !== 'runtime' && inputs.dind.privileged === 'auto') {
-                        log.info(`setup-dind: this host withholds ${(planInput.withheld ?? []).join(', ')} from every process, so --privileged would be refused; the daemon runs with all other capabilities and seccomp/AppArmor unconfined.`);
-                    }
-                    if (failures.length) {
-                        const how = plan.strategy === 'explicit-capabilities'
-                            ? 'all capabilities except those the host withholds'
-                            : `the capabilities a nested dockerd needs (${NESTED_DOCKERD_CAPABILITIES.join(', ')})`;
-                        log.warning(`The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)}); the daemon runs with ${how}, ` +
-                            'and seccomp/AppArmor unconfined. Set privileged: false to skip the --privileged attempt.');
-                    }
-                    return;
-                }
-                catch (e) {
-                    failures.push(e.message);
-                    if (id) {
-                        await engine.removeContainer(id).catch(() => undefined);
-                        state.update({ containerId: undefined, privilege: undefined });
-                    }
-                }
-            }
-            const tried = plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`).join('; ');
-            throw new Error(`Could not start the dind container (${tried}). ` +
-                (inputs.dind.runtime
-                    ? `Check that the engine has the runtime "${inputs.dind.runtime}" (docker info lists runtimes).`
-                    : 'Use a runner whose engine allows privileged containers, set runtime: sysbox-runc where Sysbox is installed, or use mode: socket.'));
+        }
+    }
+    const tried = plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`).join('; ');
+    throw new Error(`Could not start the dind container (${tried}). ` +
+        (dind.runtime
+            ? `Check that the engine has the runtime "${dind.runtime}" (docker info lists runtimes).`
+            : 'Use a runner whose engine allows privileged containers, set runtime: sysbox-runc where Sysbox is installed, or use mode: socket.'));
+}
+/** A partial restore: the container and its volume are replaced by a new container on an empty volume. */
+async function replaceVolume(engine, id, spec, labels, state) {
+    const volume = objectName(state.value.session);
+    await engine.removeContainer(id);
+    await engine.removeVolume(volume);
+    await engine.createVolume(volume, labels);
+    const replaced = await engine.createContainer(spec);
+    state.update({ containerId: replaced, startRequestedAt: Date.now() });
+    return replaced;
+}
+/** The daemon started earlier in this job: its endpoint (recorded in state for post), outputs and health checks. */
+async function attachDind(inputs, state, s) {
+    if (!s.outer || !s.containerId || !s.jobDir)
+        throw new Error('the dind container was not started');
+    const engine = new EngineClient(loadEndpoint(s.outer));
+    const id = s.containerId;
+    let endpoint = { address: { kind: 'unix', path: (0,external_node_path_namespaceObject.join)(s.jobDir, 'docker.sock') } };
+    const outputs = { 'container-id': id };
+    if (inputs.dind.tcp) {
+        const certPath = (0,external_node_path_namespaceObject.join)(s.jobDir, 'tls', 'client');
+        if (s.containerJob && s.network) {
+            // The job container reaches the daemon by name on the job's network (the server certificate names it).
+            endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
+        }
+        else {
+            const c = await engine.inspectContainer(id);
+            const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+            if (!port)
+                throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
+            endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
+        }
+        outputs['cert-path'] = certPath;
+    }
+    state.update({ endpoint: saveEndpoint(endpoint) });
+    return {
+        endpoint,
+        outputs,
+        facts: { Image: inputs.dind.image, Privileges: s.privilege ?? '' },
+        async giveUp() {
+            const c = await engine.inspectContainer(id);
+            if (!c)
+                return 'its container was removed';
+            if (c.restartCount > 0)
+                return `its container restarted ${c.restartCount} time(s)`;
+            if (!c.running)
+                return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}`;
+            return undefined;
         },
-        async attach() {
-            const s = saved();
-            if (!s.outer || !s.containerId || !s.jobDir)
-                throw new Error('the dind container was not started');
-            const engine = new EngineClient(loadEndpoint(s.outer));
-            const id = s.containerId;
-            let endpoint = { address: { kind: 'unix', path: (0,external_node_path_namespaceObject.join)(s.jobDir, 'docker.sock') } };
-            const outputs = { 'container-id': id };
-            if (inputs.dind.tcp) {
-                const certPath = (0,external_node_path_namespaceObject.join)(s.jobDir, 'tls', 'client');
-                if (s.containerJob && s.network) {
-                    // The job container reaches the daemon by name on the job's network (the server certificate names it).
-                    endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
-                }
-                else {
-                    const c = await engine.inspectContainer(id);
-                    const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
-                    if (!port)
-                        throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
-                    endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
-                }
-                outputs['cert-path'] = certPath;
-            }
-            state.update({ endpoint: saveEndpoint(endpoint) });
-            return {
-                endpoint,
-                outputs,
-                facts: { Image: inputs.dind.image, Privileges: s.privilege ?? '' },
-                async giveUp() {
-                    const c = await engine.inspectContainer(id);
-                    if (!c)
-                        return 'its container was removed';
-                    if (c.restartCount > 0)
-                        return `its container restarted ${c.restartCount} time(s)`;
-                    if (!c.running)
-                        return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}`;
-                    return undefined;
-                },
-                logTail: (lines) => engine.containerLogs(id, lines),
-            };
-        },
+        logTail: (lines) => engine.containerLogs(id, lines),
     };
 }
 
@@ -69584,37 +69660,41 @@ async function waitUntilReady(options) {
  * The endpoint, waiting (within wait-timeout) for TLS files that are not there yet: a docker:dind service writes its
  * client certificates only once it has started, so the job may look for them before they exist.
  */
-async function endpointWhenTlsFilesExist(inputs, env, clock) {
-    const deadline = clock.now() + inputs.waitTimeoutMs;
+async function endpointWhenTlsFilesExist(engine, waitTimeoutMs, clock) {
+    const deadline = clock.now() + waitTimeoutMs;
     for (;;) {
         try {
-            return resolveEngine(inputs, env);
+            return checkedEndpoint(engine);
         }
         catch (e) {
             if (!(e instanceof TlsFilesMissingError))
                 throw e;
             if (clock.now() >= deadline)
-                throw new Error(`${e.message} (waited ${(inputs.waitTimeoutMs / 1000).toFixed(1)} s for them to appear)`);
+                throw new Error(`${e.message} (waited ${(waitTimeoutMs / 1000).toFixed(1)} s for them to appear)`);
             await clock.sleep(200);
         }
     }
 }
-function existingDaemon(inputs, env, state, clock = realClock) {
+/**
+ * `locate` gives the engine the phase located (socket: the runner's own daemon, found like the docker CLI finds it;
+ * external: docker-host, which inputs.ts makes sure is given).
+ */
+function existingDaemon(inputs, locate, state, clock = realClock) {
     return {
         async start() {
-            // socket: the runner's own daemon, found like the docker CLI finds it. external: docker-host is required
-            // (inputs.ts makes sure), so the same resolution applies. TLS files may appear later (see above).
+            const engine = locate();
             try {
-                state.update({ endpoint: saveEndpoint(resolveEngine(inputs, env)) });
+                state.update({ endpoint: saveEndpoint(checkedEndpoint(engine)) });
             }
             catch (e) {
                 if (!(e instanceof TlsFilesMissingError))
                     throw e;
-                state.update({ endpoint: { host: formatAddress(resolveEngine({ ...inputs, tlsCertPath: undefined }, { ...env, DOCKER_TLS_VERIFY: undefined }).address) } });
+                // TLS files may appear later (see above): the address is what post needs.
+                state.update({ endpoint: { host: formatAddress(engine.endpoint.address) } });
             }
         },
         async attach() {
-            const endpoint = await endpointWhenTlsFilesExist(inputs, env, clock);
+            const endpoint = await endpointWhenTlsFilesExist(locate(), inputs.waitTimeoutMs, clock);
             return { endpoint, outputs: {}, facts: { Daemon: inputs.mode === 'socket' ? "the runner's own daemon" : 'an external daemon' } };
         },
     };
@@ -70155,10 +70235,18 @@ async function removeDockerContext(r) {
 
 
 const LOG_TAIL_LINES = 60;
-function daemonMode(inputs, platform, state, options) {
+/**
+ * The engine of a phase: located on first use, then the same for the whole phase (the reaper, the mode's start and
+ * its attach). Lazily, because main after pre in dind mode needs none: it talks to the engine pre recorded in state.
+ */
+function phaseEngine(inputs, platform) {
+    let located;
+    return () => (located ??= locateEngine(inputs, platform.env));
+}
+function daemonMode(inputs, platform, state, engine, options) {
     if (inputs.mode !== 'dind')
-        return existingDaemon(inputs, platform.env, state, options.clock);
-    return dindDaemon(inputs, platform, state, {
+        return existingDaemon(inputs, engine, state, options.clock);
+    return dindDaemon(inputs, platform, state, engine, {
         readProcStatus: options.readProcStatus ?? (() => (0,promises_namespaceObject.readFile)('/proc/self/status', 'utf8')),
         socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
         beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
@@ -70187,7 +70275,7 @@ function readInputs(platform) {
         return undefined;
     }
 }
-async function startDaemon(inputs, platform, state, options) {
+async function startDaemon(inputs, platform, state, engine, options) {
     // Certificates that exist already (inline, or outside the workspace) are checked before anything starts.
     const problems = await checkRegistryEarly(inputs, platform.job.workspace);
     if (problems.length)
@@ -70195,10 +70283,10 @@ async function startDaemon(inputs, platform, state, options) {
     const session = newSessionId(platform.job);
     state.begin({ session, mode: inputs.mode });
     if (inputs.cleanupStaleMs !== undefined) {
-        const removed = await reapStale(new EngineClient(resolveEngine(inputs, platform.env)), inputs.cleanupStaleMs, session, platform.log);
+        const removed = await reapStale(new EngineClient(checkedEndpoint(engine())), inputs.cleanupStaleMs, session, platform.log);
         platform.log.info(`setup-dind cleanup-stale: ${removed.length ? `removed ${removed.join(', ')}` : 'nothing older than the threshold'}.`);
     }
-    await daemonMode(inputs, platform, state, options).start();
+    await daemonMode(inputs, platform, state, engine, options).start();
 }
 async function runPre(platform, options = {}) {
     const inputs = readInputs(platform);
@@ -70207,7 +70295,7 @@ async function runPre(platform, options = {}) {
     const state = new StateRecorder(platform.state);
     const started = performance.now();
     try {
-        await startDaemon(inputs, platform, state, options);
+        await startDaemon(inputs, platform, state, phaseEngine(inputs, platform), options);
         platform.log.info(`setup-dind: ${inputs.mode} daemon starting (${Math.round(performance.now() - started)} ms); main waits for it.`);
     }
     catch (e) {
@@ -70224,33 +70312,18 @@ async function runMain(platform, options = {}) {
     const state = new StateRecorder(platform.state);
     const clock = options.clock ?? realClock;
     const mainStarted = clock.now();
+    const engine = phaseEngine(inputs, platform);
     try {
         if (!state.value) {
             // pre did not run (a composite action, or pre was skipped): start now.
-            await startDaemon(inputs, platform, state, options);
+            await startDaemon(inputs, platform, state, engine, options);
         }
         const waitStarted = clock.now();
-        const daemon = await daemonMode(inputs, platform, state, options).attach();
+        const daemon = await daemonMode(inputs, platform, state, engine, options).attach();
         const client = new EngineClient(daemon.endpoint);
         const target = `the ${inputs.mode} daemon at ${client.description}`;
-        let ready;
-        try {
-            ready = await waitUntilReady({
-                target,
-                // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
-                timeoutMs: Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)),
-                probe: (ms) => client.probe(ms),
-                giveUp: daemon.giveUp,
-                clock,
-            });
-        }
-        catch (e) {
-            if (!(e instanceof NotReadyError) || !daemon.logTail)
-                throw e;
-            const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err) => `(its log could not be read: ${err.message})`);
-            await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
-            throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
-        }
+        // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
+        const ready = await waitForDaemon(daemon, client, target, Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)), platform, clock);
         // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
         const waitSeconds = (clock.now() - mainStarted) / 1000;
         const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
@@ -70271,17 +70344,7 @@ async function runMain(platform, options = {}) {
         };
         for (const [name, value] of Object.entries(outputs))
             platform.setOutput(name, value);
-        if (state.value?.containerJob) {
-            // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
-            const configDir = dockerConfigDir(platform.env);
-            await installDockerContext(configDir, daemon.endpoint, (dockerContext) => state.update({ dockerContext }));
-            platform.log.info(`setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it). ` +
-                `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${outputs['docker-host']} inside your run script.`);
-        }
-        else {
-            for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint)))
-                platform.exportVariable(name, value);
-        }
+        await handToJob(daemon, outputs['docker-host'], platform, state);
         platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
         await platform.appendSummary(summaryTable('setup-dind', {
             Mode: inputs.mode,
@@ -70297,6 +70360,33 @@ async function runMain(platform, options = {}) {
     }
     catch (e) {
         platform.fail(`setup-dind: ${e.message}`);
+    }
+}
+/** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
+async function waitForDaemon(daemon, client, target, timeoutMs, platform, clock) {
+    try {
+        return await waitUntilReady({ target, timeoutMs, probe: (ms) => client.probe(ms), giveUp: daemon.giveUp, clock });
+    }
+    catch (e) {
+        if (!(e instanceof NotReadyError) || !daemon.logTail)
+            throw e;
+        const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err) => `(its log could not be read: ${err.message})`);
+        await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
+        throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
+    }
+}
+/** Makes the daemon the job's: DOCKER_HOST and friends, or in a container job a docker context (recorded in state). */
+async function handToJob(daemon, dockerHost, platform, state) {
+    if (state.value?.containerJob) {
+        // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
+        const configDir = dockerConfigDir(platform.env);
+        await installDockerContext(configDir, daemon.endpoint, (dockerContext) => state.update({ dockerContext }));
+        platform.log.info(`setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it). ` +
+            `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${dockerHost} inside your run script.`);
+    }
+    else {
+        for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint)))
+            platform.exportVariable(name, value);
     }
 }
 async function runPost(platform) {

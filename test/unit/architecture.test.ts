@@ -1,12 +1,16 @@
-// The dependency rules of docs/architecture.md, checked from the imports of src/ (product modules; tests excluded):
-// no import circle between modules, no circle between the folders of src/ (in particular no two folders importing
-// each other), and nothing under src/registry imports inputs.ts. Type-only imports count: they tie modules together
-// just the same. The checks are plain functions, also run on small made-up graphs so that they are seen to fail.
+// The rules of docs/architecture.md, checked on the product modules of src/ (tests excluded): no import circle
+// between modules, no circle between the folders of src/ (in particular no two folders importing each other),
+// nothing under src/registry imports inputs.ts, and no function longer than MAX_FUNCTION_LINES. Type-only imports
+// count: they tie modules together just the same. The checks are plain functions, also run on small made-up inputs
+// so that they are seen to fail.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '..', '..', 'src');
+/** A function longer than this does several things in a row: split it along them. */
+const MAX_FUNCTION_LINES = 80;
 
 type Graph = Map<string, string[]>;
 
@@ -94,6 +98,24 @@ function importersOf(graph: Graph, folder: string, module: string): string[] {
   return [...graph].filter(([file, targets]) => file.startsWith(`${folder}/`) && targets.includes(module)).map(([file]) => `${file} -> ${module}`);
 }
 
+/** Functions (declarations, methods, arrows with a body) longer than `max` lines, as "file:line name (n lines)". */
+function longFunctions(file: string, text: string, max: number): string[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const found: string[] = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body) {
+      const first = source.getLineAndCharacterOfPosition(node.getStart(source)).line;
+      const lines = source.getLineAndCharacterOfPosition(node.end).line - first + 1;
+      const named = node.name ?? (ts.isVariableDeclaration(node.parent) || ts.isPropertyAssignment(node.parent) ? node.parent.name : undefined);
+      const name = named && ts.isIdentifier(named) ? named.text : '(anonymous)';
+      if (lines > max) found.push(`${file}:${first + 1} ${name} (${lines} lines)`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
 const g = (edges: Record<string, string[]>): Graph => new Map(Object.entries(edges));
 
 describe('the checks themselves', () => {
@@ -105,6 +127,14 @@ describe('the checks themselves', () => {
     expect(circles(twoFolders)).toEqual([]); // no circle of modules…
     expect(circles(folderGraph(twoFolders))).toEqual([['cache', 'platform']]); // …but of folders
     expect(importersOf(g({ 'registry/x.ts': ['inputs.ts'], 'y.ts': ['inputs.ts'] }), 'registry', 'inputs.ts')).toEqual(['registry/x.ts -> inputs.ts']);
+  });
+
+  it('find a function that is too long, and count a nested one on its own', () => {
+    const body = (n: number) => Array.from({ length: n }, (_, i) => `  const x${i} = ${i};`).join('\n');
+    const text = `export function big() {\n${body(5)}\n  const inner = () => {\n${body(4)}\n  };\n}\nfunction small() {\n${body(2)}\n}\n`;
+    expect(longFunctions('x.ts', text, 6)).toEqual(['x.ts:1 big (13 lines)']);
+    expect(longFunctions('x.ts', text, 5)).toEqual(['x.ts:1 big (13 lines)', 'x.ts:7 inner (6 lines)']);
+    expect(longFunctions('x.ts', text, 13)).toEqual([]);
   });
 
   it('read every kind of import, and refuse one that points outside src/', () => {
@@ -128,6 +158,11 @@ describe('the dependency rules of src/', () => {
 
   it('keeps inputs.ts out of src/registry: the registry owns its settings and their parser', () => {
     expect(importersOf(graph, 'registry', 'inputs.ts')).toEqual([]);
+  });
+
+  it(`has no function longer than ${MAX_FUNCTION_LINES} lines`, () => {
+    const long = [...graph.keys()].flatMap((file) => longFunctions(file, readFileSync(join(SRC, file), 'utf8'), MAX_FUNCTION_LINES));
+    expect(long).toEqual([]);
   });
 
   it('keeps the leaf modules leaves', () => {
