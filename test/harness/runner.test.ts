@@ -2,8 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseKeyValueFile, parseCommandV2, RUNNER_COMMANDS, SecretMasker } from './commands.js';
 import { ContextDict, evaluateCondition, evaluateTemplate, type EvalContext } from './expressions.js';
-import { fakeEnv, fakeJobs, reportOf, writeFakeAction } from './fake-action.js';
-import { runJob } from './runner.js';
+import { fakeEnv, fakeJobs, reportOf } from './fake-action.js';
 
 const { job, cleanAll } = fakeJobs();
 afterAll(cleanAll);
