@@ -5,8 +5,15 @@ import type { CacheRecord } from './cache/cache.js';
 import type { Mode } from './inputs.js';
 import type { HostChanges } from './registry/host.js';
 import type { ContextRecord } from './docker-context.js';
-import type { ForwarderRecord } from './daemon/ports.js';
 import type { StateStore } from './platform/platform.js';
+
+/** dind: the port forwarder process (daemon/ports.ts), stopped by post. */
+export interface ForwarderRecord {
+  pid: number;
+  log: string;
+  /** The bundle the forwarder runs. */
+  script: string;
+}
 
 export type PrivilegeStrategy = 'privileged' | 'explicit-capabilities' | 'minimal-capabilities' | 'runtime';
 
@@ -22,6 +29,8 @@ export interface SessionState {
   volume?: string;
   network?: { name: string; created: boolean };
   privilege?: PrivilegeStrategy;
+  /** What the daemon's container was granted, in words (the warning and the job summary say exactly this). */
+  privilegeGrant?: string;
   /** Epoch ms when the daemon was asked to start (for boot-time figures). */
   startRequestedAt?: number;
   /** The daemon the job uses. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { INPUT_DEFAULTS, type InputName, parseInputs } from '../inputs.js';
 import { memoryPlatform } from '../platform/memory.js';
-import { dindExtras } from './integration.js';
+import { dindExtras } from './extras.js';
 
 const inputs = (given: Partial<Record<InputName, string>> = {}) =>
   parseInputs((name) => given[name] ?? (name === 'job-status' ? 'success' : INPUT_DEFAULTS[name]));

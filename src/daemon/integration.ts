@@ -1,12 +1,7 @@
 // dind mode made to behave like the runner's own engine: the inputs that control it (job paths, extra mounts,
 // MTU, proxies, port forwarding), parsed and validated here so inputs.ts only wires them in.
-import type { Mount } from '../engine/client.js';
-import type { Inputs } from '../inputs.js';
-import type { Platform } from '../platform/platform.js';
 import { showValue } from '../show.js';
-import type { PathTranslator } from './host-paths.js';
-import { jobPaths, normalize, planJobMounts, unmountableReason } from './mounts.js';
-import { mtuEnvironment, proxyEnvironment } from './network.js';
+import { normalize, unmountableReason } from './mounts.js';
 
 export const INTEGRATION_DEFAULTS = {
   'job-paths': 'true',
@@ -94,28 +89,4 @@ export function parseIntegration(read: (name: IntegrationInputName) => string, c
     }
   }
   return { settings: { jobPaths, mountPaths, mtu, mtuSetElsewhere, proxy, forwardPorts }, problems };
-}
-
-export interface DindExtras {
-  mounts: Mount[];
-  env: string[];
-}
-
-/**
- * What the daemon's container gets so that it behaves like the runner's engine: the job's paths (and the job
- * directory, where DOCKER_HOST's socket is) at identical paths, the MTU setting and the job's proxies.
- */
-export async function dindExtras(o: { inputs: Inputs; platform: Platform; jobDir: string; hostJobDir: string; translate: PathTranslator }): Promise<DindExtras> {
-  const { integration } = o.inputs;
-  const paths = [
-    ...(integration.jobPaths ? jobPaths(o.platform.job, o.platform.env) : []),
-    ...integration.mountPaths.map((path) => ({ path, source: 'input mount-paths', explicit: true })),
-  ];
-  const plan = await planJobMounts({ paths, translate: o.translate });
-  if (plan.skipped.length) o.platform.log.info(`setup-dind: not mounted into the daemon's container: ${plan.skipped.join('; ')}.`);
-  // The socket at the path DOCKER_HOST names, for containers that mount it (unless a job path carries it already).
-  const covered = plan.mounts.some((m) => o.jobDir === m.Target || o.jobDir.startsWith(`${m.Target}/`));
-  const mounts = covered ? plan.mounts : [...plan.mounts, { Type: 'bind' as const, Source: o.hostJobDir, Target: o.jobDir }];
-  const env = [...mtuEnvironment(integration), ...(integration.proxy ? proxyEnvironment(o.platform.env, o.inputs.registry) : [])];
-  return { mounts, env };
 }

@@ -15,7 +15,9 @@ import { join } from 'node:path';
 import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint.js';
 import { EngineClient, type ContainerState } from '../engine/client.js';
 import type { Logger } from '../platform/platform.js';
-import type { StateRecorder } from '../state.js';
+import type { ForwarderRecord, StateRecorder } from '../state.js';
+
+export type { ForwarderRecord };
 
 /** The argument that makes an entry point run the forwarder instead of its phase. */
 export const FORWARDER_FLAG = '--setup-dind-forwarder';
@@ -29,12 +31,6 @@ export interface ForwarderConfig {
   listen: string[];
 }
 
-export interface ForwarderRecord {
-  pid: number;
-  log: string;
-  /** The bundle the forwarder runs: post checks /proc/<pid>/cmdline names it before signalling. */
-  script: string;
-}
 
 /** The TCP ports a container publishes on every address (the ones the runner's engine would answer at 127.0.0.1). */
 export function publishedPorts(ports: ContainerState['ports']): { forward: number[]; loopbackOnly: number[] } {
@@ -184,8 +180,16 @@ export async function runForwarder(configPath: string): Promise<void> {
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as ForwarderConfig;
   const log: Log = (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   const controller = new AbortController();
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => controller.abort());
   const forwarder = new PortForwarder(config.target, config.listen, log);
+  // Stopped by post: at once, whatever engine call is in flight (nothing is left to flush: the log is a file).
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      controller.abort();
+      forwarder.close();
+      log(`stopped (${sig})`);
+      process.exit(0);
+    });
+  }
   log(`following ${config.daemon.host}; published ports go to ${config.target}`);
   await followDaemon(new EngineClient(loadEndpoint(config.daemon)), forwarder, log, controller.signal, () => {
     if (process.send) {
