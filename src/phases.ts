@@ -5,7 +5,7 @@ import type { DaemonMode } from './daemon/daemon.js';
 import { dindDaemon } from './daemon/dind.js';
 import { existingDaemon } from './daemon/existing.js';
 import { clientEnvironment, formatAddress, loadEndpoint, resolveEngine } from './endpoint.js';
-import { EngineClient } from './engine/client.js';
+import { type DaemonInfo, EngineClient } from './engine/client.js';
 import { STOP_GRACE_SECONDS, cleanupSession, reapStale } from './cleanup.js';
 import { type Inputs, InputError, parseInputs } from './inputs.js';
 import type { Platform } from './platform/platform.js';
@@ -99,12 +99,18 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     const client = new EngineClient(daemon.endpoint);
     const target = `the ${inputs.mode} daemon at ${client.description}`;
     let ready;
+    let info: DaemonInfo | undefined;
     try {
       ready = await waitUntilReady({
         target,
         // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
         timeoutMs: Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)),
-        probe: (ms) => client.probe(ms),
+        // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
+        probe: async (ms) => {
+          const answer = await client.probe(ms);
+          info = answer.info;
+          return answer;
+        },
         giveUp: daemon.giveUp,
         clock,
       });
@@ -117,7 +123,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
     const waitSeconds = (clock.now() - mainStarted) / 1000;
     const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
-    const info = await client.info();
+    info ??= await client.info();
     state.update({ ready: true });
     const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
     const cache = await prepareImageCache(inputs, platform, state, client);

@@ -1,0 +1,4386 @@
+import { fileURLToPath as __setupDindFileURLToPath } from 'node:url';
+import { dirname as __setupDindDirname } from 'node:path';
+const __filename = __setupDindFileURLToPath(import.meta.url);
+const __dirname = __setupDindDirname(__filename);
+import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
+/******/ var __webpack_modules__ = ({
+
+/***/ 2613:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
+
+/***/ }),
+
+/***/ 181:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
+
+/***/ }),
+
+/***/ 5317:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
+
+/***/ }),
+
+/***/ 6982:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
+
+/***/ }),
+
+/***/ 4434:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+
+/***/ }),
+
+/***/ 8611:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
+
+/***/ }),
+
+/***/ 5692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
+
+/***/ }),
+
+/***/ 9278:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
+
+/***/ }),
+
+/***/ 4589:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
+
+/***/ }),
+
+/***/ 6698:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
+
+/***/ }),
+
+/***/ 4573:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+
+/***/ }),
+
+/***/ 7540:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
+
+/***/ }),
+
+/***/ 7598:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+
+/***/ }),
+
+/***/ 3053:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
+
+/***/ }),
+
+/***/ 610:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
+
+/***/ }),
+
+/***/ 8474:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 7067:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+
+/***/ }),
+
+/***/ 2467:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
+
+/***/ }),
+
+/***/ 4708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
+/***/ 8995:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
+
+/***/ }),
+
+/***/ 7030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
+/***/ 643:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:process");
+
+/***/ }),
+
+/***/ 1792:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
+
+/***/ }),
+
+/***/ 7075:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 1692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+
+/***/ }),
+
+/***/ 3136:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+
+/***/ }),
+
+/***/ 7975:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+
+/***/ }),
+
+/***/ 3429:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
+
+/***/ }),
+
+/***/ 5919:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+
+/***/ }),
+
+/***/ 8522:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+
+/***/ }),
+
+/***/ 857:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+
+/***/ }),
+
+/***/ 6928:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+
+/***/ }),
+
+/***/ 2203:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+
+/***/ }),
+
+/***/ 3193:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
+
+/***/ }),
+
+/***/ 3557:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
+
+/***/ }),
+
+/***/ 4756:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
+
+/***/ }),
+
+/***/ 2018:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tty");
+
+/***/ }),
+
+/***/ 7016:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
+
+/***/ }),
+
+/***/ 9023:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ })
+
+/******/ });
+/************************************************************************/
+/******/ // The module cache
+/******/ var __webpack_module_cache__ = {};
+/******/ 
+/******/ // The require function
+/******/ function __nccwpck_require__(moduleId) {
+/******/ 	// Check if module is in cache
+/******/ 	var cachedModule = __webpack_module_cache__[moduleId];
+/******/ 	if (cachedModule !== undefined) {
+/******/ 		return cachedModule.exports;
+/******/ 	}
+/******/ 	// Create a new module (and put it into the cache)
+/******/ 	var module = __webpack_module_cache__[moduleId] = {
+/******/ 		// no module.id needed
+/******/ 		// no module.loaded needed
+/******/ 		exports: {}
+/******/ 	};
+/******/ 
+/******/ 	// Execute the module function
+/******/ 	var threw = true;
+/******/ 	try {
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
+/******/ 		threw = false;
+/******/ 	} finally {
+/******/ 		if(threw) delete __webpack_module_cache__[moduleId];
+/******/ 	}
+/******/ 
+/******/ 	// Return the exports of the module
+/******/ 	return module.exports;
+/******/ }
+/******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
+/******/ 
+/************************************************************************/
+/******/ /* webpack/runtime/asset-relocator-loader */
+/******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
+/******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/define property getters */
+/******/ (() => {
+/******/ 	// define getter functions for harmony exports
+/******/ 	__nccwpck_require__.d = (exports, definition) => {
+/******/ 		for(var key in definition) {
+/******/ 			if(__nccwpck_require__.o(definition, key) && !__nccwpck_require__.o(exports, key)) {
+/******/ 				Object.defineProperty(exports, key, { enumerable: true, get: definition[key] });
+/******/ 			}
+/******/ 		}
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/hasOwnProperty shorthand */
+/******/ (() => {
+/******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
+/******/ })();
+/******/ 
+/************************************************************************/
+var __webpack_exports__ = {};
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  xw: () => (/* binding */ cli),
+  iW: () => (/* binding */ main),
+  bE: () => (/* binding */ post),
+  AS: () => (/* binding */ pre)
+});
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/show.ts
+/** How a user's value is shown in an error: quoted, escaped, never endless. */
+function showValue(value) {
+    const shown = JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
+    return value.length > 120 ? `${shown} (${value.length} characters)` : shown;
+}
+
+;// CONCATENATED MODULE: ./src/endpoint.ts
+// Where a Docker daemon is reached: the one value every module passes around instead of loose strings.
+
+
+
+const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+const TLS_FILES = ['ca.pem', 'cert.pem', 'key.pem'];
+/** Parses a DOCKER_HOST-style URL. Throws with a message that says what is allowed; callers add the input's name. */
+function parseDockerHost(value) {
+    const text = value.trim();
+    if (text.startsWith('unix://')) {
+        const path = text.slice('unix://'.length);
+        if (!path.startsWith('/'))
+            throw new Error(`${showValue(value)} must name an absolute socket path; use something like unix:///var/run/docker.sock`);
+        if (/[\0\n\r]/.test(path))
+            throw new Error(`${showValue(value)} contains control characters; remove them`);
+        return { kind: 'unix', path };
+    }
+    if (text.startsWith('tcp://')) {
+        let url;
+        try {
+            url = new URL(text);
+        }
+        catch {
+            throw new Error(`${showValue(value)} is not a valid tcp:// address; use tcp://HOST:PORT`);
+        }
+        if (!url.hostname || !url.port)
+            throw new Error(`${showValue(value)} needs a host and a port; use something like tcp://docker:2376`);
+        if (url.pathname !== '/' && url.pathname !== '')
+            throw new Error(`${showValue(value)} must not have a path; use tcp://HOST:PORT`);
+        if (url.username || url.password || url.search || url.hash)
+            throw new Error(`${showValue(value)} must be only tcp://HOST:PORT; remove the rest`);
+        const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+        return { kind: 'tcp', host, port: Number(url.port) };
+    }
+    throw new Error(`${showValue(value)} is not a supported address; use unix:///path/to/docker.sock or tcp://HOST:PORT`);
+}
+function formatAddress(address) {
+    if (address.kind === 'unix')
+        return `unix://${address.path}`;
+    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+    return `tcp://${host}:${address.port}`;
+}
+/** The TLS certificate files are not (yet) there: a daemon that writes them when it starts may still do so. */
+class TlsFilesMissingError extends Error {
+}
+/** Problems with a TLS certificate directory, as sentences; empty when it is usable. */
+function checkTlsCertPath(dir) {
+    if (!(0,external_node_fs_.existsSync)(dir))
+        return [`directory ${showValue(dir)} does not exist; give the directory that holds ca.pem, cert.pem and key.pem`];
+    const missing = TLS_FILES.filter((f) => !(0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, f)));
+    return missing.length ? [`${showValue(dir)} lacks ${missing.join(', ')}; it needs ca.pem, cert.pem and key.pem`] : [];
+}
+/** The environment the docker CLI needs to reach this endpoint. */
+function clientEnvironment(endpoint) {
+    const env = { DOCKER_HOST: formatAddress(endpoint.address) };
+    if (endpoint.tlsCertPath) {
+        env.DOCKER_TLS_VERIFY = '1';
+        env.DOCKER_CERT_PATH = endpoint.tlsCertPath;
+    }
+    return env;
+}
+/**
+ * The engine the action talks to, found the way the docker CLI finds it: the docker-host input, else DOCKER_HOST,
+ * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set.
+ */
+function resolveEngine(input, env) {
+    let address = input.dockerHost;
+    let source = 'input "docker-host"';
+    if (!address) {
+        const fromEnv = env.DOCKER_HOST?.trim();
+        source = fromEnv ? 'DOCKER_HOST' : 'the default';
+        try {
+            address = parseDockerHost(fromEnv || DEFAULT_DOCKER_HOST);
+        }
+        catch (e) {
+            throw new Error(`${source}: ${e.message}; set docker-host or fix DOCKER_HOST`);
+        }
+    }
+    let tlsCertPath = input.tlsCertPath;
+    let tlsSource = 'input "tls-cert-path"';
+    if (!tlsCertPath && !input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
+        tlsCertPath = env.DOCKER_CERT_PATH || (0,external_node_path_.join)(env.HOME ?? '', '.docker');
+        tlsSource = 'DOCKER_CERT_PATH';
+    }
+    if (tlsCertPath) {
+        const problems = checkTlsCertPath(tlsCertPath);
+        if (problems.length)
+            throw new TlsFilesMissingError(`${tlsSource}: ${problems.join('; ')}`);
+    }
+    return tlsCertPath ? { address, tlsCertPath } : { address };
+}
+const saveEndpoint = (e) => ({
+    host: formatAddress(e.address),
+    ...(e.tlsCertPath ? { tlsCertPath: e.tlsCertPath } : {}),
+});
+const loadEndpoint = (s) => ({
+    address: parseDockerHost(s.host),
+    ...(s.tlsCertPath ? { tlsCertPath: s.tlsCertPath } : {}),
+});
+
+;// CONCATENATED MODULE: ./src/registry/daemon-json.ts
+// The daemon.json of the job's dockerd: what the registry inputs generate, merged with input daemon-config.
+// A setting is given in one place only: dockerd itself refuses to start when a directive is set both as a
+// flag and in daemon.json, and a silent override would hide a mistake.
+
+/** daemon.json keys the action sets itself through dockerd flags. */
+const ACTION_OWNED_KEYS = (/* unused pure expression or super */ null && (['hosts', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'pidfile']));
+// Why each action-owned key cannot be set: the input that controls it, or that the action manages it per job.
+const OWNER = {
+    hosts: 'is set by the action (input "tcp" controls the TCP listener, the unix socket is per job)',
+    group: 'is set by the action (the socket\'s group is chosen for the job)',
+    tls: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlsverify: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlscacert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlscert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlskey: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    'data-root': 'is set by the action (each job\'s daemon has its own data root)',
+    'exec-root': 'is set by the action (each job\'s daemon has its own exec root)',
+    pidfile: 'is set by the action (each job\'s daemon has its own pid file)',
+};
+// Sets a key as an own property, even one spelled "__proto__".
+const put = (obj, key, value) => Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+function buildDaemonJson(settings) {
+    const problems = [];
+    const config = {};
+    const generatedBy = new Map(); // key -> input that generated it
+    if (settings.mirrors.length) {
+        put(config, 'registry-mirrors', [...settings.mirrors]);
+        generatedBy.set('registry-mirrors', 'registry-mirrors');
+    }
+    if (settings.insecure.length) {
+        put(config, 'insecure-registries', [...settings.insecure]);
+        generatedBy.set('insecure-registries', 'insecure-registries');
+    }
+    for (const [key, value] of Object.entries(settings.daemonConfig)) {
+        const input = generatedBy.get(key);
+        if (Object.hasOwn(OWNER, key)) {
+            problems.push(`input "daemon-config": "${key}" ${OWNER[key]}; remove it from daemon-config`);
+        }
+        else if (input !== undefined) {
+            problems.push(`input "daemon-config": "${key}" is also set by input "${input}"; set it in one place`);
+        }
+        else {
+            put(config, key, value);
+        }
+    }
+    return { config, problems };
+}
+// dockerd flags whose daemon.json key is not the flag's own name.
+const FLAG_KEYS = {
+    '--registry-mirror': 'registry-mirrors',
+    '--insecure-registry': 'insecure-registries',
+    '--storage-opt': 'storage-opts',
+    '--authorization-plugin': 'authorization-plugins',
+    '--exec-opt': 'exec-opts',
+    '--feature': 'features',
+    '--default-network-opt': 'default-network-opts',
+    '--dns-opt': 'dns-opts',
+    '--host-gateway-ip': 'host-gateway-ips',
+    '--label': 'labels',
+    '--log-opt': 'log-opts',
+    '--node-generic-resource': 'node-generic-resources',
+    '--cdi-spec-dir': 'cdi-spec-dirs',
+    '--default-address-pool': 'default-address-pools',
+    '--default-ulimit': 'default-ulimits',
+    '--add-runtime': 'runtimes',
+    '--host': 'hosts',
+    '--graph': 'data-root',
+    '-D': 'debug',
+    '-l': 'log-level',
+    '-s': 'storage-driver',
+    '-b': 'bridge',
+    '-G': 'group',
+    '-H': 'hosts',
+    '-g': 'data-root',
+    '-p': 'pidfile',
+};
+/**
+ * Directives set both in daemon.json and as a dockerd flag in input daemon-args: dockerd refuses to start then
+ * ("the following directives are specified both as a flag and in the configuration file").
+ */
+function daemonArgsConflicts(settings, config, daemonArgs) {
+    const problems = [];
+    const seen = new Set();
+    for (const arg of daemonArgs) {
+        if (!arg.startsWith('-') || arg === '-' || arg === '--')
+            continue;
+        const flag = arg.split('=')[0];
+        const key = Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag] : flag.replace(/^--/, '');
+        if (!Object.hasOwn(config, key) || seen.has(key))
+            continue;
+        seen.add(key);
+        const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
+            : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
+        problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
+    }
+    return problems;
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/registry/settings.ts
+// Registry inputs: pull-through mirrors, insecure registries, per-registry certificates and extra daemon.json
+// settings. This module checks syntax only and never touches the file system: certificate files are read by
+// certs.ts, where they may not exist yet (in the pre phase the workspace is not checked out).
+
+
+
+const MAX_ENTRIES = 100;
+const MAX_LINE_CHARS = 64 * 1024;
+const MAX_INPUT_CHARS = 1024 * 1024;
+const HOST_EXAMPLE = 'like registry.example.com:5000';
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const isDnsName = (name) => {
+    const labels = name.split('.');
+    // No all-numeric last label: '256.1.1.1' or '10.0.0' is a broken IP address, not a name.
+    return name.length <= 253 && labels.every((l) => DNS_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1));
+};
+/**
+ * Checks a registry host written as host[:port] (a DNS name, an IPv4 address or an [IPv6] address; port 1-65535).
+ * Returns the normalized host, or what is wrong and what to do as one phrase ("has a path; give …").
+ */
+function parseHostPort(value) {
+    const v = value.trim().toLowerCase();
+    if (v === '')
+        return `is empty; give a registry host, ${HOST_EXAMPLE}`;
+    if (CONTROL.test(v))
+        return 'contains a control character; remove it';
+    if (/\s/.test(v))
+        return `contains whitespace; give only host[:port], ${HOST_EXAMPLE}`;
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//.exec(v);
+    if (scheme)
+        return `has a scheme (${scheme[1]}://); remove it and give only host[:port], ${HOST_EXAMPLE}`;
+    if (v.includes('@'))
+        return 'contains user info (@); remove it (credentials belong in docker login, not here)';
+    if (v.includes('/'))
+        return `has a path; give only host[:port], ${HOST_EXAMPLE}`;
+    if (/[?#]/.test(v))
+        return `has a query or fragment; give only host[:port], ${HOST_EXAMPLE}`;
+    if (/[^\x20-\x7e]/.test(v))
+        return 'contains non-ASCII characters; write an international name in its punycode (xn--) form';
+    let hostname;
+    let portText;
+    if (v.startsWith('[')) {
+        const m = /^\[([^\]]*)\](?::(.*))?$/.exec(v);
+        if (!m)
+            return 'is not a valid [IPv6]:port address; write it like [fd00::1]:5000';
+        if (m[1].includes('%') || (0,external_node_net_.isIP)(m[1]) !== 6)
+            return `has ${showValue(m[1])} in brackets, which is not an IPv6 address; write it like [fd00::1]:5000`;
+        hostname = `[${m[1]}]`;
+        portText = m[2];
+    }
+    else {
+        const parts = v.split(':');
+        if (parts.length > 2)
+            return 'looks like an IPv6 address without brackets; write it like [fd00::1]:5000';
+        hostname = parts[0];
+        portText = parts[1];
+        if (hostname === '')
+            return `has no host name; ${HOST_EXAMPLE}`;
+        if ((0,external_node_net_.isIP)(hostname) !== 4 && !isDnsName(hostname)) {
+            return `is not a valid host name or IP address (letters, digits, - and . only); ${HOST_EXAMPLE}`;
+        }
+    }
+    if (portText === undefined)
+        return { host: hostname, hostname };
+    const port = Number(portText);
+    if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535)
+        return `has an invalid port ${showValue(portText)}; use a port between 1 and 65535, ${HOST_EXAMPLE}`;
+    return { host: `${hostname}:${port}`, hostname, port };
+}
+const ipToBigInt = (ip) => {
+    const family = (0,external_node_net_.isIP)(ip);
+    if (family === 4)
+        return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+    if (family !== 6 || ip.includes('%'))
+        return undefined;
+    let s = ip;
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
+    if (v4) {
+        const n = ipToBigInt(v4[1]);
+        s = `${s.slice(0, v4.index)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+    }
+    const [head, tail] = s.split('::');
+    const groups = (x) => (x ? x.split(':') : []);
+    const h = groups(head);
+    const t = groups(tail);
+    const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+    return all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+};
+function parseCidr(value) {
+    const [addr = '', prefixText = '', ...rest] = value.split('/');
+    const family = (0,external_node_net_.isIP)(addr);
+    if (rest.length || (family !== 4 && family !== 6) || addr.includes('%')) {
+        return 'is not a valid CIDR; write a network like 10.0.0.0/8 or fd00::/64, or a host[:port] without a path';
+    }
+    const bits = family === 4 ? 32 : 128;
+    const prefix = Number(prefixText);
+    if (!/^\d{1,3}$/.test(prefixText) || prefix > bits)
+        return `has an invalid prefix length ${showValue(prefixText)}; use 0 to ${bits} for an IPv${family} network`;
+    const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefix)) - 1n);
+    return { family, network: ipToBigInt(addr) & mask, prefix };
+}
+const inCidr = (hostname, cidr) => {
+    const ip = hostname.replace(/^\[|\]$/g, '');
+    if ((0,external_node_net_.isIP)(ip) !== cidr.family)
+        return false;
+    const bits = cidr.family === 4 ? 32 : 128;
+    const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - cidr.prefix)) - 1n);
+    return (ipToBigInt(ip) & mask) === cidr.network;
+};
+function parseRegistrySettings(raw, opts) {
+    const problems = [];
+    const baseDir = (0,external_node_path_.resolve)(opts.baseDir);
+    // registry-certs may hold private keys: messages show it without PEM bodies or other long base64 runs.
+    const shown = (name, value) => showValue(name === 'registry-certs' ? redactPem(value) : value);
+    // The raw text of an input, or undefined when it is too broken to read further (the problem is reported).
+    const text = (name) => {
+        const value = raw[name] ?? '';
+        if (typeof value !== 'string') {
+            problems.push(`input "${name}": is not text; give it as a string`);
+            return undefined;
+        }
+        if (value.includes('\0')) {
+            problems.push(`input "${name}": ${shown(name, value)} contains a NUL character; remove it`);
+            return undefined;
+        }
+        if (value.length > MAX_INPUT_CHARS) {
+            problems.push(`input "${name}": ${shown(name, value)} is longer than the limit of ${MAX_INPUT_CHARS} characters; give only registry settings here`);
+            return undefined;
+        }
+        return value;
+    };
+    // Lines without blank ones and # comments, each at most MAX_LINE_CHARS long.
+    const linesOf = (name, value) => {
+        const lines = [];
+        const all = value.split(/\r\n|\n|\r/);
+        for (let i = 0; i < all.length; i++) {
+            const line = all[i];
+            if (line.length > MAX_LINE_CHARS) {
+                problems.push(`input "${name}": ${shown(name, line)} (line ${i + 1}) is longer than the limit of ${MAX_LINE_CHARS} characters; put one entry per line`);
+                return undefined;
+            }
+            const trimmed = line.trim();
+            if (trimmed && !trimmed.startsWith('#'))
+                lines.push({ text: trimmed, number: i + 1 });
+        }
+        return lines;
+    };
+    const tooMany = (name, value, count) => {
+        const has = count === undefined ? `more than ${MAX_ENTRIES} entries` : `${count} entries, more than the limit of ${MAX_ENTRIES}`;
+        problems.push(`input "${name}": ${shown(name, value)} has ${has}; list fewer registries`);
+    };
+    // Entries separated by newlines or commas.
+    const listEntries = (name) => {
+        const value = text(name);
+        if (value === undefined)
+            return [];
+        const lines = linesOf(name, value);
+        if (!lines)
+            return [];
+        const entries = lines.flatMap((l) => l.text.split(',')).map((e) => e.trim()).filter(Boolean);
+        if (entries.length > MAX_ENTRIES) {
+            tooMany(name, value, entries.length);
+            return [];
+        }
+        return entries;
+    };
+    // insecure-registries first: the mirrors are checked against it.
+    const insecure = [];
+    const insecureHosts = new Set();
+    const cidrs = [];
+    const insecureProblems = [];
+    for (const entry of listEntries('insecure-registries')) {
+        const bad = (what) => insecureProblems.push(`input "insecure-registries": ${showValue(entry)} ${what}`);
+        let normalized;
+        if (entry.includes('/') && !entry.includes('://')) {
+            const cidr = parseCidr(entry);
+            if (typeof cidr === 'string') {
+                bad(cidr);
+                continue;
+            }
+            cidrs.push(cidr);
+            normalized = entry.toLowerCase();
+        }
+        else {
+            const hp = parseHostPort(entry);
+            if (typeof hp === 'string') {
+                bad(hp);
+                continue;
+            }
+            insecureHosts.add(hp.host);
+            normalized = hp.host;
+        }
+        if (insecure.includes(normalized)) {
+            bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
+            continue;
+        }
+        insecure.push(normalized);
+    }
+    const mirrors = [];
+    const mirrorProblems = [];
+    for (const entry of listEntries('registry-mirrors')) {
+        const bad = (what) => mirrorProblems.push(`input "registry-mirrors": ${showValue(entry)} ${what}`);
+        if (CONTROL.test(entry)) {
+            bad('contains a control character; remove it');
+            continue;
+        }
+        if (/\s/.test(entry)) {
+            bad('contains whitespace; separate mirrors with commas or newlines');
+            continue;
+        }
+        const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(entry);
+        if (!scheme) {
+            bad(`has no scheme; write the mirror as a URL, like https://${entry.replace(/^\/+/, '')}`);
+            continue;
+        }
+        if (!/^https?$/i.test(scheme[1])) {
+            bad(`uses the scheme ${scheme[1]}://; registry mirrors are https:// URLs, like https://mirror.example.com`);
+            continue;
+        }
+        let url;
+        try {
+            url = new URL(entry);
+        }
+        catch {
+            bad('is not a valid URL; write it like https://mirror.example.com');
+            continue;
+        }
+        if (url.username || url.password || entry.slice(scheme[0].length).split('/')[0].includes('@')) {
+            bad('contains user info; remove it (credentials belong in docker login, not in the mirror URL)');
+            continue;
+        }
+        if (entry.includes('?') || entry.includes('#')) {
+            bad('has a query or fragment; give only the mirror\'s base URL, like https://mirror.example.com');
+            continue;
+        }
+        const hp = parseHostPort(url.host);
+        if (typeof hp === 'string') {
+            bad(`has a host that ${hp}`);
+            continue;
+        }
+        const path = url.pathname.replace(/\/+$/, '');
+        const normalized = `${url.protocol}//${hp.host}${path}`;
+        if (url.protocol === 'http:') {
+            // URL drops a default port: http://m:80 has host m, and insecure-registries may list either form.
+            const forms = [hp.host, `${hp.hostname}:${hp.port ?? 80}`];
+            if (!forms.some((f) => insecureHosts.has(f)) && !cidrs.some((c) => inCidr(hp.hostname, c))) {
+                bad(`is plain HTTP, but ${hp.host} is not in insecure-registries; use https:// or add ${hp.host} to insecure-registries`);
+                continue;
+            }
+        }
+        if (mirrors.includes(normalized)) {
+            bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
+            continue;
+        }
+        mirrors.push(normalized);
+    }
+    const { certs, problems: certProblems } = parseRegistryCerts(text('registry-certs'), baseDir, linesOf, tooMany);
+    const daemonConfig = {};
+    const configProblems = [];
+    const configText = text('daemon-config')?.trim() ?? '';
+    if (configText) {
+        const bad = (what) => configProblems.push(`input "daemon-config": ${showValue(configText)} ${what}`);
+        let value;
+        let parsed = false;
+        try {
+            value = JSON.parse(configText);
+            parsed = true;
+        }
+        catch (e) {
+            const reason = String(e?.message ?? e).split('\n')[0].slice(0, 160);
+            bad(`is not valid JSON (${reason}); give a JSON object, like {"debug": true}`);
+        }
+        if (parsed) {
+            if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+                const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+                bad(`is ${kind}, not a JSON object; write the settings inside { }, like {"debug": true}`);
+            }
+            else if (Object.hasOwn(value, '__proto__')) {
+                bad('has a "__proto__" key, which is not a daemon setting; remove it');
+            }
+            else {
+                for (const [key, v] of Object.entries(value))
+                    daemonConfig[key] = v;
+            }
+        }
+    }
+    problems.push(...mirrorProblems, ...insecureProblems, ...certProblems, ...configProblems);
+    return { settings: { mirrors, insecure, certs, daemonConfig }, problems };
+}
+/** Text with every PEM body (and any other long base64 run) replaced by …, for messages. */
+function redactPem(text) {
+    return text
+        .replace(/(-----BEGIN [A-Z0-9 ]+-----)[\s\S]*?(?:-----END [A-Z0-9 ]+-----|$)/g, '$1…')
+        .replace(/[A-Za-z0-9+/]{40,}={0,2}/g, '…');
+}
+const isEmptyRegistrySettings = (s) => s.mirrors.length === 0 && s.insecure.length === 0 && s.certs.length === 0 && Object.keys(s.daemonConfig).length === 0;
+// ---------------------------------------------------------------------------
+// registry-certs: HOST[:PORT]=SOURCE lines; an inline PEM continues over the following lines.
+const BEGIN = /^-----BEGIN [A-Z0-9 ]+-----/;
+const MARKER = /-----(BEGIN|END) [A-Z0-9 ]+-----/g;
+const BASE64_LINE = /^[A-Za-z0-9+/]+=*$/;
+// A line that starts a new HOST=SOURCE entry rather than continuing base64 (whose '=' only pads the end).
+const looksLikeEntry = (line) => /^[^=\s]+=\s*\S/.test(line) && !BASE64_LINE.test(line);
+function parseRegistryCerts(value, baseDir, linesOf, tooMany) {
+    const certs = [];
+    const problems = [];
+    if (value === undefined)
+        return { certs, problems };
+    const lines = linesOf('registry-certs', value);
+    if (!lines)
+        return { certs, problems };
+    const bad = (shown, line, what) => problems.push(`input "registry-certs": ${showValue(shown)} (line ${line}) ${what}`);
+    const seen = new Map(); // host -> line
+    // Consumes the PEM that starts at lines[i] (its first line is `first`): returns the PEM and the next index.
+    const collectPem = (i, first) => {
+        const pemLines = [];
+        let open = 0;
+        let j = i;
+        let line = first;
+        for (;;) {
+            for (const m of line.matchAll(MARKER))
+                open += m[1] === 'BEGIN' ? 1 : -1;
+            pemLines.push(line);
+            j++;
+            const next = lines[j];
+            if (open <= 0) {
+                // The PEM goes on only if another block follows (a certificate and its key, a chain).
+                if (next && BEGIN.test(next.text)) {
+                    line = next.text;
+                    continue;
+                }
+                return { pem: `${pemLines.join('\n')}\n`, next: j };
+            }
+            if (!next || looksLikeEntry(next.text))
+                return { next: j };
+            line = next.text;
+        }
+    };
+    let entries = 0;
+    for (let i = 0; i < lines.length;) {
+        const { text: line, number } = lines[i];
+        if (++entries > MAX_ENTRIES) {
+            tooMany('registry-certs', value);
+            return { certs: [], problems: [] }; // rejected as a whole: the problems of single lines would only bury that
+        }
+        if (BEGIN.test(line)) {
+            // PEM text without HOST= in front: skip the whole block rather than complaining about every base64 line.
+            const { next } = collectPem(i, line);
+            problems.push(`input "registry-certs": the PEM block at line ${number} has no registry in front; write it as HOST[:PORT]=-----BEGIN …, like registry.example.com:5000=-----BEGIN CERTIFICATE-----`);
+            i = next;
+            continue;
+        }
+        const eq = line.indexOf('=');
+        if (eq < 0) {
+            bad(line, number, 'is not HOST[:PORT]=SOURCE; write one registry per line, like registry.example.com:5000=certs/ca.pem');
+            i++;
+            continue;
+        }
+        const hostText = line.slice(0, eq).trim();
+        const sourceText = line.slice(eq + 1).trim();
+        let source;
+        let sourceProblem;
+        let next = i + 1;
+        if (BEGIN.test(sourceText)) {
+            const collected = collectPem(i, sourceText);
+            next = collected.next;
+            if (collected.pem === undefined)
+                sourceProblem = 'has an inline PEM without its -----END line; paste the whole PEM, from -----BEGIN to -----END';
+            else
+                source = { kind: 'inline', pem: collected.pem };
+        }
+        else if (sourceText === '') {
+            sourceProblem = 'has nothing after =; give a PEM file, a certs.d-style directory or the PEM text itself';
+        }
+        else if (CONTROL.test(sourceText)) {
+            sourceProblem = 'has a control character in the path; remove it';
+        }
+        else if (sourceText.startsWith('~')) {
+            sourceProblem = 'has a path starting with ~, which is not expanded; use an absolute path or one relative to the workspace';
+        }
+        else if (sourceText.startsWith('-----')) {
+            sourceProblem = 'has a PEM marker that is not -----BEGIN …-----; paste the whole PEM, starting with its -----BEGIN line';
+        }
+        else {
+            const path = (0,external_node_path_.resolve)(baseDir, sourceText);
+            const rel = (0,external_node_path_.relative)(baseDir, path);
+            if (!(0,external_node_path_.isAbsolute)(sourceText) && (rel === '..' || rel.startsWith(`..${external_node_path_.sep}`) || (0,external_node_path_.isAbsolute)(rel))) {
+                sourceProblem = `has a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`;
+            }
+            else {
+                source = { kind: /[/\\]$/.test(sourceText) ? 'dir' : 'file', path };
+            }
+        }
+        // Never show an inline PEM in a message: it may hold a private key.
+        const shown = source?.kind === 'inline' || BEGIN.test(sourceText) ? `${hostText}=-----BEGIN …` : line;
+        const hp = parseHostPort(hostText);
+        if (typeof hp === 'string')
+            bad(shown, number, `has a registry host that ${hp}`);
+        if (sourceProblem)
+            bad(shown, number, sourceProblem);
+        if (typeof hp !== 'string' && source) {
+            const first = seen.get(hp.host);
+            if (first !== undefined)
+                bad(shown, number, `names ${hp.host} again (first on line ${first}); give one source per registry (a directory can hold several certificates)`);
+            else {
+                seen.set(hp.host, number);
+                certs.push({ host: hp.host, source });
+            }
+        }
+        i = next;
+    }
+    return { certs, problems };
+}
+
+;// CONCATENATED MODULE: ./src/inputs.ts
+// Every input of the action: its default, how it is parsed and validated. All problems are reported together,
+// and nothing is started while any input is invalid.
+
+
+
+const MODES = ['dind', 'socket', 'external'];
+const PRIVILEGED = ['auto', 'true', 'false'];
+/** The dind image used when none is given: a pinned major version of the official image. */
+const DEFAULT_DIND_IMAGE = 'docker:29-dind';
+const MAX_WAIT_SECONDS = 3600;
+/** Defaults, as in action.yml (a test keeps the two equal). */
+const INPUT_DEFAULTS = {
+    mode: 'dind',
+    'docker-host': '',
+    'tls-cert-path': '',
+    'wait-timeout': '60',
+    image: DEFAULT_DIND_IMAGE,
+    privileged: 'auto',
+    runtime: '',
+    tcp: 'false',
+    network: '',
+    'daemon-args': '',
+    'registry-mirrors': '',
+    'insecure-registries': '',
+    'registry-certs': '',
+    'daemon-config': '',
+    'configure-host': 'false',
+    'cleanup-stale': '',
+    cache: 'false',
+    'cache-key': '',
+    'cache-restore-keys': '',
+    'cache-images': '',
+    'cache-save': 'on-change',
+    'cache-max-size': '',
+    'cache-dir': '',
+    'job-status': '${{ job.status }}',
+};
+const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
+const CACHE_SAVE = ['on-change', 'always', 'never'];
+/** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
+function parseDuration(text) {
+    const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/i.exec(text.trim());
+    if (!m)
+        return undefined;
+    const ms = Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2].toLowerCase()];
+    return ms > 0 && ms <= 366 * 86400e3 ? ms : undefined;
+}
+/** "500M", "2G", "1.5GiB", "1073741824": bytes, or undefined when it is not a size. */
+function parseSize(text) {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(text.trim());
+    if (!m)
+        return undefined;
+    const power = { '': 0, k: 1, m: 2, g: 3, t: 4 }[m[2].toLowerCase()];
+    const bytes = Math.round(Number(m[1]) * 1024 ** power);
+    return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
+}
+class InputError extends Error {
+    problems;
+    constructor(problems) {
+        super(`${problems.length === 1 ? 'An input is' : `${problems.length} inputs are`} invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        this.problems = problems;
+        this.name = 'InputError';
+    }
+}
+
+
+// dockerd flags the action sets itself; passing them through daemon-args would break the endpoint or the cleanup.
+const RESERVED_DAEMON_FLAGS = ['-H', '--host', '--data-root', '-g', '--graph', '--exec-root', '--pidfile', '-p', '--group', '-G',
+    '--tls', '--tlsverify', '--tlscacert', '--tlscert', '--tlskey'];
+const IMAGE_REF = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+/**
+ * Splits an argument list written one per line or separated by spaces, with '…' and "…" quoting and no expansion
+ * of any kind: the words become an argv array, never a shell string.
+ */
+function splitArguments(text) {
+    const args = [];
+    let current = '';
+    let inWord = false;
+    let quote = null;
+    for (const ch of text) {
+        if (quote) {
+            if (ch === quote)
+                quote = null;
+            else
+                current += ch;
+            continue;
+        }
+        if (ch === '"' || ch === "'") {
+            quote = ch;
+            inWord = true;
+        }
+        else if (/\s/.test(ch)) {
+            if (inWord)
+                args.push(current);
+            current = '';
+            inWord = false;
+        }
+        else {
+            current += ch;
+            inWord = true;
+        }
+    }
+    if (quote)
+        throw new Error(`has an unclosed ${quote} quote`);
+    if (inWord)
+        args.push(current);
+    return args;
+}
+function parseBoolean(value) {
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off', ''].includes(v))
+        return false;
+    return undefined;
+}
+function parseInputs(read, context = { workspace: process.cwd() }) {
+    const problems = [];
+    const raw = (name) => {
+        const value = read(name);
+        if (value.includes('\0')) {
+            problems.push(`input "${name}": ${showValue(value)} contains a NUL character; remove it`);
+            return '';
+        }
+        return value;
+    };
+    // Inputs already reported: later checks of the same input stay quiet, so each gets one clear problem.
+    const reported = new Set();
+    const singleLine = (name) => {
+        const value = raw(name).trim();
+        if (/[\r\n]/.test(value)) {
+            problems.push(`input "${name}": ${showValue(value)} must be a single line; put the value on one line`);
+            reported.add(name);
+            return INPUT_DEFAULTS[name];
+        }
+        return value;
+    };
+    const oneOf = (name, allowed) => {
+        const value = singleLine(name).toLowerCase();
+        if (reported.has(name))
+            return allowed[0];
+        if (allowed.includes(value))
+            return value;
+        problems.push(`input "${name}": ${showValue(value)} is not allowed; use one of ${allowed.join(', ')}`);
+        return allowed[0];
+    };
+    const mode = oneOf('mode', MODES);
+    let dockerHost;
+    const hostText = singleLine('docker-host');
+    if (hostText && !reported.has('docker-host')) {
+        try {
+            dockerHost = parseDockerHost(hostText);
+        }
+        catch (e) {
+            problems.push(`input "docker-host": ${e.message}`);
+        }
+    }
+    else if (mode === 'external') {
+        problems.push('input "docker-host": is required with mode external; give the daemon\'s address, like unix:///run/docker/docker.sock or tcp://docker:2376');
+    }
+    const tlsText = singleLine('tls-cert-path');
+    // Whether the directory holds the files is checked where it is used: in pre, the workspace is not checked out yet.
+    const tlsCertPath = tlsText || undefined;
+    if (tlsText && dockerHost?.kind === 'unix') {
+        problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${showValue(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
+    }
+    let waitTimeoutMs = Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
+    const waitText = singleLine('wait-timeout');
+    const wait = Number(waitText);
+    if (reported.has('wait-timeout')) {
+        // already reported
+    }
+    else if (waitText === '' || !Number.isFinite(wait) || wait <= 0 || wait > MAX_WAIT_SECONDS) {
+        problems.push(`input "wait-timeout": ${showValue(waitText)} is not a number of seconds between 0 and ${MAX_WAIT_SECONDS}; use for example 60`);
+    }
+    else {
+        waitTimeoutMs = Math.round(wait * 1000);
+    }
+    const image = singleLine('image');
+    const privileged = oneOf('privileged', PRIVILEGED);
+    const runtime = singleLine('runtime') || undefined;
+    const tcpText = singleLine('tcp');
+    const tcp = parseBoolean(tcpText);
+    if (tcp === undefined && !reported.has('tcp'))
+        problems.push(`input "tcp": ${showValue(tcpText)} is not a boolean; use true or false`);
+    const network = singleLine('network') || undefined;
+    let daemonArgs = [];
+    try {
+        daemonArgs = splitArguments(raw('daemon-args'));
+    }
+    catch (e) {
+        problems.push(`input "daemon-args": ${showValue(raw('daemon-args'))} ${e.message}; close it or remove the quote`);
+    }
+    if (mode === 'dind') {
+        if (image.length > 255 && !reported.has('image'))
+            problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
+        else if (!IMAGE_REF.test(image) && !reported.has('image'))
+            problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
+        if (runtime && !OBJECT_NAME.test(runtime))
+            problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
+        if (runtime && privileged === 'true')
+            problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
+        if (network && !OBJECT_NAME.test(network))
+            problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
+        if (daemonArgs.length && !daemonArgs[0].startsWith('-'))
+            problems.push(`input "daemon-args": ${showValue(daemonArgs[0])} is not a dockerd flag; daemon-args must start with a flag such as --mtu=1400`);
+        for (const arg of daemonArgs) {
+            const flag = arg.split('=')[0];
+            if (RESERVED_DAEMON_FLAGS.includes(flag))
+                problems.push(`input "daemon-args": ${showValue(arg)} is set by the action itself; remove it (use the tcp, docker-host or daemon-config inputs instead)`);
+        }
+    }
+    else {
+        // Settings that only dind can honour: silently ignoring them would hide a mistake.
+        const dindOnly = [
+            ['image', image], ['privileged', privileged], ['runtime', runtime ?? ''], ['tcp', tcp ? 'true' : 'false'],
+            ['network', network ?? ''], ['daemon-args', daemonArgs.join(' ')],
+        ];
+        for (const [name, value] of dindOnly) {
+            if (value !== INPUT_DEFAULTS[name])
+                problems.push(`input "${name}": ${showValue(value)} applies only to mode dind, but mode is ${mode}; remove it or use mode dind`);
+        }
+    }
+    const { settings: registry, problems: registryProblems } = parseRegistrySettings({
+        'registry-mirrors': raw('registry-mirrors'),
+        'insecure-registries': raw('insecure-registries'),
+        'registry-certs': raw('registry-certs'),
+        'daemon-config': raw('daemon-config'),
+    }, { baseDir: context.workspace });
+    problems.push(...registryProblems);
+    const configureText = singleLine('configure-host');
+    const configureHost = parseBoolean(configureText);
+    if (configureHost === undefined && !reported.has('configure-host'))
+        problems.push(`input "configure-host": ${showValue(configureText)} is not a boolean; use true or false`);
+    if (configureHost && mode !== 'socket')
+        problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
+    if (!registryProblems.length) {
+        const { config, problems: configProblems } = buildDaemonJson(registry);
+        problems.push(...configProblems);
+        if (mode === 'dind')
+            problems.push(...daemonArgsConflicts(registry, config, daemonArgs));
+        const daemonWide = ['registry-mirrors', 'insecure-registries', 'daemon-config'].filter((name) => name === 'registry-mirrors' ? registry.mirrors.length : name === 'insecure-registries' ? registry.insecure.length : Object.keys(registry.daemonConfig).length);
+        if (mode === 'socket' && !configureHost) {
+            for (const name of daemonWide) {
+                problems.push(`input "${name}": in mode socket this changes the runner's own daemon (its daemon.json, then a reload); set configure-host: true to allow that, or use mode dind`);
+            }
+        }
+        if (mode === 'external' && !isEmptyRegistrySettings(registry)) {
+            for (const name of daemonWide) {
+                problems.push(`input "${name}": mode external uses a daemon the action does not manage, so its daemon.json cannot be changed; configure it where that daemon starts (for a service: its command, e.g. --registry-mirror=URL)`);
+            }
+        }
+    }
+    const strategy = oneOf('cache', CACHE_STRATEGIES);
+    const cacheSave = oneOf('cache-save', CACHE_SAVE);
+    const cacheKey = singleLine('cache-key') || undefined;
+    const cacheKeyProblem = (name, key) => {
+        if (key.length > 512)
+            problems.push(`input "${name}": ${showValue(key)} is longer than 512 characters; use a shorter key`);
+        if (key.includes(','))
+            problems.push(`input "${name}": ${showValue(key)} contains a comma, which cache keys cannot; remove it`);
+    };
+    if (cacheKey)
+        cacheKeyProblem('cache-key', cacheKey);
+    const restoreKeys = raw('cache-restore-keys').split('\n').map((k) => k.trim()).filter(Boolean);
+    for (const k of restoreKeys)
+        cacheKeyProblem('cache-restore-keys', k);
+    const cacheImages = raw('cache-images').split(/[\n,]/).map((k) => k.trim()).filter(Boolean);
+    for (const pattern of cacheImages) {
+        if (!/^[a-zA-Z0-9][a-zA-Z0-9_.:/@*?-]*$|^[*?][a-zA-Z0-9_.:/@*?-]*$/.test(pattern))
+            problems.push(`input "cache-images": ${showValue(pattern)} is not an image name or pattern; use names like busybox:1, myorg/* or *:latest`);
+    }
+    const sizeText = singleLine('cache-max-size');
+    const maxBytes = sizeText ? parseSize(sizeText) : undefined;
+    if (sizeText && maxBytes === undefined)
+        problems.push(`input "cache-max-size": ${showValue(sizeText)} is not a size; use bytes or a number with K, M, G (like 2G or 500MiB)`);
+    const cacheDir = singleLine('cache-dir') || undefined;
+    if (cacheDir?.split(/[\\/]/).includes('..') && !cacheDir.startsWith('/'))
+        problems.push(`input "cache-dir": ${showValue(cacheDir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
+    if (strategy === 'data-root' && mode !== 'dind')
+        problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
+    if (strategy === 'false') {
+        const unused = [['cache-key', cacheKey ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', cacheImages.join(' ')], ['cache-max-size', sizeText], ['cache-dir', cacheDir ?? '']];
+        for (const [name, value] of unused)
+            if (value)
+                problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
+    }
+    const cache = strategy === 'false' ? undefined : {
+        strategy, key: cacheKey, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images: cacheImages, save: cacheSave, maxBytes,
+        dir: cacheDir,
+    };
+    const staleText = singleLine('cleanup-stale');
+    const cleanupStaleMs = staleText ? parseDuration(staleText) : undefined;
+    if (staleText && cleanupStaleMs === undefined)
+        problems.push(`input "cleanup-stale": ${showValue(staleText)} is not an age; use a number with s, m, h or d (like 6h) up to 366d, or leave it empty`);
+    if (staleText && mode === 'external')
+        problems.push(`input "cleanup-stale": reaps leftovers on the runner's engine, which mode external does not use; remove it`);
+    const statusText = singleLine('job-status').toLowerCase();
+    const jobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
+    if (problems.length)
+        throw new InputError(problems);
+    return {
+        mode,
+        dockerHost,
+        tlsCertPath,
+        waitTimeoutMs,
+        dind: { image, privileged, runtime, tcp: tcp ?? false, network, daemonArgs },
+        registry,
+        configureHost: configureHost ?? false,
+        cache,
+        cleanupStaleMs,
+        jobStatus,
+    };
+}
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/session.ts
+// One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
+// jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
+
+const LABEL_SESSION = 'io.github.setup-dind.session';
+const LABEL_CREATED = 'io.github.setup-dind.created';
+const LABEL_JOB = 'io.github.setup-dind.job';
+const slug = (text, max) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max) || 'x';
+/** run id, attempt, job name and a random part: readable in `docker ps`, unique even for matrix legs of one job. */
+function newSessionId(job, random = () => (0,external_node_crypto_.randomBytes)(4).toString('hex')) {
+    return `${slug(job.runId, 20)}-${slug(job.runAttempt, 4)}-${slug(job.job, 24)}-${random()}`;
+}
+function sessionLabels(session, job, now = new Date()) {
+    return {
+        [LABEL_SESSION]: session,
+        [LABEL_CREATED]: now.toISOString(),
+        [LABEL_JOB]: `${job.runId}/${job.runAttempt}/${job.job}`,
+    };
+}
+/** The name of every object of a session: `setup-dind-<session>`. */
+const objectName = (session) => `setup-dind-${session}`;
+
+;// CONCATENATED MODULE: ./src/jobdir.ts
+// The per-job directory: the socket, certificates, daemon.json and buildkitd.toml live here, private to the runner's
+// user (0700), recorded in state before anything is written into it, and removed by post.
+
+
+
+async function ensureJobDir(job, state) {
+    const current = state.value;
+    if (!current)
+        throw new Error('ensureJobDir before the session state exists');
+    if (current.jobDir)
+        return current.jobDir;
+    const dir = (0,external_node_path_.join)(job.tempDir, objectName(current.session));
+    state.update({ jobDir: dir });
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.chmod)(dir, 0o700);
+    return dir;
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __nccwpck_require__(4708);
+;// CONCATENATED MODULE: ./src/engine/client.ts
+// The only module that talks to the engine: the Engine API calls the action makes, typed, with errors that say what
+// failed. A thin client over node:http on the unix socket, TCP or TLS: no SDK, nothing loaded that a phase does not
+// use, and no environment read (DOCKER_HOST and friends point at the job's daemon after main; the endpoint given is
+// the only one used).
+
+
+
+
+
+class EngineError extends Error {
+    statusCode;
+    constructor(message, statusCode) {
+        super(message);
+        this.statusCode = statusCode;
+        this.name = 'EngineError';
+    }
+}
+/** An answer of the engine outside 2xx: its status and what it said (the JSON body's message). */
+class HttpStatusError extends Error {
+    statusCode;
+    constructor(statusCode, message) {
+        super(message);
+        this.statusCode = statusCode;
+    }
+}
+/** Splits the engine's multiplexed log stream (8-byte frame headers) into plain text. */
+function demuxLogs(buffer) {
+    const chunks = [];
+    let offset = 0;
+    const looksMultiplexed = buffer.length >= 8 && buffer[0] <= 2 && buffer[1] === 0 && buffer[2] === 0 && buffer[3] === 0;
+    if (!looksMultiplexed)
+        return buffer.toString('utf8');
+    while (offset + 8 <= buffer.length) {
+        const size = buffer.readUInt32BE(offset + 4);
+        chunks.push(buffer.subarray(offset + 8, offset + 8 + size));
+        offset += 8 + size;
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+/** Longest silence the action accepts from the engine within one call (more than a graceful container stop). */
+const ENGINE_IDLE_TIMEOUT_MS = 30_000;
+function queryString(query) {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) {
+        if (value === undefined)
+            continue;
+        for (const v of Array.isArray(value) ? value : [value])
+            params.append(name, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+    }
+    const text = params.toString();
+    return text ? `?${text}` : '';
+}
+async function readAll(res) {
+    const chunks = [];
+    for await (const chunk of res)
+        chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    return Buffer.concat(chunks);
+}
+/** What the engine said in an error answer: {"message": "..."} as a rule, else the text or the status line. */
+function errorText(res, body) {
+    const text = body.toString('utf8').trim();
+    try {
+        const json = JSON.parse(text);
+        if (typeof json?.message === 'string')
+            return json.message.trim();
+    }
+    catch {
+        // not JSON: the text itself
+    }
+    return text.slice(0, 500) || `HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim();
+}
+/** Reads the whole answer of a JSON call. */
+async function json(res) {
+    const text = (await readAll(res)).toString('utf8');
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        throw new Error(`the engine's answer is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+    }
+}
+/** Progress streams (pull, load) report failures as {"error": ...} lines inside a 200 answer. */
+async function streamedError(res) {
+    const text = (await readAll(res)).toString('utf8');
+    for (const line of text.split('\n')) {
+        if (!line.trim())
+            continue;
+        try {
+            const event = JSON.parse(line);
+            if (event.error)
+                return event.error;
+        }
+        catch {
+            // a partial or non-JSON line: not an error report
+        }
+    }
+    return undefined;
+}
+const toInfo = (i) => ({
+    storageDriver: i.Driver ?? '',
+    registryMirrors: i.RegistryConfig?.Mirrors ?? [],
+    cgroupVersion: i.CgroupVersion ?? '',
+    securityOptions: i.SecurityOptions ?? [],
+});
+class EngineClient {
+    endpoint;
+    description;
+    tls;
+    agentInstance;
+    constructor(endpoint) {
+        this.endpoint = endpoint;
+        this.description = formatAddress(endpoint.address);
+        if (endpoint.tlsCertPath) {
+            const read = (f) => (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(endpoint.tlsCertPath, f));
+            this.tls = { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
+        }
+    }
+    /** Connections are kept for the next call (a TLS handshake costs more than the call); idle ones do not hold the process. */
+    newAgent(options) {
+        return this.tls ? new external_node_https_.Agent({ ...options, ...this.tls }) : new external_node_http_.Agent(options);
+    }
+    get agent() {
+        this.agentInstance ??= this.newAgent({ keepAlive: true });
+        return this.agentInstance;
+    }
+    /**
+     * One HTTP request; resolves with the answer once its head has arrived and its status is 2xx, else rejects with
+     * an HttpStatusError carrying what the engine said. An idle timeout covers the whole exchange, streams included:
+     * they stay alive as long as data flows.
+     */
+    request(method, path, options = {}) {
+        const a = this.endpoint.address;
+        const timeoutMs = options.timeoutMs ?? ENGINE_IDLE_TIMEOUT_MS;
+        const payload = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json));
+        const headers = {};
+        if (payload)
+            Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
+        else if (options.body)
+            headers['content-type'] = options.contentType ?? 'application/x-tar';
+        const target = a.kind === 'unix' ? { socketPath: a.path } : { host: a.host, port: a.port };
+        const send = this.tls ? external_node_https_.request : external_node_http_.request;
+        return new Promise((resolve, reject) => {
+            let settled = false;
+            const fail = (e) => {
+                if (settled)
+                    return;
+                settled = true;
+                // A body the engine refused or could not take is not read further (its producer, zstd, is told so).
+                options.body?.unpipe(req);
+                options.body?.destroy();
+                reject(e);
+            };
+            const req = send({ ...target, method, path: `${path}${queryString(options.query ?? {})}`, headers, agent: options.agent ?? this.agent });
+            req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${(timeoutMs / 1000).toFixed(1)} s`)));
+            req.on('error', fail);
+            req.on('response', (res) => {
+                const status = res.statusCode ?? 0;
+                if (status >= 200 && status < 300) {
+                    settled = true;
+                    resolve(res);
+                    return;
+                }
+                readAll(res).then((body) => fail(new HttpStatusError(status, errorText(res, body))), (e) => fail(e));
+            });
+            if (options.body) {
+                options.body.on('error', (e) => req.destroy(e));
+                options.body.pipe(req);
+            }
+            else {
+                req.end(payload);
+            }
+        });
+    }
+    /** A request whose answer is JSON. */
+    async getJson(path, query) {
+        return json(await this.request('GET', path, { query }));
+    }
+    /** A request whose answer carries nothing the action needs: read it to the end. */
+    async send(method, path, options = {}) {
+        await readAll(await this.request(method, path, options));
+    }
+    /**
+     * Runs one engine call; an error becomes an EngineError that says what failed where. `answers` maps status codes
+     * that are an answer, not a failure (404: it does not exist), to the result they stand for.
+     */
+    async call(what, fn, answers = {}) {
+        try {
+            return await fn();
+        }
+        catch (e) {
+            const status = e instanceof HttpStatusError ? e.statusCode : undefined;
+            if (status !== undefined && status in answers)
+                return answers[status];
+            throw new EngineError(`${what} on ${this.description} failed: ${(e?.message ?? String(e)).trim()}`, status);
+        }
+    }
+    /**
+     * One readiness probe, one call: /info, bounded by timeoutMs, on a connection of its own. A socket or port that
+     * accepts connections is not a ready daemon; one that answers /info with a server version is, and the answer
+     * holds everything main reports (version, API version from the header, storage driver).
+     */
+    async probe(timeoutMs) {
+        const agent = this.newAgent({ keepAlive: false });
+        const started = performance.now();
+        const timer = setTimeout(() => agent.destroy(), timeoutMs);
+        try {
+            let res;
+            try {
+                res = await this.request('GET', '/info', { agent, timeoutMs });
+            }
+            catch (e) {
+                if (e instanceof HttpStatusError)
+                    throw new Error(`/info answered HTTP ${e.statusCode}: ${e.message}`);
+                throw e;
+            }
+            const apiVersion = String(res.headers['api-version'] ?? '');
+            const info = await json(res);
+            if (typeof info?.ServerVersion !== 'string')
+                throw new Error('/info answered without a server version: not a Docker daemon');
+            return { version: info.ServerVersion, apiVersion, os: info.OSType ?? '', arch: info.Architecture ?? '', info: toInfo(info) };
+        }
+        catch (e) {
+            // Our timeout destroys the connection, which reads as "socket hang up": say what really happened.
+            if (performance.now() - started >= timeoutMs * 0.95)
+                throw new Error(`no answer within ${(timeoutMs / 1000).toFixed(1)} s (the address accepts connections)`);
+            throw e;
+        }
+        finally {
+            clearTimeout(timer);
+            agent.destroy();
+        }
+    }
+    version() {
+        return this.call('reading the daemon version', async () => {
+            const v = await this.getJson('/version');
+            return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
+        });
+    }
+    info() {
+        return this.call('reading the daemon info', async () => toInfo(await this.getJson('/info')));
+    }
+    imageExists(ref) {
+        return this.call(`inspecting image ${ref}`, async () => (await this.send('GET', `/images/${encodeURIComponent(ref)}/json`), true), { 404: false });
+    }
+    pullImage(ref) {
+        return this.call(`pulling ${ref}`, async () => {
+            // A reference without a tag pulls :latest (the CLI's rule); a digest is passed whole.
+            const slash = ref.lastIndexOf('/');
+            const hasTag = ref.includes('@') || ref.slice(slash + 1).includes(':');
+            const query = hasTag ? { fromImage: ref } : { fromImage: ref, tag: 'latest' };
+            const failed = await streamedError(await this.request('POST', '/images/create', { query }));
+            if (failed)
+                throw new Error(failed);
+        });
+    }
+    createVolume(name, labels) {
+        return this.call(`creating volume ${name}`, () => this.send('POST', '/volumes/create', { json: { Name: name, Labels: labels } }));
+    }
+    removeVolume(name) {
+        return this.call(`removing volume ${name}`, () => this.send('DELETE', `/volumes/${encodeURIComponent(name)}`));
+    }
+    async networkExists(name) {
+        const found = await this.call('listing networks', () => this.getJson('/networks', { filters: JSON.stringify({ name: [name] }) }));
+        return found.some((n) => n.Name === name);
+    }
+    createNetwork(name, labels) {
+        return this.call(`creating network ${name}`, () => this.send('POST', '/networks/create', { json: { Name: name, Labels: labels, CheckDuplicate: true } }));
+    }
+    removeNetwork(idOrName) {
+        return this.call(`removing network ${idOrName}`, () => this.send('DELETE', `/networks/${encodeURIComponent(idOrName)}`));
+    }
+    createContainer(spec) {
+        return this.call(`creating container ${spec.name}`, async () => {
+            const { name, ...body } = spec;
+            return (await json(await this.request('POST', '/containers/create', { query: { name }, json: body }))).Id;
+        });
+    }
+    startContainer(id) {
+        return this.call(`starting container ${id.slice(0, 12)}`, () => this.send('POST', `/containers/${encodeURIComponent(id)}/start`));
+    }
+    /** undefined when the container does not exist (any more). */
+    async inspectContainer(id) {
+        const c = await this.call(`inspecting container ${id.slice(0, 12)}`, () => this.getJson(`/containers/${encodeURIComponent(id)}/json`), { 404: undefined });
+        if (!c)
+            return undefined;
+        const ports = {};
+        for (const [port, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
+            ports[port] = (bindings ?? []).map((b) => ({ hostIp: b.HostIp, hostPort: b.HostPort }));
+        }
+        return {
+            id: c.Id,
+            name: c.Name.replace(/^\//, ''),
+            running: c.State.Running,
+            restarting: c.State.Restarting,
+            status: c.State.Status,
+            exitCode: c.State.ExitCode,
+            restartCount: c.RestartCount,
+            error: c.State.Error ?? '',
+            ports,
+            mounts: (c.Mounts ?? []).map((m) => ({ source: m.Source, destination: m.Destination, type: m.Type })),
+            networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
+        };
+    }
+    /** The last `tail` lines of a container's output (stdout and stderr interleaved). */
+    containerLogs(id, tail = 50) {
+        return this.call(`reading the logs of ${id.slice(0, 12)}`, async () => demuxLogs(await readAll(await this.request('GET', `/containers/${encodeURIComponent(id)}/logs`, { query: { stdout: true, stderr: true, tail, follow: false } }))));
+    }
+    /** SIGTERM, then SIGKILL after `graceSeconds`. A container that is already stopped is fine. */
+    stopContainer(id, graceSeconds) {
+        // 304: already stopped; 404: already gone. The engine answers only once the container is down.
+        return this.call(`stopping container ${id.slice(0, 12)}`, () => this.send('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: { t: graceSeconds }, timeoutMs: ENGINE_IDLE_TIMEOUT_MS + graceSeconds * 1000 }), { 304: undefined, 404: undefined });
+    }
+    /** Removes a container at once (a running one is killed), with its anonymous volumes. */
+    removeContainer(id) {
+        return this.call(`removing container ${id.slice(0, 12)}`, () => this.send('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: true, v: true } }), { 404: undefined });
+    }
+    /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
+    listImages() {
+        return this.call('listing images', async () => (await this.getJson('/images/json')).map((i) => ({
+            id: i.Id,
+            tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+            size: i.Size,
+        })));
+    }
+    /** `docker save` as a stream: one tar with every named image (tags or ids). */
+    exportImages(names) {
+        return this.call(`exporting ${names.length} image(s)`, () => this.request('GET', '/images/get', { query: { names } }));
+    }
+    /** `docker load` from a stream; resolves when the engine has read and loaded all of it. */
+    loadImages(archive) {
+        return this.call('loading images', async () => {
+            const failed = await streamedError(await this.request('POST', '/images/load', { query: { quiet: true }, body: archive }));
+            if (failed)
+                throw new Error(failed);
+        });
+    }
+    /** A tar stream of `path` inside a container (running or stopped), produced by the engine as root. */
+    getArchive(id, path) {
+        return this.call(`reading ${path} of ${id.slice(0, 12)}`, () => this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } }));
+    }
+    /** Extracts a tar stream into `path` inside a container (created, not necessarily started), as root. */
+    putArchive(id, path, archive) {
+        return this.call(`writing into ${path} of ${id.slice(0, 12)}`, () => this.send('PUT', `/containers/${encodeURIComponent(id)}/archive`, { query: { path }, body: archive }));
+    }
+    listAll(filters) {
+        const f = filters ? JSON.stringify(filters) : undefined;
+        return Promise.all([
+            this.getJson('/containers/json', { all: true, filters: f }),
+            this.getJson('/volumes', { filters: f }),
+            this.getJson('/networks', { filters: f }),
+        ]);
+    }
+    /** Containers, volumes and networks that carry `label` (key=value or key). */
+    listLabelled(label) {
+        return this.call('listing labelled objects', async () => {
+            const [containers, volumes, networks] = await this.listAll({ label: [label] });
+            return {
+                containers: containers.map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? '').replace(/^\//, ''), state: c.State, labels: c.Labels ?? {} })),
+                volumes: (volumes.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} })),
+                networks: networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} })),
+            };
+        });
+    }
+    /** Everything on the engine, by id or name: the leak check's before-and-after picture. */
+    snapshot() {
+        return this.call("listing the engine's objects", async () => {
+            const [containers, volumes, networks] = await this.listAll();
+            return {
+                containers: containers.map((c) => c.Id).sort(),
+                volumes: (volumes.Volumes ?? []).map((v) => v.Name).sort(),
+                networks: networks.map((n) => n.Id).sort(),
+            };
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/tls.ts
+// Per-job TLS material for a dockerd TCP endpoint: one throw-away CA, a server
+// certificate and a client certificate, all ECDSA P-256 / SHA-256.
+//
+// docker:dind shells out to openssl and spends seconds on 4096-bit RSA keys;
+// P-256 keys take microseconds. node:crypto can make keys and signatures but
+// not X.509 certificates, so the certificate is assembled here with a minimal
+// DER encoder. The CA private key never leaves this function: once the job's
+// two leaf certificates exist, nobody can mint another one.
+
+
+
+
+// ---------------------------------------------------------------------------
+// DER (X.690) helpers: just the types an X.509 v3 certificate needs.
+const tlv = (tag, ...content) => {
+    const body = Buffer.concat(content);
+    const n = body.length;
+    // Short form below 128, otherwise 0x80|count followed by big-endian length bytes.
+    const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+    return Buffer.concat([Buffer.from([tag, ...len]), body]);
+};
+const seq = (...c) => tlv(0x30, ...c);
+const set = (...c) => tlv(0x31, ...c);
+const octets = (b) => tlv(0x04, b);
+const bitString = (b, unusedBits = 0) => tlv(0x03, Buffer.from([unusedBits]), b);
+const explicit = (n, inner) => tlv(0xa0 | n, inner); // [n] EXPLICIT (constructed)
+const implicit = (n, b) => tlv(0x80 | n, b); // [n] IMPLICIT primitive
+const TRUE = Buffer.from([0x01, 0x01, 0xff]); // DER requires 0xff for TRUE
+// INTEGER from unsigned big-endian bytes: minimal length, 0x00 prefix if the high bit is set.
+const uint = (b) => {
+    let i = 0;
+    while (i < b.length - 1 && b[i] === 0)
+        i++;
+    const v = b.subarray(i);
+    return tlv(0x02, v[0] & 0x80 ? Buffer.concat([Buffer.from([0]), v]) : v);
+};
+const oid = (dotted) => {
+    const [a, b, ...rest] = dotted.split('.').map(Number);
+    const out = [40 * a + b];
+    for (const arc of rest) {
+        const base128 = [arc & 0x7f]; // base-128, high bit marks "more bytes follow"
+        for (let v = arc >>> 7; v > 0; v >>>= 7)
+            base128.unshift((v & 0x7f) | 0x80);
+        out.push(...base128);
+    }
+    return tlv(0x06, Buffer.from(out));
+};
+// RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; always UTC with seconds, 'Z'.
+const time = (d) => {
+    const s = d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z'; // YYYYMMDDHHMMSSZ
+    return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(s.slice(2))) : tlv(0x18, Buffer.from(s));
+};
+// ---------------------------------------------------------------------------
+// X.509 pieces.
+const ECDSA_SHA256 = seq(oid('1.2.840.10045.4.3.2')); // parameters MUST be absent (RFC 5758)
+const tls_name = (cn) => seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(cn, 'utf8'))))); // CN as UTF8String
+const ext = (id, critical, value) => critical ? seq(oid(id), TRUE, octets(value)) : seq(oid(id), octets(value)); // DEFAULT FALSE is omitted in DER
+// keyUsage BIT STRING: bit 0 is the MSB; DER drops trailing zero bits and counts them as unused.
+const KU = { digitalSignature: 0, keyAgreement: 4, keyCertSign: 5, cRLSign: 6 };
+const keyUsage = (...bits) => {
+    const byte = bits.reduce((acc, b) => acc | (0x80 >> b), 0);
+    return ext('2.5.29.15', true, bitString(Buffer.from([byte]), 7 - Math.max(...bits)));
+};
+const extKeyUsage = (purpose) => ext('2.5.29.37', false, seq(oid(purpose === 'serverAuth' ? '1.3.6.1.5.5.7.3.1' : '1.3.6.1.5.5.7.3.2')));
+// Key identifier = SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2, method 1). For an
+// uncompressed P-256 point these are the last 65 bytes of the SPKI.
+const keyId = (spki) => (0,external_node_crypto_.createHash)('sha1').update(spki.subarray(-65)).digest();
+const ipBytes = (ip) => {
+    if ((0,external_node_net_.isIP)(ip) === 4)
+        return Buffer.from(ip.split('.').map(Number));
+    let s = ip;
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
+    if (v4) {
+        const b = ipBytes(v4[1]);
+        s = s.slice(0, v4.index) + b.readUInt16BE(0).toString(16) + ':' + b.readUInt16BE(2).toString(16);
+    }
+    const [head, tail] = s.split('::');
+    const groups = (x) => (x ? x.split(':') : []);
+    const h = groups(head), t = groups(tail);
+    const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+    const out = Buffer.alloc(16);
+    all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), 2 * i));
+    return out;
+};
+const tls_DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+const tls_isDnsName = (n) => {
+    const labels = n.split('.');
+    return n.length <= 253 && labels.every((l) => tls_DNS_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1)); // no all-numeric TLD: catches '256.1.1.1'
+};
+const san = (names) => ext('2.5.29.17', false, seq(...names.map((n) => ((0,external_node_net_.isIP)(n) ? implicit(7, ipBytes(n)) : implicit(2, Buffer.from(n, 'ascii'))))));
+// Positive 16-byte serial: high bit cleared so no 0x00 pad is needed, first byte non-zero so it stays minimal.
+const serial = () => {
+    const b = (0,external_node_crypto_.randomBytes)(16);
+    b[0] = b[0] & 0x7f || 1;
+    return uint(b);
+};
+const certificate = (c) => {
+    const tbs = seq(explicit(0, uint(Buffer.from([2]))), // version v3
+    serial(), ECDSA_SHA256, c.issuer, seq(time(c.notBefore), time(c.notAfter)), c.subject, c.spki, // SubjectPublicKeyInfo exactly as node exports it
+    explicit(3, seq(...c.extensions)));
+    const sig = (0,external_node_crypto_.sign)('sha256', tbs, { key: c.signer, dsaEncoding: 'der' });
+    const der = seq(tbs, ECDSA_SHA256, bitString(sig));
+    return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
+};
+// ---------------------------------------------------------------------------
+function generateTls(opts) {
+    const { serverNames, validDays = 7, now = new Date(), commonName = 'setup-dind CA' } = opts;
+    if (!Array.isArray(serverNames) || serverNames.length === 0)
+        throw new Error('TLS serverNames must list at least one IP address or DNS name, got []');
+    for (const n of serverNames) {
+        if (typeof n !== 'string' || n.includes('%') || !((0,external_node_net_.isIP)(n) || tls_isDnsName(n)))
+            throw new Error(`TLS server name ${JSON.stringify(n)} is neither an IP address nor a valid DNS name`);
+    }
+    if (!(validDays > 0 && Number.isFinite(validDays)))
+        throw new Error(`TLS validDays must be a positive number, got ${validDays}`);
+    if (Number.isNaN(now.getTime()))
+        throw new Error('TLS now is an invalid Date');
+    const notBefore = new Date(now.getTime() - 5 * 60_000); // tolerate clock skew between runner and daemon
+    const notAfter = new Date(now.getTime() + validDays * 86_400_000);
+    const newKey = () => {
+        const { privateKey, publicKey } = (0,external_node_crypto_.generateKeyPairSync)('ec', { namedCurve: 'prime256v1' });
+        return { privateKey, spki: publicKey.export({ type: 'spki', format: 'der' }) };
+    };
+    const pkcs8 = (k) => k.export({ type: 'pkcs8', format: 'pem' });
+    const ca = newKey();
+    const caName = tls_name(commonName);
+    const caKeyId = keyId(ca.spki);
+    const caCert = certificate({
+        subject: caName, issuer: caName, spki: ca.spki, signer: ca.privateKey, notBefore, notAfter,
+        extensions: [
+            ext('2.5.29.19', true, seq(TRUE, uint(Buffer.from([0])))), // CA:TRUE, pathlen:0
+            keyUsage(KU.keyCertSign, KU.cRLSign),
+            ext('2.5.29.14', false, octets(caKeyId)),
+        ],
+    });
+    const leaf = (cn, purpose, extra) => {
+        const k = newKey();
+        const cert = certificate({
+            subject: tls_name(cn), issuer: caName, spki: k.spki, signer: ca.privateKey, notBefore, notAfter,
+            extensions: [
+                ext('2.5.29.19', true, seq()), // CA:FALSE (cA DEFAULT FALSE, so the SEQUENCE is empty)
+                keyUsage(KU.digitalSignature, KU.keyAgreement),
+                extKeyUsage(purpose),
+                ext('2.5.29.14', false, octets(keyId(k.spki))),
+                ext('2.5.29.35', false, seq(implicit(0, caKeyId))), // authorityKeyIdentifier.keyIdentifier
+                ...extra,
+            ],
+        });
+        return { cert, key: pkcs8(k.privateKey) };
+    };
+    const server = leaf('setup-dind server', 'serverAuth', [san(serverNames)]);
+    const client = leaf('setup-dind client', 'clientAuth', []);
+    return { caCert, serverCert: server.cert, serverKey: server.key, clientCert: client.cert, clientKey: client.key };
+}
+// Layout: <dir>/client = DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem); <dir>/server = dockerd --tls* files.
+async function writeTls(dir, files) {
+    const root = (0,external_node_path_.resolve)(dir);
+    const clientDir = (0,external_node_path_.join)(root, 'client');
+    const serverDir = (0,external_node_path_.join)(root, 'server');
+    for (const d of [root, clientDir, serverDir]) {
+        await (0,promises_namespaceObject.mkdir)(d, { recursive: true, mode: 0o700 });
+        await (0,promises_namespaceObject.chmod)(d, 0o700); // mkdir's mode is filtered by umask and ignored for existing dirs
+    }
+    const put = async (path, data, mode) => {
+        await (0,promises_namespaceObject.rm)(path, { force: true }); // fresh inode: never write a key into an old, wider-mode file or through a symlink
+        await (0,promises_namespaceObject.writeFile)(path, data, { mode, flag: 'wx' });
+        await (0,promises_namespaceObject.chmod)(path, mode); // umask must not matter
+    };
+    await put((0,external_node_path_.join)(clientDir, 'ca.pem'), files.caCert, 0o644);
+    await put((0,external_node_path_.join)(clientDir, 'cert.pem'), files.clientCert, 0o644);
+    await put((0,external_node_path_.join)(clientDir, 'key.pem'), files.clientKey, 0o600);
+    await put((0,external_node_path_.join)(serverDir, 'ca.pem'), files.caCert, 0o644);
+    await put((0,external_node_path_.join)(serverDir, 'server-cert.pem'), files.serverCert, 0o644);
+    await put((0,external_node_path_.join)(serverDir, 'server-key.pem'), files.serverKey, 0o600);
+    return { clientDir, serverDir };
+}
+
+;// CONCATENATED MODULE: ./src/daemon/host-paths.ts
+// Bind mounts name paths on the engine's host. When the action itself runs in a container (a GitHub `container:`
+// job, GitLab's docker executor) with the host's socket mounted, its own paths differ from the host's: find our
+// container on the engine and translate through its mounts.
+
+
+/** Our own container id, as the engine's runtime wrote it into our mount table (hostname, resolv.conf), if any. */
+function ownContainerId(mountinfo) {
+    return /\/(?:docker\/)?containers\/([0-9a-f]{64})\//.exec(mountinfo)?.[1];
+}
+/** Translates `path` through the container's mounts (longest destination first); undefined when none covers it. */
+function translatePath(path, mounts) {
+    const covering = mounts
+        .filter((m) => m.type === 'bind' || m.type === 'volume')
+        .filter((m) => path === m.destination || path.startsWith(m.destination.endsWith('/') ? m.destination : `${m.destination}/`))
+        .sort((a, b) => b.destination.length - a.destination.length)[0];
+    if (!covering)
+        return undefined;
+    return external_node_path_.posix.join(covering.source, external_node_path_.posix.relative(covering.destination, path));
+}
+async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises_namespaceObject.readFile)('/proc/self/mountinfo', 'utf8')) {
+    const id = env.SETUP_DIND_CONTAINER_ID || ownContainerId(await readMountinfo().catch(() => ''));
+    if (!id)
+        return (path) => path;
+    const self = await engine.inspectContainer(id).catch(() => undefined);
+    // Our container is not on this engine (say, a remote daemon): the paths are the engine host's already.
+    if (!self)
+        return (path) => path;
+    const translate = (path) => {
+        const hostPath = translatePath(path, self.mounts);
+        if (!hostPath) {
+            throw new Error(`the action runs in container ${self.name}, and ${path} is not on a volume or bind mount of it, so the dind ` +
+                'container cannot share its socket there. Put the job\'s temporary directory on a mounted path (RUNNER_TEMP on GitHub; --state-dir or SETUP_DIND_STATE_DIR for the CLI), or use tcp: true with network.');
+        }
+        return hostPath;
+    };
+    translate.container = { name: self.name, networks: self.networks };
+    return translate;
+}
+
+;// CONCATENATED MODULE: ./src/registry/buildkit.ts
+const ESCAPES = { '\\': '\\\\', '"': '\\"', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
+/** A TOML basic string: backslash, quote and control characters escaped (TOML 1.0, "String"). */
+const tomlString = (s) => `"${s.replace(/[\\"\u0000-\u001f\u007f]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)}"`;
+const tomlArray = (items) => `[${items.map(tomlString).join(', ')}]`;
+function buildkitdToml(settings, certs) {
+    const tables = new Map();
+    const table = (host) => {
+        let t = tables.get(host);
+        if (!t)
+            tables.set(host, (t = { ca: [], keypairs: [] }));
+        return t;
+    };
+    const notes = [];
+    if (settings.mirrors.length) {
+        // BuildKit mirrors are host[:port][/path] without a scheme.
+        table('docker.io').mirrors = settings.mirrors.map((m) => m.replace(/^https?:\/\//i, '').replace(/\/+$/, ''));
+    }
+    const plainHttp = new Set();
+    for (const mirror of settings.mirrors) {
+        if (!/^http:\/\//i.test(mirror))
+            continue;
+        const host = new URL(mirror).host; // the key BuildKit looks the mirror's settings up by
+        plainHttp.add(host);
+        table(host).http = true;
+    }
+    for (const entry of settings.insecure) {
+        if (entry.includes('/')) {
+            if (/^[0-9a-f.:/]+$/i.test(entry))
+                notes.push(`# insecure-registries ${entry}: BuildKit has no CIDR setting; list such registries by host[:port] to reach them from BuildKit`);
+            continue;
+        }
+        const t = table(entry);
+        t.http = true;
+        // HTTPS without verification first, then plain HTTP (BuildKit >= 0.12.3): dockerd's insecure-registries.
+        // A mirror given as http:// is known to be plain HTTP and gets only http = true.
+        if (!plainHttp.has(entry))
+            t.insecure = true;
+    }
+    for (const c of certs) {
+        const t = table(c.host);
+        if (c.ca && !t.ca.includes(c.ca))
+            t.ca.push(c.ca);
+        if (c.key && c.cert)
+            t.keypairs.push({ key: c.key, cert: c.cert });
+    }
+    if (tables.size === 0 && notes.length === 0)
+        return '';
+    const out = ['# Generated by setup-dind from the registry inputs.', ...notes];
+    const order = [...tables.keys()].sort((a, b) => Number(b === 'docker.io') - Number(a === 'docker.io'));
+    for (const host of order) {
+        const t = tables.get(host);
+        const name = `registry.${tomlString(host)}`;
+        out.push('', `[${name}]`);
+        if (t.mirrors)
+            out.push(`  mirrors = ${tomlArray(t.mirrors)}`);
+        if (t.http)
+            out.push('  http = true');
+        if (t.insecure)
+            out.push('  insecure = true');
+        if (t.ca.length)
+            out.push(`  ca = ${tomlArray(t.ca)}`);
+        for (const kp of t.keypairs)
+            out.push('', `  [[${name}.keypair]]`, `    key = ${tomlString(kp.key)}`, `    cert = ${tomlString(kp.cert)}`);
+    }
+    return `${out.join('\n')}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/registry/certs.ts
+// Loads and checks the certificates of registry-certs: CA files and bundles, certs.d-style directories and
+// inline PEM. Everything is checked before anything is written, and every problem is reported together.
+
+
+
+
+/** Certificate files are small; anything bigger is not what the user meant. */
+const MAX_CERT_FILE_BYTES = 1024 * 1024;
+/** At most this many *.crt / *.cert / *.key files are read from one directory. */
+const MAX_DIR_FILES = 100;
+const INPUT = 'input "registry-certs"';
+const KEY_LABELS = ['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'];
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
+// Blocks re-wrapped at 64 columns, so that PEM pasted on one line or with odd spacing still loads.
+function parsePem(text) {
+    const blocks = [];
+    const mismatched = [];
+    for (const m of text.matchAll(PEM_BLOCK)) {
+        const [raw, label, inner, endLabel] = m;
+        if (label !== endLabel) {
+            mismatched.push(`-----BEGIN ${label}----- ends with -----END ${endLabel}-----`);
+            continue;
+        }
+        const headers = /^[\w-]+:/m.test(inner.trim()); // RFC 1421 headers: an old-style encrypted key
+        const body = headers ? inner.trim().split(/\r?\n\s*\r?\n/).slice(1).join('') : inner;
+        const b64 = body.replace(/\s+/g, '');
+        const base64ok = /^[A-Za-z0-9+/]+={0,2}$/.test(b64);
+        const wrapped = b64.match(/.{1,64}/g)?.join('\n') ?? '';
+        blocks.push({ label, raw, headers, base64ok, pem: `-----BEGIN ${label}-----\n${wrapped}\n-----END ${label}-----\n` });
+    }
+    const begins = text.match(/-----BEGIN /g)?.length ?? 0;
+    return { blocks, unmatched: begins - blocks.length - mismatched.length, mismatched };
+}
+const iso = (d) => (Number.isNaN(d.getTime()) ? 'an unreadable date' : d.toISOString());
+/** The subject's CN, or the whole subject on one line, for messages. */
+function subjectOf(cert) {
+    const lines = cert.subject.split('\n').filter(Boolean);
+    const cn = lines.filter((l) => l.startsWith('CN='));
+    const shown = (cn.length ? cn : lines).join(', ') || 'no subject';
+    return shown.length > 80 ? `${shown.slice(0, 80)}…` : shown;
+}
+const spki = (k) => k.export({ type: 'spki', format: 'der' });
+const keyMatches = (key, cert) => spki((0,external_node_crypto_.createPublicKey)(key)).equals(spki(cert.publicKey));
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+async function loadRegistryTrust(requests, opts) {
+    const baseDir = (0,external_node_path_.resolve)(opts.baseDir);
+    const now = opts.now ?? new Date();
+    const out = { trust: [], problems: [], secrets: [], missing: [] };
+    // Paths in messages as the user wrote them: relative to the workspace when inside it.
+    const display = (path) => {
+        const rel = (0,external_node_path_.relative)(baseDir, path);
+        return rel && !rel.startsWith(`..${external_node_path_.sep}`) && rel !== '..' && !(0,external_node_path_.isAbsolute)(rel) ? rel : path;
+    };
+    for (const request of requests) {
+        const { host, source } = request;
+        const problems = [];
+        const secrets = [];
+        const fail = (what) => problems.push(`${INPUT}: ${what}`);
+        // Parses PEM text; `where` names it in messages ('"certs/ca.pem"' or 'the inline PEM').
+        const parse = (text, where, allowKeys) => {
+            const before = problems.length;
+            const parsed = { certs: [], keys: [] };
+            const { blocks, unmatched, mismatched } = parsePem(text);
+            for (const m of mismatched)
+                fail(`${where} for ${host} has a PEM block whose ${m}; fix the block`);
+            if (unmatched > 0)
+                fail(`${where} for ${host} has a -----BEGIN line without its -----END line; give the complete PEM`);
+            if (blocks.length === 0 && !mismatched.length && !unmatched) {
+                fail(`${where} for ${host} is not PEM (no -----BEGIN CERTIFICATE----- block); give the registry's CA certificate in PEM form`);
+                return undefined;
+            }
+            for (const block of blocks) {
+                const isKey = KEY_LABELS.includes(block.label);
+                if (block.label === 'ENCRYPTED PRIVATE KEY' || (isKey && block.headers)) {
+                    secrets.push(block.raw);
+                    fail(`${where} for ${host} has an encrypted private key, which docker cannot use; decrypt it, e.g. openssl pkey -in client.key -out client.key`);
+                    continue;
+                }
+                if (!block.base64ok) {
+                    if (isKey)
+                        secrets.push(block.raw);
+                    fail(`${where} for ${host} has a ${block.label} block that is not valid base64; give the PEM exactly as exported`);
+                    continue;
+                }
+                if (block.label === 'CERTIFICATE') {
+                    try {
+                        parsed.certs.push({ pem: block.pem, x509: new external_node_crypto_.X509Certificate(block.pem) });
+                    }
+                    catch {
+                        fail(`${where} for ${host} has a CERTIFICATE block that is not a valid X.509 certificate; give the certificate exactly as exported`);
+                    }
+                }
+                else if (isKey) {
+                    secrets.push(block.raw);
+                    if (block.pem.trimEnd() !== block.raw)
+                        secrets.push(block.pem.trimEnd()); // as written to disk
+                    if (!allowKeys) {
+                        fail(`${where} for ${host} contains a private key, but a CA file holds only certificates; remove the key (for mutual TLS use a directory with client.cert and client.key)`);
+                        continue;
+                    }
+                    try {
+                        parsed.keys.push({ pem: block.pem, raw: block.raw, key: (0,external_node_crypto_.createPrivateKey)(block.pem) });
+                    }
+                    catch {
+                        fail(`${where} for ${host} has a ${block.label} block that is not a valid private key; give the key exactly as exported`);
+                    }
+                }
+                else if (block.label !== 'EC PARAMETERS') {
+                    fail(`${where} for ${host} has a ${block.label} block, which is not a certificate; give CERTIFICATE blocks${allowKeys ? ' (and the client certificate\'s private key)' : ''}`);
+                }
+            }
+            for (const { x509 } of parsed.certs) {
+                const from = new Date(x509.validFrom);
+                const to = new Date(x509.validTo);
+                const which = `the certificate for ${host} (${subjectOf(x509)}, in ${where})`;
+                if (!(to.getTime() >= now.getTime()))
+                    fail(`${which} expired on ${iso(to)}; renew it`);
+                else if (!(from.getTime() <= now.getTime()))
+                    fail(`${which} is not valid before ${iso(from)}; check the runner's clock or use a certificate that is valid now`);
+            }
+            return problems.length === before ? parsed : undefined;
+        };
+        // Reads a file that should hold PEM; undefined when missing (recorded) or unreadable (reported).
+        const readPem = async (path, where) => {
+            try {
+                const info = await (0,promises_namespaceObject.stat)(path);
+                if (!info.isFile()) {
+                    fail(`${where} for ${host} is not a regular file; give a PEM file or a directory`);
+                    return undefined;
+                }
+                if (info.size > MAX_CERT_FILE_BYTES) {
+                    fail(`${where} for ${host} is ${info.size} bytes, more than ${MAX_CERT_FILE_BYTES}, which is too big for a certificate file; give the CA certificate itself`);
+                    return undefined;
+                }
+                const data = await (0,promises_namespaceObject.readFile)(path);
+                if (data.length === 0 || data.toString('utf8').trim() === '') {
+                    fail(`${where} for ${host} is empty; give the registry's CA certificate in PEM form`);
+                    return undefined;
+                }
+                const text = data.toString('utf8');
+                if (!text.includes('-----BEGIN')) {
+                    let der = false;
+                    try {
+                        new external_node_crypto_.X509Certificate(data);
+                        der = true;
+                    }
+                    catch {
+                        // not DER either
+                    }
+                    if (der) {
+                        fail(`${where} for ${host} is a DER certificate, not PEM; convert it: openssl x509 -inform der -in ${display(path)} -out ca.pem`);
+                        return undefined;
+                    }
+                }
+                return text;
+            }
+            catch (e) {
+                const code = e.code;
+                if (code === 'ENOENT' || code === 'ENOTDIR')
+                    out.missing.push(path);
+                else
+                    fail(`${where} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
+                return undefined;
+            }
+        };
+        if (source.kind === 'inline') {
+            const where = 'the inline PEM';
+            const parsed = parse(source.pem, where, true);
+            if (parsed) {
+                if (parsed.keys.length > 1) {
+                    fail(`${where} for ${host} has ${parsed.keys.length} private keys; give one client certificate with its one key`);
+                }
+                else if (parsed.certs.length === 0) {
+                    fail(`${where} for ${host} has no certificate; give the registry's CA certificate${parsed.keys.length ? ' and the certificate of the private key' : ''}`);
+                }
+                else {
+                    const key = parsed.keys[0];
+                    let client;
+                    let cas = parsed.certs;
+                    if (key) {
+                        const own = parsed.certs.find((c) => keyMatches(key.key, c.x509));
+                        if (!own)
+                            fail(`${where} for ${host} has a private key but no certificate that matches it; add the client certificate that belongs to the key`);
+                        else {
+                            client = { certPem: own.pem, keyPem: key.pem };
+                            cas = parsed.certs.filter((c) => c !== own);
+                        }
+                    }
+                    if (!problems.length) {
+                        const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${subjectOf(new external_node_crypto_.X509Certificate(client.certPem))}` : ''];
+                        out.trust.push({ host, caPems: cas.map((c) => c.pem), client, describe: `inline PEM (${parts.filter(Boolean).join('; ')})` });
+                    }
+                }
+            }
+        }
+        else {
+            const path = (0,external_node_path_.resolve)(baseDir, source.path);
+            const rel = (0,external_node_path_.relative)(baseDir, path);
+            let kind = 'error';
+            if (!(0,external_node_path_.isAbsolute)(source.path) && (rel === '..' || rel.startsWith(`..${external_node_path_.sep}`))) {
+                fail(`${showValue(source.path)} for ${host} is a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`);
+            }
+            else {
+                try {
+                    kind = (await (0,promises_namespaceObject.stat)(path)).isDirectory() ? 'dir' : 'file';
+                }
+                catch (e) {
+                    const code = e.code;
+                    if (code === 'ENOENT' || code === 'ENOTDIR')
+                        kind = 'missing';
+                    else
+                        fail(`${showValue(display(path))} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
+                }
+            }
+            if (kind === 'missing')
+                out.missing.push(path);
+            else if (kind === 'file' && source.kind === 'dir') {
+                fail(`${showValue(display(path))} for ${host} is a file, but the path ends with /, which means a directory; remove the trailing /`);
+            }
+            else if (kind === 'file') {
+                const where = showValue(display(path));
+                const text = await readPem(path, where);
+                const parsed = text === undefined ? undefined : parse(text, where, false);
+                if (parsed && !problems.length) {
+                    out.trust.push({ host, caPems: parsed.certs.map((c) => c.pem), describe: `file ${display(path)} (${plural(parsed.certs.length, 'certificate')})` });
+                }
+            }
+            else if (kind === 'dir') {
+                await loadDir(path);
+            }
+        }
+        // docker's certs.d rules: *.crt are CA certificates; X.cert is a client certificate whose key is X.key.
+        async function loadDir(dir) {
+            const where = showValue(display(dir));
+            let names;
+            try {
+                names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
+            }
+            catch (e) {
+                fail(`${where} for ${host} cannot be read (${e.code ?? e.message}); make it readable by the job's user`);
+                return;
+            }
+            const crts = names.filter((n) => n.endsWith('.crt'));
+            const certFiles = names.filter((n) => n.endsWith('.cert'));
+            const keyFiles = names.filter((n) => n.endsWith('.key'));
+            if (crts.length + certFiles.length + keyFiles.length > MAX_DIR_FILES) {
+                fail(`${where} for ${host} has more than ${MAX_DIR_FILES} certificate and key files; keep only the ones for this registry`);
+                return;
+            }
+            const missingBefore = out.missing.length;
+            const cas = [];
+            for (const name of crts) {
+                const file = (0,external_node_path_.join)(dir, name);
+                const text = await readPem(file, showValue(display(file)));
+                const parsed = text === undefined ? undefined : parse(text, showValue(display(file)), false);
+                if (parsed)
+                    cas.push(...parsed.certs.map((c) => c.pem));
+            }
+            const pairs = [];
+            for (const name of certFiles) {
+                const keyName = `${name.slice(0, -'.cert'.length)}.key`;
+                if (keyFiles.includes(keyName))
+                    pairs.push({ cert: name, key: keyName });
+                else
+                    fail(`${showValue(display((0,external_node_path_.join)(dir, name)))} for ${host} has no ${keyName} next to it; docker pairs X.cert with X.key, so add the key or remove the certificate`);
+            }
+            for (const name of keyFiles) {
+                const certName = `${name.slice(0, -'.key'.length)}.cert`;
+                if (!certFiles.includes(certName))
+                    fail(`${showValue(display((0,external_node_path_.join)(dir, name)))} for ${host} has no ${certName} next to it; docker pairs X.cert with X.key, so add the certificate or remove the key`);
+            }
+            if (pairs.length > 1) {
+                fail(`${where} for ${host} has ${pairs.length} client certificates (${pairs.map((p) => p.cert).join(', ')}); keep one pair`);
+            }
+            if (crts.length === 0 && certFiles.length === 0 && keyFiles.length === 0) {
+                fail(`${where} for ${host} has no *.crt file and no client.cert/client.key pair; put the registry's CA certificate in ca.crt`);
+            }
+            let client;
+            const pair = pairs.length === 1 ? pairs[0] : undefined;
+            if (pair) {
+                const certFile = (0,external_node_path_.join)(dir, pair.cert);
+                const keyFile = (0,external_node_path_.join)(dir, pair.key);
+                const certText = await readPem(certFile, showValue(display(certFile)));
+                const keyText = await readPem(keyFile, showValue(display(keyFile)));
+                const certs = certText === undefined ? undefined : parse(certText, showValue(display(certFile)), false);
+                const keys = keyText === undefined ? undefined : parse(keyText, showValue(display(keyFile)), true);
+                if (keys && (keys.keys.length !== 1 || keys.certs.length)) {
+                    fail(`${showValue(display(keyFile))} for ${host} should hold exactly one private key and nothing else; give only the client key`);
+                }
+                else if (certs && keys) {
+                    const leaf = certs.certs[0]; // Go's tls.LoadX509KeyPair: the key belongs to the first certificate
+                    if (!keyMatches(keys.keys[0].key, leaf.x509)) {
+                        fail(`${showValue(display(keyFile))} for ${host} does not match the certificate in ${showValue(display(certFile))} (${subjectOf(leaf.x509)}); give the key that belongs to that certificate`);
+                    }
+                    else {
+                        client = { certPem: certs.certs.map((c) => c.pem).join(''), keyPem: keys.keys[0].pem };
+                    }
+                }
+            }
+            if (!problems.length && out.missing.length === missingBefore && (cas.length || client)) {
+                const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${pair.cert}` : ''];
+                out.trust.push({ host, caPems: cas, client, describe: `directory ${display(dir)} (${parts.filter(Boolean).join('; ')})` });
+            }
+        }
+        out.problems.push(...problems);
+        out.secrets.push(...secrets.filter((s) => !out.secrets.includes(s)));
+    }
+    return out;
+}
+/**
+ * The certs.d layout dockerd reads (/etc/docker/certs.d/<host>/): ca.crt with every CA certificate, and
+ * client.cert / client.key for mutual TLS. Paths are relative to the certs.d directory.
+ */
+function certsDirFiles(trust) {
+    const files = [];
+    for (const t of trust) {
+        // The host names a directory: it must never climb out of certs.d.
+        if (!t.host || t.host === '.' || t.host === '..' || /[/\\\0]/.test(t.host))
+            throw new Error(`registry host ${JSON.stringify(t.host)} cannot name a certs.d directory`);
+        const pem = (p) => (p.endsWith('\n') ? p : `${p}\n`);
+        if (t.caPems.length)
+            files.push({ path: `${t.host}/ca.crt`, content: t.caPems.map(pem).join(''), mode: 0o644 });
+        if (t.client) {
+            files.push({ path: `${t.host}/client.cert`, content: pem(t.client.certPem), mode: 0o644 });
+            files.push({ path: `${t.host}/client.key`, content: pem(t.client.keyPem), mode: 0o600 });
+        }
+    }
+    return files;
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./src/registry/host.ts
+// socket mode: the runner's own daemon reads /etc/docker/certs.d at every pull and /etc/docker/daemon.json when it
+// reloads. The action changes them only as asked, records exactly what was there before, and post puts it back.
+// Writes go directly when we are root, else through non-interactive sudo; never through a shell.
+
+
+
+
+
+const run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
+/** Defaults of a standard Linux install; SETUP_DIND_HOST_* variables override them for unusual runners. */
+function hostPaths(env) {
+    return {
+        certsDir: env.SETUP_DIND_HOST_CERTS_DIR || '/etc/docker/certs.d',
+        daemonJson: env.SETUP_DIND_HOST_DAEMON_JSON || '/etc/docker/daemon.json',
+        pidFile: env.SETUP_DIND_HOST_DOCKERD_PIDFILE || '/var/run/docker.pid',
+    };
+}
+/** File operations as root, or through `sudo -n` for a non-root runner user. */
+class PrivilegedFiles {
+    isRoot;
+    constructor(isRoot = process.getuid?.() === 0) {
+        this.isRoot = isRoot;
+    }
+    async sudo(args, what) {
+        try {
+            await run('sudo', ['-n', ...args]);
+        }
+        catch (e) {
+            const err = e;
+            throw new Error(`${what} needs root: the action runs as a non-root user and \`sudo -n ${args[0]}\` failed (${(err.stderr || err.message).trim()}). Run the job as root, allow passwordless sudo, or use mode dind`);
+        }
+    }
+    async write(path, content, mode) {
+        if (this.isRoot) {
+            await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(path), { recursive: true, mode: 0o755 });
+            await (0,promises_namespaceObject.writeFile)(path, content, { mode });
+            await (0,promises_namespaceObject.chmod)(path, mode);
+            return;
+        }
+        // sudo tee would need a pipe; install copies a file we wrote privately first.
+        const staging = (0,external_node_path_.join)(process.env.RUNNER_TEMP || '/tmp', `setup-dind-staging-${process.pid}-${Date.now()}`);
+        await (0,promises_namespaceObject.writeFile)(staging, content, { mode: 0o600 });
+        try {
+            await this.sudo(['install', '-D', '-m', mode.toString(8), staging, path], `writing ${path}`);
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(staging, { force: true });
+        }
+    }
+    async mkdir(path) {
+        if (this.isRoot)
+            await (0,promises_namespaceObject.mkdir)(path, { recursive: true, mode: 0o755 });
+        else
+            await this.sudo(['install', '-d', '-m', '755', path], `creating ${path}`);
+    }
+    async remove(path) {
+        if (this.isRoot)
+            await (0,promises_namespaceObject.rm)(path, { recursive: true, force: true });
+        else
+            await this.sudo(['rm', '-rf', '--', path], `removing ${path}`);
+    }
+    async signal(pid, signal) {
+        if (this.isRoot)
+            process.kill(pid, `SIG${signal}`);
+        else
+            await this.sudo(['kill', `-${signal}`, String(pid)], `reloading dockerd (pid ${pid})`);
+    }
+}
+async function snapshotDir(dir) {
+    try {
+        if (!(await (0,promises_namespaceObject.lstat)(dir)).isDirectory())
+            throw new Error(`${dir} exists but is not a directory`);
+    }
+    catch (e) {
+        if (e.code === 'ENOENT')
+            return null;
+        throw e;
+    }
+    const files = [];
+    for (const name of (await (0,promises_namespaceObject.readdir)(dir)).sort()) {
+        const path = (0,external_node_path_.join)(dir, name);
+        const info = await (0,promises_namespaceObject.lstat)(path);
+        if (!info.isFile())
+            throw new Error(`${path} is not a plain file; the action will not replace it`);
+        files.push({ name, content: await (0,promises_namespaceObject.readFile)(path, 'utf8'), mode: info.mode & 0o777 });
+    }
+    return files;
+}
+/**
+ * Writes `files` (paths relative to certs.d, like "registry.example.com:5000/ca.crt"), recording each host
+ * directory's previous content first. `record` is called after every change so state always covers it.
+ */
+async function installHostCerts(files, paths, io, record) {
+    const certDirs = [];
+    const hosts = [...new Set(files.map((f) => f.path.split('/')[0]))];
+    for (const host of hosts) {
+        const dir = (0,external_node_path_.join)(paths.certsDir, host);
+        certDirs.push({ dir, before: await snapshotDir(dir) });
+        record(certDirs);
+        for (const file of files.filter((f) => f.path.startsWith(`${host}/`))) {
+            await io.write((0,external_node_path_.join)(paths.certsDir, file.path), file.content, file.mode);
+        }
+    }
+}
+/** Puts every recorded certs.d directory back exactly as it was. */
+async function restoreHostCerts(changes, io) {
+    for (const { dir, before } of changes) {
+        await io.remove(dir);
+        if (before === null)
+            continue;
+        await io.mkdir(dir);
+        for (const file of before)
+            await io.write((0,external_node_path_.join)(dir, file.name), file.content, file.mode);
+    }
+}
+function readDaemonPid(pidFile) {
+    let text;
+    try {
+        text = (0,external_node_fs_.readFileSync)(pidFile, 'utf8');
+    }
+    catch (e) {
+        throw new Error(`cannot read dockerd's pid file ${pidFile} (${e.message}); set SETUP_DIND_HOST_DOCKERD_PIDFILE to the runner daemon's pid file`);
+    }
+    const pid = Number(text.trim());
+    if (!Number.isInteger(pid) || pid <= 1)
+        throw new Error(`dockerd's pid file ${pidFile} holds ${JSON.stringify(text.trim())}, not a pid`);
+    return pid;
+}
+/**
+ * Merges `settings` into the host's daemon.json and reloads dockerd (SIGHUP: registry-mirrors and
+ * insecure-registries are reloadable). A key already set to another value in the host file is an error: the runner's
+ * administrator chose it, and the action does not overrule it silently.
+ */
+async function configureHostDaemon(settings, paths, io, record) {
+    let before = null;
+    try {
+        before = await (0,promises_namespaceObject.readFile)(paths.daemonJson, 'utf8');
+    }
+    catch (e) {
+        if (e.code !== 'ENOENT')
+            throw new Error(`cannot read ${paths.daemonJson}: ${e.message}`);
+    }
+    let current = {};
+    if (before !== null && before.trim()) {
+        try {
+            current = JSON.parse(before);
+        }
+        catch (e) {
+            throw new Error(`${paths.daemonJson} is not valid JSON (${e.message}); fix it before using configure-host`);
+        }
+    }
+    const merged = { ...current };
+    for (const [key, value] of Object.entries(settings)) {
+        const existing = current[key];
+        if (Array.isArray(existing) && Array.isArray(value))
+            merged[key] = [...new Set([...existing, ...value])];
+        else if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(value)) {
+            throw new Error(`${paths.daemonJson} already sets "${key}" to ${JSON.stringify(existing)}; the action will not change it to ${JSON.stringify(value)}`);
+        }
+        else
+            merged[key] = value;
+    }
+    const pid = readDaemonPid(paths.pidFile);
+    record({ path: paths.daemonJson, before, pidFile: paths.pidFile, keys: Object.keys(settings) });
+    await io.write(paths.daemonJson, `${JSON.stringify(merged, null, 2)}\n`, 0o644);
+    await io.signal(pid, 'HUP');
+}
+/**
+ * dockerd's reload applies only the keys present in daemon.json: writing back a file without "registry-mirrors"
+ * would leave our mirrors live. So the daemon first reloads a file that states the original value of every key we
+ * set (an empty list where there was none), `reloaded` waits until it reports them, and then the original bytes
+ * go back (they mean the same to the daemon, so no further reload is needed).
+ */
+async function restoreHostDaemon(change, io, reloaded = async () => undefined) {
+    let original = {};
+    try {
+        original = change.before?.trim() ? JSON.parse(change.before) : {};
+    }
+    catch {
+        // The file was valid when we changed it; if not, the plain restore below is all we can do.
+    }
+    const explicit = { ...original };
+    for (const key of change.keys)
+        if (!(key in original) && RESETTABLE.has(key))
+            explicit[key] = [];
+    const pid = readDaemonPid(change.pidFile);
+    await io.write(change.path, `${JSON.stringify(explicit, null, 2)}\n`, 0o644);
+    await io.signal(pid, 'HUP');
+    await reloaded(explicit);
+    if (change.before === null)
+        await io.remove(change.path);
+    else
+        await io.write(change.path, change.before, 0o644);
+}
+/** daemon.json keys whose "unset" is an empty list, so they can be reset by a reload. */
+const RESETTABLE = new Set(['registry-mirrors', 'insecure-registries']);
+
+;// CONCATENATED MODULE: ./src/registry/apply.ts
+// Registry settings through a job's phases. pre: check everything that can be checked (the workspace is not checked
+// out yet) and give dind its daemon.json. main: load every certificate, install it where the mode's daemon reads it,
+// write buildkitd.toml. post: undo what was changed on the runner's own daemon (socket mode).
+
+
+
+
+
+
+
+/** The daemon.json for the job's dockerd, or undefined when there is nothing to set. */
+function daemonConfigFor(inputs) {
+    const { config } = buildDaemonJson(inputs.registry);
+    return Object.keys(config).length ? config : undefined;
+}
+/** Certificate problems that can be found before checkout; sources that do not exist yet are checked in main. */
+async function checkRegistryEarly(inputs, workspace) {
+    if (!inputs.registry.certs.length)
+        return [];
+    return (await loadRegistryTrust(inputs.registry.certs, { baseDir: workspace })).problems;
+}
+async function writeFiles(dir, files) {
+    for (const file of files) {
+        const path = (0,external_node_path_.join)(dir, file.path);
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(path), { recursive: true, mode: 0o755 });
+        await (0,promises_namespaceObject.writeFile)(path, file.content, { mode: file.mode });
+        await (0,promises_namespaceObject.chmod)(path, file.mode);
+    }
+}
+/**
+ * main: loads every certificate (all problems at once), masks inline keys, installs the certificates where the
+ * daemon reads them, and writes buildkitd.toml next to them.
+ */
+async function applyRegistry(inputs, platform, state, jobDir) {
+    const settings = inputs.registry;
+    if (isEmptyRegistrySettings(settings))
+        return { outputs: { 'buildkitd-config': '' }, facts: {} };
+    const log = platform.log;
+    const loaded = await loadRegistryTrust(settings.certs, { baseDir: platform.job.workspace });
+    for (const secret of loaded.secrets) {
+        platform.mask(secret);
+        for (const line of secret.split('\n'))
+            if (line.trim() && !line.startsWith('-----'))
+                platform.mask(line.trim());
+    }
+    // After checkout every source must exist; in pre, missing workspace files were only deferred.
+    for (const path of loaded.missing)
+        loaded.problems.push(`input "registry-certs": ${path} does not exist; check the path (relative paths start at the workspace)`);
+    if (loaded.problems.length) {
+        throw new Error(`registry-certs cannot be used:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}`);
+    }
+    const files = certsDirFiles(loaded.trust);
+    const dir = await jobDir();
+    // Our own copy in the job directory: dind mounts it as /etc/docker/certs.d, and buildkitd.toml points at it.
+    const certsDir = (0,external_node_path_.join)(dir, 'certs.d');
+    await writeFiles(certsDir, files);
+    if (inputs.mode === 'socket' && files.length) {
+        const paths = hostPaths(platform.env);
+        const io = new PrivilegedFiles();
+        const changes = { certDirs: [], ...state.value?.hostChanges };
+        await installHostCerts(files, paths, io, (certDirs) => state.update({ hostChanges: { ...changes, certDirs } }));
+        log.info(`Installed certificates for ${loaded.trust.map((t) => t.host).join(', ')} into ${paths.certsDir} (post restores what was there).`);
+    }
+    if (inputs.mode === 'socket' && inputs.configureHost) {
+        const config = daemonConfigFor(inputs);
+        if (config) {
+            const paths = hostPaths(platform.env);
+            await configureHostDaemon(config, paths, new PrivilegedFiles(), (daemonJson) => state.update({ hostChanges: { certDirs: [], ...state.value?.hostChanges, daemonJson } }));
+            log.info(`Merged ${Object.keys(config).join(', ')} into ${paths.daemonJson} and reloaded dockerd (post restores the file).`);
+        }
+    }
+    if (inputs.mode === 'external' && files.length) {
+        log.warning(`registry-certs (${loaded.trust.map((t) => t.host).join(', ')}) cannot be installed into an external daemon the action does not manage; ` +
+            'they are in the buildkitd-config output for BuildKit builders. Install them where that daemon runs (its /etc/docker/certs.d).');
+    }
+    const tomlPath = (0,external_node_path_.join)(dir, 'buildkitd.toml');
+    const byHost = (host, name) => (files.some((f) => f.path === `${host}/${name}`) ? (0,external_node_path_.join)(certsDir, host, name) : undefined);
+    const toml = buildkitdToml(settings, loaded.trust.map((t) => ({ host: t.host, ca: byHost(t.host, 'ca.crt'), cert: byHost(t.host, 'client.cert'), key: byHost(t.host, 'client.key') })));
+    await (0,promises_namespaceObject.writeFile)(tomlPath, toml, { mode: 0o644 });
+    const facts = {};
+    if (settings.mirrors.length)
+        facts['Registry mirrors'] = settings.mirrors.join(', ');
+    if (settings.insecure.length)
+        facts['Insecure registries'] = settings.insecure.join(', ');
+    if (loaded.trust.length)
+        facts['Registry certificates'] = loaded.trust.map((t) => `${t.host}${t.client ? ' (with client certificate)' : ''}`).join(', ');
+    return { outputs: { 'buildkitd-config': tomlPath }, facts };
+}
+/** post: restores the runner daemon's certs.d directories and daemon.json exactly as they were. */
+async function undoRegistry(changes, log, reloaded) {
+    const done = [];
+    if (!changes)
+        return done;
+    const io = new PrivilegedFiles();
+    if (changes.certDirs.length) {
+        try {
+            await restoreHostCerts(changes.certDirs, io);
+            done.push(`certificates in ${changes.certDirs.map((c) => c.dir).join(', ')}`);
+        }
+        catch (e) {
+            log.warning(`Could not restore the runner's certs.d: ${e.message}`);
+        }
+    }
+    if (changes.daemonJson) {
+        try {
+            await restoreHostDaemon(changes.daemonJson, io, reloaded);
+            done.push(`${changes.daemonJson.path} (daemon reloaded)`);
+        }
+        catch (e) {
+            log.warning(`Could not restore ${changes.daemonJson.path}: ${e.message}`);
+        }
+    }
+    return done;
+}
+
+;// CONCATENATED MODULE: ./src/daemon/dind.ts
+// dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
+// volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
+
+
+
+
+
+
+
+
+
+/** Inside the container: our per-job directory (the socket, the TLS files). */
+const RUN_DIR = '/run/setup-dind';
+/** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
+const TLS_PORT_NUMBER = 2376;
+const TLS_PORT = `${TLS_PORT_NUMBER}/tcp`;
+const MAX_SOCKET_PATH_BYTES = 107;
+/**
+ * Runs before dockerd, in any image with a POSIX sh (docker:dind, Debian, Alpine). Without --privileged, the cgroup
+ * mounts are read-only: remount them writable (cgroup v2 mount, or v1 bind mounts). On cgroup v2, move every process
+ * out of the namespace's root cgroup so dockerd can enable controllers (as docker's own dind script does). A fixed
+ * script: the daemon's arguments arrive as "$@", never inside the script text.
+ */
+const INIT_SCRIPT = `set -e
+while read -r _ mp _ opts _; do
+  case "$mp" in /sys/fs/cgroup|/sys/fs/cgroup/*)
+    case ",$opts," in *,ro,*) mount -o remount,rw "$mp" 2>/dev/null || mount -o remount,bind,rw "$mp" 2>/dev/null || echo "setup-dind: cannot make $mp writable" >&2 ;; esac ;;
+  esac
+done < /proc/self/mounts
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+  mkdir -p /sys/fs/cgroup/init
+  while read -r pid; do echo "$pid" > /sys/fs/cgroup/init/cgroup.procs 2>/dev/null || :; done < /sys/fs/cgroup/cgroup.procs
+  sed -e 's/ / +/g' -e 's/^/+/' < /sys/fs/cgroup/cgroup.controllers > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || :
+fi
+mount --make-rshared / 2>/dev/null || :
+rm -f /var/run/docker.pid /run/docker.pid
+exec "$@"`;
+// Linux capabilities by number (capability.h), to turn our own bounding set into names the engine understands.
+const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
+    'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE',
+    'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME',
+    'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG',
+    'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF', 'CHECKPOINT_RESTORE'];
+/**
+ * Capabilities the host withholds, read from our own bounding set (`CapBnd` in /proc/self/status): a runner whose
+ * engine refuses --privileged ("unable to apply caps") usually withholds the same ones from every process.
+ */
+function withheldCapabilities(procStatus) {
+    const match = /^CapBnd:\s*([0-9a-f]+)/m.exec(procStatus);
+    if (!match)
+        return [];
+    const bounding = BigInt(`0x${match[1]}`);
+    return CAPABILITIES.filter((_, bit) => ((bounding >> BigInt(bit)) & 1n) === 0n);
+}
+/**
+ * What a nested dockerd needs beyond Docker's default set (mounts, networking, cgroups, namespaces), for engines that
+ * refuse "ALL" (a withheld capability, or one the engine does not know). SYS_RESOURCE is left out on purpose: it is
+ * the one hosts most often withhold, and dockerd runs without it.
+ */
+const NESTED_DOCKERD_CAPABILITIES = ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE', 'IPC_LOCK', 'SYS_NICE', 'DAC_READ_SEARCH', 'NET_RAW', 'MKNOD', 'SETFCAP', 'SETPCAP'];
+/** The container specs to try, in order: privileged first under `auto`, then the explicit capability set. */
+function planDind(p) {
+    const { dind } = p.inputs;
+    const args = [`--host=unix://${RUN_DIR}/docker.sock`, `--group=${p.socketGroup}`];
+    if (p.configFile)
+        args.push(`--config-file=${RUN_DIR}/daemon.json`);
+    if (dind.tcp) {
+        args.push(`--host=tcp://0.0.0.0:${TLS_PORT_NUMBER}`, '--tlsverify', `--tlscacert=${RUN_DIR}/tls/server/ca.pem`, `--tlscert=${RUN_DIR}/tls/server/server-cert.pem`, `--tlskey=${RUN_DIR}/tls/server/server-key.pem`);
+    }
+    const name = objectName(p.session);
+    const base = {
+        name,
+        Image: dind.image,
+        Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'],
+        Cmd: ['dockerd', ...args, ...dind.daemonArgs],
+        Labels: p.labels,
+        HostConfig: {
+            Init: true,
+            Mounts: [
+                { Type: 'bind', Source: p.hostJobDir, Target: RUN_DIR },
+                { Type: 'volume', Source: name, Target: '/var/lib/docker' },
+                // A bind mount of the parent: directory names like "registry:5000" cannot go through -v syntax.
+                ...(p.certsDir ? [{ Type: 'bind', Source: `${p.hostJobDir}/certs.d`, Target: '/etc/docker/certs.d' }] : []),
+            ],
+            ...(dind.tcp ? { PortBindings: { [TLS_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
+            ...(dind.network ? { NetworkMode: dind.network } : {}),
+        },
+        ...(dind.tcp ? { ExposedPorts: { [TLS_PORT]: {} } } : {}),
+        ...(dind.network ? { NetworkingConfig: { EndpointsConfig: { [dind.network]: { Aliases: ['docker'] } } } } : {}),
+    };
+    const privileged = { strategy: 'privileged', spec: { ...base, HostConfig: { ...base.HostConfig, Privileged: true } } };
+    const unconfined = { SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'], MaskedPaths: [], ReadonlyPaths: [] };
+    const explicit = p.withheld
+        ? [{ strategy: 'explicit-capabilities', spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: p.withheld, ...unconfined } } }]
+        : [];
+    const minimal = {
+        strategy: 'minimal-capabilities',
+        spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: NESTED_DOCKERD_CAPABILITIES, ...unconfined } },
+    };
+    if (dind.runtime)
+        return [{ strategy: 'runtime', spec: { ...base, HostConfig: { ...base.HostConfig, Runtime: dind.runtime } } }];
+    if (dind.privileged === 'true')
+        return [privileged];
+    if (dind.privileged === 'false')
+        return [...explicit, minimal];
+    // A host that withholds a capability from our own process withholds it from the engine too, and a privileged
+    // container asks for all of them: the engine would refuse it ("unable to apply caps"). Skip the doomed attempt.
+    if (p.withheld?.length)
+        return [...explicit, minimal];
+    return [privileged, ...explicit, minimal];
+}
+function dindDaemon(inputs, platform, state, deps) {
+    const log = platform.log;
+    const saved = () => {
+        const s = state.value;
+        if (!s)
+            throw new Error('no session state: start() must run first');
+        return s;
+    };
+    return {
+        async start() {
+            const s = saved();
+            const outerEndpoint = resolveEngine(inputs, platform.env);
+            state.update({ outer: saveEndpoint(outerEndpoint) });
+            const engine = new EngineClient(outerEndpoint);
+            const labels = sessionLabels(s.session, platform.job);
+            const name = objectName(s.session);
+            // The per-job directory: the socket and certificates live here, private to the runner's user.
+            const jobDir = await ensureJobDir(platform.job, state);
+            // sun_path holds 108 bytes: a longer socket path makes dockerd listen where no client can connect.
+            const socketPath = (0,external_node_path_.join)(jobDir, 'docker.sock');
+            if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+                throw new Error(`the daemon's socket would be ${socketPath} (${Buffer.byteLength(socketPath)} bytes), longer than unix sockets allow (${MAX_SOCKET_PATH_BYTES}); ` +
+                    'use a shorter temporary directory (RUNNER_TEMP, or --state-dir / SETUP_DIND_STATE_DIR for the CLI)');
+            }
+            const toHostPath = await hostPathTranslator(engine, platform.env);
+            const hostJobDir = toHostPath(jobDir);
+            if (toHostPath.container)
+                state.update({ containerJob: toHostPath.container.name });
+            // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
+            const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
+            const network = inputs.dind.network ?? (inputs.dind.tcp ? jobNetwork : undefined);
+            if (!(await engine.imageExists(inputs.dind.image))) {
+                log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
+                await engine.pullImage(inputs.dind.image);
+            }
+            await engine.createVolume(name, labels);
+            state.update({ volume: name });
+            if (network) {
+                const exists = await engine.networkExists(network);
+                if (!exists) {
+                    await engine.createNetwork(network, labels);
+                    log.info(`Created network ${network}`);
+                }
+                state.update({ network: { name: network, created: !exists } });
+            }
+            const daemonConfig = daemonConfigFor(inputs);
+            if (daemonConfig)
+                await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
+            const certsDir = inputs.registry.certs.length > 0;
+            if (certsDir)
+                await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(jobDir, 'certs.d'), { mode: 0o755 });
+            if (inputs.dind.tcp) {
+                await writeTls((0,external_node_path_.join)(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
+            }
+            const planInput = {
+                inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
+                session: s.session,
+                labels,
+                hostJobDir,
+                socketGroup: deps.socketGroup(),
+                withheld: toHostPath.container ? undefined : withheldCapabilities(await deps.readProcStatus()),
+                configFile: daemonConfig !== undefined,
+                certsDir,
+            };
+            const plans = planDind(planInput);
+            const failures = [];
+            let beforeStart = deps.beforeStart;
+            for (const plan of plans) {
+                let id;
+                try {
+                    id = await engine.createContainer(plan.spec);
+                    state.update({ containerId: id, containerName: name, privilege: plan.strategy, startRequestedAt: Date.now() });
+                    if (beforeStart) {
+                        const usable = await beforeStart(engine, id);
+                        beforeStart = undefined; // the volume outlives a refused start: later attempts reuse it
+                        if (!usable) {
+                            await engine.removeContainer(id);
+                            await engine.removeVolume(name);
+                            await engine.createVolume(name, labels);
+                            id = await engine.createContainer(plan.spec);
+                            state.update({ containerId: id, startRequestedAt: Date.now() });
+                        }
+                    }
+                    await engine.startContainer(id);
+                    if (!failures.length && plan.strategy !== 'privileged' && plan.strategy !== 'runtime' && inputs.dind.privileged === 'auto') {
+                        log.info(`setup-dind: this host withholds ${(planInput.withheld ?? []).join(', ')} from every process, so --privileged would be refused; the daemon runs with all other capabilities and seccomp/AppArmor unconfined.`);
+                    }
+                    if (failures.length) {
+                        const how = plan.strategy === 'explicit-capabilities'
+                            ? 'all capabilities except those the host withholds'
+                            : `the capabilities a nested dockerd needs (${NESTED_DOCKERD_CAPABILITIES.join(', ')})`;
+                        log.warning(`The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)}); the daemon runs with ${how}, ` +
+                            'and seccomp/AppArmor unconfined. Set privileged: false to skip the --privileged attempt.');
+                    }
+                    return;
+                }
+                catch (e) {
+                    failures.push(e.message);
+                    if (id) {
+                        await engine.removeContainer(id).catch(() => undefined);
+                        state.update({ containerId: undefined, privilege: undefined });
+                    }
+                }
+            }
+            const tried = plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`).join('; ');
+            throw new Error(`Could not start the dind container (${tried}). ` +
+                (inputs.dind.runtime
+                    ? `Check that the engine has the runtime "${inputs.dind.runtime}" (docker info lists runtimes).`
+                    : 'Use a runner whose engine allows privileged containers, set runtime: sysbox-runc where Sysbox is installed, or use mode: socket.'));
+        },
+        async attach() {
+            const s = saved();
+            if (!s.outer || !s.containerId || !s.jobDir)
+                throw new Error('the dind container was not started');
+            const engine = new EngineClient(loadEndpoint(s.outer));
+            const id = s.containerId;
+            let endpoint = { address: { kind: 'unix', path: (0,external_node_path_.join)(s.jobDir, 'docker.sock') } };
+            const outputs = { 'container-id': id };
+            if (inputs.dind.tcp) {
+                const certPath = (0,external_node_path_.join)(s.jobDir, 'tls', 'client');
+                if (s.containerJob && s.network) {
+                    // The job container reaches the daemon by name on the job's network (the server certificate names it).
+                    endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
+                }
+                else {
+                    const c = await engine.inspectContainer(id);
+                    const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+                    if (!port)
+                        throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
+                    endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
+                }
+                outputs['cert-path'] = certPath;
+            }
+            state.update({ endpoint: saveEndpoint(endpoint) });
+            return {
+                endpoint,
+                outputs,
+                facts: { Image: inputs.dind.image, Privileges: s.privilege ?? '' },
+                async giveUp() {
+                    const c = await engine.inspectContainer(id);
+                    if (!c)
+                        return 'its container was removed';
+                    if (c.restartCount > 0)
+                        return `its container restarted ${c.restartCount} time(s)`;
+                    if (!c.running)
+                        return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}`;
+                    return undefined;
+                },
+                logTail: (lines) => engine.containerLogs(id, lines),
+            };
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/readiness.ts
+const realClock = {
+    now: () => performance.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+class NotReadyError extends Error {
+    elapsedMs;
+    lastError;
+    constructor(message, elapsedMs, lastError) {
+        super(message);
+        this.elapsedMs = elapsedMs;
+        this.lastError = lastError;
+        this.name = 'NotReadyError';
+    }
+}
+const describeError = (e) => {
+    const err = e;
+    const text = err?.message ?? String(e);
+    return err?.code && !text.includes(err.code) ? `${err.code}: ${text}` : text;
+};
+async function waitUntilReady(options) {
+    const clock = options.clock ?? realClock;
+    const firstDelay = options.firstDelayMs ?? 20;
+    const maxDelay = options.maxDelayMs ?? 1000;
+    const maxAttempt = options.maxAttemptMs ?? 2000;
+    const start = clock.now();
+    const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+    let delay = firstDelay;
+    let attempts = 0;
+    let lastError = 'no attempt was made';
+    for (;;) {
+        const elapsed = clock.now() - start;
+        const remaining = options.timeoutMs - elapsed;
+        if (remaining <= 0) {
+            throw new NotReadyError(`${options.target} did not answer within ${seconds(options.timeoutMs)} (${attempts} attempts); last error: ${lastError}. ` +
+                'Check that the address is right and the daemon is running; raise wait-timeout if it is just slow.', elapsed, lastError);
+        }
+        attempts++;
+        try {
+            const version = await options.probe(Math.max(50, Math.min(maxAttempt, remaining)));
+            return { version, elapsedMs: clock.now() - start, attempts };
+        }
+        catch (e) {
+            lastError = describeError(e);
+        }
+        const reason = await options.giveUp?.();
+        if (reason !== undefined) {
+            const elapsedNow = clock.now() - start;
+            throw new NotReadyError(`${options.target} will not become ready: ${reason} (after ${seconds(elapsedNow)}, ${attempts} attempts; last error: ${lastError})`, elapsedNow, lastError);
+        }
+        const left = options.timeoutMs - (clock.now() - start);
+        if (left <= 0)
+            continue;
+        await clock.sleep(Math.min(delay, left));
+        delay = Math.min(maxDelay, Math.ceil(delay * 1.5));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/daemon/existing.ts
+// socket and external modes: the daemon is not ours. The action finds it, waits for it and exports it; it creates
+// nothing, so post has nothing of ours to remove and touches nothing anyone else made.
+
+
+/**
+ * The endpoint, waiting (within wait-timeout) for TLS files that are not there yet: a docker:dind service writes its
+ * client certificates only once it has started, so the job may look for them before they exist.
+ */
+async function endpointWhenTlsFilesExist(inputs, env, clock) {
+    const deadline = clock.now() + inputs.waitTimeoutMs;
+    for (;;) {
+        try {
+            return resolveEngine(inputs, env);
+        }
+        catch (e) {
+            if (!(e instanceof TlsFilesMissingError))
+                throw e;
+            if (clock.now() >= deadline)
+                throw new Error(`${e.message} (waited ${(inputs.waitTimeoutMs / 1000).toFixed(1)} s for them to appear)`);
+            await clock.sleep(200);
+        }
+    }
+}
+function existingDaemon(inputs, env, state, clock = realClock) {
+    return {
+        async start() {
+            // socket: the runner's own daemon, found like the docker CLI finds it. external: docker-host is required
+            // (inputs.ts makes sure), so the same resolution applies. TLS files may appear later (see above).
+            try {
+                state.update({ endpoint: saveEndpoint(resolveEngine(inputs, env)) });
+            }
+            catch (e) {
+                if (!(e instanceof TlsFilesMissingError))
+                    throw e;
+                state.update({ endpoint: { host: formatAddress(resolveEngine({ ...inputs, tlsCertPath: undefined }, { ...env, DOCKER_TLS_VERIFY: undefined }).address) } });
+            }
+        },
+        async attach() {
+            const endpoint = await endpointWhenTlsFilesExist(inputs, env, clock);
+            return { endpoint, outputs: {}, facts: { Daemon: inputs.mode === 'socket' ? "the runner's own daemon" : 'an external daemon' } };
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/cleanup.ts
+// Post's removal of what this job created: only objects that carry this session's label, plus the per-job
+// directory. Idempotent (post may run twice) and never fatal: each problem becomes a warning.
+
+
+
+
+
+/** Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed. */
+const STOP_GRACE_SECONDS = 5;
+/** Containers first (stopped gracefully), then the volumes and networks they used: the order the engine needs. */
+async function removeObjects(engine, found, attempt) {
+    for (const c of found.containers) {
+        await attempt(`container ${c.name}`, async () => {
+            if (c.state === 'running')
+                await engine.stopContainer(c.id, STOP_GRACE_SECONDS);
+            await engine.removeContainer(c.id);
+        });
+    }
+    for (const v of found.volumes)
+        await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name));
+    for (const n of found.networks)
+        await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
+}
+async function cleanupSession(state, log) {
+    const report = { removed: [], warnings: [] };
+    const attempt = async (what, fn) => {
+        try {
+            await fn();
+            report.removed.push(what);
+        }
+        catch (e) {
+            const message = `Could not remove ${what}: ${e.message}`;
+            report.warnings.push(message);
+            log.warning(message);
+        }
+    };
+    if (state.outer) {
+        const engine = new EngineClient(loadEndpoint(state.outer));
+        const label = `${LABEL_SESSION}=${state.session}`;
+        let found;
+        try {
+            found = await engine.listLabelled(label);
+        }
+        catch (e) {
+            const message = `Could not list this job's containers on ${engine.description}: ${e.message}`;
+            report.warnings.push(message);
+            log.warning(message);
+            found = { containers: [], volumes: [], networks: [] };
+        }
+        // What state names but the engine no longer lists is already gone; what the engine lists with our label but
+        // state lost (a crash between create and save) is ours all the same.
+        await removeObjects(engine, found, attempt);
+    }
+    if (state.jobDir && (0,external_node_fs_.existsSync)(state.jobDir)) {
+        const dir = state.jobDir;
+        await attempt(`directory ${dir}`, () => (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }));
+    }
+    return report;
+}
+/**
+ * Removes what crashed earlier jobs left on a shared engine (self-hosted runners): objects of OTHER setup-dind
+ * sessions whose creation label is older than `olderThanMs`. Only when asked (input cleanup-stale); never touches
+ * the current session, objects without our labels, or anything newer than the threshold.
+ */
+async function reapStale(engine, olderThanMs, currentSession, log, now = Date.now()) {
+    const found = await engine.listLabelled(LABEL_SESSION);
+    const stale = (labels) => {
+        if (labels[LABEL_SESSION] === currentSession)
+            return false;
+        const created = Date.parse(labels[LABEL_CREATED] ?? '');
+        return Number.isFinite(created) && now - created > olderThanMs;
+    };
+    const removed = [];
+    const attempt = async (what, fn) => {
+        try {
+            await fn();
+            removed.push(what);
+        }
+        catch (e) {
+            log.warning(`cleanup-stale: could not remove ${what}: ${e.message}`);
+        }
+    };
+    await removeObjects(engine, {
+        containers: found.containers.filter((c) => stale(c.labels)),
+        volumes: found.volumes.filter((v) => stale(v.labels)),
+        networks: found.networks.filter((n) => stale(n.labels)),
+    }, attempt);
+    return removed;
+}
+
+;// CONCATENATED MODULE: ./src/cache/zstd.ts
+// Multi-threaded zstd through the zstd binary, streaming both ways: archives never pass through a temporary tar.
+
+class ZstdError extends Error {
+}
+function failure(args, code, stderr, spawnError) {
+    if (spawnError?.code === 'ENOENT') {
+        return new ZstdError('zstd is not installed; install it (apt-get install zstd, apk add zstd) to use the image cache');
+    }
+    return new ZstdError(`zstd ${args.join(' ')} failed (exit ${code}): ${stderr.trim() || spawnError?.message || 'no message'}`);
+}
+/** Compresses `source` into `file` with every core (-T0); resolves with the compressed size. */
+function compressToFile(source, file, level = 3) {
+    const args = [`-${level}`, '-T0', '-q', '-f', '-o', file];
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+        let stderr = '';
+        let spawnError;
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('error', (e) => (spawnError = e));
+        source.on('error', (e) => {
+            child.kill('SIGKILL');
+            reject(e);
+        });
+        child.stdin.on('error', () => undefined); // a dying zstd is reported by its exit code
+        source.pipe(child.stdin);
+        child.on('close', (code) => (code === 0 && !spawnError ? resolve() : reject(failure(args, code, stderr, spawnError))));
+    });
+}
+/** Decompresses `file` as a stream; `done` rejects when zstd fails (a corrupt or truncated archive). */
+function decompressFile(file) {
+    const args = ['-d', '-q', '-c', file];
+    const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let spawnError;
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', (e) => (spawnError = e));
+    const done = new Promise((resolve, reject) => {
+        child.on('close', (code) => {
+            if (code === 0 && !spawnError)
+                resolve();
+            else {
+                const error = failure(args, code, stderr, spawnError);
+                child.stdout.destroy(error);
+                reject(error);
+            }
+        });
+    });
+    done.catch(() => undefined);
+    return { stream: child.stdout, done };
+}
+
+;// CONCATENATED MODULE: ./src/cache/directory.ts
+// A cache directory (GitLab's `cache:` keeps it between pipelines): one `<key>.tar.zst` per entry, written to a
+// temporary name and renamed, so a crash never leaves a half entry under a real key.
+
+
+
+const SUFFIX = '.tar.zst';
+const fileOf = (dir, key) => (0,external_node_path_.join)(dir, `${encodeURIComponent(key)}${SUFFIX}`);
+class DirectoryBackend {
+    dir;
+    name;
+    constructor(dir) {
+        this.dir = dir;
+        this.name = `directory ${dir}`;
+    }
+    async entries() {
+        let names;
+        try {
+            names = await (0,promises_namespaceObject.readdir)(this.dir);
+        }
+        catch (e) {
+            if (e.code === 'ENOENT')
+                return [];
+            throw e;
+        }
+        const out = [];
+        for (const name of names) {
+            if (!name.endsWith(SUFFIX))
+                continue;
+            const file = (0,external_node_path_.join)(this.dir, name);
+            const info = await (0,promises_namespaceObject.stat)(file);
+            out.push({ key: decodeURIComponent(name.slice(0, -SUFFIX.length)), file, mtime: info.mtimeMs, bytes: info.size });
+        }
+        return out;
+    }
+    async abandon() {
+        const names = await (0,promises_namespaceObject.readdir)(this.dir).catch(() => []);
+        for (const name of names)
+            if (name.endsWith(`.partial-${process.pid}`))
+                await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(this.dir, name), { force: true });
+    }
+    async restore(primaryKey, restoreKeys, consume) {
+        const all = await this.entries();
+        let match = all.find((e) => e.key === primaryKey);
+        for (const prefix of restoreKeys) {
+            if (match)
+                break;
+            match = all.filter((e) => e.key.startsWith(prefix)).sort((a, b) => b.mtime - a.mtime)[0];
+        }
+        if (!match)
+            return undefined;
+        const { stream, done } = decompressFile(match.file);
+        await Promise.all([consume(stream), done]);
+        return { key: match.key, bytes: match.bytes };
+    }
+    async save(key, produce, maxBytes, supersedes = []) {
+        const target = fileOf(this.dir, key);
+        if ((await this.entries()).some((e) => e.key === key))
+            return { outcome: 'exists', bytes: 0 };
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        const partial = `${target}.partial-${process.pid}`;
+        try {
+            await compressToFile(await produce(), partial);
+            const bytes = (await (0,promises_namespaceObject.stat)(partial)).size;
+            if (maxBytes !== undefined && bytes > maxBytes)
+                return { outcome: 'too-large', bytes };
+            await (0,promises_namespaceObject.rename)(partial, target);
+            // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline.
+            for (const old of await this.entries()) {
+                if (old.key !== key && supersedes.some((prefix) => old.key.startsWith(prefix)))
+                    await (0,promises_namespaceObject.rm)(old.file, { force: true });
+            }
+            return { outcome: 'saved', bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(partial, { force: true });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/cache.ts
+// The image cache through a job: restore before the first step (images: docker load into the job's daemon in main;
+// data-root: the daemon's data root, restored into its volume in pre before dockerd starts), save in post only
+// when the images changed. Nothing here may fail a job: every problem becomes a warning and a cold daemon.
+
+
+const cache_slug = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+/** Default keys: a prefix of what makes entries compatible, plus the run, so each run can write a fresh entry. */
+function cacheKeys(inputs, job) {
+    const settings = inputs.cache;
+    const image = inputs.mode === 'dind' ? `-${cache_slug(inputs.dind.image)}` : '';
+    const prefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}-`;
+    return {
+        key: settings.key ?? `${prefix}${cache_slug(job.runId)}-${cache_slug(job.runAttempt)}`,
+        restoreKeys: settings.restoreKeys ?? (settings.key ? [] : [prefix]),
+    };
+}
+/**
+ * A new record and its backend (a directory when cache-dir is set, else the CI system's cache service), or undefined
+ * with a warning when there is no backend.
+ */
+function startCache(inputs, platform) {
+    const settings = inputs.cache;
+    if (!settings)
+        return undefined;
+    const dir = settings.dir && ((0,external_node_path_.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_.resolve)(platform.job.workspace, settings.dir));
+    const backend = dir ? new DirectoryBackend(dir) : platform.cacheService();
+    if (!backend) {
+        platform.log.warning('The image cache needs a cache service (GitHub Actions) or cache-dir; none is available here, so the cache is off for this job.');
+        return undefined;
+    }
+    const { key, restoreKeys } = cacheKeys(inputs, platform.job);
+    return { backend, record: { settings, key, restoreKeys, backend: backend.name, ...(dir ? { dir } : {}), hit: 'false' } };
+}
+const backendFromRecord = (record, platform) => record.dir ? new DirectoryBackend(record.dir) : platform.cacheService();
+function matches(pattern, tag) {
+    const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    // "busybox" selects every tag of busybox; "busybox:1" only that one.
+    return regex.test(tag) || (!pattern.includes(':') && regex.test(tag.replace(/:[^:/]+$/, '')));
+}
+/** The images the cache keeps: their ids (for change detection) and the references to save them by. */
+async function selectImages(engine, patterns) {
+    const images = await engine.listImages();
+    const chosen = patterns.length ? images.filter((i) => i.tags.some((t) => patterns.some((p) => matches(p, t)))) : images;
+    return {
+        ids: [...new Set(chosen.map((i) => i.id))].sort(),
+        refs: chosen.flatMap((i) => (i.tags.length ? i.tags : [i.id])),
+    };
+}
+/**
+ * Cache transfers get a deadline: GitHub's cache client has none for uploads, and a stalled service must never keep
+ * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes).
+ */
+function cacheDeadlineMs(env) {
+    const seconds = Number(env.SETUP_DIND_CACHE_TIMEOUT_SECONDS);
+    return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 600_000;
+}
+class DeadlineError extends Error {
+}
+/** The promise's result, or a DeadlineError after `ms` (the work itself is abandoned, not cancelled). */
+function withDeadline(work, ms, what) {
+    let timer;
+    const deadline = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new DeadlineError(`${what} did not finish within ${Math.round(ms / 1000)} s and was given up`)), ms);
+    });
+    work.catch(() => undefined); // a late failure of abandoned work is not news
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+const sameIds = (a, b) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+/** Restores an entry with `consume`; a failure is a warning and a miss. */
+async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000) {
+    const started = performance.now();
+    try {
+        const entry = await withDeadline(backend.restore(record.key, record.restoreKeys, consume), deadlineMs, `restoring from ${backend.name}`);
+        if (!entry) {
+            log.info(`setup-dind cache: no entry for ${record.key}${record.restoreKeys.length ? ` or ${record.restoreKeys.join(', ')}*` : ''} in ${backend.name}.`);
+            return { ...record, hit: 'false' };
+        }
+        const seconds = (performance.now() - started) / 1000;
+        log.info(`setup-dind cache: restored ${entry.key} (${mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
+        return { ...record, hit: entry.key === record.key ? 'true' : 'partial', restoredKey: entry.key, restoredBytes: entry.bytes, restoreSeconds: seconds };
+    }
+    catch (e) {
+        if (e instanceof DeadlineError)
+            await backend.abandon?.().catch(() => undefined);
+        log.warning(`setup-dind cache: restoring from ${backend.name} failed (${e.message}); the daemon starts cold.`);
+        return { ...record, hit: 'false', failed: true };
+    }
+}
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+/**
+ * post: saves when the selected images differ from what was restored (or always, per cache-save). `produce` makes
+ * the tar (docker save, or the stopped daemon's data root); `prepare` runs first when saving (stopping the daemon).
+ */
+async function saveEntry(backend, record, current, produce, log, prepare, deadlineMs = 600_000) {
+    const { settings } = record;
+    if (settings.save === 'never')
+        return 'not saved: cache-save is never';
+    if (!current.ids.length)
+        return 'not saved: no images to keep';
+    if (settings.save === 'on-change' && sameIds(record.fingerprint, current.ids)) {
+        return `not saved: the images are unchanged since ${record.restoredKey ? `the restore of ${record.restoredKey}` : 'the start'}`;
+    }
+    const started = performance.now();
+    try {
+        await prepare?.();
+        const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, record.restoreKeys), deadlineMs, `saving to ${backend.name}`);
+        const seconds = ((performance.now() - started) / 1000).toFixed(2);
+        switch (result.outcome) {
+            case 'saved':
+                return `saved ${record.key} (${mb(result.bytes)}, ${current.ids.length} images) to ${backend.name} in ${seconds} s`;
+            case 'exists':
+                log.warning(`setup-dind cache: ${record.key} exists already and entries are immutable; use a key that changes (the default adds the run) to save changed images.`);
+                return 'not saved: the key exists';
+            case 'too-large':
+                log.warning(`setup-dind cache: not saved, ${mb(result.bytes)} is above cache-max-size (${mb(settings.maxBytes ?? 0)}).`);
+                return 'not saved: too large';
+            default:
+                log.warning(`setup-dind cache: saving to ${backend.name} failed${result.detail ? ` (${result.detail})` : ''}.`);
+                return 'not saved: the backend failed';
+        }
+    }
+    catch (e) {
+        if (e instanceof DeadlineError)
+            await backend.abandon?.().catch(() => undefined);
+        log.warning(`setup-dind cache: saving failed (${e.message}); the job is not affected.`);
+        return 'not saved: an error';
+    }
+}
+/** Where the dind data root lives inside the daemon's container, and the directory its archive is rooted at. */
+const DATA_ROOT = '/var/lib/docker';
+const DATA_ROOT_PARENT = (0,external_node_path_.join)(DATA_ROOT, '..');
+
+;// CONCATENATED MODULE: ./src/state.ts
+const KEY = 'setup-dind';
+class StateRecorder {
+    store;
+    current;
+    constructor(store) {
+        this.store = store;
+        const text = store.get(KEY);
+        if (text) {
+            try {
+                this.current = JSON.parse(text);
+            }
+            catch {
+                throw new Error(`the saved state of an earlier phase is not valid JSON (${text.slice(0, 80)}); was the action's state edited?`);
+            }
+        }
+    }
+    get value() {
+        return this.current;
+    }
+    /** Starts a new record (pre, or main when pre did not run). */
+    begin(initial) {
+        this.current = { ...initial };
+        this.store.set(KEY, JSON.stringify(this.current));
+        return this.current;
+    }
+    update(patch) {
+        if (!this.current)
+            throw new Error('state.update before state.begin');
+        this.current = { ...this.current, ...patch };
+        this.store.set(KEY, JSON.stringify(this.current));
+        return this.current;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/docker-context.ts
+// Container jobs: the GitHub runner runs the host's `docker exec` for every later step with that step's environment,
+// so an exported DOCKER_HOST would send the runner's own `docker exec` to the job's daemon and break every step.
+// Instead, the docker CLI inside the job container is pointed at the daemon through a docker context in its own
+// config directory ($DOCKER_CONFIG or $HOME/.docker), which the host's CLI never reads. Post puts config.json back.
+
+
+
+
+
+const CONTEXT_NAME = 'setup-dind';
+const dockerConfigDir = (env) => env.DOCKER_CONFIG || (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.docker');
+const contextId = (name) => (0,external_node_crypto_.createHash)('sha256').update(name).digest('hex');
+async function installDockerContext(configDir, endpoint, record) {
+    const configPath = (0,external_node_path_.join)(configDir, 'config.json');
+    let configBefore = null;
+    try {
+        configBefore = await (0,promises_namespaceObject.readFile)(configPath, 'utf8');
+    }
+    catch (e) {
+        if (e.code !== 'ENOENT')
+            throw e;
+    }
+    let config = {};
+    if (configBefore?.trim()) {
+        try {
+            config = JSON.parse(configBefore);
+        }
+        catch (e) {
+            throw new Error(`${configPath} is not valid JSON (${e.message}); the docker context cannot be set`);
+        }
+    }
+    record({ configDir, configBefore });
+    const id = contextId(CONTEXT_NAME);
+    const meta = {
+        Name: CONTEXT_NAME,
+        Metadata: { Description: "this job's Docker daemon (setup-dind)" },
+        Endpoints: { docker: { Host: formatAddress(endpoint.address), SkipTLSVerify: false } },
+    };
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(configDir, 'contexts', 'meta', id), { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(configDir, 'contexts', 'meta', id, 'meta.json'), JSON.stringify(meta));
+    if (endpoint.tlsCertPath) {
+        const tlsDir = (0,external_node_path_.join)(configDir, 'contexts', 'tls', id, 'docker');
+        await (0,promises_namespaceObject.mkdir)(tlsDir, { recursive: true, mode: 0o700 });
+        for (const f of ['ca.pem', 'cert.pem', 'key.pem'])
+            await (0,promises_namespaceObject.copyFile)((0,external_node_path_.join)(endpoint.tlsCertPath, f), (0,external_node_path_.join)(tlsDir, f));
+    }
+    await (0,promises_namespaceObject.writeFile)(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
+}
+async function removeDockerContext(r) {
+    const id = contextId(CONTEXT_NAME);
+    await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(r.configDir, 'contexts', 'meta', id), { recursive: true, force: true });
+    await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(r.configDir, 'contexts', 'tls', id), { recursive: true, force: true });
+    const configPath = (0,external_node_path_.join)(r.configDir, 'config.json');
+    if (r.configBefore === null)
+        await (0,promises_namespaceObject.rm)(configPath, { force: true });
+    else
+        await (0,promises_namespaceObject.writeFile)(configPath, r.configBefore);
+}
+
+;// CONCATENATED MODULE: ./src/phases.ts
+// The three phases of a job as plain functions over a platform: pre starts the daemon early, main waits until it
+// answers and hands it to the job, post removes what the job created. Entry points only pick the platform.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const LOG_TAIL_LINES = 60;
+function daemonMode(inputs, platform, state, options) {
+    if (inputs.mode !== 'dind')
+        return existingDaemon(inputs, platform.env, state, options.clock);
+    return dindDaemon(inputs, platform, state, {
+        readProcStatus: options.readProcStatus ?? (() => (0,promises_namespaceObject.readFile)('/proc/self/status', 'utf8')),
+        socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
+        beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
+    });
+}
+/** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
+function restoreDataRoot(inputs, platform, state) {
+    return async (engine, containerId) => {
+        const started = startCache(inputs, platform);
+        if (!started)
+            return true;
+        const record = await restoreEntry(started.backend, started.record, (tar) => engine.putArchive(containerId, DATA_ROOT_PARENT, tar), platform.log, cacheDeadlineMs(platform.env));
+        state.update({ cache: record });
+        return !record.failed;
+    };
+}
+/** Parses inputs, or fails the step with every problem at once and returns undefined. */
+function readInputs(platform) {
+    try {
+        return parseInputs((name) => platform.input(name), { workspace: platform.job.workspace });
+    }
+    catch (e) {
+        if (!(e instanceof InputError))
+            throw e;
+        platform.fail(`${e.message}\nNothing was started.`);
+        return undefined;
+    }
+}
+async function startDaemon(inputs, platform, state, options) {
+    // Certificates that exist already (inline, or outside the workspace) are checked before anything starts.
+    const problems = await checkRegistryEarly(inputs, platform.job.workspace);
+    if (problems.length)
+        throw new InputError(problems);
+    const session = newSessionId(platform.job);
+    state.begin({ session, mode: inputs.mode });
+    if (inputs.cleanupStaleMs !== undefined) {
+        const removed = await reapStale(new EngineClient(resolveEngine(inputs, platform.env)), inputs.cleanupStaleMs, session, platform.log);
+        platform.log.info(`setup-dind cleanup-stale: ${removed.length ? `removed ${removed.join(', ')}` : 'nothing older than the threshold'}.`);
+    }
+    await daemonMode(inputs, platform, state, options).start();
+}
+async function runPre(platform, options = {}) {
+    const inputs = readInputs(platform);
+    if (!inputs)
+        return;
+    const state = new StateRecorder(platform.state);
+    const started = performance.now();
+    try {
+        await startDaemon(inputs, platform, state, options);
+        platform.log.info(`setup-dind: ${inputs.mode} daemon starting (${Math.round(performance.now() - started)} ms); main waits for it.`);
+    }
+    catch (e) {
+        if (e instanceof InputError)
+            platform.fail(`${e.message}\nNothing was started.`);
+        else
+            platform.fail(`setup-dind could not start the daemon: ${e.message}`);
+    }
+}
+async function runMain(platform, options = {}) {
+    const inputs = readInputs(platform);
+    if (!inputs)
+        return;
+    const state = new StateRecorder(platform.state);
+    const clock = options.clock ?? realClock;
+    const mainStarted = clock.now();
+    try {
+        if (!state.value) {
+            // pre did not run (a composite action, or pre was skipped): start now.
+            await startDaemon(inputs, platform, state, options);
+        }
+        const waitStarted = clock.now();
+        const daemon = await daemonMode(inputs, platform, state, options).attach();
+        const client = new EngineClient(daemon.endpoint);
+        const target = `the ${inputs.mode} daemon at ${client.description}`;
+        let ready;
+        let info;
+        try {
+            ready = await waitUntilReady({
+                target,
+                // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
+                timeoutMs: Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)),
+                // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
+                probe: async (ms) => {
+                    const answer = await client.probe(ms);
+                    info = answer.info;
+                    return answer;
+                },
+                giveUp: daemon.giveUp,
+                clock,
+            });
+        }
+        catch (e) {
+            if (!(e instanceof NotReadyError) || !daemon.logTail)
+                throw e;
+            const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err) => `(its log could not be read: ${err.message})`);
+            await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
+            throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
+        }
+        // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
+        const waitSeconds = (clock.now() - mainStarted) / 1000;
+        const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
+        info ??= await client.info();
+        state.update({ ready: true });
+        const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
+        const cache = await prepareImageCache(inputs, platform, state, client);
+        const outputs = {
+            'docker-host': formatAddress(daemon.endpoint.address),
+            'daemon-version': ready.version.version,
+            'api-version': ready.version.apiVersion,
+            'storage-driver': info.storageDriver,
+            'ready-seconds': waitSeconds.toFixed(3),
+            ...daemon.outputs,
+            ...registry.outputs,
+            'cache-hit': cache?.hit ?? 'false',
+            'cache-key': cache?.key ?? '',
+        };
+        for (const [name, value] of Object.entries(outputs))
+            platform.setOutput(name, value);
+        if (state.value?.containerJob) {
+            // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
+            const configDir = dockerConfigDir(platform.env);
+            await installDockerContext(configDir, daemon.endpoint, (dockerContext) => state.update({ dockerContext }));
+            platform.log.info(`setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it). ` +
+                `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${outputs['docker-host']} inside your run script.`);
+        }
+        else {
+            for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint)))
+                platform.exportVariable(name, value);
+        }
+        platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
+        await platform.appendSummary(summaryTable('setup-dind', {
+            Mode: inputs.mode,
+            ...daemon.facts,
+            ...registry.facts,
+            ...(cache ? { 'Image cache': cacheFact(cache) } : {}),
+            'DOCKER_HOST': `\`${outputs['docker-host']}\``,
+            'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
+            'Storage driver': info.storageDriver,
+            ...(bootSeconds !== undefined ? { 'Boot to ready': `${bootSeconds.toFixed(2)} s` } : {}),
+            'Main step waited': `${waitSeconds.toFixed(2)} s`,
+        }));
+    }
+    catch (e) {
+        platform.fail(`setup-dind: ${e.message}`);
+    }
+}
+async function runPost(platform) {
+    let state;
+    try {
+        state = new StateRecorder(platform.state);
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind post: ${e.message}`);
+        return;
+    }
+    const s = state.value;
+    if (!s) {
+        platform.log.info('setup-dind: nothing to clean up (the action did not start anything in this job).');
+        return;
+    }
+    const started = performance.now();
+    try {
+        // Post reads only job-status: an input that was invalid earlier must not stop the cleanup.
+        const jobStatus = platform.input('job-status').trim().toLowerCase();
+        const failed = jobStatus === 'failure' || jobStatus === 'cancelled' || !s.ready;
+        if (failed && s.outer && s.containerId) {
+            const engine = new EngineClient(loadEndpoint(s.outer));
+            const tail = await engine.containerLogs(s.containerId, 200).catch((e) => `(the daemon's log could not be read: ${e.message})`);
+            await platform.group(`Docker daemon log (the job ${jobStatus === 'success' ? 'did not reach a ready daemon' : `status is ${jobStatus || 'unknown'}`})`, async () => platform.log.info(tail));
+        }
+        if (s.dockerContext) {
+            await removeDockerContext(s.dockerContext).catch((e) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
+        }
+        if (s.cache && s.ready && s.endpoint) {
+            const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform));
+            platform.log.info(`setup-dind cache: ${message}.`);
+        }
+        const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
+        if (restored.length)
+            platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
+        const report = await cleanupSession(s, platform.log);
+        state.update({ cleanedUp: true });
+        const took = ((performance.now() - started) / 1000).toFixed(2);
+        if (report.removed.length)
+            platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
+        else
+            platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind post: ${e.message}`);
+    }
+}
+/**
+ * main: images are loaded into the job's daemon now; data-root was restored in pre. Either way the ids of the
+ * selected images are recorded, so post can tell whether anything changed.
+ */
+async function prepareImageCache(inputs, platform, state, daemon) {
+    if (!inputs.cache)
+        return undefined;
+    let record = state.value?.cache;
+    if (!record) {
+        const started = startCache(inputs, platform);
+        if (!started)
+            return undefined;
+        record = started.record;
+        if (inputs.cache.strategy === 'images') {
+            record = await restoreEntry(started.backend, record, (tar) => daemon.loadImages(tar), platform.log, cacheDeadlineMs(platform.env));
+        }
+    }
+    try {
+        record = { ...record, fingerprint: (await selectImages(daemon, record.settings.images)).ids };
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind cache: could not list the images (${e.message}); post will save regardless.`);
+    }
+    state.update({ cache: record });
+    return record;
+}
+function cacheFact(record) {
+    if (!record.restoredKey)
+        return `${record.settings.strategy}: nothing restored (${record.backend})`;
+    return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
+}
+/** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
+async function saveImageCache(record, s, platform) {
+    const backend = backendFromRecord(record, platform);
+    if (!backend)
+        return 'not saved: no cache backend';
+    try {
+        const daemon = new EngineClient(loadEndpoint(s.endpoint));
+        const current = await selectImages(daemon, record.settings.images);
+        if (record.settings.strategy === 'images') {
+            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env));
+        }
+        const outer = new EngineClient(loadEndpoint(s.outer));
+        const id = s.containerId;
+        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env));
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
+        return 'not saved: an error';
+    }
+}
+/** Waits (at most 5 s) until the runner's daemon reports the registry mirrors a reload was meant to set. */
+function reloadedTo(daemon) {
+    return async (expected) => {
+        const want = (expected['registry-mirrors'] ?? []).map((m) => m.replace(/\/?$/, '/')).sort().join(',');
+        const clock = realClock;
+        const deadline = clock.now() + 5000;
+        while (clock.now() < deadline) {
+            const info = await daemon.info().catch(() => undefined);
+            if (info && info.registryMirrors.map((m) => m.replace(/\/?$/, '/')).sort().join(',') === want)
+                return;
+            await clock.sleep(100);
+        }
+        throw new Error('the daemon did not report the restored registry mirrors within 5 s of the reload');
+    };
+}
+function lastLines(text, n) {
+    return text.trimEnd().split('\n').slice(-n).map((l) => `  ${l}`).join('\n');
+}
+function summaryTable(title, rows) {
+    const escape = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+    return `### ${title}\n\n| | |\n|---|---|\n${Object.entries(rows).map(([k, v]) => `| ${escape(k)} | ${escape(v)} |`).join('\n')}\n\n`;
+}
+
+;// CONCATENATED MODULE: ./src/platform/shell.ts
+// GitLab CI and plain shells: the CLI's platform. State lives in a JSON file in a state directory, so `stop` in
+// GitLab's after_script finds what `start` made in before_script (another shell). Exported variables go to a dotenv
+// file (GitLab's artifacts:reports:dotenv, or `eval "$(setup-dind env)"`); log groups are GitLab's collapsible
+// sections when GitLab runs us.
+
+
+/** The saved variables and outputs of a state directory: what `setup-dind env` prints. */
+function readSaved(stateDir) {
+    const values = readStateFile(stateDir);
+    return { env: JSON.parse(values['exported-env'] ?? '{}'), outputs: JSON.parse(values.outputs ?? '{}') };
+}
+function readStateFile(stateDir) {
+    try {
+        return JSON.parse((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(stateDir, 'state.json'), 'utf8'));
+    }
+    catch (e) {
+        if (e.code === 'ENOENT')
+            return {};
+        throw new Error(`the state file ${(0,external_node_path_.join)(stateDir, 'state.json')} cannot be read (${e.message})`);
+    }
+}
+/** dotenv lines; values are single-quoted for shells (a quote inside becomes '\''). */
+const dotenv = (vars) => Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n');
+const shellExports = (vars) => Object.entries(vars).map(([k, v]) => `export ${k}='${v.replace(/'/g, "'\\''")}'`).join('\n');
+function shellPlatform(options) {
+    const { env, stateDir } = options;
+    const out = options.out ?? ((t) => process.stdout.write(`${t}\n`));
+    const err = options.err ?? ((t) => process.stderr.write(`${t}\n`));
+    const gitlab = env.GITLAB_CI === 'true';
+    (0,external_node_fs_.mkdirSync)(stateDir, { recursive: true, mode: 0o700 });
+    const stateFile = (0,external_node_path_.join)(stateDir, 'state.json');
+    const values = readStateFile(stateDir);
+    const save = () => {
+        const partial = `${stateFile}.${process.pid}`;
+        (0,external_node_fs_.writeFileSync)(partial, JSON.stringify(values, null, 2), { mode: 0o600 });
+        (0,external_node_fs_.renameSync)(partial, stateFile);
+    };
+    const exported = JSON.parse(values['exported-env'] ?? '{}');
+    const outputs = JSON.parse(values.outputs ?? '{}');
+    let section = 0;
+    const platform = {
+        name: gitlab ? 'gitlab' : 'shell',
+        stateDir,
+        envFile: (0,external_node_path_.join)(stateDir, 'setup-dind.env'),
+        exitCode: 0,
+        log: {
+            info: (m) => out(m),
+            warning: (m) => err(`WARNING: ${m}`),
+            error: (m) => err(`ERROR: ${m}`),
+            debug: (m) => (env.SETUP_DIND_DEBUG ? err(`debug: ${m}`) : undefined),
+        },
+        state: {
+            get: (key) => values[key] ?? '',
+            set: (key, value) => {
+                values[key] = value;
+                save();
+            },
+        },
+        job: {
+            runId: env.CI_PIPELINE_ID || 'local',
+            runAttempt: '1',
+            job: env.CI_JOB_ID || env.CI_JOB_NAME || 'shell',
+            tempDir: stateDir,
+            workspace: env.CI_PROJECT_DIR || process.cwd(),
+        },
+        env,
+        input: (name) => options.inputs[name] ?? '',
+        setOutput: (name, value) => {
+            outputs[name] = value;
+            values.outputs = JSON.stringify(outputs);
+            save();
+        },
+        exportVariable: (name, value) => {
+            exported[name] = value;
+            values['exported-env'] = JSON.stringify(exported);
+            save();
+            (0,external_node_fs_.writeFileSync)(platform.envFile, `${dotenv(exported)}\n`, { mode: 0o600 });
+        },
+        // GitLab masks only variables defined in its settings; nothing can be masked from a running job.
+        mask: () => undefined,
+        group: async (title, fn) => {
+            const id = `setup_dind_${process.pid}_${++section}`;
+            if (gitlab)
+                out(`\u001b[0Ksection_start:${Math.floor(Date.now() / 1000)}:${id}[collapsed=true]\r\u001b[0K${title}`);
+            else
+                out(`--- ${title}`);
+            try {
+                return await fn();
+            }
+            finally {
+                if (gitlab)
+                    out(`\u001b[0Ksection_end:${Math.floor(Date.now() / 1000)}:${id}\r\u001b[0K`);
+            }
+        },
+        appendSummary: async (markdown) => {
+            (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(stateDir, 'summary.md'), markdown, { flag: 'a' });
+        },
+        cacheService: () => undefined,
+        fail: (message) => {
+            platform.exitCode = 1;
+            err(`ERROR: ${message}`);
+        },
+    };
+    return platform;
+}
+
+;// CONCATENATED MODULE: ./src/cli.ts
+// The setup-dind command for GitLab CI and any shell: the same phases as the action, driven by flags and
+// SETUP_DIND_* variables, with state in a directory so separate shells (before_script, after_script) share it.
+
+
+
+
+
+
+const VERSION = '0.1.0';
+const COMMANDS = ['start', 'wait', 'stop', 'env'];
+class UsageError extends Error {
+}
+const INPUT_NAMES = Object.keys(INPUT_DEFAULTS).filter((n) => n !== 'job-status');
+const envName = (input) => `SETUP_DIND_${input.toUpperCase().replace(/-/g, '_')}`;
+const HELP = `setup-dind ${VERSION}: give this CI job its own Docker daemon.
+
+Usage:
+  setup-dind start [--input value ...]   start the daemon (mode dind by default), wait until it answers,
+                                          write the variables to <state-dir>/setup-dind.env
+  setup-dind wait  [--docker-host URL]    wait until DOCKER_HOST (or --docker-host) really answers
+  setup-dind env   [--format shell|dotenv] print the variables of the started daemon (eval "$(setup-dind env)")
+  setup-dind stop                         print the daemon's log if the job failed, remove everything start made
+
+Every input of the GitHub action is a flag (--mode, --image, --registry-mirrors, --registry-certs, --cache,
+--cache-dir, --wait-timeout, ...) and a variable (SETUP_DIND_MODE, SETUP_DIND_REGISTRY_MIRRORS, ...); flags win.
+  --state-dir DIR    where start keeps its state for stop (default $SETUP_DIND_STATE_DIR, else a per-job directory
+                     under the temporary directory)
+  --job-status S     for stop: success, failure or cancelled (default: GitLab's CI_JOB_STATUS)
+Exit codes: 0 ok, 1 failure, 2 bad usage.`;
+function parseCli(argv, env) {
+    const inputs = {};
+    for (const name of INPUT_NAMES) {
+        const value = env[envName(name)];
+        if (value !== undefined)
+            inputs[name] = value;
+    }
+    let command;
+    let stateDir = env.SETUP_DIND_STATE_DIR;
+    let format = 'shell';
+    let jobStatus = env.SETUP_DIND_JOB_STATUS ?? { failed: 'failure', canceled: 'cancelled', success: 'success' }[env.CI_JOB_STATUS ?? ''];
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === '--help' || arg === '-h')
+            return { command: 'help', inputs, stateDir: '', format };
+        if (arg === '--version' || arg === '-V')
+            return { command: 'version', inputs, stateDir: '', format };
+        if (!arg.startsWith('--')) {
+            if (command)
+                throw new UsageError(`unexpected argument ${JSON.stringify(arg)}; one command at a time (${COMMANDS.join(', ')})`);
+            if (!COMMANDS.includes(arg))
+                throw new UsageError(`unknown command ${JSON.stringify(arg)}; use one of ${COMMANDS.join(', ')}`);
+            command = arg;
+            continue;
+        }
+        const eq = arg.indexOf('=');
+        const name = arg.slice(2, eq === -1 ? undefined : eq);
+        let value = eq === -1 ? undefined : arg.slice(eq + 1);
+        if (value === undefined) {
+            if (i + 1 >= argv.length)
+                throw new UsageError(`--${name} needs a value`);
+            value = argv[++i];
+        }
+        if (name === 'state-dir')
+            stateDir = value;
+        else if (name === 'job-status')
+            jobStatus = value;
+        else if (name === 'format') {
+            if (value !== 'shell' && value !== 'dotenv')
+                throw new UsageError(`--format ${JSON.stringify(value)}: use shell or dotenv`);
+            format = value;
+        }
+        else if (INPUT_NAMES.includes(name))
+            inputs[name] = value;
+        else
+            throw new UsageError(`unknown option --${name}; see setup-dind --help for the options`);
+    }
+    if (!command)
+        throw new UsageError(`no command; use one of ${COMMANDS.join(', ')} (setup-dind --help)`);
+    const filled = { ...Object.fromEntries(INPUT_NAMES.map((n) => [n, INPUT_DEFAULTS[n]])), ...inputs };
+    filled['job-status'] = jobStatus ?? 'success';
+    const jobId = env.CI_JOB_ID || `${process.getuid?.() ?? 'user'}`;
+    return { command, inputs: filled, stateDir: stateDir || (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), `setup-dind-${jobId}`), format };
+}
+/** Runs one invocation; returns the exit code. */
+async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`), err = (t) => void process.stderr.write(`${t}\n`)) {
+    let invocation;
+    try {
+        invocation = parseCli(argv, env);
+    }
+    catch (e) {
+        if (!(e instanceof UsageError))
+            throw e;
+        err(`setup-dind: ${e.message}`);
+        return 2;
+    }
+    if (invocation.command === 'help') {
+        out(HELP);
+        return 0;
+    }
+    if (invocation.command === 'version') {
+        out(VERSION);
+        return 0;
+    }
+    if (invocation.command === 'env') {
+        const saved = readSaved(invocation.stateDir);
+        if (!Object.keys(saved.env).length) {
+            err(`setup-dind: nothing started in ${invocation.stateDir}; run setup-dind start first (or pass --state-dir)`);
+            return 1;
+        }
+        out(invocation.format === 'dotenv' ? dotenv(saved.env) : shellExports(saved.env));
+        return 0;
+    }
+    const inputs = { ...invocation.inputs };
+    if (invocation.command === 'wait') {
+        inputs.mode = 'external';
+        inputs['docker-host'] = inputs['docker-host'] || env.DOCKER_HOST || '';
+        if (!inputs['docker-host']) {
+            err('setup-dind: wait needs DOCKER_HOST or --docker-host');
+            return 2;
+        }
+        // Like the docker CLI: a tcp:// DOCKER_HOST with DOCKER_TLS_VERIFY set uses DOCKER_CERT_PATH (else ~/.docker).
+        const tlsFromEnv = env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && inputs['docker-host'].startsWith('tcp://');
+        if (!inputs['tls-cert-path'] && tlsFromEnv)
+            inputs['tls-cert-path'] = env.DOCKER_CERT_PATH || (0,external_node_path_.join)(env.HOME ?? '', '.docker');
+    }
+    const platform = shellPlatform({ env, inputs, stateDir: invocation.stateDir, out, err });
+    if (invocation.command === 'start') {
+        await runPre(platform);
+        if (platform.exitCode === 0)
+            await runMain(platform);
+        if (platform.exitCode === 0)
+            out(`setup-dind: variables in ${platform.envFile}; load them with: eval "$(setup-dind env --state-dir ${invocation.stateDir})"`);
+    }
+    else if (invocation.command === 'wait') {
+        await runMain(platform);
+    }
+    else {
+        await runPost(platform);
+        // The CLI's own files: the state, the dotenv file and the summary (the directory too, once empty).
+        for (const file of ['state.json', 'setup-dind.env', 'summary.md'])
+            (0,external_node_fs_.rmSync)((0,external_node_path_.join)(invocation.stateDir, file), { force: true });
+        try {
+            (0,external_node_fs_.rmdirSync)(invocation.stateDir);
+        }
+        catch {
+            // not empty: something else lives there, and it is not ours to remove
+        }
+    }
+    return platform.exitCode;
+}
+
+;// CONCATENATED MODULE: ./src/platform/github-commands.ts
+// GitHub Actions workflow commands, the few the action issues, written directly: @actions/core loads an HTTP client
+// (undici) at start-up for OIDC tokens the action never asks for, and every phase of every job paid for parsing it.
+// The formats are the runner's (the same bytes @actions/core writes): `::name prop=value::message` lines on stdout,
+// and `name<<delimiter` records in the files GITHUB_OUTPUT, GITHUB_ENV and GITHUB_STATE name.
+
+
+
+
+const escapeData = (s) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+const escapeProperty = (s) => escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+/** `::command prop=value,...::message`, escaped as the runner expects. */
+function formatCommand(command, properties, message) {
+    const props = Object.entries(properties).filter(([, v]) => v).map(([k, v]) => `${k}=${escapeProperty(v)}`).join(',');
+    return `::${command}${props ? ` ${props}` : ''}::${escapeData(message)}`;
+}
+function issueCommand(command, properties, message) {
+    process.stdout.write(formatCommand(command, properties, message) + external_node_os_.EOL);
+}
+/** A `name<<delimiter` record; the random delimiter must not occur in the name or the value. */
+function keyValueRecord(name, value) {
+    const delimiter = `ghadelimiter_${(0,external_node_crypto_.randomUUID)()}`;
+    if (name.includes(delimiter) || value.includes(delimiter))
+        throw new Error(`Unexpected input: ${name} contains the delimiter "${delimiter}"`);
+    return `${name}<<${delimiter}${external_node_os_.EOL}${value}${external_node_os_.EOL}${delimiter}`;
+}
+/**
+ * Writes `name=value` to the runner's file for `kind` (OUTPUT, ENV, STATE); without such a file (an old runner), the
+ * stdout command `fallback` does it.
+ */
+function fileCommand(env, kind, fallback, name, value) {
+    const file = env[`GITHUB_${kind}`];
+    if (!file) {
+        if (kind === 'OUTPUT')
+            process.stdout.write(external_node_os_.EOL);
+        issueCommand(fallback, { name }, value);
+        return;
+    }
+    if (!(0,external_node_fs_.existsSync)(file))
+        throw new Error(`Missing file at path: ${file}`);
+    (0,external_node_fs_.appendFileSync)(file, `${keyValueRecord(name, value)}${external_node_os_.EOL}`, { encoding: 'utf8' });
+}
+const setOutput = (env, name, value) => fileCommand(env, 'OUTPUT', 'set-output', name, value);
+const saveState = (env, name, value) => fileCommand(env, 'STATE', 'save-state', name, value);
+function exportVariable(env, name, value) {
+    // Later code in this process sees it too, as with @actions/core.
+    process.env[name] = value;
+    fileCommand(env, 'ENV', 'set-env', name, value);
+}
+async function appendSummary(env, markdown) {
+    const file = env.GITHUB_STEP_SUMMARY;
+    if (!file)
+        throw new Error('Unable to find environment variable for $GITHUB_STEP_SUMMARY. Check if your runtime environment supports job summaries.');
+    try {
+        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.R_OK | external_node_fs_.constants.W_OK);
+    }
+    catch {
+        throw new Error(`Unable to access summary file: '${file}'. Check if the file has correct read/write permissions.`);
+    }
+    await (0,promises_namespaceObject.appendFile)(file, markdown, { encoding: 'utf8' });
+}
+async function group(title, fn) {
+    issueCommand('group', {}, title);
+    try {
+        return await fn();
+    }
+    finally {
+        issueCommand('endgroup', {}, '');
+    }
+}
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/platform/github-cache.ts
+// GitHub's cache service through @actions/cache. Its API takes paths, not streams: the tar goes to a file in a fixed
+// directory (the same path every run, because the path is part of the entry's version), and @actions/cache
+// compresses it with multi-threaded zstd. Every failure of the service is the library's warning, never the job's.
+// The library (and the Azure SDK under it) is loaded only when a job uses the cache: it is most of the bundle, and
+// every phase of every job would otherwise pay for parsing it.
+
+
+
+
+class GitHubCacheBackend {
+    name = "GitHub's cache service";
+    dir;
+    constructor(runnerTemp) {
+        this.dir = (0,external_node_path_.join)(runnerTemp, 'setup-dind-cache');
+    }
+    /** What @actions/cache's isFeatureAvailable checks, without loading it: a cache service URL from the runner. */
+    static available(env) {
+        return Boolean(env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL);
+    }
+    async abandon() {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+    }
+    async restore(primaryKey, restoreKeys, consume) {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        try {
+            const cache = await __nccwpck_require__.e(/* import() */ 305).then(__nccwpck_require__.bind(__nccwpck_require__, 4305));
+            const key = await cache.restoreCache([this.dir], primaryKey, restoreKeys);
+            if (!key)
+                return undefined;
+            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
+            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
+            await consume((0,external_node_fs_.createReadStream)(file));
+            return { key, bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        }
+    }
+    async save(key, produce, maxBytes) {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        try {
+            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(await produce(), (0,external_node_fs_.createWriteStream)(file));
+            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
+            // The service stores what zstd makes of it; the tar's size bounds that from above.
+            if (maxBytes !== undefined && bytes > maxBytes)
+                return { outcome: 'too-large', bytes, detail: 'uncompressed size' };
+            const cache = await __nccwpck_require__.e(/* import() */ 305).then(__nccwpck_require__.bind(__nccwpck_require__, 4305));
+            try {
+                const id = await cache.saveCache([this.dir], key);
+                return id === -1 ? { outcome: 'failed', bytes, detail: 'see the message above (another job may be saving this key)' } : { outcome: 'saved', bytes };
+            }
+            catch (e) {
+                if (e instanceof cache.ReserveCacheError)
+                    return { outcome: 'exists', bytes, detail: e.message };
+                return { outcome: 'failed', bytes, detail: e.message };
+            }
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/platform/github.ts
+// GitHub Actions: workflow commands (github-commands.ts) and the cache service (github-cache.ts, which loads
+// @actions/cache only when a job uses the cache).
+
+
+
+function githubPlatform(env = process.env) {
+    return {
+        name: 'github',
+        log: {
+            info: (m) => void process.stdout.write(`${m}${external_node_os_.EOL}`),
+            warning: (m) => issueCommand('warning', {}, m),
+            error: (m) => issueCommand('error', {}, m),
+            debug: (m) => issueCommand('debug', {}, m),
+        },
+        state: {
+            get: (key) => env[`STATE_${key}`] ?? '',
+            set: (key, value) => saveState(env, key, value),
+        },
+        job: {
+            runId: env.GITHUB_RUN_ID ?? 'local',
+            runAttempt: env.GITHUB_RUN_ATTEMPT ?? '1',
+            job: env.GITHUB_JOB ?? 'job',
+            tempDir: env.RUNNER_TEMP ?? '/tmp',
+            workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
+        },
+        env,
+        // Not core.getInput: it trims, and multi-line inputs (certificates, argument lists) keep their layout here.
+        input: (name) => env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '',
+        setOutput: (name, value) => setOutput(env, name, value),
+        exportVariable: (name, value) => exportVariable(env, name, value),
+        mask: (secret) => issueCommand('add-mask', {}, secret),
+        group: (title, fn) => group(title, fn),
+        appendSummary: async (markdown) => {
+            if (!env.GITHUB_STEP_SUMMARY)
+                return;
+            await appendSummary(env, markdown);
+        },
+        cacheService: () => (GitHubCacheBackend.available(env) ? new GitHubCacheBackend(env.RUNNER_TEMP ?? '/tmp') : undefined),
+        fail: (message) => {
+            process.exitCode = 1;
+            issueCommand('error', {}, message);
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/entrypoints/index.ts
+// The one bundle every entry point shares (dist/setup-dind.js): each phase's tiny dist/<phase>/index.js imports it
+// and runs its function, so a job's three processes parse the same file (one compile cache entry, one copy in dist/).
+
+
+
+const pre = () => runPre(githubPlatform());
+const main = () => runMain(githubPlatform());
+const post = () => runPost(githubPlatform());
+const cli = (argv) => runCli(argv, process.env);
+
+var __webpack_exports__cli = __webpack_exports__.xw;
+var __webpack_exports__main = __webpack_exports__.iW;
+var __webpack_exports__post = __webpack_exports__.bE;
+var __webpack_exports__pre = __webpack_exports__.AS;
+export { __webpack_exports__cli as cli, __webpack_exports__main as main, __webpack_exports__post as post, __webpack_exports__pre as pre };
