@@ -500,18 +500,60 @@ var __webpack_exports__ = {};
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  xw: () => (/* binding */ cli),
   iW: () => (/* binding */ main),
   bE: () => (/* binding */ post),
   AS: () => (/* binding */ pre)
 });
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/session.ts
+// One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
+// jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
+
+const LABEL_SESSION = 'io.github.setup-dind.session';
+const LABEL_CREATED = 'io.github.setup-dind.created';
+const LABEL_JOB = 'io.github.setup-dind.job';
+const slug = (text, max) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max) || 'x';
+/** run id, attempt, job name and a random part: readable in `docker ps`, unique even for matrix legs of one job. */
+function newSessionId(job, random = () => (0,external_node_crypto_.randomBytes)(4).toString('hex')) {
+    return `${slug(job.runId, 20)}-${slug(job.runAttempt, 4)}-${slug(job.job, 24)}-${random()}`;
+}
+function sessionLabels(session, job, now = new Date()) {
+    return {
+        [LABEL_SESSION]: session,
+        [LABEL_CREATED]: now.toISOString(),
+        [LABEL_JOB]: `${job.runId}/${job.runAttempt}/${job.job}`,
+    };
+}
+/** The name of every object of a session: `setup-dind-<session>`. */
+const objectName = (session) => `setup-dind-${session}`;
+
+;// CONCATENATED MODULE: ./src/jobdir.ts
+// The per-job directory: the socket, certificates, daemon.json and buildkitd.toml live here, private to the runner's
+// user (0700), recorded in state before anything is written into it, and removed by post.
+
+
+
+async function ensureJobDir(job, state) {
+    const current = state.value;
+    if (!current)
+        throw new Error('ensureJobDir before the session state exists');
+    if (current.jobDir)
+        return current.jobDir;
+    const dir = (0,external_node_path_.join)(job.tempDir, objectName(current.session));
+    state.update({ jobDir: dir });
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.chmod)(dir, 0o700);
+    return dir;
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./src/show.ts
 /** How a user's value is shown in an error: quoted, escaped, never endless. */
 function showValue(value) {
@@ -620,6 +662,675 @@ const loadEndpoint = (s) => ({
     ...(s.tlsCertPath ? { tlsCertPath: s.tlsCertPath } : {}),
 });
 
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __nccwpck_require__(4708);
+;// CONCATENATED MODULE: ./src/engine/client.ts
+// The only module that talks to the engine: the Engine API calls the action makes, typed, with errors that say what
+// failed. A thin client over node:http on the unix socket, TCP or TLS: no SDK, nothing loaded that a phase does not
+// use, and no environment read (DOCKER_HOST and friends point at the job's daemon after main; the endpoint given is
+// the only one used).
+
+
+
+
+
+class EngineError extends Error {
+    statusCode;
+    constructor(message, statusCode) {
+        super(message);
+        this.statusCode = statusCode;
+        this.name = 'EngineError';
+    }
+}
+/** An answer of the engine outside 2xx: its status and what it said (the JSON body's message). */
+class HttpStatusError extends Error {
+    statusCode;
+    constructor(statusCode, message) {
+        super(message);
+        this.statusCode = statusCode;
+    }
+}
+/** Splits the engine's multiplexed log stream (8-byte frame headers) into plain text. */
+function demuxLogs(buffer) {
+    const chunks = [];
+    let offset = 0;
+    const looksMultiplexed = buffer.length >= 8 && buffer[0] <= 2 && buffer[1] === 0 && buffer[2] === 0 && buffer[3] === 0;
+    if (!looksMultiplexed)
+        return buffer.toString('utf8');
+    while (offset + 8 <= buffer.length) {
+        const size = buffer.readUInt32BE(offset + 4);
+        chunks.push(buffer.subarray(offset + 8, offset + 8 + size));
+        offset += 8 + size;
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+/** Longest silence the action accepts from the engine within one call (more than a graceful container stop). */
+const ENGINE_IDLE_TIMEOUT_MS = 30_000;
+function queryString(query) {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) {
+        if (value === undefined)
+            continue;
+        for (const v of Array.isArray(value) ? value : [value])
+            params.append(name, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+    }
+    const text = params.toString();
+    return text ? `?${text}` : '';
+}
+async function readAll(res) {
+    const chunks = [];
+    for await (const chunk of res)
+        chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    return Buffer.concat(chunks);
+}
+/** What the engine said in an error answer: {"message": "..."} as a rule, else the text or the status line. */
+function errorText(res, body) {
+    const text = body.toString('utf8').trim();
+    try {
+        const json = JSON.parse(text);
+        if (typeof json?.message === 'string')
+            return json.message.trim();
+    }
+    catch {
+        // not JSON: the text itself
+    }
+    return text.slice(0, 500) || `HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim();
+}
+/** Reads the whole answer of a JSON call. */
+async function json(res) {
+    const text = (await readAll(res)).toString('utf8');
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        throw new Error(`the engine's answer is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+    }
+}
+/** Progress streams (pull, load) report failures as {"error": ...} lines inside a 200 answer. */
+async function streamedError(res) {
+    const text = (await readAll(res)).toString('utf8');
+    for (const line of text.split('\n')) {
+        if (!line.trim())
+            continue;
+        try {
+            const event = JSON.parse(line);
+            if (event.error)
+                return event.error;
+        }
+        catch {
+            // a partial or non-JSON line: not an error report
+        }
+    }
+    return undefined;
+}
+const toInfo = (i) => ({
+    storageDriver: i.Driver ?? '',
+    registryMirrors: i.RegistryConfig?.Mirrors ?? [],
+    cgroupVersion: i.CgroupVersion ?? '',
+    securityOptions: i.SecurityOptions ?? [],
+});
+class EngineClient {
+    endpoint;
+    description;
+    tls;
+    agentInstance;
+    constructor(endpoint) {
+        this.endpoint = endpoint;
+        this.description = formatAddress(endpoint.address);
+        if (endpoint.tlsCertPath) {
+            const read = (f) => (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(endpoint.tlsCertPath, f));
+            this.tls = { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
+        }
+    }
+    /** Connections are kept for the next call (a TLS handshake costs more than the call); idle ones do not hold the process. */
+    newAgent(options) {
+        return this.tls ? new external_node_https_.Agent({ ...options, ...this.tls }) : new external_node_http_.Agent(options);
+    }
+    get agent() {
+        this.agentInstance ??= this.newAgent({ keepAlive: true });
+        return this.agentInstance;
+    }
+    /**
+     * One HTTP request; resolves with the answer once its head has arrived and its status is 2xx, else rejects with
+     * an HttpStatusError carrying what the engine said. An idle timeout covers the whole exchange, streams included:
+     * they stay alive as long as data flows.
+     */
+    request(method, path, options = {}) {
+        const a = this.endpoint.address;
+        const timeoutMs = options.timeoutMs ?? ENGINE_IDLE_TIMEOUT_MS;
+        const payload = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json));
+        const headers = {};
+        if (payload)
+            Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
+        else if (options.body)
+            headers['content-type'] = options.contentType ?? 'application/x-tar';
+        const target = a.kind === 'unix' ? { socketPath: a.path } : { host: a.host, port: a.port };
+        const send = this.tls ? external_node_https_.request : external_node_http_.request;
+        return new Promise((resolve, reject) => {
+            let settled = false;
+            const fail = (e) => {
+                if (settled)
+                    return;
+                settled = true;
+                // A body the engine refused or could not take is not read further (its producer, zstd, is told so).
+                options.body?.unpipe(req);
+                options.body?.destroy();
+                reject(e);
+            };
+            const req = send({ ...target, method, path: `${path}${queryString(options.query ?? {})}`, headers, agent: options.agent ?? this.agent });
+            req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${(timeoutMs / 1000).toFixed(1)} s`)));
+            req.on('error', fail);
+            req.on('response', (res) => {
+                const status = res.statusCode ?? 0;
+                if (status >= 200 && status < 300) {
+                    settled = true;
+                    resolve(res);
+                    return;
+                }
+                readAll(res).then((body) => fail(new HttpStatusError(status, errorText(res, body))), (e) => fail(e));
+            });
+            if (options.body) {
+                options.body.on('error', (e) => req.destroy(e));
+                options.body.pipe(req);
+            }
+            else {
+                req.end(payload);
+            }
+        });
+    }
+    /** A request whose answer is JSON. */
+    async getJson(path, query) {
+        return json(await this.request('GET', path, { query }));
+    }
+    /** A request whose answer carries nothing the action needs: read it to the end. */
+    async send(method, path, options = {}) {
+        await readAll(await this.request(method, path, options));
+    }
+    /**
+     * Runs one engine call; an error becomes an EngineError that says what failed where. `answers` maps status codes
+     * that are an answer, not a failure (404: it does not exist), to the result they stand for.
+     */
+    async call(what, fn, answers = {}) {
+        try {
+            return await fn();
+        }
+        catch (e) {
+            const status = e instanceof HttpStatusError ? e.statusCode : undefined;
+            if (status !== undefined && status in answers)
+                return answers[status];
+            throw new EngineError(`${what} on ${this.description} failed: ${(e?.message ?? String(e)).trim()}`, status);
+        }
+    }
+    /**
+     * One readiness probe, one call: /info, bounded by timeoutMs, on a connection of its own. A socket or port that
+     * accepts connections is not a ready daemon; one that answers /info with a server version is, and the answer
+     * holds everything main reports (version, API version from the header, storage driver).
+     */
+    async probe(timeoutMs) {
+        const agent = this.newAgent({ keepAlive: false });
+        const started = performance.now();
+        const timer = setTimeout(() => agent.destroy(), timeoutMs);
+        try {
+            let res;
+            try {
+                res = await this.request('GET', '/info', { agent, timeoutMs });
+            }
+            catch (e) {
+                if (e instanceof HttpStatusError)
+                    throw new Error(`/info answered HTTP ${e.statusCode}: ${e.message}`);
+                throw e;
+            }
+            const apiVersion = String(res.headers['api-version'] ?? '');
+            const info = await json(res);
+            if (typeof info?.ServerVersion !== 'string')
+                throw new Error('/info answered without a server version: not a Docker daemon');
+            return { version: info.ServerVersion, apiVersion, os: info.OSType ?? '', arch: info.Architecture ?? '', info: toInfo(info) };
+        }
+        catch (e) {
+            // Our timeout destroys the connection, which reads as "socket hang up": say what really happened.
+            if (performance.now() - started >= timeoutMs * 0.95)
+                throw new Error(`no answer within ${(timeoutMs / 1000).toFixed(1)} s (the address accepts connections)`);
+            throw e;
+        }
+        finally {
+            clearTimeout(timer);
+            agent.destroy();
+        }
+    }
+    version() {
+        return this.call('reading the daemon version', async () => {
+            const v = await this.getJson('/version');
+            return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
+        });
+    }
+    info() {
+        return this.call('reading the daemon info', async () => toInfo(await this.getJson('/info')));
+    }
+    imageExists(ref) {
+        return this.call(`inspecting image ${ref}`, async () => (await this.send('GET', `/images/${encodeURIComponent(ref)}/json`), true), { 404: false });
+    }
+    pullImage(ref) {
+        return this.call(`pulling ${ref}`, async () => {
+            // A reference without a tag pulls :latest (the CLI's rule); a digest is passed whole.
+            const slash = ref.lastIndexOf('/');
+            const hasTag = ref.includes('@') || ref.slice(slash + 1).includes(':');
+            const query = hasTag ? { fromImage: ref } : { fromImage: ref, tag: 'latest' };
+            const failed = await streamedError(await this.request('POST', '/images/create', { query }));
+            if (failed)
+                throw new Error(failed);
+        });
+    }
+    createVolume(name, labels) {
+        return this.call(`creating volume ${name}`, () => this.send('POST', '/volumes/create', { json: { Name: name, Labels: labels } }));
+    }
+    removeVolume(name) {
+        return this.call(`removing volume ${name}`, () => this.send('DELETE', `/volumes/${encodeURIComponent(name)}`));
+    }
+    async networkExists(name) {
+        const found = await this.call('listing networks', () => this.getJson('/networks', { filters: JSON.stringify({ name: [name] }) }));
+        return found.some((n) => n.Name === name);
+    }
+    createNetwork(name, labels) {
+        return this.call(`creating network ${name}`, () => this.send('POST', '/networks/create', { json: { Name: name, Labels: labels, CheckDuplicate: true } }));
+    }
+    removeNetwork(idOrName) {
+        return this.call(`removing network ${idOrName}`, () => this.send('DELETE', `/networks/${encodeURIComponent(idOrName)}`));
+    }
+    createContainer(spec) {
+        return this.call(`creating container ${spec.name}`, async () => {
+            const { name, ...body } = spec;
+            return (await json(await this.request('POST', '/containers/create', { query: { name }, json: body }))).Id;
+        });
+    }
+    startContainer(id) {
+        return this.call(`starting container ${id.slice(0, 12)}`, () => this.send('POST', `/containers/${encodeURIComponent(id)}/start`));
+    }
+    /** undefined when the container does not exist (any more). */
+    async inspectContainer(id) {
+        const c = await this.call(`inspecting container ${id.slice(0, 12)}`, () => this.getJson(`/containers/${encodeURIComponent(id)}/json`), { 404: undefined });
+        if (!c)
+            return undefined;
+        const ports = {};
+        for (const [port, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
+            ports[port] = (bindings ?? []).map((b) => ({ hostIp: b.HostIp, hostPort: b.HostPort }));
+        }
+        return {
+            id: c.Id,
+            name: c.Name.replace(/^\//, ''),
+            running: c.State.Running,
+            restarting: c.State.Restarting,
+            status: c.State.Status,
+            exitCode: c.State.ExitCode,
+            restartCount: c.RestartCount,
+            error: c.State.Error ?? '',
+            ports,
+            mounts: (c.Mounts ?? []).map((m) => ({ source: m.Source, destination: m.Destination, type: m.Type })),
+            networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
+        };
+    }
+    /** The last `tail` lines of a container's output (stdout and stderr interleaved). */
+    containerLogs(id, tail = 50) {
+        return this.call(`reading the logs of ${id.slice(0, 12)}`, async () => demuxLogs(await readAll(await this.request('GET', `/containers/${encodeURIComponent(id)}/logs`, { query: { stdout: true, stderr: true, tail, follow: false } }))));
+    }
+    /** SIGTERM, then SIGKILL after `graceSeconds`. A container that is already stopped is fine. */
+    stopContainer(id, graceSeconds) {
+        // 304: already stopped; 404: already gone. The engine answers only once the container is down.
+        return this.call(`stopping container ${id.slice(0, 12)}`, () => this.send('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: { t: graceSeconds }, timeoutMs: ENGINE_IDLE_TIMEOUT_MS + graceSeconds * 1000 }), { 304: undefined, 404: undefined });
+    }
+    /** Removes a container at once (a running one is killed), with its anonymous volumes. */
+    removeContainer(id) {
+        return this.call(`removing container ${id.slice(0, 12)}`, () => this.send('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: true, v: true } }), { 404: undefined });
+    }
+    /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
+    listImages() {
+        return this.call('listing images', async () => (await this.getJson('/images/json')).map((i) => ({
+            id: i.Id,
+            tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+            size: i.Size,
+        })));
+    }
+    /** `docker save` as a stream: one tar with every named image (tags or ids). */
+    exportImages(names) {
+        return this.call(`exporting ${names.length} image(s)`, () => this.request('GET', '/images/get', { query: { names } }));
+    }
+    /** `docker load` from a stream; resolves when the engine has read and loaded all of it. */
+    loadImages(archive) {
+        return this.call('loading images', async () => {
+            const failed = await streamedError(await this.request('POST', '/images/load', { query: { quiet: true }, body: archive }));
+            if (failed)
+                throw new Error(failed);
+        });
+    }
+    /** A tar stream of `path` inside a container (running or stopped), produced by the engine as root. */
+    getArchive(id, path) {
+        return this.call(`reading ${path} of ${id.slice(0, 12)}`, () => this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } }));
+    }
+    /** Extracts a tar stream into `path` inside a container (created, not necessarily started), as root. */
+    putArchive(id, path, archive) {
+        return this.call(`writing into ${path} of ${id.slice(0, 12)}`, () => this.send('PUT', `/containers/${encodeURIComponent(id)}/archive`, { query: { path }, body: archive }));
+    }
+    listAll(filters) {
+        const f = filters ? JSON.stringify(filters) : undefined;
+        return Promise.all([
+            this.getJson('/containers/json', { all: true, filters: f }),
+            this.getJson('/volumes', { filters: f }),
+            this.getJson('/networks', { filters: f }),
+        ]);
+    }
+    /** Containers, volumes and networks that carry `label` (key=value or key). */
+    listLabelled(label) {
+        return this.call('listing labelled objects', async () => {
+            const [containers, volumes, networks] = await this.listAll({ label: [label] });
+            return {
+                containers: containers.map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? '').replace(/^\//, ''), state: c.State, labels: c.Labels ?? {} })),
+                volumes: (volumes.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} })),
+                networks: networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} })),
+            };
+        });
+    }
+    /** Everything on the engine, by id or name: the leak check's before-and-after picture. */
+    snapshot() {
+        return this.call("listing the engine's objects", async () => {
+            const [containers, volumes, networks] = await this.listAll();
+            return {
+                containers: containers.map((c) => c.Id).sort(),
+                volumes: (volumes.Volumes ?? []).map((v) => v.Name).sort(),
+                networks: networks.map((n) => n.Id).sort(),
+            };
+        });
+    }
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/tls.ts
+// Per-job TLS material for a dockerd TCP endpoint: one throw-away CA, a server
+// certificate and a client certificate, all ECDSA P-256 / SHA-256.
+//
+// docker:dind shells out to openssl and spends seconds on 4096-bit RSA keys;
+// P-256 keys take microseconds. node:crypto can make keys and signatures but
+// not X.509 certificates, so the certificate is assembled here with a minimal
+// DER encoder. The CA private key never leaves this function: once the job's
+// two leaf certificates exist, nobody can mint another one.
+
+
+
+
+// ---------------------------------------------------------------------------
+// DER (X.690) helpers: just the types an X.509 v3 certificate needs.
+const tlv = (tag, ...content) => {
+    const body = Buffer.concat(content);
+    const n = body.length;
+    // Short form below 128, otherwise 0x80|count followed by big-endian length bytes.
+    const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+    return Buffer.concat([Buffer.from([tag, ...len]), body]);
+};
+const seq = (...c) => tlv(0x30, ...c);
+const set = (...c) => tlv(0x31, ...c);
+const octets = (b) => tlv(0x04, b);
+const bitString = (b, unusedBits = 0) => tlv(0x03, Buffer.from([unusedBits]), b);
+const explicit = (n, inner) => tlv(0xa0 | n, inner); // [n] EXPLICIT (constructed)
+const implicit = (n, b) => tlv(0x80 | n, b); // [n] IMPLICIT primitive
+const TRUE = Buffer.from([0x01, 0x01, 0xff]); // DER requires 0xff for TRUE
+// INTEGER from unsigned big-endian bytes: minimal length, 0x00 prefix if the high bit is set.
+const uint = (b) => {
+    let i = 0;
+    while (i < b.length - 1 && b[i] === 0)
+        i++;
+    const v = b.subarray(i);
+    return tlv(0x02, v[0] & 0x80 ? Buffer.concat([Buffer.from([0]), v]) : v);
+};
+const oid = (dotted) => {
+    const [a, b, ...rest] = dotted.split('.').map(Number);
+    const out = [40 * a + b];
+    for (const arc of rest) {
+        const base128 = [arc & 0x7f]; // base-128, high bit marks "more bytes follow"
+        for (let v = arc >>> 7; v > 0; v >>>= 7)
+            base128.unshift((v & 0x7f) | 0x80);
+        out.push(...base128);
+    }
+    return tlv(0x06, Buffer.from(out));
+};
+// RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; always UTC with seconds, 'Z'.
+const time = (d) => {
+    const s = d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z'; // YYYYMMDDHHMMSSZ
+    return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(s.slice(2))) : tlv(0x18, Buffer.from(s));
+};
+// ---------------------------------------------------------------------------
+// X.509 pieces.
+const ECDSA_SHA256 = seq(oid('1.2.840.10045.4.3.2')); // parameters MUST be absent (RFC 5758)
+const tls_name = (cn) => seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(cn, 'utf8'))))); // CN as UTF8String
+const ext = (id, critical, value) => critical ? seq(oid(id), TRUE, octets(value)) : seq(oid(id), octets(value)); // DEFAULT FALSE is omitted in DER
+// keyUsage BIT STRING: bit 0 is the MSB; DER drops trailing zero bits and counts them as unused.
+const KU = { digitalSignature: 0, keyAgreement: 4, keyCertSign: 5, cRLSign: 6 };
+const keyUsage = (...bits) => {
+    const byte = bits.reduce((acc, b) => acc | (0x80 >> b), 0);
+    return ext('2.5.29.15', true, bitString(Buffer.from([byte]), 7 - Math.max(...bits)));
+};
+const extKeyUsage = (purpose) => ext('2.5.29.37', false, seq(oid(purpose === 'serverAuth' ? '1.3.6.1.5.5.7.3.1' : '1.3.6.1.5.5.7.3.2')));
+// Key identifier = SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2, method 1). For an
+// uncompressed P-256 point these are the last 65 bytes of the SPKI.
+const keyId = (spki) => (0,external_node_crypto_.createHash)('sha1').update(spki.subarray(-65)).digest();
+const ipBytes = (ip) => {
+    if ((0,external_node_net_.isIP)(ip) === 4)
+        return Buffer.from(ip.split('.').map(Number));
+    let s = ip;
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
+    if (v4) {
+        const b = ipBytes(v4[1]);
+        s = s.slice(0, v4.index) + b.readUInt16BE(0).toString(16) + ':' + b.readUInt16BE(2).toString(16);
+    }
+    const [head, tail] = s.split('::');
+    const groups = (x) => (x ? x.split(':') : []);
+    const h = groups(head), t = groups(tail);
+    const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+    const out = Buffer.alloc(16);
+    all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), 2 * i));
+    return out;
+};
+const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+const isDnsName = (n) => {
+    const labels = n.split('.');
+    return n.length <= 253 && labels.every((l) => DNS_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1)); // no all-numeric TLD: catches '256.1.1.1'
+};
+const san = (names) => ext('2.5.29.17', false, seq(...names.map((n) => ((0,external_node_net_.isIP)(n) ? implicit(7, ipBytes(n)) : implicit(2, Buffer.from(n, 'ascii'))))));
+// Positive 16-byte serial: high bit cleared so no 0x00 pad is needed, first byte non-zero so it stays minimal.
+const serial = () => {
+    const b = (0,external_node_crypto_.randomBytes)(16);
+    b[0] = b[0] & 0x7f || 1;
+    return uint(b);
+};
+const certificate = (c) => {
+    const tbs = seq(explicit(0, uint(Buffer.from([2]))), // version v3
+    serial(), ECDSA_SHA256, c.issuer, seq(time(c.notBefore), time(c.notAfter)), c.subject, c.spki, // SubjectPublicKeyInfo exactly as node exports it
+    explicit(3, seq(...c.extensions)));
+    const sig = (0,external_node_crypto_.sign)('sha256', tbs, { key: c.signer, dsaEncoding: 'der' });
+    const der = seq(tbs, ECDSA_SHA256, bitString(sig));
+    return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
+};
+// ---------------------------------------------------------------------------
+function generateTls(opts) {
+    const { serverNames, validDays = 7, now = new Date(), commonName = 'setup-dind CA' } = opts;
+    if (!Array.isArray(serverNames) || serverNames.length === 0)
+        throw new Error('TLS serverNames must list at least one IP address or DNS name, got []');
+    for (const n of serverNames) {
+        if (typeof n !== 'string' || n.includes('%') || !((0,external_node_net_.isIP)(n) || isDnsName(n)))
+            throw new Error(`TLS server name ${JSON.stringify(n)} is neither an IP address nor a valid DNS name`);
+    }
+    if (!(validDays > 0 && Number.isFinite(validDays)))
+        throw new Error(`TLS validDays must be a positive number, got ${validDays}`);
+    if (Number.isNaN(now.getTime()))
+        throw new Error('TLS now is an invalid Date');
+    const notBefore = new Date(now.getTime() - 5 * 60_000); // tolerate clock skew between runner and daemon
+    const notAfter = new Date(now.getTime() + validDays * 86_400_000);
+    const newKey = () => {
+        const { privateKey, publicKey } = (0,external_node_crypto_.generateKeyPairSync)('ec', { namedCurve: 'prime256v1' });
+        return { privateKey, spki: publicKey.export({ type: 'spki', format: 'der' }) };
+    };
+    const pkcs8 = (k) => k.export({ type: 'pkcs8', format: 'pem' });
+    const ca = newKey();
+    const caName = tls_name(commonName);
+    const caKeyId = keyId(ca.spki);
+    const caCert = certificate({
+        subject: caName, issuer: caName, spki: ca.spki, signer: ca.privateKey, notBefore, notAfter,
+        extensions: [
+            ext('2.5.29.19', true, seq(TRUE, uint(Buffer.from([0])))), // CA:TRUE, pathlen:0
+            keyUsage(KU.keyCertSign, KU.cRLSign),
+            ext('2.5.29.14', false, octets(caKeyId)),
+        ],
+    });
+    const leaf = (cn, purpose, extra) => {
+        const k = newKey();
+        const cert = certificate({
+            subject: tls_name(cn), issuer: caName, spki: k.spki, signer: ca.privateKey, notBefore, notAfter,
+            extensions: [
+                ext('2.5.29.19', true, seq()), // CA:FALSE (cA DEFAULT FALSE, so the SEQUENCE is empty)
+                keyUsage(KU.digitalSignature, KU.keyAgreement),
+                extKeyUsage(purpose),
+                ext('2.5.29.14', false, octets(keyId(k.spki))),
+                ext('2.5.29.35', false, seq(implicit(0, caKeyId))), // authorityKeyIdentifier.keyIdentifier
+                ...extra,
+            ],
+        });
+        return { cert, key: pkcs8(k.privateKey) };
+    };
+    const server = leaf('setup-dind server', 'serverAuth', [san(serverNames)]);
+    const client = leaf('setup-dind client', 'clientAuth', []);
+    return { caCert, serverCert: server.cert, serverKey: server.key, clientCert: client.cert, clientKey: client.key };
+}
+// Layout: <dir>/client = DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem); <dir>/server = dockerd --tls* files.
+async function writeTls(dir, files) {
+    const root = (0,external_node_path_.resolve)(dir);
+    const clientDir = (0,external_node_path_.join)(root, 'client');
+    const serverDir = (0,external_node_path_.join)(root, 'server');
+    for (const d of [root, clientDir, serverDir]) {
+        await (0,promises_namespaceObject.mkdir)(d, { recursive: true, mode: 0o700 });
+        await (0,promises_namespaceObject.chmod)(d, 0o700); // mkdir's mode is filtered by umask and ignored for existing dirs
+    }
+    const put = async (path, data, mode) => {
+        await (0,promises_namespaceObject.rm)(path, { force: true }); // fresh inode: never write a key into an old, wider-mode file or through a symlink
+        await (0,promises_namespaceObject.writeFile)(path, data, { mode, flag: 'wx' });
+        await (0,promises_namespaceObject.chmod)(path, mode); // umask must not matter
+    };
+    await put((0,external_node_path_.join)(clientDir, 'ca.pem'), files.caCert, 0o644);
+    await put((0,external_node_path_.join)(clientDir, 'cert.pem'), files.clientCert, 0o644);
+    await put((0,external_node_path_.join)(clientDir, 'key.pem'), files.clientKey, 0o600);
+    await put((0,external_node_path_.join)(serverDir, 'ca.pem'), files.caCert, 0o644);
+    await put((0,external_node_path_.join)(serverDir, 'server-cert.pem'), files.serverCert, 0o644);
+    await put((0,external_node_path_.join)(serverDir, 'server-key.pem'), files.serverKey, 0o600);
+    return { clientDir, serverDir };
+}
+
+;// CONCATENATED MODULE: ./src/daemon/host-paths.ts
+// Bind mounts name paths on the engine's host. When the action itself runs in a container (a GitHub `container:`
+// job, GitLab's docker executor) with the host's socket mounted, its own paths differ from the host's: find our
+// container on the engine and translate through its mounts.
+
+
+/** Our own container id, as the engine's runtime wrote it into our mount table (hostname, resolv.conf), if any. */
+function ownContainerId(mountinfo) {
+    return /\/(?:docker\/)?containers\/([0-9a-f]{64})\//.exec(mountinfo)?.[1];
+}
+/** Translates `path` through the container's mounts (longest destination first); undefined when none covers it. */
+function translatePath(path, mounts) {
+    const covering = mounts
+        .filter((m) => m.type === 'bind' || m.type === 'volume')
+        .filter((m) => path === m.destination || path.startsWith(m.destination.endsWith('/') ? m.destination : `${m.destination}/`))
+        .sort((a, b) => b.destination.length - a.destination.length)[0];
+    if (!covering)
+        return undefined;
+    return external_node_path_.posix.join(covering.source, external_node_path_.posix.relative(covering.destination, path));
+}
+async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises_namespaceObject.readFile)('/proc/self/mountinfo', 'utf8')) {
+    const id = env.SETUP_DIND_CONTAINER_ID || ownContainerId(await readMountinfo().catch(() => ''));
+    if (!id)
+        return (path) => path;
+    const self = await engine.inspectContainer(id).catch(() => undefined);
+    // Our container is not on this engine (say, a remote daemon): the paths are the engine host's already.
+    if (!self)
+        return (path) => path;
+    const translate = (path) => {
+        const hostPath = translatePath(path, self.mounts);
+        if (!hostPath) {
+            throw new Error(`the action runs in container ${self.name}, and ${path} is not on a volume or bind mount of it, so the dind ` +
+                'container cannot share its socket there. Put the job\'s temporary directory on a mounted path (RUNNER_TEMP on GitHub; --state-dir or SETUP_DIND_STATE_DIR for the CLI), or use tcp: true with network.');
+        }
+        return hostPath;
+    };
+    translate.container = { name: self.name, networks: self.networks };
+    return translate;
+}
+
+;// CONCATENATED MODULE: ./src/registry/buildkit.ts
+const ESCAPES = { '\\': '\\\\', '"': '\\"', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
+/** A TOML basic string: backslash, quote and control characters escaped (TOML 1.0, "String"). */
+const tomlString = (s) => `"${s.replace(/[\\"\u0000-\u001f\u007f]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)}"`;
+const tomlArray = (items) => `[${items.map(tomlString).join(', ')}]`;
+function buildkitdToml(settings, certs) {
+    const tables = new Map();
+    const table = (host) => {
+        let t = tables.get(host);
+        if (!t)
+            tables.set(host, (t = { ca: [], keypairs: [] }));
+        return t;
+    };
+    const notes = [];
+    if (settings.mirrors.length) {
+        // BuildKit mirrors are host[:port][/path] without a scheme.
+        table('docker.io').mirrors = settings.mirrors.map((m) => m.replace(/^https?:\/\//i, '').replace(/\/+$/, ''));
+    }
+    const plainHttp = new Set();
+    for (const mirror of settings.mirrors) {
+        if (!/^http:\/\//i.test(mirror))
+            continue;
+        const host = new URL(mirror).host; // the key BuildKit looks the mirror's settings up by
+        plainHttp.add(host);
+        table(host).http = true;
+    }
+    for (const entry of settings.insecure) {
+        if (entry.includes('/')) {
+            if (/^[0-9a-f.:/]+$/i.test(entry))
+                notes.push(`# insecure-registries ${entry}: BuildKit has no CIDR setting; list such registries by host[:port] to reach them from BuildKit`);
+            continue;
+        }
+        const t = table(entry);
+        t.http = true;
+        // HTTPS without verification first, then plain HTTP (BuildKit >= 0.12.3): dockerd's insecure-registries.
+        // A mirror given as http:// is known to be plain HTTP and gets only http = true.
+        if (!plainHttp.has(entry))
+            t.insecure = true;
+    }
+    for (const c of certs) {
+        const t = table(c.host);
+        if (c.ca && !t.ca.includes(c.ca))
+            t.ca.push(c.ca);
+        if (c.key && c.cert)
+            t.keypairs.push({ key: c.key, cert: c.cert });
+    }
+    if (tables.size === 0 && notes.length === 0)
+        return '';
+    const out = ['# Generated by setup-dind from the registry inputs.', ...notes];
+    const order = [...tables.keys()].sort((a, b) => Number(b === 'docker.io') - Number(a === 'docker.io'));
+    for (const host of order) {
+        const t = tables.get(host);
+        const name = `registry.${tomlString(host)}`;
+        out.push('', `[${name}]`);
+        if (t.mirrors)
+            out.push(`  mirrors = ${tomlArray(t.mirrors)}`);
+        if (t.http)
+            out.push('  http = true');
+        if (t.insecure)
+            out.push('  insecure = true');
+        if (t.ca.length)
+            out.push(`  ca = ${tomlArray(t.ca)}`);
+        for (const kp of t.keypairs)
+            out.push('', `  [[${name}.keypair]]`, `    key = ${tomlString(kp.key)}`, `    cert = ${tomlString(kp.cert)}`);
+    }
+    return `${out.join('\n')}\n`;
+}
+
 ;// CONCATENATED MODULE: ./src/registry/daemon-json.ts
 // The daemon.json of the job's dockerd: what the registry inputs generate, merged with input daemon-config.
 // A setting is given in one place only: dockerd itself refuses to start when a directive is set both as a
@@ -719,8 +1430,6 @@ function daemonArgsConflicts(settings, config, daemonArgs) {
     return problems;
 }
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./src/registry/settings.ts
 // Registry inputs: pull-through mirrors, insecure registries, per-registry certificates and extra daemon.json
 // settings. This module checks syntax only and never touches the file system: certificate files are read by
@@ -733,11 +1442,11 @@ const MAX_LINE_CHARS = 64 * 1024;
 const MAX_INPUT_CHARS = 1024 * 1024;
 const HOST_EXAMPLE = 'like registry.example.com:5000';
 const CONTROL = /[\u0000-\u001f\u007f]/;
-const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
-const isDnsName = (name) => {
+const settings_DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const settings_isDnsName = (name) => {
     const labels = name.split('.');
     // No all-numeric last label: '256.1.1.1' or '10.0.0' is a broken IP address, not a name.
-    return name.length <= 253 && labels.every((l) => DNS_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1));
+    return name.length <= 253 && labels.every((l) => settings_DNS_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1));
 };
 /**
  * Checks a registry host written as host[:port] (a DNS name, an IPv4 address or an [IPv6] address; port 1-65535).
@@ -781,7 +1490,7 @@ function parseHostPort(value) {
         portText = parts[1];
         if (hostname === '')
             return `has no host name; ${HOST_EXAMPLE}`;
-        if ((0,external_node_net_.isIP)(hostname) !== 4 && !isDnsName(hostname)) {
+        if ((0,external_node_net_.isIP)(hostname) !== 4 && !settings_isDnsName(hostname)) {
             return `is not a valid host name or IP address (letters, digits, - and . only); ${HOST_EXAMPLE}`;
         }
     }
@@ -1452,718 +2161,6 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         cleanupStaleMs,
         jobStatus,
     };
-}
-
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/session.ts
-// One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
-// jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
-
-const LABEL_SESSION = 'io.github.setup-dind.session';
-const LABEL_CREATED = 'io.github.setup-dind.created';
-const LABEL_JOB = 'io.github.setup-dind.job';
-const slug = (text, max) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max) || 'x';
-/** run id, attempt, job name and a random part: readable in `docker ps`, unique even for matrix legs of one job. */
-function newSessionId(job, random = () => (0,external_node_crypto_.randomBytes)(4).toString('hex')) {
-    return `${slug(job.runId, 20)}-${slug(job.runAttempt, 4)}-${slug(job.job, 24)}-${random()}`;
-}
-function sessionLabels(session, job, now = new Date()) {
-    return {
-        [LABEL_SESSION]: session,
-        [LABEL_CREATED]: now.toISOString(),
-        [LABEL_JOB]: `${job.runId}/${job.runAttempt}/${job.job}`,
-    };
-}
-/** The name of every object of a session: `setup-dind-<session>`. */
-const objectName = (session) => `setup-dind-${session}`;
-
-;// CONCATENATED MODULE: ./src/jobdir.ts
-// The per-job directory: the socket, certificates, daemon.json and buildkitd.toml live here, private to the runner's
-// user (0700), recorded in state before anything is written into it, and removed by post.
-
-
-
-async function ensureJobDir(job, state) {
-    const current = state.value;
-    if (!current)
-        throw new Error('ensureJobDir before the session state exists');
-    if (current.jobDir)
-        return current.jobDir;
-    const dir = (0,external_node_path_.join)(job.tempDir, objectName(current.session));
-    state.update({ jobDir: dir });
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
-    await (0,promises_namespaceObject.chmod)(dir, 0o700);
-    return dir;
-}
-
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-// EXTERNAL MODULE: external "node:https"
-var external_node_https_ = __nccwpck_require__(4708);
-;// CONCATENATED MODULE: ./src/engine/client.ts
-// The only module that talks to the engine: the Engine API calls the action makes, typed, with errors that say what
-// failed. A thin client over node:http on the unix socket, TCP or TLS: no SDK, nothing loaded that a phase does not
-// use, and no environment read (DOCKER_HOST and friends point at the job's daemon after main; the endpoint given is
-// the only one used).
-
-
-
-
-
-class EngineError extends Error {
-    statusCode;
-    constructor(message, statusCode) {
-        super(message);
-        this.statusCode = statusCode;
-        this.name = 'EngineError';
-    }
-}
-/** An answer of the engine outside 2xx: its status and what it said (the JSON body's message). */
-class HttpStatusError extends Error {
-    statusCode;
-    constructor(statusCode, message) {
-        super(message);
-        this.statusCode = statusCode;
-    }
-}
-/** Splits the engine's multiplexed log stream (8-byte frame headers) into plain text. */
-function demuxLogs(buffer) {
-    const chunks = [];
-    let offset = 0;
-    const looksMultiplexed = buffer.length >= 8 && buffer[0] <= 2 && buffer[1] === 0 && buffer[2] === 0 && buffer[3] === 0;
-    if (!looksMultiplexed)
-        return buffer.toString('utf8');
-    while (offset + 8 <= buffer.length) {
-        const size = buffer.readUInt32BE(offset + 4);
-        chunks.push(buffer.subarray(offset + 8, offset + 8 + size));
-        offset += 8 + size;
-    }
-    return Buffer.concat(chunks).toString('utf8');
-}
-/** Longest silence the action accepts from the engine within one call (more than a graceful container stop). */
-const ENGINE_IDLE_TIMEOUT_MS = 30_000;
-function queryString(query) {
-    const params = new URLSearchParams();
-    for (const [name, value] of Object.entries(query)) {
-        if (value === undefined)
-            continue;
-        for (const v of Array.isArray(value) ? value : [value])
-            params.append(name, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
-    }
-    const text = params.toString();
-    return text ? `?${text}` : '';
-}
-async function readAll(res) {
-    const chunks = [];
-    for await (const chunk of res)
-        chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    return Buffer.concat(chunks);
-}
-/** What the engine said in an error answer: {"message": "..."} as a rule, else the text or the status line. */
-function errorText(res, body) {
-    const text = body.toString('utf8').trim();
-    try {
-        const json = JSON.parse(text);
-        if (typeof json?.message === 'string')
-            return json.message.trim();
-    }
-    catch {
-        // not JSON: the text itself
-    }
-    return text.slice(0, 500) || `HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim();
-}
-/** Reads the whole answer of a JSON call. */
-async function json(res) {
-    const text = (await readAll(res)).toString('utf8');
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        throw new Error(`the engine's answer is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
-    }
-}
-/** Progress streams (pull, load) report failures as {"error": ...} lines inside a 200 answer. */
-async function streamedError(res) {
-    const text = (await readAll(res)).toString('utf8');
-    for (const line of text.split('\n')) {
-        if (!line.trim())
-            continue;
-        try {
-            const event = JSON.parse(line);
-            if (event.error)
-                return event.error;
-        }
-        catch {
-            // a partial or non-JSON line: not an error report
-        }
-    }
-    return undefined;
-}
-const toInfo = (i) => ({
-    storageDriver: i.Driver ?? '',
-    registryMirrors: i.RegistryConfig?.Mirrors ?? [],
-    cgroupVersion: i.CgroupVersion ?? '',
-    securityOptions: i.SecurityOptions ?? [],
-});
-class EngineClient {
-    endpoint;
-    description;
-    tls;
-    agentInstance;
-    constructor(endpoint) {
-        this.endpoint = endpoint;
-        this.description = formatAddress(endpoint.address);
-        if (endpoint.tlsCertPath) {
-            const read = (f) => (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(endpoint.tlsCertPath, f));
-            this.tls = { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
-        }
-    }
-    /** Connections are kept for the next call (a TLS handshake costs more than the call); idle ones do not hold the process. */
-    newAgent(options) {
-        return this.tls ? new external_node_https_.Agent({ ...options, ...this.tls }) : new external_node_http_.Agent(options);
-    }
-    get agent() {
-        this.agentInstance ??= this.newAgent({ keepAlive: true });
-        return this.agentInstance;
-    }
-    /**
-     * One HTTP request; resolves with the answer once its head has arrived and its status is 2xx, else rejects with
-     * an HttpStatusError carrying what the engine said. An idle timeout covers the whole exchange, streams included:
-     * they stay alive as long as data flows.
-     */
-    request(method, path, options = {}) {
-        const a = this.endpoint.address;
-        const timeoutMs = options.timeoutMs ?? ENGINE_IDLE_TIMEOUT_MS;
-        const payload = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json));
-        const headers = {};
-        if (payload)
-            Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
-        else if (options.body)
-            headers['content-type'] = options.contentType ?? 'application/x-tar';
-        const target = a.kind === 'unix' ? { socketPath: a.path } : { host: a.host, port: a.port };
-        const send = this.tls ? external_node_https_.request : external_node_http_.request;
-        return new Promise((resolve, reject) => {
-            let settled = false;
-            const fail = (e) => {
-                if (settled)
-                    return;
-                settled = true;
-                // A body the engine refused or could not take is not read further (its producer, zstd, is told so).
-                options.body?.unpipe(req);
-                options.body?.destroy();
-                reject(e);
-            };
-            const req = send({ ...target, method, path: `${path}${queryString(options.query ?? {})}`, headers, agent: options.agent ?? this.agent });
-            req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${(timeoutMs / 1000).toFixed(1)} s`)));
-            req.on('error', fail);
-            req.on('response', (res) => {
-                const status = res.statusCode ?? 0;
-                if (status >= 200 && status < 300) {
-                    settled = true;
-                    resolve(res);
-                    return;
-                }
-                readAll(res).then((body) => fail(new HttpStatusError(status, errorText(res, body))), (e) => fail(e));
-            });
-            if (options.body) {
-                options.body.on('error', (e) => req.destroy(e));
-                options.body.pipe(req);
-            }
-            else {
-                req.end(payload);
-            }
-        });
-    }
-    /** A request whose answer is JSON. */
-    async getJson(path, query) {
-        return json(await this.request('GET', path, { query }));
-    }
-    /** A request whose answer carries nothing the action needs: read it to the end. */
-    async send(method, path, options = {}) {
-        await readAll(await this.request(method, path, options));
-    }
-    /**
-     * Runs one engine call; an error becomes an EngineError that says what failed where. `answers` maps status codes
-     * that are an answer, not a failure (404: it does not exist), to the result they stand for.
-     */
-    async call(what, fn, answers = {}) {
-        try {
-            return await fn();
-        }
-        catch (e) {
-            const status = e instanceof HttpStatusError ? e.statusCode : undefined;
-            if (status !== undefined && status in answers)
-                return answers[status];
-            throw new EngineError(`${what} on ${this.description} failed: ${(e?.message ?? String(e)).trim()}`, status);
-        }
-    }
-    /**
-     * One readiness probe, one call: /info, bounded by timeoutMs, on a connection of its own. A socket or port that
-     * accepts connections is not a ready daemon; one that answers /info with a server version is, and the answer
-     * holds everything main reports (version, API version from the header, storage driver).
-     */
-    async probe(timeoutMs) {
-        const agent = this.newAgent({ keepAlive: false });
-        const started = performance.now();
-        const timer = setTimeout(() => agent.destroy(), timeoutMs);
-        try {
-            let res;
-            try {
-                res = await this.request('GET', '/info', { agent, timeoutMs });
-            }
-            catch (e) {
-                if (e instanceof HttpStatusError)
-                    throw new Error(`/info answered HTTP ${e.statusCode}: ${e.message}`);
-                throw e;
-            }
-            const apiVersion = String(res.headers['api-version'] ?? '');
-            const info = await json(res);
-            if (typeof info?.ServerVersion !== 'string')
-                throw new Error('/info answered without a server version: not a Docker daemon');
-            return { version: info.ServerVersion, apiVersion, os: info.OSType ?? '', arch: info.Architecture ?? '', info: toInfo(info) };
-        }
-        catch (e) {
-            // Our timeout destroys the connection, which reads as "socket hang up": say what really happened.
-            if (performance.now() - started >= timeoutMs * 0.95)
-                throw new Error(`no answer within ${(timeoutMs / 1000).toFixed(1)} s (the address accepts connections)`);
-            throw e;
-        }
-        finally {
-            clearTimeout(timer);
-            agent.destroy();
-        }
-    }
-    version() {
-        return this.call('reading the daemon version', async () => {
-            const v = await this.getJson('/version');
-            return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
-        });
-    }
-    info() {
-        return this.call('reading the daemon info', async () => toInfo(await this.getJson('/info')));
-    }
-    imageExists(ref) {
-        return this.call(`inspecting image ${ref}`, async () => (await this.send('GET', `/images/${encodeURIComponent(ref)}/json`), true), { 404: false });
-    }
-    pullImage(ref) {
-        return this.call(`pulling ${ref}`, async () => {
-            // A reference without a tag pulls :latest (the CLI's rule); a digest is passed whole.
-            const slash = ref.lastIndexOf('/');
-            const hasTag = ref.includes('@') || ref.slice(slash + 1).includes(':');
-            const query = hasTag ? { fromImage: ref } : { fromImage: ref, tag: 'latest' };
-            const failed = await streamedError(await this.request('POST', '/images/create', { query }));
-            if (failed)
-                throw new Error(failed);
-        });
-    }
-    createVolume(name, labels) {
-        return this.call(`creating volume ${name}`, () => this.send('POST', '/volumes/create', { json: { Name: name, Labels: labels } }));
-    }
-    removeVolume(name) {
-        return this.call(`removing volume ${name}`, () => this.send('DELETE', `/volumes/${encodeURIComponent(name)}`));
-    }
-    async networkExists(name) {
-        const found = await this.call('listing networks', () => this.getJson('/networks', { filters: JSON.stringify({ name: [name] }) }));
-        return found.some((n) => n.Name === name);
-    }
-    createNetwork(name, labels) {
-        return this.call(`creating network ${name}`, () => this.send('POST', '/networks/create', { json: { Name: name, Labels: labels, CheckDuplicate: true } }));
-    }
-    removeNetwork(idOrName) {
-        return this.call(`removing network ${idOrName}`, () => this.send('DELETE', `/networks/${encodeURIComponent(idOrName)}`));
-    }
-    createContainer(spec) {
-        return this.call(`creating container ${spec.name}`, async () => {
-            const { name, ...body } = spec;
-            return (await json(await this.request('POST', '/containers/create', { query: { name }, json: body }))).Id;
-        });
-    }
-    startContainer(id) {
-        return this.call(`starting container ${id.slice(0, 12)}`, () => this.send('POST', `/containers/${encodeURIComponent(id)}/start`));
-    }
-    /** undefined when the container does not exist (any more). */
-    async inspectContainer(id) {
-        const c = await this.call(`inspecting container ${id.slice(0, 12)}`, () => this.getJson(`/containers/${encodeURIComponent(id)}/json`), { 404: undefined });
-        if (!c)
-            return undefined;
-        const ports = {};
-        for (const [port, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
-            ports[port] = (bindings ?? []).map((b) => ({ hostIp: b.HostIp, hostPort: b.HostPort }));
-        }
-        return {
-            id: c.Id,
-            name: c.Name.replace(/^\//, ''),
-            running: c.State.Running,
-            restarting: c.State.Restarting,
-            status: c.State.Status,
-            exitCode: c.State.ExitCode,
-            restartCount: c.RestartCount,
-            error: c.State.Error ?? '',
-            ports,
-            mounts: (c.Mounts ?? []).map((m) => ({ source: m.Source, destination: m.Destination, type: m.Type })),
-            networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
-        };
-    }
-    /** The last `tail` lines of a container's output (stdout and stderr interleaved). */
-    containerLogs(id, tail = 50) {
-        return this.call(`reading the logs of ${id.slice(0, 12)}`, async () => demuxLogs(await readAll(await this.request('GET', `/containers/${encodeURIComponent(id)}/logs`, { query: { stdout: true, stderr: true, tail, follow: false } }))));
-    }
-    /** SIGTERM, then SIGKILL after `graceSeconds`. A container that is already stopped is fine. */
-    stopContainer(id, graceSeconds) {
-        // 304: already stopped; 404: already gone. The engine answers only once the container is down.
-        return this.call(`stopping container ${id.slice(0, 12)}`, () => this.send('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: { t: graceSeconds }, timeoutMs: ENGINE_IDLE_TIMEOUT_MS + graceSeconds * 1000 }), { 304: undefined, 404: undefined });
-    }
-    /** Removes a container at once (a running one is killed), with its anonymous volumes. */
-    removeContainer(id) {
-        return this.call(`removing container ${id.slice(0, 12)}`, () => this.send('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: true, v: true } }), { 404: undefined });
-    }
-    /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
-    listImages() {
-        return this.call('listing images', async () => (await this.getJson('/images/json')).map((i) => ({
-            id: i.Id,
-            tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
-            size: i.Size,
-        })));
-    }
-    /** `docker save` as a stream: one tar with every named image (tags or ids). */
-    exportImages(names) {
-        return this.call(`exporting ${names.length} image(s)`, () => this.request('GET', '/images/get', { query: { names } }));
-    }
-    /** `docker load` from a stream; resolves when the engine has read and loaded all of it. */
-    loadImages(archive) {
-        return this.call('loading images', async () => {
-            const failed = await streamedError(await this.request('POST', '/images/load', { query: { quiet: true }, body: archive }));
-            if (failed)
-                throw new Error(failed);
-        });
-    }
-    /** A tar stream of `path` inside a container (running or stopped), produced by the engine as root. */
-    getArchive(id, path) {
-        return this.call(`reading ${path} of ${id.slice(0, 12)}`, () => this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } }));
-    }
-    /** Extracts a tar stream into `path` inside a container (created, not necessarily started), as root. */
-    putArchive(id, path, archive) {
-        return this.call(`writing into ${path} of ${id.slice(0, 12)}`, () => this.send('PUT', `/containers/${encodeURIComponent(id)}/archive`, { query: { path }, body: archive }));
-    }
-    listAll(filters) {
-        const f = filters ? JSON.stringify(filters) : undefined;
-        return Promise.all([
-            this.getJson('/containers/json', { all: true, filters: f }),
-            this.getJson('/volumes', { filters: f }),
-            this.getJson('/networks', { filters: f }),
-        ]);
-    }
-    /** Containers, volumes and networks that carry `label` (key=value or key). */
-    listLabelled(label) {
-        return this.call('listing labelled objects', async () => {
-            const [containers, volumes, networks] = await this.listAll({ label: [label] });
-            return {
-                containers: containers.map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? '').replace(/^\//, ''), state: c.State, labels: c.Labels ?? {} })),
-                volumes: (volumes.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} })),
-                networks: networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} })),
-            };
-        });
-    }
-    /** Everything on the engine, by id or name: the leak check's before-and-after picture. */
-    snapshot() {
-        return this.call("listing the engine's objects", async () => {
-            const [containers, volumes, networks] = await this.listAll();
-            return {
-                containers: containers.map((c) => c.Id).sort(),
-                volumes: (volumes.Volumes ?? []).map((v) => v.Name).sort(),
-                networks: networks.map((n) => n.Id).sort(),
-            };
-        });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/tls.ts
-// Per-job TLS material for a dockerd TCP endpoint: one throw-away CA, a server
-// certificate and a client certificate, all ECDSA P-256 / SHA-256.
-//
-// docker:dind shells out to openssl and spends seconds on 4096-bit RSA keys;
-// P-256 keys take microseconds. node:crypto can make keys and signatures but
-// not X.509 certificates, so the certificate is assembled here with a minimal
-// DER encoder. The CA private key never leaves this function: once the job's
-// two leaf certificates exist, nobody can mint another one.
-
-
-
-
-// ---------------------------------------------------------------------------
-// DER (X.690) helpers: just the types an X.509 v3 certificate needs.
-const tlv = (tag, ...content) => {
-    const body = Buffer.concat(content);
-    const n = body.length;
-    // Short form below 128, otherwise 0x80|count followed by big-endian length bytes.
-    const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
-    return Buffer.concat([Buffer.from([tag, ...len]), body]);
-};
-const seq = (...c) => tlv(0x30, ...c);
-const set = (...c) => tlv(0x31, ...c);
-const octets = (b) => tlv(0x04, b);
-const bitString = (b, unusedBits = 0) => tlv(0x03, Buffer.from([unusedBits]), b);
-const explicit = (n, inner) => tlv(0xa0 | n, inner); // [n] EXPLICIT (constructed)
-const implicit = (n, b) => tlv(0x80 | n, b); // [n] IMPLICIT primitive
-const TRUE = Buffer.from([0x01, 0x01, 0xff]); // DER requires 0xff for TRUE
-// INTEGER from unsigned big-endian bytes: minimal length, 0x00 prefix if the high bit is set.
-const uint = (b) => {
-    let i = 0;
-    while (i < b.length - 1 && b[i] === 0)
-        i++;
-    const v = b.subarray(i);
-    return tlv(0x02, v[0] & 0x80 ? Buffer.concat([Buffer.from([0]), v]) : v);
-};
-const oid = (dotted) => {
-    const [a, b, ...rest] = dotted.split('.').map(Number);
-    const out = [40 * a + b];
-    for (const arc of rest) {
-        const base128 = [arc & 0x7f]; // base-128, high bit marks "more bytes follow"
-        for (let v = arc >>> 7; v > 0; v >>>= 7)
-            base128.unshift((v & 0x7f) | 0x80);
-        out.push(...base128);
-    }
-    return tlv(0x06, Buffer.from(out));
-};
-// RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; always UTC with seconds, 'Z'.
-const time = (d) => {
-    const s = d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z'; // YYYYMMDDHHMMSSZ
-    return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(s.slice(2))) : tlv(0x18, Buffer.from(s));
-};
-// ---------------------------------------------------------------------------
-// X.509 pieces.
-const ECDSA_SHA256 = seq(oid('1.2.840.10045.4.3.2')); // parameters MUST be absent (RFC 5758)
-const tls_name = (cn) => seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(cn, 'utf8'))))); // CN as UTF8String
-const ext = (id, critical, value) => critical ? seq(oid(id), TRUE, octets(value)) : seq(oid(id), octets(value)); // DEFAULT FALSE is omitted in DER
-// keyUsage BIT STRING: bit 0 is the MSB; DER drops trailing zero bits and counts them as unused.
-const KU = { digitalSignature: 0, keyAgreement: 4, keyCertSign: 5, cRLSign: 6 };
-const keyUsage = (...bits) => {
-    const byte = bits.reduce((acc, b) => acc | (0x80 >> b), 0);
-    return ext('2.5.29.15', true, bitString(Buffer.from([byte]), 7 - Math.max(...bits)));
-};
-const extKeyUsage = (purpose) => ext('2.5.29.37', false, seq(oid(purpose === 'serverAuth' ? '1.3.6.1.5.5.7.3.1' : '1.3.6.1.5.5.7.3.2')));
-// Key identifier = SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2, method 1). For an
-// uncompressed P-256 point these are the last 65 bytes of the SPKI.
-const keyId = (spki) => (0,external_node_crypto_.createHash)('sha1').update(spki.subarray(-65)).digest();
-const ipBytes = (ip) => {
-    if ((0,external_node_net_.isIP)(ip) === 4)
-        return Buffer.from(ip.split('.').map(Number));
-    let s = ip;
-    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
-    if (v4) {
-        const b = ipBytes(v4[1]);
-        s = s.slice(0, v4.index) + b.readUInt16BE(0).toString(16) + ':' + b.readUInt16BE(2).toString(16);
-    }
-    const [head, tail] = s.split('::');
-    const groups = (x) => (x ? x.split(':') : []);
-    const h = groups(head), t = groups(tail);
-    const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-    const out = Buffer.alloc(16);
-    all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), 2 * i));
-    return out;
-};
-const tls_DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
-const tls_isDnsName = (n) => {
-    const labels = n.split('.');
-    return n.length <= 253 && labels.every((l) => tls_DNS_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1)); // no all-numeric TLD: catches '256.1.1.1'
-};
-const san = (names) => ext('2.5.29.17', false, seq(...names.map((n) => ((0,external_node_net_.isIP)(n) ? implicit(7, ipBytes(n)) : implicit(2, Buffer.from(n, 'ascii'))))));
-// Positive 16-byte serial: high bit cleared so no 0x00 pad is needed, first byte non-zero so it stays minimal.
-const serial = () => {
-    const b = (0,external_node_crypto_.randomBytes)(16);
-    b[0] = b[0] & 0x7f || 1;
-    return uint(b);
-};
-const certificate = (c) => {
-    const tbs = seq(explicit(0, uint(Buffer.from([2]))), // version v3
-    serial(), ECDSA_SHA256, c.issuer, seq(time(c.notBefore), time(c.notAfter)), c.subject, c.spki, // SubjectPublicKeyInfo exactly as node exports it
-    explicit(3, seq(...c.extensions)));
-    const sig = (0,external_node_crypto_.sign)('sha256', tbs, { key: c.signer, dsaEncoding: 'der' });
-    const der = seq(tbs, ECDSA_SHA256, bitString(sig));
-    return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
-};
-// ---------------------------------------------------------------------------
-function generateTls(opts) {
-    const { serverNames, validDays = 7, now = new Date(), commonName = 'setup-dind CA' } = opts;
-    if (!Array.isArray(serverNames) || serverNames.length === 0)
-        throw new Error('TLS serverNames must list at least one IP address or DNS name, got []');
-    for (const n of serverNames) {
-        if (typeof n !== 'string' || n.includes('%') || !((0,external_node_net_.isIP)(n) || tls_isDnsName(n)))
-            throw new Error(`TLS server name ${JSON.stringify(n)} is neither an IP address nor a valid DNS name`);
-    }
-    if (!(validDays > 0 && Number.isFinite(validDays)))
-        throw new Error(`TLS validDays must be a positive number, got ${validDays}`);
-    if (Number.isNaN(now.getTime()))
-        throw new Error('TLS now is an invalid Date');
-    const notBefore = new Date(now.getTime() - 5 * 60_000); // tolerate clock skew between runner and daemon
-    const notAfter = new Date(now.getTime() + validDays * 86_400_000);
-    const newKey = () => {
-        const { privateKey, publicKey } = (0,external_node_crypto_.generateKeyPairSync)('ec', { namedCurve: 'prime256v1' });
-        return { privateKey, spki: publicKey.export({ type: 'spki', format: 'der' }) };
-    };
-    const pkcs8 = (k) => k.export({ type: 'pkcs8', format: 'pem' });
-    const ca = newKey();
-    const caName = tls_name(commonName);
-    const caKeyId = keyId(ca.spki);
-    const caCert = certificate({
-        subject: caName, issuer: caName, spki: ca.spki, signer: ca.privateKey, notBefore, notAfter,
-        extensions: [
-            ext('2.5.29.19', true, seq(TRUE, uint(Buffer.from([0])))), // CA:TRUE, pathlen:0
-            keyUsage(KU.keyCertSign, KU.cRLSign),
-            ext('2.5.29.14', false, octets(caKeyId)),
-        ],
-    });
-    const leaf = (cn, purpose, extra) => {
-        const k = newKey();
-        const cert = certificate({
-            subject: tls_name(cn), issuer: caName, spki: k.spki, signer: ca.privateKey, notBefore, notAfter,
-            extensions: [
-                ext('2.5.29.19', true, seq()), // CA:FALSE (cA DEFAULT FALSE, so the SEQUENCE is empty)
-                keyUsage(KU.digitalSignature, KU.keyAgreement),
-                extKeyUsage(purpose),
-                ext('2.5.29.14', false, octets(keyId(k.spki))),
-                ext('2.5.29.35', false, seq(implicit(0, caKeyId))), // authorityKeyIdentifier.keyIdentifier
-                ...extra,
-            ],
-        });
-        return { cert, key: pkcs8(k.privateKey) };
-    };
-    const server = leaf('setup-dind server', 'serverAuth', [san(serverNames)]);
-    const client = leaf('setup-dind client', 'clientAuth', []);
-    return { caCert, serverCert: server.cert, serverKey: server.key, clientCert: client.cert, clientKey: client.key };
-}
-// Layout: <dir>/client = DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem); <dir>/server = dockerd --tls* files.
-async function writeTls(dir, files) {
-    const root = (0,external_node_path_.resolve)(dir);
-    const clientDir = (0,external_node_path_.join)(root, 'client');
-    const serverDir = (0,external_node_path_.join)(root, 'server');
-    for (const d of [root, clientDir, serverDir]) {
-        await (0,promises_namespaceObject.mkdir)(d, { recursive: true, mode: 0o700 });
-        await (0,promises_namespaceObject.chmod)(d, 0o700); // mkdir's mode is filtered by umask and ignored for existing dirs
-    }
-    const put = async (path, data, mode) => {
-        await (0,promises_namespaceObject.rm)(path, { force: true }); // fresh inode: never write a key into an old, wider-mode file or through a symlink
-        await (0,promises_namespaceObject.writeFile)(path, data, { mode, flag: 'wx' });
-        await (0,promises_namespaceObject.chmod)(path, mode); // umask must not matter
-    };
-    await put((0,external_node_path_.join)(clientDir, 'ca.pem'), files.caCert, 0o644);
-    await put((0,external_node_path_.join)(clientDir, 'cert.pem'), files.clientCert, 0o644);
-    await put((0,external_node_path_.join)(clientDir, 'key.pem'), files.clientKey, 0o600);
-    await put((0,external_node_path_.join)(serverDir, 'ca.pem'), files.caCert, 0o644);
-    await put((0,external_node_path_.join)(serverDir, 'server-cert.pem'), files.serverCert, 0o644);
-    await put((0,external_node_path_.join)(serverDir, 'server-key.pem'), files.serverKey, 0o600);
-    return { clientDir, serverDir };
-}
-
-;// CONCATENATED MODULE: ./src/daemon/host-paths.ts
-// Bind mounts name paths on the engine's host. When the action itself runs in a container (a GitHub `container:`
-// job, GitLab's docker executor) with the host's socket mounted, its own paths differ from the host's: find our
-// container on the engine and translate through its mounts.
-
-
-/** Our own container id, as the engine's runtime wrote it into our mount table (hostname, resolv.conf), if any. */
-function ownContainerId(mountinfo) {
-    return /\/(?:docker\/)?containers\/([0-9a-f]{64})\//.exec(mountinfo)?.[1];
-}
-/** Translates `path` through the container's mounts (longest destination first); undefined when none covers it. */
-function translatePath(path, mounts) {
-    const covering = mounts
-        .filter((m) => m.type === 'bind' || m.type === 'volume')
-        .filter((m) => path === m.destination || path.startsWith(m.destination.endsWith('/') ? m.destination : `${m.destination}/`))
-        .sort((a, b) => b.destination.length - a.destination.length)[0];
-    if (!covering)
-        return undefined;
-    return external_node_path_.posix.join(covering.source, external_node_path_.posix.relative(covering.destination, path));
-}
-async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises_namespaceObject.readFile)('/proc/self/mountinfo', 'utf8')) {
-    const id = env.SETUP_DIND_CONTAINER_ID || ownContainerId(await readMountinfo().catch(() => ''));
-    if (!id)
-        return (path) => path;
-    const self = await engine.inspectContainer(id).catch(() => undefined);
-    // Our container is not on this engine (say, a remote daemon): the paths are the engine host's already.
-    if (!self)
-        return (path) => path;
-    const translate = (path) => {
-        const hostPath = translatePath(path, self.mounts);
-        if (!hostPath) {
-            throw new Error(`the action runs in container ${self.name}, and ${path} is not on a volume or bind mount of it, so the dind ` +
-                'container cannot share its socket there. Put the job\'s temporary directory on a mounted path (RUNNER_TEMP on GitHub; --state-dir or SETUP_DIND_STATE_DIR for the CLI), or use tcp: true with network.');
-        }
-        return hostPath;
-    };
-    translate.container = { name: self.name, networks: self.networks };
-    return translate;
-}
-
-;// CONCATENATED MODULE: ./src/registry/buildkit.ts
-const ESCAPES = { '\\': '\\\\', '"': '\\"', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
-/** A TOML basic string: backslash, quote and control characters escaped (TOML 1.0, "String"). */
-const tomlString = (s) => `"${s.replace(/[\\"\u0000-\u001f\u007f]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)}"`;
-const tomlArray = (items) => `[${items.map(tomlString).join(', ')}]`;
-function buildkitdToml(settings, certs) {
-    const tables = new Map();
-    const table = (host) => {
-        let t = tables.get(host);
-        if (!t)
-            tables.set(host, (t = { ca: [], keypairs: [] }));
-        return t;
-    };
-    const notes = [];
-    if (settings.mirrors.length) {
-        // BuildKit mirrors are host[:port][/path] without a scheme.
-        table('docker.io').mirrors = settings.mirrors.map((m) => m.replace(/^https?:\/\//i, '').replace(/\/+$/, ''));
-    }
-    const plainHttp = new Set();
-    for (const mirror of settings.mirrors) {
-        if (!/^http:\/\//i.test(mirror))
-            continue;
-        const host = new URL(mirror).host; // the key BuildKit looks the mirror's settings up by
-        plainHttp.add(host);
-        table(host).http = true;
-    }
-    for (const entry of settings.insecure) {
-        if (entry.includes('/')) {
-            if (/^[0-9a-f.:/]+$/i.test(entry))
-                notes.push(`# insecure-registries ${entry}: BuildKit has no CIDR setting; list such registries by host[:port] to reach them from BuildKit`);
-            continue;
-        }
-        const t = table(entry);
-        t.http = true;
-        // HTTPS without verification first, then plain HTTP (BuildKit >= 0.12.3): dockerd's insecure-registries.
-        // A mirror given as http:// is known to be plain HTTP and gets only http = true.
-        if (!plainHttp.has(entry))
-            t.insecure = true;
-    }
-    for (const c of certs) {
-        const t = table(c.host);
-        if (c.ca && !t.ca.includes(c.ca))
-            t.ca.push(c.ca);
-        if (c.key && c.cert)
-            t.keypairs.push({ key: c.key, cert: c.cert });
-    }
-    if (tables.size === 0 && notes.length === 0)
-        return '';
-    const out = ['# Generated by setup-dind from the registry inputs.', ...notes];
-    const order = [...tables.keys()].sort((a, b) => Number(b === 'docker.io') - Number(a === 'docker.io'));
-    for (const host of order) {
-        const t = tables.get(host);
-        const name = `registry.${tomlString(host)}`;
-        out.push('', `[${name}]`);
-        if (t.mirrors)
-            out.push(`  mirrors = ${tomlArray(t.mirrors)}`);
-        if (t.http)
-            out.push('  http = true');
-        if (t.insecure)
-            out.push('  insecure = true');
-        if (t.ca.length)
-            out.push(`  ca = ${tomlArray(t.ca)}`);
-        for (const kp of t.keypairs)
-            out.push('', `  [[${name}.keypair]]`, `    key = ${tomlString(kp.key)}`, `    cert = ${tomlString(kp.cert)}`);
-    }
-    return `${out.join('\n')}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/registry/certs.ts
@@ -3575,6 +3572,8 @@ class StateRecorder {
     }
 }
 
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./src/docker-context.ts
 // Container jobs: the GitHub runner runs the host's `docker exec` for every later step with that step's environment,
 // so an exported DOCKER_HOST would send the runner's own `docker exec` to the job's daemon and break every step.
@@ -3923,265 +3922,6 @@ function summaryTable(title, rows) {
     return `### ${title}\n\n| | |\n|---|---|\n${Object.entries(rows).map(([k, v]) => `| ${escape(k)} | ${escape(v)} |`).join('\n')}\n\n`;
 }
 
-;// CONCATENATED MODULE: ./src/platform/shell.ts
-// GitLab CI and plain shells: the CLI's platform. State lives in a JSON file in a state directory, so `stop` in
-// GitLab's after_script finds what `start` made in before_script (another shell). Exported variables go to a dotenv
-// file (GitLab's artifacts:reports:dotenv, or `eval "$(setup-dind env)"`); log groups are GitLab's collapsible
-// sections when GitLab runs us.
-
-
-/** The saved variables and outputs of a state directory: what `setup-dind env` prints. */
-function readSaved(stateDir) {
-    const values = readStateFile(stateDir);
-    return { env: JSON.parse(values['exported-env'] ?? '{}'), outputs: JSON.parse(values.outputs ?? '{}') };
-}
-function readStateFile(stateDir) {
-    try {
-        return JSON.parse((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(stateDir, 'state.json'), 'utf8'));
-    }
-    catch (e) {
-        if (e.code === 'ENOENT')
-            return {};
-        throw new Error(`the state file ${(0,external_node_path_.join)(stateDir, 'state.json')} cannot be read (${e.message})`);
-    }
-}
-/** dotenv lines; values are single-quoted for shells (a quote inside becomes '\''). */
-const dotenv = (vars) => Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n');
-const shellExports = (vars) => Object.entries(vars).map(([k, v]) => `export ${k}='${v.replace(/'/g, "'\\''")}'`).join('\n');
-function shellPlatform(options) {
-    const { env, stateDir } = options;
-    const out = options.out ?? ((t) => process.stdout.write(`${t}\n`));
-    const err = options.err ?? ((t) => process.stderr.write(`${t}\n`));
-    const gitlab = env.GITLAB_CI === 'true';
-    (0,external_node_fs_.mkdirSync)(stateDir, { recursive: true, mode: 0o700 });
-    const stateFile = (0,external_node_path_.join)(stateDir, 'state.json');
-    const values = readStateFile(stateDir);
-    const save = () => {
-        const partial = `${stateFile}.${process.pid}`;
-        (0,external_node_fs_.writeFileSync)(partial, JSON.stringify(values, null, 2), { mode: 0o600 });
-        (0,external_node_fs_.renameSync)(partial, stateFile);
-    };
-    const exported = JSON.parse(values['exported-env'] ?? '{}');
-    const outputs = JSON.parse(values.outputs ?? '{}');
-    let section = 0;
-    const platform = {
-        name: gitlab ? 'gitlab' : 'shell',
-        stateDir,
-        envFile: (0,external_node_path_.join)(stateDir, 'setup-dind.env'),
-        exitCode: 0,
-        log: {
-            info: (m) => out(m),
-            warning: (m) => err(`WARNING: ${m}`),
-            error: (m) => err(`ERROR: ${m}`),
-            debug: (m) => (env.SETUP_DIND_DEBUG ? err(`debug: ${m}`) : undefined),
-        },
-        state: {
-            get: (key) => values[key] ?? '',
-            set: (key, value) => {
-                values[key] = value;
-                save();
-            },
-        },
-        job: {
-            runId: env.CI_PIPELINE_ID || 'local',
-            runAttempt: '1',
-            job: env.CI_JOB_ID || env.CI_JOB_NAME || 'shell',
-            tempDir: stateDir,
-            workspace: env.CI_PROJECT_DIR || process.cwd(),
-        },
-        env,
-        input: (name) => options.inputs[name] ?? '',
-        setOutput: (name, value) => {
-            outputs[name] = value;
-            values.outputs = JSON.stringify(outputs);
-            save();
-        },
-        exportVariable: (name, value) => {
-            exported[name] = value;
-            values['exported-env'] = JSON.stringify(exported);
-            save();
-            (0,external_node_fs_.writeFileSync)(platform.envFile, `${dotenv(exported)}\n`, { mode: 0o600 });
-        },
-        // GitLab masks only variables defined in its settings; nothing can be masked from a running job.
-        mask: () => undefined,
-        group: async (title, fn) => {
-            const id = `setup_dind_${process.pid}_${++section}`;
-            if (gitlab)
-                out(`\u001b[0Ksection_start:${Math.floor(Date.now() / 1000)}:${id}[collapsed=true]\r\u001b[0K${title}`);
-            else
-                out(`--- ${title}`);
-            try {
-                return await fn();
-            }
-            finally {
-                if (gitlab)
-                    out(`\u001b[0Ksection_end:${Math.floor(Date.now() / 1000)}:${id}\r\u001b[0K`);
-            }
-        },
-        appendSummary: async (markdown) => {
-            (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(stateDir, 'summary.md'), markdown, { flag: 'a' });
-        },
-        cacheService: () => undefined,
-        fail: (message) => {
-            platform.exitCode = 1;
-            err(`ERROR: ${message}`);
-        },
-    };
-    return platform;
-}
-
-;// CONCATENATED MODULE: ./src/cli.ts
-// The setup-dind command for GitLab CI and any shell: the same phases as the action, driven by flags and
-// SETUP_DIND_* variables, with state in a directory so separate shells (before_script, after_script) share it.
-
-
-
-
-
-
-const VERSION = '0.1.0';
-const COMMANDS = ['start', 'wait', 'stop', 'env'];
-class UsageError extends Error {
-}
-const INPUT_NAMES = Object.keys(INPUT_DEFAULTS).filter((n) => n !== 'job-status');
-const envName = (input) => `SETUP_DIND_${input.toUpperCase().replace(/-/g, '_')}`;
-const HELP = `setup-dind ${VERSION}: give this CI job its own Docker daemon.
-
-Usage:
-  setup-dind start [--input value ...]   start the daemon (mode dind by default), wait until it answers,
-                                          write the variables to <state-dir>/setup-dind.env
-  setup-dind wait  [--docker-host URL]    wait until DOCKER_HOST (or --docker-host) really answers
-  setup-dind env   [--format shell|dotenv] print the variables of the started daemon (eval "$(setup-dind env)")
-  setup-dind stop                         print the daemon's log if the job failed, remove everything start made
-
-Every input of the GitHub action is a flag (--mode, --image, --registry-mirrors, --registry-certs, --cache,
---cache-dir, --wait-timeout, ...) and a variable (SETUP_DIND_MODE, SETUP_DIND_REGISTRY_MIRRORS, ...); flags win.
-  --state-dir DIR    where start keeps its state for stop (default $SETUP_DIND_STATE_DIR, else a per-job directory
-                     under the temporary directory)
-  --job-status S     for stop: success, failure or cancelled (default: GitLab's CI_JOB_STATUS)
-Exit codes: 0 ok, 1 failure, 2 bad usage.`;
-function parseCli(argv, env) {
-    const inputs = {};
-    for (const name of INPUT_NAMES) {
-        const value = env[envName(name)];
-        if (value !== undefined)
-            inputs[name] = value;
-    }
-    let command;
-    let stateDir = env.SETUP_DIND_STATE_DIR;
-    let format = 'shell';
-    let jobStatus = env.SETUP_DIND_JOB_STATUS ?? { failed: 'failure', canceled: 'cancelled', success: 'success' }[env.CI_JOB_STATUS ?? ''];
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === '--help' || arg === '-h')
-            return { command: 'help', inputs, stateDir: '', format };
-        if (arg === '--version' || arg === '-V')
-            return { command: 'version', inputs, stateDir: '', format };
-        if (!arg.startsWith('--')) {
-            if (command)
-                throw new UsageError(`unexpected argument ${JSON.stringify(arg)}; one command at a time (${COMMANDS.join(', ')})`);
-            if (!COMMANDS.includes(arg))
-                throw new UsageError(`unknown command ${JSON.stringify(arg)}; use one of ${COMMANDS.join(', ')}`);
-            command = arg;
-            continue;
-        }
-        const eq = arg.indexOf('=');
-        const name = arg.slice(2, eq === -1 ? undefined : eq);
-        let value = eq === -1 ? undefined : arg.slice(eq + 1);
-        if (value === undefined) {
-            if (i + 1 >= argv.length)
-                throw new UsageError(`--${name} needs a value`);
-            value = argv[++i];
-        }
-        if (name === 'state-dir')
-            stateDir = value;
-        else if (name === 'job-status')
-            jobStatus = value;
-        else if (name === 'format') {
-            if (value !== 'shell' && value !== 'dotenv')
-                throw new UsageError(`--format ${JSON.stringify(value)}: use shell or dotenv`);
-            format = value;
-        }
-        else if (INPUT_NAMES.includes(name))
-            inputs[name] = value;
-        else
-            throw new UsageError(`unknown option --${name}; see setup-dind --help for the options`);
-    }
-    if (!command)
-        throw new UsageError(`no command; use one of ${COMMANDS.join(', ')} (setup-dind --help)`);
-    const filled = { ...Object.fromEntries(INPUT_NAMES.map((n) => [n, INPUT_DEFAULTS[n]])), ...inputs };
-    filled['job-status'] = jobStatus ?? 'success';
-    const jobId = env.CI_JOB_ID || `${process.getuid?.() ?? 'user'}`;
-    return { command, inputs: filled, stateDir: stateDir || (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), `setup-dind-${jobId}`), format };
-}
-/** Runs one invocation; returns the exit code. */
-async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`), err = (t) => void process.stderr.write(`${t}\n`)) {
-    let invocation;
-    try {
-        invocation = parseCli(argv, env);
-    }
-    catch (e) {
-        if (!(e instanceof UsageError))
-            throw e;
-        err(`setup-dind: ${e.message}`);
-        return 2;
-    }
-    if (invocation.command === 'help') {
-        out(HELP);
-        return 0;
-    }
-    if (invocation.command === 'version') {
-        out(VERSION);
-        return 0;
-    }
-    if (invocation.command === 'env') {
-        const saved = readSaved(invocation.stateDir);
-        if (!Object.keys(saved.env).length) {
-            err(`setup-dind: nothing started in ${invocation.stateDir}; run setup-dind start first (or pass --state-dir)`);
-            return 1;
-        }
-        out(invocation.format === 'dotenv' ? dotenv(saved.env) : shellExports(saved.env));
-        return 0;
-    }
-    const inputs = { ...invocation.inputs };
-    if (invocation.command === 'wait') {
-        inputs.mode = 'external';
-        inputs['docker-host'] = inputs['docker-host'] || env.DOCKER_HOST || '';
-        if (!inputs['docker-host']) {
-            err('setup-dind: wait needs DOCKER_HOST or --docker-host');
-            return 2;
-        }
-        // Like the docker CLI: a tcp:// DOCKER_HOST with DOCKER_TLS_VERIFY set uses DOCKER_CERT_PATH (else ~/.docker).
-        const tlsFromEnv = env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && inputs['docker-host'].startsWith('tcp://');
-        if (!inputs['tls-cert-path'] && tlsFromEnv)
-            inputs['tls-cert-path'] = env.DOCKER_CERT_PATH || (0,external_node_path_.join)(env.HOME ?? '', '.docker');
-    }
-    const platform = shellPlatform({ env, inputs, stateDir: invocation.stateDir, out, err });
-    if (invocation.command === 'start') {
-        await runPre(platform);
-        if (platform.exitCode === 0)
-            await runMain(platform);
-        if (platform.exitCode === 0)
-            out(`setup-dind: variables in ${platform.envFile}; load them with: eval "$(setup-dind env --state-dir ${invocation.stateDir})"`);
-    }
-    else if (invocation.command === 'wait') {
-        await runMain(platform);
-    }
-    else {
-        await runPost(platform);
-        // The CLI's own files: the state, the dotenv file and the summary (the directory too, once empty).
-        for (const file of ['state.json', 'setup-dind.env', 'summary.md'])
-            (0,external_node_fs_.rmSync)((0,external_node_path_.join)(invocation.stateDir, file), { force: true });
-        try {
-            (0,external_node_fs_.rmdirSync)(invocation.stateDir);
-        }
-        catch {
-            // not empty: something else lives there, and it is not ours to remove
-        }
-    }
-    return platform.exitCode;
-}
-
 ;// CONCATENATED MODULE: ./src/platform/github-commands.ts
 // GitHub Actions workflow commands, the few the action issues, written directly: @actions/core loads an HTTP client
 // (undici) at start-up for OIDC tokens the action never asks for, and every phase of every job paid for parsing it.
@@ -4369,18 +4109,16 @@ function githubPlatform(env = process.env) {
 }
 
 ;// CONCATENATED MODULE: ./src/entrypoints/index.ts
-// The one bundle every entry point shares (dist/setup-dind.js): each phase's tiny dist/<phase>/index.js imports it
-// and runs its function, so a job's three processes parse the same file (one compile cache entry, one copy in dist/).
-
+// The one bundle the action's three phases share (dist/setup-dind.js): each phase's generated dist/<phase>/index.js
+// turns on Node's compile cache, imports it and runs its function, so a job's three processes parse the same file
+// and the second and third reuse what the first compiled.
 
 
 const pre = () => runPre(githubPlatform());
 const main = () => runMain(githubPlatform());
 const post = () => runPost(githubPlatform());
-const cli = (argv) => runCli(argv, process.env);
 
-var __webpack_exports__cli = __webpack_exports__.xw;
 var __webpack_exports__main = __webpack_exports__.iW;
 var __webpack_exports__post = __webpack_exports__.bE;
 var __webpack_exports__pre = __webpack_exports__.AS;
-export { __webpack_exports__cli as cli, __webpack_exports__main as main, __webpack_exports__post as post, __webpack_exports__pre as pre };
+export { __webpack_exports__main as main, __webpack_exports__post as post, __webpack_exports__pre as pre };

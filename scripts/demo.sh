@@ -5,4 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/prepare.sh"
 rm -rf .demo-build
 npx tsc -p scripts/tsconfig.demo.json
-node .demo-build/scripts/demo.js "$@"
+status=0
+in_bed node .demo-build/scripts/demo.js "$@" || status=$?
+rm -rf .demo-build
+exit $status

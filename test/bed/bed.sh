@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The real-engine test bed: a private dockerd on its own socket, data-root and exec-root under /var/tmp,
+# The real-engine test bed: a private dockerd on its own socket, data-root and exec-root under one bed directory,
+# in a network namespace of its own (its bridge, iptables rules and published ports never touch the host's network),
 # plus locally built images (no registry is reachable here). Idempotent; run as root.
 #   bed.sh start   install what is missing, start the daemon (if not running), build the images
-#   bed.sh env     print `export DOCKER_HOST=...` for the bed daemon
-#   bed.sh stop    stop the daemon this script started (by its pid file), nothing else
+#   bed.sh env     print `export DOCKER_HOST=...` and `export SETUP_DIND_BED_NETNS=...` for the bed
+#   bed.sh exec CMD...  run CMD in the bed's network namespace (where its published ports answer on 127.0.0.1)
+#   bed.sh stop    stop the daemon this script started (by its pid file) and remove its namespace, nothing else
 #   bed.sh status  exit 0 when the bed daemon answers
+#   bed.sh check-rootfs FILE   exit 0 when FILE is a tar that holds dockerd and iptables (the cache's check)
+# The bed directory (SETUP_DIND_BED_DIR, default /var/tmp/setup-dind-bed) is the one cache the bed keeps: the dind
+# root file system tarball, which is checked by content before every use and rebuilt when it fails the check.
 set -euo pipefail
 
 BED_DIR=${SETUP_DIND_BED_DIR:-/var/tmp/setup-dind-bed}
@@ -13,35 +18,43 @@ PIDFILE="$BED_DIR/dockerd.pid"
 LOG="$BED_DIR/dockerd.log"
 CACHE="$BED_DIR/cache"
 DOCKER_HOST_URL="unix://$SOCK"
-# The bed's own bridge, so it never touches a docker0 that another daemon may own.
-BRIDGE=sdbed0
-BRIDGE_CIDR=172.31.250.1/24
+# One namespace per bed directory, so several beds can run side by side.
+NETNS="sdbed-$(printf '%s' "$BED_DIR" | cksum | cut -d' ' -f1)"
+NETNS_PATH="/run/netns/$NETNS"
+# Debian suites whose docker.io the dind images carry: bookworm (20.10) is local/dind:test, trixie (26.1) is
+# local/dind:trixie, closer to the official image (default-network-opts, a newer API).
+DIND_SUITES=${SETUP_DIND_BED_SUITES:-bookworm}
 
 log() { printf '[bed] %s\n' "$*" >&2; }
+die() { printf '[bed] error: %s\n' "$*" >&2; exit 1; }
 
 need_root() {
-  if [ "$(id -u)" != 0 ]; then echo "bed.sh: must run as root (it installs packages and starts dockerd)" >&2; exit 1; fi
+  if [ "$(id -u)" != 0 ]; then die "must run as root (it installs packages, starts dockerd and creates a network namespace)"; fi
 }
 
 install_packages() {
   local missing=()
-  command -v dockerd >/dev/null || missing+=(docker.io)
+  { command -v dockerd >/dev/null && [ -x /usr/bin/docker ]; } || missing+=(docker.io)
   [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sh || missing+=(busybox-static)
   command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
   command -v docker-registry >/dev/null || missing+=(docker-registry)
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
+  python3 -c 'import docker' 2>/dev/null || missing+=(python3-docker)
   command -v zstd >/dev/null || missing+=(zstd)
-  command -v unshare >/dev/null || missing+=(util-linux)
+  command -v nsenter >/dev/null || missing+=(util-linux)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v openssl >/dev/null || missing+=(openssl)
+  command -v file >/dev/null || missing+=(file)
+  command -v rsync >/dev/null || missing+=(rsync)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt-get update -qq || die "apt-get update failed"
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
   fi
   # busybox-static must really be the static one (docker import needs a self-contained binary).
-  if ! file -L /bin/busybox 2>/dev/null | grep -q static && ! ldd /bin/busybox 2>&1 | grep -q 'not a dynamic'; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null
+  if ! file -L /bin/busybox 2>/dev/null | grep -qE 'statically linked|static-pie linked'; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null || die "apt-get install busybox-static failed"
   fi
 }
 
@@ -51,26 +64,26 @@ running() {
   [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && dk version >/dev/null 2>&1
 }
 
-ensure_bridge() {
-  if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
-    ip link add "$BRIDGE" type bridge
-    ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
+ensure_netns() {
+  if [ ! -e "$NETNS_PATH" ]; then
+    ip netns add "$NETNS" || die "cannot create the network namespace $NETNS"
   fi
-  ip link set "$BRIDGE" up
+  ip netns exec "$NETNS" ip link set lo up
 }
 
 start_daemon() {
   mkdir -p "$BED_DIR/data" "$BED_DIR/exec" "$CACHE"
   if running; then log "daemon already running (pid $(cat "$PIDFILE"))"; return; fi
-  ensure_bridge
-  log "starting dockerd on $SOCK"
-  # setsid: the daemon outlives this script and its caller's process group.
-  setsid /usr/sbin/dockerd \
+  [ -e "$SOCK" ] && rm -f "$SOCK"
+  ensure_netns
+  log "starting dockerd on $SOCK (network namespace $NETNS)"
+  # setsid: the daemon outlives this script and its caller's process group. nsenter enters only the network
+  # namespace (no private mount namespace: the daemon's bind mounts see the host's files).
+  setsid nsenter --net="$NETNS_PATH" /usr/sbin/dockerd \
     --host "$DOCKER_HOST_URL" \
     --data-root "$BED_DIR/data" \
     --exec-root "$BED_DIR/exec" \
     --pidfile "$PIDFILE" \
-    --bridge "$BRIDGE" \
     --containerd-namespace setup-dind-bed \
     --containerd-plugins-namespace setup-dind-bed-plugins \
     --group "$(getent group docker >/dev/null && echo docker || echo root)" \
@@ -80,7 +93,38 @@ start_daemon() {
     if dk version >/dev/null 2>&1; then log "daemon ready"; return; fi
     sleep 0.1
   done
-  log "dockerd did not answer in 20 s; its log:"; tail -n 40 "$LOG" >&2; exit 1
+  log "dockerd did not answer in 20 s; its log ($LOG):"; tail -n 40 "$LOG" >&2; exit 1
+}
+
+# A rootfs tarball is only trusted when it holds dockerd (Debian ships it in /usr/sbin) and iptables: checked by
+# content, never by size or name.
+valid_rootfs() {
+  [ -f "$1" ] || return 1
+  local list; list=$(tar -tf "$1" 2>/dev/null) || return 1
+  grep -qxE '(\./)?usr/s?bin/dockerd' <<<"$list" && grep -qxE '(\./)?usr/s?bin/iptables' <<<"$list"
+}
+
+# Builds (or reuses, after checking it) the dind root file system for a Debian suite; prints the tarball's path.
+dind_rootfs() {
+  local suite=$1 tarball="$CACHE/dind-rootfs-$1.tar"
+  if [ -e "$tarball" ] && ! valid_rootfs "$tarball"; then
+    log "cached $tarball is no tar holding dockerd and iptables: rebuilding it"
+    rm -rf "$tarball"
+  fi
+  if [ ! -e "$tarball" ]; then
+    log "building the $suite dind rootfs with mmdebstrap (about a minute, cached in $CACHE)"
+    local tmp; tmp=$(mktemp "$CACHE/.dind-rootfs-$suite.XXXXXX")
+    # --format=tar: the output file's name must not pick the format (a name without .tar gives a directory).
+    if ! mmdebstrap --quiet --format=tar --variant=minbase \
+      --include=docker.io,iptables,ca-certificates,procps "$suite" "$tmp" >&2; then
+      rm -rf "$tmp"; die "mmdebstrap could not build the $suite dind rootfs (see its messages above)"
+    fi
+    if ! valid_rootfs "$tmp"; then
+      rm -rf "$tmp"; die "mmdebstrap's $suite output is no tar holding dockerd and iptables"
+    fi
+    mv "$tmp" "$tarball"
+  fi
+  printf '%s\n' "$tarball"
 }
 
 build_images() {
@@ -92,40 +136,62 @@ build_images() {
     for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$tmp/bin/$a"; done
     echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/etc/passwd"
     echo 'root:x:0:' >"$tmp/etc/group"
-    tar -C "$tmp" -c . | dk import --change 'CMD ["sh"]' --change 'ENV PATH=/bin' - local/busybox:1 >/dev/null
+    tar -C "$tmp" -c . | dk import --change 'CMD ["sh"]' --change 'ENV PATH=/bin' - local/busybox:1 >/dev/null \
+      || { rm -rf "$tmp"; die "docker import of local/busybox:1 failed"; }
     rm -rf "$tmp"
   fi
-  if ! dk image inspect local/dind:test >/dev/null 2>&1; then
-    if [ ! -s "$CACHE/dind-rootfs.tar" ]; then
-      log "building the dind rootfs with mmdebstrap (about 40 s, cached in $CACHE)"
-      mmdebstrap --quiet --variant=minbase --include=docker.io,iptables,ca-certificates,procps \
-        bookworm "$CACHE/dind-rootfs.tar.part"
-      mv "$CACHE/dind-rootfs.tar.part" "$CACHE/dind-rootfs.tar"
-    fi
-    log "importing local/dind:test"
+  local suite tag
+  for suite in $DIND_SUITES; do
+    tag=local/dind:$([ "$suite" = bookworm ] && echo test || echo "$suite")
+    dk image inspect "$tag" >/dev/null 2>&1 && continue
+    local tarball; tarball=$(dind_rootfs "$suite")
+    log "importing $tag"
     dk import --change 'CMD ["dockerd"]' \
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-      "$CACHE/dind-rootfs.tar" local/dind:test >/dev/null
-  fi
+      "$tarball" "$tag" >/dev/null || die "docker import of $tag from $tarball failed"
+  done
 }
 
 stop_daemon() {
-  if [ ! -f "$PIDFILE" ]; then log "not running"; return; fi
-  local pid; pid=$(cat "$PIDFILE")
-  if kill -0 "$pid" 2>/dev/null; then
-    log "stopping dockerd (pid $pid)"
-    kill -TERM "$pid"
-    local i
-    for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  if [ -f "$PIDFILE" ]; then
+    local pid; pid=$(cat "$PIDFILE")
+    if kill -0 "$pid" 2>/dev/null; then
+      log "stopping dockerd (pid $pid)"
+      kill -TERM "$pid"
+      local i
+      for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    fi
+    rm -f "$PIDFILE"
+  else
+    log "dockerd not running"
   fi
-  rm -f "$PIDFILE"
+  rm -f "$SOCK"
+  if [ -e "$NETNS_PATH" ]; then
+    # Whatever still runs in the bed's namespace was started through the bed (container shims, proxies).
+    local pids; pids=$(ip netns pids "$NETNS" 2>/dev/null || true)
+    if [ -n "$pids" ]; then
+      log "ending what still runs in $NETNS: $(echo $pids)"
+      kill -KILL $pids 2>/dev/null || true
+      sleep 0.2
+    fi
+    ip netns del "$NETNS" || die "cannot remove the network namespace $NETNS"
+  fi
+  # Mounts the daemon left under the bed (a daemon killed mid-way leaves its overlay and shm mounts).
+  local m
+  for m in $(awk -v d="$BED_DIR/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r); do
+    umount -l "$m" 2>/dev/null || true
+  done
 }
 
 case "${1:-}" in
-  start) need_root; install_packages; start_daemon; build_images; echo "export DOCKER_HOST=$DOCKER_HOST_URL" ;;
-  env) echo "export DOCKER_HOST=$DOCKER_HOST_URL" ;;
+  start) need_root; install_packages; start_daemon; build_images
+    echo "export DOCKER_HOST=$DOCKER_HOST_URL"; echo "export SETUP_DIND_BED_NETNS=$NETNS_PATH" ;;
+  env) echo "export DOCKER_HOST=$DOCKER_HOST_URL"; echo "export SETUP_DIND_BED_NETNS=$NETNS_PATH" ;;
+  exec) shift; need_root; [ -e "$NETNS_PATH" ] || die "the bed is not running (no $NETNS_PATH): bed.sh start first"
+    exec nsenter --net="$NETNS_PATH" -- "$@" ;;
   stop) need_root; stop_daemon ;;
   status) running ;;
-  *) echo "usage: bed.sh start|env|stop|status" >&2; exit 2 ;;
+  check-rootfs) valid_rootfs "${2:?usage: bed.sh check-rootfs FILE}" ;;
+  *) echo "usage: bed.sh start|env|exec CMD...|stop|status|check-rootfs FILE" >&2; exit 2 ;;
 esac

@@ -170,8 +170,8 @@ describe('the daemon dies in the middle of the job', () => {
 });
 
 // A throwaway engine of our own (the bed's must stay up for everyone): its own network namespace, data root, exec
-// root and socket. Its data root is kept between runs so the 440 MB dind image is loaded only once.
-const THROWAWAY = '/var/tmp/sd-faults-outer';
+// root and socket, under this run's temporary root (removed with it).
+const THROWAWAY = join(tmpdir(), 'sd-faults-outer');
 const THROWAWAY_HOST = `unix://${THROWAWAY}/docker.sock`;
 
 interface Throwaway {
@@ -208,7 +208,10 @@ async function stopThrowaway(t: Throwaway | undefined): Promise<void> {
 
 describe('the outer engine goes away before post', () => {
   let daemon: Throwaway | undefined;
-  afterAll(async () => stopThrowaway(daemon));
+  afterAll(async () => {
+    await stopThrowaway(daemon);
+    rmSync(THROWAWAY, { recursive: true, force: true });
+  });
 
   it('post finishes quickly with warnings; what is left is removed by post running again once the engine is back', async () => {
     daemon = await startThrowaway();

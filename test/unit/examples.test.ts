@@ -178,7 +178,8 @@ describe('.github/workflows', () => {
     });
 
     it('documents how callers in other repositories use it', () => {
-      expect(readFileSync(join(workflowsDir, 'docker-tests.yml'), 'utf8')).toContain('uses: <owner>/setup-dind/.github/workflows/docker-tests.yml@v1');
+      const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+      expect(readFileSync(join(workflowsDir, 'docker-tests.yml'), 'utf8')).toContain(`uses: <owner>/setup-dind/.github/workflows/docker-tests.yml@v${version}`);
     });
   });
 

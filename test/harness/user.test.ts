@@ -1,0 +1,59 @@
+// Runs as the end-to-end stage (it creates a system user, which scripts/test.sh removes when the run ends).
+import { promises as fsp } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { reportOf, writeFakeAction, type FakeActionOptions } from './fake-action.js';
+import { ensureUser, runJob, type JobResult, type RunJobOptions } from './runner.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups) await c().catch(() => {});
+});
+
+async function job(opts: Partial<RunJobOptions> & { fake?: FakeActionOptions } = {}): Promise<JobResult> {
+  const { fake, ...rest } = opts;
+  const actionDir = rest.actionDir ?? (await writeFakeAction(fake));
+  cleanups.push(() => fsp.rm(actionDir, { recursive: true, force: true }));
+  const result = await runJob({ stepTimeoutMs: 20_000, ...rest, actionDir });
+  cleanups.push(() => result.cleanup());
+  return result;
+}
+
+const fakeEnv = (phases: { pre?: object; main?: object; post?: object }): Record<string, string> =>
+  Object.fromEntries(Object.entries(phases).map(([k, v]) => [`FAKE_${k.toUpperCase()}`, JSON.stringify(v)]));
+
+const isRoot = process.getuid?.() === 0;
+
+describe.skipIf(!isRoot)('user option (root only)', () => {
+  it('runs every process as the user, with its groups, and gives it the runner dirs', async () => {
+    await ensureUser('sdharness', ['docker']);
+    await ensureUser('sdharness', ['docker']); // idempotent
+    const r = await job({
+      user: 'sdharness',
+      actionEnv: fakeEnv({ main: { env: { FAKE_VAR_U: 'u' } } }),
+      steps: [
+        {
+          id: 'who',
+          run: [
+            'echo "uid=$(id -u)" >> "$GITHUB_OUTPUT"',
+            'echo "user=$(id -un)" >> "$GITHUB_OUTPUT"',
+            'echo "home=$HOME" >> "$GITHUB_OUTPUT"',
+            'echo "groups=$(id -nG)" >> "$GITHUB_OUTPUT"',
+            'touch "$RUNNER_TEMP/made-by-step"',
+            'touch "$GITHUB_WORKSPACE/in-workspace"',
+          ].join('\n'),
+        },
+      ],
+    });
+    expect(r.jobStatus).toBe('success');
+    const who = r.phase('who')!.outputs;
+    expect(who.uid).not.toBe('0');
+    expect(who.user).toBe('sdharness');
+    expect(who.home).toBe('/home/sdharness');
+    expect(who.groups!.split(' ')).toContain('docker'); // supplementary groups apply (--init-groups)
+    expect(reportOf(r.phase('main')!.stdout).uid).toBe(Number(who.uid));
+    const st = await fsp.stat(`${r.runnerTemp}/made-by-step`);
+    expect(st.uid).toBe(Number(who.uid));
+    expect((await fsp.stat(r.runnerTemp)).uid).toBe(Number(who.uid));
+    expect((await fsp.stat(r.workspace)).uid).toBe(Number(who.uid));
+  });
+});
