@@ -253,10 +253,25 @@ async function saveImageCache(record: CacheRecord, s: SessionState, platform: Pl
     }
     const outer = new EngineClient(loadEndpoint(s.outer!));
     const id = s.containerId!;
-    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env));
+    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => stopCleanly(outer, id), cacheDeadlineMs(platform.env));
   } catch (e) {
     platform.log.warning(`setup-dind cache: could not save (${(e as Error).message}).`);
     return 'not saved: an error';
+  }
+}
+
+/**
+ * data-root: dockerd must have shut down by itself (exit code 0) before its data root is archived. A daemon killed
+ * after the grace period, or one that is still running, may have left its databases half-written: no snapshot.
+ */
+async function stopCleanly(outer: EngineClient, id: string): Promise<void> {
+  await outer.stopContainer(id, STOP_GRACE_SECONDS);
+  const c = await outer.inspectContainer(id);
+  if (!c) throw new Error("the daemon's container is gone, so there is no data root to save");
+  if (c.running) throw new Error(`the daemon is still running after the stop request (state: ${c.status}); its data root is not saved`);
+  if (c.exitCode !== 0) {
+    const how = c.exitCode === 137 ? `it was killed after ${STOP_GRACE_SECONDS} s` : `it exited with code ${c.exitCode}`;
+    throw new Error(`the daemon did not shut down cleanly (${how}); a snapshot of its data root could be inconsistent, so it is not saved`);
   }
 }
 

@@ -2703,21 +2703,31 @@ function existingDaemon(inputs, env, state, clock = realClock) {
 
 
 
-/** Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed. */
+/** Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save). */
 const STOP_GRACE_SECONDS = 5;
-/** Containers first (stopped gracefully), then the volumes and networks they used: the order the engine needs. */
-async function removeObjects(engine, found, attempt) {
-    for (const c of found.containers) {
-        await attempt(`container ${c.name}`, async () => {
-            if (c.state === 'running')
-                await engine.stopContainer(c.id, STOP_GRACE_SECONDS);
-            await engine.removeContainer(c.id);
+/** Runs removals side by side; each outcome is reported through `attempt`, in the order they are listed. */
+async function together(removals, attempt) {
+    const outcomes = removals.map(([, fn]) => fn().then(() => undefined, (e) => e));
+    await Promise.all(outcomes);
+    for (const [i, [what]] of removals.entries()) {
+        const outcome = await outcomes[i];
+        await attempt(what, async () => {
+            if (outcome !== undefined)
+                throw outcome;
         });
     }
-    for (const v of found.volumes)
-        await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name));
-    for (const n of found.networks)
-        await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
+}
+/**
+ * Containers first, removed at once (a running one is killed: nothing of a job's daemon is kept unless the cache
+ * saved it before), then their volumes, their networks and anything `alongside` (the per-job directory), together.
+ */
+async function removeObjects(engine, found, attempt, alongside = []) {
+    await together(found.containers.map((c) => [`container ${c.name}`, () => engine.removeContainer(c.id)]), attempt);
+    await together([
+        ...found.volumes.map((v) => [`volume ${v.name}`, () => engine.removeVolume(v.name)]),
+        ...found.networks.map((n) => [`network ${n.name}`, () => engine.removeNetwork(n.id)]),
+        ...alongside,
+    ], attempt);
 }
 async function cleanupSession(state, log) {
     const report = { removed: [], warnings: [] };
@@ -2732,6 +2742,9 @@ async function cleanupSession(state, log) {
             log.warning(message);
         }
     };
+    // The directory goes after the container that mounts it (a live dockerd could still write into it).
+    const dir = state.jobDir;
+    const alongside = dir && (0,external_node_fs_namespaceObject.existsSync)(dir) ? [[`directory ${dir}`, () => (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true })]] : [];
     if (state.outer) {
         const engine = new EngineClient(loadEndpoint(state.outer));
         const label = `${LABEL_SESSION}=${state.session}`;
@@ -2747,11 +2760,10 @@ async function cleanupSession(state, log) {
         }
         // What state names but the engine no longer lists is already gone; what the engine lists with our label but
         // state lost (a crash between create and save) is ours all the same.
-        await removeObjects(engine, found, attempt);
+        await removeObjects(engine, found, attempt, alongside);
     }
-    if (state.jobDir && (0,external_node_fs_namespaceObject.existsSync)(state.jobDir)) {
-        const dir = state.jobDir;
-        await attempt(`directory ${dir}`, () => (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }));
+    else {
+        await together(alongside, attempt);
     }
     return report;
 }
@@ -3404,11 +3416,27 @@ async function saveImageCache(record, s, platform) {
         }
         const outer = new EngineClient(loadEndpoint(s.outer));
         const id = s.containerId;
-        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env));
+        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => stopCleanly(outer, id), cacheDeadlineMs(platform.env));
     }
     catch (e) {
         platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
         return 'not saved: an error';
+    }
+}
+/**
+ * data-root: dockerd must have shut down by itself (exit code 0) before its data root is archived. A daemon killed
+ * after the grace period, or one that is still running, may have left its databases half-written: no snapshot.
+ */
+async function stopCleanly(outer, id) {
+    await outer.stopContainer(id, STOP_GRACE_SECONDS);
+    const c = await outer.inspectContainer(id);
+    if (!c)
+        throw new Error("the daemon's container is gone, so there is no data root to save");
+    if (c.running)
+        throw new Error(`the daemon is still running after the stop request (state: ${c.status}); its data root is not saved`);
+    if (c.exitCode !== 0) {
+        const how = c.exitCode === 137 ? `it was killed after ${STOP_GRACE_SECONDS} s` : `it exited with code ${c.exitCode}`;
+        throw new Error(`the daemon did not shut down cleanly (${how}); a snapshot of its data root could be inconsistent, so it is not saved`);
     }
 }
 /** Waits (at most 5 s) until the runner's daemon reports the registry mirrors a reload was meant to set. */
