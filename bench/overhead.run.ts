@@ -133,10 +133,10 @@ async function actionJob(mode: 'dind' | 'socket', checkout: boolean): Promise<Re
 }
 
 /** Seconds from spawn to exit of `node args` with only PATH in the environment. */
-async function nodeRun(args: string[], env: Record<string, string> = {}): Promise<number> {
+async function nodeRun(args: string[]): Promise<number> {
   const t0 = now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(nodePath(), args, { stdio: 'ignore', env: { PATH: process.env.PATH, ...env } });
+    const child = spawn(nodePath(), args, { stdio: 'ignore', env: { PATH: process.env.PATH } });
     child.on('error', reject);
     child.on('exit', () => resolve());
   });
@@ -207,9 +207,6 @@ it('measures the job overhead against its limits', async () => {
   let runs = 0;
   const add = (key: string, value: number): void => void (counting && (samples[key] ??= []).push(value));
   const phases = entries();
-  // RUNNER_TEMP turns on the compile cache of the entry points that use one (the first run fills it).
-  const cacheEnv = { RUNNER_TEMP: join(BASE, 'runner-temp') };
-  mkdirSync(cacheEnv.RUNNER_TEMP, { recursive: true });
   const variants: Record<string, () => Promise<void>> = {
     bare: async () => add('bare', await bareDockerd(runs++)),
     dind: async () => {
@@ -229,13 +226,12 @@ it('measures the job overhead against its limits', async () => {
       for (let i = 0; i < LOADS; i++) {
         add('node -e 0', await nodeRun(['-e', '0']));
         for (const [phase, file] of Object.entries(phases)) add(`load ${phase}`, await nodeRun([join(actionDir, file)]));
-        add('load main, RUNNER_TEMP', await nodeRun([join(actionDir, phases.main!)], cacheEnv));
       }
     },
   };
   const keys = Object.keys(variants).filter((k) => !only || only.includes(k));
   expect(keys.length, `BENCH_ONLY matched none of ${Object.keys(variants).join(', ')}`).toBeGreaterThan(0);
-  // One warm-up of each (page cache, image layers, the compile cache), not counted.
+  // One warm-up of each (page cache, image layers), not counted.
   for (const k of keys) await variants[k]!();
   counting = true;
   for (let round = 0; round < REPS; round++) {
@@ -289,12 +285,6 @@ it('measures the job overhead against its limits', async () => {
         met: (_m, med, lim) => med - lim <= 0.15,
       });
     }
-    rows.push({
-      label: `load ${phases.main} (RUNNER_TEMP: compile cache)`,
-      samples: samples['load main, RUNNER_TEMP']!,
-      limit: { label: 'node -e 0', samples: samples['node -e 0']! },
-      compare: 'excess',
-    });
   }
   rows.push({ label: 'dist/ size', samples: [distBytes / 1e6], unit: 'MB', limit: { label: '3 MB', value: 3 }, compare: 'ratio', goal: '<= 3 MB', met: (m) => m <= 3 });
 

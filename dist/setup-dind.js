@@ -4138,8 +4138,7 @@ function githubPlatform(env = process.env) {
 
 ;// CONCATENATED MODULE: ./src/entrypoints/index.ts
 // The one bundle the action's three phases share (dist/setup-dind.js): each phase's generated dist/<phase>/index.js
-// turns on Node's compile cache, imports it and runs its function, so a job's three processes parse the same file
-// and the second and third reuse what the first compiled.
+// imports it and runs its function.
 
 
 const pre = () => runPre(githubPlatform());
