@@ -8,7 +8,7 @@
 // Every figure is printed with min and median, as a ratio to its limit, next to the goals of issue 15.
 //
 //   npm run bench -- bench/overhead.run.ts
-//   BENCH_REPS=3 BENCH_ACTION=/path/to/other/checkout npm run bench -- bench/overhead.run.ts   (an older build, for before/after)
+//   BENCH_BASELINE=/path/to/older/checkout npm run bench -- bench/overhead.run.ts   (before/after, interleaved in one run)
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,7 +41,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const now = () => performance.now();
 
 let dockerHost = '';
-let actionDir = '';
+/** The action under test, and an optional baseline (an older build) measured in the same rounds. */
+const actions: Record<string, string> = {};
 const daemons = new Set<ChildProcess>();
 
 /** True when the socket answers /_ping with OK (a fresh connection each time). */
@@ -107,7 +108,7 @@ async function bareDockerd(round: number): Promise<number> {
 }
 
 /** One job of the built action through the runner harness: the phases' durations (seconds). */
-async function actionJob(mode: 'dind' | 'socket', checkout: boolean): Promise<Record<string, number>> {
+async function actionJob(actionDir: string, mode: 'dind' | 'socket', checkout: boolean): Promise<Record<string, number>> {
   const rootDir = mkdtempSync(join(BASE, 'j'));
   chmodSync(rootDir, 0o755);
   try {
@@ -149,7 +150,7 @@ function sizeOf(path: string): number {
 }
 
 /** The action's phases as action.yml names them (the same layout before and after issue 15). */
-const entries = () => Object.fromEntries((['pre', 'main', 'post'] as const).map((p) => [p, new RegExp(`^\\s+${p}: (\\S+)`, 'm').exec(readFileSync(join(actionDir, 'action.yml'), 'utf8'))![1]!]));
+const entries = (actionDir: string) => Object.fromEntries((['pre', 'main', 'post'] as const).map((p) => [p, new RegExp(`^\\s+${p}: (\\S+)`, 'm').exec(readFileSync(join(actionDir, 'action.yml'), 'utf8'))![1]!]));
 
 async function sweep(): Promise<string[]> {
   const engine = new EngineClient({ address: parseDockerHost(dockerHost) });
@@ -170,10 +171,12 @@ beforeAll(async () => {
   dockerHost = process.env.DOCKER_HOST!;
   if (!dockerHost.startsWith('unix://')) throw new Error(`the benchmark expects the bed's unix:// DOCKER_HOST, got ${JSON.stringify(dockerHost)}`);
   mkdirSync(BASE, { recursive: true });
-  // A private copy of the action: a rebuild of dist/ during the run changes nothing.
-  const source = process.env.BENCH_ACTION || repoRoot;
-  actionDir = join(BASE, 'action');
-  for (const f of ['action.yml', 'dist']) cpSync(join(source, f), join(actionDir, f), { recursive: true });
+  // Private copies of the actions: a rebuild of dist/ during the run changes nothing.
+  const sources: Record<string, string> = { '': process.env.BENCH_ACTION || repoRoot, ...(process.env.BENCH_BASELINE ? { 'baseline ': process.env.BENCH_BASELINE } : {}) };
+  for (const [tag, source] of Object.entries(sources)) {
+    actions[tag] = join(BASE, tag ? 'baseline' : 'action');
+    for (const f of ['action.yml', 'dist']) cpSync(join(source, f), join(actions[tag]!, f), { recursive: true });
+  }
   chmodSync(BASE, 0o755);
 });
 
@@ -200,85 +203,42 @@ const median = (xs: number[]) => {
 };
 const min = (xs: number[]) => Math.min(...xs);
 
-it('measures the job overhead against its limits', async () => {
-  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
-  const samples: Record<string, number[]> = {};
-  let counting = false;
-  let runs = 0;
-  const add = (key: string, value: number): void => void (counting && (samples[key] ??= []).push(value));
-  const phases = entries();
-  const variants: Record<string, () => Promise<void>> = {
-    bare: async () => add('bare', await bareDockerd(runs++)),
-    dind: async () => {
-      const r = await actionJob('dind', false);
-      add('dind pre+main', r['pre+main']!);
-      add('dind post', r.post!);
-    },
-    'dind+co': async () => {
-      const r = await actionJob('dind', true);
-      for (const k of ['pre', 'main', 'post', 'total'] as const) add(`dind+co ${k}`, r[k]!);
-    },
-    socket: async () => {
-      const r = await actionJob('socket', true);
-      for (const k of ['pre', 'main', 'post', 'total'] as const) add(`socket ${k}`, r[k]!);
-    },
-    load: async () => {
-      for (let i = 0; i < LOADS; i++) {
-        add('node -e 0', await nodeRun(['-e', '0']));
-        for (const [phase, file] of Object.entries(phases)) add(`load ${phase}`, await nodeRun([join(actionDir, file)]));
-      }
-    },
-  };
-  const keys = Object.keys(variants).filter((k) => !only || only.includes(k));
-  expect(keys.length, `BENCH_ONLY matched none of ${Object.keys(variants).join(', ')}`).toBeGreaterThan(0);
-  // One warm-up of each (page cache, image layers), not counted.
-  for (const k of keys) await variants[k]!();
-  counting = true;
-  for (let round = 0; round < REPS; round++) {
-    for (let i = 0; i < keys.length; i++) {
-      await variants[keys[(round + i) % keys.length]!]!();
-      await sleep(SETTLE_MS);
-    }
-  }
-
-  const distBytes = sizeOf(join(actionDir, 'dist'));
+/** The rows of one action's table (tag '' for the action under test, 'baseline ' for the baseline). */
+function rowsFor(tag: string, samples: Record<string, number[]>, phases: Record<string, string>, distBytes: number): Row[] {
   const has = (k: string) => (samples[k]?.length ?? 0) > 0;
   const rows: Row[] = [];
   if (has('bare')) rows.push({ label: 'bare dockerd, spawn to /_ping (the limit)', samples: samples.bare! });
-  if (has('dind pre+main') && has('bare')) {
+  if (has(`${tag}dind pre+main`) && has('bare')) {
     rows.push({
       label: 'dind ready: pre + main, no step between',
-      samples: samples['dind pre+main']!,
+      samples: samples[`${tag}dind pre+main`]!,
       limit: { label: 'bare dockerd', samples: samples.bare! },
       compare: 'ratio',
       goal: '<= 1.3x bare (done: 1.5x)',
       met: (_m, med, lim) => med / lim <= 1.5,
     });
   }
-  if (has('dind post')) rows.push({ label: 'dind post, nothing to save (no step between)', samples: samples['dind post']!, goal: '<= 0.5 s (done: 0.7 s)', met: (_m, med) => med <= 0.7 });
+  if (has(`${tag}dind post`)) rows.push({ label: 'dind post, nothing to save (no step between)', samples: samples[`${tag}dind post`]!, goal: '<= 0.5 s (done: 0.7 s)', met: (_m, med) => med <= 0.7 });
   for (const mode of ['dind+co', 'socket']) {
-    if (!has(`${mode} main`)) continue;
+    if (!has(`${tag}${mode} main`)) continue;
     const name = mode === 'dind+co' ? 'dind' : 'socket';
-    rows.push({ label: `${name} pre (before a ${CHECKOUT_SECONDS} s checkout)`, samples: samples[`${mode} pre`]! });
+    const dind = name === 'dind';
+    rows.push({ label: `${name} pre (before a ${CHECKOUT_SECONDS} s checkout)`, samples: samples[`${tag}${mode} pre`]! });
     rows.push({
       label: `${name} main after the checkout`,
-      samples: samples[`${mode} main`]!,
+      samples: samples[`${tag}${mode} main`]!,
       ...(has('node -e 0') ? { limit: { label: 'node -e 0', samples: samples['node -e 0']! }, compare: 'ratio' as const } : {}),
-      ...(name === 'dind' ? { goal: '<= 0.2 s (done: 0.25 s)', met: (_m: number, med: number) => med <= 0.25 } : {}),
+      ...(dind ? { goal: '<= 0.2 s (done: 0.25 s)', met: (_m: number, med: number) => med <= 0.25 } : {}),
     });
-    rows.push({
-      label: `${name} post`,
-      samples: samples[`${mode} post`]!,
-      ...(name === 'dind' ? { goal: '<= 0.5 s (done: 0.7 s)', met: (_m: number, med: number) => med <= 0.7 } : {}),
-    });
-    rows.push({ label: `${name} pre + main + post`, samples: samples[`${mode} total`]! });
+    rows.push({ label: `${name} post`, samples: samples[`${tag}${mode} post`]!, ...(dind ? { goal: '<= 0.5 s (done: 0.7 s)', met: (_m: number, med: number) => med <= 0.7 } : {}) });
+    rows.push({ label: `${name} pre + main + post`, samples: samples[`${tag}${mode} total`]! });
   }
   if (has('node -e 0')) {
     rows.push({ label: 'node -e 0 (the limit)', samples: samples['node -e 0']! });
     for (const phase of Object.keys(phases)) {
       rows.push({
         label: `load ${phases[phase]} (no env)`,
-        samples: samples[`load ${phase}`]!,
+        samples: samples[`${tag}load ${phase}`]!,
         limit: { label: 'node -e 0', samples: samples['node -e 0']! },
         compare: 'excess',
         goal: '<= 0.15 s over node -e 0',
@@ -287,13 +247,12 @@ it('measures the job overhead against its limits', async () => {
     }
   }
   rows.push({ label: 'dist/ size', samples: [distBytes / 1e6], unit: 'MB', limit: { label: '3 MB', value: 3 }, compare: 'ratio', goal: '<= 3 MB', met: (m) => m <= 3 });
+  return rows;
+}
 
+function table(title: string, rows: Row[]): string[] {
   const f = (x: number) => x.toFixed(3);
-  const lines = [
-    '',
-    `job overhead (issue 15): ${REPS} rounds, action from ${process.env.BENCH_ACTION || repoRoot}, node ${process.versions.node} harness, action node ${nodePath()}, image ${IMAGE}`,
-    `${'figure'.padEnd(48)} ${'min'.padStart(7)} ${'median'.padStart(7)}   ${'vs limit (min / median)'.padEnd(34)} goal`,
-  ];
+  const lines = [title, `${'figure'.padEnd(48)} ${'min'.padStart(7)} ${'median'.padStart(7)}   ${'vs limit (min / median)'.padEnd(34)} goal`];
   let missed = 0;
   for (const r of rows) {
     const mn = min(r.samples);
@@ -306,11 +265,66 @@ it('measures the job overhead against its limits', async () => {
       limitMedian = lm;
       versus = r.compare === 'excess' ? `+${f(mn - lmin)} / +${f(md - lm)} s over ${r.limit.label}` : `${(mn / lmin).toFixed(2)}x / ${(md / lm).toFixed(2)}x ${r.limit.label}`;
     }
-    const verdict = r.met ? (r.met(mn, md, limitMedian) ? 'met ' : 'MISSED ') : '';
-    if (r.met && !r.met(mn, md, limitMedian)) missed++;
-    lines.push(`${r.label.padEnd(48)} ${f(mn).padStart(7)} ${f(md).padStart(7)}${r.unit ? ` ${r.unit}` : ' s '} ${versus.padEnd(34)} ${verdict}${r.goal ?? ''}`);
+    const ok = r.met?.(mn, md, limitMedian);
+    if (ok === false) missed++;
+    lines.push(`${r.label.padEnd(48)} ${f(mn).padStart(7)} ${f(md).padStart(7)}${r.unit ? ` ${r.unit}` : ' s '} ${versus.padEnd(34)} ${ok === undefined ? '' : ok ? 'met ' : 'MISSED '}${r.goal ?? ''}`);
   }
-  lines.push(`(n = ${REPS} per figure, load ${REPS * LOADS}; "met" judges the median against the issue's "done when" bound; ${missed} missed)`, '');
+  lines.push(`("met" judges the median against the issue's "done when" bound; ${missed} missed)`, '');
+  return lines;
+}
+
+it('measures the job overhead against its limits', async () => {
+  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+  const samples: Record<string, number[]> = {};
+  let counting = false;
+  let runs = 0;
+  const add = (key: string, value: number): void => void (counting && (samples[key] ??= []).push(value));
+  const variants: Record<string, () => Promise<void>> = { bare: async () => add('bare', await bareDockerd(runs++)) };
+  for (const [tag, dir] of Object.entries(actions)) {
+    const phases = entries(dir);
+    Object.assign(variants, {
+      [`${tag}dind`]: async () => {
+        const r = await actionJob(dir, 'dind', false);
+        add(`${tag}dind pre+main`, r['pre+main']!);
+        add(`${tag}dind post`, r.post!);
+      },
+      [`${tag}dind+co`]: async () => {
+        const r = await actionJob(dir, 'dind', true);
+        for (const k of ['pre', 'main', 'post', 'total'] as const) add(`${tag}dind+co ${k}`, r[k]!);
+      },
+      [`${tag}socket`]: async () => {
+        const r = await actionJob(dir, 'socket', true);
+        for (const k of ['pre', 'main', 'post', 'total'] as const) add(`${tag}socket ${k}`, r[k]!);
+      },
+      [`${tag}load`]: async () => {
+        for (let i = 0; i < LOADS; i++) {
+          add('node -e 0', await nodeRun(['-e', '0']));
+          for (const [phase, file] of Object.entries(phases)) add(`${tag}load ${phase}`, await nodeRun([join(dir, file)]));
+        }
+      },
+    });
+  }
+  const keys = Object.keys(variants).filter((k) => !only || only.includes(k.replace(/^baseline /, '')));
+  expect(keys.length, `BENCH_ONLY matched none of ${Object.keys(variants).join(', ')}`).toBeGreaterThan(0);
+  // One warm-up of each (page cache, image layers), not counted.
+  for (const k of keys) await variants[k]!();
+  counting = true;
+  for (let round = 0; round < REPS; round++) {
+    for (let i = 0; i < keys.length; i++) {
+      await variants[keys[(round + i) % keys.length]!]!();
+      await sleep(SETTLE_MS);
+    }
+  }
+
+  const load = (await run('cat', ['/proc/loadavg'])).stdout.split(' ').slice(0, 3).join(' ');
+  const lines = [
+    '',
+    `job overhead (issue 15): ${REPS} rounds (load ${REPS * LOADS} per entry), harness node ${process.versions.node}, action node ${nodePath()}, image ${IMAGE}, load average at the end ${load}`,
+  ];
+  for (const [tag, dir] of Object.entries(actions)) {
+    const source = tag ? process.env.BENCH_BASELINE : process.env.BENCH_ACTION || repoRoot;
+    lines.push(...table(`${tag ? 'BASELINE' : 'ACTION'} from ${source}:`, rowsFor(tag, samples, entries(dir), sizeOf(join(dir, 'dist')))));
+  }
   process.stdout.write(lines.join('\n'));
   const left = await sweep();
   expect(left, 'objects of the benchmark left on the bed').toEqual([]);
