@@ -50,6 +50,9 @@ node_major() {
   fi
   printf '%s\n' "$bin"
 }
+# The bed directory holds the Node that jobs of non-root users run: it must be traversable (`mktemp -d` makes 0700).
+mkdir -p "$BED_DIR"
+if [ "$(id -u)" = 0 ]; then chmod 0755 "$BED_DIR"; fi
 SETUP_DIND_NODE=$(node_major 24)
 export SETUP_DIND_NODE
 

@@ -73,6 +73,8 @@ ensure_netns() {
 
 start_daemon() {
   mkdir -p "$BED_DIR/data" "$BED_DIR/exec" "$CACHE"
+  # The jobs' non-root users reach the socket (docker group) and Node 24 through it: a `mktemp -d` bed is 0700.
+  chmod 0755 "$BED_DIR"
   if running; then log "daemon already running (pid $(cat "$PIDFILE"))"; return; fi
   [ -e "$SOCK" ] && rm -f "$SOCK"
   ensure_netns

@@ -56,7 +56,8 @@ describe('external mode', () => {
       expect(job.jobStatus).toBe('failure');
       const main = job.phase('main')!;
       expect(main.exitCode).toBe(1);
-      expect(main.durationMs).toBeLessThan(3000 + 2000);
+      // It gives up at the timeout instead of hanging; the slack is for Node's start on a busy machine, not a speed goal.
+      expect(main.durationMs).toBeLessThan(3000 + 8000);
       expect(main.durationMs).toBeGreaterThanOrEqual(2900);
       expect(main.stdout).toMatch(/unix:\/\/\/var\/tmp\/setup-dind-nothing-here.sock did not answer within 3.0 s/);
       expect(job.phase('never')!.ran).toBe(false);

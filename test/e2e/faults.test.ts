@@ -23,7 +23,8 @@ const HANG_IMAGE = 'local/dind-hang:fault';
 /** dockerd is a script that accepts TCP connections on 2376 and never says a word (no TLS handshake, no HTTP). */
 const MUTE_IMAGE = 'local/dind-mute:fault';
 
-const work = mkdtempSync(join(tmpdir(), 'sd-faults-'));
+// Short names: a runner root under it holds the job's socket path, which a unix socket address limits to 107 bytes.
+const work = mkdtempSync(join(tmpdir(), 'sdf-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function dindJob(options: Partial<RunJobOptions> & { with?: Record<string, string> }): Promise<JobResult> {
@@ -597,10 +598,10 @@ describe('a cache service that stalls (what cache.test.ts does not cover: 500s, 
   }
 
   it('a blob download that never answers is abandoned after SEGMENT_DOWNLOAD_TIMEOUT_MINS: a warning, a cold daemon, the job passes', async () => {
-    const root = join(work, 'runner-root-download');
+    const root = join(work, 'rr-down');
     const seed = await cacheJob(root, { with: { cache: 'images', 'cache-key': 'stalled-download' }, steps: [LOAD] });
     await seed.cleanup();
-    expect(seed.phase('post')!.stdout).toMatch(/saved stalled-download/);
+    expect(seed.phase('post')!.stdout, seed.log).toMatch(/saved stalled-download/);
     const before = await picture();
     server.faults.hang = { route: 'download' };
     let job: JobResult | undefined;
@@ -641,7 +642,7 @@ describe('a cache service that stalls (what cache.test.ts does not cover: 500s, 
     server.faults.hang = { route: 'upload' };
     let stalled: JobResult | undefined;
     try {
-      stalled = await cacheJob(join(work, 'runner-root-upload'), {
+      stalled = await cacheJob(join(work, 'rr-up'), {
         with: { cache: 'images', 'cache-key': 'stalled-upload' },
         env: { SETUP_DIND_CACHE_TIMEOUT_SECONDS: '5' },
         steps: [LOAD],
