@@ -625,34 +625,39 @@ function clientEnvironment(endpoint) {
 }
 /**
  * The engine the action talks to, found the way the docker CLI finds it: the docker-host input, else DOCKER_HOST,
- * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set.
+ * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set. A phase
+ * locates it once and passes it on; whether the TLS files exist is checked where they are used (checkedEndpoint).
  */
-function resolveEngine(input, env) {
+function locateEngine(input, env) {
     let address = input.dockerHost;
-    let source = 'input "docker-host"';
     if (!address) {
         const fromEnv = env.DOCKER_HOST?.trim();
-        source = fromEnv ? 'DOCKER_HOST' : 'the default';
         try {
             address = parseDockerHost(fromEnv || DEFAULT_DOCKER_HOST);
         }
         catch (e) {
-            throw new Error(`${source}: ${e.message}; set docker-host or fix DOCKER_HOST`);
+            throw new Error(`${fromEnv ? 'DOCKER_HOST' : 'the default'}: ${e.message}; set docker-host or fix DOCKER_HOST`);
         }
     }
-    let tlsCertPath = input.tlsCertPath;
-    let tlsSource = 'input "tls-cert-path"';
-    if (!tlsCertPath && !input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
-        tlsCertPath = env.DOCKER_CERT_PATH || (0,external_node_path_.join)(env.HOME ?? '', '.docker');
-        tlsSource = 'DOCKER_CERT_PATH';
+    if (input.tlsCertPath)
+        return { endpoint: { address, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' };
+    if (!input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
+        return { endpoint: { address, tlsCertPath: env.DOCKER_CERT_PATH || (0,external_node_path_.join)(env.HOME ?? '', '.docker') }, tlsSource: 'DOCKER_CERT_PATH' };
     }
+    return { endpoint: { address } };
+}
+/** The located endpoint once its TLS files exist; TlsFilesMissingError while they do not. */
+function checkedEndpoint(location) {
+    const { tlsCertPath } = location.endpoint;
     if (tlsCertPath) {
         const problems = checkTlsCertPath(tlsCertPath);
         if (problems.length)
-            throw new TlsFilesMissingError(`${tlsSource}: ${problems.join('; ')}`);
+            throw new TlsFilesMissingError(`${location.tlsSource}: ${problems.join('; ')}`);
     }
-    return tlsCertPath ? { address, tlsCertPath } : { address };
+    return location.endpoint;
 }
+/** locateEngine, then checkedEndpoint: for callers that need a usable endpoint at once. */
+const resolveEngine = (input, env) => checkedEndpoint(locateEngine(input, env));
 const saveEndpoint = (e) => ({
     host: formatAddress(e.address),
     ...(e.tlsCertPath ? { tlsCertPath: e.tlsCertPath } : {}),
@@ -991,6 +996,10 @@ class EngineClient {
             size: i.Size,
         })));
     }
+    /** Removes an image (absent is fine). */
+    removeImage(ref) {
+        return this.call(`removing image ${ref}`, () => this.send('DELETE', `/images/${encodeURIComponent(ref)}`, { query: { force: true } }), { 404: undefined });
+    }
     /** `docker save` as a stream: one tar with every named image (tags or ids). */
     exportImages(names) {
         return this.call(`exporting ${names.length} image(s)`, () => this.request('GET', '/images/get', { query: { names } }));
@@ -1263,6 +1272,29 @@ async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises
     return translate;
 }
 
+;// CONCATENATED MODULE: ./src/private-file.ts
+// Files that may hold a key: written into a fresh file that is 0600 from the moment it exists (never into an old,
+// wider-mode file, never through a symlink), given its final mode, then renamed over the target.
+
+
+
+async function writeFileNoWindow(path, data, mode = 0o600) {
+    const temp = (0,external_node_path_.join)((0,external_node_path_.dirname)(path), `.${(0,external_node_path_.basename)(path)}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
+    // O_EXCL: the temporary name is new (a planted file or symlink makes this fail instead of being written through).
+    const handle = await (0,promises_namespaceObject.open)(temp, 'wx', 0o600);
+    try {
+        await handle.writeFile(data);
+        await handle.close();
+        await (0,promises_namespaceObject.chmod)(temp, mode);
+        await (0,promises_namespaceObject.rename)(temp, path);
+    }
+    catch (e) {
+        await handle.close().catch(() => undefined);
+        await (0,promises_namespaceObject.rm)(temp, { force: true });
+        throw e;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/registry/buildkit.ts
 const ESCAPES = { '\\': '\\\\', '"': '\\"', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
 /** A TOML basic string: backslash, quote and control characters escaped (TOML 1.0, "String"). */
@@ -1331,103 +1363,380 @@ function buildkitdToml(settings, certs) {
     return `${out.join('\n')}\n`;
 }
 
-;// CONCATENATED MODULE: ./src/registry/daemon-json.ts
-// The daemon.json of the job's dockerd: what the registry inputs generate, merged with input daemon-config.
-// A setting is given in one place only: dockerd itself refuses to start when a directive is set both as a
-// flag and in daemon.json, and a silent override would hide a mistake.
+;// CONCATENATED MODULE: ./src/registry/certs.ts
+// Loads and checks the certificates of registry-certs: CA files and bundles, certs.d-style directories and
+// inline PEM. Everything is checked before anything is written, and every problem is reported together.
 
-/** daemon.json keys the action sets itself through dockerd flags. */
-const ACTION_OWNED_KEYS = (/* unused pure expression or super */ null && (['hosts', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'pidfile']));
-// Why each action-owned key cannot be set: the input that controls it, or that the action manages it per job.
-const OWNER = {
-    hosts: 'is set by the action (input "tcp" controls the TCP listener, the unix socket is per job)',
-    group: 'is set by the action (the socket\'s group is chosen for the job)',
-    tls: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
-    tlsverify: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
-    tlscacert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
-    tlscert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
-    tlskey: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
-    'data-root': 'is set by the action (each job\'s daemon has its own data root)',
-    'exec-root': 'is set by the action (each job\'s daemon has its own exec root)',
-    pidfile: 'is set by the action (each job\'s daemon has its own pid file)',
-};
-// Sets a key as an own property, even one spelled "__proto__".
-const put = (obj, key, value) => Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-function buildDaemonJson(settings) {
-    const problems = [];
-    const config = {};
-    const generatedBy = new Map(); // key -> input that generated it
-    if (settings.mirrors.length) {
-        put(config, 'registry-mirrors', [...settings.mirrors]);
-        generatedBy.set('registry-mirrors', 'registry-mirrors');
-    }
-    if (settings.insecure.length) {
-        put(config, 'insecure-registries', [...settings.insecure]);
-        generatedBy.set('insecure-registries', 'insecure-registries');
-    }
-    for (const [key, value] of Object.entries(settings.daemonConfig)) {
-        const input = generatedBy.get(key);
-        if (Object.hasOwn(OWNER, key)) {
-            problems.push(`input "daemon-config": "${key}" ${OWNER[key]}; remove it from daemon-config`);
+
+
+
+/** Certificate files are small; anything bigger is not what the user meant. */
+const MAX_CERT_FILE_BYTES = 1024 * 1024;
+/** At most this many *.crt / *.cert / *.key files are read from one directory. */
+const MAX_DIR_FILES = 100;
+const INPUT = 'input "registry-certs"';
+const KEY_LABELS = ['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'];
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
+// Blocks re-wrapped at 64 columns, so that PEM pasted on one line or with odd spacing still loads.
+function parsePem(text) {
+    const blocks = [];
+    const mismatched = [];
+    for (const m of text.matchAll(PEM_BLOCK)) {
+        const [raw, label, inner, endLabel] = m;
+        if (label !== endLabel) {
+            mismatched.push(`-----BEGIN ${label}----- ends with -----END ${endLabel}-----`);
+            continue;
         }
-        else if (input !== undefined) {
-            problems.push(`input "daemon-config": "${key}" is also set by input "${input}"; set it in one place`);
+        const headers = /^[\w-]+:/m.test(inner.trim()); // RFC 1421 headers: an old-style encrypted key
+        const body = headers ? inner.trim().split(/\r?\n\s*\r?\n/).slice(1).join('') : inner;
+        const b64 = body.replace(/\s+/g, '');
+        const base64ok = /^[A-Za-z0-9+/]+={0,2}$/.test(b64);
+        const wrapped = b64.match(/.{1,64}/g)?.join('\n') ?? '';
+        blocks.push({ label, raw, headers, base64ok, pem: `-----BEGIN ${label}-----\n${wrapped}\n-----END ${label}-----\n` });
+    }
+    const begins = text.match(/-----BEGIN /g)?.length ?? 0;
+    return { blocks, unmatched: begins - blocks.length - mismatched.length, mismatched };
+}
+const iso = (d) => (Number.isNaN(d.getTime()) ? 'an unreadable date' : d.toISOString());
+/** The subject's CN, or the whole subject on one line, for messages. */
+function subjectOf(cert) {
+    const lines = cert.subject.split('\n').filter(Boolean);
+    const cn = lines.filter((l) => l.startsWith('CN='));
+    const shown = (cn.length ? cn : lines).join(', ') || 'no subject';
+    return shown.length > 80 ? `${shown.slice(0, 80)}…` : shown;
+}
+const spki = (k) => k.export({ type: 'spki', format: 'der' });
+const keyMatches = (key, cert) => spki((0,external_node_crypto_.createPublicKey)(key)).equals(spki(cert.publicKey));
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+async function loadRegistryTrust(requests, opts) {
+    const baseDir = (0,external_node_path_.resolve)(opts.baseDir);
+    const now = opts.now ?? new Date();
+    const out = { trust: [], problems: [], secrets: [], missing: [] };
+    for (const request of requests) {
+        const loader = new TrustLoader(request.host, baseDir, now, out);
+        await loader.load(request.source);
+        out.problems.push(...loader.problems);
+        out.secrets.push(...loader.secrets.filter((s) => !out.secrets.includes(s)));
+    }
+    return out;
+}
+/**
+ * Loads the certificates of one registry: its trust and missing paths go straight to `out`; its problems and the
+ * private keys to mask are its own until the registry is done (a registry with any problem adds no trust).
+ */
+class TrustLoader {
+    host;
+    baseDir;
+    now;
+    out;
+    problems = [];
+    secrets = [];
+    constructor(host, baseDir, now, out) {
+        this.host = host;
+        this.baseDir = baseDir;
+        this.now = now;
+        this.out = out;
+    }
+    fail(what) {
+        this.problems.push(`${INPUT}: ${what}`);
+    }
+    /** A path in messages as the user wrote it: relative to the workspace when inside it. */
+    display(path) {
+        const rel = (0,external_node_path_.relative)(this.baseDir, path);
+        return rel && !rel.startsWith(`..${external_node_path_.sep}`) && rel !== '..' && !(0,external_node_path_.isAbsolute)(rel) ? rel : path;
+    }
+    shown(path) {
+        return showValue(this.display(path));
+    }
+    async load(source) {
+        if (source.kind === 'inline')
+            this.loadInline(source.pem);
+        else
+            await this.loadPath(source);
+    }
+    /** Parses PEM text; `where` names it in messages ('"certs/ca.pem"' or 'the inline PEM'). */
+    parse(text, where, allowKeys) {
+        const { host } = this;
+        const before = this.problems.length;
+        const { blocks, unmatched, mismatched } = parsePem(text);
+        for (const m of mismatched)
+            this.fail(`${where} for ${host} has a PEM block whose ${m}; fix the block`);
+        if (unmatched > 0)
+            this.fail(`${where} for ${host} has a -----BEGIN line without its -----END line; give the complete PEM`);
+        if (blocks.length === 0 && !mismatched.length && !unmatched) {
+            this.fail(`${where} for ${host} is not PEM (no -----BEGIN CERTIFICATE----- block); give the registry's CA certificate in PEM form`);
+            return undefined;
+        }
+        const parsed = { certs: [], keys: [] };
+        for (const block of blocks)
+            this.takeBlock(block, where, allowKeys, parsed);
+        for (const { x509 } of parsed.certs) {
+            const from = new Date(x509.validFrom);
+            const to = new Date(x509.validTo);
+            const which = `the certificate for ${host} (${subjectOf(x509)}, in ${where})`;
+            if (!(to.getTime() >= this.now.getTime()))
+                this.fail(`${which} expired on ${iso(to)}; renew it`);
+            else if (!(from.getTime() <= this.now.getTime()))
+                this.fail(`${which} is not valid before ${iso(from)}; check the runner's clock or use a certificate that is valid now`);
+        }
+        return this.problems.length === before ? parsed : undefined;
+    }
+    /** One PEM block: a certificate or (where allowed) a private key goes into `parsed`; anything else is a problem. */
+    takeBlock(block, where, allowKeys, parsed) {
+        const { host } = this;
+        const isKey = KEY_LABELS.includes(block.label);
+        if (block.label === 'ENCRYPTED PRIVATE KEY' || (isKey && block.headers)) {
+            this.secrets.push(block.raw);
+            this.fail(`${where} for ${host} has an encrypted private key, which docker cannot use; decrypt it, e.g. openssl pkey -in client.key -out client.key`);
+            return;
+        }
+        if (!block.base64ok) {
+            if (isKey)
+                this.secrets.push(block.raw);
+            this.fail(`${where} for ${host} has a ${block.label} block that is not valid base64; give the PEM exactly as exported`);
+            return;
+        }
+        if (block.label === 'CERTIFICATE') {
+            try {
+                parsed.certs.push({ pem: block.pem, x509: new external_node_crypto_.X509Certificate(block.pem) });
+            }
+            catch {
+                this.fail(`${where} for ${host} has a CERTIFICATE block that is not a valid X.509 certificate; give the certificate exactly as exported`);
+            }
+        }
+        else if (isKey) {
+            this.secrets.push(block.raw);
+            if (block.pem.trimEnd() !== block.raw)
+                this.secrets.push(block.pem.trimEnd()); // as written to disk
+            if (!allowKeys) {
+                this.fail(`${where} for ${host} contains a private key, but a CA file holds only certificates; remove the key (for mutual TLS use a directory with client.cert and client.key)`);
+                return;
+            }
+            try {
+                parsed.keys.push({ pem: block.pem, raw: block.raw, key: (0,external_node_crypto_.createPrivateKey)(block.pem) });
+            }
+            catch {
+                this.fail(`${where} for ${host} has a ${block.label} block that is not a valid private key; give the key exactly as exported`);
+            }
+        }
+        else if (block.label !== 'EC PARAMETERS') {
+            this.fail(`${where} for ${host} has a ${block.label} block, which is not a certificate; give CERTIFICATE blocks${allowKeys ? ' (and the client certificate\'s private key)' : ''}`);
+        }
+    }
+    /** Reads a file that should hold PEM; undefined when missing (recorded) or unreadable (reported). */
+    async readPem(path, where) {
+        const { host } = this;
+        try {
+            const info = await (0,promises_namespaceObject.stat)(path);
+            if (!info.isFile()) {
+                this.fail(`${where} for ${host} is not a regular file; give a PEM file or a directory`);
+                return undefined;
+            }
+            if (info.size > MAX_CERT_FILE_BYTES) {
+                this.fail(`${where} for ${host} is ${info.size} bytes, more than ${MAX_CERT_FILE_BYTES}, which is too big for a certificate file; give the CA certificate itself`);
+                return undefined;
+            }
+            const data = await (0,promises_namespaceObject.readFile)(path);
+            if (data.length === 0 || data.toString('utf8').trim() === '') {
+                this.fail(`${where} for ${host} is empty; give the registry's CA certificate in PEM form`);
+                return undefined;
+            }
+            const text = data.toString('utf8');
+            if (!text.includes('-----BEGIN') && isDer(data)) {
+                this.fail(`${where} for ${host} is a DER certificate, not PEM; convert it: openssl x509 -inform der -in ${this.display(path)} -out ca.pem`);
+                return undefined;
+            }
+            return text;
+        }
+        catch (e) {
+            const code = e.code;
+            if (code === 'ENOENT' || code === 'ENOTDIR')
+                this.out.missing.push(path);
+            else
+                this.fail(`${where} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
+            return undefined;
+        }
+    }
+    /** Inline PEM: CA certificates, and optionally one private key with the client certificate it belongs to. */
+    loadInline(pem) {
+        const { host } = this;
+        const where = 'the inline PEM';
+        const parsed = this.parse(pem, where, true);
+        if (!parsed)
+            return;
+        if (parsed.keys.length > 1) {
+            this.fail(`${where} for ${host} has ${parsed.keys.length} private keys; give one client certificate with its one key`);
+            return;
+        }
+        if (parsed.certs.length === 0) {
+            this.fail(`${where} for ${host} has no certificate; give the registry's CA certificate${parsed.keys.length ? ' and the certificate of the private key' : ''}`);
+            return;
+        }
+        const key = parsed.keys[0];
+        let client;
+        let cas = parsed.certs;
+        if (key) {
+            const own = parsed.certs.find((c) => keyMatches(key.key, c.x509));
+            if (!own)
+                this.fail(`${where} for ${host} has a private key but no certificate that matches it; add the client certificate that belongs to the key`);
+            else {
+                client = { certPem: own.pem, keyPem: key.pem };
+                cas = parsed.certs.filter((c) => c !== own);
+            }
+        }
+        if (!this.problems.length) {
+            const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${subjectOf(new external_node_crypto_.X509Certificate(client.certPem))}` : ''];
+            this.out.trust.push({ host, caPems: cas.map((c) => c.pem), client, describe: `inline PEM (${parts.filter(Boolean).join('; ')})` });
+        }
+    }
+    /** A file of CA certificates, or a certs.d-style directory. */
+    async loadPath(source) {
+        const { host, baseDir } = this;
+        const path = (0,external_node_path_.resolve)(baseDir, source.path);
+        const rel = (0,external_node_path_.relative)(baseDir, path);
+        if (!(0,external_node_path_.isAbsolute)(source.path) && (rel === '..' || rel.startsWith(`..${external_node_path_.sep}`))) {
+            this.fail(`${showValue(source.path)} for ${host} is a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`);
+            return;
+        }
+        let kind;
+        try {
+            kind = (await (0,promises_namespaceObject.stat)(path)).isDirectory() ? 'dir' : 'file';
+        }
+        catch (e) {
+            const code = e.code;
+            if (code === 'ENOENT' || code === 'ENOTDIR')
+                this.out.missing.push(path);
+            else
+                this.fail(`${this.shown(path)} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
+            return;
+        }
+        if (kind === 'dir') {
+            await this.loadDir(path);
+        }
+        else if (source.kind === 'dir') {
+            this.fail(`${this.shown(path)} for ${host} is a file, but the path ends with /, which means a directory; remove the trailing /`);
         }
         else {
-            put(config, key, value);
+            const where = this.shown(path);
+            const text = await this.readPem(path, where);
+            const parsed = text === undefined ? undefined : this.parse(text, where, false);
+            if (parsed && !this.problems.length) {
+                this.out.trust.push({ host, caPems: parsed.certs.map((c) => c.pem), describe: `file ${this.display(path)} (${plural(parsed.certs.length, 'certificate')})` });
+            }
         }
     }
-    return { config, problems };
-}
-// dockerd flags whose daemon.json key is not the flag's own name.
-const FLAG_KEYS = {
-    '--registry-mirror': 'registry-mirrors',
-    '--insecure-registry': 'insecure-registries',
-    '--storage-opt': 'storage-opts',
-    '--authorization-plugin': 'authorization-plugins',
-    '--exec-opt': 'exec-opts',
-    '--feature': 'features',
-    '--default-network-opt': 'default-network-opts',
-    '--dns-opt': 'dns-opts',
-    '--host-gateway-ip': 'host-gateway-ips',
-    '--label': 'labels',
-    '--log-opt': 'log-opts',
-    '--node-generic-resource': 'node-generic-resources',
-    '--cdi-spec-dir': 'cdi-spec-dirs',
-    '--default-address-pool': 'default-address-pools',
-    '--default-ulimit': 'default-ulimits',
-    '--add-runtime': 'runtimes',
-    '--host': 'hosts',
-    '--graph': 'data-root',
-    '-D': 'debug',
-    '-l': 'log-level',
-    '-s': 'storage-driver',
-    '-b': 'bridge',
-    '-G': 'group',
-    '-H': 'hosts',
-    '-g': 'data-root',
-    '-p': 'pidfile',
-};
-/**
- * Directives set both in daemon.json and as a dockerd flag in input daemon-args: dockerd refuses to start then
- * ("the following directives are specified both as a flag and in the configuration file").
- */
-function daemonArgsConflicts(settings, config, daemonArgs) {
-    const problems = [];
-    const seen = new Set();
-    for (const arg of daemonArgs) {
-        if (!arg.startsWith('-') || arg === '-' || arg === '--')
-            continue;
-        const flag = arg.split('=')[0];
-        const key = Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag] : flag.replace(/^--/, '');
-        if (!Object.hasOwn(config, key) || seen.has(key))
-            continue;
-        seen.add(key);
-        const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
-            : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
-        problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
+    /** docker's certs.d rules: *.crt are CA certificates; X.cert is a client certificate whose key is X.key. */
+    async loadDir(dir) {
+        const { host } = this;
+        const where = this.shown(dir);
+        let names;
+        try {
+            names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
+        }
+        catch (e) {
+            this.fail(`${where} for ${host} cannot be read (${e.code ?? e.message}); make it readable by the job's user`);
+            return;
+        }
+        const crts = names.filter((n) => n.endsWith('.crt'));
+        const certFiles = names.filter((n) => n.endsWith('.cert'));
+        const keyFiles = names.filter((n) => n.endsWith('.key'));
+        if (crts.length + certFiles.length + keyFiles.length > MAX_DIR_FILES) {
+            this.fail(`${where} for ${host} has more than ${MAX_DIR_FILES} certificate and key files; keep only the ones for this registry`);
+            return;
+        }
+        const missingBefore = this.out.missing.length;
+        const cas = [];
+        for (const name of crts) {
+            const file = (0,external_node_path_.join)(dir, name);
+            const text = await this.readPem(file, this.shown(file));
+            const parsed = text === undefined ? undefined : this.parse(text, this.shown(file), false);
+            if (parsed)
+                cas.push(...parsed.certs.map((c) => c.pem));
+        }
+        const pairs = this.clientPairs(dir, certFiles, keyFiles);
+        if (crts.length === 0 && certFiles.length === 0 && keyFiles.length === 0) {
+            this.fail(`${where} for ${host} has no *.crt file and no client.cert/client.key pair; put the registry's CA certificate in ca.crt`);
+        }
+        const pair = pairs.length === 1 ? pairs[0] : undefined;
+        const client = pair ? await this.loadClientPair(dir, pair) : undefined;
+        if (!this.problems.length && this.out.missing.length === missingBefore && (cas.length || client)) {
+            const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${pair.cert}` : ''];
+            this.out.trust.push({ host, caPems: cas, client, describe: `directory ${this.display(dir)} (${parts.filter(Boolean).join('; ')})` });
+        }
     }
-    return problems;
+    /** X.cert and X.key files that belong together; a half of a pair, or more than one pair, is a problem. */
+    clientPairs(dir, certFiles, keyFiles) {
+        const { host } = this;
+        const pairs = [];
+        for (const name of certFiles) {
+            const keyName = `${name.slice(0, -'.cert'.length)}.key`;
+            if (keyFiles.includes(keyName))
+                pairs.push({ cert: name, key: keyName });
+            else
+                this.fail(`${this.shown((0,external_node_path_.join)(dir, name))} for ${host} has no ${keyName} next to it; docker pairs X.cert with X.key, so add the key or remove the certificate`);
+        }
+        for (const name of keyFiles) {
+            const certName = `${name.slice(0, -'.key'.length)}.cert`;
+            if (!certFiles.includes(certName))
+                this.fail(`${this.shown((0,external_node_path_.join)(dir, name))} for ${host} has no ${certName} next to it; docker pairs X.cert with X.key, so add the certificate or remove the key`);
+        }
+        if (pairs.length > 1) {
+            this.fail(`${this.shown(dir)} for ${host} has ${pairs.length} client certificates (${pairs.map((p) => p.cert).join(', ')}); keep one pair`);
+        }
+        return pairs;
+    }
+    /** The client certificate and its key, when both load and the key belongs to the (first) certificate. */
+    async loadClientPair(dir, pair) {
+        const { host } = this;
+        const certFile = (0,external_node_path_.join)(dir, pair.cert);
+        const keyFile = (0,external_node_path_.join)(dir, pair.key);
+        const certText = await this.readPem(certFile, this.shown(certFile));
+        const keyText = await this.readPem(keyFile, this.shown(keyFile));
+        const certs = certText === undefined ? undefined : this.parse(certText, this.shown(certFile), false);
+        const keys = keyText === undefined ? undefined : this.parse(keyText, this.shown(keyFile), true);
+        if (keys && (keys.keys.length !== 1 || keys.certs.length)) {
+            this.fail(`${this.shown(keyFile)} for ${host} should hold exactly one private key and nothing else; give only the client key`);
+            return undefined;
+        }
+        if (!certs || !keys)
+            return undefined;
+        const leaf = certs.certs[0]; // Go's tls.LoadX509KeyPair: the key belongs to the first certificate
+        if (!keyMatches(keys.keys[0].key, leaf.x509)) {
+            this.fail(`${this.shown(keyFile)} for ${host} does not match the certificate in ${this.shown(certFile)} (${subjectOf(leaf.x509)}); give the key that belongs to that certificate`);
+            return undefined;
+        }
+        return { certPem: certs.certs.map((c) => c.pem).join(''), keyPem: keys.keys[0].pem };
+    }
+}
+/** Whether bytes without a PEM marker are a DER certificate (a common mistake worth its own message). */
+function isDer(data) {
+    try {
+        new external_node_crypto_.X509Certificate(data);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * The certs.d layout dockerd reads (/etc/docker/certs.d/<host>/): ca.crt with every CA certificate, and
+ * client.cert / client.key for mutual TLS. Paths are relative to the certs.d directory.
+ */
+function certsDirFiles(trust) {
+    const files = [];
+    for (const t of trust) {
+        // The host names a directory: it must never climb out of certs.d.
+        if (!t.host || t.host === '.' || t.host === '..' || /[/\\\0]/.test(t.host))
+            throw new Error(`registry host ${JSON.stringify(t.host)} cannot name a certs.d directory`);
+        const pem = (p) => (p.endsWith('\n') ? p : `${p}\n`);
+        if (t.caPems.length)
+            files.push({ path: `${t.host}/ca.crt`, content: t.caPems.map(pem).join(''), mode: 0o644 });
+        if (t.client) {
+            files.push({ path: `${t.host}/client.cert`, content: pem(t.client.certPem), mode: 0o644 });
+            files.push({ path: `${t.host}/client.key`, content: pem(t.client.keyPem), mode: 0o600 });
+        }
+    }
+    return files;
 }
 
 ;// CONCATENATED MODULE: ./src/registry/settings.ts
@@ -1541,36 +1850,42 @@ const inCidr = (hostname, cidr) => {
     const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - cidr.prefix)) - 1n);
     return (ipToBigInt(ip) & mask) === cidr.network;
 };
-function parseRegistrySettings(raw, opts) {
-    const problems = [];
-    const baseDir = (0,external_node_path_.resolve)(opts.baseDir);
+/** The raw registry inputs, read with the limits every one of them has; problems of reading go to `problems`. */
+class RegistryText {
+    raw;
+    problems = [];
+    constructor(raw) {
+        this.raw = raw;
+    }
     // registry-certs may hold private keys: messages show it without PEM bodies or other long base64 runs.
-    const shown = (name, value) => showValue(name === 'registry-certs' ? redactPem(value) : value);
-    // The raw text of an input, or undefined when it is too broken to read further (the problem is reported).
-    const text = (name) => {
-        const value = raw[name] ?? '';
+    shown(name, value) {
+        return showValue(name === 'registry-certs' ? redactPem(value) : value);
+    }
+    /** The raw text of an input, or undefined when it is too broken to read further (the problem is reported). */
+    text(name) {
+        const value = this.raw[name] ?? '';
         if (typeof value !== 'string') {
-            problems.push(`input "${name}": is not text; give it as a string`);
+            this.problems.push(`input "${name}": is not text; give it as a string`);
             return undefined;
         }
         if (value.includes('\0')) {
-            problems.push(`input "${name}": ${shown(name, value)} contains a NUL character; remove it`);
+            this.problems.push(`input "${name}": ${this.shown(name, value)} contains a NUL character; remove it`);
             return undefined;
         }
         if (value.length > MAX_INPUT_CHARS) {
-            problems.push(`input "${name}": ${shown(name, value)} is longer than the limit of ${MAX_INPUT_CHARS} characters; give only registry settings here`);
+            this.problems.push(`input "${name}": ${this.shown(name, value)} is longer than the limit of ${MAX_INPUT_CHARS} characters; give only registry settings here`);
             return undefined;
         }
         return value;
-    };
-    // Lines without blank ones and # comments, each at most MAX_LINE_CHARS long.
-    const linesOf = (name, value) => {
+    }
+    /** Lines without blank ones and # comments, each at most MAX_LINE_CHARS long. */
+    linesOf(name, value) {
         const lines = [];
         const all = value.split(/\r\n|\n|\r/);
         for (let i = 0; i < all.length; i++) {
             const line = all[i];
             if (line.length > MAX_LINE_CHARS) {
-                problems.push(`input "${name}": ${shown(name, line)} (line ${i + 1}) is longer than the limit of ${MAX_LINE_CHARS} characters; put one entry per line`);
+                this.problems.push(`input "${name}": ${this.shown(name, line)} (line ${i + 1}) is longer than the limit of ${MAX_LINE_CHARS} characters; put one entry per line`);
                 return undefined;
             }
             const trimmed = line.trim();
@@ -1578,33 +1893,41 @@ function parseRegistrySettings(raw, opts) {
                 lines.push({ text: trimmed, number: i + 1 });
         }
         return lines;
-    };
-    const tooMany = (name, value, count) => {
+    }
+    tooMany(name, value, count) {
         const has = count === undefined ? `more than ${MAX_ENTRIES} entries` : `${count} entries, more than the limit of ${MAX_ENTRIES}`;
-        problems.push(`input "${name}": ${shown(name, value)} has ${has}; list fewer registries`);
-    };
-    // Entries separated by newlines or commas.
-    const listEntries = (name) => {
-        const value = text(name);
+        this.problems.push(`input "${name}": ${this.shown(name, value)} has ${has}; list fewer registries`);
+    }
+    /** Entries separated by newlines or commas. */
+    listEntries(name) {
+        const value = this.text(name);
         if (value === undefined)
             return [];
-        const lines = linesOf(name, value);
+        const lines = this.linesOf(name, value);
         if (!lines)
             return [];
         const entries = lines.flatMap((l) => l.text.split(',')).map((e) => e.trim()).filter(Boolean);
         if (entries.length > MAX_ENTRIES) {
-            tooMany(name, value, entries.length);
+            this.tooMany(name, value, entries.length);
             return [];
         }
         return entries;
-    };
+    }
+}
+function parseRegistrySettings(raw, opts) {
+    const input = new RegistryText(raw);
     // insecure-registries first: the mirrors are checked against it.
-    const insecure = [];
-    const insecureHosts = new Set();
-    const cidrs = [];
-    const insecureProblems = [];
-    for (const entry of listEntries('insecure-registries')) {
-        const bad = (what) => insecureProblems.push(`input "insecure-registries": ${showValue(entry)} ${what}`);
+    const insecure = parseInsecure(input.listEntries('insecure-registries'));
+    const mirrors = parseMirrors(input.listEntries('registry-mirrors'), insecure);
+    const certs = parseRegistryCerts(input, (0,external_node_path_.resolve)(opts.baseDir));
+    const config = parseDaemonConfig(input.text('daemon-config')?.trim() ?? '');
+    const problems = [...input.problems, ...mirrors.problems, ...insecure.problems, ...certs.problems, ...config.problems];
+    return { settings: { mirrors: mirrors.mirrors, insecure: insecure.insecure, certs: certs.certs, daemonConfig: config.daemonConfig }, problems };
+}
+function parseInsecure(entries) {
+    const out = { insecure: [], hosts: new Set(), cidrs: [], problems: [] };
+    for (const entry of entries) {
+        const bad = (what) => out.problems.push(`input "insecure-registries": ${showValue(entry)} ${what}`);
         let normalized;
         if (entry.includes('/') && !entry.includes('://')) {
             const cidr = parseCidr(entry);
@@ -1612,7 +1935,7 @@ function parseRegistrySettings(raw, opts) {
                 bad(cidr);
                 continue;
             }
-            cidrs.push(cidr);
+            out.cidrs.push(cidr);
             normalized = entry.toLowerCase();
         }
         else {
@@ -1621,105 +1944,97 @@ function parseRegistrySettings(raw, opts) {
                 bad(hp);
                 continue;
             }
-            insecureHosts.add(hp.host);
+            out.hosts.add(hp.host);
             normalized = hp.host;
         }
-        if (insecure.includes(normalized)) {
+        if (out.insecure.includes(normalized)) {
             bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
             continue;
         }
-        insecure.push(normalized);
+        out.insecure.push(normalized);
     }
+    return out;
+}
+function parseMirrors(entries, insecure) {
     const mirrors = [];
-    const mirrorProblems = [];
-    for (const entry of listEntries('registry-mirrors')) {
-        const bad = (what) => mirrorProblems.push(`input "registry-mirrors": ${showValue(entry)} ${what}`);
-        if (CONTROL.test(entry)) {
-            bad('contains a control character; remove it');
-            continue;
+    const problems = [];
+    for (const entry of entries) {
+        const result = parseMirror(entry, insecure);
+        let what = 'problem' in result ? result.problem : undefined;
+        if ('mirror' in result) {
+            if (!mirrors.includes(result.mirror))
+                mirrors.push(result.mirror);
+            else
+                what = `is listed twice${result.mirror !== entry ? ` (as ${showValue(result.mirror)})` : ''}; remove the duplicate`;
         }
-        if (/\s/.test(entry)) {
-            bad('contains whitespace; separate mirrors with commas or newlines');
-            continue;
-        }
-        const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(entry);
-        if (!scheme) {
-            bad(`has no scheme; write the mirror as a URL, like https://${entry.replace(/^\/+/, '')}`);
-            continue;
-        }
-        if (!/^https?$/i.test(scheme[1])) {
-            bad(`uses the scheme ${scheme[1]}://; registry mirrors are https:// URLs, like https://mirror.example.com`);
-            continue;
-        }
-        let url;
-        try {
-            url = new URL(entry);
-        }
-        catch {
-            bad('is not a valid URL; write it like https://mirror.example.com');
-            continue;
-        }
-        if (url.username || url.password || entry.slice(scheme[0].length).split('/')[0].includes('@')) {
-            bad('contains user info; remove it (credentials belong in docker login, not in the mirror URL)');
-            continue;
-        }
-        if (entry.includes('?') || entry.includes('#')) {
-            bad('has a query or fragment; give only the mirror\'s base URL, like https://mirror.example.com');
-            continue;
-        }
-        const hp = parseHostPort(url.host);
-        if (typeof hp === 'string') {
-            bad(`has a host that ${hp}`);
-            continue;
-        }
-        const path = url.pathname.replace(/\/+$/, '');
-        const normalized = `${url.protocol}//${hp.host}${path}`;
-        if (url.protocol === 'http:') {
-            // URL drops a default port: http://m:80 has host m, and insecure-registries may list either form.
-            const forms = [hp.host, `${hp.hostname}:${hp.port ?? 80}`];
-            if (!forms.some((f) => insecureHosts.has(f)) && !cidrs.some((c) => inCidr(hp.hostname, c))) {
-                bad(`is plain HTTP, but ${hp.host} is not in insecure-registries; use https:// or add ${hp.host} to insecure-registries`);
-                continue;
-            }
-        }
-        if (mirrors.includes(normalized)) {
-            bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
-            continue;
-        }
-        mirrors.push(normalized);
+        if (what)
+            problems.push(`input "registry-mirrors": ${showValue(entry)} ${what}`);
     }
-    const { certs, problems: certProblems } = parseRegistryCerts(text('registry-certs'), baseDir, linesOf, tooMany);
+    return { mirrors, problems };
+}
+/** One mirror URL, normalized, or what is wrong with it (a phrase that follows the shown value). */
+function parseMirror(entry, insecure) {
+    const problem = (what) => ({ problem: what });
+    if (CONTROL.test(entry))
+        return problem('contains a control character; remove it');
+    if (/\s/.test(entry))
+        return problem('contains whitespace; separate mirrors with commas or newlines');
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(entry);
+    if (!scheme)
+        return problem(`has no scheme; write the mirror as a URL, like https://${entry.replace(/^\/+/, '')}`);
+    if (!/^https?$/i.test(scheme[1]))
+        return problem(`uses the scheme ${scheme[1]}://; registry mirrors are https:// URLs, like https://mirror.example.com`);
+    let url;
+    try {
+        url = new URL(entry);
+    }
+    catch {
+        return problem('is not a valid URL; write it like https://mirror.example.com');
+    }
+    if (url.username || url.password || entry.slice(scheme[0].length).split('/')[0].includes('@')) {
+        return problem('contains user info; remove it (credentials belong in docker login, not in the mirror URL)');
+    }
+    if (entry.includes('?') || entry.includes('#'))
+        return problem('has a query or fragment; give only the mirror\'s base URL, like https://mirror.example.com');
+    const hp = parseHostPort(url.host);
+    if (typeof hp === 'string')
+        return problem(`has a host that ${hp}`);
+    if (url.protocol === 'http:') {
+        // URL drops a default port: http://m:80 has host m, and insecure-registries may list either form.
+        const forms = [hp.host, `${hp.hostname}:${hp.port ?? 80}`];
+        if (!forms.some((f) => insecure.hosts.has(f)) && !insecure.cidrs.some((c) => inCidr(hp.hostname, c))) {
+            return problem(`is plain HTTP, but ${hp.host} is not in insecure-registries; use https:// or add ${hp.host} to insecure-registries`);
+        }
+    }
+    return { mirror: `${url.protocol}//${hp.host}${url.pathname.replace(/\/+$/, '')}` };
+}
+function parseDaemonConfig(configText) {
     const daemonConfig = {};
-    const configProblems = [];
-    const configText = text('daemon-config')?.trim() ?? '';
-    if (configText) {
-        const bad = (what) => configProblems.push(`input "daemon-config": ${showValue(configText)} ${what}`);
-        let value;
-        let parsed = false;
-        try {
-            value = JSON.parse(configText);
-            parsed = true;
-        }
-        catch (e) {
-            const reason = String(e?.message ?? e).split('\n')[0].slice(0, 160);
-            bad(`is not valid JSON (${reason}); give a JSON object, like {"debug": true}`);
-        }
-        if (parsed) {
-            if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-                const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-                bad(`is ${kind}, not a JSON object; write the settings inside { }, like {"debug": true}`);
-            }
-            else if (Object.hasOwn(value, '__proto__')) {
-                bad('has a "__proto__" key, which is not a daemon setting; remove it');
-            }
-            else {
-                for (const [key, v] of Object.entries(value))
-                    daemonConfig[key] = v;
-            }
-        }
+    const problems = [];
+    if (!configText)
+        return { daemonConfig, problems };
+    const bad = (what) => problems.push(`input "daemon-config": ${showValue(configText)} ${what}`);
+    let value;
+    try {
+        value = JSON.parse(configText);
     }
-    problems.push(...mirrorProblems, ...insecureProblems, ...certProblems, ...configProblems);
-    return { settings: { mirrors, insecure, certs, daemonConfig }, problems };
+    catch (e) {
+        const reason = String(e?.message ?? e).split('\n')[0].slice(0, 160);
+        bad(`is not valid JSON (${reason}); give a JSON object, like {"debug": true}`);
+        return { daemonConfig, problems };
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+        bad(`is ${kind}, not a JSON object; write the settings inside { }, like {"debug": true}`);
+    }
+    else if (Object.hasOwn(value, '__proto__')) {
+        bad('has a "__proto__" key, which is not a daemon setting; remove it');
+    }
+    else {
+        for (const [key, v] of Object.entries(value))
+            daemonConfig[key] = v;
+    }
+    return { daemonConfig, problems };
 }
 /** Text with every PEM body (and any other long base64 run) replaced by …, for messages. */
 function redactPem(text) {
@@ -1735,763 +2050,235 @@ const MARKER = /-----(BEGIN|END) [A-Z0-9 ]+-----/g;
 const BASE64_LINE = /^[A-Za-z0-9+/]+=*$/;
 // A line that starts a new HOST=SOURCE entry rather than continuing base64 (whose '=' only pads the end).
 const looksLikeEntry = (line) => /^[^=\s]+=\s*\S/.test(line) && !BASE64_LINE.test(line);
-function parseRegistryCerts(value, baseDir, linesOf, tooMany) {
+/** Consumes the PEM that starts at lines[i] (its first line is `first`): returns the PEM and the next index. */
+function collectPem(lines, i, first) {
+    const pemLines = [];
+    let open = 0;
+    let j = i;
+    let line = first;
+    for (;;) {
+        for (const m of line.matchAll(MARKER))
+            open += m[1] === 'BEGIN' ? 1 : -1;
+        pemLines.push(line);
+        j++;
+        const next = lines[j];
+        if (open <= 0) {
+            // The PEM goes on only if another block follows (a certificate and its key, a chain).
+            if (next && BEGIN.test(next.text)) {
+                line = next.text;
+                continue;
+            }
+            return { pem: `${pemLines.join('\n')}\n`, next: j };
+        }
+        if (!next || looksLikeEntry(next.text))
+            return { next: j };
+        line = next.text;
+    }
+}
+function parseRegistryCerts(input, baseDir) {
     const certs = [];
     const problems = [];
-    if (value === undefined)
+    const value = input.text('registry-certs');
+    const lines = value === undefined ? undefined : input.linesOf('registry-certs', value);
+    if (value === undefined || !lines)
         return { certs, problems };
-    const lines = linesOf('registry-certs', value);
-    if (!lines)
-        return { certs, problems };
-    const bad = (shown, line, what) => problems.push(`input "registry-certs": ${showValue(shown)} (line ${line}) ${what}`);
     const seen = new Map(); // host -> line
-    // Consumes the PEM that starts at lines[i] (its first line is `first`): returns the PEM and the next index.
-    const collectPem = (i, first) => {
-        const pemLines = [];
-        let open = 0;
-        let j = i;
-        let line = first;
-        for (;;) {
-            for (const m of line.matchAll(MARKER))
-                open += m[1] === 'BEGIN' ? 1 : -1;
-            pemLines.push(line);
-            j++;
-            const next = lines[j];
-            if (open <= 0) {
-                // The PEM goes on only if another block follows (a certificate and its key, a chain).
-                if (next && BEGIN.test(next.text)) {
-                    line = next.text;
-                    continue;
-                }
-                return { pem: `${pemLines.join('\n')}\n`, next: j };
-            }
-            if (!next || looksLikeEntry(next.text))
-                return { next: j };
-            line = next.text;
-        }
-    };
     let entries = 0;
     for (let i = 0; i < lines.length;) {
         const { text: line, number } = lines[i];
         if (++entries > MAX_ENTRIES) {
-            tooMany('registry-certs', value);
+            input.tooMany('registry-certs', value);
             return { certs: [], problems: [] }; // rejected as a whole: the problems of single lines would only bury that
         }
         if (BEGIN.test(line)) {
             // PEM text without HOST= in front: skip the whole block rather than complaining about every base64 line.
-            const { next } = collectPem(i, line);
+            i = collectPem(lines, i, line).next;
             problems.push(`input "registry-certs": the PEM block at line ${number} has no registry in front; write it as HOST[:PORT]=-----BEGIN …, like registry.example.com:5000=-----BEGIN CERTIFICATE-----`);
-            i = next;
             continue;
         }
-        const eq = line.indexOf('=');
-        if (eq < 0) {
-            bad(line, number, 'is not HOST[:PORT]=SOURCE; write one registry per line, like registry.example.com:5000=certs/ca.pem');
-            i++;
-            continue;
-        }
-        const hostText = line.slice(0, eq).trim();
-        const sourceText = line.slice(eq + 1).trim();
-        let source;
-        let sourceProblem;
-        let next = i + 1;
-        if (BEGIN.test(sourceText)) {
-            const collected = collectPem(i, sourceText);
-            next = collected.next;
-            if (collected.pem === undefined)
-                sourceProblem = 'has an inline PEM without its -----END line; paste the whole PEM, from -----BEGIN to -----END';
-            else
-                source = { kind: 'inline', pem: collected.pem };
-        }
-        else if (sourceText === '') {
-            sourceProblem = 'has nothing after =; give a PEM file, a certs.d-style directory or the PEM text itself';
-        }
-        else if (CONTROL.test(sourceText)) {
-            sourceProblem = 'has a control character in the path; remove it';
-        }
-        else if (sourceText.startsWith('~')) {
-            sourceProblem = 'has a path starting with ~, which is not expanded; use an absolute path or one relative to the workspace';
-        }
-        else if (sourceText.startsWith('-----')) {
-            sourceProblem = 'has a PEM marker that is not -----BEGIN …-----; paste the whole PEM, starting with its -----BEGIN line';
-        }
-        else {
-            const path = (0,external_node_path_.resolve)(baseDir, sourceText);
-            const rel = (0,external_node_path_.relative)(baseDir, path);
-            if (!(0,external_node_path_.isAbsolute)(sourceText) && (rel === '..' || rel.startsWith(`..${external_node_path_.sep}`) || (0,external_node_path_.isAbsolute)(rel))) {
-                sourceProblem = `has a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`;
-            }
-            else {
-                source = { kind: /[/\\]$/.test(sourceText) ? 'dir' : 'file', path };
-            }
-        }
-        // Never show an inline PEM in a message: it may hold a private key.
-        const shown = source?.kind === 'inline' || BEGIN.test(sourceText) ? `${hostText}=-----BEGIN …` : line;
-        const hp = parseHostPort(hostText);
-        if (typeof hp === 'string')
-            bad(shown, number, `has a registry host that ${hp}`);
-        if (sourceProblem)
-            bad(shown, number, sourceProblem);
-        if (typeof hp !== 'string' && source) {
-            const first = seen.get(hp.host);
+        const entry = parseCertEntry(lines, i, baseDir);
+        const bad = (what) => problems.push(`input "registry-certs": ${showValue(entry.shown)} (line ${number}) ${what}`);
+        for (const what of entry.problems)
+            bad(what);
+        if (entry.request) {
+            const first = seen.get(entry.request.host);
             if (first !== undefined)
-                bad(shown, number, `names ${hp.host} again (first on line ${first}); give one source per registry (a directory can hold several certificates)`);
+                bad(`names ${entry.request.host} again (first on line ${first}); give one source per registry (a directory can hold several certificates)`);
             else {
-                seen.set(hp.host, number);
-                certs.push({ host: hp.host, source });
+                seen.set(entry.request.host, number);
+                certs.push(entry.request);
             }
         }
-        i = next;
+        i = entry.next;
     }
     return { certs, problems };
 }
-
-;// CONCATENATED MODULE: ./src/inputs.ts
-// Every input of the action: its default, how it is parsed and validated. All problems are reported together,
-// and nothing is started while any input is invalid.
-
-
-
-const MODES = ['dind', 'socket', 'external'];
-const PRIVILEGED = ['auto', 'true', 'false'];
-/** The dind image used when none is given: a pinned major version of the official image. */
-const DEFAULT_DIND_IMAGE = 'docker:29-dind';
-const MAX_WAIT_SECONDS = 3600;
-/** Defaults, as in action.yml (a test keeps the two equal). */
-const INPUT_DEFAULTS = {
-    mode: 'dind',
-    'docker-host': '',
-    'tls-cert-path': '',
-    'wait-timeout': '60',
-    image: DEFAULT_DIND_IMAGE,
-    privileged: 'auto',
-    runtime: '',
-    tcp: 'false',
-    network: '',
-    'daemon-args': '',
-    'registry-mirrors': '',
-    'insecure-registries': '',
-    'registry-certs': '',
-    'daemon-config': '',
-    'configure-host': 'false',
-    'cleanup-stale': '',
-    cache: 'false',
-    'cache-key': '',
-    'cache-restore-keys': '',
-    'cache-images': '',
-    'cache-save': 'on-change',
-    'cache-max-size': '',
-    'cache-dir': '',
-    'job-status': '${{ job.status }}',
-};
-const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
-const CACHE_SAVE = ['on-change', 'always', 'never'];
-/** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
-function parseDuration(text) {
-    const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/i.exec(text.trim());
-    if (!m)
-        return undefined;
-    const ms = Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2].toLowerCase()];
-    return ms > 0 && ms <= 366 * 86400e3 ? ms : undefined;
-}
-/** "500M", "2G", "1.5GiB", "1073741824": bytes, or undefined when it is not a size. */
-function parseSize(text) {
-    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(text.trim());
-    if (!m)
-        return undefined;
-    const power = { '': 0, k: 1, m: 2, g: 3, t: 4 }[m[2].toLowerCase()];
-    const bytes = Math.round(Number(m[1]) * 1024 ** power);
-    return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
-}
-class InputError extends Error {
-    problems;
-    constructor(problems) {
-        super(`${problems.length === 1 ? 'An input is' : `${problems.length} inputs are`} invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-        this.problems = problems;
-        this.name = 'InputError';
+/** The HOST[:PORT]=SOURCE entry at lines[i]: the request or its problems, how to show it, and the next line's index. */
+function parseCertEntry(lines, i, baseDir) {
+    const line = lines[i].text;
+    const eq = line.indexOf('=');
+    if (eq < 0)
+        return { problems: ['is not HOST[:PORT]=SOURCE; write one registry per line, like registry.example.com:5000=certs/ca.pem'], shown: line, next: i + 1 };
+    const hostText = line.slice(0, eq).trim();
+    const sourceText = line.slice(eq + 1).trim();
+    let next = i + 1;
+    let source;
+    if (BEGIN.test(sourceText)) {
+        const collected = collectPem(lines, i, sourceText);
+        next = collected.next;
+        source = collected.pem === undefined ? 'has an inline PEM without its -----END line; paste the whole PEM, from -----BEGIN to -----END' : { kind: 'inline', pem: collected.pem };
     }
-}
-
-
-// dockerd flags the action sets itself; passing them through daemon-args would break the endpoint or the cleanup.
-const RESERVED_DAEMON_FLAGS = ['-H', '--host', '--data-root', '-g', '--graph', '--exec-root', '--pidfile', '-p', '--group', '-G',
-    '--tls', '--tlsverify', '--tlscacert', '--tlscert', '--tlskey'];
-const IMAGE_REF = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
-/**
- * Splits an argument list written one per line or separated by spaces, with '…' and "…" quoting and no expansion
- * of any kind: the words become an argv array, never a shell string.
- */
-function splitArguments(text) {
-    const args = [];
-    let current = '';
-    let inWord = false;
-    let quote = null;
-    for (const ch of text) {
-        if (quote) {
-            if (ch === quote)
-                quote = null;
-            else
-                current += ch;
-            continue;
-        }
-        if (ch === '"' || ch === "'") {
-            quote = ch;
-            inWord = true;
-        }
-        else if (/\s/.test(ch)) {
-            if (inWord)
-                args.push(current);
-            current = '';
-            inWord = false;
-        }
-        else {
-            current += ch;
-            inWord = true;
-        }
+    else {
+        source = certPath(sourceText, baseDir);
     }
-    if (quote)
-        throw new Error(`has an unclosed ${quote} quote`);
-    if (inWord)
-        args.push(current);
-    return args;
-}
-function parseBoolean(value) {
-    const v = value.trim().toLowerCase();
-    if (['true', 'yes', '1', 'on'].includes(v))
-        return true;
-    if (['false', 'no', '0', 'off', ''].includes(v))
-        return false;
-    return undefined;
-}
-function parseInputs(read, context = { workspace: process.cwd() }) {
+    // Never show an inline PEM in a message: it may hold a private key.
+    const shown = BEGIN.test(sourceText) ? `${hostText}=-----BEGIN …` : line;
+    const hp = parseHostPort(hostText);
     const problems = [];
-    const raw = (name) => {
-        const value = read(name);
-        if (value.includes('\0')) {
-            problems.push(`input "${name}": ${showValue(value)} contains a NUL character; remove it`);
-            return '';
-        }
-        return value;
-    };
-    // Inputs already reported: later checks of the same input stay quiet, so each gets one clear problem.
-    const reported = new Set();
-    const singleLine = (name) => {
-        const value = raw(name).trim();
-        if (/[\r\n]/.test(value)) {
-            problems.push(`input "${name}": ${showValue(value)} must be a single line; put the value on one line`);
-            reported.add(name);
-            return INPUT_DEFAULTS[name];
-        }
-        return value;
-    };
-    const oneOf = (name, allowed) => {
-        const value = singleLine(name).toLowerCase();
-        if (reported.has(name))
-            return allowed[0];
-        if (allowed.includes(value))
-            return value;
-        problems.push(`input "${name}": ${showValue(value)} is not allowed; use one of ${allowed.join(', ')}`);
-        return allowed[0];
-    };
-    const mode = oneOf('mode', MODES);
-    let dockerHost;
-    const hostText = singleLine('docker-host');
-    if (hostText && !reported.has('docker-host')) {
-        try {
-            dockerHost = parseDockerHost(hostText);
-        }
-        catch (e) {
-            problems.push(`input "docker-host": ${e.message}`);
-        }
+    if (typeof hp === 'string')
+        problems.push(`has a registry host that ${hp}`);
+    if (typeof source === 'string')
+        problems.push(source);
+    const request = typeof hp !== 'string' && typeof source !== 'string' ? { host: hp.host, source } : undefined;
+    return { request, problems, shown, next };
+}
+/** A file or certs.d-style directory source (a trailing / means a directory), or what is wrong with the path. */
+function certPath(sourceText, baseDir) {
+    if (sourceText === '')
+        return 'has nothing after =; give a PEM file, a certs.d-style directory or the PEM text itself';
+    if (CONTROL.test(sourceText))
+        return 'has a control character in the path; remove it';
+    if (sourceText.startsWith('~'))
+        return 'has a path starting with ~, which is not expanded; use an absolute path or one relative to the workspace';
+    if (sourceText.startsWith('-----'))
+        return 'has a PEM marker that is not -----BEGIN …-----; paste the whole PEM, starting with its -----BEGIN line';
+    const path = (0,external_node_path_.resolve)(baseDir, sourceText);
+    const rel = (0,external_node_path_.relative)(baseDir, path);
+    if (!(0,external_node_path_.isAbsolute)(sourceText) && (rel === '..' || rel.startsWith(`..${external_node_path_.sep}`) || (0,external_node_path_.isAbsolute)(rel))) {
+        return `has a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`;
     }
-    else if (mode === 'external') {
-        problems.push('input "docker-host": is required with mode external; give the daemon\'s address, like unix:///run/docker/docker.sock or tcp://docker:2376');
-    }
-    const tlsText = singleLine('tls-cert-path');
-    // Whether the directory holds the files is checked where it is used: in pre, the workspace is not checked out yet.
-    const tlsCertPath = tlsText || undefined;
-    if (tlsText && dockerHost?.kind === 'unix') {
-        problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${showValue(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
-    }
-    let waitTimeoutMs = Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
-    const waitText = singleLine('wait-timeout');
-    const wait = Number(waitText);
-    if (reported.has('wait-timeout')) {
-        // already reported
-    }
-    else if (waitText === '' || !Number.isFinite(wait) || wait <= 0 || wait > MAX_WAIT_SECONDS) {
-        problems.push(`input "wait-timeout": ${showValue(waitText)} is not a number of seconds between 0 and ${MAX_WAIT_SECONDS}; use for example 60`);
-    }
-    else {
-        waitTimeoutMs = Math.round(wait * 1000);
-    }
-    const image = singleLine('image');
-    const privileged = oneOf('privileged', PRIVILEGED);
-    const runtime = singleLine('runtime') || undefined;
-    const tcpText = singleLine('tcp');
-    const tcp = parseBoolean(tcpText);
-    if (tcp === undefined && !reported.has('tcp'))
-        problems.push(`input "tcp": ${showValue(tcpText)} is not a boolean; use true or false`);
-    const network = singleLine('network') || undefined;
-    let daemonArgs = [];
-    try {
-        daemonArgs = splitArguments(raw('daemon-args'));
-    }
-    catch (e) {
-        problems.push(`input "daemon-args": ${showValue(raw('daemon-args'))} ${e.message}; close it or remove the quote`);
-    }
-    if (mode === 'dind') {
-        if (image.length > 255 && !reported.has('image'))
-            problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
-        else if (!IMAGE_REF.test(image) && !reported.has('image'))
-            problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
-        if (runtime && !OBJECT_NAME.test(runtime))
-            problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
-        if (runtime && privileged === 'true')
-            problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
-        if (network && !OBJECT_NAME.test(network))
-            problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
-        if (daemonArgs.length && !daemonArgs[0].startsWith('-'))
-            problems.push(`input "daemon-args": ${showValue(daemonArgs[0])} is not a dockerd flag; daemon-args must start with a flag such as --mtu=1400`);
-        for (const arg of daemonArgs) {
-            const flag = arg.split('=')[0];
-            if (RESERVED_DAEMON_FLAGS.includes(flag))
-                problems.push(`input "daemon-args": ${showValue(arg)} is set by the action itself; remove it (use the tcp, docker-host or daemon-config inputs instead)`);
-        }
-    }
-    else {
-        // Settings that only dind can honour: silently ignoring them would hide a mistake.
-        const dindOnly = [
-            ['image', image], ['privileged', privileged], ['runtime', runtime ?? ''], ['tcp', tcp ? 'true' : 'false'],
-            ['network', network ?? ''], ['daemon-args', daemonArgs.join(' ')],
-        ];
-        for (const [name, value] of dindOnly) {
-            if (value !== INPUT_DEFAULTS[name])
-                problems.push(`input "${name}": ${showValue(value)} applies only to mode dind, but mode is ${mode}; remove it or use mode dind`);
-        }
-    }
-    const { settings: registry, problems: registryProblems } = parseRegistrySettings({
-        'registry-mirrors': raw('registry-mirrors'),
-        'insecure-registries': raw('insecure-registries'),
-        'registry-certs': raw('registry-certs'),
-        'daemon-config': raw('daemon-config'),
-    }, { baseDir: context.workspace });
-    problems.push(...registryProblems);
-    const configureText = singleLine('configure-host');
-    const configureHost = parseBoolean(configureText);
-    if (configureHost === undefined && !reported.has('configure-host'))
-        problems.push(`input "configure-host": ${showValue(configureText)} is not a boolean; use true or false`);
-    if (configureHost && mode !== 'socket')
-        problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
-    if (!registryProblems.length) {
-        const { config, problems: configProblems } = buildDaemonJson(registry);
-        problems.push(...configProblems);
-        if (mode === 'dind')
-            problems.push(...daemonArgsConflicts(registry, config, daemonArgs));
-        const daemonWide = ['registry-mirrors', 'insecure-registries', 'daemon-config'].filter((name) => name === 'registry-mirrors' ? registry.mirrors.length : name === 'insecure-registries' ? registry.insecure.length : Object.keys(registry.daemonConfig).length);
-        if (mode === 'socket' && !configureHost) {
-            for (const name of daemonWide) {
-                problems.push(`input "${name}": in mode socket this changes the runner's own daemon (its daemon.json, then a reload); set configure-host: true to allow that, or use mode dind`);
-            }
-        }
-        if (mode === 'external' && !isEmptyRegistrySettings(registry)) {
-            for (const name of daemonWide) {
-                problems.push(`input "${name}": mode external uses a daemon the action does not manage, so its daemon.json cannot be changed; configure it where that daemon starts (for a service: its command, e.g. --registry-mirror=URL)`);
-            }
-        }
-    }
-    const strategy = oneOf('cache', CACHE_STRATEGIES);
-    const cacheSave = oneOf('cache-save', CACHE_SAVE);
-    const cacheKey = singleLine('cache-key') || undefined;
-    const cacheKeyProblem = (name, key) => {
-        if (key.length > 512)
-            problems.push(`input "${name}": ${showValue(key)} is longer than 512 characters; use a shorter key`);
-        if (key.includes(','))
-            problems.push(`input "${name}": ${showValue(key)} contains a comma, which cache keys cannot; remove it`);
-    };
-    if (cacheKey)
-        cacheKeyProblem('cache-key', cacheKey);
-    const restoreKeys = raw('cache-restore-keys').split('\n').map((k) => k.trim()).filter(Boolean);
-    for (const k of restoreKeys)
-        cacheKeyProblem('cache-restore-keys', k);
-    const cacheImages = raw('cache-images').split(/[\n,]/).map((k) => k.trim()).filter(Boolean);
-    for (const pattern of cacheImages) {
-        if (!/^[a-zA-Z0-9][a-zA-Z0-9_.:/@*?-]*$|^[*?][a-zA-Z0-9_.:/@*?-]*$/.test(pattern))
-            problems.push(`input "cache-images": ${showValue(pattern)} is not an image name or pattern; use names like busybox:1, myorg/* or *:latest`);
-    }
-    const sizeText = singleLine('cache-max-size');
-    const maxBytes = sizeText ? parseSize(sizeText) : undefined;
-    if (sizeText && maxBytes === undefined)
-        problems.push(`input "cache-max-size": ${showValue(sizeText)} is not a size; use bytes or a number with K, M, G (like 2G or 500MiB)`);
-    const cacheDir = singleLine('cache-dir') || undefined;
-    if (cacheDir?.split(/[\\/]/).includes('..') && !cacheDir.startsWith('/'))
-        problems.push(`input "cache-dir": ${showValue(cacheDir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
-    if (strategy === 'data-root' && mode !== 'dind')
-        problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
-    if (strategy === 'false') {
-        const unused = [['cache-key', cacheKey ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', cacheImages.join(' ')], ['cache-max-size', sizeText], ['cache-dir', cacheDir ?? '']];
-        for (const [name, value] of unused)
-            if (value)
-                problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
-    }
-    const cache = strategy === 'false' ? undefined : {
-        strategy, key: cacheKey, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images: cacheImages, save: cacheSave, maxBytes,
-        dir: cacheDir,
-    };
-    const staleText = singleLine('cleanup-stale');
-    const cleanupStaleMs = staleText ? parseDuration(staleText) : undefined;
-    if (staleText && cleanupStaleMs === undefined)
-        problems.push(`input "cleanup-stale": ${showValue(staleText)} is not an age; use a number with s, m, h or d (like 6h) up to 366d, or leave it empty`);
-    if (staleText && mode === 'external')
-        problems.push(`input "cleanup-stale": reaps leftovers on the runner's engine, which mode external does not use; remove it`);
-    const statusText = singleLine('job-status').toLowerCase();
-    const jobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
-    if (problems.length)
-        throw new InputError(problems);
-    return {
-        mode,
-        dockerHost,
-        tlsCertPath,
-        waitTimeoutMs,
-        dind: { image, privileged, runtime, tcp: tcp ?? false, network, daemonArgs },
-        registry,
-        configureHost: configureHost ?? false,
-        cache,
-        cleanupStaleMs,
-        jobStatus,
-    };
+    return { kind: /[/\\]$/.test(sourceText) ? 'dir' : 'file', path };
 }
 
-;// CONCATENATED MODULE: ./src/registry/certs.ts
-// Loads and checks the certificates of registry-certs: CA files and bundles, certs.d-style directories and
-// inline PEM. Everything is checked before anything is written, and every problem is reported together.
+;// CONCATENATED MODULE: ./src/registry/daemon-json.ts
+// The daemon.json of the job's dockerd: what the registry inputs generate, merged with input daemon-config.
+// A setting is given in one place only: dockerd itself refuses to start when a directive is set both as a
+// flag and in daemon.json, and a silent override would hide a mistake.
 
 
-
-
-/** Certificate files are small; anything bigger is not what the user meant. */
-const MAX_CERT_FILE_BYTES = 1024 * 1024;
-/** At most this many *.crt / *.cert / *.key files are read from one directory. */
-const MAX_DIR_FILES = 100;
-const INPUT = 'input "registry-certs"';
-const KEY_LABELS = ['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'];
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
-// Blocks re-wrapped at 64 columns, so that PEM pasted on one line or with odd spacing still loads.
-function parsePem(text) {
-    const blocks = [];
-    const mismatched = [];
-    for (const m of text.matchAll(PEM_BLOCK)) {
-        const [raw, label, inner, endLabel] = m;
-        if (label !== endLabel) {
-            mismatched.push(`-----BEGIN ${label}----- ends with -----END ${endLabel}-----`);
-            continue;
-        }
-        const headers = /^[\w-]+:/m.test(inner.trim()); // RFC 1421 headers: an old-style encrypted key
-        const body = headers ? inner.trim().split(/\r?\n\s*\r?\n/).slice(1).join('') : inner;
-        const b64 = body.replace(/\s+/g, '');
-        const base64ok = /^[A-Za-z0-9+/]+={0,2}$/.test(b64);
-        const wrapped = b64.match(/.{1,64}/g)?.join('\n') ?? '';
-        blocks.push({ label, raw, headers, base64ok, pem: `-----BEGIN ${label}-----\n${wrapped}\n-----END ${label}-----\n` });
+/** daemon.json keys the action sets itself through dockerd flags. */
+const ACTION_OWNED_KEYS = (/* unused pure expression or super */ null && (['hosts', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'pidfile']));
+// Why each action-owned key cannot be set: the input that controls it, or that the action manages it per job.
+const OWNER = {
+    hosts: 'is set by the action (input "tcp" controls the TCP listener, the unix socket is per job)',
+    group: 'is set by the action (the socket\'s group is chosen for the job)',
+    tls: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlsverify: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlscacert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlscert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlskey: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    'data-root': 'is set by the action (each job\'s daemon has its own data root)',
+    'exec-root': 'is set by the action (each job\'s daemon has its own exec root)',
+    pidfile: 'is set by the action (each job\'s daemon has its own pid file)',
+};
+// Sets a key as an own property, even one spelled "__proto__".
+const put = (obj, key, value) => Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+function buildDaemonJson(settings) {
+    const problems = [];
+    const config = {};
+    const generatedBy = new Map(); // key -> input that generated it
+    if (settings.mirrors.length) {
+        put(config, 'registry-mirrors', [...settings.mirrors]);
+        generatedBy.set('registry-mirrors', 'registry-mirrors');
     }
-    const begins = text.match(/-----BEGIN /g)?.length ?? 0;
-    return { blocks, unmatched: begins - blocks.length - mismatched.length, mismatched };
-}
-const iso = (d) => (Number.isNaN(d.getTime()) ? 'an unreadable date' : d.toISOString());
-/** The subject's CN, or the whole subject on one line, for messages. */
-function subjectOf(cert) {
-    const lines = cert.subject.split('\n').filter(Boolean);
-    const cn = lines.filter((l) => l.startsWith('CN='));
-    const shown = (cn.length ? cn : lines).join(', ') || 'no subject';
-    return shown.length > 80 ? `${shown.slice(0, 80)}…` : shown;
-}
-const spki = (k) => k.export({ type: 'spki', format: 'der' });
-const keyMatches = (key, cert) => spki((0,external_node_crypto_.createPublicKey)(key)).equals(spki(cert.publicKey));
-const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
-async function loadRegistryTrust(requests, opts) {
-    const baseDir = (0,external_node_path_.resolve)(opts.baseDir);
-    const now = opts.now ?? new Date();
-    const out = { trust: [], problems: [], secrets: [], missing: [] };
-    // Paths in messages as the user wrote them: relative to the workspace when inside it.
-    const display = (path) => {
-        const rel = (0,external_node_path_.relative)(baseDir, path);
-        return rel && !rel.startsWith(`..${external_node_path_.sep}`) && rel !== '..' && !(0,external_node_path_.isAbsolute)(rel) ? rel : path;
-    };
-    for (const request of requests) {
-        const { host, source } = request;
-        const problems = [];
-        const secrets = [];
-        const fail = (what) => problems.push(`${INPUT}: ${what}`);
-        // Parses PEM text; `where` names it in messages ('"certs/ca.pem"' or 'the inline PEM').
-        const parse = (text, where, allowKeys) => {
-            const before = problems.length;
-            const parsed = { certs: [], keys: [] };
-            const { blocks, unmatched, mismatched } = parsePem(text);
-            for (const m of mismatched)
-                fail(`${where} for ${host} has a PEM block whose ${m}; fix the block`);
-            if (unmatched > 0)
-                fail(`${where} for ${host} has a -----BEGIN line without its -----END line; give the complete PEM`);
-            if (blocks.length === 0 && !mismatched.length && !unmatched) {
-                fail(`${where} for ${host} is not PEM (no -----BEGIN CERTIFICATE----- block); give the registry's CA certificate in PEM form`);
-                return undefined;
-            }
-            for (const block of blocks) {
-                const isKey = KEY_LABELS.includes(block.label);
-                if (block.label === 'ENCRYPTED PRIVATE KEY' || (isKey && block.headers)) {
-                    secrets.push(block.raw);
-                    fail(`${where} for ${host} has an encrypted private key, which docker cannot use; decrypt it, e.g. openssl pkey -in client.key -out client.key`);
-                    continue;
-                }
-                if (!block.base64ok) {
-                    if (isKey)
-                        secrets.push(block.raw);
-                    fail(`${where} for ${host} has a ${block.label} block that is not valid base64; give the PEM exactly as exported`);
-                    continue;
-                }
-                if (block.label === 'CERTIFICATE') {
-                    try {
-                        parsed.certs.push({ pem: block.pem, x509: new external_node_crypto_.X509Certificate(block.pem) });
-                    }
-                    catch {
-                        fail(`${where} for ${host} has a CERTIFICATE block that is not a valid X.509 certificate; give the certificate exactly as exported`);
-                    }
-                }
-                else if (isKey) {
-                    secrets.push(block.raw);
-                    if (block.pem.trimEnd() !== block.raw)
-                        secrets.push(block.pem.trimEnd()); // as written to disk
-                    if (!allowKeys) {
-                        fail(`${where} for ${host} contains a private key, but a CA file holds only certificates; remove the key (for mutual TLS use a directory with client.cert and client.key)`);
-                        continue;
-                    }
-                    try {
-                        parsed.keys.push({ pem: block.pem, raw: block.raw, key: (0,external_node_crypto_.createPrivateKey)(block.pem) });
-                    }
-                    catch {
-                        fail(`${where} for ${host} has a ${block.label} block that is not a valid private key; give the key exactly as exported`);
-                    }
-                }
-                else if (block.label !== 'EC PARAMETERS') {
-                    fail(`${where} for ${host} has a ${block.label} block, which is not a certificate; give CERTIFICATE blocks${allowKeys ? ' (and the client certificate\'s private key)' : ''}`);
-                }
-            }
-            for (const { x509 } of parsed.certs) {
-                const from = new Date(x509.validFrom);
-                const to = new Date(x509.validTo);
-                const which = `the certificate for ${host} (${subjectOf(x509)}, in ${where})`;
-                if (!(to.getTime() >= now.getTime()))
-                    fail(`${which} expired on ${iso(to)}; renew it`);
-                else if (!(from.getTime() <= now.getTime()))
-                    fail(`${which} is not valid before ${iso(from)}; check the runner's clock or use a certificate that is valid now`);
-            }
-            return problems.length === before ? parsed : undefined;
-        };
-        // Reads a file that should hold PEM; undefined when missing (recorded) or unreadable (reported).
-        const readPem = async (path, where) => {
-            try {
-                const info = await (0,promises_namespaceObject.stat)(path);
-                if (!info.isFile()) {
-                    fail(`${where} for ${host} is not a regular file; give a PEM file or a directory`);
-                    return undefined;
-                }
-                if (info.size > MAX_CERT_FILE_BYTES) {
-                    fail(`${where} for ${host} is ${info.size} bytes, more than ${MAX_CERT_FILE_BYTES}, which is too big for a certificate file; give the CA certificate itself`);
-                    return undefined;
-                }
-                const data = await (0,promises_namespaceObject.readFile)(path);
-                if (data.length === 0 || data.toString('utf8').trim() === '') {
-                    fail(`${where} for ${host} is empty; give the registry's CA certificate in PEM form`);
-                    return undefined;
-                }
-                const text = data.toString('utf8');
-                if (!text.includes('-----BEGIN')) {
-                    let der = false;
-                    try {
-                        new external_node_crypto_.X509Certificate(data);
-                        der = true;
-                    }
-                    catch {
-                        // not DER either
-                    }
-                    if (der) {
-                        fail(`${where} for ${host} is a DER certificate, not PEM; convert it: openssl x509 -inform der -in ${display(path)} -out ca.pem`);
-                        return undefined;
-                    }
-                }
-                return text;
-            }
-            catch (e) {
-                const code = e.code;
-                if (code === 'ENOENT' || code === 'ENOTDIR')
-                    out.missing.push(path);
-                else
-                    fail(`${where} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
-                return undefined;
-            }
-        };
-        if (source.kind === 'inline') {
-            const where = 'the inline PEM';
-            const parsed = parse(source.pem, where, true);
-            if (parsed) {
-                if (parsed.keys.length > 1) {
-                    fail(`${where} for ${host} has ${parsed.keys.length} private keys; give one client certificate with its one key`);
-                }
-                else if (parsed.certs.length === 0) {
-                    fail(`${where} for ${host} has no certificate; give the registry's CA certificate${parsed.keys.length ? ' and the certificate of the private key' : ''}`);
-                }
-                else {
-                    const key = parsed.keys[0];
-                    let client;
-                    let cas = parsed.certs;
-                    if (key) {
-                        const own = parsed.certs.find((c) => keyMatches(key.key, c.x509));
-                        if (!own)
-                            fail(`${where} for ${host} has a private key but no certificate that matches it; add the client certificate that belongs to the key`);
-                        else {
-                            client = { certPem: own.pem, keyPem: key.pem };
-                            cas = parsed.certs.filter((c) => c !== own);
-                        }
-                    }
-                    if (!problems.length) {
-                        const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${subjectOf(new external_node_crypto_.X509Certificate(client.certPem))}` : ''];
-                        out.trust.push({ host, caPems: cas.map((c) => c.pem), client, describe: `inline PEM (${parts.filter(Boolean).join('; ')})` });
-                    }
-                }
-            }
+    if (settings.insecure.length) {
+        put(config, 'insecure-registries', [...settings.insecure]);
+        generatedBy.set('insecure-registries', 'insecure-registries');
+    }
+    for (const [key, value] of Object.entries(settings.daemonConfig)) {
+        const input = generatedBy.get(key);
+        if (Object.hasOwn(OWNER, key)) {
+            problems.push(`input "daemon-config": "${key}" ${OWNER[key]}; remove it from daemon-config`);
+        }
+        else if (input !== undefined) {
+            problems.push(`input "daemon-config": "${key}" is also set by input "${input}"; set it in one place`);
         }
         else {
-            const path = (0,external_node_path_.resolve)(baseDir, source.path);
-            const rel = (0,external_node_path_.relative)(baseDir, path);
-            let kind = 'error';
-            if (!(0,external_node_path_.isAbsolute)(source.path) && (rel === '..' || rel.startsWith(`..${external_node_path_.sep}`))) {
-                fail(`${showValue(source.path)} for ${host} is a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`);
-            }
-            else {
-                try {
-                    kind = (await (0,promises_namespaceObject.stat)(path)).isDirectory() ? 'dir' : 'file';
-                }
-                catch (e) {
-                    const code = e.code;
-                    if (code === 'ENOENT' || code === 'ENOTDIR')
-                        kind = 'missing';
-                    else
-                        fail(`${showValue(display(path))} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
-                }
-            }
-            if (kind === 'missing')
-                out.missing.push(path);
-            else if (kind === 'file' && source.kind === 'dir') {
-                fail(`${showValue(display(path))} for ${host} is a file, but the path ends with /, which means a directory; remove the trailing /`);
-            }
-            else if (kind === 'file') {
-                const where = showValue(display(path));
-                const text = await readPem(path, where);
-                const parsed = text === undefined ? undefined : parse(text, where, false);
-                if (parsed && !problems.length) {
-                    out.trust.push({ host, caPems: parsed.certs.map((c) => c.pem), describe: `file ${display(path)} (${plural(parsed.certs.length, 'certificate')})` });
-                }
-            }
-            else if (kind === 'dir') {
-                await loadDir(path);
-            }
+            put(config, key, value);
         }
-        // docker's certs.d rules: *.crt are CA certificates; X.cert is a client certificate whose key is X.key.
-        async function loadDir(dir) {
-            const where = showValue(display(dir));
-            let names;
-            try {
-                names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
-            }
-            catch (e) {
-                fail(`${where} for ${host} cannot be read (${e.code ?? e.message}); make it readable by the job's user`);
-                return;
-            }
-            const crts = names.filter((n) => n.endsWith('.crt'));
-            const certFiles = names.filter((n) => n.endsWith('.cert'));
-            const keyFiles = names.filter((n) => n.endsWith('.key'));
-            if (crts.length + certFiles.length + keyFiles.length > MAX_DIR_FILES) {
-                fail(`${where} for ${host} has more than ${MAX_DIR_FILES} certificate and key files; keep only the ones for this registry`);
-                return;
-            }
-            const missingBefore = out.missing.length;
-            const cas = [];
-            for (const name of crts) {
-                const file = (0,external_node_path_.join)(dir, name);
-                const text = await readPem(file, showValue(display(file)));
-                const parsed = text === undefined ? undefined : parse(text, showValue(display(file)), false);
-                if (parsed)
-                    cas.push(...parsed.certs.map((c) => c.pem));
-            }
-            const pairs = [];
-            for (const name of certFiles) {
-                const keyName = `${name.slice(0, -'.cert'.length)}.key`;
-                if (keyFiles.includes(keyName))
-                    pairs.push({ cert: name, key: keyName });
-                else
-                    fail(`${showValue(display((0,external_node_path_.join)(dir, name)))} for ${host} has no ${keyName} next to it; docker pairs X.cert with X.key, so add the key or remove the certificate`);
-            }
-            for (const name of keyFiles) {
-                const certName = `${name.slice(0, -'.key'.length)}.cert`;
-                if (!certFiles.includes(certName))
-                    fail(`${showValue(display((0,external_node_path_.join)(dir, name)))} for ${host} has no ${certName} next to it; docker pairs X.cert with X.key, so add the certificate or remove the key`);
-            }
-            if (pairs.length > 1) {
-                fail(`${where} for ${host} has ${pairs.length} client certificates (${pairs.map((p) => p.cert).join(', ')}); keep one pair`);
-            }
-            if (crts.length === 0 && certFiles.length === 0 && keyFiles.length === 0) {
-                fail(`${where} for ${host} has no *.crt file and no client.cert/client.key pair; put the registry's CA certificate in ca.crt`);
-            }
-            let client;
-            const pair = pairs.length === 1 ? pairs[0] : undefined;
-            if (pair) {
-                const certFile = (0,external_node_path_.join)(dir, pair.cert);
-                const keyFile = (0,external_node_path_.join)(dir, pair.key);
-                const certText = await readPem(certFile, showValue(display(certFile)));
-                const keyText = await readPem(keyFile, showValue(display(keyFile)));
-                const certs = certText === undefined ? undefined : parse(certText, showValue(display(certFile)), false);
-                const keys = keyText === undefined ? undefined : parse(keyText, showValue(display(keyFile)), true);
-                if (keys && (keys.keys.length !== 1 || keys.certs.length)) {
-                    fail(`${showValue(display(keyFile))} for ${host} should hold exactly one private key and nothing else; give only the client key`);
-                }
-                else if (certs && keys) {
-                    const leaf = certs.certs[0]; // Go's tls.LoadX509KeyPair: the key belongs to the first certificate
-                    if (!keyMatches(keys.keys[0].key, leaf.x509)) {
-                        fail(`${showValue(display(keyFile))} for ${host} does not match the certificate in ${showValue(display(certFile))} (${subjectOf(leaf.x509)}); give the key that belongs to that certificate`);
-                    }
-                    else {
-                        client = { certPem: certs.certs.map((c) => c.pem).join(''), keyPem: keys.keys[0].pem };
-                    }
-                }
-            }
-            if (!problems.length && out.missing.length === missingBefore && (cas.length || client)) {
-                const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${pair.cert}` : ''];
-                out.trust.push({ host, caPems: cas, client, describe: `directory ${display(dir)} (${parts.filter(Boolean).join('; ')})` });
-            }
-        }
-        out.problems.push(...problems);
-        out.secrets.push(...secrets.filter((s) => !out.secrets.includes(s)));
     }
-    return out;
+    return { config, problems };
+}
+// dockerd flags whose daemon.json key is not the flag's own name.
+const FLAG_KEYS = {
+    '--registry-mirror': 'registry-mirrors',
+    '--insecure-registry': 'insecure-registries',
+    '--storage-opt': 'storage-opts',
+    '--authorization-plugin': 'authorization-plugins',
+    '--exec-opt': 'exec-opts',
+    '--feature': 'features',
+    '--default-network-opt': 'default-network-opts',
+    '--dns-opt': 'dns-opts',
+    '--host-gateway-ip': 'host-gateway-ips',
+    '--label': 'labels',
+    '--log-opt': 'log-opts',
+    '--node-generic-resource': 'node-generic-resources',
+    '--cdi-spec-dir': 'cdi-spec-dirs',
+    '--default-address-pool': 'default-address-pools',
+    '--default-ulimit': 'default-ulimits',
+    '--add-runtime': 'runtimes',
+    '--host': 'hosts',
+    '--graph': 'data-root',
+    '-D': 'debug',
+    '-l': 'log-level',
+    '-s': 'storage-driver',
+    '-b': 'bridge',
+    '-G': 'group',
+    '-H': 'hosts',
+    '-g': 'data-root',
+    '-p': 'pidfile',
+};
+/**
+ * Directives set both in daemon.json and as a dockerd flag in input daemon-args: dockerd refuses to start then
+ * ("the following directives are specified both as a flag and in the configuration file").
+ */
+function daemonArgsConflicts(settings, config, daemonArgs) {
+    const problems = [];
+    const seen = new Set();
+    for (const arg of daemonArgs) {
+        if (!arg.startsWith('-') || arg === '-' || arg === '--')
+            continue;
+        const flag = arg.split('=')[0];
+        const key = Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag] : flag.replace(/^--/, '');
+        if (!Object.hasOwn(config, key) || seen.has(key))
+            continue;
+        seen.add(key);
+        const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
+            : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
+        problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
+    }
+    return problems;
 }
 /**
- * The certs.d layout dockerd reads (/etc/docker/certs.d/<host>/): ca.crt with every CA certificate, and
- * client.cert / client.key for mutual TLS. Paths are relative to the certs.d directory.
+ * What the registry settings mean for the mode (their syntax is already checked): daemon.json conflicts, flags of
+ * daemon-args that set the same directive (dind), and settings a socket or external daemon cannot take.
  */
-function certsDirFiles(trust) {
-    const files = [];
-    for (const t of trust) {
-        // The host names a directory: it must never climb out of certs.d.
-        if (!t.host || t.host === '.' || t.host === '..' || /[/\\\0]/.test(t.host))
-            throw new Error(`registry host ${JSON.stringify(t.host)} cannot name a certs.d directory`);
-        const pem = (p) => (p.endsWith('\n') ? p : `${p}\n`);
-        if (t.caPems.length)
-            files.push({ path: `${t.host}/ca.crt`, content: t.caPems.map(pem).join(''), mode: 0o644 });
-        if (t.client) {
-            files.push({ path: `${t.host}/client.cert`, content: pem(t.client.certPem), mode: 0o644 });
-            files.push({ path: `${t.host}/client.key`, content: pem(t.client.keyPem), mode: 0o600 });
+function registryModeProblems(settings, use) {
+    const { config, problems } = buildDaemonJson(settings);
+    if (use.mode === 'dind')
+        problems.push(...daemonArgsConflicts(settings, config, use.daemonArgs));
+    const daemonWide = ['registry-mirrors', 'insecure-registries', 'daemon-config'].filter((name) => name === 'registry-mirrors' ? settings.mirrors.length : name === 'insecure-registries' ? settings.insecure.length : Object.keys(settings.daemonConfig).length);
+    if (use.mode === 'socket' && !use.configureHost) {
+        for (const name of daemonWide) {
+            problems.push(`input "${name}": in mode socket this changes the runner's own daemon (its daemon.json, then a reload); set configure-host: true to allow that, or use mode dind`);
         }
     }
-    return files;
+    if (use.mode === 'external' && !isEmptyRegistrySettings(settings)) {
+        for (const name of daemonWide) {
+            problems.push(`input "${name}": mode external uses a daemon the action does not manage, so its daemon.json cannot be changed; configure it where that daemon starts (for a service: its command, e.g. --registry-mirror=URL)`);
+        }
+    }
+    return problems;
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -2502,6 +2289,7 @@ var external_node_util_ = __nccwpck_require__(7975);
 // socket mode: the runner's own daemon reads /etc/docker/certs.d at every pull and /etc/docker/daemon.json when it
 // reloads. The action changes them only as asked, records exactly what was there before, and post puts it back.
 // Writes go directly when we are root, else through non-interactive sudo; never through a shell.
+
 
 
 
@@ -2534,13 +2322,12 @@ class PrivilegedFiles {
     async write(path, content, mode) {
         if (this.isRoot) {
             await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(path), { recursive: true, mode: 0o755 });
-            await (0,promises_namespaceObject.writeFile)(path, content, { mode });
-            await (0,promises_namespaceObject.chmod)(path, mode);
+            await writeFileNoWindow(path, content, mode);
             return;
         }
         // sudo tee would need a pipe; install copies a file we wrote privately first.
         const staging = (0,external_node_path_.join)(process.env.RUNNER_TEMP || '/tmp', `setup-dind-staging-${process.pid}-${Date.now()}`);
-        await (0,promises_namespaceObject.writeFile)(staging, content, { mode: 0o600 });
+        await (0,promises_namespaceObject.writeFile)(staging, content, { mode: 0o600, flag: 'wx' });
         try {
             await this.sudo(['install', '-D', '-m', mode.toString(8), staging, path], `writing ${path}`);
         }
@@ -2567,7 +2354,8 @@ class PrivilegedFiles {
             await this.sudo(['kill', `-${signal}`, String(pid)], `reloading dockerd (pid ${pid})`);
     }
 }
-async function snapshotDir(dir) {
+/** Copies a host directory's files into `backupDir` (0700; each file 0600 from its creation on). */
+async function snapshotDir(dir, backupDir) {
     try {
         if (!(await (0,promises_namespaceObject.lstat)(dir)).isDirectory())
             throw new Error(`${dir} exists but is not a directory`);
@@ -2578,25 +2366,31 @@ async function snapshotDir(dir) {
         throw e;
     }
     const files = [];
-    for (const name of (await (0,promises_namespaceObject.readdir)(dir)).sort()) {
+    const names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
+    if (names.length)
+        await (0,promises_namespaceObject.mkdir)(backupDir, { recursive: true, mode: 0o700 });
+    for (const [i, name] of names.entries()) {
         const path = (0,external_node_path_.join)(dir, name);
         const info = await (0,promises_namespaceObject.lstat)(path);
         if (!info.isFile())
             throw new Error(`${path} is not a plain file; the action will not replace it`);
-        files.push({ name, content: await (0,promises_namespaceObject.readFile)(path, 'utf8'), mode: info.mode & 0o777 });
+        const backup = (0,external_node_path_.join)(backupDir, String(i));
+        await (0,promises_namespaceObject.writeFile)(backup, await (0,promises_namespaceObject.readFile)(path), { mode: 0o600, flag: 'wx' });
+        files.push({ name, backup, mode: info.mode & 0o777 });
     }
     return files;
 }
 /**
  * Writes `files` (paths relative to certs.d, like "registry.example.com:5000/ca.crt"), recording each host
- * directory's previous content first. `record` is called after every change so state always covers it.
+ * directory's previous content first (into private files under `backupDir`). `record` is called after every change
+ * so state always covers it.
  */
-async function installHostCerts(files, paths, io, record) {
+async function installHostCerts(files, paths, io, record, backupDir) {
     const certDirs = [];
     const hosts = [...new Set(files.map((f) => f.path.split('/')[0]))];
-    for (const host of hosts) {
+    for (const [i, host] of hosts.entries()) {
         const dir = (0,external_node_path_.join)(paths.certsDir, host);
-        certDirs.push({ dir, before: await snapshotDir(dir) });
+        certDirs.push({ dir, before: await snapshotDir(dir, (0,external_node_path_.join)(backupDir, String(i))) });
         record(certDirs);
         for (const file of files.filter((f) => f.path.startsWith(`${host}/`))) {
             await io.write((0,external_node_path_.join)(paths.certsDir, file.path), file.content, file.mode);
@@ -2611,7 +2405,7 @@ async function restoreHostCerts(changes, io) {
             continue;
         await io.mkdir(dir);
         for (const file of before)
-            await io.write((0,external_node_path_.join)(dir, file.name), file.content, file.mode);
+            await io.write((0,external_node_path_.join)(dir, file.name), await (0,promises_namespaceObject.readFile)(file.backup), file.mode);
     }
 }
 function readDaemonPid(pidFile) {
@@ -2707,6 +2501,7 @@ const RESETTABLE = new Set(['registry-mirrors', 'insecure-registries']);
 
 
 
+
 /** The daemon.json for the job's dockerd, or undefined when there is nothing to set. */
 function daemonConfigFor(inputs) {
     const { config } = buildDaemonJson(inputs.registry);
@@ -2722,8 +2517,7 @@ async function writeFiles(dir, files) {
     for (const file of files) {
         const path = (0,external_node_path_.join)(dir, file.path);
         await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(path), { recursive: true, mode: 0o755 });
-        await (0,promises_namespaceObject.writeFile)(path, file.content, { mode: file.mode });
-        await (0,promises_namespaceObject.chmod)(path, file.mode);
+        await writeFileNoWindow(path, file.content, file.mode);
     }
 }
 /**
@@ -2757,7 +2551,7 @@ async function applyRegistry(inputs, platform, state, jobDir) {
         const paths = hostPaths(platform.env);
         const io = new PrivilegedFiles();
         const changes = { certDirs: [], ...state.value?.hostChanges };
-        await installHostCerts(files, paths, io, (certDirs) => state.update({ hostChanges: { ...changes, certDirs } }));
+        await installHostCerts(files, paths, io, (certDirs) => state.update({ hostChanges: { ...changes, certDirs } }), (0,external_node_path_.join)(dir, 'host-backup'));
         log.info(`Installed certificates for ${loaded.trust.map((t) => t.host).join(', ')} into ${paths.certsDir} (post restores what was there).`);
     }
     if (inputs.mode === 'socket' && inputs.configureHost) {
@@ -2905,8 +2699,10 @@ function planDind(p) {
     };
     const privileged = { strategy: 'privileged', spec: { ...base, HostConfig: { ...base.HostConfig, Privileged: true } } };
     const unconfined = { SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'], MaskedPaths: [], ReadonlyPaths: [] };
-    const explicit = p.withheld
-        ? [{ strategy: 'explicit-capabilities', spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: p.withheld, ...unconfined } } }]
+    // Our bounding set is only a hint (in a pod it is the pod's, not the engine's): never drop what dockerd needs.
+    const drop = p.withheld?.filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));
+    const explicit = drop
+        ? [{ strategy: 'explicit-capabilities', spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: drop, ...unconfined } } }]
         : [];
     const minimal = {
         strategy: 'minimal-capabilities',
@@ -2916,16 +2712,33 @@ function planDind(p) {
         return [{ strategy: 'runtime', spec: { ...base, HostConfig: { ...base.HostConfig, Runtime: dind.runtime } } }];
     if (dind.privileged === 'true')
         return [privileged];
+    // false forbids the near-root fallback too: only the set a nested dockerd needs.
     if (dind.privileged === 'false')
-        return [...explicit, minimal];
-    // A host that withholds a capability from our own process withholds it from the engine too, and a privileged
-    // container asks for all of them: the engine would refuse it ("unable to apply caps"). Skip the doomed attempt.
-    if (p.withheld?.length)
-        return [...explicit, minimal];
+        return [minimal];
+    // auto: the engine's answer decides. Our own bounding set is not the engine's on container-based runners (Actions
+    // Runner Controller, GitLab's Kubernetes executor), so --privileged is always tried; a refusal costs one create.
     return [privileged, ...explicit, minimal];
 }
-function dindDaemon(inputs, platform, state, deps) {
-    const log = platform.log;
+const dropped = (withheld) => (withheld ?? []).filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));
+/** Exactly what a plan grants the daemon's container, for the warning and the job summary. */
+function describeGrant(strategy, inputs, withheld) {
+    const unconfined = 'seccomp, AppArmor and SELinux labels off, /proc and /sys unmasked';
+    switch (strategy) {
+        case 'privileged':
+            return '--privileged: every capability, every host device, no seccomp/AppArmor confinement (root on the runner host)';
+        case 'explicit-capabilities':
+            return `every capability except ${dropped(withheld).join(', ') || 'none'} (CapAdd ALL), ${unconfined}: nearly root on the runner host`;
+        case 'minimal-capabilities':
+            return `Docker's default capabilities plus ${NESTED_DOCKERD_CAPABILITIES.join(', ')}, ${unconfined}`;
+        case 'runtime':
+            return `the ${inputs.dind.runtime} runtime, no added capabilities`;
+    }
+}
+/**
+ * dind mode. `locate` gives the engine the phase located: the outer engine that runs the dind container (start
+ * records it in state, so attach and post use that record, never DOCKER_HOST).
+ */
+function dindDaemon(inputs, platform, state, locate, deps) {
     const saved = () => {
         const s = state.value;
         if (!s)
@@ -2933,148 +2746,174 @@ function dindDaemon(inputs, platform, state, deps) {
         return s;
     };
     return {
-        async start() {
-            const s = saved();
-            const outerEndpoint = resolveEngine(inputs, platform.env);
-            state.update({ outer: saveEndpoint(outerEndpoint) });
-            const engine = new EngineClient(outerEndpoint);
-            const labels = sessionLabels(s.session, platform.job);
-            const name = objectName(s.session);
-            // The per-job directory: the socket and certificates live here, private to the runner's user.
-            const jobDir = await ensureJobDir(platform.job, state);
-            // sun_path holds 108 bytes: a longer socket path makes dockerd listen where no client can connect.
-            const socketPath = (0,external_node_path_.join)(jobDir, 'docker.sock');
-            if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
-                throw new Error(`the daemon's socket would be ${socketPath} (${Buffer.byteLength(socketPath)} bytes), longer than unix sockets allow (${MAX_SOCKET_PATH_BYTES}); ` +
-                    'use a shorter temporary directory (RUNNER_TEMP, or --state-dir / SETUP_DIND_STATE_DIR for the CLI)');
+        start: async () => startDind(inputs, platform, state, saved(), checkedEndpoint(locate()), deps),
+        attach: async () => attachDind(inputs, state, saved()),
+    };
+}
+/** Creates the volume, the network, the daemon's files and the container, recording each in state as it exists. */
+async function startDind(inputs, platform, state, s, outer, deps) {
+    state.update({ outer: saveEndpoint(outer) });
+    const engine = new EngineClient(outer);
+    const labels = sessionLabels(s.session, platform.job);
+    const name = objectName(s.session);
+    const jobDir = await socketDir(platform, state);
+    const toHostPath = await hostPathTranslator(engine, platform.env);
+    if (toHostPath.container)
+        state.update({ containerJob: toHostPath.container.name });
+    // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
+    const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
+    const network = inputs.dind.network ?? (inputs.dind.tcp ? jobNetwork : undefined);
+    if (!(await engine.imageExists(inputs.dind.image))) {
+        platform.log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
+        await engine.pullImage(inputs.dind.image);
+    }
+    await engine.createVolume(name, labels);
+    state.update({ volume: name });
+    if (network) {
+        const exists = await engine.networkExists(network);
+        if (!exists) {
+            await engine.createNetwork(network, labels);
+            platform.log.info(`Created network ${network}`);
+        }
+        state.update({ network: { name: network, created: !exists } });
+    }
+    const files = await writeDaemonFiles(inputs, jobDir, name);
+    const planInput = {
+        inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
+        session: s.session,
+        labels,
+        hostJobDir: toHostPath(jobDir),
+        socketGroup: deps.socketGroup(),
+        // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
+        // says nothing about a remote engine or, in a container job, about the host.
+        withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(await deps.readProcStatus()),
+        ...files,
+    };
+    await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
+}
+/** The per-job directory, where the socket and certificates live (private to the runner's user). */
+async function socketDir(platform, state) {
+    const jobDir = await ensureJobDir(platform.job, state);
+    // sun_path holds 108 bytes: a longer socket path makes dockerd listen where no client can connect.
+    const socketPath = (0,external_node_path_.join)(jobDir, 'docker.sock');
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+        throw new Error(`the daemon's socket would be ${socketPath} (${Buffer.byteLength(socketPath)} bytes), longer than unix sockets allow (${MAX_SOCKET_PATH_BYTES}); ` +
+            'use a shorter temporary directory (RUNNER_TEMP, or --state-dir / SETUP_DIND_STATE_DIR for the CLI)');
+    }
+    return jobDir;
+}
+/** daemon.json (registry settings), the certs.d directory main fills, and the TLS files of a TCP daemon. */
+async function writeDaemonFiles(inputs, jobDir, name) {
+    const daemonConfig = daemonConfigFor(inputs);
+    if (daemonConfig)
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
+    const certsDir = inputs.registry.certs.length > 0;
+    if (certsDir)
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(jobDir, 'certs.d'), { mode: 0o755 });
+    if (inputs.dind.tcp) {
+        await writeTls((0,external_node_path_.join)(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
+    }
+    return { configFile: daemonConfig !== undefined, certsDir };
+}
+/** Tries the plans in order until the engine accepts one; says which privileges the daemon got when it matters. */
+async function startFirstAccepted(engine, planInput, state, log, beforeStart) {
+    const { dind } = planInput.inputs;
+    const plans = planDind(planInput);
+    const failures = [];
+    let restore = beforeStart;
+    for (const plan of plans) {
+        let id;
+        try {
+            id = await engine.createContainer(plan.spec);
+            state.update({ containerId: id, containerName: plan.spec.name, privilege: plan.strategy, startRequestedAt: Date.now() });
+            if (restore) {
+                const usable = await restore(engine, id);
+                restore = undefined; // the volume outlives a refused start: later attempts reuse it
+                if (!usable)
+                    id = await replaceVolume(engine, id, plan.spec, planInput.labels, state);
             }
-            const toHostPath = await hostPathTranslator(engine, platform.env);
-            const hostJobDir = toHostPath(jobDir);
-            if (toHostPath.container)
-                state.update({ containerJob: toHostPath.container.name });
-            // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
-            const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
-            const network = inputs.dind.network ?? (inputs.dind.tcp ? jobNetwork : undefined);
-            if (!(await engine.imageExists(inputs.dind.image))) {
-                log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
-                await engine.pullImage(inputs.dind.image);
+            await engine.startContainer(id);
+            reportGrant(plan.strategy, plans, failures, planInput, state, log);
+            return;
+        }
+        catch (e) {
+            failures.push(e.message);
+            if (id) {
+                await engine.removeContainer(id).catch(() => undefined);
+                state.update({ containerId: undefined, privilege: undefined });
             }
-            await engine.createVolume(name, labels);
-            state.update({ volume: name });
-            if (network) {
-                const exists = await engine.networkExists(network);
-                if (!exists) {
-                    await engine.createNetwork(network, labels);
-                    log.info(`Created network ${network}`);
-                }
-                state.update({ network: { name: network, created: !exists } });
-            }
-            const daemonConfig = daemonConfigFor(inputs);
-            if (daemonConfig)
-                await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
-            const certsDir = inputs.registry.certs.length > 0;
-            if (certsDir)
-                await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(jobDir, 'certs.d'), { mode: 0o755 });
-            if (inputs.dind.tcp) {
-                await writeTls((0,external_node_path_.join)(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
-            }
-            const planInput = {
-                inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
-                session: s.session,
-                labels,
-                hostJobDir,
-                socketGroup: deps.socketGroup(),
-                withheld: toHostPath.container ? undefined : withheldCapabilities(await deps.readProcStatus()),
-                configFile: daemonConfig !== undefined,
-                certsDir,
-            };
-            const plans = planDind(planInput);
-            const failures = [];
-            let beforeStart = deps.beforeStart;
-            for (const plan of plans) {
-                let id;
-                try {
-                    id = await engine.createContainer(plan.spec);
-                    state.update({ containerId: id, containerName: name, privilege: plan.strategy, startRequestedAt: Date.now() });
-                    if (beforeStart) {
-                        const usable = await beforeStart(engine, id);
-                        beforeStart = undefined; // the volume outlives a refused start: later attempts reuse it
-                        if (!usable) {
-                            await engine.removeContainer(id);
-                            await engine.removeVolume(name);
-                            await engine.createVolume(name, labels);
-                            id = await engine.createContainer(plan.spec);
-                            state.update({ containerId: id, startRequestedAt: Date.now() });
-                        }
-                    }
-                    await engine.startContainer(id);
-                    if (!failures.length && plan.strategy !== 'privileged' && plan.strategy !== 'runtime' && inputs.dind.privileged === 'auto') {
-                        log.info(`setup-dind: this host withholds ${(planInput.withheld ?? []).join(', ')} from every process, so --privileged would be refused; the daemon runs with all other capabilities and seccomp/AppArmor unconfined.`);
-                    }
-                    if (failures.length) {
-                        const how = plan.strategy === 'explicit-capabilities'
-                            ? 'all capabilities except those the host withholds'
-                            : `the capabilities a nested dockerd needs (${NESTED_DOCKERD_CAPABILITIES.join(', ')})`;
-                        log.warning(`The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)}); the daemon runs with ${how}, ` +
-                            'and seccomp/AppArmor unconfined. Set privileged: false to skip the --privileged attempt.');
-                    }
-                    return;
-                }
-                catch (e) {
-                    failures.push(e.message);
-                    if (id) {
-                        await engine.removeContainer(id).catch(() => undefined);
-                        state.update({ containerId: undefined, privilege: undefined });
-                    }
-                }
-            }
-            const tried = plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`).join('; ');
-            throw new Error(`Could not start the dind container (${tried}). ` +
-                (inputs.dind.runtime
-                    ? `Check that the engine has the runtime "${inputs.dind.runtime}" (docker info lists runtimes).`
-                    : 'Use a runner whose engine allows privileged containers, set runtime: sysbox-runc where Sysbox is installed, or use mode: socket.'));
+        }
+    }
+    const tried = plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`).join('; ');
+    throw new Error(`Could not start the dind container (${tried}). ` +
+        (dind.runtime
+            ? `Check that the engine has the runtime "${dind.runtime}" (docker info lists runtimes).`
+            : 'Use a runner whose engine allows privileged containers, set runtime: sysbox-runc where Sysbox is installed, or use mode: socket.'));
+}
+/** Records exactly what the daemon's container was granted; warns when a fallback was taken or the grant is near root. */
+function reportGrant(strategy, plans, failures, planInput, state, log) {
+    const grant = describeGrant(strategy, planInput.inputs, planInput.withheld);
+    state.update({ privilegeGrant: grant });
+    const why = failures.length
+        ? `The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)})`
+        : '';
+    if (strategy === 'explicit-capabilities') {
+        log.warning(`${why}. THE DAEMON'S CONTAINER RUNS WITH EVERY CAPABILITY EXCEPT ${dropped(planInput.withheld).join(', ') || 'NONE'}: granted ${grant}. ` +
+            `Set privileged: false to grant only ${NESTED_DOCKERD_CAPABILITIES.join(', ')} on top of Docker's defaults (the job fails clearly if that is not enough).`);
+    }
+    else if (why) {
+        log.warning(`${why}; the daemon's container runs with ${grant}.`);
+    }
+}
+/** A partial restore: the container and its volume are replaced by a new container on an empty volume. */
+async function replaceVolume(engine, id, spec, labels, state) {
+    const volume = objectName(state.value.session);
+    await engine.removeContainer(id);
+    await engine.removeVolume(volume);
+    await engine.createVolume(volume, labels);
+    const replaced = await engine.createContainer(spec);
+    state.update({ containerId: replaced, startRequestedAt: Date.now() });
+    return replaced;
+}
+/** The daemon started earlier in this job: its endpoint (recorded in state for post), outputs and health checks. */
+async function attachDind(inputs, state, s) {
+    if (!s.outer || !s.containerId || !s.jobDir)
+        throw new Error('the dind container was not started');
+    const engine = new EngineClient(loadEndpoint(s.outer));
+    const id = s.containerId;
+    let endpoint = { address: { kind: 'unix', path: (0,external_node_path_.join)(s.jobDir, 'docker.sock') } };
+    const outputs = { 'container-id': id };
+    if (inputs.dind.tcp) {
+        const certPath = (0,external_node_path_.join)(s.jobDir, 'tls', 'client');
+        if (s.containerJob && s.network) {
+            // The job container reaches the daemon by name on the job's network (the server certificate names it).
+            endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
+        }
+        else {
+            const c = await engine.inspectContainer(id);
+            const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+            if (!port)
+                throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
+            endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
+        }
+        outputs['cert-path'] = certPath;
+    }
+    state.update({ endpoint: saveEndpoint(endpoint) });
+    return {
+        endpoint,
+        outputs,
+        facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '' },
+        async giveUp() {
+            const c = await engine.inspectContainer(id);
+            if (!c)
+                return 'its container was removed';
+            if (c.restartCount > 0)
+                return `its container restarted ${c.restartCount} time(s)`;
+            if (!c.running)
+                return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}`;
+            return undefined;
         },
-        async attach() {
-            const s = saved();
-            if (!s.outer || !s.containerId || !s.jobDir)
-                throw new Error('the dind container was not started');
-            const engine = new EngineClient(loadEndpoint(s.outer));
-            const id = s.containerId;
-            let endpoint = { address: { kind: 'unix', path: (0,external_node_path_.join)(s.jobDir, 'docker.sock') } };
-            const outputs = { 'container-id': id };
-            if (inputs.dind.tcp) {
-                const certPath = (0,external_node_path_.join)(s.jobDir, 'tls', 'client');
-                if (s.containerJob && s.network) {
-                    // The job container reaches the daemon by name on the job's network (the server certificate names it).
-                    endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
-                }
-                else {
-                    const c = await engine.inspectContainer(id);
-                    const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
-                    if (!port)
-                        throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
-                    endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
-                }
-                outputs['cert-path'] = certPath;
-            }
-            state.update({ endpoint: saveEndpoint(endpoint) });
-            return {
-                endpoint,
-                outputs,
-                facts: { Image: inputs.dind.image, Privileges: s.privilege ?? '' },
-                async giveUp() {
-                    const c = await engine.inspectContainer(id);
-                    if (!c)
-                        return 'its container was removed';
-                    if (c.restartCount > 0)
-                        return `its container restarted ${c.restartCount} time(s)`;
-                    if (!c.running)
-                        return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}`;
-                    return undefined;
-                },
-                logTail: (lines) => engine.containerLogs(id, lines),
-            };
-        },
+        logTail: (lines) => engine.containerLogs(id, lines),
     };
 }
 
@@ -3145,37 +2984,41 @@ async function waitUntilReady(options) {
  * The endpoint, waiting (within wait-timeout) for TLS files that are not there yet: a docker:dind service writes its
  * client certificates only once it has started, so the job may look for them before they exist.
  */
-async function endpointWhenTlsFilesExist(inputs, env, clock) {
-    const deadline = clock.now() + inputs.waitTimeoutMs;
+async function endpointWhenTlsFilesExist(engine, waitTimeoutMs, clock) {
+    const deadline = clock.now() + waitTimeoutMs;
     for (;;) {
         try {
-            return resolveEngine(inputs, env);
+            return checkedEndpoint(engine);
         }
         catch (e) {
             if (!(e instanceof TlsFilesMissingError))
                 throw e;
             if (clock.now() >= deadline)
-                throw new Error(`${e.message} (waited ${(inputs.waitTimeoutMs / 1000).toFixed(1)} s for them to appear)`);
+                throw new Error(`${e.message} (waited ${(waitTimeoutMs / 1000).toFixed(1)} s for them to appear)`);
             await clock.sleep(200);
         }
     }
 }
-function existingDaemon(inputs, env, state, clock = realClock) {
+/**
+ * `locate` gives the engine the phase located (socket: the runner's own daemon, found like the docker CLI finds it;
+ * external: docker-host, which inputs.ts makes sure is given).
+ */
+function existingDaemon(inputs, locate, state, clock = realClock) {
     return {
         async start() {
-            // socket: the runner's own daemon, found like the docker CLI finds it. external: docker-host is required
-            // (inputs.ts makes sure), so the same resolution applies. TLS files may appear later (see above).
+            const engine = locate();
             try {
-                state.update({ endpoint: saveEndpoint(resolveEngine(inputs, env)) });
+                state.update({ endpoint: saveEndpoint(checkedEndpoint(engine)) });
             }
             catch (e) {
                 if (!(e instanceof TlsFilesMissingError))
                     throw e;
-                state.update({ endpoint: { host: formatAddress(resolveEngine({ ...inputs, tlsCertPath: undefined }, { ...env, DOCKER_TLS_VERIFY: undefined }).address) } });
+                // TLS files may appear later (see above): the address is what post needs.
+                state.update({ endpoint: { host: formatAddress(engine.endpoint.address) } });
             }
         },
         async attach() {
-            const endpoint = await endpointWhenTlsFilesExist(inputs, env, clock);
+            const endpoint = await endpointWhenTlsFilesExist(locate(), inputs.waitTimeoutMs, clock);
             return { endpoint, outputs: {}, facts: { Daemon: inputs.mode === 'socket' ? "the runner's own daemon" : 'an external daemon' } };
         },
     };
@@ -3282,6 +3125,565 @@ async function reapStale(engine, olderThanMs, currentSession, log, now = Date.no
         networks: found.networks.filter((n) => stale(n.labels)),
     }, attempt);
     return removed;
+}
+
+;// CONCATENATED MODULE: ./src/cache/settings.ts
+
+const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
+const CACHE_SAVE = ['on-success', 'on-change', 'always', 'never'];
+/** "500M", "2G", "1.5GiB", "1073741824": bytes, or undefined when it is not a size. */
+function parseSize(text) {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(text.trim());
+    if (!m)
+        return undefined;
+    const power = { '': 0, k: 1, m: 2, g: 3, t: 4 }[m[2].toLowerCase()];
+    const bytes = Math.round(Number(m[1]) * 1024 ** power);
+    return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
+}
+const IMAGE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.:/@*?-]*$|^[*?][a-zA-Z0-9_.:/@*?-]*$/;
+/** The cache inputs; undefined when cache is false. Problems go to `f.problems`. */
+function parseCacheSettings(f, mode) {
+    const problems = f.problems;
+    const strategy = f.oneOf('cache', CACHE_STRATEGIES);
+    const save = f.oneOf('cache-save', CACHE_SAVE);
+    const key = f.line('cache-key') || undefined;
+    const keyProblem = (name, k) => {
+        if (k.length > 512)
+            problems.push(`input "${name}": ${showValue(k)} is longer than 512 characters; use a shorter key`);
+        if (k.includes(','))
+            problems.push(`input "${name}": ${showValue(k)} contains a comma, which cache keys cannot; remove it`);
+    };
+    if (key)
+        keyProblem('cache-key', key);
+    const restoreKeys = f.raw('cache-restore-keys').split('\n').map((k) => k.trim()).filter(Boolean);
+    for (const k of restoreKeys)
+        keyProblem('cache-restore-keys', k);
+    const images = f.raw('cache-images').split(/[\n,]/).map((k) => k.trim()).filter(Boolean);
+    for (const pattern of images) {
+        if (!IMAGE_PATTERN.test(pattern))
+            problems.push(`input "cache-images": ${showValue(pattern)} is not an image name or pattern; use names like busybox:1, myorg/* or *:latest`);
+    }
+    const sizeText = f.line('cache-max-size');
+    const maxBytes = sizeText ? parseSize(sizeText) : undefined;
+    if (sizeText && maxBytes === undefined)
+        problems.push(`input "cache-max-size": ${showValue(sizeText)} is not a size; use bytes or a number with K, M, G (like 2G or 500MiB)`);
+    const dir = f.line('cache-dir') || undefined;
+    if (dir?.split(/[\\/]/).includes('..') && !dir.startsWith('/'))
+        problems.push(`input "cache-dir": ${showValue(dir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
+    if (strategy === 'data-root' && mode !== 'dind')
+        problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
+    if (strategy === 'false') {
+        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? '']];
+        for (const [name, value] of unused)
+            if (value)
+                problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
+        return undefined;
+    }
+    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir };
+}
+
+;// CONCATENATED MODULE: ./src/daemon/daemon-args.ts
+// Input daemon-args, read the way dockerd reads its command line (spf13/pflag): long flags as --flag=value or
+// --flag value, short flags as -H value, -Hvalue or -H=value, several short flags joined (-DH tcp://…), bool flags
+// that take no value. Every flag the action sets itself is found in each of those forms and rejected, naming the
+// flag, what the user wrote and the input meant for it.
+
+/**
+ * dockerd's flags (Linux, 20.10 to 29), hidden and deprecated ones included. A flag missing here is handled the
+ * cautious way: it may be a bool flag, so a following argument that starts with "-" is read as a flag.
+ */
+const FLAGS = {
+    'add-runtime': {}, 'allow-direct-routing': { bool: true }, 'allow-nondistributable-artifacts': {}, 'api-cors-header': {},
+    'authorization-plugin': {}, bip: {}, bip6: {}, bridge: { short: 'b' }, 'bridge-accept-fwmark': {}, 'cdi-spec-dir': {},
+    'cgroup-parent': {}, 'cluster-advertise': {}, 'cluster-store': {}, 'cluster-store-opt': {}, 'config-file': {},
+    containerd: {}, 'containerd-namespace': {}, 'containerd-plugins-namespace': {}, 'cpu-rt-period': {}, 'cpu-rt-runtime': {},
+    'cri-containerd': { bool: true }, 'data-root': {}, debug: { short: 'D', bool: true }, 'default-address-pool': {},
+    'default-cgroupns-mode': {}, 'default-gateway': {}, 'default-gateway-v6': {}, 'default-ipc-mode': {},
+    'default-network-opt': {}, 'default-runtime': {}, 'default-shm-size': {}, 'default-ulimit': {},
+    'disable-legacy-registry': { bool: true }, dns: {}, 'dns-opt': {}, 'dns-search': {}, 'exec-opt': {}, 'exec-root': {},
+    experimental: { bool: true }, feature: {}, 'firewall-backend': {}, 'fixed-cidr': {}, 'fixed-cidr-v6': {},
+    graph: { short: 'g' }, group: { short: 'G' }, help: { short: 'h', bool: true }, host: { short: 'H' },
+    'host-gateway-ip': {}, 'http-proxy': {}, 'https-proxy': {}, icc: { bool: true }, init: { bool: true }, 'init-path': {},
+    'insecure-registry': {}, ip: {}, 'ip-forward': { bool: true }, 'ip-forward-no-drop': { bool: true },
+    'ip-masq': { bool: true }, ip6tables: { bool: true }, iptables: { bool: true }, ipv6: { bool: true }, label: {},
+    'live-restore': { bool: true }, 'log-driver': {}, 'log-format': {}, 'log-level': { short: 'l' }, 'log-opt': {},
+    'max-concurrent-downloads': {}, 'max-concurrent-uploads': {}, 'max-download-attempts': {}, 'metrics-addr': {}, mtu: {},
+    'network-control-plane-mtu': {}, 'network-diagnostic-port': {}, 'no-new-privileges': { bool: true }, 'no-proxy': {},
+    'node-generic-resource': {}, 'oom-score-adjust': {}, pidfile: { short: 'p' }, 'raw-logs': { bool: true },
+    'registry-mirror': {}, restart: { bool: true }, rootless: { bool: true }, 'seccomp-profile': {},
+    'selinux-enabled': { bool: true }, 'shutdown-timeout': {}, 'storage-driver': { short: 's' }, 'storage-opt': {},
+    'swarm-default-advertise-addr': {}, tls: { bool: true }, tlscacert: {}, tlscert: {}, tlskey: {}, tlsverify: { bool: true },
+    'userland-proxy': { bool: true }, 'userland-proxy-path': {}, 'userns-remap': {}, validate: { bool: true },
+    version: { short: 'v', bool: true },
+};
+const SHORT = Object.fromEntries(Object.entries(FLAGS).filter(([, s]) => s.short).map(([name, s]) => [s.short, name]));
+const USE_TCP = 'use input "tcp: true" for a TLS listener with per-job certificates (output cert-path)';
+/** Flags the action sets itself (or that stop dockerd from serving), and what to use instead. */
+const RESERVED_DAEMON_FLAGS = {
+    host: `the action's socket is per job; ${USE_TCP}, or mode socket/external with input "docker-host" for another daemon`,
+    group: "the socket already belongs to the runner user's group; remove it",
+    'data-root': 'the data root is a per-job volume that post removes; use input "cache: data-root" to keep it between jobs',
+    graph: 'the data root is a per-job volume that post removes; use input "cache: data-root" to keep it between jobs',
+    'exec-root': 'the action needs dockerd\'s runtime files where it put them; remove it',
+    pidfile: 'the action needs dockerd\'s runtime files where it put them; remove it',
+    tls: USE_TCP,
+    tlsverify: USE_TCP,
+    tlscacert: USE_TCP,
+    tlscert: USE_TCP,
+    tlskey: USE_TCP,
+    'config-file': 'the action passes its own daemon.json; use input "daemon-config" for daemon.json settings',
+    help: 'it makes dockerd print its usage and exit instead of serving; remove it',
+    version: 'it makes dockerd print its version and exit instead of serving; remove it',
+    validate: 'it makes dockerd check its configuration and exit instead of serving; remove it',
+};
+const describe = (name) => `--${name}${FLAGS[name]?.short ? ` (-${FLAGS[name].short})` : ''}`;
+/** Reads argv the way pflag does; reserved flags, arguments that are not flags and bad syntax become problems. */
+function parseDaemonArgs(args) {
+    const flags = [];
+    const problems = [];
+    const problem = (text) => problems.push(`input "daemon-args": ${text}`);
+    // An unknown flag may be a bool flag or take a value: a plain word after it is allowed as its value.
+    let valueMayFollow = false;
+    for (let i = 0; i < args.length; i++) {
+        const arg = args[i];
+        const next = args[i + 1];
+        const mayFollow = valueMayFollow;
+        valueMayFollow = false;
+        if (arg === '--') {
+            problem(`${showValue(arg)} ends dockerd's flags, and dockerd takes no other arguments; remove it`);
+            continue;
+        }
+        if (arg.length < 2 || !arg.startsWith('-')) {
+            if (!mayFollow)
+                problem(`${showValue(arg)} is not a dockerd flag, and dockerd takes no other arguments; write flags such as --mtu=1400 or --mtu 1400`);
+            continue;
+        }
+        if (arg.startsWith('--')) {
+            const body = arg.slice(2);
+            if (body.startsWith('-') || body.startsWith('=')) {
+                problem(`${showValue(arg)} is not flag syntax dockerd accepts; write --name=value`);
+                continue;
+            }
+            const eq = body.indexOf('=');
+            const name = eq === -1 ? body : body.slice(0, eq);
+            const spec = FLAGS[name];
+            if (eq !== -1)
+                flags.push({ name, known: Boolean(spec), value: body.slice(eq + 1), written: arg });
+            else if (spec?.bool)
+                flags.push({ name, known: true, written: arg });
+            else if (spec) {
+                // A value flag takes the next argument whatever it looks like (`--label -H` is the label "-H").
+                flags.push({ name, known: true, value: next, written: next === undefined ? arg : `${arg} ${next}` });
+                if (next === undefined)
+                    problem(`${showValue(arg)} needs a value; write ${arg}=VALUE`);
+                i++;
+            }
+            else {
+                flags.push({ name, known: false, written: arg });
+                valueMayFollow = true;
+            }
+            continue;
+        }
+        // One or more short flags: -D, -Hvalue, -H value, -H=value, -DHvalue, -DH value.
+        let rest = arg.slice(1);
+        while (rest.length) {
+            const letter = rest[0];
+            const name = SHORT[letter];
+            const spec = name ? FLAGS[name] : undefined;
+            if (rest[1] === '=') {
+                flags.push({ name: name ?? letter, known: Boolean(spec), value: rest.slice(2), written: arg });
+                break;
+            }
+            if (!spec) {
+                // dockerd refuses an unknown letter; read the letters after it as flags, the cautious way.
+                flags.push({ name: letter, known: false, written: arg });
+                rest = rest.slice(1);
+                if (!rest.length)
+                    valueMayFollow = true;
+                continue;
+            }
+            if (spec.bool) {
+                flags.push({ name: name, known: true, written: arg });
+                rest = rest.slice(1);
+                continue;
+            }
+            if (rest.length > 1) {
+                flags.push({ name: name, known: true, value: rest.slice(1), written: arg });
+            }
+            else {
+                flags.push({ name: name, known: true, value: next, written: next === undefined ? arg : `${arg} ${next}` });
+                if (next === undefined)
+                    problem(`${showValue(arg)} needs a value; write -${letter} VALUE`);
+                i++;
+            }
+            break;
+        }
+    }
+    for (const flag of flags) {
+        const remedy = flag.known && RESERVED_DAEMON_FLAGS[flag.name];
+        if (remedy)
+            problem(`${showValue(flag.written)} sets ${describe(flag.name)}, which is set by the action itself; ${remedy}`);
+    }
+    return { flags, problems };
+}
+
+;// CONCATENATED MODULE: ./src/fields.ts
+// Reading raw text inputs while collecting problems: the small toolkit every capability's input parser uses
+// (inputs.ts composes them). Generic over the input names, so a parser names only its own inputs and no folder has
+// to import inputs.ts. Each input gets one clear problem: later checks of an input already reported stay quiet.
+
+function parseBoolean(value) {
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off', ''].includes(v))
+        return false;
+    return undefined;
+}
+function fieldsOf(read, defaults) {
+    const problems = [];
+    const reported = new Set();
+    const fields = {
+        problems,
+        raw(name) {
+            const value = read(name);
+            if (value.includes('\0')) {
+                problems.push(`input "${name}": ${showValue(value)} contains a NUL character; remove it`);
+                return '';
+            }
+            return value;
+        },
+        line(name) {
+            const value = fields.raw(name).trim();
+            if (/[\r\n]/.test(value)) {
+                problems.push(`input "${name}": ${showValue(value)} must be a single line; put the value on one line`);
+                reported.add(name);
+                return defaults[name];
+            }
+            return value;
+        },
+        oneOf(name, allowed) {
+            const value = fields.line(name).toLowerCase();
+            if (reported.has(name))
+                return allowed[0];
+            if (allowed.includes(value))
+                return value;
+            problems.push(`input "${name}": ${showValue(value)} is not allowed; use one of ${allowed.join(', ')}`);
+            return allowed[0];
+        },
+        boolean(name) {
+            const text = fields.line(name);
+            const value = parseBoolean(text);
+            if (value === undefined && !reported.has(name))
+                problems.push(`input "${name}": ${showValue(text)} is not a boolean; use true or false`);
+            return value;
+        },
+        reported: (name) => reported.has(name),
+        defaultOf: (name) => defaults[name],
+    };
+    return fields;
+}
+
+;// CONCATENATED MODULE: ./src/inputs.ts
+// Every input of the action: its default, how it is parsed and validated. All problems are reported together,
+// and nothing is started while any input is invalid.
+
+
+
+
+
+
+
+
+
+const MODES = ['dind', 'socket', 'external'];
+const PRIVILEGED = ['auto', 'true', 'false'];
+/** The dind image used when none is given: a pinned major version of the official image. */
+const DEFAULT_DIND_IMAGE = 'docker:29-dind';
+const MAX_WAIT_SECONDS = 3600;
+/** Defaults, as in action.yml (a test keeps the two equal). */
+const INPUT_DEFAULTS = {
+    mode: 'dind',
+    'docker-host': '',
+    'tls-cert-path': '',
+    'wait-timeout': '60',
+    image: DEFAULT_DIND_IMAGE,
+    privileged: 'auto',
+    runtime: '',
+    tcp: 'false',
+    network: '',
+    'daemon-args': '',
+    'registry-mirrors': '',
+    'insecure-registries': '',
+    'registry-certs': '',
+    'daemon-config': '',
+    'configure-host': 'false',
+    'cleanup-stale': '',
+    cache: 'false',
+    'cache-key': '',
+    'cache-restore-keys': '',
+    'cache-images': '',
+    'cache-save': 'on-success',
+    'cache-max-size': '',
+    'cache-dir': '',
+    'job-status': '${{ job.status }}',
+};
+/** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
+function parseDuration(text) {
+    const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/i.exec(text.trim());
+    if (!m)
+        return undefined;
+    const ms = Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2].toLowerCase()];
+    return ms > 0 && ms <= 366 * 86400e3 ? ms : undefined;
+}
+class InputError extends Error {
+    problems;
+    constructor(problems) {
+        super(`${problems.length === 1 ? 'An input is' : `${problems.length} inputs are`} invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        this.problems = problems;
+        this.name = 'InputError';
+    }
+}
+const IMAGE_REF = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+/**
+ * Splits an argument list written one per line or separated by spaces, with '…' and "…" quoting and no expansion
+ * of any kind: the words become an argv array, never a shell string.
+ */
+function splitArguments(text) {
+    const args = [];
+    let current = '';
+    let inWord = false;
+    let quote = null;
+    for (const ch of text) {
+        if (quote) {
+            if (ch === quote)
+                quote = null;
+            else
+                current += ch;
+            continue;
+        }
+        if (ch === '"' || ch === "'") {
+            quote = ch;
+            inWord = true;
+        }
+        else if (/\s/.test(ch)) {
+            if (inWord)
+                args.push(current);
+            current = '';
+            inWord = false;
+        }
+        else {
+            current += ch;
+            inWord = true;
+        }
+    }
+    if (quote)
+        throw new Error(`has an unclosed ${quote} quote`);
+    if (inWord)
+        args.push(current);
+    return args;
+}
+function parseInputs(read, context = { workspace: process.cwd() }) {
+    const f = fieldsOf(read, INPUT_DEFAULTS);
+    const mode = f.oneOf('mode', MODES);
+    const { dockerHost, tlsCertPath } = parseDaemonTarget(f, mode);
+    const waitTimeoutMs = parseWaitTimeout(f);
+    const dind = parseDindSettings(f, mode);
+    const registry = parseRegistry(f, context.workspace);
+    const configureHost = f.boolean('configure-host');
+    if (configureHost && mode !== 'socket')
+        f.problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
+    if (registry)
+        f.problems.push(...registryModeProblems(registry, { mode, configureHost: configureHost ?? false, daemonArgs: dind.daemonArgs }));
+    const cache = parseCacheSettings(f, mode);
+    const cleanupStaleMs = parseCleanupStale(f, mode);
+    const statusText = f.line('job-status').toLowerCase();
+    const jobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
+    if (f.problems.length)
+        throw new InputError(f.problems);
+    return {
+        mode,
+        dockerHost,
+        tlsCertPath,
+        waitTimeoutMs,
+        dind,
+        registry: registry,
+        configureHost: configureHost ?? false,
+        cache,
+        cleanupStaleMs,
+        jobStatus,
+    };
+}
+/** docker-host and tls-cert-path: the daemon the job uses (socket, external) or the engine that runs dind. */
+function parseDaemonTarget(f, mode) {
+    let dockerHost;
+    const hostText = f.line('docker-host');
+    if (hostText && !f.reported('docker-host')) {
+        try {
+            dockerHost = parseDockerHost(hostText);
+        }
+        catch (e) {
+            f.problems.push(`input "docker-host": ${e.message}`);
+        }
+    }
+    else if (mode === 'external') {
+        f.problems.push('input "docker-host": is required with mode external; give the daemon\'s address, like unix:///run/docker/docker.sock or tcp://docker:2376');
+    }
+    const tlsText = f.line('tls-cert-path');
+    // Whether the directory holds the files is checked where it is used: in pre, the workspace is not checked out yet.
+    if (tlsText && dockerHost?.kind === 'unix') {
+        f.problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${showValue(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
+    }
+    return { dockerHost, tlsCertPath: tlsText || undefined };
+}
+function parseWaitTimeout(f) {
+    const text = f.line('wait-timeout');
+    const wait = Number(text);
+    if (f.reported('wait-timeout'))
+        return Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
+    if (text === '' || !Number.isFinite(wait) || wait <= 0 || wait > MAX_WAIT_SECONDS) {
+        f.problems.push(`input "wait-timeout": ${showValue(text)} is not a number of seconds between 0 and ${MAX_WAIT_SECONDS}; use for example 60`);
+        return Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
+    }
+    return Math.round(wait * 1000);
+}
+/** The dind container's settings; in the other modes they must keep their defaults (ignoring them would hide a mistake). */
+function parseDindSettings(f, mode) {
+    const image = f.line('image');
+    const privileged = f.oneOf('privileged', PRIVILEGED);
+    const runtime = f.line('runtime') || undefined;
+    const tcp = f.boolean('tcp');
+    const network = f.line('network') || undefined;
+    let daemonArgs = [];
+    try {
+        daemonArgs = splitArguments(f.raw('daemon-args'));
+    }
+    catch (e) {
+        f.problems.push(`input "daemon-args": ${showValue(f.raw('daemon-args'))} ${e.message}; close it or remove the quote`);
+    }
+    const settings = { image, privileged, runtime, tcp: tcp ?? false, network, daemonArgs };
+    if (mode === 'dind') {
+        f.problems.push(...dindProblems(settings, f));
+    }
+    else {
+        const dindOnly = [
+            ['image', image], ['privileged', privileged], ['runtime', runtime ?? ''], ['tcp', tcp ? 'true' : 'false'],
+            ['network', network ?? ''], ['daemon-args', daemonArgs.join(' ')],
+        ];
+        for (const [name, value] of dindOnly) {
+            if (value !== INPUT_DEFAULTS[name])
+                f.problems.push(`input "${name}": ${showValue(value)} applies only to mode dind, but mode is ${mode}; remove it or use mode dind`);
+        }
+    }
+    return settings;
+}
+function dindProblems({ image, privileged, runtime, network, daemonArgs }, f) {
+    const problems = [];
+    if (image.length > 255 && !f.reported('image'))
+        problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
+    else if (!IMAGE_REF.test(image) && !f.reported('image'))
+        problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
+    if (runtime && !OBJECT_NAME.test(runtime))
+        problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
+    if (runtime && privileged === 'true')
+        problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
+    if (network && !OBJECT_NAME.test(network))
+        problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
+    problems.push(...parseDaemonArgs(daemonArgs).problems);
+    return problems;
+}
+/** The registry inputs through registry/settings.ts; undefined when their syntax has problems (reported). */
+function parseRegistry(f, workspace) {
+    const { settings, problems } = parseRegistrySettings({
+        'registry-mirrors': f.raw('registry-mirrors'),
+        'insecure-registries': f.raw('insecure-registries'),
+        'registry-certs': f.raw('registry-certs'),
+        'daemon-config': f.raw('daemon-config'),
+    }, { baseDir: workspace });
+    f.problems.push(...problems);
+    return problems.length ? undefined : settings;
+}
+function parseCleanupStale(f, mode) {
+    const text = f.line('cleanup-stale');
+    const ms = text ? parseDuration(text) : undefined;
+    if (text && ms === undefined)
+        f.problems.push(`input "cleanup-stale": ${showValue(text)} is not an age; use a number with s, m, h or d (like 6h) up to 366d, or leave it empty`);
+    if (text && mode === 'external')
+        f.problems.push(`input "cleanup-stale": reaps leftovers on the runner's engine, which mode external does not use; remove it`);
+    return ms;
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/daemon/run-probe.ts
+// After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
+// namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
+// registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
+// program does not exist: the runtime sets up everything (network, cgroups, namespaces, mounts, the root
+// filesystem) before it looks for the program, so "no such file" means the container would have run; any other
+// error is what a job's first `docker run` would have met.
+
+
+const PROBE_IMAGE = 'setup-dind-probe:scratch';
+const PROGRAM = '/setup-dind-probe-no-such-program';
+/** One ustar entry (a regular file); names here are short ASCII. */
+function tarEntry(name, data) {
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 100, 'ascii');
+    header.write('0000644\0', 100, 'ascii');
+    header.write('0000000\0', 108, 'ascii');
+    header.write('0000000\0', 116, 'ascii');
+    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+    header.write('00000000000\0', 136, 'ascii');
+    header.write('        ', 148, 'ascii');
+    header.write('0', 156, 'ascii');
+    header.write('ustar\0' + '00', 257, 'ascii');
+    let sum = 0;
+    for (const byte of header)
+        sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
+    return Buffer.concat([header, data, padding]);
+}
+const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
+/** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
+function probeImageArchive(arch) {
+    const layer = tarOf([]);
+    const diffId = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(layer).digest('hex')}`;
+    const config = Buffer.from(JSON.stringify({
+        architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
+    }));
+    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [PROBE_IMAGE], Layers: ['layer/layer.tar'] }]));
+    return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
+}
+/** The runtime's "program not found" answer: everything before exec worked. */
+const reachedExec = (message) => message.includes(PROGRAM) && /no such file or directory|not found/i.test(message);
+/** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
+async function probeContainerRun(daemon, arch) {
+    const started = performance.now();
+    const name = `setup-dind-probe-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    let id;
+    try {
+        await daemon.loadImages(external_node_stream_.Readable.from([probeImageArchive(arch)]));
+        id = await daemon.createContainer({ name, Image: PROBE_IMAGE, Labels: {}, HostConfig: {} });
+        try {
+            await daemon.startContainer(id);
+        }
+        catch (e) {
+            const message = e.message;
+            return { ok: reachedExec(message), error: reachedExec(message) ? undefined : message, ms: performance.now() - started };
+        }
+        return { ok: true, ms: performance.now() - started };
+    }
+    catch (e) {
+        return { ok: false, error: e.message, ms: performance.now() - started };
+    }
+    finally {
+        if (id)
+            await daemon.removeContainer(id).catch(() => undefined);
+        await daemon.removeImage(PROBE_IMAGE).catch(() => undefined);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/cache/zstd.ts
@@ -3416,10 +3818,69 @@ class DirectoryBackend {
     }
 }
 
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/cache/service.ts
+// A CI system's cache service as a cache backend (GitHub's, through the platform). Such a service takes paths, not
+// streams: the tar goes to a file in a fixed directory (the same path every run, because the path is part of the
+// entry's version), and the service compresses it (GitHub: multi-threaded zstd). Every failure of the service is a
+// warning, never the job's. The staging directory is removed after each transfer and by abandon().
+
+
+
+
+class ServiceBackend {
+    service;
+    name;
+    dir;
+    constructor(service, tempDir) {
+        this.service = service;
+        this.name = service.name;
+        this.dir = (0,external_node_path_.join)(tempDir, 'setup-dind-cache');
+    }
+    async abandon() {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+    }
+    async restore(primaryKey, restoreKeys, consume) {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        try {
+            const key = await this.service.restore([this.dir], primaryKey, restoreKeys);
+            if (!key)
+                return undefined;
+            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
+            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
+            await consume((0,external_node_fs_.createReadStream)(file));
+            return { key, bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        }
+    }
+    async save(key, produce, maxBytes) {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        try {
+            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(await produce(), (0,external_node_fs_.createWriteStream)(file));
+            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
+            // The service stores what zstd makes of it; the tar's size bounds that from above.
+            if (maxBytes !== undefined && bytes > maxBytes)
+                return { outcome: 'too-large', bytes, detail: 'uncompressed size' };
+            const saved = await this.service.save([this.dir], key);
+            return { ...saved, bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/cache/cache.ts
 // The image cache through a job: restore before the first step (images: docker load into the job's daemon in main;
 // data-root: the daemon's data root, restored into its volume in pre before dockerd starts), save in post only
 // when the images changed. Nothing here may fail a job: every problem becomes a warning and a cold daemon.
+
 
 
 const cache_slug = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
@@ -3442,7 +3903,7 @@ function startCache(inputs, platform) {
     if (!settings)
         return undefined;
     const dir = settings.dir && ((0,external_node_path_.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_.resolve)(platform.job.workspace, settings.dir));
-    const backend = dir ? new DirectoryBackend(dir) : platform.cacheService();
+    const backend = backendFor(dir, platform);
     if (!backend) {
         platform.log.warning('The image cache needs a cache service (GitHub Actions) or cache-dir; none is available here, so the cache is off for this job.');
         return undefined;
@@ -3450,7 +3911,14 @@ function startCache(inputs, platform) {
     const { key, restoreKeys } = cacheKeys(inputs, platform.job);
     return { backend, record: { settings, key, restoreKeys, backend: backend.name, ...(dir ? { dir } : {}), hit: 'false' } };
 }
-const backendFromRecord = (record, platform) => record.dir ? new DirectoryBackend(record.dir) : platform.cacheService();
+/** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
+function backendFor(dir, platform) {
+    if (dir)
+        return new DirectoryBackend(dir);
+    const service = platform.cacheService();
+    return service && new ServiceBackend(service, platform.job.tempDir);
+}
+const backendFromRecord = (record, platform) => backendFor(record.dir, platform);
 function matches(pattern, tag) {
     const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
     // "busybox" selects every tag of busybox; "busybox:1" only that one.
@@ -3467,12 +3935,17 @@ async function selectImages(engine, patterns) {
 }
 /**
  * Cache transfers get a deadline: GitHub's cache client has none for uploads, and a stalled service must never keep
- * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes).
+ * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes; 3 on GitLab, whose
+ * after_script has 5 minutes).
  */
 function cacheDeadlineMs(env) {
     const seconds = Number(env.SETUP_DIND_CACHE_TIMEOUT_SECONDS);
-    return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 600_000;
+    if (Number.isFinite(seconds) && seconds > 0)
+        return seconds * 1000;
+    // GitLab gives after_script 5 minutes in all: the save must leave time to stop and remove the daemon.
+    return env.GITLAB_CI === 'true' ? GITLAB_CACHE_DEADLINE_MS : 600_000;
 }
+const GITLAB_CACHE_DEADLINE_MS = 180_000;
 class DeadlineError extends Error {
 }
 /** The promise's result, or a DeadlineError after `ms` (the work itself is abandoned, not cancelled). */
@@ -3510,13 +3983,15 @@ const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
  * post: saves when the selected images differ from what was restored (or always, per cache-save). `produce` makes
  * the tar (docker save, or the stopped daemon's data root); `prepare` runs first when saving (stopping the daemon).
  */
-async function saveEntry(backend, record, current, produce, log, prepare, deadlineMs = 600_000) {
+async function saveEntry(backend, record, current, produce, log, prepare, deadlineMs = 600_000, jobStatus = 'success') {
     const { settings } = record;
     if (settings.save === 'never')
         return 'not saved: cache-save is never';
+    if (settings.save === 'on-success' && jobStatus !== 'success')
+        return `not saved: the job did not succeed (${jobStatus || 'unknown'}), and cache-save is on-success`;
     if (!current.ids.length)
         return 'not saved: no images to keep';
-    if (settings.save === 'on-change' && sameIds(record.fingerprint, current.ids)) {
+    if ((settings.save === 'on-change' || settings.save === 'on-success') && sameIds(record.fingerprint, current.ids)) {
         return `not saved: the images are unchanged since ${record.restoredKey ? `the restore of ${record.restoredKey}` : 'the start'}`;
     }
     const started = performance.now();
@@ -3596,6 +4071,7 @@ var external_node_os_ = __nccwpck_require__(8161);
 
 
 
+
 const CONTEXT_NAME = 'setup-dind';
 const dockerConfigDir = (env) => env.DOCKER_CONFIG || (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.docker');
 const contextId = (name) => (0,external_node_crypto_.createHash)('sha256').update(name).digest('hex');
@@ -3631,7 +4107,7 @@ async function installDockerContext(configDir, endpoint, record) {
         const tlsDir = (0,external_node_path_.join)(configDir, 'contexts', 'tls', id, 'docker');
         await (0,promises_namespaceObject.mkdir)(tlsDir, { recursive: true, mode: 0o700 });
         for (const f of ['ca.pem', 'cert.pem', 'key.pem'])
-            await (0,promises_namespaceObject.copyFile)((0,external_node_path_.join)(endpoint.tlsCertPath, f), (0,external_node_path_.join)(tlsDir, f));
+            await writeFileNoWindow((0,external_node_path_.join)(tlsDir, f), await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(endpoint.tlsCertPath, f)), f === 'key.pem' ? 0o600 : 0o644);
     }
     await (0,promises_namespaceObject.writeFile)(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
 }
@@ -3663,11 +4139,20 @@ async function removeDockerContext(r) {
 
 
 
+
 const LOG_TAIL_LINES = 60;
-function daemonMode(inputs, platform, state, options) {
+/**
+ * The engine of a phase: located on first use, then the same for the whole phase (the reaper, the mode's start and
+ * its attach). Lazily, because main after pre in dind mode needs none: it talks to the engine pre recorded in state.
+ */
+function phaseEngine(inputs, platform) {
+    let located;
+    return () => (located ??= locateEngine(inputs, platform.env));
+}
+function daemonMode(inputs, platform, state, engine, options) {
     if (inputs.mode !== 'dind')
-        return existingDaemon(inputs, platform.env, state, options.clock);
-    return dindDaemon(inputs, platform, state, {
+        return existingDaemon(inputs, engine, state, options.clock);
+    return dindDaemon(inputs, platform, state, engine, {
         readProcStatus: options.readProcStatus ?? (() => (0,promises_namespaceObject.readFile)('/proc/self/status', 'utf8')),
         socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
         beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
@@ -3696,7 +4181,7 @@ function readInputs(platform) {
         return undefined;
     }
 }
-async function startDaemon(inputs, platform, state, options) {
+async function startDaemon(inputs, platform, state, engine, options) {
     // Certificates that exist already (inline, or outside the workspace) are checked before anything starts.
     const problems = await checkRegistryEarly(inputs, platform.job.workspace);
     if (problems.length)
@@ -3704,10 +4189,10 @@ async function startDaemon(inputs, platform, state, options) {
     const session = newSessionId(platform.job);
     state.begin({ session, mode: inputs.mode });
     if (inputs.cleanupStaleMs !== undefined) {
-        const removed = await reapStale(new EngineClient(resolveEngine(inputs, platform.env)), inputs.cleanupStaleMs, session, platform.log);
+        const removed = await reapStale(new EngineClient(checkedEndpoint(engine())), inputs.cleanupStaleMs, session, platform.log);
         platform.log.info(`setup-dind cleanup-stale: ${removed.length ? `removed ${removed.join(', ')}` : 'nothing older than the threshold'}.`);
     }
-    await daemonMode(inputs, platform, state, options).start();
+    await daemonMode(inputs, platform, state, engine, options).start();
 }
 async function runPre(platform, options = {}) {
     const inputs = readInputs(platform);
@@ -3716,7 +4201,7 @@ async function runPre(platform, options = {}) {
     const state = new StateRecorder(platform.state);
     const started = performance.now();
     try {
-        await startDaemon(inputs, platform, state, options);
+        await startDaemon(inputs, platform, state, phaseEngine(inputs, platform), options);
         platform.log.info(`setup-dind: ${inputs.mode} daemon starting (${Math.round(performance.now() - started)} ms); main waits for it.`);
     }
     catch (e) {
@@ -3733,43 +4218,25 @@ async function runMain(platform, options = {}) {
     const state = new StateRecorder(platform.state);
     const clock = options.clock ?? realClock;
     const mainStarted = clock.now();
+    const engine = phaseEngine(inputs, platform);
     try {
         if (!state.value) {
             // pre did not run (a composite action, or pre was skipped): start now.
-            await startDaemon(inputs, platform, state, options);
+            await startDaemon(inputs, platform, state, engine, options);
         }
         const waitStarted = clock.now();
-        const daemon = await daemonMode(inputs, platform, state, options).attach();
+        const daemon = await daemonMode(inputs, platform, state, engine, options).attach();
         const client = new EngineClient(daemon.endpoint);
         const target = `the ${inputs.mode} daemon at ${client.description}`;
-        let ready;
-        let info;
-        try {
-            ready = await waitUntilReady({
-                target,
-                // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
-                timeoutMs: Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)),
-                // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
-                probe: async (ms) => {
-                    const answer = await client.probe(ms);
-                    info = answer.info;
-                    return answer;
-                },
-                giveUp: daemon.giveUp,
-                clock,
-            });
-        }
-        catch (e) {
-            if (!(e instanceof NotReadyError) || !daemon.logTail)
-                throw e;
-            const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err) => `(its log could not be read: ${err.message})`);
-            await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
-            throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
-        }
+        // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
+        const { ready, info } = await waitForDaemon(daemon, client, target, Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)), platform, clock);
         // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
         const waitSeconds = (clock.now() - mainStarted) / 1000;
         const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
-        info ??= await client.info();
+        // The check costs 0.6-1 s on a busy 2-core runner: it runs where it can fail, a daemon without --privileged.
+        const probe = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
+            ? await checkCanRunContainers(client, ready.version.arch, state.value, platform)
+            : undefined;
         state.update({ ready: true });
         const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
         const cache = await prepareImageCache(inputs, platform, state, client);
@@ -3786,17 +4253,7 @@ async function runMain(platform, options = {}) {
         };
         for (const [name, value] of Object.entries(outputs))
             platform.setOutput(name, value);
-        if (state.value?.containerJob) {
-            // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
-            const configDir = dockerConfigDir(platform.env);
-            await installDockerContext(configDir, daemon.endpoint, (dockerContext) => state.update({ dockerContext }));
-            platform.log.info(`setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it). ` +
-                `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${outputs['docker-host']} inside your run script.`);
-        }
-        else {
-            for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint)))
-                platform.exportVariable(name, value);
-        }
+        await handToJob(daemon, outputs['docker-host'], platform, state);
         platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
         await platform.appendSummary(summaryTable('setup-dind', {
             Mode: inputs.mode,
@@ -3807,11 +4264,47 @@ async function runMain(platform, options = {}) {
             'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
             'Storage driver': info.storageDriver,
             ...(bootSeconds !== undefined ? { 'Boot to ready': `${bootSeconds.toFixed(2)} s` } : {}),
+            ...(probe ? { 'Container run check': `a container started in ${Math.round(probe.ms)} ms` } : {}),
             'Main step waited': `${waitSeconds.toFixed(2)} s`,
         }));
     }
     catch (e) {
         platform.fail(`setup-dind: ${e.message}`);
+    }
+}
+/** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
+async function waitForDaemon(daemon, client, target, timeoutMs, platform, clock) {
+    let info;
+    // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
+    const probe = async (ms) => {
+        const answer = await client.probe(ms);
+        info = answer.info;
+        return answer;
+    };
+    try {
+        const ready = await waitUntilReady({ target, timeoutMs, probe, giveUp: daemon.giveUp, clock });
+        return { ready, info: info ?? (await client.info()) };
+    }
+    catch (e) {
+        if (!(e instanceof NotReadyError) || !daemon.logTail)
+            throw e;
+        const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err) => `(its log could not be read: ${err.message})`);
+        await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
+        throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
+    }
+}
+/** Makes the daemon the job's: DOCKER_HOST and friends, or in a container job a docker context (recorded in state). */
+async function handToJob(daemon, dockerHost, platform, state) {
+    if (state.value?.containerJob) {
+        // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
+        const configDir = dockerConfigDir(platform.env);
+        await installDockerContext(configDir, daemon.endpoint, (dockerContext) => state.update({ dockerContext }));
+        platform.log.info(`setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it). ` +
+            `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${dockerHost} inside your run script.`);
+    }
+    else {
+        for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint)))
+            platform.exportVariable(name, value);
     }
 }
 async function runPost(platform) {
@@ -3841,24 +4334,45 @@ async function runPost(platform) {
         if (s.dockerContext) {
             await removeDockerContext(s.dockerContext).catch((e) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
         }
-        if (s.cache && s.ready && s.endpoint) {
-            const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform));
-            platform.log.info(`setup-dind cache: ${message}.`);
+        try {
+            if (s.cache && s.ready && s.endpoint) {
+                const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform, jobStatus));
+                platform.log.info(`setup-dind cache: ${message}.`);
+            }
+            const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
+            if (restored.length)
+                platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
         }
-        const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
-        if (restored.length)
-            platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
-        const report = await cleanupSession(s, platform.log);
-        state.update({ cleanedUp: true });
-        const took = ((performance.now() - started) / 1000).toFixed(2);
-        if (report.removed.length)
-            platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
-        else
-            platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
+        finally {
+            // Whatever happened to the cache save or the host files, the daemon and its objects are removed.
+            const report = await cleanupSession(s, platform.log);
+            state.update({ cleanedUp: true });
+            const took = ((performance.now() - started) / 1000).toFixed(2);
+            if (report.removed.length)
+                platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
+            else
+                platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
+        }
     }
     catch (e) {
         platform.log.warning(`setup-dind post: ${e.message}`);
     }
+}
+/**
+ * dind: a daemon that answers but cannot run a container (too few capabilities for namespaces, cgroups or its
+ * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
+ */
+async function checkCanRunContainers(client, arch, s, platform) {
+    const result = await probeContainerRun(client, arch);
+    if (result.ok) {
+        platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms.`);
+        return result;
+    }
+    const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
+    const remedy = s?.privilege === 'minimal-capabilities'
+        ? 'privileged: false grants only the minimal set, and this engine needs more: use privileged: auto (or true), runtime: sysbox-runc where Sysbox is installed, or mode: socket.'
+        : 'Use a runner whose engine allows privileged containers, runtime: sysbox-runc where Sysbox is installed, or mode: socket.';
+    throw new Error(`the daemon answers but cannot run a container (${result.error}).${granted} ${remedy}`);
 }
 /**
  * main: images are loaded into the job's daemon now; data-root was restored in pre. Either way the ids of the
@@ -3892,7 +4406,7 @@ function cacheFact(record) {
     return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
 }
 /** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
-async function saveImageCache(record, s, platform) {
+async function saveImageCache(record, s, platform, jobStatus) {
     const backend = backendFromRecord(record, platform);
     if (!backend)
         return 'not saved: no cache backend';
@@ -3900,11 +4414,11 @@ async function saveImageCache(record, s, platform) {
         const daemon = new EngineClient(loadEndpoint(s.endpoint));
         const current = await selectImages(daemon, record.settings.images);
         if (record.settings.strategy === 'images') {
-            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env));
+            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
         }
         const outer = new EngineClient(loadEndpoint(s.outer));
         const id = s.containerId;
-        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => stopCleanly(outer, id), cacheDeadlineMs(platform.env));
+        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => stopCleanly(outer, id), cacheDeadlineMs(platform.env), jobStatus);
     }
     catch (e) {
         platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
@@ -4021,81 +4535,36 @@ async function group(title, fn) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/platform/github-cache.ts
-// GitHub's cache service through @actions/cache. Its API takes paths, not streams: the tar goes to a file in a fixed
-// directory (the same path every run, because the path is part of the entry's version), and @actions/cache
-// compresses it with multi-threaded zstd. Every failure of the service is the library's warning, never the job's.
-// The library (and the Azure SDK under it) is loaded only when a job uses the cache: it is most of the bundle, and
-// every phase of every job would otherwise pay for parsing it.
-
-
-
-
-class GitHubCacheBackend {
-    name = "GitHub's cache service";
-    dir;
-    constructor(runnerTemp) {
-        this.dir = (0,external_node_path_.join)(runnerTemp, 'setup-dind-cache');
-    }
-    /** What @actions/cache's isFeatureAvailable checks, without loading it: a cache service URL from the runner. */
-    static available(env) {
-        return Boolean(env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL);
-    }
-    async abandon() {
-        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-    }
-    async restore(primaryKey, restoreKeys, consume) {
-        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
-        try {
-            const cache = await __nccwpck_require__.e(/* import() */ 305).then(__nccwpck_require__.bind(__nccwpck_require__, 4305));
-            const key = await cache.restoreCache([this.dir], primaryKey, restoreKeys);
-            if (!key)
-                return undefined;
-            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
-            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
-            await consume((0,external_node_fs_.createReadStream)(file));
-            return { key, bytes };
-        }
-        finally {
-            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-        }
-    }
-    async save(key, produce, maxBytes) {
-        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
-        try {
-            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(await produce(), (0,external_node_fs_.createWriteStream)(file));
-            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
-            // The service stores what zstd makes of it; the tar's size bounds that from above.
-            if (maxBytes !== undefined && bytes > maxBytes)
-                return { outcome: 'too-large', bytes, detail: 'uncompressed size' };
-            const cache = await __nccwpck_require__.e(/* import() */ 305).then(__nccwpck_require__.bind(__nccwpck_require__, 4305));
-            try {
-                const id = await cache.saveCache([this.dir], key);
-                return id === -1 ? { outcome: 'failed', bytes, detail: 'see the message above (another job may be saving this key)' } : { outcome: 'saved', bytes };
-            }
-            catch (e) {
-                if (e instanceof cache.ReserveCacheError)
-                    return { outcome: 'exists', bytes, detail: e.message };
-                return { outcome: 'failed', bytes, detail: e.message };
-            }
-        }
-        finally {
-            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-        }
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/platform/github.ts
-// GitHub Actions: workflow commands (github-commands.ts) and the cache service (github-cache.ts, which loads
-// @actions/cache only when a job uses the cache).
+// GitHub Actions: workflow commands (written directly, github-commands.ts) and the cache service (@actions/cache,
+// loaded only when a job uses the cache).
 
 
-
+/** What @actions/cache's isFeatureAvailable checks, without loading it: a cache service URL from the runner. */
+const cacheServiceAvailable = (env) => Boolean(env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL);
+/**
+ * GitHub's cache service through @actions/cache. The library (and the Azure SDK under it) is loaded only when a job
+ * uses the cache: it is most of the bundle, and every phase of every job would otherwise pay for parsing it.
+ */
+const githubCacheService = {
+    name: "GitHub's cache service",
+    async restore(paths, primaryKey, restoreKeys) {
+        const cache = await __nccwpck_require__.e(/* import() */ 305).then(__nccwpck_require__.bind(__nccwpck_require__, 4305));
+        return cache.restoreCache(paths, primaryKey, restoreKeys);
+    },
+    async save(paths, key) {
+        const cache = await __nccwpck_require__.e(/* import() */ 305).then(__nccwpck_require__.bind(__nccwpck_require__, 4305));
+        try {
+            const id = await cache.saveCache(paths, key);
+            return id === -1 ? { outcome: 'failed', detail: 'see the message above (another job may be saving this key)' } : { outcome: 'saved' };
+        }
+        catch (e) {
+            if (e instanceof cache.ReserveCacheError)
+                return { outcome: 'exists', detail: e.message };
+            return { outcome: 'failed', detail: e.message };
+        }
+    },
+};
 function githubPlatform(env = process.env) {
     return {
         name: 'github',
@@ -4128,7 +4597,7 @@ function githubPlatform(env = process.env) {
                 return;
             await appendSummary(env, markdown);
         },
-        cacheService: () => (GitHubCacheBackend.available(env) ? new GitHubCacheBackend(env.RUNNER_TEMP ?? '/tmp') : undefined),
+        cacheService: () => (cacheServiceAvailable(env) ? githubCacheService : undefined),
         fail: (message) => {
             process.exitCode = 1;
             issueCommand('error', {}, message);

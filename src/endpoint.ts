@@ -67,37 +67,51 @@ export function clientEnvironment(endpoint: DaemonEndpoint): Record<string, stri
   return env;
 }
 
+/** Where the engine is, before its TLS files are checked: a daemon that writes them when it starts may still do so. */
+export interface EngineLocation {
+  endpoint: DaemonEndpoint;
+  /** Where tlsCertPath came from, for messages ('input "tls-cert-path"' or 'DOCKER_CERT_PATH'). */
+  tlsSource?: string;
+}
+
 /**
  * The engine the action talks to, found the way the docker CLI finds it: the docker-host input, else DOCKER_HOST,
- * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set.
+ * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set. A phase
+ * locates it once and passes it on; whether the TLS files exist is checked where they are used (checkedEndpoint).
  */
-export function resolveEngine(
+export function locateEngine(
   input: { dockerHost?: DaemonAddress; tlsCertPath?: string },
   env: Readonly<Record<string, string | undefined>>,
-): DaemonEndpoint {
+): EngineLocation {
   let address = input.dockerHost;
-  let source = 'input "docker-host"';
   if (!address) {
     const fromEnv = env.DOCKER_HOST?.trim();
-    source = fromEnv ? 'DOCKER_HOST' : 'the default';
     try {
       address = parseDockerHost(fromEnv || DEFAULT_DOCKER_HOST);
     } catch (e) {
-      throw new Error(`${source}: ${(e as Error).message}; set docker-host or fix DOCKER_HOST`);
+      throw new Error(`${fromEnv ? 'DOCKER_HOST' : 'the default'}: ${(e as Error).message}; set docker-host or fix DOCKER_HOST`);
     }
   }
-  let tlsCertPath = input.tlsCertPath;
-  let tlsSource = 'input "tls-cert-path"';
-  if (!tlsCertPath && !input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
-    tlsCertPath = env.DOCKER_CERT_PATH || join(env.HOME ?? '', '.docker');
-    tlsSource = 'DOCKER_CERT_PATH';
+  if (input.tlsCertPath) return { endpoint: { address, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' };
+  if (!input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
+    return { endpoint: { address, tlsCertPath: env.DOCKER_CERT_PATH || join(env.HOME ?? '', '.docker') }, tlsSource: 'DOCKER_CERT_PATH' };
   }
+  return { endpoint: { address } };
+}
+
+/** The located endpoint once its TLS files exist; TlsFilesMissingError while they do not. */
+export function checkedEndpoint(location: EngineLocation): DaemonEndpoint {
+  const { tlsCertPath } = location.endpoint;
   if (tlsCertPath) {
     const problems = checkTlsCertPath(tlsCertPath);
-    if (problems.length) throw new TlsFilesMissingError(`${tlsSource}: ${problems.join('; ')}`);
+    if (problems.length) throw new TlsFilesMissingError(`${location.tlsSource}: ${problems.join('; ')}`);
   }
-  return tlsCertPath ? { address, tlsCertPath } : { address };
+  return location.endpoint;
 }
+
+/** locateEngine, then checkedEndpoint: for callers that need a usable endpoint at once. */
+export const resolveEngine = (input: { dockerHost?: DaemonAddress; tlsCertPath?: string }, env: Readonly<Record<string, string | undefined>>): DaemonEndpoint =>
+  checkedEndpoint(locateEngine(input, env));
 
 /** An endpoint as it is kept in state between phases. */
 export interface SavedEndpoint {

@@ -1,16 +1,17 @@
 // The three phases of a job as plain functions over a platform: pre starts the daemon early, main waits until it
 // answers and hands it to the job, post removes what the job created. Entry points only pick the platform.
 import { readFile } from 'node:fs/promises';
-import type { DaemonMode } from './daemon/daemon.js';
+import type { DaemonMode, JobDaemon } from './daemon/daemon.js';
 import { dindDaemon } from './daemon/dind.js';
 import { existingDaemon } from './daemon/existing.js';
-import { clientEnvironment, formatAddress, loadEndpoint, resolveEngine } from './endpoint.js';
+import { type EngineLocation, checkedEndpoint, clientEnvironment, formatAddress, loadEndpoint, locateEngine } from './endpoint.js';
 import { type DaemonInfo, EngineClient } from './engine/client.js';
 import { STOP_GRACE_SECONDS, cleanupSession, reapStale } from './cleanup.js';
 import { type Inputs, InputError, parseInputs } from './inputs.js';
 import type { Platform } from './platform/platform.js';
-import { type Clock, NotReadyError, realClock, waitUntilReady } from './readiness.js';
+import { type Clock, NotReadyError, type Ready, realClock, waitUntilReady } from './readiness.js';
 import { newSessionId } from './session.js';
+import { type RunProbeResult, probeContainerRun } from './daemon/run-probe.js';
 import { type CacheRecord, cacheDeadlineMs, DATA_ROOT, DATA_ROOT_PARENT, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
 import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
@@ -25,9 +26,18 @@ export interface PhaseOptions {
 
 const LOG_TAIL_LINES = 60;
 
-function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, options: PhaseOptions): DaemonMode {
-  if (inputs.mode !== 'dind') return existingDaemon(inputs, platform.env, state, options.clock);
-  return dindDaemon(inputs, platform, state, {
+/**
+ * The engine of a phase: located on first use, then the same for the whole phase (the reaper, the mode's start and
+ * its attach). Lazily, because main after pre in dind mode needs none: it talks to the engine pre recorded in state.
+ */
+function phaseEngine(inputs: Inputs, platform: Platform): () => EngineLocation {
+  let located: EngineLocation | undefined;
+  return () => (located ??= locateEngine(inputs, platform.env));
+}
+
+function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, engine: () => EngineLocation, options: PhaseOptions): DaemonMode {
+  if (inputs.mode !== 'dind') return existingDaemon(inputs, engine, state, options.clock);
+  return dindDaemon(inputs, platform, state, engine, {
     readProcStatus: options.readProcStatus ?? (() => readFile('/proc/self/status', 'utf8')),
     socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
     beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
@@ -56,17 +66,17 @@ function readInputs(platform: Platform): Inputs | undefined {
   }
 }
 
-async function startDaemon(inputs: Inputs, platform: Platform, state: StateRecorder, options: PhaseOptions): Promise<void> {
+async function startDaemon(inputs: Inputs, platform: Platform, state: StateRecorder, engine: () => EngineLocation, options: PhaseOptions): Promise<void> {
   // Certificates that exist already (inline, or outside the workspace) are checked before anything starts.
   const problems = await checkRegistryEarly(inputs, platform.job.workspace);
   if (problems.length) throw new InputError(problems);
   const session = newSessionId(platform.job);
   state.begin({ session, mode: inputs.mode });
   if (inputs.cleanupStaleMs !== undefined) {
-    const removed = await reapStale(new EngineClient(resolveEngine(inputs, platform.env)), inputs.cleanupStaleMs, session, platform.log);
+    const removed = await reapStale(new EngineClient(checkedEndpoint(engine())), inputs.cleanupStaleMs, session, platform.log);
     platform.log.info(`setup-dind cleanup-stale: ${removed.length ? `removed ${removed.join(', ')}` : 'nothing older than the threshold'}.`);
   }
-  await daemonMode(inputs, platform, state, options).start();
+  await daemonMode(inputs, platform, state, engine, options).start();
 }
 
 export async function runPre(platform: Platform, options: PhaseOptions = {}): Promise<void> {
@@ -75,7 +85,7 @@ export async function runPre(platform: Platform, options: PhaseOptions = {}): Pr
   const state = new StateRecorder(platform.state);
   const started = performance.now();
   try {
-    await startDaemon(inputs, platform, state, options);
+    await startDaemon(inputs, platform, state, phaseEngine(inputs, platform), options);
     platform.log.info(`setup-dind: ${inputs.mode} daemon starting (${Math.round(performance.now() - started)} ms); main waits for it.`);
   } catch (e) {
     if (e instanceof InputError) platform.fail(`${e.message}\nNothing was started.`);
@@ -89,41 +99,25 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
   const state = new StateRecorder(platform.state);
   const clock = options.clock ?? realClock;
   const mainStarted = clock.now();
+  const engine = phaseEngine(inputs, platform);
   try {
     if (!state.value) {
       // pre did not run (a composite action, or pre was skipped): start now.
-      await startDaemon(inputs, platform, state, options);
+      await startDaemon(inputs, platform, state, engine, options);
     }
     const waitStarted = clock.now();
-    const daemon = await daemonMode(inputs, platform, state, options).attach();
+    const daemon = await daemonMode(inputs, platform, state, engine, options).attach();
     const client = new EngineClient(daemon.endpoint);
     const target = `the ${inputs.mode} daemon at ${client.description}`;
-    let ready;
-    let info: DaemonInfo | undefined;
-    try {
-      ready = await waitUntilReady({
-        target,
-        // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
-        timeoutMs: Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)),
-        // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
-        probe: async (ms) => {
-          const answer = await client.probe(ms);
-          info = answer.info;
-          return answer;
-        },
-        giveUp: daemon.giveUp,
-        clock,
-      });
-    } catch (e) {
-      if (!(e instanceof NotReadyError) || !daemon.logTail) throw e;
-      const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err: Error) => `(its log could not be read: ${err.message})`);
-      await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
-      throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
-    }
+    // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
+    const { ready, info } = await waitForDaemon(daemon, client, target, Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)), platform, clock);
     // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
     const waitSeconds = (clock.now() - mainStarted) / 1000;
     const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
-    info ??= await client.info();
+    // The check costs 0.6-1 s on a busy 2-core runner: it runs where it can fail, a daemon without --privileged.
+    const probe = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
+      ? await checkCanRunContainers(client, ready.version.arch, state.value, platform)
+      : undefined;
     state.update({ ready: true });
     const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
     const cache = await prepareImageCache(inputs, platform, state, client);
@@ -139,18 +133,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
       'cache-key': cache?.key ?? '',
     };
     for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
-    if (state.value?.containerJob) {
-      // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
-      const configDir = dockerConfigDir(platform.env);
-      await installDockerContext(configDir, daemon.endpoint, (dockerContext) => state.update({ dockerContext }));
-      platform.log.info(
-        `setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it). ` +
-          `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${outputs['docker-host']} inside your run script.`,
-      );
-    } else {
-      for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint))) platform.exportVariable(name, value);
-    }
-
+    await handToJob(daemon, outputs['docker-host']!, platform, state);
     platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
     await platform.appendSummary(
       summaryTable('setup-dind', {
@@ -162,11 +145,47 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
         'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
         'Storage driver': info.storageDriver,
         ...(bootSeconds !== undefined ? { 'Boot to ready': `${bootSeconds.toFixed(2)} s` } : {}),
+        ...(probe ? { 'Container run check': `a container started in ${Math.round(probe.ms)} ms` } : {}),
         'Main step waited': `${waitSeconds.toFixed(2)} s`,
       }),
     );
   } catch (e) {
     platform.fail(`setup-dind: ${(e as Error).message}`);
+  }
+}
+
+/** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
+async function waitForDaemon(daemon: JobDaemon, client: EngineClient, target: string, timeoutMs: number, platform: Platform, clock: Clock): Promise<{ ready: Ready; info: DaemonInfo }> {
+  let info: DaemonInfo | undefined;
+  // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
+  const probe = async (ms: number) => {
+    const answer = await client.probe(ms);
+    info = answer.info;
+    return answer;
+  };
+  try {
+    const ready = await waitUntilReady({ target, timeoutMs, probe, giveUp: daemon.giveUp, clock });
+    return { ready, info: info ?? (await client.info()) };
+  } catch (e) {
+    if (!(e instanceof NotReadyError) || !daemon.logTail) throw e;
+    const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err: Error) => `(its log could not be read: ${err.message})`);
+    await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
+    throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
+  }
+}
+
+/** Makes the daemon the job's: DOCKER_HOST and friends, or in a container job a docker context (recorded in state). */
+async function handToJob(daemon: JobDaemon, dockerHost: string, platform: Platform, state: StateRecorder): Promise<void> {
+  if (state.value?.containerJob) {
+    // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
+    const configDir = dockerConfigDir(platform.env);
+    await installDockerContext(configDir, daemon.endpoint, (dockerContext) => state.update({ dockerContext }));
+    platform.log.info(
+      `setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it). ` +
+        `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${dockerHost} inside your run script.`,
+    );
+  } else {
+    for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint))) platform.exportVariable(name, value);
   }
 }
 
@@ -196,20 +215,41 @@ export async function runPost(platform: Platform): Promise<void> {
     if (s.dockerContext) {
       await removeDockerContext(s.dockerContext).catch((e: Error) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
     }
-    if (s.cache && s.ready && s.endpoint) {
-      const message = await platform.group('Image cache', () => saveImageCache(s.cache!, s, platform));
-      platform.log.info(`setup-dind cache: ${message}.`);
+    try {
+      if (s.cache && s.ready && s.endpoint) {
+        const message = await platform.group('Image cache', () => saveImageCache(s.cache!, s, platform, jobStatus));
+        platform.log.info(`setup-dind cache: ${message}.`);
+      }
+      const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
+      if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
+    } finally {
+      // Whatever happened to the cache save or the host files, the daemon and its objects are removed.
+      const report = await cleanupSession(s, platform.log);
+      state.update({ cleanedUp: true });
+      const took = ((performance.now() - started) / 1000).toFixed(2);
+      if (report.removed.length) platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
+      else platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
     }
-    const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
-    if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
-    const report = await cleanupSession(s, platform.log);
-    state.update({ cleanedUp: true });
-    const took = ((performance.now() - started) / 1000).toFixed(2);
-    if (report.removed.length) platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
-    else platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
   } catch (e) {
     platform.log.warning(`setup-dind post: ${(e as Error).message}`);
   }
+}
+
+/**
+ * dind: a daemon that answers but cannot run a container (too few capabilities for namespaces, cgroups or its
+ * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
+ */
+async function checkCanRunContainers(client: EngineClient, arch: string, s: SessionState | undefined, platform: Platform): Promise<RunProbeResult> {
+  const result = await probeContainerRun(client, arch);
+  if (result.ok) {
+    platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms.`);
+    return result;
+  }
+  const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
+  const remedy = s?.privilege === 'minimal-capabilities'
+    ? 'privileged: false grants only the minimal set, and this engine needs more: use privileged: auto (or true), runtime: sysbox-runc where Sysbox is installed, or mode: socket.'
+    : 'Use a runner whose engine allows privileged containers, runtime: sysbox-runc where Sysbox is installed, or mode: socket.';
+  throw new Error(`the daemon answers but cannot run a container (${result.error}).${granted} ${remedy}`);
 }
 
 /**
@@ -242,18 +282,18 @@ function cacheFact(record: CacheRecord): string {
 }
 
 /** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
-async function saveImageCache(record: CacheRecord, s: SessionState, platform: Platform): Promise<string> {
+async function saveImageCache(record: CacheRecord, s: SessionState, platform: Platform, jobStatus: string): Promise<string> {
   const backend = backendFromRecord(record, platform);
   if (!backend) return 'not saved: no cache backend';
   try {
     const daemon = new EngineClient(loadEndpoint(s.endpoint!));
     const current = await selectImages(daemon, record.settings.images);
     if (record.settings.strategy === 'images') {
-      return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env));
+      return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
     }
     const outer = new EngineClient(loadEndpoint(s.outer!));
     const id = s.containerId!;
-    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => stopCleanly(outer, id), cacheDeadlineMs(platform.env));
+    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => stopCleanly(outer, id), cacheDeadlineMs(platform.env), jobStatus);
   } catch (e) {
     platform.log.warning(`setup-dind cache: could not save (${(e as Error).message}).`);
     return 'not saved: an error';

@@ -4,10 +4,18 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { EngineClient } from '../engine/client.js';
-import type { CacheSettings, Inputs } from '../inputs.js';
 import type { JobContext, Logger, Platform } from '../platform/platform.js';
 import type { CacheBackend } from './backend.js';
 import { DirectoryBackend } from './directory.js';
+import { ServiceBackend } from './service.js';
+import type { CacheSettings } from './settings.js';
+
+/** What the cache needs to know about the job: its settings, and what makes entries compatible (mode, image). */
+export interface CacheUse {
+  mode: string;
+  dind: { image: string };
+  cache?: CacheSettings;
+}
 
 /** What main learned and post needs: saved in state. */
 export interface CacheRecord {
@@ -30,7 +38,7 @@ export interface CacheRecord {
 const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
 
 /** Default keys: a prefix of what makes entries compatible, plus the run, so each run can write a fresh entry. */
-export function cacheKeys(inputs: Inputs, job: JobContext): { key: string; restoreKeys: string[] } {
+export function cacheKeys(inputs: CacheUse, job: JobContext): { key: string; restoreKeys: string[] } {
   const settings = inputs.cache!;
   const image = inputs.mode === 'dind' ? `-${slug(inputs.dind.image)}` : '';
   const prefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}-`;
@@ -44,11 +52,11 @@ export function cacheKeys(inputs: Inputs, job: JobContext): { key: string; resto
  * A new record and its backend (a directory when cache-dir is set, else the CI system's cache service), or undefined
  * with a warning when there is no backend.
  */
-export function startCache(inputs: Inputs, platform: Platform): { record: CacheRecord; backend: CacheBackend } | undefined {
+export function startCache(inputs: CacheUse, platform: Platform): { record: CacheRecord; backend: CacheBackend } | undefined {
   const settings = inputs.cache;
   if (!settings) return undefined;
   const dir = settings.dir && (isAbsolute(settings.dir) ? settings.dir : resolve(platform.job.workspace, settings.dir));
-  const backend = dir ? new DirectoryBackend(dir) : platform.cacheService();
+  const backend = backendFor(dir, platform);
   if (!backend) {
     platform.log.warning('The image cache needs a cache service (GitHub Actions) or cache-dir; none is available here, so the cache is off for this job.');
     return undefined;
@@ -57,8 +65,14 @@ export function startCache(inputs: Inputs, platform: Platform): { record: CacheR
   return { backend, record: { settings, key, restoreKeys, backend: backend.name, ...(dir ? { dir } : {}), hit: 'false' } };
 }
 
-export const backendFromRecord = (record: CacheRecord, platform: Platform): CacheBackend | undefined =>
-  record.dir ? new DirectoryBackend(record.dir) : platform.cacheService();
+/** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
+function backendFor(dir: string | undefined, platform: Platform): CacheBackend | undefined {
+  if (dir) return new DirectoryBackend(dir);
+  const service = platform.cacheService();
+  return service && new ServiceBackend(service, platform.job.tempDir);
+}
+
+export const backendFromRecord = (record: CacheRecord, platform: Platform): CacheBackend | undefined => backendFor(record.dir, platform);
 
 function matches(pattern: string, tag: string): boolean {
   const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
@@ -78,12 +92,17 @@ export async function selectImages(engine: EngineClient, patterns: string[]): Pr
 
 /**
  * Cache transfers get a deadline: GitHub's cache client has none for uploads, and a stalled service must never keep
- * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes).
+ * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes; 3 on GitLab, whose
+ * after_script has 5 minutes).
  */
 export function cacheDeadlineMs(env: Readonly<Record<string, string | undefined>>): number {
   const seconds = Number(env.SETUP_DIND_CACHE_TIMEOUT_SECONDS);
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 600_000;
+  if (Number.isFinite(seconds) && seconds > 0) return seconds * 1000;
+  // GitLab gives after_script 5 minutes in all: the save must leave time to stop and remove the daemon.
+  return env.GITLAB_CI === 'true' ? GITLAB_CACHE_DEADLINE_MS : 600_000;
 }
+
+export const GITLAB_CACHE_DEADLINE_MS = 180_000;
 
 export class DeadlineError extends Error {}
 
@@ -138,11 +157,13 @@ export async function saveEntry(
   log: Logger,
   prepare?: () => Promise<void>,
   deadlineMs = 600_000,
+  jobStatus = 'success',
 ): Promise<string> {
   const { settings } = record;
   if (settings.save === 'never') return 'not saved: cache-save is never';
+  if (settings.save === 'on-success' && jobStatus !== 'success') return `not saved: the job did not succeed (${jobStatus || 'unknown'}), and cache-save is on-success`;
   if (!current.ids.length) return 'not saved: no images to keep';
-  if (settings.save === 'on-change' && sameIds(record.fingerprint, current.ids)) {
+  if ((settings.save === 'on-change' || settings.save === 'on-success') && sameIds(record.fingerprint, current.ids)) {
     return `not saved: the images are unchanged since ${record.restoredKey ? `the restore of ${record.restoredKey}` : 'the start'}`;
   }
   const started = performance.now();

@@ -3,10 +3,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { ensureJobDir } from '../jobdir.js';
 import { join } from 'node:path';
-import { type DaemonEndpoint, loadEndpoint, resolveEngine, saveEndpoint } from '../endpoint.js';
+import { type DaemonEndpoint, type EngineLocation, checkedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint.js';
 import { type ContainerSpec, EngineClient } from '../engine/client.js';
 import type { Inputs } from '../inputs.js';
-import type { Platform } from '../platform/platform.js';
+import type { Logger, Platform } from '../platform/platform.js';
 import { objectName, sessionLabels } from '../session.js';
 import type { PrivilegeStrategy, SessionState, StateRecorder } from '../state.js';
 import { generateTls, writeTls } from '../tls.js';
@@ -79,7 +79,7 @@ export interface DindSpecInput {
   /** The per-job directory as the outer engine sees it (a host path). */
   hostJobDir: string;
   socketGroup: number;
-  /** Capabilities the host withholds; undefined when unknown (in a container job our bounding set is not the host's). */
+  /** Capabilities the host withholds; undefined when unknown (in a container our bounding set is not the engine's). */
   withheld: string[] | undefined;
   /** The job directory holds daemon.json (registry mirrors, daemon-config): pass it to dockerd. */
   configFile: boolean;
@@ -119,8 +119,10 @@ export function planDind(p: DindSpecInput): DindPlan[] {
   };
   const privileged: DindPlan = { strategy: 'privileged', spec: { ...base, HostConfig: { ...base.HostConfig, Privileged: true } } };
   const unconfined = { SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'], MaskedPaths: [], ReadonlyPaths: [] };
-  const explicit: DindPlan[] = p.withheld
-    ? [{ strategy: 'explicit-capabilities', spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: p.withheld, ...unconfined } } }]
+  // Our bounding set is only a hint (in a pod it is the pod's, not the engine's): never drop what dockerd needs.
+  const drop = p.withheld?.filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));
+  const explicit: DindPlan[] = drop
+    ? [{ strategy: 'explicit-capabilities', spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: drop, ...unconfined } } }]
     : [];
   const minimal: DindPlan = {
     strategy: 'minimal-capabilities',
@@ -128,11 +130,28 @@ export function planDind(p: DindSpecInput): DindPlan[] {
   };
   if (dind.runtime) return [{ strategy: 'runtime', spec: { ...base, HostConfig: { ...base.HostConfig, Runtime: dind.runtime } } }];
   if (dind.privileged === 'true') return [privileged];
-  if (dind.privileged === 'false') return [...explicit, minimal];
-  // A host that withholds a capability from our own process withholds it from the engine too, and a privileged
-  // container asks for all of them: the engine would refuse it ("unable to apply caps"). Skip the doomed attempt.
-  if (p.withheld?.length) return [...explicit, minimal];
+  // false forbids the near-root fallback too: only the set a nested dockerd needs.
+  if (dind.privileged === 'false') return [minimal];
+  // auto: the engine's answer decides. Our own bounding set is not the engine's on container-based runners (Actions
+  // Runner Controller, GitLab's Kubernetes executor), so --privileged is always tried; a refusal costs one create.
   return [privileged, ...explicit, minimal];
+}
+
+const dropped = (withheld: string[] | undefined) => (withheld ?? []).filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));
+
+/** Exactly what a plan grants the daemon's container, for the warning and the job summary. */
+export function describeGrant(strategy: PrivilegeStrategy, inputs: Inputs, withheld: string[] | undefined): string {
+  const unconfined = 'seccomp, AppArmor and SELinux labels off, /proc and /sys unmasked';
+  switch (strategy) {
+    case 'privileged':
+      return '--privileged: every capability, every host device, no seccomp/AppArmor confinement (root on the runner host)';
+    case 'explicit-capabilities':
+      return `every capability except ${dropped(withheld).join(', ') || 'none'} (CapAdd ALL), ${unconfined}: nearly root on the runner host`;
+    case 'minimal-capabilities':
+      return `Docker's default capabilities plus ${NESTED_DOCKERD_CAPABILITIES.join(', ')}, ${unconfined}`;
+    case 'runtime':
+      return `the ${inputs.dind.runtime} runtime, no added capabilities`;
+  }
 }
 
 export interface DindDependencies {
@@ -145,158 +164,186 @@ export interface DindDependencies {
   beforeStart?: (engine: EngineClient, containerId: string) => Promise<boolean>;
 }
 
-export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecorder, deps: DindDependencies): DaemonMode {
-  const log = platform.log;
-
+/**
+ * dind mode. `locate` gives the engine the phase located: the outer engine that runs the dind container (start
+ * records it in state, so attach and post use that record, never DOCKER_HOST).
+ */
+export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecorder, locate: () => EngineLocation, deps: DindDependencies): DaemonMode {
   const saved = (): SessionState => {
     const s = state.value;
     if (!s) throw new Error('no session state: start() must run first');
     return s;
   };
-
   return {
-    async start() {
-      const s = saved();
-      const outerEndpoint = resolveEngine(inputs, platform.env);
-      state.update({ outer: saveEndpoint(outerEndpoint) });
-      const engine = new EngineClient(outerEndpoint);
-      const labels = sessionLabels(s.session, platform.job);
-      const name = objectName(s.session);
+    start: async () => startDind(inputs, platform, state, saved(), checkedEndpoint(locate()), deps),
+    attach: async () => attachDind(inputs, state, saved()),
+  };
+}
 
-      // The per-job directory: the socket and certificates live here, private to the runner's user.
-      const jobDir = await ensureJobDir(platform.job, state);
-      // sun_path holds 108 bytes: a longer socket path makes dockerd listen where no client can connect.
-      const socketPath = join(jobDir, 'docker.sock');
-      if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
-        throw new Error(
-          `the daemon's socket would be ${socketPath} (${Buffer.byteLength(socketPath)} bytes), longer than unix sockets allow (${MAX_SOCKET_PATH_BYTES}); ` +
-            'use a shorter temporary directory (RUNNER_TEMP, or --state-dir / SETUP_DIND_STATE_DIR for the CLI)',
-        );
-      }
-      const toHostPath = await hostPathTranslator(engine, platform.env);
-      const hostJobDir = toHostPath(jobDir);
-      if (toHostPath.container) state.update({ containerJob: toHostPath.container.name });
-      // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
-      const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
-      const network = inputs.dind.network ?? (inputs.dind.tcp ? jobNetwork : undefined);
+/** Creates the volume, the network, the daemon's files and the container, recording each in state as it exists. */
+async function startDind(inputs: Inputs, platform: Platform, state: StateRecorder, s: SessionState, outer: DaemonEndpoint, deps: DindDependencies): Promise<void> {
+  state.update({ outer: saveEndpoint(outer) });
+  const engine = new EngineClient(outer);
+  const labels = sessionLabels(s.session, platform.job);
+  const name = objectName(s.session);
+  const jobDir = await socketDir(platform, state);
+  const toHostPath = await hostPathTranslator(engine, platform.env);
+  if (toHostPath.container) state.update({ containerJob: toHostPath.container.name });
+  // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
+  const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
+  const network = inputs.dind.network ?? (inputs.dind.tcp ? jobNetwork : undefined);
 
-      if (!(await engine.imageExists(inputs.dind.image))) {
-        log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
-        await engine.pullImage(inputs.dind.image);
-      }
-      await engine.createVolume(name, labels);
-      state.update({ volume: name });
+  if (!(await engine.imageExists(inputs.dind.image))) {
+    platform.log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
+    await engine.pullImage(inputs.dind.image);
+  }
+  await engine.createVolume(name, labels);
+  state.update({ volume: name });
+  if (network) {
+    const exists = await engine.networkExists(network);
+    if (!exists) {
+      await engine.createNetwork(network, labels);
+      platform.log.info(`Created network ${network}`);
+    }
+    state.update({ network: { name: network, created: !exists } });
+  }
+  const files = await writeDaemonFiles(inputs, jobDir, name);
+  const planInput: DindSpecInput = {
+    inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
+    session: s.session,
+    labels,
+    hostJobDir: toHostPath(jobDir),
+    socketGroup: deps.socketGroup(),
+    // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
+    // says nothing about a remote engine or, in a container job, about the host.
+    withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(await deps.readProcStatus()),
+    ...files,
+  };
+  await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
+}
 
-      if (network) {
-        const exists = await engine.networkExists(network);
-        if (!exists) {
-          await engine.createNetwork(network, labels);
-          log.info(`Created network ${network}`);
-        }
-        state.update({ network: { name: network, created: !exists } });
-      }
-      const daemonConfig = daemonConfigFor(inputs);
-      if (daemonConfig) await writeFile(join(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
-      const certsDir = inputs.registry.certs.length > 0;
-      if (certsDir) await mkdir(join(jobDir, 'certs.d'), { mode: 0o755 });
-      if (inputs.dind.tcp) {
-        await writeTls(join(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
-      }
+/** The per-job directory, where the socket and certificates live (private to the runner's user). */
+async function socketDir(platform: Platform, state: StateRecorder): Promise<string> {
+  const jobDir = await ensureJobDir(platform.job, state);
+  // sun_path holds 108 bytes: a longer socket path makes dockerd listen where no client can connect.
+  const socketPath = join(jobDir, 'docker.sock');
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+    throw new Error(
+      `the daemon's socket would be ${socketPath} (${Buffer.byteLength(socketPath)} bytes), longer than unix sockets allow (${MAX_SOCKET_PATH_BYTES}); ` +
+        'use a shorter temporary directory (RUNNER_TEMP, or --state-dir / SETUP_DIND_STATE_DIR for the CLI)',
+    );
+  }
+  return jobDir;
+}
 
-      const planInput: DindSpecInput = {
-        inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
-        session: s.session,
-        labels,
-        hostJobDir,
-        socketGroup: deps.socketGroup(),
-        withheld: toHostPath.container ? undefined : withheldCapabilities(await deps.readProcStatus()),
-        configFile: daemonConfig !== undefined,
-        certsDir,
-      };
-      const plans = planDind(planInput);
-      const failures: string[] = [];
-      let beforeStart = deps.beforeStart;
-      for (const plan of plans) {
-        let id: string | undefined;
-        try {
-          id = await engine.createContainer(plan.spec);
-          state.update({ containerId: id, containerName: name, privilege: plan.strategy, startRequestedAt: Date.now() });
-          if (beforeStart) {
-            const usable = await beforeStart(engine, id);
-            beforeStart = undefined; // the volume outlives a refused start: later attempts reuse it
-            if (!usable) {
-              await engine.removeContainer(id);
-              await engine.removeVolume(name);
-              await engine.createVolume(name, labels);
-              id = await engine.createContainer(plan.spec);
-              state.update({ containerId: id, startRequestedAt: Date.now() });
-            }
-          }
-          await engine.startContainer(id);
-          if (!failures.length && plan.strategy !== 'privileged' && plan.strategy !== 'runtime' && inputs.dind.privileged === 'auto') {
-            log.info(`setup-dind: this host withholds ${(planInput.withheld ?? []).join(', ')} from every process, so --privileged would be refused; the daemon runs with all other capabilities and seccomp/AppArmor unconfined.`);
-          }
-          if (failures.length) {
-            const how = plan.strategy === 'explicit-capabilities'
-              ? 'all capabilities except those the host withholds'
-              : `the capabilities a nested dockerd needs (${NESTED_DOCKERD_CAPABILITIES.join(', ')})`;
-            log.warning(
-              `The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)}); the daemon runs with ${how}, ` +
-                'and seccomp/AppArmor unconfined. Set privileged: false to skip the --privileged attempt.',
-            );
-          }
-          return;
-        } catch (e) {
-          failures.push((e as Error).message);
-          if (id) {
-            await engine.removeContainer(id).catch(() => undefined);
-            state.update({ containerId: undefined, privilege: undefined });
-          }
-        }
+/** daemon.json (registry settings), the certs.d directory main fills, and the TLS files of a TCP daemon. */
+async function writeDaemonFiles(inputs: Inputs, jobDir: string, name: string): Promise<{ configFile: boolean; certsDir: boolean }> {
+  const daemonConfig = daemonConfigFor(inputs);
+  if (daemonConfig) await writeFile(join(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
+  const certsDir = inputs.registry.certs.length > 0;
+  if (certsDir) await mkdir(join(jobDir, 'certs.d'), { mode: 0o755 });
+  if (inputs.dind.tcp) {
+    await writeTls(join(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
+  }
+  return { configFile: daemonConfig !== undefined, certsDir };
+}
+
+/** Tries the plans in order until the engine accepts one; says which privileges the daemon got when it matters. */
+async function startFirstAccepted(engine: EngineClient, planInput: DindSpecInput, state: StateRecorder, log: Logger, beforeStart: DindDependencies['beforeStart']): Promise<void> {
+  const { dind } = planInput.inputs;
+  const plans = planDind(planInput);
+  const failures: string[] = [];
+  let restore = beforeStart;
+  for (const plan of plans) {
+    let id: string | undefined;
+    try {
+      id = await engine.createContainer(plan.spec);
+      state.update({ containerId: id, containerName: plan.spec.name, privilege: plan.strategy, startRequestedAt: Date.now() });
+      if (restore) {
+        const usable = await restore(engine, id);
+        restore = undefined; // the volume outlives a refused start: later attempts reuse it
+        if (!usable) id = await replaceVolume(engine, id, plan.spec, planInput.labels, state);
       }
-      const tried = plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`).join('; ');
-      throw new Error(
-        `Could not start the dind container (${tried}). ` +
-          (inputs.dind.runtime
-            ? `Check that the engine has the runtime "${inputs.dind.runtime}" (docker info lists runtimes).`
-            : 'Use a runner whose engine allows privileged containers, set runtime: sysbox-runc where Sysbox is installed, or use mode: socket.'),
-      );
+      await engine.startContainer(id);
+      reportGrant(plan.strategy, plans, failures, planInput, state, log);
+      return;
+    } catch (e) {
+      failures.push((e as Error).message);
+      if (id) {
+        await engine.removeContainer(id).catch(() => undefined);
+        state.update({ containerId: undefined, privilege: undefined });
+      }
+    }
+  }
+  const tried = plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`).join('; ');
+  throw new Error(
+    `Could not start the dind container (${tried}). ` +
+      (dind.runtime
+        ? `Check that the engine has the runtime "${dind.runtime}" (docker info lists runtimes).`
+        : 'Use a runner whose engine allows privileged containers, set runtime: sysbox-runc where Sysbox is installed, or use mode: socket.'),
+  );
+}
+
+/** Records exactly what the daemon's container was granted; warns when a fallback was taken or the grant is near root. */
+function reportGrant(strategy: PrivilegeStrategy, plans: DindPlan[], failures: string[], planInput: DindSpecInput, state: StateRecorder, log: Logger): void {
+  const grant = describeGrant(strategy, planInput.inputs, planInput.withheld);
+  state.update({ privilegeGrant: grant });
+  const why = failures.length
+    ? `The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)})`
+    : '';
+  if (strategy === 'explicit-capabilities') {
+    log.warning(
+      `${why}. THE DAEMON'S CONTAINER RUNS WITH EVERY CAPABILITY EXCEPT ${dropped(planInput.withheld).join(', ') || 'NONE'}: granted ${grant}. ` +
+        `Set privileged: false to grant only ${NESTED_DOCKERD_CAPABILITIES.join(', ')} on top of Docker's defaults (the job fails clearly if that is not enough).`,
+    );
+  } else if (why) {
+    log.warning(`${why}; the daemon's container runs with ${grant}.`);
+  }
+}
+
+/** A partial restore: the container and its volume are replaced by a new container on an empty volume. */
+async function replaceVolume(engine: EngineClient, id: string, spec: ContainerSpec, labels: Record<string, string>, state: StateRecorder): Promise<string> {
+  const volume = objectName(state.value!.session);
+  await engine.removeContainer(id);
+  await engine.removeVolume(volume);
+  await engine.createVolume(volume, labels);
+  const replaced = await engine.createContainer(spec);
+  state.update({ containerId: replaced, startRequestedAt: Date.now() });
+  return replaced;
+}
+
+/** The daemon started earlier in this job: its endpoint (recorded in state for post), outputs and health checks. */
+async function attachDind(inputs: Inputs, state: StateRecorder, s: SessionState): Promise<JobDaemon> {
+  if (!s.outer || !s.containerId || !s.jobDir) throw new Error('the dind container was not started');
+  const engine = new EngineClient(loadEndpoint(s.outer));
+  const id = s.containerId;
+  let endpoint: DaemonEndpoint = { address: { kind: 'unix', path: join(s.jobDir, 'docker.sock') } };
+  const outputs: Record<string, string> = { 'container-id': id };
+  if (inputs.dind.tcp) {
+    const certPath = join(s.jobDir, 'tls', 'client');
+    if (s.containerJob && s.network) {
+      // The job container reaches the daemon by name on the job's network (the server certificate names it).
+      endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
+    } else {
+      const c = await engine.inspectContainer(id);
+      const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+      if (!port) throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
+      endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
+    }
+    outputs['cert-path'] = certPath;
+  }
+  state.update({ endpoint: saveEndpoint(endpoint) });
+  return {
+    endpoint,
+    outputs,
+    facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '' },
+    async giveUp() {
+      const c = await engine.inspectContainer(id);
+      if (!c) return 'its container was removed';
+      if (c.restartCount > 0) return `its container restarted ${c.restartCount} time(s)`;
+      if (!c.running) return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}`;
+      return undefined;
     },
-
-    async attach(): Promise<JobDaemon> {
-      const s = saved();
-      if (!s.outer || !s.containerId || !s.jobDir) throw new Error('the dind container was not started');
-      const engine = new EngineClient(loadEndpoint(s.outer));
-      const id = s.containerId;
-      let endpoint: DaemonEndpoint = { address: { kind: 'unix', path: join(s.jobDir, 'docker.sock') } };
-      const outputs: Record<string, string> = { 'container-id': id };
-      if (inputs.dind.tcp) {
-        const certPath = join(s.jobDir, 'tls', 'client');
-        if (s.containerJob && s.network) {
-          // The job container reaches the daemon by name on the job's network (the server certificate names it).
-          endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
-        } else {
-          const c = await engine.inspectContainer(id);
-          const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
-          if (!port) throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
-          endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
-        }
-        outputs['cert-path'] = certPath;
-      }
-      state.update({ endpoint: saveEndpoint(endpoint) });
-      return {
-        endpoint,
-        outputs,
-        facts: { Image: inputs.dind.image, Privileges: s.privilege ?? '' },
-        async giveUp() {
-          const c = await engine.inspectContainer(id);
-          if (!c) return 'its container was removed';
-          if (c.restartCount > 0) return `its container restarted ${c.restartCount} time(s)`;
-          if (!c.running) return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}`;
-          return undefined;
-        },
-        logTail: (lines) => engine.containerLogs(id, lines),
-      };
-    },
+    logTail: (lines) => engine.containerLogs(id, lines),
   };
 }

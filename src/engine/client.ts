@@ -453,6 +453,11 @@ export class EngineClient {
     );
   }
 
+  /** Removes an image (absent is fine). */
+  removeImage(ref: string): Promise<void> {
+    return this.call(`removing image ${ref}`, () => this.send('DELETE', `/images/${encodeURIComponent(ref)}`, { query: { force: true } }), { 404: undefined });
+  }
+
   /** `docker save` as a stream: one tar with every named image (tags or ids). */
   exportImages(names: string[]): Promise<Readable> {
     return this.call(`exporting ${names.length} image(s)`, () => this.request('GET', '/images/get', { query: { names } }));

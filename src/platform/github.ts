@@ -1,10 +1,34 @@
-// GitHub Actions: workflow commands (github-commands.ts) and the cache service (github-cache.ts, which loads
-// @actions/cache only when a job uses the cache).
-import * as core from './github-commands.js';
+// GitHub Actions: workflow commands (written directly, github-commands.ts) and the cache service (@actions/cache,
+// loaded only when a job uses the cache).
 import { EOL } from 'node:os';
+import * as core from './github-commands.js';
 import type { InputName } from '../inputs.js';
-import type { Platform } from './platform.js';
-import { GitHubCacheBackend } from './github-cache.js';
+import type { CacheService, Platform } from './platform.js';
+
+/** What @actions/cache's isFeatureAvailable checks, without loading it: a cache service URL from the runner. */
+export const cacheServiceAvailable = (env: Readonly<Record<string, string | undefined>>): boolean => Boolean(env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL);
+
+/**
+ * GitHub's cache service through @actions/cache. The library (and the Azure SDK under it) is loaded only when a job
+ * uses the cache: it is most of the bundle, and every phase of every job would otherwise pay for parsing it.
+ */
+export const githubCacheService: CacheService = {
+  name: "GitHub's cache service",
+  async restore(paths, primaryKey, restoreKeys) {
+    const cache = await import('@actions/cache');
+    return cache.restoreCache(paths, primaryKey, restoreKeys);
+  },
+  async save(paths, key) {
+    const cache = await import('@actions/cache');
+    try {
+      const id = await cache.saveCache(paths, key);
+      return id === -1 ? { outcome: 'failed', detail: 'see the message above (another job may be saving this key)' } : { outcome: 'saved' };
+    } catch (e) {
+      if (e instanceof cache.ReserveCacheError) return { outcome: 'exists', detail: e.message };
+      return { outcome: 'failed', detail: (e as Error).message };
+    }
+  },
+};
 
 export function githubPlatform(env: Record<string, string | undefined> = process.env): Platform {
   return {
@@ -37,7 +61,7 @@ export function githubPlatform(env: Record<string, string | undefined> = process
       if (!env.GITHUB_STEP_SUMMARY) return;
       await core.appendSummary(env, markdown);
     },
-    cacheService: () => (GitHubCacheBackend.available(env) ? new GitHubCacheBackend(env.RUNNER_TEMP ?? '/tmp') : undefined),
+    cacheService: () => (cacheServiceAvailable(env) ? githubCacheService : undefined),
     fail: (message) => {
       process.exitCode = 1;
       core.issueCommand('error', {}, message);

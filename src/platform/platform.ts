@@ -1,6 +1,5 @@
 // What the core needs from the CI system it runs on. GitHub, GitLab/plain shells and tests each implement it,
 // so no core module imports @actions/* or knows where it runs.
-import type { CacheBackend } from '../cache/backend.js';
 import type { InputName } from '../inputs.js';
 
 export interface Logger {
@@ -26,6 +25,18 @@ export interface JobContext {
   workspace: string;
 }
 
+/**
+ * A CI system's own cache service, as the platform offers it: it stores the files under paths by key (GitHub's
+ * @actions/cache). cache/service.ts turns it into a cache backend; the platform knows nothing of images or tars.
+ */
+export interface CacheService {
+  readonly name: string;
+  /** The key restored into `paths` (the exact key, else the newest starting with a restore key), or undefined. */
+  restore(paths: string[], primaryKey: string, restoreKeys: string[]): Promise<string | undefined>;
+  /** Stores `paths` under `key`; 'exists' when the key is taken (entries are immutable). Never throws for the service's faults. */
+  save(paths: string[], key: string): Promise<{ outcome: 'saved' | 'exists' | 'failed'; detail?: string }>;
+}
+
 export interface Platform {
   readonly name: string;
   readonly log: Logger;
@@ -41,7 +52,7 @@ export interface Platform {
   group<T>(title: string, fn: () => Promise<T>): Promise<T>;
   appendSummary(markdown: string): Promise<void>;
   /** The CI system's own cache service, when it has one the action can use (GitHub's); else undefined. */
-  cacheService(): CacheBackend | undefined;
+  cacheService(): CacheService | undefined;
   /** Marks the step failed with this message (the process still exits normally). */
   fail(message: string): void;
 }

@@ -1,25 +1,33 @@
 // Registry settings through a job's phases. pre: check everything that can be checked (the workspace is not checked
 // out yet) and give dind its daemon.json. main: load every certificate, install it where the mode's daemon reads it,
 // write buildkitd.toml. post: undo what was changed on the runner's own daemon (socket mode).
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFileNoWindow } from '../private-file.js';
 import { dirname, join } from 'node:path';
-import type { Inputs } from '../inputs.js';
 import type { Logger, Platform } from '../platform/platform.js';
 import type { StateRecorder } from '../state.js';
 import { buildkitdToml } from './buildkit.js';
 import { certsDirFiles, loadRegistryTrust } from './certs.js';
 import { buildDaemonJson } from './daemon-json.js';
 import { type HostChanges, PrivilegedFiles, configureHostDaemon, hostPaths, installHostCerts, restoreHostCerts, restoreHostDaemon } from './host.js';
-import { isEmptyRegistrySettings } from './settings.js';
+import { type RegistrySettings, isEmptyRegistrySettings } from './settings.js';
+
+/** What the registry capability needs to know about the job: its settings and the daemon they go to. */
+export interface RegistryUse {
+  mode: 'dind' | 'socket' | 'external';
+  registry: RegistrySettings;
+  /** socket mode: the runner daemon's daemon.json may be changed. */
+  configureHost: boolean;
+}
 
 /** The daemon.json for the job's dockerd, or undefined when there is nothing to set. */
-export function daemonConfigFor(inputs: Inputs): Record<string, unknown> | undefined {
+export function daemonConfigFor(inputs: Pick<RegistryUse, 'registry'>): Record<string, unknown> | undefined {
   const { config } = buildDaemonJson(inputs.registry);
   return Object.keys(config).length ? config : undefined;
 }
 
 /** Certificate problems that can be found before checkout; sources that do not exist yet are checked in main. */
-export async function checkRegistryEarly(inputs: Inputs, workspace: string): Promise<string[]> {
+export async function checkRegistryEarly(inputs: Pick<RegistryUse, 'registry'>, workspace: string): Promise<string[]> {
   if (!inputs.registry.certs.length) return [];
   return (await loadRegistryTrust(inputs.registry.certs, { baseDir: workspace })).problems;
 }
@@ -33,8 +41,7 @@ async function writeFiles(dir: string, files: { path: string; content: string; m
   for (const file of files) {
     const path = join(dir, file.path);
     await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-    await writeFile(path, file.content, { mode: file.mode });
-    await chmod(path, file.mode);
+    await writeFileNoWindow(path, file.content, file.mode);
   }
 }
 
@@ -42,7 +49,7 @@ async function writeFiles(dir: string, files: { path: string; content: string; m
  * main: loads every certificate (all problems at once), masks inline keys, installs the certificates where the
  * daemon reads them, and writes buildkitd.toml next to them.
  */
-export async function applyRegistry(inputs: Inputs, platform: Platform, state: StateRecorder, jobDir: () => Promise<string>): Promise<RegistryResult> {
+export async function applyRegistry(inputs: RegistryUse, platform: Platform, state: StateRecorder, jobDir: () => Promise<string>): Promise<RegistryResult> {
   const settings = inputs.registry;
   if (isEmptyRegistrySettings(settings)) return { outputs: { 'buildkitd-config': '' }, facts: {} };
   const log = platform.log;
@@ -66,7 +73,7 @@ export async function applyRegistry(inputs: Inputs, platform: Platform, state: S
     const paths = hostPaths(platform.env);
     const io = new PrivilegedFiles();
     const changes: HostChanges = { certDirs: [], ...state.value?.hostChanges };
-    await installHostCerts(files, paths, io, (certDirs) => state.update({ hostChanges: { ...changes, certDirs } }));
+    await installHostCerts(files, paths, io, (certDirs) => state.update({ hostChanges: { ...changes, certDirs } }), join(dir, 'host-backup'));
     log.info(`Installed certificates for ${loaded.trust.map((t) => t.host).join(', ')} into ${paths.certsDir} (post restores what was there).`);
   }
   if (inputs.mode === 'socket' && inputs.configureHost) {

@@ -3,8 +3,8 @@
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { showValue } from '../inputs.js';
-import type { CertRequest } from './settings.js';
+import { showValue } from '../show.js';
+import type { CertRequest, CertSource } from './settings.js';
 
 export interface RegistryTrust {
   host: string;
@@ -73,241 +73,292 @@ export async function loadRegistryTrust(requests: CertRequest[], opts: { baseDir
   const baseDir = resolve(opts.baseDir);
   const now = opts.now ?? new Date();
   const out: LoadedTrust = { trust: [], problems: [], secrets: [], missing: [] };
-
-  // Paths in messages as the user wrote them: relative to the workspace when inside it.
-  const display = (path: string) => {
-    const rel = relative(baseDir, path);
-    return rel && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel) ? rel : path;
-  };
-
   for (const request of requests) {
-    const { host, source } = request;
-    const problems: string[] = [];
-    const secrets: string[] = [];
-    const fail = (what: string) => problems.push(`${INPUT}: ${what}`);
-
-    // Parses PEM text; `where` names it in messages ('"certs/ca.pem"' or 'the inline PEM').
-    const parse = (text: string, where: string, allowKeys: boolean): Parsed | undefined => {
-      const before = problems.length;
-      const parsed: Parsed = { certs: [], keys: [] };
-      const { blocks, unmatched, mismatched } = parsePem(text);
-      for (const m of mismatched) fail(`${where} for ${host} has a PEM block whose ${m}; fix the block`);
-      if (unmatched > 0) fail(`${where} for ${host} has a -----BEGIN line without its -----END line; give the complete PEM`);
-      if (blocks.length === 0 && !mismatched.length && !unmatched) {
-        fail(`${where} for ${host} is not PEM (no -----BEGIN CERTIFICATE----- block); give the registry's CA certificate in PEM form`);
-        return undefined;
-      }
-      for (const block of blocks) {
-        const isKey = KEY_LABELS.includes(block.label);
-        if (block.label === 'ENCRYPTED PRIVATE KEY' || (isKey && block.headers)) {
-          secrets.push(block.raw);
-          fail(`${where} for ${host} has an encrypted private key, which docker cannot use; decrypt it, e.g. openssl pkey -in client.key -out client.key`);
-          continue;
-        }
-        if (!block.base64ok) {
-          if (isKey) secrets.push(block.raw);
-          fail(`${where} for ${host} has a ${block.label} block that is not valid base64; give the PEM exactly as exported`);
-          continue;
-        }
-        if (block.label === 'CERTIFICATE') {
-          try {
-            parsed.certs.push({ pem: block.pem, x509: new X509Certificate(block.pem) });
-          } catch {
-            fail(`${where} for ${host} has a CERTIFICATE block that is not a valid X.509 certificate; give the certificate exactly as exported`);
-          }
-        } else if (isKey) {
-          secrets.push(block.raw);
-          if (block.pem.trimEnd() !== block.raw) secrets.push(block.pem.trimEnd()); // as written to disk
-          if (!allowKeys) {
-            fail(`${where} for ${host} contains a private key, but a CA file holds only certificates; remove the key (for mutual TLS use a directory with client.cert and client.key)`);
-            continue;
-          }
-          try {
-            parsed.keys.push({ pem: block.pem, raw: block.raw, key: createPrivateKey(block.pem) });
-          } catch {
-            fail(`${where} for ${host} has a ${block.label} block that is not a valid private key; give the key exactly as exported`);
-          }
-        } else if (block.label !== 'EC PARAMETERS') {
-          fail(`${where} for ${host} has a ${block.label} block, which is not a certificate; give CERTIFICATE blocks${allowKeys ? ' (and the client certificate\'s private key)' : ''}`);
-        }
-      }
-      for (const { x509 } of parsed.certs) {
-        const from = new Date(x509.validFrom);
-        const to = new Date(x509.validTo);
-        const which = `the certificate for ${host} (${subjectOf(x509)}, in ${where})`;
-        if (!(to.getTime() >= now.getTime())) fail(`${which} expired on ${iso(to)}; renew it`);
-        else if (!(from.getTime() <= now.getTime())) fail(`${which} is not valid before ${iso(from)}; check the runner's clock or use a certificate that is valid now`);
-      }
-      return problems.length === before ? parsed : undefined;
-    };
-
-    // Reads a file that should hold PEM; undefined when missing (recorded) or unreadable (reported).
-    const readPem = async (path: string, where: string): Promise<string | undefined> => {
-      try {
-        const info = await stat(path);
-        if (!info.isFile()) {
-          fail(`${where} for ${host} is not a regular file; give a PEM file or a directory`);
-          return undefined;
-        }
-        if (info.size > MAX_CERT_FILE_BYTES) {
-          fail(`${where} for ${host} is ${info.size} bytes, more than ${MAX_CERT_FILE_BYTES}, which is too big for a certificate file; give the CA certificate itself`);
-          return undefined;
-        }
-        const data = await readFile(path);
-        if (data.length === 0 || data.toString('utf8').trim() === '') {
-          fail(`${where} for ${host} is empty; give the registry's CA certificate in PEM form`);
-          return undefined;
-        }
-        const text = data.toString('utf8');
-        if (!text.includes('-----BEGIN')) {
-          let der = false;
-          try {
-            new X509Certificate(data);
-            der = true;
-          } catch {
-            // not DER either
-          }
-          if (der) {
-            fail(`${where} for ${host} is a DER certificate, not PEM; convert it: openssl x509 -inform der -in ${display(path)} -out ca.pem`);
-            return undefined;
-          }
-        }
-        return text;
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') out.missing.push(path);
-        else fail(`${where} for ${host} cannot be read (${code ?? (e as Error).message}); make it readable by the job's user`);
-        return undefined;
-      }
-    };
-
-    if (source.kind === 'inline') {
-      const where = 'the inline PEM';
-      const parsed = parse(source.pem, where, true);
-      if (parsed) {
-        if (parsed.keys.length > 1) {
-          fail(`${where} for ${host} has ${parsed.keys.length} private keys; give one client certificate with its one key`);
-        } else if (parsed.certs.length === 0) {
-          fail(`${where} for ${host} has no certificate; give the registry's CA certificate${parsed.keys.length ? ' and the certificate of the private key' : ''}`);
-        } else {
-          const key = parsed.keys[0];
-          let client: RegistryTrust['client'];
-          let cas = parsed.certs;
-          if (key) {
-            const own = parsed.certs.find((c) => keyMatches(key.key, c.x509));
-            if (!own) fail(`${where} for ${host} has a private key but no certificate that matches it; add the client certificate that belongs to the key`);
-            else {
-              client = { certPem: own.pem, keyPem: key.pem };
-              cas = parsed.certs.filter((c) => c !== own);
-            }
-          }
-          if (!problems.length) {
-            const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${subjectOf(new X509Certificate(client.certPem))}` : ''];
-            out.trust.push({ host, caPems: cas.map((c) => c.pem), client, describe: `inline PEM (${parts.filter(Boolean).join('; ')})` });
-          }
-        }
-      }
-    } else {
-      const path = resolve(baseDir, source.path);
-      const rel = relative(baseDir, path);
-      let kind: 'file' | 'dir' | 'missing' | 'error' = 'error';
-      if (!isAbsolute(source.path) && (rel === '..' || rel.startsWith(`..${sep}`))) {
-        fail(`${showValue(source.path)} for ${host} is a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`);
-      } else {
-        try {
-          kind = (await stat(path)).isDirectory() ? 'dir' : 'file';
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT' || code === 'ENOTDIR') kind = 'missing';
-          else fail(`${showValue(display(path))} for ${host} cannot be read (${code ?? (e as Error).message}); make it readable by the job's user`);
-        }
-      }
-      if (kind === 'missing') out.missing.push(path);
-      else if (kind === 'file' && source.kind === 'dir') {
-        fail(`${showValue(display(path))} for ${host} is a file, but the path ends with /, which means a directory; remove the trailing /`);
-      } else if (kind === 'file') {
-        const where = showValue(display(path));
-        const text = await readPem(path, where);
-        const parsed = text === undefined ? undefined : parse(text, where, false);
-        if (parsed && !problems.length) {
-          out.trust.push({ host, caPems: parsed.certs.map((c) => c.pem), describe: `file ${display(path)} (${plural(parsed.certs.length, 'certificate')})` });
-        }
-      } else if (kind === 'dir') {
-        await loadDir(path);
-      }
-    }
-
-    // docker's certs.d rules: *.crt are CA certificates; X.cert is a client certificate whose key is X.key.
-    async function loadDir(dir: string) {
-      const where = showValue(display(dir));
-      let names: string[];
-      try {
-        names = (await readdir(dir)).sort();
-      } catch (e) {
-        fail(`${where} for ${host} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); make it readable by the job's user`);
-        return;
-      }
-      const crts = names.filter((n) => n.endsWith('.crt'));
-      const certFiles = names.filter((n) => n.endsWith('.cert'));
-      const keyFiles = names.filter((n) => n.endsWith('.key'));
-      if (crts.length + certFiles.length + keyFiles.length > MAX_DIR_FILES) {
-        fail(`${where} for ${host} has more than ${MAX_DIR_FILES} certificate and key files; keep only the ones for this registry`);
-        return;
-      }
-      const missingBefore = out.missing.length;
-      const cas: string[] = [];
-      for (const name of crts) {
-        const file = join(dir, name);
-        const text = await readPem(file, showValue(display(file)));
-        const parsed = text === undefined ? undefined : parse(text, showValue(display(file)), false);
-        if (parsed) cas.push(...parsed.certs.map((c) => c.pem));
-      }
-      const pairs: { cert: string; key: string }[] = [];
-      for (const name of certFiles) {
-        const keyName = `${name.slice(0, -'.cert'.length)}.key`;
-        if (keyFiles.includes(keyName)) pairs.push({ cert: name, key: keyName });
-        else fail(`${showValue(display(join(dir, name)))} for ${host} has no ${keyName} next to it; docker pairs X.cert with X.key, so add the key or remove the certificate`);
-      }
-      for (const name of keyFiles) {
-        const certName = `${name.slice(0, -'.key'.length)}.cert`;
-        if (!certFiles.includes(certName)) fail(`${showValue(display(join(dir, name)))} for ${host} has no ${certName} next to it; docker pairs X.cert with X.key, so add the certificate or remove the key`);
-      }
-      if (pairs.length > 1) {
-        fail(`${where} for ${host} has ${pairs.length} client certificates (${pairs.map((p) => p.cert).join(', ')}); keep one pair`);
-      }
-      if (crts.length === 0 && certFiles.length === 0 && keyFiles.length === 0) {
-        fail(`${where} for ${host} has no *.crt file and no client.cert/client.key pair; put the registry's CA certificate in ca.crt`);
-      }
-      let client: RegistryTrust['client'];
-      const pair = pairs.length === 1 ? pairs[0] : undefined;
-      if (pair) {
-        const certFile = join(dir, pair.cert);
-        const keyFile = join(dir, pair.key);
-        const certText = await readPem(certFile, showValue(display(certFile)));
-        const keyText = await readPem(keyFile, showValue(display(keyFile)));
-        const certs = certText === undefined ? undefined : parse(certText, showValue(display(certFile)), false);
-        const keys = keyText === undefined ? undefined : parse(keyText, showValue(display(keyFile)), true);
-        if (keys && (keys.keys.length !== 1 || keys.certs.length)) {
-          fail(`${showValue(display(keyFile))} for ${host} should hold exactly one private key and nothing else; give only the client key`);
-        } else if (certs && keys) {
-          const leaf = certs.certs[0]!; // Go's tls.LoadX509KeyPair: the key belongs to the first certificate
-          if (!keyMatches(keys.keys[0]!.key, leaf.x509)) {
-            fail(`${showValue(display(keyFile))} for ${host} does not match the certificate in ${showValue(display(certFile))} (${subjectOf(leaf.x509)}); give the key that belongs to that certificate`);
-          } else {
-            client = { certPem: certs.certs.map((c) => c.pem).join(''), keyPem: keys.keys[0]!.pem };
-          }
-        }
-      }
-      if (!problems.length && out.missing.length === missingBefore && (cas.length || client)) {
-        const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${pair!.cert}` : ''];
-        out.trust.push({ host, caPems: cas, client, describe: `directory ${display(dir)} (${parts.filter(Boolean).join('; ')})` });
-      }
-    }
-
-    out.problems.push(...problems);
-    out.secrets.push(...secrets.filter((s) => !out.secrets.includes(s)));
+    const loader = new TrustLoader(request.host, baseDir, now, out);
+    await loader.load(request.source);
+    out.problems.push(...loader.problems);
+    out.secrets.push(...loader.secrets.filter((s) => !out.secrets.includes(s)));
   }
   return out;
+}
+
+/**
+ * Loads the certificates of one registry: its trust and missing paths go straight to `out`; its problems and the
+ * private keys to mask are its own until the registry is done (a registry with any problem adds no trust).
+ */
+class TrustLoader {
+  readonly problems: string[] = [];
+  readonly secrets: string[] = [];
+
+  constructor(
+    private readonly host: string,
+    private readonly baseDir: string,
+    private readonly now: Date,
+    private readonly out: LoadedTrust,
+  ) {}
+
+  private fail(what: string): void {
+    this.problems.push(`${INPUT}: ${what}`);
+  }
+
+  /** A path in messages as the user wrote it: relative to the workspace when inside it. */
+  private display(path: string): string {
+    const rel = relative(this.baseDir, path);
+    return rel && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel) ? rel : path;
+  }
+
+  private shown(path: string): string {
+    return showValue(this.display(path));
+  }
+
+  async load(source: CertSource): Promise<void> {
+    if (source.kind === 'inline') this.loadInline(source.pem);
+    else await this.loadPath(source);
+  }
+
+  /** Parses PEM text; `where` names it in messages ('"certs/ca.pem"' or 'the inline PEM'). */
+  private parse(text: string, where: string, allowKeys: boolean): Parsed | undefined {
+    const { host } = this;
+    const before = this.problems.length;
+    const { blocks, unmatched, mismatched } = parsePem(text);
+    for (const m of mismatched) this.fail(`${where} for ${host} has a PEM block whose ${m}; fix the block`);
+    if (unmatched > 0) this.fail(`${where} for ${host} has a -----BEGIN line without its -----END line; give the complete PEM`);
+    if (blocks.length === 0 && !mismatched.length && !unmatched) {
+      this.fail(`${where} for ${host} is not PEM (no -----BEGIN CERTIFICATE----- block); give the registry's CA certificate in PEM form`);
+      return undefined;
+    }
+    const parsed: Parsed = { certs: [], keys: [] };
+    for (const block of blocks) this.takeBlock(block, where, allowKeys, parsed);
+    for (const { x509 } of parsed.certs) {
+      const from = new Date(x509.validFrom);
+      const to = new Date(x509.validTo);
+      const which = `the certificate for ${host} (${subjectOf(x509)}, in ${where})`;
+      if (!(to.getTime() >= this.now.getTime())) this.fail(`${which} expired on ${iso(to)}; renew it`);
+      else if (!(from.getTime() <= this.now.getTime())) this.fail(`${which} is not valid before ${iso(from)}; check the runner's clock or use a certificate that is valid now`);
+    }
+    return this.problems.length === before ? parsed : undefined;
+  }
+
+  /** One PEM block: a certificate or (where allowed) a private key goes into `parsed`; anything else is a problem. */
+  private takeBlock(block: PemBlock, where: string, allowKeys: boolean, parsed: Parsed): void {
+    const { host } = this;
+    const isKey = KEY_LABELS.includes(block.label);
+    if (block.label === 'ENCRYPTED PRIVATE KEY' || (isKey && block.headers)) {
+      this.secrets.push(block.raw);
+      this.fail(`${where} for ${host} has an encrypted private key, which docker cannot use; decrypt it, e.g. openssl pkey -in client.key -out client.key`);
+      return;
+    }
+    if (!block.base64ok) {
+      if (isKey) this.secrets.push(block.raw);
+      this.fail(`${where} for ${host} has a ${block.label} block that is not valid base64; give the PEM exactly as exported`);
+      return;
+    }
+    if (block.label === 'CERTIFICATE') {
+      try {
+        parsed.certs.push({ pem: block.pem, x509: new X509Certificate(block.pem) });
+      } catch {
+        this.fail(`${where} for ${host} has a CERTIFICATE block that is not a valid X.509 certificate; give the certificate exactly as exported`);
+      }
+    } else if (isKey) {
+      this.secrets.push(block.raw);
+      if (block.pem.trimEnd() !== block.raw) this.secrets.push(block.pem.trimEnd()); // as written to disk
+      if (!allowKeys) {
+        this.fail(`${where} for ${host} contains a private key, but a CA file holds only certificates; remove the key (for mutual TLS use a directory with client.cert and client.key)`);
+        return;
+      }
+      try {
+        parsed.keys.push({ pem: block.pem, raw: block.raw, key: createPrivateKey(block.pem) });
+      } catch {
+        this.fail(`${where} for ${host} has a ${block.label} block that is not a valid private key; give the key exactly as exported`);
+      }
+    } else if (block.label !== 'EC PARAMETERS') {
+      this.fail(`${where} for ${host} has a ${block.label} block, which is not a certificate; give CERTIFICATE blocks${allowKeys ? ' (and the client certificate\'s private key)' : ''}`);
+    }
+  }
+
+  /** Reads a file that should hold PEM; undefined when missing (recorded) or unreadable (reported). */
+  private async readPem(path: string, where: string): Promise<string | undefined> {
+    const { host } = this;
+    try {
+      const info = await stat(path);
+      if (!info.isFile()) {
+        this.fail(`${where} for ${host} is not a regular file; give a PEM file or a directory`);
+        return undefined;
+      }
+      if (info.size > MAX_CERT_FILE_BYTES) {
+        this.fail(`${where} for ${host} is ${info.size} bytes, more than ${MAX_CERT_FILE_BYTES}, which is too big for a certificate file; give the CA certificate itself`);
+        return undefined;
+      }
+      const data = await readFile(path);
+      if (data.length === 0 || data.toString('utf8').trim() === '') {
+        this.fail(`${where} for ${host} is empty; give the registry's CA certificate in PEM form`);
+        return undefined;
+      }
+      const text = data.toString('utf8');
+      if (!text.includes('-----BEGIN') && isDer(data)) {
+        this.fail(`${where} for ${host} is a DER certificate, not PEM; convert it: openssl x509 -inform der -in ${this.display(path)} -out ca.pem`);
+        return undefined;
+      }
+      return text;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') this.out.missing.push(path);
+      else this.fail(`${where} for ${host} cannot be read (${code ?? (e as Error).message}); make it readable by the job's user`);
+      return undefined;
+    }
+  }
+
+  /** Inline PEM: CA certificates, and optionally one private key with the client certificate it belongs to. */
+  private loadInline(pem: string): void {
+    const { host } = this;
+    const where = 'the inline PEM';
+    const parsed = this.parse(pem, where, true);
+    if (!parsed) return;
+    if (parsed.keys.length > 1) {
+      this.fail(`${where} for ${host} has ${parsed.keys.length} private keys; give one client certificate with its one key`);
+      return;
+    }
+    if (parsed.certs.length === 0) {
+      this.fail(`${where} for ${host} has no certificate; give the registry's CA certificate${parsed.keys.length ? ' and the certificate of the private key' : ''}`);
+      return;
+    }
+    const key = parsed.keys[0];
+    let client: RegistryTrust['client'];
+    let cas = parsed.certs;
+    if (key) {
+      const own = parsed.certs.find((c) => keyMatches(key.key, c.x509));
+      if (!own) this.fail(`${where} for ${host} has a private key but no certificate that matches it; add the client certificate that belongs to the key`);
+      else {
+        client = { certPem: own.pem, keyPem: key.pem };
+        cas = parsed.certs.filter((c) => c !== own);
+      }
+    }
+    if (!this.problems.length) {
+      const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${subjectOf(new X509Certificate(client.certPem))}` : ''];
+      this.out.trust.push({ host, caPems: cas.map((c) => c.pem), client, describe: `inline PEM (${parts.filter(Boolean).join('; ')})` });
+    }
+  }
+
+  /** A file of CA certificates, or a certs.d-style directory. */
+  private async loadPath(source: { kind: 'file' | 'dir'; path: string }): Promise<void> {
+    const { host, baseDir } = this;
+    const path = resolve(baseDir, source.path);
+    const rel = relative(baseDir, path);
+    if (!isAbsolute(source.path) && (rel === '..' || rel.startsWith(`..${sep}`))) {
+      this.fail(`${showValue(source.path)} for ${host} is a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`);
+      return;
+    }
+    let kind: 'file' | 'dir';
+    try {
+      kind = (await stat(path)).isDirectory() ? 'dir' : 'file';
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') this.out.missing.push(path);
+      else this.fail(`${this.shown(path)} for ${host} cannot be read (${code ?? (e as Error).message}); make it readable by the job's user`);
+      return;
+    }
+    if (kind === 'dir') {
+      await this.loadDir(path);
+    } else if (source.kind === 'dir') {
+      this.fail(`${this.shown(path)} for ${host} is a file, but the path ends with /, which means a directory; remove the trailing /`);
+    } else {
+      const where = this.shown(path);
+      const text = await this.readPem(path, where);
+      const parsed = text === undefined ? undefined : this.parse(text, where, false);
+      if (parsed && !this.problems.length) {
+        this.out.trust.push({ host, caPems: parsed.certs.map((c) => c.pem), describe: `file ${this.display(path)} (${plural(parsed.certs.length, 'certificate')})` });
+      }
+    }
+  }
+
+  /** docker's certs.d rules: *.crt are CA certificates; X.cert is a client certificate whose key is X.key. */
+  private async loadDir(dir: string): Promise<void> {
+    const { host } = this;
+    const where = this.shown(dir);
+    let names: string[];
+    try {
+      names = (await readdir(dir)).sort();
+    } catch (e) {
+      this.fail(`${where} for ${host} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); make it readable by the job's user`);
+      return;
+    }
+    const crts = names.filter((n) => n.endsWith('.crt'));
+    const certFiles = names.filter((n) => n.endsWith('.cert'));
+    const keyFiles = names.filter((n) => n.endsWith('.key'));
+    if (crts.length + certFiles.length + keyFiles.length > MAX_DIR_FILES) {
+      this.fail(`${where} for ${host} has more than ${MAX_DIR_FILES} certificate and key files; keep only the ones for this registry`);
+      return;
+    }
+    const missingBefore = this.out.missing.length;
+    const cas: string[] = [];
+    for (const name of crts) {
+      const file = join(dir, name);
+      const text = await this.readPem(file, this.shown(file));
+      const parsed = text === undefined ? undefined : this.parse(text, this.shown(file), false);
+      if (parsed) cas.push(...parsed.certs.map((c) => c.pem));
+    }
+    const pairs = this.clientPairs(dir, certFiles, keyFiles);
+    if (crts.length === 0 && certFiles.length === 0 && keyFiles.length === 0) {
+      this.fail(`${where} for ${host} has no *.crt file and no client.cert/client.key pair; put the registry's CA certificate in ca.crt`);
+    }
+    const pair = pairs.length === 1 ? pairs[0] : undefined;
+    const client = pair ? await this.loadClientPair(dir, pair) : undefined;
+    if (!this.problems.length && this.out.missing.length === missingBefore && (cas.length || client)) {
+      const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${pair!.cert}` : ''];
+      this.out.trust.push({ host, caPems: cas, client, describe: `directory ${this.display(dir)} (${parts.filter(Boolean).join('; ')})` });
+    }
+  }
+
+  /** X.cert and X.key files that belong together; a half of a pair, or more than one pair, is a problem. */
+  private clientPairs(dir: string, certFiles: string[], keyFiles: string[]): { cert: string; key: string }[] {
+    const { host } = this;
+    const pairs: { cert: string; key: string }[] = [];
+    for (const name of certFiles) {
+      const keyName = `${name.slice(0, -'.cert'.length)}.key`;
+      if (keyFiles.includes(keyName)) pairs.push({ cert: name, key: keyName });
+      else this.fail(`${this.shown(join(dir, name))} for ${host} has no ${keyName} next to it; docker pairs X.cert with X.key, so add the key or remove the certificate`);
+    }
+    for (const name of keyFiles) {
+      const certName = `${name.slice(0, -'.key'.length)}.cert`;
+      if (!certFiles.includes(certName)) this.fail(`${this.shown(join(dir, name))} for ${host} has no ${certName} next to it; docker pairs X.cert with X.key, so add the certificate or remove the key`);
+    }
+    if (pairs.length > 1) {
+      this.fail(`${this.shown(dir)} for ${host} has ${pairs.length} client certificates (${pairs.map((p) => p.cert).join(', ')}); keep one pair`);
+    }
+    return pairs;
+  }
+
+  /** The client certificate and its key, when both load and the key belongs to the (first) certificate. */
+  private async loadClientPair(dir: string, pair: { cert: string; key: string }): Promise<RegistryTrust['client']> {
+    const { host } = this;
+    const certFile = join(dir, pair.cert);
+    const keyFile = join(dir, pair.key);
+    const certText = await this.readPem(certFile, this.shown(certFile));
+    const keyText = await this.readPem(keyFile, this.shown(keyFile));
+    const certs = certText === undefined ? undefined : this.parse(certText, this.shown(certFile), false);
+    const keys = keyText === undefined ? undefined : this.parse(keyText, this.shown(keyFile), true);
+    if (keys && (keys.keys.length !== 1 || keys.certs.length)) {
+      this.fail(`${this.shown(keyFile)} for ${host} should hold exactly one private key and nothing else; give only the client key`);
+      return undefined;
+    }
+    if (!certs || !keys) return undefined;
+    const leaf = certs.certs[0]!; // Go's tls.LoadX509KeyPair: the key belongs to the first certificate
+    if (!keyMatches(keys.keys[0]!.key, leaf.x509)) {
+      this.fail(`${this.shown(keyFile)} for ${host} does not match the certificate in ${this.shown(certFile)} (${subjectOf(leaf.x509)}); give the key that belongs to that certificate`);
+      return undefined;
+    }
+    return { certPem: certs.certs.map((c) => c.pem).join(''), keyPem: keys.keys[0]!.pem };
+  }
+}
+
+/** Whether bytes without a PEM marker are a DER certificate (a common mistake worth its own message). */
+function isDer(data: Buffer): boolean {
+  try {
+    new X509Certificate(data);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

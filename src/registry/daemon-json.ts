@@ -1,8 +1,8 @@
 // The daemon.json of the job's dockerd: what the registry inputs generate, merged with input daemon-config.
 // A setting is given in one place only: dockerd itself refuses to start when a directive is set both as a
 // flag and in daemon.json, and a silent override would hide a mistake.
-import { showValue } from '../inputs.js';
-import type { RegistrySettings } from './settings.js';
+import { showValue } from '../show.js';
+import { type RegistrySettings, isEmptyRegistrySettings } from './settings.js';
 
 /** daemon.json keys the action sets itself through dockerd flags. */
 export const ACTION_OWNED_KEYS: string[] = ['hosts', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'pidfile'];
@@ -96,6 +96,29 @@ export function daemonArgsConflicts(settings: RegistrySettings, config: Record<s
     const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
       : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
     problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
+  }
+  return problems;
+}
+
+/**
+ * What the registry settings mean for the mode (their syntax is already checked): daemon.json conflicts, flags of
+ * daemon-args that set the same directive (dind), and settings a socket or external daemon cannot take.
+ */
+export function registryModeProblems(settings: RegistrySettings, use: { mode: string; configureHost: boolean; daemonArgs: string[] }): string[] {
+  const { config, problems } = buildDaemonJson(settings);
+  if (use.mode === 'dind') problems.push(...daemonArgsConflicts(settings, config, use.daemonArgs));
+  const daemonWide = (['registry-mirrors', 'insecure-registries', 'daemon-config'] as const).filter((name) =>
+    name === 'registry-mirrors' ? settings.mirrors.length : name === 'insecure-registries' ? settings.insecure.length : Object.keys(settings.daemonConfig).length,
+  );
+  if (use.mode === 'socket' && !use.configureHost) {
+    for (const name of daemonWide) {
+      problems.push(`input "${name}": in mode socket this changes the runner's own daemon (its daemon.json, then a reload); set configure-host: true to allow that, or use mode dind`);
+    }
+  }
+  if (use.mode === 'external' && !isEmptyRegistrySettings(settings)) {
+    for (const name of daemonWide) {
+      problems.push(`input "${name}": mode external uses a daemon the action does not manage, so its daemon.json cannot be changed; configure it where that daemon starts (for a service: its command, e.g. --registry-mirror=URL)`);
+    }
   }
   return problems;
 }

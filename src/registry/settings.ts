@@ -3,7 +3,7 @@
 // certs.ts, where they may not exist yet (in the pre phase the workspace is not checked out).
 import { isIP } from 'node:net';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { showValue } from '../inputs.js';
+import { showValue } from '../show.js';
 
 export type CertSource = { kind: 'file'; path: string } | { kind: 'dir'; path: string } | { kind: 'inline'; pem: string };
 export interface CertRequest {
@@ -131,73 +131,88 @@ const inCidr = (hostname: string, cidr: Cidr): boolean => {
 
 interface Line { text: string; number: number }
 
-export function parseRegistrySettings(raw: RegistryRaw, opts: { baseDir: string }): { settings: RegistrySettings; problems: string[] } {
-  const problems: string[] = [];
-  const baseDir = resolve(opts.baseDir);
+/** The raw registry inputs, read with the limits every one of them has; problems of reading go to `problems`. */
+class RegistryText {
+  readonly problems: string[] = [];
+
+  constructor(private readonly raw: RegistryRaw) {}
 
   // registry-certs may hold private keys: messages show it without PEM bodies or other long base64 runs.
-  const shown = (name: RegistryInputName, value: string) => showValue(name === 'registry-certs' ? redactPem(value) : value);
+  shown(name: RegistryInputName, value: string): string {
+    return showValue(name === 'registry-certs' ? redactPem(value) : value);
+  }
 
-  // The raw text of an input, or undefined when it is too broken to read further (the problem is reported).
-  const text = (name: RegistryInputName): string | undefined => {
-    const value = raw[name] ?? '';
+  /** The raw text of an input, or undefined when it is too broken to read further (the problem is reported). */
+  text(name: RegistryInputName): string | undefined {
+    const value = this.raw[name] ?? '';
     if (typeof value !== 'string') {
-      problems.push(`input "${name}": is not text; give it as a string`);
+      this.problems.push(`input "${name}": is not text; give it as a string`);
       return undefined;
     }
     if (value.includes('\0')) {
-      problems.push(`input "${name}": ${shown(name, value)} contains a NUL character; remove it`);
+      this.problems.push(`input "${name}": ${this.shown(name, value)} contains a NUL character; remove it`);
       return undefined;
     }
     if (value.length > MAX_INPUT_CHARS) {
-      problems.push(`input "${name}": ${shown(name, value)} is longer than the limit of ${MAX_INPUT_CHARS} characters; give only registry settings here`);
+      this.problems.push(`input "${name}": ${this.shown(name, value)} is longer than the limit of ${MAX_INPUT_CHARS} characters; give only registry settings here`);
       return undefined;
     }
     return value;
-  };
+  }
 
-  // Lines without blank ones and # comments, each at most MAX_LINE_CHARS long.
-  const linesOf = (name: RegistryInputName, value: string): Line[] | undefined => {
+  /** Lines without blank ones and # comments, each at most MAX_LINE_CHARS long. */
+  linesOf(name: RegistryInputName, value: string): Line[] | undefined {
     const lines: Line[] = [];
     const all = value.split(/\r\n|\n|\r/);
     for (let i = 0; i < all.length; i++) {
       const line = all[i]!;
       if (line.length > MAX_LINE_CHARS) {
-        problems.push(`input "${name}": ${shown(name, line)} (line ${i + 1}) is longer than the limit of ${MAX_LINE_CHARS} characters; put one entry per line`);
+        this.problems.push(`input "${name}": ${this.shown(name, line)} (line ${i + 1}) is longer than the limit of ${MAX_LINE_CHARS} characters; put one entry per line`);
         return undefined;
       }
       const trimmed = line.trim();
       if (trimmed && !trimmed.startsWith('#')) lines.push({ text: trimmed, number: i + 1 });
     }
     return lines;
-  };
+  }
 
-  const tooMany = (name: RegistryInputName, value: string, count?: number) => {
+  tooMany(name: RegistryInputName, value: string, count?: number): void {
     const has = count === undefined ? `more than ${MAX_ENTRIES} entries` : `${count} entries, more than the limit of ${MAX_ENTRIES}`;
-    problems.push(`input "${name}": ${shown(name, value)} has ${has}; list fewer registries`);
-  };
+    this.problems.push(`input "${name}": ${this.shown(name, value)} has ${has}; list fewer registries`);
+  }
 
-  // Entries separated by newlines or commas.
-  const listEntries = (name: RegistryInputName): string[] => {
-    const value = text(name);
+  /** Entries separated by newlines or commas. */
+  listEntries(name: RegistryInputName): string[] {
+    const value = this.text(name);
     if (value === undefined) return [];
-    const lines = linesOf(name, value);
+    const lines = this.linesOf(name, value);
     if (!lines) return [];
     const entries = lines.flatMap((l) => l.text.split(',')).map((e) => e.trim()).filter(Boolean);
     if (entries.length > MAX_ENTRIES) {
-      tooMany(name, value, entries.length);
+      this.tooMany(name, value, entries.length);
       return [];
     }
     return entries;
-  };
+  }
+}
 
+export function parseRegistrySettings(raw: RegistryRaw, opts: { baseDir: string }): { settings: RegistrySettings; problems: string[] } {
+  const input = new RegistryText(raw);
   // insecure-registries first: the mirrors are checked against it.
-  const insecure: string[] = [];
-  const insecureHosts = new Set<string>();
-  const cidrs: Cidr[] = [];
-  const insecureProblems: string[] = [];
-  for (const entry of listEntries('insecure-registries')) {
-    const bad = (what: string) => insecureProblems.push(`input "insecure-registries": ${showValue(entry)} ${what}`);
+  const insecure = parseInsecure(input.listEntries('insecure-registries'));
+  const mirrors = parseMirrors(input.listEntries('registry-mirrors'), insecure);
+  const certs = parseRegistryCerts(input, resolve(opts.baseDir));
+  const config = parseDaemonConfig(input.text('daemon-config')?.trim() ?? '');
+  const problems = [...input.problems, ...mirrors.problems, ...insecure.problems, ...certs.problems, ...config.problems];
+  return { settings: { mirrors: mirrors.mirrors, insecure: insecure.insecure, certs: certs.certs, daemonConfig: config.daemonConfig }, problems };
+}
+
+interface Insecure { insecure: string[]; hosts: Set<string>; cidrs: Cidr[]; problems: string[] }
+
+function parseInsecure(entries: string[]): Insecure {
+  const out: Insecure = { insecure: [], hosts: new Set(), cidrs: [], problems: [] };
+  for (const entry of entries) {
+    const bad = (what: string) => out.problems.push(`input "insecure-registries": ${showValue(entry)} ${what}`);
     let normalized: string;
     if (entry.includes('/') && !entry.includes('://')) {
       const cidr = parseCidr(entry);
@@ -205,7 +220,7 @@ export function parseRegistrySettings(raw: RegistryRaw, opts: { baseDir: string 
         bad(cidr);
         continue;
       }
-      cidrs.push(cidr);
+      out.cidrs.push(cidr);
       normalized = entry.toLowerCase();
     } else {
       const hp = parseHostPort(entry);
@@ -213,104 +228,85 @@ export function parseRegistrySettings(raw: RegistryRaw, opts: { baseDir: string 
         bad(hp);
         continue;
       }
-      insecureHosts.add(hp.host);
+      out.hosts.add(hp.host);
       normalized = hp.host;
     }
-    if (insecure.includes(normalized)) {
+    if (out.insecure.includes(normalized)) {
       bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
       continue;
     }
-    insecure.push(normalized);
+    out.insecure.push(normalized);
   }
+  return out;
+}
 
+function parseMirrors(entries: string[], insecure: Insecure): { mirrors: string[]; problems: string[] } {
   const mirrors: string[] = [];
-  const mirrorProblems: string[] = [];
-  for (const entry of listEntries('registry-mirrors')) {
-    const bad = (what: string) => mirrorProblems.push(`input "registry-mirrors": ${showValue(entry)} ${what}`);
-    if (CONTROL.test(entry)) {
-      bad('contains a control character; remove it');
-      continue;
+  const problems: string[] = [];
+  for (const entry of entries) {
+    const result = parseMirror(entry, insecure);
+    let what = 'problem' in result ? result.problem : undefined;
+    if ('mirror' in result) {
+      if (!mirrors.includes(result.mirror)) mirrors.push(result.mirror);
+      else what = `is listed twice${result.mirror !== entry ? ` (as ${showValue(result.mirror)})` : ''}; remove the duplicate`;
     }
-    if (/\s/.test(entry)) {
-      bad('contains whitespace; separate mirrors with commas or newlines');
-      continue;
-    }
-    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(entry);
-    if (!scheme) {
-      bad(`has no scheme; write the mirror as a URL, like https://${entry.replace(/^\/+/, '')}`);
-      continue;
-    }
-    if (!/^https?$/i.test(scheme[1]!)) {
-      bad(`uses the scheme ${scheme[1]}://; registry mirrors are https:// URLs, like https://mirror.example.com`);
-      continue;
-    }
-    let url: URL;
-    try {
-      url = new URL(entry);
-    } catch {
-      bad('is not a valid URL; write it like https://mirror.example.com');
-      continue;
-    }
-    if (url.username || url.password || entry.slice(scheme[0].length).split('/')[0]!.includes('@')) {
-      bad('contains user info; remove it (credentials belong in docker login, not in the mirror URL)');
-      continue;
-    }
-    if (entry.includes('?') || entry.includes('#')) {
-      bad('has a query or fragment; give only the mirror\'s base URL, like https://mirror.example.com');
-      continue;
-    }
-    const hp = parseHostPort(url.host);
-    if (typeof hp === 'string') {
-      bad(`has a host that ${hp}`);
-      continue;
-    }
-    const path = url.pathname.replace(/\/+$/, '');
-    const normalized = `${url.protocol}//${hp.host}${path}`;
-    if (url.protocol === 'http:') {
-      // URL drops a default port: http://m:80 has host m, and insecure-registries may list either form.
-      const forms = [hp.host, `${hp.hostname}:${hp.port ?? 80}`];
-      if (!forms.some((f) => insecureHosts.has(f)) && !cidrs.some((c) => inCidr(hp.hostname, c))) {
-        bad(`is plain HTTP, but ${hp.host} is not in insecure-registries; use https:// or add ${hp.host} to insecure-registries`);
-        continue;
-      }
-    }
-    if (mirrors.includes(normalized)) {
-      bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
-      continue;
-    }
-    mirrors.push(normalized);
+    if (what) problems.push(`input "registry-mirrors": ${showValue(entry)} ${what}`);
   }
+  return { mirrors, problems };
+}
 
-  const { certs, problems: certProblems } = parseRegistryCerts(text('registry-certs'), baseDir, linesOf, tooMany);
+/** One mirror URL, normalized, or what is wrong with it (a phrase that follows the shown value). */
+function parseMirror(entry: string, insecure: Insecure): { mirror: string } | { problem: string } {
+  const problem = (what: string) => ({ problem: what });
+  if (CONTROL.test(entry)) return problem('contains a control character; remove it');
+  if (/\s/.test(entry)) return problem('contains whitespace; separate mirrors with commas or newlines');
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(entry);
+  if (!scheme) return problem(`has no scheme; write the mirror as a URL, like https://${entry.replace(/^\/+/, '')}`);
+  if (!/^https?$/i.test(scheme[1]!)) return problem(`uses the scheme ${scheme[1]}://; registry mirrors are https:// URLs, like https://mirror.example.com`);
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return problem('is not a valid URL; write it like https://mirror.example.com');
+  }
+  if (url.username || url.password || entry.slice(scheme[0].length).split('/')[0]!.includes('@')) {
+    return problem('contains user info; remove it (credentials belong in docker login, not in the mirror URL)');
+  }
+  if (entry.includes('?') || entry.includes('#')) return problem('has a query or fragment; give only the mirror\'s base URL, like https://mirror.example.com');
+  const hp = parseHostPort(url.host);
+  if (typeof hp === 'string') return problem(`has a host that ${hp}`);
+  if (url.protocol === 'http:') {
+    // URL drops a default port: http://m:80 has host m, and insecure-registries may list either form.
+    const forms = [hp.host, `${hp.hostname}:${hp.port ?? 80}`];
+    if (!forms.some((f) => insecure.hosts.has(f)) && !insecure.cidrs.some((c) => inCidr(hp.hostname, c))) {
+      return problem(`is plain HTTP, but ${hp.host} is not in insecure-registries; use https:// or add ${hp.host} to insecure-registries`);
+    }
+  }
+  return { mirror: `${url.protocol}//${hp.host}${url.pathname.replace(/\/+$/, '')}` };
+}
 
+function parseDaemonConfig(configText: string): { daemonConfig: Record<string, unknown>; problems: string[] } {
   const daemonConfig: Record<string, unknown> = {};
-  const configProblems: string[] = [];
-  const configText = text('daemon-config')?.trim() ?? '';
-  if (configText) {
-    const bad = (what: string) => configProblems.push(`input "daemon-config": ${showValue(configText)} ${what}`);
-    let value: unknown;
-    let parsed = false;
-    try {
-      value = JSON.parse(configText);
-      parsed = true;
-    } catch (e) {
-      const reason = String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 160);
-      bad(`is not valid JSON (${reason}); give a JSON object, like {"debug": true}`);
-    }
-    if (parsed) {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-        bad(`is ${kind}, not a JSON object; write the settings inside { }, like {"debug": true}`);
-      } else if (Object.hasOwn(value, '__proto__')) {
-        bad('has a "__proto__" key, which is not a daemon setting; remove it');
-      } else {
-        for (const [key, v] of Object.entries(value)) daemonConfig[key] = v;
-      }
-    }
+  const problems: string[] = [];
+  if (!configText) return { daemonConfig, problems };
+  const bad = (what: string) => problems.push(`input "daemon-config": ${showValue(configText)} ${what}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(configText);
+  } catch (e) {
+    const reason = String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 160);
+    bad(`is not valid JSON (${reason}); give a JSON object, like {"debug": true}`);
+    return { daemonConfig, problems };
   }
-
-  problems.push(...mirrorProblems, ...insecureProblems, ...certProblems, ...configProblems);
-  return { settings: { mirrors, insecure, certs, daemonConfig }, problems };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+    bad(`is ${kind}, not a JSON object; write the settings inside { }, like {"debug": true}`);
+  } else if (Object.hasOwn(value, '__proto__')) {
+    bad('has a "__proto__" key, which is not a daemon setting; remove it');
+  } else {
+    for (const [key, v] of Object.entries(value)) daemonConfig[key] = v;
+  }
+  return { daemonConfig, problems };
 }
 
 /** Text with every PEM body (and any other long base64 run) replaced by …, for messages. */
@@ -332,105 +328,102 @@ const BASE64_LINE = /^[A-Za-z0-9+/]+=*$/;
 // A line that starts a new HOST=SOURCE entry rather than continuing base64 (whose '=' only pads the end).
 const looksLikeEntry = (line: string) => /^[^=\s]+=\s*\S/.test(line) && !BASE64_LINE.test(line);
 
-function parseRegistryCerts(
-  value: string | undefined,
-  baseDir: string,
-  linesOf: (name: RegistryInputName, value: string) => Line[] | undefined,
-  tooMany: (name: RegistryInputName, value: string, count?: number) => void,
-): { certs: CertRequest[]; problems: string[] } {
+/** Consumes the PEM that starts at lines[i] (its first line is `first`): returns the PEM and the next index. */
+function collectPem(lines: Line[], i: number, first: string): { pem?: string; next: number } {
+  const pemLines: string[] = [];
+  let open = 0;
+  let j = i;
+  let line = first;
+  for (;;) {
+    for (const m of line.matchAll(MARKER)) open += m[1] === 'BEGIN' ? 1 : -1;
+    pemLines.push(line);
+    j++;
+    const next = lines[j];
+    if (open <= 0) {
+      // The PEM goes on only if another block follows (a certificate and its key, a chain).
+      if (next && BEGIN.test(next.text)) {
+        line = next.text;
+        continue;
+      }
+      return { pem: `${pemLines.join('\n')}\n`, next: j };
+    }
+    if (!next || looksLikeEntry(next.text)) return { next: j };
+    line = next.text;
+  }
+}
+
+function parseRegistryCerts(input: RegistryText, baseDir: string): { certs: CertRequest[]; problems: string[] } {
   const certs: CertRequest[] = [];
   const problems: string[] = [];
-  if (value === undefined) return { certs, problems };
-  const lines = linesOf('registry-certs', value);
-  if (!lines) return { certs, problems };
-  const bad = (shown: string, line: number, what: string) => problems.push(`input "registry-certs": ${showValue(shown)} (line ${line}) ${what}`);
+  const value = input.text('registry-certs');
+  const lines = value === undefined ? undefined : input.linesOf('registry-certs', value);
+  if (value === undefined || !lines) return { certs, problems };
   const seen = new Map<string, number>(); // host -> line
-
-  // Consumes the PEM that starts at lines[i] (its first line is `first`): returns the PEM and the next index.
-  const collectPem = (i: number, first: string): { pem?: string; next: number } => {
-    const pemLines: string[] = [];
-    let open = 0;
-    let j = i;
-    let line = first;
-    for (;;) {
-      for (const m of line.matchAll(MARKER)) open += m[1] === 'BEGIN' ? 1 : -1;
-      pemLines.push(line);
-      j++;
-      const next = lines[j];
-      if (open <= 0) {
-        // The PEM goes on only if another block follows (a certificate and its key, a chain).
-        if (next && BEGIN.test(next.text)) {
-          line = next.text;
-          continue;
-        }
-        return { pem: `${pemLines.join('\n')}\n`, next: j };
-      }
-      if (!next || looksLikeEntry(next.text)) return { next: j };
-      line = next.text;
-    }
-  };
-
   let entries = 0;
   for (let i = 0; i < lines.length; ) {
     const { text: line, number } = lines[i]!;
     if (++entries > MAX_ENTRIES) {
-      tooMany('registry-certs', value);
+      input.tooMany('registry-certs', value);
       return { certs: [], problems: [] }; // rejected as a whole: the problems of single lines would only bury that
     }
     if (BEGIN.test(line)) {
       // PEM text without HOST= in front: skip the whole block rather than complaining about every base64 line.
-      const { next } = collectPem(i, line);
+      i = collectPem(lines, i, line).next;
       problems.push(`input "registry-certs": the PEM block at line ${number} has no registry in front; write it as HOST[:PORT]=-----BEGIN …, like registry.example.com:5000=-----BEGIN CERTIFICATE-----`);
-      i = next;
       continue;
     }
-    const eq = line.indexOf('=');
-    if (eq < 0) {
-      bad(line, number, 'is not HOST[:PORT]=SOURCE; write one registry per line, like registry.example.com:5000=certs/ca.pem');
-      i++;
-      continue;
-    }
-    const hostText = line.slice(0, eq).trim();
-    const sourceText = line.slice(eq + 1).trim();
-    let source: CertSource | undefined;
-    let sourceProblem: string | undefined;
-    let next = i + 1;
-    if (BEGIN.test(sourceText)) {
-      const collected = collectPem(i, sourceText);
-      next = collected.next;
-      if (collected.pem === undefined) sourceProblem = 'has an inline PEM without its -----END line; paste the whole PEM, from -----BEGIN to -----END';
-      else source = { kind: 'inline', pem: collected.pem };
-    } else if (sourceText === '') {
-      sourceProblem = 'has nothing after =; give a PEM file, a certs.d-style directory or the PEM text itself';
-    } else if (CONTROL.test(sourceText)) {
-      sourceProblem = 'has a control character in the path; remove it';
-    } else if (sourceText.startsWith('~')) {
-      sourceProblem = 'has a path starting with ~, which is not expanded; use an absolute path or one relative to the workspace';
-    } else if (sourceText.startsWith('-----')) {
-      sourceProblem = 'has a PEM marker that is not -----BEGIN …-----; paste the whole PEM, starting with its -----BEGIN line';
-    } else {
-      const path = resolve(baseDir, sourceText);
-      const rel = relative(baseDir, path);
-      if (!isAbsolute(sourceText) && (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))) {
-        sourceProblem = `has a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`;
-      } else {
-        source = { kind: /[/\\]$/.test(sourceText) ? 'dir' : 'file', path };
-      }
-    }
-    // Never show an inline PEM in a message: it may hold a private key.
-    const shown = source?.kind === 'inline' || BEGIN.test(sourceText) ? `${hostText}=-----BEGIN …` : line;
-    const hp = parseHostPort(hostText);
-    if (typeof hp === 'string') bad(shown, number, `has a registry host that ${hp}`);
-    if (sourceProblem) bad(shown, number, sourceProblem);
-    if (typeof hp !== 'string' && source) {
-      const first = seen.get(hp.host);
-      if (first !== undefined) bad(shown, number, `names ${hp.host} again (first on line ${first}); give one source per registry (a directory can hold several certificates)`);
+    const entry = parseCertEntry(lines, i, baseDir);
+    const bad = (what: string) => problems.push(`input "registry-certs": ${showValue(entry.shown)} (line ${number}) ${what}`);
+    for (const what of entry.problems) bad(what);
+    if (entry.request) {
+      const first = seen.get(entry.request.host);
+      if (first !== undefined) bad(`names ${entry.request.host} again (first on line ${first}); give one source per registry (a directory can hold several certificates)`);
       else {
-        seen.set(hp.host, number);
-        certs.push({ host: hp.host, source });
+        seen.set(entry.request.host, number);
+        certs.push(entry.request);
       }
     }
-    i = next;
+    i = entry.next;
   }
   return { certs, problems };
+}
+
+/** The HOST[:PORT]=SOURCE entry at lines[i]: the request or its problems, how to show it, and the next line's index. */
+function parseCertEntry(lines: Line[], i: number, baseDir: string): { request?: CertRequest; problems: string[]; shown: string; next: number } {
+  const line = lines[i]!.text;
+  const eq = line.indexOf('=');
+  if (eq < 0) return { problems: ['is not HOST[:PORT]=SOURCE; write one registry per line, like registry.example.com:5000=certs/ca.pem'], shown: line, next: i + 1 };
+  const hostText = line.slice(0, eq).trim();
+  const sourceText = line.slice(eq + 1).trim();
+  let next = i + 1;
+  let source: CertSource | string;
+  if (BEGIN.test(sourceText)) {
+    const collected = collectPem(lines, i, sourceText);
+    next = collected.next;
+    source = collected.pem === undefined ? 'has an inline PEM without its -----END line; paste the whole PEM, from -----BEGIN to -----END' : { kind: 'inline', pem: collected.pem };
+  } else {
+    source = certPath(sourceText, baseDir);
+  }
+  // Never show an inline PEM in a message: it may hold a private key.
+  const shown = BEGIN.test(sourceText) ? `${hostText}=-----BEGIN …` : line;
+  const hp = parseHostPort(hostText);
+  const problems: string[] = [];
+  if (typeof hp === 'string') problems.push(`has a registry host that ${hp}`);
+  if (typeof source === 'string') problems.push(source);
+  const request = typeof hp !== 'string' && typeof source !== 'string' ? { host: hp.host, source } : undefined;
+  return { request, problems, shown, next };
+}
+
+/** A file or certs.d-style directory source (a trailing / means a directory), or what is wrong with the path. */
+function certPath(sourceText: string, baseDir: string): CertSource | string {
+  if (sourceText === '') return 'has nothing after =; give a PEM file, a certs.d-style directory or the PEM text itself';
+  if (CONTROL.test(sourceText)) return 'has a control character in the path; remove it';
+  if (sourceText.startsWith('~')) return 'has a path starting with ~, which is not expanded; use an absolute path or one relative to the workspace';
+  if (sourceText.startsWith('-----')) return 'has a PEM marker that is not -----BEGIN …-----; paste the whole PEM, starting with its -----BEGIN line';
+  const path = resolve(baseDir, sourceText);
+  const rel = relative(baseDir, path);
+  if (!isAbsolute(sourceText) && (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))) {
+    return `has a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`;
+  }
+  return { kind: /[/\\]$/.test(sourceText) ? 'dir' : 'file', path };
 }
