@@ -5,7 +5,7 @@ import type { DaemonMode, JobDaemon } from './daemon/daemon.js';
 import { dindDaemon } from './daemon/dind.js';
 import { existingDaemon } from './daemon/existing.js';
 import { type EngineLocation, checkedEndpoint, clientEnvironment, formatAddress, loadEndpoint, locateEngine } from './endpoint.js';
-import { EngineClient } from './engine/client.js';
+import { type DaemonInfo, EngineClient } from './engine/client.js';
 import { STOP_GRACE_SECONDS, cleanupSession, reapStale } from './cleanup.js';
 import { type Inputs, InputError, parseInputs } from './inputs.js';
 import type { Platform } from './platform/platform.js';
@@ -133,11 +133,10 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     const client = new EngineClient(daemon.endpoint);
     const target = `the ${inputs.mode} daemon at ${client.description}`;
     // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
-    const ready = await waitForDaemon(daemon, client, target, Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)), platform, clock);
+    const { ready, info } = await waitForDaemon(daemon, client, target, Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)), platform, clock);
     // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
     const waitSeconds = (clock.now() - mainStarted) / 1000;
     const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
-    const info = await client.info();
     // The check costs 0.6-1 s on a busy 2-core runner: it runs where it can fail, a daemon without --privileged.
     const probe = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
       ? await checkCanRunContainers(client, ready.version.arch, state.value, platform)
@@ -180,9 +179,17 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
 }
 
 /** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
-async function waitForDaemon(daemon: JobDaemon, client: EngineClient, target: string, timeoutMs: number, platform: Platform, clock: Clock): Promise<Ready> {
+async function waitForDaemon(daemon: JobDaemon, client: EngineClient, target: string, timeoutMs: number, platform: Platform, clock: Clock): Promise<{ ready: Ready; info: DaemonInfo }> {
+  let info: DaemonInfo | undefined;
+  // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
+  const probe = async (ms: number) => {
+    const answer = await client.probe(ms);
+    info = answer.info;
+    return answer;
+  };
   try {
-    return await waitUntilReady({ target, timeoutMs, probe: (ms) => client.probe(ms), giveUp: daemon.giveUp, clock });
+    const ready = await waitUntilReady({ target, timeoutMs, probe, giveUp: daemon.giveUp, clock });
+    return { ready, info: info ?? (await client.info()) };
   } catch (e) {
     if (!(e instanceof NotReadyError) || !daemon.logTail) throw e;
     const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err: Error) => `(its log could not be read: ${err.message})`);
@@ -311,10 +318,25 @@ async function saveImageCache(record: CacheRecord, s: SessionState, platform: Pl
     }
     const outer = new EngineClient(loadEndpoint(s.outer!));
     const id = s.containerId!;
-    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env), jobStatus);
+    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => stopCleanly(outer, id), cacheDeadlineMs(platform.env), jobStatus);
   } catch (e) {
     platform.log.warning(`setup-dind cache: could not save (${(e as Error).message}).`);
     return 'not saved: an error';
+  }
+}
+
+/**
+ * data-root: dockerd must have shut down by itself (exit code 0) before its data root is archived. A daemon killed
+ * after the grace period, or one that is still running, may have left its databases half-written: no snapshot.
+ */
+async function stopCleanly(outer: EngineClient, id: string): Promise<void> {
+  await outer.stopContainer(id, STOP_GRACE_SECONDS);
+  const c = await outer.inspectContainer(id);
+  if (!c) throw new Error("the daemon's container is gone, so there is no data root to save");
+  if (c.running) throw new Error(`the daemon is still running after the stop request (state: ${c.status}); its data root is not saved`);
+  if (c.exitCode !== 0) {
+    const how = c.exitCode === 137 ? `it was killed after ${STOP_GRACE_SECONDS} s` : `it exited with code ${c.exitCode}`;
+    throw new Error(`the daemon did not shut down cleanly (${how}); a snapshot of its data root could be inconsistent, so it is not saved`);
   }
 }
 

@@ -17,7 +17,7 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('dist/', () => {
-  it('equals a fresh build of the sources (run `npm run build` and commit dist/ when this fails)', { timeout: 120_000 }, () => {
+  it('equals a fresh build of the sources (run `npm run build` and commit dist/ when this fails)', { timeout: 600_000 }, () => {
     const out = mkdtempSync(join(tmpdir(), 'setup-dind-build-'));
     try {
       execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), out], { cwd: root, stdio: 'pipe' });
