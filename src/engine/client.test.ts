@@ -189,7 +189,7 @@ describe('EngineClient over a unix socket', () => {
         Name: '/setup-dind-x',
         RestartCount: 1,
         State: { Running: false, Restarting: false, Status: 'exited', ExitCode: 137, Error: '' },
-        NetworkSettings: { Ports: { '2376/tcp': [{ HostIp: '127.0.0.1', HostPort: '49153' }], '80/tcp': null }, Networks: { bridge: {} } },
+        NetworkSettings: { Ports: { '2376/tcp': [{ HostIp: '127.0.0.1', HostPort: '49153' }], '80/tcp': null }, Networks: { bridge: { IPAddress: '172.17.0.2' }, none: {} } },
         Mounts: [{ Source: '/tmp/x', Destination: '/run/setup-dind', Type: 'bind' }],
       });
     expect(await client().inspectContainer('abc')).toEqual({
@@ -203,8 +203,23 @@ describe('EngineClient over a unix socket', () => {
       error: '',
       ports: { '2376/tcp': [{ hostIp: '127.0.0.1', hostPort: '49153' }], '80/tcp': [] },
       mounts: [{ source: '/tmp/x', destination: '/run/setup-dind', type: 'bind' }],
-      networks: ['bridge'],
+      networks: ['bridge', 'none'],
+      addresses: { bridge: '172.17.0.2' },
     });
+  });
+
+  it('follows container events until the stream ends, and lists the running containers', async () => {
+    handler = (req, _body, res) => {
+      if (!req.url!.startsWith('/events')) return sendJson(res, 200, [{ Id: 'c1', State: 'running' }]);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(`${JSON.stringify({ Type: 'container', Action: 'start', Actor: { ID: 'c1' } })}\n{"Type":"container","Act`);
+      res.end(`ion":"die","Actor":{"ID":"c1"}}\n`);
+    };
+    const got: { id: string; action: string }[] = [];
+    for await (const e of await client().containerEvents(new AbortController().signal)) got.push(e);
+    expect(got).toEqual([{ id: 'c1', action: 'start' }, { id: 'c1', action: 'die' }]);
+    expect(decodeURIComponent(seen[0]!.url)).toBe('/events?filters={"type":["container"],"event":["start","die","destroy"]}');
+    expect(await client().runningContainers()).toEqual(['c1']);
   });
 
   it('reads the logs of a container, demultiplexed', async () => {
