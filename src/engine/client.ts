@@ -23,6 +23,8 @@ export interface DaemonInfo {
 export interface ContainerState {
   id: string;
   name: string;
+  /** The image's id (sha256:…). */
+  image: string;
   running: boolean;
   restarting: boolean;
   status: string;
@@ -250,6 +252,7 @@ export class EngineClient {
     return {
       id: c.Id,
       name: c.Name.replace(/^\//, ''),
+      image: c.Image,
       running: c.State.Running,
       restarting: c.State.Restarting,
       status: c.State.Status,
@@ -278,6 +281,29 @@ export class EngineClient {
 
   removeContainer(id: string): Promise<void> {
     return this.call(`removing container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).remove({ force: true, v: true })), { 404: undefined });
+  }
+
+  /** Waits until the container exits; its exit code. */
+  waitContainer(id: string): Promise<number> {
+    return this.call(`waiting for container ${id.slice(0, 12)}`, async () => ((await this.docker.getContainer(id).wait()) as { StatusCode: number }).StatusCode);
+  }
+
+  /** Every container's id (running or not). */
+  listContainerIds(): Promise<string[]> {
+    return this.call('listing containers', async () => (await this.docker.listContainers({ all: true })).map((c) => c.Id));
+  }
+
+  /** Removes unused networks, dangling images, and build cache beyond `keepBytes` (what a snapshot need not carry). */
+  pruneUnused(keepBytes: number): Promise<void> {
+    return this.call('pruning unused networks, dangling images and build cache', async () => {
+      await this.docker.pruneNetworks();
+      await this.docker.pruneImages({ filters: { dangling: ['true'] } });
+      // keep-storage until API 1.47, reserved-space from 1.48: a daemon ignores the one it does not know.
+      await new Promise<void>((resolve, reject) => {
+        const options = { 'keep-storage': keepBytes, 'reserved-space': keepBytes };
+        this.docker.modem.dial({ path: '/build/prune?', method: 'POST', options, statusCodes: { 200: true, 500: 'server error' } }, (e) => (e ? reject(e) : resolve()));
+      });
+    });
   }
 
   /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
