@@ -14,6 +14,8 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type { ContainerSpec, EngineClient } from '../engine/client.js';
 
+const run = promisify(execFile);
+
 /** Where the helper sees the daemon's volume and the per-job directory. */
 const DATA = '/var/lib/docker';
 const JOB = '/run/setup-dind';
@@ -81,7 +83,7 @@ export class SnapshotError extends Error {}
 async function makeFifo(jobDir: string): Promise<{ name: string; path: string }> {
   const name = `snapshot-${randomBytes(4).toString('hex')}.fifo`;
   const path = join(jobDir, name);
-  await promisify(execFile)('mkfifo', ['-m', '600', path]);
+  await run('mkfifo', ['-m', '600', path]);
   return { name, path };
 }
 
