@@ -10,9 +10,10 @@ import { STOP_GRACE_SECONDS, cleanupSession, reapStale } from './cleanup.js';
 import { type Inputs, InputError, parseInputs } from './inputs.js';
 import type { Platform } from './platform/platform.js';
 import { type Clock, NotReadyError, type Ready, realClock, waitUntilReady } from './readiness.js';
-import { newSessionId } from './session.js';
+import { newSessionId, sessionLabels } from './session.js';
 import { type RunProbeResult, probeContainerRun } from './daemon/run-probe.js';
-import { type CacheRecord, cacheDeadlineMs, DATA_ROOT, DATA_ROOT_PARENT, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
+import { type CacheRecord, cacheDeadlineMs, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
+import { type SnapshotPlace, restoreDataRootSnapshot, snapshotDataRoot } from './cache/data-root.js';
 import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
 import { CONTEXT_NAME, dockerConfigDir, installDockerContext, removeDockerContext } from './docker-context.js';
@@ -58,13 +59,21 @@ function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, en
 
 /** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
 function restoreDataRoot(inputs: Inputs, platform: Platform, state: StateRecorder) {
-  return async (engine: EngineClient, containerId: string): Promise<boolean> => {
+  // The helper mounts the daemon's volume; the daemon's container stays created, not started.
+  return async (engine: EngineClient): Promise<boolean> => {
     const started = startCache(inputs, platform);
     if (!started) return true;
-    const record = await restoreEntry(started.backend, started.record, (tar) => engine.putArchive(containerId, DATA_ROOT_PARENT, tar), platform.log, cacheDeadlineMs(platform.env));
+    const place = snapshotPlace(engine, state.value!, inputs.dind.image, platform);
+    const record = await restoreEntry(started.backend, started.record, (tar) => restoreDataRootSnapshot(place, tar), platform.log, cacheDeadlineMs(platform.env));
     state.update({ cache: record });
     return !record.failed;
   };
+}
+
+/** Where a data-root snapshot is taken or restored: the daemon's volume on the outer engine, through the job directory. */
+function snapshotPlace(engine: EngineClient, s: SessionState, image: string, platform: Platform): SnapshotPlace {
+  if (!s.volume || !s.jobDir || !s.hostJobDir) throw new Error('the daemon\'s volume or job directory is not recorded in state');
+  return { engine, image, volume: s.volume, jobDir: s.jobDir, hostJobDir: s.hostJobDir, labels: sessionLabels(s.session, platform.job) };
 }
 
 /** Parses inputs, or fails the step with every problem at once and returns undefined. */
@@ -318,11 +327,29 @@ async function saveImageCache(record: CacheRecord, s: SessionState, platform: Pl
     }
     const outer = new EngineClient(loadEndpoint(s.outer!));
     const id = s.containerId!;
-    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => stopCleanly(outer, id), cacheDeadlineMs(platform.env), jobStatus);
+    // The image is the one the daemon runs: post reads no inputs but job-status, so it comes from the container.
+    const image = (await outer.inspectContainer(id))?.image ?? '';
+    const prepare = async () => {
+      await pruneForSnapshot(daemon);
+      await stopCleanly(outer, id);
+    };
+    return await saveEntry(backend, record, current, () => snapshotDataRoot(snapshotPlace(outer, s, image, platform)), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
   } catch (e) {
     platform.log.warning(`setup-dind cache: could not save (${(e as Error).message}).`);
     return 'not saved: an error';
   }
+}
+
+/** Build cache a data-root snapshot keeps at most (the rest is pruned before it is taken). */
+export const SNAPSHOT_BUILD_CACHE_BYTES = 1024 ** 3;
+
+/**
+ * Before a data-root snapshot: every container goes (a restored daemon would restart the last job's containers), and
+ * unused networks, dangling images and build cache beyond SNAPSHOT_BUILD_CACHE_BYTES.
+ */
+async function pruneForSnapshot(daemon: EngineClient): Promise<void> {
+  for (const id of await daemon.listContainerIds()) await daemon.removeContainer(id);
+  await daemon.pruneUnused(SNAPSHOT_BUILD_CACHE_BYTES);
 }
 
 /**

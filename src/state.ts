@@ -24,6 +24,8 @@ export interface SessionState {
   outer?: SavedEndpoint;
   /** A directory of ours (socket, certificates); removed by post. */
   jobDir?: string;
+  /** The per-job directory as the outer engine's host sees it (a container job translates it). */
+  hostJobDir?: string;
   containerId?: string;
   containerName?: string;
   volume?: string;

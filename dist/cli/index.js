@@ -6,7 +6,7 @@ const __dirname = __setupDindDirname(__filename);
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 564:
+/***/ 51:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -2581,6 +2581,7 @@ async function startDind(inputs, platform, state, s, outer, deps) {
         state.update({ network: { name: network, created: !exists } });
     }
     const files = await writeDaemonFiles(inputs, jobDir, name);
+    state.update({ hostJobDir: toHostPath(jobDir) });
     const planInput = {
         inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
         session: s.session,
@@ -3138,7 +3139,12 @@ class DirectoryBackend {
         if (!match)
             return undefined;
         const { stream, done } = decompressFile(match.file);
-        await Promise.all([consume(stream), done]);
+        // Both ends settle before the restore returns: a consumer still writing must not outlive a failure.
+        const [consumed, decompressed] = await Promise.allSettled([consume(stream), done]);
+        if (consumed.status === 'rejected' || decompressed.status === 'rejected') {
+            const reasons = [consumed, decompressed].flatMap((r) => (r.status === 'rejected' ? [r.reason.message] : []));
+            throw new Error(reasons.join('; '));
+        }
         return { key: match.key, bytes: match.bytes };
     }
     async save(key, produce, maxBytes, supersedes = []) {
@@ -3368,9 +3374,130 @@ async function saveEntry(backend, record, current, produce, log, prepare, deadli
         return 'not saved: an error';
     }
 }
-/** Where the dind data root lives inside the daemon's container, and the directory its archive is rooted at. */
-const DATA_ROOT = '/var/lib/docker';
-const DATA_ROOT_PARENT = (0,external_node_path_.join)(DATA_ROOT, '..');
+
+;// CONCATENATED MODULE: ./src/cache/data-root.ts
+// data-root snapshots that keep what overlay layers need: extended attributes (trusted.overlay.opaque marks a
+// directory a later layer replaced), whiteout devices, owners by number. The engine's archive API keeps none of the
+// trusted.* attributes, so the tar is made (and unpacked) by GNU tar in a short-lived container of the dind image
+// that mounts the daemon's volume; it streams through a FIFO in the per-job directory, which that container mounts.
+// Runtime state never enters a snapshot: containers (with their restart policies), networks, containerd's task
+// state, volumes and temporary files are left out, and the daemon is pruned before it stops.
+
+
+
+
+
+
+
+
+const data_root_run = (0,external_node_util_namespaceObject.promisify)(external_node_child_process_.execFile);
+/** Where the helper sees the daemon's volume and the per-job directory. */
+const DATA = '/var/lib/docker';
+const JOB = '/run/setup-dind';
+/** Paths under the data root a snapshot leaves out: runtime state, and volumes (data of the job, not of the cache). */
+const SNAPSHOT_EXCLUDES = [
+    './containers', './network', './runtimes', './tmp', './volumes', './swarm', './image/*/layerdb/mounts',
+    './containerd/daemon/io.containerd.runtime.v2.task', './containerd/daemon/io.containerd.sandbox.controller.v1.shim',
+    './engine-id',
+];
+/** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
+const NO_GNU_TAR = 90;
+/**
+ * The helper's script: `save` writes the data root into the FIFO, `restore` unpacks the FIFO into it. A fixed text:
+ * the FIFO's path and the excludes arrive as arguments.
+ */
+const SNAPSHOT_SCRIPT = `set -e
+mode=$1 fifo=$2; shift 2
+tar --version 2>/dev/null | grep -q 'GNU tar' || { echo "setup-dind: this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)" >&2; exit ${NO_GNU_TAR}; }
+[ -p "$fifo" ] || { echo "setup-dind: $fifo is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }
+cd ${DATA}
+if [ "$mode" = save ]; then
+  for x in "$@"; do set -- "$@" "--exclude=$x"; shift; done
+  exec tar --create --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --sparse --anchored "$@" .
+fi
+exec tar --extract --read-full-records --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions`;
+function helperSpec(place, mode, fifoName) {
+    return {
+        name: `${place.volume}-${mode}-${(0,external_node_crypto_namespaceObject.randomBytes)(3).toString('hex')}`,
+        Image: place.image,
+        Entrypoint: ['sh', '-c', SNAPSHOT_SCRIPT, 'setup-dind-snapshot'],
+        Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? SNAPSHOT_EXCLUDES : [])],
+        Labels: place.labels,
+        HostConfig: {
+            // Reading and writing trusted.* attributes needs CAP_SYS_ADMIN; nothing else beyond Docker's defaults.
+            CapAdd: ['SYS_ADMIN'],
+            NetworkMode: 'none',
+            Mounts: [
+                { Type: 'volume', Source: place.volume, Target: DATA, ...(mode === 'save' ? { ReadOnly: true } : {}) },
+                { Type: 'bind', Source: place.hostJobDir, Target: JOB },
+            ],
+        },
+    };
+}
+class SnapshotError extends Error {
+}
+async function makeFifo(jobDir) {
+    const name = `snapshot-${(0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex')}.fifo`;
+    const path = (0,external_node_path_.join)(jobDir, name);
+    await data_root_run('mkfifo', ['-m', '600', path]);
+    return { name, path };
+}
+/** Opens and closes the other end, so an open still waiting for a helper that died returns (and fails). */
+async function unblock(path, flags) {
+    const handle = await (0,promises_.open)(path, flags | external_node_fs_.constants.O_NONBLOCK).catch(() => undefined);
+    await handle?.close();
+}
+/** Runs the helper to its end; a SnapshotError with its output when it fails. */
+async function runHelper(place, spec, onExit) {
+    const { engine } = place;
+    const id = await engine.createContainer(spec);
+    try {
+        await engine.startContainer(id);
+        const code = await engine.waitContainer(id);
+        await onExit();
+        if (code !== 0) {
+            const output = (await engine.containerLogs(id, 20).catch(() => '')).trim();
+            throw new SnapshotError(`${spec.Cmd[0]} of the data root failed (exit ${code})${output ? `: ${output}` : ''}`);
+        }
+    }
+    finally {
+        await engine.removeContainer(id).catch(() => undefined);
+    }
+}
+/**
+ * The daemon's (stopped) data root as a tar stream. The stream ends only when the helper exited 0: a tar cut short
+ * errors instead of ending, so no backend ever stores a truncated snapshot as an entry.
+ */
+async function snapshotDataRoot(place) {
+    const fifo = await makeFifo(place.jobDir);
+    const out = new external_node_stream_namespaceObject.PassThrough();
+    const reader = (0,external_node_fs_.createReadStream)(fifo.path);
+    reader.on('error', (e) => out.destroy(e));
+    reader.pipe(out, { end: false });
+    const readerDone = new Promise((resolve) => reader.on('close', resolve));
+    const helper = runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
+        await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
+        await readerDone;
+    });
+    helper.then(() => out.end(), (e) => out.destroy(e)).finally(() => (0,promises_.rm)(fifo.path, { force: true }));
+    return out;
+}
+/** Unpacks a snapshot tar into the daemon's volume (before dockerd starts). */
+async function restoreDataRootSnapshot(place, tar) {
+    const fifo = await makeFifo(place.jobDir);
+    try {
+        const writer = (0,external_node_fs_.createWriteStream)(fifo.path);
+        const written = (0,external_node_stream_promises_namespaceObject.pipeline)(tar, writer);
+        written.catch(() => undefined);
+        await runHelper(place, helperSpec(place, 'restore', fifo.name), async () => {
+            await unblock(fifo.path, external_node_fs_.constants.O_RDONLY);
+        });
+        await written;
+    }
+    finally {
+        await (0,promises_.rm)(fifo.path, { force: true });
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/state.ts
 const KEY = 'setup-dind';
@@ -3538,6 +3665,7 @@ function restartNotice(changed) {
 
 
 
+
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
 function endsOnThisPlatform(platform, options, report) {
     const problem = unsupportedPlatform(options.os ?? process.platform);
@@ -3569,14 +3697,22 @@ function daemonMode(inputs, platform, state, engine, options) {
 }
 /** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
 function restoreDataRoot(inputs, platform, state) {
-    return async (engine, containerId) => {
+    // The helper mounts the daemon's volume; the daemon's container stays created, not started.
+    return async (engine) => {
         const started = startCache(inputs, platform);
         if (!started)
             return true;
-        const record = await restoreEntry(started.backend, started.record, (tar) => engine.putArchive(containerId, DATA_ROOT_PARENT, tar), platform.log, cacheDeadlineMs(platform.env));
+        const place = snapshotPlace(engine, state.value, inputs.dind.image, platform);
+        const record = await restoreEntry(started.backend, started.record, (tar) => restoreDataRootSnapshot(place, tar), platform.log, cacheDeadlineMs(platform.env));
         state.update({ cache: record });
         return !record.failed;
     };
+}
+/** Where a data-root snapshot is taken or restored: the daemon's volume on the outer engine, through the job directory. */
+function snapshotPlace(engine, s, image, platform) {
+    if (!s.volume || !s.jobDir || !s.hostJobDir)
+        throw new Error('the daemon\'s volume or job directory is not recorded in state');
+    return { engine, image, volume: s.volume, jobDir: s.jobDir, hostJobDir: s.hostJobDir, labels: sessionLabels(s.session, platform.job) };
 }
 /** Parses inputs, or fails the step with every problem at once and returns undefined. */
 function readInputs(platform) {
@@ -3845,12 +3981,29 @@ async function saveImageCache(record, s, platform, jobStatus) {
         }
         const outer = new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(s.outer));
         const id = s.containerId;
-        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => stopCleanly(outer, id), cacheDeadlineMs(platform.env), jobStatus);
+        // The image is the one the daemon runs: post reads no inputs but job-status, so it comes from the container.
+        const image = (await outer.inspectContainer(id))?.image ?? '';
+        const prepare = async () => {
+            await pruneForSnapshot(daemon);
+            await stopCleanly(outer, id);
+        };
+        return await saveEntry(backend, record, current, () => snapshotDataRoot(snapshotPlace(outer, s, image, platform)), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
     }
     catch (e) {
         platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
         return 'not saved: an error';
     }
+}
+/** Build cache a data-root snapshot keeps at most (the rest is pruned before it is taken). */
+const SNAPSHOT_BUILD_CACHE_BYTES = 1024 ** 3;
+/**
+ * Before a data-root snapshot: every container goes (a restored daemon would restart the last job's containers), and
+ * unused networks, dangling images and build cache beyond SNAPSHOT_BUILD_CACHE_BYTES.
+ */
+async function pruneForSnapshot(daemon) {
+    for (const id of await daemon.listContainerIds())
+        await daemon.removeContainer(id);
+    await daemon.pruneUnused(SNAPSHOT_BUILD_CACHE_BYTES);
 }
 /**
  * data-root: dockerd must have shut down by itself (exit code 0) before its data root is archived. A daemon killed
@@ -5027,6 +5180,7 @@ class EngineClient {
         return {
             id: c.Id,
             name: c.Name.replace(/^\//, ''),
+            image: c.Image,
             running: c.State.Running,
             restarting: c.State.Restarting,
             status: c.State.Status,
@@ -5094,6 +5248,23 @@ class EngineClient {
                 stream.destroy();
             }
         })();
+    }
+    /** Waits until the container exits; its exit code. No idle timeout: the answer comes only at the exit. */
+    waitContainer(id) {
+        return this.call(`waiting for container ${id.slice(0, 12)}`, async () => (await json(await this.request('POST', `/containers/${encodeURIComponent(id)}/wait`, { timeoutMs: 86_400_000 }))).StatusCode);
+    }
+    /** Every container's id (running or not). */
+    listContainerIds() {
+        return this.call('listing containers', async () => (await this.getJson('/containers/json', { all: true })).map((c) => c.Id));
+    }
+    /** Removes unused networks, dangling images, and build cache beyond `keepBytes` (what a snapshot need not carry). */
+    pruneUnused(keepBytes) {
+        return this.call('pruning unused networks, dangling images and build cache', async () => {
+            await this.send('POST', '/networks/prune');
+            await this.send('POST', '/images/prune', { query: { filters: JSON.stringify({ dangling: ['true'] }) } });
+            // keep-storage until API 1.47, reserved-space from 1.48: a daemon ignores the one it does not know.
+            await this.send('POST', '/build/prune', { query: { 'keep-storage': keepBytes, 'reserved-space': keepBytes } });
+        });
     }
     /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
     listImages() {
@@ -5166,7 +5337,7 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(564);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(51);
 /* harmony import */ var _daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(716);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.
