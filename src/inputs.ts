@@ -2,7 +2,7 @@
 // and nothing is started while any input is invalid.
 import { type CacheSettings, parseCacheSettings } from './cache/settings.js';
 import { type DaemonAddress, parseDockerHost } from './endpoint.js';
-import { type Fields, fieldsOf } from './fields.js';
+import { type Fields, fieldsOf, parseBoolean } from './fields.js';
 import { registryModeProblems } from './registry/daemon-json.js';
 import { type RegistrySettings, parseRegistrySettings } from './registry/settings.js';
 import { showValue } from './show.js';
@@ -26,6 +26,7 @@ export const INPUT_DEFAULTS = {
   'docker-host': '',
   'tls-cert-path': '',
   'wait-timeout': '60',
+  'set-host': 'true',
   image: DEFAULT_DIND_IMAGE,
   privileged: 'auto',
   runtime: '',
@@ -72,6 +73,8 @@ export interface Inputs {
   dockerHost?: DaemonAddress;
   tlsCertPath?: string;
   waitTimeoutMs: number;
+  /** Export DOCKER_HOST (true) or only make the docker context "setup-dind" current (false). */
+  setHost: boolean;
   dind: DindSettings;
   /** Mirrors, insecure registries, certificates and daemon.json settings (syntax checked; files are read later). */
   registry: RegistrySettings;
@@ -137,6 +140,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
   const mode = f.oneOf('mode', MODES);
   const { dockerHost, tlsCertPath } = parseDaemonTarget(f, mode);
   const waitTimeoutMs = parseWaitTimeout(f);
+  const setHost = parseSetHost(f);
   const dind = parseDindSettings(f, mode);
   const registry = parseRegistry(f, context.workspace);
   const configureHost = f.boolean('configure-host');
@@ -153,6 +157,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     dockerHost,
     tlsCertPath,
     waitTimeoutMs,
+    setHost,
     dind,
     registry: registry!,
     configureHost: configureHost ?? false,
@@ -181,6 +186,15 @@ function parseDaemonTarget(f: Fields<InputName>, mode: Mode): { dockerHost?: Dae
     f.problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${showValue(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
   }
   return { dockerHost, tlsCertPath: tlsText || undefined };
+}
+
+/** Empty means the default (true), not false: the docker CLI still has to find the daemon. */
+function parseSetHost(f: Fields<InputName>): boolean {
+  const text = f.line('set-host');
+  if (text === '' || f.reported('set-host')) return true;
+  const value = parseBoolean(text);
+  if (value === undefined) f.problems.push(`input "set-host": ${showValue(text)} is not a boolean; use true (export DOCKER_HOST) or false (only the docker context "setup-dind")`);
+  return value ?? true;
 }
 
 function parseWaitTimeout(f: Fields<InputName>): number {

@@ -72,6 +72,7 @@ const ACCEPTED: Record<InputName, Partial<Record<Kind, string>>> = {
   // The directory is checked where it is used (main, after checkout: it may be in the workspace); see below.
   'tls-cert-path': ANY_TEXT('a path, checked where it is used (main, after checkout), naming the input'),
   'wait-timeout': {},
+  'set-host': { empty: 'empty means the default, true (export DOCKER_HOST)', whitespace: 'empty means the default, true' },
   image: {
     huge: '"1e308" is a valid image reference (docker.io/library/1e308)',
     'unknown enum value': '"sometimes" is a valid image reference (docker.io/library/sometimes)',
