@@ -5,6 +5,7 @@
 // DOCKER_HOST would send the runner's own `docker exec` to the job's daemon; the CLI inside the job container reads
 // its own config directory, which the host's CLI never does). Post removes the context and puts config.json back.
 import { copyFile, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { contextId, dockerConfigDir } from './dockercli/config.js';
 import { type DaemonEndpoint, TLS_FILES, clientEnvironment, formatAddress } from './endpoint.js';
@@ -18,6 +19,8 @@ export interface ContextRecord {
   configBefore: string | null;
   /** currentContext was set (config.json is restored in post); absent in the state of earlier versions: true. */
   madeCurrent?: boolean;
+  /** The config directory did not exist: post removes it again when nothing else is in it. */
+  createdConfigDir?: boolean;
 }
 
 async function readConfig(configPath: string): Promise<{ before: string | null; config: Record<string, unknown> }> {
@@ -44,7 +47,7 @@ export async function installDockerContext(
 ): Promise<void> {
   const configPath = join(configDir, 'config.json');
   const { before, config } = options.makeCurrent ? await readConfig(configPath) : { before: null, config: {} };
-  record({ configDir, configBefore: before, madeCurrent: options.makeCurrent });
+  record({ configDir, configBefore: before, madeCurrent: options.makeCurrent, ...(existsSync(configDir) ? {} : { createdConfigDir: true }) });
   const id = contextId(CONTEXT_NAME);
   const meta = {
     Name: CONTEXT_NAME,
@@ -67,10 +70,12 @@ export async function removeDockerContext(r: ContextRecord): Promise<void> {
   await rm(join(r.configDir, 'contexts', 'tls', id), { recursive: true, force: true });
   // The folders of the store, when nothing else is in them (the context was the first in this config directory).
   for (const dir of ['contexts/meta', 'contexts/tls', 'contexts']) await rmdir(join(r.configDir, dir)).catch(() => undefined);
-  if (r.madeCurrent === false) return;
-  const configPath = join(r.configDir, 'config.json');
-  if (r.configBefore === null) await rm(configPath, { force: true });
-  else await writeFile(configPath, r.configBefore);
+  if (r.madeCurrent !== false) {
+    const configPath = join(r.configDir, 'config.json');
+    if (r.configBefore === null) await rm(configPath, { force: true });
+    else await writeFile(configPath, r.configBefore);
+  }
+  if (r.createdConfigDir) await rmdir(r.configDir).catch(() => undefined);
 }
 
 /** How the job's daemon is handed to the job's steps (see handToJob in phases.ts). */

@@ -3,6 +3,7 @@
 import { type CacheSettings, parseCacheSettings } from './cache/settings.js';
 import { type DaemonAddress, parseDockerHost } from './endpoint.js';
 import { type Fields, fieldsOf, parseBoolean } from './fields.js';
+import { type NetworkSettings, networkProblems, parseNetworkSettings } from './network/settings.js';
 import { registryModeProblems } from './registry/daemon-json.js';
 import { type RegistrySettings, parseRegistrySettings } from './registry/settings.js';
 import { showValue } from './show.js';
@@ -33,6 +34,8 @@ export const INPUT_DEFAULTS = {
   tcp: 'false',
   network: '',
   'daemon-args': '',
+  'default-address-pools': '',
+  bip: '',
   'registry-mirrors': '',
   'insecure-registries': '',
   'registry-certs': '',
@@ -78,6 +81,8 @@ export interface Inputs {
   dind: DindSettings;
   /** Mirrors, insecure registries, certificates and daemon.json settings (syntax checked; files are read later). */
   registry: RegistrySettings;
+  /** The job daemon's address pools and default bridge address (dind). */
+  network: NetworkSettings;
   /** socket mode: allow changing the runner daemon's daemon.json (and reloading it). */
   configureHost: boolean;
   cache?: CacheSettings;
@@ -146,6 +151,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
   const configureHost = f.boolean('configure-host');
   if (configureHost && mode !== 'socket') f.problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
   if (registry) f.problems.push(...registryModeProblems(registry, { mode, configureHost: configureHost ?? false, daemonArgs: dind.daemonArgs }));
+  const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
   const cache = parseCacheSettings(f, mode);
   const cleanupStaleMs = parseCleanupStale(f, mode);
   const statusText = f.line('job-status').toLowerCase();
@@ -160,6 +166,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     setHost,
     dind,
     registry: registry!,
+    network,
     configureHost: configureHost ?? false,
     cache,
     cleanupStaleMs,
@@ -264,6 +271,14 @@ function parseRegistry(f: Fields<InputName>, workspace: string): RegistrySetting
   );
   f.problems.push(...problems);
   return problems.length ? undefined : settings;
+}
+
+/** default-address-pools and bip through network/settings.ts, with what they mean for the mode and other inputs. */
+function parseNetwork(f: Fields<InputName>, mode: Mode, daemonConfig: Record<string, unknown>, daemonArgs: string[]): NetworkSettings {
+  const { settings, problems } = parseNetworkSettings({ 'default-address-pools': f.raw('default-address-pools'), bip: f.line('bip') });
+  f.problems.push(...problems);
+  if (!problems.length) f.problems.push(...networkProblems(settings, { mode, daemonConfig, daemonArgs }));
+  return settings;
 }
 
 function parseCleanupStale(f: Fields<InputName>, mode: Mode): number | undefined {

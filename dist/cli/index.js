@@ -66978,7 +66978,7 @@ function wrappy (fn, cb) {
 
 /***/ }),
 
-/***/ 8092:
+/***/ 6199:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67057,8 +67057,85 @@ function parseCacheSettings(f, mode) {
     return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir };
 }
 
+;// CONCATENATED MODULE: external "node:crypto"
+const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+;// CONCATENATED MODULE: ./src/dockercli/config.ts
+// The docker CLI's own configuration, read the way the CLI reads it: the config directory ($DOCKER_CONFIG, else
+// ~/.docker), config.json (currentContext, auths, credential helpers) and the context store under contexts/
+// (contexts/meta/<sha256 of the name>/meta.json, TLS material in contexts/tls/<same id>/docker/). Raw strings out:
+// endpoint.ts turns a context's host into a DaemonEndpoint.
+
+
+
+
+const dockerConfigDir = (env) => env.DOCKER_CONFIG || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.docker');
+/** The directory name of a context in the store: the hex SHA-256 of its name. */
+const contextId = (name) => (0,external_node_crypto_namespaceObject.createHash)('sha256').update(name).digest('hex');
+/** config.json of a config directory; {} when there is none. A file that is not JSON is an error naming it. */
+function readDockerConfig(configDir) {
+    const path = (0,external_node_path_namespaceObject.join)(configDir, 'config.json');
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+    }
+    catch (e) {
+        if (e.code === 'ENOENT')
+            return {};
+        throw new Error(`cannot read ${path}: ${e.message}`);
+    }
+    if (!text.trim())
+        return {};
+    try {
+        const parsed = JSON.parse(text);
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+            throw new Error('not a JSON object');
+        return parsed;
+    }
+    catch (e) {
+        throw new Error(`${path} is not valid JSON (${e.message}); fix or remove it`);
+    }
+}
+/**
+ * The context named `name` in the config directory's store. "default" is not stored: it stands for DOCKER_HOST or
+ * the default socket, so the caller handles it. Throws with the path and a remedy when it is missing or unusable.
+ */
+function readContext(configDir, name) {
+    const id = contextId(name);
+    const metaPath = (0,external_node_path_namespaceObject.join)(configDir, 'contexts', 'meta', id, 'meta.json');
+    let meta;
+    try {
+        meta = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(metaPath, 'utf8'));
+    }
+    catch (e) {
+        if (e.code === 'ENOENT') {
+            throw new Error(`context "${name}" does not exist (no ${metaPath}); create it with docker context create, or name an existing one`);
+        }
+        throw new Error(`context "${name}": ${metaPath} is not readable JSON (${e.message})`);
+    }
+    const host = meta.Endpoints?.docker?.Host;
+    if (!host)
+        throw new Error(`context "${name}" has no docker endpoint host in ${metaPath}`);
+    const tlsDir = (0,external_node_path_namespaceObject.join)(configDir, 'contexts', 'tls', id, 'docker');
+    return { name, host, metaPath, skipTlsVerify: meta.Endpoints?.docker?.SkipTLSVerify === true, ...((0,external_node_fs_namespaceObject.existsSync)(tlsDir) ? { tlsDir } : {}) };
+}
+/**
+ * The context the docker CLI would use when DOCKER_HOST is not set: DOCKER_CONTEXT, else config.json's
+ * currentContext; undefined for "default" or none. `source` says where the name came from, for messages.
+ */
+function selectedContext(env) {
+    const configDir = dockerConfigDir(env);
+    const fromEnv = env.DOCKER_CONTEXT?.trim();
+    if (fromEnv)
+        return fromEnv === 'default' ? undefined : { name: fromEnv, source: 'DOCKER_CONTEXT', configDir };
+    const current = readDockerConfig(configDir).currentContext?.trim();
+    if (!current || current === 'default')
+        return undefined;
+    return { name: current, source: `currentContext in ${(0,external_node_path_namespaceObject.join)(configDir, 'config.json')}`, configDir };
+}
+
 ;// CONCATENATED MODULE: ./src/endpoint.ts
 // Where a Docker daemon is reached: the one value every module passes around instead of loose strings.
+
 
 
 
@@ -67121,26 +67198,64 @@ function clientEnvironment(endpoint) {
 }
 /**
  * The engine the action talks to, found the way the docker CLI finds it: the docker-host input, else DOCKER_HOST,
- * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set. A phase
- * locates it once and passes it on; whether the TLS files exist is checked where they are used (checkedEndpoint).
+ * else the context named by DOCKER_CONTEXT, else the currentContext of the user's docker config, else the default
+ * socket. TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set (with DOCKER_HOST), else the
+ * context's TLS material. A phase locates it once and passes it on; whether the TLS files exist is checked where
+ * they are used (checkedEndpoint).
  */
 function locateEngine(input, env) {
-    let address = input.dockerHost;
-    if (!address) {
-        const fromEnv = env.DOCKER_HOST?.trim();
-        try {
-            address = parseDockerHost(fromEnv || DEFAULT_DOCKER_HOST);
-        }
-        catch (e) {
-            throw new Error(`${fromEnv ? 'DOCKER_HOST' : 'the default'}: ${e.message}; set docker-host or fix DOCKER_HOST`);
-        }
+    if (input.dockerHost) {
+        return input.tlsCertPath
+            ? { endpoint: { address: input.dockerHost, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' }
+            : { endpoint: { address: input.dockerHost } };
     }
+    const fromEnv = env.DOCKER_HOST?.trim();
+    const located = fromEnv ? fromDockerHost(fromEnv, env) : (fromContext(env) ?? { endpoint: { address: parseDockerHost(DEFAULT_DOCKER_HOST) } });
     if (input.tlsCertPath)
-        return { endpoint: { address, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' };
-    if (!input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
+        return { endpoint: { ...located.endpoint, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' };
+    return located;
+}
+function fromDockerHost(value, env) {
+    let address;
+    try {
+        address = parseDockerHost(value);
+    }
+    catch (e) {
+        throw new Error(`DOCKER_HOST: ${e.message}; set docker-host or fix DOCKER_HOST`);
+    }
+    if (env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
         return { endpoint: { address, tlsCertPath: env.DOCKER_CERT_PATH || (0,external_node_path_namespaceObject.join)(env.HOME ?? '', '.docker') }, tlsSource: 'DOCKER_CERT_PATH' };
     }
     return { endpoint: { address } };
+}
+/** The context DOCKER_CONTEXT or the docker config selects; undefined for none or "default". */
+function fromContext(env) {
+    const selected = selectedContext(env);
+    if (!selected)
+        return undefined;
+    const where = `docker context "${selected.name}" (from ${selected.source})`;
+    const context = readContextFor(selected, where);
+    let address;
+    try {
+        address = parseDockerHost(context.host);
+    }
+    catch (e) {
+        throw new Error(`${where}: its host ${e.message}; set docker-host, or DOCKER_HOST, to an address the action can reach`);
+    }
+    if (context.skipTlsVerify) {
+        throw new Error(`${where} skips TLS verification, which the action does not do; give the CA in the context (docker context create --docker ca=...) or set docker-host and tls-cert-path`);
+    }
+    if (context.tlsDir && address.kind === 'tcp')
+        return { endpoint: { address, tlsCertPath: context.tlsDir }, tlsSource: where };
+    return { endpoint: { address } };
+}
+function readContextFor(selected, where) {
+    try {
+        return readContext(selected.configDir, selected.name);
+    }
+    catch (e) {
+        throw new Error(`${where}: ${e.message.replace(/^context "[^"]*" /, '')}`);
+    }
 }
 /** The located endpoint once its TLS files exist; TlsFilesMissingError while they do not. */
 function checkedEndpoint(location) {
@@ -67222,6 +67337,188 @@ function fieldsOf(read, defaults) {
 
 ;// CONCATENATED MODULE: external "node:net"
 const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+;// CONCATENATED MODULE: ./src/network/settings.ts
+// The job daemon's own address plan: default-address-pools (where `docker network create` takes subnets from) and
+// bip (the default bridge's address), for networks that collide with Docker's 172.17.0.0/16 and friends. Parsed
+// and checked here, written into the job daemon's daemon.json (dind only).
+
+
+const bits = (family) => (family === 4 ? 32 : 128);
+function ipToBigInt(ip) {
+    if ((0,external_node_net_namespaceObject.isIPv4)(ip))
+        return { family: 4, value: ip.split('.').reduce((n, part) => (n << 8n) | BigInt(Number(part)), 0n) };
+    if (!(0,external_node_net_namespaceObject.isIPv6)(ip) || ip.includes('.'))
+        return undefined;
+    const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
+    const left = head ? head.split(':') : [];
+    const right = tail ? tail.split(':') : [];
+    const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+    return { family: 6, value: groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n) };
+}
+function bigIntToIp(family, value) {
+    if (family === 4)
+        return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join('.');
+    const groups = Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
+    // The longest run of two or more zero groups becomes "::".
+    let best = { at: -1, length: 1 };
+    for (let i = 0; i < 8; i++) {
+        let j = i;
+        while (j < 8 && groups[j] === '0')
+            j++;
+        if (j - i > best.length)
+            best = { at: i, length: j - i };
+    }
+    if (best.at < 0)
+        return groups.join(':');
+    return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.length).join(':')}`;
+}
+/** "10.0.0.0/16" or "fd00::/64"; undefined when it is not an address with a prefix length. */
+function parseCidr(text) {
+    const m = /^([^/]+)\/(\d{1,3})$/.exec(text);
+    if (!m)
+        return undefined;
+    const ip = ipToBigInt(m[1]);
+    const prefix = Number(m[2]);
+    if (!ip || prefix > bits(ip.family))
+        return undefined;
+    return { family: ip.family, address: ip.value, prefix };
+}
+const hostMask = (c) => (1n << BigInt(bits(c.family) - c.prefix)) - 1n;
+const formatCidr = (c) => `${bigIntToIp(c.family, c.address & ~hostMask(c))}/${c.prefix}`;
+const overlaps = (a, b) => {
+    if (a.family !== b.family)
+        return false;
+    const prefix = Math.min(a.prefix, b.prefix);
+    const shift = BigInt(bits(a.family) - prefix);
+    return a.address >> shift === b.address >> shift;
+};
+/**
+ * The entries of the input: one pool per line (or `;`), each dockerd's flag syntax `base=CIDR,size=N` (either order;
+ * commas or spaces between the two; a key given again starts the next pool).
+ */
+function poolEntries(text) {
+    const entries = [];
+    for (const line of text.split(/[\n;]/)) {
+        let current = [];
+        const parts = line.split(/[\s,]+/).filter(Boolean);
+        // A line with neither key is not split: the problem shows it as written.
+        if (!parts.some((p) => /^(base|size)=/i.test(p))) {
+            if (line.trim())
+                entries.push([line.trim()]);
+            continue;
+        }
+        for (const part of parts) {
+            const key = part.split('=')[0].toLowerCase();
+            if (current.some((p) => p.split('=')[0].toLowerCase() === key)) {
+                entries.push(current);
+                current = [];
+            }
+            current.push(part);
+        }
+        if (current.length)
+            entries.push(current);
+    }
+    return entries;
+}
+function parsePool(parts) {
+    const entry = parts.join(',');
+    const fields = new Map(parts.map((part) => {
+        const [key, ...rest] = part.split('=');
+        return [key.toLowerCase(), rest.join('=')];
+    }));
+    const base = fields.get('base');
+    const sizeText = fields.get('size');
+    const unknown = [...fields.keys()].filter((k) => k !== 'base' && k !== 'size');
+    const example = 'use base=CIDR,size=N, like base=10.200.0.0/16,size=24';
+    if (!base || !sizeText || unknown.length)
+        return { problem: `${showValue(entry)} is not a pool; ${example}` };
+    const cidr = parseCidr(base);
+    if (!cidr)
+        return { problem: `${showValue(base)} is not an address range in CIDR notation; ${example}` };
+    if (cidr.address & hostMask(cidr))
+        return { problem: `${showValue(base)} has host bits set; the range starts at ${formatCidr(cidr)}: use base=${formatCidr(cidr)}` };
+    const size = Number(sizeText);
+    const max = bits(cidr.family);
+    if (!/^\d{1,3}$/.test(sizeText) || size < cidr.prefix || size > max) {
+        return { problem: `size ${showValue(sizeText)} must be a prefix length from ${cidr.prefix} (the base's own) to ${max} for ${base}; like size=24` };
+    }
+    if (cidr.family === 4 && size > 30)
+        return { problem: `size ${size} leaves no addresses for containers; use size=30 or less` };
+    return { pool: { base, size, cidr } };
+}
+function parsePools(text, problems) {
+    const pools = [];
+    for (const entry of poolEntries(text)) {
+        const { pool, problem } = parsePool(entry);
+        if (problem)
+            problems.push(`input "default-address-pools": ${problem}`);
+        else {
+            const clash = pools.find((p) => overlaps(p.cidr, pool.cidr));
+            if (clash)
+                problems.push(`input "default-address-pools": ${pool.base} overlaps ${clash.base}; give pools that do not overlap`);
+            else
+                pools.push(pool);
+        }
+    }
+    return pools.map(({ base, size }) => ({ base, size }));
+}
+function parseBip(text, problems) {
+    const cidr = parseCidr(text);
+    const example = 'the bridge\'s own address with a prefix length, like 10.201.0.1/24';
+    if (!cidr || cidr.family !== 4) {
+        problems.push(`input "bip": ${showValue(text)} is not an IPv4 address with a prefix length; use ${example}`);
+        return undefined;
+    }
+    const host = cidr.address & hostMask(cidr);
+    if (cidr.prefix > 30)
+        problems.push(`input "bip": ${showValue(text)} leaves no room for containers; use a prefix of /30 or shorter, like ${example}`);
+    else if (host === 0n || host === hostMask(cidr)) {
+        problems.push(`input "bip": ${showValue(text)} is the ${host === 0n ? 'network' : 'broadcast'} address of ${formatCidr(cidr)}, not an address the bridge can have; use ${example}`);
+    }
+    return text;
+}
+/** The two inputs as given: pools one per line (or `;`), each `base=CIDR,size=N`; bip as ADDRESS/PREFIX. */
+function parseNetworkSettings(raw) {
+    const problems = [];
+    const pools = parsePools(raw['default-address-pools'], problems);
+    const bipText = raw.bip.trim();
+    const bip = bipText ? parseBip(bipText, problems) : undefined;
+    return { settings: { pools, ...(bip ? { bip } : {}) }, problems };
+}
+/** The daemon.json keys these settings give (nothing when none is set). */
+function networkDaemonJson(settings) {
+    return {
+        ...(settings.pools.length ? { 'default-address-pools': settings.pools.map((p) => ({ base: p.base, size: p.size })) } : {}),
+        ...(settings.bip ? { bip: settings.bip } : {}),
+    };
+}
+const FLAGS = { '--default-address-pool': 'default-address-pools', '--bip': 'bip' };
+/**
+ * What the settings mean for the mode and the other inputs: they change only a daemon the action starts (dind),
+ * and a key set here must not also come from daemon-config or a daemon-args flag (dockerd refuses duplicates).
+ */
+function networkProblems(settings, use) {
+    const problems = [];
+    const keys = Object.keys(networkDaemonJson(settings));
+    const input = (key) => (key === 'bip' ? 'bip' : 'default-address-pools');
+    if (use.mode !== 'dind') {
+        for (const key of keys) {
+            problems.push(`input "${input(key)}": applies only to mode dind (the daemon the action starts), but mode is ${use.mode}; set it in that daemon's daemon.json, or use mode dind`);
+        }
+        return problems;
+    }
+    for (const key of keys) {
+        if (Object.hasOwn(use.daemonConfig, key))
+            problems.push(`input "daemon-config": "${key}" is also set by input "${input(key)}"; set it in one place`);
+    }
+    for (const arg of use.daemonArgs) {
+        const key = FLAGS[arg.split('=')[0]];
+        if (key && keys.includes(key))
+            problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which input "${input(key)}" sets too, and dockerd refuses a setting given twice; set it in one place`);
+    }
+    return problems;
+}
+
 ;// CONCATENATED MODULE: ./src/registry/settings.ts
 // Registry inputs: pull-through mirrors, insecure registries, per-registry certificates and extra daemon.json
 // settings. This module checks syntax only and never touches the file system: certificate files are read by
@@ -67293,7 +67590,7 @@ function parseHostPort(value) {
         return `has an invalid port ${showValue(portText)}; use a port between 1 and 65535, ${HOST_EXAMPLE}`;
     return { host: `${hostname}:${port}`, hostname, port };
 }
-const ipToBigInt = (ip) => {
+const settings_ipToBigInt = (ip) => {
     const family = (0,external_node_net_namespaceObject.isIP)(ip);
     if (family === 4)
         return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
@@ -67302,7 +67599,7 @@ const ipToBigInt = (ip) => {
     let s = ip;
     const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
     if (v4) {
-        const n = ipToBigInt(v4[1]);
+        const n = settings_ipToBigInt(v4[1]);
         s = `${s.slice(0, v4.index)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
     }
     const [head, tail] = s.split('::');
@@ -67312,7 +67609,7 @@ const ipToBigInt = (ip) => {
     const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
     return all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
 };
-function parseCidr(value) {
+function settings_parseCidr(value) {
     const [addr = '', prefixText = '', ...rest] = value.split('/');
     const family = (0,external_node_net_namespaceObject.isIP)(addr);
     if (rest.length || (family !== 4 && family !== 6) || addr.includes('%')) {
@@ -67323,7 +67620,7 @@ function parseCidr(value) {
     if (!/^\d{1,3}$/.test(prefixText) || prefix > bits)
         return `has an invalid prefix length ${showValue(prefixText)}; use 0 to ${bits} for an IPv${family} network`;
     const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefix)) - 1n);
-    return { family, network: ipToBigInt(addr) & mask, prefix };
+    return { family, network: settings_ipToBigInt(addr) & mask, prefix };
 }
 const inCidr = (hostname, cidr) => {
     const ip = hostname.replace(/^\[|\]$/g, '');
@@ -67331,7 +67628,7 @@ const inCidr = (hostname, cidr) => {
         return false;
     const bits = cidr.family === 4 ? 32 : 128;
     const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - cidr.prefix)) - 1n);
-    return (ipToBigInt(ip) & mask) === cidr.network;
+    return (settings_ipToBigInt(ip) & mask) === cidr.network;
 };
 /** The raw registry inputs, read with the limits every one of them has; problems of reading go to `problems`. */
 class RegistryText {
@@ -67413,7 +67710,7 @@ function parseInsecure(entries) {
         const bad = (what) => out.problems.push(`input "insecure-registries": ${showValue(entry)} ${what}`);
         let normalized;
         if (entry.includes('/') && !entry.includes('://')) {
-            const cidr = parseCidr(entry);
+            const cidr = settings_parseCidr(entry);
             if (typeof cidr === 'string') {
                 bad(cidr);
                 continue;
@@ -67775,6 +68072,7 @@ function registryModeProblems(settings, use) {
 
 
 
+
 const MODES = ['dind', 'socket', 'external'];
 const PRIVILEGED = ['auto', 'true', 'false'];
 /** The dind image used when none is given: a pinned major version of the official image. */
@@ -67786,12 +68084,15 @@ const INPUT_DEFAULTS = {
     'docker-host': '',
     'tls-cert-path': '',
     'wait-timeout': '60',
+    'set-host': 'true',
     image: DEFAULT_DIND_IMAGE,
     privileged: 'auto',
     runtime: '',
     tcp: 'false',
     network: '',
     'daemon-args': '',
+    'default-address-pools': '',
+    bip: '',
     'registry-mirrors': '',
     'insecure-registries': '',
     'registry-certs': '',
@@ -67871,6 +68172,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const mode = f.oneOf('mode', MODES);
     const { dockerHost, tlsCertPath } = parseDaemonTarget(f, mode);
     const waitTimeoutMs = parseWaitTimeout(f);
+    const setHost = parseSetHost(f);
     const dind = parseDindSettings(f, mode);
     const registry = parseRegistry(f, context.workspace);
     const configureHost = f.boolean('configure-host');
@@ -67878,6 +68180,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         f.problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
     if (registry)
         f.problems.push(...registryModeProblems(registry, { mode, configureHost: configureHost ?? false, daemonArgs: dind.daemonArgs }));
+    const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
     const cache = parseCacheSettings(f, mode);
     const cleanupStaleMs = parseCleanupStale(f, mode);
     const statusText = f.line('job-status').toLowerCase();
@@ -67889,8 +68192,10 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         dockerHost,
         tlsCertPath,
         waitTimeoutMs,
+        setHost,
         dind,
         registry: registry,
+        network,
         configureHost: configureHost ?? false,
         cache,
         cleanupStaleMs,
@@ -67918,6 +68223,16 @@ function parseDaemonTarget(f, mode) {
         f.problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${showValue(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
     }
     return { dockerHost, tlsCertPath: tlsText || undefined };
+}
+/** Empty means the default (true), not false: the docker CLI still has to find the daemon. */
+function parseSetHost(f) {
+    const text = f.line('set-host');
+    if (text === '' || f.reported('set-host'))
+        return true;
+    const value = parseBoolean(text);
+    if (value === undefined)
+        f.problems.push(`input "set-host": ${showValue(text)} is not a boolean; use true (export DOCKER_HOST) or false (only the docker context "setup-dind")`);
+    return value ?? true;
 }
 function parseWaitTimeout(f) {
     const text = f.line('wait-timeout');
@@ -67992,6 +68307,14 @@ function parseRegistry(f, workspace) {
     f.problems.push(...problems);
     return problems.length ? undefined : settings;
 }
+/** default-address-pools and bip through network/settings.ts, with what they mean for the mode and other inputs. */
+function parseNetwork(f, mode, daemonConfig, daemonArgs) {
+    const { settings, problems } = parseNetworkSettings({ 'default-address-pools': f.raw('default-address-pools'), bip: f.line('bip') });
+    f.problems.push(...problems);
+    if (!problems.length)
+        f.problems.push(...networkProblems(settings, { mode, daemonConfig, daemonArgs }));
+    return settings;
+}
 function parseCleanupStale(f, mode) {
     const text = f.line('cleanup-stale');
     const ms = text ? parseDuration(text) : undefined;
@@ -68004,8 +68327,6 @@ function parseCleanupStale(f, mode) {
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:crypto"
-const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
 ;// CONCATENATED MODULE: ./src/session.ts
 // One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
 // jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
@@ -69318,6 +69639,7 @@ async function undoRegistry(changes, log, reloaded) {
 
 
 
+
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 const RUN_DIR = '/run/setup-dind';
 /** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
@@ -69486,7 +69808,7 @@ async function socketDir(platform, state) {
 }
 /** daemon.json (registry settings), the certs.d directory main fills, and the TLS files of a TCP daemon. */
 async function writeDaemonFiles(inputs, jobDir, name) {
-    const daemonConfig = daemonConfigFor(inputs);
+    const daemonConfig = withNetwork(daemonConfigFor(inputs), networkDaemonJson(inputs.network));
     if (daemonConfig)
         await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
     const certsDir = inputs.registry.certs.length > 0;
@@ -69497,6 +69819,7 @@ async function writeDaemonFiles(inputs, jobDir, name) {
     }
     return { configFile: daemonConfig !== undefined, certsDir };
 }
+const withNetwork = (config, network) => Object.keys(network).length ? { ...config, ...network } : config;
 /** Tries the plans in order until the engine accepts one; says which privileges the daemon got when it matters. */
 async function startFirstAccepted(engine, planInput, state, log, beforeStart) {
     const { dind } = planInput.inputs;
@@ -70158,38 +70481,42 @@ class StateRecorder {
 }
 
 ;// CONCATENATED MODULE: ./src/docker-context.ts
-// Container jobs: the GitHub runner runs the host's `docker exec` for every later step with that step's environment,
-// so an exported DOCKER_HOST would send the runner's own `docker exec` to the job's daemon and break every step.
-// Instead, the docker CLI inside the job container is pointed at the daemon through a docker context in its own
-// config directory ($DOCKER_CONFIG or $HOME/.docker), which the host's CLI never reads. Post puts config.json back.
+// The docker context "setup-dind": the job's daemon in the docker CLI's context store ($DOCKER_CONFIG or
+// $HOME/.docker), so `docker --context setup-dind` reaches it whatever DOCKER_HOST says. Made the current context
+// (config.json's currentContext) when DOCKER_HOST is not exported: with set-host false, and in container jobs, where
+// the GitHub runner runs the host's `docker exec` for every later step with that step's environment (an exported
+// DOCKER_HOST would send the runner's own `docker exec` to the job's daemon; the CLI inside the job container reads
+// its own config directory, which the host's CLI never does). Post removes the context and puts config.json back.
+
 
 
 
 
 
 const CONTEXT_NAME = 'setup-dind';
-const dockerConfigDir = (env) => env.DOCKER_CONFIG || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.docker');
-const contextId = (name) => (0,external_node_crypto_namespaceObject.createHash)('sha256').update(name).digest('hex');
-async function installDockerContext(configDir, endpoint, record) {
-    const configPath = (0,external_node_path_namespaceObject.join)(configDir, 'config.json');
-    let configBefore = null;
+async function readConfig(configPath) {
+    let before = null;
     try {
-        configBefore = await (0,promises_namespaceObject.readFile)(configPath, 'utf8');
+        before = await (0,promises_namespaceObject.readFile)(configPath, 'utf8');
     }
     catch (e) {
         if (e.code !== 'ENOENT')
             throw e;
     }
-    let config = {};
-    if (configBefore?.trim()) {
-        try {
-            config = JSON.parse(configBefore);
-        }
-        catch (e) {
-            throw new Error(`${configPath} is not valid JSON (${e.message}); the docker context cannot be set`);
-        }
+    if (!before?.trim())
+        return { before, config: {} };
+    try {
+        return { before, config: JSON.parse(before) };
     }
-    record({ configDir, configBefore });
+    catch (e) {
+        throw new Error(`${configPath} is not valid JSON (${e.message}); the docker context cannot be made current`);
+    }
+}
+/** Writes the context (meta.json and TLS files); with makeCurrent also config.json's currentContext. Recorded first. */
+async function installDockerContext(configDir, endpoint, options, record) {
+    const configPath = (0,external_node_path_namespaceObject.join)(configDir, 'config.json');
+    const { before, config } = options.makeCurrent ? await readConfig(configPath) : { before: null, config: {} };
+    record({ configDir, configBefore: before, madeCurrent: options.makeCurrent, ...((0,external_node_fs_namespaceObject.existsSync)(configDir) ? {} : { createdConfigDir: true }) });
     const id = contextId(CONTEXT_NAME);
     const meta = {
         Name: CONTEXT_NAME,
@@ -70201,20 +70528,49 @@ async function installDockerContext(configDir, endpoint, record) {
     if (endpoint.tlsCertPath) {
         const tlsDir = (0,external_node_path_namespaceObject.join)(configDir, 'contexts', 'tls', id, 'docker');
         await (0,promises_namespaceObject.mkdir)(tlsDir, { recursive: true, mode: 0o700 });
-        for (const f of ['ca.pem', 'cert.pem', 'key.pem'])
+        for (const f of TLS_FILES)
             await (0,promises_namespaceObject.copyFile)((0,external_node_path_namespaceObject.join)(endpoint.tlsCertPath, f), (0,external_node_path_namespaceObject.join)(tlsDir, f));
     }
-    await (0,promises_namespaceObject.writeFile)(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
+    if (options.makeCurrent)
+        await (0,promises_namespaceObject.writeFile)(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
 }
 async function removeDockerContext(r) {
     const id = contextId(CONTEXT_NAME);
     await (0,promises_namespaceObject.rm)((0,external_node_path_namespaceObject.join)(r.configDir, 'contexts', 'meta', id), { recursive: true, force: true });
     await (0,promises_namespaceObject.rm)((0,external_node_path_namespaceObject.join)(r.configDir, 'contexts', 'tls', id), { recursive: true, force: true });
-    const configPath = (0,external_node_path_namespaceObject.join)(r.configDir, 'config.json');
-    if (r.configBefore === null)
-        await (0,promises_namespaceObject.rm)(configPath, { force: true });
-    else
-        await (0,promises_namespaceObject.writeFile)(configPath, r.configBefore);
+    // The folders of the store, when nothing else is in them (the context was the first in this config directory).
+    for (const dir of ['contexts/meta', 'contexts/tls', 'contexts'])
+        await (0,promises_namespaceObject.rmdir)((0,external_node_path_namespaceObject.join)(r.configDir, dir)).catch(() => undefined);
+    if (r.madeCurrent !== false) {
+        const configPath = (0,external_node_path_namespaceObject.join)(r.configDir, 'config.json');
+        if (r.configBefore === null)
+            await (0,promises_namespaceObject.rm)(configPath, { force: true });
+        else
+            await (0,promises_namespaceObject.writeFile)(configPath, r.configBefore);
+    }
+    if (r.createdConfigDir)
+        await (0,promises_namespaceObject.rmdir)(r.configDir).catch(() => undefined);
+}
+/**
+ * Hands the daemon to the job's steps: DOCKER_HOST and friends (set-host true; the context is there too, not
+ * current), or only the current docker context (set-host false, and container jobs). Messages go to `log`.
+ */
+async function handOver(how, endpoint, env, io) {
+    const configDir = dockerConfigDir(env);
+    if (how === 'environment') {
+        for (const [name, value] of Object.entries(clientEnvironment(endpoint)))
+            io.exportVariable(name, value);
+        // The context is a convenience here: a config directory the action cannot write must not fail the job.
+        await installDockerContext(configDir, endpoint, { makeCurrent: false }, io.record).catch((e) => io.warning(`setup-dind: the docker context "${CONTEXT_NAME}" could not be created in ${configDir} (${e.message}); DOCKER_HOST is exported, so the docker CLI reaches the daemon anyway.`));
+        return `DOCKER_HOST is exported; the docker context "${CONTEXT_NAME}" in ${configDir} names the same daemon`;
+    }
+    await installDockerContext(configDir, endpoint, { makeCurrent: true }, io.record);
+    const overriding = ['DOCKER_HOST', 'DOCKER_CONTEXT'].filter((name) => env[name]?.trim());
+    if (overriding.length) {
+        io.warning(`setup-dind: the docker context "${CONTEXT_NAME}" is now current in ${configDir}, but ${overriding.join(' and ')} ${overriding.length > 1 ? 'are' : 'is'} set in the job's environment ` +
+            `and the docker CLI prefers ${overriding.length > 1 ? 'them' : 'it'}: unset ${overriding.join(' and ')} for later steps, or use set-host: true.`);
+    }
+    return `the docker CLI uses the current context "${CONTEXT_NAME}" in ${configDir} (DOCKER_HOST is not exported)`;
 }
 
 ;// CONCATENATED MODULE: ./src/phases.ts
@@ -70344,7 +70700,7 @@ async function runMain(platform, options = {}) {
         };
         for (const [name, value] of Object.entries(outputs))
             platform.setOutput(name, value);
-        await handToJob(daemon, outputs['docker-host'], platform, state);
+        await handToJob(daemon, outputs['docker-host'], inputs, platform, state);
         platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
         await platform.appendSummary(summaryTable('setup-dind', {
             Mode: inputs.mode,
@@ -70375,18 +70731,21 @@ async function waitForDaemon(daemon, client, target, timeoutMs, platform, clock)
         throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
     }
 }
-/** Makes the daemon the job's: DOCKER_HOST and friends, or in a container job a docker context (recorded in state). */
-async function handToJob(daemon, dockerHost, platform, state) {
+/** Makes the daemon the job's: DOCKER_HOST and friends, or only a docker context (recorded in state). */
+async function handToJob(daemon, dockerHost, inputs, platform, state) {
+    const io = {
+        exportVariable: (name, value) => platform.exportVariable(name, value),
+        record: (dockerContext) => state.update({ dockerContext }),
+        warning: (text) => platform.log.warning(text),
+    };
     if (state.value?.containerJob) {
         // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
-        const configDir = dockerConfigDir(platform.env);
-        await installDockerContext(configDir, daemon.endpoint, (dockerContext) => state.update({ dockerContext }));
-        platform.log.info(`setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it). ` +
-            `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${dockerHost} inside your run script.`);
+        const how = await handOver('context', daemon.endpoint, platform.env, io);
+        platform.log.info(`setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it); ` +
+            `${how}. Other tools: export DOCKER_HOST=${dockerHost} inside your run script.`);
     }
     else {
-        for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint)))
-            platform.exportVariable(name, value);
+        platform.log.info(`setup-dind: ${await handOver(inputs.setHost ? 'environment' : 'context', daemon.endpoint, platform.env, io)}.`);
     }
 }
 async function runPost(platform) {
@@ -70775,7 +71134,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8092);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6199);
 
 // docker-modem calls url.parse, which Node 24 reports on every run; it says nothing to the CLI's users.
 process.noDeprecation = true;

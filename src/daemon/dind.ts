@@ -13,6 +13,7 @@ import { generateTls, writeTls } from '../tls.js';
 import type { DaemonMode, JobDaemon } from './daemon.js';
 import { hostPathTranslator } from './host-paths.js';
 import { daemonConfigFor } from '../registry/apply.js';
+import { networkDaemonJson } from '../network/settings.js';
 
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 export const RUN_DIR = '/run/setup-dind';
@@ -217,7 +218,7 @@ async function socketDir(platform: Platform, state: StateRecorder): Promise<stri
 
 /** daemon.json (registry settings), the certs.d directory main fills, and the TLS files of a TCP daemon. */
 async function writeDaemonFiles(inputs: Inputs, jobDir: string, name: string): Promise<{ configFile: boolean; certsDir: boolean }> {
-  const daemonConfig = daemonConfigFor(inputs);
+  const daemonConfig = withNetwork(daemonConfigFor(inputs), networkDaemonJson(inputs.network));
   if (daemonConfig) await writeFile(join(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
   const certsDir = inputs.registry.certs.length > 0;
   if (certsDir) await mkdir(join(jobDir, 'certs.d'), { mode: 0o755 });
@@ -226,6 +227,9 @@ async function writeDaemonFiles(inputs: Inputs, jobDir: string, name: string): P
   }
   return { configFile: daemonConfig !== undefined, certsDir };
 }
+
+const withNetwork = (config: Record<string, unknown> | undefined, network: Record<string, unknown>) =>
+  Object.keys(network).length ? { ...config, ...network } : config;
 
 /** Tries the plans in order until the engine accepts one; says which privileges the daemon got when it matters. */
 async function startFirstAccepted(engine: EngineClient, planInput: DindSpecInput, state: StateRecorder, log: Logger, beforeStart: DindDependencies['beforeStart']): Promise<void> {

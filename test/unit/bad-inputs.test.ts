@@ -86,6 +86,8 @@ const ACCEPTED: Record<InputName, Partial<Record<Kind, string>>> = {
     whitespace: EMPTY_IS_UNSET,
     negative: '"-5" starts like a flag; dockerd checks its own flags (its log tail is shown when it refuses them)',
   },
+  'default-address-pools': { empty: EMPTY_IS_UNSET, whitespace: EMPTY_IS_UNSET },
+  bip: { empty: EMPTY_IS_UNSET, whitespace: EMPTY_IS_UNSET },
   'registry-mirrors': { empty: EMPTY_IS_UNSET, whitespace: EMPTY_IS_UNSET },
   'insecure-registries': { empty: EMPTY_IS_UNSET, whitespace: EMPTY_IS_UNSET, huge: '"1e308" is a valid host name', 'unknown enum value': '"sometimes" is a valid host name' },
   'registry-certs': { empty: EMPTY_IS_UNSET, whitespace: EMPTY_IS_UNSET },
