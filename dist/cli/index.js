@@ -66978,7 +66978,7 @@ function wrappy (fn, cb) {
 
 /***/ }),
 
-/***/ 6199:
+/***/ 1309:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68865,6 +68865,46 @@ async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises
     return translate;
 }
 
+;// CONCATENATED MODULE: ./src/daemon/iptables.ts
+// The iptables backend of the job's dockerd, chosen the way docker's own dockerd-entrypoint.sh chooses it (the
+// official image's entrypoint, which our init replaces): DOCKER_IPTABLES_LEGACY when the image sets it; legacy when
+// the network namespace already holds legacy tables (mixing both backends breaks forwarding); else the image's
+// default (nft on current images), with nf_tables loaded, and legacy only when nft does not work at all.
+// The official image keeps its legacy tools in /usr/local/sbin/.iptables-legacy; Debian- and Alpine-style images
+// name them iptables-legacy and friends, which get the same kind of directory. A fragment of the init script
+// (POSIX sh, runs under `set -e`).
+/** Where the legacy tools are put first on PATH for images that have no such directory of their own. */
+const LEGACY_DIR = '/run/setup-dind-iptables-legacy';
+const IPTABLES_CHOICE = `sd_legacy_tools() {
+  [ -d /usr/local/sbin/.iptables-legacy ] && { echo /usr/local/sbin/.iptables-legacy; return 0; }
+  command -v iptables-legacy >/dev/null 2>&1 || return 1
+  mkdir -p ${LEGACY_DIR}
+  for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+    b=$(command -v "\${t%%tables*}tables-legacy\${t#*tables}" 2>/dev/null) && ln -sf "$b" "${LEGACY_DIR}/$t"
+  done
+  echo ${LEGACY_DIR}
+}
+sd_legacy=
+sd_why=
+if [ -n "\${DOCKER_IPTABLES_LEGACY+x}" ]; then
+  sd_legacy=$DOCKER_IPTABLES_LEGACY; sd_why='DOCKER_IPTABLES_LEGACY is set'
+  if [ -n "$sd_legacy" ]; then modprobe ip_tables 2>/dev/null || :; modprobe ip6_tables 2>/dev/null || :; else modprobe nf_tables 2>/dev/null || :; fi
+elif (for f in /proc/net/ip_tables_names /proc/net/ip6_tables_names /proc/net/arp_tables_names; do
+        if b=$(cat "$f" 2>/dev/null) && [ -n "$b" ]; then exit 0; fi
+      done; exit 1); then
+  sd_legacy=1; sd_why='legacy iptables tables are loaded'
+elif ! iptables -nL >/dev/null 2>&1; then
+  modprobe nf_tables 2>/dev/null || :
+  if ! iptables -nL >/dev/null 2>&1; then
+    modprobe ip_tables 2>/dev/null || :; modprobe ip6_tables 2>/dev/null || :
+    if d=$(sd_legacy_tools) && "$d/iptables" -nL >/dev/null 2>&1; then sd_legacy=1; sd_why='the default iptables does not work, legacy does'; fi
+  fi
+fi
+if [ -n "$sd_legacy" ]; then
+  if d=$(sd_legacy_tools); then export PATH="$d:$PATH"; else echo "setup-dind: iptables-legacy is wanted ($sd_why), but this image has none; keeping its default iptables" >&2; fi
+fi
+echo "setup-dind: $(iptables --version 2>&1 || echo 'no iptables')\${sd_why:+ ($sd_why)}" >&2`;
+
 ;// CONCATENATED MODULE: ./src/registry/buildkit.ts
 const ESCAPES = { '\\': '\\\\', '"': '\\"', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
 /** A TOML basic string: backslash, quote and control characters escaped (TOML 1.0, "String"). */
@@ -69640,6 +69680,7 @@ async function undoRegistry(changes, log, reloaded) {
 
 
 
+
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 const RUN_DIR = '/run/setup-dind';
 /** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
@@ -69650,7 +69691,8 @@ const MAX_SOCKET_PATH_BYTES = 107;
  * Runs before dockerd, in any image with a POSIX sh (docker:dind, Debian, Alpine). Without --privileged, the cgroup
  * mounts are read-only: remount them writable (cgroup v2 mount, or v1 bind mounts). On cgroup v2, move every process
  * out of the namespace's root cgroup so dockerd can enable controllers (as docker's own dind script does). A fixed
- * script: the daemon's arguments arrive as "$@", never inside the script text.
+ * script: the daemon's arguments arrive as "$@", never inside the script text. The iptables backend is chosen as
+ * docker's own entrypoint chooses it (iptables.ts).
  */
 const INIT_SCRIPT = `set -e
 while read -r _ mp _ opts _; do
@@ -69665,6 +69707,7 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 fi
 mount --make-rshared / 2>/dev/null || :
 rm -f /var/run/docker.pid /run/docker.pid
+${IPTABLES_CHOICE}
 exec "$@"`;
 // Linux capabilities by number (capability.h), to turn our own bounding set into names the engine understands.
 const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
@@ -71134,7 +71177,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6199);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1309);
 
 // docker-modem calls url.parse, which Node 24 reports on every run; it says nothing to the CLI's users.
 process.noDeprecation = true;

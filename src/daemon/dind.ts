@@ -12,6 +12,7 @@ import type { PrivilegeStrategy, SessionState, StateRecorder } from '../state.js
 import { generateTls, writeTls } from '../tls.js';
 import type { DaemonMode, JobDaemon } from './daemon.js';
 import { hostPathTranslator } from './host-paths.js';
+import { IPTABLES_CHOICE } from './iptables.js';
 import { daemonConfigFor } from '../registry/apply.js';
 import { networkDaemonJson } from '../network/settings.js';
 
@@ -26,7 +27,8 @@ export const MAX_SOCKET_PATH_BYTES = 107;
  * Runs before dockerd, in any image with a POSIX sh (docker:dind, Debian, Alpine). Without --privileged, the cgroup
  * mounts are read-only: remount them writable (cgroup v2 mount, or v1 bind mounts). On cgroup v2, move every process
  * out of the namespace's root cgroup so dockerd can enable controllers (as docker's own dind script does). A fixed
- * script: the daemon's arguments arrive as "$@", never inside the script text.
+ * script: the daemon's arguments arrive as "$@", never inside the script text. The iptables backend is chosen as
+ * docker's own entrypoint chooses it (iptables.ts).
  */
 export const INIT_SCRIPT = `set -e
 while read -r _ mp _ opts _; do
@@ -41,6 +43,7 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 fi
 mount --make-rshared / 2>/dev/null || :
 rm -f /var/run/docker.pid /run/docker.pid
+${IPTABLES_CHOICE}
 exec "$@"`;
 
 // Linux capabilities by number (capability.h), to turn our own bounding set into names the engine understands.
