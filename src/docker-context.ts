@@ -4,11 +4,12 @@
 // the GitHub runner runs the host's `docker exec` for every later step with that step's environment (an exported
 // DOCKER_HOST would send the runner's own `docker exec` to the job's daemon; the CLI inside the job container reads
 // its own config directory, which the host's CLI never does). Post removes the context and puts config.json back.
-import { copyFile, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { contextId, dockerConfigDir } from './dockercli/config.js';
 import { type DaemonEndpoint, TLS_FILES, clientEnvironment, formatAddress } from './endpoint.js';
+import { writeFileNoWindow } from './private-file.js';
 
 export { dockerConfigDir };
 export const CONTEXT_NAME = 'setup-dind';
@@ -59,7 +60,7 @@ export async function installDockerContext(
   if (endpoint.tlsCertPath) {
     const tlsDir = join(configDir, 'contexts', 'tls', id, 'docker');
     await mkdir(tlsDir, { recursive: true, mode: 0o700 });
-    for (const f of TLS_FILES) await copyFile(join(endpoint.tlsCertPath, f), join(tlsDir, f));
+    for (const f of TLS_FILES) await writeFileNoWindow(join(tlsDir, f), await readFile(join(endpoint.tlsCertPath, f)), f === 'key.pem' ? 0o600 : 0o644);
   }
   if (options.makeCurrent) await writeFile(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
 }

@@ -3,7 +3,7 @@ import type { Fields } from '../fields.js';
 import { showValue } from '../show.js';
 
 export const CACHE_STRATEGIES = ['false', 'images', 'data-root'] as const;
-export const CACHE_SAVE = ['on-change', 'always', 'never'] as const;
+export const CACHE_SAVE = ['on-success', 'on-change', 'always', 'never'] as const;
 
 export interface CacheSettings {
   strategy: 'images' | 'data-root';
