@@ -18,8 +18,11 @@ export const PRIVILEGED = ['auto', 'true', 'false'] as const;
 export type Privileged = (typeof PRIVILEGED)[number];
 export type JobStatus = 'success' | 'failure' | 'cancelled' | 'unknown';
 
-/** The dind image used when none is given: a pinned major version of the official image. */
-export const DEFAULT_DIND_IMAGE = 'docker:29-dind';
+/**
+ * The dind image used when none is given: the official image pinned by tag and digest (a tag moves; a digest is the
+ * exact image every job gets until the action is updated). Its daemon accepts old clients: daemon/api-version.ts.
+ */
+export const DEFAULT_DIND_IMAGE = 'docker:29.1.3-dind@sha256:173f284a4299164772a90f52b373e73e087583c0963f1334c9995f190ef6f3f5';
 export const MAX_WAIT_SECONDS = 3600;
 
 /** Defaults, as in action.yml (a test keeps the two equal). */

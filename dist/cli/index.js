@@ -66978,7 +66978,7 @@ function wrappy (fn, cb) {
 
 /***/ }),
 
-/***/ 6455:
+/***/ 4051:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68221,8 +68221,11 @@ function registryModeProblems(settings, use) {
 
 const MODES = ['dind', 'socket', 'external'];
 const PRIVILEGED = ['auto', 'true', 'false'];
-/** The dind image used when none is given: a pinned major version of the official image. */
-const DEFAULT_DIND_IMAGE = 'docker:29-dind';
+/**
+ * The dind image used when none is given: the official image pinned by tag and digest (a tag moves; a digest is the
+ * exact image every job gets until the action is updated). Its daemon accepts old clients: daemon/api-version.ts.
+ */
+const DEFAULT_DIND_IMAGE = 'docker:29.1.3-dind@sha256:173f284a4299164772a90f52b373e73e087583c0963f1334c9995f190ef6f3f5';
 const MAX_WAIT_SECONDS = 3600;
 /** Defaults, as in action.yml (a test keeps the two equal). */
 const INPUT_DEFAULTS = {
@@ -69046,6 +69049,19 @@ if [ -n "$sd_legacy" ]; then
 fi
 echo "setup-dind: $(iptables --version 2>&1 || echo 'no iptables')\${sd_why:+ ($sd_why)}" >&2`;
 
+;// CONCATENATED MODULE: ./src/daemon/api-version.ts
+// Which clients the job's daemon accepts. Docker 29.0 to 29.2 refuse clients older than API 1.44 (Docker 25), and
+// 29.3 and later those older than 1.40: a runner's or a job image's docker CLI from Debian 12 or Ubuntu 22.04
+// (docker.io 20.10, API 1.41), an old docker-compose or a pinned DOCKER_API_VERSION would fail with "client version
+// 1.41 is too old". The job's daemon is private to the job, so it accepts every API version the daemon still
+// implements: DOCKER_MIN_API_VERSION in the dind container's environment, which dockerd reads since 25.0 (older
+// daemons ignore it, and accept 1.12 and later anyway). A "min-api-version" in input daemon-config (Docker 29 and
+// later know that key) wins over it, as dockerd lets daemon.json win over the variable.
+/** The oldest API version Docker 25 to 29 can be told to serve (their MinAPIVersion). */
+const MIN_API_VERSION = '1.24';
+/** The dind container's environment for the API floor. */
+const apiVersionEnvironment = () => [`DOCKER_MIN_API_VERSION=${MIN_API_VERSION}`];
+
 ;// CONCATENATED MODULE: ./src/private-file.ts
 // Files that may hold a key: written into a fresh file that is 0600 from the moment it exists (never into an old,
 // wider-mode file, never through a symlink), given its final mode, then renamed over the target.
@@ -69852,6 +69868,7 @@ async function undoRegistry(changes, log, reloaded) {
 
 
 
+
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 const RUN_DIR = '/run/setup-dind';
 /** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
@@ -69918,6 +69935,7 @@ function planDind(p) {
         Image: dind.image,
         Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'],
         Cmd: ['dockerd', ...args, ...dind.daemonArgs],
+        Env: apiVersionEnvironment(),
         Labels: p.labels,
         HostConfig: {
             Init: true,
@@ -71571,7 +71589,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6455);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4051);
 
 // docker-modem calls url.parse, which Node 24 reports on every run; it says nothing to the CLI's users.
 process.noDeprecation = true;

@@ -13,6 +13,7 @@ import { generateTls, writeTls } from '../tls.js';
 import type { DaemonMode, JobDaemon } from './daemon.js';
 import { hostPathTranslator } from './host-paths.js';
 import { IPTABLES_CHOICE } from './iptables.js';
+import { apiVersionEnvironment } from './api-version.js';
 import { daemonConfigFor } from '../registry/apply.js';
 import { networkDaemonJson } from '../network/settings.js';
 
@@ -106,6 +107,7 @@ export function planDind(p: DindSpecInput): DindPlan[] {
     Image: dind.image,
     Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'],
     Cmd: ['dockerd', ...args, ...dind.daemonArgs],
+    Env: apiVersionEnvironment(),
     Labels: p.labels,
     HostConfig: {
       Init: true,
