@@ -4,6 +4,7 @@ import { type CacheSettings, parseCacheSettings } from './cache/settings.js';
 import { type DaemonAddress, parseDockerHost } from './endpoint.js';
 import { parseDaemonArgs } from './daemon/daemon-args.js';
 import { type Fields, fieldsOf, parseBoolean } from './fields.js';
+import { type ImageSupplySettings, parseImageSupply } from './image/settings.js';
 import { type NetworkSettings, networkProblems, parseNetworkSettings } from './network/settings.js';
 import { registryModeProblems } from './registry/daemon-json.js';
 import { type RegistrySettings, parseRegistrySettings } from './registry/settings.js';
@@ -33,6 +34,9 @@ export const INPUT_DEFAULTS = {
   'wait-timeout': '60',
   'set-host': 'true',
   image: DEFAULT_DIND_IMAGE,
+  'image-mirror': '',
+  'image-username': '',
+  'image-password': '',
   privileged: 'auto',
   runtime: '',
   tcp: 'false',
@@ -83,6 +87,8 @@ export interface Inputs {
   /** Export DOCKER_HOST (true) or only make the docker context "setup-dind" current (false). */
   setHost: boolean;
   dind: DindSettings;
+  /** How the dind image gets onto the engine: a mirror, explicit credentials (dind). */
+  imageSupply: ImageSupplySettings;
   /** Mirrors, insecure registries, certificates and daemon.json settings (syntax checked; files are read later). */
   registry: RegistrySettings;
   /** The job daemon's address pools and default bridge address (dind). */
@@ -151,6 +157,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
   const configureHost = f.boolean('configure-host');
   if (configureHost && mode !== 'socket') f.problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
   if (registry) f.problems.push(...registryModeProblems(registry, { mode, configureHost: configureHost ?? false, daemonArgs: dind.daemonArgs }));
+  const imageSupply = parseImageInputs(f, mode);
   const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
   const cache = parseCacheSettings(f, mode);
   const cleanupStaleMs = parseCleanupStale(f, mode);
@@ -167,6 +174,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     dind,
     registry: registry!,
     network,
+    imageSupply,
     configureHost: configureHost ?? false,
     cache,
     cleanupStaleMs,
@@ -267,6 +275,13 @@ function parseRegistry(f: Fields<InputName>, workspace: string): RegistrySetting
   );
   f.problems.push(...problems);
   return problems.length ? undefined : settings;
+}
+
+function parseImageInputs(f: Fields<InputName>, mode: Mode): ImageSupplySettings {
+  const { settings, problems } = parseImageSupply({ 'image-mirror': f.line('image-mirror'), 'image-username': f.line('image-username'), 'image-password': f.raw('image-password') }, mode);
+  // A multi-line user name is reported once (as such), not again as missing.
+  f.problems.push(...problems.filter((p) => !(f.reported('image-username') && p.startsWith('input "image-username"'))));
+  return settings;
 }
 
 /** default-address-pools and bip through network/settings.ts, with what they mean for the mode and other inputs. */

@@ -66978,7 +66978,7 @@ function wrappy (fn, cb) {
 
 /***/ }),
 
-/***/ 4051:
+/***/ 9984:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67478,6 +67478,31 @@ function fieldsOf(read, defaults) {
         defaultOf: (name) => defaults[name],
     };
     return fields;
+}
+
+;// CONCATENATED MODULE: ./src/image/settings.ts
+// Inputs for the dind image's supply: a mirror to pull it through, and explicit credentials for its registry.
+
+const MIRROR = /^(https?:\/\/)?(?=[^/:]{1,253}(?::|\/|$))[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d{1,5})?\/?$/;
+function parseImageSupply(raw, mode) {
+    const problems = [];
+    const mirrorText = raw['image-mirror'].trim();
+    const username = raw['image-username'].trim();
+    const password = raw['image-password'];
+    if (mirrorText && !MIRROR.test(mirrorText)) {
+        problems.push(`input "image-mirror": ${showValue(mirrorText)} is not a registry mirror; use its URL or host, like https://mirror.gcr.io or registry.example.com:5000`);
+    }
+    if (Boolean(username) !== Boolean(password)) {
+        problems.push(`input "${username ? 'image-password' : 'image-username'}": ${showValue('')} is empty, but ${username ? 'image-username' : 'image-password'} is set; give both (the password from a secret), or neither`);
+    }
+    if (mode !== 'dind') {
+        for (const [name, value] of [['image-mirror', mirrorText], ['image-username', username], ['image-password', password]]) {
+            if (value)
+                problems.push(`input "${name}": applies only to mode dind (the image of the daemon the action starts), but mode is ${mode}; remove it or use mode dind`);
+        }
+    }
+    const mirror = mirrorText && !/^https?:\/\//.test(mirrorText) ? `https://${mirrorText}` : mirrorText;
+    return { settings: { ...(mirror ? { mirror: mirror.replace(/\/$/, '') } : {}), ...(username && password ? { credentials: { username, password } } : {}) }, problems };
 }
 
 ;// CONCATENATED MODULE: external "node:net"
@@ -68219,6 +68244,7 @@ function registryModeProblems(settings, use) {
 
 
 
+
 const MODES = ['dind', 'socket', 'external'];
 const PRIVILEGED = ['auto', 'true', 'false'];
 /**
@@ -68235,6 +68261,9 @@ const INPUT_DEFAULTS = {
     'wait-timeout': '60',
     'set-host': 'true',
     image: DEFAULT_DIND_IMAGE,
+    'image-mirror': '',
+    'image-username': '',
+    'image-password': '',
     privileged: 'auto',
     runtime: '',
     tcp: 'false',
@@ -68326,6 +68355,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         f.problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
     if (registry)
         f.problems.push(...registryModeProblems(registry, { mode, configureHost: configureHost ?? false, daemonArgs: dind.daemonArgs }));
+    const imageSupply = parseImageInputs(f, mode);
     const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
     const cache = parseCacheSettings(f, mode);
     const cleanupStaleMs = parseCleanupStale(f, mode);
@@ -68342,6 +68372,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         dind,
         registry: registry,
         network,
+        imageSupply,
         configureHost: configureHost ?? false,
         cache,
         cleanupStaleMs,
@@ -68446,6 +68477,12 @@ function parseRegistry(f, workspace) {
     }, { baseDir: workspace });
     f.problems.push(...problems);
     return problems.length ? undefined : settings;
+}
+function parseImageInputs(f, mode) {
+    const { settings, problems } = parseImageSupply({ 'image-mirror': f.line('image-mirror'), 'image-username': f.line('image-username'), 'image-password': f.raw('image-password') }, mode);
+    // A multi-line user name is reported once (as such), not again as missing.
+    f.problems.push(...problems.filter((p) => !(f.reported('image-username') && p.startsWith('input "image-username"'))));
+    return settings;
 }
 /** default-address-pools and bip through network/settings.ts, with what they mean for the mode and other inputs. */
 function parseNetwork(f, mode, daemonConfig, daemonArgs) {
@@ -68637,9 +68674,10 @@ class EngineClient {
     imageExists(ref) {
         return this.call(`inspecting image ${ref}`, async () => Boolean(await this.docker.getImage(ref).inspect()), { 404: false });
     }
-    pullImage(ref) {
+    /** Pulls `ref`; `auth` goes to the registry as the engine's X-Registry-Auth (never logged). */
+    pullImage(ref, auth) {
         return this.call(`pulling ${ref}`, async () => {
-            const stream = await this.docker.pull(ref);
+            const stream = await this.docker.pull(ref, auth ? { authconfig: auth } : {});
             await new Promise((resolve, reject) => {
                 this.docker.modem.followProgress(stream, (err, events) => {
                     const failed = events?.find((ev) => ev.error);
@@ -69061,6 +69099,216 @@ echo "setup-dind: $(iptables --version 2>&1 || echo 'no iptables')\${sd_why:+ ($
 const MIN_API_VERSION = '1.24';
 /** The dind container's environment for the API floor. */
 const apiVersionEnvironment = () => [`DOCKER_MIN_API_VERSION=${MIN_API_VERSION}`];
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/image/reference.ts
+// Image references as the docker CLI reads them: which registry a reference names (docker.io when the first part is
+// no host), the key its credentials are stored under in the docker config, and the same image through a mirror.
+const DOCKER_HUB = 'docker.io';
+function parseReference(ref) {
+    let rest = ref;
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+    }
+    let tag;
+    const colon = rest.lastIndexOf(':');
+    if (colon > rest.lastIndexOf('/')) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+    }
+    const slash = rest.indexOf('/');
+    const first = slash >= 0 ? rest.slice(0, slash) : '';
+    const isHost = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
+    let registry = isHost ? first : DOCKER_HUB;
+    let repository = isHost ? rest.slice(slash + 1) : rest;
+    if (registry === 'index.docker.io' || registry === 'registry-1.docker.io')
+        registry = DOCKER_HUB;
+    if (registry === DOCKER_HUB && !repository.includes('/'))
+        repository = `library/${repository}`;
+    return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+/** The key of a registry in config.json's auths and credHelpers (Docker Hub's is its legacy v1 URL). */
+const authKey = (registry) => (registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry);
+/** The same image through a docker.io pull-through mirror (https://host[:port][/path]), as a reference. */
+function throughMirror(ref, mirror) {
+    const host = mirror.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+    return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/image/credentials.ts
+// The runner's own registry credentials for pulling the dind image, found as the docker CLI finds them: a credential
+// helper for that registry (credHelpers), else the credential store (credsStore), else auths in config.json.
+
+
+
+/** A helper's name as config.json gives it: a plain name, never a path (docker runs docker-credential-<name>). */
+const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** The helper's program: docker-credential-<name>, for a plain name only (never a path). */
+function helperProgram(name) {
+    if (!HELPER_NAME.test(name))
+        throw new Error(`the credential helper ${JSON.stringify(name)} in the docker config is not a helper name; fix credHelpers or credsStore`);
+    return 'docker-credential-' + name;
+}
+/** Runs docker-credential-<name> get with the server address on stdin (the helper protocol); no shell. */
+const runHelper = (name, serverAddress) => new Promise((resolve, reject) => {
+    const child = (0,external_node_child_process_namespaceObject.execFile)(helperProgram(name), ['get'], { timeout: 10_000 }, (error, stdout, stderr) => {
+        if (error)
+            reject(new Error(`docker-credential-${name} get failed: ${(stderr || stdout || error.message).trim()}`));
+        else
+            resolve(stdout);
+    });
+    child.stdin?.end(serverAddress);
+});
+async function fromHelper(name, key, helper) {
+    helperProgram(name); // a name that is no plain name is an error here, with any helper
+    let text;
+    try {
+        text = await helper(name, key);
+    }
+    catch (e) {
+        // "credentials not found in native keychain" is an answer: nothing stored for this registry.
+        if (/not found/i.test(e.message))
+            return undefined;
+        throw e;
+    }
+    const parsed = JSON.parse(text);
+    if (!parsed.Secret)
+        return undefined;
+    return parsed.Username === '<token>' ? { identitytoken: parsed.Secret, serveraddress: key } : { username: parsed.Username, password: parsed.Secret, serveraddress: key };
+}
+function fromAuths(entry, key) {
+    if (entry.identitytoken)
+        return { identitytoken: entry.identitytoken, serveraddress: key };
+    if (entry.auth) {
+        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon > 0)
+            return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), serveraddress: key };
+    }
+    if (entry.username && entry.password)
+        return { username: entry.username, password: entry.password, serveraddress: key };
+    return undefined;
+}
+/** The runner user's credentials for `registry`, or undefined; a helper that fails is an error naming it. */
+async function runnerCredentials(registry, env, helper = runHelper) {
+    const configDir = dockerConfigDir(env);
+    const config = readDockerConfig(configDir);
+    const key = authKey(registry);
+    const where = `${configDir}/config.json`;
+    const named = config.credHelpers?.[registry] ?? config.credHelpers?.[key];
+    if (named) {
+        const auth = await fromHelper(named, key, helper);
+        return auth && { auth, source: `docker-credential-${named} (credHelpers in ${where})` };
+    }
+    const entry = config.auths?.[key] ?? config.auths?.[registry];
+    if (config.credsStore) {
+        const auth = await fromHelper(config.credsStore, key, helper).catch((e) => {
+            if (entry)
+                return undefined; // the store failed, auths may still hold them
+            throw e;
+        });
+        if (auth)
+            return { auth, source: `docker-credential-${config.credsStore} (credsStore in ${where})` };
+    }
+    const auth = entry && fromAuths(entry, key);
+    return auth && { auth, source: `auths in ${where}` };
+}
+
+;// CONCATENATED MODULE: ./src/image/pull.ts
+
+/** What a failed pull means, from the engine's message (the registry's status and error code end up in it). */
+function classifyPullError(message) {
+    if (/toomanyrequests|too many requests|\b429\b|rate limit/i.test(message))
+        return 'rate-limit';
+    if (/\b50[0-4]\b|internal server error|bad gateway|service unavailable|gateway time-?out/i.test(message))
+        return 'server';
+    return 'other';
+}
+const realSleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** One source, retried with exponential backoff while the registry limits or fails; the last error otherwise. */
+async function pullWithRetries(engine, ref, auth, o) {
+    const attempts = o.attempts ?? 3;
+    for (let i = 1;; i++) {
+        try {
+            await engine.pullImage(ref, auth?.auth);
+            return {};
+        }
+        catch (e) {
+            const kind = classifyPullError(e.message);
+            if (kind === 'other' || i >= attempts)
+                return { error: e, kind };
+            const delay = (o.baseDelayMs ?? 2000) * 2 ** (i - 1);
+            o.log.warning(`Pulling ${ref}: ${kind === 'rate-limit' ? 'the registry\'s pull rate limit (429 Too Many Requests)' : 'the registry failed (5xx)'}; attempt ${i + 1} of ${attempts} in ${(delay / 1000).toFixed(0)} s.`);
+            await (o.sleep ?? realSleep)(delay);
+        }
+    }
+}
+function remedy(kind, ref, registry, authenticated) {
+    if (kind === 'rate-limit') {
+        return `${registry === DOCKER_HUB ? 'Docker Hub' : registry} refused more pulls: its pull rate limit (429 Too Many Requests), which anonymous pulls from shared runner addresses reach quickly. ` +
+            `${authenticated ? '' : 'Log in before this step (docker login) or give image-username and image-password; '}give a mirror (image-mirror or registry-mirrors), ` +
+            'or keep the image in a registry of your own (input image).';
+    }
+    if (kind === 'server')
+        return `the registry failed repeatedly (5xx); try again later, or give a mirror (image-mirror or registry-mirrors).`;
+    return `check that ${ref} exists and that this runner may pull it (credentials: docker login before this step, or image-username and image-password).`;
+}
+/**
+ * Makes `ref` available on the engine; returns the reference to run (the original, or the same image through the
+ * mirror that had it). Throws a message naming the rate limit, the sources tried and the remedy.
+ */
+async function supplyImage(engine, ref, o) {
+    if (await engine.imageExists(ref))
+        return ref;
+    const parsed = parseReference(ref);
+    const auth = await o.authFor(parsed.registry);
+    o.log.info(`Pulling ${ref} (not present on the engine)${auth ? ` with credentials from ${auth.source}` : ''}`);
+    const first = await pullWithRetries(engine, ref, auth, o);
+    if (!first.error)
+        return ref;
+    const tried = [`${ref}: ${first.error.message}`];
+    const mirrors = parsed.registry === DOCKER_HUB ? o.mirrors : [];
+    for (const mirror of mirrors) {
+        const viaMirror = throughMirror(parsed, mirror);
+        if (await engine.imageExists(viaMirror))
+            return viaMirror;
+        const mirrorAuth = await o.authFor(parseReference(viaMirror).registry);
+        const r = await pullWithRetries(engine, viaMirror, mirrorAuth, o);
+        if (!r.error) {
+            o.log.warning(`Pulled the dind image through the mirror ${mirror} (${viaMirror}): ${ref} could not be pulled (${first.error.message}).`);
+            return viaMirror;
+        }
+        tried.push(`${viaMirror}: ${r.error.message}`);
+    }
+    throw new Error(`could not pull the dind image: ${tried.join('; ')}. ${remedy(first.kind, ref, parsed.registry, auth !== undefined)}`);
+}
+
+;// CONCATENATED MODULE: ./src/daemon/image-supply.ts
+
+
+
+/** The reference the container runs: the image itself, or the same image through the mirror that had it. */
+async function supplyDindImage(engine, inputs, platform) {
+    const { image } = inputs.dind;
+    const explicit = inputs.imageSupply.credentials;
+    if (explicit)
+        platform.mask(explicit.password);
+    const imageRegistry = parseReference(image).registry;
+    return supplyImage(engine, image, {
+        mirrors: [...(inputs.imageSupply.mirror ? [inputs.imageSupply.mirror] : []), ...inputs.registry.mirrors],
+        authFor: async (registry) => {
+            if (explicit && registry === imageRegistry) {
+                return { auth: { ...explicit, serveraddress: authKey(registry) }, source: 'inputs image-username and image-password' };
+            }
+            return runnerCredentials(registry, platform.env);
+        },
+        log: platform.log,
+    });
+}
 
 ;// CONCATENATED MODULE: ./src/private-file.ts
 // Files that may hold a key: written into a fresh file that is 0600 from the moment it exists (never into an old,
@@ -69529,8 +69777,6 @@ function certsDirFiles(trust) {
     return files;
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 ;// CONCATENATED MODULE: ./src/registry/host.ts
@@ -69869,6 +70115,7 @@ async function undoRegistry(changes, log, reloaded) {
 
 
 
+
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 const RUN_DIR = '/run/setup-dind';
 /** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
@@ -70017,10 +70264,7 @@ async function startDind(inputs, platform, state, s, outer, deps) {
     // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
     const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
     const network = inputs.dind.network ?? (inputs.dind.tcp ? jobNetwork : undefined);
-    if (!(await engine.imageExists(inputs.dind.image))) {
-        platform.log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
-        await engine.pullImage(inputs.dind.image);
-    }
+    const image = await supplyDindImage(engine, inputs, platform);
     await engine.createVolume(name, labels);
     state.update({ volume: name });
     if (network) {
@@ -70033,7 +70277,7 @@ async function startDind(inputs, platform, state, s, outer, deps) {
     }
     const files = await writeDaemonFiles(inputs, jobDir, name);
     const planInput = {
-        inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
+        inputs: network === inputs.dind.network && image === inputs.dind.image ? inputs : { ...inputs, dind: { ...inputs.dind, network, image } },
         session: s.session,
         labels,
         hostJobDir: toHostPath(jobDir),
@@ -71589,7 +71833,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4051);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9984);
 
 // docker-modem calls url.parse, which Node 24 reports on every run; it says nothing to the CLI's users.
 process.noDeprecation = true;

@@ -14,6 +14,7 @@ import type { DaemonMode, JobDaemon } from './daemon.js';
 import { hostPathTranslator } from './host-paths.js';
 import { IPTABLES_CHOICE } from './iptables.js';
 import { apiVersionEnvironment } from './api-version.js';
+import { supplyDindImage } from './image-supply.js';
 import { daemonConfigFor } from '../registry/apply.js';
 import { networkDaemonJson } from '../network/settings.js';
 
@@ -199,10 +200,7 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
   const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
   const network = inputs.dind.network ?? (inputs.dind.tcp ? jobNetwork : undefined);
 
-  if (!(await engine.imageExists(inputs.dind.image))) {
-    platform.log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
-    await engine.pullImage(inputs.dind.image);
-  }
+  const image = await supplyDindImage(engine, inputs, platform);
   await engine.createVolume(name, labels);
   state.update({ volume: name });
   if (network) {
@@ -215,7 +213,7 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
   }
   const files = await writeDaemonFiles(inputs, jobDir, name);
   const planInput: DindSpecInput = {
-    inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
+    inputs: network === inputs.dind.network && image === inputs.dind.image ? inputs : { ...inputs, dind: { ...inputs.dind, network, image } },
     session: s.session,
     labels,
     hostJobDir: toHostPath(jobDir),

@@ -196,9 +196,10 @@ export class EngineClient {
     return this.call(`inspecting image ${ref}`, async () => Boolean(await this.docker.getImage(ref).inspect()), { 404: false });
   }
 
-  pullImage(ref: string): Promise<void> {
+  /** Pulls `ref`; `auth` goes to the registry as the engine's X-Registry-Auth (never logged). */
+  pullImage(ref: string, auth?: { username?: string; password?: string; identitytoken?: string; serveraddress: string }): Promise<void> {
     return this.call(`pulling ${ref}`, async () => {
-      const stream = await this.docker.pull(ref);
+      const stream = await this.docker.pull(ref, auth ? { authconfig: auth } : {});
       await new Promise<void>((resolve, reject) => {
         this.docker.modem.followProgress(stream, (err: Error | null, events: { error?: string }[]) => {
           const failed = events?.find((ev) => ev.error);
