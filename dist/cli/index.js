@@ -69222,9 +69222,11 @@ async function runnerCredentials(registry, env, helper = runHelper) {
 
 /** What a failed pull means, from the engine's message (the registry's status and error code end up in it). */
 function classifyPullError(message) {
-    if (/toomanyrequests|too many requests|\b429\b|rate limit/i.test(message))
+    // The engine answers 500 to every failed pull ("(HTTP code 500) server error - "): only the registry's part counts.
+    const registry = message.replace(/\(HTTP code \d+\) [a-z ]+ - /gi, '');
+    if (/toomanyrequests|too many requests|\b429\b|rate limit/i.test(registry))
         return 'rate-limit';
-    if (/\b50[0-4]\b|internal server error|bad gateway|service unavailable|gateway time-?out/i.test(message))
+    if (/\b50[0-4] (internal server error|bad gateway|service unavailable|gateway time-?out)|internal server error|bad gateway|service unavailable|gateway time-?out/i.test(registry))
         return 'server';
     return 'other';
 }

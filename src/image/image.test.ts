@@ -79,6 +79,9 @@ describe('supplying the dind image', () => {
     expect(classifyPullError('received unexpected HTTP status: 429 Too Many Requests')).toBe('rate-limit');
     expect(classifyPullError('received unexpected HTTP status: 503 Service Unavailable')).toBe('server');
     expect(classifyPullError('manifest for x not found: manifest unknown')).toBe('other');
+    // The engine's own status for a failed pull is not the registry's.
+    expect(classifyPullError('pulling x on unix:///s failed: (HTTP code 500) server error - Head "http://r/v2/x/manifests/1": no basic auth credentials')).toBe('other');
+    expect(classifyPullError('(HTTP code 500) server error - toomanyrequests: You have reached your pull rate limit')).toBe('rate-limit');
   });
 
   it('does not pull an image that is there, and retries with backoff while rate limited', async () => {

@@ -26,8 +26,10 @@ export type PullFailure = 'rate-limit' | 'server' | 'other';
 
 /** What a failed pull means, from the engine's message (the registry's status and error code end up in it). */
 export function classifyPullError(message: string): PullFailure {
-  if (/toomanyrequests|too many requests|\b429\b|rate limit/i.test(message)) return 'rate-limit';
-  if (/\b50[0-4]\b|internal server error|bad gateway|service unavailable|gateway time-?out/i.test(message)) return 'server';
+  // The engine answers 500 to every failed pull ("(HTTP code 500) server error - "): only the registry's part counts.
+  const registry = message.replace(/\(HTTP code \d+\) [a-z ]+ - /gi, '');
+  if (/toomanyrequests|too many requests|\b429\b|rate limit/i.test(registry)) return 'rate-limit';
+  if (/\b50[0-4] (internal server error|bad gateway|service unavailable|gateway time-?out)|internal server error|bad gateway|service unavailable|gateway time-?out/i.test(registry)) return 'server';
   return 'other';
 }
 
