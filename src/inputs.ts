@@ -9,6 +9,7 @@ import { type NetworkSettings, networkProblems, parseNetworkSettings } from './n
 import { registryModeProblems } from './registry/daemon-json.js';
 import { type RegistrySettings, parseRegistrySettings } from './registry/settings.js';
 import { showValue } from './show.js';
+import { INTEGRATION_DEFAULTS, type IntegrationSettings, parseIntegration } from './daemon/integration.js';
 
 export { CACHE_SAVE, CACHE_STRATEGIES, type CacheSettings, parseSize } from './cache/settings.js';
 export { showValue };
@@ -57,6 +58,7 @@ export const INPUT_DEFAULTS = {
   'cache-save': 'on-success',
   'cache-max-size': '',
   'cache-dir': '',
+  ...INTEGRATION_DEFAULTS,
   'job-status': '${{ job.status }}',
 } as const satisfies Record<string, string>;
 export type InputName = keyof typeof INPUT_DEFAULTS;
@@ -98,6 +100,8 @@ export interface Inputs {
   cache?: CacheSettings;
   /** Remove objects of other setup-dind sessions older than this (ms) from the engine; undefined: never. */
   cleanupStaleMs?: number;
+  /** dind: job paths, mounts, MTU, proxies and port forwarding (daemon/integration.ts). */
+  integration: IntegrationSettings;
   jobStatus: JobStatus;
 }
 
@@ -161,6 +165,10 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
   const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
   const cache = parseCacheSettings(f, mode);
   const cleanupStaleMs = parseCleanupStale(f, mode);
+  const { settings: integration, problems: integrationProblems } = parseIntegration((name) => f.raw(name), {
+    mode, daemonArgs: dind.daemonArgs, daemonConfig: registry?.daemonConfig ?? {},
+  });
+  f.problems.push(...integrationProblems);
   const statusText = f.line('job-status').toLowerCase();
   const jobStatus: JobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
 
@@ -178,6 +186,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     configureHost: configureHost ?? false,
     cache,
     cleanupStaleMs,
+    integration,
     jobStatus,
   };
 }
