@@ -5,6 +5,7 @@ import { type DaemonAddress, parseDockerHost } from './endpoint.js';
 import { parseDaemonArgs } from './daemon/daemon-args.js';
 import { type Fields, fieldsOf, parseBoolean } from './fields.js';
 import { type ImageSupplySettings, parseImageSupply } from './image/settings.js';
+import { rootlessImageProblem } from './image/reference.js';
 import { type NetworkSettings, networkProblems, parseNetworkSettings } from './network/settings.js';
 import { registryModeProblems } from './registry/daemon-json.js';
 import { type RegistrySettings, parseRegistrySettings } from './registry/settings.js';
@@ -264,6 +265,7 @@ function dindProblems({ image, privileged, runtime, network, daemonArgs }: DindS
   const problems: string[] = [];
   if (image.length > 255 && !f.reported('image')) problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
   else if (!IMAGE_REF.test(image) && !f.reported('image')) problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
+  else if (rootlessImageProblem(image)) problems.push(rootlessImageProblem(image)!);
   if (runtime && !OBJECT_NAME.test(runtime)) problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
   if (runtime && privileged === 'true') problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
   if (network && !OBJECT_NAME.test(network)) problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
