@@ -535,8 +535,87 @@ function showValue(value) {
     return value.length > 120 ? `${shown} (${value.length} characters)` : shown;
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+;// CONCATENATED MODULE: ./src/dockercli/config.ts
+// The docker CLI's own configuration, read the way the CLI reads it: the config directory ($DOCKER_CONFIG, else
+// ~/.docker), config.json (currentContext, auths, credential helpers) and the context store under contexts/
+// (contexts/meta/<sha256 of the name>/meta.json, TLS material in contexts/tls/<same id>/docker/). Raw strings out:
+// endpoint.ts turns a context's host into a DaemonEndpoint.
+
+
+
+
+const dockerConfigDir = (env) => env.DOCKER_CONFIG || (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.docker');
+/** The directory name of a context in the store: the hex SHA-256 of its name. */
+const contextId = (name) => (0,external_node_crypto_.createHash)('sha256').update(name).digest('hex');
+/** config.json of a config directory; {} when there is none. A file that is not JSON is an error naming it. */
+function readDockerConfig(configDir) {
+    const path = (0,external_node_path_.join)(configDir, 'config.json');
+    let text;
+    try {
+        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+    }
+    catch (e) {
+        if (e.code === 'ENOENT')
+            return {};
+        throw new Error(`cannot read ${path}: ${e.message}`);
+    }
+    if (!text.trim())
+        return {};
+    try {
+        const parsed = JSON.parse(text);
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+            throw new Error('not a JSON object');
+        return parsed;
+    }
+    catch (e) {
+        throw new Error(`${path} is not valid JSON (${e.message}); fix or remove it`);
+    }
+}
+/**
+ * The context named `name` in the config directory's store. "default" is not stored: it stands for DOCKER_HOST or
+ * the default socket, so the caller handles it. Throws with the path and a remedy when it is missing or unusable.
+ */
+function readContext(configDir, name) {
+    const id = contextId(name);
+    const metaPath = (0,external_node_path_.join)(configDir, 'contexts', 'meta', id, 'meta.json');
+    let meta;
+    try {
+        meta = JSON.parse((0,external_node_fs_.readFileSync)(metaPath, 'utf8'));
+    }
+    catch (e) {
+        if (e.code === 'ENOENT') {
+            throw new Error(`context "${name}" does not exist (no ${metaPath}); create it with docker context create, or name an existing one`);
+        }
+        throw new Error(`context "${name}": ${metaPath} is not readable JSON (${e.message})`);
+    }
+    const host = meta.Endpoints?.docker?.Host;
+    if (!host)
+        throw new Error(`context "${name}" has no docker endpoint host in ${metaPath}`);
+    const tlsDir = (0,external_node_path_.join)(configDir, 'contexts', 'tls', id, 'docker');
+    return { name, host, metaPath, skipTlsVerify: meta.Endpoints?.docker?.SkipTLSVerify === true, ...((0,external_node_fs_.existsSync)(tlsDir) ? { tlsDir } : {}) };
+}
+/**
+ * The context the docker CLI would use when DOCKER_HOST is not set: DOCKER_CONTEXT, else config.json's
+ * currentContext; undefined for "default" or none. `source` says where the name came from, for messages.
+ */
+function selectedContext(env) {
+    const configDir = dockerConfigDir(env);
+    const fromEnv = env.DOCKER_CONTEXT?.trim();
+    if (fromEnv)
+        return fromEnv === 'default' ? undefined : { name: fromEnv, source: 'DOCKER_CONTEXT', configDir };
+    const current = readDockerConfig(configDir).currentContext?.trim();
+    if (!current || current === 'default')
+        return undefined;
+    return { name: current, source: `currentContext in ${(0,external_node_path_.join)(configDir, 'config.json')}`, configDir };
+}
+
 ;// CONCATENATED MODULE: ./src/endpoint.ts
 // Where a Docker daemon is reached: the one value every module passes around instead of loose strings.
+
 
 
 
@@ -599,26 +678,64 @@ function clientEnvironment(endpoint) {
 }
 /**
  * The engine the action talks to, found the way the docker CLI finds it: the docker-host input, else DOCKER_HOST,
- * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set. A phase
- * locates it once and passes it on; whether the TLS files exist is checked where they are used (checkedEndpoint).
+ * else the context named by DOCKER_CONTEXT, else the currentContext of the user's docker config, else the default
+ * socket. TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set (with DOCKER_HOST), else the
+ * context's TLS material. A phase locates it once and passes it on; whether the TLS files exist is checked where
+ * they are used (checkedEndpoint).
  */
 function locateEngine(input, env) {
-    let address = input.dockerHost;
-    if (!address) {
-        const fromEnv = env.DOCKER_HOST?.trim();
-        try {
-            address = parseDockerHost(fromEnv || DEFAULT_DOCKER_HOST);
-        }
-        catch (e) {
-            throw new Error(`${fromEnv ? 'DOCKER_HOST' : 'the default'}: ${e.message}; set docker-host or fix DOCKER_HOST`);
-        }
+    if (input.dockerHost) {
+        return input.tlsCertPath
+            ? { endpoint: { address: input.dockerHost, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' }
+            : { endpoint: { address: input.dockerHost } };
     }
+    const fromEnv = env.DOCKER_HOST?.trim();
+    const located = fromEnv ? fromDockerHost(fromEnv, env) : (fromContext(env) ?? { endpoint: { address: parseDockerHost(DEFAULT_DOCKER_HOST) } });
     if (input.tlsCertPath)
-        return { endpoint: { address, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' };
-    if (!input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
+        return { endpoint: { ...located.endpoint, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' };
+    return located;
+}
+function fromDockerHost(value, env) {
+    let address;
+    try {
+        address = parseDockerHost(value);
+    }
+    catch (e) {
+        throw new Error(`DOCKER_HOST: ${e.message}; set docker-host or fix DOCKER_HOST`);
+    }
+    if (env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
         return { endpoint: { address, tlsCertPath: env.DOCKER_CERT_PATH || (0,external_node_path_.join)(env.HOME ?? '', '.docker') }, tlsSource: 'DOCKER_CERT_PATH' };
     }
     return { endpoint: { address } };
+}
+/** The context DOCKER_CONTEXT or the docker config selects; undefined for none or "default". */
+function fromContext(env) {
+    const selected = selectedContext(env);
+    if (!selected)
+        return undefined;
+    const where = `docker context "${selected.name}" (from ${selected.source})`;
+    const context = readContextFor(selected, where);
+    let address;
+    try {
+        address = parseDockerHost(context.host);
+    }
+    catch (e) {
+        throw new Error(`${where}: its host ${e.message}; set docker-host, or DOCKER_HOST, to an address the action can reach`);
+    }
+    if (context.skipTlsVerify) {
+        throw new Error(`${where} skips TLS verification, which the action does not do; give the CA in the context (docker context create --docker ca=...) or set docker-host and tls-cert-path`);
+    }
+    if (context.tlsDir && address.kind === 'tcp')
+        return { endpoint: { address, tlsCertPath: context.tlsDir }, tlsSource: where };
+    return { endpoint: { address } };
+}
+function readContextFor(selected, where) {
+    try {
+        return readContext(selected.configDir, selected.name);
+    }
+    catch (e) {
+        throw new Error(`${where}: ${e.message.replace(/^context "[^"]*" /, '')}`);
+    }
 }
 /** The located endpoint once its TLS files exist; TlsFilesMissingError while they do not. */
 function checkedEndpoint(location) {
@@ -780,7 +897,7 @@ class EngineClient {
         const a = this.endpoint.address;
         const timeoutMs = options.timeoutMs ?? ENGINE_IDLE_TIMEOUT_MS;
         const payload = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json));
-        const headers = {};
+        const headers = { ...options.headers };
         if (payload)
             Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
         else if (options.body)
@@ -890,13 +1007,16 @@ class EngineClient {
     imageExists(ref) {
         return this.call(`inspecting image ${ref}`, async () => (await this.send('GET', `/images/${encodeURIComponent(ref)}/json`), true), { 404: false });
     }
-    pullImage(ref) {
+    /** Pulls `ref`; `auth` goes to the registry as the engine's X-Registry-Auth (never logged). */
+    pullImage(ref, auth) {
         return this.call(`pulling ${ref}`, async () => {
             // A reference without a tag pulls :latest (the CLI's rule); a digest is passed whole.
             const slash = ref.lastIndexOf('/');
             const hasTag = ref.includes('@') || ref.slice(slash + 1).includes(':');
             const query = hasTag ? { fromImage: ref } : { fromImage: ref, tag: 'latest' };
-            const failed = await streamedError(await this.request('POST', '/images/create', { query }));
+            // X-Registry-Auth: the credentials as base64url JSON, as the docker CLI sends them.
+            const headers = auth ? { 'X-Registry-Auth': Buffer.from(JSON.stringify(auth)).toString('base64url') } : undefined;
+            const failed = await streamedError(await this.request('POST', '/images/create', { query, headers }));
             if (failed)
                 throw new Error(failed);
         });
@@ -1404,8 +1524,6 @@ function forwarderWarnings(r, read = (path) => (0,external_node_fs_.readFileSync
     return text.split('\n').map((l) => /^\S+ warning: (.*)$/.exec(l)?.[1]).filter((w) => Boolean(w)).slice(0, 20);
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/session.ts
 // One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
 // jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
@@ -1663,6 +1781,269 @@ async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises
     };
     translate.container = { name: self.name, networks: self.networks };
     return translate;
+}
+
+;// CONCATENATED MODULE: ./src/daemon/iptables.ts
+// The iptables backend of the job's dockerd, chosen the way docker's own dockerd-entrypoint.sh chooses it (the
+// official image's entrypoint, which our init replaces): DOCKER_IPTABLES_LEGACY when the image sets it; legacy when
+// the network namespace already holds legacy tables (mixing both backends breaks forwarding); else the image's
+// default (nft on current images), with nf_tables loaded, and legacy only when nft does not work at all.
+// The official image keeps its legacy tools in /usr/local/sbin/.iptables-legacy; Debian- and Alpine-style images
+// name them iptables-legacy and friends, which get the same kind of directory. A fragment of the init script
+// (POSIX sh, runs under `set -e`).
+/** Where the legacy tools are put first on PATH for images that have no such directory of their own. */
+const LEGACY_DIR = '/run/setup-dind-iptables-legacy';
+const IPTABLES_CHOICE = `sd_legacy_tools() {
+  [ -d /usr/local/sbin/.iptables-legacy ] && { echo /usr/local/sbin/.iptables-legacy; return 0; }
+  command -v iptables-legacy >/dev/null 2>&1 || return 1
+  mkdir -p ${LEGACY_DIR}
+  for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+    b=$(command -v "\${t%%tables*}tables-legacy\${t#*tables}" 2>/dev/null) && ln -sf "$b" "${LEGACY_DIR}/$t"
+  done
+  echo ${LEGACY_DIR}
+}
+sd_legacy=
+sd_why=
+if [ -n "\${DOCKER_IPTABLES_LEGACY+x}" ]; then
+  sd_legacy=$DOCKER_IPTABLES_LEGACY; sd_why='DOCKER_IPTABLES_LEGACY is set'
+  if [ -n "$sd_legacy" ]; then modprobe ip_tables 2>/dev/null || :; modprobe ip6_tables 2>/dev/null || :; else modprobe nf_tables 2>/dev/null || :; fi
+elif (for f in /proc/net/ip_tables_names /proc/net/ip6_tables_names /proc/net/arp_tables_names; do
+        if b=$(cat "$f" 2>/dev/null) && [ -n "$b" ]; then exit 0; fi
+      done; exit 1); then
+  sd_legacy=1; sd_why='legacy iptables tables are loaded'
+elif ! iptables -nL >/dev/null 2>&1; then
+  modprobe nf_tables 2>/dev/null || :
+  if ! iptables -nL >/dev/null 2>&1; then
+    modprobe ip_tables 2>/dev/null || :; modprobe ip6_tables 2>/dev/null || :
+    if d=$(sd_legacy_tools) && "$d/iptables" -nL >/dev/null 2>&1; then sd_legacy=1; sd_why='the default iptables does not work, legacy does'; fi
+  fi
+fi
+if [ -n "$sd_legacy" ]; then
+  if d=$(sd_legacy_tools); then export PATH="$d:$PATH"; else echo "setup-dind: iptables-legacy is wanted ($sd_why), but this image has none; keeping its default iptables" >&2; fi
+fi
+echo "setup-dind: $(iptables --version 2>&1 || echo 'no iptables')\${sd_why:+ ($sd_why)}" >&2`;
+
+;// CONCATENATED MODULE: ./src/daemon/api-version.ts
+// Which clients the job's daemon accepts. Docker 29.0 to 29.2 refuse clients older than API 1.44 (Docker 25), and
+// 29.3 and later those older than 1.40: a runner's or a job image's docker CLI from Debian 12 or Ubuntu 22.04
+// (docker.io 20.10, API 1.41), an old docker-compose or a pinned DOCKER_API_VERSION would fail with "client version
+// 1.41 is too old". The job's daemon is private to the job, so it accepts every API version the daemon still
+// implements: DOCKER_MIN_API_VERSION in the dind container's environment, which dockerd reads since 25.0 (older
+// daemons ignore it, and accept 1.12 and later anyway). A "min-api-version" in input daemon-config (Docker 29 and
+// later know that key) wins over it, as dockerd lets daemon.json win over the variable.
+/** The oldest API version Docker 25 to 29 can be told to serve (their MinAPIVersion). */
+const MIN_API_VERSION = '1.24';
+/** The dind container's environment for the API floor. */
+const apiVersionEnvironment = () => [`DOCKER_MIN_API_VERSION=${MIN_API_VERSION}`];
+
+;// CONCATENATED MODULE: ./src/image/reference.ts
+// Image references as the docker CLI reads them: which registry a reference names (docker.io when the first part is
+// no host), the key its credentials are stored under in the docker config, and the same image through a mirror.
+const DOCKER_HUB = 'docker.io';
+function parseReference(ref) {
+    let rest = ref;
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+    }
+    let tag;
+    const colon = rest.lastIndexOf(':');
+    if (colon > rest.lastIndexOf('/')) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+    }
+    const slash = rest.indexOf('/');
+    const first = slash >= 0 ? rest.slice(0, slash) : '';
+    const isHost = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
+    let registry = isHost ? first : DOCKER_HUB;
+    let repository = isHost ? rest.slice(slash + 1) : rest;
+    if (registry === 'index.docker.io' || registry === 'registry-1.docker.io')
+        registry = DOCKER_HUB;
+    if (registry === DOCKER_HUB && !repository.includes('/'))
+        repository = `library/${repository}`;
+    return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+/** The key of a registry in config.json's auths and credHelpers (Docker Hub's is its legacy v1 URL). */
+const authKey = (registry) => (registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry);
+/** The same image through a docker.io pull-through mirror (https://host[:port][/path]), as a reference. */
+function throughMirror(ref, mirror) {
+    const host = mirror.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+    return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/image/credentials.ts
+// The runner's own registry credentials for pulling the dind image, found as the docker CLI finds them: a credential
+// helper for that registry (credHelpers), else the credential store (credsStore), else auths in config.json.
+
+
+
+/** A helper's name as config.json gives it: a plain name, never a path (docker runs docker-credential-<name>). */
+const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** The helper's program: docker-credential-<name>, for a plain name only (never a path). */
+function helperProgram(name) {
+    if (!HELPER_NAME.test(name))
+        throw new Error(`the credential helper ${JSON.stringify(name)} in the docker config is not a helper name; fix credHelpers or credsStore`);
+    return 'docker-credential-' + name;
+}
+/** Runs docker-credential-<name> get with the server address on stdin (the helper protocol); no shell. */
+const runHelper = (name, serverAddress) => new Promise((resolve, reject) => {
+    const child = (0,external_node_child_process_namespaceObject.execFile)(helperProgram(name), ['get'], { timeout: 10_000 }, (error, stdout, stderr) => {
+        if (error)
+            reject(new Error(`docker-credential-${name} get failed: ${(stderr || stdout || error.message).trim()}`));
+        else
+            resolve(stdout);
+    });
+    child.stdin?.end(serverAddress);
+});
+async function fromHelper(name, key, helper) {
+    helperProgram(name); // a name that is no plain name is an error here, with any helper
+    let text;
+    try {
+        text = await helper(name, key);
+    }
+    catch (e) {
+        // "credentials not found in native keychain" is an answer: nothing stored for this registry.
+        if (/not found/i.test(e.message))
+            return undefined;
+        throw e;
+    }
+    const parsed = JSON.parse(text);
+    if (!parsed.Secret)
+        return undefined;
+    return parsed.Username === '<token>' ? { identitytoken: parsed.Secret, serveraddress: key } : { username: parsed.Username, password: parsed.Secret, serveraddress: key };
+}
+function fromAuths(entry, key) {
+    if (entry.identitytoken)
+        return { identitytoken: entry.identitytoken, serveraddress: key };
+    if (entry.auth) {
+        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon > 0)
+            return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), serveraddress: key };
+    }
+    if (entry.username && entry.password)
+        return { username: entry.username, password: entry.password, serveraddress: key };
+    return undefined;
+}
+/** The runner user's credentials for `registry`, or undefined; a helper that fails is an error naming it. */
+async function runnerCredentials(registry, env, helper = runHelper) {
+    const configDir = dockerConfigDir(env);
+    const config = readDockerConfig(configDir);
+    const key = authKey(registry);
+    const where = `${configDir}/config.json`;
+    const named = config.credHelpers?.[registry] ?? config.credHelpers?.[key];
+    if (named) {
+        const auth = await fromHelper(named, key, helper);
+        return auth && { auth, source: `docker-credential-${named} (credHelpers in ${where})` };
+    }
+    const entry = config.auths?.[key] ?? config.auths?.[registry];
+    if (config.credsStore) {
+        const auth = await fromHelper(config.credsStore, key, helper).catch((e) => {
+            if (entry)
+                return undefined; // the store failed, auths may still hold them
+            throw e;
+        });
+        if (auth)
+            return { auth, source: `docker-credential-${config.credsStore} (credsStore in ${where})` };
+    }
+    const auth = entry && fromAuths(entry, key);
+    return auth && { auth, source: `auths in ${where}` };
+}
+
+;// CONCATENATED MODULE: ./src/image/pull.ts
+
+/** What a failed pull means, from the engine's message (the registry's status and error code end up in it). */
+function classifyPullError(message) {
+    // The engine answers 500 to every failed pull ("(HTTP code 500) server error - "): only the registry's part counts.
+    const registry = message.replace(/\(HTTP code \d+\) [a-z ]+ - /gi, '');
+    if (/toomanyrequests|too many requests|\b429\b|rate limit/i.test(registry))
+        return 'rate-limit';
+    if (/\b50[0-4] (internal server error|bad gateway|service unavailable|gateway time-?out)|internal server error|bad gateway|service unavailable|gateway time-?out/i.test(registry))
+        return 'server';
+    return 'other';
+}
+const realSleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** One source, retried with exponential backoff while the registry limits or fails; the last error otherwise. */
+async function pullWithRetries(engine, ref, auth, o) {
+    const attempts = o.attempts ?? 3;
+    for (let i = 1;; i++) {
+        try {
+            await engine.pullImage(ref, auth?.auth);
+            return {};
+        }
+        catch (e) {
+            const kind = classifyPullError(e.message);
+            if (kind === 'other' || i >= attempts)
+                return { error: e, kind };
+            const delay = (o.baseDelayMs ?? 2000) * 2 ** (i - 1);
+            o.log.warning(`Pulling ${ref}: ${kind === 'rate-limit' ? 'the registry\'s pull rate limit (429 Too Many Requests)' : 'the registry failed (5xx)'}; attempt ${i + 1} of ${attempts} in ${(delay / 1000).toFixed(0)} s.`);
+            await (o.sleep ?? realSleep)(delay);
+        }
+    }
+}
+function remedy(kind, ref, registry, authenticated) {
+    if (kind === 'rate-limit') {
+        return `${registry === DOCKER_HUB ? 'Docker Hub' : registry} refused more pulls: its pull rate limit (429 Too Many Requests), which anonymous pulls from shared runner addresses reach quickly. ` +
+            `${authenticated ? '' : 'Log in before this step (docker login) or give image-username and image-password; '}give a mirror (image-mirror or registry-mirrors), ` +
+            'or keep the image in a registry of your own (input image).';
+    }
+    if (kind === 'server')
+        return `the registry failed repeatedly (5xx); try again later, or give a mirror (image-mirror or registry-mirrors).`;
+    return `check that ${ref} exists and that this runner may pull it (credentials: docker login before this step, or image-username and image-password).`;
+}
+/**
+ * Makes `ref` available on the engine; returns the reference to run (the original, or the same image through the
+ * mirror that had it). Throws a message naming the rate limit, the sources tried and the remedy.
+ */
+async function supplyImage(engine, ref, o) {
+    if (await engine.imageExists(ref))
+        return ref;
+    const parsed = parseReference(ref);
+    const auth = await o.authFor(parsed.registry);
+    o.log.info(`Pulling ${ref} (not present on the engine)${auth ? ` with credentials from ${auth.source}` : ''}`);
+    const first = await pullWithRetries(engine, ref, auth, o);
+    if (!first.error)
+        return ref;
+    const tried = [`${ref}: ${first.error.message}`];
+    const mirrors = parsed.registry === DOCKER_HUB ? o.mirrors : [];
+    for (const mirror of mirrors) {
+        const viaMirror = throughMirror(parsed, mirror);
+        if (await engine.imageExists(viaMirror))
+            return viaMirror;
+        const mirrorAuth = await o.authFor(parseReference(viaMirror).registry);
+        const r = await pullWithRetries(engine, viaMirror, mirrorAuth, o);
+        if (!r.error) {
+            o.log.warning(`Pulled the dind image through the mirror ${mirror} (${viaMirror}): ${ref} could not be pulled (${first.error.message}).`);
+            return viaMirror;
+        }
+        tried.push(`${viaMirror}: ${r.error.message}`);
+    }
+    throw new Error(`could not pull the dind image: ${tried.join('; ')}. ${remedy(first.kind, ref, parsed.registry, auth !== undefined)}`);
+}
+
+;// CONCATENATED MODULE: ./src/daemon/image-supply.ts
+
+
+
+/** The reference the container runs: the image itself, or the same image through the mirror that had it. */
+async function supplyDindImage(engine, inputs, platform) {
+    const { image } = inputs.dind;
+    const explicit = inputs.imageSupply.credentials;
+    if (explicit)
+        platform.mask(explicit.password);
+    const imageRegistry = parseReference(image).registry;
+    return supplyImage(engine, image, {
+        mirrors: [...(inputs.imageSupply.mirror ? [inputs.imageSupply.mirror] : []), ...inputs.registry.mirrors],
+        authFor: async (registry) => {
+            if (explicit && registry === imageRegistry) {
+                return { auth: { ...explicit, serveraddress: authKey(registry) }, source: 'inputs image-username and image-password' };
+            }
+            return runnerCredentials(registry, platform.env);
+        },
+        log: platform.log,
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/private-file.ts
@@ -2997,6 +3378,188 @@ async function undoRegistry(changes, log, reloaded) {
     return done;
 }
 
+;// CONCATENATED MODULE: ./src/network/settings.ts
+// The job daemon's own address plan: default-address-pools (where `docker network create` takes subnets from) and
+// bip (the default bridge's address), for networks that collide with Docker's 172.17.0.0/16 and friends. Parsed
+// and checked here, written into the job daemon's daemon.json (dind only).
+
+
+const bits = (family) => (family === 4 ? 32 : 128);
+function settings_ipToBigInt(ip) {
+    if ((0,external_node_net_.isIPv4)(ip))
+        return { family: 4, value: ip.split('.').reduce((n, part) => (n << 8n) | BigInt(Number(part)), 0n) };
+    if (!(0,external_node_net_.isIPv6)(ip) || ip.includes('.'))
+        return undefined;
+    const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
+    const left = head ? head.split(':') : [];
+    const right = tail ? tail.split(':') : [];
+    const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+    return { family: 6, value: groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n) };
+}
+function bigIntToIp(family, value) {
+    if (family === 4)
+        return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join('.');
+    const groups = Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
+    // The longest run of two or more zero groups becomes "::".
+    let best = { at: -1, length: 1 };
+    for (let i = 0; i < 8; i++) {
+        let j = i;
+        while (j < 8 && groups[j] === '0')
+            j++;
+        if (j - i > best.length)
+            best = { at: i, length: j - i };
+    }
+    if (best.at < 0)
+        return groups.join(':');
+    return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.length).join(':')}`;
+}
+/** "10.0.0.0/16" or "fd00::/64"; undefined when it is not an address with a prefix length. */
+function settings_parseCidr(text) {
+    const m = /^([^/]+)\/(\d{1,3})$/.exec(text);
+    if (!m)
+        return undefined;
+    const ip = settings_ipToBigInt(m[1]);
+    const prefix = Number(m[2]);
+    if (!ip || prefix > bits(ip.family))
+        return undefined;
+    return { family: ip.family, address: ip.value, prefix };
+}
+const hostMask = (c) => (1n << BigInt(bits(c.family) - c.prefix)) - 1n;
+const formatCidr = (c) => `${bigIntToIp(c.family, c.address & ~hostMask(c))}/${c.prefix}`;
+const overlaps = (a, b) => {
+    if (a.family !== b.family)
+        return false;
+    const prefix = Math.min(a.prefix, b.prefix);
+    const shift = BigInt(bits(a.family) - prefix);
+    return a.address >> shift === b.address >> shift;
+};
+/**
+ * The entries of the input: one pool per line (or `;`), each dockerd's flag syntax `base=CIDR,size=N` (either order;
+ * commas or spaces between the two; a key given again starts the next pool).
+ */
+function poolEntries(text) {
+    const entries = [];
+    for (const line of text.split(/[\n;]/)) {
+        let current = [];
+        const parts = line.split(/[\s,]+/).filter(Boolean);
+        // A line with neither key is not split: the problem shows it as written.
+        if (!parts.some((p) => /^(base|size)=/i.test(p))) {
+            if (line.trim())
+                entries.push([line.trim()]);
+            continue;
+        }
+        for (const part of parts) {
+            const key = part.split('=')[0].toLowerCase();
+            if (current.some((p) => p.split('=')[0].toLowerCase() === key)) {
+                entries.push(current);
+                current = [];
+            }
+            current.push(part);
+        }
+        if (current.length)
+            entries.push(current);
+    }
+    return entries;
+}
+function parsePool(parts) {
+    const entry = parts.join(',');
+    const fields = new Map(parts.map((part) => {
+        const [key, ...rest] = part.split('=');
+        return [key.toLowerCase(), rest.join('=')];
+    }));
+    const base = fields.get('base');
+    const sizeText = fields.get('size');
+    const unknown = [...fields.keys()].filter((k) => k !== 'base' && k !== 'size');
+    const example = 'use base=CIDR,size=N, like base=10.200.0.0/16,size=24';
+    if (!base || !sizeText || unknown.length)
+        return { problem: `${showValue(entry)} is not a pool; ${example}` };
+    const cidr = settings_parseCidr(base);
+    if (!cidr)
+        return { problem: `${showValue(base)} is not an address range in CIDR notation; ${example}` };
+    if (cidr.address & hostMask(cidr))
+        return { problem: `${showValue(base)} has host bits set; the range starts at ${formatCidr(cidr)}: use base=${formatCidr(cidr)}` };
+    const size = Number(sizeText);
+    const max = bits(cidr.family);
+    if (!/^\d{1,3}$/.test(sizeText) || size < cidr.prefix || size > max) {
+        return { problem: `size ${showValue(sizeText)} must be a prefix length from ${cidr.prefix} (the base's own) to ${max} for ${base}; like size=24` };
+    }
+    if (cidr.family === 4 && size > 30)
+        return { problem: `size ${size} leaves no addresses for containers; use size=30 or less` };
+    return { pool: { base, size, cidr } };
+}
+function parsePools(text, problems) {
+    const pools = [];
+    for (const entry of poolEntries(text)) {
+        const { pool, problem } = parsePool(entry);
+        if (problem)
+            problems.push(`input "default-address-pools": ${problem}`);
+        else {
+            const clash = pools.find((p) => overlaps(p.cidr, pool.cidr));
+            if (clash)
+                problems.push(`input "default-address-pools": ${pool.base} overlaps ${clash.base}; give pools that do not overlap`);
+            else
+                pools.push(pool);
+        }
+    }
+    return pools.map(({ base, size }) => ({ base, size }));
+}
+function parseBip(text, problems) {
+    const cidr = settings_parseCidr(text);
+    const example = 'the bridge\'s own address with a prefix length, like 10.201.0.1/24';
+    if (!cidr || cidr.family !== 4) {
+        problems.push(`input "bip": ${showValue(text)} is not an IPv4 address with a prefix length; use ${example}`);
+        return undefined;
+    }
+    const host = cidr.address & hostMask(cidr);
+    if (cidr.prefix > 30)
+        problems.push(`input "bip": ${showValue(text)} leaves no room for containers; use a prefix of /30 or shorter, like ${example}`);
+    else if (host === 0n || host === hostMask(cidr)) {
+        problems.push(`input "bip": ${showValue(text)} is the ${host === 0n ? 'network' : 'broadcast'} address of ${formatCidr(cidr)}, not an address the bridge can have; use ${example}`);
+    }
+    return text;
+}
+/** The two inputs as given: pools one per line (or `;`), each `base=CIDR,size=N`; bip as ADDRESS/PREFIX. */
+function parseNetworkSettings(raw) {
+    const problems = [];
+    const pools = parsePools(raw['default-address-pools'], problems);
+    const bipText = raw.bip.trim();
+    const bip = bipText ? parseBip(bipText, problems) : undefined;
+    return { settings: { pools, ...(bip ? { bip } : {}) }, problems };
+}
+/** The daemon.json keys these settings give (nothing when none is set). */
+function networkDaemonJson(settings) {
+    return {
+        ...(settings.pools.length ? { 'default-address-pools': settings.pools.map((p) => ({ base: p.base, size: p.size })) } : {}),
+        ...(settings.bip ? { bip: settings.bip } : {}),
+    };
+}
+const FLAGS = { '--default-address-pool': 'default-address-pools', '--bip': 'bip' };
+/**
+ * What the settings mean for the mode and the other inputs: they change only a daemon the action starts (dind),
+ * and a key set here must not also come from daemon-config or a daemon-args flag (dockerd refuses duplicates).
+ */
+function networkProblems(settings, use) {
+    const problems = [];
+    const keys = Object.keys(networkDaemonJson(settings));
+    const input = (key) => (key === 'bip' ? 'bip' : 'default-address-pools');
+    if (use.mode !== 'dind') {
+        for (const key of keys) {
+            problems.push(`input "${input(key)}": applies only to mode dind (the daemon the action starts), but mode is ${use.mode}; set it in that daemon's daemon.json, or use mode dind`);
+        }
+        return problems;
+    }
+    for (const key of keys) {
+        if (Object.hasOwn(use.daemonConfig, key))
+            problems.push(`input "daemon-config": "${key}" is also set by input "${input(key)}"; set it in one place`);
+    }
+    for (const arg of use.daemonArgs) {
+        const key = FLAGS[arg.split('=')[0]];
+        if (key && keys.includes(key))
+            problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which input "${input(key)}" sets too, and dockerd refuses a setting given twice; set it in one place`);
+    }
+    return problems;
+}
+
 ;// CONCATENATED MODULE: ./src/daemon/network.ts
 /**
  * Runs in the daemon's container just before dockerd (part of the init script; "$@" is the dockerd command).
@@ -3215,6 +3778,10 @@ async function dindExtras(o) {
 
 
 
+
+
+
+
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 const RUN_DIR = '/run/setup-dind';
 /** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
@@ -3225,7 +3792,8 @@ const MAX_SOCKET_PATH_BYTES = 107;
  * Runs before dockerd, in any image with a POSIX sh (docker:dind, Debian, Alpine). Without --privileged, the cgroup
  * mounts are read-only: remount them writable (cgroup v2 mount, or v1 bind mounts). On cgroup v2, move every process
  * out of the namespace's root cgroup so dockerd can enable controllers (as docker's own dind script does). A fixed
- * script: the daemon's arguments arrive as "$@", never inside the script text.
+ * script: the daemon's arguments arrive as "$@", never inside the script text. The iptables backend is chosen as
+ * docker's own entrypoint chooses it (iptables.ts).
  */
 const INIT_SCRIPT = `set -e
 while read -r _ mp _ opts _; do
@@ -3240,6 +3808,7 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 fi
 mount --make-rshared / 2>/dev/null || :
 rm -f /var/run/docker.pid /run/docker.pid
+${IPTABLES_CHOICE}
 ${MTU_SCRIPT}exec "$@"`;
 // Linux capabilities by number (capability.h), to turn our own bounding set into names the engine understands.
 const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
@@ -3281,7 +3850,7 @@ function planDind(p) {
         Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'],
         Cmd: ['dockerd', ...args, ...dind.daemonArgs],
         Labels: p.labels,
-        ...(p.extras?.env.length ? { Env: p.extras.env } : {}),
+        Env: [...apiVersionEnvironment(), ...(p.extras?.env ?? [])],
         HostConfig: {
             Init: true,
             Mounts: [
@@ -3364,10 +3933,7 @@ async function startDind(inputs, platform, state, s, outer, deps) {
     const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
     // Port forwarding runs in the job container too: it reaches the daemon on the job's network.
     const network = inputs.dind.network ?? (inputs.dind.tcp || inputs.integration.forwardPorts ? jobNetwork : undefined);
-    if (!(await engine.imageExists(inputs.dind.image))) {
-        platform.log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
-        await engine.pullImage(inputs.dind.image);
-    }
+    const image = await supplyDindImage(engine, inputs, platform);
     await engine.createVolume(name, labels);
     state.update({ volume: name });
     if (network) {
@@ -3381,7 +3947,7 @@ async function startDind(inputs, platform, state, s, outer, deps) {
     const files = await writeDaemonFiles(inputs, jobDir, name);
     state.update({ hostJobDir: toHostPath(jobDir) });
     const planInput = {
-        inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
+        inputs: network === inputs.dind.network && image === inputs.dind.image ? inputs : { ...inputs, dind: { ...inputs.dind, network, image } },
         session: s.session,
         labels,
         hostJobDir: toHostPath(jobDir),
@@ -3407,7 +3973,7 @@ async function socketDir(platform, state) {
 }
 /** daemon.json (registry settings), the certs.d directory main fills, and the TLS files of a TCP daemon. */
 async function writeDaemonFiles(inputs, jobDir, name) {
-    const daemonConfig = daemonConfigFor(inputs);
+    const daemonConfig = withNetwork(daemonConfigFor(inputs), networkDaemonJson(inputs.network));
     if (daemonConfig)
         await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
     const certsDir = inputs.registry.certs.length > 0;
@@ -3418,6 +3984,7 @@ async function writeDaemonFiles(inputs, jobDir, name) {
     }
     return { configFile: daemonConfig !== undefined, certsDir };
 }
+const withNetwork = (config, network) => Object.keys(network).length ? { ...config, ...network } : config;
 /** Tries the plans in order until the engine accepts one; says which privileges the daemon got when it matters. */
 async function startFirstAccepted(engine, planInput, state, log, beforeStart) {
     const { dind } = planInput.inputs;
@@ -3826,7 +4393,7 @@ function parseCacheSettings(f, mode) {
  * dockerd's flags (Linux, 20.10 to 29), hidden and deprecated ones included. A flag missing here is handled the
  * cautious way: it may be a bool flag, so a following argument that starts with "-" is read as a flag.
  */
-const FLAGS = {
+const daemon_args_FLAGS = {
     'add-runtime': {}, 'allow-direct-routing': { bool: true }, 'allow-nondistributable-artifacts': {}, 'api-cors-header': {},
     'authorization-plugin': {}, bip: {}, bip6: {}, bridge: { short: 'b' }, 'bridge-accept-fwmark': {}, 'cdi-spec-dir': {},
     'cgroup-parent': {}, 'cluster-advertise': {}, 'cluster-store': {}, 'cluster-store-opt': {}, 'config-file': {},
@@ -3850,7 +4417,7 @@ const FLAGS = {
     'userland-proxy': { bool: true }, 'userland-proxy-path': {}, 'userns-remap': {}, validate: { bool: true },
     version: { short: 'v', bool: true },
 };
-const SHORT = Object.fromEntries(Object.entries(FLAGS).filter(([, s]) => s.short).map(([name, s]) => [s.short, name]));
+const SHORT = Object.fromEntries(Object.entries(daemon_args_FLAGS).filter(([, s]) => s.short).map(([name, s]) => [s.short, name]));
 const USE_TCP = 'use input "tcp: true" for a TLS listener with per-job certificates (output cert-path)';
 /** Flags the action sets itself (or that stop dockerd from serving), and what to use instead. */
 const RESERVED_DAEMON_FLAGS = {
@@ -3870,7 +4437,7 @@ const RESERVED_DAEMON_FLAGS = {
     version: 'it makes dockerd print its version and exit instead of serving; remove it',
     validate: 'it makes dockerd check its configuration and exit instead of serving; remove it',
 };
-const describe = (name) => `--${name}${FLAGS[name]?.short ? ` (-${FLAGS[name].short})` : ''}`;
+const describe = (name) => `--${name}${daemon_args_FLAGS[name]?.short ? ` (-${daemon_args_FLAGS[name].short})` : ''}`;
 /** Reads argv the way pflag does; reserved flags, arguments that are not flags and bad syntax become problems. */
 function parseDaemonArgs(args) {
     const flags = [];
@@ -3900,7 +4467,7 @@ function parseDaemonArgs(args) {
             }
             const eq = body.indexOf('=');
             const name = eq === -1 ? body : body.slice(0, eq);
-            const spec = FLAGS[name];
+            const spec = daemon_args_FLAGS[name];
             if (eq !== -1)
                 flags.push({ name, known: Boolean(spec), value: body.slice(eq + 1), written: arg });
             else if (spec?.bool)
@@ -3923,7 +4490,7 @@ function parseDaemonArgs(args) {
         while (rest.length) {
             const letter = rest[0];
             const name = SHORT[letter];
-            const spec = name ? FLAGS[name] : undefined;
+            const spec = name ? daemon_args_FLAGS[name] : undefined;
             if (rest[1] === '=') {
                 flags.push({ name: name ?? letter, known: Boolean(spec), value: rest.slice(2), written: arg });
                 break;
@@ -4018,6 +4585,31 @@ function fieldsOf(read, defaults) {
     return fields;
 }
 
+;// CONCATENATED MODULE: ./src/image/settings.ts
+// Inputs for the dind image's supply: a mirror to pull it through, and explicit credentials for its registry.
+
+const MIRROR = /^(https?:\/\/)?(?=[^/:]{1,253}(?::|\/|$))[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d{1,5})?\/?$/;
+function parseImageSupply(raw, mode) {
+    const problems = [];
+    const mirrorText = raw['image-mirror'].trim();
+    const username = raw['image-username'].trim();
+    const password = raw['image-password'];
+    if (mirrorText && !MIRROR.test(mirrorText)) {
+        problems.push(`input "image-mirror": ${showValue(mirrorText)} is not a registry mirror; use its URL or host, like https://mirror.gcr.io or registry.example.com:5000`);
+    }
+    if (Boolean(username) !== Boolean(password)) {
+        problems.push(`input "${username ? 'image-password' : 'image-username'}": ${showValue('')} is empty, but ${username ? 'image-username' : 'image-password'} is set; give both (the password from a secret), or neither`);
+    }
+    if (mode !== 'dind') {
+        for (const [name, value] of [['image-mirror', mirrorText], ['image-username', username], ['image-password', password]]) {
+            if (value)
+                problems.push(`input "${name}": applies only to mode dind (the image of the daemon the action starts), but mode is ${mode}; remove it or use mode dind`);
+        }
+    }
+    const mirror = mirrorText && !/^https?:\/\//.test(mirrorText) ? `https://${mirrorText}` : mirrorText;
+    return { settings: { ...(mirror ? { mirror: mirror.replace(/\/$/, '') } : {}), ...(username && password ? { credentials: { username, password } } : {}) }, problems };
+}
+
 ;// CONCATENATED MODULE: ./src/daemon/integration.ts
 // dind mode made to behave like the runner's own engine: the inputs that control it (job paths, extra mounts,
 // MTU, proxies, port forwarding), parsed and validated here so inputs.ts only wires them in.
@@ -4106,10 +4698,15 @@ function parseIntegration(read, context) {
 
 
 
+
+
 const MODES = ['dind', 'socket', 'external'];
 const PRIVILEGED = ['auto', 'true', 'false'];
-/** The dind image used when none is given: a pinned major version of the official image. */
-const DEFAULT_DIND_IMAGE = 'docker:29-dind';
+/**
+ * The dind image used when none is given: the official image pinned by tag and digest (a tag moves; a digest is the
+ * exact image every job gets until the action is updated). Its daemon accepts old clients: daemon/api-version.ts.
+ */
+const DEFAULT_DIND_IMAGE = 'docker:29.1.3-dind@sha256:173f284a4299164772a90f52b373e73e087583c0963f1334c9995f190ef6f3f5';
 const MAX_WAIT_SECONDS = 3600;
 /** Defaults, as in action.yml (a test keeps the two equal). */
 const INPUT_DEFAULTS = {
@@ -4117,12 +4714,18 @@ const INPUT_DEFAULTS = {
     'docker-host': '',
     'tls-cert-path': '',
     'wait-timeout': '60',
+    'set-host': 'true',
     image: DEFAULT_DIND_IMAGE,
+    'image-mirror': '',
+    'image-username': '',
+    'image-password': '',
     privileged: 'auto',
     runtime: '',
     tcp: 'false',
     network: '',
     'daemon-args': '',
+    'default-address-pools': '',
+    bip: '',
     'registry-mirrors': '',
     'insecure-registries': '',
     'registry-certs': '',
@@ -4200,6 +4803,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const mode = f.oneOf('mode', MODES);
     const { dockerHost, tlsCertPath } = parseDaemonTarget(f, mode);
     const waitTimeoutMs = parseWaitTimeout(f);
+    const setHost = parseSetHost(f);
     const dind = parseDindSettings(f, mode);
     const registry = parseRegistry(f, context.workspace);
     const configureHost = f.boolean('configure-host');
@@ -4207,6 +4811,8 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         f.problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
     if (registry)
         f.problems.push(...registryModeProblems(registry, { mode, configureHost: configureHost ?? false, daemonArgs: dind.daemonArgs }));
+    const imageSupply = parseImageInputs(f, mode);
+    const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
     const cache = parseCacheSettings(f, mode);
     const cleanupStaleMs = parseCleanupStale(f, mode);
     const { settings: integration, problems: integrationProblems } = parseIntegration((name) => f.raw(name), {
@@ -4222,8 +4828,11 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         dockerHost,
         tlsCertPath,
         waitTimeoutMs,
+        setHost,
         dind,
         registry: registry,
+        network,
+        imageSupply,
         configureHost: configureHost ?? false,
         cache,
         cleanupStaleMs,
@@ -4252,6 +4861,16 @@ function parseDaemonTarget(f, mode) {
         f.problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${showValue(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
     }
     return { dockerHost, tlsCertPath: tlsText || undefined };
+}
+/** Empty means the default (true), not false: the docker CLI still has to find the daemon. */
+function parseSetHost(f) {
+    const text = f.line('set-host');
+    if (text === '' || f.reported('set-host'))
+        return true;
+    const value = parseBoolean(text);
+    if (value === undefined)
+        f.problems.push(`input "set-host": ${showValue(text)} is not a boolean; use true (export DOCKER_HOST) or false (only the docker context "setup-dind")`);
+    return value ?? true;
 }
 function parseWaitTimeout(f) {
     const text = f.line('wait-timeout');
@@ -4319,6 +4938,20 @@ function parseRegistry(f, workspace) {
     }, { baseDir: workspace });
     f.problems.push(...problems);
     return problems.length ? undefined : settings;
+}
+function parseImageInputs(f, mode) {
+    const { settings, problems } = parseImageSupply({ 'image-mirror': f.line('image-mirror'), 'image-username': f.line('image-username'), 'image-password': f.raw('image-password') }, mode);
+    // A multi-line user name is reported once (as such), not again as missing.
+    f.problems.push(...problems.filter((p) => !(f.reported('image-username') && p.startsWith('input "image-username"'))));
+    return settings;
+}
+/** default-address-pools and bip through network/settings.ts, with what they mean for the mode and other inputs. */
+function parseNetwork(f, mode, daemonConfig, daemonArgs) {
+    const { settings, problems } = parseNetworkSettings({ 'default-address-pools': f.raw('default-address-pools'), bip: f.line('bip') });
+    f.problems.push(...problems);
+    if (!problems.length)
+        f.problems.push(...networkProblems(settings, { mode, daemonConfig, daemonArgs }));
+    return settings;
 }
 function parseCleanupStale(f, mode) {
     const text = f.line('cleanup-stale');
@@ -4901,13 +5534,14 @@ class StateRecorder {
     }
 }
 
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./src/docker-context.ts
-// Container jobs: the GitHub runner runs the host's `docker exec` for every later step with that step's environment,
-// so an exported DOCKER_HOST would send the runner's own `docker exec` to the job's daemon and break every step.
-// Instead, the docker CLI inside the job container is pointed at the daemon through a docker context in its own
-// config directory ($DOCKER_CONFIG or $HOME/.docker), which the host's CLI never reads. Post puts config.json back.
+// The docker context "setup-dind": the job's daemon in the docker CLI's context store ($DOCKER_CONFIG or
+// $HOME/.docker), so `docker --context setup-dind` reaches it whatever DOCKER_HOST says. Made the current context
+// (config.json's currentContext) when DOCKER_HOST is not exported: with set-host false, and in container jobs, where
+// the GitHub runner runs the host's `docker exec` for every later step with that step's environment (an exported
+// DOCKER_HOST would send the runner's own `docker exec` to the job's daemon; the CLI inside the job container reads
+// its own config directory, which the host's CLI never does). Post removes the context and puts config.json back.
+
 
 
 
@@ -4915,28 +5549,29 @@ var external_node_os_ = __nccwpck_require__(8161);
 
 
 const CONTEXT_NAME = 'setup-dind';
-const dockerConfigDir = (env) => env.DOCKER_CONFIG || (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.docker');
-const contextId = (name) => (0,external_node_crypto_.createHash)('sha256').update(name).digest('hex');
-async function installDockerContext(configDir, endpoint, record) {
-    const configPath = (0,external_node_path_.join)(configDir, 'config.json');
-    let configBefore = null;
+async function readConfig(configPath) {
+    let before = null;
     try {
-        configBefore = await (0,promises_namespaceObject.readFile)(configPath, 'utf8');
+        before = await (0,promises_namespaceObject.readFile)(configPath, 'utf8');
     }
     catch (e) {
         if (e.code !== 'ENOENT')
             throw e;
     }
-    let config = {};
-    if (configBefore?.trim()) {
-        try {
-            config = JSON.parse(configBefore);
-        }
-        catch (e) {
-            throw new Error(`${configPath} is not valid JSON (${e.message}); the docker context cannot be set`);
-        }
+    if (!before?.trim())
+        return { before, config: {} };
+    try {
+        return { before, config: JSON.parse(before) };
     }
-    record({ configDir, configBefore });
+    catch (e) {
+        throw new Error(`${configPath} is not valid JSON (${e.message}); the docker context cannot be made current`);
+    }
+}
+/** Writes the context (meta.json and TLS files); with makeCurrent also config.json's currentContext. Recorded first. */
+async function installDockerContext(configDir, endpoint, options, record) {
+    const configPath = (0,external_node_path_.join)(configDir, 'config.json');
+    const { before, config } = options.makeCurrent ? await readConfig(configPath) : { before: null, config: {} };
+    record({ configDir, configBefore: before, madeCurrent: options.makeCurrent, ...((0,external_node_fs_.existsSync)(configDir) ? {} : { createdConfigDir: true }) });
     const id = contextId(CONTEXT_NAME);
     const meta = {
         Name: CONTEXT_NAME,
@@ -4948,20 +5583,49 @@ async function installDockerContext(configDir, endpoint, record) {
     if (endpoint.tlsCertPath) {
         const tlsDir = (0,external_node_path_.join)(configDir, 'contexts', 'tls', id, 'docker');
         await (0,promises_namespaceObject.mkdir)(tlsDir, { recursive: true, mode: 0o700 });
-        for (const f of ['ca.pem', 'cert.pem', 'key.pem'])
+        for (const f of TLS_FILES)
             await writeFileNoWindow((0,external_node_path_.join)(tlsDir, f), await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(endpoint.tlsCertPath, f)), f === 'key.pem' ? 0o600 : 0o644);
     }
-    await (0,promises_namespaceObject.writeFile)(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
+    if (options.makeCurrent)
+        await (0,promises_namespaceObject.writeFile)(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
 }
 async function removeDockerContext(r) {
     const id = contextId(CONTEXT_NAME);
     await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(r.configDir, 'contexts', 'meta', id), { recursive: true, force: true });
     await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(r.configDir, 'contexts', 'tls', id), { recursive: true, force: true });
-    const configPath = (0,external_node_path_.join)(r.configDir, 'config.json');
-    if (r.configBefore === null)
-        await (0,promises_namespaceObject.rm)(configPath, { force: true });
-    else
-        await (0,promises_namespaceObject.writeFile)(configPath, r.configBefore);
+    // The folders of the store, when nothing else is in them (the context was the first in this config directory).
+    for (const dir of ['contexts/meta', 'contexts/tls', 'contexts'])
+        await (0,promises_namespaceObject.rmdir)((0,external_node_path_.join)(r.configDir, dir)).catch(() => undefined);
+    if (r.madeCurrent !== false) {
+        const configPath = (0,external_node_path_.join)(r.configDir, 'config.json');
+        if (r.configBefore === null)
+            await (0,promises_namespaceObject.rm)(configPath, { force: true });
+        else
+            await (0,promises_namespaceObject.writeFile)(configPath, r.configBefore);
+    }
+    if (r.createdConfigDir)
+        await (0,promises_namespaceObject.rmdir)(r.configDir).catch(() => undefined);
+}
+/**
+ * Hands the daemon to the job's steps: DOCKER_HOST and friends (set-host true; the context is there too, not
+ * current), or only the current docker context (set-host false, and container jobs). Messages go to `log`.
+ */
+async function handOver(how, endpoint, env, io) {
+    const configDir = dockerConfigDir(env);
+    if (how === 'environment') {
+        for (const [name, value] of Object.entries(clientEnvironment(endpoint)))
+            io.exportVariable(name, value);
+        // The context is a convenience here: a config directory the action cannot write must not fail the job.
+        await installDockerContext(configDir, endpoint, { makeCurrent: false }, io.record).catch((e) => io.warning(`setup-dind: the docker context "${CONTEXT_NAME}" could not be created in ${configDir} (${e.message}); DOCKER_HOST is exported, so the docker CLI reaches the daemon anyway.`));
+        return `DOCKER_HOST is exported; the docker context "${CONTEXT_NAME}" in ${configDir} names the same daemon`;
+    }
+    await installDockerContext(configDir, endpoint, { makeCurrent: true }, io.record);
+    const overriding = ['DOCKER_HOST', 'DOCKER_CONTEXT'].filter((name) => env[name]?.trim());
+    if (overriding.length) {
+        io.warning(`setup-dind: the docker context "${CONTEXT_NAME}" is now current in ${configDir}, but ${overriding.join(' and ')} ${overriding.length > 1 ? 'are' : 'is'} set in the job's environment ` +
+            `and the docker CLI prefers ${overriding.length > 1 ? 'them' : 'it'}: unset ${overriding.join(' and ')} for later steps, or use set-host: true.`);
+    }
+    return `the docker CLI uses the current context "${CONTEXT_NAME}" in ${configDir} (DOCKER_HOST is not exported)`;
 }
 
 ;// CONCATENATED MODULE: ./src/guards.ts
@@ -5183,7 +5847,7 @@ async function runMain(platform, options = {}) {
         };
         for (const [name, value] of Object.entries(outputs))
             platform.setOutput(name, value);
-        await handToJob(daemon, outputs['docker-host'], platform, state, moreEnv);
+        await handToJob(daemon, outputs['docker-host'], inputs, platform, state, moreEnv);
         platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
         await platform.appendSummary(summaryTable('setup-dind', {
             Mode: inputs.mode,
@@ -5223,17 +5887,22 @@ async function waitForDaemon(daemon, client, target, timeoutMs, platform, clock)
         throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
     }
 }
-/** Makes the daemon the job's: DOCKER_HOST and friends, or in a container job a docker context (recorded in state). */
-async function handToJob(daemon, dockerHost, platform, state, moreEnv = {}) {
+/** Makes the daemon the job's: DOCKER_HOST and friends, or only a docker context (recorded in state). */
+async function handToJob(daemon, dockerHost, inputs, platform, state, moreEnv = {}) {
+    const io = {
+        exportVariable: (name, value) => platform.exportVariable(name, value),
+        record: (dockerContext) => state.update({ dockerContext }),
+        warning: (text) => platform.log.warning(text),
+    };
     if (state.value?.containerJob) {
         // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
-        const configDir = dockerConfigDir(platform.env);
-        await installDockerContext(configDir, daemon.endpoint, (dockerContext) => state.update({ dockerContext }));
-        platform.log.info(`setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it). ` +
-            `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${dockerHost} inside your run script.`);
+        const how = await handOver('context', daemon.endpoint, platform.env, io);
+        platform.log.info(`setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it); ` +
+            `${how}. Other tools: export DOCKER_HOST=${dockerHost} inside your run script.`);
     }
     else {
-        for (const [name, value] of Object.entries({ ...clientEnvironment(daemon.endpoint), ...moreEnv }))
+        platform.log.info(`setup-dind: ${await handOver(inputs.setHost ? 'environment' : 'context', daemon.endpoint, platform.env, io)}.`);
+        for (const [name, value] of Object.entries(moreEnv))
             platform.exportVariable(name, value);
     }
 }

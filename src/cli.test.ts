@@ -12,7 +12,7 @@ describe('parseCli', () => {
     expect(parsed.inputs.mode).toBe('socket');
     expect(parsed.inputs['wait-timeout']).toBe('5');
     expect(parsed.inputs['registry-mirrors']).toBe('https://m.test');
-    expect(parsed.inputs.image).toBe('docker:29-dind');
+    expect(parsed.inputs.image).toMatch(/^docker:29\.\d+\.\d+-dind@sha256:[0-9a-f]{64}$/);
     expect(parsed.stateDir).toBe(join(tmpdir(), 'setup-dind-77'));
     expect(envName('cache-max-size')).toBe('SETUP_DIND_CACHE_MAX_SIZE');
   });

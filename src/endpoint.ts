@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { showValue } from './show.js';
 import { join } from 'node:path';
+import { readContext, selectedContext } from './dockercli/config.js';
 
 export type DaemonAddress =
   | { kind: 'unix'; path: string }
@@ -76,27 +77,64 @@ export interface EngineLocation {
 
 /**
  * The engine the action talks to, found the way the docker CLI finds it: the docker-host input, else DOCKER_HOST,
- * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set. A phase
- * locates it once and passes it on; whether the TLS files exist is checked where they are used (checkedEndpoint).
+ * else the context named by DOCKER_CONTEXT, else the currentContext of the user's docker config, else the default
+ * socket. TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set (with DOCKER_HOST), else the
+ * context's TLS material. A phase locates it once and passes it on; whether the TLS files exist is checked where
+ * they are used (checkedEndpoint).
  */
 export function locateEngine(
   input: { dockerHost?: DaemonAddress; tlsCertPath?: string },
   env: Readonly<Record<string, string | undefined>>,
 ): EngineLocation {
-  let address = input.dockerHost;
-  if (!address) {
-    const fromEnv = env.DOCKER_HOST?.trim();
-    try {
-      address = parseDockerHost(fromEnv || DEFAULT_DOCKER_HOST);
-    } catch (e) {
-      throw new Error(`${fromEnv ? 'DOCKER_HOST' : 'the default'}: ${(e as Error).message}; set docker-host or fix DOCKER_HOST`);
-    }
+  if (input.dockerHost) {
+    return input.tlsCertPath
+      ? { endpoint: { address: input.dockerHost, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' }
+      : { endpoint: { address: input.dockerHost } };
   }
-  if (input.tlsCertPath) return { endpoint: { address, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' };
-  if (!input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
+  const fromEnv = env.DOCKER_HOST?.trim();
+  const located = fromEnv ? fromDockerHost(fromEnv, env) : (fromContext(env) ?? { endpoint: { address: parseDockerHost(DEFAULT_DOCKER_HOST) } });
+  if (input.tlsCertPath) return { endpoint: { ...located.endpoint, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' };
+  return located;
+}
+
+function fromDockerHost(value: string, env: Readonly<Record<string, string | undefined>>): EngineLocation {
+  let address: DaemonAddress;
+  try {
+    address = parseDockerHost(value);
+  } catch (e) {
+    throw new Error(`DOCKER_HOST: ${(e as Error).message}; set docker-host or fix DOCKER_HOST`);
+  }
+  if (env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
     return { endpoint: { address, tlsCertPath: env.DOCKER_CERT_PATH || join(env.HOME ?? '', '.docker') }, tlsSource: 'DOCKER_CERT_PATH' };
   }
   return { endpoint: { address } };
+}
+
+/** The context DOCKER_CONTEXT or the docker config selects; undefined for none or "default". */
+function fromContext(env: Readonly<Record<string, string | undefined>>): EngineLocation | undefined {
+  const selected = selectedContext(env);
+  if (!selected) return undefined;
+  const where = `docker context "${selected.name}" (from ${selected.source})`;
+  const context = readContextFor(selected, where);
+  let address: DaemonAddress;
+  try {
+    address = parseDockerHost(context.host);
+  } catch (e) {
+    throw new Error(`${where}: its host ${(e as Error).message}; set docker-host, or DOCKER_HOST, to an address the action can reach`);
+  }
+  if (context.skipTlsVerify) {
+    throw new Error(`${where} skips TLS verification, which the action does not do; give the CA in the context (docker context create --docker ca=...) or set docker-host and tls-cert-path`);
+  }
+  if (context.tlsDir && address.kind === 'tcp') return { endpoint: { address, tlsCertPath: context.tlsDir }, tlsSource: where };
+  return { endpoint: { address } };
+}
+
+function readContextFor(selected: { name: string; configDir: string }, where: string) {
+  try {
+    return readContext(selected.configDir, selected.name);
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message.replace(/^context "[^"]*" /, '')}`);
+  }
 }
 
 /** The located endpoint once its TLS files exist; TlsFilesMissingError while they do not. */

@@ -3,7 +3,10 @@
 import { type CacheSettings, parseCacheSettings } from './cache/settings.js';
 import { type DaemonAddress, parseDockerHost } from './endpoint.js';
 import { parseDaemonArgs } from './daemon/daemon-args.js';
-import { type Fields, fieldsOf } from './fields.js';
+import { type Fields, fieldsOf, parseBoolean } from './fields.js';
+import { type ImageSupplySettings, parseImageSupply } from './image/settings.js';
+import { rootlessImageProblem } from './image/reference.js';
+import { type NetworkSettings, networkProblems, parseNetworkSettings } from './network/settings.js';
 import { registryModeProblems } from './registry/daemon-json.js';
 import { type RegistrySettings, parseRegistrySettings } from './registry/settings.js';
 import { showValue } from './show.js';
@@ -18,8 +21,11 @@ export const PRIVILEGED = ['auto', 'true', 'false'] as const;
 export type Privileged = (typeof PRIVILEGED)[number];
 export type JobStatus = 'success' | 'failure' | 'cancelled' | 'unknown';
 
-/** The dind image used when none is given: a pinned major version of the official image. */
-export const DEFAULT_DIND_IMAGE = 'docker:29-dind';
+/**
+ * The dind image used when none is given: the official image pinned by tag and digest (a tag moves; a digest is the
+ * exact image every job gets until the action is updated). Its daemon accepts old clients: daemon/api-version.ts.
+ */
+export const DEFAULT_DIND_IMAGE = 'docker:29.1.3-dind@sha256:173f284a4299164772a90f52b373e73e087583c0963f1334c9995f190ef6f3f5';
 export const MAX_WAIT_SECONDS = 3600;
 
 /** Defaults, as in action.yml (a test keeps the two equal). */
@@ -28,12 +34,18 @@ export const INPUT_DEFAULTS = {
   'docker-host': '',
   'tls-cert-path': '',
   'wait-timeout': '60',
+  'set-host': 'true',
   image: DEFAULT_DIND_IMAGE,
+  'image-mirror': '',
+  'image-username': '',
+  'image-password': '',
   privileged: 'auto',
   runtime: '',
   tcp: 'false',
   network: '',
   'daemon-args': '',
+  'default-address-pools': '',
+  bip: '',
   'registry-mirrors': '',
   'insecure-registries': '',
   'registry-certs': '',
@@ -75,9 +87,15 @@ export interface Inputs {
   dockerHost?: DaemonAddress;
   tlsCertPath?: string;
   waitTimeoutMs: number;
+  /** Export DOCKER_HOST (true) or only make the docker context "setup-dind" current (false). */
+  setHost: boolean;
   dind: DindSettings;
+  /** How the dind image gets onto the engine: a mirror, explicit credentials (dind). */
+  imageSupply: ImageSupplySettings;
   /** Mirrors, insecure registries, certificates and daemon.json settings (syntax checked; files are read later). */
   registry: RegistrySettings;
+  /** The job daemon's address pools and default bridge address (dind). */
+  network: NetworkSettings;
   /** socket mode: allow changing the runner daemon's daemon.json (and reloading it). */
   configureHost: boolean;
   cache?: CacheSettings;
@@ -138,11 +156,14 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
   const mode = f.oneOf('mode', MODES);
   const { dockerHost, tlsCertPath } = parseDaemonTarget(f, mode);
   const waitTimeoutMs = parseWaitTimeout(f);
+  const setHost = parseSetHost(f);
   const dind = parseDindSettings(f, mode);
   const registry = parseRegistry(f, context.workspace);
   const configureHost = f.boolean('configure-host');
   if (configureHost && mode !== 'socket') f.problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
   if (registry) f.problems.push(...registryModeProblems(registry, { mode, configureHost: configureHost ?? false, daemonArgs: dind.daemonArgs }));
+  const imageSupply = parseImageInputs(f, mode);
+  const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
   const cache = parseCacheSettings(f, mode);
   const cleanupStaleMs = parseCleanupStale(f, mode);
   const { settings: integration, problems: integrationProblems } = parseIntegration((name) => f.raw(name), {
@@ -158,8 +179,11 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     dockerHost,
     tlsCertPath,
     waitTimeoutMs,
+    setHost,
     dind,
     registry: registry!,
+    network,
+    imageSupply,
     configureHost: configureHost ?? false,
     cache,
     cleanupStaleMs,
@@ -187,6 +211,15 @@ function parseDaemonTarget(f: Fields<InputName>, mode: Mode): { dockerHost?: Dae
     f.problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${showValue(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
   }
   return { dockerHost, tlsCertPath: tlsText || undefined };
+}
+
+/** Empty means the default (true), not false: the docker CLI still has to find the daemon. */
+function parseSetHost(f: Fields<InputName>): boolean {
+  const text = f.line('set-host');
+  if (text === '' || f.reported('set-host')) return true;
+  const value = parseBoolean(text);
+  if (value === undefined) f.problems.push(`input "set-host": ${showValue(text)} is not a boolean; use true (export DOCKER_HOST) or false (only the docker context "setup-dind")`);
+  return value ?? true;
 }
 
 function parseWaitTimeout(f: Fields<InputName>): number {
@@ -232,6 +265,7 @@ function dindProblems({ image, privileged, runtime, network, daemonArgs }: DindS
   const problems: string[] = [];
   if (image.length > 255 && !f.reported('image')) problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
   else if (!IMAGE_REF.test(image) && !f.reported('image')) problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
+  else if (rootlessImageProblem(image)) problems.push(rootlessImageProblem(image)!);
   if (runtime && !OBJECT_NAME.test(runtime)) problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
   if (runtime && privileged === 'true') problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
   if (network && !OBJECT_NAME.test(network)) problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
@@ -252,6 +286,21 @@ function parseRegistry(f: Fields<InputName>, workspace: string): RegistrySetting
   );
   f.problems.push(...problems);
   return problems.length ? undefined : settings;
+}
+
+function parseImageInputs(f: Fields<InputName>, mode: Mode): ImageSupplySettings {
+  const { settings, problems } = parseImageSupply({ 'image-mirror': f.line('image-mirror'), 'image-username': f.line('image-username'), 'image-password': f.raw('image-password') }, mode);
+  // A multi-line user name is reported once (as such), not again as missing.
+  f.problems.push(...problems.filter((p) => !(f.reported('image-username') && p.startsWith('input "image-username"'))));
+  return settings;
+}
+
+/** default-address-pools and bip through network/settings.ts, with what they mean for the mode and other inputs. */
+function parseNetwork(f: Fields<InputName>, mode: Mode, daemonConfig: Record<string, unknown>, daemonArgs: string[]): NetworkSettings {
+  const { settings, problems } = parseNetworkSettings({ 'default-address-pools': f.raw('default-address-pools'), bip: f.line('bip') });
+  f.problems.push(...problems);
+  if (!problems.length) f.problems.push(...networkProblems(settings, { mode, daemonConfig, daemonArgs }));
+  return settings;
 }
 
 function parseCleanupStale(f: Fields<InputName>, mode: Mode): number | undefined {

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { DaemonMode, JobDaemon } from './daemon/daemon.js';
 import { dindDaemon } from './daemon/dind.js';
 import { existingDaemon } from './daemon/existing.js';
-import { type EngineLocation, checkedEndpoint, clientEnvironment, formatAddress, loadEndpoint, locateEngine } from './endpoint.js';
+import { type EngineLocation, checkedEndpoint, formatAddress, loadEndpoint, locateEngine } from './endpoint.js';
 import { type DaemonInfo, EngineClient } from './engine/client.js';
 import { STOP_GRACE_SECONDS, cleanupSession, reapStale } from './cleanup.js';
 import { type Inputs, InputError, parseInputs } from './inputs.js';
@@ -16,7 +16,7 @@ import { type CacheRecord, cacheDeadlineMs, backendFromRecord, mb, restoreEntry,
 import { type SnapshotPlace, restoreDataRootSnapshot, snapshotDataRoot } from './cache/data-root.js';
 import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
-import { CONTEXT_NAME, dockerConfigDir, installDockerContext, removeDockerContext } from './docker-context.js';
+import { CONTEXT_NAME, type ContextRecord, handOver, removeDockerContext } from './docker-context.js';
 import { applyRegistry, checkRegistryEarly, undoRegistry } from './registry/apply.js';
 import { changedSince, restartNotice, startDigests, unsupportedPlatform } from './guards.js';
 
@@ -166,7 +166,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
       'cache-key': cache?.key ?? '',
     };
     for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
-    await handToJob(daemon, outputs['docker-host']!, platform, state, moreEnv);
+    await handToJob(daemon, outputs['docker-host']!, inputs, platform, state, moreEnv);
     platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
     await platform.appendSummary(
       summaryTable('setup-dind', {
@@ -207,18 +207,23 @@ async function waitForDaemon(daemon: JobDaemon, client: EngineClient, target: st
   }
 }
 
-/** Makes the daemon the job's: DOCKER_HOST and friends, or in a container job a docker context (recorded in state). */
-async function handToJob(daemon: JobDaemon, dockerHost: string, platform: Platform, state: StateRecorder, moreEnv: Record<string, string> = {}): Promise<void> {
+/** Makes the daemon the job's: DOCKER_HOST and friends, or only a docker context (recorded in state). */
+async function handToJob(daemon: JobDaemon, dockerHost: string, inputs: Inputs, platform: Platform, state: StateRecorder, moreEnv: Record<string, string> = {}): Promise<void> {
+  const io = {
+    exportVariable: (name: string, value: string) => platform.exportVariable(name, value),
+    record: (dockerContext: ContextRecord) => state.update({ dockerContext }),
+    warning: (text: string) => platform.log.warning(text),
+  };
   if (state.value?.containerJob) {
     // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
-    const configDir = dockerConfigDir(platform.env);
-    await installDockerContext(configDir, daemon.endpoint, (dockerContext) => state.update({ dockerContext }));
+    const how = await handOver('context', daemon.endpoint, platform.env, io);
     platform.log.info(
-      `setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it). ` +
-        `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${dockerHost} inside your run script.`,
+      `setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it); ` +
+        `${how}. Other tools: export DOCKER_HOST=${dockerHost} inside your run script.`,
     );
   } else {
-    for (const [name, value] of Object.entries({ ...clientEnvironment(daemon.endpoint), ...moreEnv })) platform.exportVariable(name, value);
+    platform.log.info(`setup-dind: ${await handOver(inputs.setHost ? 'environment' : 'context', daemon.endpoint, platform.env, io)}.`);
+    for (const [name, value] of Object.entries(moreEnv)) platform.exportVariable(name, value);
   }
 }
 

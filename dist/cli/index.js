@@ -6,7 +6,7 @@ const __dirname = __setupDindDirname(__filename);
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 51:
+/***/ 689:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -19,8 +19,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(24);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(760);
 // EXTERNAL MODULE: ./src/show.ts
@@ -284,8 +284,215 @@ function fieldsOf(read, defaults) {
     return fields;
 }
 
+;// CONCATENATED MODULE: ./src/image/settings.ts
+// Inputs for the dind image's supply: a mirror to pull it through, and explicit credentials for its registry.
+
+const MIRROR = /^(https?:\/\/)?(?=[^/:]{1,253}(?::|\/|$))[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d{1,5})?\/?$/;
+function parseImageSupply(raw, mode) {
+    const problems = [];
+    const mirrorText = raw['image-mirror'].trim();
+    const username = raw['image-username'].trim();
+    const password = raw['image-password'];
+    if (mirrorText && !MIRROR.test(mirrorText)) {
+        problems.push(`input "image-mirror": ${(0,show/* showValue */.v)(mirrorText)} is not a registry mirror; use its URL or host, like https://mirror.gcr.io or registry.example.com:5000`);
+    }
+    if (Boolean(username) !== Boolean(password)) {
+        problems.push(`input "${username ? 'image-password' : 'image-username'}": ${(0,show/* showValue */.v)('')} is empty, but ${username ? 'image-username' : 'image-password'} is set; give both (the password from a secret), or neither`);
+    }
+    if (mode !== 'dind') {
+        for (const [name, value] of [['image-mirror', mirrorText], ['image-username', username], ['image-password', password]]) {
+            if (value)
+                problems.push(`input "${name}": applies only to mode dind (the image of the daemon the action starts), but mode is ${mode}; remove it or use mode dind`);
+        }
+    }
+    const mirror = mirrorText && !/^https?:\/\//.test(mirrorText) ? `https://${mirrorText}` : mirrorText;
+    return { settings: { ...(mirror ? { mirror: mirror.replace(/\/$/, '') } : {}), ...(username && password ? { credentials: { username, password } } : {}) }, problems };
+}
+
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(30);
+;// CONCATENATED MODULE: ./src/network/settings.ts
+// The job daemon's own address plan: default-address-pools (where `docker network create` takes subnets from) and
+// bip (the default bridge's address), for networks that collide with Docker's 172.17.0.0/16 and friends. Parsed
+// and checked here, written into the job daemon's daemon.json (dind only).
+
+
+const bits = (family) => (family === 4 ? 32 : 128);
+function ipToBigInt(ip) {
+    if ((0,external_node_net_.isIPv4)(ip))
+        return { family: 4, value: ip.split('.').reduce((n, part) => (n << 8n) | BigInt(Number(part)), 0n) };
+    if (!(0,external_node_net_.isIPv6)(ip) || ip.includes('.'))
+        return undefined;
+    const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
+    const left = head ? head.split(':') : [];
+    const right = tail ? tail.split(':') : [];
+    const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+    return { family: 6, value: groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n) };
+}
+function bigIntToIp(family, value) {
+    if (family === 4)
+        return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join('.');
+    const groups = Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
+    // The longest run of two or more zero groups becomes "::".
+    let best = { at: -1, length: 1 };
+    for (let i = 0; i < 8; i++) {
+        let j = i;
+        while (j < 8 && groups[j] === '0')
+            j++;
+        if (j - i > best.length)
+            best = { at: i, length: j - i };
+    }
+    if (best.at < 0)
+        return groups.join(':');
+    return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.length).join(':')}`;
+}
+/** "10.0.0.0/16" or "fd00::/64"; undefined when it is not an address with a prefix length. */
+function parseCidr(text) {
+    const m = /^([^/]+)\/(\d{1,3})$/.exec(text);
+    if (!m)
+        return undefined;
+    const ip = ipToBigInt(m[1]);
+    const prefix = Number(m[2]);
+    if (!ip || prefix > bits(ip.family))
+        return undefined;
+    return { family: ip.family, address: ip.value, prefix };
+}
+const hostMask = (c) => (1n << BigInt(bits(c.family) - c.prefix)) - 1n;
+const formatCidr = (c) => `${bigIntToIp(c.family, c.address & ~hostMask(c))}/${c.prefix}`;
+const overlaps = (a, b) => {
+    if (a.family !== b.family)
+        return false;
+    const prefix = Math.min(a.prefix, b.prefix);
+    const shift = BigInt(bits(a.family) - prefix);
+    return a.address >> shift === b.address >> shift;
+};
+/**
+ * The entries of the input: one pool per line (or `;`), each dockerd's flag syntax `base=CIDR,size=N` (either order;
+ * commas or spaces between the two; a key given again starts the next pool).
+ */
+function poolEntries(text) {
+    const entries = [];
+    for (const line of text.split(/[\n;]/)) {
+        let current = [];
+        const parts = line.split(/[\s,]+/).filter(Boolean);
+        // A line with neither key is not split: the problem shows it as written.
+        if (!parts.some((p) => /^(base|size)=/i.test(p))) {
+            if (line.trim())
+                entries.push([line.trim()]);
+            continue;
+        }
+        for (const part of parts) {
+            const key = part.split('=')[0].toLowerCase();
+            if (current.some((p) => p.split('=')[0].toLowerCase() === key)) {
+                entries.push(current);
+                current = [];
+            }
+            current.push(part);
+        }
+        if (current.length)
+            entries.push(current);
+    }
+    return entries;
+}
+function parsePool(parts) {
+    const entry = parts.join(',');
+    const fields = new Map(parts.map((part) => {
+        const [key, ...rest] = part.split('=');
+        return [key.toLowerCase(), rest.join('=')];
+    }));
+    const base = fields.get('base');
+    const sizeText = fields.get('size');
+    const unknown = [...fields.keys()].filter((k) => k !== 'base' && k !== 'size');
+    const example = 'use base=CIDR,size=N, like base=10.200.0.0/16,size=24';
+    if (!base || !sizeText || unknown.length)
+        return { problem: `${(0,show/* showValue */.v)(entry)} is not a pool; ${example}` };
+    const cidr = parseCidr(base);
+    if (!cidr)
+        return { problem: `${(0,show/* showValue */.v)(base)} is not an address range in CIDR notation; ${example}` };
+    if (cidr.address & hostMask(cidr))
+        return { problem: `${(0,show/* showValue */.v)(base)} has host bits set; the range starts at ${formatCidr(cidr)}: use base=${formatCidr(cidr)}` };
+    const size = Number(sizeText);
+    const max = bits(cidr.family);
+    if (!/^\d{1,3}$/.test(sizeText) || size < cidr.prefix || size > max) {
+        return { problem: `size ${(0,show/* showValue */.v)(sizeText)} must be a prefix length from ${cidr.prefix} (the base's own) to ${max} for ${base}; like size=24` };
+    }
+    if (cidr.family === 4 && size > 30)
+        return { problem: `size ${size} leaves no addresses for containers; use size=30 or less` };
+    return { pool: { base, size, cidr } };
+}
+function parsePools(text, problems) {
+    const pools = [];
+    for (const entry of poolEntries(text)) {
+        const { pool, problem } = parsePool(entry);
+        if (problem)
+            problems.push(`input "default-address-pools": ${problem}`);
+        else {
+            const clash = pools.find((p) => overlaps(p.cidr, pool.cidr));
+            if (clash)
+                problems.push(`input "default-address-pools": ${pool.base} overlaps ${clash.base}; give pools that do not overlap`);
+            else
+                pools.push(pool);
+        }
+    }
+    return pools.map(({ base, size }) => ({ base, size }));
+}
+function parseBip(text, problems) {
+    const cidr = parseCidr(text);
+    const example = 'the bridge\'s own address with a prefix length, like 10.201.0.1/24';
+    if (!cidr || cidr.family !== 4) {
+        problems.push(`input "bip": ${(0,show/* showValue */.v)(text)} is not an IPv4 address with a prefix length; use ${example}`);
+        return undefined;
+    }
+    const host = cidr.address & hostMask(cidr);
+    if (cidr.prefix > 30)
+        problems.push(`input "bip": ${(0,show/* showValue */.v)(text)} leaves no room for containers; use a prefix of /30 or shorter, like ${example}`);
+    else if (host === 0n || host === hostMask(cidr)) {
+        problems.push(`input "bip": ${(0,show/* showValue */.v)(text)} is the ${host === 0n ? 'network' : 'broadcast'} address of ${formatCidr(cidr)}, not an address the bridge can have; use ${example}`);
+    }
+    return text;
+}
+/** The two inputs as given: pools one per line (or `;`), each `base=CIDR,size=N`; bip as ADDRESS/PREFIX. */
+function parseNetworkSettings(raw) {
+    const problems = [];
+    const pools = parsePools(raw['default-address-pools'], problems);
+    const bipText = raw.bip.trim();
+    const bip = bipText ? parseBip(bipText, problems) : undefined;
+    return { settings: { pools, ...(bip ? { bip } : {}) }, problems };
+}
+/** The daemon.json keys these settings give (nothing when none is set). */
+function networkDaemonJson(settings) {
+    return {
+        ...(settings.pools.length ? { 'default-address-pools': settings.pools.map((p) => ({ base: p.base, size: p.size })) } : {}),
+        ...(settings.bip ? { bip: settings.bip } : {}),
+    };
+}
+const settings_FLAGS = { '--default-address-pool': 'default-address-pools', '--bip': 'bip' };
+/**
+ * What the settings mean for the mode and the other inputs: they change only a daemon the action starts (dind),
+ * and a key set here must not also come from daemon-config or a daemon-args flag (dockerd refuses duplicates).
+ */
+function networkProblems(settings, use) {
+    const problems = [];
+    const keys = Object.keys(networkDaemonJson(settings));
+    const input = (key) => (key === 'bip' ? 'bip' : 'default-address-pools');
+    if (use.mode !== 'dind') {
+        for (const key of keys) {
+            problems.push(`input "${input(key)}": applies only to mode dind (the daemon the action starts), but mode is ${use.mode}; set it in that daemon's daemon.json, or use mode dind`);
+        }
+        return problems;
+    }
+    for (const key of keys) {
+        if (Object.hasOwn(use.daemonConfig, key))
+            problems.push(`input "daemon-config": "${key}" is also set by input "${input(key)}"; set it in one place`);
+    }
+    for (const arg of use.daemonArgs) {
+        const key = settings_FLAGS[arg.split('=')[0]];
+        if (key && keys.includes(key))
+            problems.push(`input "daemon-args": ${(0,show/* showValue */.v)(arg)} sets "${key}", which input "${input(key)}" sets too, and dockerd refuses a setting given twice; set it in one place`);
+    }
+    return problems;
+}
+
 ;// CONCATENATED MODULE: ./src/registry/settings.ts
 // Registry inputs: pull-through mirrors, insecure registries, per-registry certificates and extra daemon.json
 // settings. This module checks syntax only and never touches the file system: certificate files are read by
@@ -357,7 +564,7 @@ function parseHostPort(value) {
         return `has an invalid port ${(0,show/* showValue */.v)(portText)}; use a port between 1 and 65535, ${HOST_EXAMPLE}`;
     return { host: `${hostname}:${port}`, hostname, port };
 }
-const ipToBigInt = (ip) => {
+const settings_ipToBigInt = (ip) => {
     const family = (0,external_node_net_.isIP)(ip);
     if (family === 4)
         return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
@@ -366,7 +573,7 @@ const ipToBigInt = (ip) => {
     let s = ip;
     const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
     if (v4) {
-        const n = ipToBigInt(v4[1]);
+        const n = settings_ipToBigInt(v4[1]);
         s = `${s.slice(0, v4.index)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
     }
     const [head, tail] = s.split('::');
@@ -376,7 +583,7 @@ const ipToBigInt = (ip) => {
     const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
     return all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
 };
-function parseCidr(value) {
+function settings_parseCidr(value) {
     const [addr = '', prefixText = '', ...rest] = value.split('/');
     const family = (0,external_node_net_.isIP)(addr);
     if (rest.length || (family !== 4 && family !== 6) || addr.includes('%')) {
@@ -387,7 +594,7 @@ function parseCidr(value) {
     if (!/^\d{1,3}$/.test(prefixText) || prefix > bits)
         return `has an invalid prefix length ${(0,show/* showValue */.v)(prefixText)}; use 0 to ${bits} for an IPv${family} network`;
     const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefix)) - 1n);
-    return { family, network: ipToBigInt(addr) & mask, prefix };
+    return { family, network: settings_ipToBigInt(addr) & mask, prefix };
 }
 const inCidr = (hostname, cidr) => {
     const ip = hostname.replace(/^\[|\]$/g, '');
@@ -395,7 +602,7 @@ const inCidr = (hostname, cidr) => {
         return false;
     const bits = cidr.family === 4 ? 32 : 128;
     const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - cidr.prefix)) - 1n);
-    return (ipToBigInt(ip) & mask) === cidr.network;
+    return (settings_ipToBigInt(ip) & mask) === cidr.network;
 };
 /** The raw registry inputs, read with the limits every one of them has; problems of reading go to `problems`. */
 class RegistryText {
@@ -477,7 +684,7 @@ function parseInsecure(entries) {
         const bad = (what) => out.problems.push(`input "insecure-registries": ${(0,show/* showValue */.v)(entry)} ${what}`);
         let normalized;
         if (entry.includes('/') && !entry.includes('://')) {
-            const cidr = parseCidr(entry);
+            const cidr = settings_parseCidr(entry);
             if (typeof cidr === 'string') {
                 bad(cidr);
                 continue;
@@ -1011,10 +1218,15 @@ function parseIntegration(read, context) {
 
 
 
+
+
 const MODES = ['dind', 'socket', 'external'];
 const PRIVILEGED = ['auto', 'true', 'false'];
-/** The dind image used when none is given: a pinned major version of the official image. */
-const DEFAULT_DIND_IMAGE = 'docker:29-dind';
+/**
+ * The dind image used when none is given: the official image pinned by tag and digest (a tag moves; a digest is the
+ * exact image every job gets until the action is updated). Its daemon accepts old clients: daemon/api-version.ts.
+ */
+const DEFAULT_DIND_IMAGE = 'docker:29.1.3-dind@sha256:173f284a4299164772a90f52b373e73e087583c0963f1334c9995f190ef6f3f5';
 const MAX_WAIT_SECONDS = 3600;
 /** Defaults, as in action.yml (a test keeps the two equal). */
 const INPUT_DEFAULTS = {
@@ -1022,12 +1234,18 @@ const INPUT_DEFAULTS = {
     'docker-host': '',
     'tls-cert-path': '',
     'wait-timeout': '60',
+    'set-host': 'true',
     image: DEFAULT_DIND_IMAGE,
+    'image-mirror': '',
+    'image-username': '',
+    'image-password': '',
     privileged: 'auto',
     runtime: '',
     tcp: 'false',
     network: '',
     'daemon-args': '',
+    'default-address-pools': '',
+    bip: '',
     'registry-mirrors': '',
     'insecure-registries': '',
     'registry-certs': '',
@@ -1105,6 +1323,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const mode = f.oneOf('mode', MODES);
     const { dockerHost, tlsCertPath } = parseDaemonTarget(f, mode);
     const waitTimeoutMs = parseWaitTimeout(f);
+    const setHost = parseSetHost(f);
     const dind = parseDindSettings(f, mode);
     const registry = parseRegistry(f, context.workspace);
     const configureHost = f.boolean('configure-host');
@@ -1112,6 +1331,8 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         f.problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
     if (registry)
         f.problems.push(...registryModeProblems(registry, { mode, configureHost: configureHost ?? false, daemonArgs: dind.daemonArgs }));
+    const imageSupply = parseImageInputs(f, mode);
+    const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
     const cache = parseCacheSettings(f, mode);
     const cleanupStaleMs = parseCleanupStale(f, mode);
     const { settings: integration, problems: integrationProblems } = parseIntegration((name) => f.raw(name), {
@@ -1127,8 +1348,11 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         dockerHost,
         tlsCertPath,
         waitTimeoutMs,
+        setHost,
         dind,
         registry: registry,
+        network,
+        imageSupply,
         configureHost: configureHost ?? false,
         cache,
         cleanupStaleMs,
@@ -1157,6 +1381,16 @@ function parseDaemonTarget(f, mode) {
         f.problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${(0,show/* showValue */.v)(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
     }
     return { dockerHost, tlsCertPath: tlsText || undefined };
+}
+/** Empty means the default (true), not false: the docker CLI still has to find the daemon. */
+function parseSetHost(f) {
+    const text = f.line('set-host');
+    if (text === '' || f.reported('set-host'))
+        return true;
+    const value = parseBoolean(text);
+    if (value === undefined)
+        f.problems.push(`input "set-host": ${(0,show/* showValue */.v)(text)} is not a boolean; use true (export DOCKER_HOST) or false (only the docker context "setup-dind")`);
+    return value ?? true;
 }
 function parseWaitTimeout(f) {
     const text = f.line('wait-timeout');
@@ -1225,6 +1459,20 @@ function parseRegistry(f, workspace) {
     f.problems.push(...problems);
     return problems.length ? undefined : settings;
 }
+function parseImageInputs(f, mode) {
+    const { settings, problems } = parseImageSupply({ 'image-mirror': f.line('image-mirror'), 'image-username': f.line('image-username'), 'image-password': f.raw('image-password') }, mode);
+    // A multi-line user name is reported once (as such), not again as missing.
+    f.problems.push(...problems.filter((p) => !(f.reported('image-username') && p.startsWith('input "image-username"'))));
+    return settings;
+}
+/** default-address-pools and bip through network/settings.ts, with what they mean for the mode and other inputs. */
+function parseNetwork(f, mode, daemonConfig, daemonArgs) {
+    const { settings, problems } = parseNetworkSettings({ 'default-address-pools': f.raw('default-address-pools'), bip: f.line('bip') });
+    f.problems.push(...problems);
+    if (!problems.length)
+        f.problems.push(...networkProblems(settings, { mode, daemonConfig, daemonArgs }));
+    return settings;
+}
 function parseCleanupStale(f, mode) {
     const text = f.line('cleanup-stale');
     const ms = text ? parseDuration(text) : undefined;
@@ -1235,8 +1483,8 @@ function parseCleanupStale(f, mode) {
     return ms;
 }
 
-;// CONCATENATED MODULE: external "node:crypto"
-const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(598);
 ;// CONCATENATED MODULE: ./src/session.ts
 // One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
 // jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
@@ -1246,7 +1494,7 @@ const LABEL_CREATED = 'io.github.setup-dind.created';
 const LABEL_JOB = 'io.github.setup-dind.job';
 const slug = (text, max) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max) || 'x';
 /** run id, attempt, job name and a random part: readable in `docker ps`, unique even for matrix legs of one job. */
-function newSessionId(job, random = () => (0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex')) {
+function newSessionId(job, random = () => (0,external_node_crypto_.randomBytes)(4).toString('hex')) {
     return `${slug(job.runId, 20)}-${slug(job.runAttempt, 4)}-${slug(job.job, 24)}-${random()}`;
 }
 function sessionLabels(session, job, now = new Date()) {
@@ -1347,7 +1595,7 @@ const keyUsage = (...bits) => {
 const extKeyUsage = (purpose) => ext('2.5.29.37', false, seq(oid(purpose === 'serverAuth' ? '1.3.6.1.5.5.7.3.1' : '1.3.6.1.5.5.7.3.2')));
 // Key identifier = SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2, method 1). For an
 // uncompressed P-256 point these are the last 65 bytes of the SPKI.
-const keyId = (spki) => (0,external_node_crypto_namespaceObject.createHash)('sha1').update(spki.subarray(-65)).digest();
+const keyId = (spki) => (0,external_node_crypto_.createHash)('sha1').update(spki.subarray(-65)).digest();
 const ipBytes = (ip) => {
     if ((0,external_node_net_.isIP)(ip) === 4)
         return Buffer.from(ip.split('.').map(Number));
@@ -1373,7 +1621,7 @@ const tls_isDnsName = (n) => {
 const san = (names) => ext('2.5.29.17', false, seq(...names.map((n) => ((0,external_node_net_.isIP)(n) ? implicit(7, ipBytes(n)) : implicit(2, Buffer.from(n, 'ascii'))))));
 // Positive 16-byte serial: high bit cleared so no 0x00 pad is needed, first byte non-zero so it stays minimal.
 const serial = () => {
-    const b = (0,external_node_crypto_namespaceObject.randomBytes)(16);
+    const b = (0,external_node_crypto_.randomBytes)(16);
     b[0] = b[0] & 0x7f || 1;
     return uint(b);
 };
@@ -1381,7 +1629,7 @@ const certificate = (c) => {
     const tbs = seq(explicit(0, uint(Buffer.from([2]))), // version v3
     serial(), ECDSA_SHA256, c.issuer, seq(time(c.notBefore), time(c.notAfter)), c.subject, c.spki, // SubjectPublicKeyInfo exactly as node exports it
     explicit(3, seq(...c.extensions)));
-    const sig = (0,external_node_crypto_namespaceObject.sign)('sha256', tbs, { key: c.signer, dsaEncoding: 'der' });
+    const sig = (0,external_node_crypto_.sign)('sha256', tbs, { key: c.signer, dsaEncoding: 'der' });
     const der = seq(tbs, ECDSA_SHA256, bitString(sig));
     return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
 };
@@ -1401,7 +1649,7 @@ function generateTls(opts) {
     const notBefore = new Date(now.getTime() - 5 * 60_000); // tolerate clock skew between runner and daemon
     const notAfter = new Date(now.getTime() + validDays * 86_400_000);
     const newKey = () => {
-        const { privateKey, publicKey } = (0,external_node_crypto_namespaceObject.generateKeyPairSync)('ec', { namedCurve: 'prime256v1' });
+        const { privateKey, publicKey } = (0,external_node_crypto_.generateKeyPairSync)('ec', { namedCurve: 'prime256v1' });
         return { privateKey, spki: publicKey.export({ type: 'spki', format: 'der' }) };
     };
     const pkcs8 = (k) => k.export({ type: 'pkcs8', format: 'pem' });
@@ -1498,6 +1746,273 @@ async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises
     return translate;
 }
 
+;// CONCATENATED MODULE: ./src/daemon/iptables.ts
+// The iptables backend of the job's dockerd, chosen the way docker's own dockerd-entrypoint.sh chooses it (the
+// official image's entrypoint, which our init replaces): DOCKER_IPTABLES_LEGACY when the image sets it; legacy when
+// the network namespace already holds legacy tables (mixing both backends breaks forwarding); else the image's
+// default (nft on current images), with nf_tables loaded, and legacy only when nft does not work at all.
+// The official image keeps its legacy tools in /usr/local/sbin/.iptables-legacy; Debian- and Alpine-style images
+// name them iptables-legacy and friends, which get the same kind of directory. A fragment of the init script
+// (POSIX sh, runs under `set -e`).
+/** Where the legacy tools are put first on PATH for images that have no such directory of their own. */
+const LEGACY_DIR = '/run/setup-dind-iptables-legacy';
+const IPTABLES_CHOICE = `sd_legacy_tools() {
+  [ -d /usr/local/sbin/.iptables-legacy ] && { echo /usr/local/sbin/.iptables-legacy; return 0; }
+  command -v iptables-legacy >/dev/null 2>&1 || return 1
+  mkdir -p ${LEGACY_DIR}
+  for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+    b=$(command -v "\${t%%tables*}tables-legacy\${t#*tables}" 2>/dev/null) && ln -sf "$b" "${LEGACY_DIR}/$t"
+  done
+  echo ${LEGACY_DIR}
+}
+sd_legacy=
+sd_why=
+if [ -n "\${DOCKER_IPTABLES_LEGACY+x}" ]; then
+  sd_legacy=$DOCKER_IPTABLES_LEGACY; sd_why='DOCKER_IPTABLES_LEGACY is set'
+  if [ -n "$sd_legacy" ]; then modprobe ip_tables 2>/dev/null || :; modprobe ip6_tables 2>/dev/null || :; else modprobe nf_tables 2>/dev/null || :; fi
+elif (for f in /proc/net/ip_tables_names /proc/net/ip6_tables_names /proc/net/arp_tables_names; do
+        if b=$(cat "$f" 2>/dev/null) && [ -n "$b" ]; then exit 0; fi
+      done; exit 1); then
+  sd_legacy=1; sd_why='legacy iptables tables are loaded'
+elif ! iptables -nL >/dev/null 2>&1; then
+  modprobe nf_tables 2>/dev/null || :
+  if ! iptables -nL >/dev/null 2>&1; then
+    modprobe ip_tables 2>/dev/null || :; modprobe ip6_tables 2>/dev/null || :
+    if d=$(sd_legacy_tools) && "$d/iptables" -nL >/dev/null 2>&1; then sd_legacy=1; sd_why='the default iptables does not work, legacy does'; fi
+  fi
+fi
+if [ -n "$sd_legacy" ]; then
+  if d=$(sd_legacy_tools); then export PATH="$d:$PATH"; else echo "setup-dind: iptables-legacy is wanted ($sd_why), but this image has none; keeping its default iptables" >&2; fi
+fi
+echo "setup-dind: $(iptables --version 2>&1 || echo 'no iptables')\${sd_why:+ ($sd_why)}" >&2`;
+
+;// CONCATENATED MODULE: ./src/daemon/api-version.ts
+// Which clients the job's daemon accepts. Docker 29.0 to 29.2 refuse clients older than API 1.44 (Docker 25), and
+// 29.3 and later those older than 1.40: a runner's or a job image's docker CLI from Debian 12 or Ubuntu 22.04
+// (docker.io 20.10, API 1.41), an old docker-compose or a pinned DOCKER_API_VERSION would fail with "client version
+// 1.41 is too old". The job's daemon is private to the job, so it accepts every API version the daemon still
+// implements: DOCKER_MIN_API_VERSION in the dind container's environment, which dockerd reads since 25.0 (older
+// daemons ignore it, and accept 1.12 and later anyway). A "min-api-version" in input daemon-config (Docker 29 and
+// later know that key) wins over it, as dockerd lets daemon.json win over the variable.
+/** The oldest API version Docker 25 to 29 can be told to serve (their MinAPIVersion). */
+const MIN_API_VERSION = '1.24';
+/** The dind container's environment for the API floor. */
+const apiVersionEnvironment = () => [`DOCKER_MIN_API_VERSION=${MIN_API_VERSION}`];
+
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(421);
+// EXTERNAL MODULE: ./src/dockercli/config.ts
+var dockercli_config = __nccwpck_require__(238);
+;// CONCATENATED MODULE: ./src/image/reference.ts
+// Image references as the docker CLI reads them: which registry a reference names (docker.io when the first part is
+// no host), the key its credentials are stored under in the docker config, and the same image through a mirror.
+const DOCKER_HUB = 'docker.io';
+function parseReference(ref) {
+    let rest = ref;
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+    }
+    let tag;
+    const colon = rest.lastIndexOf(':');
+    if (colon > rest.lastIndexOf('/')) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+    }
+    const slash = rest.indexOf('/');
+    const first = slash >= 0 ? rest.slice(0, slash) : '';
+    const isHost = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
+    let registry = isHost ? first : DOCKER_HUB;
+    let repository = isHost ? rest.slice(slash + 1) : rest;
+    if (registry === 'index.docker.io' || registry === 'registry-1.docker.io')
+        registry = DOCKER_HUB;
+    if (registry === DOCKER_HUB && !repository.includes('/'))
+        repository = `library/${repository}`;
+    return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+/** The key of a registry in config.json's auths and credHelpers (Docker Hub's is its legacy v1 URL). */
+const authKey = (registry) => (registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry);
+/** The same image through a docker.io pull-through mirror (https://host[:port][/path]), as a reference. */
+function throughMirror(ref, mirror) {
+    const host = mirror.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+    return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/image/credentials.ts
+// The runner's own registry credentials for pulling the dind image, found as the docker CLI finds them: a credential
+// helper for that registry (credHelpers), else the credential store (credsStore), else auths in config.json.
+
+
+
+/** A helper's name as config.json gives it: a plain name, never a path (docker runs docker-credential-<name>). */
+const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** The helper's program: docker-credential-<name>, for a plain name only (never a path). */
+function helperProgram(name) {
+    if (!HELPER_NAME.test(name))
+        throw new Error(`the credential helper ${JSON.stringify(name)} in the docker config is not a helper name; fix credHelpers or credsStore`);
+    return 'docker-credential-' + name;
+}
+/** Runs docker-credential-<name> get with the server address on stdin (the helper protocol); no shell. */
+const runHelper = (name, serverAddress) => new Promise((resolve, reject) => {
+    const child = (0,external_node_child_process_.execFile)(helperProgram(name), ['get'], { timeout: 10_000 }, (error, stdout, stderr) => {
+        if (error)
+            reject(new Error(`docker-credential-${name} get failed: ${(stderr || stdout || error.message).trim()}`));
+        else
+            resolve(stdout);
+    });
+    child.stdin?.end(serverAddress);
+});
+async function fromHelper(name, key, helper) {
+    helperProgram(name); // a name that is no plain name is an error here, with any helper
+    let text;
+    try {
+        text = await helper(name, key);
+    }
+    catch (e) {
+        // "credentials not found in native keychain" is an answer: nothing stored for this registry.
+        if (/not found/i.test(e.message))
+            return undefined;
+        throw e;
+    }
+    const parsed = JSON.parse(text);
+    if (!parsed.Secret)
+        return undefined;
+    return parsed.Username === '<token>' ? { identitytoken: parsed.Secret, serveraddress: key } : { username: parsed.Username, password: parsed.Secret, serveraddress: key };
+}
+function fromAuths(entry, key) {
+    if (entry.identitytoken)
+        return { identitytoken: entry.identitytoken, serveraddress: key };
+    if (entry.auth) {
+        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon > 0)
+            return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), serveraddress: key };
+    }
+    if (entry.username && entry.password)
+        return { username: entry.username, password: entry.password, serveraddress: key };
+    return undefined;
+}
+/** The runner user's credentials for `registry`, or undefined; a helper that fails is an error naming it. */
+async function runnerCredentials(registry, env, helper = runHelper) {
+    const configDir = (0,dockercli_config/* dockerConfigDir */.kG)(env);
+    const config = (0,dockercli_config/* readDockerConfig */.TO)(configDir);
+    const key = authKey(registry);
+    const where = `${configDir}/config.json`;
+    const named = config.credHelpers?.[registry] ?? config.credHelpers?.[key];
+    if (named) {
+        const auth = await fromHelper(named, key, helper);
+        return auth && { auth, source: `docker-credential-${named} (credHelpers in ${where})` };
+    }
+    const entry = config.auths?.[key] ?? config.auths?.[registry];
+    if (config.credsStore) {
+        const auth = await fromHelper(config.credsStore, key, helper).catch((e) => {
+            if (entry)
+                return undefined; // the store failed, auths may still hold them
+            throw e;
+        });
+        if (auth)
+            return { auth, source: `docker-credential-${config.credsStore} (credsStore in ${where})` };
+    }
+    const auth = entry && fromAuths(entry, key);
+    return auth && { auth, source: `auths in ${where}` };
+}
+
+;// CONCATENATED MODULE: ./src/image/pull.ts
+
+/** What a failed pull means, from the engine's message (the registry's status and error code end up in it). */
+function classifyPullError(message) {
+    // The engine answers 500 to every failed pull ("(HTTP code 500) server error - "): only the registry's part counts.
+    const registry = message.replace(/\(HTTP code \d+\) [a-z ]+ - /gi, '');
+    if (/toomanyrequests|too many requests|\b429\b|rate limit/i.test(registry))
+        return 'rate-limit';
+    if (/\b50[0-4] (internal server error|bad gateway|service unavailable|gateway time-?out)|internal server error|bad gateway|service unavailable|gateway time-?out/i.test(registry))
+        return 'server';
+    return 'other';
+}
+const realSleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** One source, retried with exponential backoff while the registry limits or fails; the last error otherwise. */
+async function pullWithRetries(engine, ref, auth, o) {
+    const attempts = o.attempts ?? 3;
+    for (let i = 1;; i++) {
+        try {
+            await engine.pullImage(ref, auth?.auth);
+            return {};
+        }
+        catch (e) {
+            const kind = classifyPullError(e.message);
+            if (kind === 'other' || i >= attempts)
+                return { error: e, kind };
+            const delay = (o.baseDelayMs ?? 2000) * 2 ** (i - 1);
+            o.log.warning(`Pulling ${ref}: ${kind === 'rate-limit' ? 'the registry\'s pull rate limit (429 Too Many Requests)' : 'the registry failed (5xx)'}; attempt ${i + 1} of ${attempts} in ${(delay / 1000).toFixed(0)} s.`);
+            await (o.sleep ?? realSleep)(delay);
+        }
+    }
+}
+function remedy(kind, ref, registry, authenticated) {
+    if (kind === 'rate-limit') {
+        return `${registry === DOCKER_HUB ? 'Docker Hub' : registry} refused more pulls: its pull rate limit (429 Too Many Requests), which anonymous pulls from shared runner addresses reach quickly. ` +
+            `${authenticated ? '' : 'Log in before this step (docker login) or give image-username and image-password; '}give a mirror (image-mirror or registry-mirrors), ` +
+            'or keep the image in a registry of your own (input image).';
+    }
+    if (kind === 'server')
+        return `the registry failed repeatedly (5xx); try again later, or give a mirror (image-mirror or registry-mirrors).`;
+    return `check that ${ref} exists and that this runner may pull it (credentials: docker login before this step, or image-username and image-password).`;
+}
+/**
+ * Makes `ref` available on the engine; returns the reference to run (the original, or the same image through the
+ * mirror that had it). Throws a message naming the rate limit, the sources tried and the remedy.
+ */
+async function supplyImage(engine, ref, o) {
+    if (await engine.imageExists(ref))
+        return ref;
+    const parsed = parseReference(ref);
+    const auth = await o.authFor(parsed.registry);
+    o.log.info(`Pulling ${ref} (not present on the engine)${auth ? ` with credentials from ${auth.source}` : ''}`);
+    const first = await pullWithRetries(engine, ref, auth, o);
+    if (!first.error)
+        return ref;
+    const tried = [`${ref}: ${first.error.message}`];
+    const mirrors = parsed.registry === DOCKER_HUB ? o.mirrors : [];
+    for (const mirror of mirrors) {
+        const viaMirror = throughMirror(parsed, mirror);
+        if (await engine.imageExists(viaMirror))
+            return viaMirror;
+        const mirrorAuth = await o.authFor(parseReference(viaMirror).registry);
+        const r = await pullWithRetries(engine, viaMirror, mirrorAuth, o);
+        if (!r.error) {
+            o.log.warning(`Pulled the dind image through the mirror ${mirror} (${viaMirror}): ${ref} could not be pulled (${first.error.message}).`);
+            return viaMirror;
+        }
+        tried.push(`${viaMirror}: ${r.error.message}`);
+    }
+    throw new Error(`could not pull the dind image: ${tried.join('; ')}. ${remedy(first.kind, ref, parsed.registry, auth !== undefined)}`);
+}
+
+;// CONCATENATED MODULE: ./src/daemon/image-supply.ts
+
+
+
+/** The reference the container runs: the image itself, or the same image through the mirror that had it. */
+async function supplyDindImage(engine, inputs, platform) {
+    const { image } = inputs.dind;
+    const explicit = inputs.imageSupply.credentials;
+    if (explicit)
+        platform.mask(explicit.password);
+    const imageRegistry = parseReference(image).registry;
+    return supplyImage(engine, image, {
+        mirrors: [...(inputs.imageSupply.mirror ? [inputs.imageSupply.mirror] : []), ...inputs.registry.mirrors],
+        authFor: async (registry) => {
+            if (explicit && registry === imageRegistry) {
+                return { auth: { ...explicit, serveraddress: authKey(registry) }, source: 'inputs image-username and image-password' };
+            }
+            return runnerCredentials(registry, platform.env);
+        },
+        log: platform.log,
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/private-file.ts
 // Files that may hold a key: written into a fresh file that is 0600 from the moment it exists (never into an old,
 // wider-mode file, never through a symlink), given its final mode, then renamed over the target.
@@ -1505,7 +2020,7 @@ async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises
 
 
 async function writeFileNoWindow(path, data, mode = 0o600) {
-    const temp = (0,external_node_path_.join)((0,external_node_path_.dirname)(path), `.${(0,external_node_path_.basename)(path)}.${process.pid}.${(0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex')}`);
+    const temp = (0,external_node_path_.join)((0,external_node_path_.dirname)(path), `.${(0,external_node_path_.basename)(path)}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
     // O_EXCL: the temporary name is new (a planted file or symlink makes this fail instead of being written through).
     const handle = await (0,promises_.open)(temp, 'wx', 0o600);
     try {
@@ -1632,7 +2147,7 @@ function subjectOf(cert) {
     return shown.length > 80 ? `${shown.slice(0, 80)}…` : shown;
 }
 const spki = (k) => k.export({ type: 'spki', format: 'der' });
-const keyMatches = (key, cert) => spki((0,external_node_crypto_namespaceObject.createPublicKey)(key)).equals(spki(cert.publicKey));
+const keyMatches = (key, cert) => spki((0,external_node_crypto_.createPublicKey)(key)).equals(spki(cert.publicKey));
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 async function loadRegistryTrust(requests, opts) {
     const baseDir = (0,external_node_path_.resolve)(opts.baseDir);
@@ -1724,7 +2239,7 @@ class TrustLoader {
         }
         if (block.label === 'CERTIFICATE') {
             try {
-                parsed.certs.push({ pem: block.pem, x509: new external_node_crypto_namespaceObject.X509Certificate(block.pem) });
+                parsed.certs.push({ pem: block.pem, x509: new external_node_crypto_.X509Certificate(block.pem) });
             }
             catch {
                 this.fail(`${where} for ${host} has a CERTIFICATE block that is not a valid X.509 certificate; give the certificate exactly as exported`);
@@ -1739,7 +2254,7 @@ class TrustLoader {
                 return;
             }
             try {
-                parsed.keys.push({ pem: block.pem, raw: block.raw, key: (0,external_node_crypto_namespaceObject.createPrivateKey)(block.pem) });
+                parsed.keys.push({ pem: block.pem, raw: block.raw, key: (0,external_node_crypto_.createPrivateKey)(block.pem) });
             }
             catch {
                 this.fail(`${where} for ${host} has a ${block.label} block that is not a valid private key; give the key exactly as exported`);
@@ -1811,7 +2326,7 @@ class TrustLoader {
             }
         }
         if (!this.problems.length) {
-            const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${subjectOf(new external_node_crypto_namespaceObject.X509Certificate(client.certPem))}` : ''];
+            const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${subjectOf(new external_node_crypto_.X509Certificate(client.certPem))}` : ''];
             this.out.trust.push({ host, caPems: cas.map((c) => c.pem), client, describe: `inline PEM (${parts.filter(Boolean).join('; ')})` });
         }
     }
@@ -1937,7 +2452,7 @@ class TrustLoader {
 /** Whether bytes without a PEM marker are a DER certificate (a common mistake worth its own message). */
 function isDer(data) {
     try {
-        new external_node_crypto_namespaceObject.X509Certificate(data);
+        new external_node_crypto_.X509Certificate(data);
         return true;
     }
     catch {
@@ -1965,8 +2480,6 @@ function certsDirFiles(trust) {
     return files;
 }
 
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(421);
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 ;// CONCATENATED MODULE: ./src/registry/host.ts
@@ -2417,6 +2930,10 @@ var ports = __nccwpck_require__(716);
 
 
 
+
+
+
+
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 const RUN_DIR = '/run/setup-dind';
 /** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
@@ -2427,7 +2944,8 @@ const MAX_SOCKET_PATH_BYTES = 107;
  * Runs before dockerd, in any image with a POSIX sh (docker:dind, Debian, Alpine). Without --privileged, the cgroup
  * mounts are read-only: remount them writable (cgroup v2 mount, or v1 bind mounts). On cgroup v2, move every process
  * out of the namespace's root cgroup so dockerd can enable controllers (as docker's own dind script does). A fixed
- * script: the daemon's arguments arrive as "$@", never inside the script text.
+ * script: the daemon's arguments arrive as "$@", never inside the script text. The iptables backend is chosen as
+ * docker's own entrypoint chooses it (iptables.ts).
  */
 const INIT_SCRIPT = `set -e
 while read -r _ mp _ opts _; do
@@ -2442,6 +2960,7 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 fi
 mount --make-rshared / 2>/dev/null || :
 rm -f /var/run/docker.pid /run/docker.pid
+${IPTABLES_CHOICE}
 ${MTU_SCRIPT}exec "$@"`;
 // Linux capabilities by number (capability.h), to turn our own bounding set into names the engine understands.
 const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
@@ -2483,7 +3002,7 @@ function planDind(p) {
         Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'],
         Cmd: ['dockerd', ...args, ...dind.daemonArgs],
         Labels: p.labels,
-        ...(p.extras?.env.length ? { Env: p.extras.env } : {}),
+        Env: [...apiVersionEnvironment(), ...(p.extras?.env ?? [])],
         HostConfig: {
             Init: true,
             Mounts: [
@@ -2566,10 +3085,7 @@ async function startDind(inputs, platform, state, s, outer, deps) {
     const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
     // Port forwarding runs in the job container too: it reaches the daemon on the job's network.
     const network = inputs.dind.network ?? (inputs.dind.tcp || inputs.integration.forwardPorts ? jobNetwork : undefined);
-    if (!(await engine.imageExists(inputs.dind.image))) {
-        platform.log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
-        await engine.pullImage(inputs.dind.image);
-    }
+    const image = await supplyDindImage(engine, inputs, platform);
     await engine.createVolume(name, labels);
     state.update({ volume: name });
     if (network) {
@@ -2581,9 +3097,8 @@ async function startDind(inputs, platform, state, s, outer, deps) {
         state.update({ network: { name: network, created: !exists } });
     }
     const files = await writeDaemonFiles(inputs, jobDir, name);
-    state.update({ hostJobDir: toHostPath(jobDir) });
     const planInput = {
-        inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
+        inputs: network === inputs.dind.network && image === inputs.dind.image ? inputs : { ...inputs, dind: { ...inputs.dind, network, image } },
         session: s.session,
         labels,
         hostJobDir: toHostPath(jobDir),
@@ -2609,7 +3124,7 @@ async function socketDir(platform, state) {
 }
 /** daemon.json (registry settings), the certs.d directory main fills, and the TLS files of a TCP daemon. */
 async function writeDaemonFiles(inputs, jobDir, name) {
-    const daemonConfig = daemonConfigFor(inputs);
+    const daemonConfig = withNetwork(daemonConfigFor(inputs), networkDaemonJson(inputs.network));
     if (daemonConfig)
         await (0,promises_.writeFile)((0,external_node_path_.join)(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
     const certsDir = inputs.registry.certs.length > 0;
@@ -2620,6 +3135,7 @@ async function writeDaemonFiles(inputs, jobDir, name) {
     }
     return { configFile: daemonConfig !== undefined, certsDir };
 }
+const withNetwork = (config, network) => Object.keys(network).length ? { ...config, ...network } : config;
 /** Tries the plans in order until the engine accepts one; says which privileges the daemon got when it matters. */
 async function startFirstAccepted(engine, planInput, state, log, beforeStart) {
     const { dind } = planInput.inputs;
@@ -2999,7 +3515,7 @@ const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n,
 /** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
 function probeImageArchive(arch) {
     const layer = tarOf([]);
-    const diffId = `sha256:${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(layer).digest('hex')}`;
+    const diffId = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(layer).digest('hex')}`;
     const config = Buffer.from(JSON.stringify({
         architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
     }));
@@ -3011,7 +3527,7 @@ const reachedExec = (message) => message.includes(PROGRAM) && /no such file or d
 /** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
 async function probeContainerRun(daemon, arch) {
     const started = performance.now();
-    const name = `setup-dind-probe-${(0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex')}`;
+    const name = `setup-dind-probe-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
     let id;
     try {
         await daemon.loadImages(external_node_stream_namespaceObject.Readable.from([probeImageArchive(arch)]));
@@ -3139,12 +3655,7 @@ class DirectoryBackend {
         if (!match)
             return undefined;
         const { stream, done } = decompressFile(match.file);
-        // Both ends settle before the restore returns: a consumer still writing must not outlive a failure.
-        const [consumed, decompressed] = await Promise.allSettled([consume(stream), done]);
-        if (consumed.status === 'rejected' || decompressed.status === 'rejected') {
-            const reasons = [consumed, decompressed].flatMap((r) => (r.status === 'rejected' ? [r.reason.message] : []));
-            throw new Error(reasons.join('; '));
-        }
+        await Promise.all([consume(stream), done]);
         return { key: match.key, bytes: match.bytes };
     }
     async save(key, produce, maxBytes, supersedes = []) {
@@ -3374,130 +3885,9 @@ async function saveEntry(backend, record, current, produce, log, prepare, deadli
         return 'not saved: an error';
     }
 }
-
-;// CONCATENATED MODULE: ./src/cache/data-root.ts
-// data-root snapshots that keep what overlay layers need: extended attributes (trusted.overlay.opaque marks a
-// directory a later layer replaced), whiteout devices, owners by number. The engine's archive API keeps none of the
-// trusted.* attributes, so the tar is made (and unpacked) by GNU tar in a short-lived container of the dind image
-// that mounts the daemon's volume; it streams through a FIFO in the per-job directory, which that container mounts.
-// Runtime state never enters a snapshot: containers (with their restart policies), networks, containerd's task
-// state, volumes and temporary files are left out, and the daemon is pruned before it stops.
-
-
-
-
-
-
-
-
-const data_root_run = (0,external_node_util_namespaceObject.promisify)(external_node_child_process_.execFile);
-/** Where the helper sees the daemon's volume and the per-job directory. */
-const DATA = '/var/lib/docker';
-const JOB = '/run/setup-dind';
-/** Paths under the data root a snapshot leaves out: runtime state, and volumes (data of the job, not of the cache). */
-const SNAPSHOT_EXCLUDES = [
-    './containers', './network', './runtimes', './tmp', './volumes', './swarm', './image/*/layerdb/mounts',
-    './containerd/daemon/io.containerd.runtime.v2.task', './containerd/daemon/io.containerd.sandbox.controller.v1.shim',
-    './engine-id',
-];
-/** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
-const NO_GNU_TAR = 90;
-/**
- * The helper's script: `save` writes the data root into the FIFO, `restore` unpacks the FIFO into it. A fixed text:
- * the FIFO's path and the excludes arrive as arguments.
- */
-const SNAPSHOT_SCRIPT = `set -e
-mode=$1 fifo=$2; shift 2
-tar --version 2>/dev/null | grep -q 'GNU tar' || { echo "setup-dind: this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)" >&2; exit ${NO_GNU_TAR}; }
-[ -p "$fifo" ] || { echo "setup-dind: $fifo is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }
-cd ${DATA}
-if [ "$mode" = save ]; then
-  for x in "$@"; do set -- "$@" "--exclude=$x"; shift; done
-  exec tar --create --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --sparse --anchored "$@" .
-fi
-exec tar --extract --read-full-records --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions`;
-function helperSpec(place, mode, fifoName) {
-    return {
-        name: `${place.volume}-${mode}-${(0,external_node_crypto_namespaceObject.randomBytes)(3).toString('hex')}`,
-        Image: place.image,
-        Entrypoint: ['sh', '-c', SNAPSHOT_SCRIPT, 'setup-dind-snapshot'],
-        Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? SNAPSHOT_EXCLUDES : [])],
-        Labels: place.labels,
-        HostConfig: {
-            // Reading and writing trusted.* attributes needs CAP_SYS_ADMIN; nothing else beyond Docker's defaults.
-            CapAdd: ['SYS_ADMIN'],
-            NetworkMode: 'none',
-            Mounts: [
-                { Type: 'volume', Source: place.volume, Target: DATA, ...(mode === 'save' ? { ReadOnly: true } : {}) },
-                { Type: 'bind', Source: place.hostJobDir, Target: JOB },
-            ],
-        },
-    };
-}
-class SnapshotError extends Error {
-}
-async function makeFifo(jobDir) {
-    const name = `snapshot-${(0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex')}.fifo`;
-    const path = (0,external_node_path_.join)(jobDir, name);
-    await data_root_run('mkfifo', ['-m', '600', path]);
-    return { name, path };
-}
-/** Opens and closes the other end, so an open still waiting for a helper that died returns (and fails). */
-async function unblock(path, flags) {
-    const handle = await (0,promises_.open)(path, flags | external_node_fs_.constants.O_NONBLOCK).catch(() => undefined);
-    await handle?.close();
-}
-/** Runs the helper to its end; a SnapshotError with its output when it fails. */
-async function runHelper(place, spec, onExit) {
-    const { engine } = place;
-    const id = await engine.createContainer(spec);
-    try {
-        await engine.startContainer(id);
-        const code = await engine.waitContainer(id);
-        await onExit();
-        if (code !== 0) {
-            const output = (await engine.containerLogs(id, 20).catch(() => '')).trim();
-            throw new SnapshotError(`${spec.Cmd[0]} of the data root failed (exit ${code})${output ? `: ${output}` : ''}`);
-        }
-    }
-    finally {
-        await engine.removeContainer(id).catch(() => undefined);
-    }
-}
-/**
- * The daemon's (stopped) data root as a tar stream. The stream ends only when the helper exited 0: a tar cut short
- * errors instead of ending, so no backend ever stores a truncated snapshot as an entry.
- */
-async function snapshotDataRoot(place) {
-    const fifo = await makeFifo(place.jobDir);
-    const out = new external_node_stream_namespaceObject.PassThrough();
-    const reader = (0,external_node_fs_.createReadStream)(fifo.path);
-    reader.on('error', (e) => out.destroy(e));
-    reader.pipe(out, { end: false });
-    const readerDone = new Promise((resolve) => reader.on('close', resolve));
-    const helper = runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
-        await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
-        await readerDone;
-    });
-    helper.then(() => out.end(), (e) => out.destroy(e)).finally(() => (0,promises_.rm)(fifo.path, { force: true }));
-    return out;
-}
-/** Unpacks a snapshot tar into the daemon's volume (before dockerd starts). */
-async function restoreDataRootSnapshot(place, tar) {
-    const fifo = await makeFifo(place.jobDir);
-    try {
-        const writer = (0,external_node_fs_.createWriteStream)(fifo.path);
-        const written = (0,external_node_stream_promises_namespaceObject.pipeline)(tar, writer);
-        written.catch(() => undefined);
-        await runHelper(place, helperSpec(place, 'restore', fifo.name), async () => {
-            await unblock(fifo.path, external_node_fs_.constants.O_RDONLY);
-        });
-        await written;
-    }
-    finally {
-        await (0,promises_.rm)(fifo.path, { force: true });
-    }
-}
+/** Where the dind data root lives inside the daemon's container, and the directory its archive is rooted at. */
+const DATA_ROOT = '/var/lib/docker';
+const DATA_ROOT_PARENT = (0,external_node_path_.join)(DATA_ROOT, '..');
 
 ;// CONCATENATED MODULE: ./src/state.ts
 const KEY = 'setup-dind';
@@ -3535,10 +3925,13 @@ class StateRecorder {
 }
 
 ;// CONCATENATED MODULE: ./src/docker-context.ts
-// Container jobs: the GitHub runner runs the host's `docker exec` for every later step with that step's environment,
-// so an exported DOCKER_HOST would send the runner's own `docker exec` to the job's daemon and break every step.
-// Instead, the docker CLI inside the job container is pointed at the daemon through a docker context in its own
-// config directory ($DOCKER_CONFIG or $HOME/.docker), which the host's CLI never reads. Post puts config.json back.
+// The docker context "setup-dind": the job's daemon in the docker CLI's context store ($DOCKER_CONFIG or
+// $HOME/.docker), so `docker --context setup-dind` reaches it whatever DOCKER_HOST says. Made the current context
+// (config.json's currentContext) when DOCKER_HOST is not exported: with set-host false, and in container jobs, where
+// the GitHub runner runs the host's `docker exec` for every later step with that step's environment (an exported
+// DOCKER_HOST would send the runner's own `docker exec` to the job's daemon; the CLI inside the job container reads
+// its own config directory, which the host's CLI never does). Post removes the context and puts config.json back.
+
 
 
 
@@ -3546,29 +3939,30 @@ class StateRecorder {
 
 
 const CONTEXT_NAME = 'setup-dind';
-const dockerConfigDir = (env) => env.DOCKER_CONFIG || (0,external_node_path_.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.docker');
-const contextId = (name) => (0,external_node_crypto_namespaceObject.createHash)('sha256').update(name).digest('hex');
-async function installDockerContext(configDir, endpoint, record) {
-    const configPath = (0,external_node_path_.join)(configDir, 'config.json');
-    let configBefore = null;
+async function readConfig(configPath) {
+    let before = null;
     try {
-        configBefore = await (0,promises_.readFile)(configPath, 'utf8');
+        before = await (0,promises_.readFile)(configPath, 'utf8');
     }
     catch (e) {
         if (e.code !== 'ENOENT')
             throw e;
     }
-    let config = {};
-    if (configBefore?.trim()) {
-        try {
-            config = JSON.parse(configBefore);
-        }
-        catch (e) {
-            throw new Error(`${configPath} is not valid JSON (${e.message}); the docker context cannot be set`);
-        }
+    if (!before?.trim())
+        return { before, config: {} };
+    try {
+        return { before, config: JSON.parse(before) };
     }
-    record({ configDir, configBefore });
-    const id = contextId(CONTEXT_NAME);
+    catch (e) {
+        throw new Error(`${configPath} is not valid JSON (${e.message}); the docker context cannot be made current`);
+    }
+}
+/** Writes the context (meta.json and TLS files); with makeCurrent also config.json's currentContext. Recorded first. */
+async function installDockerContext(configDir, endpoint, options, record) {
+    const configPath = (0,external_node_path_.join)(configDir, 'config.json');
+    const { before, config } = options.makeCurrent ? await readConfig(configPath) : { before: null, config: {} };
+    record({ configDir, configBefore: before, madeCurrent: options.makeCurrent, ...((0,external_node_fs_.existsSync)(configDir) ? {} : { createdConfigDir: true }) });
+    const id = (0,dockercli_config/* contextId */.PF)(CONTEXT_NAME);
     const meta = {
         Name: CONTEXT_NAME,
         Metadata: { Description: "this job's Docker daemon (setup-dind)" },
@@ -3579,20 +3973,49 @@ async function installDockerContext(configDir, endpoint, record) {
     if (endpoint.tlsCertPath) {
         const tlsDir = (0,external_node_path_.join)(configDir, 'contexts', 'tls', id, 'docker');
         await (0,promises_.mkdir)(tlsDir, { recursive: true, mode: 0o700 });
-        for (const f of ['ca.pem', 'cert.pem', 'key.pem'])
+        for (const f of src_endpoint/* TLS_FILES */.qJ)
             await writeFileNoWindow((0,external_node_path_.join)(tlsDir, f), await (0,promises_.readFile)((0,external_node_path_.join)(endpoint.tlsCertPath, f)), f === 'key.pem' ? 0o600 : 0o644);
     }
-    await (0,promises_.writeFile)(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
+    if (options.makeCurrent)
+        await (0,promises_.writeFile)(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
 }
 async function removeDockerContext(r) {
-    const id = contextId(CONTEXT_NAME);
+    const id = (0,dockercli_config/* contextId */.PF)(CONTEXT_NAME);
     await (0,promises_.rm)((0,external_node_path_.join)(r.configDir, 'contexts', 'meta', id), { recursive: true, force: true });
     await (0,promises_.rm)((0,external_node_path_.join)(r.configDir, 'contexts', 'tls', id), { recursive: true, force: true });
-    const configPath = (0,external_node_path_.join)(r.configDir, 'config.json');
-    if (r.configBefore === null)
-        await (0,promises_.rm)(configPath, { force: true });
-    else
-        await (0,promises_.writeFile)(configPath, r.configBefore);
+    // The folders of the store, when nothing else is in them (the context was the first in this config directory).
+    for (const dir of ['contexts/meta', 'contexts/tls', 'contexts'])
+        await (0,promises_.rmdir)((0,external_node_path_.join)(r.configDir, dir)).catch(() => undefined);
+    if (r.madeCurrent !== false) {
+        const configPath = (0,external_node_path_.join)(r.configDir, 'config.json');
+        if (r.configBefore === null)
+            await (0,promises_.rm)(configPath, { force: true });
+        else
+            await (0,promises_.writeFile)(configPath, r.configBefore);
+    }
+    if (r.createdConfigDir)
+        await (0,promises_.rmdir)(r.configDir).catch(() => undefined);
+}
+/**
+ * Hands the daemon to the job's steps: DOCKER_HOST and friends (set-host true; the context is there too, not
+ * current), or only the current docker context (set-host false, and container jobs). Messages go to `log`.
+ */
+async function handOver(how, endpoint, env, io) {
+    const configDir = (0,dockercli_config/* dockerConfigDir */.kG)(env);
+    if (how === 'environment') {
+        for (const [name, value] of Object.entries((0,src_endpoint/* clientEnvironment */.B5)(endpoint)))
+            io.exportVariable(name, value);
+        // The context is a convenience here: a config directory the action cannot write must not fail the job.
+        await installDockerContext(configDir, endpoint, { makeCurrent: false }, io.record).catch((e) => io.warning(`setup-dind: the docker context "${CONTEXT_NAME}" could not be created in ${configDir} (${e.message}); DOCKER_HOST is exported, so the docker CLI reaches the daemon anyway.`));
+        return `DOCKER_HOST is exported; the docker context "${CONTEXT_NAME}" in ${configDir} names the same daemon`;
+    }
+    await installDockerContext(configDir, endpoint, { makeCurrent: true }, io.record);
+    const overriding = ['DOCKER_HOST', 'DOCKER_CONTEXT'].filter((name) => env[name]?.trim());
+    if (overriding.length) {
+        io.warning(`setup-dind: the docker context "${CONTEXT_NAME}" is now current in ${configDir}, but ${overriding.join(' and ')} ${overriding.length > 1 ? 'are' : 'is'} set in the job's environment ` +
+            `and the docker CLI prefers ${overriding.length > 1 ? 'them' : 'it'}: unset ${overriding.join(' and ')} for later steps, or use set-host: true.`);
+    }
+    return `the docker CLI uses the current context "${CONTEXT_NAME}" in ${configDir} (DOCKER_HOST is not exported)`;
 }
 
 ;// CONCATENATED MODULE: ./src/guards.ts
@@ -3614,7 +4037,7 @@ function unsupportedPlatform(os) {
 const NOT_COMPARED = ['wait-timeout', 'job-status'];
 /** Environment the daemon takes from the job (dind passes the proxies on). */
 const COMPARED_ENV = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'];
-const digest = (value) => (0,external_node_crypto_namespaceObject.createHash)('sha256').update(value).digest('hex').slice(0, 16);
+const digest = (value) => (0,external_node_crypto_.createHash)('sha256').update(value).digest('hex').slice(0, 16);
 /**
  * Digests (never the values: some are secrets) of what pre started with: every input that shapes the daemon and
  * the environment it reads.
@@ -3665,7 +4088,6 @@ function restartNotice(changed) {
 
 
 
-
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
 function endsOnThisPlatform(platform, options, report) {
     const problem = unsupportedPlatform(options.os ?? process.platform);
@@ -3697,22 +4119,14 @@ function daemonMode(inputs, platform, state, engine, options) {
 }
 /** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
 function restoreDataRoot(inputs, platform, state) {
-    // The helper mounts the daemon's volume; the daemon's container stays created, not started.
-    return async (engine) => {
+    return async (engine, containerId) => {
         const started = startCache(inputs, platform);
         if (!started)
             return true;
-        const place = snapshotPlace(engine, state.value, inputs.dind.image, platform);
-        const record = await restoreEntry(started.backend, started.record, (tar) => restoreDataRootSnapshot(place, tar), platform.log, cacheDeadlineMs(platform.env));
+        const record = await restoreEntry(started.backend, started.record, (tar) => engine.putArchive(containerId, DATA_ROOT_PARENT, tar), platform.log, cacheDeadlineMs(platform.env));
         state.update({ cache: record });
         return !record.failed;
     };
-}
-/** Where a data-root snapshot is taken or restored: the daemon's volume on the outer engine, through the job directory. */
-function snapshotPlace(engine, s, image, platform) {
-    if (!s.volume || !s.jobDir || !s.hostJobDir)
-        throw new Error('the daemon\'s volume or job directory is not recorded in state');
-    return { engine, image, volume: s.volume, jobDir: s.jobDir, hostJobDir: s.hostJobDir, labels: sessionLabels(s.session, platform.job) };
 }
 /** Parses inputs, or fails the step with every problem at once and returns undefined. */
 function readInputs(platform) {
@@ -3814,7 +4228,7 @@ async function runMain(platform, options = {}) {
         };
         for (const [name, value] of Object.entries(outputs))
             platform.setOutput(name, value);
-        await handToJob(daemon, outputs['docker-host'], platform, state, moreEnv);
+        await handToJob(daemon, outputs['docker-host'], inputs, platform, state, moreEnv);
         platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
         await platform.appendSummary(summaryTable('setup-dind', {
             Mode: inputs.mode,
@@ -3854,17 +4268,22 @@ async function waitForDaemon(daemon, client, target, timeoutMs, platform, clock)
         throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
     }
 }
-/** Makes the daemon the job's: DOCKER_HOST and friends, or in a container job a docker context (recorded in state). */
-async function handToJob(daemon, dockerHost, platform, state, moreEnv = {}) {
+/** Makes the daemon the job's: DOCKER_HOST and friends, or only a docker context (recorded in state). */
+async function handToJob(daemon, dockerHost, inputs, platform, state, moreEnv = {}) {
+    const io = {
+        exportVariable: (name, value) => platform.exportVariable(name, value),
+        record: (dockerContext) => state.update({ dockerContext }),
+        warning: (text) => platform.log.warning(text),
+    };
     if (state.value?.containerJob) {
         // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
-        const configDir = dockerConfigDir(platform.env);
-        await installDockerContext(configDir, daemon.endpoint, (dockerContext) => state.update({ dockerContext }));
-        platform.log.info(`setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it). ` +
-            `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${dockerHost} inside your run script.`);
+        const how = await handOver('context', daemon.endpoint, platform.env, io);
+        platform.log.info(`setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it); ` +
+            `${how}. Other tools: export DOCKER_HOST=${dockerHost} inside your run script.`);
     }
     else {
-        for (const [name, value] of Object.entries({ ...(0,src_endpoint/* clientEnvironment */.B5)(daemon.endpoint), ...moreEnv }))
+        platform.log.info(`setup-dind: ${await handOver(inputs.setHost ? 'environment' : 'context', daemon.endpoint, platform.env, io)}.`);
+        for (const [name, value] of Object.entries(moreEnv))
             platform.exportVariable(name, value);
     }
 }
@@ -3981,29 +4400,12 @@ async function saveImageCache(record, s, platform, jobStatus) {
         }
         const outer = new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(s.outer));
         const id = s.containerId;
-        // The image is the one the daemon runs: post reads no inputs but job-status, so it comes from the container.
-        const image = (await outer.inspectContainer(id))?.image ?? '';
-        const prepare = async () => {
-            await pruneForSnapshot(daemon);
-            await stopCleanly(outer, id);
-        };
-        return await saveEntry(backend, record, current, () => snapshotDataRoot(snapshotPlace(outer, s, image, platform)), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
+        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => stopCleanly(outer, id), cacheDeadlineMs(platform.env), jobStatus);
     }
     catch (e) {
         platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
         return 'not saved: an error';
     }
-}
-/** Build cache a data-root snapshot keeps at most (the rest is pruned before it is taken). */
-const SNAPSHOT_BUILD_CACHE_BYTES = 1024 ** 3;
-/**
- * Before a data-root snapshot: every container goes (a restored daemon would restart the last job's containers), and
- * unused networks, dangling images and build cache beyond SNAPSHOT_BUILD_CACHE_BYTES.
- */
-async function pruneForSnapshot(daemon) {
-    for (const id of await daemon.listContainerIds())
-        await daemon.removeContainer(id);
-    await daemon.pruneUnused(SNAPSHOT_BUILD_CACHE_BYTES);
 }
 /**
  * data-root: dockerd must have shut down by itself (exit code 0) before its data root is archived. A daemon killed
@@ -4306,7 +4708,7 @@ function parseCli(argv, env) {
     const jobId = env.CI_JOB_ID || `${process.getuid?.() ?? 'user'}`;
     // The user's runtime directory (private, on tmpfs) when there is one; else the shared temporary directory, where
     // the directory is checked before use (stateDirProblem).
-    return { command, inputs: filled, stateDir: stateDir || (0,external_node_path_.join)(usableRuntimeDir(env) ?? (0,external_node_os_namespaceObject.tmpdir)(), `setup-dind-${jobId}`), format };
+    return { command, inputs: filled, stateDir: stateDir || (0,external_node_path_.join)(usableRuntimeDir(env) ?? (0,external_node_os_.tmpdir)(), `setup-dind-${jobId}`), format };
 }
 /** Runs one invocation; returns the exit code. */
 async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`), err = (t) => void process.stderr.write(`${t}\n`)) {
@@ -4739,6 +5141,100 @@ function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODU
 
 /***/ }),
 
+/***/ 238:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Dm: () => (/* binding */ selectedContext),
+/* harmony export */   PF: () => (/* binding */ contextId),
+/* harmony export */   TO: () => (/* binding */ readDockerConfig),
+/* harmony export */   kG: () => (/* binding */ dockerConfigDir),
+/* harmony export */   yI: () => (/* binding */ readContext)
+/* harmony export */ });
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(24);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
+// The docker CLI's own configuration, read the way the CLI reads it: the config directory ($DOCKER_CONFIG, else
+// ~/.docker), config.json (currentContext, auths, credential helpers) and the context store under contexts/
+// (contexts/meta/<sha256 of the name>/meta.json, TLS material in contexts/tls/<same id>/docker/). Raw strings out:
+// endpoint.ts turns a context's host into a DaemonEndpoint.
+
+
+
+
+const dockerConfigDir = (env) => env.DOCKER_CONFIG || (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(env.HOME || (0,node_os__WEBPACK_IMPORTED_MODULE_2__.homedir)(), '.docker');
+/** The directory name of a context in the store: the hex SHA-256 of its name. */
+const contextId = (name) => (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(name).digest('hex');
+/** config.json of a config directory; {} when there is none. A file that is not JSON is an error naming it. */
+function readDockerConfig(configDir) {
+    const path = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(configDir, 'config.json');
+    let text;
+    try {
+        text = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(path, 'utf8');
+    }
+    catch (e) {
+        if (e.code === 'ENOENT')
+            return {};
+        throw new Error(`cannot read ${path}: ${e.message}`);
+    }
+    if (!text.trim())
+        return {};
+    try {
+        const parsed = JSON.parse(text);
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+            throw new Error('not a JSON object');
+        return parsed;
+    }
+    catch (e) {
+        throw new Error(`${path} is not valid JSON (${e.message}); fix or remove it`);
+    }
+}
+/**
+ * The context named `name` in the config directory's store. "default" is not stored: it stands for DOCKER_HOST or
+ * the default socket, so the caller handles it. Throws with the path and a remedy when it is missing or unusable.
+ */
+function readContext(configDir, name) {
+    const id = contextId(name);
+    const metaPath = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(configDir, 'contexts', 'meta', id, 'meta.json');
+    let meta;
+    try {
+        meta = JSON.parse((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(metaPath, 'utf8'));
+    }
+    catch (e) {
+        if (e.code === 'ENOENT') {
+            throw new Error(`context "${name}" does not exist (no ${metaPath}); create it with docker context create, or name an existing one`);
+        }
+        throw new Error(`context "${name}": ${metaPath} is not readable JSON (${e.message})`);
+    }
+    const host = meta.Endpoints?.docker?.Host;
+    if (!host)
+        throw new Error(`context "${name}" has no docker endpoint host in ${metaPath}`);
+    const tlsDir = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(configDir, 'contexts', 'tls', id, 'docker');
+    return { name, host, metaPath, skipTlsVerify: meta.Endpoints?.docker?.SkipTLSVerify === true, ...((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(tlsDir) ? { tlsDir } : {}) };
+}
+/**
+ * The context the docker CLI would use when DOCKER_HOST is not set: DOCKER_CONTEXT, else config.json's
+ * currentContext; undefined for "default" or none. `source` says where the name came from, for messages.
+ */
+function selectedContext(env) {
+    const configDir = dockerConfigDir(env);
+    const fromEnv = env.DOCKER_CONTEXT?.trim();
+    if (fromEnv)
+        return fromEnv === 'default' ? undefined : { name: fromEnv, source: 'DOCKER_CONTEXT', configDir };
+    const current = readDockerConfig(configDir).currentContext?.trim();
+    if (!current || current === 'default')
+        return undefined;
+    return { name: current, source: `currentContext in ${(0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(configDir, 'config.json')}`, configDir };
+}
+
+
+/***/ }),
+
 /***/ 150:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -4750,15 +5246,18 @@ function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODU
 /* harmony export */   M0: () => (/* binding */ formatAddress),
 /* harmony export */   V7: () => (/* binding */ checkedEndpoint),
 /* harmony export */   eI: () => (/* binding */ loadEndpoint),
-/* harmony export */   mB: () => (/* binding */ parseDockerHost)
+/* harmony export */   mB: () => (/* binding */ parseDockerHost),
+/* harmony export */   qJ: () => (/* binding */ TLS_FILES)
 /* harmony export */ });
-/* unused harmony exports DEFAULT_DOCKER_HOST, TLS_FILES, checkTlsCertPath, resolveEngine */
+/* unused harmony exports DEFAULT_DOCKER_HOST, checkTlsCertPath, resolveEngine */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(24);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _show_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(534);
+/* harmony import */ var _show_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(534);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _dockercli_config_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(238);
 // Where a Docker daemon is reached: the one value every module passes around instead of loose strings.
+
 
 
 
@@ -4770,9 +5269,9 @@ function parseDockerHost(value) {
     if (text.startsWith('unix://')) {
         const path = text.slice('unix://'.length);
         if (!path.startsWith('/'))
-            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(value)} must name an absolute socket path; use something like unix:///var/run/docker.sock`);
+            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_3__/* .showValue */ .v)(value)} must name an absolute socket path; use something like unix:///var/run/docker.sock`);
         if (/[\0\n\r]/.test(path))
-            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(value)} contains control characters; remove them`);
+            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_3__/* .showValue */ .v)(value)} contains control characters; remove them`);
         return { kind: 'unix', path };
     }
     if (text.startsWith('tcp://')) {
@@ -4781,18 +5280,18 @@ function parseDockerHost(value) {
             url = new URL(text);
         }
         catch {
-            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(value)} is not a valid tcp:// address; use tcp://HOST:PORT`);
+            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_3__/* .showValue */ .v)(value)} is not a valid tcp:// address; use tcp://HOST:PORT`);
         }
         if (!url.hostname || !url.port)
-            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(value)} needs a host and a port; use something like tcp://docker:2376`);
+            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_3__/* .showValue */ .v)(value)} needs a host and a port; use something like tcp://docker:2376`);
         if (url.pathname !== '/' && url.pathname !== '')
-            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(value)} must not have a path; use tcp://HOST:PORT`);
+            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_3__/* .showValue */ .v)(value)} must not have a path; use tcp://HOST:PORT`);
         if (url.username || url.password || url.search || url.hash)
-            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(value)} must be only tcp://HOST:PORT; remove the rest`);
+            throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_3__/* .showValue */ .v)(value)} must be only tcp://HOST:PORT; remove the rest`);
         const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
         return { kind: 'tcp', host, port: Number(url.port) };
     }
-    throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(value)} is not a supported address; use unix:///path/to/docker.sock or tcp://HOST:PORT`);
+    throw new Error(`${(0,_show_js__WEBPACK_IMPORTED_MODULE_3__/* .showValue */ .v)(value)} is not a supported address; use unix:///path/to/docker.sock or tcp://HOST:PORT`);
 }
 function formatAddress(address) {
     if (address.kind === 'unix')
@@ -4806,9 +5305,9 @@ class TlsFilesMissingError extends Error {
 /** Problems with a TLS certificate directory, as sentences; empty when it is usable. */
 function checkTlsCertPath(dir) {
     if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(dir))
-        return [`directory ${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(dir)} does not exist; give the directory that holds ca.pem, cert.pem and key.pem`];
+        return [`directory ${(0,_show_js__WEBPACK_IMPORTED_MODULE_3__/* .showValue */ .v)(dir)} does not exist; give the directory that holds ca.pem, cert.pem and key.pem`];
     const missing = TLS_FILES.filter((f) => !(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, f)));
-    return missing.length ? [`${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(dir)} lacks ${missing.join(', ')}; it needs ca.pem, cert.pem and key.pem`] : [];
+    return missing.length ? [`${(0,_show_js__WEBPACK_IMPORTED_MODULE_3__/* .showValue */ .v)(dir)} lacks ${missing.join(', ')}; it needs ca.pem, cert.pem and key.pem`] : [];
 }
 /** The environment the docker CLI needs to reach this endpoint. */
 function clientEnvironment(endpoint) {
@@ -4821,26 +5320,64 @@ function clientEnvironment(endpoint) {
 }
 /**
  * The engine the action talks to, found the way the docker CLI finds it: the docker-host input, else DOCKER_HOST,
- * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set. A phase
- * locates it once and passes it on; whether the TLS files exist is checked where they are used (checkedEndpoint).
+ * else the context named by DOCKER_CONTEXT, else the currentContext of the user's docker config, else the default
+ * socket. TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set (with DOCKER_HOST), else the
+ * context's TLS material. A phase locates it once and passes it on; whether the TLS files exist is checked where
+ * they are used (checkedEndpoint).
  */
 function locateEngine(input, env) {
-    let address = input.dockerHost;
-    if (!address) {
-        const fromEnv = env.DOCKER_HOST?.trim();
-        try {
-            address = parseDockerHost(fromEnv || DEFAULT_DOCKER_HOST);
-        }
-        catch (e) {
-            throw new Error(`${fromEnv ? 'DOCKER_HOST' : 'the default'}: ${e.message}; set docker-host or fix DOCKER_HOST`);
-        }
+    if (input.dockerHost) {
+        return input.tlsCertPath
+            ? { endpoint: { address: input.dockerHost, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' }
+            : { endpoint: { address: input.dockerHost } };
     }
+    const fromEnv = env.DOCKER_HOST?.trim();
+    const located = fromEnv ? fromDockerHost(fromEnv, env) : (fromContext(env) ?? { endpoint: { address: parseDockerHost(DEFAULT_DOCKER_HOST) } });
     if (input.tlsCertPath)
-        return { endpoint: { address, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' };
-    if (!input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
+        return { endpoint: { ...located.endpoint, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' };
+    return located;
+}
+function fromDockerHost(value, env) {
+    let address;
+    try {
+        address = parseDockerHost(value);
+    }
+    catch (e) {
+        throw new Error(`DOCKER_HOST: ${e.message}; set docker-host or fix DOCKER_HOST`);
+    }
+    if (env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
         return { endpoint: { address, tlsCertPath: env.DOCKER_CERT_PATH || (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(env.HOME ?? '', '.docker') }, tlsSource: 'DOCKER_CERT_PATH' };
     }
     return { endpoint: { address } };
+}
+/** The context DOCKER_CONTEXT or the docker config selects; undefined for none or "default". */
+function fromContext(env) {
+    const selected = (0,_dockercli_config_js__WEBPACK_IMPORTED_MODULE_2__/* .selectedContext */ .Dm)(env);
+    if (!selected)
+        return undefined;
+    const where = `docker context "${selected.name}" (from ${selected.source})`;
+    const context = readContextFor(selected, where);
+    let address;
+    try {
+        address = parseDockerHost(context.host);
+    }
+    catch (e) {
+        throw new Error(`${where}: its host ${e.message}; set docker-host, or DOCKER_HOST, to an address the action can reach`);
+    }
+    if (context.skipTlsVerify) {
+        throw new Error(`${where} skips TLS verification, which the action does not do; give the CA in the context (docker context create --docker ca=...) or set docker-host and tls-cert-path`);
+    }
+    if (context.tlsDir && address.kind === 'tcp')
+        return { endpoint: { address, tlsCertPath: context.tlsDir }, tlsSource: where };
+    return { endpoint: { address } };
+}
+function readContextFor(selected, where) {
+    try {
+        return (0,_dockercli_config_js__WEBPACK_IMPORTED_MODULE_2__/* .readContext */ .yI)(selected.configDir, selected.name);
+    }
+    catch (e) {
+        throw new Error(`${where}: ${e.message.replace(/^context "[^"]*" /, '')}`);
+    }
 }
 /** The located endpoint once its TLS files exist; TlsFilesMissingError while they do not. */
 function checkedEndpoint(location) {
@@ -5022,7 +5559,7 @@ class EngineClient {
         const a = this.endpoint.address;
         const timeoutMs = options.timeoutMs ?? ENGINE_IDLE_TIMEOUT_MS;
         const payload = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json));
-        const headers = {};
+        const headers = { ...options.headers };
         if (payload)
             Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
         else if (options.body)
@@ -5132,13 +5669,16 @@ class EngineClient {
     imageExists(ref) {
         return this.call(`inspecting image ${ref}`, async () => (await this.send('GET', `/images/${encodeURIComponent(ref)}/json`), true), { 404: false });
     }
-    pullImage(ref) {
+    /** Pulls `ref`; `auth` goes to the registry as the engine's X-Registry-Auth (never logged). */
+    pullImage(ref, auth) {
         return this.call(`pulling ${ref}`, async () => {
             // A reference without a tag pulls :latest (the CLI's rule); a digest is passed whole.
             const slash = ref.lastIndexOf('/');
             const hasTag = ref.includes('@') || ref.slice(slash + 1).includes(':');
             const query = hasTag ? { fromImage: ref } : { fromImage: ref, tag: 'latest' };
-            const failed = await streamedError(await this.request('POST', '/images/create', { query }));
+            // X-Registry-Auth: the credentials as base64url JSON, as the docker CLI sends them.
+            const headers = auth ? { 'X-Registry-Auth': Buffer.from(JSON.stringify(auth)).toString('base64url') } : undefined;
+            const failed = await streamedError(await this.request('POST', '/images/create', { query, headers }));
             if (failed)
                 throw new Error(failed);
         });
@@ -5180,7 +5720,6 @@ class EngineClient {
         return {
             id: c.Id,
             name: c.Name.replace(/^\//, ''),
-            image: c.Image,
             running: c.State.Running,
             restarting: c.State.Restarting,
             status: c.State.Status,
@@ -5248,23 +5787,6 @@ class EngineClient {
                 stream.destroy();
             }
         })();
-    }
-    /** Waits until the container exits; its exit code. No idle timeout: the answer comes only at the exit. */
-    waitContainer(id) {
-        return this.call(`waiting for container ${id.slice(0, 12)}`, async () => (await json(await this.request('POST', `/containers/${encodeURIComponent(id)}/wait`, { timeoutMs: 86_400_000 }))).StatusCode);
-    }
-    /** Every container's id (running or not). */
-    listContainerIds() {
-        return this.call('listing containers', async () => (await this.getJson('/containers/json', { all: true })).map((c) => c.Id));
-    }
-    /** Removes unused networks, dangling images, and build cache beyond `keepBytes` (what a snapshot need not carry). */
-    pruneUnused(keepBytes) {
-        return this.call('pruning unused networks, dangling images and build cache', async () => {
-            await this.send('POST', '/networks/prune');
-            await this.send('POST', '/images/prune', { query: { filters: JSON.stringify({ dangling: ['true'] }) } });
-            // keep-storage until API 1.47, reserved-space from 1.48: a daemon ignores the one it does not know.
-            await this.send('POST', '/build/prune', { query: { 'keep-storage': keepBytes, 'reserved-space': keepBytes } });
-        });
     }
     /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
     listImages() {
@@ -5337,7 +5859,7 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(51);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(689);
 /* harmony import */ var _daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(716);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.
@@ -5377,6 +5899,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_p
 
 /***/ }),
 
+/***/ 598:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+
+/***/ }),
+
 /***/ 24:
 /***/ ((module) => {
 
@@ -5395,6 +5924,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/prom
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { INPUT_DEFAULTS, type InputName, parseInputs } from '../inputs.js';
+import { apiVersionEnvironment } from './api-version.js';
 import { INIT_SCRIPT, NESTED_DOCKERD_CAPABILITIES, describeGrant, planDind, withheldCapabilities } from './dind.js';
 
 const inputs = (given: Partial<Record<InputName, string>> = {}) =>
@@ -90,8 +91,9 @@ describe('planDind', () => {
     const extras = { mounts: [{ Type: 'bind' as const, Source: '/host/work/repo', Target: '/__w/repo' }], env: ['SETUP_DIND_MTU=auto', 'HTTP_PROXY=http://p:3128'] };
     const spec = planDind({ inputs: inputs(), session: 's1', labels: {}, hostJobDir: '/host/tmp/job', socketGroup: 0, withheld: [], configFile: false, certsDir: false, extras })[0]!.spec;
     expect(spec.HostConfig.Mounts!.slice(2)).toEqual(extras.mounts);
-    expect(spec.Env).toEqual(extras.env);
-    expect(plan()[0]!.spec.Env).toBeUndefined();
+    // After the API floor every dind container gets (daemon/api-version.ts).
+    expect(spec.Env).toEqual([...apiVersionEnvironment(), ...extras.env]);
+    expect(plan()[0]!.spec.Env).toEqual(apiVersionEnvironment());
   });
 
   it('keeps user values out of the init script', () => {

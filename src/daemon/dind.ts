@@ -12,7 +12,11 @@ import type { PrivilegeStrategy, SessionState, StateRecorder } from '../state.js
 import { generateTls, writeTls } from '../tls.js';
 import type { DaemonMode, JobDaemon } from './daemon.js';
 import { hostPathTranslator } from './host-paths.js';
+import { IPTABLES_CHOICE } from './iptables.js';
+import { apiVersionEnvironment } from './api-version.js';
+import { supplyDindImage } from './image-supply.js';
 import { daemonConfigFor } from '../registry/apply.js';
+import { networkDaemonJson } from '../network/settings.js';
 import { MTU_SCRIPT } from './network.js';
 import { type DindExtras, dindExtras } from './extras.js';
 import { startPortForwarding } from './ports.js';
@@ -28,7 +32,8 @@ export const MAX_SOCKET_PATH_BYTES = 107;
  * Runs before dockerd, in any image with a POSIX sh (docker:dind, Debian, Alpine). Without --privileged, the cgroup
  * mounts are read-only: remount them writable (cgroup v2 mount, or v1 bind mounts). On cgroup v2, move every process
  * out of the namespace's root cgroup so dockerd can enable controllers (as docker's own dind script does). A fixed
- * script: the daemon's arguments arrive as "$@", never inside the script text.
+ * script: the daemon's arguments arrive as "$@", never inside the script text. The iptables backend is chosen as
+ * docker's own entrypoint chooses it (iptables.ts).
  */
 export const INIT_SCRIPT = `set -e
 while read -r _ mp _ opts _; do
@@ -43,6 +48,7 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 fi
 mount --make-rshared / 2>/dev/null || :
 rm -f /var/run/docker.pid /run/docker.pid
+${IPTABLES_CHOICE}
 ${MTU_SCRIPT}exec "$@"`;
 
 // Linux capabilities by number (capability.h), to turn our own bounding set into names the engine understands.
@@ -109,7 +115,7 @@ export function planDind(p: DindSpecInput): DindPlan[] {
     Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'],
     Cmd: ['dockerd', ...args, ...dind.daemonArgs],
     Labels: p.labels,
-    ...(p.extras?.env.length ? { Env: p.extras.env } : {}),
+    Env: [...apiVersionEnvironment(), ...(p.extras?.env ?? [])],
     HostConfig: {
       Init: true,
       Mounts: [
@@ -202,10 +208,7 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
   // Port forwarding runs in the job container too: it reaches the daemon on the job's network.
   const network = inputs.dind.network ?? (inputs.dind.tcp || inputs.integration.forwardPorts ? jobNetwork : undefined);
 
-  if (!(await engine.imageExists(inputs.dind.image))) {
-    platform.log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
-    await engine.pullImage(inputs.dind.image);
-  }
+  const image = await supplyDindImage(engine, inputs, platform);
   await engine.createVolume(name, labels);
   state.update({ volume: name });
   if (network) {
@@ -219,7 +222,7 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
   const files = await writeDaemonFiles(inputs, jobDir, name);
   state.update({ hostJobDir: toHostPath(jobDir) });
   const planInput: DindSpecInput = {
-    inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
+    inputs: network === inputs.dind.network && image === inputs.dind.image ? inputs : { ...inputs, dind: { ...inputs.dind, network, image } },
     session: s.session,
     labels,
     hostJobDir: toHostPath(jobDir),
@@ -249,7 +252,7 @@ async function socketDir(platform: Platform, state: StateRecorder): Promise<stri
 
 /** daemon.json (registry settings), the certs.d directory main fills, and the TLS files of a TCP daemon. */
 async function writeDaemonFiles(inputs: Inputs, jobDir: string, name: string): Promise<{ configFile: boolean; certsDir: boolean }> {
-  const daemonConfig = daemonConfigFor(inputs);
+  const daemonConfig = withNetwork(daemonConfigFor(inputs), networkDaemonJson(inputs.network));
   if (daemonConfig) await writeFile(join(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
   const certsDir = inputs.registry.certs.length > 0;
   if (certsDir) await mkdir(join(jobDir, 'certs.d'), { mode: 0o755 });
@@ -258,6 +261,9 @@ async function writeDaemonFiles(inputs: Inputs, jobDir: string, name: string): P
   }
   return { configFile: daemonConfig !== undefined, certsDir };
 }
+
+const withNetwork = (config: Record<string, unknown> | undefined, network: Record<string, unknown>) =>
+  Object.keys(network).length ? { ...config, ...network } : config;
 
 /** Tries the plans in order until the engine accepts one; says which privileges the daemon got when it matters. */
 async function startFirstAccepted(engine: EngineClient, planInput: DindSpecInput, state: StateRecorder, log: Logger, beforeStart: DindDependencies['beforeStart']): Promise<void> {

@@ -246,6 +246,19 @@ describe('EngineClient over a unix socket', () => {
     await expect(client().pullImage('busybox:nope')).rejects.toThrow('pulling busybox:nope on');
   });
 
+  it('sends registry credentials as X-Registry-Auth (base64url JSON), and none without them', async () => {
+    handler = (_req, _body, res) => {
+      res.writeHead(200);
+      res.end('{"status":"Done"}\n');
+    };
+    const auth = { username: 'u', password: 'p?>~', serveraddress: 'https://index.docker.io/v1/' };
+    await client().pullImage('docker:29-dind', auth);
+    await client().pullImage('docker:29-dind');
+    const [withAuth, without] = seen;
+    expect(JSON.parse(Buffer.from(String(withAuth!.headers['x-registry-auth']), 'base64url').toString())).toEqual(auth);
+    expect(without!.headers['x-registry-auth']).toBeUndefined();
+  });
+
   it('streams an archive into a container and reads one back', async () => {
     const tar = Buffer.alloc(3 * 1024 * 1024, 7);
     handler = (req, body, res) => {

@@ -142,6 +142,8 @@ interface RequestOptions {
   /** Idle timeout (no bytes either way); ENGINE_IDLE_TIMEOUT_MS by default. */
   timeoutMs?: number;
   agent?: Agent;
+  /** Extra request headers (X-Registry-Auth). */
+  headers?: Record<string, string>;
 }
 
 async function readAll(res: Readable): Promise<Buffer> {
@@ -250,7 +252,7 @@ export class EngineClient {
     const a = this.endpoint.address;
     const timeoutMs = options.timeoutMs ?? ENGINE_IDLE_TIMEOUT_MS;
     const payload = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json));
-    const headers: Record<string, string | number> = {};
+    const headers: Record<string, string | number> = { ...options.headers };
     if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
     else if (options.body) headers['content-type'] = options.contentType ?? 'application/x-tar';
     const target = a.kind === 'unix' ? { socketPath: a.path } : { host: a.host, port: a.port };
@@ -359,13 +361,16 @@ export class EngineClient {
     return this.call(`inspecting image ${ref}`, async () => (await this.send('GET', `/images/${encodeURIComponent(ref)}/json`), true), { 404: false });
   }
 
-  pullImage(ref: string): Promise<void> {
+  /** Pulls `ref`; `auth` goes to the registry as the engine's X-Registry-Auth (never logged). */
+  pullImage(ref: string, auth?: { username?: string; password?: string; identitytoken?: string; serveraddress: string }): Promise<void> {
     return this.call(`pulling ${ref}`, async () => {
       // A reference without a tag pulls :latest (the CLI's rule); a digest is passed whole.
       const slash = ref.lastIndexOf('/');
       const hasTag = ref.includes('@') || ref.slice(slash + 1).includes(':');
       const query = hasTag ? { fromImage: ref } : { fromImage: ref, tag: 'latest' };
-      const failed = await streamedError(await this.request('POST', '/images/create', { query }));
+      // X-Registry-Auth: the credentials as base64url JSON, as the docker CLI sends them.
+      const headers = auth ? { 'X-Registry-Auth': Buffer.from(JSON.stringify(auth)).toString('base64url') } : undefined;
+      const failed = await streamedError(await this.request('POST', '/images/create', { query, headers }));
       if (failed) throw new Error(failed);
     });
   }

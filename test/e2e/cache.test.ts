@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
 import { type TestCacheServer, startCacheServer } from '../cache-server/server.js';
 import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+import { DEFAULT_DIND_IMAGE } from '../../src/inputs.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sd-cache-e2e-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -77,7 +78,7 @@ describe('directory backend', () => {
     const dir = join(work, 'socket');
     // The bed already has the image, so on-change would rightly skip: always saves. image is dind-only, so it gets
     // back its default value here.
-    const r = await job({ with: { mode: 'socket', image: 'docker:29-dind', cache: 'images', 'cache-dir': dir, 'cache-images': BUSYBOX, 'cache-save': 'always' } });
+    const r = await job({ with: { mode: 'socket', image: DEFAULT_DIND_IMAGE, cache: 'images', 'cache-dir': dir, 'cache-images': BUSYBOX, 'cache-save': 'always' } });
     try {
       expect(r.jobStatus, r.log).toBe('success');
       expect(r.phase('post')!.stdout).toMatch(/saved setup-dind-images-/);

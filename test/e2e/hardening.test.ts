@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateTls } from '../../src/tls.js';
 import { type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
 import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+import { DEFAULT_DIND_IMAGE } from '../../src/inputs.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sd-hardening-e2e-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -67,7 +68,7 @@ describe('secrets', () => {
     writeFileSync(caFile, tls.caCert);
     const result = await job({
       env: { SETUP_DIND_HOST_CERTS_DIR: certsDir },
-      with: { mode: 'socket', image: 'docker:29-dind', 'registry-certs': `registry.test:5000=${caFile}` },
+      with: { mode: 'socket', image: DEFAULT_DIND_IMAGE, 'registry-certs': `registry.test:5000=${caFile}` },
       steps: [{ name: 'during', run: `ls "${certsDir}/registry.test:5000"` }],
     });
     try {

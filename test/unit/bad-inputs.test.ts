@@ -48,6 +48,8 @@ type Kind = keyof typeof KINDS;
 const CONTEXT: Partial<Record<InputName, Record<string, string>>> = {
   'tls-cert-path': { mode: 'external', 'docker-host': 'tcp://docker:2376' },
   'configure-host': { mode: 'socket' },
+  'image-username': { 'image-password': 'secret' },
+  'image-password': { 'image-username': 'user' },
   'cache-key': { cache: 'images' },
   'cache-restore-keys': { cache: 'images' },
   'cache-images': { cache: 'images' },
@@ -72,10 +74,20 @@ const ACCEPTED: Record<InputName, Partial<Record<Kind, string>>> = {
   // The directory is checked where it is used (main, after checkout: it may be in the workspace); see below.
   'tls-cert-path': ANY_TEXT('a path, checked where it is used (main, after checkout), naming the input'),
   'wait-timeout': {},
+  'set-host': { empty: 'empty means the default, true (export DOCKER_HOST)', whitespace: 'empty means the default, true' },
   image: {
     huge: '"1e308" is a valid image reference (docker.io/library/1e308)',
     'unknown enum value': '"sometimes" is a valid image reference (docker.io/library/sometimes)',
   },
+  'image-mirror': {
+    empty: EMPTY_IS_UNSET,
+    whitespace: EMPTY_IS_UNSET,
+    huge: '"1e308" is a valid host name',
+    'unknown enum value': '"sometimes" is a valid host name',
+  },
+  // Sent to the registry as they are; the registry says whether they are right.
+  'image-username': { ...ANY_TEXT('a user name, checked by the registry'), empty: undefined, whitespace: undefined, newline: undefined },
+  'image-password': { ...ANY_TEXT('a password (masked), checked by the registry'), newline: 'a password may hold any character', empty: undefined },
   privileged: {},
   runtime: { empty: EMPTY_IS_UNSET, whitespace: EMPTY_IS_UNSET, huge: 'a valid runtime name; the engine says if it has it', 'unknown enum value': 'a valid runtime name; the engine says if it has it' },
   tcp: { empty: EMPTY_IS_FALSE, whitespace: EMPTY_IS_FALSE },
@@ -85,6 +97,8 @@ const ACCEPTED: Record<InputName, Partial<Record<Kind, string>>> = {
     whitespace: EMPTY_IS_UNSET,
     negative: '"-5" starts like a flag; dockerd checks its own flags (its log tail is shown when it refuses them)',
   },
+  'default-address-pools': { empty: EMPTY_IS_UNSET, whitespace: EMPTY_IS_UNSET },
+  bip: { empty: EMPTY_IS_UNSET, whitespace: EMPTY_IS_UNSET },
   'registry-mirrors': { empty: EMPTY_IS_UNSET, whitespace: EMPTY_IS_UNSET },
   'insecure-registries': { empty: EMPTY_IS_UNSET, whitespace: EMPTY_IS_UNSET, huge: '"1e308" is a valid host name', 'unknown enum value': '"sometimes" is a valid host name' },
   'registry-certs': { empty: EMPTY_IS_UNSET, whitespace: EMPTY_IS_UNSET },
@@ -390,9 +404,12 @@ describe('no input ever reaches a shell', () => {
             const where = `${path}:${sf.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
             const [program, args, options] = node.arguments;
             if (!['spawn', 'execFile'].includes(fn)) problems.push(`${where}: ${fn}() runs a shell or a module`);
+            // A docker credential helper, named (a plain name, checked) by the runner's own docker config.
+            const helper = path === 'src/image/credentials.ts' && program?.getText() === 'helperProgram(name)';
             // The port forwarder is this action's own bundle under the node that runs it: process.execPath, no input in it.
             const ownNode = program?.getText() === 'process.execPath' && path === 'src/daemon/ports.ts';
-            if (ownNode) calls.push(`${path} node`);
+            if (helper) calls.push(`${path} docker-credential-<name>`);
+            else if (ownNode) calls.push(`${path} node`);
             else if (!program || !(ts.isStringLiteral(program) || ts.isNoSubstitutionTemplateLiteral(program))) problems.push(`${where}: the program is not a fixed string: ${program?.getText()}`);
             const isArray = args && (ts.isArrayLiteralExpression(args) || (ts.isIdentifier(args) && arrays.has(args.text)));
             if (!isArray) problems.push(`${where}: the arguments are not an array: ${args?.getText()}`);
@@ -406,10 +423,10 @@ describe('no input ever reaches a shell', () => {
       visit(sf);
       if (namespace || local.size) {
         // Every file that imports child_process is one of the two known ones.
-        expect(['src/cache/zstd.ts', 'src/cache/data-root.ts', 'src/registry/host.ts', 'src/daemon/ports.ts'], `${path} imports child_process`).toContain(path);
+        expect(['src/cache/zstd.ts', 'src/cache/data-root.ts', 'src/image/credentials.ts', 'src/registry/host.ts', 'src/daemon/ports.ts'], `${path} imports child_process`).toContain(path);
       }
     }
     expect(problems).toEqual([]);
-    expect([...new Set(calls)].sort()).toEqual(['src/cache/data-root.ts mkfifo', 'src/cache/zstd.ts zstd', 'src/daemon/ports.ts node', 'src/registry/host.ts sudo']);
+    expect([...new Set(calls)].sort()).toEqual(['src/cache/data-root.ts mkfifo', 'src/cache/zstd.ts zstd', 'src/daemon/ports.ts node', 'src/image/credentials.ts docker-credential-<name>', 'src/registry/host.ts sudo']);
   });
 });
