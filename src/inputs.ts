@@ -45,6 +45,8 @@ export const INPUT_DEFAULTS = {
   'cache-save': 'on-change',
   'cache-max-size': '',
   'cache-dir': '',
+  'cache-keep': '1',
+  token: '${{ github.token }}',
   'job-status': '${{ job.status }}',
 } as const satisfies Record<string, string>;
 export type InputName = keyof typeof INPUT_DEFAULTS;

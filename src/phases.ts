@@ -12,6 +12,8 @@ import type { Platform } from './platform/platform.js';
 import { type Clock, NotReadyError, type Ready, realClock, waitUntilReady } from './readiness.js';
 import { newSessionId } from './session.js';
 import { type CacheRecord, cacheDeadlineMs, DATA_ROOT, DATA_ROOT_PARENT, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
+import { cacheOutputs } from './cache/outputs.js';
+import { pruneAfterSave } from './cache/prune.js';
 import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
 import { CONTEXT_NAME, dockerConfigDir, installDockerContext, removeDockerContext } from './docker-context.js';
@@ -125,8 +127,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
       'ready-seconds': waitSeconds.toFixed(3),
       ...daemon.outputs,
       ...registry.outputs,
-      'cache-hit': cache?.hit ?? 'false',
-      'cache-key': cache?.key ?? '',
+      ...cacheOutputs(cache),
     };
     for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
     await handToJob(daemon, outputs['docker-host']!, platform, state);
@@ -205,6 +206,8 @@ export async function runPost(platform: Platform): Promise<void> {
     if (s.cache && s.ready && s.endpoint) {
       const message = await platform.group('Image cache', () => saveImageCache(s.cache!, s, platform));
       platform.log.info(`setup-dind cache: ${message}.`);
+      // saveEntry's message for a new entry starts with "saved ".
+      if (message.startsWith('saved ')) await pruneAfterSave(s.cache, platform);
     }
     const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
     if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);

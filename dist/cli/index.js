@@ -66978,7 +66978,7 @@ function wrappy (fn, cb) {
 
 /***/ }),
 
-/***/ 8092:
+/***/ 1119:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67002,7 +67002,87 @@ function showValue(value) {
     return value.length > 120 ? `${shown} (${value.length} characters)` : shown;
 }
 
+;// CONCATENATED MODULE: ./src/platform/platform.ts
+/** An answer of a cache management API other than success: `status` is the HTTP status (0: no answer). */
+class CacheApiError extends Error {
+    status;
+    constructor(status, message) {
+        super(message);
+        this.status = status;
+        this.name = 'CacheApiError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/lifecycle.ts
+
+
+const MAX_CACHE_KEEP = 100;
+/** cache-keep: a number of entries (1 to 100), or `all` (never delete); undefined means all. */
+function parseCacheKeep(f) {
+    const text = f.line('cache-keep');
+    if (f.reported('cache-keep'))
+        return undefined;
+    if (text.toLowerCase() === 'all')
+        return undefined;
+    if (/^\d{1,3}$/.test(text) && Number(text) >= 1 && Number(text) <= MAX_CACHE_KEEP)
+        return Number(text);
+    f.problems.push(`input "cache-keep": ${showValue(text)} is not a number of entries; use 1 to ${MAX_CACHE_KEEP} (the newest entries of the key prefix on this ref that stay) or all (delete none)`);
+    return undefined;
+}
+/** The prefix whose older entries a save supersedes: the longest restore key that the saved key starts with. */
+function prunePrefix(key, restoreKeys) {
+    return restoreKeys.filter((k) => k && key.startsWith(k) && k !== key).sort((a, b) => b.length - a.length)[0];
+}
+/** Which listed entries go: all but the newest `keep` (by creation) and the entry just saved. */
+function entriesToRemove(listed, savedKey, keep) {
+    const newestFirst = [...listed].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id - a.id);
+    return newestFirst.slice(keep).filter((e) => e.key !== savedKey);
+}
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const PERMISSION_REMEDY = 'Grant it in the workflow with `permissions: actions: write` (on the job or the workflow), or set cache-keep: all to keep every entry.';
+/** After a save of `savedKey`: deletes the older entries of its prefix on this ref, keeping the newest `keep`. */
+async function pruneOlderEntries(inventory, saved, keep, log) {
+    const prefix = prunePrefix(saved.key, saved.restoreKeys);
+    if (!prefix) {
+        return { message: `no older entries removed: ${saved.key} has no restore key prefix to group entries by (set cache-restore-keys)`, summary: '', removed: [] };
+    }
+    const notice = (m) => (log.notice ? log.notice(m) : log.info(m));
+    const removed = [];
+    try {
+        const listed = await inventory.list(prefix);
+        for (const entry of entriesToRemove(listed, saved.key, keep)) {
+            await inventory.remove(entry.id);
+            removed.push(entry);
+        }
+    }
+    catch (e) {
+        const denied = e instanceof CacheApiError && (e.status === 403 || e.status === 401);
+        const done = removed.length ? ` (${removed.length} removed before that)` : '';
+        if (denied) {
+            notice(`setup-dind cache: older entries of ${prefix}* on ${inventory.ref} were not removed: the token may not manage the Actions cache (${e.message})${done}. ${PERMISSION_REMEDY}`);
+        }
+        else {
+            log.warning(`setup-dind cache: removing older entries of ${prefix}* failed (${e.message})${done}; the job is not affected.`);
+        }
+        return report(prefix, inventory.ref, keep, removed, denied ? 'the token lacks actions: write' : 'an error');
+    }
+    return report(prefix, inventory.ref, keep, removed);
+}
+function report(prefix, ref, keep, removed, stoppedBy) {
+    const bytes = removed.reduce((n, e) => n + e.sizeBytes, 0);
+    const what = removed.length
+        ? `removed ${removed.length} older ${removed.length === 1 ? 'entry' : 'entries'} of ${prefix}* on ${ref} (${mb(bytes)}): ${removed.map((e) => e.key).join(', ')}`
+        : `no older entries of ${prefix}* on ${ref} to remove (keeping the newest ${keep})`;
+    const message = stoppedBy ? `${removed.length ? what : 'no older entries removed'}; stopped by ${stoppedBy}` : what;
+    const rows = removed.map((e) => `| \`${e.key}\` | ${mb(e.sizeBytes)} | ${e.createdAt} |`).join('\n');
+    const summary = `### setup-dind cache\n\n${message.replace(/\|/g, '\\|')}.\n\n` +
+        (removed.length ? `| removed entry | size | created |\n|---|---|---|\n${rows}\n\n` : '') +
+        (stoppedBy === 'the token lacks actions: write' ? `${PERMISSION_REMEDY}\n\n` : '');
+    return { message, summary, removed };
+}
+
 ;// CONCATENATED MODULE: ./src/cache/settings.ts
+
 
 const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
 const CACHE_SAVE = ['on-change', 'always', 'never'];
@@ -67048,13 +67128,14 @@ function parseCacheSettings(f, mode) {
     if (strategy === 'data-root' && mode !== 'dind')
         problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
     if (strategy === 'false') {
-        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? '']];
+        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
         for (const [name, value] of unused)
             if (value)
                 problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
         return undefined;
     }
-    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir };
+    const keep = parseCacheKeep(f);
+    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep };
 }
 
 ;// CONCATENATED MODULE: ./src/endpoint.ts
@@ -67805,6 +67886,8 @@ const INPUT_DEFAULTS = {
     'cache-save': 'on-change',
     'cache-max-size': '',
     'cache-dir': '',
+    'cache-keep': '1',
+    token: '${{ github.token }}',
     'job-status': '${{ job.status }}',
 };
 /** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
@@ -70068,7 +70151,7 @@ async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000)
             return { ...record, hit: 'false' };
         }
         const seconds = (performance.now() - started) / 1000;
-        log.info(`setup-dind cache: restored ${entry.key} (${mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
+        log.info(`setup-dind cache: restored ${entry.key} (${cache_mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
         return { ...record, hit: entry.key === record.key ? 'true' : 'partial', restoredKey: entry.key, restoredBytes: entry.bytes, restoreSeconds: seconds };
     }
     catch (e) {
@@ -70078,7 +70161,7 @@ async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000)
         return { ...record, hit: 'false', failed: true };
     }
 }
-const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const cache_mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 /**
  * post: saves when the selected images differ from what was restored (or always, per cache-save). `produce` makes
  * the tar (docker save, or the stopped daemon's data root); `prepare` runs first when saving (stopping the daemon).
@@ -70099,12 +70182,12 @@ async function saveEntry(backend, record, current, produce, log, prepare, deadli
         const seconds = ((performance.now() - started) / 1000).toFixed(2);
         switch (result.outcome) {
             case 'saved':
-                return `saved ${record.key} (${mb(result.bytes)}, ${current.ids.length} images) to ${backend.name} in ${seconds} s`;
+                return `saved ${record.key} (${cache_mb(result.bytes)}, ${current.ids.length} images) to ${backend.name} in ${seconds} s`;
             case 'exists':
                 log.warning(`setup-dind cache: ${record.key} exists already and entries are immutable; use a key that changes (the default adds the run) to save changed images.`);
                 return 'not saved: the key exists';
             case 'too-large':
-                log.warning(`setup-dind cache: not saved, ${mb(result.bytes)} is above cache-max-size (${mb(settings.maxBytes ?? 0)}).`);
+                log.warning(`setup-dind cache: not saved, ${cache_mb(result.bytes)} is above cache-max-size (${cache_mb(settings.maxBytes ?? 0)}).`);
                 return 'not saved: too large';
             default:
                 log.warning(`setup-dind cache: saving to ${backend.name} failed${result.detail ? ` (${result.detail})` : ''}.`);
@@ -70121,6 +70204,37 @@ async function saveEntry(backend, record, current, produce, log, prepare, deadli
 /** Where the dind data root lives inside the daemon's container, and the directory its archive is rooted at. */
 const DATA_ROOT = '/var/lib/docker';
 const DATA_ROOT_PARENT = (0,external_node_path_namespaceObject.join)(DATA_ROOT, '..');
+
+;// CONCATENATED MODULE: ./src/cache/outputs.ts
+function cacheOutputs(record) {
+    return {
+        'cache-hit': record?.hit === 'true' ? 'true' : 'false',
+        'cache-matched-key': record?.restoredKey ?? '',
+        'cache-key': record?.key ?? '',
+    };
+}
+
+;// CONCATENATED MODULE: ./src/cache/prune.ts
+
+async function pruneAfterSave(record, platform) {
+    const keep = record.settings.keep;
+    if (record.dir || keep === undefined)
+        return;
+    const inventory = platform.cacheInventory?.();
+    if (!inventory) {
+        platform.log.info('setup-dind cache: older entries are not removed here (no cache API or no token).');
+        return;
+    }
+    try {
+        const report = await pruneOlderEntries(inventory, record, keep, platform.log);
+        platform.log.info(`setup-dind cache: ${report.message}.`);
+        if (report.summary)
+            await platform.appendSummary(report.summary);
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind cache: removing older entries failed (${e.message}); the job is not affected.`);
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/state.ts
 const KEY = 'setup-dind';
@@ -70220,6 +70334,8 @@ async function removeDockerContext(r) {
 ;// CONCATENATED MODULE: ./src/phases.ts
 // The three phases of a job as plain functions over a platform: pre starts the daemon early, main waits until it
 // answers and hands it to the job, post removes what the job created. Entry points only pick the platform.
+
+
 
 
 
@@ -70339,8 +70455,7 @@ async function runMain(platform, options = {}) {
             'ready-seconds': waitSeconds.toFixed(3),
             ...daemon.outputs,
             ...registry.outputs,
-            'cache-hit': cache?.hit ?? 'false',
-            'cache-key': cache?.key ?? '',
+            ...cacheOutputs(cache),
         };
         for (const [name, value] of Object.entries(outputs))
             platform.setOutput(name, value);
@@ -70419,6 +70534,9 @@ async function runPost(platform) {
         if (s.cache && s.ready && s.endpoint) {
             const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform));
             platform.log.info(`setup-dind cache: ${message}.`);
+            // saveEntry's message for a new entry starts with "saved ".
+            if (message.startsWith('saved '))
+                await pruneAfterSave(s.cache, platform);
         }
         const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
         if (restored.length)
@@ -70464,7 +70582,7 @@ async function prepareImageCache(inputs, platform, state, daemon) {
 function cacheFact(record) {
     if (!record.restoredKey)
         return `${record.settings.strategy}: nothing restored (${record.backend})`;
-    return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
+    return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${cache_mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
 }
 /** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
 async function saveImageCache(record, s, platform) {
@@ -70629,7 +70747,8 @@ const VERSION = '0.1.0';
 const COMMANDS = ['start', 'wait', 'stop', 'env'];
 class UsageError extends Error {
 }
-const INPUT_NAMES = Object.keys(INPUT_DEFAULTS).filter((n) => n !== 'job-status');
+// job-status is a flag of its own; token is GitHub's (the cache API of GitHub's cache service), no CLI input.
+const INPUT_NAMES = Object.keys(INPUT_DEFAULTS).filter((n) => n !== 'job-status' && n !== 'token');
 const envName = (input) => `SETUP_DIND_${input.toUpperCase().replace(/-/g, '_')}`;
 const HELP = `setup-dind ${VERSION}: give this CI job its own Docker daemon.
 
@@ -70697,6 +70816,7 @@ function parseCli(argv, env) {
         throw new UsageError(`no command; use one of ${COMMANDS.join(', ')} (setup-dind --help)`);
     const filled = { ...Object.fromEntries(INPUT_NAMES.map((n) => [n, INPUT_DEFAULTS[n]])), ...inputs };
     filled['job-status'] = jobStatus ?? 'success';
+    filled.token = '';
     const jobId = env.CI_JOB_ID || `${process.getuid?.() ?? 'user'}`;
     return { command, inputs: filled, stateDir: stateDir || (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), `setup-dind-${jobId}`), format };
 }
@@ -70775,7 +70895,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8092);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1119);
 
 // docker-modem calls url.parse, which Node 24 reports on every run; it says nothing to the CLI's users.
 process.noDeprecation = true;

@@ -1,6 +1,7 @@
 // GitHub Actions: the only module that imports @actions/*.
 import * as core from '@actions/core';
 import type { InputName } from '../inputs.js';
+import { githubCacheInventory } from './github-caches.js';
 import type { CacheService, Platform } from './platform.js';
 
 /** What @actions/cache's isFeatureAvailable checks, without loading it: a cache service URL from the runner. */
@@ -36,6 +37,7 @@ export function githubPlatform(env: Record<string, string | undefined> = process
       warning: (m) => core.warning(m),
       error: (m) => core.error(m),
       debug: (m) => core.debug(m),
+      notice: (m) => core.notice(m),
     },
     state: {
       get: (key) => core.getState(key),
@@ -60,6 +62,8 @@ export function githubPlatform(env: Record<string, string | undefined> = process
       await core.summary.addRaw(markdown).write();
     },
     cacheService: () => (cacheServiceAvailable(env) ? githubCacheService : undefined),
+    // The token input (default: the job's GITHUB_TOKEN) is read here only, at post, and never kept in state.
+    cacheInventory: () => (cacheServiceAvailable(env) ? githubCacheInventory(env, env.INPUT_TOKEN ?? '') : undefined),
     fail: (message) => core.setFailed(message),
   };
 }
