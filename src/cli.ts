@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { INPUT_DEFAULTS, type InputName } from './inputs.js';
 import { runMain, runPost, runPre } from './phases.js';
 import { readSaved, shellExports, dotenv, shellPlatform } from './platform/shell.js';
+import { StateDirError, checkStateDir, usableRuntimeDir } from './platform/state-dir.js';
 
 export const VERSION = '0.1.0';
 const COMMANDS = ['start', 'wait', 'stop', 'env'] as const;
@@ -80,7 +81,9 @@ export function parseCli(argv: string[], env: Readonly<Record<string, string | u
   filled['job-status'] = jobStatus ?? 'success';
   filled.token = '';
   const jobId = env.CI_JOB_ID || `${process.getuid?.() ?? 'user'}`;
-  return { command, inputs: filled, stateDir: stateDir || join(tmpdir(), `setup-dind-${jobId}`), format };
+  // The user's runtime directory (private, on tmpfs) when there is one; else the shared temporary directory, where
+  // the directory is checked before use (stateDirProblem).
+  return { command, inputs: filled, stateDir: stateDir || join(usableRuntimeDir(env) ?? tmpdir(), `setup-dind-${jobId}`), format };
 }
 
 /** Runs one invocation; returns the exit code. */
@@ -106,6 +109,14 @@ export async function runCli(
     out(VERSION);
     return 0;
   }
+  try {
+    // `env` output is eval'ed: a directory someone else controls is refused before anything is read from it.
+    checkStateDir(invocation.stateDir);
+  } catch (e) {
+    if (!(e instanceof StateDirError)) throw e;
+    err(`setup-dind: ${e.message}`);
+    return 1;
+  }
   if (invocation.command === 'env') {
     const saved = readSaved(invocation.stateDir);
     if (!Object.keys(saved.env).length) {
@@ -127,7 +138,14 @@ export async function runCli(
     const tlsFromEnv = env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && inputs['docker-host'].startsWith('tcp://');
     if (!inputs['tls-cert-path'] && tlsFromEnv) inputs['tls-cert-path'] = env.DOCKER_CERT_PATH || join(env.HOME ?? '', '.docker');
   }
-  const platform = shellPlatform({ env, inputs, stateDir: invocation.stateDir, out, err });
+  let platform;
+  try {
+    platform = shellPlatform({ env, inputs, stateDir: invocation.stateDir, out, err });
+  } catch (e) {
+    if (!(e instanceof StateDirError)) throw e;
+    err(`setup-dind: ${e.message}`);
+    return 1;
+  }
   if (invocation.command === 'start') {
     await runPre(platform);
     if (platform.exitCode === 0) await runMain(platform);

@@ -3,10 +3,11 @@
 // Instead, the docker CLI inside the job container is pointed at the daemon through a docker context in its own
 // config directory ($DOCKER_CONFIG or $HOME/.docker), which the host's CLI never reads. Post puts config.json back.
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type DaemonEndpoint, formatAddress } from './endpoint.js';
+import { writeFileNoWindow } from './private-file.js';
 
 export const CONTEXT_NAME = 'setup-dind';
 
@@ -49,7 +50,7 @@ export async function installDockerContext(configDir: string, endpoint: DaemonEn
   if (endpoint.tlsCertPath) {
     const tlsDir = join(configDir, 'contexts', 'tls', id, 'docker');
     await mkdir(tlsDir, { recursive: true, mode: 0o700 });
-    for (const f of ['ca.pem', 'cert.pem', 'key.pem']) await copyFile(join(endpoint.tlsCertPath, f), join(tlsDir, f));
+    for (const f of ['ca.pem', 'cert.pem', 'key.pem']) await writeFileNoWindow(join(tlsDir, f), await readFile(join(endpoint.tlsCertPath, f)), f === 'key.pem' ? 0o600 : 0o644);
   }
   await writeFile(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
 }

@@ -59,7 +59,7 @@ describe('parseInputs', () => {
     expect(problemsOf({ image: 'docker:29-dind; rm -rf /' })[0]).toMatch(/input "image"/);
     expect(problemsOf({ runtime: 'sysbox-runc', privileged: 'true' })[0]).toMatch(/input "runtime".*privileged is "true"/);
     expect(problemsOf({ network: 'bad name' })[0]).toMatch(/input "network": "bad name" is not a docker network name/);
-    expect(problemsOf({ 'daemon-args': '--host=tcp://0.0.0.0:2375' })[0]).toMatch(/input "daemon-args": "--host=tcp:\/\/0.0.0.0:2375" is set by the action itself/);
+    expect(problemsOf({ 'daemon-args': '--host=tcp://0.0.0.0:2375' })[0]).toMatch(/input "daemon-args": "--host=tcp:\/\/0.0.0.0:2375" sets --host \(-H\), which is set by the action itself/);
     expect(problemsOf({ 'daemon-args': 'rm -rf /' })[0]).toMatch(/input "daemon-args": "rm" is not a dockerd flag/);
     expect(problemsOf({ 'daemon-args': '--label "open' })[0]).toMatch(/input "daemon-args": "--label \\"open" has an unclosed " quote; close it/);
     expect(parse({ image: 'registry.example.com:5000/team/dind:1.2@sha256:' + 'a'.repeat(64) }).dind.image).toContain('registry.example.com');

@@ -2,6 +2,7 @@
 // and nothing is started while any input is invalid.
 import { type CacheSettings, parseCacheSettings } from './cache/settings.js';
 import { type DaemonAddress, parseDockerHost } from './endpoint.js';
+import { parseDaemonArgs } from './daemon/daemon-args.js';
 import { type Fields, fieldsOf } from './fields.js';
 import { registryModeProblems } from './registry/daemon-json.js';
 import { type RegistrySettings, parseRegistrySettings } from './registry/settings.js';
@@ -42,7 +43,7 @@ export const INPUT_DEFAULTS = {
   'cache-key': '',
   'cache-restore-keys': '',
   'cache-images': '',
-  'cache-save': 'on-change',
+  'cache-save': 'on-success',
   'cache-max-size': '',
   'cache-dir': '',
   'cache-keep': '1',
@@ -91,10 +92,6 @@ export class InputError extends Error {
     this.name = 'InputError';
   }
 }
-
-// dockerd flags the action sets itself; passing them through daemon-args would break the endpoint or the cleanup.
-const RESERVED_DAEMON_FLAGS = ['-H', '--host', '--data-root', '-g', '--graph', '--exec-root', '--pidfile', '-p', '--group', '-G',
-  '--tls', '--tlsverify', '--tlscacert', '--tlscert', '--tlskey'];
 
 const IMAGE_REF = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
@@ -231,11 +228,7 @@ function dindProblems({ image, privileged, runtime, network, daemonArgs }: DindS
   if (runtime && !OBJECT_NAME.test(runtime)) problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
   if (runtime && privileged === 'true') problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
   if (network && !OBJECT_NAME.test(network)) problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
-  if (daemonArgs.length && !daemonArgs[0]!.startsWith('-')) problems.push(`input "daemon-args": ${showValue(daemonArgs[0]!)} is not a dockerd flag; daemon-args must start with a flag such as --mtu=1400`);
-  for (const arg of daemonArgs) {
-    const flag = arg.split('=')[0]!;
-    if (RESERVED_DAEMON_FLAGS.includes(flag)) problems.push(`input "daemon-args": ${showValue(arg)} is set by the action itself; remove it (use the tcp, docker-host or daemon-config inputs instead)`);
-  }
+  problems.push(...parseDaemonArgs(daemonArgs).problems);
   return problems;
 }
 

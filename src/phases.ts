@@ -11,6 +11,7 @@ import { type Inputs, InputError, parseInputs } from './inputs.js';
 import type { Platform } from './platform/platform.js';
 import { type Clock, NotReadyError, type Ready, realClock, waitUntilReady } from './readiness.js';
 import { newSessionId } from './session.js';
+import { type RunProbeResult, probeContainerRun } from './daemon/run-probe.js';
 import { type CacheRecord, cacheDeadlineMs, DATA_ROOT, DATA_ROOT_PARENT, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
 import { cacheOutputs } from './cache/outputs.js';
 import { pruneAfterSave } from './cache/prune.js';
@@ -116,6 +117,10 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     const waitSeconds = (clock.now() - mainStarted) / 1000;
     const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
     const info = await client.info();
+    // The check costs 0.6-1 s on a busy 2-core runner: it runs where it can fail, a daemon without --privileged.
+    const probe = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
+      ? await checkCanRunContainers(client, ready.version.arch, state.value, platform)
+      : undefined;
     state.update({ ready: true });
     const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
     const cache = await prepareImageCache(inputs, platform, state, client);
@@ -142,6 +147,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
         'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
         'Storage driver': info.storageDriver,
         ...(bootSeconds !== undefined ? { 'Boot to ready': `${bootSeconds.toFixed(2)} s` } : {}),
+        ...(probe ? { 'Container run check': `a container started in ${Math.round(probe.ms)} ms` } : {}),
         'Main step waited': `${waitSeconds.toFixed(2)} s`,
       }),
     );
@@ -203,22 +209,43 @@ export async function runPost(platform: Platform): Promise<void> {
     if (s.dockerContext) {
       await removeDockerContext(s.dockerContext).catch((e: Error) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
     }
-    if (s.cache && s.ready && s.endpoint) {
-      const message = await platform.group('Image cache', () => saveImageCache(s.cache!, s, platform));
-      platform.log.info(`setup-dind cache: ${message}.`);
-      // saveEntry's message for a new entry starts with "saved ".
-      if (message.startsWith('saved ')) await pruneAfterSave(s.cache, platform);
+    try {
+      if (s.cache && s.ready && s.endpoint) {
+        const message = await platform.group('Image cache', () => saveImageCache(s.cache!, s, platform, jobStatus));
+        platform.log.info(`setup-dind cache: ${message}.`);
+        // saveEntry's message for a new entry starts with "saved ".
+        if (message.startsWith('saved ')) await pruneAfterSave(s.cache, platform);
+      }
+      const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
+      if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
+    } finally {
+      // Whatever happened to the cache save or the host files, the daemon and its objects are removed.
+      const report = await cleanupSession(s, platform.log);
+      state.update({ cleanedUp: true });
+      const took = ((performance.now() - started) / 1000).toFixed(2);
+      if (report.removed.length) platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
+      else platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
     }
-    const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
-    if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
-    const report = await cleanupSession(s, platform.log);
-    state.update({ cleanedUp: true });
-    const took = ((performance.now() - started) / 1000).toFixed(2);
-    if (report.removed.length) platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
-    else platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
   } catch (e) {
     platform.log.warning(`setup-dind post: ${(e as Error).message}`);
   }
+}
+
+/**
+ * dind: a daemon that answers but cannot run a container (too few capabilities for namespaces, cgroups or its
+ * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
+ */
+async function checkCanRunContainers(client: EngineClient, arch: string, s: SessionState | undefined, platform: Platform): Promise<RunProbeResult> {
+  const result = await probeContainerRun(client, arch);
+  if (result.ok) {
+    platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms.`);
+    return result;
+  }
+  const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
+  const remedy = s?.privilege === 'minimal-capabilities'
+    ? 'privileged: false grants only the minimal set, and this engine needs more: use privileged: auto (or true), runtime: sysbox-runc where Sysbox is installed, or mode: socket.'
+    : 'Use a runner whose engine allows privileged containers, runtime: sysbox-runc where Sysbox is installed, or mode: socket.';
+  throw new Error(`the daemon answers but cannot run a container (${result.error}).${granted} ${remedy}`);
 }
 
 /**
@@ -251,18 +278,18 @@ function cacheFact(record: CacheRecord): string {
 }
 
 /** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
-async function saveImageCache(record: CacheRecord, s: SessionState, platform: Platform): Promise<string> {
+async function saveImageCache(record: CacheRecord, s: SessionState, platform: Platform, jobStatus: string): Promise<string> {
   const backend = backendFromRecord(record, platform);
   if (!backend) return 'not saved: no cache backend';
   try {
     const daemon = new EngineClient(loadEndpoint(s.endpoint!));
     const current = await selectImages(daemon, record.settings.images);
     if (record.settings.strategy === 'images') {
-      return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env));
+      return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
     }
     const outer = new EngineClient(loadEndpoint(s.outer!));
     const id = s.containerId!;
-    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env));
+    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env), jobStatus);
   } catch (e) {
     platform.log.warning(`setup-dind cache: could not save (${(e as Error).message}).`);
     return 'not saved: an error';

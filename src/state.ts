@@ -21,6 +21,8 @@ export interface SessionState {
   volume?: string;
   network?: { name: string; created: boolean };
   privilege?: PrivilegeStrategy;
+  /** What the daemon's container was granted, in words (the warning and the job summary say exactly this). */
+  privilegeGrant?: string;
   /** Epoch ms when the daemon was asked to start (for boot-time figures). */
   startRequestedAt?: number;
   /** The daemon the job uses. */

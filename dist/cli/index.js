@@ -66978,7 +66978,7 @@ function wrappy (fn, cb) {
 
 /***/ }),
 
-/***/ 1119:
+/***/ 542:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67085,7 +67085,7 @@ function report(prefix, ref, keep, removed, stoppedBy) {
 
 
 const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
-const CACHE_SAVE = ['on-change', 'always', 'never'];
+const CACHE_SAVE = ['on-success', 'on-change', 'always', 'never'];
 /** "500M", "2G", "1.5GiB", "1073741824": bytes, or undefined when it is not a size. */
 function parseSize(text) {
     const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(text.trim());
@@ -67243,6 +67243,151 @@ const loadEndpoint = (s) => ({
     address: parseDockerHost(s.host),
     ...(s.tlsCertPath ? { tlsCertPath: s.tlsCertPath } : {}),
 });
+
+;// CONCATENATED MODULE: ./src/daemon/daemon-args.ts
+// Input daemon-args, read the way dockerd reads its command line (spf13/pflag): long flags as --flag=value or
+// --flag value, short flags as -H value, -Hvalue or -H=value, several short flags joined (-DH tcp://…), bool flags
+// that take no value. Every flag the action sets itself is found in each of those forms and rejected, naming the
+// flag, what the user wrote and the input meant for it.
+
+/**
+ * dockerd's flags (Linux, 20.10 to 29), hidden and deprecated ones included. A flag missing here is handled the
+ * cautious way: it may be a bool flag, so a following argument that starts with "-" is read as a flag.
+ */
+const FLAGS = {
+    'add-runtime': {}, 'allow-direct-routing': { bool: true }, 'allow-nondistributable-artifacts': {}, 'api-cors-header': {},
+    'authorization-plugin': {}, bip: {}, bip6: {}, bridge: { short: 'b' }, 'bridge-accept-fwmark': {}, 'cdi-spec-dir': {},
+    'cgroup-parent': {}, 'cluster-advertise': {}, 'cluster-store': {}, 'cluster-store-opt': {}, 'config-file': {},
+    containerd: {}, 'containerd-namespace': {}, 'containerd-plugins-namespace': {}, 'cpu-rt-period': {}, 'cpu-rt-runtime': {},
+    'cri-containerd': { bool: true }, 'data-root': {}, debug: { short: 'D', bool: true }, 'default-address-pool': {},
+    'default-cgroupns-mode': {}, 'default-gateway': {}, 'default-gateway-v6': {}, 'default-ipc-mode': {},
+    'default-network-opt': {}, 'default-runtime': {}, 'default-shm-size': {}, 'default-ulimit': {},
+    'disable-legacy-registry': { bool: true }, dns: {}, 'dns-opt': {}, 'dns-search': {}, 'exec-opt': {}, 'exec-root': {},
+    experimental: { bool: true }, feature: {}, 'firewall-backend': {}, 'fixed-cidr': {}, 'fixed-cidr-v6': {},
+    graph: { short: 'g' }, group: { short: 'G' }, help: { short: 'h', bool: true }, host: { short: 'H' },
+    'host-gateway-ip': {}, 'http-proxy': {}, 'https-proxy': {}, icc: { bool: true }, init: { bool: true }, 'init-path': {},
+    'insecure-registry': {}, ip: {}, 'ip-forward': { bool: true }, 'ip-forward-no-drop': { bool: true },
+    'ip-masq': { bool: true }, ip6tables: { bool: true }, iptables: { bool: true }, ipv6: { bool: true }, label: {},
+    'live-restore': { bool: true }, 'log-driver': {}, 'log-format': {}, 'log-level': { short: 'l' }, 'log-opt': {},
+    'max-concurrent-downloads': {}, 'max-concurrent-uploads': {}, 'max-download-attempts': {}, 'metrics-addr': {}, mtu: {},
+    'network-control-plane-mtu': {}, 'network-diagnostic-port': {}, 'no-new-privileges': { bool: true }, 'no-proxy': {},
+    'node-generic-resource': {}, 'oom-score-adjust': {}, pidfile: { short: 'p' }, 'raw-logs': { bool: true },
+    'registry-mirror': {}, restart: { bool: true }, rootless: { bool: true }, 'seccomp-profile': {},
+    'selinux-enabled': { bool: true }, 'shutdown-timeout': {}, 'storage-driver': { short: 's' }, 'storage-opt': {},
+    'swarm-default-advertise-addr': {}, tls: { bool: true }, tlscacert: {}, tlscert: {}, tlskey: {}, tlsverify: { bool: true },
+    'userland-proxy': { bool: true }, 'userland-proxy-path': {}, 'userns-remap': {}, validate: { bool: true },
+    version: { short: 'v', bool: true },
+};
+const SHORT = Object.fromEntries(Object.entries(FLAGS).filter(([, s]) => s.short).map(([name, s]) => [s.short, name]));
+const USE_TCP = 'use input "tcp: true" for a TLS listener with per-job certificates (output cert-path)';
+/** Flags the action sets itself (or that stop dockerd from serving), and what to use instead. */
+const RESERVED_DAEMON_FLAGS = {
+    host: `the action's socket is per job; ${USE_TCP}, or mode socket/external with input "docker-host" for another daemon`,
+    group: "the socket already belongs to the runner user's group; remove it",
+    'data-root': 'the data root is a per-job volume that post removes; use input "cache: data-root" to keep it between jobs',
+    graph: 'the data root is a per-job volume that post removes; use input "cache: data-root" to keep it between jobs',
+    'exec-root': 'the action needs dockerd\'s runtime files where it put them; remove it',
+    pidfile: 'the action needs dockerd\'s runtime files where it put them; remove it',
+    tls: USE_TCP,
+    tlsverify: USE_TCP,
+    tlscacert: USE_TCP,
+    tlscert: USE_TCP,
+    tlskey: USE_TCP,
+    'config-file': 'the action passes its own daemon.json; use input "daemon-config" for daemon.json settings',
+    help: 'it makes dockerd print its usage and exit instead of serving; remove it',
+    version: 'it makes dockerd print its version and exit instead of serving; remove it',
+    validate: 'it makes dockerd check its configuration and exit instead of serving; remove it',
+};
+const describe = (name) => `--${name}${FLAGS[name]?.short ? ` (-${FLAGS[name].short})` : ''}`;
+/** Reads argv the way pflag does; reserved flags, arguments that are not flags and bad syntax become problems. */
+function parseDaemonArgs(args) {
+    const flags = [];
+    const problems = [];
+    const problem = (text) => problems.push(`input "daemon-args": ${text}`);
+    // An unknown flag may be a bool flag or take a value: a plain word after it is allowed as its value.
+    let valueMayFollow = false;
+    for (let i = 0; i < args.length; i++) {
+        const arg = args[i];
+        const next = args[i + 1];
+        const mayFollow = valueMayFollow;
+        valueMayFollow = false;
+        if (arg === '--') {
+            problem(`${showValue(arg)} ends dockerd's flags, and dockerd takes no other arguments; remove it`);
+            continue;
+        }
+        if (arg.length < 2 || !arg.startsWith('-')) {
+            if (!mayFollow)
+                problem(`${showValue(arg)} is not a dockerd flag, and dockerd takes no other arguments; write flags such as --mtu=1400 or --mtu 1400`);
+            continue;
+        }
+        if (arg.startsWith('--')) {
+            const body = arg.slice(2);
+            if (body.startsWith('-') || body.startsWith('=')) {
+                problem(`${showValue(arg)} is not flag syntax dockerd accepts; write --name=value`);
+                continue;
+            }
+            const eq = body.indexOf('=');
+            const name = eq === -1 ? body : body.slice(0, eq);
+            const spec = FLAGS[name];
+            if (eq !== -1)
+                flags.push({ name, known: Boolean(spec), value: body.slice(eq + 1), written: arg });
+            else if (spec?.bool)
+                flags.push({ name, known: true, written: arg });
+            else if (spec) {
+                // A value flag takes the next argument whatever it looks like (`--label -H` is the label "-H").
+                flags.push({ name, known: true, value: next, written: next === undefined ? arg : `${arg} ${next}` });
+                if (next === undefined)
+                    problem(`${showValue(arg)} needs a value; write ${arg}=VALUE`);
+                i++;
+            }
+            else {
+                flags.push({ name, known: false, written: arg });
+                valueMayFollow = true;
+            }
+            continue;
+        }
+        // One or more short flags: -D, -Hvalue, -H value, -H=value, -DHvalue, -DH value.
+        let rest = arg.slice(1);
+        while (rest.length) {
+            const letter = rest[0];
+            const name = SHORT[letter];
+            const spec = name ? FLAGS[name] : undefined;
+            if (rest[1] === '=') {
+                flags.push({ name: name ?? letter, known: Boolean(spec), value: rest.slice(2), written: arg });
+                break;
+            }
+            if (!spec) {
+                // dockerd refuses an unknown letter; read the letters after it as flags, the cautious way.
+                flags.push({ name: letter, known: false, written: arg });
+                rest = rest.slice(1);
+                if (!rest.length)
+                    valueMayFollow = true;
+                continue;
+            }
+            if (spec.bool) {
+                flags.push({ name: name, known: true, written: arg });
+                rest = rest.slice(1);
+                continue;
+            }
+            if (rest.length > 1) {
+                flags.push({ name: name, known: true, value: rest.slice(1), written: arg });
+            }
+            else {
+                flags.push({ name: name, known: true, value: next, written: next === undefined ? arg : `${arg} ${next}` });
+                if (next === undefined)
+                    problem(`${showValue(arg)} needs a value; write -${letter} VALUE`);
+                i++;
+            }
+            break;
+        }
+    }
+    for (const flag of flags) {
+        const remedy = flag.known && RESERVED_DAEMON_FLAGS[flag.name];
+        if (remedy)
+            problem(`${showValue(flag.written)} sets ${describe(flag.name)}, which is set by the action itself; ${remedy}`);
+    }
+    return { flags, problems };
+}
 
 ;// CONCATENATED MODULE: ./src/fields.ts
 // Reading raw text inputs while collecting problems: the small toolkit every capability's input parser uses
@@ -67856,6 +68001,7 @@ function registryModeProblems(settings, use) {
 
 
 
+
 const MODES = ['dind', 'socket', 'external'];
 const PRIVILEGED = ['auto', 'true', 'false'];
 /** The dind image used when none is given: a pinned major version of the official image. */
@@ -67883,7 +68029,7 @@ const INPUT_DEFAULTS = {
     'cache-key': '',
     'cache-restore-keys': '',
     'cache-images': '',
-    'cache-save': 'on-change',
+    'cache-save': 'on-success',
     'cache-max-size': '',
     'cache-dir': '',
     'cache-keep': '1',
@@ -67906,9 +68052,6 @@ class InputError extends Error {
         this.name = 'InputError';
     }
 }
-// dockerd flags the action sets itself; passing them through daemon-args would break the endpoint or the cleanup.
-const RESERVED_DAEMON_FLAGS = ['-H', '--host', '--data-root', '-g', '--graph', '--exec-root', '--pidfile', '-p', '--group', '-G',
-    '--tls', '--tlsverify', '--tlscacert', '--tlscert', '--tlskey'];
 const IMAGE_REF = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 /**
@@ -68055,13 +68198,7 @@ function dindProblems({ image, privileged, runtime, network, daemonArgs }, f) {
         problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
     if (network && !OBJECT_NAME.test(network))
         problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
-    if (daemonArgs.length && !daemonArgs[0].startsWith('-'))
-        problems.push(`input "daemon-args": ${showValue(daemonArgs[0])} is not a dockerd flag; daemon-args must start with a flag such as --mtu=1400`);
-    for (const arg of daemonArgs) {
-        const flag = arg.split('=')[0];
-        if (RESERVED_DAEMON_FLAGS.includes(flag))
-            problems.push(`input "daemon-args": ${showValue(arg)} is set by the action itself; remove it (use the tcp, docker-host or daemon-config inputs instead)`);
-    }
+    problems.push(...parseDaemonArgs(daemonArgs).problems);
     return problems;
 }
 /** The registry inputs through registry/settings.ts; undefined when their syntax has problems (reported). */
@@ -68338,6 +68475,10 @@ class EngineClient {
     /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
     listImages() {
         return this.call('listing images', async () => (await this.docker.listImages()).map((i) => ({ id: i.Id, tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'), size: i.Size })));
+    }
+    /** Removes an image (absent is fine). */
+    removeImage(ref) {
+        return this.call(`removing image ${ref}`, async () => void (await this.docker.getImage(ref).remove({ force: true })), { 404: undefined });
     }
     /** `docker save` as a stream: one tar with every named image (tags or ids). */
     exportImages(names) {
@@ -68625,6 +68766,29 @@ async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises
     };
     translate.container = { name: self.name, networks: self.networks };
     return translate;
+}
+
+;// CONCATENATED MODULE: ./src/private-file.ts
+// Files that may hold a key: written into a fresh file that is 0600 from the moment it exists (never into an old,
+// wider-mode file, never through a symlink), given its final mode, then renamed over the target.
+
+
+
+async function writeFileNoWindow(path, data, mode = 0o600) {
+    const temp = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.${(0,external_node_path_namespaceObject.basename)(path)}.${process.pid}.${(0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex')}`);
+    // O_EXCL: the temporary name is new (a planted file or symlink makes this fail instead of being written through).
+    const handle = await (0,promises_namespaceObject.open)(temp, 'wx', 0o600);
+    try {
+        await handle.writeFile(data);
+        await handle.close();
+        await (0,promises_namespaceObject.chmod)(temp, mode);
+        await (0,promises_namespaceObject.rename)(temp, path);
+    }
+    catch (e) {
+        await handle.close().catch(() => undefined);
+        await (0,promises_namespaceObject.rm)(temp, { force: true });
+        throw e;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/registry/buildkit.ts
@@ -69084,6 +69248,7 @@ const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 
 
 
+
 const run = (0,external_node_util_namespaceObject.promisify)(external_node_child_process_namespaceObject.execFile);
 /** Defaults of a standard Linux install; SETUP_DIND_HOST_* variables override them for unusual runners. */
 function hostPaths(env) {
@@ -69111,13 +69276,12 @@ class PrivilegedFiles {
     async write(path, content, mode) {
         if (this.isRoot) {
             await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(path), { recursive: true, mode: 0o755 });
-            await (0,promises_namespaceObject.writeFile)(path, content, { mode });
-            await (0,promises_namespaceObject.chmod)(path, mode);
+            await writeFileNoWindow(path, content, mode);
             return;
         }
         // sudo tee would need a pipe; install copies a file we wrote privately first.
         const staging = (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || '/tmp', `setup-dind-staging-${process.pid}-${Date.now()}`);
-        await (0,promises_namespaceObject.writeFile)(staging, content, { mode: 0o600 });
+        await (0,promises_namespaceObject.writeFile)(staging, content, { mode: 0o600, flag: 'wx' });
         try {
             await this.sudo(['install', '-D', '-m', mode.toString(8), staging, path], `writing ${path}`);
         }
@@ -69144,7 +69308,8 @@ class PrivilegedFiles {
             await this.sudo(['kill', `-${signal}`, String(pid)], `reloading dockerd (pid ${pid})`);
     }
 }
-async function snapshotDir(dir) {
+/** Copies a host directory's files into `backupDir` (0700; each file 0600 from its creation on). */
+async function snapshotDir(dir, backupDir) {
     try {
         if (!(await (0,promises_namespaceObject.lstat)(dir)).isDirectory())
             throw new Error(`${dir} exists but is not a directory`);
@@ -69155,25 +69320,31 @@ async function snapshotDir(dir) {
         throw e;
     }
     const files = [];
-    for (const name of (await (0,promises_namespaceObject.readdir)(dir)).sort()) {
+    const names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
+    if (names.length)
+        await (0,promises_namespaceObject.mkdir)(backupDir, { recursive: true, mode: 0o700 });
+    for (const [i, name] of names.entries()) {
         const path = (0,external_node_path_namespaceObject.join)(dir, name);
         const info = await (0,promises_namespaceObject.lstat)(path);
         if (!info.isFile())
             throw new Error(`${path} is not a plain file; the action will not replace it`);
-        files.push({ name, content: await (0,promises_namespaceObject.readFile)(path, 'utf8'), mode: info.mode & 0o777 });
+        const backup = (0,external_node_path_namespaceObject.join)(backupDir, String(i));
+        await (0,promises_namespaceObject.writeFile)(backup, await (0,promises_namespaceObject.readFile)(path), { mode: 0o600, flag: 'wx' });
+        files.push({ name, backup, mode: info.mode & 0o777 });
     }
     return files;
 }
 /**
  * Writes `files` (paths relative to certs.d, like "registry.example.com:5000/ca.crt"), recording each host
- * directory's previous content first. `record` is called after every change so state always covers it.
+ * directory's previous content first (into private files under `backupDir`). `record` is called after every change
+ * so state always covers it.
  */
-async function installHostCerts(files, paths, io, record) {
+async function installHostCerts(files, paths, io, record, backupDir) {
     const certDirs = [];
     const hosts = [...new Set(files.map((f) => f.path.split('/')[0]))];
-    for (const host of hosts) {
+    for (const [i, host] of hosts.entries()) {
         const dir = (0,external_node_path_namespaceObject.join)(paths.certsDir, host);
-        certDirs.push({ dir, before: await snapshotDir(dir) });
+        certDirs.push({ dir, before: await snapshotDir(dir, (0,external_node_path_namespaceObject.join)(backupDir, String(i))) });
         record(certDirs);
         for (const file of files.filter((f) => f.path.startsWith(`${host}/`))) {
             await io.write((0,external_node_path_namespaceObject.join)(paths.certsDir, file.path), file.content, file.mode);
@@ -69188,7 +69359,7 @@ async function restoreHostCerts(changes, io) {
             continue;
         await io.mkdir(dir);
         for (const file of before)
-            await io.write((0,external_node_path_namespaceObject.join)(dir, file.name), file.content, file.mode);
+            await io.write((0,external_node_path_namespaceObject.join)(dir, file.name), await (0,promises_namespaceObject.readFile)(file.backup), file.mode);
     }
 }
 function readDaemonPid(pidFile) {
@@ -69284,6 +69455,7 @@ const RESETTABLE = new Set(['registry-mirrors', 'insecure-registries']);
 
 
 
+
 /** The daemon.json for the job's dockerd, or undefined when there is nothing to set. */
 function daemonConfigFor(inputs) {
     const { config } = buildDaemonJson(inputs.registry);
@@ -69299,8 +69471,7 @@ async function writeFiles(dir, files) {
     for (const file of files) {
         const path = (0,external_node_path_namespaceObject.join)(dir, file.path);
         await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(path), { recursive: true, mode: 0o755 });
-        await (0,promises_namespaceObject.writeFile)(path, file.content, { mode: file.mode });
-        await (0,promises_namespaceObject.chmod)(path, file.mode);
+        await writeFileNoWindow(path, file.content, file.mode);
     }
 }
 /**
@@ -69334,7 +69505,7 @@ async function applyRegistry(inputs, platform, state, jobDir) {
         const paths = hostPaths(platform.env);
         const io = new PrivilegedFiles();
         const changes = { certDirs: [], ...state.value?.hostChanges };
-        await installHostCerts(files, paths, io, (certDirs) => state.update({ hostChanges: { ...changes, certDirs } }));
+        await installHostCerts(files, paths, io, (certDirs) => state.update({ hostChanges: { ...changes, certDirs } }), (0,external_node_path_namespaceObject.join)(dir, 'host-backup'));
         log.info(`Installed certificates for ${loaded.trust.map((t) => t.host).join(', ')} into ${paths.certsDir} (post restores what was there).`);
     }
     if (inputs.mode === 'socket' && inputs.configureHost) {
@@ -69482,8 +69653,10 @@ function planDind(p) {
     };
     const privileged = { strategy: 'privileged', spec: { ...base, HostConfig: { ...base.HostConfig, Privileged: true } } };
     const unconfined = { SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'], MaskedPaths: [], ReadonlyPaths: [] };
-    const explicit = p.withheld
-        ? [{ strategy: 'explicit-capabilities', spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: p.withheld, ...unconfined } } }]
+    // Our bounding set is only a hint (in a pod it is the pod's, not the engine's): never drop what dockerd needs.
+    const drop = p.withheld?.filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));
+    const explicit = drop
+        ? [{ strategy: 'explicit-capabilities', spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: drop, ...unconfined } } }]
         : [];
     const minimal = {
         strategy: 'minimal-capabilities',
@@ -69493,13 +69666,27 @@ function planDind(p) {
         return [{ strategy: 'runtime', spec: { ...base, HostConfig: { ...base.HostConfig, Runtime: dind.runtime } } }];
     if (dind.privileged === 'true')
         return [privileged];
+    // false forbids the near-root fallback too: only the set a nested dockerd needs.
     if (dind.privileged === 'false')
-        return [...explicit, minimal];
-    // A host that withholds a capability from our own process withholds it from the engine too, and a privileged
-    // container asks for all of them: the engine would refuse it ("unable to apply caps"). Skip the doomed attempt.
-    if (p.withheld?.length)
-        return [...explicit, minimal];
+        return [minimal];
+    // auto: the engine's answer decides. Our own bounding set is not the engine's on container-based runners (Actions
+    // Runner Controller, GitLab's Kubernetes executor), so --privileged is always tried; a refusal costs one create.
     return [privileged, ...explicit, minimal];
+}
+const dropped = (withheld) => (withheld ?? []).filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));
+/** Exactly what a plan grants the daemon's container, for the warning and the job summary. */
+function describeGrant(strategy, inputs, withheld) {
+    const unconfined = 'seccomp, AppArmor and SELinux labels off, /proc and /sys unmasked';
+    switch (strategy) {
+        case 'privileged':
+            return '--privileged: every capability, every host device, no seccomp/AppArmor confinement (root on the runner host)';
+        case 'explicit-capabilities':
+            return `every capability except ${dropped(withheld).join(', ') || 'none'} (CapAdd ALL), ${unconfined}: nearly root on the runner host`;
+        case 'minimal-capabilities':
+            return `Docker's default capabilities plus ${NESTED_DOCKERD_CAPABILITIES.join(', ')}, ${unconfined}`;
+        case 'runtime':
+            return `the ${inputs.dind.runtime} runtime, no added capabilities`;
+    }
 }
 /**
  * dind mode. `locate` gives the engine the phase located: the outer engine that runs the dind container (start
@@ -69551,7 +69738,9 @@ async function startDind(inputs, platform, state, s, outer, deps) {
         labels,
         hostJobDir: toHostPath(jobDir),
         socketGroup: deps.socketGroup(),
-        withheld: toHostPath.container ? undefined : withheldCapabilities(await deps.readProcStatus()),
+        // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
+        // says nothing about a remote engine or, in a container job, about the host.
+        withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(await deps.readProcStatus()),
         ...files,
     };
     await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
@@ -69598,16 +69787,7 @@ async function startFirstAccepted(engine, planInput, state, log, beforeStart) {
                     id = await replaceVolume(engine, id, plan.spec, planInput.labels, state);
             }
             await engine.startContainer(id);
-            if (!failures.length && plan.strategy !== 'privileged' && plan.strategy !== 'runtime' && dind.privileged === 'auto') {
-                log.info(`setup-dind: this host withholds ${(planInput.withheld ?? []).join(', ')} from every process, so --privileged would be refused; the daemon runs with all other capabilities and seccomp/AppArmor unconfined.`);
-            }
-            if (failures.length) {
-                const how = plan.strategy === 'explicit-capabilities'
-                    ? 'all capabilities except those the host withholds'
-                    : `the capabilities a nested dockerd needs (${NESTED_DOCKERD_CAPABILITIES.join(', ')})`;
-                log.warning(`The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)}); the daemon runs with ${how}, ` +
-                    'and seccomp/AppArmor unconfined. Set privileged: false to skip the --privileged attempt.');
-            }
+            reportGrant(plan.strategy, plans, failures, planInput, state, log);
             return;
         }
         catch (e) {
@@ -69623,6 +69803,21 @@ async function startFirstAccepted(engine, planInput, state, log, beforeStart) {
         (dind.runtime
             ? `Check that the engine has the runtime "${dind.runtime}" (docker info lists runtimes).`
             : 'Use a runner whose engine allows privileged containers, set runtime: sysbox-runc where Sysbox is installed, or use mode: socket.'));
+}
+/** Records exactly what the daemon's container was granted; warns when a fallback was taken or the grant is near root. */
+function reportGrant(strategy, plans, failures, planInput, state, log) {
+    const grant = describeGrant(strategy, planInput.inputs, planInput.withheld);
+    state.update({ privilegeGrant: grant });
+    const why = failures.length
+        ? `The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)})`
+        : '';
+    if (strategy === 'explicit-capabilities') {
+        log.warning(`${why}. THE DAEMON'S CONTAINER RUNS WITH EVERY CAPABILITY EXCEPT ${dropped(planInput.withheld).join(', ') || 'NONE'}: granted ${grant}. ` +
+            `Set privileged: false to grant only ${NESTED_DOCKERD_CAPABILITIES.join(', ')} on top of Docker's defaults (the job fails clearly if that is not enough).`);
+    }
+    else if (why) {
+        log.warning(`${why}; the daemon's container runs with ${grant}.`);
+    }
 }
 /** A partial restore: the container and its volume are replaced by a new container on an empty volume. */
 async function replaceVolume(engine, id, spec, labels, state) {
@@ -69661,7 +69856,7 @@ async function attachDind(inputs, state, s) {
     return {
         endpoint,
         outputs,
-        facts: { Image: inputs.dind.image, Privileges: s.privilege ?? '' },
+        facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '' },
         async giveUp() {
             const c = await engine.inspectContainer(id);
             if (!c)
@@ -69872,6 +70067,78 @@ async function reapStale(engine, olderThanMs, currentSession, log, now = Date.no
         networks: found.networks.filter((n) => stale(n.labels)),
     }, attempt);
     return removed;
+}
+
+;// CONCATENATED MODULE: external "node:stream"
+const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+;// CONCATENATED MODULE: ./src/daemon/run-probe.ts
+// After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
+// namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
+// registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
+// program does not exist: the runtime sets up everything (network, cgroups, namespaces, mounts, the root
+// filesystem) before it looks for the program, so "no such file" means the container would have run; any other
+// error is what a job's first `docker run` would have met.
+
+
+const PROBE_IMAGE = 'setup-dind-probe:scratch';
+const PROGRAM = '/setup-dind-probe-no-such-program';
+/** One ustar entry (a regular file); names here are short ASCII. */
+function tarEntry(name, data) {
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 100, 'ascii');
+    header.write('0000644\0', 100, 'ascii');
+    header.write('0000000\0', 108, 'ascii');
+    header.write('0000000\0', 116, 'ascii');
+    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+    header.write('00000000000\0', 136, 'ascii');
+    header.write('        ', 148, 'ascii');
+    header.write('0', 156, 'ascii');
+    header.write('ustar\0' + '00', 257, 'ascii');
+    let sum = 0;
+    for (const byte of header)
+        sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
+    return Buffer.concat([header, data, padding]);
+}
+const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
+/** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
+function probeImageArchive(arch) {
+    const layer = tarOf([]);
+    const diffId = `sha256:${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(layer).digest('hex')}`;
+    const config = Buffer.from(JSON.stringify({
+        architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
+    }));
+    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [PROBE_IMAGE], Layers: ['layer/layer.tar'] }]));
+    return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
+}
+/** The runtime's "program not found" answer: everything before exec worked. */
+const reachedExec = (message) => message.includes(PROGRAM) && /no such file or directory|not found/i.test(message);
+/** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
+async function probeContainerRun(daemon, arch) {
+    const started = performance.now();
+    const name = `setup-dind-probe-${(0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex')}`;
+    let id;
+    try {
+        await daemon.loadImages(external_node_stream_namespaceObject.Readable.from([probeImageArchive(arch)]));
+        id = await daemon.createContainer({ name, Image: PROBE_IMAGE, Labels: {}, HostConfig: {} });
+        try {
+            await daemon.startContainer(id);
+        }
+        catch (e) {
+            const message = e.message;
+            return { ok: reachedExec(message), error: reachedExec(message) ? undefined : message, ms: performance.now() - started };
+        }
+        return { ok: true, ms: performance.now() - started };
+    }
+    catch (e) {
+        return { ok: false, error: e.message, ms: performance.now() - started };
+    }
+    finally {
+        if (id)
+            await daemon.removeContainer(id).catch(() => undefined);
+        await daemon.removeImage(PROBE_IMAGE).catch(() => undefined);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/cache/zstd.ts
@@ -70123,12 +70390,17 @@ async function selectImages(engine, patterns) {
 }
 /**
  * Cache transfers get a deadline: GitHub's cache client has none for uploads, and a stalled service must never keep
- * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes).
+ * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes; 3 on GitLab, whose
+ * after_script has 5 minutes).
  */
 function cacheDeadlineMs(env) {
     const seconds = Number(env.SETUP_DIND_CACHE_TIMEOUT_SECONDS);
-    return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 600_000;
+    if (Number.isFinite(seconds) && seconds > 0)
+        return seconds * 1000;
+    // GitLab gives after_script 5 minutes in all: the save must leave time to stop and remove the daemon.
+    return env.GITLAB_CI === 'true' ? GITLAB_CACHE_DEADLINE_MS : 600_000;
 }
+const GITLAB_CACHE_DEADLINE_MS = 180_000;
 class DeadlineError extends Error {
 }
 /** The promise's result, or a DeadlineError after `ms` (the work itself is abandoned, not cancelled). */
@@ -70166,13 +70438,15 @@ const cache_mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
  * post: saves when the selected images differ from what was restored (or always, per cache-save). `produce` makes
  * the tar (docker save, or the stopped daemon's data root); `prepare` runs first when saving (stopping the daemon).
  */
-async function saveEntry(backend, record, current, produce, log, prepare, deadlineMs = 600_000) {
+async function saveEntry(backend, record, current, produce, log, prepare, deadlineMs = 600_000, jobStatus = 'success') {
     const { settings } = record;
     if (settings.save === 'never')
         return 'not saved: cache-save is never';
+    if (settings.save === 'on-success' && jobStatus !== 'success')
+        return `not saved: the job did not succeed (${jobStatus || 'unknown'}), and cache-save is on-success`;
     if (!current.ids.length)
         return 'not saved: no images to keep';
-    if (settings.save === 'on-change' && sameIds(record.fingerprint, current.ids)) {
+    if ((settings.save === 'on-change' || settings.save === 'on-success') && sameIds(record.fingerprint, current.ids)) {
         return `not saved: the images are unchanged since ${record.restoredKey ? `the restore of ${record.restoredKey}` : 'the start'}`;
     }
     const started = performance.now();
@@ -70281,6 +70555,7 @@ class StateRecorder {
 
 
 
+
 const CONTEXT_NAME = 'setup-dind';
 const dockerConfigDir = (env) => env.DOCKER_CONFIG || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.docker');
 const contextId = (name) => (0,external_node_crypto_namespaceObject.createHash)('sha256').update(name).digest('hex');
@@ -70316,7 +70591,7 @@ async function installDockerContext(configDir, endpoint, record) {
         const tlsDir = (0,external_node_path_namespaceObject.join)(configDir, 'contexts', 'tls', id, 'docker');
         await (0,promises_namespaceObject.mkdir)(tlsDir, { recursive: true, mode: 0o700 });
         for (const f of ['ca.pem', 'cert.pem', 'key.pem'])
-            await (0,promises_namespaceObject.copyFile)((0,external_node_path_namespaceObject.join)(endpoint.tlsCertPath, f), (0,external_node_path_namespaceObject.join)(tlsDir, f));
+            await writeFileNoWindow((0,external_node_path_namespaceObject.join)(tlsDir, f), await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(endpoint.tlsCertPath, f)), f === 'key.pem' ? 0o600 : 0o644);
     }
     await (0,promises_namespaceObject.writeFile)(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
 }
@@ -70334,6 +70609,7 @@ async function removeDockerContext(r) {
 ;// CONCATENATED MODULE: ./src/phases.ts
 // The three phases of a job as plain functions over a platform: pre starts the daemon early, main waits until it
 // answers and hands it to the job, post removes what the job created. Entry points only pick the platform.
+
 
 
 
@@ -70444,6 +70720,10 @@ async function runMain(platform, options = {}) {
         const waitSeconds = (clock.now() - mainStarted) / 1000;
         const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
         const info = await client.info();
+        // The check costs 0.6-1 s on a busy 2-core runner: it runs where it can fail, a daemon without --privileged.
+        const probe = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
+            ? await checkCanRunContainers(client, ready.version.arch, state.value, platform)
+            : undefined;
         state.update({ ready: true });
         const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
         const cache = await prepareImageCache(inputs, platform, state, client);
@@ -70470,6 +70750,7 @@ async function runMain(platform, options = {}) {
             'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
             'Storage driver': info.storageDriver,
             ...(bootSeconds !== undefined ? { 'Boot to ready': `${bootSeconds.toFixed(2)} s` } : {}),
+            ...(probe ? { 'Container run check': `a container started in ${Math.round(probe.ms)} ms` } : {}),
             'Main step waited': `${waitSeconds.toFixed(2)} s`,
         }));
     }
@@ -70531,27 +70812,48 @@ async function runPost(platform) {
         if (s.dockerContext) {
             await removeDockerContext(s.dockerContext).catch((e) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
         }
-        if (s.cache && s.ready && s.endpoint) {
-            const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform));
-            platform.log.info(`setup-dind cache: ${message}.`);
-            // saveEntry's message for a new entry starts with "saved ".
-            if (message.startsWith('saved '))
-                await pruneAfterSave(s.cache, platform);
+        try {
+            if (s.cache && s.ready && s.endpoint) {
+                const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform, jobStatus));
+                platform.log.info(`setup-dind cache: ${message}.`);
+                // saveEntry's message for a new entry starts with "saved ".
+                if (message.startsWith('saved '))
+                    await pruneAfterSave(s.cache, platform);
+            }
+            const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
+            if (restored.length)
+                platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
         }
-        const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
-        if (restored.length)
-            platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
-        const report = await cleanupSession(s, platform.log);
-        state.update({ cleanedUp: true });
-        const took = ((performance.now() - started) / 1000).toFixed(2);
-        if (report.removed.length)
-            platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
-        else
-            platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
+        finally {
+            // Whatever happened to the cache save or the host files, the daemon and its objects are removed.
+            const report = await cleanupSession(s, platform.log);
+            state.update({ cleanedUp: true });
+            const took = ((performance.now() - started) / 1000).toFixed(2);
+            if (report.removed.length)
+                platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
+            else
+                platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
+        }
     }
     catch (e) {
         platform.log.warning(`setup-dind post: ${e.message}`);
     }
+}
+/**
+ * dind: a daemon that answers but cannot run a container (too few capabilities for namespaces, cgroups or its
+ * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
+ */
+async function checkCanRunContainers(client, arch, s, platform) {
+    const result = await probeContainerRun(client, arch);
+    if (result.ok) {
+        platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms.`);
+        return result;
+    }
+    const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
+    const remedy = s?.privilege === 'minimal-capabilities'
+        ? 'privileged: false grants only the minimal set, and this engine needs more: use privileged: auto (or true), runtime: sysbox-runc where Sysbox is installed, or mode: socket.'
+        : 'Use a runner whose engine allows privileged containers, runtime: sysbox-runc where Sysbox is installed, or mode: socket.';
+    throw new Error(`the daemon answers but cannot run a container (${result.error}).${granted} ${remedy}`);
 }
 /**
  * main: images are loaded into the job's daemon now; data-root was restored in pre. Either way the ids of the
@@ -70585,7 +70887,7 @@ function cacheFact(record) {
     return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${cache_mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
 }
 /** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
-async function saveImageCache(record, s, platform) {
+async function saveImageCache(record, s, platform, jobStatus) {
     const backend = backendFromRecord(record, platform);
     if (!backend)
         return 'not saved: no cache backend';
@@ -70593,11 +70895,11 @@ async function saveImageCache(record, s, platform) {
         const daemon = new EngineClient(loadEndpoint(s.endpoint));
         const current = await selectImages(daemon, record.settings.images);
         if (record.settings.strategy === 'images') {
-            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env));
+            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
         }
         const outer = new EngineClient(loadEndpoint(s.outer));
         const id = s.containerId;
-        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env));
+        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env), jobStatus);
     }
     catch (e) {
         platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
@@ -70627,11 +70929,81 @@ function summaryTable(title, rows) {
     return `### ${title}\n\n| | |\n|---|---|\n${Object.entries(rows).map(([k, v]) => `| ${escape(k)} | ${escape(v)} |`).join('\n')}\n\n`;
 }
 
+;// CONCATENATED MODULE: ./src/platform/state-dir.ts
+// The CLI's state directory holds what `stop` needs and what `env` prints for `eval`: it must be ours alone. A
+// directory another local user created (or a symlink they planted) in a shared temporary directory would let them
+// read the job's state or make `eval "$(setup-dind env)"` run their commands, so it is refused, never used.
+
+
+class StateDirError extends Error {
+}
+const uid = () => process.getuid?.();
+/** $XDG_RUNTIME_DIR when it is a real directory of ours that nobody else can enter; else undefined. */
+function usableRuntimeDir(env) {
+    const dir = env.XDG_RUNTIME_DIR;
+    if (!dir || !(0,external_node_path_namespaceObject.isAbsolute)(dir))
+        return undefined;
+    try {
+        const info = (0,external_node_fs_namespaceObject.lstatSync)(dir);
+        return info.isDirectory() && info.uid === uid() && (info.mode & 0o077) === 0 ? dir : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Why `dir` may not hold our state, or undefined when it may (or does not exist). */
+function stateDirProblem(dir) {
+    let info;
+    try {
+        info = (0,external_node_fs_namespaceObject.lstatSync)(dir);
+    }
+    catch (e) {
+        if (e.code === 'ENOENT')
+            return undefined;
+        return `cannot be inspected (${e.message})`;
+    }
+    if (info.isSymbolicLink())
+        return 'is a symbolic link';
+    if (!info.isDirectory())
+        return 'exists and is not a directory';
+    const me = uid();
+    if (me !== undefined && info.uid !== me)
+        return `belongs to uid ${info.uid}, not to this user (uid ${me})`;
+    if (info.mode & 0o022)
+        return `is writable by ${info.mode & 0o020 ? 'its group' : ''}${(info.mode & 0o022) === 0o022 ? ' and ' : ''}${info.mode & 0o002 ? 'other users' : ''} (mode ${(info.mode & 0o777).toString(8).padStart(4, '0')})`;
+    return undefined;
+}
+const refusal = (dir, problem) => new StateDirError(`the state directory ${dir} ${problem}; another user could read or change this job's state through it. ` +
+    'Remove it, or give a directory of your own with --state-dir or SETUP_DIND_STATE_DIR');
+/** Throws a StateDirError when an existing `dir` is not private to us. */
+function checkStateDir(dir) {
+    const problem = stateDirProblem(dir);
+    if (problem)
+        throw refusal(dir, problem);
+}
+/** Creates `dir` (0700) or accepts it when it is ours and private enough; anything else is a StateDirError. */
+function ensureStateDir(dir) {
+    try {
+        (0,external_node_fs_namespaceObject.mkdirSync)(dir, { mode: 0o700 });
+    }
+    catch (e) {
+        const code = e.code;
+        if (code === 'ENOENT') {
+            (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.join)(dir, '..'), { recursive: true, mode: 0o700 });
+            return ensureStateDir(dir);
+        }
+        if (code !== 'EEXIST')
+            throw new StateDirError(`the state directory ${dir} cannot be created (${e.message}); give another one with --state-dir or SETUP_DIND_STATE_DIR`);
+    }
+    checkStateDir(dir);
+}
+
 ;// CONCATENATED MODULE: ./src/platform/shell.ts
 // GitLab CI and plain shells: the CLI's platform. State lives in a JSON file in a state directory, so `stop` in
 // GitLab's after_script finds what `start` made in before_script (another shell). Exported variables go to a dotenv
 // file (GitLab's artifacts:reports:dotenv, or `eval "$(setup-dind env)"`); log groups are GitLab's collapsible
 // sections when GitLab runs us.
+
 
 
 /** The saved variables and outputs of a state directory: what `setup-dind env` prints. */
@@ -70657,7 +71029,7 @@ function shellPlatform(options) {
     const out = options.out ?? ((t) => process.stdout.write(`${t}\n`));
     const err = options.err ?? ((t) => process.stderr.write(`${t}\n`));
     const gitlab = env.GITLAB_CI === 'true';
-    (0,external_node_fs_namespaceObject.mkdirSync)(stateDir, { recursive: true, mode: 0o700 });
+    ensureStateDir(stateDir);
     const stateFile = (0,external_node_path_namespaceObject.join)(stateDir, 'state.json');
     const values = readStateFile(stateDir);
     const save = () => {
@@ -70743,6 +71115,7 @@ function shellPlatform(options) {
 
 
 
+
 const VERSION = '0.1.0';
 const COMMANDS = ['start', 'wait', 'stop', 'env'];
 class UsageError extends Error {
@@ -70818,7 +71191,9 @@ function parseCli(argv, env) {
     filled['job-status'] = jobStatus ?? 'success';
     filled.token = '';
     const jobId = env.CI_JOB_ID || `${process.getuid?.() ?? 'user'}`;
-    return { command, inputs: filled, stateDir: stateDir || (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), `setup-dind-${jobId}`), format };
+    // The user's runtime directory (private, on tmpfs) when there is one; else the shared temporary directory, where
+    // the directory is checked before use (stateDirProblem).
+    return { command, inputs: filled, stateDir: stateDir || (0,external_node_path_namespaceObject.join)(usableRuntimeDir(env) ?? (0,external_node_os_namespaceObject.tmpdir)(), `setup-dind-${jobId}`), format };
 }
 /** Runs one invocation; returns the exit code. */
 async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`), err = (t) => void process.stderr.write(`${t}\n`)) {
@@ -70839,6 +71214,16 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
     if (invocation.command === 'version') {
         out(VERSION);
         return 0;
+    }
+    try {
+        // `env` output is eval'ed: a directory someone else controls is refused before anything is read from it.
+        checkStateDir(invocation.stateDir);
+    }
+    catch (e) {
+        if (!(e instanceof StateDirError))
+            throw e;
+        err(`setup-dind: ${e.message}`);
+        return 1;
     }
     if (invocation.command === 'env') {
         const saved = readSaved(invocation.stateDir);
@@ -70862,7 +71247,16 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
         if (!inputs['tls-cert-path'] && tlsFromEnv)
             inputs['tls-cert-path'] = env.DOCKER_CERT_PATH || (0,external_node_path_namespaceObject.join)(env.HOME ?? '', '.docker');
     }
-    const platform = shellPlatform({ env, inputs, stateDir: invocation.stateDir, out, err });
+    let platform;
+    try {
+        platform = shellPlatform({ env, inputs, stateDir: invocation.stateDir, out, err });
+    }
+    catch (e) {
+        if (!(e instanceof StateDirError))
+            throw e;
+        err(`setup-dind: ${e.message}`);
+        return 1;
+    }
     if (invocation.command === 'start') {
         await runPre(platform);
         if (platform.exitCode === 0)
@@ -70895,7 +71289,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1119);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(542);
 
 // docker-modem calls url.parse, which Node 24 reports on every run; it says nothing to the CLI's users.
 process.noDeprecation = true;

@@ -92,12 +92,17 @@ export async function selectImages(engine: EngineClient, patterns: string[]): Pr
 
 /**
  * Cache transfers get a deadline: GitHub's cache client has none for uploads, and a stalled service must never keep
- * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes).
+ * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes; 3 on GitLab, whose
+ * after_script has 5 minutes).
  */
 export function cacheDeadlineMs(env: Readonly<Record<string, string | undefined>>): number {
   const seconds = Number(env.SETUP_DIND_CACHE_TIMEOUT_SECONDS);
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 600_000;
+  if (Number.isFinite(seconds) && seconds > 0) return seconds * 1000;
+  // GitLab gives after_script 5 minutes in all: the save must leave time to stop and remove the daemon.
+  return env.GITLAB_CI === 'true' ? GITLAB_CACHE_DEADLINE_MS : 600_000;
 }
+
+export const GITLAB_CACHE_DEADLINE_MS = 180_000;
 
 export class DeadlineError extends Error {}
 
@@ -152,11 +157,13 @@ export async function saveEntry(
   log: Logger,
   prepare?: () => Promise<void>,
   deadlineMs = 600_000,
+  jobStatus = 'success',
 ): Promise<string> {
   const { settings } = record;
   if (settings.save === 'never') return 'not saved: cache-save is never';
+  if (settings.save === 'on-success' && jobStatus !== 'success') return `not saved: the job did not succeed (${jobStatus || 'unknown'}), and cache-save is on-success`;
   if (!current.ids.length) return 'not saved: no images to keep';
-  if (settings.save === 'on-change' && sameIds(record.fingerprint, current.ids)) {
+  if ((settings.save === 'on-change' || settings.save === 'on-success') && sameIds(record.fingerprint, current.ids)) {
     return `not saved: the images are unchanged since ${record.restoredKey ? `the restore of ${record.restoredKey}` : 'the start'}`;
   }
   const started = performance.now();

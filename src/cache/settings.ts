@@ -4,7 +4,7 @@ import { showValue } from '../show.js';
 import { parseCacheKeep } from './lifecycle.js';
 
 export const CACHE_STRATEGIES = ['false', 'images', 'data-root'] as const;
-export const CACHE_SAVE = ['on-change', 'always', 'never'] as const;
+export const CACHE_SAVE = ['on-success', 'on-change', 'always', 'never'] as const;
 
 export interface CacheSettings {
   strategy: 'images' | 'data-root';

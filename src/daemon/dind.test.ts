@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { INPUT_DEFAULTS, type InputName, parseInputs } from '../inputs.js';
-import { INIT_SCRIPT, planDind, withheldCapabilities } from './dind.js';
+import { INIT_SCRIPT, NESTED_DOCKERD_CAPABILITIES, describeGrant, planDind, withheldCapabilities } from './dind.js';
 
 const inputs = (given: Partial<Record<InputName, string>> = {}) =>
   parseInputs((name) => given[name] ?? (name === 'job-status' ? 'success' : INPUT_DEFAULTS[name]));
@@ -19,8 +19,11 @@ describe('withheldCapabilities', () => {
 });
 
 describe('planDind', () => {
-  it('skips --privileged under auto when the host withholds capabilities from every process', () => {
-    expect(plan().map((p) => p.strategy)).toEqual(['explicit-capabilities', 'minimal-capabilities']);
+  it('asks the engine under auto: --privileged first even when our own process lacks a capability (a pod is not the engine)', () => {
+    expect(plan().map((p) => p.strategy)).toEqual(['privileged', 'explicit-capabilities', 'minimal-capabilities']);
+    // A pod's bounding set as the hint: the fallback never drops what a nested dockerd needs.
+    const [, explicit] = plan({}, ['SYS_ADMIN', 'NET_ADMIN', 'SYS_RESOURCE', 'BPF']);
+    expect(explicit!.spec.HostConfig.CapDrop).toEqual(['SYS_RESOURCE', 'BPF']);
   });
 
   it('tries privileged first under auto, then the explicit capability set', () => {
@@ -43,8 +46,10 @@ describe('planDind', () => {
 
   it('honours privileged true/false and runtime', () => {
     expect(plan({ privileged: 'true' }).map((p) => p.strategy)).toEqual(['privileged']);
-    expect(plan({ privileged: 'false' }).map((p) => p.strategy)).toEqual(['explicit-capabilities', 'minimal-capabilities']);
-    expect(plan({}, ['SYS_RESOURCE'])[0]!.spec.HostConfig.CapDrop).toEqual(['SYS_RESOURCE']);
+    // false forbids the near-root fallback: the minimal set only, whatever the host allows.
+    expect(plan({ privileged: 'false' }).map((p) => p.strategy)).toEqual(['minimal-capabilities']);
+    expect(plan({ privileged: 'false' }, []).map((p) => p.strategy)).toEqual(['minimal-capabilities']);
+    expect(plan({}, ['SYS_RESOURCE'])[1]!.spec.HostConfig.CapDrop).toEqual(['SYS_RESOURCE']);
     // In a container job the host's bounding set is unknown: no "ALL minus withheld" attempt.
     expect(plan({}, null).map((p) => p.strategy)).toEqual(['privileged', 'minimal-capabilities']);
     const [runtime, more] = plan({ runtime: 'sysbox-runc' });
@@ -88,3 +93,15 @@ describe('planDind', () => {
     expect(spec.Cmd).toContain('--label=$(touch /pwned)');
   });
 });
+
+describe('what the daemon is granted, in words', () => {
+  it('names every capability of the fallback and says it is nearly root', () => {
+    expect(describeGrant('explicit-capabilities', inputs(), ['SYS_RESOURCE', 'BPF'])).toBe(
+      'every capability except SYS_RESOURCE, BPF (CapAdd ALL), seccomp, AppArmor and SELinux labels off, /proc and /sys unmasked: nearly root on the runner host',
+    );
+    expect(describeGrant('minimal-capabilities', inputs(), undefined)).toContain(NESTED_DOCKERD_CAPABILITIES.join(', '));
+    expect(describeGrant('privileged', inputs(), undefined)).toMatch(/^--privileged: every capability/);
+    expect(describeGrant('runtime', inputs({ runtime: 'sysbox-runc' }), undefined)).toBe('the sysbox-runc runtime, no added capabilities');
+  });
+});
+

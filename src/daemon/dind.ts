@@ -79,7 +79,7 @@ export interface DindSpecInput {
   /** The per-job directory as the outer engine sees it (a host path). */
   hostJobDir: string;
   socketGroup: number;
-  /** Capabilities the host withholds; undefined when unknown (in a container job our bounding set is not the host's). */
+  /** Capabilities the host withholds; undefined when unknown (in a container our bounding set is not the engine's). */
   withheld: string[] | undefined;
   /** The job directory holds daemon.json (registry mirrors, daemon-config): pass it to dockerd. */
   configFile: boolean;
@@ -119,8 +119,10 @@ export function planDind(p: DindSpecInput): DindPlan[] {
   };
   const privileged: DindPlan = { strategy: 'privileged', spec: { ...base, HostConfig: { ...base.HostConfig, Privileged: true } } };
   const unconfined = { SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'], MaskedPaths: [], ReadonlyPaths: [] };
-  const explicit: DindPlan[] = p.withheld
-    ? [{ strategy: 'explicit-capabilities', spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: p.withheld, ...unconfined } } }]
+  // Our bounding set is only a hint (in a pod it is the pod's, not the engine's): never drop what dockerd needs.
+  const drop = p.withheld?.filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));
+  const explicit: DindPlan[] = drop
+    ? [{ strategy: 'explicit-capabilities', spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: drop, ...unconfined } } }]
     : [];
   const minimal: DindPlan = {
     strategy: 'minimal-capabilities',
@@ -128,11 +130,28 @@ export function planDind(p: DindSpecInput): DindPlan[] {
   };
   if (dind.runtime) return [{ strategy: 'runtime', spec: { ...base, HostConfig: { ...base.HostConfig, Runtime: dind.runtime } } }];
   if (dind.privileged === 'true') return [privileged];
-  if (dind.privileged === 'false') return [...explicit, minimal];
-  // A host that withholds a capability from our own process withholds it from the engine too, and a privileged
-  // container asks for all of them: the engine would refuse it ("unable to apply caps"). Skip the doomed attempt.
-  if (p.withheld?.length) return [...explicit, minimal];
+  // false forbids the near-root fallback too: only the set a nested dockerd needs.
+  if (dind.privileged === 'false') return [minimal];
+  // auto: the engine's answer decides. Our own bounding set is not the engine's on container-based runners (Actions
+  // Runner Controller, GitLab's Kubernetes executor), so --privileged is always tried; a refusal costs one create.
   return [privileged, ...explicit, minimal];
+}
+
+const dropped = (withheld: string[] | undefined) => (withheld ?? []).filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));
+
+/** Exactly what a plan grants the daemon's container, for the warning and the job summary. */
+export function describeGrant(strategy: PrivilegeStrategy, inputs: Inputs, withheld: string[] | undefined): string {
+  const unconfined = 'seccomp, AppArmor and SELinux labels off, /proc and /sys unmasked';
+  switch (strategy) {
+    case 'privileged':
+      return '--privileged: every capability, every host device, no seccomp/AppArmor confinement (root on the runner host)';
+    case 'explicit-capabilities':
+      return `every capability except ${dropped(withheld).join(', ') || 'none'} (CapAdd ALL), ${unconfined}: nearly root on the runner host`;
+    case 'minimal-capabilities':
+      return `Docker's default capabilities plus ${NESTED_DOCKERD_CAPABILITIES.join(', ')}, ${unconfined}`;
+    case 'runtime':
+      return `the ${inputs.dind.runtime} runtime, no added capabilities`;
+  }
 }
 
 export interface DindDependencies {
@@ -195,7 +214,9 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
     labels,
     hostJobDir: toHostPath(jobDir),
     socketGroup: deps.socketGroup(),
-    withheld: toHostPath.container ? undefined : withheldCapabilities(await deps.readProcStatus()),
+    // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
+    // says nothing about a remote engine or, in a container job, about the host.
+    withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(await deps.readProcStatus()),
     ...files,
   };
   await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
@@ -244,18 +265,7 @@ async function startFirstAccepted(engine: EngineClient, planInput: DindSpecInput
         if (!usable) id = await replaceVolume(engine, id, plan.spec, planInput.labels, state);
       }
       await engine.startContainer(id);
-      if (!failures.length && plan.strategy !== 'privileged' && plan.strategy !== 'runtime' && dind.privileged === 'auto') {
-        log.info(`setup-dind: this host withholds ${(planInput.withheld ?? []).join(', ')} from every process, so --privileged would be refused; the daemon runs with all other capabilities and seccomp/AppArmor unconfined.`);
-      }
-      if (failures.length) {
-        const how = plan.strategy === 'explicit-capabilities'
-          ? 'all capabilities except those the host withholds'
-          : `the capabilities a nested dockerd needs (${NESTED_DOCKERD_CAPABILITIES.join(', ')})`;
-        log.warning(
-          `The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)}); the daemon runs with ${how}, ` +
-            'and seccomp/AppArmor unconfined. Set privileged: false to skip the --privileged attempt.',
-        );
-      }
+      reportGrant(plan.strategy, plans, failures, planInput, state, log);
       return;
     } catch (e) {
       failures.push((e as Error).message);
@@ -272,6 +282,23 @@ async function startFirstAccepted(engine: EngineClient, planInput: DindSpecInput
         ? `Check that the engine has the runtime "${dind.runtime}" (docker info lists runtimes).`
         : 'Use a runner whose engine allows privileged containers, set runtime: sysbox-runc where Sysbox is installed, or use mode: socket.'),
   );
+}
+
+/** Records exactly what the daemon's container was granted; warns when a fallback was taken or the grant is near root. */
+function reportGrant(strategy: PrivilegeStrategy, plans: DindPlan[], failures: string[], planInput: DindSpecInput, state: StateRecorder, log: Logger): void {
+  const grant = describeGrant(strategy, planInput.inputs, planInput.withheld);
+  state.update({ privilegeGrant: grant });
+  const why = failures.length
+    ? `The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)})`
+    : '';
+  if (strategy === 'explicit-capabilities') {
+    log.warning(
+      `${why}. THE DAEMON'S CONTAINER RUNS WITH EVERY CAPABILITY EXCEPT ${dropped(planInput.withheld).join(', ') || 'NONE'}: granted ${grant}. ` +
+        `Set privileged: false to grant only ${NESTED_DOCKERD_CAPABILITIES.join(', ')} on top of Docker's defaults (the job fails clearly if that is not enough).`,
+    );
+  } else if (why) {
+    log.warning(`${why}; the daemon's container runs with ${grant}.`);
+  }
 }
 
 /** A partial restore: the container and its volume are replaced by a new container on an empty volume. */
@@ -309,7 +336,7 @@ async function attachDind(inputs: Inputs, state: StateRecorder, s: SessionState)
   return {
     endpoint,
     outputs,
-    facts: { Image: inputs.dind.image, Privileges: s.privilege ?? '' },
+    facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '' },
     async giveUp() {
       const c = await engine.inspectContainer(id);
       if (!c) return 'its container was removed';

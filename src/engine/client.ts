@@ -287,6 +287,11 @@ export class EngineClient {
     );
   }
 
+  /** Removes an image (absent is fine). */
+  removeImage(ref: string): Promise<void> {
+    return this.call(`removing image ${ref}`, async () => void (await this.docker.getImage(ref).remove({ force: true })), { 404: undefined });
+  }
+
   /** `docker save` as a stream: one tar with every named image (tags or ids). */
   exportImages(names: string[]): Promise<Readable> {
     return this.call(`exporting ${names.length} image(s)`, async () => (await (this.docker as unknown as { getImages(o: { names: string[] }): Promise<unknown> }).getImages({ names })) as Readable);

@@ -2,10 +2,11 @@
 // GitLab's after_script finds what `start` made in before_script (another shell). Exported variables go to a dotenv
 // file (GitLab's artifacts:reports:dotenv, or `eval "$(setup-dind env)"`); log groups are GitLab's collapsible
 // sections when GitLab runs us.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InputName } from '../inputs.js';
 import type { Platform } from './platform.js';
+import { ensureStateDir } from './state-dir.js';
 
 export interface ShellPlatformOptions {
   env: Readonly<Record<string, string | undefined>>;
@@ -47,7 +48,7 @@ export function shellPlatform(options: ShellPlatformOptions): ShellPlatform {
   const out = options.out ?? ((t: string) => process.stdout.write(`${t}\n`));
   const err = options.err ?? ((t: string) => process.stderr.write(`${t}\n`));
   const gitlab = env.GITLAB_CI === 'true';
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  ensureStateDir(stateDir);
   const stateFile = join(stateDir, 'state.json');
   const values = readStateFile(stateDir);
   const save = () => {

@@ -1,7 +1,8 @@
 // Registry settings through a job's phases. pre: check everything that can be checked (the workspace is not checked
 // out yet) and give dind its daemon.json. main: load every certificate, install it where the mode's daemon reads it,
 // write buildkitd.toml. post: undo what was changed on the runner's own daemon (socket mode).
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFileNoWindow } from '../private-file.js';
 import { dirname, join } from 'node:path';
 import type { Logger, Platform } from '../platform/platform.js';
 import type { StateRecorder } from '../state.js';
@@ -40,8 +41,7 @@ async function writeFiles(dir: string, files: { path: string; content: string; m
   for (const file of files) {
     const path = join(dir, file.path);
     await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-    await writeFile(path, file.content, { mode: file.mode });
-    await chmod(path, file.mode);
+    await writeFileNoWindow(path, file.content, file.mode);
   }
 }
 
@@ -73,7 +73,7 @@ export async function applyRegistry(inputs: RegistryUse, platform: Platform, sta
     const paths = hostPaths(platform.env);
     const io = new PrivilegedFiles();
     const changes: HostChanges = { certDirs: [], ...state.value?.hostChanges };
-    await installHostCerts(files, paths, io, (certDirs) => state.update({ hostChanges: { ...changes, certDirs } }));
+    await installHostCerts(files, paths, io, (certDirs) => state.update({ hostChanges: { ...changes, certDirs } }), join(dir, 'host-backup'));
     log.info(`Installed certificates for ${loaded.trust.map((t) => t.host).join(', ')} into ${paths.certsDir} (post restores what was there).`);
   }
   if (inputs.mode === 'socket' && inputs.configureHost) {

@@ -33,6 +33,9 @@ describe.skipIf(!asRoot)('host certs.d (as root)', () => {
     const existing = join(paths.certsDir, 'registry.example.com:5000');
     mkdirSync(existing, { recursive: true });
     writeFileSync(join(existing, 'ca.crt'), 'OLD CA', { mode: 0o640 });
+    const oldKey = '-----BEGIN PRIVATE KEY-----\nOLDKEYBODY\n-----END PRIVATE KEY-----\n';
+    writeFileSync(join(existing, 'client.key'), oldKey, { mode: 0o600 });
+    const backupDir = join(paths.certsDir, '..', 'job', 'host-backup');
     let recorded: HostChanges['certDirs'] = [];
     await installHostCerts(
       [
@@ -43,15 +46,22 @@ describe.skipIf(!asRoot)('host certs.d (as root)', () => {
       paths,
       new PrivilegedFiles(true),
       (c) => (recorded = structuredClone(c)),
+      backupDir,
     );
+    // What goes into state holds paths, never the content: the old client key stays in a private file.
+    expect(JSON.stringify(recorded)).not.toMatch(/PRIVATE KEY|OLDKEYBODY|OLD CA/);
+    expect(statSync(join(backupDir, '0')).mode & 0o777).toBe(0o700);
+    for (const file of recorded[0]!.before!) expect(statSync(file.backup).mode & 0o777, file.name).toBe(0o600);
     expect(readFileSync(join(existing, 'ca.crt'), 'utf8')).toBe('NEW CA');
     expect(statSync(join(existing, 'client.key')).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(paths.certsDir, 'mirror.test', 'ca.crt'), 'utf8')).toBe('MIRROR CA');
     expect(recorded.map((c) => c.before === null)).toEqual([false, true]);
 
     await restoreHostCerts(recorded, new PrivilegedFiles(true));
-    expect(readdirSync(existing)).toEqual(['ca.crt']);
+    expect(readdirSync(existing)).toEqual(['ca.crt', 'client.key']);
     expect(readFileSync(join(existing, 'ca.crt'), 'utf8')).toBe('OLD CA');
+    expect(readFileSync(join(existing, 'client.key'), 'utf8')).toBe(oldKey);
+    expect(statSync(join(existing, 'client.key')).mode & 0o777).toBe(0o600);
     expect(statSync(join(existing, 'ca.crt')).mode & 0o777).toBe(0o640);
     expect(existsSync(join(paths.certsDir, 'mirror.test'))).toBe(false);
   });
@@ -59,7 +69,7 @@ describe.skipIf(!asRoot)('host certs.d (as root)', () => {
   it('refuses to replace something that is not a plain file', async () => {
     const { paths } = fixture();
     mkdirSync(join(paths.certsDir, 'r.test', 'nested'), { recursive: true });
-    await expect(installHostCerts([{ path: 'r.test/ca.crt', content: 'x', mode: 0o644 }], paths, new PrivilegedFiles(true), () => {})).rejects.toThrow(/is not a plain file/);
+    await expect(installHostCerts([{ path: 'r.test/ca.crt', content: 'x', mode: 0o644 }], paths, new PrivilegedFiles(true), () => {}, join(paths.certsDir, '..', 'backup'))).rejects.toThrow(/is not a plain file/);
   });
 });
 

@@ -3,9 +3,10 @@
 // Writes go directly when we are root, else through non-interactive sudo; never through a shell.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { writeFileNoWindow } from '../private-file.js';
 
 const run = promisify(execFile);
 
@@ -27,10 +28,20 @@ export function hostPaths(env: Readonly<Record<string, string | undefined>>): Ho
 
 /** What post needs to undo the changes: saved in state as soon as each change is made. */
 export interface HostChanges {
-  /** certs.d host directories: their files before we wrote (null: the directory did not exist). */
-  certDirs: { dir: string; before: { name: string; content: string; mode: number }[] | null }[];
+  /**
+   * certs.d host directories: their files before we wrote (null: the directory did not exist). The content (client
+   * keys among it) stays in a private backup file in the job directory; state holds only its path.
+   */
+  certDirs: { dir: string; before: BackedUpFile[] | null }[];
   /** daemon.json before we changed it (null: it did not exist), and the keys the action set. */
   daemonJson?: { path: string; before: string | null; pidFile: string; keys: string[] };
+}
+
+export interface BackedUpFile {
+  name: string;
+  /** A 0600 copy in the job directory's backup folder. */
+  backup: string;
+  mode: number;
 }
 
 /** File operations as root, or through `sudo -n` for a non-root runner user. */
@@ -46,16 +57,15 @@ export class PrivilegedFiles {
     }
   }
 
-  async write(path: string, content: string, mode: number): Promise<void> {
+  async write(path: string, content: string | Buffer, mode: number): Promise<void> {
     if (this.isRoot) {
       await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-      await writeFile(path, content, { mode });
-      await chmod(path, mode);
+      await writeFileNoWindow(path, content, mode);
       return;
     }
     // sudo tee would need a pipe; install copies a file we wrote privately first.
     const staging = join(process.env.RUNNER_TEMP || '/tmp', `setup-dind-staging-${process.pid}-${Date.now()}`);
-    await writeFile(staging, content, { mode: 0o600 });
+    await writeFile(staging, content, { mode: 0o600, flag: 'wx' });
     try {
       await this.sudo(['install', '-D', '-m', mode.toString(8), staging, path], `writing ${path}`);
     } finally {
@@ -79,38 +89,45 @@ export class PrivilegedFiles {
   }
 }
 
-async function snapshotDir(dir: string): Promise<{ name: string; content: string; mode: number }[] | null> {
+/** Copies a host directory's files into `backupDir` (0700; each file 0600 from its creation on). */
+async function snapshotDir(dir: string, backupDir: string): Promise<BackedUpFile[] | null> {
   try {
     if (!(await lstat(dir)).isDirectory()) throw new Error(`${dir} exists but is not a directory`);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
   }
-  const files = [];
-  for (const name of (await readdir(dir)).sort()) {
+  const files: BackedUpFile[] = [];
+  const names = (await readdir(dir)).sort();
+  if (names.length) await mkdir(backupDir, { recursive: true, mode: 0o700 });
+  for (const [i, name] of names.entries()) {
     const path = join(dir, name);
     const info = await lstat(path);
     if (!info.isFile()) throw new Error(`${path} is not a plain file; the action will not replace it`);
-    files.push({ name, content: await readFile(path, 'utf8'), mode: info.mode & 0o777 });
+    const backup = join(backupDir, String(i));
+    await writeFile(backup, await readFile(path), { mode: 0o600, flag: 'wx' });
+    files.push({ name, backup, mode: info.mode & 0o777 });
   }
   return files;
 }
 
 /**
  * Writes `files` (paths relative to certs.d, like "registry.example.com:5000/ca.crt"), recording each host
- * directory's previous content first. `record` is called after every change so state always covers it.
+ * directory's previous content first (into private files under `backupDir`). `record` is called after every change
+ * so state always covers it.
  */
 export async function installHostCerts(
   files: { path: string; content: string; mode: number }[],
   paths: HostPaths,
   io: PrivilegedFiles,
   record: (changes: HostChanges['certDirs']) => void,
+  backupDir: string,
 ): Promise<void> {
   const certDirs: HostChanges['certDirs'] = [];
   const hosts = [...new Set(files.map((f) => f.path.split('/')[0]!))];
-  for (const host of hosts) {
+  for (const [i, host] of hosts.entries()) {
     const dir = join(paths.certsDir, host);
-    certDirs.push({ dir, before: await snapshotDir(dir) });
+    certDirs.push({ dir, before: await snapshotDir(dir, join(backupDir, String(i))) });
     record(certDirs);
     for (const file of files.filter((f) => f.path.startsWith(`${host}/`))) {
       await io.write(join(paths.certsDir, file.path), file.content, file.mode);
@@ -124,7 +141,7 @@ export async function restoreHostCerts(changes: HostChanges['certDirs'], io: Pri
     await io.remove(dir);
     if (before === null) continue;
     await io.mkdir(dir);
-    for (const file of before) await io.write(join(dir, file.name), file.content, file.mode);
+    for (const file of before) await io.write(join(dir, file.name), await readFile(file.backup), file.mode);
   }
 }
 

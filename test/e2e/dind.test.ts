@@ -65,8 +65,8 @@ describe('dind mode', () => {
       expect(job.phase('pre')!.stdout).toMatch(/dind daemon starting/);
       expect(job.phase('main')!.stdout).not.toMatch(/dind daemon starting/);
       expect(Number(job.outputs['ready-seconds'])).toBeGreaterThanOrEqual(0);
-      // This host withholds CAP_SYS_RESOURCE: the action skips the doomed --privileged attempt and says so.
-      expect(job.phase('pre')!.stdout).toMatch(/withholds SYS_RESOURCE from every process, so --privileged would be refused/);
+      // This host withholds CAP_SYS_RESOURCE: the engine refuses --privileged, and the fallback is named exactly.
+      expect(job.phase('pre')!.stdout).toMatch(/The engine refused privileged \(.*unable to apply caps.*\)\. THE DAEMON'S CONTAINER RUNS WITH EVERY CAPABILITY EXCEPT SYS_RESOURCE/);
       expect(job.summary).toMatch(/Boot to ready/);
       await expectNothingLeft(before);
       expect(oursIn(job.runnerTemp)).toEqual([]);

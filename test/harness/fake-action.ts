@@ -16,6 +16,7 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runJob, type JobResult, type RunJobOptions } from './runner.js';
 
 const LIB = String.raw`
 import fs from 'node:fs';
@@ -154,4 +155,32 @@ export function reportOf(stdout: string): Report {
   const line = stdout.split('\n').find((l) => l.startsWith('REPORT '));
   if (!line) throw new Error(`no REPORT line in:\n${stdout}`);
   return JSON.parse(line.slice('REPORT '.length)) as Report;
+}
+
+/** The JSON that tells each phase of the fake action what to do (env FAKE_PRE / FAKE_MAIN / FAKE_POST). */
+export const fakeEnv = (phases: { pre?: object; main?: object; post?: object }): Record<string, string> =>
+  Object.fromEntries(Object.entries(phases).map(([k, v]) => [`FAKE_${k.toUpperCase()}`, JSON.stringify(v)]));
+
+/**
+ * A job runner for harness tests: runs a job (the fake action unless actionDir is given) and queues the removal of
+ * the action and the job's directories for `cleanAll()` (call it from afterAll).
+ */
+export function fakeJobs(): {
+  job: (opts?: Partial<RunJobOptions> & { fake?: FakeActionOptions }) => Promise<JobResult>;
+  cleanAll: () => Promise<void>;
+} {
+  const cleanups: Array<() => Promise<void>> = [];
+  return {
+    async job(opts = {}) {
+      const { fake, ...rest } = opts;
+      const actionDir = rest.actionDir ?? (await writeFakeAction(fake));
+      cleanups.push(() => fsp.rm(actionDir, { recursive: true, force: true }));
+      const result = await runJob({ stepTimeoutMs: 20_000, ...rest, actionDir });
+      cleanups.push(() => result.cleanup());
+      return result;
+    },
+    async cleanAll() {
+      for (const c of cleanups.splice(0)) await c().catch(() => {});
+    },
+  };
 }

@@ -1,25 +1,11 @@
 // Runs as the end-to-end stage (it creates a system user, which scripts/test.sh removes when the run ends).
 import { promises as fsp } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { reportOf, writeFakeAction, type FakeActionOptions } from './fake-action.js';
-import { ensureUser, runJob, type JobResult, type RunJobOptions } from './runner.js';
+import { fakeEnv, fakeJobs, reportOf } from './fake-action.js';
+import { ensureUser } from './runner.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const c of cleanups) await c().catch(() => {});
-});
-
-async function job(opts: Partial<RunJobOptions> & { fake?: FakeActionOptions } = {}): Promise<JobResult> {
-  const { fake, ...rest } = opts;
-  const actionDir = rest.actionDir ?? (await writeFakeAction(fake));
-  cleanups.push(() => fsp.rm(actionDir, { recursive: true, force: true }));
-  const result = await runJob({ stepTimeoutMs: 20_000, ...rest, actionDir });
-  cleanups.push(() => result.cleanup());
-  return result;
-}
-
-const fakeEnv = (phases: { pre?: object; main?: object; post?: object }): Record<string, string> =>
-  Object.fromEntries(Object.entries(phases).map(([k, v]) => [`FAKE_${k.toUpperCase()}`, JSON.stringify(v)]));
+const { job, cleanAll } = fakeJobs();
+afterAll(cleanAll);
 
 const isRoot = process.getuid?.() === 0;
 

@@ -245,6 +245,10 @@ describe('input-specific bad values', () => {
     ['registry-certs', `registry.example.com=-----BEGIN CERTIFICATE-----\n${'A'.repeat(LONG)}`],
     ['cache-dir', '../../etc', { cache: 'images' }],
     ['daemon-args', '--data-root=/var/lib/other'],
+    ['daemon-args', '-Htcp://0.0.0.0:2375'],
+    ['daemon-args', '-G0'],
+    ['daemon-args', '-D -Htcp://0.0.0.0:2375'],
+    ['daemon-args', '-DH tcp://0.0.0.0:2375'],
     ['daemon-args', "--label='unclosed"],
   ];
   const defects: Record<string, string> = {}; // value -> 'DEFECT: …' while a known defect is open

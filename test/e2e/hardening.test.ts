@@ -1,0 +1,141 @@
+// Security and data hardening on a real engine: reserved dockerd flags in every form start nothing; no key material
+// travels through the action's state.
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateTls } from '../../src/tls.js';
+import { type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
+import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+
+const work = mkdtempSync(join(tmpdir(), 'sd-hardening-e2e-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function job(options: Partial<RunJobOptions> & { with?: Record<string, string> }): Promise<JobResult> {
+  return runJob({
+    actionDir: repoRoot,
+    nodePath: actionNode(),
+    ...options,
+    env: { DOCKER_HOST: outerHost(), OUTER: outerHost(), ...options.env },
+    with: { image: DIND_IMAGE, ...options.with },
+  });
+}
+
+describe('daemon-args', () => {
+  const forms: [string, string][] = [
+    ['-Htcp://0.0.0.0:2375', '--host (-H)'],
+    ['-G0', '--group (-G)'],
+    ['-D -Htcp://0.0.0.0:2375', '--host (-H)'],
+    ['-DH tcp://0.0.0.0:2375', '--host (-H)'],
+    ['--debug\n-H\ntcp://0.0.0.0:2375', '--host (-H)'],
+    ['-H=unix:///tmp/x.sock', '--host (-H)'],
+    ['--data-root /var/lib/elsewhere', '--data-root'],
+    ['-g/var/lib/elsewhere', '--graph (-g)'],
+    ['-Dp /tmp/x.pid', '--pidfile (-p)'],
+    ['--tlsverify=false', '--tlsverify'],
+  ];
+  it('rejects every form of a reserved flag dockerd would accept, naming the flag; nothing is started or left', async () => {
+    const before = await picture();
+    for (const [value, flag] of forms) {
+      const result = await job({ with: { 'daemon-args': value }, steps: [{ name: 'never', run: 'true' }] });
+      try {
+        expect(result.jobStatus, value).toBe('failure');
+        const pre = result.phase('pre')!.stdout;
+        expect(pre, value).toContain(`sets ${flag}, which is set by the action itself`);
+        expect(pre, value).toMatch(/Nothing was started/);
+        expect(result.phase('never')!.ran).toBe(false);
+        expect(result.phase('post')!.stdout).toMatch(/nothing to clean up/);
+        expect(readdirSync(result.runnerTemp).filter((f) => f.startsWith('setup-dind')), value).toEqual([]);
+        await expectNothingLeft(before);
+      } finally {
+        await result.cleanup();
+      }
+    }
+  });
+});
+
+describe('secrets', () => {
+  it("socket mode: the runner's own client.key is backed up in a private file, never in state, and restored", async () => {
+    const certsDir = join(work, 'host-certs.d');
+    const existing = join(certsDir, 'registry.test:5000');
+    mkdirSync(existing, { recursive: true });
+    const tls = generateTls({ serverNames: ['registry.test'] });
+    writeFileSync(join(existing, 'client.cert'), tls.clientCert);
+    writeFileSync(join(existing, 'client.key'), tls.clientKey, { mode: 0o600 });
+    expect(tls.clientKey).toContain('PRIVATE KEY');
+    const caFile = join(work, 'ca.pem');
+    writeFileSync(caFile, tls.caCert);
+    const result = await job({
+      env: { SETUP_DIND_HOST_CERTS_DIR: certsDir },
+      with: { mode: 'socket', image: 'docker:29-dind', 'registry-certs': `registry.test:5000=${caFile}` },
+      steps: [{ name: 'during', run: `ls "${certsDir}/registry.test:5000"` }],
+    });
+    try {
+      expect(result.jobStatus, result.log).toBe('success');
+      expect(result.phase('during')!.stdout.split('\n')).toEqual(['ca.crt', 'client.cert', 'client.key', '']);
+      const stateText = JSON.stringify(result.state);
+      expect(stateText).toContain('host-backup');
+      expect(stateText).not.toContain('PRIVATE KEY');
+      expect(stateText).not.toContain(tls.clientKey.split('\n')[1]);
+      // Every STATE_ value a later phase received: the post phase's environment is what the runner stored.
+      for (const phase of result.phases) expect(JSON.stringify(phase), phase.name).not.toContain('PRIVATE KEY');
+      expect(readFileSync(join(existing, 'client.key'), 'utf8')).toBe(tls.clientKey);
+      expect(statSync(join(existing, 'client.key')).mode & 0o777).toBe(0o600);
+      expect(readdirSync(existing).sort()).toEqual(['client.cert', 'client.key']);
+      expect(readdirSync(result.runnerTemp).filter((f) => f.startsWith('setup-dind'))).toEqual([]);
+    } finally {
+      await result.cleanup();
+    }
+  });
+});
+
+// The job's daemon starts empty and no registry is reachable: the image comes from the bed's engine.
+const RUN_BUSYBOX = { name: 'run', run: `docker -H "$OUTER" save ${BUSYBOX} | docker load -q >/dev/null && docker run --rm ${BUSYBOX} echo ran` };
+
+describe('privilege', () => {
+  it('auto on a host that withholds a capability: a warning and the summary say exactly what was granted; a container runs', async () => {
+    const before = await picture();
+    const result = await job({ steps: [RUN_BUSYBOX] });
+    try {
+      expect(result.jobStatus, result.log).toBe('success');
+      const warning = result.annotations.find((a) => a.level === 'warning' && /EVERY CAPABILITY EXCEPT/.test(a.message));
+      expect(warning?.message, result.log).toMatch(/^The engine refused privileged \(.*unable to apply caps.*\)\. THE DAEMON'S CONTAINER RUNS WITH EVERY CAPABILITY EXCEPT SYS_RESOURCE: granted every capability except SYS_RESOURCE \(CapAdd ALL\).*nearly root.*Set privileged: false to grant only SYS_ADMIN/);
+      expect(result.summary).toMatch(/\| Privileges \| every capability except SYS_RESOURCE \(CapAdd ALL\), .*nearly root on the runner host \|/);
+      expect(result.summary).toMatch(/\| Container run check \| a container started in \d+ ms \|/);
+      expect(result.phase('run')!.stdout).toContain('ran');
+      await expectNothingLeft(before);
+    } finally {
+      await result.cleanup();
+    }
+  });
+
+  it('false: the minimal set only, said in the summary, and no near-root fallback', async () => {
+    const result = await job({ with: { privileged: 'false' }, steps: [RUN_BUSYBOX] });
+    try {
+      expect(result.summary, result.log).toMatch(/\| Privileges \| Docker's default capabilities plus SYS_ADMIN, NET_ADMIN/);
+      expect(result.log).not.toMatch(/CapAdd ALL|EVERY CAPABILITY/);
+      // On this host the minimal set is enough; where it is not, main fails naming it (next test's path).
+      expect(result.jobStatus, result.log).toBe('success');
+      expect(result.phase('run')!.stdout).toContain('ran');
+    } finally {
+      await result.cleanup();
+    }
+  });
+
+  it('a daemon that answers but cannot run a container fails main with what it was granted and the remedy; post cleans up', async () => {
+    const before = await picture();
+    const result = await job({
+      with: { 'daemon-args': '--add-runtime=broken=/bin/false --default-runtime=broken' },
+      steps: [{ name: 'never', run: 'true' }],
+    });
+    try {
+      expect(result.jobStatus).toBe('failure');
+      const main = result.phase('main')!;
+      expect(main.stdout, result.log).toMatch(/the daemon answers but cannot run a container \(.*\)\. Its container runs with every capability except SYS_RESOURCE.*Use a runner whose engine allows privileged containers/);
+      expect(result.phase('never')!.ran).toBe(false);
+      await expectNothingLeft(before);
+    } finally {
+      await result.cleanup();
+    }
+  });
+});
