@@ -1,5 +1,6 @@
 // Every input of the action: its default, how it is parsed and validated. All problems are reported together,
 // and nothing is started while any input is invalid.
+import { type BuilderSettings, DEFAULT_BUILDX_IMAGE, parseBuilderSettings } from './builder/settings.js';
 import { type CacheSettings, parseCacheSettings } from './cache/settings.js';
 import { type DaemonAddress, parseDockerHost } from './endpoint.js';
 import { parseDaemonArgs } from './daemon/daemon-args.js';
@@ -47,6 +48,8 @@ export const INPUT_DEFAULTS = {
   'cache-max-size': '',
   'cache-dir': '',
   'cache-keep': '1',
+  buildx: 'false',
+  'buildx-image': DEFAULT_BUILDX_IMAGE,
   token: '${{ github.token }}',
   'job-status': '${{ job.status }}',
 } as const satisfies Record<string, string>;
@@ -81,6 +84,8 @@ export interface Inputs {
   /** socket mode: allow changing the runner daemon's daemon.json (and reloading it). */
   configureHost: boolean;
   cache?: CacheSettings;
+  /** buildx: a docker-container builder on the job's daemon; undefined: none. */
+  builder?: BuilderSettings;
   /** Remove objects of other setup-dind sessions older than this (ms) from the engine; undefined: never. */
   cleanupStaleMs?: number;
   jobStatus: JobStatus;
@@ -142,6 +147,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
   if (configureHost && mode !== 'socket') f.problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
   if (registry) f.problems.push(...registryModeProblems(registry, { mode, configureHost: configureHost ?? false, daemonArgs: dind.daemonArgs }));
   const cache = parseCacheSettings(f, mode);
+  const builder = parseBuilderSettings(f);
   const cleanupStaleMs = parseCleanupStale(f, mode);
   const statusText = f.line('job-status').toLowerCase();
   const jobStatus: JobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
@@ -156,6 +162,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     registry: registry!,
     configureHost: configureHost ?? false,
     cache,
+    builder,
     cleanupStaleMs,
     jobStatus,
   };

@@ -15,6 +15,7 @@ import { type RunProbeResult, probeContainerRun } from './daemon/run-probe.js';
 import { type CacheRecord, cacheDeadlineMs, DATA_ROOT, DATA_ROOT_PARENT, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
 import { cacheOutputs } from './cache/outputs.js';
 import { pruneAfterSave } from './cache/prune.js';
+import { applyBuilder, undoBuilder } from './builder/apply.js';
 import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
 import { CONTEXT_NAME, dockerConfigDir, installDockerContext, removeDockerContext } from './docker-context.js';
@@ -124,6 +125,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     state.update({ ready: true });
     const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
     const cache = await prepareImageCache(inputs, platform, state, client);
+    const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
     const outputs: Record<string, string> = {
       'docker-host': formatAddress(daemon.endpoint.address),
       'daemon-version': ready.version.version,
@@ -133,6 +135,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
       ...daemon.outputs,
       ...registry.outputs,
       ...cacheOutputs(cache),
+      ...builder.outputs,
     };
     for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
     await handToJob(daemon, outputs['docker-host']!, platform, state);
@@ -143,6 +146,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
         ...daemon.facts,
         ...registry.facts,
         ...(cache ? { 'Image cache': cacheFact(cache) } : {}),
+        ...builder.facts,
         'DOCKER_HOST': `\`${outputs['docker-host']}\``,
         'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
         'Storage driver': info.storageDriver,
@@ -210,6 +214,7 @@ export async function runPost(platform: Platform): Promise<void> {
       await removeDockerContext(s.dockerContext).catch((e: Error) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
     }
     try {
+      await undoBuilder(s, platform);
       if (s.cache && s.ready && s.endpoint) {
         const message = await platform.group('Image cache', () => saveImageCache(s.cache!, s, platform, jobStatus));
         platform.log.info(`setup-dind cache: ${message}.`);

@@ -36,6 +36,8 @@ export interface SessionState {
   dockerContext?: ContextRecord;
   /** socket mode: what the action changed on the runner's own daemon, to restore in post. */
   hostChanges?: HostChanges;
+  /** buildx: the builder main created (or asked buildx to create), to remove in post. */
+  builder?: string;
   cleanedUp?: boolean;
 }
 

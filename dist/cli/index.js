@@ -66978,7 +66978,7 @@ function wrappy (fn, cb) {
 
 /***/ }),
 
-/***/ 542:
+/***/ 8806:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67000,6 +67000,27 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 function showValue(value) {
     const shown = JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
     return value.length > 120 ? `${shown} (${value.length} characters)` : shown;
+}
+
+;// CONCATENATED MODULE: ./src/builder/settings.ts
+
+/** The image the docker-container driver runs BuildKit from (docker buildx create's own default). */
+const DEFAULT_BUILDX_IMAGE = 'moby/buildkit:buildx-stable-1';
+const IMAGE = /^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$/;
+/** The builder settings; undefined when buildx is false. Problems go to `f.problems`. */
+function parseBuilderSettings(f) {
+    const enabled = f.boolean('buildx');
+    const image = f.line('buildx-image');
+    if (!f.reported('buildx-image') && !IMAGE.test(image)) {
+        f.problems.push(`input "buildx-image": ${showValue(image)} is not an image reference; use a name like ${DEFAULT_BUILDX_IMAGE} or registry.example:5000/buildkit:v0.23`);
+    }
+    if (!enabled) {
+        if (!f.reported('buildx-image') && image !== f.defaultOf('buildx-image')) {
+            f.problems.push(`input "buildx-image": ${showValue(image)} has no effect while buildx is false; set buildx: true, or remove it`);
+        }
+        return undefined;
+    }
+    return { image };
 }
 
 ;// CONCATENATED MODULE: ./src/platform/platform.ts
@@ -68002,6 +68023,7 @@ function registryModeProblems(settings, use) {
 
 
 
+
 const MODES = ['dind', 'socket', 'external'];
 const PRIVILEGED = ['auto', 'true', 'false'];
 /** The dind image used when none is given: a pinned major version of the official image. */
@@ -68033,6 +68055,8 @@ const INPUT_DEFAULTS = {
     'cache-max-size': '',
     'cache-dir': '',
     'cache-keep': '1',
+    buildx: 'false',
+    'buildx-image': DEFAULT_BUILDX_IMAGE,
     token: '${{ github.token }}',
     'job-status': '${{ job.status }}',
 };
@@ -68105,6 +68129,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     if (registry)
         f.problems.push(...registryModeProblems(registry, { mode, configureHost: configureHost ?? false, daemonArgs: dind.daemonArgs }));
     const cache = parseCacheSettings(f, mode);
+    const builder = parseBuilderSettings(f);
     const cleanupStaleMs = parseCleanupStale(f, mode);
     const statusText = f.line('job-status').toLowerCase();
     const jobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
@@ -68119,6 +68144,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         registry: registry,
         configureHost: configureHost ?? false,
         cache,
+        builder,
         cleanupStaleMs,
         jobStatus,
     };
@@ -70510,6 +70536,109 @@ async function pruneAfterSave(record, platform) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/builder/buildx.ts
+// buildx: true. A docker-container builder on the job's daemon that already has the job's registry mirrors and
+// CA certificates (the buildkitd.toml of registry/buildkit.ts), exported as BUILDX_BUILDER, so that
+// `docker buildx build` goes through the mirror with no further step. Its BuildKit image is made present on the
+// job's daemon through the engine client first (pulled through the daemon's own mirrors and certificates, so no
+// anonymous Docker Hub pull from the builder); the builder itself is created and removed by the docker CLI's buildx
+// plugin, as docker/setup-buildx-action does: buildx keeps its builders in its own store on the runner, which no
+// engine API call can fill. Without the image, or without the plugin, main fails with what to do.
+
+
+
+const buildx_run = (0,external_node_util_namespaceObject.promisify)(external_node_child_process_namespaceObject.execFile);
+class BuilderError extends Error {
+}
+/** The builder's name: one per job session (buildx names allow letters, digits, '-' and '_'). */
+const builderName = (session) => `setup-dind-${session.replace(/[^a-zA-Z0-9_-]+/g, '-')}`.slice(0, 63);
+/** `docker buildx create` for the job's builder. */
+function createArgs(name, settings, buildkitdConfig) {
+    return [
+        'buildx', 'create', '--name', name, '--driver', 'docker-container', '--driver-opt', `image=${settings.image}`,
+        ...(buildkitdConfig ? ['--buildkitd-config', buildkitdConfig] : []),
+        '--bootstrap',
+    ];
+}
+/** The environment that points the docker CLI at the job's daemon. */
+function cliEnvironment(base, endpoint) {
+    const env = {};
+    for (const [k, v] of Object.entries(base))
+        if (v !== undefined && !k.startsWith('DOCKER_'))
+            env[k] = v;
+    if (base.DOCKER_CONFIG)
+        env.DOCKER_CONFIG = base.DOCKER_CONFIG;
+    return { ...env, ...clientEnvironment(endpoint) };
+}
+/** The builder image on the job's daemon: present, or pulled through its mirrors; else a BuilderError that says what to do. */
+async function ensureBuilderImage(daemon, settings) {
+    try {
+        if (await daemon.imageExists(settings.image))
+            return 'present';
+        await daemon.pullImage(settings.image);
+        return 'pulled';
+    }
+    catch (e) {
+        throw new BuilderError(`buildx: the builder image ${settings.image} could not be had on the job's daemon (${e.message}). ` +
+            'The docker-container builder runs BuildKit from that image: let the daemon pull it (registry-mirrors with a mirror ' +
+            'that has it, or a registry it reaches with registry-certs), or set buildx-image to an image you provide; or remove ' +
+            "buildx (DOCKER_BUILDKIT=1 docker build uses the daemon's own BuildKit, with the same mirrors and certificates).");
+    }
+}
+/** Creates the builder with the buildx plugin; a missing plugin or a failed create is a BuilderError. */
+async function createBuilder(name, settings, buildkitdConfig, env) {
+    try {
+        await buildx_run('docker', createArgs(name, settings, buildkitdConfig), { env, timeout: 180_000 });
+    }
+    catch (e) {
+        const err = e;
+        const full = (err.stderr || err.message).trim();
+        const text = full.split('\n').filter((l) => l.trim()).slice(0, 2).join(' ');
+        if (err.code === 'ENOENT')
+            throw new BuilderError('buildx: there is no docker CLI on this runner; buildx needs it with its buildx plugin (docker/setup-buildx-action installs one), or remove buildx');
+        if (/is not a docker command|unknown command/i.test(full))
+            throw new BuilderError(`buildx: the docker CLI has no buildx plugin (${text}); install it (docker/setup-buildx-action does) or remove buildx`);
+        throw new BuilderError(`buildx: docker buildx create failed (${text})`);
+    }
+}
+/** post: removes the builder (its container, and its entry in buildx's store); never throws. */
+async function removeBuilder(name, env) {
+    try {
+        await buildx_run('docker', ['buildx', 'rm', name], { env, timeout: 60_000 });
+        return undefined;
+    }
+    catch (e) {
+        const err = e;
+        return (err.stderr || err.message).trim().split('\n').at(-1);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/builder/apply.ts
+
+
+/** main: the builder, or nothing when buildx is false. A BuilderError fails the step. */
+async function applyBuilder(settings, platform, state, daemon, endpoint, buildkitdConfig) {
+    if (!settings)
+        return { outputs: { 'buildx-builder': '' }, facts: {} };
+    const image = await ensureBuilderImage(daemon, settings);
+    const name = builderName(state.value.session);
+    state.update({ builder: name });
+    await createBuilder(name, settings, buildkitdConfig, cliEnvironment(platform.env, endpoint));
+    platform.exportVariable('BUILDX_BUILDER', name);
+    platform.log.info(`setup-dind: buildx builder ${name} (docker-container, ${settings.image} ${image}) is ready; BUILDX_BUILDER=${name}.`);
+    return { outputs: { 'buildx-builder': name }, facts: { 'buildx builder': `${name} (${settings.image}${buildkitdConfig ? ', the registry settings in its buildkitd.toml' : ''})` } };
+}
+/** post: removes the builder the state names; a failure is a note (the daemon's removal takes its container too). */
+async function undoBuilder(s, platform) {
+    if (!s.builder || !s.endpoint)
+        return;
+    const problem = await removeBuilder(s.builder, cliEnvironment(platform.env, loadEndpoint(s.endpoint)));
+    if (problem)
+        platform.log.info(`setup-dind: docker buildx rm ${s.builder}: ${problem}`);
+    else
+        platform.log.info(`setup-dind: removed the buildx builder ${s.builder}.`);
+}
+
 ;// CONCATENATED MODULE: ./src/state.ts
 const KEY = 'setup-dind';
 class StateRecorder {
@@ -70609,6 +70738,7 @@ async function removeDockerContext(r) {
 ;// CONCATENATED MODULE: ./src/phases.ts
 // The three phases of a job as plain functions over a platform: pre starts the daemon early, main waits until it
 // answers and hands it to the job, post removes what the job created. Entry points only pick the platform.
+
 
 
 
@@ -70727,6 +70857,7 @@ async function runMain(platform, options = {}) {
         state.update({ ready: true });
         const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
         const cache = await prepareImageCache(inputs, platform, state, client);
+        const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
         const outputs = {
             'docker-host': formatAddress(daemon.endpoint.address),
             'daemon-version': ready.version.version,
@@ -70736,6 +70867,7 @@ async function runMain(platform, options = {}) {
             ...daemon.outputs,
             ...registry.outputs,
             ...cacheOutputs(cache),
+            ...builder.outputs,
         };
         for (const [name, value] of Object.entries(outputs))
             platform.setOutput(name, value);
@@ -70746,6 +70878,7 @@ async function runMain(platform, options = {}) {
             ...daemon.facts,
             ...registry.facts,
             ...(cache ? { 'Image cache': cacheFact(cache) } : {}),
+            ...builder.facts,
             'DOCKER_HOST': `\`${outputs['docker-host']}\``,
             'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
             'Storage driver': info.storageDriver,
@@ -70813,6 +70946,7 @@ async function runPost(platform) {
             await removeDockerContext(s.dockerContext).catch((e) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
         }
         try {
+            await undoBuilder(s, platform);
             if (s.cache && s.ready && s.endpoint) {
                 const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform, jobStatus));
                 platform.log.info(`setup-dind cache: ${message}.`);
@@ -71289,7 +71423,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(542);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8806);
 
 // docker-modem calls url.parse, which Node 24 reports on every run; it says nothing to the CLI's users.
 process.noDeprecation = true;

@@ -55,6 +55,7 @@ const CONTEXT: Partial<Record<InputName, Record<string, string>>> = {
   'cache-max-size': { cache: 'images' },
   'cache-dir': { cache: 'images' },
   'cache-keep': { cache: 'images' },
+  'buildx-image': { buildx: 'true' },
 };
 
 const EMPTY_IS_UNSET = 'optional: empty (or blank) means not set';
@@ -114,6 +115,11 @@ const ACCEPTED: Record<InputName, Partial<Record<Kind, string>>> = {
   // Any directory name is legal; it is created on use, and a cache that cannot be used is a warning, never a failure.
   'cache-dir': { ...ANY_TEXT('a directory, created on use (failures are warnings)'), 'path traversal': undefined },
   'cache-keep': {},
+  buildx: { empty: EMPTY_IS_FALSE, whitespace: EMPTY_IS_FALSE },
+  'buildx-image': {
+    huge: '"1e308" is a valid image reference (docker.io/library/1e308)',
+    'unknown enum value': '"sometimes" is a valid image reference (docker.io/library/sometimes)',
+  },
   // A secret, read by post only and never shown; a token the API refuses is a notice or a warning there.
   token: { ...ANY_TEXT('a secret (GITHUB_TOKEN by default), read by post only; one the API refuses is a notice there'), newline: 'a token with a newline is not sent (no cache clean-up), never an error' },
   // Read by post only; anything but success/failure/cancelled is "unknown" (the log is then printed if not ready).
