@@ -67011,7 +67011,7 @@ const IMAGE = /^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$/;
 function parseBuilderSettings(f) {
     const enabled = f.boolean('buildx');
     const image = f.line('buildx-image');
-    if (!f.reported('buildx-image') && !IMAGE.test(image)) {
+    if (!f.reported('buildx-image') && (!IMAGE.test(image) || image.length > 255)) {
         f.problems.push(`input "buildx-image": ${showValue(image)} is not an image reference; use a name like ${DEFAULT_BUILDX_IMAGE} or registry.example:5000/buildkit:v0.23`);
     }
     if (!enabled) {
@@ -70585,20 +70585,25 @@ async function ensureBuilderImage(daemon, settings) {
             "buildx (DOCKER_BUILDKIT=1 docker build uses the daemon's own BuildKit, with the same mirrors and certificates).");
     }
 }
-/** Creates the builder with the buildx plugin; a missing plugin or a failed create is a BuilderError. */
+const firstLines = (e) => {
+    const err = e;
+    return (err.stderr || err.message).trim().split('\n').filter((l) => l.trim()).slice(0, 2).join(' ');
+};
+/** Creates the builder with the buildx plugin; no docker CLI, no plugin or a failed create is a BuilderError. */
 async function createBuilder(name, settings, buildkitdConfig, env) {
     try {
-        await buildx_run('docker', createArgs(name, settings, buildkitdConfig), { env, timeout: 180_000 });
+        await buildx_run('docker', ['buildx', 'version'], { env, timeout: 30_000 });
     }
     catch (e) {
-        const err = e;
-        const full = (err.stderr || err.message).trim();
-        const text = full.split('\n').filter((l) => l.trim()).slice(0, 2).join(' ');
-        if (err.code === 'ENOENT')
+        if (e.code === 'ENOENT')
             throw new BuilderError('buildx: there is no docker CLI on this runner; buildx needs it with its buildx plugin (docker/setup-buildx-action installs one), or remove buildx');
-        if (/is not a docker command|unknown command/i.test(full))
-            throw new BuilderError(`buildx: the docker CLI has no buildx plugin (${text}); install it (docker/setup-buildx-action does) or remove buildx`);
-        throw new BuilderError(`buildx: docker buildx create failed (${text})`);
+        throw new BuilderError(`buildx: the docker CLI has no buildx plugin (docker buildx version: ${firstLines(e)}); install it (docker/setup-buildx-action does) or remove buildx`);
+    }
+    try {
+        await buildx_run('docker', [...createArgs(name, settings, buildkitdConfig)], { env, timeout: 180_000 });
+    }
+    catch (e) {
+        throw new BuilderError(`buildx: docker buildx create failed (${firstLines(e)})`);
     }
 }
 /** post: removes the builder (its container, and its entry in buildx's store); never throws. */

@@ -51,17 +51,23 @@ export async function ensureBuilderImage(daemon: EngineClient, settings: Builder
   }
 }
 
-/** Creates the builder with the buildx plugin; a missing plugin or a failed create is a BuilderError. */
+const firstLines = (e: unknown) => {
+  const err = e as { stderr?: string; message: string };
+  return (err.stderr || err.message).trim().split('\n').filter((l) => l.trim()).slice(0, 2).join(' ');
+};
+
+/** Creates the builder with the buildx plugin; no docker CLI, no plugin or a failed create is a BuilderError. */
 export async function createBuilder(name: string, settings: BuilderSettings, buildkitdConfig: string, env: Record<string, string>): Promise<void> {
   try {
-    await run('docker', createArgs(name, settings, buildkitdConfig), { env, timeout: 180_000 });
+    await run('docker', ['buildx', 'version'], { env, timeout: 30_000 });
   } catch (e) {
-    const err = e as { code?: string | number; stderr?: string; message: string };
-    const full = (err.stderr || err.message).trim();
-    const text = full.split('\n').filter((l) => l.trim()).slice(0, 2).join(' ');
-    if (err.code === 'ENOENT') throw new BuilderError('buildx: there is no docker CLI on this runner; buildx needs it with its buildx plugin (docker/setup-buildx-action installs one), or remove buildx');
-    if (/is not a docker command|unknown command/i.test(full)) throw new BuilderError(`buildx: the docker CLI has no buildx plugin (${text}); install it (docker/setup-buildx-action does) or remove buildx`);
-    throw new BuilderError(`buildx: docker buildx create failed (${text})`);
+    if ((e as { code?: string }).code === 'ENOENT') throw new BuilderError('buildx: there is no docker CLI on this runner; buildx needs it with its buildx plugin (docker/setup-buildx-action installs one), or remove buildx');
+    throw new BuilderError(`buildx: the docker CLI has no buildx plugin (docker buildx version: ${firstLines(e)}); install it (docker/setup-buildx-action does) or remove buildx`);
+  }
+  try {
+    await run('docker', [...createArgs(name, settings, buildkitdConfig)], { env, timeout: 180_000 });
+  } catch (e) {
+    throw new BuilderError(`buildx: docker buildx create failed (${firstLines(e)})`);
   }
 }
 

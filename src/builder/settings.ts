@@ -18,7 +18,7 @@ const IMAGE = /^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$/;
 export function parseBuilderSettings(f: Fields<BuilderInputName>): BuilderSettings | undefined {
   const enabled = f.boolean('buildx');
   const image = f.line('buildx-image');
-  if (!f.reported('buildx-image') && !IMAGE.test(image)) {
+  if (!f.reported('buildx-image') && (!IMAGE.test(image) || image.length > 255)) {
     f.problems.push(`input "buildx-image": ${showValue(image)} is not an image reference; use a name like ${DEFAULT_BUILDX_IMAGE} or registry.example:5000/buildkit:v0.23`);
   }
   if (!enabled) {

@@ -3,9 +3,10 @@
 // job's registry mirrors. The client is Debian's docker 20.10 CLI, which drives BuildKit itself; CLIs from 23.0 on
 // hand DOCKER_BUILDKIT=1 builds to the buildx plugin, which the bed does not have (hosted runners do).
 //
-// What the bed's dockerd 20.10 does: its BuildKit pulls through a mirror, but does not trust a mirror's CA from
-// certs.d (the classic builder and `docker pull` do, see registry.test.ts): a TLS mirror with a private CA fails
-// with x509 there. The default image (docker:29-dind) is not on the bed; README says what to expect.
+// What the bed's dockerd 20.10 does: BuildKit builds offline with its built-in frontend and a base image the daemon
+// has. Through mirrors its BuildKit fails where `docker pull` and the classic builder succeed (registry.test.ts):
+// it asks an http mirror over https, and does not trust a TLS mirror's CA from certs.d. Newer daemons are tested
+// where the bed has them.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,51 +31,77 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const BUILD = [
-  'mkdir -p ctx',
-  `printf 'FROM busybox:1\\nRUN echo built-by-buildkit > /proof\\nCMD ["cat", "/proof"]\\n' > ctx/Dockerfile`,
-  'DOCKER_BUILDKIT=1 /usr/bin/docker build --progress=plain -t bk/app:1 ctx 2>&1',
-  'docker run --rm bk/app:1',
-].join(' && ');
+const build = (from: string) =>
+  [
+    'mkdir -p ctx',
+    `printf 'FROM ${from}\\nRUN echo built-by-buildkit > /proof\\nCMD ["cat", "/proof"]\\n' > ctx/Dockerfile`,
+    'DOCKER_BUILDKIT=1 /usr/bin/docker build --progress=plain -t bk/app:1 ctx 2>&1',
+    'docker run --rm bk/app:1',
+  ].join(' && ');
 
-function buildJob(registry: Record<string, string>): Promise<JobResult> {
+function buildJob(image: string, registry: Record<string, string>, steps: { name: string; run: string }[]): Promise<JobResult> {
   return runJob({
     actionDir: repoRoot,
     nodePath: actionNode(),
-    env: { DOCKER_HOST: outerHost() },
-    with: { image: DIND_IMAGE, network: NET, ...registry },
-    steps: [{ name: 'build', run: BUILD }],
+    env: { DOCKER_HOST: outerHost(), OUTER: outerHost() },
+    with: { image, network: NET, ...registry },
+    steps,
   });
 }
 
-describe('BuildKit on the job daemon (dockerd 20.10)', () => {
-  it('DOCKER_BUILDKIT=1 docker build pulls FROM busybox:1 through an http mirror (insecure-registries) and runs the result', async () => {
+function expectBuildKitBuilt(job: JobResult): void {
+  expect(job.jobStatus, job.log).toBe('success');
+  const out = job.phase('build')!.stdout;
+  // BuildKit's plain progress (the classic builder prints "Step 1/3" instead).
+  expect(out).toMatch(/#\d+ \[internal\] load build definition from Dockerfile/);
+  expect(out).not.toMatch(/Step 1\/3/);
+  expect(out.trim().split('\n').at(-1)).toBe('built-by-buildkit');
+}
+
+describe('BuildKit on the job daemon', () => {
+  it('dockerd 20.10 builds with BuildKit offline (built-in Dockerfile frontend, a base image the daemon has)', async () => {
     const before = await picture();
-    const mark = (await plainMirror.logs()).length;
-    const job = await buildJob({ 'registry-mirrors': plainMirror.url, 'insecure-registries': plainMirror.address });
+    const job = await buildJob(DIND_IMAGE, {}, [
+      { name: 'load', run: `docker -H "$OUTER" save ${BUSYBOX} | docker load -q` },
+      { name: 'build', run: build(BUSYBOX) },
+    ]);
     try {
-      expect(job.jobStatus, job.log).toBe('success');
-      const out = job.phase('build')!.stdout;
-      // BuildKit's plain progress (the classic builder prints "Step 1/3" instead).
-      expect(out).toMatch(/#\d+ \[internal\] load build definition from Dockerfile/);
-      expect(out).not.toMatch(/Step 1\/3/);
-      expect(out.trim().split('\n').at(-1)).toBe('built-by-buildkit');
-      expect((await plainMirror.logs()).slice(mark)).toMatch(/"(GET|HEAD) \/v2\/library\/busybox\/manifests\/1(\?ns=docker\.io)? HTTP\/1.1" 200/);
+      expectBuildKitBuilt(job);
       await expectNothingLeft(before);
     } finally {
       await job.cleanup();
     }
   });
 
-  it("a TLS mirror with a private CA: 20.10's BuildKit does not trust the CA from certs.d (x509), as documented", async () => {
+  it("dockerd 20.10's BuildKit and mirrors: an http mirror is asked over https, a TLS mirror's certs.d CA is not trusted", async () => {
     const before = await picture();
-    const job = await buildJob({ 'registry-mirrors': tlsMirror.url, 'registry-certs': `${tlsMirror.address}=${tlsMirror.caFile}` });
+    const plain = await buildJob(DIND_IMAGE, { 'registry-mirrors': plainMirror.url, 'insecure-registries': plainMirror.address }, [{ name: 'build', run: build('busybox:1') }]);
+    const tls = await buildJob(DIND_IMAGE, { 'registry-mirrors': tlsMirror.url, 'registry-certs': `${tlsMirror.address}=${tlsMirror.caFile}` }, [{ name: 'build', run: build('busybox:1') }]);
     try {
-      expect(job.jobStatus).toBe('failure');
-      expect(job.phase('build')!.stdout).toMatch(/load metadata for docker\.io\/library\/busybox:1[\s\S]*bk-mirror\.test:5000\/v2\/library\/busybox\/manifests\/1\?ns=docker\.io.*x509: certificate signed by unknown authority/);
+      expect(plain.jobStatus).toBe('failure');
+      expect(plain.phase('build')!.stdout).toMatch(/Head "https:\/\/bk-plain\.test:5000\/v2\/library\/busybox\/manifests\/1\?ns=docker\.io": http: server gave HTTP response to HTTPS client/);
+      expect(tls.jobStatus).toBe('failure');
+      expect(tls.phase('build')!.stdout).toMatch(/bk-mirror\.test:5000\/v2\/library\/busybox\/manifests\/1\?ns=docker\.io.*x509: certificate signed by unknown authority/);
       await expectNothingLeft(before);
     } finally {
-      await job.cleanup();
+      await Promise.all([plain.cleanup(), tls.cleanup()]);
     }
   });
+
+  // Newer daemons, where the bed has them (SETUP_DIND_BED_SUITES="bookworm trixie" builds local/dind:trixie, 26.1).
+  const newer = (process.env.SETUP_DIND_BED_SUITES ?? '').split(/\s+/).includes('trixie') ? ['local/dind:trixie'] : [];
+  for (const image of newer) {
+    it(`${image}: BuildKit pulls FROM busybox:1 through the TLS mirror with its private CA`, async () => {
+      const before = await picture();
+      const mark = (await tlsMirror.logs()).length;
+      const job = await buildJob(image, { 'registry-mirrors': tlsMirror.url, 'registry-certs': `${tlsMirror.address}=${tlsMirror.caFile}` }, [{ name: 'build', run: build('busybox:1') }]);
+      try {
+        expectBuildKitBuilt(job);
+        expect((await tlsMirror.logs()).slice(mark)).toMatch(/"(GET|HEAD) \/v2\/library\/busybox\/manifests\/1(\?ns=docker\.io)? HTTP\/1.1" 200/);
+        await expectNothingLeft(before);
+      } finally {
+        await job.cleanup();
+      }
+    });
+  }
 });
