@@ -31,6 +31,8 @@ prepare_cleanup() {
   return $status
 }
 trap prepare_cleanup EXIT
+# No silent exit: whatever command stops the script (set -e) is named.
+trap 'printf "\nerror: \"%s\" failed (exit %s) at %s line %s\n" "$BASH_COMMAND" "$?" "${BASH_SOURCE[0]}" "$LINENO" >&2' ERR
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci --ignore-scripts"
@@ -64,6 +66,9 @@ export TMPDIR=$PREPARE_TMP
 PREPARE_USERS="$PREPARE_TMP/.users"
 : >"$PREPARE_USERS"
 export SETUP_DIND_TEST_USERS=$PREPARE_USERS
+# Test users of this run carry a suffix of their own: a run never uses, or removes, another run's users.
+SETUP_DIND_TEST_USER_SUFFIX=$(printf '%05x' $(((RANDOM << 15 | RANDOM) % 1048576)))
+export SETUP_DIND_TEST_USER_SUFFIX
 
 in_bed() { "$@"; }
 # Never probe /var/run/docker.sock: with no DOCKER_HOST, the bed is the engine.

@@ -7,27 +7,45 @@ import { EngineClient, type LabelledObjects } from './engine/client.js';
 import type { Logger } from './platform/platform.js';
 import { LABEL_CREATED, LABEL_SESSION } from './session.js';
 import type { SessionState } from './state.js';
+import { forwarderWarnings, stopForwarder } from './daemon/ports.js';
 
 export interface CleanupReport {
   removed: string[];
   warnings: string[];
 }
 
-/** Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed. */
+/** Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save). */
 export const STOP_GRACE_SECONDS = 5;
 
 type Attempt = (what: string, fn: () => Promise<void>) => Promise<void>;
+type Removal = [what: string, fn: () => Promise<void>];
 
-/** Containers first (stopped gracefully), then the volumes and networks they used: the order the engine needs. */
-async function removeObjects(engine: EngineClient, found: LabelledObjects, attempt: Attempt): Promise<void> {
-  for (const c of found.containers) {
-    await attempt(`container ${c.name}`, async () => {
-      if (c.state === 'running') await engine.stopContainer(c.id, STOP_GRACE_SECONDS);
-      await engine.removeContainer(c.id);
+/** Runs removals side by side; each outcome is reported through `attempt`, in the order they are listed. */
+async function together(removals: Removal[], attempt: Attempt): Promise<void> {
+  const outcomes = removals.map(([, fn]) => fn().then(() => undefined, (e: unknown) => e));
+  await Promise.all(outcomes);
+  for (const [i, [what]] of removals.entries()) {
+    const outcome = await outcomes[i]!;
+    await attempt(what, async () => {
+      if (outcome !== undefined) throw outcome;
     });
   }
-  for (const v of found.volumes) await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name));
-  for (const n of found.networks) await attempt(`network ${n.name}`, () => engine.removeNetwork(n.id));
+}
+
+/**
+ * Containers first, removed at once (a running one is killed: nothing of a job's daemon is kept unless the cache
+ * saved it before), then their volumes, their networks and anything `alongside` (the per-job directory), together.
+ */
+async function removeObjects(engine: EngineClient, found: LabelledObjects, attempt: Attempt, alongside: Removal[] = []): Promise<void> {
+  await together(found.containers.map((c) => [`container ${c.name}`, () => engine.removeContainer(c.id)]), attempt);
+  await together(
+    [
+      ...found.volumes.map((v): Removal => [`volume ${v.name}`, () => engine.removeVolume(v.name)]),
+      ...found.networks.map((n): Removal => [`network ${n.name}`, () => engine.removeNetwork(n.id)]),
+      ...alongside,
+    ],
+    attempt,
+  );
 }
 
 export async function cleanupSession(state: SessionState, log: Logger): Promise<CleanupReport> {
@@ -43,6 +61,22 @@ export async function cleanupSession(state: SessionState, log: Logger): Promise<
     }
   };
 
+  // The forwarder goes first (it follows the daemon and logs into the job directory), but is named last.
+  const forwarder = state.forwarder;
+  let forwarderStopped = false;
+  if (forwarder) {
+    for (const w of forwarderWarnings(forwarder)) log.warning(`setup-dind port forwarding: ${w}`);
+    try {
+      forwarderStopped = await stopForwarder(forwarder);
+    } catch (e) {
+      const message = `Could not stop the port forwarder (pid ${forwarder.pid}): ${(e as Error).message}`;
+      report.warnings.push(message);
+      log.warning(message);
+    }
+  }
+  // The directory goes after the container that mounts it (a live dockerd could still write into it).
+  const dir = state.jobDir;
+  const alongside: Removal[] = dir && existsSync(dir) ? [[`directory ${dir}`, () => rm(dir, { recursive: true, force: true })]] : [];
   if (state.outer) {
     const engine = new EngineClient(loadEndpoint(state.outer));
     const label = `${LABEL_SESSION}=${state.session}`;
@@ -57,12 +91,11 @@ export async function cleanupSession(state: SessionState, log: Logger): Promise<
     }
     // What state names but the engine no longer lists is already gone; what the engine lists with our label but
     // state lost (a crash between create and save) is ours all the same.
-    await removeObjects(engine, found, attempt);
+    await removeObjects(engine, found, attempt, alongside);
+  } else {
+    await together(alongside, attempt);
   }
-  if (state.jobDir && existsSync(state.jobDir)) {
-    const dir = state.jobDir;
-    await attempt(`directory ${dir}`, () => rm(dir, { recursive: true, force: true }));
-  }
+  if (forwarderStopped) report.removed.push(`port forwarder (pid ${forwarder!.pid})`);
   return report;
 }
 

@@ -8,6 +8,7 @@ import { type Fields, fieldsOf } from './fields.js';
 import { registryModeProblems } from './registry/daemon-json.js';
 import { type RegistrySettings, parseRegistrySettings } from './registry/settings.js';
 import { showValue } from './show.js';
+import { INTEGRATION_DEFAULTS, type IntegrationSettings, parseIntegration } from './daemon/integration.js';
 
 export { CACHE_SAVE, CACHE_STRATEGIES, type CacheSettings, parseSize } from './cache/settings.js';
 export { showValue };
@@ -47,6 +48,7 @@ export const INPUT_DEFAULTS = {
   'cache-save': 'on-success',
   'cache-max-size': '',
   'cache-dir': '',
+  ...INTEGRATION_DEFAULTS,
   'cache-keep': '1',
   buildx: 'false',
   'buildx-image': DEFAULT_BUILDX_IMAGE,
@@ -88,6 +90,8 @@ export interface Inputs {
   builder?: BuilderSettings;
   /** Remove objects of other setup-dind sessions older than this (ms) from the engine; undefined: never. */
   cleanupStaleMs?: number;
+  /** dind: job paths, mounts, MTU, proxies and port forwarding (daemon/integration.ts). */
+  integration: IntegrationSettings;
   jobStatus: JobStatus;
 }
 
@@ -149,6 +153,10 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
   const cache = parseCacheSettings(f, mode);
   const builder = parseBuilderSettings(f);
   const cleanupStaleMs = parseCleanupStale(f, mode);
+  const { settings: integration, problems: integrationProblems } = parseIntegration((name) => f.raw(name), {
+    mode, daemonArgs: dind.daemonArgs, daemonConfig: registry?.daemonConfig ?? {},
+  });
+  f.problems.push(...integrationProblems);
   const statusText = f.line('job-status').toLowerCase();
   const jobStatus: JobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
 
@@ -164,6 +172,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     cache,
     builder,
     cleanupStaleMs,
+    integration,
     jobStatus,
   };
 }

@@ -5,7 +5,7 @@ import type { DaemonMode, JobDaemon } from './daemon/daemon.js';
 import { dindDaemon } from './daemon/dind.js';
 import { existingDaemon } from './daemon/existing.js';
 import { type EngineLocation, checkedEndpoint, clientEnvironment, formatAddress, loadEndpoint, locateEngine } from './endpoint.js';
-import { EngineClient } from './engine/client.js';
+import { type DaemonInfo, EngineClient } from './engine/client.js';
 import { STOP_GRACE_SECONDS, cleanupSession, reapStale } from './cleanup.js';
 import { type Inputs, InputError, parseInputs } from './inputs.js';
 import type { Platform } from './platform/platform.js';
@@ -20,11 +20,23 @@ import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
 import { CONTEXT_NAME, dockerConfigDir, installDockerContext, removeDockerContext } from './docker-context.js';
 import { applyRegistry, checkRegistryEarly, undoRegistry } from './registry/apply.js';
+import { changedSince, restartNotice, startDigests, unsupportedPlatform } from './guards.js';
 
 export interface PhaseOptions {
   clock?: Clock;
   readProcStatus?: () => Promise<string>;
   socketGroup?: () => number;
+  /** The runner's operating system (default: this process's). */
+  os?: NodeJS.Platform;
+}
+
+/** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
+function endsOnThisPlatform(platform: Platform, options: PhaseOptions, report: 'fail' | 'warn'): boolean {
+  const problem = unsupportedPlatform(options.os ?? process.platform);
+  if (!problem) return false;
+  if (report === 'fail') platform.fail(problem);
+  else platform.log.warning(problem);
+  return true;
 }
 
 const LOG_TAIL_LINES = 60;
@@ -69,12 +81,12 @@ function readInputs(platform: Platform): Inputs | undefined {
   }
 }
 
-async function startDaemon(inputs: Inputs, platform: Platform, state: StateRecorder, engine: () => EngineLocation, options: PhaseOptions): Promise<void> {
+async function startDaemon(inputs: Inputs, platform: Platform, state: StateRecorder, engine: () => EngineLocation, options: PhaseOptions, reuseSession?: string): Promise<void> {
   // Certificates that exist already (inline, or outside the workspace) are checked before anything starts.
   const problems = await checkRegistryEarly(inputs, platform.job.workspace);
   if (problems.length) throw new InputError(problems);
-  const session = newSessionId(platform.job);
-  state.begin({ session, mode: inputs.mode });
+  const session = reuseSession ?? newSessionId(platform.job);
+  state.begin({ session, mode: inputs.mode, startedWith: startDigests(platform) });
   if (inputs.cleanupStaleMs !== undefined) {
     const removed = await reapStale(new EngineClient(checkedEndpoint(engine())), inputs.cleanupStaleMs, session, platform.log);
     platform.log.info(`setup-dind cleanup-stale: ${removed.length ? `removed ${removed.join(', ')}` : 'nothing older than the threshold'}.`);
@@ -83,6 +95,7 @@ async function startDaemon(inputs: Inputs, platform: Platform, state: StateRecor
 }
 
 export async function runPre(platform: Platform, options: PhaseOptions = {}): Promise<void> {
+  if (endsOnThisPlatform(platform, options, 'fail')) return;
   const inputs = readInputs(platform);
   if (!inputs) return;
   const state = new StateRecorder(platform.state);
@@ -97,6 +110,7 @@ export async function runPre(platform: Platform, options: PhaseOptions = {}): Pr
 }
 
 export async function runMain(platform: Platform, options: PhaseOptions = {}): Promise<void> {
+  if (endsOnThisPlatform(platform, options, 'fail')) return;
   const inputs = readInputs(platform);
   if (!inputs) return;
   const state = new StateRecorder(platform.state);
@@ -107,22 +121,31 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     if (!state.value) {
       // pre did not run (a composite action, or pre was skipped): start now.
       await startDaemon(inputs, platform, state, engine, options);
+    } else {
+      const changed = changedSince(state.value.startedWith, startDigests(platform));
+      if (changed.length) {
+        // Never ignored silently: what pre started goes, and main's values start a new daemon (same session id).
+        platform.log.warning(restartNotice(changed));
+        const report = await cleanupSession(state.value, platform.log);
+        if (report.warnings.length) throw new Error(`the daemon pre started could not be removed for the restart (${report.warnings.join('; ')})`);
+        await startDaemon(inputs, platform, state, engine, options, state.value.session);
+      }
     }
     const waitStarted = clock.now();
     const daemon = await daemonMode(inputs, platform, state, engine, options).attach();
     const client = new EngineClient(daemon.endpoint);
     const target = `the ${inputs.mode} daemon at ${client.description}`;
     // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
-    const ready = await waitForDaemon(daemon, client, target, Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)), platform, clock);
+    const { ready, info } = await waitForDaemon(daemon, client, target, Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)), platform, clock);
     // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
     const waitSeconds = (clock.now() - mainStarted) / 1000;
     const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
-    const info = await client.info();
     // The check costs 0.6-1 s on a busy 2-core runner: it runs where it can fail, a daemon without --privileged.
     const probe = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
       ? await checkCanRunContainers(client, ready.version.arch, state.value, platform)
       : undefined;
     state.update({ ready: true });
+    const moreEnv = (await daemon.afterReady?.()) ?? {};
     const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
     const cache = await prepareImageCache(inputs, platform, state, client);
     const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
@@ -138,7 +161,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
       ...builder.outputs,
     };
     for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
-    await handToJob(daemon, outputs['docker-host']!, platform, state);
+    await handToJob(daemon, outputs['docker-host']!, platform, state, moreEnv);
     platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
     await platform.appendSummary(
       summaryTable('setup-dind', {
@@ -161,9 +184,17 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
 }
 
 /** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
-async function waitForDaemon(daemon: JobDaemon, client: EngineClient, target: string, timeoutMs: number, platform: Platform, clock: Clock): Promise<Ready> {
+async function waitForDaemon(daemon: JobDaemon, client: EngineClient, target: string, timeoutMs: number, platform: Platform, clock: Clock): Promise<{ ready: Ready; info: DaemonInfo }> {
+  let info: DaemonInfo | undefined;
+  // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
+  const probe = async (ms: number) => {
+    const answer = await client.probe(ms);
+    info = answer.info;
+    return answer;
+  };
   try {
-    return await waitUntilReady({ target, timeoutMs, probe: (ms) => client.probe(ms), giveUp: daemon.giveUp, clock });
+    const ready = await waitUntilReady({ target, timeoutMs, probe, giveUp: daemon.giveUp, clock });
+    return { ready, info: info ?? (await client.info()) };
   } catch (e) {
     if (!(e instanceof NotReadyError) || !daemon.logTail) throw e;
     const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err: Error) => `(its log could not be read: ${err.message})`);
@@ -173,7 +204,7 @@ async function waitForDaemon(daemon: JobDaemon, client: EngineClient, target: st
 }
 
 /** Makes the daemon the job's: DOCKER_HOST and friends, or in a container job a docker context (recorded in state). */
-async function handToJob(daemon: JobDaemon, dockerHost: string, platform: Platform, state: StateRecorder): Promise<void> {
+async function handToJob(daemon: JobDaemon, dockerHost: string, platform: Platform, state: StateRecorder, moreEnv: Record<string, string> = {}): Promise<void> {
   if (state.value?.containerJob) {
     // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
     const configDir = dockerConfigDir(platform.env);
@@ -183,11 +214,12 @@ async function handToJob(daemon: JobDaemon, dockerHost: string, platform: Platfo
         `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${dockerHost} inside your run script.`,
     );
   } else {
-    for (const [name, value] of Object.entries(clientEnvironment(daemon.endpoint))) platform.exportVariable(name, value);
+    for (const [name, value] of Object.entries({ ...clientEnvironment(daemon.endpoint), ...moreEnv })) platform.exportVariable(name, value);
   }
 }
 
-export async function runPost(platform: Platform): Promise<void> {
+export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'os'> = {}): Promise<void> {
+  if (endsOnThisPlatform(platform, options, 'warn')) return;
   let state: StateRecorder;
   try {
     state = new StateRecorder(platform.state);
@@ -294,10 +326,25 @@ async function saveImageCache(record: CacheRecord, s: SessionState, platform: Pl
     }
     const outer = new EngineClient(loadEndpoint(s.outer!));
     const id = s.containerId!;
-    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => outer.stopContainer(id, STOP_GRACE_SECONDS), cacheDeadlineMs(platform.env), jobStatus);
+    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => stopCleanly(outer, id), cacheDeadlineMs(platform.env), jobStatus);
   } catch (e) {
     platform.log.warning(`setup-dind cache: could not save (${(e as Error).message}).`);
     return 'not saved: an error';
+  }
+}
+
+/**
+ * data-root: dockerd must have shut down by itself (exit code 0) before its data root is archived. A daemon killed
+ * after the grace period, or one that is still running, may have left its databases half-written: no snapshot.
+ */
+async function stopCleanly(outer: EngineClient, id: string): Promise<void> {
+  await outer.stopContainer(id, STOP_GRACE_SECONDS);
+  const c = await outer.inspectContainer(id);
+  if (!c) throw new Error("the daemon's container is gone, so there is no data root to save");
+  if (c.running) throw new Error(`the daemon is still running after the stop request (state: ${c.status}); its data root is not saved`);
+  if (c.exitCode !== 0) {
+    const how = c.exitCode === 137 ? `it was killed after ${STOP_GRACE_SECONDS} s` : `it exited with code ${c.exitCode}`;
+    throw new Error(`the daemon did not shut down cleanly (${how}); a snapshot of its data root could be inconsistent, so it is not saved`);
   }
 }
 

@@ -7,6 +7,14 @@ import type { HostChanges } from './registry/host.js';
 import type { ContextRecord } from './docker-context.js';
 import type { StateStore } from './platform/platform.js';
 
+/** dind: the port forwarder process (daemon/ports.ts), stopped by post. */
+export interface ForwarderRecord {
+  pid: number;
+  log: string;
+  /** The bundle the forwarder runs. */
+  script: string;
+}
+
 export type PrivilegeStrategy = 'privileged' | 'explicit-capabilities' | 'minimal-capabilities' | 'runtime';
 
 export interface SessionState {
@@ -36,6 +44,10 @@ export interface SessionState {
   dockerContext?: ContextRecord;
   /** socket mode: what the action changed on the runner's own daemon, to restore in post. */
   hostChanges?: HostChanges;
+  /** dind: the process that forwards published ports to 127.0.0.1; stopped by post. */
+  forwarder?: ForwarderRecord;
+  /** Digests of the inputs pre started with, compared by main (daemon/drift.ts). */
+  startedWith?: Record<string, string>;
   /** buildx: the builder main created (or asked buildx to create), to remove in post. */
   builder?: string;
   cleanedUp?: boolean;

@@ -7,6 +7,8 @@ export interface JobDaemon {
   endpoint: DaemonEndpoint;
   /** A reason to stop waiting at once (its container exited), checked between readiness probes. */
   giveUp?(): Promise<string | undefined>;
+  /** Runs once the daemon answers (dind: the port forwarder starts); returns more variables for the job's steps. */
+  afterReady?(): Promise<Record<string, string>>;
   /** The daemon's own log, when the action can read it. */
   logTail?(lines: number): Promise<string>;
   /** Extra outputs of the mode (container-id, cert-path). */

@@ -64,7 +64,7 @@ describe('planDind', () => {
     expect(spec.name).toBe('setup-dind-s1');
     expect(spec.Labels).toEqual({ l: 'v' });
     expect(spec.Entrypoint).toEqual(['sh', '-c', INIT_SCRIPT, 'setup-dind-init']);
-    expect(spec.Cmd).toEqual(['dockerd', '--host=unix:///run/setup-dind/docker.sock', '--group=118', '--mtu=1400', '--label', 'team=a b']);
+    expect(spec.Cmd).toEqual(['dockerd', '--host=unix:///run/setup-dind/docker.sock', '--host=unix:///var/run/docker.sock', '--group=118', '--mtu=1400', '--label', 'team=a b']);
     expect(spec.HostConfig.Mounts).toEqual([
       { Type: 'bind', Source: '/host/tmp/job', Target: '/run/setup-dind' },
       { Type: 'volume', Source: 'setup-dind-s1', Target: '/var/lib/docker' },
@@ -84,6 +84,14 @@ describe('planDind', () => {
     const spec = plan({ network: 'ci-net' })[0]!.spec;
     expect(spec.HostConfig.NetworkMode).toBe('ci-net');
     expect(spec.NetworkingConfig).toEqual({ EndpointsConfig: { 'ci-net': { Aliases: ['docker'] } } });
+  });
+
+  it('adds the job paths and the environment it is given (daemon/integration.ts) after its own mounts', () => {
+    const extras = { mounts: [{ Type: 'bind' as const, Source: '/host/work/repo', Target: '/__w/repo' }], env: ['SETUP_DIND_MTU=auto', 'HTTP_PROXY=http://p:3128'] };
+    const spec = planDind({ inputs: inputs(), session: 's1', labels: {}, hostJobDir: '/host/tmp/job', socketGroup: 0, withheld: [], configFile: false, certsDir: false, extras })[0]!.spec;
+    expect(spec.HostConfig.Mounts!.slice(2)).toEqual(extras.mounts);
+    expect(spec.Env).toEqual(extras.env);
+    expect(plan()[0]!.spec.Env).toBeUndefined();
   });
 
   it('keeps user values out of the init script', () => {

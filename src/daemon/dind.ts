@@ -13,6 +13,9 @@ import { generateTls, writeTls } from '../tls.js';
 import type { DaemonMode, JobDaemon } from './daemon.js';
 import { hostPathTranslator } from './host-paths.js';
 import { daemonConfigFor } from '../registry/apply.js';
+import { MTU_SCRIPT } from './network.js';
+import { type DindExtras, dindExtras } from './extras.js';
+import { startPortForwarding } from './ports.js';
 
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 export const RUN_DIR = '/run/setup-dind';
@@ -40,7 +43,7 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 fi
 mount --make-rshared / 2>/dev/null || :
 rm -f /var/run/docker.pid /run/docker.pid
-exec "$@"`;
+${MTU_SCRIPT}exec "$@"`;
 
 // Linux capabilities by number (capability.h), to turn our own bounding set into names the engine understands.
 const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
@@ -85,12 +88,15 @@ export interface DindSpecInput {
   configFile: boolean;
   /** The job directory's certs.d becomes /etc/docker/certs.d (registry certificates, written in main). */
   certsDir: boolean;
+  /** Job paths at identical paths, the container's environment (MTU, proxies): daemon/integration.ts. */
+  extras?: DindExtras;
 }
 
 /** The container specs to try, in order: privileged first under `auto`, then the explicit capability set. */
 export function planDind(p: DindSpecInput): DindPlan[] {
   const { dind } = p.inputs;
-  const args = [`--host=unix://${RUN_DIR}/docker.sock`, `--group=${p.socketGroup}`];
+  // Also at the well-known path: containers that mount /var/run/docker.sock reach the job's daemon.
+  const args = [`--host=unix://${RUN_DIR}/docker.sock`, '--host=unix:///var/run/docker.sock', `--group=${p.socketGroup}`];
   if (p.configFile) args.push(`--config-file=${RUN_DIR}/daemon.json`);
   if (dind.tcp) {
     args.push(`--host=tcp://0.0.0.0:${TLS_PORT_NUMBER}`, '--tlsverify', `--tlscacert=${RUN_DIR}/tls/server/ca.pem`,
@@ -103,6 +109,7 @@ export function planDind(p: DindSpecInput): DindPlan[] {
     Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'],
     Cmd: ['dockerd', ...args, ...dind.daemonArgs],
     Labels: p.labels,
+    ...(p.extras?.env.length ? { Env: p.extras.env } : {}),
     HostConfig: {
       Init: true,
       Mounts: [
@@ -110,6 +117,7 @@ export function planDind(p: DindSpecInput): DindPlan[] {
         { Type: 'volume', Source: name, Target: '/var/lib/docker' },
         // A bind mount of the parent: directory names like "registry:5000" cannot go through -v syntax.
         ...(p.certsDir ? [{ Type: 'bind' as const, Source: `${p.hostJobDir}/certs.d`, Target: '/etc/docker/certs.d' }] : []),
+        ...(p.extras?.mounts ?? []),
       ],
       ...(dind.tcp ? { PortBindings: { [TLS_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
       ...(dind.network ? { NetworkMode: dind.network } : {}),
@@ -176,7 +184,7 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
   };
   return {
     start: async () => startDind(inputs, platform, state, saved(), checkedEndpoint(locate()), deps),
-    attach: async () => attachDind(inputs, state, saved()),
+    attach: async () => attachDind(inputs, state, saved(), platform),
   };
 }
 
@@ -191,7 +199,8 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
   if (toHostPath.container) state.update({ containerJob: toHostPath.container.name });
   // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
   const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
-  const network = inputs.dind.network ?? (inputs.dind.tcp ? jobNetwork : undefined);
+  // Port forwarding runs in the job container too: it reaches the daemon on the job's network.
+  const network = inputs.dind.network ?? (inputs.dind.tcp || inputs.integration.forwardPorts ? jobNetwork : undefined);
 
   if (!(await engine.imageExists(inputs.dind.image))) {
     platform.log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
@@ -213,6 +222,7 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
     session: s.session,
     labels,
     hostJobDir: toHostPath(jobDir),
+    extras: await dindExtras({ inputs, platform, jobDir, hostJobDir: toHostPath(jobDir), translate: toHostPath }),
     socketGroup: deps.socketGroup(),
     // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
     // says nothing about a remote engine or, in a container job, about the host.
@@ -313,7 +323,7 @@ async function replaceVolume(engine: EngineClient, id: string, spec: ContainerSp
 }
 
 /** The daemon started earlier in this job: its endpoint (recorded in state for post), outputs and health checks. */
-async function attachDind(inputs: Inputs, state: StateRecorder, s: SessionState): Promise<JobDaemon> {
+async function attachDind(inputs: Inputs, state: StateRecorder, s: SessionState, platform: Platform): Promise<JobDaemon> {
   if (!s.outer || !s.containerId || !s.jobDir) throw new Error('the dind container was not started');
   const engine = new EngineClient(loadEndpoint(s.outer));
   const id = s.containerId;
@@ -333,10 +343,15 @@ async function attachDind(inputs: Inputs, state: StateRecorder, s: SessionState)
     outputs['cert-path'] = certPath;
   }
   state.update({ endpoint: saveEndpoint(endpoint) });
+  const address = await daemonAddress(engine, id, s.network?.name);
+  if (address) outputs['daemon-address'] = address;
   return {
     endpoint,
     outputs,
-    facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '' },
+    facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
+    afterReady: inputs.integration.forwardPorts && address
+      ? () => startPortForwarding({ endpoint, target: address, jobDir: s.jobDir!, state, log: platform.log, env: platform.env })
+      : undefined,
     async giveUp() {
       const c = await engine.inspectContainer(id);
       if (!c) return 'its container was removed';
@@ -346,4 +361,11 @@ async function attachDind(inputs: Inputs, state: StateRecorder, s: SessionState)
     },
     logTail: (lines) => engine.containerLogs(id, lines),
   };
+}
+
+/** The daemon container's IP address: on the network it was attached to, else its first one. */
+async function daemonAddress(engine: EngineClient, id: string, network: string | undefined): Promise<string | undefined> {
+  const c = await engine.inspectContainer(id);
+  if (!c) return undefined;
+  return (network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0];
 }

@@ -1,8 +1,12 @@
-// The only module that imports dockerode: the engine calls the action makes, typed, with errors that say what failed.
+// The only module that talks to the engine: the Engine API calls the action makes, typed, with errors that say what
+// failed. A thin client over node:http on the unix socket, TCP or TLS: no SDK, nothing loaded that a phase does not
+// use, and no environment read (DOCKER_HOST and friends point at the job's daemon after main; the endpoint given is
+// the only one used).
 import { readFileSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Agent, type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import type { Readable } from 'node:stream';
 import { type DaemonEndpoint, formatAddress } from '../endpoint.js';
 
 export interface DaemonVersion {
@@ -33,6 +37,8 @@ export interface ContainerState {
   ports: Record<string, { hostIp: string; hostPort: string }[]>;
   mounts: { source: string; destination: string; type: string }[];
   networks: string[];
+  /** IPv4 address on each network the container is attached to. */
+  addresses: Record<string, string>;
 }
 
 export interface Mount {
@@ -85,11 +91,14 @@ export class EngineError extends Error {
   }
 }
 
-/** What the engine said, without dockerode's "(HTTP code 500) server error - " prefix. */
-function engineMessage(e: unknown): { text: string; status?: number } {
-  const err = e as { statusCode?: number; json?: { message?: string }; reason?: string; message?: string; code?: string };
-  const text = err?.json?.message ?? err?.message ?? String(e);
-  return { text: text.trim(), status: err?.statusCode };
+/** An answer of the engine outside 2xx: its status and what it said (the JSON body's message). */
+class HttpStatusError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Splits the engine's multiplexed log stream (8-byte frame headers) into plain text. */
@@ -106,42 +115,185 @@ export function demuxLogs(buffer: Buffer): string {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-// docker-modem fills its defaults from DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, and a tcp:// DOCKER_HOST
-// wins over the socketPath we give. After main exports the job's daemon, those point at it: post would clean up
-// the wrong engine. So the client is built with them hidden, and the endpoint we pass is the only one used.
-const MODEM_ENV = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CLIENT_TIMEOUT', 'DOCKER_PATH_PREFIX'];
-
-export function newDocker(options: Docker.DockerOptions): Docker {
-  const saved = MODEM_ENV.map((name) => [name, process.env[name]] as const);
-  for (const [name] of saved) delete process.env[name];
-  try {
-    return new Docker(options);
-  } finally {
-    for (const [name, value] of saved) if (value !== undefined) process.env[name] = value;
-  }
-}
-
-function dockerOptions(endpoint: DaemonEndpoint, timeoutMs?: number): Docker.DockerOptions {
-  const base: Docker.DockerOptions = timeoutMs ? { timeout: timeoutMs } : {};
-  const a = endpoint.address;
-  if (a.kind === 'unix') return { ...base, socketPath: a.path };
-  if (!endpoint.tlsCertPath) return { ...base, host: a.host, port: a.port, protocol: 'http' };
-  const read = (f: string) => readFileSync(join(endpoint.tlsCertPath!, f));
-  return { ...base, host: a.host, port: a.port, protocol: 'https', ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
-}
-
 /** Longest silence the action accepts from the engine within one call (more than a graceful container stop). */
 export const ENGINE_IDLE_TIMEOUT_MS = 30_000;
 
+type Query = Record<string, string | number | boolean | string[] | undefined>;
+
+export function queryString(query: Query): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) params.append(name, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+interface RequestOptions {
+  query?: Query;
+  /** A JSON body. */
+  json?: unknown;
+  /** A streamed body (a tar). */
+  body?: Readable;
+  contentType?: string;
+  /** Idle timeout (no bytes either way); ENGINE_IDLE_TIMEOUT_MS by default. */
+  timeoutMs?: number;
+  agent?: Agent;
+}
+
+async function readAll(res: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+/** What the engine said in an error answer: {"message": "..."} as a rule, else the text or the status line. */
+function errorText(res: IncomingMessage, body: Buffer): string {
+  const text = body.toString('utf8').trim();
+  try {
+    const json = JSON.parse(text) as { message?: string };
+    if (typeof json?.message === 'string') return json.message.trim();
+  } catch {
+    // not JSON: the text itself
+  }
+  return text.slice(0, 500) || `HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim();
+}
+
+/** Reads the whole answer of a JSON call. */
+async function json<T>(res: IncomingMessage): Promise<T> {
+  const text = (await readAll(res)).toString('utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`the engine's answer is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+  }
+}
+
+/** Progress streams (pull, load) report failures as {"error": ...} lines inside a 200 answer. */
+async function streamedError(res: IncomingMessage): Promise<string | undefined> {
+  const text = (await readAll(res)).toString('utf8');
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const event = JSON.parse(line) as { error?: string; errorDetail?: { message?: string } };
+      if (event.error) return event.error;
+    } catch {
+      // a partial or non-JSON line: not an error report
+    }
+  }
+  return undefined;
+}
+
+interface ContainerInspect {
+  Id: string;
+  Name: string;
+  RestartCount: number;
+  State: { Running: boolean; Restarting: boolean; Status: string; ExitCode: number; Error?: string };
+  NetworkSettings?: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null>; Networks?: Record<string, unknown> };
+  Mounts?: { Source: string; Destination: string; Type: string }[];
+}
+
+interface RawInfo {
+  ServerVersion?: string;
+  OSType?: string;
+  Architecture?: string;
+  Driver?: string;
+  CgroupVersion?: string;
+  SecurityOptions?: string[];
+  RegistryConfig?: { Mirrors?: string[] };
+}
+
+const toInfo = (i: RawInfo): DaemonInfo => ({
+  storageDriver: i.Driver ?? '',
+  registryMirrors: i.RegistryConfig?.Mirrors ?? [],
+  cgroupVersion: i.CgroupVersion ?? '',
+  securityOptions: i.SecurityOptions ?? [],
+});
+
+type ListedContainer = { Id: string; Names?: string[]; State: string; Labels?: Record<string, string> | null };
+type ListedVolume = { Name: string; Labels?: Record<string, string> | null };
+type ListedNetwork = { Id: string; Name: string; Labels?: Record<string, string> | null };
+
 export class EngineClient {
-  private readonly docker: Docker;
   readonly description: string;
+  private readonly tls?: { ca: Buffer; cert: Buffer; key: Buffer };
+  private agentInstance?: Agent;
 
   constructor(readonly endpoint: DaemonEndpoint) {
-    // An idle timeout on every call: an engine that accepts connections but never answers must not hang a step.
-    // Streams (image export and load, archives) stay alive as long as data flows.
-    this.docker = newDocker(dockerOptions(endpoint, ENGINE_IDLE_TIMEOUT_MS));
     this.description = formatAddress(endpoint.address);
+    if (endpoint.tlsCertPath) {
+      const read = (f: string) => readFileSync(join(endpoint.tlsCertPath!, f));
+      this.tls = { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
+    }
+  }
+
+  /** Connections are kept for the next call (a TLS handshake costs more than the call); idle ones do not hold the process. */
+  private newAgent(options: { keepAlive: boolean; maxSockets?: number }): Agent {
+    return this.tls ? new HttpsAgent({ ...options, ...this.tls }) : new Agent(options);
+  }
+
+  private get agent(): Agent {
+    this.agentInstance ??= this.newAgent({ keepAlive: true });
+    return this.agentInstance;
+  }
+
+  /**
+   * One HTTP request; resolves with the answer once its head has arrived and its status is 2xx, else rejects with
+   * an HttpStatusError carrying what the engine said. An idle timeout covers the whole exchange, streams included:
+   * they stay alive as long as data flows.
+   */
+  private request(method: string, path: string, options: RequestOptions = {}): Promise<IncomingMessage> {
+    const a = this.endpoint.address;
+    const timeoutMs = options.timeoutMs ?? ENGINE_IDLE_TIMEOUT_MS;
+    const payload = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json));
+    const headers: Record<string, string | number> = {};
+    if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
+    else if (options.body) headers['content-type'] = options.contentType ?? 'application/x-tar';
+    const target = a.kind === 'unix' ? { socketPath: a.path } : { host: a.host, port: a.port };
+    const send = this.tls ? httpsRequest : httpRequest;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      let settled = false;
+      const fail = (e: Error) => {
+        if (settled) return;
+        settled = true;
+        // A body the engine refused or could not take is not read further (its producer, zstd, is told so).
+        options.body?.unpipe(req);
+        options.body?.destroy();
+        reject(e);
+      };
+      const req: ClientRequest = send({ ...target, method, path: `${path}${queryString(options.query ?? {})}`, headers, agent: options.agent ?? this.agent });
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${(timeoutMs / 1000).toFixed(1)} s`)));
+      req.on('error', fail);
+      req.on('response', (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          settled = true;
+          resolve(res);
+          return;
+        }
+        readAll(res).then(
+          (body) => fail(new HttpStatusError(status, errorText(res, body))),
+          (e: Error) => fail(e),
+        );
+      });
+      if (options.body) {
+        options.body.on('error', (e) => req.destroy(e));
+        options.body.pipe(req);
+      } else {
+        req.end(payload);
+      }
+    });
+  }
+
+  /** A request whose answer is JSON. */
+  private async getJson<T>(path: string, query?: Query): Promise<T> {
+    return json<T>(await this.request('GET', path, { query }));
+  }
+
+  /** A request whose answer carries nothing the action needs: read it to the end. */
+  private async send(method: string, path: string, options: RequestOptions = {}): Promise<void> {
+    await readAll(await this.request(method, path, options));
   }
 
   /**
@@ -152,96 +304,104 @@ export class EngineClient {
     try {
       return await fn();
     } catch (e) {
-      const { text, status } = engineMessage(e);
+      const status = e instanceof HttpStatusError ? e.statusCode : undefined;
       if (status !== undefined && status in answers) return answers[status] as T;
-      throw new EngineError(`${what} on ${this.description} failed: ${text}`, status);
+      throw new EngineError(`${what} on ${this.description} failed: ${((e as Error)?.message ?? String(e)).trim()}`, status);
     }
   }
 
   /**
-   * One readiness probe: /_ping, then /version, each bounded by timeoutMs. A socket or port that accepts
-   * connections is not a ready daemon; a daemon that answers both is.
+   * One readiness probe, one call: /info, bounded by timeoutMs, on a connection of its own. A socket or port that
+   * accepts connections is not a ready daemon; one that answers /info with a server version is, and the answer
+   * holds everything main reports (version, API version from the header, storage driver).
    */
-  async probe(timeoutMs: number): Promise<DaemonVersion> {
-    const quick = newDocker(dockerOptions(this.endpoint, timeoutMs));
+  async probe(timeoutMs: number): Promise<DaemonVersion & { info: DaemonInfo }> {
+    const agent = this.newAgent({ keepAlive: false });
     const started = performance.now();
+    const timer = setTimeout(() => agent.destroy(), timeoutMs);
     try {
-      const pong = await quick.ping();
-      const text = Buffer.isBuffer(pong) ? pong.toString() : String(pong);
-      if (text.trim() !== 'OK') throw new Error(`/_ping answered ${JSON.stringify(text.slice(0, 60))} instead of OK`);
-      const v = await quick.version();
-      return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
+      let res: IncomingMessage;
+      try {
+        res = await this.request('GET', '/info', { agent, timeoutMs });
+      } catch (e) {
+        if (e instanceof HttpStatusError) throw new Error(`/info answered HTTP ${e.statusCode}: ${e.message}`);
+        throw e;
+      }
+      const apiVersion = String(res.headers['api-version'] ?? '');
+      const info = await json<RawInfo>(res);
+      if (typeof info?.ServerVersion !== 'string') throw new Error('/info answered without a server version: not a Docker daemon');
+      return { version: info.ServerVersion, apiVersion, os: info.OSType ?? '', arch: info.Architecture ?? '', info: toInfo(info) };
     } catch (e) {
-      // docker-modem's timeout destroys the request, which reads as "socket hang up": say what really happened.
+      // Our timeout destroys the connection, which reads as "socket hang up": say what really happened.
       if (performance.now() - started >= timeoutMs * 0.95) throw new Error(`no answer within ${(timeoutMs / 1000).toFixed(1)} s (the address accepts connections)`);
       throw e;
+    } finally {
+      clearTimeout(timer);
+      agent.destroy();
     }
   }
 
   version(): Promise<DaemonVersion> {
     return this.call('reading the daemon version', async () => {
-      const v = await this.docker.version();
+      const v = await this.getJson<{ Version: string; ApiVersion: string; Os: string; Arch: string }>('/version');
       return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
     });
   }
 
   info(): Promise<DaemonInfo> {
-    return this.call('reading the daemon info', async () => {
-      const i = (await this.docker.info()) as { Driver?: string; CgroupVersion?: string; SecurityOptions?: string[]; RegistryConfig?: { Mirrors?: string[] } };
-      return { storageDriver: i.Driver ?? '', registryMirrors: i.RegistryConfig?.Mirrors ?? [], cgroupVersion: i.CgroupVersion ?? '', securityOptions: i.SecurityOptions ?? [] };
-    });
+    return this.call('reading the daemon info', async () => toInfo(await this.getJson<RawInfo>('/info')));
   }
 
   imageExists(ref: string): Promise<boolean> {
-    return this.call(`inspecting image ${ref}`, async () => Boolean(await this.docker.getImage(ref).inspect()), { 404: false });
+    return this.call(`inspecting image ${ref}`, async () => (await this.send('GET', `/images/${encodeURIComponent(ref)}/json`), true), { 404: false });
   }
 
   pullImage(ref: string): Promise<void> {
     return this.call(`pulling ${ref}`, async () => {
-      const stream = await this.docker.pull(ref);
-      await new Promise<void>((resolve, reject) => {
-        this.docker.modem.followProgress(stream, (err: Error | null, events: { error?: string }[]) => {
-          const failed = events?.find((ev) => ev.error);
-          if (err) reject(err);
-          else if (failed) reject(new Error(failed.error));
-          else resolve();
-        });
-      });
+      // A reference without a tag pulls :latest (the CLI's rule); a digest is passed whole.
+      const slash = ref.lastIndexOf('/');
+      const hasTag = ref.includes('@') || ref.slice(slash + 1).includes(':');
+      const query = hasTag ? { fromImage: ref } : { fromImage: ref, tag: 'latest' };
+      const failed = await streamedError(await this.request('POST', '/images/create', { query }));
+      if (failed) throw new Error(failed);
     });
   }
 
   createVolume(name: string, labels: Record<string, string>): Promise<void> {
-    return this.call(`creating volume ${name}`, async () => void (await this.docker.createVolume({ Name: name, Labels: labels })));
+    return this.call(`creating volume ${name}`, () => this.send('POST', '/volumes/create', { json: { Name: name, Labels: labels } }));
   }
 
   removeVolume(name: string): Promise<void> {
-    return this.call(`removing volume ${name}`, () => this.docker.getVolume(name).remove());
+    return this.call(`removing volume ${name}`, () => this.send('DELETE', `/volumes/${encodeURIComponent(name)}`));
   }
 
   async networkExists(name: string): Promise<boolean> {
-    const found = await this.call('listing networks', () => this.docker.listNetworks({ filters: { name: [name] } }));
+    const found = await this.call('listing networks', () => this.getJson<ListedNetwork[]>('/networks', { filters: JSON.stringify({ name: [name] }) }));
     return found.some((n) => n.Name === name);
   }
 
   createNetwork(name: string, labels: Record<string, string>): Promise<void> {
-    return this.call(`creating network ${name}`, async () => void (await this.docker.createNetwork({ Name: name, Labels: labels, CheckDuplicate: true })));
+    return this.call(`creating network ${name}`, () => this.send('POST', '/networks/create', { json: { Name: name, Labels: labels, CheckDuplicate: true } }));
   }
 
   removeNetwork(idOrName: string): Promise<void> {
-    return this.call(`removing network ${idOrName}`, () => this.docker.getNetwork(idOrName).remove());
+    return this.call(`removing network ${idOrName}`, () => this.send('DELETE', `/networks/${encodeURIComponent(idOrName)}`));
   }
 
   createContainer(spec: ContainerSpec): Promise<string> {
-    return this.call(`creating container ${spec.name}`, async () => (await this.docker.createContainer(spec as Docker.ContainerCreateOptions)).id);
+    return this.call(`creating container ${spec.name}`, async () => {
+      const { name, ...body } = spec;
+      return (await json<{ Id: string }>(await this.request('POST', '/containers/create', { query: { name }, json: body }))).Id;
+    });
   }
 
   startContainer(id: string): Promise<void> {
-    return this.call(`starting container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).start()));
+    return this.call(`starting container ${id.slice(0, 12)}`, () => this.send('POST', `/containers/${encodeURIComponent(id)}/start`));
   }
 
   /** undefined when the container does not exist (any more). */
   async inspectContainer(id: string): Promise<ContainerState | undefined> {
-    const c = await this.call<Docker.ContainerInspectInfo | undefined>(`inspecting container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect(), { 404: undefined });
+    const c = await this.call<ContainerInspect | undefined>(`inspecting container ${id.slice(0, 12)}`, () => this.getJson(`/containers/${encodeURIComponent(id)}/json`), { 404: undefined });
     if (!c) return undefined;
     const ports: ContainerState['ports'] = {};
     for (const [port, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
@@ -259,88 +419,127 @@ export class EngineClient {
       ports,
       mounts: (c.Mounts ?? []).map((m) => ({ source: m.Source, destination: m.Destination, type: m.Type })),
       networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
+      addresses: Object.fromEntries(Object.entries(c.NetworkSettings?.Networks ?? {}).map(([n, v]) => [n, (v as { IPAddress?: string }).IPAddress ?? '']).filter(([, ip]) => ip)),
     };
   }
 
   /** The last `tail` lines of a container's output (stdout and stderr interleaved). */
   containerLogs(id: string, tail = 50): Promise<string> {
-    return this.call(`reading the logs of ${id.slice(0, 12)}`, async () => {
-      const out = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
-      return demuxLogs(Buffer.isBuffer(out) ? out : Buffer.from(String(out)));
-    });
+    return this.call(`reading the logs of ${id.slice(0, 12)}`, async () =>
+      demuxLogs(await readAll(await this.request('GET', `/containers/${encodeURIComponent(id)}/logs`, { query: { stdout: true, stderr: true, tail, follow: false } }))),
+    );
   }
 
   /** SIGTERM, then SIGKILL after `graceSeconds`. A container that is already stopped is fine. */
   stopContainer(id: string, graceSeconds: number): Promise<void> {
-    // 304: already stopped; 404: already gone.
-    return this.call(`stopping container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).stop({ t: graceSeconds })), { 304: undefined, 404: undefined });
+    // 304: already stopped; 404: already gone. The engine answers only once the container is down.
+    return this.call(
+      `stopping container ${id.slice(0, 12)}`,
+      () => this.send('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: { t: graceSeconds }, timeoutMs: ENGINE_IDLE_TIMEOUT_MS + graceSeconds * 1000 }),
+      { 304: undefined, 404: undefined },
+    );
   }
 
+  /** Removes a container at once (a running one is killed), with its anonymous volumes. */
   removeContainer(id: string): Promise<void> {
-    return this.call(`removing container ${id.slice(0, 12)}`, async () => void (await this.docker.getContainer(id).remove({ force: true, v: true })), { 404: undefined });
+    return this.call(`removing container ${id.slice(0, 12)}`, () => this.send('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: true, v: true } }), { 404: undefined });
+  }
+
+  /** Ids of the running containers. */
+  runningContainers(): Promise<string[]> {
+    return this.call('listing containers', async () => (await this.getJson<ListedContainer[]>('/containers/json')).map((c) => c.Id));
+  }
+
+  /**
+   * Follows container start/die/destroy events: resolves once the daemon streams them (so nothing that happens
+   * later is missed), then yields them until `signal` aborts or the daemon closes the stream. No idle timeout: a
+   * quiet daemon is not a dead one.
+   */
+  async containerEvents(signal: AbortSignal): Promise<AsyncIterable<{ id: string; action: string }>> {
+    const filters = JSON.stringify({ type: ['container'], event: ['start', 'die', 'destroy'] });
+    // A day without a byte: the idle timeout of a stream that may rightly stay silent for the whole job.
+    const stream: Readable = await this.call('following events', () => this.request('GET', '/events', { query: { filters }, timeoutMs: 86_400_000 }));
+    return (async function* () {
+      const stop = () => stream.destroy();
+      signal.addEventListener('abort', stop, { once: true });
+      let buffered = '';
+      try {
+        for await (const chunk of stream) {
+          buffered += chunk.toString();
+          let nl;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (!line) continue;
+            const e = JSON.parse(line) as { Action?: string; status?: string; id?: string; Actor?: { ID?: string } };
+            const id = e.Actor?.ID ?? e.id;
+            if (id) yield { id, action: e.Action ?? e.status ?? '' };
+          }
+        }
+      } catch (e) {
+        if (!signal.aborted) throw e;
+      } finally {
+        signal.removeEventListener('abort', stop);
+        stream.destroy();
+      }
+    })();
   }
 
   /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
   listImages(): Promise<{ id: string; tags: string[]; size: number }[]> {
     return this.call('listing images', async () =>
-      (await this.docker.listImages()).map((i) => ({ id: i.Id, tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'), size: i.Size })),
+      (await this.getJson<{ Id: string; RepoTags?: string[] | null; Size: number }[]>('/images/json')).map((i) => ({
+        id: i.Id,
+        tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+        size: i.Size,
+      })),
     );
   }
 
   /** Removes an image (absent is fine). */
   removeImage(ref: string): Promise<void> {
-    return this.call(`removing image ${ref}`, async () => void (await this.docker.getImage(ref).remove({ force: true })), { 404: undefined });
+    return this.call(`removing image ${ref}`, () => this.send('DELETE', `/images/${encodeURIComponent(ref)}`, { query: { force: true } }), { 404: undefined });
   }
 
   /** `docker save` as a stream: one tar with every named image (tags or ids). */
   exportImages(names: string[]): Promise<Readable> {
-    return this.call(`exporting ${names.length} image(s)`, async () => (await (this.docker as unknown as { getImages(o: { names: string[] }): Promise<unknown> }).getImages({ names })) as Readable);
+    return this.call(`exporting ${names.length} image(s)`, () => this.request('GET', '/images/get', { query: { names } }));
   }
 
   /** `docker load` from a stream; resolves when the engine has read and loaded all of it. */
   loadImages(archive: Readable): Promise<void> {
     return this.call('loading images', async () => {
-      const response = (await this.docker.loadImage(archive, { quiet: true })) as unknown as Readable;
-      let text = '';
-      for await (const chunk of response) text += chunk.toString();
-      const failed = text.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
-        try {
-          return (JSON.parse(l) as { error?: string }).error;
-        } catch {
-          return undefined;
-        }
-      }).find(Boolean);
+      const failed = await streamedError(await this.request('POST', '/images/load', { query: { quiet: true }, body: archive }));
       if (failed) throw new Error(failed);
     });
   }
 
   /** A tar stream of `path` inside a container (running or stopped), produced by the engine as root. */
   getArchive(id: string, path: string): Promise<Readable> {
-    return this.call(`reading ${path} of ${id.slice(0, 12)}`, async () => (await this.docker.getContainer(id).getArchive({ path })) as unknown as Readable);
+    return this.call(`reading ${path} of ${id.slice(0, 12)}`, () => this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } }));
   }
 
   /** Extracts a tar stream into `path` inside a container (created, not necessarily started), as root. */
   putArchive(id: string, path: string, archive: Readable): Promise<void> {
-    return this.call(`writing into ${path} of ${id.slice(0, 12)}`, async () => {
-      const response = (await this.docker.getContainer(id).putArchive(archive, { path })) as unknown as Readable | undefined;
-      if (response && typeof (response as Readable).resume === 'function') {
-        for await (const _ of response) void _;
-      }
-    });
+    return this.call(`writing into ${path} of ${id.slice(0, 12)}`, () => this.send('PUT', `/containers/${encodeURIComponent(id)}/archive`, { query: { path }, body: archive }));
+  }
+
+  private listAll(filters?: Record<string, string[]>): Promise<[ListedContainer[], { Volumes?: ListedVolume[] | null }, ListedNetwork[]]> {
+    const f = filters ? JSON.stringify(filters) : undefined;
+    return Promise.all([
+      this.getJson<ListedContainer[]>('/containers/json', { all: true, filters: f }),
+      this.getJson<{ Volumes?: ListedVolume[] | null }>('/volumes', { filters: f }),
+      this.getJson<ListedNetwork[]>('/networks', { filters: f }),
+    ]);
   }
 
   /** Containers, volumes and networks that carry `label` (key=value or key). */
   listLabelled(label: string): Promise<LabelledObjects> {
     return this.call('listing labelled objects', async () => {
-      const filters = { label: [label] };
-      const [containers, volumes, networks] = await Promise.all([
-        this.docker.listContainers({ all: true, filters }),
-        this.docker.listVolumes({ filters }),
-        this.docker.listNetworks({ filters }),
-      ]);
+      const [containers, volumes, networks] = await this.listAll({ label: [label] });
       return {
-        containers: containers.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), state: c.State, labels: c.Labels ?? {} })),
-        volumes: (volumes.Volumes ?? []).map((v) => ({ name: v.Name, labels: (v.Labels as Record<string, string> | null) ?? {} })),
+        containers: containers.map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? '').replace(/^\//, ''), state: c.State, labels: c.Labels ?? {} })),
+        volumes: (volumes.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} })),
         networks: networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} })),
       };
     });
@@ -348,12 +547,8 @@ export class EngineClient {
 
   /** Everything on the engine, by id or name: the leak check's before-and-after picture. */
   snapshot(): Promise<{ containers: string[]; volumes: string[]; networks: string[] }> {
-    return this.call('listing the engine\'s objects', async () => {
-      const [containers, volumes, networks] = await Promise.all([
-        this.docker.listContainers({ all: true }),
-        this.docker.listVolumes(),
-        this.docker.listNetworks(),
-      ]);
+    return this.call("listing the engine's objects", async () => {
+      const [containers, volumes, networks] = await this.listAll();
       return {
         containers: containers.map((c) => c.Id).sort(),
         volumes: (volumes.Volumes ?? []).map((v) => v.Name).sort(),

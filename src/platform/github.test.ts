@@ -64,4 +64,29 @@ describe('githubPlatform', () => {
     const platform = githubPlatform({ GITHUB_RUN_ID: '9', GITHUB_RUN_ATTEMPT: '2', GITHUB_JOB: 'build', RUNNER_TEMP: '/rt', GITHUB_WORKSPACE: '/ws' });
     expect(platform.job).toEqual({ runId: '9', runAttempt: '2', job: 'build', tempDir: '/rt', workspace: '/ws' });
   });
+
+  it('issues annotations, groups and failures as escaped workflow commands', async () => {
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const exitCode = process.exitCode;
+    try {
+      const platform = githubPlatform(process.env);
+      platform.log.warning('50% done\nsecond line\r');
+      await platform.group('Daemon log', async () => platform.log.info('inside'));
+      platform.fail('could not start: a:b,c');
+      expect(process.exitCode).toBe(1);
+      expect(write.mock.calls.map((c) => String(c[0])).join('')).toBe(
+        '::warning::50%25 done%0Asecond line%0D\n::group::Daemon log\ninside\n::endgroup::\n::error::could not start: a:b,c\n',
+      );
+    } finally {
+      process.exitCode = exitCode;
+    }
+  });
+
+  it('falls back to stdout commands when the runner gives no command files', () => {
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const platform = githubPlatform({});
+    platform.setOutput('docker-host', 'tcp://x:1');
+    platform.state.set('setup-dind', '{}');
+    expect(write.mock.calls.map((c) => String(c[0])).join('')).toBe('\n::set-output name=docker-host::tcp://x:1\n::save-state name=setup-dind::{}\n');
+  });
 });

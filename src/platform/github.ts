@@ -1,5 +1,7 @@
-// GitHub Actions: the only module that imports @actions/*.
-import * as core from '@actions/core';
+// GitHub Actions: workflow commands (written directly, github-commands.ts) and the cache service (@actions/cache,
+// loaded only when a job uses the cache).
+import { EOL } from 'node:os';
+import * as core from './github-commands.js';
 import type { InputName } from '../inputs.js';
 import { githubCacheInventory } from './github-caches.js';
 import type { CacheService, Platform } from './platform.js';
@@ -33,15 +35,15 @@ export function githubPlatform(env: Record<string, string | undefined> = process
   return {
     name: 'github',
     log: {
-      info: (m) => core.info(m),
-      warning: (m) => core.warning(m),
-      error: (m) => core.error(m),
-      debug: (m) => core.debug(m),
-      notice: (m) => core.notice(m),
+      info: (m) => void process.stdout.write(`${m}${EOL}`),
+      warning: (m) => core.issueCommand('warning', {}, m),
+      error: (m) => core.issueCommand('error', {}, m),
+      debug: (m) => core.issueCommand('debug', {}, m),
+      notice: (m) => core.issueCommand('notice', {}, m),
     },
     state: {
-      get: (key) => core.getState(key),
-      set: (key, value) => core.saveState(key, value),
+      get: (key) => env[`STATE_${key}`] ?? '',
+      set: (key, value) => core.saveState(env, key, value),
     },
     job: {
       runId: env.GITHUB_RUN_ID ?? 'local',
@@ -53,17 +55,20 @@ export function githubPlatform(env: Record<string, string | undefined> = process
     env,
     // Not core.getInput: it trims, and multi-line inputs (certificates, argument lists) keep their layout here.
     input: (name: InputName) => env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '',
-    setOutput: (name, value) => core.setOutput(name, value),
-    exportVariable: (name, value) => core.exportVariable(name, value),
-    mask: (secret) => core.setSecret(secret),
+    setOutput: (name, value) => core.setOutput(env, name, value),
+    exportVariable: (name, value) => core.exportVariable(env, name, value),
+    mask: (secret) => core.issueCommand('add-mask', {}, secret),
     group: (title, fn) => core.group(title, fn),
     appendSummary: async (markdown) => {
       if (!env.GITHUB_STEP_SUMMARY) return;
-      await core.summary.addRaw(markdown).write();
+      await core.appendSummary(env, markdown);
     },
     cacheService: () => (cacheServiceAvailable(env) ? githubCacheService : undefined),
     // The token input (default: the job's GITHUB_TOKEN) is read here only, at post, and never kept in state.
     cacheInventory: () => (cacheServiceAvailable(env) ? githubCacheInventory(env, env.INPUT_TOKEN ?? '') : undefined),
-    fail: (message) => core.setFailed(message),
+    fail: (message) => {
+      process.exitCode = 1;
+      core.issueCommand('error', {}, message);
+    },
   };
 }

@@ -21,9 +21,9 @@ DOCKER_HOST_URL="unix://$SOCK"
 # One namespace per bed directory, so several beds can run side by side.
 NETNS="sdbed-$(printf '%s' "$BED_DIR" | cksum | cut -d' ' -f1)"
 NETNS_PATH="/run/netns/$NETNS"
-# Debian suites whose docker.io the dind images carry: bookworm (20.10) is local/dind:test, trixie (26.1) is
+# Debian suites whose docker.io the dind images carry (both by default): bookworm (20.10) is local/dind:test, trixie (26.1) is
 # local/dind:trixie, closer to the official image (default-network-opts, a newer API).
-DIND_SUITES=${SETUP_DIND_BED_SUITES:-bookworm}
+DIND_SUITES=${SETUP_DIND_BED_SUITES:-bookworm trixie}
 
 log() { printf '[bed] %s\n' "$*" >&2; }
 die() { printf '[bed] error: %s\n' "$*" >&2; exit 1; }

@@ -2,10 +2,10 @@
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_SESSION } from '../../src/session.js';
-import { ensureUser, type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
+import { ensureUser, testUserName, type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
 import { BUSYBOX, DIND_IMAGE, actionNode, docker, expectNothingLeft, outerEngine, outerHost, picture, repoRoot } from './support.js';
 
-const RUNNER_USER = 'sdrunner';
+const RUNNER_USER = testUserName('sdrunner');
 const BROKEN_IMAGE = 'local/dind-broken:test';
 
 function dindJob(options: Partial<RunJobOptions> & { with?: Record<string, string> }): Promise<JobResult> {

@@ -2,10 +2,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureUser, runJob } from '../harness/runner.js';
+import { ensureUser, testUserName, runJob } from '../harness/runner.js';
 import { BUSYBOX, actionNode, expectNothingLeft, outerHost, picture, repoRoot, run } from './support.js';
 
-const RUNNER_USER = 'sdrunner';
+const RUNNER_USER = testUserName('sdrunner');
 
 beforeAll(async () => {
   // Like GitHub-hosted runners: a non-root user in the group that may use the engine's socket.

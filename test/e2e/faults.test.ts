@@ -13,11 +13,11 @@ import { EngineClient } from '../../src/engine/client.js';
 import { LABEL_CREATED, LABEL_SESSION } from '../../src/session.js';
 import { generateTls } from '../../src/tls.js';
 import { type TestCacheServer, startCacheServer } from '../cache-server/server.js';
-import { ensureUser, type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
+import { ensureUser, testUserName, type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
 import { BUSYBOX, DIND_IMAGE, actionNode, docker, expectNothingLeft, outerEngine, outerHost, picture, repoRoot, run } from './support.js';
 
-const RUNNER_USER = 'sdrunner';
-const OTHER_USER = 'sdother';
+const RUNNER_USER = testUserName('sdrunner');
+const OTHER_USER = testUserName('sdother');
 /** dockerd is a script that logs one line and sleeps: no socket ever appears. */
 const HANG_IMAGE = 'local/dind-hang:fault';
 /** dockerd is a script that accepts TCP connections on 2376 and never says a word (no TLS handshake, no HTTP). */

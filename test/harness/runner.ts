@@ -424,6 +424,14 @@ async function resolveUser(name: string): Promise<ResolvedUser> {
 }
 
 /**
+ * A test user's name for this run: the base name plus SETUP_DIND_TEST_USER_SUFFIX (set by scripts/test.sh), so two
+ * runs on one machine never share, or delete, each other's users.
+ */
+export function testUserName(base: string): string {
+  return `${base}${process.env.SETUP_DIND_TEST_USER_SUFFIX ?? ''}`;
+}
+
+/**
  * Create a system user with a home directory and a bash login shell (`useradd --system
  * --create-home --shell /bin/bash`), member of the given existing groups; if the user exists, only
  * add the missing group memberships. Idempotent and safe to call from parallel test files. Root only.

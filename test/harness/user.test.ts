@@ -2,7 +2,9 @@
 import { promises as fsp } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fakeEnv, fakeJobs, reportOf } from './fake-action.js';
-import { ensureUser } from './runner.js';
+import { ensureUser, testUserName } from './runner.js';
+
+const USER = testUserName('sdharness');
 
 const { job, cleanAll } = fakeJobs();
 afterAll(cleanAll);
@@ -11,10 +13,10 @@ const isRoot = process.getuid?.() === 0;
 
 describe.skipIf(!isRoot)('user option (root only)', () => {
   it('runs every process as the user, with its groups, and gives it the runner dirs', async () => {
-    await ensureUser('sdharness', ['docker']);
-    await ensureUser('sdharness', ['docker']); // idempotent
+    await ensureUser(USER, ['docker']);
+    await ensureUser(USER, ['docker']); // idempotent
     const r = await job({
-      user: 'sdharness',
+      user: USER,
       actionEnv: fakeEnv({ main: { env: { FAKE_VAR_U: 'u' } } }),
       steps: [
         {
@@ -33,8 +35,8 @@ describe.skipIf(!isRoot)('user option (root only)', () => {
     expect(r.jobStatus).toBe('success');
     const who = r.phase('who')!.outputs;
     expect(who.uid).not.toBe('0');
-    expect(who.user).toBe('sdharness');
-    expect(who.home).toBe('/home/sdharness');
+    expect(who.user).toBe(USER);
+    expect(who.home).toBe(`/home/${USER}`);
     expect(who.groups!.split(' ')).toContain('docker'); // supplementary groups apply (--init-groups)
     expect(reportOf(r.phase('main')!.stdout).uid).toBe(Number(who.uid));
     const st = await fsp.stat(`${r.runnerTemp}/made-by-step`);

@@ -1,0 +1,5725 @@
+import { fileURLToPath as __setupDindFileURLToPath } from 'node:url';
+import { dirname as __setupDindDirname } from 'node:path';
+const __filename = __setupDindFileURLToPath(import.meta.url);
+const __dirname = __setupDindDirname(__filename);
+import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
+/******/ var __webpack_modules__ = ({
+
+/***/ 2613:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
+
+/***/ }),
+
+/***/ 181:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
+
+/***/ }),
+
+/***/ 5317:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
+
+/***/ }),
+
+/***/ 6982:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
+
+/***/ }),
+
+/***/ 4434:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+
+/***/ }),
+
+/***/ 8611:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
+
+/***/ }),
+
+/***/ 5692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
+
+/***/ }),
+
+/***/ 9278:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
+
+/***/ }),
+
+/***/ 4589:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
+
+/***/ }),
+
+/***/ 6698:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
+
+/***/ }),
+
+/***/ 4573:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+
+/***/ }),
+
+/***/ 7540:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
+
+/***/ }),
+
+/***/ 7598:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+
+/***/ }),
+
+/***/ 3053:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
+
+/***/ }),
+
+/***/ 610:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
+
+/***/ }),
+
+/***/ 8474:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 7067:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+
+/***/ }),
+
+/***/ 2467:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
+
+/***/ }),
+
+/***/ 4708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
+/***/ 8995:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
+
+/***/ }),
+
+/***/ 7030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
+/***/ 643:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:process");
+
+/***/ }),
+
+/***/ 1792:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
+
+/***/ }),
+
+/***/ 7075:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 1692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+
+/***/ }),
+
+/***/ 3136:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+
+/***/ }),
+
+/***/ 7975:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+
+/***/ }),
+
+/***/ 3429:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
+
+/***/ }),
+
+/***/ 5919:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+
+/***/ }),
+
+/***/ 8522:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+
+/***/ }),
+
+/***/ 857:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+
+/***/ }),
+
+/***/ 6928:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+
+/***/ }),
+
+/***/ 2203:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+
+/***/ }),
+
+/***/ 3193:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
+
+/***/ }),
+
+/***/ 3557:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
+
+/***/ }),
+
+/***/ 4756:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
+
+/***/ }),
+
+/***/ 2018:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tty");
+
+/***/ }),
+
+/***/ 7016:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
+
+/***/ }),
+
+/***/ 9023:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ })
+
+/******/ });
+/************************************************************************/
+/******/ // The module cache
+/******/ var __webpack_module_cache__ = {};
+/******/ 
+/******/ // The require function
+/******/ function __nccwpck_require__(moduleId) {
+/******/ 	// Check if module is in cache
+/******/ 	var cachedModule = __webpack_module_cache__[moduleId];
+/******/ 	if (cachedModule !== undefined) {
+/******/ 		return cachedModule.exports;
+/******/ 	}
+/******/ 	// Create a new module (and put it into the cache)
+/******/ 	var module = __webpack_module_cache__[moduleId] = {
+/******/ 		// no module.id needed
+/******/ 		// no module.loaded needed
+/******/ 		exports: {}
+/******/ 	};
+/******/ 
+/******/ 	// Execute the module function
+/******/ 	var threw = true;
+/******/ 	try {
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
+/******/ 		threw = false;
+/******/ 	} finally {
+/******/ 		if(threw) delete __webpack_module_cache__[moduleId];
+/******/ 	}
+/******/ 
+/******/ 	// Return the exports of the module
+/******/ 	return module.exports;
+/******/ }
+/******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
+/******/ 
+/************************************************************************/
+/******/ /* webpack/runtime/asset-relocator-loader */
+/******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/define property getters */
+/******/ (() => {
+/******/ 	// define getter functions for harmony exports
+/******/ 	__nccwpck_require__.d = (exports, definition) => {
+/******/ 		for(var key in definition) {
+/******/ 			if(__nccwpck_require__.o(definition, key) && !__nccwpck_require__.o(exports, key)) {
+/******/ 				Object.defineProperty(exports, key, { enumerable: true, get: definition[key] });
+/******/ 			}
+/******/ 		}
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/hasOwnProperty shorthand */
+/******/ (() => {
+/******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
+/******/ })();
+/******/ 
+/************************************************************************/
+var __webpack_exports__ = {};
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  iW: () => (/* binding */ main),
+  bE: () => (/* binding */ post),
+  AS: () => (/* binding */ pre)
+});
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_);
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/show.ts
+/** How a user's value is shown in an error: quoted, escaped, never endless. */
+function showValue(value) {
+    const shown = JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
+    return value.length > 120 ? `${shown} (${value.length} characters)` : shown;
+}
+
+;// CONCATENATED MODULE: ./src/endpoint.ts
+// Where a Docker daemon is reached: the one value every module passes around instead of loose strings.
+
+
+
+const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+const TLS_FILES = ['ca.pem', 'cert.pem', 'key.pem'];
+/** Parses a DOCKER_HOST-style URL. Throws with a message that says what is allowed; callers add the input's name. */
+function parseDockerHost(value) {
+    const text = value.trim();
+    if (text.startsWith('unix://')) {
+        const path = text.slice('unix://'.length);
+        if (!path.startsWith('/'))
+            throw new Error(`${showValue(value)} must name an absolute socket path; use something like unix:///var/run/docker.sock`);
+        if (/[\0\n\r]/.test(path))
+            throw new Error(`${showValue(value)} contains control characters; remove them`);
+        return { kind: 'unix', path };
+    }
+    if (text.startsWith('tcp://')) {
+        let url;
+        try {
+            url = new URL(text);
+        }
+        catch {
+            throw new Error(`${showValue(value)} is not a valid tcp:// address; use tcp://HOST:PORT`);
+        }
+        if (!url.hostname || !url.port)
+            throw new Error(`${showValue(value)} needs a host and a port; use something like tcp://docker:2376`);
+        if (url.pathname !== '/' && url.pathname !== '')
+            throw new Error(`${showValue(value)} must not have a path; use tcp://HOST:PORT`);
+        if (url.username || url.password || url.search || url.hash)
+            throw new Error(`${showValue(value)} must be only tcp://HOST:PORT; remove the rest`);
+        const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+        return { kind: 'tcp', host, port: Number(url.port) };
+    }
+    throw new Error(`${showValue(value)} is not a supported address; use unix:///path/to/docker.sock or tcp://HOST:PORT`);
+}
+function formatAddress(address) {
+    if (address.kind === 'unix')
+        return `unix://${address.path}`;
+    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+    return `tcp://${host}:${address.port}`;
+}
+/** The TLS certificate files are not (yet) there: a daemon that writes them when it starts may still do so. */
+class TlsFilesMissingError extends Error {
+}
+/** Problems with a TLS certificate directory, as sentences; empty when it is usable. */
+function checkTlsCertPath(dir) {
+    if (!(0,external_node_fs_.existsSync)(dir))
+        return [`directory ${showValue(dir)} does not exist; give the directory that holds ca.pem, cert.pem and key.pem`];
+    const missing = TLS_FILES.filter((f) => !(0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, f)));
+    return missing.length ? [`${showValue(dir)} lacks ${missing.join(', ')}; it needs ca.pem, cert.pem and key.pem`] : [];
+}
+/** The environment the docker CLI needs to reach this endpoint. */
+function clientEnvironment(endpoint) {
+    const env = { DOCKER_HOST: formatAddress(endpoint.address) };
+    if (endpoint.tlsCertPath) {
+        env.DOCKER_TLS_VERIFY = '1';
+        env.DOCKER_CERT_PATH = endpoint.tlsCertPath;
+    }
+    return env;
+}
+/**
+ * The engine the action talks to, found the way the docker CLI finds it: the docker-host input, else DOCKER_HOST,
+ * else the default socket; TLS from tls-cert-path, else DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set. A phase
+ * locates it once and passes it on; whether the TLS files exist is checked where they are used (checkedEndpoint).
+ */
+function locateEngine(input, env) {
+    let address = input.dockerHost;
+    if (!address) {
+        const fromEnv = env.DOCKER_HOST?.trim();
+        try {
+            address = parseDockerHost(fromEnv || DEFAULT_DOCKER_HOST);
+        }
+        catch (e) {
+            throw new Error(`${fromEnv ? 'DOCKER_HOST' : 'the default'}: ${e.message}; set docker-host or fix DOCKER_HOST`);
+        }
+    }
+    if (input.tlsCertPath)
+        return { endpoint: { address, tlsCertPath: input.tlsCertPath }, tlsSource: 'input "tls-cert-path"' };
+    if (!input.dockerHost && env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0' && address.kind === 'tcp') {
+        return { endpoint: { address, tlsCertPath: env.DOCKER_CERT_PATH || (0,external_node_path_.join)(env.HOME ?? '', '.docker') }, tlsSource: 'DOCKER_CERT_PATH' };
+    }
+    return { endpoint: { address } };
+}
+/** The located endpoint once its TLS files exist; TlsFilesMissingError while they do not. */
+function checkedEndpoint(location) {
+    const { tlsCertPath } = location.endpoint;
+    if (tlsCertPath) {
+        const problems = checkTlsCertPath(tlsCertPath);
+        if (problems.length)
+            throw new TlsFilesMissingError(`${location.tlsSource}: ${problems.join('; ')}`);
+    }
+    return location.endpoint;
+}
+/** locateEngine, then checkedEndpoint: for callers that need a usable endpoint at once. */
+const resolveEngine = (input, env) => checkedEndpoint(locateEngine(input, env));
+const saveEndpoint = (e) => ({
+    host: formatAddress(e.address),
+    ...(e.tlsCertPath ? { tlsCertPath: e.tlsCertPath } : {}),
+});
+const loadEndpoint = (s) => ({
+    address: parseDockerHost(s.host),
+    ...(s.tlsCertPath ? { tlsCertPath: s.tlsCertPath } : {}),
+});
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __nccwpck_require__(4708);
+;// CONCATENATED MODULE: ./src/engine/client.ts
+// The only module that talks to the engine: the Engine API calls the action makes, typed, with errors that say what
+// failed. A thin client over node:http on the unix socket, TCP or TLS: no SDK, nothing loaded that a phase does not
+// use, and no environment read (DOCKER_HOST and friends point at the job's daemon after main; the endpoint given is
+// the only one used).
+
+
+
+
+
+class EngineError extends Error {
+    statusCode;
+    constructor(message, statusCode) {
+        super(message);
+        this.statusCode = statusCode;
+        this.name = 'EngineError';
+    }
+}
+/** An answer of the engine outside 2xx: its status and what it said (the JSON body's message). */
+class HttpStatusError extends Error {
+    statusCode;
+    constructor(statusCode, message) {
+        super(message);
+        this.statusCode = statusCode;
+    }
+}
+/** Splits the engine's multiplexed log stream (8-byte frame headers) into plain text. */
+function demuxLogs(buffer) {
+    const chunks = [];
+    let offset = 0;
+    const looksMultiplexed = buffer.length >= 8 && buffer[0] <= 2 && buffer[1] === 0 && buffer[2] === 0 && buffer[3] === 0;
+    if (!looksMultiplexed)
+        return buffer.toString('utf8');
+    while (offset + 8 <= buffer.length) {
+        const size = buffer.readUInt32BE(offset + 4);
+        chunks.push(buffer.subarray(offset + 8, offset + 8 + size));
+        offset += 8 + size;
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+/** Longest silence the action accepts from the engine within one call (more than a graceful container stop). */
+const ENGINE_IDLE_TIMEOUT_MS = 30_000;
+function queryString(query) {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) {
+        if (value === undefined)
+            continue;
+        for (const v of Array.isArray(value) ? value : [value])
+            params.append(name, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+    }
+    const text = params.toString();
+    return text ? `?${text}` : '';
+}
+async function readAll(res) {
+    const chunks = [];
+    for await (const chunk of res)
+        chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    return Buffer.concat(chunks);
+}
+/** What the engine said in an error answer: {"message": "..."} as a rule, else the text or the status line. */
+function errorText(res, body) {
+    const text = body.toString('utf8').trim();
+    try {
+        const json = JSON.parse(text);
+        if (typeof json?.message === 'string')
+            return json.message.trim();
+    }
+    catch {
+        // not JSON: the text itself
+    }
+    return text.slice(0, 500) || `HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim();
+}
+/** Reads the whole answer of a JSON call. */
+async function json(res) {
+    const text = (await readAll(res)).toString('utf8');
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        throw new Error(`the engine's answer is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+    }
+}
+/** Progress streams (pull, load) report failures as {"error": ...} lines inside a 200 answer. */
+async function streamedError(res) {
+    const text = (await readAll(res)).toString('utf8');
+    for (const line of text.split('\n')) {
+        if (!line.trim())
+            continue;
+        try {
+            const event = JSON.parse(line);
+            if (event.error)
+                return event.error;
+        }
+        catch {
+            // a partial or non-JSON line: not an error report
+        }
+    }
+    return undefined;
+}
+const toInfo = (i) => ({
+    storageDriver: i.Driver ?? '',
+    registryMirrors: i.RegistryConfig?.Mirrors ?? [],
+    cgroupVersion: i.CgroupVersion ?? '',
+    securityOptions: i.SecurityOptions ?? [],
+});
+class EngineClient {
+    endpoint;
+    description;
+    tls;
+    agentInstance;
+    constructor(endpoint) {
+        this.endpoint = endpoint;
+        this.description = formatAddress(endpoint.address);
+        if (endpoint.tlsCertPath) {
+            const read = (f) => (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(endpoint.tlsCertPath, f));
+            this.tls = { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
+        }
+    }
+    /** Connections are kept for the next call (a TLS handshake costs more than the call); idle ones do not hold the process. */
+    newAgent(options) {
+        return this.tls ? new external_node_https_.Agent({ ...options, ...this.tls }) : new external_node_http_.Agent(options);
+    }
+    get agent() {
+        this.agentInstance ??= this.newAgent({ keepAlive: true });
+        return this.agentInstance;
+    }
+    /**
+     * One HTTP request; resolves with the answer once its head has arrived and its status is 2xx, else rejects with
+     * an HttpStatusError carrying what the engine said. An idle timeout covers the whole exchange, streams included:
+     * they stay alive as long as data flows.
+     */
+    request(method, path, options = {}) {
+        const a = this.endpoint.address;
+        const timeoutMs = options.timeoutMs ?? ENGINE_IDLE_TIMEOUT_MS;
+        const payload = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json));
+        const headers = {};
+        if (payload)
+            Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
+        else if (options.body)
+            headers['content-type'] = options.contentType ?? 'application/x-tar';
+        const target = a.kind === 'unix' ? { socketPath: a.path } : { host: a.host, port: a.port };
+        const send = this.tls ? external_node_https_.request : external_node_http_.request;
+        return new Promise((resolve, reject) => {
+            let settled = false;
+            const fail = (e) => {
+                if (settled)
+                    return;
+                settled = true;
+                // A body the engine refused or could not take is not read further (its producer, zstd, is told so).
+                options.body?.unpipe(req);
+                options.body?.destroy();
+                reject(e);
+            };
+            const req = send({ ...target, method, path: `${path}${queryString(options.query ?? {})}`, headers, agent: options.agent ?? this.agent });
+            req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${(timeoutMs / 1000).toFixed(1)} s`)));
+            req.on('error', fail);
+            req.on('response', (res) => {
+                const status = res.statusCode ?? 0;
+                if (status >= 200 && status < 300) {
+                    settled = true;
+                    resolve(res);
+                    return;
+                }
+                readAll(res).then((body) => fail(new HttpStatusError(status, errorText(res, body))), (e) => fail(e));
+            });
+            if (options.body) {
+                options.body.on('error', (e) => req.destroy(e));
+                options.body.pipe(req);
+            }
+            else {
+                req.end(payload);
+            }
+        });
+    }
+    /** A request whose answer is JSON. */
+    async getJson(path, query) {
+        return json(await this.request('GET', path, { query }));
+    }
+    /** A request whose answer carries nothing the action needs: read it to the end. */
+    async send(method, path, options = {}) {
+        await readAll(await this.request(method, path, options));
+    }
+    /**
+     * Runs one engine call; an error becomes an EngineError that says what failed where. `answers` maps status codes
+     * that are an answer, not a failure (404: it does not exist), to the result they stand for.
+     */
+    async call(what, fn, answers = {}) {
+        try {
+            return await fn();
+        }
+        catch (e) {
+            const status = e instanceof HttpStatusError ? e.statusCode : undefined;
+            if (status !== undefined && status in answers)
+                return answers[status];
+            throw new EngineError(`${what} on ${this.description} failed: ${(e?.message ?? String(e)).trim()}`, status);
+        }
+    }
+    /**
+     * One readiness probe, one call: /info, bounded by timeoutMs, on a connection of its own. A socket or port that
+     * accepts connections is not a ready daemon; one that answers /info with a server version is, and the answer
+     * holds everything main reports (version, API version from the header, storage driver).
+     */
+    async probe(timeoutMs) {
+        const agent = this.newAgent({ keepAlive: false });
+        const started = performance.now();
+        const timer = setTimeout(() => agent.destroy(), timeoutMs);
+        try {
+            let res;
+            try {
+                res = await this.request('GET', '/info', { agent, timeoutMs });
+            }
+            catch (e) {
+                if (e instanceof HttpStatusError)
+                    throw new Error(`/info answered HTTP ${e.statusCode}: ${e.message}`);
+                throw e;
+            }
+            const apiVersion = String(res.headers['api-version'] ?? '');
+            const info = await json(res);
+            if (typeof info?.ServerVersion !== 'string')
+                throw new Error('/info answered without a server version: not a Docker daemon');
+            return { version: info.ServerVersion, apiVersion, os: info.OSType ?? '', arch: info.Architecture ?? '', info: toInfo(info) };
+        }
+        catch (e) {
+            // Our timeout destroys the connection, which reads as "socket hang up": say what really happened.
+            if (performance.now() - started >= timeoutMs * 0.95)
+                throw new Error(`no answer within ${(timeoutMs / 1000).toFixed(1)} s (the address accepts connections)`);
+            throw e;
+        }
+        finally {
+            clearTimeout(timer);
+            agent.destroy();
+        }
+    }
+    version() {
+        return this.call('reading the daemon version', async () => {
+            const v = await this.getJson('/version');
+            return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
+        });
+    }
+    info() {
+        return this.call('reading the daemon info', async () => toInfo(await this.getJson('/info')));
+    }
+    imageExists(ref) {
+        return this.call(`inspecting image ${ref}`, async () => (await this.send('GET', `/images/${encodeURIComponent(ref)}/json`), true), { 404: false });
+    }
+    pullImage(ref) {
+        return this.call(`pulling ${ref}`, async () => {
+            // A reference without a tag pulls :latest (the CLI's rule); a digest is passed whole.
+            const slash = ref.lastIndexOf('/');
+            const hasTag = ref.includes('@') || ref.slice(slash + 1).includes(':');
+            const query = hasTag ? { fromImage: ref } : { fromImage: ref, tag: 'latest' };
+            const failed = await streamedError(await this.request('POST', '/images/create', { query }));
+            if (failed)
+                throw new Error(failed);
+        });
+    }
+    createVolume(name, labels) {
+        return this.call(`creating volume ${name}`, () => this.send('POST', '/volumes/create', { json: { Name: name, Labels: labels } }));
+    }
+    removeVolume(name) {
+        return this.call(`removing volume ${name}`, () => this.send('DELETE', `/volumes/${encodeURIComponent(name)}`));
+    }
+    async networkExists(name) {
+        const found = await this.call('listing networks', () => this.getJson('/networks', { filters: JSON.stringify({ name: [name] }) }));
+        return found.some((n) => n.Name === name);
+    }
+    createNetwork(name, labels) {
+        return this.call(`creating network ${name}`, () => this.send('POST', '/networks/create', { json: { Name: name, Labels: labels, CheckDuplicate: true } }));
+    }
+    removeNetwork(idOrName) {
+        return this.call(`removing network ${idOrName}`, () => this.send('DELETE', `/networks/${encodeURIComponent(idOrName)}`));
+    }
+    createContainer(spec) {
+        return this.call(`creating container ${spec.name}`, async () => {
+            const { name, ...body } = spec;
+            return (await json(await this.request('POST', '/containers/create', { query: { name }, json: body }))).Id;
+        });
+    }
+    startContainer(id) {
+        return this.call(`starting container ${id.slice(0, 12)}`, () => this.send('POST', `/containers/${encodeURIComponent(id)}/start`));
+    }
+    /** undefined when the container does not exist (any more). */
+    async inspectContainer(id) {
+        const c = await this.call(`inspecting container ${id.slice(0, 12)}`, () => this.getJson(`/containers/${encodeURIComponent(id)}/json`), { 404: undefined });
+        if (!c)
+            return undefined;
+        const ports = {};
+        for (const [port, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
+            ports[port] = (bindings ?? []).map((b) => ({ hostIp: b.HostIp, hostPort: b.HostPort }));
+        }
+        return {
+            id: c.Id,
+            name: c.Name.replace(/^\//, ''),
+            running: c.State.Running,
+            restarting: c.State.Restarting,
+            status: c.State.Status,
+            exitCode: c.State.ExitCode,
+            restartCount: c.RestartCount,
+            error: c.State.Error ?? '',
+            ports,
+            mounts: (c.Mounts ?? []).map((m) => ({ source: m.Source, destination: m.Destination, type: m.Type })),
+            networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
+            addresses: Object.fromEntries(Object.entries(c.NetworkSettings?.Networks ?? {}).map(([n, v]) => [n, v.IPAddress ?? '']).filter(([, ip]) => ip)),
+        };
+    }
+    /** The last `tail` lines of a container's output (stdout and stderr interleaved). */
+    containerLogs(id, tail = 50) {
+        return this.call(`reading the logs of ${id.slice(0, 12)}`, async () => demuxLogs(await readAll(await this.request('GET', `/containers/${encodeURIComponent(id)}/logs`, { query: { stdout: true, stderr: true, tail, follow: false } }))));
+    }
+    /** SIGTERM, then SIGKILL after `graceSeconds`. A container that is already stopped is fine. */
+    stopContainer(id, graceSeconds) {
+        // 304: already stopped; 404: already gone. The engine answers only once the container is down.
+        return this.call(`stopping container ${id.slice(0, 12)}`, () => this.send('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: { t: graceSeconds }, timeoutMs: ENGINE_IDLE_TIMEOUT_MS + graceSeconds * 1000 }), { 304: undefined, 404: undefined });
+    }
+    /** Removes a container at once (a running one is killed), with its anonymous volumes. */
+    removeContainer(id) {
+        return this.call(`removing container ${id.slice(0, 12)}`, () => this.send('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: true, v: true } }), { 404: undefined });
+    }
+    /** Ids of the running containers. */
+    runningContainers() {
+        return this.call('listing containers', async () => (await this.getJson('/containers/json')).map((c) => c.Id));
+    }
+    /**
+     * Follows container start/die/destroy events: resolves once the daemon streams them (so nothing that happens
+     * later is missed), then yields them until `signal` aborts or the daemon closes the stream. No idle timeout: a
+     * quiet daemon is not a dead one.
+     */
+    async containerEvents(signal) {
+        const filters = JSON.stringify({ type: ['container'], event: ['start', 'die', 'destroy'] });
+        // A day without a byte: the idle timeout of a stream that may rightly stay silent for the whole job.
+        const stream = await this.call('following events', () => this.request('GET', '/events', { query: { filters }, timeoutMs: 86_400_000 }));
+        return (async function* () {
+            const stop = () => stream.destroy();
+            signal.addEventListener('abort', stop, { once: true });
+            let buffered = '';
+            try {
+                for await (const chunk of stream) {
+                    buffered += chunk.toString();
+                    let nl;
+                    while ((nl = buffered.indexOf('\n')) >= 0) {
+                        const line = buffered.slice(0, nl).trim();
+                        buffered = buffered.slice(nl + 1);
+                        if (!line)
+                            continue;
+                        const e = JSON.parse(line);
+                        const id = e.Actor?.ID ?? e.id;
+                        if (id)
+                            yield { id, action: e.Action ?? e.status ?? '' };
+                    }
+                }
+            }
+            catch (e) {
+                if (!signal.aborted)
+                    throw e;
+            }
+            finally {
+                signal.removeEventListener('abort', stop);
+                stream.destroy();
+            }
+        })();
+    }
+    /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
+    listImages() {
+        return this.call('listing images', async () => (await this.getJson('/images/json')).map((i) => ({
+            id: i.Id,
+            tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+            size: i.Size,
+        })));
+    }
+    /** Removes an image (absent is fine). */
+    removeImage(ref) {
+        return this.call(`removing image ${ref}`, () => this.send('DELETE', `/images/${encodeURIComponent(ref)}`, { query: { force: true } }), { 404: undefined });
+    }
+    /** `docker save` as a stream: one tar with every named image (tags or ids). */
+    exportImages(names) {
+        return this.call(`exporting ${names.length} image(s)`, () => this.request('GET', '/images/get', { query: { names } }));
+    }
+    /** `docker load` from a stream; resolves when the engine has read and loaded all of it. */
+    loadImages(archive) {
+        return this.call('loading images', async () => {
+            const failed = await streamedError(await this.request('POST', '/images/load', { query: { quiet: true }, body: archive }));
+            if (failed)
+                throw new Error(failed);
+        });
+    }
+    /** A tar stream of `path` inside a container (running or stopped), produced by the engine as root. */
+    getArchive(id, path) {
+        return this.call(`reading ${path} of ${id.slice(0, 12)}`, () => this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } }));
+    }
+    /** Extracts a tar stream into `path` inside a container (created, not necessarily started), as root. */
+    putArchive(id, path, archive) {
+        return this.call(`writing into ${path} of ${id.slice(0, 12)}`, () => this.send('PUT', `/containers/${encodeURIComponent(id)}/archive`, { query: { path }, body: archive }));
+    }
+    listAll(filters) {
+        const f = filters ? JSON.stringify(filters) : undefined;
+        return Promise.all([
+            this.getJson('/containers/json', { all: true, filters: f }),
+            this.getJson('/volumes', { filters: f }),
+            this.getJson('/networks', { filters: f }),
+        ]);
+    }
+    /** Containers, volumes and networks that carry `label` (key=value or key). */
+    listLabelled(label) {
+        return this.call('listing labelled objects', async () => {
+            const [containers, volumes, networks] = await this.listAll({ label: [label] });
+            return {
+                containers: containers.map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? '').replace(/^\//, ''), state: c.State, labels: c.Labels ?? {} })),
+                volumes: (volumes.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} })),
+                networks: networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} })),
+            };
+        });
+    }
+    /** Everything on the engine, by id or name: the leak check's before-and-after picture. */
+    snapshot() {
+        return this.call("listing the engine's objects", async () => {
+            const [containers, volumes, networks] = await this.listAll();
+            return {
+                containers: containers.map((c) => c.Id).sort(),
+                volumes: (volumes.Volumes ?? []).map((v) => v.Name).sort(),
+                networks: networks.map((n) => n.Id).sort(),
+            };
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/daemon/ports.ts
+// Published ports of the job's daemon at 127.0.0.1 on the job's side, as with the runner's engine.
+//
+// The inner daemon publishes `-p 8080:80` inside its own container's network namespace. A small forwarder process
+// (this action's own bundle under the same node, started by main, stopped by post) follows the inner daemon's
+// container events; for every TCP port a running container publishes on all addresses it listens on 127.0.0.1 (and
+// ::1) in the job's network namespace and relays each connection to the daemon container's address, where the
+// inner daemon's own NAT takes it to the container. It runs wherever the job's steps run (the runner host, or the
+// job container in a container job, whose network the daemon then joins), so it needs no shared network namespace
+// with the engine, changes no firewall rule and leaves nothing behind when it stops.
+
+
+
+
+
+
+
+/** The argument that makes an entry point run the forwarder instead of its phase. */
+const FORWARDER_FLAG = '--setup-dind-forwarder';
+/** The TCP ports a container publishes on every address (the ones the runner's engine would answer at 127.0.0.1). */
+function publishedPorts(ports) {
+    const forward = new Set();
+    const loopbackOnly = new Set();
+    for (const [spec, bindings] of Object.entries(ports)) {
+        if (!spec.endsWith('/tcp'))
+            continue;
+        for (const b of bindings) {
+            const port = Number(b.hostPort);
+            if (!Number.isInteger(port) || port <= 0)
+                continue;
+            if (['', '0.0.0.0', '::'].includes(b.hostIp))
+                forward.add(port);
+            else if (b.hostIp === '127.0.0.1' || b.hostIp === '::1')
+                loopbackOnly.add(port);
+        }
+    }
+    for (const p of forward)
+        loopbackOnly.delete(p);
+    return { forward: [...forward].sort((a, b) => a - b), loopbackOnly: [...loopbackOnly].sort((a, b) => a - b) };
+}
+/** The listeners for the published ports of running containers; each relays connections to target:port. */
+class PortForwarder {
+    target;
+    listen;
+    log;
+    byPort = new Map();
+    constructor(target, listen, log) {
+        this.target = target;
+        this.listen = listen;
+        this.log = log;
+    }
+    get ports() {
+        return [...this.byPort.keys()].sort((a, b) => a - b);
+    }
+    /** Makes the forwarded ports of one container exactly `ports`. */
+    async sync(owner, ports) {
+        for (const [port, entry] of this.byPort)
+            if (entry.owner === owner && !ports.includes(port))
+                this.closePort(port);
+        for (const port of ports) {
+            if (this.byPort.has(port))
+                continue;
+            const entry = { owner, servers: [], sockets: new Set() };
+            this.byPort.set(port, entry);
+            for (const host of this.listen) {
+                const server = external_node_net_default().createServer({ allowHalfOpen: true }, (client) => this.relay(client, port, entry.sockets));
+                const listening = await new Promise((resolve) => {
+                    server.once('error', (e) => {
+                        // No IPv6 loopback here: nothing to do. Anything else (the port is taken on the job's side) is said.
+                        if (e.code !== 'EADDRNOTAVAIL' && e.code !== 'EAFNOSUPPORT')
+                            this.log(`warning: cannot listen on ${host}:${port} for container ${owner.slice(0, 12)}: ${e.message}`);
+                        resolve(false);
+                    });
+                    server.listen({ host, port, exclusive: true }, () => resolve(true));
+                });
+                if (listening)
+                    entry.servers.push(server);
+                // 127.0.0.1 (the first) is what the job uses; without it the port is not forwarded at all.
+                if (!listening && host === this.listen[0])
+                    break;
+            }
+            if (entry.servers.length)
+                this.log(`forwarding ${this.listen.join(', ')} port ${port} to ${this.target}:${port} (container ${owner.slice(0, 12)})`);
+            else
+                this.byPort.delete(port);
+        }
+    }
+    release(owner) {
+        for (const [port, entry] of this.byPort)
+            if (entry.owner === owner)
+                this.closePort(port);
+    }
+    close() {
+        for (const port of [...this.byPort.keys()])
+            this.closePort(port);
+    }
+    closePort(port) {
+        const entry = this.byPort.get(port);
+        if (!entry)
+            return;
+        this.byPort.delete(port);
+        for (const s of entry.servers)
+            s.close();
+        for (const s of entry.sockets)
+            s.destroy();
+        this.log(`stopped forwarding port ${port}`);
+    }
+    relay(client, port, sockets) {
+        const upstream = external_node_net_default().connect({ host: this.target, port, allowHalfOpen: true });
+        client.setNoDelay(true);
+        upstream.setNoDelay(true);
+        sockets.add(client);
+        sockets.add(upstream);
+        const done = () => {
+            client.destroy();
+            upstream.destroy();
+            sockets.delete(client);
+            sockets.delete(upstream);
+        };
+        client.on('error', done);
+        upstream.on('error', done);
+        // Half-close travels both ways (pipe ends the other side); the pair is done when both are closed.
+        let closed = 0;
+        const onClose = () => ++closed === 2 && done();
+        client.on('close', onClose);
+        upstream.on('close', onClose);
+        client.pipe(upstream);
+        upstream.pipe(client);
+    }
+}
+/**
+ * The forwarder's loop: follow events first, then take in the containers already running, so none is missed.
+ * Ends when `signal` aborts, or when the daemon's event stream ends and the daemon stops answering.
+ */
+async function followDaemon(engine, forwarder, log, signal, ready = () => undefined) {
+    const syncOne = async (id) => {
+        const c = await engine.inspectContainer(id).catch(() => undefined);
+        if (!c || !c.running)
+            return forwarder.release(id);
+        const { forward, loopbackOnly } = publishedPorts(c.ports);
+        for (const p of loopbackOnly)
+            log(`note: ${c.name} publishes port ${p} on the daemon's loopback only; publish it on all addresses (-p ${p}:...) to reach it at 127.0.0.1:${p}`);
+        await forwarder.sync(id, forward);
+    };
+    let failures = 0;
+    let first = true;
+    while (!signal.aborted) {
+        try {
+            // Subscribed first; containers that started before are found by the listing.
+            const events = await engine.containerEvents(signal);
+            for (const id of await engine.runningContainers())
+                await syncOne(id);
+            if (first) {
+                first = false;
+                ready();
+            }
+            failures = 0;
+            for await (const { id, action } of events) {
+                if (action === 'start')
+                    await syncOne(id);
+                else
+                    forwarder.release(id);
+            }
+        }
+        catch (e) {
+            if (signal.aborted)
+                break;
+            log(`the daemon's events: ${e.message}`);
+        }
+        if (signal.aborted)
+            break;
+        // The stream ended: the daemon restarted, or is gone. Try again for a while, then stop.
+        if (++failures > 10) {
+            log('the daemon does not answer any more; the forwarder stops');
+            break;
+        }
+        await new Promise((r) => setTimeout(r, 500 * failures));
+    }
+    forwarder.close();
+}
+/** The forwarder process: reads its config, follows the daemon until SIGTERM or the daemon's end. */
+async function runForwarder(configPath) {
+    const config = JSON.parse((0,external_node_fs_.readFileSync)(configPath, 'utf8'));
+    const log = (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+    const controller = new AbortController();
+    const forwarder = new PortForwarder(config.target, config.listen, log);
+    // Stopped by post: at once, whatever engine call is in flight (nothing is left to flush: the log is a file).
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+        process.on(sig, () => {
+            controller.abort();
+            forwarder.close();
+            log(`stopped (${sig})`);
+            process.exit(0);
+        });
+    }
+    log(`following ${config.daemon.host}; published ports go to ${config.target}`);
+    await followDaemon(new EngineClient(loadEndpoint(config.daemon)), forwarder, log, controller.signal, () => {
+        if (process.send) {
+            process.send('ready');
+            process.disconnect?.();
+        }
+    });
+    log('stopped');
+}
+/**
+ * Starts the forwarder as a detached process of its own (it outlives main) with its output in `logPath`; resolves
+ * when it follows the daemon's events, so a container started by the very next step is seen.
+ */
+async function startForwarder(options) {
+    const config = { daemon: options.saved, target: options.target, listen: ['127.0.0.1', '::1'] };
+    await options.writeConfig(options.configPath, JSON.stringify(config));
+    const fd = (0,external_node_fs_.openSync)(options.logPath, 'a', 0o600);
+    let child;
+    try {
+        child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, [options.script, FORWARDER_FLAG, options.configPath], {
+            detached: true,
+            stdio: ['ignore', fd, fd, 'ipc'],
+            env: { ...process.env, NODE_OPTIONS: '' },
+        });
+    }
+    finally {
+        (0,external_node_fs_.closeSync)(fd);
+    }
+    const pid = child.pid;
+    if (!pid)
+        throw new Error('the port forwarder could not be started');
+    const record = { pid, log: options.logPath, script: options.script };
+    options.record(record);
+    try {
+        await new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`the port forwarder did not follow the daemon within ${(options.timeoutMs ?? 10_000) / 1000} s`)), options.timeoutMs ?? 10_000);
+            child.once('message', () => {
+                clearTimeout(timer);
+                resolve();
+            });
+            child.once('exit', (code, sig) => {
+                clearTimeout(timer);
+                reject(new Error(`the port forwarder exited at once (${sig ?? `code ${code}`})`));
+            });
+        });
+    }
+    finally {
+        if (child.connected)
+            child.disconnect();
+        child.unref();
+    }
+    return record;
+}
+/** Running (a zombie whose parent does not reap it, as under a job container's `tail -f`, counts as gone). */
+const alive = (pid) => {
+    try {
+        const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8');
+        return !/^\d+ \(.*\) Z /s.test(stat);
+    }
+    catch {
+        return false;
+    }
+};
+/** Stops the forwarder of this job (only if that pid still runs our bundle); resolves when it is gone. */
+async function stopForwarder(r, readCmdline = (pid) => (0,external_node_fs_.readFileSync)(`/proc/${pid}/cmdline`, 'utf8')) {
+    let cmdline = '';
+    try {
+        cmdline = readCmdline(r.pid);
+    }
+    catch {
+        return false; // gone already
+    }
+    if (!cmdline.split('\0').includes(FORWARDER_FLAG))
+        return false; // the pid was reused by something else
+    process.kill(r.pid, 'SIGTERM');
+    for (let i = 0; i < 50 && alive(r.pid); i++)
+        await new Promise((res) => setTimeout(res, 40));
+    if (alive(r.pid))
+        process.kill(r.pid, 'SIGKILL');
+    return true;
+}
+/**
+ * main, once the daemon answers: the forwarder for this job's published ports. A forwarder that cannot start is a
+ * warning (the ports still answer at the daemon's address), never a failed step.
+ */
+async function startPortForwarding(o) {
+    const script = o.script ?? process.argv[1];
+    try {
+        if (!script)
+            throw new Error('the running bundle is unknown');
+        await startForwarder({
+            daemon: o.endpoint,
+            saved: saveEndpoint(o.endpoint),
+            target: o.target,
+            configPath: (0,external_node_path_.join)(o.jobDir, 'forwarder.json'),
+            logPath: (0,external_node_path_.join)(o.jobDir, 'forwarder.log'),
+            script,
+            record: (forwarder) => o.state.update({ forwarder }),
+            writeConfig: (path, text) => (0,promises_namespaceObject.writeFile)(path, text, { mode: 0o600 }),
+        });
+    }
+    catch (e) {
+        o.log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${e.message}); they answer at the daemon's address ${o.target}.`);
+        return {};
+    }
+    // testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
+    // (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
+    return o.env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
+}
+/** The forwarder's warnings (a port it could not listen on), for post to repeat where the job's log shows them. */
+function forwarderWarnings(r, read = (path) => (0,external_node_fs_.readFileSync)(path, 'utf8')) {
+    let text = '';
+    try {
+        text = read(r.log);
+    }
+    catch {
+        return [];
+    }
+    return text.split('\n').map((l) => /^\S+ warning: (.*)$/.exec(l)?.[1]).filter((w) => Boolean(w)).slice(0, 20);
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/session.ts
+// One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
+// jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
+
+const LABEL_SESSION = 'io.github.setup-dind.session';
+const LABEL_CREATED = 'io.github.setup-dind.created';
+const LABEL_JOB = 'io.github.setup-dind.job';
+const slug = (text, max) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max) || 'x';
+/** run id, attempt, job name and a random part: readable in `docker ps`, unique even for matrix legs of one job. */
+function newSessionId(job, random = () => (0,external_node_crypto_.randomBytes)(4).toString('hex')) {
+    return `${slug(job.runId, 20)}-${slug(job.runAttempt, 4)}-${slug(job.job, 24)}-${random()}`;
+}
+function sessionLabels(session, job, now = new Date()) {
+    return {
+        [LABEL_SESSION]: session,
+        [LABEL_CREATED]: now.toISOString(),
+        [LABEL_JOB]: `${job.runId}/${job.runAttempt}/${job.job}`,
+    };
+}
+/** The name of every object of a session: `setup-dind-<session>`. */
+const objectName = (session) => `setup-dind-${session}`;
+
+;// CONCATENATED MODULE: ./src/jobdir.ts
+// The per-job directory: the socket, certificates, daemon.json and buildkitd.toml live here, private to the runner's
+// user (0700), recorded in state before anything is written into it, and removed by post.
+
+
+
+async function ensureJobDir(job, state) {
+    const current = state.value;
+    if (!current)
+        throw new Error('ensureJobDir before the session state exists');
+    if (current.jobDir)
+        return current.jobDir;
+    const dir = (0,external_node_path_.join)(job.tempDir, objectName(current.session));
+    state.update({ jobDir: dir });
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.chmod)(dir, 0o700);
+    return dir;
+}
+
+;// CONCATENATED MODULE: ./src/tls.ts
+// Per-job TLS material for a dockerd TCP endpoint: one throw-away CA, a server
+// certificate and a client certificate, all ECDSA P-256 / SHA-256.
+//
+// docker:dind shells out to openssl and spends seconds on 4096-bit RSA keys;
+// P-256 keys take microseconds. node:crypto can make keys and signatures but
+// not X.509 certificates, so the certificate is assembled here with a minimal
+// DER encoder. The CA private key never leaves this function: once the job's
+// two leaf certificates exist, nobody can mint another one.
+
+
+
+
+// ---------------------------------------------------------------------------
+// DER (X.690) helpers: just the types an X.509 v3 certificate needs.
+const tlv = (tag, ...content) => {
+    const body = Buffer.concat(content);
+    const n = body.length;
+    // Short form below 128, otherwise 0x80|count followed by big-endian length bytes.
+    const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+    return Buffer.concat([Buffer.from([tag, ...len]), body]);
+};
+const seq = (...c) => tlv(0x30, ...c);
+const set = (...c) => tlv(0x31, ...c);
+const octets = (b) => tlv(0x04, b);
+const bitString = (b, unusedBits = 0) => tlv(0x03, Buffer.from([unusedBits]), b);
+const explicit = (n, inner) => tlv(0xa0 | n, inner); // [n] EXPLICIT (constructed)
+const implicit = (n, b) => tlv(0x80 | n, b); // [n] IMPLICIT primitive
+const TRUE = Buffer.from([0x01, 0x01, 0xff]); // DER requires 0xff for TRUE
+// INTEGER from unsigned big-endian bytes: minimal length, 0x00 prefix if the high bit is set.
+const uint = (b) => {
+    let i = 0;
+    while (i < b.length - 1 && b[i] === 0)
+        i++;
+    const v = b.subarray(i);
+    return tlv(0x02, v[0] & 0x80 ? Buffer.concat([Buffer.from([0]), v]) : v);
+};
+const oid = (dotted) => {
+    const [a, b, ...rest] = dotted.split('.').map(Number);
+    const out = [40 * a + b];
+    for (const arc of rest) {
+        const base128 = [arc & 0x7f]; // base-128, high bit marks "more bytes follow"
+        for (let v = arc >>> 7; v > 0; v >>>= 7)
+            base128.unshift((v & 0x7f) | 0x80);
+        out.push(...base128);
+    }
+    return tlv(0x06, Buffer.from(out));
+};
+// RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; always UTC with seconds, 'Z'.
+const time = (d) => {
+    const s = d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z'; // YYYYMMDDHHMMSSZ
+    return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(s.slice(2))) : tlv(0x18, Buffer.from(s));
+};
+// ---------------------------------------------------------------------------
+// X.509 pieces.
+const ECDSA_SHA256 = seq(oid('1.2.840.10045.4.3.2')); // parameters MUST be absent (RFC 5758)
+const tls_name = (cn) => seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(cn, 'utf8'))))); // CN as UTF8String
+const ext = (id, critical, value) => critical ? seq(oid(id), TRUE, octets(value)) : seq(oid(id), octets(value)); // DEFAULT FALSE is omitted in DER
+// keyUsage BIT STRING: bit 0 is the MSB; DER drops trailing zero bits and counts them as unused.
+const KU = { digitalSignature: 0, keyAgreement: 4, keyCertSign: 5, cRLSign: 6 };
+const keyUsage = (...bits) => {
+    const byte = bits.reduce((acc, b) => acc | (0x80 >> b), 0);
+    return ext('2.5.29.15', true, bitString(Buffer.from([byte]), 7 - Math.max(...bits)));
+};
+const extKeyUsage = (purpose) => ext('2.5.29.37', false, seq(oid(purpose === 'serverAuth' ? '1.3.6.1.5.5.7.3.1' : '1.3.6.1.5.5.7.3.2')));
+// Key identifier = SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2, method 1). For an
+// uncompressed P-256 point these are the last 65 bytes of the SPKI.
+const keyId = (spki) => (0,external_node_crypto_.createHash)('sha1').update(spki.subarray(-65)).digest();
+const ipBytes = (ip) => {
+    if ((0,external_node_net_.isIP)(ip) === 4)
+        return Buffer.from(ip.split('.').map(Number));
+    let s = ip;
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
+    if (v4) {
+        const b = ipBytes(v4[1]);
+        s = s.slice(0, v4.index) + b.readUInt16BE(0).toString(16) + ':' + b.readUInt16BE(2).toString(16);
+    }
+    const [head, tail] = s.split('::');
+    const groups = (x) => (x ? x.split(':') : []);
+    const h = groups(head), t = groups(tail);
+    const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+    const out = Buffer.alloc(16);
+    all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), 2 * i));
+    return out;
+};
+const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+const isDnsName = (n) => {
+    const labels = n.split('.');
+    return n.length <= 253 && labels.every((l) => DNS_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1)); // no all-numeric TLD: catches '256.1.1.1'
+};
+const san = (names) => ext('2.5.29.17', false, seq(...names.map((n) => ((0,external_node_net_.isIP)(n) ? implicit(7, ipBytes(n)) : implicit(2, Buffer.from(n, 'ascii'))))));
+// Positive 16-byte serial: high bit cleared so no 0x00 pad is needed, first byte non-zero so it stays minimal.
+const serial = () => {
+    const b = (0,external_node_crypto_.randomBytes)(16);
+    b[0] = b[0] & 0x7f || 1;
+    return uint(b);
+};
+const certificate = (c) => {
+    const tbs = seq(explicit(0, uint(Buffer.from([2]))), // version v3
+    serial(), ECDSA_SHA256, c.issuer, seq(time(c.notBefore), time(c.notAfter)), c.subject, c.spki, // SubjectPublicKeyInfo exactly as node exports it
+    explicit(3, seq(...c.extensions)));
+    const sig = (0,external_node_crypto_.sign)('sha256', tbs, { key: c.signer, dsaEncoding: 'der' });
+    const der = seq(tbs, ECDSA_SHA256, bitString(sig));
+    return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
+};
+// ---------------------------------------------------------------------------
+function generateTls(opts) {
+    const { serverNames, validDays = 7, now = new Date(), commonName = 'setup-dind CA' } = opts;
+    if (!Array.isArray(serverNames) || serverNames.length === 0)
+        throw new Error('TLS serverNames must list at least one IP address or DNS name, got []');
+    for (const n of serverNames) {
+        if (typeof n !== 'string' || n.includes('%') || !((0,external_node_net_.isIP)(n) || isDnsName(n)))
+            throw new Error(`TLS server name ${JSON.stringify(n)} is neither an IP address nor a valid DNS name`);
+    }
+    if (!(validDays > 0 && Number.isFinite(validDays)))
+        throw new Error(`TLS validDays must be a positive number, got ${validDays}`);
+    if (Number.isNaN(now.getTime()))
+        throw new Error('TLS now is an invalid Date');
+    const notBefore = new Date(now.getTime() - 5 * 60_000); // tolerate clock skew between runner and daemon
+    const notAfter = new Date(now.getTime() + validDays * 86_400_000);
+    const newKey = () => {
+        const { privateKey, publicKey } = (0,external_node_crypto_.generateKeyPairSync)('ec', { namedCurve: 'prime256v1' });
+        return { privateKey, spki: publicKey.export({ type: 'spki', format: 'der' }) };
+    };
+    const pkcs8 = (k) => k.export({ type: 'pkcs8', format: 'pem' });
+    const ca = newKey();
+    const caName = tls_name(commonName);
+    const caKeyId = keyId(ca.spki);
+    const caCert = certificate({
+        subject: caName, issuer: caName, spki: ca.spki, signer: ca.privateKey, notBefore, notAfter,
+        extensions: [
+            ext('2.5.29.19', true, seq(TRUE, uint(Buffer.from([0])))), // CA:TRUE, pathlen:0
+            keyUsage(KU.keyCertSign, KU.cRLSign),
+            ext('2.5.29.14', false, octets(caKeyId)),
+        ],
+    });
+    const leaf = (cn, purpose, extra) => {
+        const k = newKey();
+        const cert = certificate({
+            subject: tls_name(cn), issuer: caName, spki: k.spki, signer: ca.privateKey, notBefore, notAfter,
+            extensions: [
+                ext('2.5.29.19', true, seq()), // CA:FALSE (cA DEFAULT FALSE, so the SEQUENCE is empty)
+                keyUsage(KU.digitalSignature, KU.keyAgreement),
+                extKeyUsage(purpose),
+                ext('2.5.29.14', false, octets(keyId(k.spki))),
+                ext('2.5.29.35', false, seq(implicit(0, caKeyId))), // authorityKeyIdentifier.keyIdentifier
+                ...extra,
+            ],
+        });
+        return { cert, key: pkcs8(k.privateKey) };
+    };
+    const server = leaf('setup-dind server', 'serverAuth', [san(serverNames)]);
+    const client = leaf('setup-dind client', 'clientAuth', []);
+    return { caCert, serverCert: server.cert, serverKey: server.key, clientCert: client.cert, clientKey: client.key };
+}
+// Layout: <dir>/client = DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem); <dir>/server = dockerd --tls* files.
+async function writeTls(dir, files) {
+    const root = (0,external_node_path_.resolve)(dir);
+    const clientDir = (0,external_node_path_.join)(root, 'client');
+    const serverDir = (0,external_node_path_.join)(root, 'server');
+    for (const d of [root, clientDir, serverDir]) {
+        await (0,promises_namespaceObject.mkdir)(d, { recursive: true, mode: 0o700 });
+        await (0,promises_namespaceObject.chmod)(d, 0o700); // mkdir's mode is filtered by umask and ignored for existing dirs
+    }
+    const put = async (path, data, mode) => {
+        await (0,promises_namespaceObject.rm)(path, { force: true }); // fresh inode: never write a key into an old, wider-mode file or through a symlink
+        await (0,promises_namespaceObject.writeFile)(path, data, { mode, flag: 'wx' });
+        await (0,promises_namespaceObject.chmod)(path, mode); // umask must not matter
+    };
+    await put((0,external_node_path_.join)(clientDir, 'ca.pem'), files.caCert, 0o644);
+    await put((0,external_node_path_.join)(clientDir, 'cert.pem'), files.clientCert, 0o644);
+    await put((0,external_node_path_.join)(clientDir, 'key.pem'), files.clientKey, 0o600);
+    await put((0,external_node_path_.join)(serverDir, 'ca.pem'), files.caCert, 0o644);
+    await put((0,external_node_path_.join)(serverDir, 'server-cert.pem'), files.serverCert, 0o644);
+    await put((0,external_node_path_.join)(serverDir, 'server-key.pem'), files.serverKey, 0o600);
+    return { clientDir, serverDir };
+}
+
+;// CONCATENATED MODULE: ./src/daemon/host-paths.ts
+// Bind mounts name paths on the engine's host. When the action itself runs in a container (a GitHub `container:`
+// job, GitLab's docker executor) with the host's socket mounted, its own paths differ from the host's: find our
+// container on the engine and translate through its mounts.
+
+
+/** Our own container id, as the engine's runtime wrote it into our mount table (hostname, resolv.conf), if any. */
+function ownContainerId(mountinfo) {
+    return /\/(?:docker\/)?containers\/([0-9a-f]{64})\//.exec(mountinfo)?.[1];
+}
+/** Translates `path` through the container's mounts (longest destination first); undefined when none covers it. */
+function translatePath(path, mounts) {
+    const covering = mounts
+        .filter((m) => m.type === 'bind' || m.type === 'volume')
+        .filter((m) => path === m.destination || path.startsWith(m.destination.endsWith('/') ? m.destination : `${m.destination}/`))
+        .sort((a, b) => b.destination.length - a.destination.length)[0];
+    if (!covering)
+        return undefined;
+    return external_node_path_.posix.join(covering.source, external_node_path_.posix.relative(covering.destination, path));
+}
+async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises_namespaceObject.readFile)('/proc/self/mountinfo', 'utf8')) {
+    const id = env.SETUP_DIND_CONTAINER_ID || ownContainerId(await readMountinfo().catch(() => ''));
+    if (!id)
+        return (path) => path;
+    const self = await engine.inspectContainer(id).catch(() => undefined);
+    // Our container is not on this engine (say, a remote daemon): the paths are the engine host's already.
+    if (!self)
+        return (path) => path;
+    const translate = (path) => {
+        const hostPath = translatePath(path, self.mounts);
+        if (!hostPath) {
+            throw new Error(`the action runs in container ${self.name}, and ${path} is not on a volume or bind mount of it, so the dind ` +
+                'container cannot share its socket there. Put the job\'s temporary directory on a mounted path (RUNNER_TEMP on GitHub; --state-dir or SETUP_DIND_STATE_DIR for the CLI), or use tcp: true with network.');
+        }
+        return hostPath;
+    };
+    translate.container = { name: self.name, networks: self.networks };
+    return translate;
+}
+
+;// CONCATENATED MODULE: ./src/private-file.ts
+// Files that may hold a key: written into a fresh file that is 0600 from the moment it exists (never into an old,
+// wider-mode file, never through a symlink), given its final mode, then renamed over the target.
+
+
+
+async function writeFileNoWindow(path, data, mode = 0o600) {
+    const temp = (0,external_node_path_.join)((0,external_node_path_.dirname)(path), `.${(0,external_node_path_.basename)(path)}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
+    // O_EXCL: the temporary name is new (a planted file or symlink makes this fail instead of being written through).
+    const handle = await (0,promises_namespaceObject.open)(temp, 'wx', 0o600);
+    try {
+        await handle.writeFile(data);
+        await handle.close();
+        await (0,promises_namespaceObject.chmod)(temp, mode);
+        await (0,promises_namespaceObject.rename)(temp, path);
+    }
+    catch (e) {
+        await handle.close().catch(() => undefined);
+        await (0,promises_namespaceObject.rm)(temp, { force: true });
+        throw e;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/buildkit.ts
+const ESCAPES = { '\\': '\\\\', '"': '\\"', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
+/** A TOML basic string: backslash, quote and control characters escaped (TOML 1.0, "String"). */
+const tomlString = (s) => `"${s.replace(/[\\"\u0000-\u001f\u007f]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)}"`;
+const tomlArray = (items) => `[${items.map(tomlString).join(', ')}]`;
+function buildkitdToml(settings, certs) {
+    const tables = new Map();
+    const table = (host) => {
+        let t = tables.get(host);
+        if (!t)
+            tables.set(host, (t = { ca: [], keypairs: [] }));
+        return t;
+    };
+    const notes = [];
+    if (settings.mirrors.length) {
+        // BuildKit mirrors are host[:port][/path] without a scheme.
+        table('docker.io').mirrors = settings.mirrors.map((m) => m.replace(/^https?:\/\//i, '').replace(/\/+$/, ''));
+    }
+    const plainHttp = new Set();
+    for (const mirror of settings.mirrors) {
+        if (!/^http:\/\//i.test(mirror))
+            continue;
+        const host = new URL(mirror).host; // the key BuildKit looks the mirror's settings up by
+        plainHttp.add(host);
+        table(host).http = true;
+    }
+    for (const entry of settings.insecure) {
+        if (entry.includes('/')) {
+            if (/^[0-9a-f.:/]+$/i.test(entry))
+                notes.push(`# insecure-registries ${entry}: BuildKit has no CIDR setting; list such registries by host[:port] to reach them from BuildKit`);
+            continue;
+        }
+        const t = table(entry);
+        t.http = true;
+        // HTTPS without verification first, then plain HTTP (BuildKit >= 0.12.3): dockerd's insecure-registries.
+        // A mirror given as http:// is known to be plain HTTP and gets only http = true.
+        if (!plainHttp.has(entry))
+            t.insecure = true;
+    }
+    for (const c of certs) {
+        const t = table(c.host);
+        if (c.ca && !t.ca.includes(c.ca))
+            t.ca.push(c.ca);
+        if (c.key && c.cert)
+            t.keypairs.push({ key: c.key, cert: c.cert });
+    }
+    if (tables.size === 0 && notes.length === 0)
+        return '';
+    const out = ['# Generated by setup-dind from the registry inputs.', ...notes];
+    const order = [...tables.keys()].sort((a, b) => Number(b === 'docker.io') - Number(a === 'docker.io'));
+    for (const host of order) {
+        const t = tables.get(host);
+        const name = `registry.${tomlString(host)}`;
+        out.push('', `[${name}]`);
+        if (t.mirrors)
+            out.push(`  mirrors = ${tomlArray(t.mirrors)}`);
+        if (t.http)
+            out.push('  http = true');
+        if (t.insecure)
+            out.push('  insecure = true');
+        if (t.ca.length)
+            out.push(`  ca = ${tomlArray(t.ca)}`);
+        for (const kp of t.keypairs)
+            out.push('', `  [[${name}.keypair]]`, `    key = ${tomlString(kp.key)}`, `    cert = ${tomlString(kp.cert)}`);
+    }
+    return `${out.join('\n')}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/registry/certs.ts
+// Loads and checks the certificates of registry-certs: CA files and bundles, certs.d-style directories and
+// inline PEM. Everything is checked before anything is written, and every problem is reported together.
+
+
+
+
+/** Certificate files are small; anything bigger is not what the user meant. */
+const MAX_CERT_FILE_BYTES = 1024 * 1024;
+/** At most this many *.crt / *.cert / *.key files are read from one directory. */
+const MAX_DIR_FILES = 100;
+const INPUT = 'input "registry-certs"';
+const KEY_LABELS = ['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'];
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
+// Blocks re-wrapped at 64 columns, so that PEM pasted on one line or with odd spacing still loads.
+function parsePem(text) {
+    const blocks = [];
+    const mismatched = [];
+    for (const m of text.matchAll(PEM_BLOCK)) {
+        const [raw, label, inner, endLabel] = m;
+        if (label !== endLabel) {
+            mismatched.push(`-----BEGIN ${label}----- ends with -----END ${endLabel}-----`);
+            continue;
+        }
+        const headers = /^[\w-]+:/m.test(inner.trim()); // RFC 1421 headers: an old-style encrypted key
+        const body = headers ? inner.trim().split(/\r?\n\s*\r?\n/).slice(1).join('') : inner;
+        const b64 = body.replace(/\s+/g, '');
+        const base64ok = /^[A-Za-z0-9+/]+={0,2}$/.test(b64);
+        const wrapped = b64.match(/.{1,64}/g)?.join('\n') ?? '';
+        blocks.push({ label, raw, headers, base64ok, pem: `-----BEGIN ${label}-----\n${wrapped}\n-----END ${label}-----\n` });
+    }
+    const begins = text.match(/-----BEGIN /g)?.length ?? 0;
+    return { blocks, unmatched: begins - blocks.length - mismatched.length, mismatched };
+}
+const iso = (d) => (Number.isNaN(d.getTime()) ? 'an unreadable date' : d.toISOString());
+/** The subject's CN, or the whole subject on one line, for messages. */
+function subjectOf(cert) {
+    const lines = cert.subject.split('\n').filter(Boolean);
+    const cn = lines.filter((l) => l.startsWith('CN='));
+    const shown = (cn.length ? cn : lines).join(', ') || 'no subject';
+    return shown.length > 80 ? `${shown.slice(0, 80)}…` : shown;
+}
+const spki = (k) => k.export({ type: 'spki', format: 'der' });
+const keyMatches = (key, cert) => spki((0,external_node_crypto_.createPublicKey)(key)).equals(spki(cert.publicKey));
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+async function loadRegistryTrust(requests, opts) {
+    const baseDir = (0,external_node_path_.resolve)(opts.baseDir);
+    const now = opts.now ?? new Date();
+    const out = { trust: [], problems: [], secrets: [], missing: [] };
+    for (const request of requests) {
+        const loader = new TrustLoader(request.host, baseDir, now, out);
+        await loader.load(request.source);
+        out.problems.push(...loader.problems);
+        out.secrets.push(...loader.secrets.filter((s) => !out.secrets.includes(s)));
+    }
+    return out;
+}
+/**
+ * Loads the certificates of one registry: its trust and missing paths go straight to `out`; its problems and the
+ * private keys to mask are its own until the registry is done (a registry with any problem adds no trust).
+ */
+class TrustLoader {
+    host;
+    baseDir;
+    now;
+    out;
+    problems = [];
+    secrets = [];
+    constructor(host, baseDir, now, out) {
+        this.host = host;
+        this.baseDir = baseDir;
+        this.now = now;
+        this.out = out;
+    }
+    fail(what) {
+        this.problems.push(`${INPUT}: ${what}`);
+    }
+    /** A path in messages as the user wrote it: relative to the workspace when inside it. */
+    display(path) {
+        const rel = (0,external_node_path_.relative)(this.baseDir, path);
+        return rel && !rel.startsWith(`..${external_node_path_.sep}`) && rel !== '..' && !(0,external_node_path_.isAbsolute)(rel) ? rel : path;
+    }
+    shown(path) {
+        return showValue(this.display(path));
+    }
+    async load(source) {
+        if (source.kind === 'inline')
+            this.loadInline(source.pem);
+        else
+            await this.loadPath(source);
+    }
+    /** Parses PEM text; `where` names it in messages ('"certs/ca.pem"' or 'the inline PEM'). */
+    parse(text, where, allowKeys) {
+        const { host } = this;
+        const before = this.problems.length;
+        const { blocks, unmatched, mismatched } = parsePem(text);
+        for (const m of mismatched)
+            this.fail(`${where} for ${host} has a PEM block whose ${m}; fix the block`);
+        if (unmatched > 0)
+            this.fail(`${where} for ${host} has a -----BEGIN line without its -----END line; give the complete PEM`);
+        if (blocks.length === 0 && !mismatched.length && !unmatched) {
+            this.fail(`${where} for ${host} is not PEM (no -----BEGIN CERTIFICATE----- block); give the registry's CA certificate in PEM form`);
+            return undefined;
+        }
+        const parsed = { certs: [], keys: [] };
+        for (const block of blocks)
+            this.takeBlock(block, where, allowKeys, parsed);
+        for (const { x509 } of parsed.certs) {
+            const from = new Date(x509.validFrom);
+            const to = new Date(x509.validTo);
+            const which = `the certificate for ${host} (${subjectOf(x509)}, in ${where})`;
+            if (!(to.getTime() >= this.now.getTime()))
+                this.fail(`${which} expired on ${iso(to)}; renew it`);
+            else if (!(from.getTime() <= this.now.getTime()))
+                this.fail(`${which} is not valid before ${iso(from)}; check the runner's clock or use a certificate that is valid now`);
+        }
+        return this.problems.length === before ? parsed : undefined;
+    }
+    /** One PEM block: a certificate or (where allowed) a private key goes into `parsed`; anything else is a problem. */
+    takeBlock(block, where, allowKeys, parsed) {
+        const { host } = this;
+        const isKey = KEY_LABELS.includes(block.label);
+        if (block.label === 'ENCRYPTED PRIVATE KEY' || (isKey && block.headers)) {
+            this.secrets.push(block.raw);
+            this.fail(`${where} for ${host} has an encrypted private key, which docker cannot use; decrypt it, e.g. openssl pkey -in client.key -out client.key`);
+            return;
+        }
+        if (!block.base64ok) {
+            if (isKey)
+                this.secrets.push(block.raw);
+            this.fail(`${where} for ${host} has a ${block.label} block that is not valid base64; give the PEM exactly as exported`);
+            return;
+        }
+        if (block.label === 'CERTIFICATE') {
+            try {
+                parsed.certs.push({ pem: block.pem, x509: new external_node_crypto_.X509Certificate(block.pem) });
+            }
+            catch {
+                this.fail(`${where} for ${host} has a CERTIFICATE block that is not a valid X.509 certificate; give the certificate exactly as exported`);
+            }
+        }
+        else if (isKey) {
+            this.secrets.push(block.raw);
+            if (block.pem.trimEnd() !== block.raw)
+                this.secrets.push(block.pem.trimEnd()); // as written to disk
+            if (!allowKeys) {
+                this.fail(`${where} for ${host} contains a private key, but a CA file holds only certificates; remove the key (for mutual TLS use a directory with client.cert and client.key)`);
+                return;
+            }
+            try {
+                parsed.keys.push({ pem: block.pem, raw: block.raw, key: (0,external_node_crypto_.createPrivateKey)(block.pem) });
+            }
+            catch {
+                this.fail(`${where} for ${host} has a ${block.label} block that is not a valid private key; give the key exactly as exported`);
+            }
+        }
+        else if (block.label !== 'EC PARAMETERS') {
+            this.fail(`${where} for ${host} has a ${block.label} block, which is not a certificate; give CERTIFICATE blocks${allowKeys ? ' (and the client certificate\'s private key)' : ''}`);
+        }
+    }
+    /** Reads a file that should hold PEM; undefined when missing (recorded) or unreadable (reported). */
+    async readPem(path, where) {
+        const { host } = this;
+        try {
+            const info = await (0,promises_namespaceObject.stat)(path);
+            if (!info.isFile()) {
+                this.fail(`${where} for ${host} is not a regular file; give a PEM file or a directory`);
+                return undefined;
+            }
+            if (info.size > MAX_CERT_FILE_BYTES) {
+                this.fail(`${where} for ${host} is ${info.size} bytes, more than ${MAX_CERT_FILE_BYTES}, which is too big for a certificate file; give the CA certificate itself`);
+                return undefined;
+            }
+            const data = await (0,promises_namespaceObject.readFile)(path);
+            if (data.length === 0 || data.toString('utf8').trim() === '') {
+                this.fail(`${where} for ${host} is empty; give the registry's CA certificate in PEM form`);
+                return undefined;
+            }
+            const text = data.toString('utf8');
+            if (!text.includes('-----BEGIN') && isDer(data)) {
+                this.fail(`${where} for ${host} is a DER certificate, not PEM; convert it: openssl x509 -inform der -in ${this.display(path)} -out ca.pem`);
+                return undefined;
+            }
+            return text;
+        }
+        catch (e) {
+            const code = e.code;
+            if (code === 'ENOENT' || code === 'ENOTDIR')
+                this.out.missing.push(path);
+            else
+                this.fail(`${where} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
+            return undefined;
+        }
+    }
+    /** Inline PEM: CA certificates, and optionally one private key with the client certificate it belongs to. */
+    loadInline(pem) {
+        const { host } = this;
+        const where = 'the inline PEM';
+        const parsed = this.parse(pem, where, true);
+        if (!parsed)
+            return;
+        if (parsed.keys.length > 1) {
+            this.fail(`${where} for ${host} has ${parsed.keys.length} private keys; give one client certificate with its one key`);
+            return;
+        }
+        if (parsed.certs.length === 0) {
+            this.fail(`${where} for ${host} has no certificate; give the registry's CA certificate${parsed.keys.length ? ' and the certificate of the private key' : ''}`);
+            return;
+        }
+        const key = parsed.keys[0];
+        let client;
+        let cas = parsed.certs;
+        if (key) {
+            const own = parsed.certs.find((c) => keyMatches(key.key, c.x509));
+            if (!own)
+                this.fail(`${where} for ${host} has a private key but no certificate that matches it; add the client certificate that belongs to the key`);
+            else {
+                client = { certPem: own.pem, keyPem: key.pem };
+                cas = parsed.certs.filter((c) => c !== own);
+            }
+        }
+        if (!this.problems.length) {
+            const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${subjectOf(new external_node_crypto_.X509Certificate(client.certPem))}` : ''];
+            this.out.trust.push({ host, caPems: cas.map((c) => c.pem), client, describe: `inline PEM (${parts.filter(Boolean).join('; ')})` });
+        }
+    }
+    /** A file of CA certificates, or a certs.d-style directory. */
+    async loadPath(source) {
+        const { host, baseDir } = this;
+        const path = (0,external_node_path_.resolve)(baseDir, source.path);
+        const rel = (0,external_node_path_.relative)(baseDir, path);
+        if (!(0,external_node_path_.isAbsolute)(source.path) && (rel === '..' || rel.startsWith(`..${external_node_path_.sep}`))) {
+            this.fail(`${showValue(source.path)} for ${host} is a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`);
+            return;
+        }
+        let kind;
+        try {
+            kind = (await (0,promises_namespaceObject.stat)(path)).isDirectory() ? 'dir' : 'file';
+        }
+        catch (e) {
+            const code = e.code;
+            if (code === 'ENOENT' || code === 'ENOTDIR')
+                this.out.missing.push(path);
+            else
+                this.fail(`${this.shown(path)} for ${host} cannot be read (${code ?? e.message}); make it readable by the job's user`);
+            return;
+        }
+        if (kind === 'dir') {
+            await this.loadDir(path);
+        }
+        else if (source.kind === 'dir') {
+            this.fail(`${this.shown(path)} for ${host} is a file, but the path ends with /, which means a directory; remove the trailing /`);
+        }
+        else {
+            const where = this.shown(path);
+            const text = await this.readPem(path, where);
+            const parsed = text === undefined ? undefined : this.parse(text, where, false);
+            if (parsed && !this.problems.length) {
+                this.out.trust.push({ host, caPems: parsed.certs.map((c) => c.pem), describe: `file ${this.display(path)} (${plural(parsed.certs.length, 'certificate')})` });
+            }
+        }
+    }
+    /** docker's certs.d rules: *.crt are CA certificates; X.cert is a client certificate whose key is X.key. */
+    async loadDir(dir) {
+        const { host } = this;
+        const where = this.shown(dir);
+        let names;
+        try {
+            names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
+        }
+        catch (e) {
+            this.fail(`${where} for ${host} cannot be read (${e.code ?? e.message}); make it readable by the job's user`);
+            return;
+        }
+        const crts = names.filter((n) => n.endsWith('.crt'));
+        const certFiles = names.filter((n) => n.endsWith('.cert'));
+        const keyFiles = names.filter((n) => n.endsWith('.key'));
+        if (crts.length + certFiles.length + keyFiles.length > MAX_DIR_FILES) {
+            this.fail(`${where} for ${host} has more than ${MAX_DIR_FILES} certificate and key files; keep only the ones for this registry`);
+            return;
+        }
+        const missingBefore = this.out.missing.length;
+        const cas = [];
+        for (const name of crts) {
+            const file = (0,external_node_path_.join)(dir, name);
+            const text = await this.readPem(file, this.shown(file));
+            const parsed = text === undefined ? undefined : this.parse(text, this.shown(file), false);
+            if (parsed)
+                cas.push(...parsed.certs.map((c) => c.pem));
+        }
+        const pairs = this.clientPairs(dir, certFiles, keyFiles);
+        if (crts.length === 0 && certFiles.length === 0 && keyFiles.length === 0) {
+            this.fail(`${where} for ${host} has no *.crt file and no client.cert/client.key pair; put the registry's CA certificate in ca.crt`);
+        }
+        const pair = pairs.length === 1 ? pairs[0] : undefined;
+        const client = pair ? await this.loadClientPair(dir, pair) : undefined;
+        if (!this.problems.length && this.out.missing.length === missingBefore && (cas.length || client)) {
+            const parts = [cas.length ? plural(cas.length, 'certificate') : '', client ? `client certificate ${pair.cert}` : ''];
+            this.out.trust.push({ host, caPems: cas, client, describe: `directory ${this.display(dir)} (${parts.filter(Boolean).join('; ')})` });
+        }
+    }
+    /** X.cert and X.key files that belong together; a half of a pair, or more than one pair, is a problem. */
+    clientPairs(dir, certFiles, keyFiles) {
+        const { host } = this;
+        const pairs = [];
+        for (const name of certFiles) {
+            const keyName = `${name.slice(0, -'.cert'.length)}.key`;
+            if (keyFiles.includes(keyName))
+                pairs.push({ cert: name, key: keyName });
+            else
+                this.fail(`${this.shown((0,external_node_path_.join)(dir, name))} for ${host} has no ${keyName} next to it; docker pairs X.cert with X.key, so add the key or remove the certificate`);
+        }
+        for (const name of keyFiles) {
+            const certName = `${name.slice(0, -'.key'.length)}.cert`;
+            if (!certFiles.includes(certName))
+                this.fail(`${this.shown((0,external_node_path_.join)(dir, name))} for ${host} has no ${certName} next to it; docker pairs X.cert with X.key, so add the certificate or remove the key`);
+        }
+        if (pairs.length > 1) {
+            this.fail(`${this.shown(dir)} for ${host} has ${pairs.length} client certificates (${pairs.map((p) => p.cert).join(', ')}); keep one pair`);
+        }
+        return pairs;
+    }
+    /** The client certificate and its key, when both load and the key belongs to the (first) certificate. */
+    async loadClientPair(dir, pair) {
+        const { host } = this;
+        const certFile = (0,external_node_path_.join)(dir, pair.cert);
+        const keyFile = (0,external_node_path_.join)(dir, pair.key);
+        const certText = await this.readPem(certFile, this.shown(certFile));
+        const keyText = await this.readPem(keyFile, this.shown(keyFile));
+        const certs = certText === undefined ? undefined : this.parse(certText, this.shown(certFile), false);
+        const keys = keyText === undefined ? undefined : this.parse(keyText, this.shown(keyFile), true);
+        if (keys && (keys.keys.length !== 1 || keys.certs.length)) {
+            this.fail(`${this.shown(keyFile)} for ${host} should hold exactly one private key and nothing else; give only the client key`);
+            return undefined;
+        }
+        if (!certs || !keys)
+            return undefined;
+        const leaf = certs.certs[0]; // Go's tls.LoadX509KeyPair: the key belongs to the first certificate
+        if (!keyMatches(keys.keys[0].key, leaf.x509)) {
+            this.fail(`${this.shown(keyFile)} for ${host} does not match the certificate in ${this.shown(certFile)} (${subjectOf(leaf.x509)}); give the key that belongs to that certificate`);
+            return undefined;
+        }
+        return { certPem: certs.certs.map((c) => c.pem).join(''), keyPem: keys.keys[0].pem };
+    }
+}
+/** Whether bytes without a PEM marker are a DER certificate (a common mistake worth its own message). */
+function isDer(data) {
+    try {
+        new external_node_crypto_.X509Certificate(data);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * The certs.d layout dockerd reads (/etc/docker/certs.d/<host>/): ca.crt with every CA certificate, and
+ * client.cert / client.key for mutual TLS. Paths are relative to the certs.d directory.
+ */
+function certsDirFiles(trust) {
+    const files = [];
+    for (const t of trust) {
+        // The host names a directory: it must never climb out of certs.d.
+        if (!t.host || t.host === '.' || t.host === '..' || /[/\\\0]/.test(t.host))
+            throw new Error(`registry host ${JSON.stringify(t.host)} cannot name a certs.d directory`);
+        const pem = (p) => (p.endsWith('\n') ? p : `${p}\n`);
+        if (t.caPems.length)
+            files.push({ path: `${t.host}/ca.crt`, content: t.caPems.map(pem).join(''), mode: 0o644 });
+        if (t.client) {
+            files.push({ path: `${t.host}/client.cert`, content: pem(t.client.certPem), mode: 0o644 });
+            files.push({ path: `${t.host}/client.key`, content: pem(t.client.keyPem), mode: 0o600 });
+        }
+    }
+    return files;
+}
+
+;// CONCATENATED MODULE: ./src/registry/settings.ts
+// Registry inputs: pull-through mirrors, insecure registries, per-registry certificates and extra daemon.json
+// settings. This module checks syntax only and never touches the file system: certificate files are read by
+// certs.ts, where they may not exist yet (in the pre phase the workspace is not checked out).
+
+
+
+const MAX_ENTRIES = 100;
+const MAX_LINE_CHARS = 64 * 1024;
+const MAX_INPUT_CHARS = 1024 * 1024;
+const HOST_EXAMPLE = 'like registry.example.com:5000';
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const settings_DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const settings_isDnsName = (name) => {
+    const labels = name.split('.');
+    // No all-numeric last label: '256.1.1.1' or '10.0.0' is a broken IP address, not a name.
+    return name.length <= 253 && labels.every((l) => settings_DNS_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1));
+};
+/**
+ * Checks a registry host written as host[:port] (a DNS name, an IPv4 address or an [IPv6] address; port 1-65535).
+ * Returns the normalized host, or what is wrong and what to do as one phrase ("has a path; give …").
+ */
+function parseHostPort(value) {
+    const v = value.trim().toLowerCase();
+    if (v === '')
+        return `is empty; give a registry host, ${HOST_EXAMPLE}`;
+    if (CONTROL.test(v))
+        return 'contains a control character; remove it';
+    if (/\s/.test(v))
+        return `contains whitespace; give only host[:port], ${HOST_EXAMPLE}`;
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//.exec(v);
+    if (scheme)
+        return `has a scheme (${scheme[1]}://); remove it and give only host[:port], ${HOST_EXAMPLE}`;
+    if (v.includes('@'))
+        return 'contains user info (@); remove it (credentials belong in docker login, not here)';
+    if (v.includes('/'))
+        return `has a path; give only host[:port], ${HOST_EXAMPLE}`;
+    if (/[?#]/.test(v))
+        return `has a query or fragment; give only host[:port], ${HOST_EXAMPLE}`;
+    if (/[^\x20-\x7e]/.test(v))
+        return 'contains non-ASCII characters; write an international name in its punycode (xn--) form';
+    let hostname;
+    let portText;
+    if (v.startsWith('[')) {
+        const m = /^\[([^\]]*)\](?::(.*))?$/.exec(v);
+        if (!m)
+            return 'is not a valid [IPv6]:port address; write it like [fd00::1]:5000';
+        if (m[1].includes('%') || (0,external_node_net_.isIP)(m[1]) !== 6)
+            return `has ${showValue(m[1])} in brackets, which is not an IPv6 address; write it like [fd00::1]:5000`;
+        hostname = `[${m[1]}]`;
+        portText = m[2];
+    }
+    else {
+        const parts = v.split(':');
+        if (parts.length > 2)
+            return 'looks like an IPv6 address without brackets; write it like [fd00::1]:5000';
+        hostname = parts[0];
+        portText = parts[1];
+        if (hostname === '')
+            return `has no host name; ${HOST_EXAMPLE}`;
+        if ((0,external_node_net_.isIP)(hostname) !== 4 && !settings_isDnsName(hostname)) {
+            return `is not a valid host name or IP address (letters, digits, - and . only); ${HOST_EXAMPLE}`;
+        }
+    }
+    if (portText === undefined)
+        return { host: hostname, hostname };
+    const port = Number(portText);
+    if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535)
+        return `has an invalid port ${showValue(portText)}; use a port between 1 and 65535, ${HOST_EXAMPLE}`;
+    return { host: `${hostname}:${port}`, hostname, port };
+}
+const ipToBigInt = (ip) => {
+    const family = (0,external_node_net_.isIP)(ip);
+    if (family === 4)
+        return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+    if (family !== 6 || ip.includes('%'))
+        return undefined;
+    let s = ip;
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
+    if (v4) {
+        const n = ipToBigInt(v4[1]);
+        s = `${s.slice(0, v4.index)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+    }
+    const [head, tail] = s.split('::');
+    const groups = (x) => (x ? x.split(':') : []);
+    const h = groups(head);
+    const t = groups(tail);
+    const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+    return all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+};
+function parseCidr(value) {
+    const [addr = '', prefixText = '', ...rest] = value.split('/');
+    const family = (0,external_node_net_.isIP)(addr);
+    if (rest.length || (family !== 4 && family !== 6) || addr.includes('%')) {
+        return 'is not a valid CIDR; write a network like 10.0.0.0/8 or fd00::/64, or a host[:port] without a path';
+    }
+    const bits = family === 4 ? 32 : 128;
+    const prefix = Number(prefixText);
+    if (!/^\d{1,3}$/.test(prefixText) || prefix > bits)
+        return `has an invalid prefix length ${showValue(prefixText)}; use 0 to ${bits} for an IPv${family} network`;
+    const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefix)) - 1n);
+    return { family, network: ipToBigInt(addr) & mask, prefix };
+}
+const inCidr = (hostname, cidr) => {
+    const ip = hostname.replace(/^\[|\]$/g, '');
+    if ((0,external_node_net_.isIP)(ip) !== cidr.family)
+        return false;
+    const bits = cidr.family === 4 ? 32 : 128;
+    const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - cidr.prefix)) - 1n);
+    return (ipToBigInt(ip) & mask) === cidr.network;
+};
+/** The raw registry inputs, read with the limits every one of them has; problems of reading go to `problems`. */
+class RegistryText {
+    raw;
+    problems = [];
+    constructor(raw) {
+        this.raw = raw;
+    }
+    // registry-certs may hold private keys: messages show it without PEM bodies or other long base64 runs.
+    shown(name, value) {
+        return showValue(name === 'registry-certs' ? redactPem(value) : value);
+    }
+    /** The raw text of an input, or undefined when it is too broken to read further (the problem is reported). */
+    text(name) {
+        const value = this.raw[name] ?? '';
+        if (typeof value !== 'string') {
+            this.problems.push(`input "${name}": is not text; give it as a string`);
+            return undefined;
+        }
+        if (value.includes('\0')) {
+            this.problems.push(`input "${name}": ${this.shown(name, value)} contains a NUL character; remove it`);
+            return undefined;
+        }
+        if (value.length > MAX_INPUT_CHARS) {
+            this.problems.push(`input "${name}": ${this.shown(name, value)} is longer than the limit of ${MAX_INPUT_CHARS} characters; give only registry settings here`);
+            return undefined;
+        }
+        return value;
+    }
+    /** Lines without blank ones and # comments, each at most MAX_LINE_CHARS long. */
+    linesOf(name, value) {
+        const lines = [];
+        const all = value.split(/\r\n|\n|\r/);
+        for (let i = 0; i < all.length; i++) {
+            const line = all[i];
+            if (line.length > MAX_LINE_CHARS) {
+                this.problems.push(`input "${name}": ${this.shown(name, line)} (line ${i + 1}) is longer than the limit of ${MAX_LINE_CHARS} characters; put one entry per line`);
+                return undefined;
+            }
+            const trimmed = line.trim();
+            if (trimmed && !trimmed.startsWith('#'))
+                lines.push({ text: trimmed, number: i + 1 });
+        }
+        return lines;
+    }
+    tooMany(name, value, count) {
+        const has = count === undefined ? `more than ${MAX_ENTRIES} entries` : `${count} entries, more than the limit of ${MAX_ENTRIES}`;
+        this.problems.push(`input "${name}": ${this.shown(name, value)} has ${has}; list fewer registries`);
+    }
+    /** Entries separated by newlines or commas. */
+    listEntries(name) {
+        const value = this.text(name);
+        if (value === undefined)
+            return [];
+        const lines = this.linesOf(name, value);
+        if (!lines)
+            return [];
+        const entries = lines.flatMap((l) => l.text.split(',')).map((e) => e.trim()).filter(Boolean);
+        if (entries.length > MAX_ENTRIES) {
+            this.tooMany(name, value, entries.length);
+            return [];
+        }
+        return entries;
+    }
+}
+function parseRegistrySettings(raw, opts) {
+    const input = new RegistryText(raw);
+    // insecure-registries first: the mirrors are checked against it.
+    const insecure = parseInsecure(input.listEntries('insecure-registries'));
+    const mirrors = parseMirrors(input.listEntries('registry-mirrors'), insecure);
+    const certs = parseRegistryCerts(input, (0,external_node_path_.resolve)(opts.baseDir));
+    const config = parseDaemonConfig(input.text('daemon-config')?.trim() ?? '');
+    const problems = [...input.problems, ...mirrors.problems, ...insecure.problems, ...certs.problems, ...config.problems];
+    return { settings: { mirrors: mirrors.mirrors, insecure: insecure.insecure, certs: certs.certs, daemonConfig: config.daemonConfig }, problems };
+}
+function parseInsecure(entries) {
+    const out = { insecure: [], hosts: new Set(), cidrs: [], problems: [] };
+    for (const entry of entries) {
+        const bad = (what) => out.problems.push(`input "insecure-registries": ${showValue(entry)} ${what}`);
+        let normalized;
+        if (entry.includes('/') && !entry.includes('://')) {
+            const cidr = parseCidr(entry);
+            if (typeof cidr === 'string') {
+                bad(cidr);
+                continue;
+            }
+            out.cidrs.push(cidr);
+            normalized = entry.toLowerCase();
+        }
+        else {
+            const hp = parseHostPort(entry);
+            if (typeof hp === 'string') {
+                bad(hp);
+                continue;
+            }
+            out.hosts.add(hp.host);
+            normalized = hp.host;
+        }
+        if (out.insecure.includes(normalized)) {
+            bad(`is listed twice${normalized !== entry ? ` (as ${showValue(normalized)})` : ''}; remove the duplicate`);
+            continue;
+        }
+        out.insecure.push(normalized);
+    }
+    return out;
+}
+function parseMirrors(entries, insecure) {
+    const mirrors = [];
+    const problems = [];
+    for (const entry of entries) {
+        const result = parseMirror(entry, insecure);
+        let what = 'problem' in result ? result.problem : undefined;
+        if ('mirror' in result) {
+            if (!mirrors.includes(result.mirror))
+                mirrors.push(result.mirror);
+            else
+                what = `is listed twice${result.mirror !== entry ? ` (as ${showValue(result.mirror)})` : ''}; remove the duplicate`;
+        }
+        if (what)
+            problems.push(`input "registry-mirrors": ${showValue(entry)} ${what}`);
+    }
+    return { mirrors, problems };
+}
+/** One mirror URL, normalized, or what is wrong with it (a phrase that follows the shown value). */
+function parseMirror(entry, insecure) {
+    const problem = (what) => ({ problem: what });
+    if (CONTROL.test(entry))
+        return problem('contains a control character; remove it');
+    if (/\s/.test(entry))
+        return problem('contains whitespace; separate mirrors with commas or newlines');
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(entry);
+    if (!scheme)
+        return problem(`has no scheme; write the mirror as a URL, like https://${entry.replace(/^\/+/, '')}`);
+    if (!/^https?$/i.test(scheme[1]))
+        return problem(`uses the scheme ${scheme[1]}://; registry mirrors are https:// URLs, like https://mirror.example.com`);
+    let url;
+    try {
+        url = new URL(entry);
+    }
+    catch {
+        return problem('is not a valid URL; write it like https://mirror.example.com');
+    }
+    if (url.username || url.password || entry.slice(scheme[0].length).split('/')[0].includes('@')) {
+        return problem('contains user info; remove it (credentials belong in docker login, not in the mirror URL)');
+    }
+    if (entry.includes('?') || entry.includes('#'))
+        return problem('has a query or fragment; give only the mirror\'s base URL, like https://mirror.example.com');
+    const hp = parseHostPort(url.host);
+    if (typeof hp === 'string')
+        return problem(`has a host that ${hp}`);
+    if (url.protocol === 'http:') {
+        // URL drops a default port: http://m:80 has host m, and insecure-registries may list either form.
+        const forms = [hp.host, `${hp.hostname}:${hp.port ?? 80}`];
+        if (!forms.some((f) => insecure.hosts.has(f)) && !insecure.cidrs.some((c) => inCidr(hp.hostname, c))) {
+            return problem(`is plain HTTP, but ${hp.host} is not in insecure-registries; use https:// or add ${hp.host} to insecure-registries`);
+        }
+    }
+    return { mirror: `${url.protocol}//${hp.host}${url.pathname.replace(/\/+$/, '')}` };
+}
+function parseDaemonConfig(configText) {
+    const daemonConfig = {};
+    const problems = [];
+    if (!configText)
+        return { daemonConfig, problems };
+    const bad = (what) => problems.push(`input "daemon-config": ${showValue(configText)} ${what}`);
+    let value;
+    try {
+        value = JSON.parse(configText);
+    }
+    catch (e) {
+        const reason = String(e?.message ?? e).split('\n')[0].slice(0, 160);
+        bad(`is not valid JSON (${reason}); give a JSON object, like {"debug": true}`);
+        return { daemonConfig, problems };
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+        bad(`is ${kind}, not a JSON object; write the settings inside { }, like {"debug": true}`);
+    }
+    else if (Object.hasOwn(value, '__proto__')) {
+        bad('has a "__proto__" key, which is not a daemon setting; remove it');
+    }
+    else {
+        for (const [key, v] of Object.entries(value))
+            daemonConfig[key] = v;
+    }
+    return { daemonConfig, problems };
+}
+/** Text with every PEM body (and any other long base64 run) replaced by …, for messages. */
+function redactPem(text) {
+    return text
+        .replace(/(-----BEGIN [A-Z0-9 ]+-----)[\s\S]*?(?:-----END [A-Z0-9 ]+-----|$)/g, '$1…')
+        .replace(/[A-Za-z0-9+/]{40,}={0,2}/g, '…');
+}
+const isEmptyRegistrySettings = (s) => s.mirrors.length === 0 && s.insecure.length === 0 && s.certs.length === 0 && Object.keys(s.daemonConfig).length === 0;
+// ---------------------------------------------------------------------------
+// registry-certs: HOST[:PORT]=SOURCE lines; an inline PEM continues over the following lines.
+const BEGIN = /^-----BEGIN [A-Z0-9 ]+-----/;
+const MARKER = /-----(BEGIN|END) [A-Z0-9 ]+-----/g;
+const BASE64_LINE = /^[A-Za-z0-9+/]+=*$/;
+// A line that starts a new HOST=SOURCE entry rather than continuing base64 (whose '=' only pads the end).
+const looksLikeEntry = (line) => /^[^=\s]+=\s*\S/.test(line) && !BASE64_LINE.test(line);
+/** Consumes the PEM that starts at lines[i] (its first line is `first`): returns the PEM and the next index. */
+function collectPem(lines, i, first) {
+    const pemLines = [];
+    let open = 0;
+    let j = i;
+    let line = first;
+    for (;;) {
+        for (const m of line.matchAll(MARKER))
+            open += m[1] === 'BEGIN' ? 1 : -1;
+        pemLines.push(line);
+        j++;
+        const next = lines[j];
+        if (open <= 0) {
+            // The PEM goes on only if another block follows (a certificate and its key, a chain).
+            if (next && BEGIN.test(next.text)) {
+                line = next.text;
+                continue;
+            }
+            return { pem: `${pemLines.join('\n')}\n`, next: j };
+        }
+        if (!next || looksLikeEntry(next.text))
+            return { next: j };
+        line = next.text;
+    }
+}
+function parseRegistryCerts(input, baseDir) {
+    const certs = [];
+    const problems = [];
+    const value = input.text('registry-certs');
+    const lines = value === undefined ? undefined : input.linesOf('registry-certs', value);
+    if (value === undefined || !lines)
+        return { certs, problems };
+    const seen = new Map(); // host -> line
+    let entries = 0;
+    for (let i = 0; i < lines.length;) {
+        const { text: line, number } = lines[i];
+        if (++entries > MAX_ENTRIES) {
+            input.tooMany('registry-certs', value);
+            return { certs: [], problems: [] }; // rejected as a whole: the problems of single lines would only bury that
+        }
+        if (BEGIN.test(line)) {
+            // PEM text without HOST= in front: skip the whole block rather than complaining about every base64 line.
+            i = collectPem(lines, i, line).next;
+            problems.push(`input "registry-certs": the PEM block at line ${number} has no registry in front; write it as HOST[:PORT]=-----BEGIN …, like registry.example.com:5000=-----BEGIN CERTIFICATE-----`);
+            continue;
+        }
+        const entry = parseCertEntry(lines, i, baseDir);
+        const bad = (what) => problems.push(`input "registry-certs": ${showValue(entry.shown)} (line ${number}) ${what}`);
+        for (const what of entry.problems)
+            bad(what);
+        if (entry.request) {
+            const first = seen.get(entry.request.host);
+            if (first !== undefined)
+                bad(`names ${entry.request.host} again (first on line ${first}); give one source per registry (a directory can hold several certificates)`);
+            else {
+                seen.set(entry.request.host, number);
+                certs.push(entry.request);
+            }
+        }
+        i = entry.next;
+    }
+    return { certs, problems };
+}
+/** The HOST[:PORT]=SOURCE entry at lines[i]: the request or its problems, how to show it, and the next line's index. */
+function parseCertEntry(lines, i, baseDir) {
+    const line = lines[i].text;
+    const eq = line.indexOf('=');
+    if (eq < 0)
+        return { problems: ['is not HOST[:PORT]=SOURCE; write one registry per line, like registry.example.com:5000=certs/ca.pem'], shown: line, next: i + 1 };
+    const hostText = line.slice(0, eq).trim();
+    const sourceText = line.slice(eq + 1).trim();
+    let next = i + 1;
+    let source;
+    if (BEGIN.test(sourceText)) {
+        const collected = collectPem(lines, i, sourceText);
+        next = collected.next;
+        source = collected.pem === undefined ? 'has an inline PEM without its -----END line; paste the whole PEM, from -----BEGIN to -----END' : { kind: 'inline', pem: collected.pem };
+    }
+    else {
+        source = certPath(sourceText, baseDir);
+    }
+    // Never show an inline PEM in a message: it may hold a private key.
+    const shown = BEGIN.test(sourceText) ? `${hostText}=-----BEGIN …` : line;
+    const hp = parseHostPort(hostText);
+    const problems = [];
+    if (typeof hp === 'string')
+        problems.push(`has a registry host that ${hp}`);
+    if (typeof source === 'string')
+        problems.push(source);
+    const request = typeof hp !== 'string' && typeof source !== 'string' ? { host: hp.host, source } : undefined;
+    return { request, problems, shown, next };
+}
+/** A file or certs.d-style directory source (a trailing / means a directory), or what is wrong with the path. */
+function certPath(sourceText, baseDir) {
+    if (sourceText === '')
+        return 'has nothing after =; give a PEM file, a certs.d-style directory or the PEM text itself';
+    if (CONTROL.test(sourceText))
+        return 'has a control character in the path; remove it';
+    if (sourceText.startsWith('~'))
+        return 'has a path starting with ~, which is not expanded; use an absolute path or one relative to the workspace';
+    if (sourceText.startsWith('-----'))
+        return 'has a PEM marker that is not -----BEGIN …-----; paste the whole PEM, starting with its -----BEGIN line';
+    const path = (0,external_node_path_.resolve)(baseDir, sourceText);
+    const rel = (0,external_node_path_.relative)(baseDir, path);
+    if (!(0,external_node_path_.isAbsolute)(sourceText) && (rel === '..' || rel.startsWith(`..${external_node_path_.sep}`) || (0,external_node_path_.isAbsolute)(rel))) {
+        return `has a relative path that leaves the workspace (${baseDir}); keep certificates inside the workspace or give an absolute path`;
+    }
+    return { kind: /[/\\]$/.test(sourceText) ? 'dir' : 'file', path };
+}
+
+;// CONCATENATED MODULE: ./src/registry/daemon-json.ts
+// The daemon.json of the job's dockerd: what the registry inputs generate, merged with input daemon-config.
+// A setting is given in one place only: dockerd itself refuses to start when a directive is set both as a
+// flag and in daemon.json, and a silent override would hide a mistake.
+
+
+/** daemon.json keys the action sets itself through dockerd flags. */
+const ACTION_OWNED_KEYS = (/* unused pure expression or super */ null && (['hosts', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'pidfile']));
+// Why each action-owned key cannot be set: the input that controls it, or that the action manages it per job.
+const OWNER = {
+    hosts: 'is set by the action (input "tcp" controls the TCP listener, the unix socket is per job)',
+    group: 'is set by the action (the socket\'s group is chosen for the job)',
+    tls: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlsverify: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlscacert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlscert: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    tlskey: 'is set by the action (input "tcp" turns on TLS with per-job certificates)',
+    'data-root': 'is set by the action (each job\'s daemon has its own data root)',
+    'exec-root': 'is set by the action (each job\'s daemon has its own exec root)',
+    pidfile: 'is set by the action (each job\'s daemon has its own pid file)',
+};
+// Sets a key as an own property, even one spelled "__proto__".
+const put = (obj, key, value) => Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+function buildDaemonJson(settings) {
+    const problems = [];
+    const config = {};
+    const generatedBy = new Map(); // key -> input that generated it
+    if (settings.mirrors.length) {
+        put(config, 'registry-mirrors', [...settings.mirrors]);
+        generatedBy.set('registry-mirrors', 'registry-mirrors');
+    }
+    if (settings.insecure.length) {
+        put(config, 'insecure-registries', [...settings.insecure]);
+        generatedBy.set('insecure-registries', 'insecure-registries');
+    }
+    for (const [key, value] of Object.entries(settings.daemonConfig)) {
+        const input = generatedBy.get(key);
+        if (Object.hasOwn(OWNER, key)) {
+            problems.push(`input "daemon-config": "${key}" ${OWNER[key]}; remove it from daemon-config`);
+        }
+        else if (input !== undefined) {
+            problems.push(`input "daemon-config": "${key}" is also set by input "${input}"; set it in one place`);
+        }
+        else {
+            put(config, key, value);
+        }
+    }
+    return { config, problems };
+}
+// dockerd flags whose daemon.json key is not the flag's own name.
+const FLAG_KEYS = {
+    '--registry-mirror': 'registry-mirrors',
+    '--insecure-registry': 'insecure-registries',
+    '--storage-opt': 'storage-opts',
+    '--authorization-plugin': 'authorization-plugins',
+    '--exec-opt': 'exec-opts',
+    '--feature': 'features',
+    '--default-network-opt': 'default-network-opts',
+    '--dns-opt': 'dns-opts',
+    '--host-gateway-ip': 'host-gateway-ips',
+    '--label': 'labels',
+    '--log-opt': 'log-opts',
+    '--node-generic-resource': 'node-generic-resources',
+    '--cdi-spec-dir': 'cdi-spec-dirs',
+    '--default-address-pool': 'default-address-pools',
+    '--default-ulimit': 'default-ulimits',
+    '--add-runtime': 'runtimes',
+    '--host': 'hosts',
+    '--graph': 'data-root',
+    '-D': 'debug',
+    '-l': 'log-level',
+    '-s': 'storage-driver',
+    '-b': 'bridge',
+    '-G': 'group',
+    '-H': 'hosts',
+    '-g': 'data-root',
+    '-p': 'pidfile',
+};
+/**
+ * Directives set both in daemon.json and as a dockerd flag in input daemon-args: dockerd refuses to start then
+ * ("the following directives are specified both as a flag and in the configuration file").
+ */
+function daemonArgsConflicts(settings, config, daemonArgs) {
+    const problems = [];
+    const seen = new Set();
+    for (const arg of daemonArgs) {
+        if (!arg.startsWith('-') || arg === '-' || arg === '--')
+            continue;
+        const flag = arg.split('=')[0];
+        const key = Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag] : flag.replace(/^--/, '');
+        if (!Object.hasOwn(config, key) || seen.has(key))
+            continue;
+        seen.add(key);
+        const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
+            : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
+        problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
+    }
+    return problems;
+}
+/**
+ * What the registry settings mean for the mode (their syntax is already checked): daemon.json conflicts, flags of
+ * daemon-args that set the same directive (dind), and settings a socket or external daemon cannot take.
+ */
+function registryModeProblems(settings, use) {
+    const { config, problems } = buildDaemonJson(settings);
+    if (use.mode === 'dind')
+        problems.push(...daemonArgsConflicts(settings, config, use.daemonArgs));
+    const daemonWide = ['registry-mirrors', 'insecure-registries', 'daemon-config'].filter((name) => name === 'registry-mirrors' ? settings.mirrors.length : name === 'insecure-registries' ? settings.insecure.length : Object.keys(settings.daemonConfig).length);
+    if (use.mode === 'socket' && !use.configureHost) {
+        for (const name of daemonWide) {
+            problems.push(`input "${name}": in mode socket this changes the runner's own daemon (its daemon.json, then a reload); set configure-host: true to allow that, or use mode dind`);
+        }
+    }
+    if (use.mode === 'external' && !isEmptyRegistrySettings(settings)) {
+        for (const name of daemonWide) {
+            problems.push(`input "${name}": mode external uses a daemon the action does not manage, so its daemon.json cannot be changed; configure it where that daemon starts (for a service: its command, e.g. --registry-mirror=URL)`);
+        }
+    }
+    return problems;
+}
+
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./src/registry/host.ts
+// socket mode: the runner's own daemon reads /etc/docker/certs.d at every pull and /etc/docker/daemon.json when it
+// reloads. The action changes them only as asked, records exactly what was there before, and post puts it back.
+// Writes go directly when we are root, else through non-interactive sudo; never through a shell.
+
+
+
+
+
+
+const run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
+/** Defaults of a standard Linux install; SETUP_DIND_HOST_* variables override them for unusual runners. */
+function hostPaths(env) {
+    return {
+        certsDir: env.SETUP_DIND_HOST_CERTS_DIR || '/etc/docker/certs.d',
+        daemonJson: env.SETUP_DIND_HOST_DAEMON_JSON || '/etc/docker/daemon.json',
+        pidFile: env.SETUP_DIND_HOST_DOCKERD_PIDFILE || '/var/run/docker.pid',
+    };
+}
+/** File operations as root, or through `sudo -n` for a non-root runner user. */
+class PrivilegedFiles {
+    isRoot;
+    constructor(isRoot = process.getuid?.() === 0) {
+        this.isRoot = isRoot;
+    }
+    async sudo(args, what) {
+        try {
+            await run('sudo', ['-n', ...args]);
+        }
+        catch (e) {
+            const err = e;
+            throw new Error(`${what} needs root: the action runs as a non-root user and \`sudo -n ${args[0]}\` failed (${(err.stderr || err.message).trim()}). Run the job as root, allow passwordless sudo, or use mode dind`);
+        }
+    }
+    async write(path, content, mode) {
+        if (this.isRoot) {
+            await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(path), { recursive: true, mode: 0o755 });
+            await writeFileNoWindow(path, content, mode);
+            return;
+        }
+        // sudo tee would need a pipe; install copies a file we wrote privately first.
+        const staging = (0,external_node_path_.join)(process.env.RUNNER_TEMP || '/tmp', `setup-dind-staging-${process.pid}-${Date.now()}`);
+        await (0,promises_namespaceObject.writeFile)(staging, content, { mode: 0o600, flag: 'wx' });
+        try {
+            await this.sudo(['install', '-D', '-m', mode.toString(8), staging, path], `writing ${path}`);
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(staging, { force: true });
+        }
+    }
+    async mkdir(path) {
+        if (this.isRoot)
+            await (0,promises_namespaceObject.mkdir)(path, { recursive: true, mode: 0o755 });
+        else
+            await this.sudo(['install', '-d', '-m', '755', path], `creating ${path}`);
+    }
+    async remove(path) {
+        if (this.isRoot)
+            await (0,promises_namespaceObject.rm)(path, { recursive: true, force: true });
+        else
+            await this.sudo(['rm', '-rf', '--', path], `removing ${path}`);
+    }
+    async signal(pid, signal) {
+        if (this.isRoot)
+            process.kill(pid, `SIG${signal}`);
+        else
+            await this.sudo(['kill', `-${signal}`, String(pid)], `reloading dockerd (pid ${pid})`);
+    }
+}
+/** Copies a host directory's files into `backupDir` (0700; each file 0600 from its creation on). */
+async function snapshotDir(dir, backupDir) {
+    try {
+        if (!(await (0,promises_namespaceObject.lstat)(dir)).isDirectory())
+            throw new Error(`${dir} exists but is not a directory`);
+    }
+    catch (e) {
+        if (e.code === 'ENOENT')
+            return null;
+        throw e;
+    }
+    const files = [];
+    const names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
+    if (names.length)
+        await (0,promises_namespaceObject.mkdir)(backupDir, { recursive: true, mode: 0o700 });
+    for (const [i, name] of names.entries()) {
+        const path = (0,external_node_path_.join)(dir, name);
+        const info = await (0,promises_namespaceObject.lstat)(path);
+        if (!info.isFile())
+            throw new Error(`${path} is not a plain file; the action will not replace it`);
+        const backup = (0,external_node_path_.join)(backupDir, String(i));
+        await (0,promises_namespaceObject.writeFile)(backup, await (0,promises_namespaceObject.readFile)(path), { mode: 0o600, flag: 'wx' });
+        files.push({ name, backup, mode: info.mode & 0o777 });
+    }
+    return files;
+}
+/**
+ * Writes `files` (paths relative to certs.d, like "registry.example.com:5000/ca.crt"), recording each host
+ * directory's previous content first (into private files under `backupDir`). `record` is called after every change
+ * so state always covers it.
+ */
+async function installHostCerts(files, paths, io, record, backupDir) {
+    const certDirs = [];
+    const hosts = [...new Set(files.map((f) => f.path.split('/')[0]))];
+    for (const [i, host] of hosts.entries()) {
+        const dir = (0,external_node_path_.join)(paths.certsDir, host);
+        certDirs.push({ dir, before: await snapshotDir(dir, (0,external_node_path_.join)(backupDir, String(i))) });
+        record(certDirs);
+        for (const file of files.filter((f) => f.path.startsWith(`${host}/`))) {
+            await io.write((0,external_node_path_.join)(paths.certsDir, file.path), file.content, file.mode);
+        }
+    }
+}
+/** Puts every recorded certs.d directory back exactly as it was. */
+async function restoreHostCerts(changes, io) {
+    for (const { dir, before } of changes) {
+        await io.remove(dir);
+        if (before === null)
+            continue;
+        await io.mkdir(dir);
+        for (const file of before)
+            await io.write((0,external_node_path_.join)(dir, file.name), await (0,promises_namespaceObject.readFile)(file.backup), file.mode);
+    }
+}
+function readDaemonPid(pidFile) {
+    let text;
+    try {
+        text = (0,external_node_fs_.readFileSync)(pidFile, 'utf8');
+    }
+    catch (e) {
+        throw new Error(`cannot read dockerd's pid file ${pidFile} (${e.message}); set SETUP_DIND_HOST_DOCKERD_PIDFILE to the runner daemon's pid file`);
+    }
+    const pid = Number(text.trim());
+    if (!Number.isInteger(pid) || pid <= 1)
+        throw new Error(`dockerd's pid file ${pidFile} holds ${JSON.stringify(text.trim())}, not a pid`);
+    return pid;
+}
+/**
+ * Merges `settings` into the host's daemon.json and reloads dockerd (SIGHUP: registry-mirrors and
+ * insecure-registries are reloadable). A key already set to another value in the host file is an error: the runner's
+ * administrator chose it, and the action does not overrule it silently.
+ */
+async function configureHostDaemon(settings, paths, io, record) {
+    let before = null;
+    try {
+        before = await (0,promises_namespaceObject.readFile)(paths.daemonJson, 'utf8');
+    }
+    catch (e) {
+        if (e.code !== 'ENOENT')
+            throw new Error(`cannot read ${paths.daemonJson}: ${e.message}`);
+    }
+    let current = {};
+    if (before !== null && before.trim()) {
+        try {
+            current = JSON.parse(before);
+        }
+        catch (e) {
+            throw new Error(`${paths.daemonJson} is not valid JSON (${e.message}); fix it before using configure-host`);
+        }
+    }
+    const merged = { ...current };
+    for (const [key, value] of Object.entries(settings)) {
+        const existing = current[key];
+        if (Array.isArray(existing) && Array.isArray(value))
+            merged[key] = [...new Set([...existing, ...value])];
+        else if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(value)) {
+            throw new Error(`${paths.daemonJson} already sets "${key}" to ${JSON.stringify(existing)}; the action will not change it to ${JSON.stringify(value)}`);
+        }
+        else
+            merged[key] = value;
+    }
+    const pid = readDaemonPid(paths.pidFile);
+    record({ path: paths.daemonJson, before, pidFile: paths.pidFile, keys: Object.keys(settings) });
+    await io.write(paths.daemonJson, `${JSON.stringify(merged, null, 2)}\n`, 0o644);
+    await io.signal(pid, 'HUP');
+}
+/**
+ * dockerd's reload applies only the keys present in daemon.json: writing back a file without "registry-mirrors"
+ * would leave our mirrors live. So the daemon first reloads a file that states the original value of every key we
+ * set (an empty list where there was none), `reloaded` waits until it reports them, and then the original bytes
+ * go back (they mean the same to the daemon, so no further reload is needed).
+ */
+async function restoreHostDaemon(change, io, reloaded = async () => undefined) {
+    let original = {};
+    try {
+        original = change.before?.trim() ? JSON.parse(change.before) : {};
+    }
+    catch {
+        // The file was valid when we changed it; if not, the plain restore below is all we can do.
+    }
+    const explicit = { ...original };
+    for (const key of change.keys)
+        if (!(key in original) && RESETTABLE.has(key))
+            explicit[key] = [];
+    const pid = readDaemonPid(change.pidFile);
+    await io.write(change.path, `${JSON.stringify(explicit, null, 2)}\n`, 0o644);
+    await io.signal(pid, 'HUP');
+    await reloaded(explicit);
+    if (change.before === null)
+        await io.remove(change.path);
+    else
+        await io.write(change.path, change.before, 0o644);
+}
+/** daemon.json keys whose "unset" is an empty list, so they can be reset by a reload. */
+const RESETTABLE = new Set(['registry-mirrors', 'insecure-registries']);
+
+;// CONCATENATED MODULE: ./src/registry/apply.ts
+// Registry settings through a job's phases. pre: check everything that can be checked (the workspace is not checked
+// out yet) and give dind its daemon.json. main: load every certificate, install it where the mode's daemon reads it,
+// write buildkitd.toml. post: undo what was changed on the runner's own daemon (socket mode).
+
+
+
+
+
+
+
+
+/** The daemon.json for the job's dockerd, or undefined when there is nothing to set. */
+function daemonConfigFor(inputs) {
+    const { config } = buildDaemonJson(inputs.registry);
+    return Object.keys(config).length ? config : undefined;
+}
+/** Certificate problems that can be found before checkout; sources that do not exist yet are checked in main. */
+async function checkRegistryEarly(inputs, workspace) {
+    if (!inputs.registry.certs.length)
+        return [];
+    return (await loadRegistryTrust(inputs.registry.certs, { baseDir: workspace })).problems;
+}
+async function writeFiles(dir, files) {
+    for (const file of files) {
+        const path = (0,external_node_path_.join)(dir, file.path);
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(path), { recursive: true, mode: 0o755 });
+        await writeFileNoWindow(path, file.content, file.mode);
+    }
+}
+/**
+ * main: loads every certificate (all problems at once), masks inline keys, installs the certificates where the
+ * daemon reads them, and writes buildkitd.toml next to them.
+ */
+async function applyRegistry(inputs, platform, state, jobDir) {
+    const settings = inputs.registry;
+    if (isEmptyRegistrySettings(settings))
+        return { outputs: { 'buildkitd-config': '' }, facts: {} };
+    const log = platform.log;
+    const loaded = await loadRegistryTrust(settings.certs, { baseDir: platform.job.workspace });
+    for (const secret of loaded.secrets) {
+        platform.mask(secret);
+        for (const line of secret.split('\n'))
+            if (line.trim() && !line.startsWith('-----'))
+                platform.mask(line.trim());
+    }
+    // After checkout every source must exist; in pre, missing workspace files were only deferred.
+    for (const path of loaded.missing)
+        loaded.problems.push(`input "registry-certs": ${path} does not exist; check the path (relative paths start at the workspace)`);
+    if (loaded.problems.length) {
+        throw new Error(`registry-certs cannot be used:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}`);
+    }
+    const files = certsDirFiles(loaded.trust);
+    const dir = await jobDir();
+    // Our own copy in the job directory: dind mounts it as /etc/docker/certs.d, and buildkitd.toml points at it.
+    const certsDir = (0,external_node_path_.join)(dir, 'certs.d');
+    await writeFiles(certsDir, files);
+    if (inputs.mode === 'socket' && files.length) {
+        const paths = hostPaths(platform.env);
+        const io = new PrivilegedFiles();
+        const changes = { certDirs: [], ...state.value?.hostChanges };
+        await installHostCerts(files, paths, io, (certDirs) => state.update({ hostChanges: { ...changes, certDirs } }), (0,external_node_path_.join)(dir, 'host-backup'));
+        log.info(`Installed certificates for ${loaded.trust.map((t) => t.host).join(', ')} into ${paths.certsDir} (post restores what was there).`);
+    }
+    if (inputs.mode === 'socket' && inputs.configureHost) {
+        const config = daemonConfigFor(inputs);
+        if (config) {
+            const paths = hostPaths(platform.env);
+            await configureHostDaemon(config, paths, new PrivilegedFiles(), (daemonJson) => state.update({ hostChanges: { certDirs: [], ...state.value?.hostChanges, daemonJson } }));
+            log.info(`Merged ${Object.keys(config).join(', ')} into ${paths.daemonJson} and reloaded dockerd (post restores the file).`);
+        }
+    }
+    if (inputs.mode === 'external' && files.length) {
+        log.warning(`registry-certs (${loaded.trust.map((t) => t.host).join(', ')}) cannot be installed into an external daemon the action does not manage; ` +
+            'they are in the buildkitd-config output for BuildKit builders. Install them where that daemon runs (its /etc/docker/certs.d).');
+    }
+    const tomlPath = (0,external_node_path_.join)(dir, 'buildkitd.toml');
+    const byHost = (host, name) => (files.some((f) => f.path === `${host}/${name}`) ? (0,external_node_path_.join)(certsDir, host, name) : undefined);
+    const toml = buildkitdToml(settings, loaded.trust.map((t) => ({ host: t.host, ca: byHost(t.host, 'ca.crt'), cert: byHost(t.host, 'client.cert'), key: byHost(t.host, 'client.key') })));
+    await (0,promises_namespaceObject.writeFile)(tomlPath, toml, { mode: 0o644 });
+    const facts = {};
+    if (settings.mirrors.length)
+        facts['Registry mirrors'] = settings.mirrors.join(', ');
+    if (settings.insecure.length)
+        facts['Insecure registries'] = settings.insecure.join(', ');
+    if (loaded.trust.length)
+        facts['Registry certificates'] = loaded.trust.map((t) => `${t.host}${t.client ? ' (with client certificate)' : ''}`).join(', ');
+    return { outputs: { 'buildkitd-config': tomlPath }, facts };
+}
+/** post: restores the runner daemon's certs.d directories and daemon.json exactly as they were. */
+async function undoRegistry(changes, log, reloaded) {
+    const done = [];
+    if (!changes)
+        return done;
+    const io = new PrivilegedFiles();
+    if (changes.certDirs.length) {
+        try {
+            await restoreHostCerts(changes.certDirs, io);
+            done.push(`certificates in ${changes.certDirs.map((c) => c.dir).join(', ')}`);
+        }
+        catch (e) {
+            log.warning(`Could not restore the runner's certs.d: ${e.message}`);
+        }
+    }
+    if (changes.daemonJson) {
+        try {
+            await restoreHostDaemon(changes.daemonJson, io, reloaded);
+            done.push(`${changes.daemonJson.path} (daemon reloaded)`);
+        }
+        catch (e) {
+            log.warning(`Could not restore ${changes.daemonJson.path}: ${e.message}`);
+        }
+    }
+    return done;
+}
+
+;// CONCATENATED MODULE: ./src/daemon/network.ts
+/**
+ * Runs in the daemon's container just before dockerd (part of the init script; "$@" is the dockerd command).
+ * SETUP_DIND_MTU is "auto" (the MTU of the interface that carries the default route) or a number. The MTU goes to
+ * the default bridge (--mtu, every dockerd) and, for dockerd 24 and later, to every network created later
+ * (--default-network-opt, e.g. compose's networks); older daemons only have the first, and say so in the log.
+ */
+const MTU_SCRIPT = `if [ -n "\${SETUP_DIND_MTU:-}" ]; then
+  mtu=$SETUP_DIND_MTU; dev=
+  if [ "$mtu" = auto ]; then
+    mtu=
+    while read -r iface dest _; do if [ "$dest" = 00000000 ]; then dev=$iface; break; fi; done < /proc/net/route
+    if [ -n "$dev" ] && [ -r "/sys/class/net/$dev/mtu" ]; then mtu=$(cat "/sys/class/net/$dev/mtu"); fi
+  fi
+  case "$mtu" in ''|*[!0-9]*) echo "setup-dind: no MTU found (no default route); dockerd keeps its default" >&2 ;;
+  *)
+    # --default-network-opt exists from dockerd 24 on: known from the official image's DOCKER_VERSION, else from the
+    # flag's name in the binary. Never by running it: a wrapper script may not answer --version.
+    netopt=
+    if [ -n "\${DOCKER_VERSION:-}" ]; then
+      if [ "\${DOCKER_VERSION%%.*}" -ge 24 ] 2>/dev/null; then netopt=1; fi
+    elif bin=$(command -v "$1" 2>/dev/null) && grep -q default-network-opt "$bin" 2>/dev/null; then
+      netopt=1
+    fi
+    set -- "$@" "--mtu=$mtu"
+    if [ -n "$netopt" ]; then set -- "$@" "--default-network-opt=bridge=com.docker.network.driver.mtu=$mtu"; fi
+    # Said in the daemon's log only when it is not the usual 1500.
+    if [ "$mtu" != 1500 ] && [ -n "$netopt" ]; then
+      echo "setup-dind: MTU $mtu\${dev:+ (from $dev)} for the default bridge and new networks" >&2
+    elif [ "$mtu" != 1500 ]; then
+      echo "setup-dind: MTU $mtu\${dev:+ (from $dev)} for the default bridge (this dockerd has no default-network-opt, which came with 24: networks created later keep 1500 unless given com.docker.network.driver.mtu)" >&2
+    fi ;;
+  esac
+fi
+`;
+/** The container environment that drives MTU_SCRIPT; empty when the user sets the MTU in daemon-args/config. */
+function mtuEnvironment(settings) {
+    if (settings.mtuSetElsewhere)
+        return [];
+    return [`SETUP_DIND_MTU=${settings.mtu ?? 'auto'}`];
+}
+const PROXY_NAMES = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'];
+/** The job's proxy variables (either case; the upper-case one wins, as in Go and curl). */
+function jobProxies(env) {
+    const found = {};
+    for (const name of PROXY_NAMES) {
+        const value = env[name] || env[name.toLowerCase()];
+        if (value)
+            found[name] = value;
+    }
+    return found;
+}
+/** Hosts (with ports) of the mirrors: pulls through them stay direct, as the user gave their address. */
+function mirrorHosts(mirrors) {
+    return mirrors.flatMap((m) => {
+        try {
+            const u = new URL(m);
+            return [u.hostname.replace(/^\[|\]$/g, '')];
+        }
+        catch {
+            return [];
+        }
+    });
+}
+/** Always direct: the daemon's own host and containers, and the names the job uses for the daemon. */
+const LOCAL_NO_PROXY = ['localhost', '127.0.0.0/8', '::1', 'docker'];
+/**
+ * Environment entries for the daemon's container: the job's proxies, with NO_PROXY extended by the mirrors, the
+ * insecure registries (local registries, by their nature) and local addresses. Nothing when no proxy is set.
+ */
+function proxyEnvironment(env, registry, extraDirect = []) {
+    const found = jobProxies(env);
+    if (!found.HTTP_PROXY && !found.HTTPS_PROXY)
+        return [];
+    const given = (found.NO_PROXY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const insecure = registry.insecure.map((h) => (h.includes('/') ? h : h.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')));
+    const direct = [...new Set([...given, ...LOCAL_NO_PROXY, ...mirrorHosts(registry.mirrors), ...insecure, ...extraDirect])];
+    const out = [];
+    for (const name of ['HTTP_PROXY', 'HTTPS_PROXY']) {
+        const value = found[name];
+        if (value)
+            out.push(`${name}=${value}`, `${name.toLowerCase()}=${value}`);
+    }
+    out.push(`NO_PROXY=${direct.join(',')}`, `no_proxy=${direct.join(',')}`);
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/daemon/mounts.ts
+// The job's paths inside the daemon's container at the same paths: a bind mount the job asks the inner daemon for
+// (`-v "$GITHUB_WORKSPACE:/src"`, compose's `./data:/data`) is resolved in the daemon's container, so the same path
+// must hold the same files there. In a container job the paths the job sees are translated to the engine host's.
+
+/** Paths under which a job path is never mounted into the daemon's container: they are the container's own. */
+const RESERVED_TARGETS = ['/proc', '/sys', '/dev', '/var/lib/docker', '/run/setup-dind', '/etc/docker', '/var/run/docker.sock', '/run/docker.sock'];
+/** System directories that are never mounted as a whole (a job path equal to one of them). */
+const SYSTEM_DIRS = ['/', '/bin', '/boot', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/run', '/sbin', '/usr', '/var', '/var/lib', '/var/run', '/root', '/home', '/opt', '/tmp', '/var/tmp', '/srv', '/mnt', '/media'];
+/** Why a path cannot be mounted at the same path inside the daemon's container; undefined when it can. */
+function unmountableReason(path) {
+    const p = normalize(path);
+    if (SYSTEM_DIRS.includes(p))
+        return `${p} is a system directory of the daemon's container`;
+    const reserved = RESERVED_TARGETS.find((r) => p === r || p.startsWith(`${r}/`));
+    if (reserved)
+        return `${p} is inside ${reserved}, which the daemon's container needs for itself`;
+    return undefined;
+}
+/** An absolute path without a trailing slash, duplicate slashes or . segments; '..' is kept (the caller refuses it). */
+function normalize(path) {
+    const parts = path.split('/').filter((s) => s && s !== '.');
+    return `/${parts.join('/')}`;
+}
+/** The job's own paths on this CI system, in a fixed order. */
+function jobPaths(job, env) {
+    const found = [];
+    const add = (path, source) => {
+        if (path?.startsWith('/'))
+            found.push({ path: normalize(path), source, explicit: false });
+    };
+    if (env.GITHUB_ACTIONS === 'true' || env.GITHUB_WORKSPACE) {
+        add(env.GITHUB_WORKSPACE ?? job.workspace, 'GITHUB_WORKSPACE');
+        add(env.RUNNER_TEMP ?? job.tempDir, 'RUNNER_TEMP');
+        add(env.RUNNER_TOOL_CACHE, 'RUNNER_TOOL_CACHE');
+    }
+    if (env.GITLAB_CI === 'true' || env.CI_PROJECT_DIR) {
+        add(env.CI_BUILDS_DIR, 'CI_BUILDS_DIR');
+        add(env.CI_PROJECT_DIR ?? job.workspace, 'CI_PROJECT_DIR');
+    }
+    return found;
+}
+/** Drops duplicates and paths inside another one (the outer mount already carries them). */
+function outermost(paths) {
+    const kept = [];
+    for (const p of [...paths].sort((a, b) => a.path.length - b.path.length)) {
+        if (kept.some((k) => p.path === k.path || p.path.startsWith(`${k.path}/`)))
+            continue;
+        kept.push(p);
+    }
+    return paths.filter((p) => kept.includes(p));
+}
+/**
+ * Bind mounts at identical paths for the job's paths (when asked) and the extra ones. A job path that cannot be
+ * mounted (missing, a system directory, not on a mount of the job container) is skipped with a note; an explicit
+ * one is an error that names the input.
+ */
+async function planJobMounts(options) {
+    const exists = options.exists ?? (async (p) => (await (0,promises_namespaceObject.stat)(p).catch(() => undefined))?.isDirectory() ?? false);
+    const skipped = [];
+    const mounts = [];
+    const problems = [];
+    for (const p of outermost(options.paths)) {
+        const skip = (why, remedy) => {
+            if (p.explicit)
+                problems.push(`input "mount-paths": ${p.path} ${why}; ${remedy}`);
+            else
+                skipped.push(`${p.path} (${p.source}): ${why}`);
+        };
+        const reason = unmountableReason(p.path);
+        if (reason) {
+            skip(`cannot be mounted: ${reason}`, 'mount a directory below it instead');
+            continue;
+        }
+        if (!(await exists(p.path))) {
+            skip('is not a directory that exists', 'create it before this step, or remove it');
+            continue;
+        }
+        let source;
+        try {
+            source = options.translate(p.path);
+        }
+        catch {
+            skip(`is not on a volume or bind mount of the job container ${options.translate.container?.name ?? ''}`.trimEnd(), 'use a path the job container mounts');
+            continue;
+        }
+        mounts.push({ Type: 'bind', Source: source, Target: p.path });
+    }
+    if (problems.length)
+        throw new Error(problems.join('\n'));
+    return { mounts, skipped };
+}
+
+;// CONCATENATED MODULE: ./src/daemon/extras.ts
+
+
+/**
+ * What the daemon's container gets so that it behaves like the runner's engine: the job's paths (and the job
+ * directory, where DOCKER_HOST's socket is) at identical paths, the MTU setting and the job's proxies.
+ */
+async function dindExtras(o) {
+    const { integration } = o.inputs;
+    const paths = [
+        ...(integration.jobPaths ? jobPaths(o.platform.job, o.platform.env) : []),
+        ...integration.mountPaths.map((path) => ({ path, source: 'input mount-paths', explicit: true })),
+    ];
+    const plan = await planJobMounts({ paths, translate: o.translate });
+    if (plan.skipped.length)
+        o.platform.log.info(`setup-dind: not mounted into the daemon's container: ${plan.skipped.join('; ')}.`);
+    // The socket at the path DOCKER_HOST names, for containers that mount it (unless a job path carries it already).
+    const covered = plan.mounts.some((m) => o.jobDir === m.Target || o.jobDir.startsWith(`${m.Target}/`));
+    const mounts = covered ? plan.mounts : [...plan.mounts, { Type: 'bind', Source: o.hostJobDir, Target: o.jobDir }];
+    const env = [...mtuEnvironment(integration), ...(integration.proxy ? proxyEnvironment(o.platform.env, o.inputs.registry) : [])];
+    return { mounts, env };
+}
+
+;// CONCATENATED MODULE: ./src/daemon/dind.ts
+// dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
+// volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
+
+
+
+
+
+
+
+
+
+
+
+
+/** Inside the container: our per-job directory (the socket, the TLS files). */
+const RUN_DIR = '/run/setup-dind';
+/** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
+const TLS_PORT_NUMBER = 2376;
+const TLS_PORT = `${TLS_PORT_NUMBER}/tcp`;
+const MAX_SOCKET_PATH_BYTES = 107;
+/**
+ * Runs before dockerd, in any image with a POSIX sh (docker:dind, Debian, Alpine). Without --privileged, the cgroup
+ * mounts are read-only: remount them writable (cgroup v2 mount, or v1 bind mounts). On cgroup v2, move every process
+ * out of the namespace's root cgroup so dockerd can enable controllers (as docker's own dind script does). A fixed
+ * script: the daemon's arguments arrive as "$@", never inside the script text.
+ */
+const INIT_SCRIPT = `set -e
+while read -r _ mp _ opts _; do
+  case "$mp" in /sys/fs/cgroup|/sys/fs/cgroup/*)
+    case ",$opts," in *,ro,*) mount -o remount,rw "$mp" 2>/dev/null || mount -o remount,bind,rw "$mp" 2>/dev/null || echo "setup-dind: cannot make $mp writable" >&2 ;; esac ;;
+  esac
+done < /proc/self/mounts
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+  mkdir -p /sys/fs/cgroup/init
+  while read -r pid; do echo "$pid" > /sys/fs/cgroup/init/cgroup.procs 2>/dev/null || :; done < /sys/fs/cgroup/cgroup.procs
+  sed -e 's/ / +/g' -e 's/^/+/' < /sys/fs/cgroup/cgroup.controllers > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || :
+fi
+mount --make-rshared / 2>/dev/null || :
+rm -f /var/run/docker.pid /run/docker.pid
+${MTU_SCRIPT}exec "$@"`;
+// Linux capabilities by number (capability.h), to turn our own bounding set into names the engine understands.
+const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
+    'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE',
+    'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME',
+    'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG',
+    'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF', 'CHECKPOINT_RESTORE'];
+/**
+ * Capabilities the host withholds, read from our own bounding set (`CapBnd` in /proc/self/status): a runner whose
+ * engine refuses --privileged ("unable to apply caps") usually withholds the same ones from every process.
+ */
+function withheldCapabilities(procStatus) {
+    const match = /^CapBnd:\s*([0-9a-f]+)/m.exec(procStatus);
+    if (!match)
+        return [];
+    const bounding = BigInt(`0x${match[1]}`);
+    return CAPABILITIES.filter((_, bit) => ((bounding >> BigInt(bit)) & 1n) === 0n);
+}
+/**
+ * What a nested dockerd needs beyond Docker's default set (mounts, networking, cgroups, namespaces), for engines that
+ * refuse "ALL" (a withheld capability, or one the engine does not know). SYS_RESOURCE is left out on purpose: it is
+ * the one hosts most often withhold, and dockerd runs without it.
+ */
+const NESTED_DOCKERD_CAPABILITIES = ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE', 'IPC_LOCK', 'SYS_NICE', 'DAC_READ_SEARCH', 'NET_RAW', 'MKNOD', 'SETFCAP', 'SETPCAP'];
+/** The container specs to try, in order: privileged first under `auto`, then the explicit capability set. */
+function planDind(p) {
+    const { dind } = p.inputs;
+    // Also at the well-known path: containers that mount /var/run/docker.sock reach the job's daemon.
+    const args = [`--host=unix://${RUN_DIR}/docker.sock`, '--host=unix:///var/run/docker.sock', `--group=${p.socketGroup}`];
+    if (p.configFile)
+        args.push(`--config-file=${RUN_DIR}/daemon.json`);
+    if (dind.tcp) {
+        args.push(`--host=tcp://0.0.0.0:${TLS_PORT_NUMBER}`, '--tlsverify', `--tlscacert=${RUN_DIR}/tls/server/ca.pem`, `--tlscert=${RUN_DIR}/tls/server/server-cert.pem`, `--tlskey=${RUN_DIR}/tls/server/server-key.pem`);
+    }
+    const name = objectName(p.session);
+    const base = {
+        name,
+        Image: dind.image,
+        Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'],
+        Cmd: ['dockerd', ...args, ...dind.daemonArgs],
+        Labels: p.labels,
+        ...(p.extras?.env.length ? { Env: p.extras.env } : {}),
+        HostConfig: {
+            Init: true,
+            Mounts: [
+                { Type: 'bind', Source: p.hostJobDir, Target: RUN_DIR },
+                { Type: 'volume', Source: name, Target: '/var/lib/docker' },
+                // A bind mount of the parent: directory names like "registry:5000" cannot go through -v syntax.
+                ...(p.certsDir ? [{ Type: 'bind', Source: `${p.hostJobDir}/certs.d`, Target: '/etc/docker/certs.d' }] : []),
+                ...(p.extras?.mounts ?? []),
+            ],
+            ...(dind.tcp ? { PortBindings: { [TLS_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
+            ...(dind.network ? { NetworkMode: dind.network } : {}),
+        },
+        ...(dind.tcp ? { ExposedPorts: { [TLS_PORT]: {} } } : {}),
+        ...(dind.network ? { NetworkingConfig: { EndpointsConfig: { [dind.network]: { Aliases: ['docker'] } } } } : {}),
+    };
+    const privileged = { strategy: 'privileged', spec: { ...base, HostConfig: { ...base.HostConfig, Privileged: true } } };
+    const unconfined = { SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'], MaskedPaths: [], ReadonlyPaths: [] };
+    // Our bounding set is only a hint (in a pod it is the pod's, not the engine's): never drop what dockerd needs.
+    const drop = p.withheld?.filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));
+    const explicit = drop
+        ? [{ strategy: 'explicit-capabilities', spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: drop, ...unconfined } } }]
+        : [];
+    const minimal = {
+        strategy: 'minimal-capabilities',
+        spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: NESTED_DOCKERD_CAPABILITIES, ...unconfined } },
+    };
+    if (dind.runtime)
+        return [{ strategy: 'runtime', spec: { ...base, HostConfig: { ...base.HostConfig, Runtime: dind.runtime } } }];
+    if (dind.privileged === 'true')
+        return [privileged];
+    // false forbids the near-root fallback too: only the set a nested dockerd needs.
+    if (dind.privileged === 'false')
+        return [minimal];
+    // auto: the engine's answer decides. Our own bounding set is not the engine's on container-based runners (Actions
+    // Runner Controller, GitLab's Kubernetes executor), so --privileged is always tried; a refusal costs one create.
+    return [privileged, ...explicit, minimal];
+}
+const dropped = (withheld) => (withheld ?? []).filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));
+/** Exactly what a plan grants the daemon's container, for the warning and the job summary. */
+function describeGrant(strategy, inputs, withheld) {
+    const unconfined = 'seccomp, AppArmor and SELinux labels off, /proc and /sys unmasked';
+    switch (strategy) {
+        case 'privileged':
+            return '--privileged: every capability, every host device, no seccomp/AppArmor confinement (root on the runner host)';
+        case 'explicit-capabilities':
+            return `every capability except ${dropped(withheld).join(', ') || 'none'} (CapAdd ALL), ${unconfined}: nearly root on the runner host`;
+        case 'minimal-capabilities':
+            return `Docker's default capabilities plus ${NESTED_DOCKERD_CAPABILITIES.join(', ')}, ${unconfined}`;
+        case 'runtime':
+            return `the ${inputs.dind.runtime} runtime, no added capabilities`;
+    }
+}
+/**
+ * dind mode. `locate` gives the engine the phase located: the outer engine that runs the dind container (start
+ * records it in state, so attach and post use that record, never DOCKER_HOST).
+ */
+function dindDaemon(inputs, platform, state, locate, deps) {
+    const saved = () => {
+        const s = state.value;
+        if (!s)
+            throw new Error('no session state: start() must run first');
+        return s;
+    };
+    return {
+        start: async () => startDind(inputs, platform, state, saved(), checkedEndpoint(locate()), deps),
+        attach: async () => attachDind(inputs, state, saved(), platform),
+    };
+}
+/** Creates the volume, the network, the daemon's files and the container, recording each in state as it exists. */
+async function startDind(inputs, platform, state, s, outer, deps) {
+    state.update({ outer: saveEndpoint(outer) });
+    const engine = new EngineClient(outer);
+    const labels = sessionLabels(s.session, platform.job);
+    const name = objectName(s.session);
+    const jobDir = await socketDir(platform, state);
+    const toHostPath = await hostPathTranslator(engine, platform.env);
+    if (toHostPath.container)
+        state.update({ containerJob: toHostPath.container.name });
+    // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
+    const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
+    // Port forwarding runs in the job container too: it reaches the daemon on the job's network.
+    const network = inputs.dind.network ?? (inputs.dind.tcp || inputs.integration.forwardPorts ? jobNetwork : undefined);
+    if (!(await engine.imageExists(inputs.dind.image))) {
+        platform.log.info(`Pulling ${inputs.dind.image} (not present on ${engine.description})`);
+        await engine.pullImage(inputs.dind.image);
+    }
+    await engine.createVolume(name, labels);
+    state.update({ volume: name });
+    if (network) {
+        const exists = await engine.networkExists(network);
+        if (!exists) {
+            await engine.createNetwork(network, labels);
+            platform.log.info(`Created network ${network}`);
+        }
+        state.update({ network: { name: network, created: !exists } });
+    }
+    const files = await writeDaemonFiles(inputs, jobDir, name);
+    const planInput = {
+        inputs: network === inputs.dind.network ? inputs : { ...inputs, dind: { ...inputs.dind, network } },
+        session: s.session,
+        labels,
+        hostJobDir: toHostPath(jobDir),
+        extras: await dindExtras({ inputs, platform, jobDir, hostJobDir: toHostPath(jobDir), translate: toHostPath }),
+        socketGroup: deps.socketGroup(),
+        // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
+        // says nothing about a remote engine or, in a container job, about the host.
+        withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(await deps.readProcStatus()),
+        ...files,
+    };
+    await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
+}
+/** The per-job directory, where the socket and certificates live (private to the runner's user). */
+async function socketDir(platform, state) {
+    const jobDir = await ensureJobDir(platform.job, state);
+    // sun_path holds 108 bytes: a longer socket path makes dockerd listen where no client can connect.
+    const socketPath = (0,external_node_path_.join)(jobDir, 'docker.sock');
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+        throw new Error(`the daemon's socket would be ${socketPath} (${Buffer.byteLength(socketPath)} bytes), longer than unix sockets allow (${MAX_SOCKET_PATH_BYTES}); ` +
+            'use a shorter temporary directory (RUNNER_TEMP, or --state-dir / SETUP_DIND_STATE_DIR for the CLI)');
+    }
+    return jobDir;
+}
+/** daemon.json (registry settings), the certs.d directory main fills, and the TLS files of a TCP daemon. */
+async function writeDaemonFiles(inputs, jobDir, name) {
+    const daemonConfig = daemonConfigFor(inputs);
+    if (daemonConfig)
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(jobDir, 'daemon.json'), `${JSON.stringify(daemonConfig, null, 2)}\n`, { mode: 0o644 });
+    const certsDir = inputs.registry.certs.length > 0;
+    if (certsDir)
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(jobDir, 'certs.d'), { mode: 0o755 });
+    if (inputs.dind.tcp) {
+        await writeTls((0,external_node_path_.join)(jobDir, 'tls'), generateTls({ serverNames: ['127.0.0.1', '::1', 'localhost', 'docker', name] }));
+    }
+    return { configFile: daemonConfig !== undefined, certsDir };
+}
+/** Tries the plans in order until the engine accepts one; says which privileges the daemon got when it matters. */
+async function startFirstAccepted(engine, planInput, state, log, beforeStart) {
+    const { dind } = planInput.inputs;
+    const plans = planDind(planInput);
+    const failures = [];
+    let restore = beforeStart;
+    for (const plan of plans) {
+        let id;
+        try {
+            id = await engine.createContainer(plan.spec);
+            state.update({ containerId: id, containerName: plan.spec.name, privilege: plan.strategy, startRequestedAt: Date.now() });
+            if (restore) {
+                const usable = await restore(engine, id);
+                restore = undefined; // the volume outlives a refused start: later attempts reuse it
+                if (!usable)
+                    id = await replaceVolume(engine, id, plan.spec, planInput.labels, state);
+            }
+            await engine.startContainer(id);
+            reportGrant(plan.strategy, plans, failures, planInput, state, log);
+            return;
+        }
+        catch (e) {
+            failures.push(e.message);
+            if (id) {
+                await engine.removeContainer(id).catch(() => undefined);
+                state.update({ containerId: undefined, privilege: undefined });
+            }
+        }
+    }
+    const tried = plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`).join('; ');
+    throw new Error(`Could not start the dind container (${tried}). ` +
+        (dind.runtime
+            ? `Check that the engine has the runtime "${dind.runtime}" (docker info lists runtimes).`
+            : 'Use a runner whose engine allows privileged containers, set runtime: sysbox-runc where Sysbox is installed, or use mode: socket.'));
+}
+/** Records exactly what the daemon's container was granted; warns when a fallback was taken or the grant is near root. */
+function reportGrant(strategy, plans, failures, planInput, state, log) {
+    const grant = describeGrant(strategy, planInput.inputs, planInput.withheld);
+    state.update({ privilegeGrant: grant });
+    const why = failures.length
+        ? `The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)})`
+        : '';
+    if (strategy === 'explicit-capabilities') {
+        log.warning(`${why}. THE DAEMON'S CONTAINER RUNS WITH EVERY CAPABILITY EXCEPT ${dropped(planInput.withheld).join(', ') || 'NONE'}: granted ${grant}. ` +
+            `Set privileged: false to grant only ${NESTED_DOCKERD_CAPABILITIES.join(', ')} on top of Docker's defaults (the job fails clearly if that is not enough).`);
+    }
+    else if (why) {
+        log.warning(`${why}; the daemon's container runs with ${grant}.`);
+    }
+}
+/** A partial restore: the container and its volume are replaced by a new container on an empty volume. */
+async function replaceVolume(engine, id, spec, labels, state) {
+    const volume = objectName(state.value.session);
+    await engine.removeContainer(id);
+    await engine.removeVolume(volume);
+    await engine.createVolume(volume, labels);
+    const replaced = await engine.createContainer(spec);
+    state.update({ containerId: replaced, startRequestedAt: Date.now() });
+    return replaced;
+}
+/** The daemon started earlier in this job: its endpoint (recorded in state for post), outputs and health checks. */
+async function attachDind(inputs, state, s, platform) {
+    if (!s.outer || !s.containerId || !s.jobDir)
+        throw new Error('the dind container was not started');
+    const engine = new EngineClient(loadEndpoint(s.outer));
+    const id = s.containerId;
+    let endpoint = { address: { kind: 'unix', path: (0,external_node_path_.join)(s.jobDir, 'docker.sock') } };
+    const outputs = { 'container-id': id };
+    if (inputs.dind.tcp) {
+        const certPath = (0,external_node_path_.join)(s.jobDir, 'tls', 'client');
+        if (s.containerJob && s.network) {
+            // The job container reaches the daemon by name on the job's network (the server certificate names it).
+            endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
+        }
+        else {
+            const c = await engine.inspectContainer(id);
+            const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+            if (!port)
+                throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
+            endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
+        }
+        outputs['cert-path'] = certPath;
+    }
+    state.update({ endpoint: saveEndpoint(endpoint) });
+    const address = await daemonAddress(engine, id, s.network?.name);
+    if (address)
+        outputs['daemon-address'] = address;
+    return {
+        endpoint,
+        outputs,
+        facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
+        afterReady: inputs.integration.forwardPorts && address
+            ? () => startPortForwarding({ endpoint, target: address, jobDir: s.jobDir, state, log: platform.log, env: platform.env })
+            : undefined,
+        async giveUp() {
+            const c = await engine.inspectContainer(id);
+            if (!c)
+                return 'its container was removed';
+            if (c.restartCount > 0)
+                return `its container restarted ${c.restartCount} time(s)`;
+            if (!c.running)
+                return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}`;
+            return undefined;
+        },
+        logTail: (lines) => engine.containerLogs(id, lines),
+    };
+}
+/** The daemon container's IP address: on the network it was attached to, else its first one. */
+async function daemonAddress(engine, id, network) {
+    const c = await engine.inspectContainer(id);
+    if (!c)
+        return undefined;
+    return (network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0];
+}
+
+;// CONCATENATED MODULE: ./src/readiness.ts
+const realClock = {
+    now: () => performance.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+class NotReadyError extends Error {
+    elapsedMs;
+    lastError;
+    constructor(message, elapsedMs, lastError) {
+        super(message);
+        this.elapsedMs = elapsedMs;
+        this.lastError = lastError;
+        this.name = 'NotReadyError';
+    }
+}
+const describeError = (e) => {
+    const err = e;
+    const text = err?.message ?? String(e);
+    return err?.code && !text.includes(err.code) ? `${err.code}: ${text}` : text;
+};
+async function waitUntilReady(options) {
+    const clock = options.clock ?? realClock;
+    const firstDelay = options.firstDelayMs ?? 20;
+    const maxDelay = options.maxDelayMs ?? 1000;
+    const maxAttempt = options.maxAttemptMs ?? 2000;
+    const start = clock.now();
+    const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+    let delay = firstDelay;
+    let attempts = 0;
+    let lastError = 'no attempt was made';
+    for (;;) {
+        const elapsed = clock.now() - start;
+        const remaining = options.timeoutMs - elapsed;
+        if (remaining <= 0) {
+            throw new NotReadyError(`${options.target} did not answer within ${seconds(options.timeoutMs)} (${attempts} attempts); last error: ${lastError}. ` +
+                'Check that the address is right and the daemon is running; raise wait-timeout if it is just slow.', elapsed, lastError);
+        }
+        attempts++;
+        try {
+            const version = await options.probe(Math.max(50, Math.min(maxAttempt, remaining)));
+            return { version, elapsedMs: clock.now() - start, attempts };
+        }
+        catch (e) {
+            lastError = describeError(e);
+        }
+        const reason = await options.giveUp?.();
+        if (reason !== undefined) {
+            const elapsedNow = clock.now() - start;
+            throw new NotReadyError(`${options.target} will not become ready: ${reason} (after ${seconds(elapsedNow)}, ${attempts} attempts; last error: ${lastError})`, elapsedNow, lastError);
+        }
+        const left = options.timeoutMs - (clock.now() - start);
+        if (left <= 0)
+            continue;
+        await clock.sleep(Math.min(delay, left));
+        delay = Math.min(maxDelay, Math.ceil(delay * 1.5));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/daemon/existing.ts
+// socket and external modes: the daemon is not ours. The action finds it, waits for it and exports it; it creates
+// nothing, so post has nothing of ours to remove and touches nothing anyone else made.
+
+
+/**
+ * The endpoint, waiting (within wait-timeout) for TLS files that are not there yet: a docker:dind service writes its
+ * client certificates only once it has started, so the job may look for them before they exist.
+ */
+async function endpointWhenTlsFilesExist(engine, waitTimeoutMs, clock) {
+    const deadline = clock.now() + waitTimeoutMs;
+    for (;;) {
+        try {
+            return checkedEndpoint(engine);
+        }
+        catch (e) {
+            if (!(e instanceof TlsFilesMissingError))
+                throw e;
+            if (clock.now() >= deadline)
+                throw new Error(`${e.message} (waited ${(waitTimeoutMs / 1000).toFixed(1)} s for them to appear)`);
+            await clock.sleep(200);
+        }
+    }
+}
+/**
+ * `locate` gives the engine the phase located (socket: the runner's own daemon, found like the docker CLI finds it;
+ * external: docker-host, which inputs.ts makes sure is given).
+ */
+function existingDaemon(inputs, locate, state, clock = realClock) {
+    return {
+        async start() {
+            const engine = locate();
+            try {
+                state.update({ endpoint: saveEndpoint(checkedEndpoint(engine)) });
+            }
+            catch (e) {
+                if (!(e instanceof TlsFilesMissingError))
+                    throw e;
+                // TLS files may appear later (see above): the address is what post needs.
+                state.update({ endpoint: { host: formatAddress(engine.endpoint.address) } });
+            }
+        },
+        async attach() {
+            const endpoint = await endpointWhenTlsFilesExist(locate(), inputs.waitTimeoutMs, clock);
+            return { endpoint, outputs: {}, facts: { Daemon: inputs.mode === 'socket' ? "the runner's own daemon" : 'an external daemon' } };
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/cleanup.ts
+// Post's removal of what this job created: only objects that carry this session's label, plus the per-job
+// directory. Idempotent (post may run twice) and never fatal: each problem becomes a warning.
+
+
+
+
+
+
+/** Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save). */
+const STOP_GRACE_SECONDS = 5;
+/** Runs removals side by side; each outcome is reported through `attempt`, in the order they are listed. */
+async function together(removals, attempt) {
+    const outcomes = removals.map(([, fn]) => fn().then(() => undefined, (e) => e));
+    await Promise.all(outcomes);
+    for (const [i, [what]] of removals.entries()) {
+        const outcome = await outcomes[i];
+        await attempt(what, async () => {
+            if (outcome !== undefined)
+                throw outcome;
+        });
+    }
+}
+/**
+ * Containers first, removed at once (a running one is killed: nothing of a job's daemon is kept unless the cache
+ * saved it before), then their volumes, their networks and anything `alongside` (the per-job directory), together.
+ */
+async function removeObjects(engine, found, attempt, alongside = []) {
+    await together(found.containers.map((c) => [`container ${c.name}`, () => engine.removeContainer(c.id)]), attempt);
+    await together([
+        ...found.volumes.map((v) => [`volume ${v.name}`, () => engine.removeVolume(v.name)]),
+        ...found.networks.map((n) => [`network ${n.name}`, () => engine.removeNetwork(n.id)]),
+        ...alongside,
+    ], attempt);
+}
+async function cleanupSession(state, log) {
+    const report = { removed: [], warnings: [] };
+    const attempt = async (what, fn) => {
+        try {
+            await fn();
+            report.removed.push(what);
+        }
+        catch (e) {
+            const message = `Could not remove ${what}: ${e.message}`;
+            report.warnings.push(message);
+            log.warning(message);
+        }
+    };
+    // The forwarder goes first (it follows the daemon and logs into the job directory), but is named last.
+    const forwarder = state.forwarder;
+    let forwarderStopped = false;
+    if (forwarder) {
+        for (const w of forwarderWarnings(forwarder))
+            log.warning(`setup-dind port forwarding: ${w}`);
+        try {
+            forwarderStopped = await stopForwarder(forwarder);
+        }
+        catch (e) {
+            const message = `Could not stop the port forwarder (pid ${forwarder.pid}): ${e.message}`;
+            report.warnings.push(message);
+            log.warning(message);
+        }
+    }
+    // The directory goes after the container that mounts it (a live dockerd could still write into it).
+    const dir = state.jobDir;
+    const alongside = dir && (0,external_node_fs_.existsSync)(dir) ? [[`directory ${dir}`, () => (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true })]] : [];
+    if (state.outer) {
+        const engine = new EngineClient(loadEndpoint(state.outer));
+        const label = `${LABEL_SESSION}=${state.session}`;
+        let found;
+        try {
+            found = await engine.listLabelled(label);
+        }
+        catch (e) {
+            const message = `Could not list this job's containers on ${engine.description}: ${e.message}`;
+            report.warnings.push(message);
+            log.warning(message);
+            found = { containers: [], volumes: [], networks: [] };
+        }
+        // What state names but the engine no longer lists is already gone; what the engine lists with our label but
+        // state lost (a crash between create and save) is ours all the same.
+        await removeObjects(engine, found, attempt, alongside);
+    }
+    else {
+        await together(alongside, attempt);
+    }
+    if (forwarderStopped)
+        report.removed.push(`port forwarder (pid ${forwarder.pid})`);
+    return report;
+}
+/**
+ * Removes what crashed earlier jobs left on a shared engine (self-hosted runners): objects of OTHER setup-dind
+ * sessions whose creation label is older than `olderThanMs`. Only when asked (input cleanup-stale); never touches
+ * the current session, objects without our labels, or anything newer than the threshold.
+ */
+async function reapStale(engine, olderThanMs, currentSession, log, now = Date.now()) {
+    const found = await engine.listLabelled(LABEL_SESSION);
+    const stale = (labels) => {
+        if (labels[LABEL_SESSION] === currentSession)
+            return false;
+        const created = Date.parse(labels[LABEL_CREATED] ?? '');
+        return Number.isFinite(created) && now - created > olderThanMs;
+    };
+    const removed = [];
+    const attempt = async (what, fn) => {
+        try {
+            await fn();
+            removed.push(what);
+        }
+        catch (e) {
+            log.warning(`cleanup-stale: could not remove ${what}: ${e.message}`);
+        }
+    };
+    await removeObjects(engine, {
+        containers: found.containers.filter((c) => stale(c.labels)),
+        volumes: found.volumes.filter((v) => stale(v.labels)),
+        networks: found.networks.filter((n) => stale(n.labels)),
+    }, attempt);
+    return removed;
+}
+
+;// CONCATENATED MODULE: ./src/builder/settings.ts
+
+/** The image the docker-container driver runs BuildKit from (docker buildx create's own default). */
+const DEFAULT_BUILDX_IMAGE = 'moby/buildkit:buildx-stable-1';
+const IMAGE = /^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$/;
+/** The builder settings; undefined when buildx is false. Problems go to `f.problems`. */
+function parseBuilderSettings(f) {
+    const enabled = f.boolean('buildx');
+    const image = f.line('buildx-image');
+    if (!f.reported('buildx-image') && (!IMAGE.test(image) || image.length > 255)) {
+        f.problems.push(`input "buildx-image": ${showValue(image)} is not an image reference; use a name like ${DEFAULT_BUILDX_IMAGE} or registry.example:5000/buildkit:v0.23`);
+    }
+    if (!enabled) {
+        if (!f.reported('buildx-image') && image !== f.defaultOf('buildx-image')) {
+            f.problems.push(`input "buildx-image": ${showValue(image)} has no effect while buildx is false; set buildx: true, or remove it`);
+        }
+        return undefined;
+    }
+    return { image };
+}
+
+;// CONCATENATED MODULE: ./src/platform/platform.ts
+/** An answer of a cache management API other than success: `status` is the HTTP status (0: no answer). */
+class CacheApiError extends Error {
+    status;
+    constructor(status, message) {
+        super(message);
+        this.status = status;
+        this.name = 'CacheApiError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/lifecycle.ts
+
+
+const MAX_CACHE_KEEP = 100;
+/** cache-keep: a number of entries (1 to 100), or `all` (never delete); undefined means all. */
+function parseCacheKeep(f) {
+    const text = f.line('cache-keep');
+    if (f.reported('cache-keep'))
+        return undefined;
+    if (text.toLowerCase() === 'all')
+        return undefined;
+    if (/^\d{1,3}$/.test(text) && Number(text) >= 1 && Number(text) <= MAX_CACHE_KEEP)
+        return Number(text);
+    f.problems.push(`input "cache-keep": ${showValue(text)} is not a number of entries; use 1 to ${MAX_CACHE_KEEP} (the newest entries of the key prefix on this ref that stay) or all (delete none)`);
+    return undefined;
+}
+/** The prefix whose older entries a save supersedes: the longest restore key that the saved key starts with. */
+function prunePrefix(key, restoreKeys) {
+    return restoreKeys.filter((k) => k && key.startsWith(k) && k !== key).sort((a, b) => b.length - a.length)[0];
+}
+/** Which listed entries go: all but the newest `keep` (by creation) and the entry just saved. */
+function entriesToRemove(listed, savedKey, keep) {
+    const newestFirst = [...listed].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id - a.id);
+    return newestFirst.slice(keep).filter((e) => e.key !== savedKey);
+}
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const PERMISSION_REMEDY = 'Grant it in the workflow with `permissions: actions: write` (on the job or the workflow), or set cache-keep: all to keep every entry.';
+/** After a save of `savedKey`: deletes the older entries of its prefix on this ref, keeping the newest `keep`. */
+async function pruneOlderEntries(inventory, saved, keep, log) {
+    const prefix = prunePrefix(saved.key, saved.restoreKeys);
+    if (!prefix) {
+        return { message: `no older entries removed: ${saved.key} has no restore key prefix to group entries by (set cache-restore-keys)`, summary: '', removed: [] };
+    }
+    const notice = (m) => (log.notice ? log.notice(m) : log.info(m));
+    const removed = [];
+    try {
+        const listed = await inventory.list(prefix);
+        for (const entry of entriesToRemove(listed, saved.key, keep)) {
+            await inventory.remove(entry.id);
+            removed.push(entry);
+        }
+    }
+    catch (e) {
+        const denied = e instanceof CacheApiError && (e.status === 403 || e.status === 401);
+        const done = removed.length ? ` (${removed.length} removed before that)` : '';
+        if (denied) {
+            notice(`setup-dind cache: older entries of ${prefix}* on ${inventory.ref} were not removed: the token may not manage the Actions cache (${e.message})${done}. ${PERMISSION_REMEDY}`);
+        }
+        else {
+            log.warning(`setup-dind cache: removing older entries of ${prefix}* failed (${e.message})${done}; the job is not affected.`);
+        }
+        return report(prefix, inventory.ref, keep, removed, denied ? 'the token lacks actions: write' : 'an error');
+    }
+    return report(prefix, inventory.ref, keep, removed);
+}
+function report(prefix, ref, keep, removed, stoppedBy) {
+    const bytes = removed.reduce((n, e) => n + e.sizeBytes, 0);
+    const what = removed.length
+        ? `removed ${removed.length} older ${removed.length === 1 ? 'entry' : 'entries'} of ${prefix}* on ${ref} (${mb(bytes)}): ${removed.map((e) => e.key).join(', ')}`
+        : `no older entries of ${prefix}* on ${ref} to remove (keeping the newest ${keep})`;
+    const message = stoppedBy ? `${removed.length ? what : 'no older entries removed'}; stopped by ${stoppedBy}` : what;
+    const rows = removed.map((e) => `| \`${e.key}\` | ${mb(e.sizeBytes)} | ${e.createdAt} |`).join('\n');
+    const summary = `### setup-dind cache\n\n${message.replace(/\|/g, '\\|')}.\n\n` +
+        (removed.length ? `| removed entry | size | created |\n|---|---|---|\n${rows}\n\n` : '') +
+        (stoppedBy === 'the token lacks actions: write' ? `${PERMISSION_REMEDY}\n\n` : '');
+    return { message, summary, removed };
+}
+
+;// CONCATENATED MODULE: ./src/cache/settings.ts
+
+
+const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
+const CACHE_SAVE = ['on-success', 'on-change', 'always', 'never'];
+/** "500M", "2G", "1.5GiB", "1073741824": bytes, or undefined when it is not a size. */
+function parseSize(text) {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(text.trim());
+    if (!m)
+        return undefined;
+    const power = { '': 0, k: 1, m: 2, g: 3, t: 4 }[m[2].toLowerCase()];
+    const bytes = Math.round(Number(m[1]) * 1024 ** power);
+    return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
+}
+const IMAGE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.:/@*?-]*$|^[*?][a-zA-Z0-9_.:/@*?-]*$/;
+/** The cache inputs; undefined when cache is false. Problems go to `f.problems`. */
+function parseCacheSettings(f, mode) {
+    const problems = f.problems;
+    const strategy = f.oneOf('cache', CACHE_STRATEGIES);
+    const save = f.oneOf('cache-save', CACHE_SAVE);
+    const key = f.line('cache-key') || undefined;
+    const keyProblem = (name, k) => {
+        if (k.length > 512)
+            problems.push(`input "${name}": ${showValue(k)} is longer than 512 characters; use a shorter key`);
+        if (k.includes(','))
+            problems.push(`input "${name}": ${showValue(k)} contains a comma, which cache keys cannot; remove it`);
+    };
+    if (key)
+        keyProblem('cache-key', key);
+    const restoreKeys = f.raw('cache-restore-keys').split('\n').map((k) => k.trim()).filter(Boolean);
+    for (const k of restoreKeys)
+        keyProblem('cache-restore-keys', k);
+    const images = f.raw('cache-images').split(/[\n,]/).map((k) => k.trim()).filter(Boolean);
+    for (const pattern of images) {
+        if (!IMAGE_PATTERN.test(pattern))
+            problems.push(`input "cache-images": ${showValue(pattern)} is not an image name or pattern; use names like busybox:1, myorg/* or *:latest`);
+    }
+    const sizeText = f.line('cache-max-size');
+    const maxBytes = sizeText ? parseSize(sizeText) : undefined;
+    if (sizeText && maxBytes === undefined)
+        problems.push(`input "cache-max-size": ${showValue(sizeText)} is not a size; use bytes or a number with K, M, G (like 2G or 500MiB)`);
+    const dir = f.line('cache-dir') || undefined;
+    if (dir?.split(/[\\/]/).includes('..') && !dir.startsWith('/'))
+        problems.push(`input "cache-dir": ${showValue(dir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
+    if (strategy === 'data-root' && mode !== 'dind')
+        problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
+    if (strategy === 'false') {
+        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
+        for (const [name, value] of unused)
+            if (value)
+                problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
+        return undefined;
+    }
+    const keep = parseCacheKeep(f);
+    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep };
+}
+
+;// CONCATENATED MODULE: ./src/daemon/daemon-args.ts
+// Input daemon-args, read the way dockerd reads its command line (spf13/pflag): long flags as --flag=value or
+// --flag value, short flags as -H value, -Hvalue or -H=value, several short flags joined (-DH tcp://…), bool flags
+// that take no value. Every flag the action sets itself is found in each of those forms and rejected, naming the
+// flag, what the user wrote and the input meant for it.
+
+/**
+ * dockerd's flags (Linux, 20.10 to 29), hidden and deprecated ones included. A flag missing here is handled the
+ * cautious way: it may be a bool flag, so a following argument that starts with "-" is read as a flag.
+ */
+const FLAGS = {
+    'add-runtime': {}, 'allow-direct-routing': { bool: true }, 'allow-nondistributable-artifacts': {}, 'api-cors-header': {},
+    'authorization-plugin': {}, bip: {}, bip6: {}, bridge: { short: 'b' }, 'bridge-accept-fwmark': {}, 'cdi-spec-dir': {},
+    'cgroup-parent': {}, 'cluster-advertise': {}, 'cluster-store': {}, 'cluster-store-opt': {}, 'config-file': {},
+    containerd: {}, 'containerd-namespace': {}, 'containerd-plugins-namespace': {}, 'cpu-rt-period': {}, 'cpu-rt-runtime': {},
+    'cri-containerd': { bool: true }, 'data-root': {}, debug: { short: 'D', bool: true }, 'default-address-pool': {},
+    'default-cgroupns-mode': {}, 'default-gateway': {}, 'default-gateway-v6': {}, 'default-ipc-mode': {},
+    'default-network-opt': {}, 'default-runtime': {}, 'default-shm-size': {}, 'default-ulimit': {},
+    'disable-legacy-registry': { bool: true }, dns: {}, 'dns-opt': {}, 'dns-search': {}, 'exec-opt': {}, 'exec-root': {},
+    experimental: { bool: true }, feature: {}, 'firewall-backend': {}, 'fixed-cidr': {}, 'fixed-cidr-v6': {},
+    graph: { short: 'g' }, group: { short: 'G' }, help: { short: 'h', bool: true }, host: { short: 'H' },
+    'host-gateway-ip': {}, 'http-proxy': {}, 'https-proxy': {}, icc: { bool: true }, init: { bool: true }, 'init-path': {},
+    'insecure-registry': {}, ip: {}, 'ip-forward': { bool: true }, 'ip-forward-no-drop': { bool: true },
+    'ip-masq': { bool: true }, ip6tables: { bool: true }, iptables: { bool: true }, ipv6: { bool: true }, label: {},
+    'live-restore': { bool: true }, 'log-driver': {}, 'log-format': {}, 'log-level': { short: 'l' }, 'log-opt': {},
+    'max-concurrent-downloads': {}, 'max-concurrent-uploads': {}, 'max-download-attempts': {}, 'metrics-addr': {}, mtu: {},
+    'network-control-plane-mtu': {}, 'network-diagnostic-port': {}, 'no-new-privileges': { bool: true }, 'no-proxy': {},
+    'node-generic-resource': {}, 'oom-score-adjust': {}, pidfile: { short: 'p' }, 'raw-logs': { bool: true },
+    'registry-mirror': {}, restart: { bool: true }, rootless: { bool: true }, 'seccomp-profile': {},
+    'selinux-enabled': { bool: true }, 'shutdown-timeout': {}, 'storage-driver': { short: 's' }, 'storage-opt': {},
+    'swarm-default-advertise-addr': {}, tls: { bool: true }, tlscacert: {}, tlscert: {}, tlskey: {}, tlsverify: { bool: true },
+    'userland-proxy': { bool: true }, 'userland-proxy-path': {}, 'userns-remap': {}, validate: { bool: true },
+    version: { short: 'v', bool: true },
+};
+const SHORT = Object.fromEntries(Object.entries(FLAGS).filter(([, s]) => s.short).map(([name, s]) => [s.short, name]));
+const USE_TCP = 'use input "tcp: true" for a TLS listener with per-job certificates (output cert-path)';
+/** Flags the action sets itself (or that stop dockerd from serving), and what to use instead. */
+const RESERVED_DAEMON_FLAGS = {
+    host: `the action's socket is per job; ${USE_TCP}, or mode socket/external with input "docker-host" for another daemon`,
+    group: "the socket already belongs to the runner user's group; remove it",
+    'data-root': 'the data root is a per-job volume that post removes; use input "cache: data-root" to keep it between jobs',
+    graph: 'the data root is a per-job volume that post removes; use input "cache: data-root" to keep it between jobs',
+    'exec-root': 'the action needs dockerd\'s runtime files where it put them; remove it',
+    pidfile: 'the action needs dockerd\'s runtime files where it put them; remove it',
+    tls: USE_TCP,
+    tlsverify: USE_TCP,
+    tlscacert: USE_TCP,
+    tlscert: USE_TCP,
+    tlskey: USE_TCP,
+    'config-file': 'the action passes its own daemon.json; use input "daemon-config" for daemon.json settings',
+    help: 'it makes dockerd print its usage and exit instead of serving; remove it',
+    version: 'it makes dockerd print its version and exit instead of serving; remove it',
+    validate: 'it makes dockerd check its configuration and exit instead of serving; remove it',
+};
+const describe = (name) => `--${name}${FLAGS[name]?.short ? ` (-${FLAGS[name].short})` : ''}`;
+/** Reads argv the way pflag does; reserved flags, arguments that are not flags and bad syntax become problems. */
+function parseDaemonArgs(args) {
+    const flags = [];
+    const problems = [];
+    const problem = (text) => problems.push(`input "daemon-args": ${text}`);
+    // An unknown flag may be a bool flag or take a value: a plain word after it is allowed as its value.
+    let valueMayFollow = false;
+    for (let i = 0; i < args.length; i++) {
+        const arg = args[i];
+        const next = args[i + 1];
+        const mayFollow = valueMayFollow;
+        valueMayFollow = false;
+        if (arg === '--') {
+            problem(`${showValue(arg)} ends dockerd's flags, and dockerd takes no other arguments; remove it`);
+            continue;
+        }
+        if (arg.length < 2 || !arg.startsWith('-')) {
+            if (!mayFollow)
+                problem(`${showValue(arg)} is not a dockerd flag, and dockerd takes no other arguments; write flags such as --mtu=1400 or --mtu 1400`);
+            continue;
+        }
+        if (arg.startsWith('--')) {
+            const body = arg.slice(2);
+            if (body.startsWith('-') || body.startsWith('=')) {
+                problem(`${showValue(arg)} is not flag syntax dockerd accepts; write --name=value`);
+                continue;
+            }
+            const eq = body.indexOf('=');
+            const name = eq === -1 ? body : body.slice(0, eq);
+            const spec = FLAGS[name];
+            if (eq !== -1)
+                flags.push({ name, known: Boolean(spec), value: body.slice(eq + 1), written: arg });
+            else if (spec?.bool)
+                flags.push({ name, known: true, written: arg });
+            else if (spec) {
+                // A value flag takes the next argument whatever it looks like (`--label -H` is the label "-H").
+                flags.push({ name, known: true, value: next, written: next === undefined ? arg : `${arg} ${next}` });
+                if (next === undefined)
+                    problem(`${showValue(arg)} needs a value; write ${arg}=VALUE`);
+                i++;
+            }
+            else {
+                flags.push({ name, known: false, written: arg });
+                valueMayFollow = true;
+            }
+            continue;
+        }
+        // One or more short flags: -D, -Hvalue, -H value, -H=value, -DHvalue, -DH value.
+        let rest = arg.slice(1);
+        while (rest.length) {
+            const letter = rest[0];
+            const name = SHORT[letter];
+            const spec = name ? FLAGS[name] : undefined;
+            if (rest[1] === '=') {
+                flags.push({ name: name ?? letter, known: Boolean(spec), value: rest.slice(2), written: arg });
+                break;
+            }
+            if (!spec) {
+                // dockerd refuses an unknown letter; read the letters after it as flags, the cautious way.
+                flags.push({ name: letter, known: false, written: arg });
+                rest = rest.slice(1);
+                if (!rest.length)
+                    valueMayFollow = true;
+                continue;
+            }
+            if (spec.bool) {
+                flags.push({ name: name, known: true, written: arg });
+                rest = rest.slice(1);
+                continue;
+            }
+            if (rest.length > 1) {
+                flags.push({ name: name, known: true, value: rest.slice(1), written: arg });
+            }
+            else {
+                flags.push({ name: name, known: true, value: next, written: next === undefined ? arg : `${arg} ${next}` });
+                if (next === undefined)
+                    problem(`${showValue(arg)} needs a value; write -${letter} VALUE`);
+                i++;
+            }
+            break;
+        }
+    }
+    for (const flag of flags) {
+        const remedy = flag.known && RESERVED_DAEMON_FLAGS[flag.name];
+        if (remedy)
+            problem(`${showValue(flag.written)} sets ${describe(flag.name)}, which is set by the action itself; ${remedy}`);
+    }
+    return { flags, problems };
+}
+
+;// CONCATENATED MODULE: ./src/fields.ts
+// Reading raw text inputs while collecting problems: the small toolkit every capability's input parser uses
+// (inputs.ts composes them). Generic over the input names, so a parser names only its own inputs and no folder has
+// to import inputs.ts. Each input gets one clear problem: later checks of an input already reported stay quiet.
+
+function parseBoolean(value) {
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off', ''].includes(v))
+        return false;
+    return undefined;
+}
+function fieldsOf(read, defaults) {
+    const problems = [];
+    const reported = new Set();
+    const fields = {
+        problems,
+        raw(name) {
+            const value = read(name);
+            if (value.includes('\0')) {
+                problems.push(`input "${name}": ${showValue(value)} contains a NUL character; remove it`);
+                return '';
+            }
+            return value;
+        },
+        line(name) {
+            const value = fields.raw(name).trim();
+            if (/[\r\n]/.test(value)) {
+                problems.push(`input "${name}": ${showValue(value)} must be a single line; put the value on one line`);
+                reported.add(name);
+                return defaults[name];
+            }
+            return value;
+        },
+        oneOf(name, allowed) {
+            const value = fields.line(name).toLowerCase();
+            if (reported.has(name))
+                return allowed[0];
+            if (allowed.includes(value))
+                return value;
+            problems.push(`input "${name}": ${showValue(value)} is not allowed; use one of ${allowed.join(', ')}`);
+            return allowed[0];
+        },
+        boolean(name) {
+            const text = fields.line(name);
+            const value = parseBoolean(text);
+            if (value === undefined && !reported.has(name))
+                problems.push(`input "${name}": ${showValue(text)} is not a boolean; use true or false`);
+            return value;
+        },
+        reported: (name) => reported.has(name),
+        defaultOf: (name) => defaults[name],
+    };
+    return fields;
+}
+
+;// CONCATENATED MODULE: ./src/daemon/integration.ts
+// dind mode made to behave like the runner's own engine: the inputs that control it (job paths, extra mounts,
+// MTU, proxies, port forwarding), parsed and validated here so inputs.ts only wires them in.
+
+
+const INTEGRATION_DEFAULTS = {
+    'job-paths': 'true',
+    'mount-paths': '',
+    mtu: '',
+    proxy: 'true',
+    'forward-ports': 'true',
+};
+const MIN_MTU = 576;
+const MAX_MTU = 65535;
+function parseFlag(value) {
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off', ''].includes(v))
+        return false;
+    return undefined;
+}
+function parseIntegration(read, context) {
+    const problems = [];
+    const bool = (name) => {
+        const text = read(name).trim();
+        const value = parseFlag(text === '' ? INTEGRATION_DEFAULTS[name] : text);
+        if (value === undefined) {
+            problems.push(`input "${name}": ${showValue(text)} is not a boolean; use true or false`);
+            return parseFlag(INTEGRATION_DEFAULTS[name]) ?? false;
+        }
+        return value;
+    };
+    const jobPaths = bool('job-paths');
+    const proxy = bool('proxy');
+    const forwardPorts = bool('forward-ports');
+    const mountPaths = [];
+    for (const line of read('mount-paths').split('\n').map((l) => l.trim()).filter(Boolean)) {
+        if (!line.startsWith('/'))
+            problems.push(`input "mount-paths": ${showValue(line)} is not an absolute path; give paths like /srv/fixtures, one per line`);
+        else if (line.split('/').includes('..'))
+            problems.push(`input "mount-paths": ${showValue(line)} contains "..", which would make the path inside differ from the path outside; give the real path`);
+        else if (/[\0\r]/.test(line))
+            problems.push(`input "mount-paths": ${showValue(line)} contains control characters; remove them`);
+        else {
+            const reason = unmountableReason(line);
+            if (reason)
+                problems.push(`input "mount-paths": ${showValue(line)} cannot be mounted: ${reason}; mount a directory below it instead`);
+            else
+                mountPaths.push(normalize(line));
+        }
+    }
+    const mtuSetElsewhere = context.daemonArgs.some((a) => a === '--mtu' || a.startsWith('--mtu=') || a.startsWith('--default-network-opt')) ||
+        'mtu' in context.daemonConfig || 'default-network-opts' in context.daemonConfig;
+    const mtuText = read('mtu').trim();
+    let mtu;
+    if (mtuText) {
+        const n = Number(mtuText);
+        if (!/^\d+$/.test(mtuText) || n < MIN_MTU || n > MAX_MTU)
+            problems.push(`input "mtu": ${showValue(mtuText)} is not an MTU; use a number of bytes between ${MIN_MTU} and ${MAX_MTU} (like 1400), or leave it empty to use the daemon container's own`);
+        else if (mtuSetElsewhere)
+            problems.push(`input "mtu": ${showValue(mtuText)} is also set through daemon-args or daemon-config (mtu, --mtu, default-network-opts); set it in one place`);
+        else
+            mtu = n;
+    }
+    if (context.mode !== 'dind') {
+        const given = [['job-paths', jobPaths ? 'true' : 'false'], ['mount-paths', mountPaths.join(' ')], ['mtu', mtuText], ['proxy', proxy ? 'true' : 'false'], ['forward-ports', forwardPorts ? 'true' : 'false']];
+        for (const [name, value] of given) {
+            if (value !== INTEGRATION_DEFAULTS[name])
+                problems.push(`input "${name}": ${showValue(value)} applies only to mode dind, but mode is ${context.mode}; remove it or use mode dind`);
+        }
+    }
+    return { settings: { jobPaths, mountPaths, mtu, mtuSetElsewhere, proxy, forwardPorts }, problems };
+}
+
+;// CONCATENATED MODULE: ./src/inputs.ts
+// Every input of the action: its default, how it is parsed and validated. All problems are reported together,
+// and nothing is started while any input is invalid.
+
+
+
+
+
+
+
+
+
+
+
+const MODES = ['dind', 'socket', 'external'];
+const PRIVILEGED = ['auto', 'true', 'false'];
+/** The dind image used when none is given: a pinned major version of the official image. */
+const DEFAULT_DIND_IMAGE = 'docker:29-dind';
+const MAX_WAIT_SECONDS = 3600;
+/** Defaults, as in action.yml (a test keeps the two equal). */
+const INPUT_DEFAULTS = {
+    mode: 'dind',
+    'docker-host': '',
+    'tls-cert-path': '',
+    'wait-timeout': '60',
+    image: DEFAULT_DIND_IMAGE,
+    privileged: 'auto',
+    runtime: '',
+    tcp: 'false',
+    network: '',
+    'daemon-args': '',
+    'registry-mirrors': '',
+    'insecure-registries': '',
+    'registry-certs': '',
+    'daemon-config': '',
+    'configure-host': 'false',
+    'cleanup-stale': '',
+    cache: 'false',
+    'cache-key': '',
+    'cache-restore-keys': '',
+    'cache-images': '',
+    'cache-save': 'on-success',
+    'cache-max-size': '',
+    'cache-dir': '',
+    ...INTEGRATION_DEFAULTS,
+    'cache-keep': '1',
+    buildx: 'false',
+    'buildx-image': DEFAULT_BUILDX_IMAGE,
+    token: '${{ github.token }}',
+    'job-status': '${{ job.status }}',
+};
+/** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
+function parseDuration(text) {
+    const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/i.exec(text.trim());
+    if (!m)
+        return undefined;
+    const ms = Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2].toLowerCase()];
+    return ms > 0 && ms <= 366 * 86400e3 ? ms : undefined;
+}
+class InputError extends Error {
+    problems;
+    constructor(problems) {
+        super(`${problems.length === 1 ? 'An input is' : `${problems.length} inputs are`} invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        this.problems = problems;
+        this.name = 'InputError';
+    }
+}
+const IMAGE_REF = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+/**
+ * Splits an argument list written one per line or separated by spaces, with '…' and "…" quoting and no expansion
+ * of any kind: the words become an argv array, never a shell string.
+ */
+function splitArguments(text) {
+    const args = [];
+    let current = '';
+    let inWord = false;
+    let quote = null;
+    for (const ch of text) {
+        if (quote) {
+            if (ch === quote)
+                quote = null;
+            else
+                current += ch;
+            continue;
+        }
+        if (ch === '"' || ch === "'") {
+            quote = ch;
+            inWord = true;
+        }
+        else if (/\s/.test(ch)) {
+            if (inWord)
+                args.push(current);
+            current = '';
+            inWord = false;
+        }
+        else {
+            current += ch;
+            inWord = true;
+        }
+    }
+    if (quote)
+        throw new Error(`has an unclosed ${quote} quote`);
+    if (inWord)
+        args.push(current);
+    return args;
+}
+function parseInputs(read, context = { workspace: process.cwd() }) {
+    const f = fieldsOf(read, INPUT_DEFAULTS);
+    const mode = f.oneOf('mode', MODES);
+    const { dockerHost, tlsCertPath } = parseDaemonTarget(f, mode);
+    const waitTimeoutMs = parseWaitTimeout(f);
+    const dind = parseDindSettings(f, mode);
+    const registry = parseRegistry(f, context.workspace);
+    const configureHost = f.boolean('configure-host');
+    if (configureHost && mode !== 'socket')
+        f.problems.push(`input "configure-host": changes the runner's own daemon and applies only to mode socket, but mode is ${mode}; remove it`);
+    if (registry)
+        f.problems.push(...registryModeProblems(registry, { mode, configureHost: configureHost ?? false, daemonArgs: dind.daemonArgs }));
+    const cache = parseCacheSettings(f, mode);
+    const builder = parseBuilderSettings(f);
+    const cleanupStaleMs = parseCleanupStale(f, mode);
+    const { settings: integration, problems: integrationProblems } = parseIntegration((name) => f.raw(name), {
+        mode, daemonArgs: dind.daemonArgs, daemonConfig: registry?.daemonConfig ?? {},
+    });
+    f.problems.push(...integrationProblems);
+    const statusText = f.line('job-status').toLowerCase();
+    const jobStatus = statusText === 'success' || statusText === 'failure' || statusText === 'cancelled' ? statusText : 'unknown';
+    if (f.problems.length)
+        throw new InputError(f.problems);
+    return {
+        mode,
+        dockerHost,
+        tlsCertPath,
+        waitTimeoutMs,
+        dind,
+        registry: registry,
+        configureHost: configureHost ?? false,
+        cache,
+        builder,
+        cleanupStaleMs,
+        integration,
+        jobStatus,
+    };
+}
+/** docker-host and tls-cert-path: the daemon the job uses (socket, external) or the engine that runs dind. */
+function parseDaemonTarget(f, mode) {
+    let dockerHost;
+    const hostText = f.line('docker-host');
+    if (hostText && !f.reported('docker-host')) {
+        try {
+            dockerHost = parseDockerHost(hostText);
+        }
+        catch (e) {
+            f.problems.push(`input "docker-host": ${e.message}`);
+        }
+    }
+    else if (mode === 'external') {
+        f.problems.push('input "docker-host": is required with mode external; give the daemon\'s address, like unix:///run/docker/docker.sock or tcp://docker:2376');
+    }
+    const tlsText = f.line('tls-cert-path');
+    // Whether the directory holds the files is checked where it is used: in pre, the workspace is not checked out yet.
+    if (tlsText && dockerHost?.kind === 'unix') {
+        f.problems.push(`input "tls-cert-path": TLS applies to tcp:// addresses, but docker-host is ${showValue(hostText)}; remove tls-cert-path or use a tcp:// docker-host`);
+    }
+    return { dockerHost, tlsCertPath: tlsText || undefined };
+}
+function parseWaitTimeout(f) {
+    const text = f.line('wait-timeout');
+    const wait = Number(text);
+    if (f.reported('wait-timeout'))
+        return Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
+    if (text === '' || !Number.isFinite(wait) || wait <= 0 || wait > MAX_WAIT_SECONDS) {
+        f.problems.push(`input "wait-timeout": ${showValue(text)} is not a number of seconds between 0 and ${MAX_WAIT_SECONDS}; use for example 60`);
+        return Number(INPUT_DEFAULTS['wait-timeout']) * 1000;
+    }
+    return Math.round(wait * 1000);
+}
+/** The dind container's settings; in the other modes they must keep their defaults (ignoring them would hide a mistake). */
+function parseDindSettings(f, mode) {
+    const image = f.line('image');
+    const privileged = f.oneOf('privileged', PRIVILEGED);
+    const runtime = f.line('runtime') || undefined;
+    const tcp = f.boolean('tcp');
+    const network = f.line('network') || undefined;
+    let daemonArgs = [];
+    try {
+        daemonArgs = splitArguments(f.raw('daemon-args'));
+    }
+    catch (e) {
+        f.problems.push(`input "daemon-args": ${showValue(f.raw('daemon-args'))} ${e.message}; close it or remove the quote`);
+    }
+    const settings = { image, privileged, runtime, tcp: tcp ?? false, network, daemonArgs };
+    if (mode === 'dind') {
+        f.problems.push(...dindProblems(settings, f));
+    }
+    else {
+        const dindOnly = [
+            ['image', image], ['privileged', privileged], ['runtime', runtime ?? ''], ['tcp', tcp ? 'true' : 'false'],
+            ['network', network ?? ''], ['daemon-args', daemonArgs.join(' ')],
+        ];
+        for (const [name, value] of dindOnly) {
+            if (value !== INPUT_DEFAULTS[name])
+                f.problems.push(`input "${name}": ${showValue(value)} applies only to mode dind, but mode is ${mode}; remove it or use mode dind`);
+        }
+    }
+    return settings;
+}
+function dindProblems({ image, privileged, runtime, network, daemonArgs }, f) {
+    const problems = [];
+    if (image.length > 255 && !f.reported('image'))
+        problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
+    else if (!IMAGE_REF.test(image) && !f.reported('image'))
+        problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
+    if (runtime && !OBJECT_NAME.test(runtime))
+        problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
+    if (runtime && privileged === 'true')
+        problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
+    if (network && !OBJECT_NAME.test(network))
+        problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
+    problems.push(...parseDaemonArgs(daemonArgs).problems);
+    return problems;
+}
+/** The registry inputs through registry/settings.ts; undefined when their syntax has problems (reported). */
+function parseRegistry(f, workspace) {
+    const { settings, problems } = parseRegistrySettings({
+        'registry-mirrors': f.raw('registry-mirrors'),
+        'insecure-registries': f.raw('insecure-registries'),
+        'registry-certs': f.raw('registry-certs'),
+        'daemon-config': f.raw('daemon-config'),
+    }, { baseDir: workspace });
+    f.problems.push(...problems);
+    return problems.length ? undefined : settings;
+}
+function parseCleanupStale(f, mode) {
+    const text = f.line('cleanup-stale');
+    const ms = text ? parseDuration(text) : undefined;
+    if (text && ms === undefined)
+        f.problems.push(`input "cleanup-stale": ${showValue(text)} is not an age; use a number with s, m, h or d (like 6h) up to 366d, or leave it empty`);
+    if (text && mode === 'external')
+        f.problems.push(`input "cleanup-stale": reaps leftovers on the runner's engine, which mode external does not use; remove it`);
+    return ms;
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/daemon/run-probe.ts
+// After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
+// namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
+// registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
+// program does not exist: the runtime sets up everything (network, cgroups, namespaces, mounts, the root
+// filesystem) before it looks for the program, so "no such file" means the container would have run; any other
+// error is what a job's first `docker run` would have met.
+
+
+const PROBE_IMAGE = 'setup-dind-probe:scratch';
+const PROGRAM = '/setup-dind-probe-no-such-program';
+/** One ustar entry (a regular file); names here are short ASCII. */
+function tarEntry(name, data) {
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 100, 'ascii');
+    header.write('0000644\0', 100, 'ascii');
+    header.write('0000000\0', 108, 'ascii');
+    header.write('0000000\0', 116, 'ascii');
+    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+    header.write('00000000000\0', 136, 'ascii');
+    header.write('        ', 148, 'ascii');
+    header.write('0', 156, 'ascii');
+    header.write('ustar\0' + '00', 257, 'ascii');
+    let sum = 0;
+    for (const byte of header)
+        sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
+    return Buffer.concat([header, data, padding]);
+}
+const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
+/** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
+function probeImageArchive(arch) {
+    const layer = tarOf([]);
+    const diffId = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(layer).digest('hex')}`;
+    const config = Buffer.from(JSON.stringify({
+        architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
+    }));
+    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [PROBE_IMAGE], Layers: ['layer/layer.tar'] }]));
+    return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
+}
+/** The runtime's "program not found" answer: everything before exec worked. */
+const reachedExec = (message) => message.includes(PROGRAM) && /no such file or directory|not found/i.test(message);
+/** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
+async function probeContainerRun(daemon, arch) {
+    const started = performance.now();
+    const name = `setup-dind-probe-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    let id;
+    try {
+        await daemon.loadImages(external_node_stream_.Readable.from([probeImageArchive(arch)]));
+        id = await daemon.createContainer({ name, Image: PROBE_IMAGE, Labels: {}, HostConfig: {} });
+        try {
+            await daemon.startContainer(id);
+        }
+        catch (e) {
+            const message = e.message;
+            return { ok: reachedExec(message), error: reachedExec(message) ? undefined : message, ms: performance.now() - started };
+        }
+        return { ok: true, ms: performance.now() - started };
+    }
+    catch (e) {
+        return { ok: false, error: e.message, ms: performance.now() - started };
+    }
+    finally {
+        if (id)
+            await daemon.removeContainer(id).catch(() => undefined);
+        await daemon.removeImage(PROBE_IMAGE).catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/zstd.ts
+// Multi-threaded zstd through the zstd binary, streaming both ways: archives never pass through a temporary tar.
+
+class ZstdError extends Error {
+}
+function failure(args, code, stderr, spawnError) {
+    if (spawnError?.code === 'ENOENT') {
+        return new ZstdError('zstd is not installed; install it (apt-get install zstd, apk add zstd) to use the image cache');
+    }
+    return new ZstdError(`zstd ${args.join(' ')} failed (exit ${code}): ${stderr.trim() || spawnError?.message || 'no message'}`);
+}
+/** Compresses `source` into `file` with every core (-T0); resolves with the compressed size. */
+function compressToFile(source, file, level = 3) {
+    const args = [`-${level}`, '-T0', '-q', '-f', '-o', file];
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+        let stderr = '';
+        let spawnError;
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('error', (e) => (spawnError = e));
+        source.on('error', (e) => {
+            child.kill('SIGKILL');
+            reject(e);
+        });
+        child.stdin.on('error', () => undefined); // a dying zstd is reported by its exit code
+        source.pipe(child.stdin);
+        child.on('close', (code) => (code === 0 && !spawnError ? resolve() : reject(failure(args, code, stderr, spawnError))));
+    });
+}
+/** Decompresses `file` as a stream; `done` rejects when zstd fails (a corrupt or truncated archive). */
+function decompressFile(file) {
+    const args = ['-d', '-q', '-c', file];
+    const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let spawnError;
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', (e) => (spawnError = e));
+    const done = new Promise((resolve, reject) => {
+        child.on('close', (code) => {
+            if (code === 0 && !spawnError)
+                resolve();
+            else {
+                const error = failure(args, code, stderr, spawnError);
+                child.stdout.destroy(error);
+                reject(error);
+            }
+        });
+    });
+    done.catch(() => undefined);
+    return { stream: child.stdout, done };
+}
+
+;// CONCATENATED MODULE: ./src/cache/directory.ts
+// A cache directory (GitLab's `cache:` keeps it between pipelines): one `<key>.tar.zst` per entry, written to a
+// temporary name and renamed, so a crash never leaves a half entry under a real key.
+
+
+
+const SUFFIX = '.tar.zst';
+const fileOf = (dir, key) => (0,external_node_path_.join)(dir, `${encodeURIComponent(key)}${SUFFIX}`);
+class DirectoryBackend {
+    dir;
+    name;
+    constructor(dir) {
+        this.dir = dir;
+        this.name = `directory ${dir}`;
+    }
+    async entries() {
+        let names;
+        try {
+            names = await (0,promises_namespaceObject.readdir)(this.dir);
+        }
+        catch (e) {
+            if (e.code === 'ENOENT')
+                return [];
+            throw e;
+        }
+        const out = [];
+        for (const name of names) {
+            if (!name.endsWith(SUFFIX))
+                continue;
+            const file = (0,external_node_path_.join)(this.dir, name);
+            const info = await (0,promises_namespaceObject.stat)(file);
+            out.push({ key: decodeURIComponent(name.slice(0, -SUFFIX.length)), file, mtime: info.mtimeMs, bytes: info.size });
+        }
+        return out;
+    }
+    async abandon() {
+        const names = await (0,promises_namespaceObject.readdir)(this.dir).catch(() => []);
+        for (const name of names)
+            if (name.endsWith(`.partial-${process.pid}`))
+                await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(this.dir, name), { force: true });
+    }
+    async restore(primaryKey, restoreKeys, consume) {
+        const all = await this.entries();
+        let match = all.find((e) => e.key === primaryKey);
+        for (const prefix of restoreKeys) {
+            if (match)
+                break;
+            match = all.filter((e) => e.key.startsWith(prefix)).sort((a, b) => b.mtime - a.mtime)[0];
+        }
+        if (!match)
+            return undefined;
+        const { stream, done } = decompressFile(match.file);
+        await Promise.all([consume(stream), done]);
+        return { key: match.key, bytes: match.bytes };
+    }
+    async save(key, produce, maxBytes, supersedes = []) {
+        const target = fileOf(this.dir, key);
+        if ((await this.entries()).some((e) => e.key === key))
+            return { outcome: 'exists', bytes: 0 };
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        const partial = `${target}.partial-${process.pid}`;
+        try {
+            await compressToFile(await produce(), partial);
+            const bytes = (await (0,promises_namespaceObject.stat)(partial)).size;
+            if (maxBytes !== undefined && bytes > maxBytes)
+                return { outcome: 'too-large', bytes };
+            await (0,promises_namespaceObject.rename)(partial, target);
+            // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline.
+            for (const old of await this.entries()) {
+                if (old.key !== key && supersedes.some((prefix) => old.key.startsWith(prefix)))
+                    await (0,promises_namespaceObject.rm)(old.file, { force: true });
+            }
+            return { outcome: 'saved', bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(partial, { force: true });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/cache/service.ts
+// A CI system's cache service as a cache backend (GitHub's, through the platform). Such a service takes paths, not
+// streams: the tar goes to a file in a fixed directory (the same path every run, because the path is part of the
+// entry's version), and the service compresses it (GitHub: multi-threaded zstd). Every failure of the service is a
+// warning, never the job's. The staging directory is removed after each transfer and by abandon().
+
+
+
+
+class ServiceBackend {
+    service;
+    name;
+    dir;
+    constructor(service, tempDir) {
+        this.service = service;
+        this.name = service.name;
+        this.dir = (0,external_node_path_.join)(tempDir, 'setup-dind-cache');
+    }
+    async abandon() {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+    }
+    async restore(primaryKey, restoreKeys, consume) {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        try {
+            const key = await this.service.restore([this.dir], primaryKey, restoreKeys);
+            if (!key)
+                return undefined;
+            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
+            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
+            await consume((0,external_node_fs_.createReadStream)(file));
+            return { key, bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        }
+    }
+    async save(key, produce, maxBytes) {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        try {
+            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(await produce(), (0,external_node_fs_.createWriteStream)(file));
+            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
+            // The service stores what zstd makes of it; the tar's size bounds that from above.
+            if (maxBytes !== undefined && bytes > maxBytes)
+                return { outcome: 'too-large', bytes, detail: 'uncompressed size' };
+            const saved = await this.service.save([this.dir], key);
+            return { ...saved, bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/cache.ts
+// The image cache through a job: restore before the first step (images: docker load into the job's daemon in main;
+// data-root: the daemon's data root, restored into its volume in pre before dockerd starts), save in post only
+// when the images changed. Nothing here may fail a job: every problem becomes a warning and a cold daemon.
+
+
+
+const cache_slug = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+/** Default keys: a prefix of what makes entries compatible, plus the run, so each run can write a fresh entry. */
+function cacheKeys(inputs, job) {
+    const settings = inputs.cache;
+    const image = inputs.mode === 'dind' ? `-${cache_slug(inputs.dind.image)}` : '';
+    const prefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}-`;
+    return {
+        key: settings.key ?? `${prefix}${cache_slug(job.runId)}-${cache_slug(job.runAttempt)}`,
+        restoreKeys: settings.restoreKeys ?? (settings.key ? [] : [prefix]),
+    };
+}
+/**
+ * A new record and its backend (a directory when cache-dir is set, else the CI system's cache service), or undefined
+ * with a warning when there is no backend.
+ */
+function startCache(inputs, platform) {
+    const settings = inputs.cache;
+    if (!settings)
+        return undefined;
+    const dir = settings.dir && ((0,external_node_path_.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_.resolve)(platform.job.workspace, settings.dir));
+    const backend = backendFor(dir, platform);
+    if (!backend) {
+        platform.log.warning('The image cache needs a cache service (GitHub Actions) or cache-dir; none is available here, so the cache is off for this job.');
+        return undefined;
+    }
+    const { key, restoreKeys } = cacheKeys(inputs, platform.job);
+    return { backend, record: { settings, key, restoreKeys, backend: backend.name, ...(dir ? { dir } : {}), hit: 'false' } };
+}
+/** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
+function backendFor(dir, platform) {
+    if (dir)
+        return new DirectoryBackend(dir);
+    const service = platform.cacheService();
+    return service && new ServiceBackend(service, platform.job.tempDir);
+}
+const backendFromRecord = (record, platform) => backendFor(record.dir, platform);
+function matches(pattern, tag) {
+    const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    // "busybox" selects every tag of busybox; "busybox:1" only that one.
+    return regex.test(tag) || (!pattern.includes(':') && regex.test(tag.replace(/:[^:/]+$/, '')));
+}
+/** The images the cache keeps: their ids (for change detection) and the references to save them by. */
+async function selectImages(engine, patterns) {
+    const images = await engine.listImages();
+    const chosen = patterns.length ? images.filter((i) => i.tags.some((t) => patterns.some((p) => matches(p, t)))) : images;
+    return {
+        ids: [...new Set(chosen.map((i) => i.id))].sort(),
+        refs: chosen.flatMap((i) => (i.tags.length ? i.tags : [i.id])),
+    };
+}
+/**
+ * Cache transfers get a deadline: GitHub's cache client has none for uploads, and a stalled service must never keep
+ * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes; 3 on GitLab, whose
+ * after_script has 5 minutes).
+ */
+function cacheDeadlineMs(env) {
+    const seconds = Number(env.SETUP_DIND_CACHE_TIMEOUT_SECONDS);
+    if (Number.isFinite(seconds) && seconds > 0)
+        return seconds * 1000;
+    // GitLab gives after_script 5 minutes in all: the save must leave time to stop and remove the daemon.
+    return env.GITLAB_CI === 'true' ? GITLAB_CACHE_DEADLINE_MS : 600_000;
+}
+const GITLAB_CACHE_DEADLINE_MS = 180_000;
+class DeadlineError extends Error {
+}
+/** The promise's result, or a DeadlineError after `ms` (the work itself is abandoned, not cancelled). */
+function withDeadline(work, ms, what) {
+    let timer;
+    const deadline = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new DeadlineError(`${what} did not finish within ${Math.round(ms / 1000)} s and was given up`)), ms);
+    });
+    work.catch(() => undefined); // a late failure of abandoned work is not news
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+const sameIds = (a, b) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+/** Restores an entry with `consume`; a failure is a warning and a miss. */
+async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000) {
+    const started = performance.now();
+    try {
+        const entry = await withDeadline(backend.restore(record.key, record.restoreKeys, consume), deadlineMs, `restoring from ${backend.name}`);
+        if (!entry) {
+            log.info(`setup-dind cache: no entry for ${record.key}${record.restoreKeys.length ? ` or ${record.restoreKeys.join(', ')}*` : ''} in ${backend.name}.`);
+            return { ...record, hit: 'false' };
+        }
+        const seconds = (performance.now() - started) / 1000;
+        log.info(`setup-dind cache: restored ${entry.key} (${cache_mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
+        return { ...record, hit: entry.key === record.key ? 'true' : 'partial', restoredKey: entry.key, restoredBytes: entry.bytes, restoreSeconds: seconds };
+    }
+    catch (e) {
+        if (e instanceof DeadlineError)
+            await backend.abandon?.().catch(() => undefined);
+        log.warning(`setup-dind cache: restoring from ${backend.name} failed (${e.message}); the daemon starts cold.`);
+        return { ...record, hit: 'false', failed: true };
+    }
+}
+const cache_mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+/**
+ * post: saves when the selected images differ from what was restored (or always, per cache-save). `produce` makes
+ * the tar (docker save, or the stopped daemon's data root); `prepare` runs first when saving (stopping the daemon).
+ */
+async function saveEntry(backend, record, current, produce, log, prepare, deadlineMs = 600_000, jobStatus = 'success') {
+    const { settings } = record;
+    if (settings.save === 'never')
+        return 'not saved: cache-save is never';
+    if (settings.save === 'on-success' && jobStatus !== 'success')
+        return `not saved: the job did not succeed (${jobStatus || 'unknown'}), and cache-save is on-success`;
+    if (!current.ids.length)
+        return 'not saved: no images to keep';
+    if ((settings.save === 'on-change' || settings.save === 'on-success') && sameIds(record.fingerprint, current.ids)) {
+        return `not saved: the images are unchanged since ${record.restoredKey ? `the restore of ${record.restoredKey}` : 'the start'}`;
+    }
+    const started = performance.now();
+    try {
+        await prepare?.();
+        const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, record.restoreKeys), deadlineMs, `saving to ${backend.name}`);
+        const seconds = ((performance.now() - started) / 1000).toFixed(2);
+        switch (result.outcome) {
+            case 'saved':
+                return `saved ${record.key} (${cache_mb(result.bytes)}, ${current.ids.length} images) to ${backend.name} in ${seconds} s`;
+            case 'exists':
+                log.warning(`setup-dind cache: ${record.key} exists already and entries are immutable; use a key that changes (the default adds the run) to save changed images.`);
+                return 'not saved: the key exists';
+            case 'too-large':
+                log.warning(`setup-dind cache: not saved, ${cache_mb(result.bytes)} is above cache-max-size (${cache_mb(settings.maxBytes ?? 0)}).`);
+                return 'not saved: too large';
+            default:
+                log.warning(`setup-dind cache: saving to ${backend.name} failed${result.detail ? ` (${result.detail})` : ''}.`);
+                return 'not saved: the backend failed';
+        }
+    }
+    catch (e) {
+        if (e instanceof DeadlineError)
+            await backend.abandon?.().catch(() => undefined);
+        log.warning(`setup-dind cache: saving failed (${e.message}); the job is not affected.`);
+        return 'not saved: an error';
+    }
+}
+/** Where the dind data root lives inside the daemon's container, and the directory its archive is rooted at. */
+const DATA_ROOT = '/var/lib/docker';
+const DATA_ROOT_PARENT = (0,external_node_path_.join)(DATA_ROOT, '..');
+
+;// CONCATENATED MODULE: ./src/cache/outputs.ts
+function cacheOutputs(record) {
+    return {
+        'cache-hit': record?.hit === 'true' ? 'true' : 'false',
+        'cache-matched-key': record?.restoredKey ?? '',
+        'cache-key': record?.key ?? '',
+    };
+}
+
+;// CONCATENATED MODULE: ./src/cache/prune.ts
+
+async function pruneAfterSave(record, platform) {
+    const keep = record.settings.keep;
+    if (record.dir || keep === undefined)
+        return;
+    const inventory = platform.cacheInventory?.();
+    if (!inventory) {
+        platform.log.info('setup-dind cache: older entries are not removed here (no cache API or no token).');
+        return;
+    }
+    try {
+        const report = await pruneOlderEntries(inventory, record, keep, platform.log);
+        platform.log.info(`setup-dind cache: ${report.message}.`);
+        if (report.summary)
+            await platform.appendSummary(report.summary);
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind cache: removing older entries failed (${e.message}); the job is not affected.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/builder/buildx.ts
+// buildx: true. A docker-container builder on the job's daemon that already has the job's registry mirrors and
+// CA certificates (the buildkitd.toml of registry/buildkit.ts), exported as BUILDX_BUILDER, so that
+// `docker buildx build` goes through the mirror with no further step. Its BuildKit image is made present on the
+// job's daemon through the engine client first (pulled through the daemon's own mirrors and certificates, so no
+// anonymous Docker Hub pull from the builder); the builder itself is created and removed by the docker CLI's buildx
+// plugin, as docker/setup-buildx-action does: buildx keeps its builders in its own store on the runner, which no
+// engine API call can fill. Without the image, or without the plugin, main fails with what to do.
+
+
+
+const buildx_run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
+class BuilderError extends Error {
+}
+/** The builder's name: one per job session (buildx names allow letters, digits, '-' and '_'). */
+const builderName = (session) => `setup-dind-${session.replace(/[^a-zA-Z0-9_-]+/g, '-')}`.slice(0, 63);
+/** `docker buildx create` for the job's builder. */
+function createArgs(name, settings, buildkitdConfig) {
+    return [
+        'buildx', 'create', '--name', name, '--driver', 'docker-container', '--driver-opt', `image=${settings.image}`,
+        ...(buildkitdConfig ? ['--buildkitd-config', buildkitdConfig] : []),
+        '--bootstrap',
+    ];
+}
+/** The environment that points the docker CLI at the job's daemon. */
+function cliEnvironment(base, endpoint) {
+    const env = {};
+    for (const [k, v] of Object.entries(base))
+        if (v !== undefined && !k.startsWith('DOCKER_'))
+            env[k] = v;
+    if (base.DOCKER_CONFIG)
+        env.DOCKER_CONFIG = base.DOCKER_CONFIG;
+    return { ...env, ...clientEnvironment(endpoint) };
+}
+/** The builder image on the job's daemon: present, or pulled through its mirrors; else a BuilderError that says what to do. */
+async function ensureBuilderImage(daemon, settings) {
+    try {
+        if (await daemon.imageExists(settings.image))
+            return 'present';
+        await daemon.pullImage(settings.image);
+        return 'pulled';
+    }
+    catch (e) {
+        throw new BuilderError(`buildx: the builder image ${settings.image} could not be had on the job's daemon (${e.message}). ` +
+            'The docker-container builder runs BuildKit from that image: let the daemon pull it (registry-mirrors with a mirror ' +
+            'that has it, or a registry it reaches with registry-certs), or set buildx-image to an image you provide; or remove ' +
+            "buildx (DOCKER_BUILDKIT=1 docker build uses the daemon's own BuildKit, with the same mirrors and certificates).");
+    }
+}
+const firstLines = (e) => {
+    const err = e;
+    return (err.stderr || err.message).trim().split('\n').filter((l) => l.trim()).slice(0, 2).join(' ');
+};
+/** Creates the builder with the buildx plugin; no docker CLI, no plugin or a failed create is a BuilderError. */
+async function createBuilder(name, settings, buildkitdConfig, env) {
+    try {
+        await buildx_run('docker', ['buildx', 'version'], { env, timeout: 30_000 });
+    }
+    catch (e) {
+        if (e.code === 'ENOENT')
+            throw new BuilderError('buildx: there is no docker CLI on this runner; buildx needs it with its buildx plugin (docker/setup-buildx-action installs one), or remove buildx');
+        throw new BuilderError(`buildx: the docker CLI has no buildx plugin (docker buildx version: ${firstLines(e)}); install it (docker/setup-buildx-action does) or remove buildx`);
+    }
+    try {
+        await buildx_run('docker', [...createArgs(name, settings, buildkitdConfig)], { env, timeout: 180_000 });
+    }
+    catch (e) {
+        throw new BuilderError(`buildx: docker buildx create failed (${firstLines(e)})`);
+    }
+}
+/** post: removes the builder (its container, and its entry in buildx's store); never throws. */
+async function removeBuilder(name, env) {
+    try {
+        await buildx_run('docker', ['buildx', 'rm', name], { env, timeout: 60_000 });
+        return undefined;
+    }
+    catch (e) {
+        const err = e;
+        return (err.stderr || err.message).trim().split('\n').at(-1);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/builder/apply.ts
+
+
+/** main: the builder, or nothing when buildx is false. A BuilderError fails the step. */
+async function applyBuilder(settings, platform, state, daemon, endpoint, buildkitdConfig) {
+    if (!settings)
+        return { outputs: { 'buildx-builder': '' }, facts: {} };
+    const image = await ensureBuilderImage(daemon, settings);
+    const name = builderName(state.value.session);
+    state.update({ builder: name });
+    await createBuilder(name, settings, buildkitdConfig, cliEnvironment(platform.env, endpoint));
+    platform.exportVariable('BUILDX_BUILDER', name);
+    platform.log.info(`setup-dind: buildx builder ${name} (docker-container, ${settings.image} ${image}) is ready; BUILDX_BUILDER=${name}.`);
+    return { outputs: { 'buildx-builder': name }, facts: { 'buildx builder': `${name} (${settings.image}${buildkitdConfig ? ', the registry settings in its buildkitd.toml' : ''})` } };
+}
+/** post: removes the builder the state names; a failure is a note (the daemon's removal takes its container too). */
+async function undoBuilder(s, platform) {
+    if (!s.builder || !s.endpoint)
+        return;
+    const problem = await removeBuilder(s.builder, cliEnvironment(platform.env, loadEndpoint(s.endpoint)));
+    if (problem)
+        platform.log.info(`setup-dind: docker buildx rm ${s.builder}: ${problem}`);
+    else
+        platform.log.info(`setup-dind: removed the buildx builder ${s.builder}.`);
+}
+
+;// CONCATENATED MODULE: ./src/state.ts
+const KEY = 'setup-dind';
+class StateRecorder {
+    store;
+    current;
+    constructor(store) {
+        this.store = store;
+        const text = store.get(KEY);
+        if (text) {
+            try {
+                this.current = JSON.parse(text);
+            }
+            catch {
+                throw new Error(`the saved state of an earlier phase is not valid JSON (${text.slice(0, 80)}); was the action's state edited?`);
+            }
+        }
+    }
+    get value() {
+        return this.current;
+    }
+    /** Starts a new record (pre, or main when pre did not run). */
+    begin(initial) {
+        this.current = { ...initial };
+        this.store.set(KEY, JSON.stringify(this.current));
+        return this.current;
+    }
+    update(patch) {
+        if (!this.current)
+            throw new Error('state.update before state.begin');
+        this.current = { ...this.current, ...patch };
+        this.store.set(KEY, JSON.stringify(this.current));
+        return this.current;
+    }
+}
+
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+;// CONCATENATED MODULE: ./src/docker-context.ts
+// Container jobs: the GitHub runner runs the host's `docker exec` for every later step with that step's environment,
+// so an exported DOCKER_HOST would send the runner's own `docker exec` to the job's daemon and break every step.
+// Instead, the docker CLI inside the job container is pointed at the daemon through a docker context in its own
+// config directory ($DOCKER_CONFIG or $HOME/.docker), which the host's CLI never reads. Post puts config.json back.
+
+
+
+
+
+
+const CONTEXT_NAME = 'setup-dind';
+const dockerConfigDir = (env) => env.DOCKER_CONFIG || (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.docker');
+const contextId = (name) => (0,external_node_crypto_.createHash)('sha256').update(name).digest('hex');
+async function installDockerContext(configDir, endpoint, record) {
+    const configPath = (0,external_node_path_.join)(configDir, 'config.json');
+    let configBefore = null;
+    try {
+        configBefore = await (0,promises_namespaceObject.readFile)(configPath, 'utf8');
+    }
+    catch (e) {
+        if (e.code !== 'ENOENT')
+            throw e;
+    }
+    let config = {};
+    if (configBefore?.trim()) {
+        try {
+            config = JSON.parse(configBefore);
+        }
+        catch (e) {
+            throw new Error(`${configPath} is not valid JSON (${e.message}); the docker context cannot be set`);
+        }
+    }
+    record({ configDir, configBefore });
+    const id = contextId(CONTEXT_NAME);
+    const meta = {
+        Name: CONTEXT_NAME,
+        Metadata: { Description: "this job's Docker daemon (setup-dind)" },
+        Endpoints: { docker: { Host: formatAddress(endpoint.address), SkipTLSVerify: false } },
+    };
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(configDir, 'contexts', 'meta', id), { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(configDir, 'contexts', 'meta', id, 'meta.json'), JSON.stringify(meta));
+    if (endpoint.tlsCertPath) {
+        const tlsDir = (0,external_node_path_.join)(configDir, 'contexts', 'tls', id, 'docker');
+        await (0,promises_namespaceObject.mkdir)(tlsDir, { recursive: true, mode: 0o700 });
+        for (const f of ['ca.pem', 'cert.pem', 'key.pem'])
+            await writeFileNoWindow((0,external_node_path_.join)(tlsDir, f), await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(endpoint.tlsCertPath, f)), f === 'key.pem' ? 0o600 : 0o644);
+    }
+    await (0,promises_namespaceObject.writeFile)(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
+}
+async function removeDockerContext(r) {
+    const id = contextId(CONTEXT_NAME);
+    await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(r.configDir, 'contexts', 'meta', id), { recursive: true, force: true });
+    await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(r.configDir, 'contexts', 'tls', id), { recursive: true, force: true });
+    const configPath = (0,external_node_path_.join)(r.configDir, 'config.json');
+    if (r.configBefore === null)
+        await (0,promises_namespaceObject.rm)(configPath, { force: true });
+    else
+        await (0,promises_namespaceObject.writeFile)(configPath, r.configBefore);
+}
+
+;// CONCATENATED MODULE: ./src/guards.ts
+// Two checks at the start of a phase: the runner's operating system (Linux only), and whether main got the same
+// inputs as pre. The runner evaluates pre's inputs before any step has run, so a value from `steps.*`, from a
+// variable an earlier step wrote to GITHUB_ENV, or from a file the checkout brings is empty (or different) there.
+
+
+/** One message (with the remedy) for every phase on a runner that is not Linux; undefined on Linux. */
+function unsupportedPlatform(os) {
+    if (os === 'linux')
+        return undefined;
+    const name = { darwin: 'macOS', win32: 'Windows' }[os] ?? os;
+    return (`setup-dind runs on Linux runners only, and this runner is ${name}: there is no Linux engine here to start or reach a ` +
+        'daemon the way it needs. Run this job on a Linux runner (runs-on: ubuntu-latest, or a self-hosted Linux runner); ' +
+        'jobs on other systems can reach a Linux daemon with the docker CLI (docker context or DOCKER_HOST) without this action.');
+}
+/** Inputs that do not shape what pre starts: main and post read them for themselves. */
+const NOT_COMPARED = ['wait-timeout', 'job-status'];
+/** Environment the daemon takes from the job (dind passes the proxies on). */
+const COMPARED_ENV = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'];
+const digest = (value) => (0,external_node_crypto_.createHash)('sha256').update(value).digest('hex').slice(0, 16);
+/**
+ * Digests (never the values: some are secrets) of what pre started with: every input that shapes the daemon and
+ * the environment it reads.
+ */
+function startDigests(platform) {
+    const out = {};
+    for (const name of Object.keys(INPUT_DEFAULTS)) {
+        if (!NOT_COMPARED.includes(name))
+            out[name] = digest(platform.input(name));
+    }
+    for (const name of COMPARED_ENV)
+        out[`env ${name}`] = digest(platform.env[name] ?? '');
+    return out;
+}
+/** The names (inputs, or "env NAME") whose values differ between pre and now. */
+function changedSince(before, now) {
+    if (!before)
+        return [];
+    return Object.keys(now).filter((k) => k in before && before[k] !== now[k]);
+}
+function restartNotice(changed) {
+    const inputs = changed.filter((c) => !c.startsWith('env ')).map((c) => `"${c}"`);
+    const env = changed.filter((c) => c.startsWith('env ')).map((c) => c.slice(4));
+    const what = [inputs.length ? `input${inputs.length > 1 ? 's' : ''} ${inputs.join(', ')}` : '', env.length ? `the environment variable${env.length > 1 ? 's' : ''} ${env.join(', ')}` : '']
+        .filter(Boolean)
+        .join(' and ');
+    return (`setup-dind: ${what} had a different value when pre started the daemon (pre runs before any step, so values from steps.*, ` +
+        'from GITHUB_ENV or from checked-out files are empty there). The daemon pre started is removed and started again with the values main sees; ' +
+        "the head start of pre is lost. Give these inputs values known when the job starts (literals, vars.*, secrets.*, matrix.*, the job's env) to keep it.");
+}
+
+;// CONCATENATED MODULE: ./src/phases.ts
+// The three phases of a job as plain functions over a platform: pre starts the daemon early, main waits until it
+// answers and hands it to the job, post removes what the job created. Entry points only pick the platform.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
+function endsOnThisPlatform(platform, options, report) {
+    const problem = unsupportedPlatform(options.os ?? process.platform);
+    if (!problem)
+        return false;
+    if (report === 'fail')
+        platform.fail(problem);
+    else
+        platform.log.warning(problem);
+    return true;
+}
+const LOG_TAIL_LINES = 60;
+/**
+ * The engine of a phase: located on first use, then the same for the whole phase (the reaper, the mode's start and
+ * its attach). Lazily, because main after pre in dind mode needs none: it talks to the engine pre recorded in state.
+ */
+function phaseEngine(inputs, platform) {
+    let located;
+    return () => (located ??= locateEngine(inputs, platform.env));
+}
+function daemonMode(inputs, platform, state, engine, options) {
+    if (inputs.mode !== 'dind')
+        return existingDaemon(inputs, engine, state, options.clock);
+    return dindDaemon(inputs, platform, state, engine, {
+        readProcStatus: options.readProcStatus ?? (() => (0,promises_namespaceObject.readFile)('/proc/self/status', 'utf8')),
+        socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
+        beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
+    });
+}
+/** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
+function restoreDataRoot(inputs, platform, state) {
+    return async (engine, containerId) => {
+        const started = startCache(inputs, platform);
+        if (!started)
+            return true;
+        const record = await restoreEntry(started.backend, started.record, (tar) => engine.putArchive(containerId, DATA_ROOT_PARENT, tar), platform.log, cacheDeadlineMs(platform.env));
+        state.update({ cache: record });
+        return !record.failed;
+    };
+}
+/** Parses inputs, or fails the step with every problem at once and returns undefined. */
+function readInputs(platform) {
+    try {
+        return parseInputs((name) => platform.input(name), { workspace: platform.job.workspace });
+    }
+    catch (e) {
+        if (!(e instanceof InputError))
+            throw e;
+        platform.fail(`${e.message}\nNothing was started.`);
+        return undefined;
+    }
+}
+async function startDaemon(inputs, platform, state, engine, options, reuseSession) {
+    // Certificates that exist already (inline, or outside the workspace) are checked before anything starts.
+    const problems = await checkRegistryEarly(inputs, platform.job.workspace);
+    if (problems.length)
+        throw new InputError(problems);
+    const session = reuseSession ?? newSessionId(platform.job);
+    state.begin({ session, mode: inputs.mode, startedWith: startDigests(platform) });
+    if (inputs.cleanupStaleMs !== undefined) {
+        const removed = await reapStale(new EngineClient(checkedEndpoint(engine())), inputs.cleanupStaleMs, session, platform.log);
+        platform.log.info(`setup-dind cleanup-stale: ${removed.length ? `removed ${removed.join(', ')}` : 'nothing older than the threshold'}.`);
+    }
+    await daemonMode(inputs, platform, state, engine, options).start();
+}
+async function runPre(platform, options = {}) {
+    if (endsOnThisPlatform(platform, options, 'fail'))
+        return;
+    const inputs = readInputs(platform);
+    if (!inputs)
+        return;
+    const state = new StateRecorder(platform.state);
+    const started = performance.now();
+    try {
+        await startDaemon(inputs, platform, state, phaseEngine(inputs, platform), options);
+        platform.log.info(`setup-dind: ${inputs.mode} daemon starting (${Math.round(performance.now() - started)} ms); main waits for it.`);
+    }
+    catch (e) {
+        if (e instanceof InputError)
+            platform.fail(`${e.message}\nNothing was started.`);
+        else
+            platform.fail(`setup-dind could not start the daemon: ${e.message}`);
+    }
+}
+async function runMain(platform, options = {}) {
+    if (endsOnThisPlatform(platform, options, 'fail'))
+        return;
+    const inputs = readInputs(platform);
+    if (!inputs)
+        return;
+    const state = new StateRecorder(platform.state);
+    const clock = options.clock ?? realClock;
+    const mainStarted = clock.now();
+    const engine = phaseEngine(inputs, platform);
+    try {
+        if (!state.value) {
+            // pre did not run (a composite action, or pre was skipped): start now.
+            await startDaemon(inputs, platform, state, engine, options);
+        }
+        else {
+            const changed = changedSince(state.value.startedWith, startDigests(platform));
+            if (changed.length) {
+                // Never ignored silently: what pre started goes, and main's values start a new daemon (same session id).
+                platform.log.warning(restartNotice(changed));
+                const report = await cleanupSession(state.value, platform.log);
+                if (report.warnings.length)
+                    throw new Error(`the daemon pre started could not be removed for the restart (${report.warnings.join('; ')})`);
+                await startDaemon(inputs, platform, state, engine, options, state.value.session);
+            }
+        }
+        const waitStarted = clock.now();
+        const daemon = await daemonMode(inputs, platform, state, engine, options).attach();
+        const client = new EngineClient(daemon.endpoint);
+        const target = `the ${inputs.mode} daemon at ${client.description}`;
+        // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
+        const { ready, info } = await waitForDaemon(daemon, client, target, Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)), platform, clock);
+        // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
+        const waitSeconds = (clock.now() - mainStarted) / 1000;
+        const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
+        // The check costs 0.6-1 s on a busy 2-core runner: it runs where it can fail, a daemon without --privileged.
+        const probe = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
+            ? await checkCanRunContainers(client, ready.version.arch, state.value, platform)
+            : undefined;
+        state.update({ ready: true });
+        const moreEnv = (await daemon.afterReady?.()) ?? {};
+        const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
+        const cache = await prepareImageCache(inputs, platform, state, client);
+        const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
+        const outputs = {
+            'docker-host': formatAddress(daemon.endpoint.address),
+            'daemon-version': ready.version.version,
+            'api-version': ready.version.apiVersion,
+            'storage-driver': info.storageDriver,
+            'ready-seconds': waitSeconds.toFixed(3),
+            ...daemon.outputs,
+            ...registry.outputs,
+            ...cacheOutputs(cache),
+            ...builder.outputs,
+        };
+        for (const [name, value] of Object.entries(outputs))
+            platform.setOutput(name, value);
+        await handToJob(daemon, outputs['docker-host'], platform, state, moreEnv);
+        platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
+        await platform.appendSummary(summaryTable('setup-dind', {
+            Mode: inputs.mode,
+            ...daemon.facts,
+            ...registry.facts,
+            ...(cache ? { 'Image cache': cacheFact(cache) } : {}),
+            ...builder.facts,
+            'DOCKER_HOST': `\`${outputs['docker-host']}\``,
+            'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
+            'Storage driver': info.storageDriver,
+            ...(bootSeconds !== undefined ? { 'Boot to ready': `${bootSeconds.toFixed(2)} s` } : {}),
+            ...(probe ? { 'Container run check': `a container started in ${Math.round(probe.ms)} ms` } : {}),
+            'Main step waited': `${waitSeconds.toFixed(2)} s`,
+        }));
+    }
+    catch (e) {
+        platform.fail(`setup-dind: ${e.message}`);
+    }
+}
+/** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
+async function waitForDaemon(daemon, client, target, timeoutMs, platform, clock) {
+    let info;
+    // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
+    const probe = async (ms) => {
+        const answer = await client.probe(ms);
+        info = answer.info;
+        return answer;
+    };
+    try {
+        const ready = await waitUntilReady({ target, timeoutMs, probe, giveUp: daemon.giveUp, clock });
+        return { ready, info: info ?? (await client.info()) };
+    }
+    catch (e) {
+        if (!(e instanceof NotReadyError) || !daemon.logTail)
+            throw e;
+        const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err) => `(its log could not be read: ${err.message})`);
+        await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
+        throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
+    }
+}
+/** Makes the daemon the job's: DOCKER_HOST and friends, or in a container job a docker context (recorded in state). */
+async function handToJob(daemon, dockerHost, platform, state, moreEnv = {}) {
+    if (state.value?.containerJob) {
+        // The runner's own `docker exec` reads DOCKER_HOST from the step environment: use a docker context instead.
+        const configDir = dockerConfigDir(platform.env);
+        await installDockerContext(configDir, daemon.endpoint, (dockerContext) => state.update({ dockerContext }));
+        platform.log.info(`setup-dind: this is a container job (${state.value.containerJob}), so DOCKER_HOST is not exported (the runner's own docker exec would use it). ` +
+            `The docker CLI uses the context "${CONTEXT_NAME}" in ${configDir}; other tools: export DOCKER_HOST=${dockerHost} inside your run script.`);
+    }
+    else {
+        for (const [name, value] of Object.entries({ ...clientEnvironment(daemon.endpoint), ...moreEnv }))
+            platform.exportVariable(name, value);
+    }
+}
+async function runPost(platform, options = {}) {
+    if (endsOnThisPlatform(platform, options, 'warn'))
+        return;
+    let state;
+    try {
+        state = new StateRecorder(platform.state);
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind post: ${e.message}`);
+        return;
+    }
+    const s = state.value;
+    if (!s) {
+        platform.log.info('setup-dind: nothing to clean up (the action did not start anything in this job).');
+        return;
+    }
+    const started = performance.now();
+    try {
+        // Post reads only job-status: an input that was invalid earlier must not stop the cleanup.
+        const jobStatus = platform.input('job-status').trim().toLowerCase();
+        const failed = jobStatus === 'failure' || jobStatus === 'cancelled' || !s.ready;
+        if (failed && s.outer && s.containerId) {
+            const engine = new EngineClient(loadEndpoint(s.outer));
+            const tail = await engine.containerLogs(s.containerId, 200).catch((e) => `(the daemon's log could not be read: ${e.message})`);
+            await platform.group(`Docker daemon log (the job ${jobStatus === 'success' ? 'did not reach a ready daemon' : `status is ${jobStatus || 'unknown'}`})`, async () => platform.log.info(tail));
+        }
+        if (s.dockerContext) {
+            await removeDockerContext(s.dockerContext).catch((e) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
+        }
+        try {
+            await undoBuilder(s, platform);
+            if (s.cache && s.ready && s.endpoint) {
+                const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform, jobStatus));
+                platform.log.info(`setup-dind cache: ${message}.`);
+                // saveEntry's message for a new entry starts with "saved ".
+                if (message.startsWith('saved '))
+                    await pruneAfterSave(s.cache, platform);
+            }
+            const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
+            if (restored.length)
+                platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
+        }
+        finally {
+            // Whatever happened to the cache save or the host files, the daemon and its objects are removed.
+            const report = await cleanupSession(s, platform.log);
+            state.update({ cleanedUp: true });
+            const took = ((performance.now() - started) / 1000).toFixed(2);
+            if (report.removed.length)
+                platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);
+            else
+                platform.log.info(`setup-dind: nothing of this job's was left to remove (${took} s).`);
+        }
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind post: ${e.message}`);
+    }
+}
+/**
+ * dind: a daemon that answers but cannot run a container (too few capabilities for namespaces, cgroups or its
+ * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
+ */
+async function checkCanRunContainers(client, arch, s, platform) {
+    const result = await probeContainerRun(client, arch);
+    if (result.ok) {
+        platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms.`);
+        return result;
+    }
+    const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
+    const remedy = s?.privilege === 'minimal-capabilities'
+        ? 'privileged: false grants only the minimal set, and this engine needs more: use privileged: auto (or true), runtime: sysbox-runc where Sysbox is installed, or mode: socket.'
+        : 'Use a runner whose engine allows privileged containers, runtime: sysbox-runc where Sysbox is installed, or mode: socket.';
+    throw new Error(`the daemon answers but cannot run a container (${result.error}).${granted} ${remedy}`);
+}
+/**
+ * main: images are loaded into the job's daemon now; data-root was restored in pre. Either way the ids of the
+ * selected images are recorded, so post can tell whether anything changed.
+ */
+async function prepareImageCache(inputs, platform, state, daemon) {
+    if (!inputs.cache)
+        return undefined;
+    let record = state.value?.cache;
+    if (!record) {
+        const started = startCache(inputs, platform);
+        if (!started)
+            return undefined;
+        record = started.record;
+        if (inputs.cache.strategy === 'images') {
+            record = await restoreEntry(started.backend, record, (tar) => daemon.loadImages(tar), platform.log, cacheDeadlineMs(platform.env));
+        }
+    }
+    try {
+        record = { ...record, fingerprint: (await selectImages(daemon, record.settings.images)).ids };
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind cache: could not list the images (${e.message}); post will save regardless.`);
+    }
+    state.update({ cache: record });
+    return record;
+}
+function cacheFact(record) {
+    if (!record.restoredKey)
+        return `${record.settings.strategy}: nothing restored (${record.backend})`;
+    return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${cache_mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
+}
+/** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
+async function saveImageCache(record, s, platform, jobStatus) {
+    const backend = backendFromRecord(record, platform);
+    if (!backend)
+        return 'not saved: no cache backend';
+    try {
+        const daemon = new EngineClient(loadEndpoint(s.endpoint));
+        const current = await selectImages(daemon, record.settings.images);
+        if (record.settings.strategy === 'images') {
+            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
+        }
+        const outer = new EngineClient(loadEndpoint(s.outer));
+        const id = s.containerId;
+        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => stopCleanly(outer, id), cacheDeadlineMs(platform.env), jobStatus);
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
+        return 'not saved: an error';
+    }
+}
+/**
+ * data-root: dockerd must have shut down by itself (exit code 0) before its data root is archived. A daemon killed
+ * after the grace period, or one that is still running, may have left its databases half-written: no snapshot.
+ */
+async function stopCleanly(outer, id) {
+    await outer.stopContainer(id, STOP_GRACE_SECONDS);
+    const c = await outer.inspectContainer(id);
+    if (!c)
+        throw new Error("the daemon's container is gone, so there is no data root to save");
+    if (c.running)
+        throw new Error(`the daemon is still running after the stop request (state: ${c.status}); its data root is not saved`);
+    if (c.exitCode !== 0) {
+        const how = c.exitCode === 137 ? `it was killed after ${STOP_GRACE_SECONDS} s` : `it exited with code ${c.exitCode}`;
+        throw new Error(`the daemon did not shut down cleanly (${how}); a snapshot of its data root could be inconsistent, so it is not saved`);
+    }
+}
+/** Waits (at most 5 s) until the runner's daemon reports the registry mirrors a reload was meant to set. */
+function reloadedTo(daemon) {
+    return async (expected) => {
+        const want = (expected['registry-mirrors'] ?? []).map((m) => m.replace(/\/?$/, '/')).sort().join(',');
+        const clock = realClock;
+        const deadline = clock.now() + 5000;
+        while (clock.now() < deadline) {
+            const info = await daemon.info().catch(() => undefined);
+            if (info && info.registryMirrors.map((m) => m.replace(/\/?$/, '/')).sort().join(',') === want)
+                return;
+            await clock.sleep(100);
+        }
+        throw new Error('the daemon did not report the restored registry mirrors within 5 s of the reload');
+    };
+}
+function lastLines(text, n) {
+    return text.trimEnd().split('\n').slice(-n).map((l) => `  ${l}`).join('\n');
+}
+function summaryTable(title, rows) {
+    const escape = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+    return `### ${title}\n\n| | |\n|---|---|\n${Object.entries(rows).map(([k, v]) => `| ${escape(k)} | ${escape(v)} |`).join('\n')}\n\n`;
+}
+
+;// CONCATENATED MODULE: ./src/platform/github-commands.ts
+// GitHub Actions workflow commands, the few the action issues, written directly: @actions/core loads an HTTP client
+// (undici) at start-up for OIDC tokens the action never asks for, and every phase of every job paid for parsing it.
+// The formats are the runner's (the same bytes @actions/core writes): `::name prop=value::message` lines on stdout,
+// and `name<<delimiter` records in the files GITHUB_OUTPUT, GITHUB_ENV and GITHUB_STATE name.
+
+
+
+
+const escapeData = (s) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+const escapeProperty = (s) => escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+/** `::command prop=value,...::message`, escaped as the runner expects. */
+function formatCommand(command, properties, message) {
+    const props = Object.entries(properties).filter(([, v]) => v).map(([k, v]) => `${k}=${escapeProperty(v)}`).join(',');
+    return `::${command}${props ? ` ${props}` : ''}::${escapeData(message)}`;
+}
+function issueCommand(command, properties, message) {
+    process.stdout.write(formatCommand(command, properties, message) + external_node_os_.EOL);
+}
+/** A `name<<delimiter` record; the random delimiter must not occur in the name or the value. */
+function keyValueRecord(name, value) {
+    const delimiter = `ghadelimiter_${(0,external_node_crypto_.randomUUID)()}`;
+    if (name.includes(delimiter) || value.includes(delimiter))
+        throw new Error(`Unexpected input: ${name} contains the delimiter "${delimiter}"`);
+    return `${name}<<${delimiter}${external_node_os_.EOL}${value}${external_node_os_.EOL}${delimiter}`;
+}
+/**
+ * Writes `name=value` to the runner's file for `kind` (OUTPUT, ENV, STATE); without such a file (an old runner), the
+ * stdout command `fallback` does it.
+ */
+function fileCommand(env, kind, fallback, name, value) {
+    const file = env[`GITHUB_${kind}`];
+    if (!file) {
+        if (kind === 'OUTPUT')
+            process.stdout.write(external_node_os_.EOL);
+        issueCommand(fallback, { name }, value);
+        return;
+    }
+    if (!(0,external_node_fs_.existsSync)(file))
+        throw new Error(`Missing file at path: ${file}`);
+    (0,external_node_fs_.appendFileSync)(file, `${keyValueRecord(name, value)}${external_node_os_.EOL}`, { encoding: 'utf8' });
+}
+const setOutput = (env, name, value) => fileCommand(env, 'OUTPUT', 'set-output', name, value);
+const saveState = (env, name, value) => fileCommand(env, 'STATE', 'save-state', name, value);
+function exportVariable(env, name, value) {
+    // Later code in this process sees it too, as with @actions/core.
+    process.env[name] = value;
+    fileCommand(env, 'ENV', 'set-env', name, value);
+}
+async function appendSummary(env, markdown) {
+    const file = env.GITHUB_STEP_SUMMARY;
+    if (!file)
+        throw new Error('Unable to find environment variable for $GITHUB_STEP_SUMMARY. Check if your runtime environment supports job summaries.');
+    try {
+        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.R_OK | external_node_fs_.constants.W_OK);
+    }
+    catch {
+        throw new Error(`Unable to access summary file: '${file}'. Check if the file has correct read/write permissions.`);
+    }
+    await (0,promises_namespaceObject.appendFile)(file, markdown, { encoding: 'utf8' });
+}
+async function group(title, fn) {
+    issueCommand('group', {}, title);
+    try {
+        return await fn();
+    }
+    finally {
+        issueCommand('endgroup', {}, '');
+    }
+}
+
+;// CONCATENATED MODULE: ./src/platform/github-caches.ts
+// GitHub's REST API for the Actions cache (list and delete entries), with the job's token. fetch only: no
+// dependency, and nothing is loaded unless a job with a cache saved an entry.
+
+const PAGE = 100;
+/** At most this many pages are read (1000 entries of one prefix on one ref is far more than a quota holds). */
+const MAX_PAGES = 10;
+const TIMEOUT_MS = 30_000;
+/** The inventory for this job, or undefined without the API's address, the repository, the ref or a token. */
+function githubCacheInventory(env, token) {
+    const api = env.GITHUB_API_URL?.replace(/\/+$/, '');
+    const repository = env.GITHUB_REPOSITORY;
+    const ref = env.GITHUB_REF;
+    const secret = token.trim();
+    if (!api || !repository || !ref || !secret || /[\r\n]/.test(secret))
+        return undefined;
+    const base = `${api}/repos/${repository.split('/').map(encodeURIComponent).join('/')}/actions/caches`;
+    async function call(method, url) {
+        let response;
+        try {
+            response = await fetch(url, {
+                method,
+                headers: { Authorization: `Bearer ${secret}`, Accept: 'application/vnd.github+json', 'X-GitHub-Api-Version': '2022-11-28', 'User-Agent': 'setup-dind' },
+                signal: AbortSignal.timeout(TIMEOUT_MS),
+            });
+        }
+        catch (e) {
+            throw new CacheApiError(0, `${method} ${url} got no answer (${e.message})`);
+        }
+        const text = await response.text();
+        if (!response.ok) {
+            let message = text.slice(0, 200);
+            try {
+                message = JSON.parse(text).message ?? message;
+            }
+            catch {
+                // not JSON: the text itself
+            }
+            throw new CacheApiError(response.status, `${method} ${url.replace(/\?.*/, '')}: HTTP ${response.status} ${message}`);
+        }
+        return text ? JSON.parse(text) : undefined;
+    }
+    return {
+        name: "GitHub's cache API",
+        ref,
+        async list(prefix) {
+            const found = [];
+            for (let page = 1; page <= MAX_PAGES; page++) {
+                const query = new URLSearchParams({ key: prefix, ref, sort: 'created_at', direction: 'desc', per_page: String(PAGE), page: String(page) });
+                const body = (await call('GET', `${base}?${query}`));
+                const caches = body?.actions_caches ?? [];
+                for (const c of caches)
+                    found.push({ id: c.id, key: c.key, ref: c.ref, createdAt: c.created_at, sizeBytes: c.size_in_bytes });
+                if (caches.length < PAGE)
+                    break;
+            }
+            return found;
+        },
+        async remove(id) {
+            await call('DELETE', `${base}/${id}`);
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/platform/github.ts
+// GitHub Actions: workflow commands (written directly, github-commands.ts) and the cache service (@actions/cache,
+// loaded only when a job uses the cache).
+
+
+
+/** What @actions/cache's isFeatureAvailable checks, without loading it: a cache service URL from the runner. */
+const cacheServiceAvailable = (env) => Boolean(env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL);
+/**
+ * GitHub's cache service through @actions/cache. The library (and the Azure SDK under it) is loaded only when a job
+ * uses the cache: it is most of the bundle, and every phase of every job would otherwise pay for parsing it.
+ */
+const githubCacheService = {
+    name: "GitHub's cache service",
+    async restore(paths, primaryKey, restoreKeys) {
+        const cache = await __nccwpck_require__.e(/* import() */ 305).then(__nccwpck_require__.bind(__nccwpck_require__, 4305));
+        return cache.restoreCache(paths, primaryKey, restoreKeys);
+    },
+    async save(paths, key) {
+        const cache = await __nccwpck_require__.e(/* import() */ 305).then(__nccwpck_require__.bind(__nccwpck_require__, 4305));
+        try {
+            const id = await cache.saveCache(paths, key);
+            return id === -1 ? { outcome: 'failed', detail: 'see the message above (another job may be saving this key)' } : { outcome: 'saved' };
+        }
+        catch (e) {
+            if (e instanceof cache.ReserveCacheError)
+                return { outcome: 'exists', detail: e.message };
+            return { outcome: 'failed', detail: e.message };
+        }
+    },
+};
+function githubPlatform(env = process.env) {
+    return {
+        name: 'github',
+        log: {
+            info: (m) => void process.stdout.write(`${m}${external_node_os_.EOL}`),
+            warning: (m) => issueCommand('warning', {}, m),
+            error: (m) => issueCommand('error', {}, m),
+            debug: (m) => issueCommand('debug', {}, m),
+            notice: (m) => issueCommand('notice', {}, m),
+        },
+        state: {
+            get: (key) => env[`STATE_${key}`] ?? '',
+            set: (key, value) => saveState(env, key, value),
+        },
+        job: {
+            runId: env.GITHUB_RUN_ID ?? 'local',
+            runAttempt: env.GITHUB_RUN_ATTEMPT ?? '1',
+            job: env.GITHUB_JOB ?? 'job',
+            tempDir: env.RUNNER_TEMP ?? '/tmp',
+            workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
+        },
+        env,
+        // Not core.getInput: it trims, and multi-line inputs (certificates, argument lists) keep their layout here.
+        input: (name) => env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '',
+        setOutput: (name, value) => setOutput(env, name, value),
+        exportVariable: (name, value) => exportVariable(env, name, value),
+        mask: (secret) => issueCommand('add-mask', {}, secret),
+        group: (title, fn) => group(title, fn),
+        appendSummary: async (markdown) => {
+            if (!env.GITHUB_STEP_SUMMARY)
+                return;
+            await appendSummary(env, markdown);
+        },
+        cacheService: () => (cacheServiceAvailable(env) ? githubCacheService : undefined),
+        // The token input (default: the job's GITHUB_TOKEN) is read here only, at post, and never kept in state.
+        cacheInventory: () => (cacheServiceAvailable(env) ? githubCacheInventory(env, env.INPUT_TOKEN ?? '') : undefined),
+        fail: (message) => {
+            process.exitCode = 1;
+            issueCommand('error', {}, message);
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/entrypoints/index.ts
+// The one bundle the action's three phases share (dist/setup-dind.js): each phase's generated dist/<phase>/index.js
+// imports it and runs its function.
+
+
+
+const pre = () => runPre(githubPlatform());
+// The port forwarder main leaves running for the job's steps is main's own entry, started again with a flag.
+const main = () => (process.argv[2] === FORWARDER_FLAG ? runForwarder(process.argv[3] ?? '') : runMain(githubPlatform()));
+const post = () => runPost(githubPlatform());
+
+var __webpack_exports__main = __webpack_exports__.iW;
+var __webpack_exports__post = __webpack_exports__.bE;
+var __webpack_exports__pre = __webpack_exports__.AS;
+export { __webpack_exports__main as main, __webpack_exports__post as post, __webpack_exports__pre as pre };

@@ -1,0 +1,32 @@
+// What the daemon's container gets so that dind behaves like the runner's engine: mounts at identical paths and
+// the environment its init script and dockerd read (MTU, proxies).
+import type { Mount } from '../engine/client.js';
+import type { Inputs } from '../inputs.js';
+import type { Platform } from '../platform/platform.js';
+import type { PathTranslator } from './host-paths.js';
+import { jobPaths, planJobMounts } from './mounts.js';
+import { mtuEnvironment, proxyEnvironment } from './network.js';
+
+export interface DindExtras {
+  mounts: Mount[];
+  env: string[];
+}
+
+/**
+ * What the daemon's container gets so that it behaves like the runner's engine: the job's paths (and the job
+ * directory, where DOCKER_HOST's socket is) at identical paths, the MTU setting and the job's proxies.
+ */
+export async function dindExtras(o: { inputs: Inputs; platform: Platform; jobDir: string; hostJobDir: string; translate: PathTranslator }): Promise<DindExtras> {
+  const { integration } = o.inputs;
+  const paths = [
+    ...(integration.jobPaths ? jobPaths(o.platform.job, o.platform.env) : []),
+    ...integration.mountPaths.map((path) => ({ path, source: 'input mount-paths', explicit: true })),
+  ];
+  const plan = await planJobMounts({ paths, translate: o.translate });
+  if (plan.skipped.length) o.platform.log.info(`setup-dind: not mounted into the daemon's container: ${plan.skipped.join('; ')}.`);
+  // The socket at the path DOCKER_HOST names, for containers that mount it (unless a job path carries it already).
+  const covered = plan.mounts.some((m) => o.jobDir === m.Target || o.jobDir.startsWith(`${m.Target}/`));
+  const mounts = covered ? plan.mounts : [...plan.mounts, { Type: 'bind' as const, Source: o.hostJobDir, Target: o.jobDir }];
+  const env = [...mtuEnvironment(integration), ...(integration.proxy ? proxyEnvironment(o.platform.env, o.inputs.registry) : [])];
+  return { mounts, env };
+}

@@ -1,0 +1,324 @@
+// Published ports of the job's daemon at 127.0.0.1 on the job's side, as with the runner's engine.
+//
+// The inner daemon publishes `-p 8080:80` inside its own container's network namespace. A small forwarder process
+// (this action's own bundle under the same node, started by main, stopped by post) follows the inner daemon's
+// container events; for every TCP port a running container publishes on all addresses it listens on 127.0.0.1 (and
+// ::1) in the job's network namespace and relays each connection to the daemon container's address, where the
+// inner daemon's own NAT takes it to the container. It runs wherever the job's steps run (the runner host, or the
+// job container in a container job, whose network the daemon then joins), so it needs no shared network namespace
+// with the engine, changes no firewall rule and leaves nothing behind when it stops.
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint.js';
+import { EngineClient, type ContainerState } from '../engine/client.js';
+import type { Logger } from '../platform/platform.js';
+import type { ForwarderRecord, StateRecorder } from '../state.js';
+
+export type { ForwarderRecord };
+
+/** The argument that makes an entry point run the forwarder instead of its phase. */
+export const FORWARDER_FLAG = '--setup-dind-forwarder';
+
+export interface ForwarderConfig {
+  /** The job's daemon (its events and containers). */
+  daemon: SavedEndpoint;
+  /** The daemon container's address, reachable from where the forwarder runs. */
+  target: string;
+  /** Where to listen (loopback addresses of the job's side). */
+  listen: string[];
+}
+
+
+/** The TCP ports a container publishes on every address (the ones the runner's engine would answer at 127.0.0.1). */
+export function publishedPorts(ports: ContainerState['ports']): { forward: number[]; loopbackOnly: number[] } {
+  const forward = new Set<number>();
+  const loopbackOnly = new Set<number>();
+  for (const [spec, bindings] of Object.entries(ports)) {
+    if (!spec.endsWith('/tcp')) continue;
+    for (const b of bindings) {
+      const port = Number(b.hostPort);
+      if (!Number.isInteger(port) || port <= 0) continue;
+      if (['', '0.0.0.0', '::'].includes(b.hostIp)) forward.add(port);
+      else if (b.hostIp === '127.0.0.1' || b.hostIp === '::1') loopbackOnly.add(port);
+    }
+  }
+  for (const p of forward) loopbackOnly.delete(p);
+  return { forward: [...forward].sort((a, b) => a - b), loopbackOnly: [...loopbackOnly].sort((a, b) => a - b) };
+}
+
+type Log = (line: string) => void;
+
+/** The listeners for the published ports of running containers; each relays connections to target:port. */
+export class PortForwarder {
+  private readonly byPort = new Map<number, { owner: string; servers: net.Server[]; sockets: Set<net.Socket> }>();
+
+  constructor(
+    private readonly target: string,
+    private readonly listen: string[],
+    private readonly log: Log,
+  ) {}
+
+  get ports(): number[] {
+    return [...this.byPort.keys()].sort((a, b) => a - b);
+  }
+
+  /** Makes the forwarded ports of one container exactly `ports`. */
+  async sync(owner: string, ports: number[]): Promise<void> {
+    for (const [port, entry] of this.byPort) if (entry.owner === owner && !ports.includes(port)) this.closePort(port);
+    for (const port of ports) {
+      if (this.byPort.has(port)) continue;
+      const entry = { owner, servers: [] as net.Server[], sockets: new Set<net.Socket>() };
+      this.byPort.set(port, entry);
+      for (const host of this.listen) {
+        const server = net.createServer({ allowHalfOpen: true }, (client) => this.relay(client, port, entry.sockets));
+        const listening = await new Promise<boolean>((resolve) => {
+          server.once('error', (e: NodeJS.ErrnoException) => {
+            // No IPv6 loopback here: nothing to do. Anything else (the port is taken on the job's side) is said.
+            if (e.code !== 'EADDRNOTAVAIL' && e.code !== 'EAFNOSUPPORT') this.log(`warning: cannot listen on ${host}:${port} for container ${owner.slice(0, 12)}: ${e.message}`);
+            resolve(false);
+          });
+          server.listen({ host, port, exclusive: true }, () => resolve(true));
+        });
+        if (listening) entry.servers.push(server);
+        // 127.0.0.1 (the first) is what the job uses; without it the port is not forwarded at all.
+        if (!listening && host === this.listen[0]) break;
+      }
+      if (entry.servers.length) this.log(`forwarding ${this.listen.join(', ')} port ${port} to ${this.target}:${port} (container ${owner.slice(0, 12)})`);
+      else this.byPort.delete(port);
+    }
+  }
+
+  release(owner: string): void {
+    for (const [port, entry] of this.byPort) if (entry.owner === owner) this.closePort(port);
+  }
+
+  close(): void {
+    for (const port of [...this.byPort.keys()]) this.closePort(port);
+  }
+
+  private closePort(port: number): void {
+    const entry = this.byPort.get(port);
+    if (!entry) return;
+    this.byPort.delete(port);
+    for (const s of entry.servers) s.close();
+    for (const s of entry.sockets) s.destroy();
+    this.log(`stopped forwarding port ${port}`);
+  }
+
+  private relay(client: net.Socket, port: number, sockets: Set<net.Socket>): void {
+    const upstream = net.connect({ host: this.target, port, allowHalfOpen: true });
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    sockets.add(client);
+    sockets.add(upstream);
+    const done = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', done);
+    upstream.on('error', done);
+    // Half-close travels both ways (pipe ends the other side); the pair is done when both are closed.
+    let closed = 0;
+    const onClose = () => ++closed === 2 && done();
+    client.on('close', onClose);
+    upstream.on('close', onClose);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+}
+
+/**
+ * The forwarder's loop: follow events first, then take in the containers already running, so none is missed.
+ * Ends when `signal` aborts, or when the daemon's event stream ends and the daemon stops answering.
+ */
+export async function followDaemon(engine: EngineClient, forwarder: PortForwarder, log: Log, signal: AbortSignal, ready: () => void = () => undefined): Promise<void> {
+  const syncOne = async (id: string) => {
+    const c = await engine.inspectContainer(id).catch(() => undefined);
+    if (!c || !c.running) return forwarder.release(id);
+    const { forward, loopbackOnly } = publishedPorts(c.ports);
+    for (const p of loopbackOnly) log(`note: ${c.name} publishes port ${p} on the daemon's loopback only; publish it on all addresses (-p ${p}:...) to reach it at 127.0.0.1:${p}`);
+    await forwarder.sync(id, forward);
+  };
+  let failures = 0;
+  let first = true;
+  while (!signal.aborted) {
+    try {
+      // Subscribed first; containers that started before are found by the listing.
+      const events = await engine.containerEvents(signal);
+      for (const id of await engine.runningContainers()) await syncOne(id);
+      if (first) {
+        first = false;
+        ready();
+      }
+      failures = 0;
+      for await (const { id, action } of events) {
+        if (action === 'start') await syncOne(id);
+        else forwarder.release(id);
+      }
+    } catch (e) {
+      if (signal.aborted) break;
+      log(`the daemon's events: ${(e as Error).message}`);
+    }
+    if (signal.aborted) break;
+    // The stream ended: the daemon restarted, or is gone. Try again for a while, then stop.
+    if (++failures > 10) {
+      log('the daemon does not answer any more; the forwarder stops');
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 500 * failures));
+  }
+  forwarder.close();
+}
+
+/** The forwarder process: reads its config, follows the daemon until SIGTERM or the daemon's end. */
+export async function runForwarder(configPath: string): Promise<void> {
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as ForwarderConfig;
+  const log: Log = (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  const controller = new AbortController();
+  const forwarder = new PortForwarder(config.target, config.listen, log);
+  // Stopped by post: at once, whatever engine call is in flight (nothing is left to flush: the log is a file).
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      controller.abort();
+      forwarder.close();
+      log(`stopped (${sig})`);
+      process.exit(0);
+    });
+  }
+  log(`following ${config.daemon.host}; published ports go to ${config.target}`);
+  await followDaemon(new EngineClient(loadEndpoint(config.daemon)), forwarder, log, controller.signal, () => {
+    if (process.send) {
+      process.send('ready');
+      process.disconnect?.();
+    }
+  });
+  log('stopped');
+}
+
+/**
+ * Starts the forwarder as a detached process of its own (it outlives main) with its output in `logPath`; resolves
+ * when it follows the daemon's events, so a container started by the very next step is seen.
+ */
+export async function startForwarder(options: {
+  daemon: DaemonEndpoint;
+  saved: SavedEndpoint;
+  target: string;
+  configPath: string;
+  logPath: string;
+  /** The bundle to run (this entry point's own file). */
+  script: string;
+  timeoutMs?: number;
+  record: (r: ForwarderRecord) => void;
+  writeConfig: (path: string, text: string) => Promise<void>;
+}): Promise<ForwarderRecord> {
+  const config: ForwarderConfig = { daemon: options.saved, target: options.target, listen: ['127.0.0.1', '::1'] };
+  await options.writeConfig(options.configPath, JSON.stringify(config));
+  const fd = openSync(options.logPath, 'a', 0o600);
+  let child;
+  try {
+    child = spawn(process.execPath, [options.script, FORWARDER_FLAG, options.configPath], {
+      detached: true,
+      stdio: ['ignore', fd, fd, 'ipc'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const pid = child.pid;
+  if (!pid) throw new Error('the port forwarder could not be started');
+  const record: ForwarderRecord = { pid, log: options.logPath, script: options.script };
+  options.record(record);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the port forwarder did not follow the daemon within ${(options.timeoutMs ?? 10_000) / 1000} s`)), options.timeoutMs ?? 10_000);
+      child.once('message', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.once('exit', (code, sig) => {
+        clearTimeout(timer);
+        reject(new Error(`the port forwarder exited at once (${sig ?? `code ${code}`})`));
+      });
+    });
+  } finally {
+    if (child.connected) child.disconnect();
+    child.unref();
+  }
+  return record;
+}
+
+/** Running (a zombie whose parent does not reap it, as under a job container's `tail -f`, counts as gone). */
+const alive = (pid: number) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z /s.test(stat);
+  } catch {
+    return false;
+  }
+};
+
+/** Stops the forwarder of this job (only if that pid still runs our bundle); resolves when it is gone. */
+export async function stopForwarder(r: ForwarderRecord, readCmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8')): Promise<boolean> {
+  let cmdline = '';
+  try {
+    cmdline = readCmdline(r.pid);
+  } catch {
+    return false; // gone already
+  }
+  if (!cmdline.split('\0').includes(FORWARDER_FLAG)) return false; // the pid was reused by something else
+  process.kill(r.pid, 'SIGTERM');
+  for (let i = 0; i < 50 && alive(r.pid); i++) await new Promise((res) => setTimeout(res, 40));
+  if (alive(r.pid)) process.kill(r.pid, 'SIGKILL');
+  return true;
+}
+
+/**
+ * main, once the daemon answers: the forwarder for this job's published ports. A forwarder that cannot start is a
+ * warning (the ports still answer at the daemon's address), never a failed step.
+ */
+export async function startPortForwarding(o: {
+  endpoint: DaemonEndpoint;
+  target: string;
+  jobDir: string;
+  state: StateRecorder;
+  log: Logger;
+  env: Readonly<Record<string, string | undefined>>;
+  script?: string;
+}): Promise<Record<string, string>> {
+  const script = o.script ?? process.argv[1];
+  try {
+    if (!script) throw new Error('the running bundle is unknown');
+    await startForwarder({
+      daemon: o.endpoint,
+      saved: saveEndpoint(o.endpoint),
+      target: o.target,
+      configPath: join(o.jobDir, 'forwarder.json'),
+      logPath: join(o.jobDir, 'forwarder.log'),
+      script,
+      record: (forwarder) => o.state.update({ forwarder }),
+      writeConfig: (path, text) => writeFile(path, text, { mode: 0o600 }),
+    });
+  } catch (e) {
+    o.log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${(e as Error).message}); they answer at the daemon's address ${o.target}.`);
+    return {};
+  }
+  // testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
+  // (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
+  return o.env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
+}
+
+/** The forwarder's warnings (a port it could not listen on), for post to repeat where the job's log shows them. */
+export function forwarderWarnings(r: ForwarderRecord, read = (path: string) => readFileSync(path, 'utf8')): string[] {
+  let text = '';
+  try {
+    text = read(r.log);
+  } catch {
+    return [];
+  }
+  return text.split('\n').map((l) => /^\S+ warning: (.*)$/.exec(l)?.[1]).filter((w): w is string => Boolean(w)).slice(0, 20);
+}
