@@ -1872,6 +1872,18 @@ function throughMirror(ref, mirror) {
     const host = mirror.replace(/^https?:\/\//, '').replace(/\/+$/, '');
     return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
+/**
+ * The rootless dind image (docker:dind-rootless, docker:<version>-dind-rootless) runs dockerd as a user through
+ * rootlesskit with its own entrypoint; the action runs dockerd as root under its own init. Not supported yet: a
+ * problem that says so and what to use instead, or undefined.
+ */
+function rootlessImageProblem(image) {
+    const { tag, repository } = parseReference(image);
+    if (!/(^|-)rootless$/.test(tag ?? '') && !/-rootless$/.test(repository))
+        return undefined;
+    return `input "image": ${JSON.stringify(image)} is a rootless dind image, which this action does not run yet (it starts dockerd as root under its own init, not through rootlesskit); ` +
+        'use the root image (docker:<version>-dind; with privileged: false it gets only the capabilities a nested dockerd needs), or runtime: sysbox-runc for a daemon without privileges on the host';
+}
 
 ;// CONCATENATED MODULE: ./src/image/credentials.ts
 // The runner's own registry credentials for pulling the dind image, found as the docker CLI finds them: a credential
@@ -4328,7 +4340,108 @@ async function reapStale(engine, olderThanMs, currentSession, log, now = Date.no
     return removed;
 }
 
+;// CONCATENATED MODULE: ./src/builder/settings.ts
+
+/** The image the docker-container driver runs BuildKit from (docker buildx create's own default). */
+const DEFAULT_BUILDX_IMAGE = 'moby/buildkit:buildx-stable-1';
+const IMAGE = /^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$/;
+/** The builder settings; undefined when buildx is false. Problems go to `f.problems`. */
+function parseBuilderSettings(f) {
+    const enabled = f.boolean('buildx');
+    const image = f.line('buildx-image');
+    if (!f.reported('buildx-image') && (!IMAGE.test(image) || image.length > 255)) {
+        f.problems.push(`input "buildx-image": ${showValue(image)} is not an image reference; use a name like ${DEFAULT_BUILDX_IMAGE} or registry.example:5000/buildkit:v0.23`);
+    }
+    if (!enabled) {
+        if (!f.reported('buildx-image') && image !== f.defaultOf('buildx-image')) {
+            f.problems.push(`input "buildx-image": ${showValue(image)} has no effect while buildx is false; set buildx: true, or remove it`);
+        }
+        return undefined;
+    }
+    return { image };
+}
+
+;// CONCATENATED MODULE: ./src/platform/platform.ts
+/** An answer of a cache management API other than success: `status` is the HTTP status (0: no answer). */
+class CacheApiError extends Error {
+    status;
+    constructor(status, message) {
+        super(message);
+        this.status = status;
+        this.name = 'CacheApiError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/lifecycle.ts
+
+
+const MAX_CACHE_KEEP = 100;
+/** cache-keep: a number of entries (1 to 100), or `all` (never delete); undefined means all. */
+function parseCacheKeep(f) {
+    const text = f.line('cache-keep');
+    if (f.reported('cache-keep'))
+        return undefined;
+    if (text.toLowerCase() === 'all')
+        return undefined;
+    if (/^\d{1,3}$/.test(text) && Number(text) >= 1 && Number(text) <= MAX_CACHE_KEEP)
+        return Number(text);
+    f.problems.push(`input "cache-keep": ${showValue(text)} is not a number of entries; use 1 to ${MAX_CACHE_KEEP} (the newest entries of the key prefix on this ref that stay) or all (delete none)`);
+    return undefined;
+}
+/** The prefix whose older entries a save supersedes: the longest restore key that the saved key starts with. */
+function prunePrefix(key, restoreKeys) {
+    return restoreKeys.filter((k) => k && key.startsWith(k) && k !== key).sort((a, b) => b.length - a.length)[0];
+}
+/** Which listed entries go: all but the newest `keep` (by creation) and the entry just saved. */
+function entriesToRemove(listed, savedKey, keep) {
+    const newestFirst = [...listed].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id - a.id);
+    return newestFirst.slice(keep).filter((e) => e.key !== savedKey);
+}
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const PERMISSION_REMEDY = 'Grant it in the workflow with `permissions: actions: write` (on the job or the workflow), or set cache-keep: all to keep every entry.';
+/** After a save of `savedKey`: deletes the older entries of its prefix on this ref, keeping the newest `keep`. */
+async function pruneOlderEntries(inventory, saved, keep, log) {
+    const prefix = prunePrefix(saved.key, saved.restoreKeys);
+    if (!prefix) {
+        return { message: `no older entries removed: ${saved.key} has no restore key prefix to group entries by (set cache-restore-keys)`, summary: '', removed: [] };
+    }
+    const notice = (m) => (log.notice ? log.notice(m) : log.info(m));
+    const removed = [];
+    try {
+        const listed = await inventory.list(prefix);
+        for (const entry of entriesToRemove(listed, saved.key, keep)) {
+            await inventory.remove(entry.id);
+            removed.push(entry);
+        }
+    }
+    catch (e) {
+        const denied = e instanceof CacheApiError && (e.status === 403 || e.status === 401);
+        const done = removed.length ? ` (${removed.length} removed before that)` : '';
+        if (denied) {
+            notice(`setup-dind cache: older entries of ${prefix}* on ${inventory.ref} were not removed: the token may not manage the Actions cache (${e.message})${done}. ${PERMISSION_REMEDY}`);
+        }
+        else {
+            log.warning(`setup-dind cache: removing older entries of ${prefix}* failed (${e.message})${done}; the job is not affected.`);
+        }
+        return report(prefix, inventory.ref, keep, removed, denied ? 'the token lacks actions: write' : 'an error');
+    }
+    return report(prefix, inventory.ref, keep, removed);
+}
+function report(prefix, ref, keep, removed, stoppedBy) {
+    const bytes = removed.reduce((n, e) => n + e.sizeBytes, 0);
+    const what = removed.length
+        ? `removed ${removed.length} older ${removed.length === 1 ? 'entry' : 'entries'} of ${prefix}* on ${ref} (${mb(bytes)}): ${removed.map((e) => e.key).join(', ')}`
+        : `no older entries of ${prefix}* on ${ref} to remove (keeping the newest ${keep})`;
+    const message = stoppedBy ? `${removed.length ? what : 'no older entries removed'}; stopped by ${stoppedBy}` : what;
+    const rows = removed.map((e) => `| \`${e.key}\` | ${mb(e.sizeBytes)} | ${e.createdAt} |`).join('\n');
+    const summary = `### setup-dind cache\n\n${message.replace(/\|/g, '\\|')}.\n\n` +
+        (removed.length ? `| removed entry | size | created |\n|---|---|---|\n${rows}\n\n` : '') +
+        (stoppedBy === 'the token lacks actions: write' ? `${PERMISSION_REMEDY}\n\n` : '');
+    return { message, summary, removed };
+}
+
 ;// CONCATENATED MODULE: ./src/cache/settings.ts
+
 
 const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
 const CACHE_SAVE = ['on-success', 'on-change', 'always', 'never'];
@@ -4374,13 +4487,14 @@ function parseCacheSettings(f, mode) {
     if (strategy === 'data-root' && mode !== 'dind')
         problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
     if (strategy === 'false') {
-        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? '']];
+        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
         for (const [name, value] of unused)
             if (value)
                 problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
         return undefined;
     }
-    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir };
+    const keep = parseCacheKeep(f);
+    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep };
 }
 
 ;// CONCATENATED MODULE: ./src/daemon/daemon-args.ts
@@ -4700,6 +4814,8 @@ function parseIntegration(read, context) {
 
 
 
+
+
 const MODES = ['dind', 'socket', 'external'];
 const PRIVILEGED = ['auto', 'true', 'false'];
 /**
@@ -4740,6 +4856,10 @@ const INPUT_DEFAULTS = {
     'cache-max-size': '',
     'cache-dir': '',
     ...INTEGRATION_DEFAULTS,
+    'cache-keep': '1',
+    buildx: 'false',
+    'buildx-image': DEFAULT_BUILDX_IMAGE,
+    token: '${{ github.token }}',
     'job-status': '${{ job.status }}',
 };
 /** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
@@ -4814,6 +4934,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const imageSupply = parseImageInputs(f, mode);
     const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
     const cache = parseCacheSettings(f, mode);
+    const builder = parseBuilderSettings(f);
     const cleanupStaleMs = parseCleanupStale(f, mode);
     const { settings: integration, problems: integrationProblems } = parseIntegration((name) => f.raw(name), {
         mode, daemonArgs: dind.daemonArgs, daemonConfig: registry?.daemonConfig ?? {},
@@ -4835,6 +4956,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         imageSupply,
         configureHost: configureHost ?? false,
         cache,
+        builder,
         cleanupStaleMs,
         integration,
         jobStatus,
@@ -4919,6 +5041,8 @@ function dindProblems({ image, privileged, runtime, network, daemonArgs }, f) {
         problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
     else if (!IMAGE_REF.test(image) && !f.reported('image'))
         problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
+    else if (rootlessImageProblem(image))
+        problems.push(rootlessImageProblem(image));
     if (runtime && !OBJECT_NAME.test(runtime))
         problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
     if (runtime && privileged === 'true')
@@ -5322,7 +5446,7 @@ async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000)
             return { ...record, hit: 'false' };
         }
         const seconds = (performance.now() - started) / 1000;
-        log.info(`setup-dind cache: restored ${entry.key} (${mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
+        log.info(`setup-dind cache: restored ${entry.key} (${cache_mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
         return { ...record, hit: entry.key === record.key ? 'true' : 'partial', restoredKey: entry.key, restoredBytes: entry.bytes, restoreSeconds: seconds };
     }
     catch (e) {
@@ -5332,7 +5456,7 @@ async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000)
         return { ...record, hit: 'false', failed: true };
     }
 }
-const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const cache_mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 /**
  * post: saves when the selected images differ from what was restored (or always, per cache-save). `produce` makes
  * the tar (docker save, or the stopped daemon's data root); `prepare` runs first when saving (stopping the daemon).
@@ -5355,12 +5479,12 @@ async function saveEntry(backend, record, current, produce, log, prepare, deadli
         const seconds = ((performance.now() - started) / 1000).toFixed(2);
         switch (result.outcome) {
             case 'saved':
-                return `saved ${record.key} (${mb(result.bytes)}, ${current.ids.length} images) to ${backend.name} in ${seconds} s`;
+                return `saved ${record.key} (${cache_mb(result.bytes)}, ${current.ids.length} images) to ${backend.name} in ${seconds} s`;
             case 'exists':
                 log.warning(`setup-dind cache: ${record.key} exists already and entries are immutable; use a key that changes (the default adds the run) to save changed images.`);
                 return 'not saved: the key exists';
             case 'too-large':
-                log.warning(`setup-dind cache: not saved, ${mb(result.bytes)} is above cache-max-size (${mb(settings.maxBytes ?? 0)}).`);
+                log.warning(`setup-dind cache: not saved, ${cache_mb(result.bytes)} is above cache-max-size (${cache_mb(settings.maxBytes ?? 0)}).`);
                 return 'not saved: too large';
             default:
                 log.warning(`setup-dind cache: saving to ${backend.name} failed${result.detail ? ` (${result.detail})` : ''}.`);
@@ -5448,7 +5572,7 @@ async function unblock(path, flags) {
     await handle?.close();
 }
 /** Runs the helper to its end; a SnapshotError with its output when it fails. */
-async function runHelper(place, spec, onExit) {
+async function data_root_runHelper(place, spec, onExit) {
     const { engine } = place;
     const id = await engine.createContainer(spec);
     try {
@@ -5475,7 +5599,7 @@ async function snapshotDataRoot(place) {
     reader.on('error', (e) => out.destroy(e));
     reader.pipe(out, { end: false });
     const readerDone = new Promise((resolve) => reader.on('close', resolve));
-    const helper = runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
+    const helper = data_root_runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
         await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
         await readerDone;
     });
@@ -5489,7 +5613,7 @@ async function restoreDataRootSnapshot(place, tar) {
         const writer = (0,external_node_fs_.createWriteStream)(fifo.path);
         const written = (0,external_node_stream_promises_namespaceObject.pipeline)(tar, writer);
         written.catch(() => undefined);
-        await runHelper(place, helperSpec(place, 'restore', fifo.name), async () => {
+        await data_root_runHelper(place, helperSpec(place, 'restore', fifo.name), async () => {
             await unblock(fifo.path, external_node_fs_.constants.O_RDONLY);
         });
         await written;
@@ -5497,6 +5621,145 @@ async function restoreDataRootSnapshot(place, tar) {
     finally {
         await (0,promises_namespaceObject.rm)(fifo.path, { force: true });
     }
+}
+
+;// CONCATENATED MODULE: ./src/cache/outputs.ts
+function cacheOutputs(record) {
+    return {
+        'cache-hit': record?.hit === 'true' ? 'true' : 'false',
+        'cache-matched-key': record?.restoredKey ?? '',
+        'cache-key': record?.key ?? '',
+    };
+}
+
+;// CONCATENATED MODULE: ./src/cache/prune.ts
+
+async function pruneAfterSave(record, platform) {
+    const keep = record.settings.keep;
+    if (record.dir || keep === undefined)
+        return;
+    const inventory = platform.cacheInventory?.();
+    if (!inventory) {
+        platform.log.info('setup-dind cache: older entries are not removed here (no cache API or no token).');
+        return;
+    }
+    try {
+        const report = await pruneOlderEntries(inventory, record, keep, platform.log);
+        platform.log.info(`setup-dind cache: ${report.message}.`);
+        if (report.summary)
+            await platform.appendSummary(report.summary);
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind cache: removing older entries failed (${e.message}); the job is not affected.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/builder/buildx.ts
+// buildx: true. A docker-container builder on the job's daemon that already has the job's registry mirrors and
+// CA certificates (the buildkitd.toml of registry/buildkit.ts), exported as BUILDX_BUILDER, so that
+// `docker buildx build` goes through the mirror with no further step. Its BuildKit image is made present on the
+// job's daemon through the engine client first (pulled through the daemon's own mirrors and certificates, so no
+// anonymous Docker Hub pull from the builder); the builder itself is created and removed by the docker CLI's buildx
+// plugin, as docker/setup-buildx-action does: buildx keeps its builders in its own store on the runner, which no
+// engine API call can fill. Without the image, or without the plugin, main fails with what to do.
+
+
+
+const buildx_run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
+class BuilderError extends Error {
+}
+/** The builder's name: one per job session (buildx names allow letters, digits, '-' and '_'). */
+const builderName = (session) => `setup-dind-${session.replace(/[^a-zA-Z0-9_-]+/g, '-')}`.slice(0, 63);
+/** `docker buildx create` for the job's builder. */
+function createArgs(name, settings, buildkitdConfig) {
+    return [
+        'buildx', 'create', '--name', name, '--driver', 'docker-container', '--driver-opt', `image=${settings.image}`,
+        ...(buildkitdConfig ? ['--buildkitd-config', buildkitdConfig] : []),
+        '--bootstrap',
+    ];
+}
+/** The environment that points the docker CLI at the job's daemon. */
+function cliEnvironment(base, endpoint) {
+    const env = {};
+    for (const [k, v] of Object.entries(base))
+        if (v !== undefined && !k.startsWith('DOCKER_'))
+            env[k] = v;
+    if (base.DOCKER_CONFIG)
+        env.DOCKER_CONFIG = base.DOCKER_CONFIG;
+    return { ...env, ...clientEnvironment(endpoint) };
+}
+/** The builder image on the job's daemon: present, or pulled through its mirrors; else a BuilderError that says what to do. */
+async function ensureBuilderImage(daemon, settings) {
+    try {
+        if (await daemon.imageExists(settings.image))
+            return 'present';
+        await daemon.pullImage(settings.image);
+        return 'pulled';
+    }
+    catch (e) {
+        throw new BuilderError(`buildx: the builder image ${settings.image} could not be had on the job's daemon (${e.message}). ` +
+            'The docker-container builder runs BuildKit from that image: let the daemon pull it (registry-mirrors with a mirror ' +
+            'that has it, or a registry it reaches with registry-certs), or set buildx-image to an image you provide; or remove ' +
+            "buildx (DOCKER_BUILDKIT=1 docker build uses the daemon's own BuildKit, with the same mirrors and certificates).");
+    }
+}
+const firstLines = (e) => {
+    const err = e;
+    return (err.stderr || err.message).trim().split('\n').filter((l) => l.trim()).slice(0, 2).join(' ');
+};
+/** Creates the builder with the buildx plugin; no docker CLI, no plugin or a failed create is a BuilderError. */
+async function createBuilder(name, settings, buildkitdConfig, env) {
+    try {
+        await buildx_run('docker', ['buildx', 'version'], { env, timeout: 30_000 });
+    }
+    catch (e) {
+        if (e.code === 'ENOENT')
+            throw new BuilderError('buildx: there is no docker CLI on this runner; buildx needs it with its buildx plugin (docker/setup-buildx-action installs one), or remove buildx');
+        throw new BuilderError(`buildx: the docker CLI has no buildx plugin (docker buildx version: ${firstLines(e)}); install it (docker/setup-buildx-action does) or remove buildx`);
+    }
+    try {
+        await buildx_run('docker', [...createArgs(name, settings, buildkitdConfig)], { env, timeout: 180_000 });
+    }
+    catch (e) {
+        throw new BuilderError(`buildx: docker buildx create failed (${firstLines(e)})`);
+    }
+}
+/** post: removes the builder (its container, and its entry in buildx's store); never throws. */
+async function removeBuilder(name, env) {
+    try {
+        await buildx_run('docker', ['buildx', 'rm', name], { env, timeout: 60_000 });
+        return undefined;
+    }
+    catch (e) {
+        const err = e;
+        return (err.stderr || err.message).trim().split('\n').at(-1);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/builder/apply.ts
+
+
+/** main: the builder, or nothing when buildx is false. A BuilderError fails the step. */
+async function applyBuilder(settings, platform, state, daemon, endpoint, buildkitdConfig) {
+    if (!settings)
+        return { outputs: { 'buildx-builder': '' }, facts: {} };
+    const image = await ensureBuilderImage(daemon, settings);
+    const name = builderName(state.value.session);
+    state.update({ builder: name });
+    await createBuilder(name, settings, buildkitdConfig, cliEnvironment(platform.env, endpoint));
+    platform.exportVariable('BUILDX_BUILDER', name);
+    platform.log.info(`setup-dind: buildx builder ${name} (docker-container, ${settings.image} ${image}) is ready; BUILDX_BUILDER=${name}.`);
+    return { outputs: { 'buildx-builder': name }, facts: { 'buildx builder': `${name} (${settings.image}${buildkitdConfig ? ', the registry settings in its buildkitd.toml' : ''})` } };
+}
+/** post: removes the builder the state names; a failure is a note (the daemon's removal takes its container too). */
+async function undoBuilder(s, platform) {
+    if (!s.builder || !s.endpoint)
+        return;
+    const problem = await removeBuilder(s.builder, cliEnvironment(platform.env, loadEndpoint(s.endpoint)));
+    if (problem)
+        platform.log.info(`setup-dind: docker buildx rm ${s.builder}: ${problem}`);
+    else
+        platform.log.info(`setup-dind: removed the buildx builder ${s.builder}.`);
 }
 
 ;// CONCATENATED MODULE: ./src/state.ts
@@ -5699,6 +5962,9 @@ function restartNotice(changed) {
 
 
 
+
+
+
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
 function endsOnThisPlatform(platform, options, report) {
     const problem = unsupportedPlatform(options.os ?? process.platform);
@@ -5834,6 +6100,7 @@ async function runMain(platform, options = {}) {
         const moreEnv = (await daemon.afterReady?.()) ?? {};
         const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
         const cache = await prepareImageCache(inputs, platform, state, client);
+        const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
         const outputs = {
             'docker-host': formatAddress(daemon.endpoint.address),
             'daemon-version': ready.version.version,
@@ -5842,8 +6109,8 @@ async function runMain(platform, options = {}) {
             'ready-seconds': waitSeconds.toFixed(3),
             ...daemon.outputs,
             ...registry.outputs,
-            'cache-hit': cache?.hit ?? 'false',
-            'cache-key': cache?.key ?? '',
+            ...cacheOutputs(cache),
+            ...builder.outputs,
         };
         for (const [name, value] of Object.entries(outputs))
             platform.setOutput(name, value);
@@ -5854,6 +6121,7 @@ async function runMain(platform, options = {}) {
             ...daemon.facts,
             ...registry.facts,
             ...(cache ? { 'Image cache': cacheFact(cache) } : {}),
+            ...builder.facts,
             'DOCKER_HOST': `\`${outputs['docker-host']}\``,
             'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
             'Storage driver': info.storageDriver,
@@ -5936,9 +6204,13 @@ async function runPost(platform, options = {}) {
             await removeDockerContext(s.dockerContext).catch((e) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
         }
         try {
+            await undoBuilder(s, platform);
             if (s.cache && s.ready && s.endpoint) {
                 const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform, jobStatus));
                 platform.log.info(`setup-dind cache: ${message}.`);
+                // saveEntry's message for a new entry starts with "saved ".
+                if (message.startsWith('saved '))
+                    await pruneAfterSave(s.cache, platform);
             }
             const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
             if (restored.length)
@@ -6004,7 +6276,7 @@ async function prepareImageCache(inputs, platform, state, daemon) {
 function cacheFact(record) {
     if (!record.restoredKey)
         return `${record.settings.strategy}: nothing restored (${record.backend})`;
-    return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
+    return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${cache_mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
 }
 /** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
 async function saveImageCache(record, s, platform, jobStatus) {
@@ -6153,9 +6425,74 @@ async function group(title, fn) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/platform/github-caches.ts
+// GitHub's REST API for the Actions cache (list and delete entries), with the job's token. fetch only: no
+// dependency, and nothing is loaded unless a job with a cache saved an entry.
+
+const PAGE = 100;
+/** At most this many pages are read (1000 entries of one prefix on one ref is far more than a quota holds). */
+const MAX_PAGES = 10;
+const TIMEOUT_MS = 30_000;
+/** The inventory for this job, or undefined without the API's address, the repository, the ref or a token. */
+function githubCacheInventory(env, token) {
+    const api = env.GITHUB_API_URL?.replace(/\/+$/, '');
+    const repository = env.GITHUB_REPOSITORY;
+    const ref = env.GITHUB_REF;
+    const secret = token.trim();
+    if (!api || !repository || !ref || !secret || /[\r\n]/.test(secret))
+        return undefined;
+    const base = `${api}/repos/${repository.split('/').map(encodeURIComponent).join('/')}/actions/caches`;
+    async function call(method, url) {
+        let response;
+        try {
+            response = await fetch(url, {
+                method,
+                headers: { Authorization: `Bearer ${secret}`, Accept: 'application/vnd.github+json', 'X-GitHub-Api-Version': '2022-11-28', 'User-Agent': 'setup-dind' },
+                signal: AbortSignal.timeout(TIMEOUT_MS),
+            });
+        }
+        catch (e) {
+            throw new CacheApiError(0, `${method} ${url} got no answer (${e.message})`);
+        }
+        const text = await response.text();
+        if (!response.ok) {
+            let message = text.slice(0, 200);
+            try {
+                message = JSON.parse(text).message ?? message;
+            }
+            catch {
+                // not JSON: the text itself
+            }
+            throw new CacheApiError(response.status, `${method} ${url.replace(/\?.*/, '')}: HTTP ${response.status} ${message}`);
+        }
+        return text ? JSON.parse(text) : undefined;
+    }
+    return {
+        name: "GitHub's cache API",
+        ref,
+        async list(prefix) {
+            const found = [];
+            for (let page = 1; page <= MAX_PAGES; page++) {
+                const query = new URLSearchParams({ key: prefix, ref, sort: 'created_at', direction: 'desc', per_page: String(PAGE), page: String(page) });
+                const body = (await call('GET', `${base}?${query}`));
+                const caches = body?.actions_caches ?? [];
+                for (const c of caches)
+                    found.push({ id: c.id, key: c.key, ref: c.ref, createdAt: c.created_at, sizeBytes: c.size_in_bytes });
+                if (caches.length < PAGE)
+                    break;
+            }
+            return found;
+        },
+        async remove(id) {
+            await call('DELETE', `${base}/${id}`);
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/platform/github.ts
 // GitHub Actions: workflow commands (written directly, github-commands.ts) and the cache service (@actions/cache,
 // loaded only when a job uses the cache).
+
 
 
 /** What @actions/cache's isFeatureAvailable checks, without loading it: a cache service URL from the runner. */
@@ -6191,6 +6528,7 @@ function githubPlatform(env = process.env) {
             warning: (m) => issueCommand('warning', {}, m),
             error: (m) => issueCommand('error', {}, m),
             debug: (m) => issueCommand('debug', {}, m),
+            notice: (m) => issueCommand('notice', {}, m),
         },
         state: {
             get: (key) => env[`STATE_${key}`] ?? '',
@@ -6216,6 +6554,8 @@ function githubPlatform(env = process.env) {
             await appendSummary(env, markdown);
         },
         cacheService: () => (cacheServiceAvailable(env) ? githubCacheService : undefined),
+        // The token input (default: the job's GITHUB_TOKEN) is read here only, at post, and never kept in state.
+        cacheInventory: () => (cacheServiceAvailable(env) ? githubCacheInventory(env, env.INPUT_TOKEN ?? '') : undefined),
         fail: (message) => {
             process.exitCode = 1;
             issueCommand('error', {}, message);

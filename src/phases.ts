@@ -14,6 +14,9 @@ import { newSessionId, sessionLabels } from './session.js';
 import { type RunProbeResult, probeContainerRun } from './daemon/run-probe.js';
 import { type CacheRecord, cacheDeadlineMs, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
 import { type SnapshotPlace, restoreDataRootSnapshot, snapshotDataRoot } from './cache/data-root.js';
+import { cacheOutputs } from './cache/outputs.js';
+import { pruneAfterSave } from './cache/prune.js';
+import { applyBuilder, undoBuilder } from './builder/apply.js';
 import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
 import { CONTEXT_NAME, type ContextRecord, handOver, removeDockerContext } from './docker-context.js';
@@ -154,6 +157,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     const moreEnv = (await daemon.afterReady?.()) ?? {};
     const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
     const cache = await prepareImageCache(inputs, platform, state, client);
+    const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
     const outputs: Record<string, string> = {
       'docker-host': formatAddress(daemon.endpoint.address),
       'daemon-version': ready.version.version,
@@ -162,8 +166,8 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
       'ready-seconds': waitSeconds.toFixed(3),
       ...daemon.outputs,
       ...registry.outputs,
-      'cache-hit': cache?.hit ?? 'false',
-      'cache-key': cache?.key ?? '',
+      ...cacheOutputs(cache),
+      ...builder.outputs,
     };
     for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
     await handToJob(daemon, outputs['docker-host']!, inputs, platform, state, moreEnv);
@@ -174,6 +178,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
         ...daemon.facts,
         ...registry.facts,
         ...(cache ? { 'Image cache': cacheFact(cache) } : {}),
+        ...builder.facts,
         'DOCKER_HOST': `\`${outputs['docker-host']}\``,
         'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
         'Storage driver': info.storageDriver,
@@ -255,9 +260,12 @@ export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'o
       await removeDockerContext(s.dockerContext).catch((e: Error) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
     }
     try {
+      await undoBuilder(s, platform);
       if (s.cache && s.ready && s.endpoint) {
         const message = await platform.group('Image cache', () => saveImageCache(s.cache!, s, platform, jobStatus));
         platform.log.info(`setup-dind cache: ${message}.`);
+        // saveEntry's message for a new entry starts with "saved ".
+        if (message.startsWith('saved ')) await pruneAfterSave(s.cache, platform);
       }
       const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
       if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);

@@ -50,6 +50,8 @@ export interface SessionState {
   forwarder?: ForwarderRecord;
   /** Digests of the inputs pre started with, compared by main (daemon/drift.ts). */
   startedWith?: Record<string, string>;
+  /** buildx: the builder main created (or asked buildx to create), to remove in post. */
+  builder?: string;
   cleanedUp?: boolean;
 }
 
