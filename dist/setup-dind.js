@@ -1014,8 +1014,9 @@ class EngineClient {
             const slash = ref.lastIndexOf('/');
             const hasTag = ref.includes('@') || ref.slice(slash + 1).includes(':');
             const query = hasTag ? { fromImage: ref } : { fromImage: ref, tag: 'latest' };
-            // X-Registry-Auth: the credentials as base64url JSON, as the docker CLI sends them.
-            const headers = auth ? { 'X-Registry-Auth': Buffer.from(JSON.stringify(auth)).toString('base64url') } : undefined;
+            // X-Registry-Auth: the credentials as JSON in URL-safe base64 WITH padding, as the docker CLI sends them (Go's
+            // base64.URLEncoding; dockerd 20.10 silently pulls anonymously when the padding is missing).
+            const headers = auth ? { 'X-Registry-Auth': Buffer.from(JSON.stringify(auth)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_') } : undefined;
             const failed = await streamedError(await this.request('POST', '/images/create', { query, headers }));
             if (failed)
                 throw new Error(failed);
@@ -1853,6 +1854,18 @@ const authKey = (registry) => (registry === DOCKER_HUB ? 'https://index.docker.i
 function throughMirror(ref, mirror) {
     const host = mirror.replace(/^https?:\/\//, '').replace(/\/+$/, '');
     return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+/**
+ * The rootless dind image (docker:dind-rootless, docker:<version>-dind-rootless) runs dockerd as a user through
+ * rootlesskit with its own entrypoint; the action runs dockerd as root under its own init. Not supported yet: a
+ * problem that says so and what to use instead, or undefined.
+ */
+function rootlessImageProblem(image) {
+    const { tag, repository } = parseReference(image);
+    if (!/(^|-)rootless$/.test(tag ?? '') && !/-rootless$/.test(repository))
+        return undefined;
+    return `input "image": ${JSON.stringify(image)} is a rootless dind image, which this action does not run yet (it starts dockerd as root under its own init, not through rootlesskit); ` +
+        'use the root image (docker:<version>-dind; with privileged: false it gets only the capabilities a nested dockerd needs), or runtime: sysbox-runc for a daemon without privileges on the host';
 }
 
 ;// CONCATENATED MODULE: ./src/image/credentials.ts
@@ -4681,6 +4694,7 @@ function parseIntegration(read, context) {
 
 
 
+
 const MODES = ['dind', 'socket', 'external'];
 const PRIVILEGED = ['auto', 'true', 'false'];
 /**
@@ -4900,6 +4914,8 @@ function dindProblems({ image, privileged, runtime, network, daemonArgs }, f) {
         problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
     else if (!IMAGE_REF.test(image) && !f.reported('image'))
         problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
+    else if (rootlessImageProblem(image))
+        problems.push(rootlessImageProblem(image));
     if (runtime && !OBJECT_NAME.test(runtime))
         problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
     if (runtime && privileged === 'true')

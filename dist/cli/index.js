@@ -309,6 +309,55 @@ function parseImageSupply(raw, mode) {
     return { settings: { ...(mirror ? { mirror: mirror.replace(/\/$/, '') } : {}), ...(username && password ? { credentials: { username, password } } : {}) }, problems };
 }
 
+;// CONCATENATED MODULE: ./src/image/reference.ts
+// Image references as the docker CLI reads them: which registry a reference names (docker.io when the first part is
+// no host), the key its credentials are stored under in the docker config, and the same image through a mirror.
+const DOCKER_HUB = 'docker.io';
+function parseReference(ref) {
+    let rest = ref;
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+    }
+    let tag;
+    const colon = rest.lastIndexOf(':');
+    if (colon > rest.lastIndexOf('/')) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+    }
+    const slash = rest.indexOf('/');
+    const first = slash >= 0 ? rest.slice(0, slash) : '';
+    const isHost = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
+    let registry = isHost ? first : DOCKER_HUB;
+    let repository = isHost ? rest.slice(slash + 1) : rest;
+    if (registry === 'index.docker.io' || registry === 'registry-1.docker.io')
+        registry = DOCKER_HUB;
+    if (registry === DOCKER_HUB && !repository.includes('/'))
+        repository = `library/${repository}`;
+    return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+/** The key of a registry in config.json's auths and credHelpers (Docker Hub's is its legacy v1 URL). */
+const authKey = (registry) => (registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry);
+/** The same image through a docker.io pull-through mirror (https://host[:port][/path]), as a reference. */
+function throughMirror(ref, mirror) {
+    const host = mirror.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+    return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+/**
+ * The rootless dind image (docker:dind-rootless, docker:<version>-dind-rootless) runs dockerd as a user through
+ * rootlesskit with its own entrypoint; the action runs dockerd as root under its own init. Not supported yet: a
+ * problem that says so and what to use instead, or undefined.
+ */
+function rootlessImageProblem(image) {
+    const { tag, repository } = parseReference(image);
+    if (!/(^|-)rootless$/.test(tag ?? '') && !/-rootless$/.test(repository))
+        return undefined;
+    return `input "image": ${JSON.stringify(image)} is a rootless dind image, which this action does not run yet (it starts dockerd as root under its own init, not through rootlesskit); ` +
+        'use the root image (docker:<version>-dind; with privileged: false it gets only the capabilities a nested dockerd needs), or runtime: sysbox-runc for a daemon without privileges on the host';
+}
+
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(30);
 ;// CONCATENATED MODULE: ./src/network/settings.ts
@@ -1220,6 +1269,7 @@ function parseIntegration(read, context) {
 
 
 
+
 const MODES = ['dind', 'socket', 'external'];
 const PRIVILEGED = ['auto', 'true', 'false'];
 /**
@@ -1439,6 +1489,8 @@ function dindProblems({ image, privileged, runtime, network, daemonArgs }, f) {
         problems.push(`input "image": ${(0,show/* showValue */.v)(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
     else if (!IMAGE_REF.test(image) && !f.reported('image'))
         problems.push(`input "image": ${(0,show/* showValue */.v)(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
+    else if (rootlessImageProblem(image))
+        problems.push(rootlessImageProblem(image));
     if (runtime && !OBJECT_NAME.test(runtime))
         problems.push(`input "runtime": ${(0,show/* showValue */.v)(runtime)} is not a runtime name; use a name like sysbox-runc`);
     if (runtime && privileged === 'true')
@@ -1803,43 +1855,6 @@ const apiVersionEnvironment = () => [`DOCKER_MIN_API_VERSION=${MIN_API_VERSION}`
 var external_node_child_process_ = __nccwpck_require__(421);
 // EXTERNAL MODULE: ./src/dockercli/config.ts
 var dockercli_config = __nccwpck_require__(238);
-;// CONCATENATED MODULE: ./src/image/reference.ts
-// Image references as the docker CLI reads them: which registry a reference names (docker.io when the first part is
-// no host), the key its credentials are stored under in the docker config, and the same image through a mirror.
-const DOCKER_HUB = 'docker.io';
-function parseReference(ref) {
-    let rest = ref;
-    let digest;
-    const at = rest.indexOf('@');
-    if (at >= 0) {
-        digest = rest.slice(at + 1);
-        rest = rest.slice(0, at);
-    }
-    let tag;
-    const colon = rest.lastIndexOf(':');
-    if (colon > rest.lastIndexOf('/')) {
-        tag = rest.slice(colon + 1);
-        rest = rest.slice(0, colon);
-    }
-    const slash = rest.indexOf('/');
-    const first = slash >= 0 ? rest.slice(0, slash) : '';
-    const isHost = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
-    let registry = isHost ? first : DOCKER_HUB;
-    let repository = isHost ? rest.slice(slash + 1) : rest;
-    if (registry === 'index.docker.io' || registry === 'registry-1.docker.io')
-        registry = DOCKER_HUB;
-    if (registry === DOCKER_HUB && !repository.includes('/'))
-        repository = `library/${repository}`;
-    return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
-}
-/** The key of a registry in config.json's auths and credHelpers (Docker Hub's is its legacy v1 URL). */
-const authKey = (registry) => (registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry);
-/** The same image through a docker.io pull-through mirror (https://host[:port][/path]), as a reference. */
-function throughMirror(ref, mirror) {
-    const host = mirror.replace(/^https?:\/\//, '').replace(/\/+$/, '');
-    return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
-}
-
 ;// CONCATENATED MODULE: ./src/image/credentials.ts
 // The runner's own registry credentials for pulling the dind image, found as the docker CLI finds them: a credential
 // helper for that registry (credHelpers), else the credential store (credsStore), else auths in config.json.
@@ -5676,8 +5691,9 @@ class EngineClient {
             const slash = ref.lastIndexOf('/');
             const hasTag = ref.includes('@') || ref.slice(slash + 1).includes(':');
             const query = hasTag ? { fromImage: ref } : { fromImage: ref, tag: 'latest' };
-            // X-Registry-Auth: the credentials as base64url JSON, as the docker CLI sends them.
-            const headers = auth ? { 'X-Registry-Auth': Buffer.from(JSON.stringify(auth)).toString('base64url') } : undefined;
+            // X-Registry-Auth: the credentials as JSON in URL-safe base64 WITH padding, as the docker CLI sends them (Go's
+            // base64.URLEncoding; dockerd 20.10 silently pulls anonymously when the padding is missing).
+            const headers = auth ? { 'X-Registry-Auth': Buffer.from(JSON.stringify(auth)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_') } : undefined;
             const failed = await streamedError(await this.request('POST', '/images/create', { query, headers }));
             if (failed)
                 throw new Error(failed);
