@@ -255,7 +255,11 @@ describe('EngineClient over a unix socket', () => {
     await client().pullImage('docker:29-dind', auth);
     await client().pullImage('docker:29-dind');
     const [withAuth, without] = seen;
-    expect(JSON.parse(Buffer.from(String(withAuth!.headers['x-registry-auth']), 'base64url').toString())).toEqual(auth);
+    const header = String(withAuth!.headers['x-registry-auth']);
+    expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toEqual(auth);
+    // Go's base64.URLEncoding, padded: the length is a multiple of 4 and only URL-safe characters are used.
+    expect(header).toMatch(/^[A-Za-z0-9_-]+={0,2}$/);
+    expect(header.length % 4).toBe(0);
     expect(without!.headers['x-registry-auth']).toBeUndefined();
   });
 

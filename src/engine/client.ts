@@ -368,8 +368,9 @@ export class EngineClient {
       const slash = ref.lastIndexOf('/');
       const hasTag = ref.includes('@') || ref.slice(slash + 1).includes(':');
       const query = hasTag ? { fromImage: ref } : { fromImage: ref, tag: 'latest' };
-      // X-Registry-Auth: the credentials as base64url JSON, as the docker CLI sends them.
-      const headers = auth ? { 'X-Registry-Auth': Buffer.from(JSON.stringify(auth)).toString('base64url') } : undefined;
+      // X-Registry-Auth: the credentials as JSON in URL-safe base64 WITH padding, as the docker CLI sends them (Go's
+      // base64.URLEncoding; dockerd 20.10 silently pulls anonymously when the padding is missing).
+      const headers = auth ? { 'X-Registry-Auth': Buffer.from(JSON.stringify(auth)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_') } : undefined;
       const failed = await streamedError(await this.request('POST', '/images/create', { query, headers }));
       if (failed) throw new Error(failed);
     });
