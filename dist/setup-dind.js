@@ -1059,6 +1059,7 @@ class EngineClient {
         return {
             id: c.Id,
             name: c.Name.replace(/^\//, ''),
+            image: c.Image,
             running: c.State.Running,
             restarting: c.State.Restarting,
             status: c.State.Status,
@@ -1126,6 +1127,23 @@ class EngineClient {
                 stream.destroy();
             }
         })();
+    }
+    /** Waits until the container exits; its exit code. No idle timeout: the answer comes only at the exit. */
+    waitContainer(id) {
+        return this.call(`waiting for container ${id.slice(0, 12)}`, async () => (await json(await this.request('POST', `/containers/${encodeURIComponent(id)}/wait`, { timeoutMs: 86_400_000 }))).StatusCode);
+    }
+    /** Every container's id (running or not). */
+    listContainerIds() {
+        return this.call('listing containers', async () => (await this.getJson('/containers/json', { all: true })).map((c) => c.Id));
+    }
+    /** Removes unused networks, dangling images, and build cache beyond `keepBytes` (what a snapshot need not carry). */
+    pruneUnused(keepBytes) {
+        return this.call('pruning unused networks, dangling images and build cache', async () => {
+            await this.send('POST', '/networks/prune');
+            await this.send('POST', '/images/prune', { query: { filters: JSON.stringify({ dangling: ['true'] }) } });
+            // keep-storage until API 1.47, reserved-space from 1.48: a daemon ignores the one it does not know.
+            await this.send('POST', '/build/prune', { query: { 'keep-storage': keepBytes, 'reserved-space': keepBytes } });
+        });
     }
     /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
     listImages() {
@@ -3940,6 +3958,7 @@ async function startDind(inputs, platform, state, s, outer, deps) {
         state.update({ network: { name: network, created: !exists } });
     }
     const files = await writeDaemonFiles(inputs, jobDir, name);
+    state.update({ hostJobDir: toHostPath(jobDir) });
     const planInput = {
         inputs: network === inputs.dind.network && image === inputs.dind.image ? inputs : { ...inputs, dind: { ...inputs.dind, network, image } },
         session: s.session,
@@ -4322,7 +4341,108 @@ async function reapStale(engine, olderThanMs, currentSession, log, now = Date.no
     return removed;
 }
 
+;// CONCATENATED MODULE: ./src/builder/settings.ts
+
+/** The image the docker-container driver runs BuildKit from (docker buildx create's own default). */
+const DEFAULT_BUILDX_IMAGE = 'moby/buildkit:buildx-stable-1';
+const IMAGE = /^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$/;
+/** The builder settings; undefined when buildx is false. Problems go to `f.problems`. */
+function parseBuilderSettings(f) {
+    const enabled = f.boolean('buildx');
+    const image = f.line('buildx-image');
+    if (!f.reported('buildx-image') && (!IMAGE.test(image) || image.length > 255)) {
+        f.problems.push(`input "buildx-image": ${showValue(image)} is not an image reference; use a name like ${DEFAULT_BUILDX_IMAGE} or registry.example:5000/buildkit:v0.23`);
+    }
+    if (!enabled) {
+        if (!f.reported('buildx-image') && image !== f.defaultOf('buildx-image')) {
+            f.problems.push(`input "buildx-image": ${showValue(image)} has no effect while buildx is false; set buildx: true, or remove it`);
+        }
+        return undefined;
+    }
+    return { image };
+}
+
+;// CONCATENATED MODULE: ./src/platform/platform.ts
+/** An answer of a cache management API other than success: `status` is the HTTP status (0: no answer). */
+class CacheApiError extends Error {
+    status;
+    constructor(status, message) {
+        super(message);
+        this.status = status;
+        this.name = 'CacheApiError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/lifecycle.ts
+
+
+const MAX_CACHE_KEEP = 100;
+/** cache-keep: a number of entries (1 to 100), or `all` (never delete); undefined means all. */
+function parseCacheKeep(f) {
+    const text = f.line('cache-keep');
+    if (f.reported('cache-keep'))
+        return undefined;
+    if (text.toLowerCase() === 'all')
+        return undefined;
+    if (/^\d{1,3}$/.test(text) && Number(text) >= 1 && Number(text) <= MAX_CACHE_KEEP)
+        return Number(text);
+    f.problems.push(`input "cache-keep": ${showValue(text)} is not a number of entries; use 1 to ${MAX_CACHE_KEEP} (the newest entries of the key prefix on this ref that stay) or all (delete none)`);
+    return undefined;
+}
+/** The prefix whose older entries a save supersedes: the longest restore key that the saved key starts with. */
+function prunePrefix(key, restoreKeys) {
+    return restoreKeys.filter((k) => k && key.startsWith(k) && k !== key).sort((a, b) => b.length - a.length)[0];
+}
+/** Which listed entries go: all but the newest `keep` (by creation) and the entry just saved. */
+function entriesToRemove(listed, savedKey, keep) {
+    const newestFirst = [...listed].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id - a.id);
+    return newestFirst.slice(keep).filter((e) => e.key !== savedKey);
+}
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const PERMISSION_REMEDY = 'Grant it in the workflow with `permissions: actions: write` (on the job or the workflow), or set cache-keep: all to keep every entry.';
+/** After a save of `savedKey`: deletes the older entries of its prefix on this ref, keeping the newest `keep`. */
+async function pruneOlderEntries(inventory, saved, keep, log) {
+    const prefix = prunePrefix(saved.key, saved.restoreKeys);
+    if (!prefix) {
+        return { message: `no older entries removed: ${saved.key} has no restore key prefix to group entries by (set cache-restore-keys)`, summary: '', removed: [] };
+    }
+    const notice = (m) => (log.notice ? log.notice(m) : log.info(m));
+    const removed = [];
+    try {
+        const listed = await inventory.list(prefix);
+        for (const entry of entriesToRemove(listed, saved.key, keep)) {
+            await inventory.remove(entry.id);
+            removed.push(entry);
+        }
+    }
+    catch (e) {
+        const denied = e instanceof CacheApiError && (e.status === 403 || e.status === 401);
+        const done = removed.length ? ` (${removed.length} removed before that)` : '';
+        if (denied) {
+            notice(`setup-dind cache: older entries of ${prefix}* on ${inventory.ref} were not removed: the token may not manage the Actions cache (${e.message})${done}. ${PERMISSION_REMEDY}`);
+        }
+        else {
+            log.warning(`setup-dind cache: removing older entries of ${prefix}* failed (${e.message})${done}; the job is not affected.`);
+        }
+        return report(prefix, inventory.ref, keep, removed, denied ? 'the token lacks actions: write' : 'an error');
+    }
+    return report(prefix, inventory.ref, keep, removed);
+}
+function report(prefix, ref, keep, removed, stoppedBy) {
+    const bytes = removed.reduce((n, e) => n + e.sizeBytes, 0);
+    const what = removed.length
+        ? `removed ${removed.length} older ${removed.length === 1 ? 'entry' : 'entries'} of ${prefix}* on ${ref} (${mb(bytes)}): ${removed.map((e) => e.key).join(', ')}`
+        : `no older entries of ${prefix}* on ${ref} to remove (keeping the newest ${keep})`;
+    const message = stoppedBy ? `${removed.length ? what : 'no older entries removed'}; stopped by ${stoppedBy}` : what;
+    const rows = removed.map((e) => `| \`${e.key}\` | ${mb(e.sizeBytes)} | ${e.createdAt} |`).join('\n');
+    const summary = `### setup-dind cache\n\n${message.replace(/\|/g, '\\|')}.\n\n` +
+        (removed.length ? `| removed entry | size | created |\n|---|---|---|\n${rows}\n\n` : '') +
+        (stoppedBy === 'the token lacks actions: write' ? `${PERMISSION_REMEDY}\n\n` : '');
+    return { message, summary, removed };
+}
+
 ;// CONCATENATED MODULE: ./src/cache/settings.ts
+
 
 const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
 const CACHE_SAVE = ['on-success', 'on-change', 'always', 'never'];
@@ -4368,13 +4488,14 @@ function parseCacheSettings(f, mode) {
     if (strategy === 'data-root' && mode !== 'dind')
         problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
     if (strategy === 'false') {
-        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? '']];
+        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
         for (const [name, value] of unused)
             if (value)
                 problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
         return undefined;
     }
-    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir };
+    const keep = parseCacheKeep(f);
+    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep };
 }
 
 ;// CONCATENATED MODULE: ./src/daemon/daemon-args.ts
@@ -4695,6 +4816,7 @@ function parseIntegration(read, context) {
 
 
 
+
 const MODES = ['dind', 'socket', 'external'];
 const PRIVILEGED = ['auto', 'true', 'false'];
 /**
@@ -4735,6 +4857,10 @@ const INPUT_DEFAULTS = {
     'cache-max-size': '',
     'cache-dir': '',
     ...INTEGRATION_DEFAULTS,
+    'cache-keep': '1',
+    buildx: 'false',
+    'buildx-image': DEFAULT_BUILDX_IMAGE,
+    token: '${{ github.token }}',
     'job-status': '${{ job.status }}',
 };
 /** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
@@ -4809,6 +4935,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const imageSupply = parseImageInputs(f, mode);
     const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
     const cache = parseCacheSettings(f, mode);
+    const builder = parseBuilderSettings(f);
     const cleanupStaleMs = parseCleanupStale(f, mode);
     const { settings: integration, problems: integrationProblems } = parseIntegration((name) => f.raw(name), {
         mode, daemonArgs: dind.daemonArgs, daemonConfig: registry?.daemonConfig ?? {},
@@ -4830,6 +4957,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         imageSupply,
         configureHost: configureHost ?? false,
         cache,
+        builder,
         cleanupStaleMs,
         integration,
         jobStatus,
@@ -5136,7 +5264,12 @@ class DirectoryBackend {
         if (!match)
             return undefined;
         const { stream, done } = decompressFile(match.file);
-        await Promise.all([consume(stream), done]);
+        // Both ends settle before the restore returns: a consumer still writing must not outlive a failure.
+        const [consumed, decompressed] = await Promise.allSettled([consume(stream), done]);
+        if (consumed.status === 'rejected' || decompressed.status === 'rejected') {
+            const reasons = [consumed, decompressed].flatMap((r) => (r.status === 'rejected' ? [r.reason.message] : []));
+            throw new Error(reasons.join('; '));
+        }
         return { key: match.key, bytes: match.bytes };
     }
     async save(key, produce, maxBytes, supersedes = []) {
@@ -5314,7 +5447,7 @@ async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000)
             return { ...record, hit: 'false' };
         }
         const seconds = (performance.now() - started) / 1000;
-        log.info(`setup-dind cache: restored ${entry.key} (${mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
+        log.info(`setup-dind cache: restored ${entry.key} (${cache_mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
         return { ...record, hit: entry.key === record.key ? 'true' : 'partial', restoredKey: entry.key, restoredBytes: entry.bytes, restoreSeconds: seconds };
     }
     catch (e) {
@@ -5324,7 +5457,7 @@ async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000)
         return { ...record, hit: 'false', failed: true };
     }
 }
-const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const cache_mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 /**
  * post: saves when the selected images differ from what was restored (or always, per cache-save). `produce` makes
  * the tar (docker save, or the stopped daemon's data root); `prepare` runs first when saving (stopping the daemon).
@@ -5347,12 +5480,12 @@ async function saveEntry(backend, record, current, produce, log, prepare, deadli
         const seconds = ((performance.now() - started) / 1000).toFixed(2);
         switch (result.outcome) {
             case 'saved':
-                return `saved ${record.key} (${mb(result.bytes)}, ${current.ids.length} images) to ${backend.name} in ${seconds} s`;
+                return `saved ${record.key} (${cache_mb(result.bytes)}, ${current.ids.length} images) to ${backend.name} in ${seconds} s`;
             case 'exists':
                 log.warning(`setup-dind cache: ${record.key} exists already and entries are immutable; use a key that changes (the default adds the run) to save changed images.`);
                 return 'not saved: the key exists';
             case 'too-large':
-                log.warning(`setup-dind cache: not saved, ${mb(result.bytes)} is above cache-max-size (${mb(settings.maxBytes ?? 0)}).`);
+                log.warning(`setup-dind cache: not saved, ${cache_mb(result.bytes)} is above cache-max-size (${cache_mb(settings.maxBytes ?? 0)}).`);
                 return 'not saved: too large';
             default:
                 log.warning(`setup-dind cache: saving to ${backend.name} failed${result.detail ? ` (${result.detail})` : ''}.`);
@@ -5366,9 +5499,269 @@ async function saveEntry(backend, record, current, produce, log, prepare, deadli
         return 'not saved: an error';
     }
 }
-/** Where the dind data root lives inside the daemon's container, and the directory its archive is rooted at. */
-const DATA_ROOT = '/var/lib/docker';
-const DATA_ROOT_PARENT = (0,external_node_path_.join)(DATA_ROOT, '..');
+
+;// CONCATENATED MODULE: ./src/cache/data-root.ts
+// data-root snapshots that keep what overlay layers need: extended attributes (trusted.overlay.opaque marks a
+// directory a later layer replaced), whiteout devices, owners by number. The engine's archive API keeps none of the
+// trusted.* attributes, so the tar is made (and unpacked) by GNU tar in a short-lived container of the dind image
+// that mounts the daemon's volume; it streams through a FIFO in the per-job directory, which that container mounts.
+// Runtime state never enters a snapshot: containers (with their restart policies), networks, containerd's task
+// state, volumes and temporary files are left out, and the daemon is pruned before it stops.
+
+
+
+
+
+
+
+
+const data_root_run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
+/** Where the helper sees the daemon's volume and the per-job directory. */
+const DATA = '/var/lib/docker';
+const JOB = '/run/setup-dind';
+/** Paths under the data root a snapshot leaves out: runtime state, and volumes (data of the job, not of the cache). */
+const SNAPSHOT_EXCLUDES = [
+    './containers', './network', './runtimes', './tmp', './volumes', './swarm', './image/*/layerdb/mounts',
+    './containerd/daemon/io.containerd.runtime.v2.task', './containerd/daemon/io.containerd.sandbox.controller.v1.shim',
+    './engine-id',
+];
+/** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
+const NO_GNU_TAR = 90;
+/**
+ * The helper's script: `save` writes the data root into the FIFO, `restore` unpacks the FIFO into it. A fixed text:
+ * the FIFO's path and the excludes arrive as arguments.
+ */
+const SNAPSHOT_SCRIPT = `set -e
+mode=$1 fifo=$2; shift 2
+tar --version 2>/dev/null | grep -q 'GNU tar' || { echo "setup-dind: this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)" >&2; exit ${NO_GNU_TAR}; }
+[ -p "$fifo" ] || { echo "setup-dind: $fifo is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }
+cd ${DATA}
+if [ "$mode" = save ]; then
+  for x in "$@"; do set -- "$@" "--exclude=$x"; shift; done
+  exec tar --create --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --sparse --anchored "$@" .
+fi
+exec tar --extract --read-full-records --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions`;
+function helperSpec(place, mode, fifoName) {
+    return {
+        name: `${place.volume}-${mode}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`,
+        Image: place.image,
+        Entrypoint: ['sh', '-c', SNAPSHOT_SCRIPT, 'setup-dind-snapshot'],
+        Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? SNAPSHOT_EXCLUDES : [])],
+        Labels: place.labels,
+        HostConfig: {
+            // Reading and writing trusted.* attributes needs CAP_SYS_ADMIN; nothing else beyond Docker's defaults.
+            CapAdd: ['SYS_ADMIN'],
+            NetworkMode: 'none',
+            Mounts: [
+                { Type: 'volume', Source: place.volume, Target: DATA, ...(mode === 'save' ? { ReadOnly: true } : {}) },
+                { Type: 'bind', Source: place.hostJobDir, Target: JOB },
+            ],
+        },
+    };
+}
+class SnapshotError extends Error {
+}
+async function makeFifo(jobDir) {
+    const name = `snapshot-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.fifo`;
+    const path = (0,external_node_path_.join)(jobDir, name);
+    await data_root_run('mkfifo', ['-m', '600', path]);
+    return { name, path };
+}
+/** Opens and closes the other end, so an open still waiting for a helper that died returns (and fails). */
+async function unblock(path, flags) {
+    const handle = await (0,promises_namespaceObject.open)(path, flags | external_node_fs_.constants.O_NONBLOCK).catch(() => undefined);
+    await handle?.close();
+}
+/** Runs the helper to its end; a SnapshotError with its output when it fails. */
+async function data_root_runHelper(place, spec, onExit) {
+    const { engine } = place;
+    const id = await engine.createContainer(spec);
+    try {
+        await engine.startContainer(id);
+        const code = await engine.waitContainer(id);
+        await onExit();
+        if (code !== 0) {
+            const output = (await engine.containerLogs(id, 20).catch(() => '')).trim();
+            throw new SnapshotError(`${spec.Cmd[0]} of the data root failed (exit ${code})${output ? `: ${output}` : ''}`);
+        }
+    }
+    finally {
+        await engine.removeContainer(id).catch(() => undefined);
+    }
+}
+/**
+ * The daemon's (stopped) data root as a tar stream. The stream ends only when the helper exited 0: a tar cut short
+ * errors instead of ending, so no backend ever stores a truncated snapshot as an entry.
+ */
+async function snapshotDataRoot(place) {
+    const fifo = await makeFifo(place.jobDir);
+    const out = new external_node_stream_.PassThrough();
+    const reader = (0,external_node_fs_.createReadStream)(fifo.path);
+    reader.on('error', (e) => out.destroy(e));
+    reader.pipe(out, { end: false });
+    const readerDone = new Promise((resolve) => reader.on('close', resolve));
+    const helper = data_root_runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
+        await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
+        await readerDone;
+    });
+    helper.then(() => out.end(), (e) => out.destroy(e)).finally(() => (0,promises_namespaceObject.rm)(fifo.path, { force: true }));
+    return out;
+}
+/** Unpacks a snapshot tar into the daemon's volume (before dockerd starts). */
+async function restoreDataRootSnapshot(place, tar) {
+    const fifo = await makeFifo(place.jobDir);
+    try {
+        const writer = (0,external_node_fs_.createWriteStream)(fifo.path);
+        const written = (0,external_node_stream_promises_namespaceObject.pipeline)(tar, writer);
+        written.catch(() => undefined);
+        await data_root_runHelper(place, helperSpec(place, 'restore', fifo.name), async () => {
+            await unblock(fifo.path, external_node_fs_.constants.O_RDONLY);
+        });
+        await written;
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(fifo.path, { force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/outputs.ts
+function cacheOutputs(record) {
+    return {
+        'cache-hit': record?.hit === 'true' ? 'true' : 'false',
+        'cache-matched-key': record?.restoredKey ?? '',
+        'cache-key': record?.key ?? '',
+    };
+}
+
+;// CONCATENATED MODULE: ./src/cache/prune.ts
+
+async function pruneAfterSave(record, platform) {
+    const keep = record.settings.keep;
+    if (record.dir || keep === undefined)
+        return;
+    const inventory = platform.cacheInventory?.();
+    if (!inventory) {
+        platform.log.info('setup-dind cache: older entries are not removed here (no cache API or no token).');
+        return;
+    }
+    try {
+        const report = await pruneOlderEntries(inventory, record, keep, platform.log);
+        platform.log.info(`setup-dind cache: ${report.message}.`);
+        if (report.summary)
+            await platform.appendSummary(report.summary);
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind cache: removing older entries failed (${e.message}); the job is not affected.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/builder/buildx.ts
+// buildx: true. A docker-container builder on the job's daemon that already has the job's registry mirrors and
+// CA certificates (the buildkitd.toml of registry/buildkit.ts), exported as BUILDX_BUILDER, so that
+// `docker buildx build` goes through the mirror with no further step. Its BuildKit image is made present on the
+// job's daemon through the engine client first (pulled through the daemon's own mirrors and certificates, so no
+// anonymous Docker Hub pull from the builder); the builder itself is created and removed by the docker CLI's buildx
+// plugin, as docker/setup-buildx-action does: buildx keeps its builders in its own store on the runner, which no
+// engine API call can fill. Without the image, or without the plugin, main fails with what to do.
+
+
+
+const buildx_run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
+class BuilderError extends Error {
+}
+/** The builder's name: one per job session (buildx names allow letters, digits, '-' and '_'). */
+const builderName = (session) => `setup-dind-${session.replace(/[^a-zA-Z0-9_-]+/g, '-')}`.slice(0, 63);
+/** `docker buildx create` for the job's builder. */
+function createArgs(name, settings, buildkitdConfig) {
+    return [
+        'buildx', 'create', '--name', name, '--driver', 'docker-container', '--driver-opt', `image=${settings.image}`,
+        ...(buildkitdConfig ? ['--buildkitd-config', buildkitdConfig] : []),
+        '--bootstrap',
+    ];
+}
+/** The environment that points the docker CLI at the job's daemon. */
+function cliEnvironment(base, endpoint) {
+    const env = {};
+    for (const [k, v] of Object.entries(base))
+        if (v !== undefined && !k.startsWith('DOCKER_'))
+            env[k] = v;
+    if (base.DOCKER_CONFIG)
+        env.DOCKER_CONFIG = base.DOCKER_CONFIG;
+    return { ...env, ...clientEnvironment(endpoint) };
+}
+/** The builder image on the job's daemon: present, or pulled through its mirrors; else a BuilderError that says what to do. */
+async function ensureBuilderImage(daemon, settings) {
+    try {
+        if (await daemon.imageExists(settings.image))
+            return 'present';
+        await daemon.pullImage(settings.image);
+        return 'pulled';
+    }
+    catch (e) {
+        throw new BuilderError(`buildx: the builder image ${settings.image} could not be had on the job's daemon (${e.message}). ` +
+            'The docker-container builder runs BuildKit from that image: let the daemon pull it (registry-mirrors with a mirror ' +
+            'that has it, or a registry it reaches with registry-certs), or set buildx-image to an image you provide; or remove ' +
+            "buildx (DOCKER_BUILDKIT=1 docker build uses the daemon's own BuildKit, with the same mirrors and certificates).");
+    }
+}
+const firstLines = (e) => {
+    const err = e;
+    return (err.stderr || err.message).trim().split('\n').filter((l) => l.trim()).slice(0, 2).join(' ');
+};
+/** Creates the builder with the buildx plugin; no docker CLI, no plugin or a failed create is a BuilderError. */
+async function createBuilder(name, settings, buildkitdConfig, env) {
+    try {
+        await buildx_run('docker', ['buildx', 'version'], { env, timeout: 30_000 });
+    }
+    catch (e) {
+        if (e.code === 'ENOENT')
+            throw new BuilderError('buildx: there is no docker CLI on this runner; buildx needs it with its buildx plugin (docker/setup-buildx-action installs one), or remove buildx');
+        throw new BuilderError(`buildx: the docker CLI has no buildx plugin (docker buildx version: ${firstLines(e)}); install it (docker/setup-buildx-action does) or remove buildx`);
+    }
+    try {
+        await buildx_run('docker', [...createArgs(name, settings, buildkitdConfig)], { env, timeout: 180_000 });
+    }
+    catch (e) {
+        throw new BuilderError(`buildx: docker buildx create failed (${firstLines(e)})`);
+    }
+}
+/** post: removes the builder (its container, and its entry in buildx's store); never throws. */
+async function removeBuilder(name, env) {
+    try {
+        await buildx_run('docker', ['buildx', 'rm', name], { env, timeout: 60_000 });
+        return undefined;
+    }
+    catch (e) {
+        const err = e;
+        return (err.stderr || err.message).trim().split('\n').at(-1);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/builder/apply.ts
+
+
+/** main: the builder, or nothing when buildx is false. A BuilderError fails the step. */
+async function applyBuilder(settings, platform, state, daemon, endpoint, buildkitdConfig) {
+    if (!settings)
+        return { outputs: { 'buildx-builder': '' }, facts: {} };
+    const image = await ensureBuilderImage(daemon, settings);
+    const name = builderName(state.value.session);
+    state.update({ builder: name });
+    await createBuilder(name, settings, buildkitdConfig, cliEnvironment(platform.env, endpoint));
+    platform.exportVariable('BUILDX_BUILDER', name);
+    platform.log.info(`setup-dind: buildx builder ${name} (docker-container, ${settings.image} ${image}) is ready; BUILDX_BUILDER=${name}.`);
+    return { outputs: { 'buildx-builder': name }, facts: { 'buildx builder': `${name} (${settings.image}${buildkitdConfig ? ', the registry settings in its buildkitd.toml' : ''})` } };
+}
+/** post: removes the builder the state names; a failure is a note (the daemon's removal takes its container too). */
+async function undoBuilder(s, platform) {
+    if (!s.builder || !s.endpoint)
+        return;
+    const problem = await removeBuilder(s.builder, cliEnvironment(platform.env, loadEndpoint(s.endpoint)));
+    if (problem)
+        platform.log.info(`setup-dind: docker buildx rm ${s.builder}: ${problem}`);
+    else
+        platform.log.info(`setup-dind: removed the buildx builder ${s.builder}.`);
+}
 
 ;// CONCATENATED MODULE: ./src/state.ts
 const KEY = 'setup-dind';
@@ -5420,6 +5813,16 @@ class StateRecorder {
 
 
 const CONTEXT_NAME = 'setup-dind';
+/** The config directory is missing, or holds nothing but a setup-dind context (another job's, created the same way). */
+function onlyOurs(configDir) {
+    if (!(0,external_node_fs_.existsSync)(configDir))
+        return true;
+    const id = contextId(CONTEXT_NAME);
+    const list = (dir) => ((0,external_node_fs_.existsSync)(dir) ? (0,external_node_fs_.readdirSync)(dir) : []);
+    const top = list(configDir);
+    return top.length === 1 && top[0] === 'contexts' && list((0,external_node_path_.join)(configDir, 'contexts')).every((d) => d === 'meta' || d === 'tls') &&
+        ['meta', 'tls'].every((d) => list((0,external_node_path_.join)(configDir, 'contexts', d)).every((e) => e === id));
+}
 async function readConfig(configPath) {
     let before = null;
     try {
@@ -5442,12 +5845,13 @@ async function readConfig(configPath) {
 async function installDockerContext(configDir, endpoint, options, record) {
     const configPath = (0,external_node_path_.join)(configDir, 'config.json');
     const { before, config } = options.makeCurrent ? await readConfig(configPath) : { before: null, config: {} };
-    record({ configDir, configBefore: before, madeCurrent: options.makeCurrent, ...((0,external_node_fs_.existsSync)(configDir) ? {} : { createdConfigDir: true }) });
+    const host = formatAddress(endpoint.address);
+    record({ configDir, configBefore: before, madeCurrent: options.makeCurrent, host, ...(onlyOurs(configDir) ? { createdConfigDir: true } : {}) });
     const id = contextId(CONTEXT_NAME);
     const meta = {
         Name: CONTEXT_NAME,
         Metadata: { Description: "this job's Docker daemon (setup-dind)" },
-        Endpoints: { docker: { Host: formatAddress(endpoint.address), SkipTLSVerify: false } },
+        Endpoints: { docker: { Host: host, SkipTLSVerify: false } },
     };
     await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(configDir, 'contexts', 'meta', id), { recursive: true, mode: 0o700 });
     await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(configDir, 'contexts', 'meta', id, 'meta.json'), JSON.stringify(meta));
@@ -5462,20 +5866,36 @@ async function installDockerContext(configDir, endpoint, options, record) {
 }
 async function removeDockerContext(r) {
     const id = contextId(CONTEXT_NAME);
+    if (r.host && !(await stillOurs((0,external_node_path_.join)(r.configDir, 'contexts', 'meta', id, 'meta.json'), r.host))) {
+        // Another job of this user wrote the context since: it is that job's to remove (config.json is still ours).
+        if (r.madeCurrent !== false)
+            await restoreConfig(r);
+        return;
+    }
     await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(r.configDir, 'contexts', 'meta', id), { recursive: true, force: true });
     await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(r.configDir, 'contexts', 'tls', id), { recursive: true, force: true });
     // The folders of the store, when nothing else is in them (the context was the first in this config directory).
     for (const dir of ['contexts/meta', 'contexts/tls', 'contexts'])
         await (0,promises_namespaceObject.rmdir)((0,external_node_path_.join)(r.configDir, dir)).catch(() => undefined);
-    if (r.madeCurrent !== false) {
-        const configPath = (0,external_node_path_.join)(r.configDir, 'config.json');
-        if (r.configBefore === null)
-            await (0,promises_namespaceObject.rm)(configPath, { force: true });
-        else
-            await (0,promises_namespaceObject.writeFile)(configPath, r.configBefore);
-    }
+    if (r.madeCurrent !== false)
+        await restoreConfig(r);
     if (r.createdConfigDir)
         await (0,promises_namespaceObject.rmdir)(r.configDir).catch(() => undefined);
+}
+async function restoreConfig(r) {
+    const configPath = (0,external_node_path_.join)(r.configDir, 'config.json');
+    if (r.configBefore === null)
+        await (0,promises_namespaceObject.rm)(configPath, { force: true });
+    else
+        await (0,promises_namespaceObject.writeFile)(configPath, r.configBefore);
+}
+async function stillOurs(metaPath, host) {
+    try {
+        return JSON.parse(await (0,promises_namespaceObject.readFile)(metaPath, 'utf8')).Endpoints?.docker?.Host === host;
+    }
+    catch {
+        return true; // gone or unreadable: removing it again is harmless
+    }
 }
 /**
  * Hands the daemon to the job's steps: DOCKER_HOST and friends (set-host true; the context is there too, not
@@ -5569,6 +5989,10 @@ function restartNotice(changed) {
 
 
 
+
+
+
+
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
 function endsOnThisPlatform(platform, options, report) {
     const problem = unsupportedPlatform(options.os ?? process.platform);
@@ -5600,14 +6024,22 @@ function daemonMode(inputs, platform, state, engine, options) {
 }
 /** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
 function restoreDataRoot(inputs, platform, state) {
-    return async (engine, containerId) => {
+    // The helper mounts the daemon's volume; the daemon's container stays created, not started.
+    return async (engine) => {
         const started = startCache(inputs, platform);
         if (!started)
             return true;
-        const record = await restoreEntry(started.backend, started.record, (tar) => engine.putArchive(containerId, DATA_ROOT_PARENT, tar), platform.log, cacheDeadlineMs(platform.env));
+        const place = snapshotPlace(engine, state.value, inputs.dind.image, platform);
+        const record = await restoreEntry(started.backend, started.record, (tar) => restoreDataRootSnapshot(place, tar), platform.log, cacheDeadlineMs(platform.env));
         state.update({ cache: record });
         return !record.failed;
     };
+}
+/** Where a data-root snapshot is taken or restored: the daemon's volume on the outer engine, through the job directory. */
+function snapshotPlace(engine, s, image, platform) {
+    if (!s.volume || !s.jobDir || !s.hostJobDir)
+        throw new Error('the daemon\'s volume or job directory is not recorded in state');
+    return { engine, image, volume: s.volume, jobDir: s.jobDir, hostJobDir: s.hostJobDir, labels: sessionLabels(s.session, platform.job) };
 }
 /** Parses inputs, or fails the step with every problem at once and returns undefined. */
 function readInputs(platform) {
@@ -5696,6 +6128,7 @@ async function runMain(platform, options = {}) {
         const moreEnv = (await daemon.afterReady?.()) ?? {};
         const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
         const cache = await prepareImageCache(inputs, platform, state, client);
+        const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
         const outputs = {
             'docker-host': formatAddress(daemon.endpoint.address),
             'daemon-version': ready.version.version,
@@ -5704,8 +6137,8 @@ async function runMain(platform, options = {}) {
             'ready-seconds': waitSeconds.toFixed(3),
             ...daemon.outputs,
             ...registry.outputs,
-            'cache-hit': cache?.hit ?? 'false',
-            'cache-key': cache?.key ?? '',
+            ...cacheOutputs(cache),
+            ...builder.outputs,
         };
         for (const [name, value] of Object.entries(outputs))
             platform.setOutput(name, value);
@@ -5716,6 +6149,7 @@ async function runMain(platform, options = {}) {
             ...daemon.facts,
             ...registry.facts,
             ...(cache ? { 'Image cache': cacheFact(cache) } : {}),
+            ...builder.facts,
             'DOCKER_HOST': `\`${outputs['docker-host']}\``,
             'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
             'Storage driver': info.storageDriver,
@@ -5798,9 +6232,13 @@ async function runPost(platform, options = {}) {
             await removeDockerContext(s.dockerContext).catch((e) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
         }
         try {
+            await undoBuilder(s, platform);
             if (s.cache && s.ready && s.endpoint) {
                 const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform, jobStatus));
                 platform.log.info(`setup-dind cache: ${message}.`);
+                // saveEntry's message for a new entry starts with "saved ".
+                if (message.startsWith('saved '))
+                    await pruneAfterSave(s.cache, platform);
             }
             const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
             if (restored.length)
@@ -5866,7 +6304,7 @@ async function prepareImageCache(inputs, platform, state, daemon) {
 function cacheFact(record) {
     if (!record.restoredKey)
         return `${record.settings.strategy}: nothing restored (${record.backend})`;
-    return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
+    return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${cache_mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
 }
 /** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
 async function saveImageCache(record, s, platform, jobStatus) {
@@ -5881,12 +6319,29 @@ async function saveImageCache(record, s, platform, jobStatus) {
         }
         const outer = new EngineClient(loadEndpoint(s.outer));
         const id = s.containerId;
-        return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => stopCleanly(outer, id), cacheDeadlineMs(platform.env), jobStatus);
+        // The image is the one the daemon runs: post reads no inputs but job-status, so it comes from the container.
+        const image = (await outer.inspectContainer(id))?.image ?? '';
+        const prepare = async () => {
+            await pruneForSnapshot(daemon);
+            await stopCleanly(outer, id);
+        };
+        return await saveEntry(backend, record, current, () => snapshotDataRoot(snapshotPlace(outer, s, image, platform)), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
     }
     catch (e) {
         platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
         return 'not saved: an error';
     }
+}
+/** Build cache a data-root snapshot keeps at most (the rest is pruned before it is taken). */
+const SNAPSHOT_BUILD_CACHE_BYTES = 1024 ** 3;
+/**
+ * Before a data-root snapshot: every container goes (a restored daemon would restart the last job's containers), and
+ * unused networks, dangling images and build cache beyond SNAPSHOT_BUILD_CACHE_BYTES.
+ */
+async function pruneForSnapshot(daemon) {
+    for (const id of await daemon.listContainerIds())
+        await daemon.removeContainer(id);
+    await daemon.pruneUnused(SNAPSHOT_BUILD_CACHE_BYTES);
 }
 /**
  * data-root: dockerd must have shut down by itself (exit code 0) before its data root is archived. A daemon killed
@@ -5998,9 +6453,74 @@ async function group(title, fn) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/platform/github-caches.ts
+// GitHub's REST API for the Actions cache (list and delete entries), with the job's token. fetch only: no
+// dependency, and nothing is loaded unless a job with a cache saved an entry.
+
+const PAGE = 100;
+/** At most this many pages are read (1000 entries of one prefix on one ref is far more than a quota holds). */
+const MAX_PAGES = 10;
+const TIMEOUT_MS = 30_000;
+/** The inventory for this job, or undefined without the API's address, the repository, the ref or a token. */
+function githubCacheInventory(env, token) {
+    const api = env.GITHUB_API_URL?.replace(/\/+$/, '');
+    const repository = env.GITHUB_REPOSITORY;
+    const ref = env.GITHUB_REF;
+    const secret = token.trim();
+    if (!api || !repository || !ref || !secret || /[\r\n]/.test(secret))
+        return undefined;
+    const base = `${api}/repos/${repository.split('/').map(encodeURIComponent).join('/')}/actions/caches`;
+    async function call(method, url) {
+        let response;
+        try {
+            response = await fetch(url, {
+                method,
+                headers: { Authorization: `Bearer ${secret}`, Accept: 'application/vnd.github+json', 'X-GitHub-Api-Version': '2022-11-28', 'User-Agent': 'setup-dind' },
+                signal: AbortSignal.timeout(TIMEOUT_MS),
+            });
+        }
+        catch (e) {
+            throw new CacheApiError(0, `${method} ${url} got no answer (${e.message})`);
+        }
+        const text = await response.text();
+        if (!response.ok) {
+            let message = text.slice(0, 200);
+            try {
+                message = JSON.parse(text).message ?? message;
+            }
+            catch {
+                // not JSON: the text itself
+            }
+            throw new CacheApiError(response.status, `${method} ${url.replace(/\?.*/, '')}: HTTP ${response.status} ${message}`);
+        }
+        return text ? JSON.parse(text) : undefined;
+    }
+    return {
+        name: "GitHub's cache API",
+        ref,
+        async list(prefix) {
+            const found = [];
+            for (let page = 1; page <= MAX_PAGES; page++) {
+                const query = new URLSearchParams({ key: prefix, ref, sort: 'created_at', direction: 'desc', per_page: String(PAGE), page: String(page) });
+                const body = (await call('GET', `${base}?${query}`));
+                const caches = body?.actions_caches ?? [];
+                for (const c of caches)
+                    found.push({ id: c.id, key: c.key, ref: c.ref, createdAt: c.created_at, sizeBytes: c.size_in_bytes });
+                if (caches.length < PAGE)
+                    break;
+            }
+            return found;
+        },
+        async remove(id) {
+            await call('DELETE', `${base}/${id}`);
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/platform/github.ts
 // GitHub Actions: workflow commands (written directly, github-commands.ts) and the cache service (@actions/cache,
 // loaded only when a job uses the cache).
+
 
 
 /** What @actions/cache's isFeatureAvailable checks, without loading it: a cache service URL from the runner. */
@@ -6036,6 +6556,7 @@ function githubPlatform(env = process.env) {
             warning: (m) => issueCommand('warning', {}, m),
             error: (m) => issueCommand('error', {}, m),
             debug: (m) => issueCommand('debug', {}, m),
+            notice: (m) => issueCommand('notice', {}, m),
         },
         state: {
             get: (key) => env[`STATE_${key}`] ?? '',
@@ -6061,6 +6582,8 @@ function githubPlatform(env = process.env) {
             await appendSummary(env, markdown);
         },
         cacheService: () => (cacheServiceAvailable(env) ? githubCacheService : undefined),
+        // The token input (default: the job's GITHUB_TOKEN) is read here only, at post, and never kept in state.
+        cacheInventory: () => (cacheServiceAvailable(env) ? githubCacheInventory(env, env.INPUT_TOKEN ?? '') : undefined),
         fail: (message) => {
             process.exitCode = 1;
             issueCommand('error', {}, message);

@@ -1,5 +1,6 @@
 // Every input of the action: its default, how it is parsed and validated. All problems are reported together,
 // and nothing is started while any input is invalid.
+import { type BuilderSettings, DEFAULT_BUILDX_IMAGE, parseBuilderSettings } from './builder/settings.js';
 import { type CacheSettings, parseCacheSettings } from './cache/settings.js';
 import { type DaemonAddress, parseDockerHost } from './endpoint.js';
 import { parseDaemonArgs } from './daemon/daemon-args.js';
@@ -60,6 +61,10 @@ export const INPUT_DEFAULTS = {
   'cache-max-size': '',
   'cache-dir': '',
   ...INTEGRATION_DEFAULTS,
+  'cache-keep': '1',
+  buildx: 'false',
+  'buildx-image': DEFAULT_BUILDX_IMAGE,
+  token: '${{ github.token }}',
   'job-status': '${{ job.status }}',
 } as const satisfies Record<string, string>;
 export type InputName = keyof typeof INPUT_DEFAULTS;
@@ -99,6 +104,8 @@ export interface Inputs {
   /** socket mode: allow changing the runner daemon's daemon.json (and reloading it). */
   configureHost: boolean;
   cache?: CacheSettings;
+  /** buildx: a docker-container builder on the job's daemon; undefined: none. */
+  builder?: BuilderSettings;
   /** Remove objects of other setup-dind sessions older than this (ms) from the engine; undefined: never. */
   cleanupStaleMs?: number;
   /** dind: job paths, mounts, MTU, proxies and port forwarding (daemon/integration.ts). */
@@ -165,6 +172,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
   const imageSupply = parseImageInputs(f, mode);
   const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
   const cache = parseCacheSettings(f, mode);
+  const builder = parseBuilderSettings(f);
   const cleanupStaleMs = parseCleanupStale(f, mode);
   const { settings: integration, problems: integrationProblems } = parseIntegration((name) => f.raw(name), {
     mode, daemonArgs: dind.daemonArgs, daemonConfig: registry?.daemonConfig ?? {},
@@ -186,6 +194,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     imageSupply,
     configureHost: configureHost ?? false,
     cache,
+    builder,
     cleanupStaleMs,
     integration,
     jobStatus,

@@ -10,9 +10,13 @@ import { STOP_GRACE_SECONDS, cleanupSession, reapStale } from './cleanup.js';
 import { type Inputs, InputError, parseInputs } from './inputs.js';
 import type { Platform } from './platform/platform.js';
 import { type Clock, NotReadyError, type Ready, realClock, waitUntilReady } from './readiness.js';
-import { newSessionId } from './session.js';
+import { newSessionId, sessionLabels } from './session.js';
 import { type RunProbeResult, probeContainerRun } from './daemon/run-probe.js';
-import { type CacheRecord, cacheDeadlineMs, DATA_ROOT, DATA_ROOT_PARENT, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
+import { type CacheRecord, cacheDeadlineMs, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
+import { type SnapshotPlace, restoreDataRootSnapshot, snapshotDataRoot } from './cache/data-root.js';
+import { cacheOutputs } from './cache/outputs.js';
+import { pruneAfterSave } from './cache/prune.js';
+import { applyBuilder, undoBuilder } from './builder/apply.js';
 import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
 import { CONTEXT_NAME, type ContextRecord, handOver, removeDockerContext } from './docker-context.js';
@@ -58,13 +62,21 @@ function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, en
 
 /** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
 function restoreDataRoot(inputs: Inputs, platform: Platform, state: StateRecorder) {
-  return async (engine: EngineClient, containerId: string): Promise<boolean> => {
+  // The helper mounts the daemon's volume; the daemon's container stays created, not started.
+  return async (engine: EngineClient): Promise<boolean> => {
     const started = startCache(inputs, platform);
     if (!started) return true;
-    const record = await restoreEntry(started.backend, started.record, (tar) => engine.putArchive(containerId, DATA_ROOT_PARENT, tar), platform.log, cacheDeadlineMs(platform.env));
+    const place = snapshotPlace(engine, state.value!, inputs.dind.image, platform);
+    const record = await restoreEntry(started.backend, started.record, (tar) => restoreDataRootSnapshot(place, tar), platform.log, cacheDeadlineMs(platform.env));
     state.update({ cache: record });
     return !record.failed;
   };
+}
+
+/** Where a data-root snapshot is taken or restored: the daemon's volume on the outer engine, through the job directory. */
+function snapshotPlace(engine: EngineClient, s: SessionState, image: string, platform: Platform): SnapshotPlace {
+  if (!s.volume || !s.jobDir || !s.hostJobDir) throw new Error('the daemon\'s volume or job directory is not recorded in state');
+  return { engine, image, volume: s.volume, jobDir: s.jobDir, hostJobDir: s.hostJobDir, labels: sessionLabels(s.session, platform.job) };
 }
 
 /** Parses inputs, or fails the step with every problem at once and returns undefined. */
@@ -145,6 +157,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     const moreEnv = (await daemon.afterReady?.()) ?? {};
     const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
     const cache = await prepareImageCache(inputs, platform, state, client);
+    const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
     const outputs: Record<string, string> = {
       'docker-host': formatAddress(daemon.endpoint.address),
       'daemon-version': ready.version.version,
@@ -153,8 +166,8 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
       'ready-seconds': waitSeconds.toFixed(3),
       ...daemon.outputs,
       ...registry.outputs,
-      'cache-hit': cache?.hit ?? 'false',
-      'cache-key': cache?.key ?? '',
+      ...cacheOutputs(cache),
+      ...builder.outputs,
     };
     for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
     await handToJob(daemon, outputs['docker-host']!, inputs, platform, state, moreEnv);
@@ -165,6 +178,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
         ...daemon.facts,
         ...registry.facts,
         ...(cache ? { 'Image cache': cacheFact(cache) } : {}),
+        ...builder.facts,
         'DOCKER_HOST': `\`${outputs['docker-host']}\``,
         'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
         'Storage driver': info.storageDriver,
@@ -246,9 +260,12 @@ export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'o
       await removeDockerContext(s.dockerContext).catch((e: Error) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
     }
     try {
+      await undoBuilder(s, platform);
       if (s.cache && s.ready && s.endpoint) {
         const message = await platform.group('Image cache', () => saveImageCache(s.cache!, s, platform, jobStatus));
         platform.log.info(`setup-dind cache: ${message}.`);
+        // saveEntry's message for a new entry starts with "saved ".
+        if (message.startsWith('saved ')) await pruneAfterSave(s.cache, platform);
       }
       const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
       if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
@@ -323,11 +340,29 @@ async function saveImageCache(record: CacheRecord, s: SessionState, platform: Pl
     }
     const outer = new EngineClient(loadEndpoint(s.outer!));
     const id = s.containerId!;
-    return await saveEntry(backend, record, current, () => outer.getArchive(id, DATA_ROOT), platform.log, () => stopCleanly(outer, id), cacheDeadlineMs(platform.env), jobStatus);
+    // The image is the one the daemon runs: post reads no inputs but job-status, so it comes from the container.
+    const image = (await outer.inspectContainer(id))?.image ?? '';
+    const prepare = async () => {
+      await pruneForSnapshot(daemon);
+      await stopCleanly(outer, id);
+    };
+    return await saveEntry(backend, record, current, () => snapshotDataRoot(snapshotPlace(outer, s, image, platform)), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
   } catch (e) {
     platform.log.warning(`setup-dind cache: could not save (${(e as Error).message}).`);
     return 'not saved: an error';
   }
+}
+
+/** Build cache a data-root snapshot keeps at most (the rest is pruned before it is taken). */
+export const SNAPSHOT_BUILD_CACHE_BYTES = 1024 ** 3;
+
+/**
+ * Before a data-root snapshot: every container goes (a restored daemon would restart the last job's containers), and
+ * unused networks, dangling images and build cache beyond SNAPSHOT_BUILD_CACHE_BYTES.
+ */
+async function pruneForSnapshot(daemon: EngineClient): Promise<void> {
+  for (const id of await daemon.listContainerIds()) await daemon.removeContainer(id);
+  await daemon.pruneUnused(SNAPSHOT_BUILD_CACHE_BYTES);
 }
 
 /**

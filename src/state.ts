@@ -24,6 +24,8 @@ export interface SessionState {
   outer?: SavedEndpoint;
   /** A directory of ours (socket, certificates); removed by post. */
   jobDir?: string;
+  /** The per-job directory as the outer engine's host sees it (a container job translates it). */
+  hostJobDir?: string;
   containerId?: string;
   containerName?: string;
   volume?: string;
@@ -48,6 +50,8 @@ export interface SessionState {
   forwarder?: ForwarderRecord;
   /** Digests of the inputs pre started with, compared by main (daemon/drift.ts). */
   startedWith?: Record<string, string>;
+  /** buildx: the builder main created (or asked buildx to create), to remove in post. */
+  builder?: string;
   cleanedUp?: boolean;
 }
 

@@ -1,7 +1,7 @@
 // The image cache through a job: restore before the first step (images: docker load into the job's daemon in main;
 // data-root: the daemon's data root, restored into its volume in pre before dockerd starts), save in post only
 // when the images changed. Nothing here may fail a job: every problem becomes a warning and a cold daemon.
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { EngineClient } from '../engine/client.js';
 import type { JobContext, Logger, Platform } from '../platform/platform.js';
@@ -190,7 +190,3 @@ export async function saveEntry(
     return 'not saved: an error';
   }
 }
-
-/** Where the dind data root lives inside the daemon's container, and the directory its archive is rooted at. */
-export const DATA_ROOT = '/var/lib/docker';
-export const DATA_ROOT_PARENT = join(DATA_ROOT, '..');

@@ -48,7 +48,12 @@ export class DirectoryBackend implements CacheBackend {
     }
     if (!match) return undefined;
     const { stream, done } = decompressFile(match.file);
-    await Promise.all([consume(stream), done]);
+    // Both ends settle before the restore returns: a consumer still writing must not outlive a failure.
+    const [consumed, decompressed] = await Promise.allSettled([consume(stream), done]);
+    if (consumed.status === 'rejected' || decompressed.status === 'rejected') {
+      const reasons = [consumed, decompressed].flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+      throw new Error(reasons.join('; '));
+    }
     return { key: match.key, bytes: match.bytes };
   }
 

@@ -1,6 +1,7 @@
 // The image-cache inputs: their type and their parser (inputs.ts composes it with the other capabilities').
 import type { Fields } from '../fields.js';
 import { showValue } from '../show.js';
+import { parseCacheKeep } from './lifecycle.js';
 
 export const CACHE_STRATEGIES = ['false', 'images', 'data-root'] as const;
 export const CACHE_SAVE = ['on-success', 'on-change', 'always', 'never'] as const;
@@ -16,9 +17,11 @@ export interface CacheSettings {
   maxBytes?: number;
   /** A directory backend (GitLab, self-hosted); undefined: the CI system's cache service. */
   dir?: string;
+  /** The cache service: how many entries of the key prefix on the ref stay after a save; undefined: all (cache/lifecycle.ts). */
+  keep?: number;
 }
 
-export type CacheInputName = 'cache' | 'cache-key' | 'cache-restore-keys' | 'cache-images' | 'cache-save' | 'cache-max-size' | 'cache-dir';
+export type CacheInputName = 'cache' | 'cache-key' | 'cache-restore-keys' | 'cache-images' | 'cache-save' | 'cache-max-size' | 'cache-dir' | 'cache-keep';
 
 /** "500M", "2G", "1.5GiB", "1073741824": bytes, or undefined when it is not a size. */
 export function parseSize(text: string): number | undefined {
@@ -55,9 +58,10 @@ export function parseCacheSettings(f: Fields<CacheInputName>, mode: string): Cac
   if (dir?.split(/[\\/]/).includes('..') && !dir.startsWith('/')) problems.push(`input "cache-dir": ${showValue(dir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
   if (strategy === 'data-root' && mode !== 'dind') problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
   if (strategy === 'false') {
-    const unused: [CacheInputName, string][] = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? '']];
+    const unused: [CacheInputName, string][] = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
     for (const [name, value] of unused) if (value) problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
     return undefined;
   }
-  return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir };
+  const keep = parseCacheKeep(f);
+  return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep };
 }

@@ -220,6 +220,7 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
     state.update({ network: { name: network, created: !exists } });
   }
   const files = await writeDaemonFiles(inputs, jobDir, name);
+  state.update({ hostJobDir: toHostPath(jobDir) });
   const planInput: DindSpecInput = {
     inputs: network === inputs.dind.network && image === inputs.dind.image ? inputs : { ...inputs, dind: { ...inputs.dind, network, image } },
     session: s.session,

@@ -27,6 +27,8 @@ export interface DaemonInfo {
 export interface ContainerState {
   id: string;
   name: string;
+  /** The image's id (sha256:…). */
+  image: string;
   running: boolean;
   restarting: boolean;
   status: string;
@@ -190,6 +192,7 @@ async function streamedError(res: IncomingMessage): Promise<string | undefined> 
 interface ContainerInspect {
   Id: string;
   Name: string;
+  Image: string;
   RestartCount: number;
   State: { Running: boolean; Restarting: boolean; Status: string; ExitCode: number; Error?: string };
   NetworkSettings?: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null>; Networks?: Record<string, unknown> };
@@ -416,6 +419,7 @@ export class EngineClient {
     return {
       id: c.Id,
       name: c.Name.replace(/^\//, ''),
+      image: c.Image,
       running: c.State.Running,
       restarting: c.State.Restarting,
       status: c.State.Status,
@@ -489,6 +493,28 @@ export class EngineClient {
         stream.destroy();
       }
     })();
+  }
+
+  /** Waits until the container exits; its exit code. No idle timeout: the answer comes only at the exit. */
+  waitContainer(id: string): Promise<number> {
+    return this.call(`waiting for container ${id.slice(0, 12)}`, async () =>
+      (await json<{ StatusCode: number }>(await this.request('POST', `/containers/${encodeURIComponent(id)}/wait`, { timeoutMs: 86_400_000 }))).StatusCode,
+    );
+  }
+
+  /** Every container's id (running or not). */
+  listContainerIds(): Promise<string[]> {
+    return this.call('listing containers', async () => (await this.getJson<ListedContainer[]>('/containers/json', { all: true })).map((c) => c.Id));
+  }
+
+  /** Removes unused networks, dangling images, and build cache beyond `keepBytes` (what a snapshot need not carry). */
+  pruneUnused(keepBytes: number): Promise<void> {
+    return this.call('pruning unused networks, dangling images and build cache', async () => {
+      await this.send('POST', '/networks/prune');
+      await this.send('POST', '/images/prune', { query: { filters: JSON.stringify({ dangling: ['true'] }) } });
+      // keep-storage until API 1.47, reserved-space from 1.48: a daemon ignores the one it does not know.
+      await this.send('POST', '/build/prune', { query: { 'keep-storage': keepBytes, 'reserved-space': keepBytes } });
+    });
   }
 
   /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */

@@ -3,6 +3,7 @@
 import { EOL } from 'node:os';
 import * as core from './github-commands.js';
 import type { InputName } from '../inputs.js';
+import { githubCacheInventory } from './github-caches.js';
 import type { CacheService, Platform } from './platform.js';
 
 /** What @actions/cache's isFeatureAvailable checks, without loading it: a cache service URL from the runner. */
@@ -38,6 +39,7 @@ export function githubPlatform(env: Record<string, string | undefined> = process
       warning: (m) => core.issueCommand('warning', {}, m),
       error: (m) => core.issueCommand('error', {}, m),
       debug: (m) => core.issueCommand('debug', {}, m),
+      notice: (m) => core.issueCommand('notice', {}, m),
     },
     state: {
       get: (key) => env[`STATE_${key}`] ?? '',
@@ -62,6 +64,8 @@ export function githubPlatform(env: Record<string, string | undefined> = process
       await core.appendSummary(env, markdown);
     },
     cacheService: () => (cacheServiceAvailable(env) ? githubCacheService : undefined),
+    // The token input (default: the job's GITHUB_TOKEN) is read here only, at post, and never kept in state.
+    cacheInventory: () => (cacheServiceAvailable(env) ? githubCacheInventory(env, env.INPUT_TOKEN ?? '') : undefined),
     fail: (message) => {
       process.exitCode = 1;
       core.issueCommand('error', {}, message);

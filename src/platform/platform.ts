@@ -7,6 +7,8 @@ export interface Logger {
   warning(message: string): void;
   error(message: string): void;
   debug(message: string): void;
+  /** A notice (GitHub: an annotation that is neither warning nor error); where there is none, info. */
+  notice?(message: string): void;
 }
 
 /** Key/value state that survives from one phase (process) to the next. */
@@ -37,6 +39,40 @@ export interface CacheService {
   save(paths: string[], key: string): Promise<{ outcome: 'saved' | 'exists' | 'failed'; detail?: string }>;
 }
 
+/** One entry of a CI system's cache as its management API lists it. */
+export interface CacheListing {
+  id: number;
+  key: string;
+  ref: string;
+  /** ISO 8601. */
+  createdAt: string;
+  sizeBytes: number;
+}
+
+/** An answer of a cache management API other than success: `status` is the HTTP status (0: no answer). */
+export class CacheApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CacheApiError';
+  }
+}
+
+/**
+ * The management side of a CI system's cache (GitHub's REST API): list the entries of this job's ref by key
+ * prefix, and delete one. Failures throw CacheApiError.
+ */
+export interface CacheInventory {
+  readonly name: string;
+  /** The ref whose entries this lists (GITHUB_REF). */
+  readonly ref: string;
+  /** Entries of `ref` whose key starts with `prefix`, newest first. */
+  list(prefix: string): Promise<CacheListing[]>;
+  remove(id: number): Promise<void>;
+}
+
 export interface Platform {
   readonly name: string;
   readonly log: Logger;
@@ -53,6 +89,8 @@ export interface Platform {
   appendSummary(markdown: string): Promise<void>;
   /** The CI system's own cache service, when it has one the action can use (GitHub's); else undefined. */
   cacheService(): CacheService | undefined;
+  /** Listing and deleting entries of that cache service, when the job's token allows it to be tried; else undefined. */
+  cacheInventory?(): CacheInventory | undefined;
   /** Marks the step failed with this message (the process still exits normally). */
   fail(message: string): void;
 }

@@ -34,6 +34,17 @@
 // absolute-URI proxy requests (what http-proxy-agent sends for http:// targets) and CONNECT tunnels. That keeps
 // every request on 127.0.0.1 while the client takes its production (Azure SDK) code paths.
 // `blobUrls: 'loopback'` hands out Azurite-style http://127.0.0.1:<port>/<account>/<container>/<blob> URLs instead.
+//
+// The same server also answers the REST API's cache management (docs.github.com "REST API endpoints for GitHub
+// Actions cache"), at `apiUrl` (what GITHUB_API_URL is on a runner):
+// * GET /repos/{owner}/{repo}/actions/caches?key=PREFIX&ref=REF&sort=created_at&direction=desc&per_page=N&page=P
+//   -> 200 {total_count, actions_caches: [{id, ref, key, version, last_accessed_at, created_at, size_in_bytes}]};
+//   `key` matches a prefix, `ref` exactly; sort last_accessed_at (default), created_at or size_in_bytes.
+// * DELETE /repos/{owner}/{repo}/actions/caches/{id} -> 204; 404 when there is no such entry.
+// Auth: `Authorization: Bearer <restToken>` (or `token <restToken>`), else 401 "Bad credentials". `permission`
+// 'read' is a GITHUB_TOKEN without `actions: write`: listing works, DELETE answers 403 "Resource not accessible by
+// integration" as GitHub does. Another repository than `repository` is 404. Entries made through the cache
+// service get the ref in `ref` at the time they are created (the real service takes it from the runtime token).
 
 import { randomBytes, randomUUID, createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -49,10 +60,15 @@ export const AZURE_HOST = `${ACCOUNT}.blob.core.windows.net`;
 
 export type TwirpRoute = 'GetCacheEntryDownloadURL' | 'CreateCacheEntry' | 'FinalizeCacheEntryUpload';
 /** upload = any PUT to a blob; download = GET of a blob; properties = HEAD of a blob (Azure SDK getProperties). */
-export type Route = TwirpRoute | 'upload' | 'download' | 'properties';
+export type Route = TwirpRoute | 'upload' | 'download' | 'properties' | RestRoute;
+/** The REST API's cache management (list and delete). */
+export type RestRoute = 'ListCaches' | 'DeleteCache';
 export type BlobOp = 'PutBlob' | 'PutBlock' | 'PutBlockList' | 'GetBlob' | 'GetBlobProperties';
 
 export interface CacheEntry {
+  id: number;
+  /** The ref the entry is scoped to (refs/heads/main, refs/pull/1/merge). */
+  ref: string;
   key: string;
   version: string;
   /** The size the client declared in FinalizeCacheEntryUpload (0 until then). */
@@ -130,6 +146,18 @@ export interface TestCacheServer {
   requests: RequestRecord[];
   /** Mutable; tests set it. */
   faults: FaultPlan;
+  /** GITHUB_API_URL for the REST API part (the same server). */
+  apiUrl: string;
+  /** The repository the REST API serves (owner/name). */
+  repository: string;
+  /** The GITHUB_TOKEN the REST API accepts. */
+  restToken: string;
+  /** Mutable: 'write' (actions: write) or 'read' (DELETE answers 403). */
+  permission: 'write' | 'read';
+  /** Mutable: the ref new entries are scoped to. */
+  ref: string;
+  /** Adds a finalized entry directly (to seed other refs or older entries); returns its id. */
+  addEntry(entry: { key: string; ref?: string; version?: string; createdAt?: number; data?: Buffer }): number;
   close(): Promise<void>;
 }
 
@@ -138,6 +166,8 @@ export interface StartOptions {
   maxEntryBytes?: number;
   /** See the header comment. Default 'azure-proxy'. */
   blobUrls?: 'azure-proxy' | 'loopback';
+  /** The repository the REST API serves. Default 'harness/repo' (the runner harness's default). */
+  repository?: string;
 }
 
 interface BlobState {
@@ -154,6 +184,7 @@ interface BlobState {
 
 interface EntryState {
   id: number;
+  ref: string;
   key: string;
   version: string;
   size: number;
@@ -279,6 +310,8 @@ export async function startCacheServer(opts: StartOptions = {}): Promise<TestCac
     env,
     entries: () =>
       entries.map((e) => ({
+        id: e.id,
+        ref: e.ref,
         key: e.key,
         version: e.version,
         size: e.size,
@@ -288,8 +321,39 @@ export async function startCacheServer(opts: StartOptions = {}): Promise<TestCac
       })),
     requests: [],
     faults: {},
+    apiUrl: '',
+    repository: opts.repository ?? 'harness/repo',
+    restToken: `ghs_${randomBytes(18).toString('base64url')}`,
+    permission: 'write',
+    ref: 'refs/heads/main',
+    addEntry,
     close,
   };
+
+  function newBlob(id: number, key: string, version: string): BlobState {
+    const now = new Date();
+    const blob: BlobState = {
+      name: `${id}-${createHash('sha256').update(`${key}\0${version}`).digest('hex').slice(0, 16)}`,
+      uploadSig: randomBytes(24).toString('base64'),
+      downloadSig: randomBytes(24).toString('base64'),
+      blocks: new Map(),
+      committedBlocks: new Map(),
+      etag: `"0x${randomBytes(8).toString('hex').toUpperCase()}"`,
+      lastModified: now,
+      createdOn: now,
+    };
+    blobs.set(blob.name, blob);
+    return blob;
+  }
+
+  function addEntry(e: { key: string; ref?: string; version?: string; createdAt?: number; data?: Buffer }): number {
+    const id = nextId++;
+    const version = e.version ?? 'seeded';
+    const blob = newBlob(id, e.key, version);
+    blob.committed = e.data ?? Buffer.from('seeded entry');
+    entries.push({ id, ref: e.ref ?? api.ref, key: e.key, version, size: blob.committed.length, finalized: true, createdAt: e.createdAt ?? Date.now(), blob });
+    return id;
+  }
 
   function env(): Record<string, string> {
     const proxy = blobUrls === 'azure-proxy' ? `http://127.0.0.1:${port}` : '';
@@ -452,19 +516,8 @@ export async function startCacheServer(opts: StartOptions = {}): Promise<TestCac
       // A pending (not yet finalized) reservation blocks the key as well: "another job may be creating this cache".
       if (entries.some((e) => e.key === key && e.version === version)) return twirpError(res, 409, conflictMsg);
       const id = nextId++;
-      const now = new Date();
-      const blob: BlobState = {
-        name: `${id}-${createHash('sha256').update(`${key}\0${version}`).digest('hex').slice(0, 16)}`,
-        uploadSig: randomBytes(24).toString('base64'),
-        downloadSig: randomBytes(24).toString('base64'),
-        blocks: new Map(),
-        committedBlocks: new Map(),
-        etag: `"0x${randomBytes(8).toString('hex').toUpperCase()}"`,
-        lastModified: now,
-        createdOn: now,
-      };
-      blobs.set(blob.name, blob);
-      entries.push({ id, key, version, size: 0, finalized: false, createdAt: Date.now(), blob });
+      const blob = newBlob(id, key, version);
+      entries.push({ id, ref: api.ref, key, version, size: 0, finalized: false, createdAt: Date.now(), blob });
       return sendTwirp(res, 200, { ok: true, signed_upload_url: blobUrl(blob, blob.uploadSig, 'cw'), message: '' });
     }
 
@@ -613,7 +666,71 @@ export async function startCacheServer(opts: StartOptions = {}): Promise<TestCac
     res.end(slice);
   }
 
+  function sendJson(res: ServerResponse, status: number, body?: unknown): void {
+    if (body === undefined) {
+      res.writeHead(status);
+      res.end();
+      return;
+    }
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  const DOCS = 'https://docs.github.com/rest/actions/cache';
+  const restEntry = (e: EntryState) => ({
+    id: e.id,
+    ref: e.ref,
+    key: e.key,
+    version: e.version,
+    last_accessed_at: new Date(e.createdAt).toISOString(),
+    created_at: new Date(e.createdAt).toISOString(),
+    size_in_bytes: e.size,
+  });
+
+  async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL, route: RestRoute, repo: string, id: number | undefined, rec: RequestRecord): Promise<void> {
+    await readBody(req);
+    const auth = String(req.headers.authorization ?? '');
+    if (auth !== `Bearer ${api.restToken}` && auth !== `token ${api.restToken}`) return sendJson(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+    const status = takeFault('status', route);
+    if (status) {
+      rec.fault = 'status';
+      return sendJson(res, status.code, { message: status.message ?? `injected fault on ${route}`, documentation_url: DOCS });
+    }
+    if (repo !== api.repository) return sendJson(res, 404, { message: 'Not Found', documentation_url: DOCS });
+    if (route === 'DeleteCache') {
+      if (req.method !== 'DELETE') return sendJson(res, 404, { message: 'Not Found', documentation_url: DOCS });
+      if (api.permission !== 'write') return sendJson(res, 403, { message: 'Resource not accessible by integration', documentation_url: `${DOCS}#delete-a-github-actions-cache-for-a-repository-using-a-cache-id`, status: '403' });
+      const index = entries.findIndex((e) => e.id === id && e.finalized);
+      if (index < 0) return sendJson(res, 404, { message: 'Not Found', documentation_url: DOCS });
+      const [gone] = entries.splice(index, 1);
+      blobs.delete(gone!.blob.name);
+      return sendJson(res, 204);
+    }
+    if (req.method !== 'GET') return sendJson(res, 404, { message: 'Not Found', documentation_url: DOCS });
+    const q = url.searchParams;
+    const sortBy = q.get('sort') ?? 'last_accessed_at';
+    const desc = (q.get('direction') ?? 'desc') === 'desc';
+    const perPage = Math.min(100, Math.max(1, Number(q.get('per_page') ?? 30) || 30));
+    const page = Math.max(1, Number(q.get('page') ?? 1) || 1);
+    const listed = entries
+      .filter((e) => e.finalized && (!q.get('key') || e.key.startsWith(q.get('key')!)) && (!q.get('ref') || e.ref === q.get('ref')))
+      .sort((a, b) => {
+        const by = sortBy === 'size_in_bytes' ? a.size - b.size : a.createdAt - b.createdAt || a.id - b.id;
+        return desc ? -by : by;
+      });
+    return sendJson(res, 200, { total_count: listed.length, actions_caches: listed.slice((page - 1) * perPage, page * perPage).map(restEntry) });
+  }
+
+  function classifyRest(url: URL): { route: RestRoute; repo: string; id?: number } | undefined {
+    const m = /^\/repos\/([^/]+)\/([^/]+)\/actions\/caches(?:\/(\d+))?$/.exec(url.pathname);
+    if (!m) return undefined;
+    return { route: m[3] ? 'DeleteCache' : 'ListCaches', repo: `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`, ...(m[3] ? { id: Number(m[3]) } : {}) };
+  }
+
   function classify(req: IncomingMessage, url: URL): { route: Route | 'unknown'; blob?: BlobState; twirp?: TwirpRoute } {
+    const rest = classifyRest(url);
+    if (rest) return { route: rest.route };
     if (url.pathname.startsWith(TWIRP_PREFIX)) {
       const method = url.pathname.slice(TWIRP_PREFIX.length);
       if (method === 'GetCacheEntryDownloadURL' || method === 'CreateCacheEntry' || method === 'FinalizeCacheEntryUpload') {
@@ -650,6 +767,8 @@ export async function startCacheServer(opts: StartOptions = {}): Promise<TestCac
       return; // never answered
     }
     if (twirp) return handleTwirp(req, res, twirp, rec);
+    const rest = classifyRest(url);
+    if (rest) return handleRest(req, res, url, rest.route, rest.repo, rest.id, rec);
     return handleBlob(req, res, url, blob, rec);
   }
 
@@ -687,6 +806,7 @@ export async function startCacheServer(opts: StartOptions = {}): Promise<TestCac
   port = address.port;
   api.port = port;
   api.url = `http://127.0.0.1:${port}`;
+  api.apiUrl = api.url;
 
   let closing: Promise<void> | undefined;
   function close(): Promise<void> {

@@ -51,11 +51,15 @@ async function threeRuns(strategy: 'images' | 'data-root', extra: Record<string,
   try {
     for (const r of [run1, run2, run3]) expect(r.jobStatus, r.log).toBe('success');
     expect(run1.outputs['cache-hit']).toBe('false');
+    expect(run1.outputs['cache-matched-key']).toBe('');
     expect(run1.phase('post')!.stdout).toMatch(new RegExp(`saved ${strategy}-v1 \\(`));
     expect(run2.outputs['cache-hit']).toBe('true');
+    expect(run2.outputs['cache-matched-key']).toBe(`${strategy}-v1`);
     expect(run2.phase('present')!.stdout).toContain('present');
     expect(run2.phase('post')!.stdout).toMatch(/not saved: the images are unchanged since the restore of/);
-    expect(run3.outputs['cache-hit']).toBe('partial');
+    // As actions/cache: a restore through a restore key is not a hit; the key it matched is its own output.
+    expect(run3.outputs['cache-hit']).toBe('false');
+    expect(run3.outputs['cache-matched-key']).toBe(`${strategy}-v1`);
     expect(run3.phase('post')!.stdout).toMatch(new RegExp(`saved ${strategy}-v2 \\(`));
     expect(await entries()).toBe(expectedEntries);
     await expectNothingLeft(before);
@@ -190,6 +194,55 @@ describe("GitHub's cache service (the real @actions/cache client against the tes
       }
     } finally {
       delete server.faults.status;
+    }
+  });
+
+  it("after a save, post removes the older entries of the key's prefix on the ref through the REST API; 403 is a notice", async () => {
+    // Two runs with the default keys (prefix + run id): the second restores the first's entry, builds, saves its
+    // own, and removes the first's (cache-keep 1). An entry of the prefix on another ref stays.
+    const api = { githubToken: server.restToken, apiUrl: server.apiUrl };
+    const prefixOf = (key: string) => key.replace(/[^-]+-[^-]+$/, '');
+    const before = await picture();
+    const first = await job({ ...api, runId: '7001', env: server.env(), with: { cache: 'images' }, steps: [LOAD] });
+    await first.cleanup();
+    expect(first.jobStatus, first.log).toBe('success');
+    const firstKey = first.outputs['cache-key']!;
+    const prefix = prefixOf(firstKey);
+    const otherRef = server.addEntry({ key: `${prefix}9999-1`, ref: 'refs/heads/feature' });
+    const second = await job({ ...api, runId: '7002', env: server.env(), with: { cache: 'images' }, steps: [HAS_BUSYBOX, BUILD] });
+    try {
+      expect(second.jobStatus, second.log).toBe('success');
+      expect(second.outputs['cache-hit']).toBe('false');
+      expect(second.outputs['cache-matched-key']).toBe(firstKey);
+      const secondKey = second.outputs['cache-key']!;
+      const post = second.phase('post')!.stdout;
+      expect(post).toContain(`setup-dind cache: removed 1 older entry of ${prefix}* on refs/heads/main`);
+      expect(post).not.toMatch(/::warning::/);
+      expect(second.summary).toContain(`| \`${firstKey}\` |`);
+      const left = server.entries().filter((e) => e.key.startsWith(prefix));
+      expect(left.map((e) => `${e.ref} ${e.key}`).sort()).toEqual([`refs/heads/feature ${prefix}9999-1`, `refs/heads/main ${secondKey}`]);
+      expect(left.find((e) => e.id === otherRef)).toBeDefined();
+      // The token never shows in the log.
+      expect(second.displayLog).not.toContain(server.restToken);
+      await expectNothingLeft(before);
+    } finally {
+      await second.cleanup();
+    }
+    // A token without actions: write: a notice that says how to grant it, the entry stays, the job passes.
+    server.permission = 'read';
+    try {
+      const third = await job({ ...api, runId: '7003', env: server.env(), with: { cache: 'images' }, steps: [HAS_BUSYBOX, { ...BUILD, run: BUILD.run.replace('v2', 'v3') }] });
+      try {
+        expect(third.jobStatus, third.log).toBe('success');
+        const post = third.phase('post')!.stdout;
+        expect(post).toMatch(/::notice::setup-dind cache: older entries of .* were not removed: .*403.*permissions: actions: write/);
+        expect(post).not.toMatch(/::warning::/);
+        expect(server.entries().filter((e) => e.key.startsWith(prefix) && e.ref === 'refs/heads/main')).toHaveLength(2);
+      } finally {
+        await third.cleanup();
+      }
+    } finally {
+      server.permission = 'write';
     }
   });
 

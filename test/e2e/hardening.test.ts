@@ -140,3 +140,46 @@ describe('privilege', () => {
     }
   });
 });
+
+// An image whose second layer replaces a directory (an opaque directory in overlay2) and deletes a file (a whiteout).
+const OPAQUE_BUILD = {
+  name: 'build',
+  run: [
+    `docker -H "$OUTER" save ${BUSYBOX} | docker load -q >/dev/null`,
+    'mkdir -p octx',
+    `printf 'FROM ${BUSYBOX}\\nRUN mkdir -p /d/sub && echo old > /d/sub/gone && echo keep > /d/keep && echo x > /f\\nRUN rm -rf /d && mkdir /d && echo new > /d/new && rm /f\\n' > octx/Dockerfile`,
+    'DOCKER_BUILDKIT=0 docker build -q -t local/opaque:1 octx >/dev/null',
+    // A job that leaves a running container with a restart policy: the snapshot must not bring it back.
+    `docker run -d --restart always --name left-running ${BUSYBOX} sleep 600 >/dev/null`,
+  ].join(' && '),
+};
+// Every path of the image's filesystem, with a checksum for each regular file: compared file by file.
+const LISTING = {
+  name: 'listing',
+  run: `docker run --rm local/opaque:1 sh -c 'find / -xdev ! -path "/proc*" ! -path "/sys*" ! -path "/dev*" ! -path "/etc/host*" ! -path /etc/resolv.conf ! -path /.dockerenv | sort | while read -r p; do if [ -f "$p" ] && [ ! -L "$p" ]; then echo "$p $(md5sum < "$p")"; else echo "$p"; fi; done'`,
+};
+
+describe('data-root snapshot', () => {
+  it('keeps opaque directories and deleted files through a cache-dir round trip, and restores no containers', async () => {
+    const before = await picture();
+    const cacheDir = join(work, 'data-root-cache');
+    const cache = { cache: 'data-root', 'cache-dir': cacheDir, 'cache-key': 'opaque-1' };
+    const run1 = await job({ with: cache, steps: [OPAQUE_BUILD, LISTING] });
+    const run2 = await job({ with: cache, steps: [LISTING, { name: 'containers', run: 'docker ps -aq | wc -l' }] });
+    try {
+      expect(run1.jobStatus, run1.log).toBe('success');
+      expect(run1.phase('post')!.stdout, run1.log).toMatch(/saved opaque-1 \(/);
+      const saved = run1.phase('listing')!.stdout;
+      expect(saved).toMatch(/^\/d\/new /m);
+      expect(saved).not.toMatch(/^\/d\/sub|^\/d\/keep|^\/f$/m);
+      expect(run2.jobStatus, run2.log).toBe('success');
+      expect(run2.outputs['cache-hit']).toBe('true');
+      expect(run2.phase('listing')!.stdout).toBe(saved);
+      expect(run2.phase('containers')!.stdout.trim()).toBe('0');
+      await expectNothingLeft(before);
+    } finally {
+      await run1.cleanup();
+      await run2.cleanup();
+    }
+  });
+});

@@ -162,6 +162,10 @@ export interface RunJobOptions {
   debug?: boolean;
   /** github context bits */
   repository?: string;
+  /** `github.token` (default '': the harness has no GitHub behind it; a test API server hands one out) */
+  githubToken?: string;
+  /** `github.api_url` and GITHUB_API_URL (default https://api.github.com), e.g. a loopback stand-in of the REST API */
+  apiUrl?: string;
   runId?: string;
   runAttempt?: string;
   jobName?: string;
@@ -1197,6 +1201,8 @@ class Job {
     containerResolved?: { socketPath: string; nodeDir: string },
   ) {
     this.repository = opts.repository ?? 'harness/repo';
+    // The runner masks the job's token in every log line.
+    if (opts.githubToken) this.masker.add(opts.githubToken);
     const repoName = this.repository.split('/').pop() || 'repo';
     // container job: the runner's layout, so the mapping gives /__w, /__w/_temp, /__t, /__e
     this.workDir = opts.container ? path.join(rootDir, '_work') : rootDir;
@@ -1304,7 +1310,7 @@ class Job {
         run_attempt: this.runAttempt,
         run_number: '1',
         job: this.jobName,
-        token: '',
+        token: this.opts.githubToken ?? '',
         repository: this.repository,
         repository_owner: this.repository.split('/')[0] ?? '',
         event_name: 'push',
@@ -1316,7 +1322,7 @@ class Job {
         base_ref: '',
         head_ref: '',
         server_url: 'https://github.com',
-        api_url: 'https://api.github.com',
+        api_url: this.opts.apiUrl ?? 'https://api.github.com',
         graphql_url: 'https://api.github.com/graphql',
         actor: 'harness',
         triggering_actor: 'harness',
@@ -1378,7 +1384,7 @@ class Job {
       GITHUB_ACTION: spec.actionName,
       GITHUB_ACTOR: 'harness',
       GITHUB_ACTOR_ID: '1',
-      GITHUB_API_URL: 'https://api.github.com',
+      GITHUB_API_URL: this.opts.apiUrl ?? 'https://api.github.com',
       GITHUB_BASE_REF: '',
       GITHUB_ENV: files.env,
       GITHUB_EVENT_NAME: 'push',

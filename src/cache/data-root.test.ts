@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import type { EngineClient } from '../engine/client.js';
+import { SNAPSHOT_EXCLUDES, SNAPSHOT_SCRIPT, helperSpec } from './data-root.js';
+
+const place = { engine: {} as EngineClient, image: 'docker:29-dind', volume: 'setup-dind-s1', jobDir: '/tmp/j', hostJobDir: '/host/j', labels: { a: 'b' } };
+
+describe('data-root snapshot helper', () => {
+  it('saves from a read-only volume with GNU tar keeping every extended attribute, leaving runtime state out', () => {
+    const spec = helperSpec(place, 'save', 'snapshot-1.fifo');
+    expect(spec.Cmd).toEqual(['save', '/run/setup-dind/snapshot-1.fifo', ...SNAPSHOT_EXCLUDES]);
+    expect(SNAPSHOT_EXCLUDES).toEqual(expect.arrayContaining(['./containers', './network', './runtimes', './tmp', './volumes']));
+    expect(spec.HostConfig.Mounts).toEqual([
+      { Type: 'volume', Source: 'setup-dind-s1', Target: '/var/lib/docker', ReadOnly: true },
+      { Type: 'bind', Source: '/host/j', Target: '/run/setup-dind' },
+    ]);
+    expect(spec.HostConfig.CapAdd).toEqual(['SYS_ADMIN']);
+    expect(spec.HostConfig.Privileged).toBeUndefined();
+    expect(spec.HostConfig.NetworkMode).toBe('none');
+    expect(spec.Labels).toEqual({ a: 'b' });
+    expect(SNAPSHOT_SCRIPT).toMatch(/--xattrs --xattrs-include='\*' --numeric-owner/);
+  });
+
+  it('restores into a writable volume, reading the FIFO in full records', () => {
+    const spec = helperSpec(place, 'restore', 'snapshot-2.fifo');
+    expect(spec.Cmd).toEqual(['restore', '/run/setup-dind/snapshot-2.fifo']);
+    expect(spec.HostConfig.Mounts![0]).toEqual({ Type: 'volume', Source: 'setup-dind-s1', Target: '/var/lib/docker' });
+    expect(SNAPSHOT_SCRIPT).toMatch(/--extract --read-full-records/);
+  });
+});

@@ -1,0 +1,146 @@
+// data-root snapshots that keep what overlay layers need: extended attributes (trusted.overlay.opaque marks a
+// directory a later layer replaced), whiteout devices, owners by number. The engine's archive API keeps none of the
+// trusted.* attributes, so the tar is made (and unpacked) by GNU tar in a short-lived container of the dind image
+// that mounts the daemon's volume; it streams through a FIFO in the per-job directory, which that container mounts.
+// Runtime state never enters a snapshot: containers (with their restart policies), networks, containerd's task
+// state, volumes and temporary files are left out, and the daemon is pruned before it stops.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import type { ContainerSpec, EngineClient } from '../engine/client.js';
+
+const run = promisify(execFile);
+
+/** Where the helper sees the daemon's volume and the per-job directory. */
+const DATA = '/var/lib/docker';
+const JOB = '/run/setup-dind';
+
+/** Paths under the data root a snapshot leaves out: runtime state, and volumes (data of the job, not of the cache). */
+export const SNAPSHOT_EXCLUDES = [
+  './containers', './network', './runtimes', './tmp', './volumes', './swarm', './image/*/layerdb/mounts',
+  './containerd/daemon/io.containerd.runtime.v2.task', './containerd/daemon/io.containerd.sandbox.controller.v1.shim',
+  './engine-id',
+];
+
+/** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
+export const NO_GNU_TAR = 90;
+
+/**
+ * The helper's script: `save` writes the data root into the FIFO, `restore` unpacks the FIFO into it. A fixed text:
+ * the FIFO's path and the excludes arrive as arguments.
+ */
+export const SNAPSHOT_SCRIPT = `set -e
+mode=$1 fifo=$2; shift 2
+tar --version 2>/dev/null | grep -q 'GNU tar' || { echo "setup-dind: this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)" >&2; exit ${NO_GNU_TAR}; }
+[ -p "$fifo" ] || { echo "setup-dind: $fifo is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }
+cd ${DATA}
+if [ "$mode" = save ]; then
+  for x in "$@"; do set -- "$@" "--exclude=$x"; shift; done
+  exec tar --create --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --sparse --anchored "$@" .
+fi
+exec tar --extract --read-full-records --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions`;
+
+export interface SnapshotPlace {
+  /** The engine that runs the dind container (the outer engine). */
+  engine: EngineClient;
+  /** The dind image: it has a shell; GNU tar is checked. */
+  image: string;
+  /** The daemon's data-root volume. */
+  volume: string;
+  /** The per-job directory here, and as the engine's host sees it. */
+  jobDir: string;
+  hostJobDir: string;
+  /** Labels of the session: post removes a helper that a crash left behind. */
+  labels: Record<string, string>;
+}
+
+export function helperSpec(place: SnapshotPlace, mode: 'save' | 'restore', fifoName: string): ContainerSpec {
+  return {
+    name: `${place.volume}-${mode}-${randomBytes(3).toString('hex')}`,
+    Image: place.image,
+    Entrypoint: ['sh', '-c', SNAPSHOT_SCRIPT, 'setup-dind-snapshot'],
+    Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? SNAPSHOT_EXCLUDES : [])],
+    Labels: place.labels,
+    HostConfig: {
+      // Reading and writing trusted.* attributes needs CAP_SYS_ADMIN; nothing else beyond Docker's defaults.
+      CapAdd: ['SYS_ADMIN'],
+      NetworkMode: 'none',
+      Mounts: [
+        { Type: 'volume', Source: place.volume, Target: DATA, ...(mode === 'save' ? { ReadOnly: true } : {}) },
+        { Type: 'bind', Source: place.hostJobDir, Target: JOB },
+      ],
+    },
+  };
+}
+
+export class SnapshotError extends Error {}
+
+async function makeFifo(jobDir: string): Promise<{ name: string; path: string }> {
+  const name = `snapshot-${randomBytes(4).toString('hex')}.fifo`;
+  const path = join(jobDir, name);
+  await run('mkfifo', ['-m', '600', path]);
+  return { name, path };
+}
+
+/** Opens and closes the other end, so an open still waiting for a helper that died returns (and fails). */
+async function unblock(path: string, flags: number): Promise<void> {
+  const handle = await open(path, flags | constants.O_NONBLOCK).catch(() => undefined);
+  await handle?.close();
+}
+
+/** Runs the helper to its end; a SnapshotError with its output when it fails. */
+async function runHelper(place: SnapshotPlace, spec: ContainerSpec, onExit: () => Promise<void>): Promise<void> {
+  const { engine } = place;
+  const id = await engine.createContainer(spec);
+  try {
+    await engine.startContainer(id);
+    const code = await engine.waitContainer(id);
+    await onExit();
+    if (code !== 0) {
+      const output = (await engine.containerLogs(id, 20).catch(() => '')).trim();
+      throw new SnapshotError(`${spec.Cmd![0]} of the data root failed (exit ${code})${output ? `: ${output}` : ''}`);
+    }
+  } finally {
+    await engine.removeContainer(id).catch(() => undefined);
+  }
+}
+
+/**
+ * The daemon's (stopped) data root as a tar stream. The stream ends only when the helper exited 0: a tar cut short
+ * errors instead of ending, so no backend ever stores a truncated snapshot as an entry.
+ */
+export async function snapshotDataRoot(place: SnapshotPlace): Promise<Readable> {
+  const fifo = await makeFifo(place.jobDir);
+  const out = new PassThrough();
+  const reader = createReadStream(fifo.path);
+  reader.on('error', (e) => out.destroy(e));
+  reader.pipe(out, { end: false });
+  const readerDone = new Promise<void>((resolve) => reader.on('close', resolve));
+  const helper = runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
+    await unblock(fifo.path, constants.O_WRONLY);
+    await readerDone;
+  });
+  helper.then(() => out.end(), (e: Error) => out.destroy(e)).finally(() => rm(fifo.path, { force: true }));
+  return out;
+}
+
+/** Unpacks a snapshot tar into the daemon's volume (before dockerd starts). */
+export async function restoreDataRootSnapshot(place: SnapshotPlace, tar: Readable): Promise<void> {
+  const fifo = await makeFifo(place.jobDir);
+  try {
+    const writer = createWriteStream(fifo.path);
+    const written = pipeline(tar, writer);
+    written.catch(() => undefined);
+    await runHelper(place, helperSpec(place, 'restore', fifo.name), async () => {
+      await unblock(fifo.path, constants.O_RDONLY);
+    });
+    await written;
+  } finally {
+    await rm(fifo.path, { force: true });
+  }
+}
