@@ -5813,6 +5813,16 @@ class StateRecorder {
 
 
 const CONTEXT_NAME = 'setup-dind';
+/** The config directory is missing, or holds nothing but a setup-dind context (another job's, created the same way). */
+function onlyOurs(configDir) {
+    if (!(0,external_node_fs_.existsSync)(configDir))
+        return true;
+    const id = contextId(CONTEXT_NAME);
+    const list = (dir) => ((0,external_node_fs_.existsSync)(dir) ? (0,external_node_fs_.readdirSync)(dir) : []);
+    const top = list(configDir);
+    return top.length === 1 && top[0] === 'contexts' && list((0,external_node_path_.join)(configDir, 'contexts')).every((d) => d === 'meta' || d === 'tls') &&
+        ['meta', 'tls'].every((d) => list((0,external_node_path_.join)(configDir, 'contexts', d)).every((e) => e === id));
+}
 async function readConfig(configPath) {
     let before = null;
     try {
@@ -5835,12 +5845,13 @@ async function readConfig(configPath) {
 async function installDockerContext(configDir, endpoint, options, record) {
     const configPath = (0,external_node_path_.join)(configDir, 'config.json');
     const { before, config } = options.makeCurrent ? await readConfig(configPath) : { before: null, config: {} };
-    record({ configDir, configBefore: before, madeCurrent: options.makeCurrent, ...((0,external_node_fs_.existsSync)(configDir) ? {} : { createdConfigDir: true }) });
+    const host = formatAddress(endpoint.address);
+    record({ configDir, configBefore: before, madeCurrent: options.makeCurrent, host, ...(onlyOurs(configDir) ? { createdConfigDir: true } : {}) });
     const id = contextId(CONTEXT_NAME);
     const meta = {
         Name: CONTEXT_NAME,
         Metadata: { Description: "this job's Docker daemon (setup-dind)" },
-        Endpoints: { docker: { Host: formatAddress(endpoint.address), SkipTLSVerify: false } },
+        Endpoints: { docker: { Host: host, SkipTLSVerify: false } },
     };
     await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(configDir, 'contexts', 'meta', id), { recursive: true, mode: 0o700 });
     await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(configDir, 'contexts', 'meta', id, 'meta.json'), JSON.stringify(meta));
@@ -5855,20 +5866,36 @@ async function installDockerContext(configDir, endpoint, options, record) {
 }
 async function removeDockerContext(r) {
     const id = contextId(CONTEXT_NAME);
+    if (r.host && !(await stillOurs((0,external_node_path_.join)(r.configDir, 'contexts', 'meta', id, 'meta.json'), r.host))) {
+        // Another job of this user wrote the context since: it is that job's to remove (config.json is still ours).
+        if (r.madeCurrent !== false)
+            await restoreConfig(r);
+        return;
+    }
     await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(r.configDir, 'contexts', 'meta', id), { recursive: true, force: true });
     await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(r.configDir, 'contexts', 'tls', id), { recursive: true, force: true });
     // The folders of the store, when nothing else is in them (the context was the first in this config directory).
     for (const dir of ['contexts/meta', 'contexts/tls', 'contexts'])
         await (0,promises_namespaceObject.rmdir)((0,external_node_path_.join)(r.configDir, dir)).catch(() => undefined);
-    if (r.madeCurrent !== false) {
-        const configPath = (0,external_node_path_.join)(r.configDir, 'config.json');
-        if (r.configBefore === null)
-            await (0,promises_namespaceObject.rm)(configPath, { force: true });
-        else
-            await (0,promises_namespaceObject.writeFile)(configPath, r.configBefore);
-    }
+    if (r.madeCurrent !== false)
+        await restoreConfig(r);
     if (r.createdConfigDir)
         await (0,promises_namespaceObject.rmdir)(r.configDir).catch(() => undefined);
+}
+async function restoreConfig(r) {
+    const configPath = (0,external_node_path_.join)(r.configDir, 'config.json');
+    if (r.configBefore === null)
+        await (0,promises_namespaceObject.rm)(configPath, { force: true });
+    else
+        await (0,promises_namespaceObject.writeFile)(configPath, r.configBefore);
+}
+async function stillOurs(metaPath, host) {
+    try {
+        return JSON.parse(await (0,promises_namespaceObject.readFile)(metaPath, 'utf8')).Endpoints?.docker?.Host === host;
+    }
+    catch {
+        return true; // gone or unreadable: removing it again is harmless
+    }
 }
 /**
  * Hands the daemon to the job's steps: DOCKER_HOST and friends (set-host true; the context is there too, not

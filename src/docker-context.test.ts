@@ -65,8 +65,21 @@ describe('the docker context setup-dind', () => {
       expect(existsSync(join(dir, 'contexts'))).toBe(false);
       recorded = r;
     });
-    expect(recorded).toEqual({ configDir: dir, configBefore: null, madeCurrent: true });
+    expect(recorded).toEqual({ configDir: dir, configBefore: null, madeCurrent: true, host: 'unix:///run/job/docker.sock' });
     await removeDockerContext(recorded!);
     expect(existsSync(join(dir, 'config.json'))).toBe(false);
+  });
+
+  it('two jobs of one user at once: each post leaves the context of the other, and the last removes the directory they made', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ctx-')), '.docker');
+    const a = io();
+    const b = io();
+    await handOver('environment', endpoint, { DOCKER_CONFIG: dir }, a.io);
+    await handOver('environment', { address: { kind: 'unix', path: '/run/other/docker.sock' } }, { DOCKER_CONFIG: dir }, b.io);
+    expect(a.record!.createdConfigDir && b.record!.createdConfigDir).toBe(true);
+    await removeDockerContext(a.record!);
+    expect(locateEngine({}, { DOCKER_CONFIG: dir, DOCKER_CONTEXT: CONTEXT_NAME }).endpoint.address).toEqual({ kind: 'unix', path: '/run/other/docker.sock' });
+    await removeDockerContext(b.record!);
+    expect(existsSync(dir)).toBe(false);
   });
 });

@@ -5,7 +5,7 @@
 // DOCKER_HOST would send the runner's own `docker exec` to the job's daemon; the CLI inside the job container reads
 // its own config directory, which the host's CLI never does). Post removes the context and puts config.json back.
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { contextId, dockerConfigDir } from './dockercli/config.js';
 import { type DaemonEndpoint, TLS_FILES, clientEnvironment, formatAddress } from './endpoint.js';
@@ -20,8 +20,20 @@ export interface ContextRecord {
   configBefore: string | null;
   /** currentContext was set (config.json is restored in post); absent in the state of earlier versions: true. */
   madeCurrent?: boolean;
-  /** The config directory did not exist: post removes it again when nothing else is in it. */
+  /** The config directory did not exist (or held only this context): post removes it again when nothing else is in it. */
   createdConfigDir?: boolean;
+  /** The context's host as written: post leaves a context another job has rewritten since (same user, same name). */
+  host?: string;
+}
+
+/** The config directory is missing, or holds nothing but a setup-dind context (another job's, created the same way). */
+function onlyOurs(configDir: string): boolean {
+  if (!existsSync(configDir)) return true;
+  const id = contextId(CONTEXT_NAME);
+  const list = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+  const top = list(configDir);
+  return top.length === 1 && top[0] === 'contexts' && list(join(configDir, 'contexts')).every((d) => d === 'meta' || d === 'tls') &&
+    ['meta', 'tls'].every((d) => list(join(configDir, 'contexts', d)).every((e) => e === id));
 }
 
 async function readConfig(configPath: string): Promise<{ before: string | null; config: Record<string, unknown> }> {
@@ -48,12 +60,13 @@ export async function installDockerContext(
 ): Promise<void> {
   const configPath = join(configDir, 'config.json');
   const { before, config } = options.makeCurrent ? await readConfig(configPath) : { before: null, config: {} };
-  record({ configDir, configBefore: before, madeCurrent: options.makeCurrent, ...(existsSync(configDir) ? {} : { createdConfigDir: true }) });
+  const host = formatAddress(endpoint.address);
+  record({ configDir, configBefore: before, madeCurrent: options.makeCurrent, host, ...(onlyOurs(configDir) ? { createdConfigDir: true } : {}) });
   const id = contextId(CONTEXT_NAME);
   const meta = {
     Name: CONTEXT_NAME,
     Metadata: { Description: "this job's Docker daemon (setup-dind)" },
-    Endpoints: { docker: { Host: formatAddress(endpoint.address), SkipTLSVerify: false } },
+    Endpoints: { docker: { Host: host, SkipTLSVerify: false } },
   };
   await mkdir(join(configDir, 'contexts', 'meta', id), { recursive: true, mode: 0o700 });
   await writeFile(join(configDir, 'contexts', 'meta', id, 'meta.json'), JSON.stringify(meta));
@@ -67,16 +80,31 @@ export async function installDockerContext(
 
 export async function removeDockerContext(r: ContextRecord): Promise<void> {
   const id = contextId(CONTEXT_NAME);
+  if (r.host && !(await stillOurs(join(r.configDir, 'contexts', 'meta', id, 'meta.json'), r.host))) {
+    // Another job of this user wrote the context since: it is that job's to remove (config.json is still ours).
+    if (r.madeCurrent !== false) await restoreConfig(r);
+    return;
+  }
   await rm(join(r.configDir, 'contexts', 'meta', id), { recursive: true, force: true });
   await rm(join(r.configDir, 'contexts', 'tls', id), { recursive: true, force: true });
   // The folders of the store, when nothing else is in them (the context was the first in this config directory).
   for (const dir of ['contexts/meta', 'contexts/tls', 'contexts']) await rmdir(join(r.configDir, dir)).catch(() => undefined);
-  if (r.madeCurrent !== false) {
-    const configPath = join(r.configDir, 'config.json');
-    if (r.configBefore === null) await rm(configPath, { force: true });
-    else await writeFile(configPath, r.configBefore);
-  }
+  if (r.madeCurrent !== false) await restoreConfig(r);
   if (r.createdConfigDir) await rmdir(r.configDir).catch(() => undefined);
+}
+
+async function restoreConfig(r: ContextRecord): Promise<void> {
+  const configPath = join(r.configDir, 'config.json');
+  if (r.configBefore === null) await rm(configPath, { force: true });
+  else await writeFile(configPath, r.configBefore);
+}
+
+async function stillOurs(metaPath: string, host: string): Promise<boolean> {
+  try {
+    return (JSON.parse(await readFile(metaPath, 'utf8')) as { Endpoints?: { docker?: { Host?: string } } }).Endpoints?.docker?.Host === host;
+  } catch {
+    return true; // gone or unreadable: removing it again is harmless
+  }
 }
 
 /** How the job's daemon is handed to the job's steps (see handToJob in phases.ts). */
