@@ -1822,7 +1822,8 @@ fi
 if [ -n "$sd_legacy" ]; then
   if d=$(sd_legacy_tools); then export PATH="$d:$PATH"; else echo "setup-dind: iptables-legacy is wanted ($sd_why), but this image has none; keeping its default iptables" >&2; fi
 fi
-echo "setup-dind: $(iptables --version 2>&1 || echo 'no iptables')\${sd_why:+ ($sd_why)}" >&2`;
+# Said only where there is an iptables (an image without one says nothing here; its dockerd speaks for itself).
+if command -v iptables >/dev/null 2>&1; then echo "setup-dind: $(iptables --version 2>&1)\${sd_why:+ ($sd_why)}" >&2; fi`;
 
 ;// CONCATENATED MODULE: ./src/daemon/api-version.ts
 // Which clients the job's daemon accepts. Docker 29.0 to 29.2 refuse clients older than API 1.44 (Docker 25), and
