@@ -45,7 +45,8 @@ function buildJob(image: string, registry: Record<string, string>, steps: { name
   return runJob({
     actionDir: repoRoot,
     nodePath: actionNode(),
-    env: { DOCKER_HOST: outerHost(), OUTER: outerHost() },
+    // The docker CLI's own files (BuildKit's node id) go to this run's temporary root, not the runner user's home.
+    env: { DOCKER_HOST: outerHost(), OUTER: outerHost(), DOCKER_CONFIG: join(work, 'docker-config') },
     with: { image, network: NET, ...registry },
     steps,
   });

@@ -149,7 +149,7 @@ describe.each(MODES)('like the runner\'s engine: mode $mode', ({ mode, with: wit
         },
         { name: 'mtu', run: `docker run --rm ${BUSYBOX} cat /sys/class/net/eth0/mtu` },
         { name: 'proxy', run: `docker info --format '{{.HTTPSProxy}}|{{.NoProxy}}'` },
-        { name: 'testcontainers', run: 'node -e "$TC_SCRIPT"', env: { TC_SCRIPT: TESTCONTAINERS, TC_MODULE, TESTCONTAINERS_RYUK_DISABLED: 'true' } },
+        { name: 'testcontainers', run: 'node -e "$TC_SCRIPT"', env: { TC_SCRIPT: TESTCONTAINERS, TC_MODULE, TESTCONTAINERS_RYUK_DISABLED: 'true', TMPDIR: tmpdir() } },
       ],
     });
     try {
