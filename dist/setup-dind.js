@@ -4139,7 +4139,7 @@ async function waitUntilReady(options) {
     const firstDelay = options.firstDelayMs ?? 20;
     const maxDelay = options.maxDelayMs ?? 1000;
     const maxAttempt = options.maxAttemptMs ?? 2000;
-    const start = clock.now();
+    const start = options.startedAt ?? clock.now();
     const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
     let delay = firstDelay;
     let attempts = 0;
@@ -6117,7 +6117,7 @@ async function runMain(platform, options = {}) {
         const client = new EngineClient(daemon.endpoint);
         const target = `the ${inputs.mode} daemon at ${client.description}`;
         // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
-        const { ready, info } = await waitForDaemon(daemon, client, target, Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)), platform, clock);
+        const { ready, info } = await waitForDaemon(daemon, client, target, { timeoutMs: inputs.waitTimeoutMs, startedAt: waitStarted }, platform, clock);
         // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
         const waitSeconds = (clock.now() - mainStarted) / 1000;
         const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
@@ -6164,7 +6164,7 @@ async function runMain(platform, options = {}) {
     }
 }
 /** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
-async function waitForDaemon(daemon, client, target, timeoutMs, platform, clock) {
+async function waitForDaemon(daemon, client, target, wait, platform, clock) {
     let info;
     // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
     const probe = async (ms) => {
@@ -6173,7 +6173,7 @@ async function waitForDaemon(daemon, client, target, timeoutMs, platform, clock)
         return answer;
     };
     try {
-        const ready = await waitUntilReady({ target, timeoutMs, probe, giveUp: daemon.giveUp, clock });
+        const ready = await waitUntilReady({ target, ...wait, probe, giveUp: daemon.giveUp, clock });
         return { ready, info: info ?? (await client.info()) };
     }
     catch (e) {

@@ -145,7 +145,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     const client = new EngineClient(daemon.endpoint);
     const target = `the ${inputs.mode} daemon at ${client.description}`;
     // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
-    const { ready, info } = await waitForDaemon(daemon, client, target, Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)), platform, clock);
+    const { ready, info } = await waitForDaemon(daemon, client, target, { timeoutMs: inputs.waitTimeoutMs, startedAt: waitStarted }, platform, clock);
     // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
     const waitSeconds = (clock.now() - mainStarted) / 1000;
     const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
@@ -193,7 +193,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
 }
 
 /** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
-async function waitForDaemon(daemon: JobDaemon, client: EngineClient, target: string, timeoutMs: number, platform: Platform, clock: Clock): Promise<{ ready: Ready; info: DaemonInfo }> {
+async function waitForDaemon(daemon: JobDaemon, client: EngineClient, target: string, wait: { timeoutMs: number; startedAt: number }, platform: Platform, clock: Clock): Promise<{ ready: Ready; info: DaemonInfo }> {
   let info: DaemonInfo | undefined;
   // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
   const probe = async (ms: number) => {
@@ -202,7 +202,7 @@ async function waitForDaemon(daemon: JobDaemon, client: EngineClient, target: st
     return answer;
   };
   try {
-    const ready = await waitUntilReady({ target, timeoutMs, probe, giveUp: daemon.giveUp, clock });
+    const ready = await waitUntilReady({ target, ...wait, probe, giveUp: daemon.giveUp, clock });
     return { ready, info: info ?? (await client.info()) };
   } catch (e) {
     if (!(e instanceof NotReadyError) || !daemon.logTail) throw e;

@@ -79,6 +79,27 @@ describe('waitUntilReady', () => {
     expect(clock.now()).toBeLessThan(5100);
   });
 
+  it('counts time spent before the first probe (startedAt) and still names the wait-timeout as set', async () => {
+    const clock = fakeClock();
+    const startedAt = clock.now();
+    clock.advance(1200); // attaching to the daemon took a while
+    const error = await waitUntilReady({
+      target: 'the dind daemon',
+      timeoutMs: 5000,
+      startedAt,
+      clock,
+      probe: async () => {
+        throw new Error('connect ENOENT');
+      },
+    }).then(
+      () => expect.fail('expected the wait to fail'),
+      (e: unknown) => e as NotReadyError,
+    );
+    expect(error.message).toContain('did not answer within 5.0 s');
+    expect(error.elapsedMs).toBeGreaterThanOrEqual(5000);
+    expect(clock.now() - startedAt).toBeLessThan(5100);
+  });
+
   it('stops at once when the daemon cannot come up any more', async () => {
     const clock = fakeClock();
     let checks = 0;

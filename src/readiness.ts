@@ -16,7 +16,10 @@ export const realClock: Clock = {
 export interface WaitOptions {
   /** What is waited for, as people read it: "the daemon at unix:///…/docker.sock". */
   target: string;
+  /** The whole wait (wait-timeout), counted from `startedAt`: the message names it as the user set it. */
   timeoutMs: number;
+  /** When the wait began on `clock` (default: now); time spent before the first probe counts. */
+  startedAt?: number;
   /** One attempt; throws when the daemon does not answer properly. */
   probe: (attemptTimeoutMs: number) => Promise<DaemonVersion>;
   /**
@@ -58,7 +61,7 @@ export async function waitUntilReady(options: WaitOptions): Promise<Ready> {
   const firstDelay = options.firstDelayMs ?? 20;
   const maxDelay = options.maxDelayMs ?? 1000;
   const maxAttempt = options.maxAttemptMs ?? 2000;
-  const start = clock.now();
+  const start = options.startedAt ?? clock.now();
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   let delay = firstDelay;
   let attempts = 0;
