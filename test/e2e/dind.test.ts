@@ -2,21 +2,12 @@
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_SESSION } from '../../src/session.js';
-import { ensureUser, testUserName, type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
-import { BUSYBOX, DIND_IMAGE, actionNode, docker, expectNothingLeft, outerEngine, outerHost, picture, repoRoot } from './support.js';
+import { ensureUser, testUserName } from '../harness/runner.js';
+import { BUSYBOX, DIND_IMAGE, dindJob, docker, expectNothingLeft, outerEngine, outerHost, picture } from './support.js';
 
 const RUNNER_USER = testUserName('sdrunner');
 const BROKEN_IMAGE = 'local/dind-broken:test';
 
-function dindJob(options: Partial<RunJobOptions> & { with?: Record<string, string> }): Promise<JobResult> {
-  return runJob({
-    actionDir: repoRoot,
-    nodePath: actionNode(),
-    env: { DOCKER_HOST: outerHost() },
-    ...options,
-    with: { image: DIND_IMAGE, ...options.with },
-  });
-}
 
 /** Nothing of ours in RUNNER_TEMP after post (the runner's own _runner_file_commands and the like may stay). */
 const oursIn = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('setup-dind'));

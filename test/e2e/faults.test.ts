@@ -14,7 +14,7 @@ import { LABEL_CREATED, LABEL_SESSION } from '../../src/session.js';
 import { generateTls } from '../../src/tls.js';
 import { type TestCacheServer, startCacheServer } from '../cache-server/server.js';
 import { ensureUser, testUserName, type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
-import { BUSYBOX, DIND_IMAGE, actionNode, docker, expectNothingLeft, outerEngine, outerHost, picture, repoRoot, run } from './support.js';
+import { actionNode, BUSYBOX, DIND_IMAGE, dindJob, docker, expectNothingLeft, outerEngine, outerHost, picture, repoRoot, run } from './support.js';
 
 const RUNNER_USER = testUserName('sdrunner');
 const OTHER_USER = testUserName('sdother');
@@ -27,15 +27,6 @@ const MUTE_IMAGE = 'local/dind-mute:fault';
 const work = mkdtempSync(join(tmpdir(), 'sdf-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function dindJob(options: Partial<RunJobOptions> & { with?: Record<string, string> }): Promise<JobResult> {
-  return runJob({
-    actionDir: repoRoot,
-    nodePath: actionNode(),
-    ...options,
-    env: { DOCKER_HOST: outerHost(), OUTER: outerHost(), ...options.env },
-    with: { image: DIND_IMAGE, ...options.with },
-  });
-}
 
 /** What of ours is in RUNNER_TEMP (the per-job directory is setup-dind-<session>). */
 const oursIn = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('setup-dind')) : []);

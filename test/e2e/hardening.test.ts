@@ -5,22 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateTls } from '../../src/tls.js';
-import { type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
-import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+import { BUSYBOX, dindJob, expectNothingLeft, picture } from './support.js';
 import { DEFAULT_DIND_IMAGE } from '../../src/inputs.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sd-hardening-e2e-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function job(options: Partial<RunJobOptions> & { with?: Record<string, string> }): Promise<JobResult> {
-  return runJob({
-    actionDir: repoRoot,
-    nodePath: actionNode(),
-    ...options,
-    env: { DOCKER_HOST: outerHost(), OUTER: outerHost(), ...options.env },
-    with: { image: DIND_IMAGE, ...options.with },
-  });
-}
 
 describe('daemon-args', () => {
   const forms: [string, string][] = [
@@ -38,7 +28,7 @@ describe('daemon-args', () => {
   it('rejects every form of a reserved flag dockerd would accept, naming the flag; nothing is started or left', async () => {
     const before = await picture();
     for (const [value, flag] of forms) {
-      const result = await job({ with: { 'daemon-args': value }, steps: [{ name: 'never', run: 'true' }] });
+      const result = await dindJob({ with: { 'daemon-args': value }, steps: [{ name: 'never', run: 'true' }] });
       try {
         expect(result.jobStatus, value).toBe('failure');
         const pre = result.phase('pre')!.stdout;
@@ -66,7 +56,7 @@ describe('secrets', () => {
     expect(tls.clientKey).toContain('PRIVATE KEY');
     const caFile = join(work, 'ca.pem');
     writeFileSync(caFile, tls.caCert);
-    const result = await job({
+    const result = await dindJob({
       env: { SETUP_DIND_HOST_CERTS_DIR: certsDir },
       with: { mode: 'socket', image: DEFAULT_DIND_IMAGE, 'registry-certs': `registry.test:5000=${caFile}` },
       steps: [{ name: 'during', run: `ls "${certsDir}/registry.test:5000"` }],
@@ -96,7 +86,7 @@ const RUN_BUSYBOX = { name: 'run', run: `docker -H "$OUTER" save ${BUSYBOX} | do
 describe('privilege', () => {
   it('auto on a host that withholds a capability: a warning and the summary say exactly what was granted; a container runs', async () => {
     const before = await picture();
-    const result = await job({ steps: [RUN_BUSYBOX] });
+    const result = await dindJob({ steps: [RUN_BUSYBOX] });
     try {
       expect(result.jobStatus, result.log).toBe('success');
       const warning = result.annotations.find((a) => a.level === 'warning' && /EVERY CAPABILITY EXCEPT/.test(a.message));
@@ -111,7 +101,7 @@ describe('privilege', () => {
   });
 
   it('false: the minimal set only, said in the summary, and no near-root fallback', async () => {
-    const result = await job({ with: { privileged: 'false' }, steps: [RUN_BUSYBOX] });
+    const result = await dindJob({ with: { privileged: 'false' }, steps: [RUN_BUSYBOX] });
     try {
       expect(result.summary, result.log).toMatch(/\| Privileges \| Docker's default capabilities plus SYS_ADMIN, NET_ADMIN/);
       expect(result.log).not.toMatch(/CapAdd ALL|EVERY CAPABILITY/);
@@ -125,7 +115,7 @@ describe('privilege', () => {
 
   it('a daemon that answers but cannot run a container fails main with what it was granted and the remedy; post cleans up', async () => {
     const before = await picture();
-    const result = await job({
+    const result = await dindJob({
       with: { 'daemon-args': '--add-runtime=broken=/bin/false --default-runtime=broken' },
       steps: [{ name: 'never', run: 'true' }],
     });
@@ -164,8 +154,8 @@ describe('data-root snapshot', () => {
     const before = await picture();
     const cacheDir = join(work, 'data-root-cache');
     const cache = { cache: 'data-root', 'cache-dir': cacheDir, 'cache-key': 'opaque-1' };
-    const run1 = await job({ with: cache, steps: [OPAQUE_BUILD, LISTING] });
-    const run2 = await job({ with: cache, steps: [LISTING, { name: 'containers', run: 'docker ps -aq | wc -l' }] });
+    const run1 = await dindJob({ with: cache, steps: [OPAQUE_BUILD, LISTING] });
+    const run2 = await dindJob({ with: cache, steps: [LISTING, { name: 'containers', run: 'docker ps -aq | wc -l' }] });
     try {
       expect(run1.jobStatus, run1.log).toBe('success');
       expect(run1.phase('post')!.stdout, run1.log).toMatch(/saved opaque-1 \(/);

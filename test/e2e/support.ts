@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { parseDockerHost } from '../../src/endpoint.js';
 import { EngineClient } from '../../src/engine/client.js';
+import { type JobResult, type RunJobOptions, runJob } from '../harness/runner.js';
 
 export const run = promisify(execFile);
 export const repoRoot = join(import.meta.dirname, '..', '..');
@@ -23,6 +24,20 @@ export const outerEngine = () => new EngineClient({ address: parseDockerHost(out
 
 /** The node binary the runner uses for `using: node24` (scripts/test.sh installs it), else this one. */
 export const actionNode = () => process.env.SETUP_DIND_NODE || process.execPath;
+
+/**
+ * One job of the built action in dind mode on the bed's engine (DOCKER_HOST, and OUTER for steps that reach the
+ * bed itself), with the bed's dind image unless `with` names another. Options and env add to these.
+ */
+export function dindJob(options: Partial<RunJobOptions> & { with?: Record<string, string> }): Promise<JobResult> {
+  return runJob({
+    actionDir: repoRoot,
+    nodePath: actionNode(),
+    ...options,
+    env: { DOCKER_HOST: outerHost(), OUTER: outerHost(), ...options.env },
+    with: { image: DIND_IMAGE, ...options.with },
+  });
+}
 
 export interface Picture {
   engine: { containers: string[]; volumes: string[]; networks: string[] };
