@@ -4486,17 +4486,20 @@ function parseCacheSettings(f, mode) {
     const dir = f.line('cache-dir') || undefined;
     if (dir?.split(/[\\/]/).includes('..') && !dir.startsWith('/'))
         problems.push(`input "cache-dir": ${showValue(dir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
+    const volumes = f.boolean('cache-volumes');
+    if (volumes && strategy === 'images')
+        problems.push(`input "cache-volumes": true keeps the daemon's volumes in a data-root snapshot, but cache is images; set cache: data-root, or remove it`);
     if (strategy === 'data-root' && mode !== 'dind')
         problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
     if (strategy === 'false') {
-        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
+        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-volumes', volumes ? 'true' : ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
         for (const [name, value] of unused)
             if (value)
                 problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
         return undefined;
     }
     const keep = parseCacheKeep(f);
-    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep };
+    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep, ...(volumes ? { volumes } : {}) };
 }
 
 ;// CONCATENATED MODULE: ./src/daemon/daemon-args.ts
@@ -4859,10 +4862,12 @@ const INPUT_DEFAULTS = {
     'cache-dir': '',
     ...INTEGRATION_DEFAULTS,
     'cache-keep': '1',
+    'cache-volumes': 'false',
     buildx: 'false',
     'buildx-image': DEFAULT_BUILDX_IMAGE,
     token: '${{ github.token }}',
     'job-status': '${{ job.status }}',
+    matrix: '${{ toJSON(matrix) }}',
 };
 /** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
 function parseDuration(text) {
@@ -5214,53 +5219,86 @@ function decompressFile(file) {
 }
 
 ;// CONCATENATED MODULE: ./src/cache/directory.ts
-// A cache directory (GitLab's `cache:` keeps it between pipelines): one `<key>.tar.zst` per entry, written to a
+// A cache directory (GitLab's `cache:`, a self-hosted runner's disk): one `<key>.tar.zst` per entry, written to a
 // temporary name and renamed, so a crash never leaves a half entry under a real key.
+//
+// Entries are scoped by git ref, so that a ref anyone may push to cannot hand a protected ref its daemon state:
+//
+//   <dir>/protected/<ref>/<key>.tar.zst      written by jobs of protected branches and tags
+//   <dir>/unprotected/<ref>/<key>.tar.zst    written by every other ref
+//
+// A job writes into its own ref's directory only. It restores from its own ref's directory first, then from the
+// protected directories of its fallback refs (a merge request's target, the default branch): a protected ref never
+// reads an unprotected entry, and an unprotected ref never reads another unprotected ref's. Eviction after a save
+// removes only entries of the saved key's own prefix in its own ref's directory.
 
 
 
 const SUFFIX = '.tar.zst';
 const fileOf = (dir, key) => (0,external_node_path_.join)(dir, `${encodeURIComponent(key)}${SUFFIX}`);
-class DirectoryBackend {
-    dir;
-    name;
-    constructor(dir) {
-        this.dir = dir;
-        this.name = `directory ${dir}`;
+/** A ref as one directory name: encoded (a ref may hold `/`), never `.` or `..`; '%none' outside CI (`%` never ends an encoding). */
+function refDirName(ref) {
+    if (!ref)
+        return '%none';
+    return encodeURIComponent(ref).replace(/^\.+$/, (dots) => '%2E'.repeat(dots.length));
+}
+/** The directory a ref's entries live in. */
+const scopeDir = (dir, ref) => (0,external_node_path_.join)(dir, ref.protected ? 'protected' : 'unprotected', refDirName(ref.name));
+async function entriesIn(dir) {
+    let names;
+    try {
+        names = await (0,promises_namespaceObject.readdir)(dir);
     }
-    async entries() {
-        let names;
-        try {
-            names = await (0,promises_namespaceObject.readdir)(this.dir);
-        }
-        catch (e) {
-            if (e.code === 'ENOENT')
-                return [];
-            throw e;
-        }
-        const out = [];
-        for (const name of names) {
-            if (!name.endsWith(SUFFIX))
-                continue;
-            const file = (0,external_node_path_.join)(this.dir, name);
-            const info = await (0,promises_namespaceObject.stat)(file);
+    catch (e) {
+        if (e.code === 'ENOENT')
+            return [];
+        throw e;
+    }
+    const out = [];
+    for (const name of names) {
+        if (!name.endsWith(SUFFIX))
+            continue;
+        const file = (0,external_node_path_.join)(dir, name);
+        const info = await (0,promises_namespaceObject.stat)(file);
+        if (info.isFile())
             out.push({ key: decodeURIComponent(name.slice(0, -SUFFIX.length)), file, mtime: info.mtimeMs, bytes: info.size });
-        }
-        return out;
+    }
+    return out;
+}
+/** The exact key, else the newest entry whose key starts with a restore key (tried in order). */
+function pick(all, primaryKey, restoreKeys) {
+    let match = all.find((e) => e.key === primaryKey);
+    for (const prefix of restoreKeys) {
+        if (match)
+            break;
+        match = all.filter((e) => e.key.startsWith(prefix)).sort((a, b) => b.mtime - a.mtime)[0];
+    }
+    return match;
+}
+class DirectoryBackend {
+    name;
+    /** Where this job's entries are written. */
+    own;
+    /** Where it may restore from, in order: its own directory, then its fallback refs' protected directories. */
+    readable;
+    constructor(dir, ref) {
+        this.name = `directory ${dir}`;
+        this.own = scopeDir(dir, ref);
+        const fallbacks = ref.fallbacks.map((name) => scopeDir(dir, { name, protected: true }));
+        this.readable = [this.own, ...fallbacks.filter((d, i) => d !== this.own && fallbacks.indexOf(d) === i)];
     }
     async abandon() {
-        const names = await (0,promises_namespaceObject.readdir)(this.dir).catch(() => []);
+        const names = await (0,promises_namespaceObject.readdir)(this.own).catch(() => []);
         for (const name of names)
             if (name.endsWith(`.partial-${process.pid}`))
-                await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(this.dir, name), { force: true });
+                await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(this.own, name), { force: true });
     }
     async restore(primaryKey, restoreKeys, consume) {
-        const all = await this.entries();
-        let match = all.find((e) => e.key === primaryKey);
-        for (const prefix of restoreKeys) {
+        let match;
+        for (const dir of this.readable) {
+            match = pick(await entriesIn(dir), primaryKey, restoreKeys);
             if (match)
                 break;
-            match = all.filter((e) => e.key.startsWith(prefix)).sort((a, b) => b.mtime - a.mtime)[0];
         }
         if (!match)
             return undefined;
@@ -5274,10 +5312,10 @@ class DirectoryBackend {
         return { key: match.key, bytes: match.bytes };
     }
     async save(key, produce, maxBytes, supersedes = []) {
-        const target = fileOf(this.dir, key);
-        if ((await this.entries()).some((e) => e.key === key))
+        const target = fileOf(this.own, key);
+        if ((await entriesIn(this.own)).some((e) => e.key === key))
             return { outcome: 'exists', bytes: 0 };
-        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        await (0,promises_namespaceObject.mkdir)(this.own, { recursive: true });
         const partial = `${target}.partial-${process.pid}`;
         try {
             await compressToFile(await produce(), partial);
@@ -5285,8 +5323,9 @@ class DirectoryBackend {
             if (maxBytes !== undefined && bytes > maxBytes)
                 return { outcome: 'too-large', bytes };
             await (0,promises_namespaceObject.rename)(partial, target);
-            // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline.
-            for (const old of await this.entries()) {
+            // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline. Only this
+            // ref's entries of the key's own prefix go; other jobs', other legs' and other refs' stay.
+            for (const old of await entriesIn(this.own)) {
                 if (old.key !== key && supersedes.some((prefix) => old.key.startsWith(prefix)))
                     await (0,promises_namespaceObject.rm)(old.file, { force: true });
             }
@@ -5363,15 +5402,49 @@ class ServiceBackend {
 
 
 
+
+
 const cache_slug = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
-/** Default keys: a prefix of what makes entries compatible, plus the run, so each run can write a fresh entry. */
+/** Sorted keys all the way down: the same matrix values give the same text whatever order JSON had them in. */
+function canonical(value) {
+    if (Array.isArray(value))
+        return value.map(canonical);
+    if (value && typeof value === 'object') {
+        return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
+    }
+    return value;
+}
+/**
+ * A leg of a matrix as a short digest of its values; 'none' outside a matrix (GitHub's matrix context is then null).
+ * GitHub hands the matrix over as JSON (toJSON(matrix), key order and layout irrelevant); GitLab as "[a, b]".
+ */
+function matrixDigest(matrix) {
+    const text = matrix.trim();
+    let value = text;
+    try {
+        value = canonical(JSON.parse(text));
+    }
+    catch {
+        // not JSON (GitLab's "[a, b]", "2/3"): the text itself
+    }
+    if (value === '' || value === null || (typeof value === 'object' && !Array.isArray(value) && !Object.keys(value).length))
+        return 'none';
+    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
+}
+/**
+ * Default keys: what makes entries compatible (cache kind, OS, architecture, mode, image), the job and its matrix leg,
+ * then the run, so each run can write a fresh entry. `_` ends the job's and the leg's part (a slug has none), so no
+ * job's prefix is a prefix of another job's. A leg restores its own entries first, then its job's newest of any leg.
+ */
 function cacheKeys(inputs, job) {
     const settings = inputs.cache;
     const image = inputs.mode === 'dind' ? `-${cache_slug(inputs.dind.image)}` : '';
-    const prefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}-`;
+    const jobPrefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}_${cache_slug(job.name) || 'job'}_`;
+    const leg = matrixDigest(job.matrix);
+    const legPrefix = `${jobPrefix}${leg}_`;
     return {
-        key: settings.key ?? `${prefix}${cache_slug(job.runId)}-${cache_slug(job.runAttempt)}`,
-        restoreKeys: settings.restoreKeys ?? (settings.key ? [] : [prefix]),
+        key: settings.key ?? `${legPrefix}${cache_slug(job.runId)}-${cache_slug(job.runAttempt)}`,
+        restoreKeys: settings.restoreKeys ?? (settings.key ? [] : leg === 'none' ? [legPrefix] : [legPrefix, jobPrefix]),
     };
 }
 /**
@@ -5394,7 +5467,7 @@ function startCache(inputs, platform) {
 /** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
 function backendFor(dir, platform) {
     if (dir)
-        return new DirectoryBackend(dir);
+        return new DirectoryBackend(dir, platform.job.ref);
     const service = platform.cacheService();
     return service && new ServiceBackend(service, platform.job.tempDir);
 }
@@ -5477,7 +5550,9 @@ async function saveEntry(backend, record, current, produce, log, prepare, deadli
     const started = performance.now();
     try {
         await prepare?.();
-        const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, record.restoreKeys), deadlineMs, `saving to ${backend.name}`);
+        // Only the key's own prefix is superseded (a matrix leg's, not its job's): other legs' entries stay.
+        const superseded = prunePrefix(record.key, record.restoreKeys);
+        const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, superseded ? [superseded] : []), deadlineMs, `saving to ${backend.name}`);
         const seconds = ((performance.now() - started) / 1000).toFixed(2);
         switch (result.outcome) {
             case 'saved':
@@ -5526,6 +5601,8 @@ const SNAPSHOT_EXCLUDES = [
     './containerd/daemon/io.containerd.runtime.v2.task', './containerd/daemon/io.containerd.sandbox.controller.v1.shim',
     './engine-id',
 ];
+/** What a save leaves out: with cache-volumes the daemon's volumes stay in (named ones: anonymous volumes go with their containers). */
+const snapshotExcludes = (volumes = false) => (volumes ? SNAPSHOT_EXCLUDES.filter((x) => x !== './volumes') : SNAPSHOT_EXCLUDES);
 /** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
 const NO_GNU_TAR = 90;
 /**
@@ -5547,7 +5624,7 @@ function helperSpec(place, mode, fifoName) {
         name: `${place.volume}-${mode}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`,
         Image: place.image,
         Entrypoint: ['sh', '-c', SNAPSHOT_SCRIPT, 'setup-dind-snapshot'],
-        Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? SNAPSHOT_EXCLUDES : [])],
+        Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? snapshotExcludes(place.volumes) : [])],
         Labels: place.labels,
         HostConfig: {
             // Reading and writing trusted.* attributes needs CAP_SYS_ADMIN; nothing else beyond Docker's defaults.
@@ -6326,7 +6403,8 @@ async function saveImageCache(record, s, platform, jobStatus) {
             await pruneForSnapshot(daemon);
             await stopCleanly(outer, id);
         };
-        return await saveEntry(backend, record, current, () => snapshotDataRoot(snapshotPlace(outer, s, image, platform)), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
+        const place = { ...snapshotPlace(outer, s, image, platform), volumes: record.settings.volumes };
+        return await saveEntry(backend, record, current, () => snapshotDataRoot(place), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
     }
     catch (e) {
         platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
@@ -6524,6 +6602,7 @@ function githubCacheInventory(env, token) {
 
 
 
+
 /** What @actions/cache's isFeatureAvailable checks, without loading it: a cache service URL from the runner. */
 const cacheServiceAvailable = (env) => Boolean(env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL);
 /**
@@ -6549,7 +6628,26 @@ const githubCacheService = {
         }
     },
 };
+/**
+ * The job's ref: GITHUB_REF_NAME and GITHUB_REF_PROTECTED; a pull request's base branch and the repository's default
+ * branch (from the event payload) are the refs it may fall back to, as GitHub's cache service lets it.
+ */
+function githubRef(env) {
+    let defaultBranch = '';
+    try {
+        const event = JSON.parse((0,external_node_fs_.readFileSync)(env.GITHUB_EVENT_PATH ?? '', 'utf8'));
+        if (typeof event.repository?.default_branch === 'string')
+            defaultBranch = event.repository.default_branch;
+    }
+    catch {
+        // no payload (outside Actions): no default branch to fall back to
+    }
+    const name = env.GITHUB_REF_NAME ?? '';
+    const fallbacks = [env.GITHUB_BASE_REF ?? '', defaultBranch].filter((r, i, all) => r && r !== name && all.indexOf(r) === i);
+    return { name, protected: env.GITHUB_REF_PROTECTED === 'true', fallbacks };
+}
 function githubPlatform(env = process.env) {
+    let ref;
     return {
         name: 'github',
         log: {
@@ -6567,6 +6665,13 @@ function githubPlatform(env = process.env) {
             runId: env.GITHUB_RUN_ID ?? 'local',
             runAttempt: env.GITHUB_RUN_ATTEMPT ?? '1',
             job: env.GITHUB_JOB ?? 'job',
+            name: env.GITHUB_JOB ?? 'job',
+            // The environment has no matrix: the input "matrix" has the default ${{ toJSON(matrix) }}, which the runner
+            // evaluates with the job's matrix context (action.yml input defaults may use github, strategy, matrix, job, runner).
+            matrix: env.INPUT_MATRIX ?? '',
+            get ref() {
+                return (ref ??= githubRef(env));
+            },
             tempDir: env.RUNNER_TEMP ?? '/tmp',
             workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
         },

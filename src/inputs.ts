@@ -62,10 +62,12 @@ export const INPUT_DEFAULTS = {
   'cache-dir': '',
   ...INTEGRATION_DEFAULTS,
   'cache-keep': '1',
+  'cache-volumes': 'false',
   buildx: 'false',
   'buildx-image': DEFAULT_BUILDX_IMAGE,
   token: '${{ github.token }}',
   'job-status': '${{ job.status }}',
+  matrix: '${{ toJSON(matrix) }}',
 } as const satisfies Record<string, string>;
 export type InputName = keyof typeof INPUT_DEFAULTS;
 
