@@ -2527,6 +2527,151 @@ function certsDirFiles(trust) {
     return files;
 }
 
+;// CONCATENATED MODULE: ./src/daemon-args.ts
+// Input daemon-args, read the way dockerd reads its command line (spf13/pflag): long flags as --flag=value or
+// --flag value, short flags as -H value, -Hvalue or -H=value, several short flags joined (-DH tcp://…), bool flags
+// that take no value. Every flag the action sets itself is found in each of those forms and rejected, naming the
+// flag, what the user wrote and the input meant for it.
+
+/**
+ * dockerd's flags (Linux, 20.10 to 29), hidden and deprecated ones included. A flag missing here is handled the
+ * cautious way: it may be a bool flag, so a following argument that starts with "-" is read as a flag.
+ */
+const FLAGS = {
+    'add-runtime': {}, 'allow-direct-routing': { bool: true }, 'allow-nondistributable-artifacts': {}, 'api-cors-header': {},
+    'authorization-plugin': {}, bip: {}, bip6: {}, bridge: { short: 'b' }, 'bridge-accept-fwmark': {}, 'cdi-spec-dir': {},
+    'cgroup-parent': {}, 'cluster-advertise': {}, 'cluster-store': {}, 'cluster-store-opt': {}, 'config-file': {},
+    containerd: {}, 'containerd-namespace': {}, 'containerd-plugins-namespace': {}, 'cpu-rt-period': {}, 'cpu-rt-runtime': {},
+    'cri-containerd': { bool: true }, 'data-root': {}, debug: { short: 'D', bool: true }, 'default-address-pool': {},
+    'default-cgroupns-mode': {}, 'default-gateway': {}, 'default-gateway-v6': {}, 'default-ipc-mode': {},
+    'default-network-opt': {}, 'default-runtime': {}, 'default-shm-size': {}, 'default-ulimit': {},
+    'disable-legacy-registry': { bool: true }, dns: {}, 'dns-opt': {}, 'dns-search': {}, 'exec-opt': {}, 'exec-root': {},
+    experimental: { bool: true }, feature: {}, 'firewall-backend': {}, 'fixed-cidr': {}, 'fixed-cidr-v6': {},
+    graph: { short: 'g' }, group: { short: 'G' }, help: { short: 'h', bool: true }, host: { short: 'H' },
+    'host-gateway-ip': {}, 'http-proxy': {}, 'https-proxy': {}, icc: { bool: true }, init: { bool: true }, 'init-path': {},
+    'insecure-registry': {}, ip: {}, 'ip-forward': { bool: true }, 'ip-forward-no-drop': { bool: true },
+    'ip-masq': { bool: true }, ip6tables: { bool: true }, iptables: { bool: true }, ipv6: { bool: true }, label: {},
+    'live-restore': { bool: true }, 'log-driver': {}, 'log-format': {}, 'log-level': { short: 'l' }, 'log-opt': {},
+    'max-concurrent-downloads': {}, 'max-concurrent-uploads': {}, 'max-download-attempts': {}, 'metrics-addr': {}, mtu: {},
+    'network-control-plane-mtu': {}, 'network-diagnostic-port': {}, 'no-new-privileges': { bool: true }, 'no-proxy': {},
+    'node-generic-resource': {}, 'oom-score-adjust': {}, pidfile: { short: 'p' }, 'raw-logs': { bool: true },
+    'registry-mirror': {}, restart: { bool: true }, rootless: { bool: true }, 'seccomp-profile': {},
+    'selinux-enabled': { bool: true }, 'shutdown-timeout': {}, 'storage-driver': { short: 's' }, 'storage-opt': {},
+    'swarm-default-advertise-addr': {}, tls: { bool: true }, tlscacert: {}, tlscert: {}, tlskey: {}, tlsverify: { bool: true },
+    'userland-proxy': { bool: true }, 'userland-proxy-path': {}, 'userns-remap': {}, validate: { bool: true },
+    version: { short: 'v', bool: true },
+};
+const SHORT = Object.fromEntries(Object.entries(FLAGS).filter(([, s]) => s.short).map(([name, s]) => [s.short, name]));
+const USE_TCP = 'use input "tcp: true" for a TLS listener with per-job certificates (output cert-path)';
+/** Flags the action sets itself (or that stop dockerd from serving), and what to use instead. */
+const RESERVED_DAEMON_FLAGS = {
+    host: `the action's socket is per job; ${USE_TCP}, or mode socket/external with input "docker-host" for another daemon`,
+    group: "the socket already belongs to the runner user's group; remove it",
+    'data-root': 'the data root is a per-job volume that post removes; use input "cache: data-root" to keep it between jobs',
+    graph: 'the data root is a per-job volume that post removes; use input "cache: data-root" to keep it between jobs',
+    'exec-root': 'the action needs dockerd\'s runtime files where it put them; remove it',
+    pidfile: 'the action needs dockerd\'s runtime files where it put them; remove it',
+    tls: USE_TCP,
+    tlsverify: USE_TCP,
+    tlscacert: USE_TCP,
+    tlscert: USE_TCP,
+    tlskey: USE_TCP,
+    'config-file': 'the action passes its own daemon.json; use input "daemon-config" for daemon.json settings',
+    help: 'it makes dockerd print its usage and exit instead of serving; remove it',
+    version: 'it makes dockerd print its version and exit instead of serving; remove it',
+    validate: 'it makes dockerd check its configuration and exit instead of serving; remove it',
+};
+const describe = (name) => `--${name}${FLAGS[name]?.short ? ` (-${FLAGS[name].short})` : ''}`;
+/** Reads argv the way pflag does; reserved flags, arguments that are not flags and bad syntax become problems. */
+function parseDaemonArgs(args) {
+    const flags = [];
+    const problems = [];
+    const problem = (text) => problems.push(`input "daemon-args": ${text}`);
+    // An unknown flag may be a bool flag or take a value: a plain word after it is allowed as its value.
+    let valueMayFollow = false;
+    for (let i = 0; i < args.length; i++) {
+        const arg = args[i];
+        const next = args[i + 1];
+        const mayFollow = valueMayFollow;
+        valueMayFollow = false;
+        if (arg === '--') {
+            problem(`${showValue(arg)} ends dockerd's flags, and dockerd takes no other arguments; remove it`);
+            continue;
+        }
+        if (arg.length < 2 || !arg.startsWith('-')) {
+            if (!mayFollow)
+                problem(`${showValue(arg)} is not a dockerd flag, and dockerd takes no other arguments; write flags such as --mtu=1400 or --mtu 1400`);
+            continue;
+        }
+        if (arg.startsWith('--')) {
+            const body = arg.slice(2);
+            if (body.startsWith('-') || body.startsWith('=')) {
+                problem(`${showValue(arg)} is not flag syntax dockerd accepts; write --name=value`);
+                continue;
+            }
+            const eq = body.indexOf('=');
+            const name = eq === -1 ? body : body.slice(0, eq);
+            const spec = FLAGS[name];
+            if (eq !== -1)
+                flags.push({ name, known: Boolean(spec), value: body.slice(eq + 1), written: arg });
+            else if (spec?.bool)
+                flags.push({ name, known: true, written: arg });
+            else if (spec) {
+                // A value flag takes the next argument whatever it looks like (`--label -H` is the label "-H").
+                flags.push({ name, known: true, value: next, written: next === undefined ? arg : `${arg} ${next}` });
+                if (next === undefined)
+                    problem(`${showValue(arg)} needs a value; write ${arg}=VALUE`);
+                i++;
+            }
+            else {
+                flags.push({ name, known: false, written: arg });
+                valueMayFollow = true;
+            }
+            continue;
+        }
+        // One or more short flags: -D, -Hvalue, -H value, -H=value, -DHvalue, -DH value.
+        let rest = arg.slice(1);
+        while (rest.length) {
+            const letter = rest[0];
+            const name = SHORT[letter];
+            const spec = name ? FLAGS[name] : undefined;
+            if (rest[1] === '=') {
+                flags.push({ name: name ?? letter, known: Boolean(spec), value: rest.slice(2), written: arg });
+                break;
+            }
+            if (!spec) {
+                // dockerd refuses an unknown letter; read the letters after it as flags, the cautious way.
+                flags.push({ name: letter, known: false, written: arg });
+                rest = rest.slice(1);
+                if (!rest.length)
+                    valueMayFollow = true;
+                continue;
+            }
+            if (spec.bool) {
+                flags.push({ name: name, known: true, written: arg });
+                rest = rest.slice(1);
+                continue;
+            }
+            if (rest.length > 1) {
+                flags.push({ name: name, known: true, value: rest.slice(1), written: arg });
+            }
+            else {
+                flags.push({ name: name, known: true, value: next, written: next === undefined ? arg : `${arg} ${next}` });
+                if (next === undefined)
+                    problem(`${showValue(arg)} needs a value; write -${letter} VALUE`);
+                i++;
+            }
+            break;
+        }
+    }
+    for (const flag of flags) {
+        const remedy = flag.known && RESERVED_DAEMON_FLAGS[flag.name];
+        if (remedy)
+            problem(`${showValue(flag.written)} sets ${describe(flag.name)}, which is set by the action itself; ${remedy}`);
+    }
+    return { flags, problems };
+}
+
 ;// CONCATENATED MODULE: ./src/registry/settings.ts
 // Registry inputs: pull-through mirrors, insecure registries, per-registry certificates and extra daemon.json
 // settings. This module checks syntax only and never touches the file system: certificate files are read by
@@ -2954,6 +3099,7 @@ function certPath(sourceText, baseDir) {
 // flag and in daemon.json, and a silent override would hide a mistake.
 
 
+
 /** daemon.json keys the action sets itself through dockerd flags. */
 const ACTION_OWNED_KEYS = (/* unused pure expression or super */ null && (['hosts', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'pidfile']));
 // Why each action-owned key cannot be set: the input that controls it, or that the action manages it per job.
@@ -2997,7 +3143,7 @@ function buildDaemonJson(settings) {
     }
     return { config, problems };
 }
-// dockerd flags whose daemon.json key is not the flag's own name.
+// dockerd flags (long names: the parser reads -D as --debug) whose daemon.json key is not the flag's own name.
 const FLAG_KEYS = {
     '--registry-mirror': 'registry-mirrors',
     '--insecure-registry': 'insecure-registries',
@@ -3017,14 +3163,6 @@ const FLAG_KEYS = {
     '--add-runtime': 'runtimes',
     '--host': 'hosts',
     '--graph': 'data-root',
-    '-D': 'debug',
-    '-l': 'log-level',
-    '-s': 'storage-driver',
-    '-b': 'bridge',
-    '-G': 'group',
-    '-H': 'hosts',
-    '-g': 'data-root',
-    '-p': 'pidfile',
 };
 /**
  * Directives set both in daemon.json and as a dockerd flag in input daemon-args: dockerd refuses to start then
@@ -3033,17 +3171,17 @@ const FLAG_KEYS = {
 function daemonArgsConflicts(settings, config, daemonArgs) {
     const problems = [];
     const seen = new Set();
-    for (const arg of daemonArgs) {
-        if (!arg.startsWith('-') || arg === '-' || arg === '--')
+    // Read as dockerd reads them (-Dl debug, --mtu 1400, -l=warn): a short or joined flag is the long one it stands for.
+    for (const flag of parseDaemonArgs(daemonArgs).flags) {
+        if (!flag.known)
             continue;
-        const flag = arg.split('=')[0];
-        const key = Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag] : flag.replace(/^--/, '');
+        const key = Object.hasOwn(FLAG_KEYS, `--${flag.name}`) ? FLAG_KEYS[`--${flag.name}`] : flag.name;
         if (!Object.hasOwn(config, key) || seen.has(key))
             continue;
         seen.add(key);
         const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
             : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
-        problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
+        problems.push(`input "daemon-args": ${showValue(flag.written)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
     }
     return problems;
 }
@@ -3212,7 +3350,7 @@ function readDaemonPid(pidFile) {
  * insecure-registries are reloadable). A key already set to another value in the host file is an error: the runner's
  * administrator chose it, and the action does not overrule it silently.
  */
-async function configureHostDaemon(settings, paths, io, record) {
+async function configureHostDaemon(settings, paths, io, record, backupDir) {
     let before = null;
     try {
         before = await (0,promises_namespaceObject.readFile)(paths.daemonJson, 'utf8');
@@ -3242,7 +3380,13 @@ async function configureHostDaemon(settings, paths, io, record) {
             merged[key] = value;
     }
     const pid = readDaemonPid(paths.pidFile);
-    record({ path: paths.daemonJson, before, pidFile: paths.pidFile, keys: Object.keys(settings) });
+    let backup = null;
+    if (before !== null) {
+        await (0,promises_namespaceObject.mkdir)(backupDir, { recursive: true, mode: 0o700 });
+        backup = (0,external_node_path_.join)(backupDir, 'daemon.json');
+        await writeFileNoWindow(backup, before, 0o600);
+    }
+    record({ path: paths.daemonJson, backup, pidFile: paths.pidFile, keys: Object.keys(settings) });
     await io.write(paths.daemonJson, `${JSON.stringify(merged, null, 2)}\n`, 0o644);
     await io.signal(pid, 'HUP');
 }
@@ -3253,9 +3397,11 @@ async function configureHostDaemon(settings, paths, io, record) {
  * go back (they mean the same to the daemon, so no further reload is needed).
  */
 async function restoreHostDaemon(change, io, reloaded = async () => undefined) {
+    // Read before anything changes: without its copy the file cannot be put back, and it is left as it is.
+    const before = change.backup === null ? null : await (0,promises_namespaceObject.readFile)(change.backup, 'utf8');
     let original = {};
     try {
-        original = change.before?.trim() ? JSON.parse(change.before) : {};
+        original = before?.trim() ? JSON.parse(before) : {};
     }
     catch {
         // The file was valid when we changed it; if not, the plain restore below is all we can do.
@@ -3268,10 +3414,10 @@ async function restoreHostDaemon(change, io, reloaded = async () => undefined) {
     await io.write(change.path, `${JSON.stringify(explicit, null, 2)}\n`, 0o644);
     await io.signal(pid, 'HUP');
     await reloaded(explicit);
-    if (change.before === null)
+    if (before === null)
         await io.remove(change.path);
     else
-        await io.write(change.path, change.before, 0o644);
+        await io.write(change.path, before, 0o644);
 }
 /** daemon.json keys whose "unset" is an empty list, so they can be reset by a reload. */
 const RESETTABLE = new Set(['registry-mirrors', 'insecure-registries']);
@@ -3344,7 +3490,7 @@ async function applyRegistry(inputs, platform, state, jobDir) {
         const config = daemonConfigFor(inputs);
         if (config) {
             const paths = hostPaths(platform.env);
-            await configureHostDaemon(config, paths, new PrivilegedFiles(), (daemonJson) => state.update({ hostChanges: { certDirs: [], ...state.value?.hostChanges, daemonJson } }));
+            await configureHostDaemon(config, paths, new PrivilegedFiles(), (daemonJson) => state.update({ hostChanges: { certDirs: [], ...state.value?.hostChanges, daemonJson } }), (0,external_node_path_.join)(dir, 'host-backup', 'daemon-json'));
             log.info(`Merged ${Object.keys(config).join(', ')} into ${paths.daemonJson} and reloaded dockerd (post restores the file).`);
         }
     }
@@ -3547,7 +3693,7 @@ function networkDaemonJson(settings) {
         ...(settings.bip ? { bip: settings.bip } : {}),
     };
 }
-const FLAGS = { '--default-address-pool': 'default-address-pools', '--bip': 'bip' };
+const settings_FLAGS = { '--default-address-pool': 'default-address-pools', '--bip': 'bip' };
 /**
  * What the settings mean for the mode and the other inputs: they change only a daemon the action starts (dind),
  * and a key set here must not also come from daemon-config or a daemon-args flag (dockerd refuses duplicates).
@@ -3567,7 +3713,7 @@ function networkProblems(settings, use) {
             problems.push(`input "daemon-config": "${key}" is also set by input "${input(key)}"; set it in one place`);
     }
     for (const arg of use.daemonArgs) {
-        const key = FLAGS[arg.split('=')[0]];
+        const key = settings_FLAGS[arg.split('=')[0]];
         if (key && keys.includes(key))
             problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which input "${input(key)}" sets too, and dockerd refuses a setting given twice; set it in one place`);
     }
@@ -4500,151 +4646,6 @@ function parseCacheSettings(f, mode) {
     }
     const keep = parseCacheKeep(f);
     return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep, ...(volumes ? { volumes } : {}) };
-}
-
-;// CONCATENATED MODULE: ./src/daemon/daemon-args.ts
-// Input daemon-args, read the way dockerd reads its command line (spf13/pflag): long flags as --flag=value or
-// --flag value, short flags as -H value, -Hvalue or -H=value, several short flags joined (-DH tcp://…), bool flags
-// that take no value. Every flag the action sets itself is found in each of those forms and rejected, naming the
-// flag, what the user wrote and the input meant for it.
-
-/**
- * dockerd's flags (Linux, 20.10 to 29), hidden and deprecated ones included. A flag missing here is handled the
- * cautious way: it may be a bool flag, so a following argument that starts with "-" is read as a flag.
- */
-const daemon_args_FLAGS = {
-    'add-runtime': {}, 'allow-direct-routing': { bool: true }, 'allow-nondistributable-artifacts': {}, 'api-cors-header': {},
-    'authorization-plugin': {}, bip: {}, bip6: {}, bridge: { short: 'b' }, 'bridge-accept-fwmark': {}, 'cdi-spec-dir': {},
-    'cgroup-parent': {}, 'cluster-advertise': {}, 'cluster-store': {}, 'cluster-store-opt': {}, 'config-file': {},
-    containerd: {}, 'containerd-namespace': {}, 'containerd-plugins-namespace': {}, 'cpu-rt-period': {}, 'cpu-rt-runtime': {},
-    'cri-containerd': { bool: true }, 'data-root': {}, debug: { short: 'D', bool: true }, 'default-address-pool': {},
-    'default-cgroupns-mode': {}, 'default-gateway': {}, 'default-gateway-v6': {}, 'default-ipc-mode': {},
-    'default-network-opt': {}, 'default-runtime': {}, 'default-shm-size': {}, 'default-ulimit': {},
-    'disable-legacy-registry': { bool: true }, dns: {}, 'dns-opt': {}, 'dns-search': {}, 'exec-opt': {}, 'exec-root': {},
-    experimental: { bool: true }, feature: {}, 'firewall-backend': {}, 'fixed-cidr': {}, 'fixed-cidr-v6': {},
-    graph: { short: 'g' }, group: { short: 'G' }, help: { short: 'h', bool: true }, host: { short: 'H' },
-    'host-gateway-ip': {}, 'http-proxy': {}, 'https-proxy': {}, icc: { bool: true }, init: { bool: true }, 'init-path': {},
-    'insecure-registry': {}, ip: {}, 'ip-forward': { bool: true }, 'ip-forward-no-drop': { bool: true },
-    'ip-masq': { bool: true }, ip6tables: { bool: true }, iptables: { bool: true }, ipv6: { bool: true }, label: {},
-    'live-restore': { bool: true }, 'log-driver': {}, 'log-format': {}, 'log-level': { short: 'l' }, 'log-opt': {},
-    'max-concurrent-downloads': {}, 'max-concurrent-uploads': {}, 'max-download-attempts': {}, 'metrics-addr': {}, mtu: {},
-    'network-control-plane-mtu': {}, 'network-diagnostic-port': {}, 'no-new-privileges': { bool: true }, 'no-proxy': {},
-    'node-generic-resource': {}, 'oom-score-adjust': {}, pidfile: { short: 'p' }, 'raw-logs': { bool: true },
-    'registry-mirror': {}, restart: { bool: true }, rootless: { bool: true }, 'seccomp-profile': {},
-    'selinux-enabled': { bool: true }, 'shutdown-timeout': {}, 'storage-driver': { short: 's' }, 'storage-opt': {},
-    'swarm-default-advertise-addr': {}, tls: { bool: true }, tlscacert: {}, tlscert: {}, tlskey: {}, tlsverify: { bool: true },
-    'userland-proxy': { bool: true }, 'userland-proxy-path': {}, 'userns-remap': {}, validate: { bool: true },
-    version: { short: 'v', bool: true },
-};
-const SHORT = Object.fromEntries(Object.entries(daemon_args_FLAGS).filter(([, s]) => s.short).map(([name, s]) => [s.short, name]));
-const USE_TCP = 'use input "tcp: true" for a TLS listener with per-job certificates (output cert-path)';
-/** Flags the action sets itself (or that stop dockerd from serving), and what to use instead. */
-const RESERVED_DAEMON_FLAGS = {
-    host: `the action's socket is per job; ${USE_TCP}, or mode socket/external with input "docker-host" for another daemon`,
-    group: "the socket already belongs to the runner user's group; remove it",
-    'data-root': 'the data root is a per-job volume that post removes; use input "cache: data-root" to keep it between jobs',
-    graph: 'the data root is a per-job volume that post removes; use input "cache: data-root" to keep it between jobs',
-    'exec-root': 'the action needs dockerd\'s runtime files where it put them; remove it',
-    pidfile: 'the action needs dockerd\'s runtime files where it put them; remove it',
-    tls: USE_TCP,
-    tlsverify: USE_TCP,
-    tlscacert: USE_TCP,
-    tlscert: USE_TCP,
-    tlskey: USE_TCP,
-    'config-file': 'the action passes its own daemon.json; use input "daemon-config" for daemon.json settings',
-    help: 'it makes dockerd print its usage and exit instead of serving; remove it',
-    version: 'it makes dockerd print its version and exit instead of serving; remove it',
-    validate: 'it makes dockerd check its configuration and exit instead of serving; remove it',
-};
-const describe = (name) => `--${name}${daemon_args_FLAGS[name]?.short ? ` (-${daemon_args_FLAGS[name].short})` : ''}`;
-/** Reads argv the way pflag does; reserved flags, arguments that are not flags and bad syntax become problems. */
-function parseDaemonArgs(args) {
-    const flags = [];
-    const problems = [];
-    const problem = (text) => problems.push(`input "daemon-args": ${text}`);
-    // An unknown flag may be a bool flag or take a value: a plain word after it is allowed as its value.
-    let valueMayFollow = false;
-    for (let i = 0; i < args.length; i++) {
-        const arg = args[i];
-        const next = args[i + 1];
-        const mayFollow = valueMayFollow;
-        valueMayFollow = false;
-        if (arg === '--') {
-            problem(`${showValue(arg)} ends dockerd's flags, and dockerd takes no other arguments; remove it`);
-            continue;
-        }
-        if (arg.length < 2 || !arg.startsWith('-')) {
-            if (!mayFollow)
-                problem(`${showValue(arg)} is not a dockerd flag, and dockerd takes no other arguments; write flags such as --mtu=1400 or --mtu 1400`);
-            continue;
-        }
-        if (arg.startsWith('--')) {
-            const body = arg.slice(2);
-            if (body.startsWith('-') || body.startsWith('=')) {
-                problem(`${showValue(arg)} is not flag syntax dockerd accepts; write --name=value`);
-                continue;
-            }
-            const eq = body.indexOf('=');
-            const name = eq === -1 ? body : body.slice(0, eq);
-            const spec = daemon_args_FLAGS[name];
-            if (eq !== -1)
-                flags.push({ name, known: Boolean(spec), value: body.slice(eq + 1), written: arg });
-            else if (spec?.bool)
-                flags.push({ name, known: true, written: arg });
-            else if (spec) {
-                // A value flag takes the next argument whatever it looks like (`--label -H` is the label "-H").
-                flags.push({ name, known: true, value: next, written: next === undefined ? arg : `${arg} ${next}` });
-                if (next === undefined)
-                    problem(`${showValue(arg)} needs a value; write ${arg}=VALUE`);
-                i++;
-            }
-            else {
-                flags.push({ name, known: false, written: arg });
-                valueMayFollow = true;
-            }
-            continue;
-        }
-        // One or more short flags: -D, -Hvalue, -H value, -H=value, -DHvalue, -DH value.
-        let rest = arg.slice(1);
-        while (rest.length) {
-            const letter = rest[0];
-            const name = SHORT[letter];
-            const spec = name ? daemon_args_FLAGS[name] : undefined;
-            if (rest[1] === '=') {
-                flags.push({ name: name ?? letter, known: Boolean(spec), value: rest.slice(2), written: arg });
-                break;
-            }
-            if (!spec) {
-                // dockerd refuses an unknown letter; read the letters after it as flags, the cautious way.
-                flags.push({ name: letter, known: false, written: arg });
-                rest = rest.slice(1);
-                if (!rest.length)
-                    valueMayFollow = true;
-                continue;
-            }
-            if (spec.bool) {
-                flags.push({ name: name, known: true, written: arg });
-                rest = rest.slice(1);
-                continue;
-            }
-            if (rest.length > 1) {
-                flags.push({ name: name, known: true, value: rest.slice(1), written: arg });
-            }
-            else {
-                flags.push({ name: name, known: true, value: next, written: next === undefined ? arg : `${arg} ${next}` });
-                if (next === undefined)
-                    problem(`${showValue(arg)} needs a value; write -${letter} VALUE`);
-                i++;
-            }
-            break;
-        }
-    }
-    for (const flag of flags) {
-        const remedy = flag.known && RESERVED_DAEMON_FLAGS[flag.name];
-        if (remedy)
-            problem(`${showValue(flag.written)} sets ${describe(flag.name)}, which is set by the action itself; ${remedy}`);
-    }
-    return { flags, problems };
 }
 
 ;// CONCATENATED MODULE: ./src/fields.ts

@@ -6,7 +6,7 @@ const __dirname = __setupDindDirname(__filename);
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 77:
+/***/ 307:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -187,7 +187,7 @@ function parseCacheSettings(f, mode) {
 
 // EXTERNAL MODULE: ./src/endpoint.ts
 var src_endpoint = __nccwpck_require__(150);
-;// CONCATENATED MODULE: ./src/daemon/daemon-args.ts
+;// CONCATENATED MODULE: ./src/daemon-args.ts
 // Input daemon-args, read the way dockerd reads its command line (spf13/pflag): long flags as --flag=value or
 // --flag value, short flags as -H value, -Hvalue or -H=value, several short flags joined (-DH tcp://…), bool flags
 // that take no value. Every flag the action sets itself is found in each of those forms and rejected, naming the
@@ -1074,6 +1074,7 @@ function certPath(sourceText, baseDir) {
 // flag and in daemon.json, and a silent override would hide a mistake.
 
 
+
 /** daemon.json keys the action sets itself through dockerd flags. */
 const ACTION_OWNED_KEYS = (/* unused pure expression or super */ null && (['hosts', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'pidfile']));
 // Why each action-owned key cannot be set: the input that controls it, or that the action manages it per job.
@@ -1117,7 +1118,7 @@ function buildDaemonJson(settings) {
     }
     return { config, problems };
 }
-// dockerd flags whose daemon.json key is not the flag's own name.
+// dockerd flags (long names: the parser reads -D as --debug) whose daemon.json key is not the flag's own name.
 const FLAG_KEYS = {
     '--registry-mirror': 'registry-mirrors',
     '--insecure-registry': 'insecure-registries',
@@ -1137,14 +1138,6 @@ const FLAG_KEYS = {
     '--add-runtime': 'runtimes',
     '--host': 'hosts',
     '--graph': 'data-root',
-    '-D': 'debug',
-    '-l': 'log-level',
-    '-s': 'storage-driver',
-    '-b': 'bridge',
-    '-G': 'group',
-    '-H': 'hosts',
-    '-g': 'data-root',
-    '-p': 'pidfile',
 };
 /**
  * Directives set both in daemon.json and as a dockerd flag in input daemon-args: dockerd refuses to start then
@@ -1153,17 +1146,17 @@ const FLAG_KEYS = {
 function daemonArgsConflicts(settings, config, daemonArgs) {
     const problems = [];
     const seen = new Set();
-    for (const arg of daemonArgs) {
-        if (!arg.startsWith('-') || arg === '-' || arg === '--')
+    // Read as dockerd reads them (-Dl debug, --mtu 1400, -l=warn): a short or joined flag is the long one it stands for.
+    for (const flag of parseDaemonArgs(daemonArgs).flags) {
+        if (!flag.known)
             continue;
-        const flag = arg.split('=')[0];
-        const key = Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag] : flag.replace(/^--/, '');
+        const key = Object.hasOwn(FLAG_KEYS, `--${flag.name}`) ? FLAG_KEYS[`--${flag.name}`] : flag.name;
         if (!Object.hasOwn(config, key) || seen.has(key))
             continue;
         seen.add(key);
         const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
             : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
-        problems.push(`input "daemon-args": ${(0,show/* showValue */.v)(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
+        problems.push(`input "daemon-args": ${(0,show/* showValue */.v)(flag.written)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
     }
     return problems;
 }
@@ -2753,7 +2746,7 @@ function readDaemonPid(pidFile) {
  * insecure-registries are reloadable). A key already set to another value in the host file is an error: the runner's
  * administrator chose it, and the action does not overrule it silently.
  */
-async function configureHostDaemon(settings, paths, io, record) {
+async function configureHostDaemon(settings, paths, io, record, backupDir) {
     let before = null;
     try {
         before = await (0,promises_.readFile)(paths.daemonJson, 'utf8');
@@ -2783,7 +2776,13 @@ async function configureHostDaemon(settings, paths, io, record) {
             merged[key] = value;
     }
     const pid = readDaemonPid(paths.pidFile);
-    record({ path: paths.daemonJson, before, pidFile: paths.pidFile, keys: Object.keys(settings) });
+    let backup = null;
+    if (before !== null) {
+        await (0,promises_.mkdir)(backupDir, { recursive: true, mode: 0o700 });
+        backup = (0,external_node_path_.join)(backupDir, 'daemon.json');
+        await writeFileNoWindow(backup, before, 0o600);
+    }
+    record({ path: paths.daemonJson, backup, pidFile: paths.pidFile, keys: Object.keys(settings) });
     await io.write(paths.daemonJson, `${JSON.stringify(merged, null, 2)}\n`, 0o644);
     await io.signal(pid, 'HUP');
 }
@@ -2794,9 +2793,11 @@ async function configureHostDaemon(settings, paths, io, record) {
  * go back (they mean the same to the daemon, so no further reload is needed).
  */
 async function restoreHostDaemon(change, io, reloaded = async () => undefined) {
+    // Read before anything changes: without its copy the file cannot be put back, and it is left as it is.
+    const before = change.backup === null ? null : await (0,promises_.readFile)(change.backup, 'utf8');
     let original = {};
     try {
-        original = change.before?.trim() ? JSON.parse(change.before) : {};
+        original = before?.trim() ? JSON.parse(before) : {};
     }
     catch {
         // The file was valid when we changed it; if not, the plain restore below is all we can do.
@@ -2809,10 +2810,10 @@ async function restoreHostDaemon(change, io, reloaded = async () => undefined) {
     await io.write(change.path, `${JSON.stringify(explicit, null, 2)}\n`, 0o644);
     await io.signal(pid, 'HUP');
     await reloaded(explicit);
-    if (change.before === null)
+    if (before === null)
         await io.remove(change.path);
     else
-        await io.write(change.path, change.before, 0o644);
+        await io.write(change.path, before, 0o644);
 }
 /** daemon.json keys whose "unset" is an empty list, so they can be reset by a reload. */
 const RESETTABLE = new Set(['registry-mirrors', 'insecure-registries']);
@@ -2885,7 +2886,7 @@ async function applyRegistry(inputs, platform, state, jobDir) {
         const config = daemonConfigFor(inputs);
         if (config) {
             const paths = hostPaths(platform.env);
-            await configureHostDaemon(config, paths, new PrivilegedFiles(), (daemonJson) => state.update({ hostChanges: { certDirs: [], ...state.value?.hostChanges, daemonJson } }));
+            await configureHostDaemon(config, paths, new PrivilegedFiles(), (daemonJson) => state.update({ hostChanges: { certDirs: [], ...state.value?.hostChanges, daemonJson } }), (0,external_node_path_.join)(dir, 'host-backup', 'daemon-json'));
             log.info(`Merged ${Object.keys(config).join(', ')} into ${paths.daemonJson} and reloaded dockerd (post restores the file).`);
         }
     }
@@ -6431,7 +6432,7 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(307);
 /* harmony import */ var _daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(716);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.
