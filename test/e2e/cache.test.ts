@@ -229,7 +229,8 @@ describe("GitHub's cache service (the real @actions/cache client against the tes
     // Two runs with the default keys (prefix + run id): the second restores the first's entry, builds, saves its
     // own, and removes the first's (cache-keep 1). An entry of the prefix on another ref stays.
     const api = { githubToken: server.restToken, apiUrl: server.apiUrl };
-    const prefixOf = (key: string) => key.replace(/[^-]+-[^-]+$/, '');
+    // The default key ends in <run id>-<attempt> after the leg's prefix (…_<job>_<leg>_).
+    const prefixOf = (key: string) => key.replace(/[^_]+$/, '');
     const before = await picture();
     const first = await job({ ...api, runId: '7001', env: server.env(), with: { cache: 'images' }, steps: [LOAD] });
     await first.cleanup();
