@@ -92,6 +92,16 @@ describe('default cache keys', () => {
     }
   });
 
+  it("a save supersedes only its leg's older entries, never the job's other legs'", async () => {
+    const k = keys('test', '{"docker":"28"}');
+    const given: string[][] = [];
+    const backend: CacheBackend = { name: 'b', restore: async () => undefined, save: async (_key, _produce, _max, supersedes = []) => (given.push(supersedes), { outcome: 'saved', bytes: 1 }) };
+    const record: CacheRecord = { settings: use().cache, key: k.key, restoreKeys: k.restoreKeys, backend: 'b', hit: 'false' };
+    const log = { info: () => {}, warning: () => {}, error: () => {}, debug: () => {} };
+    await saveEntry(backend, record, { ids: ['a'], refs: ['x'] }, async () => Readable.from([]), log);
+    expect(given).toEqual([[k.restoreKeys[0]]]);
+  });
+
   it('explicit keys are kept as given', () => {
     expect(cacheKeys(use('mine'), job('t', '{"a":1}'))).toEqual({ key: 'mine', restoreKeys: [] });
     expect(cacheKeys(use('mine', ['m-']), job('t', '{"a":1}'))).toEqual({ key: 'mine', restoreKeys: ['m-'] });
