@@ -129,7 +129,7 @@ describe('directory backend', () => {
         const dir = join(work, `damaged-${strategy}-${fault.replace(/ /g, '-')}`);
         const seed = await job({ with: { cache: strategy, 'cache-key': 'k', 'cache-dir': dir }, steps: [LOAD] });
         await seed.cleanup();
-        damage(join(dir, entriesIn(dir)[0]!));
+        damage(join(dir, REF_DIR, entriesIn(dir)[0]!));
         const before = await picture();
         const r = await job({ with: { cache: strategy, 'cache-key': 'k', 'cache-dir': dir, 'cache-save': 'never' }, steps: [{ name: 'empty', run: 'docker images -q | wc -l' }] });
         try {
