@@ -2527,6 +2527,151 @@ function certsDirFiles(trust) {
     return files;
 }
 
+;// CONCATENATED MODULE: ./src/daemon-args.ts
+// Input daemon-args, read the way dockerd reads its command line (spf13/pflag): long flags as --flag=value or
+// --flag value, short flags as -H value, -Hvalue or -H=value, several short flags joined (-DH tcp://…), bool flags
+// that take no value. Every flag the action sets itself is found in each of those forms and rejected, naming the
+// flag, what the user wrote and the input meant for it.
+
+/**
+ * dockerd's flags (Linux, 20.10 to 29), hidden and deprecated ones included. A flag missing here is handled the
+ * cautious way: it may be a bool flag, so a following argument that starts with "-" is read as a flag.
+ */
+const FLAGS = {
+    'add-runtime': {}, 'allow-direct-routing': { bool: true }, 'allow-nondistributable-artifacts': {}, 'api-cors-header': {},
+    'authorization-plugin': {}, bip: {}, bip6: {}, bridge: { short: 'b' }, 'bridge-accept-fwmark': {}, 'cdi-spec-dir': {},
+    'cgroup-parent': {}, 'cluster-advertise': {}, 'cluster-store': {}, 'cluster-store-opt': {}, 'config-file': {},
+    containerd: {}, 'containerd-namespace': {}, 'containerd-plugins-namespace': {}, 'cpu-rt-period': {}, 'cpu-rt-runtime': {},
+    'cri-containerd': { bool: true }, 'data-root': {}, debug: { short: 'D', bool: true }, 'default-address-pool': {},
+    'default-cgroupns-mode': {}, 'default-gateway': {}, 'default-gateway-v6': {}, 'default-ipc-mode': {},
+    'default-network-opt': {}, 'default-runtime': {}, 'default-shm-size': {}, 'default-ulimit': {},
+    'disable-legacy-registry': { bool: true }, dns: {}, 'dns-opt': {}, 'dns-search': {}, 'exec-opt': {}, 'exec-root': {},
+    experimental: { bool: true }, feature: {}, 'firewall-backend': {}, 'fixed-cidr': {}, 'fixed-cidr-v6': {},
+    graph: { short: 'g' }, group: { short: 'G' }, help: { short: 'h', bool: true }, host: { short: 'H' },
+    'host-gateway-ip': {}, 'http-proxy': {}, 'https-proxy': {}, icc: { bool: true }, init: { bool: true }, 'init-path': {},
+    'insecure-registry': {}, ip: {}, 'ip-forward': { bool: true }, 'ip-forward-no-drop': { bool: true },
+    'ip-masq': { bool: true }, ip6tables: { bool: true }, iptables: { bool: true }, ipv6: { bool: true }, label: {},
+    'live-restore': { bool: true }, 'log-driver': {}, 'log-format': {}, 'log-level': { short: 'l' }, 'log-opt': {},
+    'max-concurrent-downloads': {}, 'max-concurrent-uploads': {}, 'max-download-attempts': {}, 'metrics-addr': {}, mtu: {},
+    'network-control-plane-mtu': {}, 'network-diagnostic-port': {}, 'no-new-privileges': { bool: true }, 'no-proxy': {},
+    'node-generic-resource': {}, 'oom-score-adjust': {}, pidfile: { short: 'p' }, 'raw-logs': { bool: true },
+    'registry-mirror': {}, restart: { bool: true }, rootless: { bool: true }, 'seccomp-profile': {},
+    'selinux-enabled': { bool: true }, 'shutdown-timeout': {}, 'storage-driver': { short: 's' }, 'storage-opt': {},
+    'swarm-default-advertise-addr': {}, tls: { bool: true }, tlscacert: {}, tlscert: {}, tlskey: {}, tlsverify: { bool: true },
+    'userland-proxy': { bool: true }, 'userland-proxy-path': {}, 'userns-remap': {}, validate: { bool: true },
+    version: { short: 'v', bool: true },
+};
+const SHORT = Object.fromEntries(Object.entries(FLAGS).filter(([, s]) => s.short).map(([name, s]) => [s.short, name]));
+const USE_TCP = 'use input "tcp: true" for a TLS listener with per-job certificates (output cert-path)';
+/** Flags the action sets itself (or that stop dockerd from serving), and what to use instead. */
+const RESERVED_DAEMON_FLAGS = {
+    host: `the action's socket is per job; ${USE_TCP}, or mode socket/external with input "docker-host" for another daemon`,
+    group: "the socket already belongs to the runner user's group; remove it",
+    'data-root': 'the data root is a per-job volume that post removes; use input "cache: data-root" to keep it between jobs',
+    graph: 'the data root is a per-job volume that post removes; use input "cache: data-root" to keep it between jobs',
+    'exec-root': 'the action needs dockerd\'s runtime files where it put them; remove it',
+    pidfile: 'the action needs dockerd\'s runtime files where it put them; remove it',
+    tls: USE_TCP,
+    tlsverify: USE_TCP,
+    tlscacert: USE_TCP,
+    tlscert: USE_TCP,
+    tlskey: USE_TCP,
+    'config-file': 'the action passes its own daemon.json; use input "daemon-config" for daemon.json settings',
+    help: 'it makes dockerd print its usage and exit instead of serving; remove it',
+    version: 'it makes dockerd print its version and exit instead of serving; remove it',
+    validate: 'it makes dockerd check its configuration and exit instead of serving; remove it',
+};
+const describe = (name) => `--${name}${FLAGS[name]?.short ? ` (-${FLAGS[name].short})` : ''}`;
+/** Reads argv the way pflag does; reserved flags, arguments that are not flags and bad syntax become problems. */
+function parseDaemonArgs(args) {
+    const flags = [];
+    const problems = [];
+    const problem = (text) => problems.push(`input "daemon-args": ${text}`);
+    // An unknown flag may be a bool flag or take a value: a plain word after it is allowed as its value.
+    let valueMayFollow = false;
+    for (let i = 0; i < args.length; i++) {
+        const arg = args[i];
+        const next = args[i + 1];
+        const mayFollow = valueMayFollow;
+        valueMayFollow = false;
+        if (arg === '--') {
+            problem(`${showValue(arg)} ends dockerd's flags, and dockerd takes no other arguments; remove it`);
+            continue;
+        }
+        if (arg.length < 2 || !arg.startsWith('-')) {
+            if (!mayFollow)
+                problem(`${showValue(arg)} is not a dockerd flag, and dockerd takes no other arguments; write flags such as --mtu=1400 or --mtu 1400`);
+            continue;
+        }
+        if (arg.startsWith('--')) {
+            const body = arg.slice(2);
+            if (body.startsWith('-') || body.startsWith('=')) {
+                problem(`${showValue(arg)} is not flag syntax dockerd accepts; write --name=value`);
+                continue;
+            }
+            const eq = body.indexOf('=');
+            const name = eq === -1 ? body : body.slice(0, eq);
+            const spec = FLAGS[name];
+            if (eq !== -1)
+                flags.push({ name, known: Boolean(spec), value: body.slice(eq + 1), written: arg });
+            else if (spec?.bool)
+                flags.push({ name, known: true, written: arg });
+            else if (spec) {
+                // A value flag takes the next argument whatever it looks like (`--label -H` is the label "-H").
+                flags.push({ name, known: true, value: next, written: next === undefined ? arg : `${arg} ${next}` });
+                if (next === undefined)
+                    problem(`${showValue(arg)} needs a value; write ${arg}=VALUE`);
+                i++;
+            }
+            else {
+                flags.push({ name, known: false, written: arg });
+                valueMayFollow = true;
+            }
+            continue;
+        }
+        // One or more short flags: -D, -Hvalue, -H value, -H=value, -DHvalue, -DH value.
+        let rest = arg.slice(1);
+        while (rest.length) {
+            const letter = rest[0];
+            const name = SHORT[letter];
+            const spec = name ? FLAGS[name] : undefined;
+            if (rest[1] === '=') {
+                flags.push({ name: name ?? letter, known: Boolean(spec), value: rest.slice(2), written: arg });
+                break;
+            }
+            if (!spec) {
+                // dockerd refuses an unknown letter; read the letters after it as flags, the cautious way.
+                flags.push({ name: letter, known: false, written: arg });
+                rest = rest.slice(1);
+                if (!rest.length)
+                    valueMayFollow = true;
+                continue;
+            }
+            if (spec.bool) {
+                flags.push({ name: name, known: true, written: arg });
+                rest = rest.slice(1);
+                continue;
+            }
+            if (rest.length > 1) {
+                flags.push({ name: name, known: true, value: rest.slice(1), written: arg });
+            }
+            else {
+                flags.push({ name: name, known: true, value: next, written: next === undefined ? arg : `${arg} ${next}` });
+                if (next === undefined)
+                    problem(`${showValue(arg)} needs a value; write -${letter} VALUE`);
+                i++;
+            }
+            break;
+        }
+    }
+    for (const flag of flags) {
+        const remedy = flag.known && RESERVED_DAEMON_FLAGS[flag.name];
+        if (remedy)
+            problem(`${showValue(flag.written)} sets ${describe(flag.name)}, which is set by the action itself; ${remedy}`);
+    }
+    return { flags, problems };
+}
+
 ;// CONCATENATED MODULE: ./src/registry/settings.ts
 // Registry inputs: pull-through mirrors, insecure registries, per-registry certificates and extra daemon.json
 // settings. This module checks syntax only and never touches the file system: certificate files are read by
@@ -2954,6 +3099,7 @@ function certPath(sourceText, baseDir) {
 // flag and in daemon.json, and a silent override would hide a mistake.
 
 
+
 /** daemon.json keys the action sets itself through dockerd flags. */
 const ACTION_OWNED_KEYS = (/* unused pure expression or super */ null && (['hosts', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'pidfile']));
 // Why each action-owned key cannot be set: the input that controls it, or that the action manages it per job.
@@ -2997,7 +3143,7 @@ function buildDaemonJson(settings) {
     }
     return { config, problems };
 }
-// dockerd flags whose daemon.json key is not the flag's own name.
+// dockerd flags (long names: the parser reads -D as --debug) whose daemon.json key is not the flag's own name.
 const FLAG_KEYS = {
     '--registry-mirror': 'registry-mirrors',
     '--insecure-registry': 'insecure-registries',
@@ -3017,14 +3163,6 @@ const FLAG_KEYS = {
     '--add-runtime': 'runtimes',
     '--host': 'hosts',
     '--graph': 'data-root',
-    '-D': 'debug',
-    '-l': 'log-level',
-    '-s': 'storage-driver',
-    '-b': 'bridge',
-    '-G': 'group',
-    '-H': 'hosts',
-    '-g': 'data-root',
-    '-p': 'pidfile',
 };
 /**
  * Directives set both in daemon.json and as a dockerd flag in input daemon-args: dockerd refuses to start then
@@ -3033,17 +3171,17 @@ const FLAG_KEYS = {
 function daemonArgsConflicts(settings, config, daemonArgs) {
     const problems = [];
     const seen = new Set();
-    for (const arg of daemonArgs) {
-        if (!arg.startsWith('-') || arg === '-' || arg === '--')
+    // Read as dockerd reads them (-Dl debug, --mtu 1400, -l=warn): a short or joined flag is the long one it stands for.
+    for (const flag of parseDaemonArgs(daemonArgs).flags) {
+        if (!flag.known)
             continue;
-        const flag = arg.split('=')[0];
-        const key = Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag] : flag.replace(/^--/, '');
+        const key = Object.hasOwn(FLAG_KEYS, `--${flag.name}`) ? FLAG_KEYS[`--${flag.name}`] : flag.name;
         if (!Object.hasOwn(config, key) || seen.has(key))
             continue;
         seen.add(key);
         const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
             : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
-        problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
+        problems.push(`input "daemon-args": ${showValue(flag.written)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
     }
     return problems;
 }
@@ -3212,7 +3350,7 @@ function readDaemonPid(pidFile) {
  * insecure-registries are reloadable). A key already set to another value in the host file is an error: the runner's
  * administrator chose it, and the action does not overrule it silently.
  */
-async function configureHostDaemon(settings, paths, io, record) {
+async function configureHostDaemon(settings, paths, io, record, backupDir) {
     let before = null;
     try {
         before = await (0,promises_namespaceObject.readFile)(paths.daemonJson, 'utf8');
@@ -3242,7 +3380,13 @@ async function configureHostDaemon(settings, paths, io, record) {
             merged[key] = value;
     }
     const pid = readDaemonPid(paths.pidFile);
-    record({ path: paths.daemonJson, before, pidFile: paths.pidFile, keys: Object.keys(settings) });
+    let backup = null;
+    if (before !== null) {
+        await (0,promises_namespaceObject.mkdir)(backupDir, { recursive: true, mode: 0o700 });
+        backup = (0,external_node_path_.join)(backupDir, 'daemon.json');
+        await writeFileNoWindow(backup, before, 0o600);
+    }
+    record({ path: paths.daemonJson, backup, pidFile: paths.pidFile, keys: Object.keys(settings) });
     await io.write(paths.daemonJson, `${JSON.stringify(merged, null, 2)}\n`, 0o644);
     await io.signal(pid, 'HUP');
 }
@@ -3253,9 +3397,11 @@ async function configureHostDaemon(settings, paths, io, record) {
  * go back (they mean the same to the daemon, so no further reload is needed).
  */
 async function restoreHostDaemon(change, io, reloaded = async () => undefined) {
+    // Read before anything changes: without its copy the file cannot be put back, and it is left as it is.
+    const before = change.backup === null ? null : await (0,promises_namespaceObject.readFile)(change.backup, 'utf8');
     let original = {};
     try {
-        original = change.before?.trim() ? JSON.parse(change.before) : {};
+        original = before?.trim() ? JSON.parse(before) : {};
     }
     catch {
         // The file was valid when we changed it; if not, the plain restore below is all we can do.
@@ -3268,10 +3414,10 @@ async function restoreHostDaemon(change, io, reloaded = async () => undefined) {
     await io.write(change.path, `${JSON.stringify(explicit, null, 2)}\n`, 0o644);
     await io.signal(pid, 'HUP');
     await reloaded(explicit);
-    if (change.before === null)
+    if (before === null)
         await io.remove(change.path);
     else
-        await io.write(change.path, change.before, 0o644);
+        await io.write(change.path, before, 0o644);
 }
 /** daemon.json keys whose "unset" is an empty list, so they can be reset by a reload. */
 const RESETTABLE = new Set(['registry-mirrors', 'insecure-registries']);
@@ -3344,7 +3490,7 @@ async function applyRegistry(inputs, platform, state, jobDir) {
         const config = daemonConfigFor(inputs);
         if (config) {
             const paths = hostPaths(platform.env);
-            await configureHostDaemon(config, paths, new PrivilegedFiles(), (daemonJson) => state.update({ hostChanges: { certDirs: [], ...state.value?.hostChanges, daemonJson } }));
+            await configureHostDaemon(config, paths, new PrivilegedFiles(), (daemonJson) => state.update({ hostChanges: { certDirs: [], ...state.value?.hostChanges, daemonJson } }), (0,external_node_path_.join)(dir, 'host-backup', 'daemon-json'));
             log.info(`Merged ${Object.keys(config).join(', ')} into ${paths.daemonJson} and reloaded dockerd (post restores the file).`);
         }
     }
@@ -3547,7 +3693,7 @@ function networkDaemonJson(settings) {
         ...(settings.bip ? { bip: settings.bip } : {}),
     };
 }
-const FLAGS = { '--default-address-pool': 'default-address-pools', '--bip': 'bip' };
+const settings_FLAGS = { '--default-address-pool': 'default-address-pools', '--bip': 'bip' };
 /**
  * What the settings mean for the mode and the other inputs: they change only a daemon the action starts (dind),
  * and a key set here must not also come from daemon-config or a daemon-args flag (dockerd refuses duplicates).
@@ -3567,7 +3713,7 @@ function networkProblems(settings, use) {
             problems.push(`input "daemon-config": "${key}" is also set by input "${input(key)}"; set it in one place`);
     }
     for (const arg of use.daemonArgs) {
-        const key = FLAGS[arg.split('=')[0]];
+        const key = settings_FLAGS[arg.split('=')[0]];
         if (key && keys.includes(key))
             problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which input "${input(key)}" sets too, and dockerd refuses a setting given twice; set it in one place`);
     }
@@ -4486,162 +4632,20 @@ function parseCacheSettings(f, mode) {
     const dir = f.line('cache-dir') || undefined;
     if (dir?.split(/[\\/]/).includes('..') && !dir.startsWith('/'))
         problems.push(`input "cache-dir": ${showValue(dir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
+    const volumes = f.boolean('cache-volumes');
+    if (volumes && strategy === 'images')
+        problems.push(`input "cache-volumes": true keeps the daemon's volumes in a data-root snapshot, but cache is images; set cache: data-root, or remove it`);
     if (strategy === 'data-root' && mode !== 'dind')
         problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
     if (strategy === 'false') {
-        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
+        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-volumes', volumes ? 'true' : ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
         for (const [name, value] of unused)
             if (value)
                 problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
         return undefined;
     }
     const keep = parseCacheKeep(f);
-    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep };
-}
-
-;// CONCATENATED MODULE: ./src/daemon/daemon-args.ts
-// Input daemon-args, read the way dockerd reads its command line (spf13/pflag): long flags as --flag=value or
-// --flag value, short flags as -H value, -Hvalue or -H=value, several short flags joined (-DH tcp://…), bool flags
-// that take no value. Every flag the action sets itself is found in each of those forms and rejected, naming the
-// flag, what the user wrote and the input meant for it.
-
-/**
- * dockerd's flags (Linux, 20.10 to 29), hidden and deprecated ones included. A flag missing here is handled the
- * cautious way: it may be a bool flag, so a following argument that starts with "-" is read as a flag.
- */
-const daemon_args_FLAGS = {
-    'add-runtime': {}, 'allow-direct-routing': { bool: true }, 'allow-nondistributable-artifacts': {}, 'api-cors-header': {},
-    'authorization-plugin': {}, bip: {}, bip6: {}, bridge: { short: 'b' }, 'bridge-accept-fwmark': {}, 'cdi-spec-dir': {},
-    'cgroup-parent': {}, 'cluster-advertise': {}, 'cluster-store': {}, 'cluster-store-opt': {}, 'config-file': {},
-    containerd: {}, 'containerd-namespace': {}, 'containerd-plugins-namespace': {}, 'cpu-rt-period': {}, 'cpu-rt-runtime': {},
-    'cri-containerd': { bool: true }, 'data-root': {}, debug: { short: 'D', bool: true }, 'default-address-pool': {},
-    'default-cgroupns-mode': {}, 'default-gateway': {}, 'default-gateway-v6': {}, 'default-ipc-mode': {},
-    'default-network-opt': {}, 'default-runtime': {}, 'default-shm-size': {}, 'default-ulimit': {},
-    'disable-legacy-registry': { bool: true }, dns: {}, 'dns-opt': {}, 'dns-search': {}, 'exec-opt': {}, 'exec-root': {},
-    experimental: { bool: true }, feature: {}, 'firewall-backend': {}, 'fixed-cidr': {}, 'fixed-cidr-v6': {},
-    graph: { short: 'g' }, group: { short: 'G' }, help: { short: 'h', bool: true }, host: { short: 'H' },
-    'host-gateway-ip': {}, 'http-proxy': {}, 'https-proxy': {}, icc: { bool: true }, init: { bool: true }, 'init-path': {},
-    'insecure-registry': {}, ip: {}, 'ip-forward': { bool: true }, 'ip-forward-no-drop': { bool: true },
-    'ip-masq': { bool: true }, ip6tables: { bool: true }, iptables: { bool: true }, ipv6: { bool: true }, label: {},
-    'live-restore': { bool: true }, 'log-driver': {}, 'log-format': {}, 'log-level': { short: 'l' }, 'log-opt': {},
-    'max-concurrent-downloads': {}, 'max-concurrent-uploads': {}, 'max-download-attempts': {}, 'metrics-addr': {}, mtu: {},
-    'network-control-plane-mtu': {}, 'network-diagnostic-port': {}, 'no-new-privileges': { bool: true }, 'no-proxy': {},
-    'node-generic-resource': {}, 'oom-score-adjust': {}, pidfile: { short: 'p' }, 'raw-logs': { bool: true },
-    'registry-mirror': {}, restart: { bool: true }, rootless: { bool: true }, 'seccomp-profile': {},
-    'selinux-enabled': { bool: true }, 'shutdown-timeout': {}, 'storage-driver': { short: 's' }, 'storage-opt': {},
-    'swarm-default-advertise-addr': {}, tls: { bool: true }, tlscacert: {}, tlscert: {}, tlskey: {}, tlsverify: { bool: true },
-    'userland-proxy': { bool: true }, 'userland-proxy-path': {}, 'userns-remap': {}, validate: { bool: true },
-    version: { short: 'v', bool: true },
-};
-const SHORT = Object.fromEntries(Object.entries(daemon_args_FLAGS).filter(([, s]) => s.short).map(([name, s]) => [s.short, name]));
-const USE_TCP = 'use input "tcp: true" for a TLS listener with per-job certificates (output cert-path)';
-/** Flags the action sets itself (or that stop dockerd from serving), and what to use instead. */
-const RESERVED_DAEMON_FLAGS = {
-    host: `the action's socket is per job; ${USE_TCP}, or mode socket/external with input "docker-host" for another daemon`,
-    group: "the socket already belongs to the runner user's group; remove it",
-    'data-root': 'the data root is a per-job volume that post removes; use input "cache: data-root" to keep it between jobs',
-    graph: 'the data root is a per-job volume that post removes; use input "cache: data-root" to keep it between jobs',
-    'exec-root': 'the action needs dockerd\'s runtime files where it put them; remove it',
-    pidfile: 'the action needs dockerd\'s runtime files where it put them; remove it',
-    tls: USE_TCP,
-    tlsverify: USE_TCP,
-    tlscacert: USE_TCP,
-    tlscert: USE_TCP,
-    tlskey: USE_TCP,
-    'config-file': 'the action passes its own daemon.json; use input "daemon-config" for daemon.json settings',
-    help: 'it makes dockerd print its usage and exit instead of serving; remove it',
-    version: 'it makes dockerd print its version and exit instead of serving; remove it',
-    validate: 'it makes dockerd check its configuration and exit instead of serving; remove it',
-};
-const describe = (name) => `--${name}${daemon_args_FLAGS[name]?.short ? ` (-${daemon_args_FLAGS[name].short})` : ''}`;
-/** Reads argv the way pflag does; reserved flags, arguments that are not flags and bad syntax become problems. */
-function parseDaemonArgs(args) {
-    const flags = [];
-    const problems = [];
-    const problem = (text) => problems.push(`input "daemon-args": ${text}`);
-    // An unknown flag may be a bool flag or take a value: a plain word after it is allowed as its value.
-    let valueMayFollow = false;
-    for (let i = 0; i < args.length; i++) {
-        const arg = args[i];
-        const next = args[i + 1];
-        const mayFollow = valueMayFollow;
-        valueMayFollow = false;
-        if (arg === '--') {
-            problem(`${showValue(arg)} ends dockerd's flags, and dockerd takes no other arguments; remove it`);
-            continue;
-        }
-        if (arg.length < 2 || !arg.startsWith('-')) {
-            if (!mayFollow)
-                problem(`${showValue(arg)} is not a dockerd flag, and dockerd takes no other arguments; write flags such as --mtu=1400 or --mtu 1400`);
-            continue;
-        }
-        if (arg.startsWith('--')) {
-            const body = arg.slice(2);
-            if (body.startsWith('-') || body.startsWith('=')) {
-                problem(`${showValue(arg)} is not flag syntax dockerd accepts; write --name=value`);
-                continue;
-            }
-            const eq = body.indexOf('=');
-            const name = eq === -1 ? body : body.slice(0, eq);
-            const spec = daemon_args_FLAGS[name];
-            if (eq !== -1)
-                flags.push({ name, known: Boolean(spec), value: body.slice(eq + 1), written: arg });
-            else if (spec?.bool)
-                flags.push({ name, known: true, written: arg });
-            else if (spec) {
-                // A value flag takes the next argument whatever it looks like (`--label -H` is the label "-H").
-                flags.push({ name, known: true, value: next, written: next === undefined ? arg : `${arg} ${next}` });
-                if (next === undefined)
-                    problem(`${showValue(arg)} needs a value; write ${arg}=VALUE`);
-                i++;
-            }
-            else {
-                flags.push({ name, known: false, written: arg });
-                valueMayFollow = true;
-            }
-            continue;
-        }
-        // One or more short flags: -D, -Hvalue, -H value, -H=value, -DHvalue, -DH value.
-        let rest = arg.slice(1);
-        while (rest.length) {
-            const letter = rest[0];
-            const name = SHORT[letter];
-            const spec = name ? daemon_args_FLAGS[name] : undefined;
-            if (rest[1] === '=') {
-                flags.push({ name: name ?? letter, known: Boolean(spec), value: rest.slice(2), written: arg });
-                break;
-            }
-            if (!spec) {
-                // dockerd refuses an unknown letter; read the letters after it as flags, the cautious way.
-                flags.push({ name: letter, known: false, written: arg });
-                rest = rest.slice(1);
-                if (!rest.length)
-                    valueMayFollow = true;
-                continue;
-            }
-            if (spec.bool) {
-                flags.push({ name: name, known: true, written: arg });
-                rest = rest.slice(1);
-                continue;
-            }
-            if (rest.length > 1) {
-                flags.push({ name: name, known: true, value: rest.slice(1), written: arg });
-            }
-            else {
-                flags.push({ name: name, known: true, value: next, written: next === undefined ? arg : `${arg} ${next}` });
-                if (next === undefined)
-                    problem(`${showValue(arg)} needs a value; write -${letter} VALUE`);
-                i++;
-            }
-            break;
-        }
-    }
-    for (const flag of flags) {
-        const remedy = flag.known && RESERVED_DAEMON_FLAGS[flag.name];
-        if (remedy)
-            problem(`${showValue(flag.written)} sets ${describe(flag.name)}, which is set by the action itself; ${remedy}`);
-    }
-    return { flags, problems };
+    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep, ...(volumes ? { volumes } : {}) };
 }
 
 ;// CONCATENATED MODULE: ./src/fields.ts
@@ -4859,10 +4863,12 @@ const INPUT_DEFAULTS = {
     'cache-dir': '',
     ...INTEGRATION_DEFAULTS,
     'cache-keep': '1',
+    'cache-volumes': 'false',
     buildx: 'false',
     'buildx-image': DEFAULT_BUILDX_IMAGE,
     token: '${{ github.token }}',
     'job-status': '${{ job.status }}',
+    matrix: '${{ toJSON(matrix) }}',
 };
 /** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
 function parseDuration(text) {
@@ -5214,53 +5220,86 @@ function decompressFile(file) {
 }
 
 ;// CONCATENATED MODULE: ./src/cache/directory.ts
-// A cache directory (GitLab's `cache:` keeps it between pipelines): one `<key>.tar.zst` per entry, written to a
+// A cache directory (GitLab's `cache:`, a self-hosted runner's disk): one `<key>.tar.zst` per entry, written to a
 // temporary name and renamed, so a crash never leaves a half entry under a real key.
+//
+// Entries are scoped by git ref, so that a ref anyone may push to cannot hand a protected ref its daemon state:
+//
+//   <dir>/protected/<ref>/<key>.tar.zst      written by jobs of protected branches and tags
+//   <dir>/unprotected/<ref>/<key>.tar.zst    written by every other ref
+//
+// A job writes into its own ref's directory only. It restores from its own ref's directory first, then from the
+// protected directories of its fallback refs (a merge request's target, the default branch): a protected ref never
+// reads an unprotected entry, and an unprotected ref never reads another unprotected ref's. Eviction after a save
+// removes only entries of the saved key's own prefix in its own ref's directory.
 
 
 
 const SUFFIX = '.tar.zst';
 const fileOf = (dir, key) => (0,external_node_path_.join)(dir, `${encodeURIComponent(key)}${SUFFIX}`);
-class DirectoryBackend {
-    dir;
-    name;
-    constructor(dir) {
-        this.dir = dir;
-        this.name = `directory ${dir}`;
+/** A ref as one directory name: encoded (a ref may hold `/`), never `.` or `..`; '%none' outside CI (`%` never ends an encoding). */
+function refDirName(ref) {
+    if (!ref)
+        return '%none';
+    return encodeURIComponent(ref).replace(/^\.+$/, (dots) => '%2E'.repeat(dots.length));
+}
+/** The directory a ref's entries live in. */
+const scopeDir = (dir, ref) => (0,external_node_path_.join)(dir, ref.protected ? 'protected' : 'unprotected', refDirName(ref.name));
+async function entriesIn(dir) {
+    let names;
+    try {
+        names = await (0,promises_namespaceObject.readdir)(dir);
     }
-    async entries() {
-        let names;
-        try {
-            names = await (0,promises_namespaceObject.readdir)(this.dir);
-        }
-        catch (e) {
-            if (e.code === 'ENOENT')
-                return [];
-            throw e;
-        }
-        const out = [];
-        for (const name of names) {
-            if (!name.endsWith(SUFFIX))
-                continue;
-            const file = (0,external_node_path_.join)(this.dir, name);
-            const info = await (0,promises_namespaceObject.stat)(file);
+    catch (e) {
+        if (e.code === 'ENOENT')
+            return [];
+        throw e;
+    }
+    const out = [];
+    for (const name of names) {
+        if (!name.endsWith(SUFFIX))
+            continue;
+        const file = (0,external_node_path_.join)(dir, name);
+        const info = await (0,promises_namespaceObject.stat)(file);
+        if (info.isFile())
             out.push({ key: decodeURIComponent(name.slice(0, -SUFFIX.length)), file, mtime: info.mtimeMs, bytes: info.size });
-        }
-        return out;
+    }
+    return out;
+}
+/** The exact key, else the newest entry whose key starts with a restore key (tried in order). */
+function pick(all, primaryKey, restoreKeys) {
+    let match = all.find((e) => e.key === primaryKey);
+    for (const prefix of restoreKeys) {
+        if (match)
+            break;
+        match = all.filter((e) => e.key.startsWith(prefix)).sort((a, b) => b.mtime - a.mtime)[0];
+    }
+    return match;
+}
+class DirectoryBackend {
+    name;
+    /** Where this job's entries are written. */
+    own;
+    /** Where it may restore from, in order: its own directory, then its fallback refs' protected directories. */
+    readable;
+    constructor(dir, ref) {
+        this.name = `directory ${dir}`;
+        this.own = scopeDir(dir, ref);
+        const fallbacks = ref.fallbacks.map((name) => scopeDir(dir, { name, protected: true }));
+        this.readable = [this.own, ...fallbacks.filter((d, i) => d !== this.own && fallbacks.indexOf(d) === i)];
     }
     async abandon() {
-        const names = await (0,promises_namespaceObject.readdir)(this.dir).catch(() => []);
+        const names = await (0,promises_namespaceObject.readdir)(this.own).catch(() => []);
         for (const name of names)
             if (name.endsWith(`.partial-${process.pid}`))
-                await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(this.dir, name), { force: true });
+                await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(this.own, name), { force: true });
     }
     async restore(primaryKey, restoreKeys, consume) {
-        const all = await this.entries();
-        let match = all.find((e) => e.key === primaryKey);
-        for (const prefix of restoreKeys) {
+        let match;
+        for (const dir of this.readable) {
+            match = pick(await entriesIn(dir), primaryKey, restoreKeys);
             if (match)
                 break;
-            match = all.filter((e) => e.key.startsWith(prefix)).sort((a, b) => b.mtime - a.mtime)[0];
         }
         if (!match)
             return undefined;
@@ -5274,10 +5313,10 @@ class DirectoryBackend {
         return { key: match.key, bytes: match.bytes };
     }
     async save(key, produce, maxBytes, supersedes = []) {
-        const target = fileOf(this.dir, key);
-        if ((await this.entries()).some((e) => e.key === key))
+        const target = fileOf(this.own, key);
+        if ((await entriesIn(this.own)).some((e) => e.key === key))
             return { outcome: 'exists', bytes: 0 };
-        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        await (0,promises_namespaceObject.mkdir)(this.own, { recursive: true });
         const partial = `${target}.partial-${process.pid}`;
         try {
             await compressToFile(await produce(), partial);
@@ -5285,8 +5324,9 @@ class DirectoryBackend {
             if (maxBytes !== undefined && bytes > maxBytes)
                 return { outcome: 'too-large', bytes };
             await (0,promises_namespaceObject.rename)(partial, target);
-            // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline.
-            for (const old of await this.entries()) {
+            // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline. Only this
+            // ref's entries of the key's own prefix go; other jobs', other legs' and other refs' stay.
+            for (const old of await entriesIn(this.own)) {
                 if (old.key !== key && supersedes.some((prefix) => old.key.startsWith(prefix)))
                     await (0,promises_namespaceObject.rm)(old.file, { force: true });
             }
@@ -5363,15 +5403,49 @@ class ServiceBackend {
 
 
 
+
+
 const cache_slug = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
-/** Default keys: a prefix of what makes entries compatible, plus the run, so each run can write a fresh entry. */
+/** Sorted keys all the way down: the same matrix values give the same text whatever order JSON had them in. */
+function canonical(value) {
+    if (Array.isArray(value))
+        return value.map(canonical);
+    if (value && typeof value === 'object') {
+        return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
+    }
+    return value;
+}
+/**
+ * A leg of a matrix as a short digest of its values; 'none' outside a matrix (GitHub's matrix context is then null).
+ * GitHub hands the matrix over as JSON (toJSON(matrix), key order and layout irrelevant); GitLab as "[a, b]".
+ */
+function matrixDigest(matrix) {
+    const text = matrix.trim();
+    let value = text;
+    try {
+        value = canonical(JSON.parse(text));
+    }
+    catch {
+        // not JSON (GitLab's "[a, b]", "2/3"): the text itself
+    }
+    if (value === '' || value === null || (typeof value === 'object' && !Array.isArray(value) && !Object.keys(value).length))
+        return 'none';
+    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
+}
+/**
+ * Default keys: what makes entries compatible (cache kind, OS, architecture, mode, image), the job and its matrix leg,
+ * then the run, so each run can write a fresh entry. `_` ends the job's and the leg's part (a slug has none), so no
+ * job's prefix is a prefix of another job's. A leg restores its own entries first, then its job's newest of any leg.
+ */
 function cacheKeys(inputs, job) {
     const settings = inputs.cache;
     const image = inputs.mode === 'dind' ? `-${cache_slug(inputs.dind.image)}` : '';
-    const prefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}-`;
+    const jobPrefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}_${cache_slug(job.name) || 'job'}_`;
+    const leg = matrixDigest(job.matrix);
+    const legPrefix = `${jobPrefix}${leg}_`;
     return {
-        key: settings.key ?? `${prefix}${cache_slug(job.runId)}-${cache_slug(job.runAttempt)}`,
-        restoreKeys: settings.restoreKeys ?? (settings.key ? [] : [prefix]),
+        key: settings.key ?? `${legPrefix}${cache_slug(job.runId)}-${cache_slug(job.runAttempt)}`,
+        restoreKeys: settings.restoreKeys ?? (settings.key ? [] : leg === 'none' ? [legPrefix] : [legPrefix, jobPrefix]),
     };
 }
 /**
@@ -5394,7 +5468,7 @@ function startCache(inputs, platform) {
 /** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
 function backendFor(dir, platform) {
     if (dir)
-        return new DirectoryBackend(dir);
+        return new DirectoryBackend(dir, platform.job.ref);
     const service = platform.cacheService();
     return service && new ServiceBackend(service, platform.job.tempDir);
 }
@@ -5477,7 +5551,9 @@ async function saveEntry(backend, record, current, produce, log, prepare, deadli
     const started = performance.now();
     try {
         await prepare?.();
-        const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, record.restoreKeys), deadlineMs, `saving to ${backend.name}`);
+        // Only the key's own prefix is superseded (a matrix leg's, not its job's): other legs' entries stay.
+        const superseded = prunePrefix(record.key, record.restoreKeys);
+        const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, superseded ? [superseded] : []), deadlineMs, `saving to ${backend.name}`);
         const seconds = ((performance.now() - started) / 1000).toFixed(2);
         switch (result.outcome) {
             case 'saved':
@@ -5526,6 +5602,8 @@ const SNAPSHOT_EXCLUDES = [
     './containerd/daemon/io.containerd.runtime.v2.task', './containerd/daemon/io.containerd.sandbox.controller.v1.shim',
     './engine-id',
 ];
+/** What a save leaves out: with cache-volumes the daemon's volumes stay in (named ones: anonymous volumes go with their containers). */
+const snapshotExcludes = (volumes = false) => (volumes ? SNAPSHOT_EXCLUDES.filter((x) => x !== './volumes') : SNAPSHOT_EXCLUDES);
 /** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
 const NO_GNU_TAR = 90;
 /**
@@ -5547,7 +5625,7 @@ function helperSpec(place, mode, fifoName) {
         name: `${place.volume}-${mode}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`,
         Image: place.image,
         Entrypoint: ['sh', '-c', SNAPSHOT_SCRIPT, 'setup-dind-snapshot'],
-        Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? SNAPSHOT_EXCLUDES : [])],
+        Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? snapshotExcludes(place.volumes) : [])],
         Labels: place.labels,
         HostConfig: {
             // Reading and writing trusted.* attributes needs CAP_SYS_ADMIN; nothing else beyond Docker's defaults.
@@ -6326,7 +6404,8 @@ async function saveImageCache(record, s, platform, jobStatus) {
             await pruneForSnapshot(daemon);
             await stopCleanly(outer, id);
         };
-        return await saveEntry(backend, record, current, () => snapshotDataRoot(snapshotPlace(outer, s, image, platform)), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
+        const place = { ...snapshotPlace(outer, s, image, platform), volumes: record.settings.volumes };
+        return await saveEntry(backend, record, current, () => snapshotDataRoot(place), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
     }
     catch (e) {
         platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
@@ -6524,6 +6603,7 @@ function githubCacheInventory(env, token) {
 
 
 
+
 /** What @actions/cache's isFeatureAvailable checks, without loading it: a cache service URL from the runner. */
 const cacheServiceAvailable = (env) => Boolean(env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL);
 /**
@@ -6549,7 +6629,26 @@ const githubCacheService = {
         }
     },
 };
+/**
+ * The job's ref: GITHUB_REF_NAME and GITHUB_REF_PROTECTED; a pull request's base branch and the repository's default
+ * branch (from the event payload) are the refs it may fall back to, as GitHub's cache service lets it.
+ */
+function githubRef(env) {
+    let defaultBranch = '';
+    try {
+        const event = JSON.parse((0,external_node_fs_.readFileSync)(env.GITHUB_EVENT_PATH ?? '', 'utf8'));
+        if (typeof event.repository?.default_branch === 'string')
+            defaultBranch = event.repository.default_branch;
+    }
+    catch {
+        // no payload (outside Actions): no default branch to fall back to
+    }
+    const name = env.GITHUB_REF_NAME ?? '';
+    const fallbacks = [env.GITHUB_BASE_REF ?? '', defaultBranch].filter((r, i, all) => r && r !== name && all.indexOf(r) === i);
+    return { name, protected: env.GITHUB_REF_PROTECTED === 'true', fallbacks };
+}
 function githubPlatform(env = process.env) {
+    let ref;
     return {
         name: 'github',
         log: {
@@ -6567,6 +6666,13 @@ function githubPlatform(env = process.env) {
             runId: env.GITHUB_RUN_ID ?? 'local',
             runAttempt: env.GITHUB_RUN_ATTEMPT ?? '1',
             job: env.GITHUB_JOB ?? 'job',
+            name: env.GITHUB_JOB ?? 'job',
+            // The environment has no matrix: the input "matrix" has the default ${{ toJSON(matrix) }}, which the runner
+            // evaluates with the job's matrix context (action.yml input defaults may use github, strategy, matrix, job, runner).
+            matrix: env.INPUT_MATRIX ?? '',
+            get ref() {
+                return (ref ??= githubRef(env));
+            },
             tempDir: env.RUNNER_TEMP ?? '/tmp',
             workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
         },

@@ -21,8 +21,9 @@ export interface CliInvocation {
   format: 'shell' | 'dotenv';
 }
 
-// job-status is a flag of its own; token is GitHub's (the cache API of GitHub's cache service), no CLI input.
-const INPUT_NAMES = Object.keys(INPUT_DEFAULTS).filter((n) => n !== 'job-status' && n !== 'token') as InputName[];
+// job-status is a flag of its own; token (the cache API of GitHub's cache service) and matrix (GitLab's job name
+// carries its matrix) are GitHub's, no CLI inputs.
+const INPUT_NAMES = Object.keys(INPUT_DEFAULTS).filter((n) => n !== 'job-status' && n !== 'token' && n !== 'matrix') as InputName[];
 export const envName = (input: string) => `SETUP_DIND_${input.toUpperCase().replace(/-/g, '_')}`;
 
 export const HELP = `setup-dind ${VERSION}: give this CI job its own Docker daemon.
@@ -80,6 +81,7 @@ export function parseCli(argv: string[], env: Readonly<Record<string, string | u
   const filled: Partial<Record<InputName, string>> = { ...Object.fromEntries(INPUT_NAMES.map((n) => [n, INPUT_DEFAULTS[n]])), ...inputs };
   filled['job-status'] = jobStatus ?? 'success';
   filled.token = '';
+  filled.matrix = '';
   const jobId = env.CI_JOB_ID || `${process.getuid?.() ?? 'user'}`;
   // The user's runtime directory (private, on tmpfs) when there is one; else the shared temporary directory, where
   // the directory is checked before use (stateDirProblem).

@@ -3,7 +3,7 @@
 import { type BuilderSettings, DEFAULT_BUILDX_IMAGE, parseBuilderSettings } from './builder/settings.js';
 import { type CacheSettings, parseCacheSettings } from './cache/settings.js';
 import { type DaemonAddress, parseDockerHost } from './endpoint.js';
-import { parseDaemonArgs } from './daemon/daemon-args.js';
+import { parseDaemonArgs } from './daemon-args.js';
 import { type Fields, fieldsOf, parseBoolean } from './fields.js';
 import { type ImageSupplySettings, parseImageSupply } from './image/settings.js';
 import { rootlessImageProblem } from './image/reference.js';
@@ -62,10 +62,12 @@ export const INPUT_DEFAULTS = {
   'cache-dir': '',
   ...INTEGRATION_DEFAULTS,
   'cache-keep': '1',
+  'cache-volumes': 'false',
   buildx: 'false',
   'buildx-image': DEFAULT_BUILDX_IMAGE,
   token: '${{ github.token }}',
   'job-status': '${{ job.status }}',
+  matrix: '${{ toJSON(matrix) }}',
 } as const satisfies Record<string, string>;
 export type InputName = keyof typeof INPUT_DEFAULTS;
 

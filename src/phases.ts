@@ -346,7 +346,8 @@ async function saveImageCache(record: CacheRecord, s: SessionState, platform: Pl
       await pruneForSnapshot(daemon);
       await stopCleanly(outer, id);
     };
-    return await saveEntry(backend, record, current, () => snapshotDataRoot(snapshotPlace(outer, s, image, platform)), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
+    const place = { ...snapshotPlace(outer, s, image, platform), volumes: record.settings.volumes };
+    return await saveEntry(backend, record, current, () => snapshotDataRoot(place), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
   } catch (e) {
     platform.log.warning(`setup-dind cache: could not save (${(e as Error).message}).`);
     return 'not saved: an error';

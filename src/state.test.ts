@@ -24,7 +24,7 @@ describe('StateRecorder', () => {
 
 describe('session ids', () => {
   it('are readable, safe as object names and unique per call', () => {
-    const job = { runId: '123', runAttempt: '2', job: 'Build (ubuntu, 3.12)', tempDir: '/t', workspace: '/w' };
+    const job = { runId: '123', runAttempt: '2', job: 'Build (ubuntu, 3.12)', name: 'build', matrix: '', ref: { name: 'main', protected: false, fallbacks: [] }, tempDir: '/t', workspace: '/w' };
     const a = newSessionId(job);
     const b = newSessionId(job);
     expect(a).toMatch(/^123-2-build-ubuntu-3-12-[0-9a-f]{8}$/);

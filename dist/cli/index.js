@@ -6,7 +6,7 @@ const __dirname = __setupDindDirname(__filename);
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 77:
+/***/ 307:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -169,22 +169,25 @@ function parseCacheSettings(f, mode) {
     const dir = f.line('cache-dir') || undefined;
     if (dir?.split(/[\\/]/).includes('..') && !dir.startsWith('/'))
         problems.push(`input "cache-dir": ${(0,show/* showValue */.v)(dir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
+    const volumes = f.boolean('cache-volumes');
+    if (volumes && strategy === 'images')
+        problems.push(`input "cache-volumes": true keeps the daemon's volumes in a data-root snapshot, but cache is images; set cache: data-root, or remove it`);
     if (strategy === 'data-root' && mode !== 'dind')
         problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
     if (strategy === 'false') {
-        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
+        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-volumes', volumes ? 'true' : ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
         for (const [name, value] of unused)
             if (value)
                 problems.push(`input "${name}": ${(0,show/* showValue */.v)(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
         return undefined;
     }
     const keep = parseCacheKeep(f);
-    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep };
+    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep, ...(volumes ? { volumes } : {}) };
 }
 
 // EXTERNAL MODULE: ./src/endpoint.ts
 var src_endpoint = __nccwpck_require__(150);
-;// CONCATENATED MODULE: ./src/daemon/daemon-args.ts
+;// CONCATENATED MODULE: ./src/daemon-args.ts
 // Input daemon-args, read the way dockerd reads its command line (spf13/pflag): long flags as --flag=value or
 // --flag value, short flags as -H value, -Hvalue or -H=value, several short flags joined (-DH tcp://…), bool flags
 // that take no value. Every flag the action sets itself is found in each of those forms and rejected, naming the
@@ -1071,6 +1074,7 @@ function certPath(sourceText, baseDir) {
 // flag and in daemon.json, and a silent override would hide a mistake.
 
 
+
 /** daemon.json keys the action sets itself through dockerd flags. */
 const ACTION_OWNED_KEYS = (/* unused pure expression or super */ null && (['hosts', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'data-root', 'exec-root', 'pidfile']));
 // Why each action-owned key cannot be set: the input that controls it, or that the action manages it per job.
@@ -1114,7 +1118,7 @@ function buildDaemonJson(settings) {
     }
     return { config, problems };
 }
-// dockerd flags whose daemon.json key is not the flag's own name.
+// dockerd flags (long names: the parser reads -D as --debug) whose daemon.json key is not the flag's own name.
 const FLAG_KEYS = {
     '--registry-mirror': 'registry-mirrors',
     '--insecure-registry': 'insecure-registries',
@@ -1134,14 +1138,6 @@ const FLAG_KEYS = {
     '--add-runtime': 'runtimes',
     '--host': 'hosts',
     '--graph': 'data-root',
-    '-D': 'debug',
-    '-l': 'log-level',
-    '-s': 'storage-driver',
-    '-b': 'bridge',
-    '-G': 'group',
-    '-H': 'hosts',
-    '-g': 'data-root',
-    '-p': 'pidfile',
 };
 /**
  * Directives set both in daemon.json and as a dockerd flag in input daemon-args: dockerd refuses to start then
@@ -1150,17 +1146,17 @@ const FLAG_KEYS = {
 function daemonArgsConflicts(settings, config, daemonArgs) {
     const problems = [];
     const seen = new Set();
-    for (const arg of daemonArgs) {
-        if (!arg.startsWith('-') || arg === '-' || arg === '--')
+    // Read as dockerd reads them (-Dl debug, --mtu 1400, -l=warn): a short or joined flag is the long one it stands for.
+    for (const flag of parseDaemonArgs(daemonArgs).flags) {
+        if (!flag.known)
             continue;
-        const flag = arg.split('=')[0];
-        const key = Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag] : flag.replace(/^--/, '');
+        const key = Object.hasOwn(FLAG_KEYS, `--${flag.name}`) ? FLAG_KEYS[`--${flag.name}`] : flag.name;
         if (!Object.hasOwn(config, key) || seen.has(key))
             continue;
         seen.add(key);
         const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
             : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
-        problems.push(`input "daemon-args": ${(0,show/* showValue */.v)(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
+        problems.push(`input "daemon-args": ${(0,show/* showValue */.v)(flag.written)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
     }
     return problems;
 }
@@ -1414,10 +1410,12 @@ const INPUT_DEFAULTS = {
     'cache-dir': '',
     ...INTEGRATION_DEFAULTS,
     'cache-keep': '1',
+    'cache-volumes': 'false',
     buildx: 'false',
     'buildx-image': DEFAULT_BUILDX_IMAGE,
     token: '${{ github.token }}',
     'job-status': '${{ job.status }}',
+    matrix: '${{ toJSON(matrix) }}',
 };
 /** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
 function parseDuration(text) {
@@ -2748,7 +2746,7 @@ function readDaemonPid(pidFile) {
  * insecure-registries are reloadable). A key already set to another value in the host file is an error: the runner's
  * administrator chose it, and the action does not overrule it silently.
  */
-async function configureHostDaemon(settings, paths, io, record) {
+async function configureHostDaemon(settings, paths, io, record, backupDir) {
     let before = null;
     try {
         before = await (0,promises_.readFile)(paths.daemonJson, 'utf8');
@@ -2778,7 +2776,13 @@ async function configureHostDaemon(settings, paths, io, record) {
             merged[key] = value;
     }
     const pid = readDaemonPid(paths.pidFile);
-    record({ path: paths.daemonJson, before, pidFile: paths.pidFile, keys: Object.keys(settings) });
+    let backup = null;
+    if (before !== null) {
+        await (0,promises_.mkdir)(backupDir, { recursive: true, mode: 0o700 });
+        backup = (0,external_node_path_.join)(backupDir, 'daemon.json');
+        await writeFileNoWindow(backup, before, 0o600);
+    }
+    record({ path: paths.daemonJson, backup, pidFile: paths.pidFile, keys: Object.keys(settings) });
     await io.write(paths.daemonJson, `${JSON.stringify(merged, null, 2)}\n`, 0o644);
     await io.signal(pid, 'HUP');
 }
@@ -2789,9 +2793,11 @@ async function configureHostDaemon(settings, paths, io, record) {
  * go back (they mean the same to the daemon, so no further reload is needed).
  */
 async function restoreHostDaemon(change, io, reloaded = async () => undefined) {
+    // Read before anything changes: without its copy the file cannot be put back, and it is left as it is.
+    const before = change.backup === null ? null : await (0,promises_.readFile)(change.backup, 'utf8');
     let original = {};
     try {
-        original = change.before?.trim() ? JSON.parse(change.before) : {};
+        original = before?.trim() ? JSON.parse(before) : {};
     }
     catch {
         // The file was valid when we changed it; if not, the plain restore below is all we can do.
@@ -2804,10 +2810,10 @@ async function restoreHostDaemon(change, io, reloaded = async () => undefined) {
     await io.write(change.path, `${JSON.stringify(explicit, null, 2)}\n`, 0o644);
     await io.signal(pid, 'HUP');
     await reloaded(explicit);
-    if (change.before === null)
+    if (before === null)
         await io.remove(change.path);
     else
-        await io.write(change.path, change.before, 0o644);
+        await io.write(change.path, before, 0o644);
 }
 /** daemon.json keys whose "unset" is an empty list, so they can be reset by a reload. */
 const RESETTABLE = new Set(['registry-mirrors', 'insecure-registries']);
@@ -2880,7 +2886,7 @@ async function applyRegistry(inputs, platform, state, jobDir) {
         const config = daemonConfigFor(inputs);
         if (config) {
             const paths = hostPaths(platform.env);
-            await configureHostDaemon(config, paths, new PrivilegedFiles(), (daemonJson) => state.update({ hostChanges: { certDirs: [], ...state.value?.hostChanges, daemonJson } }));
+            await configureHostDaemon(config, paths, new PrivilegedFiles(), (daemonJson) => state.update({ hostChanges: { certDirs: [], ...state.value?.hostChanges, daemonJson } }), (0,external_node_path_.join)(dir, 'host-backup', 'daemon-json'));
             log.info(`Merged ${Object.keys(config).join(', ')} into ${paths.daemonJson} and reloaded dockerd (post restores the file).`);
         }
     }
@@ -3730,53 +3736,86 @@ function decompressFile(file) {
 }
 
 ;// CONCATENATED MODULE: ./src/cache/directory.ts
-// A cache directory (GitLab's `cache:` keeps it between pipelines): one `<key>.tar.zst` per entry, written to a
+// A cache directory (GitLab's `cache:`, a self-hosted runner's disk): one `<key>.tar.zst` per entry, written to a
 // temporary name and renamed, so a crash never leaves a half entry under a real key.
+//
+// Entries are scoped by git ref, so that a ref anyone may push to cannot hand a protected ref its daemon state:
+//
+//   <dir>/protected/<ref>/<key>.tar.zst      written by jobs of protected branches and tags
+//   <dir>/unprotected/<ref>/<key>.tar.zst    written by every other ref
+//
+// A job writes into its own ref's directory only. It restores from its own ref's directory first, then from the
+// protected directories of its fallback refs (a merge request's target, the default branch): a protected ref never
+// reads an unprotected entry, and an unprotected ref never reads another unprotected ref's. Eviction after a save
+// removes only entries of the saved key's own prefix in its own ref's directory.
 
 
 
 const SUFFIX = '.tar.zst';
 const fileOf = (dir, key) => (0,external_node_path_.join)(dir, `${encodeURIComponent(key)}${SUFFIX}`);
-class DirectoryBackend {
-    dir;
-    name;
-    constructor(dir) {
-        this.dir = dir;
-        this.name = `directory ${dir}`;
+/** A ref as one directory name: encoded (a ref may hold `/`), never `.` or `..`; '%none' outside CI (`%` never ends an encoding). */
+function refDirName(ref) {
+    if (!ref)
+        return '%none';
+    return encodeURIComponent(ref).replace(/^\.+$/, (dots) => '%2E'.repeat(dots.length));
+}
+/** The directory a ref's entries live in. */
+const scopeDir = (dir, ref) => (0,external_node_path_.join)(dir, ref.protected ? 'protected' : 'unprotected', refDirName(ref.name));
+async function entriesIn(dir) {
+    let names;
+    try {
+        names = await (0,promises_.readdir)(dir);
     }
-    async entries() {
-        let names;
-        try {
-            names = await (0,promises_.readdir)(this.dir);
-        }
-        catch (e) {
-            if (e.code === 'ENOENT')
-                return [];
-            throw e;
-        }
-        const out = [];
-        for (const name of names) {
-            if (!name.endsWith(SUFFIX))
-                continue;
-            const file = (0,external_node_path_.join)(this.dir, name);
-            const info = await (0,promises_.stat)(file);
+    catch (e) {
+        if (e.code === 'ENOENT')
+            return [];
+        throw e;
+    }
+    const out = [];
+    for (const name of names) {
+        if (!name.endsWith(SUFFIX))
+            continue;
+        const file = (0,external_node_path_.join)(dir, name);
+        const info = await (0,promises_.stat)(file);
+        if (info.isFile())
             out.push({ key: decodeURIComponent(name.slice(0, -SUFFIX.length)), file, mtime: info.mtimeMs, bytes: info.size });
-        }
-        return out;
+    }
+    return out;
+}
+/** The exact key, else the newest entry whose key starts with a restore key (tried in order). */
+function pick(all, primaryKey, restoreKeys) {
+    let match = all.find((e) => e.key === primaryKey);
+    for (const prefix of restoreKeys) {
+        if (match)
+            break;
+        match = all.filter((e) => e.key.startsWith(prefix)).sort((a, b) => b.mtime - a.mtime)[0];
+    }
+    return match;
+}
+class DirectoryBackend {
+    name;
+    /** Where this job's entries are written. */
+    own;
+    /** Where it may restore from, in order: its own directory, then its fallback refs' protected directories. */
+    readable;
+    constructor(dir, ref) {
+        this.name = `directory ${dir}`;
+        this.own = scopeDir(dir, ref);
+        const fallbacks = ref.fallbacks.map((name) => scopeDir(dir, { name, protected: true }));
+        this.readable = [this.own, ...fallbacks.filter((d, i) => d !== this.own && fallbacks.indexOf(d) === i)];
     }
     async abandon() {
-        const names = await (0,promises_.readdir)(this.dir).catch(() => []);
+        const names = await (0,promises_.readdir)(this.own).catch(() => []);
         for (const name of names)
             if (name.endsWith(`.partial-${process.pid}`))
-                await (0,promises_.rm)((0,external_node_path_.join)(this.dir, name), { force: true });
+                await (0,promises_.rm)((0,external_node_path_.join)(this.own, name), { force: true });
     }
     async restore(primaryKey, restoreKeys, consume) {
-        const all = await this.entries();
-        let match = all.find((e) => e.key === primaryKey);
-        for (const prefix of restoreKeys) {
+        let match;
+        for (const dir of this.readable) {
+            match = pick(await entriesIn(dir), primaryKey, restoreKeys);
             if (match)
                 break;
-            match = all.filter((e) => e.key.startsWith(prefix)).sort((a, b) => b.mtime - a.mtime)[0];
         }
         if (!match)
             return undefined;
@@ -3790,10 +3829,10 @@ class DirectoryBackend {
         return { key: match.key, bytes: match.bytes };
     }
     async save(key, produce, maxBytes, supersedes = []) {
-        const target = fileOf(this.dir, key);
-        if ((await this.entries()).some((e) => e.key === key))
+        const target = fileOf(this.own, key);
+        if ((await entriesIn(this.own)).some((e) => e.key === key))
             return { outcome: 'exists', bytes: 0 };
-        await (0,promises_.mkdir)(this.dir, { recursive: true });
+        await (0,promises_.mkdir)(this.own, { recursive: true });
         const partial = `${target}.partial-${process.pid}`;
         try {
             await compressToFile(await produce(), partial);
@@ -3801,8 +3840,9 @@ class DirectoryBackend {
             if (maxBytes !== undefined && bytes > maxBytes)
                 return { outcome: 'too-large', bytes };
             await (0,promises_.rename)(partial, target);
-            // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline.
-            for (const old of await this.entries()) {
+            // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline. Only this
+            // ref's entries of the key's own prefix go; other jobs', other legs' and other refs' stay.
+            for (const old of await entriesIn(this.own)) {
                 if (old.key !== key && supersedes.some((prefix) => old.key.startsWith(prefix)))
                     await (0,promises_.rm)(old.file, { force: true });
             }
@@ -3879,15 +3919,49 @@ class ServiceBackend {
 
 
 
+
+
 const cache_slug = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
-/** Default keys: a prefix of what makes entries compatible, plus the run, so each run can write a fresh entry. */
+/** Sorted keys all the way down: the same matrix values give the same text whatever order JSON had them in. */
+function canonical(value) {
+    if (Array.isArray(value))
+        return value.map(canonical);
+    if (value && typeof value === 'object') {
+        return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
+    }
+    return value;
+}
+/**
+ * A leg of a matrix as a short digest of its values; 'none' outside a matrix (GitHub's matrix context is then null).
+ * GitHub hands the matrix over as JSON (toJSON(matrix), key order and layout irrelevant); GitLab as "[a, b]".
+ */
+function matrixDigest(matrix) {
+    const text = matrix.trim();
+    let value = text;
+    try {
+        value = canonical(JSON.parse(text));
+    }
+    catch {
+        // not JSON (GitLab's "[a, b]", "2/3"): the text itself
+    }
+    if (value === '' || value === null || (typeof value === 'object' && !Array.isArray(value) && !Object.keys(value).length))
+        return 'none';
+    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
+}
+/**
+ * Default keys: what makes entries compatible (cache kind, OS, architecture, mode, image), the job and its matrix leg,
+ * then the run, so each run can write a fresh entry. `_` ends the job's and the leg's part (a slug has none), so no
+ * job's prefix is a prefix of another job's. A leg restores its own entries first, then its job's newest of any leg.
+ */
 function cacheKeys(inputs, job) {
     const settings = inputs.cache;
     const image = inputs.mode === 'dind' ? `-${cache_slug(inputs.dind.image)}` : '';
-    const prefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}-`;
+    const jobPrefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}_${cache_slug(job.name) || 'job'}_`;
+    const leg = matrixDigest(job.matrix);
+    const legPrefix = `${jobPrefix}${leg}_`;
     return {
-        key: settings.key ?? `${prefix}${cache_slug(job.runId)}-${cache_slug(job.runAttempt)}`,
-        restoreKeys: settings.restoreKeys ?? (settings.key ? [] : [prefix]),
+        key: settings.key ?? `${legPrefix}${cache_slug(job.runId)}-${cache_slug(job.runAttempt)}`,
+        restoreKeys: settings.restoreKeys ?? (settings.key ? [] : leg === 'none' ? [legPrefix] : [legPrefix, jobPrefix]),
     };
 }
 /**
@@ -3910,7 +3984,7 @@ function startCache(inputs, platform) {
 /** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
 function backendFor(dir, platform) {
     if (dir)
-        return new DirectoryBackend(dir);
+        return new DirectoryBackend(dir, platform.job.ref);
     const service = platform.cacheService();
     return service && new ServiceBackend(service, platform.job.tempDir);
 }
@@ -3993,7 +4067,9 @@ async function saveEntry(backend, record, current, produce, log, prepare, deadli
     const started = performance.now();
     try {
         await prepare?.();
-        const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, record.restoreKeys), deadlineMs, `saving to ${backend.name}`);
+        // Only the key's own prefix is superseded (a matrix leg's, not its job's): other legs' entries stay.
+        const superseded = prunePrefix(record.key, record.restoreKeys);
+        const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, superseded ? [superseded] : []), deadlineMs, `saving to ${backend.name}`);
         const seconds = ((performance.now() - started) / 1000).toFixed(2);
         switch (result.outcome) {
             case 'saved':
@@ -4042,6 +4118,8 @@ const SNAPSHOT_EXCLUDES = [
     './containerd/daemon/io.containerd.runtime.v2.task', './containerd/daemon/io.containerd.sandbox.controller.v1.shim',
     './engine-id',
 ];
+/** What a save leaves out: with cache-volumes the daemon's volumes stay in (named ones: anonymous volumes go with their containers). */
+const snapshotExcludes = (volumes = false) => (volumes ? SNAPSHOT_EXCLUDES.filter((x) => x !== './volumes') : SNAPSHOT_EXCLUDES);
 /** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
 const NO_GNU_TAR = 90;
 /**
@@ -4063,7 +4141,7 @@ function helperSpec(place, mode, fifoName) {
         name: `${place.volume}-${mode}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`,
         Image: place.image,
         Entrypoint: ['sh', '-c', SNAPSHOT_SCRIPT, 'setup-dind-snapshot'],
-        Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? SNAPSHOT_EXCLUDES : [])],
+        Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? snapshotExcludes(place.volumes) : [])],
         Labels: place.labels,
         HostConfig: {
             // Reading and writing trusted.* attributes needs CAP_SYS_ADMIN; nothing else beyond Docker's defaults.
@@ -4842,7 +4920,8 @@ async function saveImageCache(record, s, platform, jobStatus) {
             await pruneForSnapshot(daemon);
             await stopCleanly(outer, id);
         };
-        return await saveEntry(backend, record, current, () => snapshotDataRoot(snapshotPlace(outer, s, image, platform)), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
+        const place = { ...snapshotPlace(outer, s, image, platform), volumes: record.settings.volumes };
+        return await saveEntry(backend, record, current, () => snapshotDataRoot(place), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
     }
     catch (e) {
         platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
@@ -5032,6 +5111,8 @@ function shellPlatform(options) {
             runId: env.CI_PIPELINE_ID || 'local',
             runAttempt: '1',
             job: env.CI_JOB_ID || env.CI_JOB_NAME || 'shell',
+            ...gitlabJobName(env.CI_JOB_NAME ?? ''),
+            ref: gitlabRef(env),
             tempDir: stateDir,
             workspace: env.CI_PROJECT_DIR || process.cwd(),
         },
@@ -5075,6 +5156,22 @@ function shellPlatform(options) {
     };
     return platform;
 }
+/**
+ * GitLab names the jobs of `parallel: matrix:` "test: [a, b]" and those of `parallel: 3` "test 1/3": the name without
+ * that part is the job, the part tells its legs apart.
+ */
+function gitlabJobName(jobName) {
+    const m = /^(.*?)(?::\s*(\[.*\])|\s+(\d+\/\d+))$/.exec(jobName.trim());
+    if (m && m[1])
+        return { name: m[1], matrix: m[2] ?? m[3] ?? '' };
+    return { name: jobName.trim() || 'shell', matrix: '' };
+}
+/** The pipeline's ref; a merge request's target branch and the default branch are the refs it may fall back to. */
+function gitlabRef(env) {
+    const name = env.CI_COMMIT_REF_NAME ?? '';
+    const fallbacks = [env.CI_MERGE_REQUEST_TARGET_BRANCH_NAME ?? '', env.CI_DEFAULT_BRANCH ?? ''].filter((r, i, all) => r && r !== name && all.indexOf(r) === i);
+    return { name, protected: env.CI_COMMIT_REF_PROTECTED === 'true', fallbacks };
+}
 
 ;// CONCATENATED MODULE: ./src/cli.ts
 // The setup-dind command for GitLab CI and any shell: the same phases as the action, driven by flags and
@@ -5090,8 +5187,9 @@ const VERSION = '0.1.0';
 const COMMANDS = ['start', 'wait', 'stop', 'env'];
 class UsageError extends Error {
 }
-// job-status is a flag of its own; token is GitHub's (the cache API of GitHub's cache service), no CLI input.
-const INPUT_NAMES = Object.keys(INPUT_DEFAULTS).filter((n) => n !== 'job-status' && n !== 'token');
+// job-status is a flag of its own; token (the cache API of GitHub's cache service) and matrix (GitLab's job name
+// carries its matrix) are GitHub's, no CLI inputs.
+const INPUT_NAMES = Object.keys(INPUT_DEFAULTS).filter((n) => n !== 'job-status' && n !== 'token' && n !== 'matrix');
 const envName = (input) => `SETUP_DIND_${input.toUpperCase().replace(/-/g, '_')}`;
 const HELP = `setup-dind ${VERSION}: give this CI job its own Docker daemon.
 
@@ -5160,6 +5258,7 @@ function parseCli(argv, env) {
     const filled = { ...Object.fromEntries(INPUT_NAMES.map((n) => [n, INPUT_DEFAULTS[n]])), ...inputs };
     filled['job-status'] = jobStatus ?? 'success';
     filled.token = '';
+    filled.matrix = '';
     const jobId = env.CI_JOB_ID || `${process.getuid?.() ?? 'user'}`;
     // The user's runtime directory (private, on tmpfs) when there is one; else the shared temporary directory, where
     // the directory is checked before use (stateDirProblem).
@@ -6333,7 +6432,7 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(307);
 /* harmony import */ var _daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(716);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.

@@ -1,12 +1,14 @@
 // The image cache through a job: restore before the first step (images: docker load into the job's daemon in main;
 // data-root: the daemon's data root, restored into its volume in pre before dockerd starts), save in post only
 // when the images changed. Nothing here may fail a job: every problem becomes a warning and a cold daemon.
+import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { EngineClient } from '../engine/client.js';
 import type { JobContext, Logger, Platform } from '../platform/platform.js';
 import type { CacheBackend } from './backend.js';
 import { DirectoryBackend } from './directory.js';
+import { prunePrefix } from './lifecycle.js';
 import { ServiceBackend } from './service.js';
 import type { CacheSettings } from './settings.js';
 
@@ -37,14 +39,45 @@ export interface CacheRecord {
 
 const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
 
-/** Default keys: a prefix of what makes entries compatible, plus the run, so each run can write a fresh entry. */
+/** Sorted keys all the way down: the same matrix values give the same text whatever order JSON had them in. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}
+
+/**
+ * A leg of a matrix as a short digest of its values; 'none' outside a matrix (GitHub's matrix context is then null).
+ * GitHub hands the matrix over as JSON (toJSON(matrix), key order and layout irrelevant); GitLab as "[a, b]".
+ */
+export function matrixDigest(matrix: string): string {
+  const text = matrix.trim();
+  let value: unknown = text;
+  try {
+    value = canonical(JSON.parse(text));
+  } catch {
+    // not JSON (GitLab's "[a, b]", "2/3"): the text itself
+  }
+  if (value === '' || value === null || (typeof value === 'object' && !Array.isArray(value) && !Object.keys(value).length)) return 'none';
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
+}
+
+/**
+ * Default keys: what makes entries compatible (cache kind, OS, architecture, mode, image), the job and its matrix leg,
+ * then the run, so each run can write a fresh entry. `_` ends the job's and the leg's part (a slug has none), so no
+ * job's prefix is a prefix of another job's. A leg restores its own entries first, then its job's newest of any leg.
+ */
 export function cacheKeys(inputs: CacheUse, job: JobContext): { key: string; restoreKeys: string[] } {
   const settings = inputs.cache!;
   const image = inputs.mode === 'dind' ? `-${slug(inputs.dind.image)}` : '';
-  const prefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}-`;
+  const jobPrefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}_${slug(job.name) || 'job'}_`;
+  const leg = matrixDigest(job.matrix);
+  const legPrefix = `${jobPrefix}${leg}_`;
   return {
-    key: settings.key ?? `${prefix}${slug(job.runId)}-${slug(job.runAttempt)}`,
-    restoreKeys: settings.restoreKeys ?? (settings.key ? [] : [prefix]),
+    key: settings.key ?? `${legPrefix}${slug(job.runId)}-${slug(job.runAttempt)}`,
+    restoreKeys: settings.restoreKeys ?? (settings.key ? [] : leg === 'none' ? [legPrefix] : [legPrefix, jobPrefix]),
   };
 }
 
@@ -67,7 +100,7 @@ export function startCache(inputs: CacheUse, platform: Platform): { record: Cach
 
 /** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
 function backendFor(dir: string | undefined, platform: Platform): CacheBackend | undefined {
-  if (dir) return new DirectoryBackend(dir);
+  if (dir) return new DirectoryBackend(dir, platform.job.ref);
   const service = platform.cacheService();
   return service && new ServiceBackend(service, platform.job.tempDir);
 }
@@ -169,7 +202,9 @@ export async function saveEntry(
   const started = performance.now();
   try {
     await prepare?.();
-    const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, record.restoreKeys), deadlineMs, `saving to ${backend.name}`);
+    // Only the key's own prefix is superseded (a matrix leg's, not its job's): other legs' entries stay.
+    const superseded = prunePrefix(record.key, record.restoreKeys);
+    const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, superseded ? [superseded] : []), deadlineMs, `saving to ${backend.name}`);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     switch (result.outcome) {
       case 'saved':

@@ -20,6 +20,13 @@ describe('data-root snapshot helper', () => {
     expect(SNAPSHOT_SCRIPT).toMatch(/--xattrs --xattrs-include='\*' --numeric-owner/);
   });
 
+  it('keeps the daemon\'s volumes only with cache-volumes', () => {
+    expect(helperSpec(place, 'save', 'f').Cmd).toContain('./volumes');
+    const withVolumes = helperSpec({ ...place, volumes: true }, 'save', 'f').Cmd!;
+    expect(withVolumes).not.toContain('./volumes');
+    expect(withVolumes).toEqual(expect.arrayContaining(['./containers', './network', './engine-id']));
+  });
+
   it('restores into a writable volume, reading the FIFO in full records', () => {
     const spec = helperSpec(place, 'restore', 'snapshot-2.fifo');
     expect(spec.Cmd).toEqual(['restore', '/run/setup-dind/snapshot-2.fifo']);

@@ -27,6 +27,9 @@ export const SNAPSHOT_EXCLUDES = [
   './engine-id',
 ];
 
+/** What a save leaves out: with cache-volumes the daemon's volumes stay in (named ones: anonymous volumes go with their containers). */
+export const snapshotExcludes = (volumes = false): string[] => (volumes ? SNAPSHOT_EXCLUDES.filter((x) => x !== './volumes') : SNAPSHOT_EXCLUDES);
+
 /** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
 export const NO_GNU_TAR = 90;
 
@@ -57,6 +60,8 @@ export interface SnapshotPlace {
   hostJobDir: string;
   /** Labels of the session: post removes a helper that a crash left behind. */
   labels: Record<string, string>;
+  /** cache-volumes: the daemon's volumes go into the snapshot. */
+  volumes?: boolean;
 }
 
 export function helperSpec(place: SnapshotPlace, mode: 'save' | 'restore', fifoName: string): ContainerSpec {
@@ -64,7 +69,7 @@ export function helperSpec(place: SnapshotPlace, mode: 'save' | 'restore', fifoN
     name: `${place.volume}-${mode}-${randomBytes(3).toString('hex')}`,
     Image: place.image,
     Entrypoint: ['sh', '-c', SNAPSHOT_SCRIPT, 'setup-dind-snapshot'],
-    Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? SNAPSHOT_EXCLUDES : [])],
+    Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? snapshotExcludes(place.volumes) : [])],
     Labels: place.labels,
     HostConfig: {
       // Reading and writing trusted.* attributes needs CAP_SYS_ADMIN; nothing else beyond Docker's defaults.

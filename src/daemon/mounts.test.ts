@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { jobPaths, outermost, planJobMounts, unmountableReason } from './mounts.js';
 import type { PathTranslator } from './host-paths.js';
 
-const job = { runId: '1', runAttempt: '1', job: 'j', tempDir: '/home/runner/work/_temp', workspace: '/home/runner/work/r/r' };
+const job = { runId: '1', runAttempt: '1', job: 'j', name: 'j', matrix: '', ref: { name: 'main', protected: false, fallbacks: [] }, tempDir: '/home/runner/work/_temp', workspace: '/home/runner/work/r/r' };
 const same: PathTranslator = (p) => p;
 const all = async () => true;
 

@@ -62,7 +62,7 @@ describe('githubPlatform', () => {
 
   it('takes the job identity and temp directory from the runner', () => {
     const platform = githubPlatform({ GITHUB_RUN_ID: '9', GITHUB_RUN_ATTEMPT: '2', GITHUB_JOB: 'build', RUNNER_TEMP: '/rt', GITHUB_WORKSPACE: '/ws' });
-    expect(platform.job).toEqual({ runId: '9', runAttempt: '2', job: 'build', tempDir: '/rt', workspace: '/ws' });
+    expect(platform.job).toEqual({ runId: '9', runAttempt: '2', job: 'build', name: 'build', matrix: '', ref: { name: '', protected: false, fallbacks: [] }, tempDir: '/rt', workspace: '/ws' });
   });
 
   it('issues annotations, groups and failures as escaped workflow commands', async () => {
@@ -88,5 +88,19 @@ describe('githubPlatform', () => {
     platform.setOutput('docker-host', 'tcp://x:1');
     platform.state.set('setup-dind', '{}');
     expect(write.mock.calls.map((c) => String(c[0])).join('')).toBe('\n::set-output name=docker-host::tcp://x:1\n::save-state name=setup-dind::{}\n');
+  });
+});
+
+describe('the job identity the cache is scoped by', () => {
+  it('job id, the matrix from the input whose default is toJSON(matrix), and the ref with its fallbacks', () => {
+    const event = join(dir, 'event.json');
+    writeFileSync(event, JSON.stringify({ repository: { default_branch: 'trunk' } }));
+    const p = githubPlatform({ GITHUB_JOB: 'test', INPUT_MATRIX: '{\n  "os": "linux"\n}', GITHUB_REF_NAME: '12/merge', GITHUB_REF_PROTECTED: 'false', GITHUB_BASE_REF: 'develop', GITHUB_EVENT_PATH: event });
+    expect(p.job.name).toBe('test');
+    expect(p.job.matrix).toBe('{\n  "os": "linux"\n}');
+    expect(p.job.ref).toEqual({ name: '12/merge', protected: false, fallbacks: ['develop', 'trunk'] });
+    const main = githubPlatform({ GITHUB_REF_NAME: 'trunk', GITHUB_REF_PROTECTED: 'true', GITHUB_EVENT_PATH: event });
+    expect(main.job.ref).toEqual({ name: 'trunk', protected: true, fallbacks: [] });
+    expect(githubPlatform({ GITHUB_EVENT_PATH: join(dir, 'missing.json') }).job.ref).toEqual({ name: '', protected: false, fallbacks: [] });
   });
 });

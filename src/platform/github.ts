@@ -1,10 +1,11 @@
 // GitHub Actions: workflow commands (written directly, github-commands.ts) and the cache service (@actions/cache,
 // loaded only when a job uses the cache).
+import { readFileSync } from 'node:fs';
 import { EOL } from 'node:os';
 import * as core from './github-commands.js';
 import type { InputName } from '../inputs.js';
 import { githubCacheInventory } from './github-caches.js';
-import type { CacheService, Platform } from './platform.js';
+import type { CacheService, JobRef, Platform } from './platform.js';
 
 /** What @actions/cache's isFeatureAvailable checks, without loading it: a cache service URL from the runner. */
 export const cacheServiceAvailable = (env: Readonly<Record<string, string | undefined>>): boolean => Boolean(env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL);
@@ -31,7 +32,25 @@ export const githubCacheService: CacheService = {
   },
 };
 
+/**
+ * The job's ref: GITHUB_REF_NAME and GITHUB_REF_PROTECTED; a pull request's base branch and the repository's default
+ * branch (from the event payload) are the refs it may fall back to, as GitHub's cache service lets it.
+ */
+export function githubRef(env: Readonly<Record<string, string | undefined>>): JobRef {
+  let defaultBranch = '';
+  try {
+    const event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH ?? '', 'utf8')) as { repository?: { default_branch?: unknown } };
+    if (typeof event.repository?.default_branch === 'string') defaultBranch = event.repository.default_branch;
+  } catch {
+    // no payload (outside Actions): no default branch to fall back to
+  }
+  const name = env.GITHUB_REF_NAME ?? '';
+  const fallbacks = [env.GITHUB_BASE_REF ?? '', defaultBranch].filter((r, i, all) => r && r !== name && all.indexOf(r) === i);
+  return { name, protected: env.GITHUB_REF_PROTECTED === 'true', fallbacks };
+}
+
 export function githubPlatform(env: Record<string, string | undefined> = process.env): Platform {
+  let ref: JobRef | undefined;
   return {
     name: 'github',
     log: {
@@ -49,6 +68,13 @@ export function githubPlatform(env: Record<string, string | undefined> = process
       runId: env.GITHUB_RUN_ID ?? 'local',
       runAttempt: env.GITHUB_RUN_ATTEMPT ?? '1',
       job: env.GITHUB_JOB ?? 'job',
+      name: env.GITHUB_JOB ?? 'job',
+      // The environment has no matrix: the input "matrix" has the default ${{ toJSON(matrix) }}, which the runner
+      // evaluates with the job's matrix context (action.yml input defaults may use github, strategy, matrix, job, runner).
+      matrix: env.INPUT_MATRIX ?? '',
+      get ref() {
+        return (ref ??= githubRef(env));
+      },
       tempDir: env.RUNNER_TEMP ?? '/tmp',
       workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
     },

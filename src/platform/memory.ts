@@ -33,7 +33,7 @@ export function memoryPlatform(options: { inputs?: Partial<Record<InputName, str
       get: (key) => platform.stateValues.get(key) ?? '',
       set: (key, value) => void platform.stateValues.set(key, value),
     },
-    job: { runId: '1', runAttempt: '1', job: 'test', tempDir: '/tmp', workspace: process.cwd(), ...options.job },
+    job: { runId: '1', runAttempt: '1', job: 'test', name: 'test', matrix: '', ref: { name: 'main', protected: false, fallbacks: [] }, tempDir: '/tmp', workspace: process.cwd(), ...options.job },
     env: { ...options.env },
     input: (name) => platform.inputs[name] ?? '',
     setOutput: (name, value) => void (platform.outputs[name] = value),

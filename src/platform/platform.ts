@@ -22,9 +22,25 @@ export interface JobContext {
   runId: string;
   runAttempt: string;
   job: string;
+  /** The job's name across runs, for cache keys: GITHUB_JOB; GitLab: CI_JOB_NAME without its parallel part. */
+  name: string;
+  /** What tells the legs of a matrix apart (GitHub: the matrix as JSON; GitLab: "[a, b]" or "2/3"); '' outside one. */
+  matrix: string;
+  /** The git ref the job runs for: a cache-dir restores and writes entries by it. */
+  ref: JobRef;
   /** A directory private to this job that the runner empties afterwards (RUNNER_TEMP on GitHub). */
   tempDir: string;
   workspace: string;
+}
+
+/** A git ref and what a cache-dir may restore for it. */
+export interface JobRef {
+  /** The branch or tag name; '' outside CI. */
+  name: string;
+  /** A protected branch or tag (GitHub: GITHUB_REF_PROTECTED; GitLab: CI_COMMIT_REF_PROTECTED). */
+  protected: boolean;
+  /** Refs whose protected entries this ref may restore when it has none: the base or target branch, the default branch. */
+  fallbacks: string[];
 }
 
 /**

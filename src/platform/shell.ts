@@ -5,7 +5,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InputName } from '../inputs.js';
-import type { Platform } from './platform.js';
+import type { JobRef, Platform } from './platform.js';
 import { ensureStateDir } from './state-dir.js';
 
 export interface ShellPlatformOptions {
@@ -82,6 +82,8 @@ export function shellPlatform(options: ShellPlatformOptions): ShellPlatform {
       runId: env.CI_PIPELINE_ID || 'local',
       runAttempt: '1',
       job: env.CI_JOB_ID || env.CI_JOB_NAME || 'shell',
+      ...gitlabJobName(env.CI_JOB_NAME ?? ''),
+      ref: gitlabRef(env),
       tempDir: stateDir,
       workspace: env.CI_PROJECT_DIR || process.cwd(),
     },
@@ -120,4 +122,21 @@ export function shellPlatform(options: ShellPlatformOptions): ShellPlatform {
     },
   };
   return platform;
+}
+
+/**
+ * GitLab names the jobs of `parallel: matrix:` "test: [a, b]" and those of `parallel: 3` "test 1/3": the name without
+ * that part is the job, the part tells its legs apart.
+ */
+export function gitlabJobName(jobName: string): { name: string; matrix: string } {
+  const m = /^(.*?)(?::\s*(\[.*\])|\s+(\d+\/\d+))$/.exec(jobName.trim());
+  if (m && m[1]) return { name: m[1], matrix: m[2] ?? m[3] ?? '' };
+  return { name: jobName.trim() || 'shell', matrix: '' };
+}
+
+/** The pipeline's ref; a merge request's target branch and the default branch are the refs it may fall back to. */
+export function gitlabRef(env: Readonly<Record<string, string | undefined>>): JobRef {
+  const name = env.CI_COMMIT_REF_NAME ?? '';
+  const fallbacks = [env.CI_MERGE_REQUEST_TARGET_BRANCH_NAME ?? '', env.CI_DEFAULT_BRANCH ?? ''].filter((r, i, all) => r && r !== name && all.indexOf(r) === i);
+  return { name, protected: env.CI_COMMIT_REF_PROTECTED === 'true', fallbacks };
 }

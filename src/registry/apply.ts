@@ -80,8 +80,12 @@ export async function applyRegistry(inputs: RegistryUse, platform: Platform, sta
     const config = daemonConfigFor(inputs);
     if (config) {
       const paths = hostPaths(platform.env);
-      await configureHostDaemon(config, paths, new PrivilegedFiles(), (daemonJson) =>
-        state.update({ hostChanges: { certDirs: [], ...state.value?.hostChanges, daemonJson } }),
+      await configureHostDaemon(
+        config,
+        paths,
+        new PrivilegedFiles(),
+        (daemonJson) => state.update({ hostChanges: { certDirs: [], ...state.value?.hostChanges, daemonJson } }),
+        join(dir, 'host-backup', 'daemon-json'),
       );
       log.info(`Merged ${Object.keys(config).join(', ')} into ${paths.daemonJson} and reloaded dockerd (post restores the file).`);
     }

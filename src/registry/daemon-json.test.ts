@@ -88,10 +88,26 @@ describe('daemonArgsConflicts', () => {
     expect(daemonArgsConflicts(s, config, ['--registry-mirror=https://x.test', '-D', '--log-level', 'info', '--label=x=y', '--mtu=1500', '--mtu=1400', '--iptables=false'])).toEqual([
       'input "daemon-args": "--registry-mirror=https://x.test" sets "registry-mirrors", which input "registry-mirrors" sets too, and dockerd refuses a setting given twice; set it in one place',
       'input "daemon-args": "-D" sets "debug", which input "daemon-config" sets too, and dockerd refuses a setting given twice; set it in one place',
-      'input "daemon-args": "--log-level" sets "log-level", which input "daemon-config" sets too, and dockerd refuses a setting given twice; set it in one place',
+      'input "daemon-args": "--log-level info" sets "log-level", which input "daemon-config" sets too, and dockerd refuses a setting given twice; set it in one place',
       'input "daemon-args": "--label=x=y" sets "labels", which input "daemon-config" sets too, and dockerd refuses a setting given twice; set it in one place',
       'input "daemon-args": "--mtu=1500" sets "mtu", which input "daemon-config" sets too, and dockerd refuses a setting given twice; set it in one place',
     ]);
+  });
+
+  it('reads short, joined and spaced forms as dockerd does', () => {
+    const s = fromInputs({ 'daemon-config': '{"debug": true, "log-level": "warn", "storage-driver": "vfs", "mtu": 1400, "labels": ["a=b"]}' });
+    const { config } = buildDaemonJson(s);
+    const keys = (args: string[]) => daemonArgsConflicts(s, config, args).map((p) => /sets "([^"]+)"/.exec(p)![1]);
+    expect(keys(['-Dlinfo'])).toEqual(['debug', 'log-level']);
+    expect(keys(['-l=info'])).toEqual(['log-level']);
+    expect(keys(['-l', 'info'])).toEqual(['log-level']);
+    expect(keys(['-svfs'])).toEqual(['storage-driver']);
+    expect(keys(['--mtu', '1500'])).toEqual(['mtu']);
+    expect(keys(['--debug=false'])).toEqual(['debug']);
+    expect(keys(['--label', 'x=y'])).toEqual(['labels']);
+    expect(daemonArgsConflicts(s, config, ['-Dlinfo'])[1]).toContain('"-Dlinfo" sets "log-level"');
+    // A value is not a flag: "--label -D" is the label "-D", not --debug.
+    expect(keys(['--label', '-D'])).toEqual(['labels']);
   });
 
   it('is quiet when nothing overlaps', () => {

@@ -2,6 +2,7 @@
 // A setting is given in one place only: dockerd itself refuses to start when a directive is set both as a
 // flag and in daemon.json, and a silent override would hide a mistake.
 import { showValue } from '../show.js';
+import { parseDaemonArgs } from '../daemon-args.js';
 import { type RegistrySettings, isEmptyRegistrySettings } from './settings.js';
 
 /** daemon.json keys the action sets itself through dockerd flags. */
@@ -50,7 +51,7 @@ export function buildDaemonJson(settings: RegistrySettings): { config: Record<st
   return { config, problems };
 }
 
-// dockerd flags whose daemon.json key is not the flag's own name.
+// dockerd flags (long names: the parser reads -D as --debug) whose daemon.json key is not the flag's own name.
 const FLAG_KEYS: Record<string, string> = {
   '--registry-mirror': 'registry-mirrors',
   '--insecure-registry': 'insecure-registries',
@@ -70,14 +71,6 @@ const FLAG_KEYS: Record<string, string> = {
   '--add-runtime': 'runtimes',
   '--host': 'hosts',
   '--graph': 'data-root',
-  '-D': 'debug',
-  '-l': 'log-level',
-  '-s': 'storage-driver',
-  '-b': 'bridge',
-  '-G': 'group',
-  '-H': 'hosts',
-  '-g': 'data-root',
-  '-p': 'pidfile',
 };
 
 /**
@@ -87,15 +80,15 @@ const FLAG_KEYS: Record<string, string> = {
 export function daemonArgsConflicts(settings: RegistrySettings, config: Record<string, unknown>, daemonArgs: string[]): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();
-  for (const arg of daemonArgs) {
-    if (!arg.startsWith('-') || arg === '-' || arg === '--') continue;
-    const flag = arg.split('=')[0]!;
-    const key = Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag]! : flag.replace(/^--/, '');
+  // Read as dockerd reads them (-Dl debug, --mtu 1400, -l=warn): a short or joined flag is the long one it stands for.
+  for (const flag of parseDaemonArgs(daemonArgs).flags) {
+    if (!flag.known) continue;
+    const key = Object.hasOwn(FLAG_KEYS, `--${flag.name}`) ? FLAG_KEYS[`--${flag.name}`]! : flag.name;
     if (!Object.hasOwn(config, key) || seen.has(key)) continue;
     seen.add(key);
     const from = key === 'registry-mirrors' && settings.mirrors.length ? 'input "registry-mirrors"'
       : key === 'insecure-registries' && settings.insecure.length ? 'input "insecure-registries"' : 'input "daemon-config"';
-    problems.push(`input "daemon-args": ${showValue(arg)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
+    problems.push(`input "daemon-args": ${showValue(flag.written)} sets "${key}", which ${from} sets too, and dockerd refuses a setting given twice; set it in one place`);
   }
   return problems;
 }

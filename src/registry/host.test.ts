@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type HostChanges, PrivilegedFiles, configureHostDaemon, hostPaths, installHostCerts, restoreHostCerts, restoreHostDaemon } from './host.js';
 
@@ -73,13 +73,16 @@ describe.skipIf(!asRoot)('host certs.d (as root)', () => {
   });
 });
 
+const backupOf = (paths: { certsDir: string }) => join(paths.certsDir, '..', 'job', 'host-backup', 'daemon-json');
+
 describe.skipIf(!asRoot)('host daemon.json (as root)', () => {
   it('merges, reloads, and restores a missing file as missing', async () => {
     const { paths } = fixture();
     const daemon = await fakeDaemon(paths.pidFile);
     try {
       let change: HostChanges['daemonJson'];
-      await configureHostDaemon({ 'registry-mirrors': ['https://mirror.test'] }, paths, new PrivilegedFiles(true), (c) => (change = c));
+      await configureHostDaemon({ 'registry-mirrors': ['https://mirror.test'] }, paths, new PrivilegedFiles(true), (c) => (change = c), backupOf(paths));
+      expect(change!.backup).toBeNull();
       expect(JSON.parse(readFileSync(paths.daemonJson, 'utf8'))).toEqual({ 'registry-mirrors': ['https://mirror.test'] });
       await expect.poll(daemon.hups).toBe(1);
       // The reload sees explicit original values: dockerd leaves keys absent from the file as they are.
@@ -100,13 +103,18 @@ describe.skipIf(!asRoot)('host daemon.json (as root)', () => {
     const daemon = await fakeDaemon(paths.pidFile);
     try {
       let change: HostChanges['daemonJson'];
-      await configureHostDaemon({ 'registry-mirrors': ['https://b.test', 'https://a.test'] }, paths, new PrivilegedFiles(true), (c) => (change = c));
+      await configureHostDaemon({ 'registry-mirrors': ['https://b.test', 'https://a.test'] }, paths, new PrivilegedFiles(true), (c) => (change = c), backupOf(paths));
+      // The runner's file (it may hold credentials) is a private copy in the job directory; the change names its path only.
+      expect(JSON.stringify(change)).not.toContain('a.test');
+      expect(readFileSync(change!.backup!, 'utf8')).toBe(original);
+      expect(statSync(change!.backup!).mode & 0o777).toBe(0o600);
+      expect(statSync(dirname(change!.backup!)).mode & 0o777).toBe(0o700);
       expect(JSON.parse(readFileSync(paths.daemonJson, 'utf8'))['registry-mirrors']).toEqual(['https://a.test', 'https://b.test']);
       await restoreHostDaemon(change!, new PrivilegedFiles(true));
       expect(readFileSync(paths.daemonJson, 'utf8')).toBe(original);
-      await expect(configureHostDaemon({ debug: false }, paths, new PrivilegedFiles(true), () => {})).rejects.toThrow(/already sets "debug" to true/);
+      await expect(configureHostDaemon({ debug: false }, paths, new PrivilegedFiles(true), () => {}, backupOf(paths))).rejects.toThrow(/already sets "debug" to true/);
       writeFileSync(paths.daemonJson, '{oops');
-      await expect(configureHostDaemon({ debug: false }, paths, new PrivilegedFiles(true), () => {})).rejects.toThrow(/is not valid JSON/);
+      await expect(configureHostDaemon({ debug: false }, paths, new PrivilegedFiles(true), () => {}, backupOf(paths))).rejects.toThrow(/is not valid JSON/);
     } finally {
       daemon.stop();
     }
@@ -114,6 +122,6 @@ describe.skipIf(!asRoot)('host daemon.json (as root)', () => {
 
   it('says which pid file it needs', async () => {
     const { paths } = fixture();
-    await expect(configureHostDaemon({ a: 1 }, paths, new PrivilegedFiles(true), () => {})).rejects.toThrow(/cannot read dockerd's pid file .*SETUP_DIND_HOST_DOCKERD_PIDFILE/);
+    await expect(configureHostDaemon({ a: 1 }, paths, new PrivilegedFiles(true), () => {}, backupOf(paths))).rejects.toThrow(/cannot read dockerd's pid file .*SETUP_DIND_HOST_DOCKERD_PIDFILE/);
   });
 });

@@ -33,8 +33,11 @@ export interface HostChanges {
    * keys among it) stays in a private backup file in the job directory; state holds only its path.
    */
   certDirs: { dir: string; before: BackedUpFile[] | null }[];
-  /** daemon.json before we changed it (null: it did not exist), and the keys the action set. */
-  daemonJson?: { path: string; before: string | null; pidFile: string; keys: string[] };
+  /**
+   * daemon.json before we changed it, as a 0600 copy in the job directory (null: it did not exist; the runner's file
+   * may hold credentials, so only the copy's path is in state), and the keys the action set.
+   */
+  daemonJson?: { path: string; backup: string | null; pidFile: string; keys: string[] };
 }
 
 export interface BackedUpFile {
@@ -167,6 +170,7 @@ export async function configureHostDaemon(
   paths: HostPaths,
   io: PrivilegedFiles,
   record: (change: NonNullable<HostChanges['daemonJson']>) => void,
+  backupDir: string,
 ): Promise<void> {
   let before: string | null = null;
   try {
@@ -191,7 +195,13 @@ export async function configureHostDaemon(
     } else merged[key] = value;
   }
   const pid = readDaemonPid(paths.pidFile);
-  record({ path: paths.daemonJson, before, pidFile: paths.pidFile, keys: Object.keys(settings) });
+  let backup: string | null = null;
+  if (before !== null) {
+    await mkdir(backupDir, { recursive: true, mode: 0o700 });
+    backup = join(backupDir, 'daemon.json');
+    await writeFileNoWindow(backup, before, 0o600);
+  }
+  record({ path: paths.daemonJson, backup, pidFile: paths.pidFile, keys: Object.keys(settings) });
   await io.write(paths.daemonJson, `${JSON.stringify(merged, null, 2)}\n`, 0o644);
   await io.signal(pid, 'HUP');
 }
@@ -207,9 +217,11 @@ export async function restoreHostDaemon(
   io: PrivilegedFiles,
   reloaded: (expected: Record<string, unknown>) => Promise<void> = async () => undefined,
 ): Promise<void> {
+  // Read before anything changes: without its copy the file cannot be put back, and it is left as it is.
+  const before = change.backup === null ? null : await readFile(change.backup, 'utf8');
   let original: Record<string, unknown> = {};
   try {
-    original = change.before?.trim() ? (JSON.parse(change.before) as Record<string, unknown>) : {};
+    original = before?.trim() ? (JSON.parse(before) as Record<string, unknown>) : {};
   } catch {
     // The file was valid when we changed it; if not, the plain restore below is all we can do.
   }
@@ -219,8 +231,8 @@ export async function restoreHostDaemon(
   await io.write(change.path, `${JSON.stringify(explicit, null, 2)}\n`, 0o644);
   await io.signal(pid, 'HUP');
   await reloaded(explicit);
-  if (change.before === null) await io.remove(change.path);
-  else await io.write(change.path, change.before, 0o644);
+  if (before === null) await io.remove(change.path);
+  else await io.write(change.path, before, 0o644);
 }
 
 /** daemon.json keys whose "unset" is an empty list, so they can be reset by a reload. */

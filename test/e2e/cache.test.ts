@@ -38,7 +38,11 @@ function job(options: Partial<RunJobOptions> & { with?: Record<string, string> }
 const LOAD = { name: 'load', run: `docker -H "$OUTER" save ${BUSYBOX} | docker load -q` };
 const HAS_BUSYBOX = { name: 'present', run: `docker image inspect ${BUSYBOX} --format present` };
 const BUILD = { name: 'build', run: `mkdir -p ctx && printf 'FROM ${BUSYBOX}\\nRUN echo v2 > /v\\n' > ctx/Dockerfile && DOCKER_BUILDKIT=0 docker build -q -t cached/app:2 ctx` };
-const entriesIn = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.tar.zst')).sort();
+// The harness runs on refs/heads/main, not protected: a cache-dir keeps its entries in unprotected/main.
+const REF_DIR = join('unprotected', 'main');
+const entriesIn = (dir: string) => readdirSync(join(dir, REF_DIR)).filter((f) => f.endsWith('.tar.zst')).sort();
+/** Every file under dir (any ref, any depth). */
+const filesUnder = (dir: string): string[] => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => join(e.parentPath, e.name));
 
 async function threeRuns(strategy: 'images' | 'data-root', extra: Record<string, string>, env: Record<string, string> = {}, entries: () => Promise<number> | number, expectedEntries = 2) {
   const before = await picture();
@@ -78,6 +82,30 @@ describe('directory backend', () => {
     });
   }
 
+  it('a matrix of two legs with the default keys keeps two entries; each leg restores its own', async () => {
+    const dir = join(work, 'matrix');
+    const before = await picture();
+    const leg = (docker: string, runId: string, steps: RunJobOptions['steps']) =>
+      job({ runId, jobName: 'test', matrix: { values: { docker, os: 'linux' }, jobIndex: docker === '28' ? 0 : 1, jobTotal: 2 }, with: { cache: 'images', 'cache-dir': dir }, steps });
+    const [a, b] = await Promise.all([leg('28', '501', [LOAD]), leg('29', '501', [LOAD, BUILD])]);
+    const againA = await leg('28', '502', [HAS_BUSYBOX, { name: 'no app', run: '! docker image inspect cached/app:2 >/dev/null 2>&1' }]);
+    try {
+      for (const r of [a, b, againA]) expect(r.jobStatus, r.log).toBe('success');
+      const [keyA, keyB] = [a.outputs['cache-key']!, b.outputs['cache-key']!];
+      expect(keyA).toMatch(/_test_[0-9a-f]{12}_501-1$/);
+      expect(keyA).not.toBe(keyB);
+      expect(a.phase('post')!.stdout).toContain(`saved ${keyA}`);
+      expect(b.phase('post')!.stdout).toContain(`saved ${keyB}`);
+      expect(entriesIn(dir)).toEqual([keyA, keyB].map((k) => `${encodeURIComponent(k)}.tar.zst`).sort());
+      // The next run of leg 28 gets leg 28's images (not leg 29's newer entry with cached/app:2).
+      expect(againA.outputs['cache-matched-key']).toBe(keyA);
+      expect(againA.phase('post')!.stdout).toMatch(/not saved: the images are unchanged/);
+      await expectNothingLeft(before);
+    } finally {
+      await Promise.all([a.cleanup(), b.cleanup(), againA.cleanup()]);
+    }
+  });
+
   it('images in socket mode too', async () => {
     const dir = join(work, 'socket');
     // The bed already has the image, so on-change would rightly skip: always saves. image is dind-only, so it gets
@@ -101,7 +129,7 @@ describe('directory backend', () => {
         const dir = join(work, `damaged-${strategy}-${fault.replace(/ /g, '-')}`);
         const seed = await job({ with: { cache: strategy, 'cache-key': 'k', 'cache-dir': dir }, steps: [LOAD] });
         await seed.cleanup();
-        damage(join(dir, entriesIn(dir)[0]!));
+        damage(join(dir, REF_DIR, entriesIn(dir)[0]!));
         const before = await picture();
         const r = await job({ with: { cache: strategy, 'cache-key': 'k', 'cache-dir': dir, 'cache-save': 'never' }, steps: [{ name: 'empty', run: 'docker images -q | wc -l' }] });
         try {
@@ -127,7 +155,7 @@ describe('directory backend', () => {
       try {
         expect(r.jobStatus, r.log).toBe('success');
         expect(r.phase('post')!.stdout).toMatch(/::warning::setup-dind cache: saving failed/);
-        expect(readdirSync(dir)).toEqual([]);
+        expect(filesUnder(dir)).toEqual([]);
         await expectNothingLeft(before);
       } finally {
         await r.cleanup();
@@ -201,7 +229,8 @@ describe("GitHub's cache service (the real @actions/cache client against the tes
     // Two runs with the default keys (prefix + run id): the second restores the first's entry, builds, saves its
     // own, and removes the first's (cache-keep 1). An entry of the prefix on another ref stays.
     const api = { githubToken: server.restToken, apiUrl: server.apiUrl };
-    const prefixOf = (key: string) => key.replace(/[^-]+-[^-]+$/, '');
+    // The default key ends in <run id>-<attempt> after the leg's prefix (…_<job>_<leg>_).
+    const prefixOf = (key: string) => key.replace(/[^_]+$/, '');
     const before = await picture();
     const first = await job({ ...api, runId: '7001', env: server.env(), with: { cache: 'images' }, steps: [LOAD] });
     await first.cleanup();

@@ -93,4 +93,34 @@ describe('setup-dind CLI', () => {
     await cli(['stop', '--state-dir', deep]);
     await expectNothingLeft(before);
   });
+
+  it('cache-dir by ref: a protected ref never restores an unprotected entry; a branch restores its protected default branch\'s', async () => {
+    // Socket mode (the bed's daemon, no dind to boot): each pipeline saves busybox under its ref (cache-save always).
+    const before = await picture();
+    const cacheDir = join(work, 'by-ref');
+    const pipeline = async (id: number, ref: string, isProtected: boolean) => {
+      const env = {
+        GITLAB_CI: 'true', CI_JOB_ID: `r${id}`, CI_JOB_NAME: 'build', CI_PIPELINE_ID: String(id), CI_COMMIT_REF_NAME: ref,
+        CI_COMMIT_REF_PROTECTED: String(isProtected), CI_DEFAULT_BRANCH: 'main', SETUP_DIND_STATE_DIR: join(work, `ref-${id}`),
+        SETUP_DIND_MODE: 'socket', SETUP_DIND_CACHE: 'images', SETUP_DIND_CACHE_DIR: cacheDir, SETUP_DIND_CACHE_IMAGES: BUSYBOX, SETUP_DIND_CACHE_SAVE: 'always',
+      };
+      const start = await cli(['start'], env);
+      const stop = await cli(['stop'], { ...env, CI_JOB_STATUS: 'success' });
+      expect(start.code, start.stdout + start.stderr).toBe(0);
+      expect(stop.code, stop.stdout + stop.stderr).toBe(0);
+      return { start: start.stdout + start.stderr, stop: stop.stdout + stop.stderr };
+    };
+    const feature = await pipeline(801, 'feature/x', false);
+    expect(feature.stop).toMatch(/setup-dind cache: saved \S+_build_none_801-1 /);
+    expect(readdirSync(join(cacheDir, 'unprotected', 'feature%2Fx'))).toHaveLength(1);
+    // main (protected) finds the feature branch's entry under its own prefix, and must not take it.
+    const main = await pipeline(802, 'main', true);
+    expect(main.start).toMatch(/setup-dind cache: no entry for/);
+    expect(main.stop).toMatch(/saved \S+_build_none_802-1 /);
+    // Another unprotected branch: not feature/x's entry, but main's protected one.
+    const other = await pipeline(803, 'other', false);
+    expect(other.start).toMatch(/setup-dind cache: restored \S+_build_none_802-1 /);
+    expect(readdirSync(join(cacheDir, 'protected', 'main'))).toHaveLength(1);
+    await expectNothingLeft(before);
+  });
 });

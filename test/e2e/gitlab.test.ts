@@ -361,23 +361,27 @@ ${jobVariables()}
     expect(first.code, first.log).toBe(0);
     const one = jobLines(first.log, 'build');
     expect(one).toMatch(/> busybox-at-start=no/);
-    expect(one).toMatch(new RegExp(`setup-dind cache: saved setup-dind-${kind}-linux-x64-dind-local-dind-test-${first.pipelineId}-1 `));
+    // The key holds the job (build, no matrix); the entry lives under the ref (gitlab-ci-local: main, not protected).
+    const keyOf = (pipelineId: number | string) => `setup-dind-${kind}-linux-x64-dind-local-dind-test_build_none_${pipelineId}-1`;
+    expect(one).toMatch(new RegExp(`setup-dind cache: saved ${keyOf(first.pipelineId)} `));
     const cacheDirs = readdirSync(join(repo.dir, '.gitlab-ci-local', 'cache'));
     expect(cacheDirs, 'gitlab-ci-local keeps the job\'s cache: key').toEqual([`setup-dind-${kind}-build-main`]);
     const stored = join(repo.dir, '.gitlab-ci-local', 'cache', cacheDirs[0]!, '.setup-dind-cache');
-    expect(readdirSync(stored)).toEqual([`setup-dind-${kind}-linux-x64-dind-local-dind-test-${first.pipelineId}-1.tar.zst`]);
+    expect(readdirSync(join(stored, 'unprotected', 'main'))).toEqual([`${keyOf(first.pipelineId)}.tar.zst`]);
 
     // The second pipeline restores before the first script line, then changes the images: a new entry, the old one pruned.
     const second = await repo.pipeline(['--variable', 'CHANGE_IMAGES=1']);
     expect(second.code, second.log).toBe(0);
     const two = jobLines(second.log, 'build');
     expect(two).toMatch(/imported cache 'setup-dind-[\w-]+-build-main'/);
-    expect(two).toMatch(new RegExp(`setup-dind cache: restored setup-dind-${kind}-linux-x64-dind-local-dind-test-${first.pipelineId}-1 `));
+    expect(two).toMatch(new RegExp(`setup-dind cache: restored ${keyOf(first.pipelineId)} `));
     expect(two).toMatch(/> busybox-at-start=yes/);
     expect(two).toMatch(new RegExp(`> ran-on-run-${second.pipelineId}`));
-    expect(two).toMatch(new RegExp(`setup-dind cache: saved setup-dind-${kind}-linux-x64-dind-local-dind-test-${second.pipelineId}-1 `));
+    expect(two).toMatch(new RegExp(`setup-dind cache: saved ${keyOf(second.pipelineId)} `));
     // What GitLab would archive: the job's cache directory after after_script holds the newest entry only.
-    expect(readdirSync(join(repo.dir, '.gitlab-ci-local', 'builds', 'build', '.setup-dind-cache'))).toEqual([`setup-dind-${kind}-linux-x64-dind-local-dind-test-${second.pipelineId}-1.tar.zst`]);
+    const built = join(repo.dir, '.gitlab-ci-local', 'builds', 'build', '.setup-dind-cache');
+    expect(readdirSync(built)).toEqual(['unprotected']);
+    expect(readdirSync(join(built, 'unprotected', 'main'))).toEqual([`${keyOf(second.pipelineId)}.tar.zst`]);
     expectStateDirsRemoved(first.log + second.log);
     await expectNothingOfOurs();
   });

@@ -172,4 +172,31 @@ describe('data-root snapshot', () => {
       await run2.cleanup();
     }
   });
+
+  it("leaves the daemon's volumes out unless cache-volumes is true", async () => {
+    const before = await picture();
+    const FILL = {
+      name: 'fill',
+      run: `docker -H "$OUTER" save ${BUSYBOX} | docker load -q >/dev/null && docker volume create kept >/dev/null && docker run --rm -v kept:/v ${BUSYBOX} sh -c 'echo hello > /v/f'`,
+    };
+    const READ = { name: 'read', run: `if docker volume inspect kept >/dev/null 2>&1; then docker run --rm -v kept:/v ${BUSYBOX} cat /v/f; else echo no-volume; fi` };
+    const runs: JobResult[] = [];
+    try {
+      for (const [key, extra, expected] of [['vol-default', {}, 'no-volume'], ['vol-kept', { 'cache-volumes': 'true' }, 'hello']] as const) {
+        const cache = { cache: 'data-root', 'cache-dir': join(work, 'volumes-cache'), 'cache-key': key, ...extra };
+        const first = await job({ with: cache, steps: [FILL] });
+        runs.push(first);
+        expect(first.jobStatus, first.log).toBe('success');
+        expect(first.phase('post')!.stdout, first.log).toMatch(new RegExp(`saved ${key} \\(`));
+        const second = await job({ with: cache, steps: [READ] });
+        runs.push(second);
+        expect(second.jobStatus, second.log).toBe('success');
+        expect(second.outputs['cache-hit']).toBe('true');
+        expect(second.phase('read')!.stdout.trim()).toBe(expected);
+      }
+      await expectNothingLeft(before);
+    } finally {
+      for (const r of runs) await r.cleanup();
+    }
+  });
 });

@@ -8,7 +8,7 @@
  *  - context access: `a.b.c`, `a['b']`, identifiers may contain `-` (`steps.my-step.outputs.x`)
  *  - operators: `!`, `==`, `!=`, `<`, `<=`, `>`, `>=`, `&&`, `||`, parentheses
  *  - status functions: always(), success(), failure(), cancelled()
- *  - contains(), startsWith(), endsWith(), format()
+ *  - contains(), startsWith(), endsWith(), format(), toJSON() (indented by two spaces, like the runner's)
  *
  * Semantics mirror the GitHub docs / actions/runner Expressions2 SDK: `&&` / `||` return
  * operands, string comparisons ignore case, mismatched types are coerced to numbers,
@@ -174,6 +174,7 @@ const FUNCTIONS: Record<string, [number, number]> = {
   startswith: [2, 2],
   endswith: [2, 2],
   format: [1, 255],
+  tojson: [1, 1],
 };
 const STATUS_FUNCTIONS = new Set(['always', 'success', 'failure', 'cancelled']);
 
@@ -466,6 +467,10 @@ export function evaluateNode(n: Node, ctx: EvalContext): ExprValue {
             if (idx >= rest.length) throw new ExpressionError(`format(): index ${idx} out of range`);
             return exprToString(rest[idx]!);
           });
+        }
+        case 'tojson': {
+          const [v] = args();
+          return JSON.stringify(v ?? null, null, 2);
         }
       }
       throw new ExpressionError(`function '${n.name}' is not supported`);

@@ -33,6 +33,17 @@ describe('inputs', () => {
     expect(r.annotations.some((a) => a.level === 'warning' && a.message.startsWith("Unexpected input(s) 'bogus'"))).toBe(true);
   });
 
+  it('evaluates input defaults with the matrix and strategy contexts, as the runner does (null outside a matrix)', async () => {
+    const extraInputs = `  matrix:\n    description: the leg\n    default: \${{ toJSON(matrix) }}\n  leg:\n    description: the index\n    default: \${{ strategy.job-index }}/\${{ strategy.job-total }}`;
+    const r = await job({ fake: { extraInputs }, matrix: { values: { os: 'linux', node: 20 }, jobIndex: 1, jobTotal: 2 } });
+    const inputs = reportOf(r.phase('pre')!.stdout).inputs;
+    expect(inputs['INPUT_MATRIX']).toBe('{\n  "os": "linux",\n  "node": 20\n}');
+    expect(inputs['INPUT_LEG']).toBe('1/2');
+    const plain = await job({ fake: { extraInputs } });
+    expect(reportOf(plain.phase('main')!.stdout).inputs['INPUT_MATRIX']).toBe('null');
+    expect(reportOf(plain.phase('main')!.stdout).inputs['INPUT_LEG']).toBe('0/1');
+  });
+
   it('throws on expressions the harness does not model', async () => {
     await expect(job({ with: { greeting: '${{ secrets.TOKEN }}' } })).rejects.toThrow(/unknown named-value 'secrets'/);
     await expect(job({ with: { greeting: '${{ github.nonsense }}' } })).rejects.toThrow(/does not model 'github.nonsense'/);

@@ -169,6 +169,12 @@ export interface RunJobOptions {
   runId?: string;
   runAttempt?: string;
   jobName?: string;
+  /**
+   * This job's leg of `strategy.matrix` (e.g. `{ os: 'linux', node: 20 }`): the `matrix` context (null when absent,
+   * as in a job without a matrix) and `strategy` (job-index/job-total). Like the runner, action.yml input defaults
+   * may use them (its schema's input-default-context: github, strategy, matrix, job, runner).
+   */
+  matrix?: { values: Record<string, string | number | boolean>; jobIndex?: number; jobTotal?: number };
   /** RUNNER_ENVIRONMENT (default 'github-hosted') */
   runnerEnvironment?: 'github-hosted' | 'self-hosted';
   /** called with every log line (headers and raw process output) as it happens, e.g. `console.error` */
@@ -1360,6 +1366,13 @@ class Job {
         github: this.githubContext(actionName),
         runner: this.runnerContext(),
         job: new ContextDict('job', { status: this.status }, true),
+        matrix: this.opts.matrix ? new ContextDict('matrix', this.opts.matrix.values) : null,
+        strategy: new ContextDict('strategy', {
+          'fail-fast': true,
+          'job-index': this.opts.matrix?.jobIndex ?? 0,
+          'job-total': this.opts.matrix?.jobTotal ?? 1,
+          'max-parallel': this.opts.matrix?.jobTotal ?? 1,
+        }, true),
         env: new ContextDict('env', env, false, true),
         steps: this.steps,
       },

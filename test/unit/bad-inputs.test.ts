@@ -57,6 +57,7 @@ const CONTEXT: Partial<Record<InputName, Record<string, string>>> = {
   'cache-max-size': { cache: 'images' },
   'cache-dir': { cache: 'images' },
   'cache-keep': { cache: 'images' },
+  'cache-volumes': { cache: 'data-root' },
   'buildx-image': { buildx: 'true' },
 };
 
@@ -134,6 +135,7 @@ const ACCEPTED: Record<InputName, Partial<Record<Kind, string>>> = {
   proxy: { empty: 'a boolean whose empty value means the default, true', whitespace: 'a boolean whose empty value means the default, true' },
   'forward-ports': { empty: 'a boolean whose empty value means the default, true', whitespace: 'a boolean whose empty value means the default, true' },
   'cache-keep': {},
+  'cache-volumes': { empty: EMPTY_IS_FALSE, whitespace: EMPTY_IS_FALSE },
   buildx: { empty: EMPTY_IS_FALSE, whitespace: EMPTY_IS_FALSE },
   'buildx-image': {
     huge: '"1e308" is a valid image reference (docker.io/library/1e308)',
@@ -143,6 +145,8 @@ const ACCEPTED: Record<InputName, Partial<Record<Kind, string>>> = {
   token: { ...ANY_TEXT('a secret (GITHUB_TOKEN by default), read by post only; one the API refuses is a notice there'), newline: 'a token with a newline is not sent (no cache clean-up), never an error' },
   // Read by post only; anything but success/failure/cancelled is "unknown" (the log is then printed if not ready).
   'job-status': ANY_TEXT('set by the runner (${{ job.status }}); anything unexpected counts as unknown'),
+  // Set by the runner (${{ toJSON(matrix) }}) and only hashed into the default cache key: any text is a leg's identity.
+  matrix: { ...ANY_TEXT('set by the runner (${{ toJSON(matrix) }}); any text only identifies the matrix leg in the default cache key'), newline: 'the runner\'s toJSON spans lines' },
 };
 
 /**

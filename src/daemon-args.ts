@@ -2,7 +2,7 @@
 // --flag value, short flags as -H value, -Hvalue or -H=value, several short flags joined (-DH tcp://…), bool flags
 // that take no value. Every flag the action sets itself is found in each of those forms and rejected, naming the
 // flag, what the user wrote and the input meant for it.
-import { showValue } from '../show.js';
+import { showValue } from './show.js';
 
 interface FlagSpec {
   short?: string;
