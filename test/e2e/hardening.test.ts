@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateTls } from '../../src/tls.js';
+import type { JobResult } from '../harness/runner.js';
 import { BUSYBOX, dindJob, expectNothingLeft, picture } from './support.js';
 import { DEFAULT_DIND_IMAGE } from '../../src/inputs.js';
 
@@ -184,11 +185,11 @@ describe('data-root snapshot', () => {
     try {
       for (const [key, extra, expected] of [['vol-default', {}, 'no-volume'], ['vol-kept', { 'cache-volumes': 'true' }, 'hello']] as const) {
         const cache = { cache: 'data-root', 'cache-dir': join(work, 'volumes-cache'), 'cache-key': key, ...extra };
-        const first = await job({ with: cache, steps: [FILL] });
+        const first = await dindJob({ with: cache, steps: [FILL] });
         runs.push(first);
         expect(first.jobStatus, first.log).toBe('success');
         expect(first.phase('post')!.stdout, first.log).toMatch(new RegExp(`saved ${key} \\(`));
-        const second = await job({ with: cache, steps: [READ] });
+        const second = await dindJob({ with: cache, steps: [READ] });
         runs.push(second);
         expect(second.jobStatus, second.log).toBe('success');
         expect(second.outputs['cache-hit']).toBe('true');
