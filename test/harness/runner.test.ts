@@ -252,7 +252,8 @@ describe('interruption', () => {
   it('cancel: the runner sends SIGINT first and the step ends cancelled', async () => {
     const r = await job({
       actionEnv: fakeEnv({ main: { sleepMs: 10_000, onSignal: { SIGINT: 130 } } }),
-      cancel: { afterMs: 300 },
+      // Late enough that the fake has set its handler even on a loaded machine; main sleeps 10 s.
+      cancel: { afterMs: 1500 },
     });
     const main = r.phase('main')!;
     expect(main.signalsSent).toEqual(['SIGINT']);
@@ -267,7 +268,7 @@ describe('interruption', () => {
     const r = await job({
       fake: { noPost: true },
       actionEnv: fakeEnv({ main: { sleepMs: 10_000, onSignal: { SIGINT: null } } }),
-      cancel: { afterMs: 200, sigintTimeoutMs: 200, sigtermTimeoutMs: 2000 },
+      cancel: { afterMs: 1500, sigintTimeoutMs: 300, sigtermTimeoutMs: 2000 },
     });
     const main = r.phase('main')!;
     expect(main.stdout).toContain('got SIGINT');
