@@ -1173,6 +1173,10 @@ class EngineClient {
     getArchive(id, path) {
         return this.call(`reading ${path} of ${id.slice(0, 12)}`, () => this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } }));
     }
+    /** A tar stream of `path` inside a container, or undefined when the container has no such path. */
+    archiveIfExists(id, path) {
+        return this.call(`reading ${path} of ${id.slice(0, 12)}`, () => this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } }), { 404: undefined });
+    }
     /** Extracts a tar stream into `path` inside a container (created, not necessarily started), as root. */
     putArchive(id, path, archive) {
         return this.call(`writing into ${path} of ${id.slice(0, 12)}`, () => this.send('PUT', `/containers/${encodeURIComponent(id)}/archive`, { query: { path }, body: archive }));
@@ -4499,6 +4503,20 @@ function parseCacheSettings(f, mode) {
     return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep };
 }
 
+;// CONCATENATED MODULE: ./src/client/settings.ts
+
+/**
+ * true: the job's steps get the dind image's docker CLI and plugins. Only dind has an image to take them from: in
+ * socket and external mode the input is refused (the job keeps the runner's CLI, which is what it asked for there).
+ */
+function parseClientSetting(f, mode) {
+    const enabled = f.boolean('client') ?? false;
+    if (enabled && mode !== 'dind') {
+        f.problems.push(`input "client": ${showValue(f.line('client'))} copies the docker CLI out of the dind image, and mode ${mode} runs no dind image; remove it (the job uses the runner's docker CLI) or use mode dind`);
+    }
+    return enabled;
+}
+
 ;// CONCATENATED MODULE: ./src/daemon/daemon-args.ts
 // Input daemon-args, read the way dockerd reads its command line (spf13/pflag): long flags as --flag=value or
 // --flag value, short flags as -H value, -Hvalue or -H=value, several short flags joined (-DH tcp://…), bool flags
@@ -4818,6 +4836,7 @@ function parseIntegration(read, context) {
 
 
 
+
 const MODES = ['dind', 'socket', 'external'];
 const PRIVILEGED = ['auto', 'true', 'false'];
 /**
@@ -4861,6 +4880,7 @@ const INPUT_DEFAULTS = {
     'cache-keep': '1',
     buildx: 'false',
     'buildx-image': DEFAULT_BUILDX_IMAGE,
+    client: 'false',
     token: '${{ github.token }}',
     'job-status': '${{ job.status }}',
 };
@@ -4937,6 +4957,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
     const cache = parseCacheSettings(f, mode);
     const builder = parseBuilderSettings(f);
+    const client = parseClientSetting(f, mode);
     const cleanupStaleMs = parseCleanupStale(f, mode);
     const { settings: integration, problems: integrationProblems } = parseIntegration((name) => f.raw(name), {
         mode, daemonArgs: dind.daemonArgs, daemonConfig: registry?.daemonConfig ?? {},
@@ -4959,6 +4980,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         configureHost: configureHost ?? false,
         cache,
         builder,
+        client,
         cleanupStaleMs,
         integration,
         jobStatus,
@@ -5764,6 +5786,355 @@ async function undoBuilder(s, platform) {
         platform.log.info(`setup-dind: removed the buildx builder ${s.builder}.`);
 }
 
+;// CONCATENATED MODULE: ./src/client/tar.ts
+// Reading a tar stream (what the engine's archive endpoint answers) in-process: ustar headers, with the PAX ('x')
+// and GNU ('L', 'K') long-name records Go's archive/tar writes. No program is spawned and nothing is extracted
+// unless the caller names a destination for the entry: the caller decides where (if anywhere) each entry goes.
+
+const BLOCK = 512;
+const tar_text = (b) => {
+    const end = b.indexOf(0);
+    return b.subarray(0, end < 0 ? b.length : end).toString('utf8');
+};
+function octal(b) {
+    // Base-256 (GNU) for values that do not fit in octal digits: the high bit of the first byte is set.
+    if (b[0] & 0x80)
+        return b.subarray(1).reduce((n, byte) => n * 256 + byte, b[0] & 0x7f);
+    const digits = tar_text(b).trim();
+    return digits ? parseInt(digits, 8) : 0;
+}
+/** "len key=value\n" records of a PAX extended header. */
+function paxRecords(data) {
+    const records = {};
+    let offset = 0;
+    while (offset < data.length) {
+        const space = data.indexOf(0x20, offset);
+        const length = Number(data.subarray(offset, space).toString('ascii'));
+        if (space < 0 || !Number.isInteger(length) || length <= 0)
+            break;
+        const record = data.subarray(space + 1, offset + length - 1).toString('utf8');
+        const eq = record.indexOf('=');
+        if (eq > 0)
+            records[record.slice(0, eq)] = record.slice(eq + 1);
+        offset += length;
+    }
+    return records;
+}
+function typeOf(flag) {
+    if (flag === '0' || flag === '\0' || flag === '' || flag === '7')
+        return 'file';
+    if (flag === '5')
+        return 'directory';
+    if (flag === '2')
+        return 'symlink';
+    return 'other';
+}
+/** The reader's position in the stream: content still to come, padding to skip, what the content goes to. */
+class TarReader {
+    destination;
+    entries = [];
+    ended = false;
+    pending = Buffer.alloc(0);
+    remaining = 0;
+    skip = 0;
+    sink;
+    collecting;
+    overrides = {};
+    constructor(destination) {
+        this.destination = destination;
+    }
+    get incomplete() {
+        return this.remaining > 0 || this.sink !== undefined;
+    }
+    async push(chunk) {
+        if (this.ended)
+            return;
+        this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+        while (await this.step())
+            ;
+    }
+    async close() {
+        await this.sink?.close();
+        this.sink = undefined;
+    }
+    /** Consumes what it can; false when it needs more data (or the archive ended). */
+    async step() {
+        if (this.remaining > 0) {
+            const n = Math.min(this.remaining, this.pending.length);
+            const part = this.pending.subarray(0, n);
+            if (this.sink)
+                await this.sink.write(part);
+            this.collecting?.parts.push(Buffer.from(part));
+            this.remaining -= n;
+            this.pending = this.pending.subarray(n);
+            if (this.remaining > 0)
+                return false;
+            await this.entryDone();
+        }
+        if (this.skip > 0) {
+            const n = Math.min(this.skip, this.pending.length);
+            this.skip -= n;
+            this.pending = this.pending.subarray(n);
+            if (this.skip > 0)
+                return false;
+        }
+        if (this.pending.length < BLOCK)
+            return false;
+        const header = this.pending.subarray(0, BLOCK);
+        this.pending = this.pending.subarray(BLOCK);
+        if (header.every((b) => b === 0)) {
+            this.ended = true;
+            return false;
+        }
+        await this.header(header);
+        return true;
+    }
+    async entryDone() {
+        await this.close();
+        const c = this.collecting;
+        if (!c)
+            return;
+        this.collecting = undefined;
+        const data = Buffer.concat(c.parts);
+        if (c.kind === 'x') {
+            const pax = paxRecords(data);
+            if (pax.path)
+                this.overrides.name = pax.path;
+            if (pax.linkpath)
+                this.overrides.linkname = pax.linkpath;
+            if (pax.size)
+                this.overrides.size = Number(pax.size);
+        }
+        else if (c.kind === 'L')
+            this.overrides.name = tar_text(data);
+        else
+            this.overrides.linkname = tar_text(data);
+    }
+    async header(header) {
+        const flag = String.fromCharCode(header[156]);
+        const prefix = header.subarray(257, 262).toString('ascii') === 'ustar' ? tar_text(header.subarray(345, 500)) : '';
+        const size = this.overrides.size ?? octal(header.subarray(124, 136));
+        this.remaining = size;
+        this.skip = (BLOCK - (size % BLOCK)) % BLOCK;
+        if (flag === 'x' || flag === 'L' || flag === 'K') {
+            this.collecting = { kind: flag, parts: [] };
+            if (size === 0)
+                await this.entryDone();
+            return;
+        }
+        if (flag === 'g')
+            return; // a global PAX header: nothing the caller needs
+        const name = tar_text(header.subarray(0, 100));
+        const entry = {
+            name: this.overrides.name ?? (prefix ? `${prefix}/${name}` : name),
+            type: typeOf(flag),
+            size,
+            mode: octal(header.subarray(100, 108)) & 0o7777,
+            linkname: this.overrides.linkname ?? tar_text(header.subarray(157, 257)),
+        };
+        this.overrides = {};
+        this.entries.push(entry);
+        const target = this.destination(entry);
+        if (target && entry.type === 'file') {
+            this.sink = await (0,promises_namespaceObject.open)(target, 'wx', entry.mode & 0o755);
+            if (size === 0)
+                await this.close();
+        }
+    }
+}
+/**
+ * Reads the whole tar stream. `destination` is asked once per entry (directories and links included): a path
+ * makes a regular file's content go to a new file there (its mode from the entry, at most 0755; an existing file is
+ * an error, never overwritten); undefined skips it. Resolves with every entry read.
+ */
+async function readTar(stream, destination) {
+    const reader = new TarReader(destination);
+    try {
+        for await (const chunk of stream)
+            await reader.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    }
+    finally {
+        await reader.close();
+    }
+    if (reader.incomplete || !reader.ended)
+        throw new Error('the archive ended in the middle of an entry');
+    return reader.entries;
+}
+
+;// CONCATENATED MODULE: ./src/client/copy.ts
+// The docker CLI and its CLI plugins out of the dind image, through the engine's archive endpoint (no download, no
+// program run): read from the daemon's own container, written into a directory of the job's. Symlinks (a plugin
+// that points at a binary elsewhere in the image) are followed inside the container.
+
+
+
+/** Where dind images keep the docker CLI: the official image in /usr/local/bin, Debian and Alpine packages in /usr/bin. */
+const CLI_PATHS = ['/usr/local/bin/docker', '/usr/bin/docker', '/bin/docker'];
+/** The docker CLI's system plugin directories on Linux, in its order of preference. */
+const PLUGIN_DIRS = ['/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
+/** A CLI plugin's file name (docker-<name>, the name lower-case letters and digits). */
+const PLUGIN_FILE = /^docker-[a-z][a-z0-9]*$/;
+const MAX_LINKS = 8;
+/** The file or symlink `path` names in the container, written to `dest`; its container path, or undefined when absent. */
+async function copyFile(engine, id, path, dest, hops = 0) {
+    const archive = await engine.archiveIfExists(id, path);
+    if (!archive)
+        return undefined;
+    // The archive of one path holds one top-level entry, named after it.
+    const entries = await readTar(archive, (e) => (e.type === 'file' && !e.name.includes('/') ? dest : undefined));
+    const top = entries.find((e) => !e.name.replace(/\/$/, '').includes('/'));
+    if (top?.type === 'file')
+        return path;
+    if (top?.type === 'symlink' && hops < MAX_LINKS)
+        return copyFile(engine, id, external_node_path_.posix.resolve(external_node_path_.posix.dirname(path), top.linkname), dest, hops + 1);
+    throw new Error(`${path} in the image is ${top ? `a ${top.type}${top.type === 'symlink' ? ` (more than ${MAX_LINKS} links deep)` : ''}` : 'an empty archive'}, not a program`);
+}
+/** The plugins of one directory that are not taken yet, copied into `pluginDir`. */
+async function copyPluginDir(engine, id, dir, pluginDir, taken) {
+    const archive = await engine.archiveIfExists(id, dir);
+    if (!archive)
+        return;
+    const fileOf = (name) => {
+        const m = /^[^/]+\/([^/]+)$/.exec(name);
+        return m && PLUGIN_FILE.test(m[1]) && !(m[1].slice('docker-'.length) in taken) ? m[1] : undefined;
+    };
+    const entries = await readTar(archive, (e) => {
+        const file = e.type === 'file' ? fileOf(e.name) : undefined;
+        return file ? (0,external_node_path_.join)(pluginDir, file) : undefined;
+    });
+    for (const e of entries) {
+        const file = fileOf(e.name);
+        if (!file || (e.type !== 'file' && e.type !== 'symlink'))
+            continue;
+        const source = `${dir}/${file}`;
+        const found = e.type === 'file' ? source : await copyFile(engine, id, external_node_path_.posix.resolve(dir, e.linkname), (0,external_node_path_.join)(pluginDir, file), 1);
+        if (found)
+            taken[file.slice('docker-'.length)] = source;
+    }
+}
+/**
+ * Copies the image's docker CLI to `dir`/docker and its plugins to `dir`/cli-plugins/docker-<name>, from the
+ * container `id` (created or running). Throws when the image has no docker CLI.
+ */
+async function copyClient(engine, id, dir, image) {
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(dir, 'cli-plugins'), { recursive: true, mode: 0o755 });
+    let cli;
+    for (const path of CLI_PATHS) {
+        if (await copyFile(engine, id, path, (0,external_node_path_.join)(dir, 'docker'))) {
+            cli = path;
+            break;
+        }
+    }
+    if (!cli) {
+        throw new Error(`the image ${image} has no docker CLI (looked for ${CLI_PATHS.join(', ')}); use an image that ships it (the official docker:<version>-dind does), or remove the input client`);
+    }
+    const plugins = {};
+    for (const d of PLUGIN_DIRS)
+        await copyPluginDir(engine, id, d, (0,external_node_path_.join)(dir, 'cli-plugins'), plugins);
+    return { cli, plugins };
+}
+
+;// CONCATENATED MODULE: ./src/client/apply.ts
+// client through the phases: main copies the dind image's docker CLI and plugins into a directory of the job's and
+// puts it on PATH; the docker CLI looks for plugins in its config directory and the system directories, never next
+// to itself, so the plugin directory goes into config.json's cliPluginsExtraDirs (which it searches first). Both
+// are recorded in state before they exist; post takes our directory out of config.json again (the rest of the file
+// as the job left it) and removes the directory.
+
+
+
+
+
+
+
+const CONFIG_KEY = 'cliPluginsExtraDirs';
+async function readConfigText(path) {
+    try {
+        return await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    }
+    catch (e) {
+        if (e.code === 'ENOENT')
+            return null;
+        throw e;
+    }
+}
+function parseConfig(text, path) {
+    if (!text?.trim())
+        return {};
+    try {
+        const parsed = JSON.parse(text);
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+            throw new Error('not a JSON object');
+        return parsed;
+    }
+    catch (e) {
+        throw new Error(`${path} is not valid JSON (${e.message}); fix or remove it`);
+    }
+}
+const extraDirs = (config) => (Array.isArray(config[CONFIG_KEY]) ? config[CONFIG_KEY].filter((d) => typeof d === 'string') : []);
+/** Puts `pluginDir` first in config.json's cliPluginsExtraDirs (the config directory is created when missing). */
+async function addPluginDir(configDir, pluginDir, record) {
+    const path = (0,external_node_path_.join)(configDir, 'config.json');
+    const text = await readConfigText(path);
+    const config = parseConfig(text, path);
+    record({ configDir, pluginDir, fileExisted: text !== null, dirExisted: (0,external_node_fs_.existsSync)(configDir) });
+    await (0,promises_namespaceObject.mkdir)(configDir, { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.writeFile)(path, `${JSON.stringify({ ...config, [CONFIG_KEY]: [pluginDir, ...extraDirs(config).filter((d) => d !== pluginDir)] }, null, 2)}\n`, { mode: 0o600 });
+}
+/** Takes `pluginDir` out of config.json again; a file that then holds nothing and did not exist before goes. */
+async function removePluginDir(r) {
+    const path = (0,external_node_path_.join)(r.configDir, 'config.json');
+    const text = await readConfigText(path);
+    if (text === null)
+        return;
+    const config = parseConfig(text, path);
+    const rest = extraDirs(config).filter((d) => d !== r.pluginDir);
+    const { [CONFIG_KEY]: _ours, ...others } = config;
+    const next = rest.length ? { ...others, [CONFIG_KEY]: rest } : others;
+    if (!r.fileExisted && Object.keys(next).length === 0) {
+        await (0,promises_namespaceObject.rm)(path, { force: true });
+        // The directory too, when we made it and nothing else went into it since.
+        if (!r.dirExisted)
+            await (0,promises_namespaceObject.rmdir)(r.configDir).catch(() => undefined);
+    }
+    else {
+        await (0,promises_namespaceObject.writeFile)(path, `${JSON.stringify(next, null, 2)}\n`);
+    }
+}
+/** main (dind): the image's CLI and plugins for the job's steps, read from the daemon's container; summary facts. */
+async function applyClient(platform, state, image) {
+    const outer = state.value?.outer;
+    if (!outer)
+        throw new Error('client: the dind container was not started');
+    return applyClientWith(platform, state, image, new EngineClient(loadEndpoint(outer)));
+}
+/** applyClient on a given engine (the outer one, which runs the daemon's container). */
+async function applyClientWith(platform, state, image, engine) {
+    const s = state.value;
+    if (!s.jobDir || !s.containerId)
+        throw new Error('client: the dind container was not started');
+    const dir = (0,external_node_path_.join)(s.jobDir, 'client');
+    state.update({ client: { dir } });
+    const copied = await copyClient(engine, s.containerId, dir, image);
+    const plugins = Object.keys(copied.plugins).sort();
+    if (plugins.length) {
+        await addPluginDir(dockerConfigDir(platform.env), (0,external_node_path_.join)(dir, 'cli-plugins'), (config) => state.update({ client: { dir, config } }));
+    }
+    platform.addPath(dir);
+    const what = `the docker CLI of ${image} (${copied.cli})${plugins.length ? ` with the plugins ${plugins.join(', ')}` : ', no CLI plugins in the image'}`;
+    platform.log.info(`setup-dind: ${what} in ${dir}, first on PATH for the next steps.`);
+    return { 'docker CLI': `${copied.cli} of the image${plugins.length ? `, plugins ${plugins.join(', ')}` : ''}, in ${dir}` };
+}
+/** post: config.json without our plugin directory, and the directory removed. Problems are warnings. */
+async function undoClient(s, platform) {
+    if (!s.client)
+        return;
+    if (s.client.config) {
+        await removePluginDir(s.client.config).catch((e) => platform.log.warning(`setup-dind: could not take ${s.client.config.pluginDir} out of ${(0,external_node_path_.join)(s.client.config.configDir, 'config.json')}: ${e.message}`));
+    }
+    await (0,promises_namespaceObject.rm)(s.client.dir, { recursive: true, force: true });
+}
+
 ;// CONCATENATED MODULE: ./src/state.ts
 const KEY = 'setup-dind';
 class StateRecorder {
@@ -5994,6 +6365,7 @@ function restartNotice(changed) {
 
 
 
+
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
 function endsOnThisPlatform(platform, options, report) {
     const problem = unsupportedPlatform(options.os ?? process.platform);
@@ -6144,6 +6516,8 @@ async function runMain(platform, options = {}) {
         for (const [name, value] of Object.entries(outputs))
             platform.setOutput(name, value);
         await handToJob(daemon, outputs['docker-host'], inputs, platform, state, moreEnv);
+        // After the docker context: post takes our plugin directory out of config.json before the context restores it.
+        const clientFacts = inputs.client ? await applyClient(platform, state, inputs.dind.image) : {};
         platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
         await platform.appendSummary(summaryTable('setup-dind', {
             Mode: inputs.mode,
@@ -6151,6 +6525,7 @@ async function runMain(platform, options = {}) {
             ...registry.facts,
             ...(cache ? { 'Image cache': cacheFact(cache) } : {}),
             ...builder.facts,
+            ...clientFacts,
             'DOCKER_HOST': `\`${outputs['docker-host']}\``,
             'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
             'Storage driver': info.storageDriver,
@@ -6229,6 +6604,7 @@ async function runPost(platform, options = {}) {
             const tail = await engine.containerLogs(s.containerId, 200).catch((e) => `(the daemon's log could not be read: ${e.message})`);
             await platform.group(`Docker daemon log (the job ${jobStatus === 'success' ? 'did not reach a ready daemon' : `status is ${jobStatus || 'unknown'}`})`, async () => platform.log.info(tail));
         }
+        await undoClient(s, platform).catch((e) => platform.log.warning(`setup-dind: could not remove the docker CLI directory: ${e.message}`));
         if (s.dockerContext) {
             await removeDockerContext(s.dockerContext).catch((e) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
         }
@@ -6432,6 +6808,18 @@ function exportVariable(env, name, value) {
     process.env[name] = value;
     fileCommand(env, 'ENV', 'set-env', name, value);
 }
+/** GITHUB_PATH: `dir` goes first on PATH for later steps (and for this process, as with @actions/core). */
+function addPath(env, dir) {
+    process.env.PATH = `${dir}:${process.env.PATH ?? ''}`;
+    const file = env.GITHUB_PATH;
+    if (!file) {
+        issueCommand('add-path', {}, dir);
+        return;
+    }
+    if (!(0,external_node_fs_.existsSync)(file))
+        throw new Error(`Missing file at path: ${file}`);
+    (0,external_node_fs_.appendFileSync)(file, `${dir}${external_node_os_.EOL}`, { encoding: 'utf8' });
+}
 async function appendSummary(env, markdown) {
     const file = env.GITHUB_STEP_SUMMARY;
     if (!file)
@@ -6575,6 +6963,7 @@ function githubPlatform(env = process.env) {
         input: (name) => env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '',
         setOutput: (name, value) => setOutput(env, name, value),
         exportVariable: (name, value) => exportVariable(env, name, value),
+        addPath: (dir) => addPath(env, dir),
         mask: (secret) => issueCommand('add-mask', {}, secret),
         group: (title, fn) => group(title, fn),
         appendSummary: async (markdown) => {

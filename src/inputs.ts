@@ -2,6 +2,7 @@
 // and nothing is started while any input is invalid.
 import { type BuilderSettings, DEFAULT_BUILDX_IMAGE, parseBuilderSettings } from './builder/settings.js';
 import { type CacheSettings, parseCacheSettings } from './cache/settings.js';
+import { parseClientSetting } from './client/settings.js';
 import { type DaemonAddress, parseDockerHost } from './endpoint.js';
 import { parseDaemonArgs } from './daemon/daemon-args.js';
 import { type Fields, fieldsOf, parseBoolean } from './fields.js';
@@ -64,6 +65,7 @@ export const INPUT_DEFAULTS = {
   'cache-keep': '1',
   buildx: 'false',
   'buildx-image': DEFAULT_BUILDX_IMAGE,
+  client: 'false',
   token: '${{ github.token }}',
   'job-status': '${{ job.status }}',
 } as const satisfies Record<string, string>;
@@ -106,6 +108,8 @@ export interface Inputs {
   cache?: CacheSettings;
   /** buildx: a docker-container builder on the job's daemon; undefined: none. */
   builder?: BuilderSettings;
+  /** dind: the image's docker CLI and plugins first on PATH for the job's steps (client/). */
+  client: boolean;
   /** Remove objects of other setup-dind sessions older than this (ms) from the engine; undefined: never. */
   cleanupStaleMs?: number;
   /** dind: job paths, mounts, MTU, proxies and port forwarding (daemon/integration.ts). */
@@ -173,6 +177,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
   const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
   const cache = parseCacheSettings(f, mode);
   const builder = parseBuilderSettings(f);
+  const client = parseClientSetting(f, mode);
   const cleanupStaleMs = parseCleanupStale(f, mode);
   const { settings: integration, problems: integrationProblems } = parseIntegration((name) => f.raw(name), {
     mode, daemonArgs: dind.daemonArgs, daemonConfig: registry?.daemonConfig ?? {},
@@ -195,6 +200,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     configureHost: configureHost ?? false,
     cache,
     builder,
+    client,
     cleanupStaleMs,
     integration,
     jobStatus,

@@ -17,6 +17,7 @@ import { type SnapshotPlace, restoreDataRootSnapshot, snapshotDataRoot } from '.
 import { cacheOutputs } from './cache/outputs.js';
 import { pruneAfterSave } from './cache/prune.js';
 import { applyBuilder, undoBuilder } from './builder/apply.js';
+import { applyClient, undoClient } from './client/apply.js';
 import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
 import { CONTEXT_NAME, type ContextRecord, handOver, removeDockerContext } from './docker-context.js';
@@ -171,6 +172,8 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     };
     for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
     await handToJob(daemon, outputs['docker-host']!, inputs, platform, state, moreEnv);
+    // After the docker context: post takes our plugin directory out of config.json before the context restores it.
+    const clientFacts = inputs.client ? await applyClient(platform, state, inputs.dind.image) : {};
     platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
     await platform.appendSummary(
       summaryTable('setup-dind', {
@@ -179,6 +182,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
         ...registry.facts,
         ...(cache ? { 'Image cache': cacheFact(cache) } : {}),
         ...builder.facts,
+        ...clientFacts,
         'DOCKER_HOST': `\`${outputs['docker-host']}\``,
         'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
         'Storage driver': info.storageDriver,
@@ -256,6 +260,7 @@ export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'o
       const tail = await engine.containerLogs(s.containerId, 200).catch((e: Error) => `(the daemon's log could not be read: ${e.message})`);
       await platform.group(`Docker daemon log (the job ${jobStatus === 'success' ? 'did not reach a ready daemon' : `status is ${jobStatus || 'unknown'}`})`, async () => platform.log.info(tail));
     }
+    await undoClient(s, platform).catch((e: Error) => platform.log.warning(`setup-dind: could not remove the docker CLI directory: ${e.message}`));
     if (s.dockerContext) {
       await removeDockerContext(s.dockerContext).catch((e: Error) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
     }

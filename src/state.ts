@@ -15,6 +15,12 @@ export interface ForwarderRecord {
   script: string;
 }
 
+/** client: the directory with the dind image's docker CLI (on PATH), and the plugin directory added to config.json. */
+export interface ClientRecord {
+  dir: string;
+  config?: { configDir: string; pluginDir: string; fileExisted: boolean; dirExisted: boolean };
+}
+
 export type PrivilegeStrategy = 'privileged' | 'explicit-capabilities' | 'minimal-capabilities' | 'runtime';
 
 export interface SessionState {
@@ -52,6 +58,8 @@ export interface SessionState {
   startedWith?: Record<string, string>;
   /** buildx: the builder main created (or asked buildx to create), to remove in post. */
   builder?: string;
+  /** client: the image's docker CLI for the job's steps, removed in post. */
+  client?: ClientRecord;
   cleanedUp?: boolean;
 }
 

@@ -551,6 +551,11 @@ export class EngineClient {
     return this.call(`reading ${path} of ${id.slice(0, 12)}`, () => this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } }));
   }
 
+  /** A tar stream of `path` inside a container, or undefined when the container has no such path. */
+  archiveIfExists(id: string, path: string): Promise<Readable | undefined> {
+    return this.call(`reading ${path} of ${id.slice(0, 12)}`, () => this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } }), { 404: undefined });
+  }
+
   /** Extracts a tar stream into `path` inside a container (created, not necessarily started), as root. */
   putArchive(id: string, path: string, archive: Readable): Promise<void> {
     return this.call(`writing into ${path} of ${id.slice(0, 12)}`, () => this.send('PUT', `/containers/${encodeURIComponent(id)}/archive`, { query: { path }, body: archive }));

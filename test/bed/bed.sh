@@ -7,7 +7,7 @@
 #   bed.sh exec CMD...  run CMD in the bed's network namespace (where its published ports answer on 127.0.0.1)
 #   bed.sh stop    stop the daemon this script started (by its pid file) and remove its namespace, nothing else
 #   bed.sh status  exit 0 when the bed daemon answers
-#   bed.sh check-rootfs FILE   exit 0 when FILE is a tar that holds dockerd and iptables (the cache's check)
+#   bed.sh check-rootfs FILE   exit 0 when FILE is a tar that holds dockerd, iptables and the docker CLI (the cache's check)
 # The bed directory (SETUP_DIND_BED_DIR, default /var/tmp/setup-dind-bed) is the one cache the bed keeps: the dind
 # root file system tarball, which is checked by content before every use and rebuilt when it fails the check.
 set -euo pipefail
@@ -22,8 +22,13 @@ DOCKER_HOST_URL="unix://$SOCK"
 NETNS="sdbed-$(printf '%s' "$BED_DIR" | cksum | cut -d' ' -f1)"
 NETNS_PATH="/run/netns/$NETNS"
 # Debian suites whose docker.io the dind images carry (both by default): bookworm (20.10) is local/dind:test, trixie (26.1) is
-# local/dind:trixie, closer to the official image (default-network-opts, a newer API).
+# local/dind:trixie, closer to the official image (default-network-opts, a newer API). Each image carries the docker CLI
+# of its suite, as the official image does (trixie packages it apart, as docker-cli, and its buildx plugin as
+# docker-buildx): the client input copies them out of the image.
 DIND_SUITES=${SETUP_DIND_BED_SUITES:-bookworm trixie}
+# The dind images' layout: a bed whose images carry another value imports them again (2: the docker CLI in every image).
+LAYOUT_LABEL=io.github.setup-dind.bed-layout
+LAYOUT=2
 
 log() { printf '[bed] %s\n' "$*" >&2; }
 die() { printf '[bed] error: %s\n' "$*" >&2; exit 1; }
@@ -98,31 +103,34 @@ start_daemon() {
   log "dockerd did not answer in 20 s; its log ($LOG):"; tail -n 40 "$LOG" >&2; exit 1
 }
 
-# A rootfs tarball is only trusted when it holds dockerd (Debian ships it in /usr/sbin) and iptables: checked by
-# content, never by size or name.
+# A rootfs tarball is only trusted when it holds dockerd (Debian ships it in /usr/sbin), iptables and the docker CLI:
+# checked by content, never by size or name.
 valid_rootfs() {
   [ -f "$1" ] || return 1
   local list; list=$(tar -tf "$1" 2>/dev/null) || return 1
-  grep -qxE '(\./)?usr/s?bin/dockerd' <<<"$list" && grep -qxE '(\./)?usr/s?bin/iptables' <<<"$list"
+  grep -qxE '(\./)?usr/s?bin/dockerd' <<<"$list" && grep -qxE '(\./)?usr/s?bin/iptables' <<<"$list" &&
+    grep -qxE '(\./)?usr/bin/docker' <<<"$list"
 }
 
 # Builds (or reuses, after checking it) the dind root file system for a Debian suite; prints the tarball's path.
 dind_rootfs() {
   local suite=$1 tarball="$CACHE/dind-rootfs-$1.tar"
   if [ -e "$tarball" ] && ! valid_rootfs "$tarball"; then
-    log "cached $tarball is no tar holding dockerd and iptables: rebuilding it"
+    log "cached $tarball is no tar holding dockerd, iptables and the docker CLI: rebuilding it"
     rm -rf "$tarball"
   fi
   if [ ! -e "$tarball" ]; then
     log "building the $suite dind rootfs with mmdebstrap (about a minute, cached in $CACHE)"
     local tmp; tmp=$(mktemp "$CACHE/.dind-rootfs-$suite.XXXXXX")
+    # bookworm's docker.io holds the CLI; later suites package it (and the buildx plugin) apart.
+    local cli=; [ "$suite" = bookworm ] || cli=,docker-cli,docker-buildx
     # --format=tar: the output file's name must not pick the format (a name without .tar gives a directory).
     if ! mmdebstrap --quiet --format=tar --variant=minbase \
-      --include=docker.io,iptables,ca-certificates,procps "$suite" "$tmp" >&2; then
+      --include="docker.io,iptables,ca-certificates,procps$cli" "$suite" "$tmp" >&2; then
       rm -rf "$tmp"; die "mmdebstrap could not build the $suite dind rootfs (see its messages above)"
     fi
     if ! valid_rootfs "$tmp"; then
-      rm -rf "$tmp"; die "mmdebstrap's $suite output is no tar holding dockerd and iptables"
+      rm -rf "$tmp"; die "mmdebstrap's $suite output is no tar holding dockerd, iptables and the docker CLI"
     fi
     mv "$tmp" "$tarball"
   fi
@@ -145,10 +153,15 @@ build_images() {
   local suite tag
   for suite in $DIND_SUITES; do
     tag=local/dind:$([ "$suite" = bookworm ] && echo test || echo "$suite")
-    dk image inspect "$tag" >/dev/null 2>&1 && continue
+    # An image of an earlier layout (a bed kept from before) is imported again.
+    if dk image inspect "$tag" >/dev/null 2>&1; then
+      [ "$(dk image inspect -f "{{index .Config.Labels \"$LAYOUT_LABEL\"}}" "$tag")" = "$LAYOUT" ] && continue
+      log "$tag is of an earlier bed layout: importing it again"
+      dk rmi -f "$tag" >/dev/null
+    fi
     local tarball; tarball=$(dind_rootfs "$suite")
     log "importing $tag"
-    dk import --change 'CMD ["dockerd"]' \
+    dk import --change 'CMD ["dockerd"]' --change "LABEL $LAYOUT_LABEL=$LAYOUT" \
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       "$tarball" "$tag" >/dev/null || die "docker import of $tag from $tarball failed"
   done

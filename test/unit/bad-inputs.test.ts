@@ -135,6 +135,7 @@ const ACCEPTED: Record<InputName, Partial<Record<Kind, string>>> = {
   'forward-ports': { empty: 'a boolean whose empty value means the default, true', whitespace: 'a boolean whose empty value means the default, true' },
   'cache-keep': {},
   buildx: { empty: EMPTY_IS_FALSE, whitespace: EMPTY_IS_FALSE },
+  client: { empty: EMPTY_IS_FALSE, whitespace: EMPTY_IS_FALSE },
   'buildx-image': {
     huge: '"1e308" is a valid image reference (docker.io/library/1e308)',
     'unknown enum value': '"sometimes" is a valid image reference (docker.io/library/sometimes)',
