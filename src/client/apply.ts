@@ -78,14 +78,16 @@ export async function applyClientWith(platform: Platform, state: StateRecorder, 
   if (!s.jobDir || !s.containerId) throw new Error('client: the dind container was not started');
   const dir = join(s.jobDir, 'client');
   state.update({ client: { dir } });
+  const started = performance.now();
   const copied = await copyClient(engine, s.containerId, dir, image);
+  const took = ((performance.now() - started) / 1000).toFixed(2);
   const plugins = Object.keys(copied.plugins).sort();
   if (plugins.length) {
     await addPluginDir(dockerConfigDir(platform.env), join(dir, 'cli-plugins'), (config) => state.update({ client: { dir, config } }));
   }
   platform.addPath(dir);
   const what = `the docker CLI of ${image} (${copied.cli})${plugins.length ? ` with the plugins ${plugins.join(', ')}` : ', no CLI plugins in the image'}`;
-  platform.log.info(`setup-dind: ${what} in ${dir}, first on PATH for the next steps.`);
+  platform.log.info(`setup-dind: ${what} in ${dir} (copied in ${took} s), first on PATH for the next steps.`);
   return { 'docker CLI': `${copied.cli} of the image${plugins.length ? `, plugins ${plugins.join(', ')}` : ''}, in ${dir}` };
 }
 

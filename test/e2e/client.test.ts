@@ -2,7 +2,9 @@
 // bed's own CLI is 20.10 with no buildx: a later step's `docker` must be the image's (its version equals the
 // daemon's), found first on PATH, and `docker buildx` must run the image's plugin through that CLI. Post removes the
 // directory and takes the plugin directory out of the docker config again.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,7 +53,7 @@ describe('client: true', () => {
       expect(plugin).toMatch(/^github\.com\/docker\/buildx /m);
       // The image's plugin, in the job's directory (the runner has no buildx plugin at all).
       expect(plugin).toContain(`buildx ${join(cli, '..', 'cli-plugins', 'docker-buildx')}`);
-      expect(job.phase('main')!.stdout).toMatch(/setup-dind: the docker CLI of local\/dind:trixie \(\/usr\/bin\/docker\) with the plugins buildx in \S+\/client, first on PATH/);
+      expect(job.phase('main')!.stdout).toMatch(/setup-dind: the docker CLI of local\/dind:trixie \(\/usr\/bin\/docker\) with the plugins buildx in \S+\/client \(copied in \d+\.\d\d s\), first on PATH/);
       // Gone after post, and the config as it was.
       expect(existsSync(cli)).toBe(false);
       expect(readFileSync(join(config, 'config.json'), 'utf8')).toBe(`${JSON.stringify(JSON.parse(configBefore), null, 2)}\n`);
@@ -59,6 +61,30 @@ describe('client: true', () => {
     } finally {
       await job.cleanup();
     }
+  });
+
+  it('the CLI (GitLab): `eval "$(setup-dind env)"` puts the image\'s CLI first on the shell\'s PATH; stop removes it', async (t) => {
+    if (!haveTrixie) t.skip(`${TRIXIE} is not on the bed`);
+    const CLI = join(repoRoot, 'dist', 'cli', 'index.js');
+    const config = join(work, 'cli-config');
+    const stateDir = join(work, 'cli-state');
+    const before = await picture([work]);
+    const env = { PATH: process.env.PATH!, HOME: process.env.HOME!, DOCKER_HOST: outerHost(), DOCKER_CONFIG: config, SETUP_DIND_STATE_DIR: stateDir };
+    const exec = promisify(execFile);
+    const start = await exec(actionNode(), [CLI, 'start', '--image', TRIXIE, '--client', 'true'], { env });
+    expect(start.stdout).toMatch(/is ready/);
+    try {
+      const script = `eval "$("${actionNode()}" ${CLI} env)" && command -v docker && docker version --format '{{.Client.Version}} {{.Server.Version}}'`;
+      const { stdout } = await exec('sh', ['-c', script], { env });
+      const [path, client, server] = stdout.trim().split(/\s+/);
+      expect(path).toBe(join(stateDir, readFileSync(join(stateDir, 'state.json'), 'utf8').match(/setup-dind-[^"\\/]+/)![0], 'client', 'docker'));
+      expect(client).toBe(server);
+      expect(client).toMatch(/^26\./);
+    } finally {
+      await exec(actionNode(), [CLI, 'stop'], { env });
+    }
+    expect(existsSync(config)).toBe(false); // made for the plugins (and the context), gone with them
+    await expectNothingLeft(before);
   });
 
   it('mode socket refuses it before anything starts, naming the input and the remedy', async () => {
