@@ -17,7 +17,7 @@ import { type SnapshotPlace, restoreDataRootSnapshot, snapshotDataRoot } from '.
 import { cacheOutputs } from './cache/outputs.js';
 import { pruneAfterSave } from './cache/prune.js';
 import { applyBuilder, undoBuilder } from './builder/apply.js';
-import { applyClient, undoClient } from './client/apply.js';
+import { startClient, undoClient } from './client/apply.js';
 import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
 import { CONTEXT_NAME, type ContextRecord, handOver, removeDockerContext } from './docker-context.js';
@@ -143,6 +143,8 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     }
     const waitStarted = clock.now();
     const daemon = await daemonMode(inputs, platform, state, engine, options).attach();
+    // The image's CLI is copied out of the daemon's container while the daemon boots.
+    const clientCopy = inputs.client ? startClient(platform, state, inputs.dind.image) : undefined;
     const client = new EngineClient(daemon.endpoint);
     const target = `the ${inputs.mode} daemon at ${client.description}`;
     // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
@@ -173,7 +175,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
     await handToJob(daemon, outputs['docker-host']!, inputs, platform, state, moreEnv);
     // After the docker context: post takes our plugin directory out of config.json before the context restores it.
-    const clientFacts = inputs.client ? await applyClient(platform, state, inputs.dind.image) : {};
+    const clientFacts = (await clientCopy?.finish()) ?? {};
     platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
     await platform.appendSummary(
       summaryTable('setup-dind', {

@@ -4613,31 +4613,40 @@ async function removePluginDir(r) {
         await (0,promises_.writeFile)(path, `${JSON.stringify(next, null, 2)}\n`);
     }
 }
-/** main (dind): the image's CLI and plugins for the job's steps, read from the daemon's container; summary facts. */
-async function applyClient(platform, state, image) {
+/**
+ * main (dind), as soon as the daemon's container exists: starts copying the image's CLI and plugins (recorded in
+ * state first) while the daemon boots. `finish` runs after the docker context is handed over: the plugin directory
+ * goes into config.json after the context's own change, so post can take it out first.
+ */
+function startClient(platform, state, image) {
     const outer = state.value?.outer;
     if (!outer)
         throw new Error('client: the dind container was not started');
-    return applyClientWith(platform, state, image, new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(outer)));
+    return startClientWith(platform, state, image, new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(outer)));
 }
-/** applyClient on a given engine (the outer one, which runs the daemon's container). */
-async function applyClientWith(platform, state, image, engine) {
+/** startClient on a given engine (the outer one, which runs the daemon's container). */
+function startClientWith(platform, state, image, engine) {
     const s = state.value;
     if (!s.jobDir || !s.containerId)
         throw new Error('client: the dind container was not started');
     const dir = (0,external_node_path_.join)(s.jobDir, 'client');
     state.update({ client: { dir } });
     const started = performance.now();
-    const copied = await copyClient(engine, s.containerId, dir, image);
-    const took = ((performance.now() - started) / 1000).toFixed(2);
-    const plugins = Object.keys(copied.plugins).sort();
-    if (plugins.length) {
-        await addPluginDir((0,dockercli_config/* dockerConfigDir */.kG)(platform.env), (0,external_node_path_.join)(dir, 'cli-plugins'), (config) => state.update({ client: { dir, config } }));
-    }
-    platform.addPath(dir);
-    const what = `the docker CLI of ${image} (${copied.cli})${plugins.length ? ` with the plugins ${plugins.join(', ')}` : ', no CLI plugins in the image'}`;
-    platform.log.info(`setup-dind: ${what} in ${dir} (copied in ${took} s), first on PATH for the next steps.`);
-    return { 'docker CLI': `${copied.cli} of the image${plugins.length ? `, plugins ${plugins.join(', ')}` : ''}, in ${dir}` };
+    const copying = copyClient(engine, s.containerId, dir, image).then((copied) => ({ copied, took: ((performance.now() - started) / 1000).toFixed(2) }));
+    copying.catch(() => undefined); // reported by finish; a main that fails earlier leaves the directory to post
+    return {
+        async finish() {
+            const { copied, took } = await copying;
+            const plugins = Object.keys(copied.plugins).sort();
+            if (plugins.length) {
+                await addPluginDir((0,dockercli_config/* dockerConfigDir */.kG)(platform.env), (0,external_node_path_.join)(dir, 'cli-plugins'), (config) => state.update({ client: { dir, config } }));
+            }
+            platform.addPath(dir);
+            const what = `the docker CLI of ${image} (${copied.cli})${plugins.length ? ` with the plugins ${plugins.join(', ')}` : ', no CLI plugins in the image'}`;
+            platform.log.info(`setup-dind: ${what} in ${dir} (copied in ${took} s, while the daemon started), first on PATH for the next steps.`);
+            return { 'docker CLI': `${copied.cli} of the image${plugins.length ? `, plugins ${plugins.join(', ')}` : ''}, in ${dir}` };
+        },
+    };
 }
 /** post: config.json without our plugin directory, and the directory removed. Problems are warnings. */
 async function undoClient(s, platform) {
@@ -5000,6 +5009,8 @@ async function runMain(platform, options = {}) {
         }
         const waitStarted = clock.now();
         const daemon = await daemonMode(inputs, platform, state, engine, options).attach();
+        // The image's CLI is copied out of the daemon's container while the daemon boots.
+        const clientCopy = inputs.client ? startClient(platform, state, inputs.dind.image) : undefined;
         const client = new engine_client/* EngineClient */.A$(daemon.endpoint);
         const target = `the ${inputs.mode} daemon at ${client.description}`;
         // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
@@ -5031,7 +5042,7 @@ async function runMain(platform, options = {}) {
             platform.setOutput(name, value);
         await handToJob(daemon, outputs['docker-host'], inputs, platform, state, moreEnv);
         // After the docker context: post takes our plugin directory out of config.json before the context restores it.
-        const clientFacts = inputs.client ? await applyClient(platform, state, inputs.dind.image) : {};
+        const clientFacts = (await clientCopy?.finish()) ?? {};
         platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
         await platform.appendSummary(summaryTable('setup-dind', {
             Mode: inputs.mode,

@@ -65,30 +65,44 @@ async function removePluginDir(r: NonNullable<ClientRecord['config']>): Promise<
   }
 }
 
-/** main (dind): the image's CLI and plugins for the job's steps, read from the daemon's container; summary facts. */
-export async function applyClient(platform: Platform, state: StateRecorder, image: string): Promise<Record<string, string>> {
-  const outer = state.value?.outer;
-  if (!outer) throw new Error('client: the dind container was not started');
-  return applyClientWith(platform, state, image, new EngineClient(loadEndpoint(outer)));
+/** The copy under way; `finish` waits for it, then hands the CLI to the job's steps and gives the summary's facts. */
+export interface ClientCopy {
+  finish(): Promise<Record<string, string>>;
 }
 
-/** applyClient on a given engine (the outer one, which runs the daemon's container). */
-export async function applyClientWith(platform: Platform, state: StateRecorder, image: string, engine: EngineClient): Promise<Record<string, string>> {
+/**
+ * main (dind), as soon as the daemon's container exists: starts copying the image's CLI and plugins (recorded in
+ * state first) while the daemon boots. `finish` runs after the docker context is handed over: the plugin directory
+ * goes into config.json after the context's own change, so post can take it out first.
+ */
+export function startClient(platform: Platform, state: StateRecorder, image: string): ClientCopy {
+  const outer = state.value?.outer;
+  if (!outer) throw new Error('client: the dind container was not started');
+  return startClientWith(platform, state, image, new EngineClient(loadEndpoint(outer)));
+}
+
+/** startClient on a given engine (the outer one, which runs the daemon's container). */
+export function startClientWith(platform: Platform, state: StateRecorder, image: string, engine: EngineClient): ClientCopy {
   const s = state.value!;
   if (!s.jobDir || !s.containerId) throw new Error('client: the dind container was not started');
   const dir = join(s.jobDir, 'client');
   state.update({ client: { dir } });
   const started = performance.now();
-  const copied = await copyClient(engine, s.containerId, dir, image);
-  const took = ((performance.now() - started) / 1000).toFixed(2);
-  const plugins = Object.keys(copied.plugins).sort();
-  if (plugins.length) {
-    await addPluginDir(dockerConfigDir(platform.env), join(dir, 'cli-plugins'), (config) => state.update({ client: { dir, config } }));
-  }
-  platform.addPath(dir);
-  const what = `the docker CLI of ${image} (${copied.cli})${plugins.length ? ` with the plugins ${plugins.join(', ')}` : ', no CLI plugins in the image'}`;
-  platform.log.info(`setup-dind: ${what} in ${dir} (copied in ${took} s), first on PATH for the next steps.`);
-  return { 'docker CLI': `${copied.cli} of the image${plugins.length ? `, plugins ${plugins.join(', ')}` : ''}, in ${dir}` };
+  const copying = copyClient(engine, s.containerId, dir, image).then((copied) => ({ copied, took: ((performance.now() - started) / 1000).toFixed(2) }));
+  copying.catch(() => undefined); // reported by finish; a main that fails earlier leaves the directory to post
+  return {
+    async finish() {
+      const { copied, took } = await copying;
+      const plugins = Object.keys(copied.plugins).sort();
+      if (plugins.length) {
+        await addPluginDir(dockerConfigDir(platform.env), join(dir, 'cli-plugins'), (config) => state.update({ client: { dir, config } }));
+      }
+      platform.addPath(dir);
+      const what = `the docker CLI of ${image} (${copied.cli})${plugins.length ? ` with the plugins ${plugins.join(', ')}` : ', no CLI plugins in the image'}`;
+      platform.log.info(`setup-dind: ${what} in ${dir} (copied in ${took} s, while the daemon started), first on PATH for the next steps.`);
+      return { 'docker CLI': `${copied.cli} of the image${plugins.length ? `, plugins ${plugins.join(', ')}` : ''}, in ${dir}` };
+    },
+  };
 }
 
 /** post: config.json without our plugin directory, and the directory removed. Problems are warnings. */

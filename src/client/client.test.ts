@@ -9,7 +9,7 @@ import type { EngineClient } from '../engine/client.js';
 import { fieldsOf } from '../fields.js';
 import { memoryPlatform } from '../platform/memory.js';
 import { StateRecorder } from '../state.js';
-import { applyClient, applyClientWith, undoClient } from './apply.js';
+import { startClient, startClientWith, undoClient } from './apply.js';
 import { copyClient } from './copy.js';
 import { parseClientSetting } from './settings.js';
 import { readTar } from './tar.js';
@@ -168,7 +168,7 @@ describe('the client input', () => {
   });
 });
 
-describe('applyClient and undoClient', () => {
+describe('startClient and undoClient', () => {
   async function setUp(configBefore: string | null) {
     const rootfs = join(root, 'rootfs');
     await put(join(rootfs, 'usr/bin/docker'), 'cli');
@@ -186,7 +186,7 @@ describe('applyClient and undoClient', () => {
   it('puts the directory on PATH and the plugins first in cliPluginsExtraDirs; post leaves config.json as it was', async () => {
     const before = JSON.stringify({ auths: { 'r.example': { auth: 'eA==' } }, cliPluginsExtraDirs: ['/opt/plugins'] }, null, 2);
     const { rootfs, configDir, platform, state, jobDir } = await setUp(before);
-    const facts = await applyClientWith(platform, state, 'local/dind:x', fakeEngine(rootfs));
+    const facts = await startClientWith(platform, state, 'local/dind:x', fakeEngine(rootfs)).finish();
     const dir = join(jobDir, 'client');
     expect(platform.paths).toEqual([dir]);
     expect(state.value?.client).toEqual({ dir, config: { configDir, pluginDir: join(dir, 'cli-plugins'), fileExisted: true, dirExisted: true } });
@@ -203,7 +203,7 @@ describe('applyClient and undoClient', () => {
 
   it('without a config before, post removes the file and the directory it made', async () => {
     const { rootfs, configDir, platform, state } = await setUp(null);
-    await applyClientWith(platform, state, 'i', fakeEngine(rootfs));
+    await startClientWith(platform, state, 'i', fakeEngine(rootfs)).finish();
     expect(JSON.parse(await readFile(join(configDir, 'config.json'), 'utf8'))).toEqual({ cliPluginsExtraDirs: [join(state.value!.client!.dir, 'cli-plugins')] });
     await undoClient(state.value!, platform);
     expect(existsSync(configDir)).toBe(false);
@@ -213,16 +213,24 @@ describe('applyClient and undoClient', () => {
   it('an image without plugins leaves config.json alone', async () => {
     const { rootfs, configDir, platform, state } = await setUp(null);
     await rm(join(rootfs, 'usr/libexec'), { recursive: true });
-    await applyClientWith(platform, state, 'i', fakeEngine(rootfs));
+    await startClientWith(platform, state, 'i', fakeEngine(rootfs)).finish();
     expect(existsSync(configDir)).toBe(false);
     expect(state.value?.client?.config).toBeUndefined();
     expect(platform.messages.some((m) => /no CLI plugins in the image/.test(m.text))).toBe(true);
   });
 
-  it('applyClient needs the dind container', async () => {
+  it('needs the dind container', () => {
     const platform = memoryPlatform();
     const state = new StateRecorder(platform.state);
     state.begin({ session: 's', mode: 'socket' });
-    await expect(applyClient(platform, state, 'i')).rejects.toThrow(/the dind container was not started/);
+    expect(() => startClient(platform, state, 'i')).toThrow(/the dind container was not started/);
+  });
+
+  it('a copy that fails is reported by finish (and the directory is in state for post)', async () => {
+    const { platform, state, jobDir } = await setUp(null);
+    const copy = startClientWith(platform, state, 'team/dind:1', fakeEngine(join(root, 'nothing-here')));
+    expect(state.value?.client).toEqual({ dir: join(jobDir, 'client') });
+    await expect(copy.finish()).rejects.toThrow(/the image team\/dind:1 has no docker CLI/);
+    expect(platform.paths).toEqual([]);
   });
 });

@@ -53,7 +53,7 @@ describe('client: true', () => {
       expect(plugin).toMatch(/^github\.com\/docker\/buildx /m);
       // The image's plugin, in the job's directory (the runner has no buildx plugin at all).
       expect(plugin).toContain(`buildx ${join(cli, '..', 'cli-plugins', 'docker-buildx')}`);
-      expect(job.phase('main')!.stdout).toMatch(/setup-dind: the docker CLI of local\/dind:trixie \(\/usr\/bin\/docker\) with the plugins buildx in \S+\/client \(copied in \d+\.\d\d s\), first on PATH/);
+      expect(job.phase('main')!.stdout).toMatch(/setup-dind: the docker CLI of local\/dind:trixie \(\/usr\/bin\/docker\) with the plugins buildx in \S+\/client \(copied in \d+\.\d\d s, while the daemon started\), first on PATH/);
       // Gone after post, and the config as it was.
       expect(existsSync(cli)).toBe(false);
       expect(readFileSync(join(config, 'config.json'), 'utf8')).toBe(`${JSON.stringify(JSON.parse(configBefore), null, 2)}\n`);
