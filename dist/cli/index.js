@@ -6,7 +6,7 @@ const __dirname = __setupDindDirname(__filename);
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 901:
+/***/ 49:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -425,6 +425,8 @@ function parseImageSupply(raw, mode) {
     return { settings: { ...(mirror ? { mirror: mirror.replace(/\/$/, '') } : {}), ...(username && password ? { credentials: { username, password } } : {}) }, problems };
 }
 
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(455);
 ;// CONCATENATED MODULE: ./src/image/reference.ts
 // Image references as the docker CLI reads them: which registry a reference names (docker.io when the first part is
 // no host), the key its credentials are stored under in the docker config, and the same image through a mirror.
@@ -461,17 +463,55 @@ function throughMirror(ref, mirror) {
     const host = mirror.replace(/^https?:\/\//, '').replace(/\/+$/, '');
     return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
-/**
- * The rootless dind image (docker:dind-rootless, docker:<version>-dind-rootless) runs dockerd as a user through
- * rootlesskit with its own entrypoint; the action runs dockerd as root under its own init. Not supported yet: a
- * problem that says so and what to use instead, or undefined.
- */
-function rootlessImageProblem(image) {
+
+;// CONCATENATED MODULE: ./src/daemon/rootless.ts
+// Rootless dind images (docker:dind-rootless and images built like it): dockerd runs as the image's own user under
+// rootlesskit, started by the image's own entrypoint, which the action keeps (its init would run dockerd as root).
+// The daemon is reached over TCP with per-job TLS: its unix socket belongs to the image's user inside a user
+// namespace, where the runner's user cannot connect. rootlesskit forwards the port from its network namespace
+// (DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS, which docker's entrypoint honours), and slirp4netns needs /dev/net/tun.
+
+
+
+/** A rootless image by its name: a tag or repository that ends in "rootless" (docker:dind-rootless, docker:29-dind-rootless). */
+function isRootlessImage(image) {
     const { tag, repository } = parseReference(image);
-    if (!/(^|-)rootless$/.test(tag ?? '') && !/-rootless$/.test(repository))
-        return undefined;
-    return `input "image": ${JSON.stringify(image)} is a rootless dind image, which this action does not run yet (it starts dockerd as root under its own init, not through rootlesskit); ` +
-        'use the root image (docker:<version>-dind; with privileged: false it gets only the capabilities a nested dockerd needs), or runtime: sysbox-runc for a daemon without privileges on the host';
+    return /(^|-)rootless$/.test(tag ?? '') || /-rootless$/.test(repository);
+}
+/** Inside the container: the server's TLS files, readable by the image's user. */
+const ROOTLESS_TLS_DIR = '/run/setup-dind-tls';
+/** The device rootlesskit's slirp4netns network needs (the privileged strategy has every device anyway). */
+const TUN_DEVICE = '/dev/net/tun';
+/**
+ * The server's TLS files again, in a directory of their own the image's user can read (the job directory is the
+ * runner user's alone, 0700, and stays so: this directory is inside it, so nobody else on the host reaches it).
+ */
+async function rootlessTlsDir(jobDir) {
+    const dir = (0,external_node_path_.join)(jobDir, 'rootless-tls');
+    await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o755 });
+    await (0,promises_.chmod)(dir, 0o755);
+    for (const f of ['ca.pem', 'server-cert.pem', 'server-key.pem']) {
+        await (0,promises_.copyFile)((0,external_node_path_.join)(jobDir, 'tls', 'server', f), (0,external_node_path_.join)(dir, f));
+        await (0,promises_.chmod)((0,external_node_path_.join)(dir, f), 0o644);
+    }
+    return dir;
+}
+/**
+ * What a rootless daemon's log says went wrong, as a remedy; undefined when it says nothing we know. rootlesskit
+ * fails before dockerd starts when the host does not let the image's user create its user or network namespace.
+ */
+function rootlessRemedy(log) {
+    if (/setting up tap|\/dev\/net\/tun|tuntap/.test(log)) {
+        return `rootlesskit could not set up its network: ${TUN_DEVICE} on the engine's host must be usable by the image's user ` +
+            '(mode 0666, as most distributions ship it; on this host it is not). Make it so on the host (chmod 0666 /dev/net/tun), or use the root dind image ' +
+            '(rootless: false; privileged: false grants only what a nested dockerd needs)';
+    }
+    if (/newuidmap|newgidmap|uid_map|gid_map|user namespace|unprivileged_userns_clone|max_user_namespaces/i.test(log)) {
+        return 'rootlesskit could not create its user namespace: the host must allow user namespaces (user.max_user_namespaces > 0, ' +
+            'kernel.unprivileged_userns_clone = 1 where it exists) and the engine must let the container map its subordinate ids ' +
+            '(privileged: auto or true; with privileged: false some kernels refuse it). Otherwise use the root dind image (rootless: false)';
+    }
+    return undefined;
 }
 
 // EXTERNAL MODULE: external "node:net"
@@ -1200,8 +1240,6 @@ function registryModeProblems(settings, use) {
     return problems;
 }
 
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(455);
 ;// CONCATENATED MODULE: ./src/daemon/mounts.ts
 // The job's paths inside the daemon's container at the same paths: a bind mount the job asks the inner daemon for
 // (`-v "$GITHUB_WORKSPACE:/src"`, compose's `./data:/data`) is resolved in the daemon's container, so the same path
@@ -1408,6 +1446,7 @@ const INPUT_DEFAULTS = {
     'image-username': '',
     'image-password': '',
     privileged: 'auto',
+    rootless: 'false',
     runtime: '',
     tcp: 'false',
     network: '',
@@ -1507,6 +1546,9 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const imageSupply = parseImageInputs(f, mode);
     const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
     const cache = parseCacheSettings(f, mode);
+    if (dind.rootless && cache?.strategy === 'data-root') {
+        f.problems.push(`input "cache": "data-root" snapshots a root daemon's /var/lib/docker, and image ${(0,show/* showValue */.v)(dind.image)} runs rootless; use cache: images, or the root dind image`);
+    }
     const builder = parseBuilderSettings(f);
     const client = parseClientSetting(f, mode);
     const cleanupStaleMs = parseCleanupStale(f, mode);
@@ -1586,6 +1628,7 @@ function parseDindSettings(f, mode) {
     const privileged = f.oneOf('privileged', PRIVILEGED);
     const runtime = f.line('runtime') || undefined;
     const tcp = f.boolean('tcp');
+    const rootless = (f.boolean('rootless') ?? false) || (mode === 'dind' && isRootlessImage(image));
     const network = f.line('network') || undefined;
     let daemonArgs = [];
     try {
@@ -1594,14 +1637,15 @@ function parseDindSettings(f, mode) {
     catch (e) {
         f.problems.push(`input "daemon-args": ${(0,show/* showValue */.v)(f.raw('daemon-args'))} ${e.message}; close it or remove the quote`);
     }
-    const settings = { image, privileged, runtime, tcp: tcp ?? false, network, daemonArgs };
+    // A rootless daemon's socket is its user's, in a user namespace: the runner reaches it over TCP with TLS.
+    const settings = { image, privileged, runtime, tcp: (tcp ?? false) || rootless, network, daemonArgs, rootless };
     if (mode === 'dind') {
         f.problems.push(...dindProblems(settings, f));
     }
     else {
         const dindOnly = [
             ['image', image], ['privileged', privileged], ['runtime', runtime ?? ''], ['tcp', tcp ? 'true' : 'false'],
-            ['network', network ?? ''], ['daemon-args', daemonArgs.join(' ')],
+            ['network', network ?? ''], ['daemon-args', daemonArgs.join(' ')], ['rootless', rootless ? 'true' : 'false'],
         ];
         for (const [name, value] of dindOnly) {
             if (value !== INPUT_DEFAULTS[name])
@@ -1610,14 +1654,12 @@ function parseDindSettings(f, mode) {
     }
     return settings;
 }
-function dindProblems({ image, privileged, runtime, network, daemonArgs }, f) {
+function dindProblems({ image, privileged, runtime, network, daemonArgs, rootless }, f) {
     const problems = [];
     if (image.length > 255 && !f.reported('image'))
         problems.push(`input "image": ${(0,show/* showValue */.v)(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
     else if (!IMAGE_REF.test(image) && !f.reported('image'))
         problems.push(`input "image": ${(0,show/* showValue */.v)(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
-    else if (rootlessImageProblem(image))
-        problems.push(rootlessImageProblem(image));
     if (runtime && !OBJECT_NAME.test(runtime))
         problems.push(`input "runtime": ${(0,show/* showValue */.v)(runtime)} is not a runtime name; use a name like sysbox-runc`);
     if (runtime && privileged === 'true')
@@ -1625,6 +1667,9 @@ function dindProblems({ image, privileged, runtime, network, daemonArgs }, f) {
     if (network && !OBJECT_NAME.test(network))
         problems.push(`input "network": ${(0,show/* showValue */.v)(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
     problems.push(...parseDaemonArgs(daemonArgs).problems);
+    if (rootless && f.raw('registry-certs').trim()) {
+        problems.push(`input "registry-certs": a rootless daemon reads its certificates from its user's own config directory, which the action does not fill yet (image ${(0,show/* showValue */.v)(image)} runs rootless); use the root dind image with registry-certs, or insecure-registries`);
+    }
     return problems;
 }
 /** The registry inputs through registry/settings.ts; undefined when their syntax has problems (reported). */
@@ -3077,6 +3122,7 @@ var ports = __nccwpck_require__(716);
 
 
 
+
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 const RUN_DIR = '/run/setup-dind';
 /** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
@@ -3128,33 +3174,61 @@ function withheldCapabilities(procStatus) {
  * the one hosts most often withhold, and dockerd runs without it.
  */
 const NESTED_DOCKERD_CAPABILITIES = ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE', 'IPC_LOCK', 'SYS_NICE', 'DAC_READ_SEARCH', 'NET_RAW', 'MKNOD', 'SETFCAP', 'SETPCAP'];
+/** dockerd's flags: our socket (root images), the config file, the TLS listener. */
+function daemonFlags(p) {
+    const { dind } = p.inputs;
+    // A rootless daemon keeps its socket in its user's runtime directory (the runner reaches it over TLS); a root one
+    // answers in the job directory and at the well-known path (containers that mount /var/run/docker.sock).
+    const args = dind.rootless ? [] : [`--host=unix://${RUN_DIR}/docker.sock`, '--host=unix:///var/run/docker.sock', `--group=${p.socketGroup}`];
+    if (p.configFile)
+        args.push(`--config-file=${RUN_DIR}/daemon.json`);
+    const tls = dind.rootless ? ROOTLESS_TLS_DIR : `${RUN_DIR}/tls/server`;
+    if (dind.tcp) {
+        args.push(`--host=tcp://0.0.0.0:${TLS_PORT_NUMBER}`, '--tlsverify', `--tlscacert=${tls}/ca.pem`, `--tlscert=${tls}/server-cert.pem`, `--tlskey=${tls}/server-key.pem`);
+    }
+    return args;
+}
+/**
+ * A rootless image keeps its entrypoint and user (they start rootlesskit); rootlesskit forwards the TLS port out of
+ * its network namespace and needs the tun device. The job directory is not its user's to read: only the files it
+ * needs are mounted (the server's TLS files, daemon.json).
+ */
+function rootlessParts(p, name) {
+    return {
+        Env: [`DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS=-p 0.0.0.0:${TLS_PORT_NUMBER}:${TLS_PORT_NUMBER}/tcp`, 'DOCKER_TLS_CERTDIR='],
+        mounts: [
+            { Type: 'bind', Source: `${p.hostJobDir}/rootless-tls`, Target: ROOTLESS_TLS_DIR, ReadOnly: true },
+            ...(p.configFile ? [{ Type: 'bind', Source: `${p.hostJobDir}/daemon.json`, Target: `${RUN_DIR}/daemon.json`, ReadOnly: true }] : []),
+            ...(p.rootlessDataRoot ? [{ Type: 'volume', Source: name, Target: p.rootlessDataRoot }] : []),
+        ],
+        devices: [{ PathOnHost: TUN_DEVICE, PathInContainer: TUN_DEVICE, CgroupPermissions: 'rwm' }],
+    };
+}
 /** The container specs to try, in order: privileged first under `auto`, then the explicit capability set. */
 function planDind(p) {
     const { dind } = p.inputs;
-    // Also at the well-known path: containers that mount /var/run/docker.sock reach the job's daemon.
-    const args = [`--host=unix://${RUN_DIR}/docker.sock`, '--host=unix:///var/run/docker.sock', `--group=${p.socketGroup}`];
-    if (p.configFile)
-        args.push(`--config-file=${RUN_DIR}/daemon.json`);
-    if (dind.tcp) {
-        args.push(`--host=tcp://0.0.0.0:${TLS_PORT_NUMBER}`, '--tlsverify', `--tlscacert=${RUN_DIR}/tls/server/ca.pem`, `--tlscert=${RUN_DIR}/tls/server/server-cert.pem`, `--tlskey=${RUN_DIR}/tls/server/server-key.pem`);
-    }
     const name = objectName(p.session);
+    const rootless = dind.rootless ? rootlessParts(p, name) : undefined;
+    const ownMounts = rootless
+        ? rootless.mounts
+        : [
+            { Type: 'bind', Source: p.hostJobDir, Target: RUN_DIR },
+            { Type: 'volume', Source: name, Target: '/var/lib/docker' },
+            // A bind mount of the parent: directory names like "registry:5000" cannot go through -v syntax.
+            ...(p.certsDir ? [{ Type: 'bind', Source: `${p.hostJobDir}/certs.d`, Target: '/etc/docker/certs.d' }] : []),
+        ];
     const base = {
         name,
         Image: dind.image,
-        Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'],
-        Cmd: ['dockerd', ...args, ...dind.daemonArgs],
+        ...(rootless ? {} : { Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'] }),
+        Cmd: ['dockerd', ...daemonFlags(p), ...dind.daemonArgs],
         Labels: p.labels,
-        Env: [...apiVersionEnvironment(), ...(p.extras?.env ?? [])],
+        Env: [...apiVersionEnvironment(), ...(rootless?.Env ?? []), ...(p.extras?.env ?? [])],
         HostConfig: {
-            Init: true,
-            Mounts: [
-                { Type: 'bind', Source: p.hostJobDir, Target: RUN_DIR },
-                { Type: 'volume', Source: name, Target: '/var/lib/docker' },
-                // A bind mount of the parent: directory names like "registry:5000" cannot go through -v syntax.
-                ...(p.certsDir ? [{ Type: 'bind', Source: `${p.hostJobDir}/certs.d`, Target: '/etc/docker/certs.d' }] : []),
-                ...(p.extras?.mounts ?? []),
-            ],
+            // A rootless image's entrypoint starts its own init (docker-init) under rootlesskit.
+            Init: !rootless,
+            Mounts: [...ownMounts, ...(p.extras?.mounts ?? [])],
+            ...(rootless ? { Devices: rootless.devices } : {}),
             ...(dind.tcp ? { PortBindings: { [TLS_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
             ...(dind.network ? { NetworkMode: dind.network } : {}),
         },
@@ -3241,6 +3315,10 @@ async function startDind(inputs, platform, state, s, outer, deps) {
     }
     const files = await writeDaemonFiles(inputs, jobDir, name);
     state.update({ hostJobDir: toHostPath(jobDir) });
+    if (inputs.dind.rootless)
+        await rootlessTlsDir(jobDir);
+    // A rootless image's data root is its user's (docker:dind-rootless declares it as its one volume).
+    const volumes = inputs.dind.rootless ? await engine.imageVolumes(image) : [];
     const planInput = {
         inputs: network === inputs.dind.network && image === inputs.dind.image ? inputs : { ...inputs, dind: { ...inputs.dind, network, image } },
         session: s.session,
@@ -3251,6 +3329,7 @@ async function startDind(inputs, platform, state, s, outer, deps) {
         // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
         // says nothing about a remote engine or, in a container job, about the host.
         withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(await deps.readProcStatus()),
+        ...(volumes.length === 1 ? { rootlessDataRoot: volumes[0] } : {}),
         ...files,
     };
     await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
@@ -3380,8 +3459,10 @@ async function attachDind(inputs, state, s, platform) {
                 return 'its container was removed';
             if (c.restartCount > 0)
                 return `its container restarted ${c.restartCount} time(s)`;
-            if (!c.running)
-                return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}`;
+            if (!c.running) {
+                const remedy = inputs.dind.rootless ? rootlessRemedy(await engine.containerLogs(id, 30).catch(() => '')) : undefined;
+                return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}${remedy ? `: ${remedy}` : ''}`;
+            }
             return undefined;
         },
         logTail: (lines) => engine.containerLogs(id, lines),
@@ -6524,6 +6605,10 @@ class EngineClient {
     imageExists(ref) {
         return this.call(`inspecting image ${ref}`, async () => (await this.send('GET', `/images/${encodeURIComponent(ref)}/json`), true), { 404: false });
     }
+    /** The volumes an image declares (its VOLUME lines), as container paths. */
+    imageVolumes(ref) {
+        return this.call(`inspecting image ${ref}`, async () => Object.keys((await this.getJson(`/images/${encodeURIComponent(ref)}/json`)).Config?.Volumes ?? {}));
+    }
     /** Pulls `ref`; `auth` goes to the registry as the engine's X-Registry-Auth (never logged). */
     pullImage(ref, auth) {
         return this.call(`pulling ${ref}`, async () => {
@@ -6737,7 +6822,7 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(901);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(49);
 /* harmony import */ var _daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(716);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.

@@ -73,6 +73,7 @@ export interface ContainerSpec {
     PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
     CgroupnsMode?: 'private' | 'host';
     NetworkMode?: string;
+    Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
   };
   NetworkingConfig?: { EndpointsConfig: Record<string, { Aliases?: string[] }> };
 }
@@ -359,6 +360,11 @@ export class EngineClient {
 
   imageExists(ref: string): Promise<boolean> {
     return this.call(`inspecting image ${ref}`, async () => (await this.send('GET', `/images/${encodeURIComponent(ref)}/json`), true), { 404: false });
+  }
+
+  /** The volumes an image declares (its VOLUME lines), as container paths. */
+  imageVolumes(ref: string): Promise<string[]> {
+    return this.call(`inspecting image ${ref}`, async () => Object.keys((await this.getJson<{ Config?: { Volumes?: Record<string, unknown> | null } }>(`/images/${encodeURIComponent(ref)}/json`)).Config?.Volumes ?? {}));
   }
 
   /** Pulls `ref`; `auth` goes to the registry as the engine's X-Registry-Auth (never logged). */

@@ -165,6 +165,71 @@ build_images() {
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       "$tarball" "$tag" >/dev/null || die "docker import of $tag from $tarball failed"
   done
+  case " $DIND_SUITES " in *" bookworm "*) build_rootless_image ;; esac
+}
+
+# local/dind:rootless: local/dind:test made rootless the way docker's dind-rootless image is (a user "rootless", uid
+# 1000, with subordinate ids; XDG_RUNTIME_DIR; an entrypoint that runs "dockerd ..." under rootlesskit with
+# slirp4netns), from Debian's rootlesskit, slirp4netns, uidmap and iproute2 packages and what they need beyond the
+# image (a few MB, downloaded once into the cache). Only with bookworm, whose packages the host's apt fetches.
+ROOTLESS_DEBS="rootlesskit slirp4netns uidmap libsubid4 libslirp0 libglib2.0-0 iproute2 libbpf1 libelf1 libbsd0 libtirpc3 libtirpc-common"
+
+rootless_entrypoint() {
+  cat <<'SCRIPT'
+#!/bin/sh
+# local/dind:rootless: as the image's user, "dockerd ..." runs under rootlesskit (docker-init reaps its children).
+set -eu
+if [ "${1:-}" = dockerd ] && [ "$(id -u)" != 0 ]; then
+  : "${XDG_RUNTIME_DIR:=/run/user/$(id -u)}"
+  export XDG_RUNTIME_DIR
+  mkdir -p "$XDG_RUNTIME_DIR" "$HOME/.local/share/docker"
+  exec rootlesskit --net=slirp4netns --mtu=1500 --disable-host-loopback --port-driver=builtin \
+    --copy-up=/etc --copy-up=/run ${DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS:-} docker-init -- "$@"
+fi
+exec "$@"
+SCRIPT
+}
+
+build_rootless_image() {
+  local tag=local/dind:rootless
+  if dk image inspect "$tag" >/dev/null 2>&1; then
+    [ "$(dk image inspect -f "{{index .Config.Labels \"$LAYOUT_LABEL\"}}" "$tag")" = "$LAYOUT" ] && return
+    dk rmi -f "$tag" >/dev/null
+  fi
+  local debs="$CACHE/rootless-debs"
+  if [ ! -f "$debs/.complete" ]; then
+    log "downloading $ROOTLESS_DEBS"
+    rm -rf "$debs"; mkdir -p "$debs"
+    # shellcheck disable=SC2086
+    (cd "$debs" && apt-get download $ROOTLESS_DEBS >/dev/null) || { rm -rf "$debs"; die "apt-get download of the rootless packages failed"; }
+    touch "$debs/.complete"
+  fi
+  log "building $tag"
+  local ctx d; ctx=$(mktemp -d)
+  for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$ctx/tree"; done
+  # The image's /bin, /sbin and /lib are links into /usr (merged /usr): the packages' files go there.
+  for d in bin sbin lib lib64; do
+    if [ -d "$ctx/tree/$d" ]; then mkdir -p "$ctx/tree/usr/$d"; cp -a "$ctx/tree/$d/." "$ctx/tree/usr/$d/"; rm -rf "${ctx:?}/tree/$d"; fi
+  done
+  mkdir -p "$ctx/tree/usr/local/bin"
+  rootless_entrypoint >"$ctx/tree/usr/local/bin/dockerd-entrypoint.sh"
+  chmod 0755 "$ctx/tree/usr/local/bin/dockerd-entrypoint.sh"
+  cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM local/dind:test
+COPY tree/ /
+RUN chmod u+s /usr/bin/newuidmap /usr/bin/newgidmap && mkdir -p /run/user && chmod 1777 /run/user \\
+ && useradd --create-home --uid 1000 --home-dir /home/rootless rootless \\
+ && { grep -q '^rootless:' /etc/subuid || echo 'rootless:100000:65536' >>/etc/subuid; } \\
+ && { grep -q '^rootless:' /etc/subgid || echo 'rootless:100000:65536' >>/etc/subgid; } \\
+ && mkdir -p /home/rootless/.local/share/docker && chown -R rootless:rootless /home/rootless/.local
+VOLUME /home/rootless/.local/share/docker
+USER rootless
+ENTRYPOINT ["/usr/local/bin/dockerd-entrypoint.sh"]
+CMD ["dockerd"]
+LABEL $LAYOUT_LABEL=$LAYOUT
+DOCKERFILE
+  DOCKER_BUILDKIT=0 dk build -q -t "$tag" "$ctx" >/dev/null || { rm -rf "$ctx"; die "building $tag failed"; }
+  rm -rf "$ctx"
 }
 
 stop_daemon() {

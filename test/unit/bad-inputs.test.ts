@@ -136,6 +136,7 @@ const ACCEPTED: Record<InputName, Partial<Record<Kind, string>>> = {
   'cache-keep': {},
   buildx: { empty: EMPTY_IS_FALSE, whitespace: EMPTY_IS_FALSE },
   client: { empty: EMPTY_IS_FALSE, whitespace: EMPTY_IS_FALSE },
+  rootless: { empty: EMPTY_IS_FALSE, whitespace: EMPTY_IS_FALSE },
   'buildx-image': {
     huge: '"1e308" is a valid image reference (docker.io/library/1e308)',
     'unknown enum value': '"sometimes" is a valid image reference (docker.io/library/sometimes)',
