@@ -1157,6 +1157,14 @@ class EngineClient {
             size: i.Size,
         })));
     }
+    /** Gives `ref` the name `repo:tag` too. */
+    tagImage(ref, repo, tag) {
+        return this.call(`tagging ${ref}`, () => this.send('POST', `/images/${encodeURIComponent(ref)}/tag`, { query: { repo, tag } }));
+    }
+    /** Removes a name of an image; the image stays while another name or a container uses it (never forced). */
+    untagImage(name) {
+        return this.call(`untagging ${name}`, () => this.send('DELETE', `/images/${encodeURIComponent(name)}`, { query: { noprune: true } }), { 404: undefined });
+    }
     /** Removes an image (absent is fine). */
     removeImage(ref) {
         return this.call(`removing image ${ref}`, () => this.send('DELETE', `/images/${encodeURIComponent(ref)}`, { query: { force: true } }), { 404: undefined });
@@ -2104,6 +2112,418 @@ async function supplyDindImage(engine, inputs, platform) {
         },
         log: platform.log,
     });
+}
+
+;// CONCATENATED MODULE: ./src/cache/zstd.ts
+// Multi-threaded zstd through the zstd binary, streaming both ways: archives never pass through a temporary tar.
+
+class ZstdError extends Error {
+}
+function failure(args, code, stderr, spawnError) {
+    if (spawnError?.code === 'ENOENT') {
+        return new ZstdError('zstd is not installed; install it (apt-get install zstd, apk add zstd) to use the image cache');
+    }
+    return new ZstdError(`zstd ${args.join(' ')} failed (exit ${code}): ${stderr.trim() || spawnError?.message || 'no message'}`);
+}
+/** Compresses `source` into `file` with every core (-T0); resolves with the compressed size. */
+function compressToFile(source, file, level = 3) {
+    const args = [`-${level}`, '-T0', '-q', '-f', '-o', file];
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+        let stderr = '';
+        let spawnError;
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('error', (e) => (spawnError = e));
+        source.on('error', (e) => {
+            child.kill('SIGKILL');
+            reject(e);
+        });
+        child.stdin.on('error', () => undefined); // a dying zstd is reported by its exit code
+        source.pipe(child.stdin);
+        child.on('close', (code) => (code === 0 && !spawnError ? resolve() : reject(failure(args, code, stderr, spawnError))));
+    });
+}
+/** Decompresses `file` as a stream; `done` rejects when zstd fails (a corrupt or truncated archive). */
+function decompressFile(file) {
+    const args = ['-d', '-q', '-c', file];
+    const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let spawnError;
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', (e) => (spawnError = e));
+    const done = new Promise((resolve, reject) => {
+        child.on('close', (code) => {
+            if (code === 0 && !spawnError)
+                resolve();
+            else {
+                const error = failure(args, code, stderr, spawnError);
+                child.stdout.destroy(error);
+                reject(error);
+            }
+        });
+    });
+    done.catch(() => undefined);
+    return { stream: child.stdout, done };
+}
+
+;// CONCATENATED MODULE: ./src/cache/directory.ts
+// A cache directory (GitLab's `cache:` keeps it between pipelines): one `<key>.tar.zst` per entry, written to a
+// temporary name and renamed, so a crash never leaves a half entry under a real key.
+
+
+
+const SUFFIX = '.tar.zst';
+const fileOf = (dir, key) => (0,external_node_path_.join)(dir, `${encodeURIComponent(key)}${SUFFIX}`);
+class DirectoryBackend {
+    dir;
+    name;
+    constructor(dir) {
+        this.dir = dir;
+        this.name = `directory ${dir}`;
+    }
+    async entries() {
+        let names;
+        try {
+            names = await (0,promises_namespaceObject.readdir)(this.dir);
+        }
+        catch (e) {
+            if (e.code === 'ENOENT')
+                return [];
+            throw e;
+        }
+        const out = [];
+        for (const name of names) {
+            if (!name.endsWith(SUFFIX))
+                continue;
+            const file = (0,external_node_path_.join)(this.dir, name);
+            const info = await (0,promises_namespaceObject.stat)(file);
+            out.push({ key: decodeURIComponent(name.slice(0, -SUFFIX.length)), file, mtime: info.mtimeMs, bytes: info.size });
+        }
+        return out;
+    }
+    async abandon() {
+        const names = await (0,promises_namespaceObject.readdir)(this.dir).catch(() => []);
+        for (const name of names)
+            if (name.endsWith(`.partial-${process.pid}`))
+                await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(this.dir, name), { force: true });
+    }
+    async restore(primaryKey, restoreKeys, consume) {
+        const all = await this.entries();
+        let match = all.find((e) => e.key === primaryKey);
+        for (const prefix of restoreKeys) {
+            if (match)
+                break;
+            match = all.filter((e) => e.key.startsWith(prefix)).sort((a, b) => b.mtime - a.mtime)[0];
+        }
+        if (!match)
+            return undefined;
+        const { stream, done } = decompressFile(match.file);
+        // Both ends settle before the restore returns: a consumer still writing must not outlive a failure.
+        const [consumed, decompressed] = await Promise.allSettled([consume(stream), done]);
+        if (consumed.status === 'rejected' || decompressed.status === 'rejected') {
+            const reasons = [consumed, decompressed].flatMap((r) => (r.status === 'rejected' ? [r.reason.message] : []));
+            throw new Error(reasons.join('; '));
+        }
+        return { key: match.key, bytes: match.bytes };
+    }
+    async save(key, produce, maxBytes, supersedes = []) {
+        const target = fileOf(this.dir, key);
+        if ((await this.entries()).some((e) => e.key === key))
+            return { outcome: 'exists', bytes: 0 };
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        const partial = `${target}.partial-${process.pid}`;
+        try {
+            await compressToFile(await produce(), partial);
+            const bytes = (await (0,promises_namespaceObject.stat)(partial)).size;
+            if (maxBytes !== undefined && bytes > maxBytes)
+                return { outcome: 'too-large', bytes };
+            await (0,promises_namespaceObject.rename)(partial, target);
+            // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline.
+            for (const old of await this.entries()) {
+                if (old.key !== key && supersedes.some((prefix) => old.key.startsWith(prefix)))
+                    await (0,promises_namespaceObject.rm)(old.file, { force: true });
+            }
+            return { outcome: 'saved', bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(partial, { force: true });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/cache/service.ts
+// A CI system's cache service as a cache backend (GitHub's, through the platform). Such a service takes paths, not
+// streams: the tar goes to a file in a fixed directory (the same path every run, because the path is part of the
+// entry's version), and the service compresses it (GitHub: multi-threaded zstd). Every failure of the service is a
+// warning, never the job's. The staging directory is removed after each transfer and by abandon().
+
+
+
+
+class ServiceBackend {
+    service;
+    name;
+    dir;
+    constructor(service, tempDir) {
+        this.service = service;
+        this.name = service.name;
+        this.dir = (0,external_node_path_.join)(tempDir, 'setup-dind-cache');
+    }
+    async abandon() {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+    }
+    async restore(primaryKey, restoreKeys, consume) {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        try {
+            const key = await this.service.restore([this.dir], primaryKey, restoreKeys);
+            if (!key)
+                return undefined;
+            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
+            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
+            await consume((0,external_node_fs_.createReadStream)(file));
+            return { key, bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        }
+    }
+    async save(key, produce, maxBytes) {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        try {
+            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(await produce(), (0,external_node_fs_.createWriteStream)(file));
+            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
+            // The service stores what zstd makes of it; the tar's size bounds that from above.
+            if (maxBytes !== undefined && bytes > maxBytes)
+                return { outcome: 'too-large', bytes, detail: 'uncompressed size' };
+            const saved = await this.service.save([this.dir], key);
+            return { ...saved, bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/cache.ts
+// The image cache through a job: restore before the first step (images: docker load into the job's daemon in main;
+// data-root: the daemon's data root, restored into its volume in pre before dockerd starts), save in post only
+// when the images changed. Nothing here may fail a job: every problem becomes a warning and a cold daemon.
+
+
+
+const cache_slug = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+/** Default keys: a prefix of what makes entries compatible, plus the run, so each run can write a fresh entry. */
+function cacheKeys(inputs, job) {
+    const settings = inputs.cache;
+    const image = inputs.mode === 'dind' ? `-${cache_slug(inputs.dind.image)}` : '';
+    const prefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}-`;
+    return {
+        key: settings.key ?? `${prefix}${cache_slug(job.runId)}-${cache_slug(job.runAttempt)}`,
+        restoreKeys: settings.restoreKeys ?? (settings.key ? [] : [prefix]),
+    };
+}
+/**
+ * A new record and its backend (a directory when cache-dir is set, else the CI system's cache service), or undefined
+ * with a warning when there is no backend.
+ */
+function startCache(inputs, platform) {
+    const settings = inputs.cache;
+    if (!settings)
+        return undefined;
+    const dir = settings.dir && ((0,external_node_path_.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_.resolve)(platform.job.workspace, settings.dir));
+    const backend = backendFor(dir, platform);
+    if (!backend) {
+        platform.log.warning('The image cache needs a cache service (GitHub Actions) or cache-dir; none is available here, so the cache is off for this job.');
+        return undefined;
+    }
+    const { key, restoreKeys } = cacheKeys(inputs, platform.job);
+    return { backend, record: { settings, key, restoreKeys, backend: backend.name, ...(dir ? { dir } : {}), hit: 'false' } };
+}
+/** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
+function backendFor(dir, platform) {
+    if (dir)
+        return new DirectoryBackend(dir);
+    const service = platform.cacheService();
+    return service && new ServiceBackend(service, platform.job.tempDir);
+}
+const backendFromRecord = (record, platform) => backendFor(record.dir, platform);
+function matches(pattern, tag) {
+    const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    // "busybox" selects every tag of busybox; "busybox:1" only that one.
+    return regex.test(tag) || (!pattern.includes(':') && regex.test(tag.replace(/:[^:/]+$/, '')));
+}
+/** The images the cache keeps: their ids (for change detection) and the references to save them by. */
+async function selectImages(engine, patterns) {
+    const images = await engine.listImages();
+    const chosen = patterns.length ? images.filter((i) => i.tags.some((t) => patterns.some((p) => matches(p, t)))) : images;
+    return {
+        ids: [...new Set(chosen.map((i) => i.id))].sort(),
+        refs: chosen.flatMap((i) => (i.tags.length ? i.tags : [i.id])),
+    };
+}
+/**
+ * Cache transfers get a deadline: GitHub's cache client has none for uploads, and a stalled service must never keep
+ * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes; 3 on GitLab, whose
+ * after_script has 5 minutes).
+ */
+function cacheDeadlineMs(env) {
+    const seconds = Number(env.SETUP_DIND_CACHE_TIMEOUT_SECONDS);
+    if (Number.isFinite(seconds) && seconds > 0)
+        return seconds * 1000;
+    // GitLab gives after_script 5 minutes in all: the save must leave time to stop and remove the daemon.
+    return env.GITLAB_CI === 'true' ? GITLAB_CACHE_DEADLINE_MS : 600_000;
+}
+const GITLAB_CACHE_DEADLINE_MS = 180_000;
+class DeadlineError extends Error {
+}
+/** The promise's result, or a DeadlineError after `ms` (the work itself is abandoned, not cancelled). */
+function withDeadline(work, ms, what) {
+    let timer;
+    const deadline = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new DeadlineError(`${what} did not finish within ${Math.round(ms / 1000)} s and was given up`)), ms);
+    });
+    work.catch(() => undefined); // a late failure of abandoned work is not news
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+const sameIds = (a, b) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+/** Restores an entry with `consume`; a failure is a warning and a miss. */
+async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000) {
+    const started = performance.now();
+    try {
+        const entry = await withDeadline(backend.restore(record.key, record.restoreKeys, consume), deadlineMs, `restoring from ${backend.name}`);
+        if (!entry) {
+            log.info(`setup-dind cache: no entry for ${record.key}${record.restoreKeys.length ? ` or ${record.restoreKeys.join(', ')}*` : ''} in ${backend.name}.`);
+            return { ...record, hit: 'false' };
+        }
+        const seconds = (performance.now() - started) / 1000;
+        log.info(`setup-dind cache: restored ${entry.key} (${mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
+        return { ...record, hit: entry.key === record.key ? 'true' : 'partial', restoredKey: entry.key, restoredBytes: entry.bytes, restoreSeconds: seconds };
+    }
+    catch (e) {
+        if (e instanceof DeadlineError)
+            await backend.abandon?.().catch(() => undefined);
+        log.warning(`setup-dind cache: restoring from ${backend.name} failed (${e.message}); the daemon starts cold.`);
+        return { ...record, hit: 'false', failed: true };
+    }
+}
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+/**
+ * post: saves when the selected images differ from what was restored (or always, per cache-save). `produce` makes
+ * the tar (docker save, or the stopped daemon's data root); `prepare` runs first when saving (stopping the daemon).
+ */
+async function saveEntry(backend, record, current, produce, log, prepare, deadlineMs = 600_000, jobStatus = 'success') {
+    const { settings } = record;
+    if (settings.save === 'never')
+        return 'not saved: cache-save is never';
+    if (settings.save === 'on-success' && jobStatus !== 'success')
+        return `not saved: the job did not succeed (${jobStatus || 'unknown'}), and cache-save is on-success`;
+    if (!current.ids.length)
+        return 'not saved: no images to keep';
+    if ((settings.save === 'on-change' || settings.save === 'on-success') && sameIds(record.fingerprint, current.ids)) {
+        return `not saved: the images are unchanged since ${record.restoredKey ? `the restore of ${record.restoredKey}` : 'the start'}`;
+    }
+    const started = performance.now();
+    try {
+        await prepare?.();
+        const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, record.restoreKeys), deadlineMs, `saving to ${backend.name}`);
+        const seconds = ((performance.now() - started) / 1000).toFixed(2);
+        switch (result.outcome) {
+            case 'saved':
+                return `saved ${record.key} (${mb(result.bytes)}, ${current.ids.length} images) to ${backend.name} in ${seconds} s`;
+            case 'exists':
+                log.warning(`setup-dind cache: ${record.key} exists already and entries are immutable; use a key that changes (the default adds the run) to save changed images.`);
+                return 'not saved: the key exists';
+            case 'too-large':
+                log.warning(`setup-dind cache: not saved, ${mb(result.bytes)} is above cache-max-size (${mb(settings.maxBytes ?? 0)}).`);
+                return 'not saved: too large';
+            default:
+                log.warning(`setup-dind cache: saving to ${backend.name} failed${result.detail ? ` (${result.detail})` : ''}.`);
+                return 'not saved: the backend failed';
+        }
+    }
+    catch (e) {
+        if (e instanceof DeadlineError)
+            await backend.abandon?.().catch(() => undefined);
+        log.warning(`setup-dind cache: saving failed (${e.message}); the job is not affected.`);
+        return 'not saved: an error';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/dind-image.ts
+// The dind image in the image cache: a job whose engine lacks the daemon's image restores it from the cache instead
+// of pulling it. Only an image pinned by digest (the default is): a tag moves, and an entry, once written, would keep
+// the first image for ever. One entry per digest, saved by post of the first job that had to pull it; the image
+// carries a name of ours in it (docker save keeps no digest reference), which pre then runs.
+
+
+
+const REPO = 'setup-dind/dind-image';
+/** The entry's key and the image's name in it, for a reference pinned by digest; undefined otherwise. */
+function dindImageEntry(image) {
+    const digest = parseReference(image).digest;
+    if (!digest || !/^sha256:[a-f0-9]{64}$/.test(digest))
+        return undefined;
+    const hex = digest.slice('sha256:'.length);
+    return { key: `setup-dind-dind-image-${process.platform}-${process.arch}-${hex}`, repo: REPO, tag: hex };
+}
+const cacheDir = (settings, platform) => settings.dir && ((0,external_node_path_.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_.resolve)(platform.job.workspace, settings.dir));
+/**
+ * pre, before the pull: the reference to run when the cache supplies the image (already there from an earlier job,
+ * or restored now); else the record post saves from once the pull has brought it. Every failure is a warning.
+ */
+async function restoreDindImage(engine, image, settings, platform) {
+    const entry = dindImageEntry(image);
+    if (!entry || (await engine.imageExists(image)))
+        return {};
+    const ours = `${entry.repo}:${entry.tag}`;
+    if (await engine.imageExists(ours))
+        return { ref: ours };
+    const dir = cacheDir(settings, platform);
+    const backend = backendFor(dir, platform);
+    if (!backend)
+        return {};
+    const record = { image, ...entry, ...(dir ? { dir } : {}) };
+    const started = performance.now();
+    try {
+        const restored = await withDeadline(backend.restore(entry.key, [], (tar) => engine.loadImages(tar)), cacheDeadlineMs(platform.env), `restoring the dind image from ${backend.name}`);
+        if (restored && (await engine.imageExists(ours))) {
+            platform.log.info(`setup-dind cache: the dind image ${image} came from ${backend.name} (${mb(restored.bytes)} in ${((performance.now() - started) / 1000).toFixed(2)} s), not from its registry.`);
+            return { ref: ours };
+        }
+    }
+    catch (e) {
+        await backend.abandon?.().catch(() => undefined);
+        platform.log.warning(`setup-dind cache: the dind image could not be restored from ${backend.name} (${e.message}); it is pulled.`);
+    }
+    return { record };
+}
+/** post: the image pre pulled goes into its entry (once: entries are immutable). Never throws; says what happened. */
+async function saveDindImage(engine, record, platform) {
+    const backend = backendFor(record.dir, platform);
+    if (!backend)
+        return 'the dind image: not saved, no cache backend';
+    try {
+        await engine.tagImage(record.image, record.repo, record.tag);
+        const name = `${record.repo}:${record.tag}`;
+        try {
+            const result = await withDeadline(backend.save(record.key, () => engine.exportImages([name]), undefined), cacheDeadlineMs(platform.env), `saving the dind image to ${backend.name}`);
+            if (result.outcome === 'saved')
+                return `the dind image: saved ${record.key} (${mb(result.bytes)})`;
+            return `the dind image: not saved (${result.outcome}${result.detail ? `: ${result.detail}` : ''})`;
+        }
+        finally {
+            await engine.untagImage(name).catch(() => undefined); // a name the engine had not before; the image itself stays
+        }
+    }
+    catch (e) {
+        await backend.abandon?.().catch(() => undefined);
+        return `the dind image: not saved (${e.message})`;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/private-file.ts
@@ -3843,6 +4263,7 @@ async function dindExtras(o) {
 
 
 
+
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 const RUN_DIR = '/run/setup-dind';
 /** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
@@ -4022,7 +4443,12 @@ async function startDind(inputs, platform, state, s, outer, deps) {
     const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
     // Port forwarding runs in the job container too: it reaches the daemon on the job's network.
     const network = inputs.dind.network ?? (inputs.dind.tcp || inputs.integration.forwardPorts ? jobNetwork : undefined);
-    const image = await supplyDindImage(engine, inputs, platform);
+    // With the cache on, the image may come from it (a digest-pinned image the engine lacks); else it is pulled, and
+    // post saves it for the next job.
+    const fromCache = inputs.cache ? await restoreDindImage(engine, inputs.dind.image, inputs.cache, platform) : {};
+    const image = fromCache.ref ?? (await supplyDindImage(engine, inputs, platform));
+    if (fromCache.record)
+        state.update({ dindImage: { ...fromCache.record, image } });
     await engine.createVolume(name, labels);
     state.update({ volume: name });
     if (network) {
@@ -4481,7 +4907,7 @@ function entriesToRemove(listed, savedKey, keep) {
     const newestFirst = [...listed].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id - a.id);
     return newestFirst.slice(keep).filter((e) => e.key !== savedKey);
 }
-const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const lifecycle_mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const PERMISSION_REMEDY = 'Grant it in the workflow with `permissions: actions: write` (on the job or the workflow), or set cache-keep: all to keep every entry.';
 /** After a save of `savedKey`: deletes the older entries of its prefix on this ref, keeping the newest `keep`. */
 async function pruneOlderEntries(inventory, saved, keep, log) {
@@ -4514,10 +4940,10 @@ async function pruneOlderEntries(inventory, saved, keep, log) {
 function report(prefix, ref, keep, removed, stoppedBy) {
     const bytes = removed.reduce((n, e) => n + e.sizeBytes, 0);
     const what = removed.length
-        ? `removed ${removed.length} older ${removed.length === 1 ? 'entry' : 'entries'} of ${prefix}* on ${ref} (${mb(bytes)}): ${removed.map((e) => e.key).join(', ')}`
+        ? `removed ${removed.length} older ${removed.length === 1 ? 'entry' : 'entries'} of ${prefix}* on ${ref} (${lifecycle_mb(bytes)}): ${removed.map((e) => e.key).join(', ')}`
         : `no older entries of ${prefix}* on ${ref} to remove (keeping the newest ${keep})`;
     const message = stoppedBy ? `${removed.length ? what : 'no older entries removed'}; stopped by ${stoppedBy}` : what;
-    const rows = removed.map((e) => `| \`${e.key}\` | ${mb(e.sizeBytes)} | ${e.createdAt} |`).join('\n');
+    const rows = removed.map((e) => `| \`${e.key}\` | ${lifecycle_mb(e.sizeBytes)} | ${e.createdAt} |`).join('\n');
     const summary = `### setup-dind cache\n\n${message.replace(/\|/g, '\\|')}.\n\n` +
         (removed.length ? `| removed entry | size | created |\n|---|---|---|\n${rows}\n\n` : '') +
         (stoppedBy === 'the token lacks actions: write' ? `${PERMISSION_REMEDY}\n\n` : '');
@@ -5265,346 +5691,6 @@ async function probeContainerRun(daemon, arch) {
         if (id)
             await daemon.removeContainer(id).catch(() => undefined);
         await daemon.removeImage(PROBE_IMAGE).catch(() => undefined);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/cache/zstd.ts
-// Multi-threaded zstd through the zstd binary, streaming both ways: archives never pass through a temporary tar.
-
-class ZstdError extends Error {
-}
-function failure(args, code, stderr, spawnError) {
-    if (spawnError?.code === 'ENOENT') {
-        return new ZstdError('zstd is not installed; install it (apt-get install zstd, apk add zstd) to use the image cache');
-    }
-    return new ZstdError(`zstd ${args.join(' ')} failed (exit ${code}): ${stderr.trim() || spawnError?.message || 'no message'}`);
-}
-/** Compresses `source` into `file` with every core (-T0); resolves with the compressed size. */
-function compressToFile(source, file, level = 3) {
-    const args = [`-${level}`, '-T0', '-q', '-f', '-o', file];
-    return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['pipe', 'ignore', 'pipe'] });
-        let stderr = '';
-        let spawnError;
-        child.stderr.on('data', (d) => (stderr += d));
-        child.on('error', (e) => (spawnError = e));
-        source.on('error', (e) => {
-            child.kill('SIGKILL');
-            reject(e);
-        });
-        child.stdin.on('error', () => undefined); // a dying zstd is reported by its exit code
-        source.pipe(child.stdin);
-        child.on('close', (code) => (code === 0 && !spawnError ? resolve() : reject(failure(args, code, stderr, spawnError))));
-    });
-}
-/** Decompresses `file` as a stream; `done` rejects when zstd fails (a corrupt or truncated archive). */
-function decompressFile(file) {
-    const args = ['-d', '-q', '-c', file];
-    const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let spawnError;
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', (e) => (spawnError = e));
-    const done = new Promise((resolve, reject) => {
-        child.on('close', (code) => {
-            if (code === 0 && !spawnError)
-                resolve();
-            else {
-                const error = failure(args, code, stderr, spawnError);
-                child.stdout.destroy(error);
-                reject(error);
-            }
-        });
-    });
-    done.catch(() => undefined);
-    return { stream: child.stdout, done };
-}
-
-;// CONCATENATED MODULE: ./src/cache/directory.ts
-// A cache directory (GitLab's `cache:` keeps it between pipelines): one `<key>.tar.zst` per entry, written to a
-// temporary name and renamed, so a crash never leaves a half entry under a real key.
-
-
-
-const SUFFIX = '.tar.zst';
-const fileOf = (dir, key) => (0,external_node_path_.join)(dir, `${encodeURIComponent(key)}${SUFFIX}`);
-class DirectoryBackend {
-    dir;
-    name;
-    constructor(dir) {
-        this.dir = dir;
-        this.name = `directory ${dir}`;
-    }
-    async entries() {
-        let names;
-        try {
-            names = await (0,promises_namespaceObject.readdir)(this.dir);
-        }
-        catch (e) {
-            if (e.code === 'ENOENT')
-                return [];
-            throw e;
-        }
-        const out = [];
-        for (const name of names) {
-            if (!name.endsWith(SUFFIX))
-                continue;
-            const file = (0,external_node_path_.join)(this.dir, name);
-            const info = await (0,promises_namespaceObject.stat)(file);
-            out.push({ key: decodeURIComponent(name.slice(0, -SUFFIX.length)), file, mtime: info.mtimeMs, bytes: info.size });
-        }
-        return out;
-    }
-    async abandon() {
-        const names = await (0,promises_namespaceObject.readdir)(this.dir).catch(() => []);
-        for (const name of names)
-            if (name.endsWith(`.partial-${process.pid}`))
-                await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(this.dir, name), { force: true });
-    }
-    async restore(primaryKey, restoreKeys, consume) {
-        const all = await this.entries();
-        let match = all.find((e) => e.key === primaryKey);
-        for (const prefix of restoreKeys) {
-            if (match)
-                break;
-            match = all.filter((e) => e.key.startsWith(prefix)).sort((a, b) => b.mtime - a.mtime)[0];
-        }
-        if (!match)
-            return undefined;
-        const { stream, done } = decompressFile(match.file);
-        // Both ends settle before the restore returns: a consumer still writing must not outlive a failure.
-        const [consumed, decompressed] = await Promise.allSettled([consume(stream), done]);
-        if (consumed.status === 'rejected' || decompressed.status === 'rejected') {
-            const reasons = [consumed, decompressed].flatMap((r) => (r.status === 'rejected' ? [r.reason.message] : []));
-            throw new Error(reasons.join('; '));
-        }
-        return { key: match.key, bytes: match.bytes };
-    }
-    async save(key, produce, maxBytes, supersedes = []) {
-        const target = fileOf(this.dir, key);
-        if ((await this.entries()).some((e) => e.key === key))
-            return { outcome: 'exists', bytes: 0 };
-        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
-        const partial = `${target}.partial-${process.pid}`;
-        try {
-            await compressToFile(await produce(), partial);
-            const bytes = (await (0,promises_namespaceObject.stat)(partial)).size;
-            if (maxBytes !== undefined && bytes > maxBytes)
-                return { outcome: 'too-large', bytes };
-            await (0,promises_namespaceObject.rename)(partial, target);
-            // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline.
-            for (const old of await this.entries()) {
-                if (old.key !== key && supersedes.some((prefix) => old.key.startsWith(prefix)))
-                    await (0,promises_namespaceObject.rm)(old.file, { force: true });
-            }
-            return { outcome: 'saved', bytes };
-        }
-        finally {
-            await (0,promises_namespaceObject.rm)(partial, { force: true });
-        }
-    }
-}
-
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/cache/service.ts
-// A CI system's cache service as a cache backend (GitHub's, through the platform). Such a service takes paths, not
-// streams: the tar goes to a file in a fixed directory (the same path every run, because the path is part of the
-// entry's version), and the service compresses it (GitHub: multi-threaded zstd). Every failure of the service is a
-// warning, never the job's. The staging directory is removed after each transfer and by abandon().
-
-
-
-
-class ServiceBackend {
-    service;
-    name;
-    dir;
-    constructor(service, tempDir) {
-        this.service = service;
-        this.name = service.name;
-        this.dir = (0,external_node_path_.join)(tempDir, 'setup-dind-cache');
-    }
-    async abandon() {
-        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-    }
-    async restore(primaryKey, restoreKeys, consume) {
-        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
-        try {
-            const key = await this.service.restore([this.dir], primaryKey, restoreKeys);
-            if (!key)
-                return undefined;
-            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
-            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
-            await consume((0,external_node_fs_.createReadStream)(file));
-            return { key, bytes };
-        }
-        finally {
-            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-        }
-    }
-    async save(key, produce, maxBytes) {
-        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
-        try {
-            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(await produce(), (0,external_node_fs_.createWriteStream)(file));
-            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
-            // The service stores what zstd makes of it; the tar's size bounds that from above.
-            if (maxBytes !== undefined && bytes > maxBytes)
-                return { outcome: 'too-large', bytes, detail: 'uncompressed size' };
-            const saved = await this.service.save([this.dir], key);
-            return { ...saved, bytes };
-        }
-        finally {
-            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/cache/cache.ts
-// The image cache through a job: restore before the first step (images: docker load into the job's daemon in main;
-// data-root: the daemon's data root, restored into its volume in pre before dockerd starts), save in post only
-// when the images changed. Nothing here may fail a job: every problem becomes a warning and a cold daemon.
-
-
-
-const cache_slug = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
-/** Default keys: a prefix of what makes entries compatible, plus the run, so each run can write a fresh entry. */
-function cacheKeys(inputs, job) {
-    const settings = inputs.cache;
-    const image = inputs.mode === 'dind' ? `-${cache_slug(inputs.dind.image)}` : '';
-    const prefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}-`;
-    return {
-        key: settings.key ?? `${prefix}${cache_slug(job.runId)}-${cache_slug(job.runAttempt)}`,
-        restoreKeys: settings.restoreKeys ?? (settings.key ? [] : [prefix]),
-    };
-}
-/**
- * A new record and its backend (a directory when cache-dir is set, else the CI system's cache service), or undefined
- * with a warning when there is no backend.
- */
-function startCache(inputs, platform) {
-    const settings = inputs.cache;
-    if (!settings)
-        return undefined;
-    const dir = settings.dir && ((0,external_node_path_.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_.resolve)(platform.job.workspace, settings.dir));
-    const backend = backendFor(dir, platform);
-    if (!backend) {
-        platform.log.warning('The image cache needs a cache service (GitHub Actions) or cache-dir; none is available here, so the cache is off for this job.');
-        return undefined;
-    }
-    const { key, restoreKeys } = cacheKeys(inputs, platform.job);
-    return { backend, record: { settings, key, restoreKeys, backend: backend.name, ...(dir ? { dir } : {}), hit: 'false' } };
-}
-/** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
-function backendFor(dir, platform) {
-    if (dir)
-        return new DirectoryBackend(dir);
-    const service = platform.cacheService();
-    return service && new ServiceBackend(service, platform.job.tempDir);
-}
-const backendFromRecord = (record, platform) => backendFor(record.dir, platform);
-function matches(pattern, tag) {
-    const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    // "busybox" selects every tag of busybox; "busybox:1" only that one.
-    return regex.test(tag) || (!pattern.includes(':') && regex.test(tag.replace(/:[^:/]+$/, '')));
-}
-/** The images the cache keeps: their ids (for change detection) and the references to save them by. */
-async function selectImages(engine, patterns) {
-    const images = await engine.listImages();
-    const chosen = patterns.length ? images.filter((i) => i.tags.some((t) => patterns.some((p) => matches(p, t)))) : images;
-    return {
-        ids: [...new Set(chosen.map((i) => i.id))].sort(),
-        refs: chosen.flatMap((i) => (i.tags.length ? i.tags : [i.id])),
-    };
-}
-/**
- * Cache transfers get a deadline: GitHub's cache client has none for uploads, and a stalled service must never keep
- * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes; 3 on GitLab, whose
- * after_script has 5 minutes).
- */
-function cacheDeadlineMs(env) {
-    const seconds = Number(env.SETUP_DIND_CACHE_TIMEOUT_SECONDS);
-    if (Number.isFinite(seconds) && seconds > 0)
-        return seconds * 1000;
-    // GitLab gives after_script 5 minutes in all: the save must leave time to stop and remove the daemon.
-    return env.GITLAB_CI === 'true' ? GITLAB_CACHE_DEADLINE_MS : 600_000;
-}
-const GITLAB_CACHE_DEADLINE_MS = 180_000;
-class DeadlineError extends Error {
-}
-/** The promise's result, or a DeadlineError after `ms` (the work itself is abandoned, not cancelled). */
-function withDeadline(work, ms, what) {
-    let timer;
-    const deadline = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new DeadlineError(`${what} did not finish within ${Math.round(ms / 1000)} s and was given up`)), ms);
-    });
-    work.catch(() => undefined); // a late failure of abandoned work is not news
-    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-const sameIds = (a, b) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
-/** Restores an entry with `consume`; a failure is a warning and a miss. */
-async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000) {
-    const started = performance.now();
-    try {
-        const entry = await withDeadline(backend.restore(record.key, record.restoreKeys, consume), deadlineMs, `restoring from ${backend.name}`);
-        if (!entry) {
-            log.info(`setup-dind cache: no entry for ${record.key}${record.restoreKeys.length ? ` or ${record.restoreKeys.join(', ')}*` : ''} in ${backend.name}.`);
-            return { ...record, hit: 'false' };
-        }
-        const seconds = (performance.now() - started) / 1000;
-        log.info(`setup-dind cache: restored ${entry.key} (${cache_mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
-        return { ...record, hit: entry.key === record.key ? 'true' : 'partial', restoredKey: entry.key, restoredBytes: entry.bytes, restoreSeconds: seconds };
-    }
-    catch (e) {
-        if (e instanceof DeadlineError)
-            await backend.abandon?.().catch(() => undefined);
-        log.warning(`setup-dind cache: restoring from ${backend.name} failed (${e.message}); the daemon starts cold.`);
-        return { ...record, hit: 'false', failed: true };
-    }
-}
-const cache_mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-/**
- * post: saves when the selected images differ from what was restored (or always, per cache-save). `produce` makes
- * the tar (docker save, or the stopped daemon's data root); `prepare` runs first when saving (stopping the daemon).
- */
-async function saveEntry(backend, record, current, produce, log, prepare, deadlineMs = 600_000, jobStatus = 'success') {
-    const { settings } = record;
-    if (settings.save === 'never')
-        return 'not saved: cache-save is never';
-    if (settings.save === 'on-success' && jobStatus !== 'success')
-        return `not saved: the job did not succeed (${jobStatus || 'unknown'}), and cache-save is on-success`;
-    if (!current.ids.length)
-        return 'not saved: no images to keep';
-    if ((settings.save === 'on-change' || settings.save === 'on-success') && sameIds(record.fingerprint, current.ids)) {
-        return `not saved: the images are unchanged since ${record.restoredKey ? `the restore of ${record.restoredKey}` : 'the start'}`;
-    }
-    const started = performance.now();
-    try {
-        await prepare?.();
-        const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, record.restoreKeys), deadlineMs, `saving to ${backend.name}`);
-        const seconds = ((performance.now() - started) / 1000).toFixed(2);
-        switch (result.outcome) {
-            case 'saved':
-                return `saved ${record.key} (${cache_mb(result.bytes)}, ${current.ids.length} images) to ${backend.name} in ${seconds} s`;
-            case 'exists':
-                log.warning(`setup-dind cache: ${record.key} exists already and entries are immutable; use a key that changes (the default adds the run) to save changed images.`);
-                return 'not saved: the key exists';
-            case 'too-large':
-                log.warning(`setup-dind cache: not saved, ${cache_mb(result.bytes)} is above cache-max-size (${cache_mb(settings.maxBytes ?? 0)}).`);
-                return 'not saved: too large';
-            default:
-                log.warning(`setup-dind cache: saving to ${backend.name} failed${result.detail ? ` (${result.detail})` : ''}.`);
-                return 'not saved: the backend failed';
-        }
-    }
-    catch (e) {
-        if (e instanceof DeadlineError)
-            await backend.abandon?.().catch(() => undefined);
-        log.warning(`setup-dind cache: saving failed (${e.message}); the job is not affected.`);
-        return 'not saved: an error';
     }
 }
 
@@ -6462,6 +6548,7 @@ function restartNotice(changed) {
 
 
 
+
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
 function endsOnThisPlatform(platform, options, report) {
     const problem = unsupportedPlatform(options.os ?? process.platform);
@@ -6494,11 +6581,13 @@ function daemonMode(inputs, platform, state, engine, options) {
 /** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
 function restoreDataRoot(inputs, platform, state) {
     // The helper mounts the daemon's volume; the daemon's container stays created, not started.
-    return async (engine) => {
+    return async (engine, containerId) => {
         const started = startCache(inputs, platform);
         if (!started)
             return true;
-        const place = snapshotPlace(engine, state.value, inputs.dind.image, platform);
+        // The image the daemon's container runs (it may have come from the cache under another name).
+        const image = (await engine.inspectContainer(containerId))?.image ?? inputs.dind.image;
+        const place = snapshotPlace(engine, state.value, image, platform);
         const record = await restoreEntry(started.backend, started.record, (tar) => restoreDataRootSnapshot(place, tar), platform.log, cacheDeadlineMs(platform.env));
         state.update({ cache: record });
         return !record.failed;
@@ -6715,6 +6804,8 @@ async function runPost(platform, options = {}) {
                 if (message.startsWith('saved '))
                     await pruneAfterSave(s.cache, platform);
             }
+            if (s.dindImage && s.outer && s.ready)
+                platform.log.info(`setup-dind cache: ${await saveDindImage(new EngineClient(loadEndpoint(s.outer)), s.dindImage, platform)}.`);
             const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
             if (restored.length)
                 platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
@@ -6779,7 +6870,7 @@ async function prepareImageCache(inputs, platform, state, daemon) {
 function cacheFact(record) {
     if (!record.restoredKey)
         return `${record.settings.strategy}: nothing restored (${record.backend})`;
-    return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${cache_mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
+    return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
 }
 /** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
 async function saveImageCache(record, s, platform, jobStatus) {

@@ -16,6 +16,7 @@ import { type CacheRecord, cacheDeadlineMs, backendFromRecord, mb, restoreEntry,
 import { type SnapshotPlace, restoreDataRootSnapshot, snapshotDataRoot } from './cache/data-root.js';
 import { cacheOutputs } from './cache/outputs.js';
 import { pruneAfterSave } from './cache/prune.js';
+import { saveDindImage } from './cache/dind-image.js';
 import { applyBuilder, undoBuilder } from './builder/apply.js';
 import { startClient, undoClient } from './client/apply.js';
 import { type SessionState, StateRecorder } from './state.js';
@@ -64,10 +65,12 @@ function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, en
 /** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
 function restoreDataRoot(inputs: Inputs, platform: Platform, state: StateRecorder) {
   // The helper mounts the daemon's volume; the daemon's container stays created, not started.
-  return async (engine: EngineClient): Promise<boolean> => {
+  return async (engine: EngineClient, containerId: string): Promise<boolean> => {
     const started = startCache(inputs, platform);
     if (!started) return true;
-    const place = snapshotPlace(engine, state.value!, inputs.dind.image, platform);
+    // The image the daemon's container runs (it may have come from the cache under another name).
+    const image = (await engine.inspectContainer(containerId))?.image ?? inputs.dind.image;
+    const place = snapshotPlace(engine, state.value!, image, platform);
     const record = await restoreEntry(started.backend, started.record, (tar) => restoreDataRootSnapshot(place, tar), platform.log, cacheDeadlineMs(platform.env));
     state.update({ cache: record });
     return !record.failed;
@@ -274,6 +277,7 @@ export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'o
         // saveEntry's message for a new entry starts with "saved ".
         if (message.startsWith('saved ')) await pruneAfterSave(s.cache, platform);
       }
+      if (s.dindImage && s.outer && s.ready) platform.log.info(`setup-dind cache: ${await saveDindImage(new EngineClient(loadEndpoint(s.outer)), s.dindImage, platform)}.`);
       const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
       if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
     } finally {

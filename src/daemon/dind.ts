@@ -16,6 +16,7 @@ import { hostPathTranslator } from './host-paths.js';
 import { IPTABLES_CHOICE } from './iptables.js';
 import { apiVersionEnvironment } from './api-version.js';
 import { supplyDindImage } from './image-supply.js';
+import { restoreDindImage } from '../cache/dind-image.js';
 import { daemonConfigFor } from '../registry/apply.js';
 import { networkDaemonJson } from '../network/settings.js';
 import { MTU_SCRIPT } from './network.js';
@@ -240,7 +241,11 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
   // Port forwarding runs in the job container too: it reaches the daemon on the job's network.
   const network = inputs.dind.network ?? (inputs.dind.tcp || inputs.integration.forwardPorts ? jobNetwork : undefined);
 
-  const image = await supplyDindImage(engine, inputs, platform);
+  // With the cache on, the image may come from it (a digest-pinned image the engine lacks); else it is pulled, and
+  // post saves it for the next job.
+  const fromCache = inputs.cache ? await restoreDindImage(engine, inputs.dind.image, inputs.cache, platform) : {};
+  const image = fromCache.ref ?? (await supplyDindImage(engine, inputs, platform));
+  if (fromCache.record) state.update({ dindImage: { ...fromCache.record, image } });
   await engine.createVolume(name, labels);
   state.update({ volume: name });
   if (network) {

@@ -534,6 +534,16 @@ export class EngineClient {
     );
   }
 
+  /** Gives `ref` the name `repo:tag` too. */
+  tagImage(ref: string, repo: string, tag: string): Promise<void> {
+    return this.call(`tagging ${ref}`, () => this.send('POST', `/images/${encodeURIComponent(ref)}/tag`, { query: { repo, tag } }));
+  }
+
+  /** Removes a name of an image; the image stays while another name or a container uses it (never forced). */
+  untagImage(name: string): Promise<void> {
+    return this.call(`untagging ${name}`, () => this.send('DELETE', `/images/${encodeURIComponent(name)}`, { query: { noprune: true } }), { 404: undefined });
+  }
+
   /** Removes an image (absent is fine). */
   removeImage(ref: string): Promise<void> {
     return this.call(`removing image ${ref}`, () => this.send('DELETE', `/images/${encodeURIComponent(ref)}`, { query: { force: true } }), { 404: undefined });
