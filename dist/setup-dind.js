@@ -1007,6 +1007,10 @@ class EngineClient {
     imageExists(ref) {
         return this.call(`inspecting image ${ref}`, async () => (await this.send('GET', `/images/${encodeURIComponent(ref)}/json`), true), { 404: false });
     }
+    /** The volumes an image declares (its VOLUME lines), as container paths. */
+    imageVolumes(ref) {
+        return this.call(`inspecting image ${ref}`, async () => Object.keys((await this.getJson(`/images/${encodeURIComponent(ref)}/json`)).Config?.Volumes ?? {}));
+    }
     /** Pulls `ref`; `auth` goes to the registry as the engine's X-Registry-Auth (never logged). */
     pullImage(ref, auth) {
         return this.call(`pulling ${ref}`, async () => {
@@ -1153,6 +1157,14 @@ class EngineClient {
             size: i.Size,
         })));
     }
+    /** Gives `ref` the name `repo:tag` too. */
+    tagImage(ref, repo, tag) {
+        return this.call(`tagging ${ref}`, () => this.send('POST', `/images/${encodeURIComponent(ref)}/tag`, { query: { repo, tag } }));
+    }
+    /** Removes a name of an image; the image stays while another name or a container uses it (never forced). */
+    untagImage(name) {
+        return this.call(`untagging ${name}`, () => this.send('DELETE', `/images/${encodeURIComponent(name)}`, { query: { noprune: true } }), { 404: undefined });
+    }
     /** Removes an image (absent is fine). */
     removeImage(ref) {
         return this.call(`removing image ${ref}`, () => this.send('DELETE', `/images/${encodeURIComponent(ref)}`, { query: { force: true } }), { 404: undefined });
@@ -1172,6 +1184,10 @@ class EngineClient {
     /** A tar stream of `path` inside a container (running or stopped), produced by the engine as root. */
     getArchive(id, path) {
         return this.call(`reading ${path} of ${id.slice(0, 12)}`, () => this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } }));
+    }
+    /** A tar stream of `path` inside a container, or undefined when the container has no such path. */
+    archiveIfExists(id, path) {
+        return this.call(`reading ${path} of ${id.slice(0, 12)}`, () => this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } }), { 404: undefined });
     }
     /** Extracts a tar stream into `path` inside a container (created, not necessarily started), as root. */
     putArchive(id, path, archive) {
@@ -1566,6 +1582,93 @@ async function ensureJobDir(job, state) {
     return dir;
 }
 
+;// CONCATENATED MODULE: ./src/image/reference.ts
+// Image references as the docker CLI reads them: which registry a reference names (docker.io when the first part is
+// no host), the key its credentials are stored under in the docker config, and the same image through a mirror.
+const DOCKER_HUB = 'docker.io';
+function parseReference(ref) {
+    let rest = ref;
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+    }
+    let tag;
+    const colon = rest.lastIndexOf(':');
+    if (colon > rest.lastIndexOf('/')) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+    }
+    const slash = rest.indexOf('/');
+    const first = slash >= 0 ? rest.slice(0, slash) : '';
+    const isHost = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
+    let registry = isHost ? first : DOCKER_HUB;
+    let repository = isHost ? rest.slice(slash + 1) : rest;
+    if (registry === 'index.docker.io' || registry === 'registry-1.docker.io')
+        registry = DOCKER_HUB;
+    if (registry === DOCKER_HUB && !repository.includes('/'))
+        repository = `library/${repository}`;
+    return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+/** The key of a registry in config.json's auths and credHelpers (Docker Hub's is its legacy v1 URL). */
+const authKey = (registry) => (registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry);
+/** The same image through a docker.io pull-through mirror (https://host[:port][/path]), as a reference. */
+function throughMirror(ref, mirror) {
+    const host = mirror.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+    return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/daemon/rootless.ts
+// Rootless dind images (docker:dind-rootless and images built like it): dockerd runs as the image's own user under
+// rootlesskit, started by the image's own entrypoint, which the action keeps (its init would run dockerd as root).
+// The daemon is reached over TCP with per-job TLS: its unix socket belongs to the image's user inside a user
+// namespace, where the runner's user cannot connect. rootlesskit forwards the port from its network namespace
+// (DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS, which docker's entrypoint honours), and slirp4netns needs /dev/net/tun.
+
+
+
+/** A rootless image by its name: a tag or repository that ends in "rootless" (docker:dind-rootless, docker:29-dind-rootless). */
+function isRootlessImage(image) {
+    const { tag, repository } = parseReference(image);
+    return /(^|-)rootless$/.test(tag ?? '') || /-rootless$/.test(repository);
+}
+/** Inside the container: the server's TLS files, readable by the image's user. */
+const ROOTLESS_TLS_DIR = '/run/setup-dind-tls';
+/** The device rootlesskit's slirp4netns network needs (the privileged strategy has every device anyway). */
+const TUN_DEVICE = '/dev/net/tun';
+/**
+ * The server's TLS files again, in a directory of their own the image's user can read (the job directory is the
+ * runner user's alone, 0700, and stays so: this directory is inside it, so nobody else on the host reaches it).
+ */
+async function rootlessTlsDir(jobDir) {
+    const dir = (0,external_node_path_.join)(jobDir, 'rootless-tls');
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o755 });
+    await (0,promises_namespaceObject.chmod)(dir, 0o755);
+    for (const f of ['ca.pem', 'server-cert.pem', 'server-key.pem']) {
+        await (0,promises_namespaceObject.copyFile)((0,external_node_path_.join)(jobDir, 'tls', 'server', f), (0,external_node_path_.join)(dir, f));
+        await (0,promises_namespaceObject.chmod)((0,external_node_path_.join)(dir, f), 0o644);
+    }
+    return dir;
+}
+/**
+ * What a rootless daemon's log says went wrong, as a remedy; undefined when it says nothing we know. rootlesskit
+ * fails before dockerd starts when the host does not let the image's user create its user or network namespace.
+ */
+function rootlessRemedy(log) {
+    if (/setting up tap|\/dev\/net\/tun|tuntap/.test(log)) {
+        return `rootlesskit could not set up its network: ${TUN_DEVICE} on the engine's host must be usable by the image's user ` +
+            '(mode 0666, as most distributions ship it; on this host it is not). Make it so on the host (chmod 0666 /dev/net/tun), or use the root dind image ' +
+            '(rootless: false; privileged: false grants only what a nested dockerd needs)';
+    }
+    if (/newuidmap|newgidmap|uid_map|gid_map|user namespace|unprivileged_userns_clone|max_user_namespaces/i.test(log)) {
+        return 'rootlesskit could not create its user namespace: the host must allow user namespaces (user.max_user_namespaces > 0, ' +
+            'kernel.unprivileged_userns_clone = 1 where it exists) and the engine must let the container map its subordinate ids ' +
+            '(privileged: auto or true; with privileged: false some kernels refuse it). Otherwise use the root dind image (rootless: false)';
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/tls.ts
 // Per-job TLS material for a dockerd TCP endpoint: one throw-away CA, a server
 // certificate and a client certificate, all ECDSA P-256 / SHA-256.
@@ -1838,55 +1941,6 @@ const MIN_API_VERSION = '1.24';
 /** The dind container's environment for the API floor. */
 const apiVersionEnvironment = () => [`DOCKER_MIN_API_VERSION=${MIN_API_VERSION}`];
 
-;// CONCATENATED MODULE: ./src/image/reference.ts
-// Image references as the docker CLI reads them: which registry a reference names (docker.io when the first part is
-// no host), the key its credentials are stored under in the docker config, and the same image through a mirror.
-const DOCKER_HUB = 'docker.io';
-function parseReference(ref) {
-    let rest = ref;
-    let digest;
-    const at = rest.indexOf('@');
-    if (at >= 0) {
-        digest = rest.slice(at + 1);
-        rest = rest.slice(0, at);
-    }
-    let tag;
-    const colon = rest.lastIndexOf(':');
-    if (colon > rest.lastIndexOf('/')) {
-        tag = rest.slice(colon + 1);
-        rest = rest.slice(0, colon);
-    }
-    const slash = rest.indexOf('/');
-    const first = slash >= 0 ? rest.slice(0, slash) : '';
-    const isHost = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
-    let registry = isHost ? first : DOCKER_HUB;
-    let repository = isHost ? rest.slice(slash + 1) : rest;
-    if (registry === 'index.docker.io' || registry === 'registry-1.docker.io')
-        registry = DOCKER_HUB;
-    if (registry === DOCKER_HUB && !repository.includes('/'))
-        repository = `library/${repository}`;
-    return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
-}
-/** The key of a registry in config.json's auths and credHelpers (Docker Hub's is its legacy v1 URL). */
-const authKey = (registry) => (registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry);
-/** The same image through a docker.io pull-through mirror (https://host[:port][/path]), as a reference. */
-function throughMirror(ref, mirror) {
-    const host = mirror.replace(/^https?:\/\//, '').replace(/\/+$/, '');
-    return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
-}
-/**
- * The rootless dind image (docker:dind-rootless, docker:<version>-dind-rootless) runs dockerd as a user through
- * rootlesskit with its own entrypoint; the action runs dockerd as root under its own init. Not supported yet: a
- * problem that says so and what to use instead, or undefined.
- */
-function rootlessImageProblem(image) {
-    const { tag, repository } = parseReference(image);
-    if (!/(^|-)rootless$/.test(tag ?? '') && !/-rootless$/.test(repository))
-        return undefined;
-    return `input "image": ${JSON.stringify(image)} is a rootless dind image, which this action does not run yet (it starts dockerd as root under its own init, not through rootlesskit); ` +
-        'use the root image (docker:<version>-dind; with privileged: false it gets only the capabilities a nested dockerd needs), or runtime: sysbox-runc for a daemon without privileges on the host';
-}
-
 ;// CONCATENATED MODULE: ./src/image/credentials.ts
 // The runner's own registry credentials for pulling the dind image, found as the docker CLI finds them: a credential
 // helper for that registry (credHelpers), else the credential store (credsStore), else auths in config.json.
@@ -2058,6 +2112,567 @@ async function supplyDindImage(engine, inputs, platform) {
         },
         log: platform.log,
     });
+}
+
+;// CONCATENATED MODULE: ./src/cache/zstd.ts
+// Multi-threaded zstd through the zstd binary, streaming both ways: archives never pass through a temporary tar.
+
+class ZstdError extends Error {
+}
+function failure(args, code, stderr, spawnError) {
+    if (spawnError?.code === 'ENOENT') {
+        return new ZstdError('zstd is not installed; install it (apt-get install zstd, apk add zstd) to use the image cache');
+    }
+    return new ZstdError(`zstd ${args.join(' ')} failed (exit ${code}): ${stderr.trim() || spawnError?.message || 'no message'}`);
+}
+/** Compresses `source` into `file` with every core (-T0); resolves with the compressed size. */
+function compressToFile(source, file, level = 3) {
+    const args = [`-${level}`, '-T0', '-q', '-f', '-o', file];
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+        let stderr = '';
+        let spawnError;
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('error', (e) => (spawnError = e));
+        source.on('error', (e) => {
+            child.kill('SIGKILL');
+            reject(e);
+        });
+        child.stdin.on('error', () => undefined); // a dying zstd is reported by its exit code
+        source.pipe(child.stdin);
+        child.on('close', (code) => (code === 0 && !spawnError ? resolve() : reject(failure(args, code, stderr, spawnError))));
+    });
+}
+/** Decompresses `file` as a stream; `done` rejects when zstd fails (a corrupt or truncated archive). */
+function decompressFile(file) {
+    const args = ['-d', '-q', '-c', file];
+    const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let spawnError;
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', (e) => (spawnError = e));
+    const done = new Promise((resolve, reject) => {
+        child.on('close', (code) => {
+            if (code === 0 && !spawnError)
+                resolve();
+            else {
+                const error = failure(args, code, stderr, spawnError);
+                child.stdout.destroy(error);
+                reject(error);
+            }
+        });
+    });
+    done.catch(() => undefined);
+    return { stream: child.stdout, done };
+}
+
+;// CONCATENATED MODULE: ./src/cache/directory.ts
+// A cache directory (GitLab's `cache:`, a self-hosted runner's disk): one `<key>.tar.zst` per entry, written to a
+// temporary name and renamed, so a crash never leaves a half entry under a real key.
+//
+// Entries are scoped by git ref, so that a ref anyone may push to cannot hand a protected ref its daemon state:
+//
+//   <dir>/protected/<ref>/<key>.tar.zst      written by jobs of protected branches and tags
+//   <dir>/unprotected/<ref>/<key>.tar.zst    written by every other ref
+//
+// A job writes into its own ref's directory only. It restores from its own ref's directory first, then from the
+// protected directories of its fallback refs (a merge request's target, the default branch): a protected ref never
+// reads an unprotected entry, and an unprotected ref never reads another unprotected ref's. Eviction after a save
+// removes only entries of the saved key's own prefix in its own ref's directory.
+
+
+
+const SUFFIX = '.tar.zst';
+const fileOf = (dir, key) => (0,external_node_path_.join)(dir, `${encodeURIComponent(key)}${SUFFIX}`);
+/** A ref as one directory name: encoded (a ref may hold `/`), never `.` or `..`; '%none' outside CI (`%` never ends an encoding). */
+function refDirName(ref) {
+    if (!ref)
+        return '%none';
+    return encodeURIComponent(ref).replace(/^\.+$/, (dots) => '%2E'.repeat(dots.length));
+}
+/** The directory a ref's entries live in. */
+const scopeDir = (dir, ref) => (0,external_node_path_.join)(dir, ref.protected ? 'protected' : 'unprotected', refDirName(ref.name));
+async function entriesIn(dir) {
+    let names;
+    try {
+        names = await (0,promises_namespaceObject.readdir)(dir);
+    }
+    catch (e) {
+        if (e.code === 'ENOENT')
+            return [];
+        throw e;
+    }
+    const out = [];
+    for (const name of names) {
+        if (!name.endsWith(SUFFIX))
+            continue;
+        const file = (0,external_node_path_.join)(dir, name);
+        const info = await (0,promises_namespaceObject.stat)(file);
+        if (info.isFile())
+            out.push({ key: decodeURIComponent(name.slice(0, -SUFFIX.length)), file, mtime: info.mtimeMs, bytes: info.size });
+    }
+    return out;
+}
+/** The exact key, else the newest entry whose key starts with a restore key (tried in order). */
+function pick(all, primaryKey, restoreKeys) {
+    let match = all.find((e) => e.key === primaryKey);
+    for (const prefix of restoreKeys) {
+        if (match)
+            break;
+        match = all.filter((e) => e.key.startsWith(prefix)).sort((a, b) => b.mtime - a.mtime)[0];
+    }
+    return match;
+}
+class DirectoryBackend {
+    name;
+    /** Where this job's entries are written. */
+    own;
+    /** Where it may restore from, in order: its own directory, then its fallback refs' protected directories. */
+    readable;
+    constructor(dir, ref) {
+        this.name = `directory ${dir}`;
+        this.own = scopeDir(dir, ref);
+        const fallbacks = ref.fallbacks.map((name) => scopeDir(dir, { name, protected: true }));
+        this.readable = [this.own, ...fallbacks.filter((d, i) => d !== this.own && fallbacks.indexOf(d) === i)];
+    }
+    async abandon() {
+        const names = await (0,promises_namespaceObject.readdir)(this.own).catch(() => []);
+        for (const name of names)
+            if (name.endsWith(`.partial-${process.pid}`))
+                await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(this.own, name), { force: true });
+    }
+    async restore(primaryKey, restoreKeys, consume) {
+        let match;
+        for (const dir of this.readable) {
+            match = pick(await entriesIn(dir), primaryKey, restoreKeys);
+            if (match)
+                break;
+        }
+        if (!match)
+            return undefined;
+        const { stream, done } = decompressFile(match.file);
+        // Both ends settle before the restore returns: a consumer still writing must not outlive a failure.
+        const [consumed, decompressed] = await Promise.allSettled([consume(stream), done]);
+        if (consumed.status === 'rejected' || decompressed.status === 'rejected') {
+            const reasons = [consumed, decompressed].flatMap((r) => (r.status === 'rejected' ? [r.reason.message] : []));
+            throw new Error(reasons.join('; '));
+        }
+        return { key: match.key, bytes: match.bytes };
+    }
+    async save(key, produce, maxBytes, supersedes = []) {
+        const target = fileOf(this.own, key);
+        if ((await entriesIn(this.own)).some((e) => e.key === key))
+            return { outcome: 'exists', bytes: 0 };
+        await (0,promises_namespaceObject.mkdir)(this.own, { recursive: true });
+        const partial = `${target}.partial-${process.pid}`;
+        try {
+            await compressToFile(await produce(), partial);
+            const bytes = (await (0,promises_namespaceObject.stat)(partial)).size;
+            if (maxBytes !== undefined && bytes > maxBytes)
+                return { outcome: 'too-large', bytes };
+            await (0,promises_namespaceObject.rename)(partial, target);
+            // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline. Only this
+            // ref's entries of the key's own prefix go; other jobs', other legs' and other refs' stay.
+            for (const old of await entriesIn(this.own)) {
+                if (old.key !== key && supersedes.some((prefix) => old.key.startsWith(prefix)))
+                    await (0,promises_namespaceObject.rm)(old.file, { force: true });
+            }
+            return { outcome: 'saved', bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(partial, { force: true });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/platform/platform.ts
+/** An answer of a cache management API other than success: `status` is the HTTP status (0: no answer). */
+class CacheApiError extends Error {
+    status;
+    constructor(status, message) {
+        super(message);
+        this.status = status;
+        this.name = 'CacheApiError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/lifecycle.ts
+
+
+const MAX_CACHE_KEEP = 100;
+/** cache-keep: a number of entries (1 to 100), or `all` (never delete); undefined means all. */
+function parseCacheKeep(f) {
+    const text = f.line('cache-keep');
+    if (f.reported('cache-keep'))
+        return undefined;
+    if (text.toLowerCase() === 'all')
+        return undefined;
+    if (/^\d{1,3}$/.test(text) && Number(text) >= 1 && Number(text) <= MAX_CACHE_KEEP)
+        return Number(text);
+    f.problems.push(`input "cache-keep": ${showValue(text)} is not a number of entries; use 1 to ${MAX_CACHE_KEEP} (the newest entries of the key prefix on this ref that stay) or all (delete none)`);
+    return undefined;
+}
+/** The prefix whose older entries a save supersedes: the longest restore key that the saved key starts with. */
+function prunePrefix(key, restoreKeys) {
+    return restoreKeys.filter((k) => k && key.startsWith(k) && k !== key).sort((a, b) => b.length - a.length)[0];
+}
+/** Which listed entries go: all but the newest `keep` (by creation) and the entry just saved. */
+function entriesToRemove(listed, savedKey, keep) {
+    const newestFirst = [...listed].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id - a.id);
+    return newestFirst.slice(keep).filter((e) => e.key !== savedKey);
+}
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const PERMISSION_REMEDY = 'Grant it in the workflow with `permissions: actions: write` (on the job or the workflow), or set cache-keep: all to keep every entry.';
+/** After a save of `savedKey`: deletes the older entries of its prefix on this ref, keeping the newest `keep`. */
+async function pruneOlderEntries(inventory, saved, keep, log) {
+    const prefix = prunePrefix(saved.key, saved.restoreKeys);
+    if (!prefix) {
+        return { message: `no older entries removed: ${saved.key} has no restore key prefix to group entries by (set cache-restore-keys)`, summary: '', removed: [] };
+    }
+    const notice = (m) => (log.notice ? log.notice(m) : log.info(m));
+    const removed = [];
+    try {
+        const listed = await inventory.list(prefix);
+        for (const entry of entriesToRemove(listed, saved.key, keep)) {
+            await inventory.remove(entry.id);
+            removed.push(entry);
+        }
+    }
+    catch (e) {
+        const denied = e instanceof CacheApiError && (e.status === 403 || e.status === 401);
+        const done = removed.length ? ` (${removed.length} removed before that)` : '';
+        if (denied) {
+            notice(`setup-dind cache: older entries of ${prefix}* on ${inventory.ref} were not removed: the token may not manage the Actions cache (${e.message})${done}. ${PERMISSION_REMEDY}`);
+        }
+        else {
+            log.warning(`setup-dind cache: removing older entries of ${prefix}* failed (${e.message})${done}; the job is not affected.`);
+        }
+        return report(prefix, inventory.ref, keep, removed, denied ? 'the token lacks actions: write' : 'an error');
+    }
+    return report(prefix, inventory.ref, keep, removed);
+}
+function report(prefix, ref, keep, removed, stoppedBy) {
+    const bytes = removed.reduce((n, e) => n + e.sizeBytes, 0);
+    const what = removed.length
+        ? `removed ${removed.length} older ${removed.length === 1 ? 'entry' : 'entries'} of ${prefix}* on ${ref} (${mb(bytes)}): ${removed.map((e) => e.key).join(', ')}`
+        : `no older entries of ${prefix}* on ${ref} to remove (keeping the newest ${keep})`;
+    const message = stoppedBy ? `${removed.length ? what : 'no older entries removed'}; stopped by ${stoppedBy}` : what;
+    const rows = removed.map((e) => `| \`${e.key}\` | ${mb(e.sizeBytes)} | ${e.createdAt} |`).join('\n');
+    const summary = `### setup-dind cache\n\n${message.replace(/\|/g, '\\|')}.\n\n` +
+        (removed.length ? `| removed entry | size | created |\n|---|---|---|\n${rows}\n\n` : '') +
+        (stoppedBy === 'the token lacks actions: write' ? `${PERMISSION_REMEDY}\n\n` : '');
+    return { message, summary, removed };
+}
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/cache/service.ts
+// A CI system's cache service as a cache backend (GitHub's, through the platform). Such a service takes paths, not
+// streams: the tar goes to a file in a fixed directory (the same path every run, because the path is part of the
+// entry's version), and the service compresses it (GitHub: multi-threaded zstd). Every failure of the service is a
+// warning, never the job's. The staging directory is removed after each transfer and by abandon().
+
+
+
+
+class ServiceBackend {
+    service;
+    name;
+    dir;
+    constructor(service, tempDir) {
+        this.service = service;
+        this.name = service.name;
+        this.dir = (0,external_node_path_.join)(tempDir, 'setup-dind-cache');
+    }
+    async abandon() {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+    }
+    async restore(primaryKey, restoreKeys, consume) {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        try {
+            const key = await this.service.restore([this.dir], primaryKey, restoreKeys);
+            if (!key)
+                return undefined;
+            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
+            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
+            await consume((0,external_node_fs_.createReadStream)(file));
+            return { key, bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        }
+    }
+    async save(key, produce, maxBytes) {
+        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
+        try {
+            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(await produce(), (0,external_node_fs_.createWriteStream)(file));
+            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
+            // The service stores what zstd makes of it; the tar's size bounds that from above.
+            if (maxBytes !== undefined && bytes > maxBytes)
+                return { outcome: 'too-large', bytes, detail: 'uncompressed size' };
+            const saved = await this.service.save([this.dir], key);
+            return { ...saved, bytes };
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/cache.ts
+// The image cache through a job: restore before the first step (images: docker load into the job's daemon in main;
+// data-root: the daemon's data root, restored into its volume in pre before dockerd starts), save in post only
+// when the images changed. Nothing here may fail a job: every problem becomes a warning and a cold daemon.
+
+
+
+
+
+const cache_slug = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+/** Sorted keys all the way down: the same matrix values give the same text whatever order JSON had them in. */
+function canonical(value) {
+    if (Array.isArray(value))
+        return value.map(canonical);
+    if (value && typeof value === 'object') {
+        return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
+    }
+    return value;
+}
+/**
+ * A leg of a matrix as a short digest of its values; 'none' outside a matrix (GitHub's matrix context is then null).
+ * GitHub hands the matrix over as JSON (toJSON(matrix), key order and layout irrelevant); GitLab as "[a, b]".
+ */
+function matrixDigest(matrix) {
+    const text = matrix.trim();
+    let value = text;
+    try {
+        value = canonical(JSON.parse(text));
+    }
+    catch {
+        // not JSON (GitLab's "[a, b]", "2/3"): the text itself
+    }
+    if (value === '' || value === null || (typeof value === 'object' && !Array.isArray(value) && !Object.keys(value).length))
+        return 'none';
+    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
+}
+/**
+ * Default keys: what makes entries compatible (cache kind, OS, architecture, mode, image), the job and its matrix leg,
+ * then the run, so each run can write a fresh entry. `_` ends the job's and the leg's part (a slug has none), so no
+ * job's prefix is a prefix of another job's. A leg restores its own entries first, then its job's newest of any leg.
+ */
+function cacheKeys(inputs, job) {
+    const settings = inputs.cache;
+    const image = inputs.mode === 'dind' ? `-${cache_slug(inputs.dind.image)}` : '';
+    const jobPrefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}_${cache_slug(job.name) || 'job'}_`;
+    const leg = matrixDigest(job.matrix);
+    const legPrefix = `${jobPrefix}${leg}_`;
+    return {
+        key: settings.key ?? `${legPrefix}${cache_slug(job.runId)}-${cache_slug(job.runAttempt)}`,
+        restoreKeys: settings.restoreKeys ?? (settings.key ? [] : leg === 'none' ? [legPrefix] : [legPrefix, jobPrefix]),
+    };
+}
+/**
+ * A new record and its backend (a directory when cache-dir is set, else the CI system's cache service), or undefined
+ * with a warning when there is no backend.
+ */
+function startCache(inputs, platform) {
+    const settings = inputs.cache;
+    if (!settings)
+        return undefined;
+    const dir = settings.dir && ((0,external_node_path_.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_.resolve)(platform.job.workspace, settings.dir));
+    const backend = backendFor(dir, platform);
+    if (!backend) {
+        platform.log.warning('The image cache needs a cache service (GitHub Actions) or cache-dir; none is available here, so the cache is off for this job.');
+        return undefined;
+    }
+    const { key, restoreKeys } = cacheKeys(inputs, platform.job);
+    return { backend, record: { settings, key, restoreKeys, backend: backend.name, ...(dir ? { dir } : {}), hit: 'false' } };
+}
+/** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
+function backendFor(dir, platform) {
+    if (dir)
+        return new DirectoryBackend(dir, platform.job.ref);
+    const service = platform.cacheService();
+    return service && new ServiceBackend(service, platform.job.tempDir);
+}
+const backendFromRecord = (record, platform) => backendFor(record.dir, platform);
+function matches(pattern, tag) {
+    const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    // "busybox" selects every tag of busybox; "busybox:1" only that one.
+    return regex.test(tag) || (!pattern.includes(':') && regex.test(tag.replace(/:[^:/]+$/, '')));
+}
+/** The images the cache keeps: their ids (for change detection) and the references to save them by. */
+async function selectImages(engine, patterns) {
+    const images = await engine.listImages();
+    const chosen = patterns.length ? images.filter((i) => i.tags.some((t) => patterns.some((p) => matches(p, t)))) : images;
+    return {
+        ids: [...new Set(chosen.map((i) => i.id))].sort(),
+        refs: chosen.flatMap((i) => (i.tags.length ? i.tags : [i.id])),
+    };
+}
+/**
+ * Cache transfers get a deadline: GitHub's cache client has none for uploads, and a stalled service must never keep
+ * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes; 3 on GitLab, whose
+ * after_script has 5 minutes).
+ */
+function cacheDeadlineMs(env) {
+    const seconds = Number(env.SETUP_DIND_CACHE_TIMEOUT_SECONDS);
+    if (Number.isFinite(seconds) && seconds > 0)
+        return seconds * 1000;
+    // GitLab gives after_script 5 minutes in all: the save must leave time to stop and remove the daemon.
+    return env.GITLAB_CI === 'true' ? GITLAB_CACHE_DEADLINE_MS : 600_000;
+}
+const GITLAB_CACHE_DEADLINE_MS = 180_000;
+class DeadlineError extends Error {
+}
+/** The promise's result, or a DeadlineError after `ms` (the work itself is abandoned, not cancelled). */
+function withDeadline(work, ms, what) {
+    let timer;
+    const deadline = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new DeadlineError(`${what} did not finish within ${Math.round(ms / 1000)} s and was given up`)), ms);
+    });
+    work.catch(() => undefined); // a late failure of abandoned work is not news
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+const sameIds = (a, b) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+/** Restores an entry with `consume`; a failure is a warning and a miss. */
+async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000) {
+    const started = performance.now();
+    try {
+        const entry = await withDeadline(backend.restore(record.key, record.restoreKeys, consume), deadlineMs, `restoring from ${backend.name}`);
+        if (!entry) {
+            log.info(`setup-dind cache: no entry for ${record.key}${record.restoreKeys.length ? ` or ${record.restoreKeys.join(', ')}*` : ''} in ${backend.name}.`);
+            return { ...record, hit: 'false' };
+        }
+        const seconds = (performance.now() - started) / 1000;
+        log.info(`setup-dind cache: restored ${entry.key} (${cache_mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
+        return { ...record, hit: entry.key === record.key ? 'true' : 'partial', restoredKey: entry.key, restoredBytes: entry.bytes, restoreSeconds: seconds };
+    }
+    catch (e) {
+        if (e instanceof DeadlineError)
+            await backend.abandon?.().catch(() => undefined);
+        log.warning(`setup-dind cache: restoring from ${backend.name} failed (${e.message}); the daemon starts cold.`);
+        return { ...record, hit: 'false', failed: true };
+    }
+}
+const cache_mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+/**
+ * post: saves when the selected images differ from what was restored (or always, per cache-save). `produce` makes
+ * the tar (docker save, or the stopped daemon's data root); `prepare` runs first when saving (stopping the daemon).
+ */
+async function saveEntry(backend, record, current, produce, log, prepare, deadlineMs = 600_000, jobStatus = 'success') {
+    const { settings } = record;
+    if (settings.save === 'never')
+        return 'not saved: cache-save is never';
+    if (settings.save === 'on-success' && jobStatus !== 'success')
+        return `not saved: the job did not succeed (${jobStatus || 'unknown'}), and cache-save is on-success`;
+    if (!current.ids.length)
+        return 'not saved: no images to keep';
+    if ((settings.save === 'on-change' || settings.save === 'on-success') && sameIds(record.fingerprint, current.ids)) {
+        return `not saved: the images are unchanged since ${record.restoredKey ? `the restore of ${record.restoredKey}` : 'the start'}`;
+    }
+    const started = performance.now();
+    try {
+        await prepare?.();
+        // Only the key's own prefix is superseded (a matrix leg's, not its job's): other legs' entries stay.
+        const superseded = prunePrefix(record.key, record.restoreKeys);
+        const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, superseded ? [superseded] : []), deadlineMs, `saving to ${backend.name}`);
+        const seconds = ((performance.now() - started) / 1000).toFixed(2);
+        switch (result.outcome) {
+            case 'saved':
+                return `saved ${record.key} (${cache_mb(result.bytes)}, ${current.ids.length} images) to ${backend.name} in ${seconds} s`;
+            case 'exists':
+                log.warning(`setup-dind cache: ${record.key} exists already and entries are immutable; use a key that changes (the default adds the run) to save changed images.`);
+                return 'not saved: the key exists';
+            case 'too-large':
+                log.warning(`setup-dind cache: not saved, ${cache_mb(result.bytes)} is above cache-max-size (${cache_mb(settings.maxBytes ?? 0)}).`);
+                return 'not saved: too large';
+            default:
+                log.warning(`setup-dind cache: saving to ${backend.name} failed${result.detail ? ` (${result.detail})` : ''}.`);
+                return 'not saved: the backend failed';
+        }
+    }
+    catch (e) {
+        if (e instanceof DeadlineError)
+            await backend.abandon?.().catch(() => undefined);
+        log.warning(`setup-dind cache: saving failed (${e.message}); the job is not affected.`);
+        return 'not saved: an error';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/dind-image.ts
+// The dind image in the image cache: a job whose engine lacks the daemon's image restores it from the cache instead
+// of pulling it. Only an image pinned by digest (the default is): a tag moves, and an entry, once written, would keep
+// the first image for ever. One entry per digest, saved by post of the first job that had to pull it; the image
+// carries a name of ours in it (docker save keeps no digest reference), which pre then runs.
+
+
+
+const REPO = 'setup-dind/dind-image';
+/** The entry's key and the image's name in it, for a reference pinned by digest; undefined otherwise. */
+function dindImageEntry(image) {
+    const digest = parseReference(image).digest;
+    if (!digest || !/^sha256:[a-f0-9]{64}$/.test(digest))
+        return undefined;
+    const hex = digest.slice('sha256:'.length);
+    return { key: `setup-dind-dind-image-${process.platform}-${process.arch}-${hex}`, repo: REPO, tag: hex };
+}
+const cacheDir = (settings, platform) => settings.dir && ((0,external_node_path_.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_.resolve)(platform.job.workspace, settings.dir));
+/**
+ * pre, before the pull: the reference to run when the cache supplies the image (already there from an earlier job,
+ * or restored now); else the record post saves from once the pull has brought it. Every failure is a warning.
+ */
+async function restoreDindImage(engine, image, settings, platform) {
+    const entry = dindImageEntry(image);
+    if (!entry || (await engine.imageExists(image)))
+        return {};
+    const ours = `${entry.repo}:${entry.tag}`;
+    if (await engine.imageExists(ours))
+        return { ref: ours };
+    const dir = cacheDir(settings, platform);
+    const backend = backendFor(dir, platform);
+    if (!backend)
+        return {};
+    const record = { image, ...entry, ...(dir ? { dir } : {}) };
+    const started = performance.now();
+    try {
+        const restored = await withDeadline(backend.restore(entry.key, [], (tar) => engine.loadImages(tar)), cacheDeadlineMs(platform.env), `restoring the dind image from ${backend.name}`);
+        if (restored && (await engine.imageExists(ours))) {
+            platform.log.info(`setup-dind cache: the dind image ${image} came from ${backend.name} (${cache_mb(restored.bytes)} in ${((performance.now() - started) / 1000).toFixed(2)} s), not from its registry.`);
+            return { ref: ours };
+        }
+    }
+    catch (e) {
+        await backend.abandon?.().catch(() => undefined);
+        platform.log.warning(`setup-dind cache: the dind image could not be restored from ${backend.name} (${e.message}); it is pulled.`);
+    }
+    return { record };
+}
+/** post: the image pre pulled goes into its entry (once: entries are immutable). Never throws; says what happened. */
+async function saveDindImage(engine, record, platform) {
+    const backend = backendFor(record.dir, platform);
+    if (!backend)
+        return 'the dind image: not saved, no cache backend';
+    try {
+        await engine.tagImage(record.image, record.repo, record.tag);
+        const name = `${record.repo}:${record.tag}`;
+        try {
+            const result = await withDeadline(backend.save(record.key, () => engine.exportImages([name]), undefined), cacheDeadlineMs(platform.env), `saving the dind image to ${backend.name}`);
+            if (result.outcome === 'saved')
+                return `the dind image: saved ${record.key} (${cache_mb(result.bytes)})`;
+            return `the dind image: not saved (${result.outcome}${result.detail ? `: ${result.detail}` : ''})`;
+        }
+        finally {
+            await engine.untagImage(name).catch(() => undefined); // a name the engine had not before; the image itself stays
+        }
+    }
+    catch (e) {
+        await backend.abandon?.().catch(() => undefined);
+        return `the dind image: not saved (${e.message})`;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/private-file.ts
@@ -3942,6 +4557,8 @@ async function dindExtras(o) {
 
 
 
+
+
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 const RUN_DIR = '/run/setup-dind';
 /** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
@@ -3993,33 +4610,61 @@ function withheldCapabilities(procStatus) {
  * the one hosts most often withhold, and dockerd runs without it.
  */
 const NESTED_DOCKERD_CAPABILITIES = ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE', 'IPC_LOCK', 'SYS_NICE', 'DAC_READ_SEARCH', 'NET_RAW', 'MKNOD', 'SETFCAP', 'SETPCAP'];
+/** dockerd's flags: our socket (root images), the config file, the TLS listener. */
+function daemonFlags(p) {
+    const { dind } = p.inputs;
+    // A rootless daemon keeps its socket in its user's runtime directory (the runner reaches it over TLS); a root one
+    // answers in the job directory and at the well-known path (containers that mount /var/run/docker.sock).
+    const args = dind.rootless ? [] : [`--host=unix://${RUN_DIR}/docker.sock`, '--host=unix:///var/run/docker.sock', `--group=${p.socketGroup}`];
+    if (p.configFile)
+        args.push(`--config-file=${RUN_DIR}/daemon.json`);
+    const tls = dind.rootless ? ROOTLESS_TLS_DIR : `${RUN_DIR}/tls/server`;
+    if (dind.tcp) {
+        args.push(`--host=tcp://0.0.0.0:${TLS_PORT_NUMBER}`, '--tlsverify', `--tlscacert=${tls}/ca.pem`, `--tlscert=${tls}/server-cert.pem`, `--tlskey=${tls}/server-key.pem`);
+    }
+    return args;
+}
+/**
+ * A rootless image keeps its entrypoint and user (they start rootlesskit); rootlesskit forwards the TLS port out of
+ * its network namespace and needs the tun device. The job directory is not its user's to read: only the files it
+ * needs are mounted (the server's TLS files, daemon.json).
+ */
+function rootlessParts(p, name) {
+    return {
+        Env: [`DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS=-p 0.0.0.0:${TLS_PORT_NUMBER}:${TLS_PORT_NUMBER}/tcp`, 'DOCKER_TLS_CERTDIR='],
+        mounts: [
+            { Type: 'bind', Source: `${p.hostJobDir}/rootless-tls`, Target: ROOTLESS_TLS_DIR, ReadOnly: true },
+            ...(p.configFile ? [{ Type: 'bind', Source: `${p.hostJobDir}/daemon.json`, Target: `${RUN_DIR}/daemon.json`, ReadOnly: true }] : []),
+            ...(p.rootlessDataRoot ? [{ Type: 'volume', Source: name, Target: p.rootlessDataRoot }] : []),
+        ],
+        devices: [{ PathOnHost: TUN_DEVICE, PathInContainer: TUN_DEVICE, CgroupPermissions: 'rwm' }],
+    };
+}
 /** The container specs to try, in order: privileged first under `auto`, then the explicit capability set. */
 function planDind(p) {
     const { dind } = p.inputs;
-    // Also at the well-known path: containers that mount /var/run/docker.sock reach the job's daemon.
-    const args = [`--host=unix://${RUN_DIR}/docker.sock`, '--host=unix:///var/run/docker.sock', `--group=${p.socketGroup}`];
-    if (p.configFile)
-        args.push(`--config-file=${RUN_DIR}/daemon.json`);
-    if (dind.tcp) {
-        args.push(`--host=tcp://0.0.0.0:${TLS_PORT_NUMBER}`, '--tlsverify', `--tlscacert=${RUN_DIR}/tls/server/ca.pem`, `--tlscert=${RUN_DIR}/tls/server/server-cert.pem`, `--tlskey=${RUN_DIR}/tls/server/server-key.pem`);
-    }
     const name = objectName(p.session);
+    const rootless = dind.rootless ? rootlessParts(p, name) : undefined;
+    const ownMounts = rootless
+        ? rootless.mounts
+        : [
+            { Type: 'bind', Source: p.hostJobDir, Target: RUN_DIR },
+            { Type: 'volume', Source: name, Target: '/var/lib/docker' },
+            // A bind mount of the parent: directory names like "registry:5000" cannot go through -v syntax.
+            ...(p.certsDir ? [{ Type: 'bind', Source: `${p.hostJobDir}/certs.d`, Target: '/etc/docker/certs.d' }] : []),
+        ];
     const base = {
         name,
         Image: dind.image,
-        Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'],
-        Cmd: ['dockerd', ...args, ...dind.daemonArgs],
+        ...(rootless ? {} : { Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'] }),
+        Cmd: ['dockerd', ...daemonFlags(p), ...dind.daemonArgs],
         Labels: p.labels,
-        Env: [...apiVersionEnvironment(), ...(p.extras?.env ?? [])],
+        Env: [...apiVersionEnvironment(), ...(rootless?.Env ?? []), ...(p.extras?.env ?? [])],
         HostConfig: {
-            Init: true,
-            Mounts: [
-                { Type: 'bind', Source: p.hostJobDir, Target: RUN_DIR },
-                { Type: 'volume', Source: name, Target: '/var/lib/docker' },
-                // A bind mount of the parent: directory names like "registry:5000" cannot go through -v syntax.
-                ...(p.certsDir ? [{ Type: 'bind', Source: `${p.hostJobDir}/certs.d`, Target: '/etc/docker/certs.d' }] : []),
-                ...(p.extras?.mounts ?? []),
-            ],
+            // A rootless image's entrypoint starts its own init (docker-init) under rootlesskit.
+            Init: !rootless,
+            Mounts: [...ownMounts, ...(p.extras?.mounts ?? [])],
+            ...(rootless ? { Devices: rootless.devices } : {}),
             ...(dind.tcp ? { PortBindings: { [TLS_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
             ...(dind.network ? { NetworkMode: dind.network } : {}),
         },
@@ -4093,7 +4738,12 @@ async function startDind(inputs, platform, state, s, outer, deps) {
     const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
     // Port forwarding runs in the job container too: it reaches the daemon on the job's network.
     const network = inputs.dind.network ?? (inputs.dind.tcp || inputs.integration.forwardPorts ? jobNetwork : undefined);
-    const image = await supplyDindImage(engine, inputs, platform);
+    // With the cache on, the image may come from it (a digest-pinned image the engine lacks); else it is pulled, and
+    // post saves it for the next job.
+    const fromCache = inputs.cache ? await restoreDindImage(engine, inputs.dind.image, inputs.cache, platform) : {};
+    const image = fromCache.ref ?? (await supplyDindImage(engine, inputs, platform));
+    if (fromCache.record)
+        state.update({ dindImage: { ...fromCache.record, image } });
     await engine.createVolume(name, labels);
     state.update({ volume: name });
     if (network) {
@@ -4106,6 +4756,10 @@ async function startDind(inputs, platform, state, s, outer, deps) {
     }
     const files = await writeDaemonFiles(inputs, jobDir, name);
     state.update({ hostJobDir: toHostPath(jobDir) });
+    if (inputs.dind.rootless)
+        await rootlessTlsDir(jobDir);
+    // A rootless image's data root is its user's (docker:dind-rootless declares it as its one volume).
+    const volumes = inputs.dind.rootless ? await engine.imageVolumes(image) : [];
     const planInput = {
         inputs: network === inputs.dind.network && image === inputs.dind.image ? inputs : { ...inputs, dind: { ...inputs.dind, network, image } },
         session: s.session,
@@ -4116,6 +4770,7 @@ async function startDind(inputs, platform, state, s, outer, deps) {
         // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
         // says nothing about a remote engine or, in a container job, about the host.
         withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(await deps.readProcStatus()),
+        ...(volumes.length === 1 ? { rootlessDataRoot: volumes[0] } : {}),
         ...files,
     };
     await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
@@ -4245,8 +4900,10 @@ async function attachDind(inputs, state, s, platform) {
                 return 'its container was removed';
             if (c.restartCount > 0)
                 return `its container restarted ${c.restartCount} time(s)`;
-            if (!c.running)
-                return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}`;
+            if (!c.running) {
+                const remedy = inputs.dind.rootless ? rootlessRemedy(await engine.containerLogs(id, 30).catch(() => '')) : undefined;
+                return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}${remedy ? `: ${remedy}` : ''}`;
+            }
             return undefined;
         },
         logTail: (lines) => engine.containerLogs(id, lines),
@@ -4509,85 +5166,6 @@ function parseBuilderSettings(f) {
     return { image };
 }
 
-;// CONCATENATED MODULE: ./src/platform/platform.ts
-/** An answer of a cache management API other than success: `status` is the HTTP status (0: no answer). */
-class CacheApiError extends Error {
-    status;
-    constructor(status, message) {
-        super(message);
-        this.status = status;
-        this.name = 'CacheApiError';
-    }
-}
-
-;// CONCATENATED MODULE: ./src/cache/lifecycle.ts
-
-
-const MAX_CACHE_KEEP = 100;
-/** cache-keep: a number of entries (1 to 100), or `all` (never delete); undefined means all. */
-function parseCacheKeep(f) {
-    const text = f.line('cache-keep');
-    if (f.reported('cache-keep'))
-        return undefined;
-    if (text.toLowerCase() === 'all')
-        return undefined;
-    if (/^\d{1,3}$/.test(text) && Number(text) >= 1 && Number(text) <= MAX_CACHE_KEEP)
-        return Number(text);
-    f.problems.push(`input "cache-keep": ${showValue(text)} is not a number of entries; use 1 to ${MAX_CACHE_KEEP} (the newest entries of the key prefix on this ref that stay) or all (delete none)`);
-    return undefined;
-}
-/** The prefix whose older entries a save supersedes: the longest restore key that the saved key starts with. */
-function prunePrefix(key, restoreKeys) {
-    return restoreKeys.filter((k) => k && key.startsWith(k) && k !== key).sort((a, b) => b.length - a.length)[0];
-}
-/** Which listed entries go: all but the newest `keep` (by creation) and the entry just saved. */
-function entriesToRemove(listed, savedKey, keep) {
-    const newestFirst = [...listed].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id - a.id);
-    return newestFirst.slice(keep).filter((e) => e.key !== savedKey);
-}
-const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-const PERMISSION_REMEDY = 'Grant it in the workflow with `permissions: actions: write` (on the job or the workflow), or set cache-keep: all to keep every entry.';
-/** After a save of `savedKey`: deletes the older entries of its prefix on this ref, keeping the newest `keep`. */
-async function pruneOlderEntries(inventory, saved, keep, log) {
-    const prefix = prunePrefix(saved.key, saved.restoreKeys);
-    if (!prefix) {
-        return { message: `no older entries removed: ${saved.key} has no restore key prefix to group entries by (set cache-restore-keys)`, summary: '', removed: [] };
-    }
-    const notice = (m) => (log.notice ? log.notice(m) : log.info(m));
-    const removed = [];
-    try {
-        const listed = await inventory.list(prefix);
-        for (const entry of entriesToRemove(listed, saved.key, keep)) {
-            await inventory.remove(entry.id);
-            removed.push(entry);
-        }
-    }
-    catch (e) {
-        const denied = e instanceof CacheApiError && (e.status === 403 || e.status === 401);
-        const done = removed.length ? ` (${removed.length} removed before that)` : '';
-        if (denied) {
-            notice(`setup-dind cache: older entries of ${prefix}* on ${inventory.ref} were not removed: the token may not manage the Actions cache (${e.message})${done}. ${PERMISSION_REMEDY}`);
-        }
-        else {
-            log.warning(`setup-dind cache: removing older entries of ${prefix}* failed (${e.message})${done}; the job is not affected.`);
-        }
-        return report(prefix, inventory.ref, keep, removed, denied ? 'the token lacks actions: write' : 'an error');
-    }
-    return report(prefix, inventory.ref, keep, removed);
-}
-function report(prefix, ref, keep, removed, stoppedBy) {
-    const bytes = removed.reduce((n, e) => n + e.sizeBytes, 0);
-    const what = removed.length
-        ? `removed ${removed.length} older ${removed.length === 1 ? 'entry' : 'entries'} of ${prefix}* on ${ref} (${mb(bytes)}): ${removed.map((e) => e.key).join(', ')}`
-        : `no older entries of ${prefix}* on ${ref} to remove (keeping the newest ${keep})`;
-    const message = stoppedBy ? `${removed.length ? what : 'no older entries removed'}; stopped by ${stoppedBy}` : what;
-    const rows = removed.map((e) => `| \`${e.key}\` | ${mb(e.sizeBytes)} | ${e.createdAt} |`).join('\n');
-    const summary = `### setup-dind cache\n\n${message.replace(/\|/g, '\\|')}.\n\n` +
-        (removed.length ? `| removed entry | size | created |\n|---|---|---|\n${rows}\n\n` : '') +
-        (stoppedBy === 'the token lacks actions: write' ? `${PERMISSION_REMEDY}\n\n` : '');
-    return { message, summary, removed };
-}
-
 ;// CONCATENATED MODULE: ./src/cache/settings.ts
 
 
@@ -4646,6 +5224,20 @@ function parseCacheSettings(f, mode) {
     }
     const keep = parseCacheKeep(f);
     return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep, ...(volumes ? { volumes } : {}) };
+}
+
+;// CONCATENATED MODULE: ./src/client/settings.ts
+
+/**
+ * true: the job's steps get the dind image's docker CLI and plugins. Only dind has an image to take them from: in
+ * socket and external mode the input is refused (the job keeps the runner's CLI, which is what it asked for there).
+ */
+function parseClientSetting(f, mode) {
+    const enabled = f.boolean('client') ?? false;
+    if (enabled && mode !== 'dind') {
+        f.problems.push(`input "client": ${showValue(f.line('client'))} copies the docker CLI out of the dind image, and mode ${mode} runs no dind image; remove it (the job uses the runner's docker CLI) or use mode dind`);
+    }
+    return enabled;
 }
 
 ;// CONCATENATED MODULE: ./src/fields.ts
@@ -4822,6 +5414,7 @@ function parseIntegration(read, context) {
 
 
 
+
 const MODES = ['dind', 'socket', 'external'];
 const PRIVILEGED = ['auto', 'true', 'false'];
 /**
@@ -4842,6 +5435,7 @@ const INPUT_DEFAULTS = {
     'image-username': '',
     'image-password': '',
     privileged: 'auto',
+    rootless: 'false',
     runtime: '',
     tcp: 'false',
     network: '',
@@ -4866,6 +5460,7 @@ const INPUT_DEFAULTS = {
     'cache-volumes': 'false',
     buildx: 'false',
     'buildx-image': DEFAULT_BUILDX_IMAGE,
+    client: 'false',
     token: '${{ github.token }}',
     'job-status': '${{ job.status }}',
     matrix: '${{ toJSON(matrix) }}',
@@ -4942,7 +5537,11 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
     const imageSupply = parseImageInputs(f, mode);
     const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
     const cache = parseCacheSettings(f, mode);
+    if (dind.rootless && cache?.strategy === 'data-root') {
+        f.problems.push(`input "cache": "data-root" snapshots a root daemon's /var/lib/docker, and image ${showValue(dind.image)} runs rootless; use cache: images, or the root dind image`);
+    }
     const builder = parseBuilderSettings(f);
+    const client = parseClientSetting(f, mode);
     const cleanupStaleMs = parseCleanupStale(f, mode);
     const { settings: integration, problems: integrationProblems } = parseIntegration((name) => f.raw(name), {
         mode, daemonArgs: dind.daemonArgs, daemonConfig: registry?.daemonConfig ?? {},
@@ -4965,6 +5564,7 @@ function parseInputs(read, context = { workspace: process.cwd() }) {
         configureHost: configureHost ?? false,
         cache,
         builder,
+        client,
         cleanupStaleMs,
         integration,
         jobStatus,
@@ -5019,6 +5619,7 @@ function parseDindSettings(f, mode) {
     const privileged = f.oneOf('privileged', PRIVILEGED);
     const runtime = f.line('runtime') || undefined;
     const tcp = f.boolean('tcp');
+    const rootless = (f.boolean('rootless') ?? false) || (mode === 'dind' && isRootlessImage(image));
     const network = f.line('network') || undefined;
     let daemonArgs = [];
     try {
@@ -5027,14 +5628,15 @@ function parseDindSettings(f, mode) {
     catch (e) {
         f.problems.push(`input "daemon-args": ${showValue(f.raw('daemon-args'))} ${e.message}; close it or remove the quote`);
     }
-    const settings = { image, privileged, runtime, tcp: tcp ?? false, network, daemonArgs };
+    // A rootless daemon's socket is its user's, in a user namespace: the runner reaches it over TCP with TLS.
+    const settings = { image, privileged, runtime, tcp: (tcp ?? false) || rootless, network, daemonArgs, rootless };
     if (mode === 'dind') {
         f.problems.push(...dindProblems(settings, f));
     }
     else {
         const dindOnly = [
             ['image', image], ['privileged', privileged], ['runtime', runtime ?? ''], ['tcp', tcp ? 'true' : 'false'],
-            ['network', network ?? ''], ['daemon-args', daemonArgs.join(' ')],
+            ['network', network ?? ''], ['daemon-args', daemonArgs.join(' ')], ['rootless', rootless ? 'true' : 'false'],
         ];
         for (const [name, value] of dindOnly) {
             if (value !== INPUT_DEFAULTS[name])
@@ -5043,14 +5645,12 @@ function parseDindSettings(f, mode) {
     }
     return settings;
 }
-function dindProblems({ image, privileged, runtime, network, daemonArgs }, f) {
+function dindProblems({ image, privileged, runtime, network, daemonArgs, rootless }, f) {
     const problems = [];
     if (image.length > 255 && !f.reported('image'))
         problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
     else if (!IMAGE_REF.test(image) && !f.reported('image'))
         problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
-    else if (rootlessImageProblem(image))
-        problems.push(rootlessImageProblem(image));
     if (runtime && !OBJECT_NAME.test(runtime))
         problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
     if (runtime && privileged === 'true')
@@ -5058,6 +5658,9 @@ function dindProblems({ image, privileged, runtime, network, daemonArgs }, f) {
     if (network && !OBJECT_NAME.test(network))
         problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
     problems.push(...parseDaemonArgs(daemonArgs).problems);
+    if (rootless && f.raw('registry-certs').trim()) {
+        problems.push(`input "registry-certs": a rootless daemon reads its certificates from its user's own config directory, which the action does not fill yet (image ${showValue(image)} runs rootless); use the root dind image with registry-certs, or insecure-registries`);
+    }
     return problems;
 }
 /** The registry inputs through registry/settings.ts; undefined when their syntax has problems (reported). */
@@ -5164,416 +5767,6 @@ async function probeContainerRun(daemon, arch) {
         if (id)
             await daemon.removeContainer(id).catch(() => undefined);
         await daemon.removeImage(PROBE_IMAGE).catch(() => undefined);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/cache/zstd.ts
-// Multi-threaded zstd through the zstd binary, streaming both ways: archives never pass through a temporary tar.
-
-class ZstdError extends Error {
-}
-function failure(args, code, stderr, spawnError) {
-    if (spawnError?.code === 'ENOENT') {
-        return new ZstdError('zstd is not installed; install it (apt-get install zstd, apk add zstd) to use the image cache');
-    }
-    return new ZstdError(`zstd ${args.join(' ')} failed (exit ${code}): ${stderr.trim() || spawnError?.message || 'no message'}`);
-}
-/** Compresses `source` into `file` with every core (-T0); resolves with the compressed size. */
-function compressToFile(source, file, level = 3) {
-    const args = [`-${level}`, '-T0', '-q', '-f', '-o', file];
-    return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['pipe', 'ignore', 'pipe'] });
-        let stderr = '';
-        let spawnError;
-        child.stderr.on('data', (d) => (stderr += d));
-        child.on('error', (e) => (spawnError = e));
-        source.on('error', (e) => {
-            child.kill('SIGKILL');
-            reject(e);
-        });
-        child.stdin.on('error', () => undefined); // a dying zstd is reported by its exit code
-        source.pipe(child.stdin);
-        child.on('close', (code) => (code === 0 && !spawnError ? resolve() : reject(failure(args, code, stderr, spawnError))));
-    });
-}
-/** Decompresses `file` as a stream; `done` rejects when zstd fails (a corrupt or truncated archive). */
-function decompressFile(file) {
-    const args = ['-d', '-q', '-c', file];
-    const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let spawnError;
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', (e) => (spawnError = e));
-    const done = new Promise((resolve, reject) => {
-        child.on('close', (code) => {
-            if (code === 0 && !spawnError)
-                resolve();
-            else {
-                const error = failure(args, code, stderr, spawnError);
-                child.stdout.destroy(error);
-                reject(error);
-            }
-        });
-    });
-    done.catch(() => undefined);
-    return { stream: child.stdout, done };
-}
-
-;// CONCATENATED MODULE: ./src/cache/directory.ts
-// A cache directory (GitLab's `cache:`, a self-hosted runner's disk): one `<key>.tar.zst` per entry, written to a
-// temporary name and renamed, so a crash never leaves a half entry under a real key.
-//
-// Entries are scoped by git ref, so that a ref anyone may push to cannot hand a protected ref its daemon state:
-//
-//   <dir>/protected/<ref>/<key>.tar.zst      written by jobs of protected branches and tags
-//   <dir>/unprotected/<ref>/<key>.tar.zst    written by every other ref
-//
-// A job writes into its own ref's directory only. It restores from its own ref's directory first, then from the
-// protected directories of its fallback refs (a merge request's target, the default branch): a protected ref never
-// reads an unprotected entry, and an unprotected ref never reads another unprotected ref's. Eviction after a save
-// removes only entries of the saved key's own prefix in its own ref's directory.
-
-
-
-const SUFFIX = '.tar.zst';
-const fileOf = (dir, key) => (0,external_node_path_.join)(dir, `${encodeURIComponent(key)}${SUFFIX}`);
-/** A ref as one directory name: encoded (a ref may hold `/`), never `.` or `..`; '%none' outside CI (`%` never ends an encoding). */
-function refDirName(ref) {
-    if (!ref)
-        return '%none';
-    return encodeURIComponent(ref).replace(/^\.+$/, (dots) => '%2E'.repeat(dots.length));
-}
-/** The directory a ref's entries live in. */
-const scopeDir = (dir, ref) => (0,external_node_path_.join)(dir, ref.protected ? 'protected' : 'unprotected', refDirName(ref.name));
-async function entriesIn(dir) {
-    let names;
-    try {
-        names = await (0,promises_namespaceObject.readdir)(dir);
-    }
-    catch (e) {
-        if (e.code === 'ENOENT')
-            return [];
-        throw e;
-    }
-    const out = [];
-    for (const name of names) {
-        if (!name.endsWith(SUFFIX))
-            continue;
-        const file = (0,external_node_path_.join)(dir, name);
-        const info = await (0,promises_namespaceObject.stat)(file);
-        if (info.isFile())
-            out.push({ key: decodeURIComponent(name.slice(0, -SUFFIX.length)), file, mtime: info.mtimeMs, bytes: info.size });
-    }
-    return out;
-}
-/** The exact key, else the newest entry whose key starts with a restore key (tried in order). */
-function pick(all, primaryKey, restoreKeys) {
-    let match = all.find((e) => e.key === primaryKey);
-    for (const prefix of restoreKeys) {
-        if (match)
-            break;
-        match = all.filter((e) => e.key.startsWith(prefix)).sort((a, b) => b.mtime - a.mtime)[0];
-    }
-    return match;
-}
-class DirectoryBackend {
-    name;
-    /** Where this job's entries are written. */
-    own;
-    /** Where it may restore from, in order: its own directory, then its fallback refs' protected directories. */
-    readable;
-    constructor(dir, ref) {
-        this.name = `directory ${dir}`;
-        this.own = scopeDir(dir, ref);
-        const fallbacks = ref.fallbacks.map((name) => scopeDir(dir, { name, protected: true }));
-        this.readable = [this.own, ...fallbacks.filter((d, i) => d !== this.own && fallbacks.indexOf(d) === i)];
-    }
-    async abandon() {
-        const names = await (0,promises_namespaceObject.readdir)(this.own).catch(() => []);
-        for (const name of names)
-            if (name.endsWith(`.partial-${process.pid}`))
-                await (0,promises_namespaceObject.rm)((0,external_node_path_.join)(this.own, name), { force: true });
-    }
-    async restore(primaryKey, restoreKeys, consume) {
-        let match;
-        for (const dir of this.readable) {
-            match = pick(await entriesIn(dir), primaryKey, restoreKeys);
-            if (match)
-                break;
-        }
-        if (!match)
-            return undefined;
-        const { stream, done } = decompressFile(match.file);
-        // Both ends settle before the restore returns: a consumer still writing must not outlive a failure.
-        const [consumed, decompressed] = await Promise.allSettled([consume(stream), done]);
-        if (consumed.status === 'rejected' || decompressed.status === 'rejected') {
-            const reasons = [consumed, decompressed].flatMap((r) => (r.status === 'rejected' ? [r.reason.message] : []));
-            throw new Error(reasons.join('; '));
-        }
-        return { key: match.key, bytes: match.bytes };
-    }
-    async save(key, produce, maxBytes, supersedes = []) {
-        const target = fileOf(this.own, key);
-        if ((await entriesIn(this.own)).some((e) => e.key === key))
-            return { outcome: 'exists', bytes: 0 };
-        await (0,promises_namespaceObject.mkdir)(this.own, { recursive: true });
-        const partial = `${target}.partial-${process.pid}`;
-        try {
-            await compressToFile(await produce(), partial);
-            const bytes = (await (0,promises_namespaceObject.stat)(partial)).size;
-            if (maxBytes !== undefined && bytes > maxBytes)
-                return { outcome: 'too-large', bytes };
-            await (0,promises_namespaceObject.rename)(partial, target);
-            // GitLab keeps whatever the directory holds: without this it would grow with every changed pipeline. Only this
-            // ref's entries of the key's own prefix go; other jobs', other legs' and other refs' stay.
-            for (const old of await entriesIn(this.own)) {
-                if (old.key !== key && supersedes.some((prefix) => old.key.startsWith(prefix)))
-                    await (0,promises_namespaceObject.rm)(old.file, { force: true });
-            }
-            return { outcome: 'saved', bytes };
-        }
-        finally {
-            await (0,promises_namespaceObject.rm)(partial, { force: true });
-        }
-    }
-}
-
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/cache/service.ts
-// A CI system's cache service as a cache backend (GitHub's, through the platform). Such a service takes paths, not
-// streams: the tar goes to a file in a fixed directory (the same path every run, because the path is part of the
-// entry's version), and the service compresses it (GitHub: multi-threaded zstd). Every failure of the service is a
-// warning, never the job's. The staging directory is removed after each transfer and by abandon().
-
-
-
-
-class ServiceBackend {
-    service;
-    name;
-    dir;
-    constructor(service, tempDir) {
-        this.service = service;
-        this.name = service.name;
-        this.dir = (0,external_node_path_.join)(tempDir, 'setup-dind-cache');
-    }
-    async abandon() {
-        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-    }
-    async restore(primaryKey, restoreKeys, consume) {
-        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
-        try {
-            const key = await this.service.restore([this.dir], primaryKey, restoreKeys);
-            if (!key)
-                return undefined;
-            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
-            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
-            await consume((0,external_node_fs_.createReadStream)(file));
-            return { key, bytes };
-        }
-        finally {
-            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-        }
-    }
-    async save(key, produce, maxBytes) {
-        await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-        await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
-        try {
-            const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(await produce(), (0,external_node_fs_.createWriteStream)(file));
-            const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
-            // The service stores what zstd makes of it; the tar's size bounds that from above.
-            if (maxBytes !== undefined && bytes > maxBytes)
-                return { outcome: 'too-large', bytes, detail: 'uncompressed size' };
-            const saved = await this.service.save([this.dir], key);
-            return { ...saved, bytes };
-        }
-        finally {
-            await (0,promises_namespaceObject.rm)(this.dir, { recursive: true, force: true });
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/cache/cache.ts
-// The image cache through a job: restore before the first step (images: docker load into the job's daemon in main;
-// data-root: the daemon's data root, restored into its volume in pre before dockerd starts), save in post only
-// when the images changed. Nothing here may fail a job: every problem becomes a warning and a cold daemon.
-
-
-
-
-
-const cache_slug = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
-/** Sorted keys all the way down: the same matrix values give the same text whatever order JSON had them in. */
-function canonical(value) {
-    if (Array.isArray(value))
-        return value.map(canonical);
-    if (value && typeof value === 'object') {
-        return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
-    }
-    return value;
-}
-/**
- * A leg of a matrix as a short digest of its values; 'none' outside a matrix (GitHub's matrix context is then null).
- * GitHub hands the matrix over as JSON (toJSON(matrix), key order and layout irrelevant); GitLab as "[a, b]".
- */
-function matrixDigest(matrix) {
-    const text = matrix.trim();
-    let value = text;
-    try {
-        value = canonical(JSON.parse(text));
-    }
-    catch {
-        // not JSON (GitLab's "[a, b]", "2/3"): the text itself
-    }
-    if (value === '' || value === null || (typeof value === 'object' && !Array.isArray(value) && !Object.keys(value).length))
-        return 'none';
-    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
-}
-/**
- * Default keys: what makes entries compatible (cache kind, OS, architecture, mode, image), the job and its matrix leg,
- * then the run, so each run can write a fresh entry. `_` ends the job's and the leg's part (a slug has none), so no
- * job's prefix is a prefix of another job's. A leg restores its own entries first, then its job's newest of any leg.
- */
-function cacheKeys(inputs, job) {
-    const settings = inputs.cache;
-    const image = inputs.mode === 'dind' ? `-${cache_slug(inputs.dind.image)}` : '';
-    const jobPrefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}_${cache_slug(job.name) || 'job'}_`;
-    const leg = matrixDigest(job.matrix);
-    const legPrefix = `${jobPrefix}${leg}_`;
-    return {
-        key: settings.key ?? `${legPrefix}${cache_slug(job.runId)}-${cache_slug(job.runAttempt)}`,
-        restoreKeys: settings.restoreKeys ?? (settings.key ? [] : leg === 'none' ? [legPrefix] : [legPrefix, jobPrefix]),
-    };
-}
-/**
- * A new record and its backend (a directory when cache-dir is set, else the CI system's cache service), or undefined
- * with a warning when there is no backend.
- */
-function startCache(inputs, platform) {
-    const settings = inputs.cache;
-    if (!settings)
-        return undefined;
-    const dir = settings.dir && ((0,external_node_path_.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_.resolve)(platform.job.workspace, settings.dir));
-    const backend = backendFor(dir, platform);
-    if (!backend) {
-        platform.log.warning('The image cache needs a cache service (GitHub Actions) or cache-dir; none is available here, so the cache is off for this job.');
-        return undefined;
-    }
-    const { key, restoreKeys } = cacheKeys(inputs, platform.job);
-    return { backend, record: { settings, key, restoreKeys, backend: backend.name, ...(dir ? { dir } : {}), hit: 'false' } };
-}
-/** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
-function backendFor(dir, platform) {
-    if (dir)
-        return new DirectoryBackend(dir, platform.job.ref);
-    const service = platform.cacheService();
-    return service && new ServiceBackend(service, platform.job.tempDir);
-}
-const backendFromRecord = (record, platform) => backendFor(record.dir, platform);
-function matches(pattern, tag) {
-    const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    // "busybox" selects every tag of busybox; "busybox:1" only that one.
-    return regex.test(tag) || (!pattern.includes(':') && regex.test(tag.replace(/:[^:/]+$/, '')));
-}
-/** The images the cache keeps: their ids (for change detection) and the references to save them by. */
-async function selectImages(engine, patterns) {
-    const images = await engine.listImages();
-    const chosen = patterns.length ? images.filter((i) => i.tags.some((t) => patterns.some((p) => matches(p, t)))) : images;
-    return {
-        ids: [...new Set(chosen.map((i) => i.id))].sort(),
-        refs: chosen.flatMap((i) => (i.tags.length ? i.tags : [i.id])),
-    };
-}
-/**
- * Cache transfers get a deadline: GitHub's cache client has none for uploads, and a stalled service must never keep
- * post from removing the daemon. SETUP_DIND_CACHE_TIMEOUT_SECONDS changes it (default 10 minutes; 3 on GitLab, whose
- * after_script has 5 minutes).
- */
-function cacheDeadlineMs(env) {
-    const seconds = Number(env.SETUP_DIND_CACHE_TIMEOUT_SECONDS);
-    if (Number.isFinite(seconds) && seconds > 0)
-        return seconds * 1000;
-    // GitLab gives after_script 5 minutes in all: the save must leave time to stop and remove the daemon.
-    return env.GITLAB_CI === 'true' ? GITLAB_CACHE_DEADLINE_MS : 600_000;
-}
-const GITLAB_CACHE_DEADLINE_MS = 180_000;
-class DeadlineError extends Error {
-}
-/** The promise's result, or a DeadlineError after `ms` (the work itself is abandoned, not cancelled). */
-function withDeadline(work, ms, what) {
-    let timer;
-    const deadline = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new DeadlineError(`${what} did not finish within ${Math.round(ms / 1000)} s and was given up`)), ms);
-    });
-    work.catch(() => undefined); // a late failure of abandoned work is not news
-    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-const sameIds = (a, b) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
-/** Restores an entry with `consume`; a failure is a warning and a miss. */
-async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000) {
-    const started = performance.now();
-    try {
-        const entry = await withDeadline(backend.restore(record.key, record.restoreKeys, consume), deadlineMs, `restoring from ${backend.name}`);
-        if (!entry) {
-            log.info(`setup-dind cache: no entry for ${record.key}${record.restoreKeys.length ? ` or ${record.restoreKeys.join(', ')}*` : ''} in ${backend.name}.`);
-            return { ...record, hit: 'false' };
-        }
-        const seconds = (performance.now() - started) / 1000;
-        log.info(`setup-dind cache: restored ${entry.key} (${cache_mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
-        return { ...record, hit: entry.key === record.key ? 'true' : 'partial', restoredKey: entry.key, restoredBytes: entry.bytes, restoreSeconds: seconds };
-    }
-    catch (e) {
-        if (e instanceof DeadlineError)
-            await backend.abandon?.().catch(() => undefined);
-        log.warning(`setup-dind cache: restoring from ${backend.name} failed (${e.message}); the daemon starts cold.`);
-        return { ...record, hit: 'false', failed: true };
-    }
-}
-const cache_mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-/**
- * post: saves when the selected images differ from what was restored (or always, per cache-save). `produce` makes
- * the tar (docker save, or the stopped daemon's data root); `prepare` runs first when saving (stopping the daemon).
- */
-async function saveEntry(backend, record, current, produce, log, prepare, deadlineMs = 600_000, jobStatus = 'success') {
-    const { settings } = record;
-    if (settings.save === 'never')
-        return 'not saved: cache-save is never';
-    if (settings.save === 'on-success' && jobStatus !== 'success')
-        return `not saved: the job did not succeed (${jobStatus || 'unknown'}), and cache-save is on-success`;
-    if (!current.ids.length)
-        return 'not saved: no images to keep';
-    if ((settings.save === 'on-change' || settings.save === 'on-success') && sameIds(record.fingerprint, current.ids)) {
-        return `not saved: the images are unchanged since ${record.restoredKey ? `the restore of ${record.restoredKey}` : 'the start'}`;
-    }
-    const started = performance.now();
-    try {
-        await prepare?.();
-        // Only the key's own prefix is superseded (a matrix leg's, not its job's): other legs' entries stay.
-        const superseded = prunePrefix(record.key, record.restoreKeys);
-        const result = await withDeadline(backend.save(record.key, () => produce(current.refs), settings.maxBytes, superseded ? [superseded] : []), deadlineMs, `saving to ${backend.name}`);
-        const seconds = ((performance.now() - started) / 1000).toFixed(2);
-        switch (result.outcome) {
-            case 'saved':
-                return `saved ${record.key} (${cache_mb(result.bytes)}, ${current.ids.length} images) to ${backend.name} in ${seconds} s`;
-            case 'exists':
-                log.warning(`setup-dind cache: ${record.key} exists already and entries are immutable; use a key that changes (the default adds the run) to save changed images.`);
-                return 'not saved: the key exists';
-            case 'too-large':
-                log.warning(`setup-dind cache: not saved, ${cache_mb(result.bytes)} is above cache-max-size (${cache_mb(settings.maxBytes ?? 0)}).`);
-                return 'not saved: too large';
-            default:
-                log.warning(`setup-dind cache: saving to ${backend.name} failed${result.detail ? ` (${result.detail})` : ''}.`);
-                return 'not saved: the backend failed';
-        }
-    }
-    catch (e) {
-        if (e instanceof DeadlineError)
-            await backend.abandon?.().catch(() => undefined);
-        log.warning(`setup-dind cache: saving failed (${e.message}); the job is not affected.`);
-        return 'not saved: an error';
     }
 }
 
@@ -5842,6 +6035,366 @@ async function undoBuilder(s, platform) {
         platform.log.info(`setup-dind: removed the buildx builder ${s.builder}.`);
 }
 
+;// CONCATENATED MODULE: ./src/client/tar.ts
+// Reading a tar stream (what the engine's archive endpoint answers) in-process: ustar headers, with the PAX ('x')
+// and GNU ('L', 'K') long-name records Go's archive/tar writes. No program is spawned and nothing is extracted
+// unless the caller names a destination for the entry: the caller decides where (if anywhere) each entry goes.
+
+const BLOCK = 512;
+const tar_text = (b) => {
+    const end = b.indexOf(0);
+    return b.subarray(0, end < 0 ? b.length : end).toString('utf8');
+};
+function octal(b) {
+    // Base-256 (GNU) for values that do not fit in octal digits: the high bit of the first byte is set.
+    if (b[0] & 0x80)
+        return b.subarray(1).reduce((n, byte) => n * 256 + byte, b[0] & 0x7f);
+    const digits = tar_text(b).trim();
+    return digits ? parseInt(digits, 8) : 0;
+}
+/** "len key=value\n" records of a PAX extended header. */
+function paxRecords(data) {
+    const records = {};
+    let offset = 0;
+    while (offset < data.length) {
+        const space = data.indexOf(0x20, offset);
+        const length = Number(data.subarray(offset, space).toString('ascii'));
+        if (space < 0 || !Number.isInteger(length) || length <= 0)
+            break;
+        const record = data.subarray(space + 1, offset + length - 1).toString('utf8');
+        const eq = record.indexOf('=');
+        if (eq > 0)
+            records[record.slice(0, eq)] = record.slice(eq + 1);
+        offset += length;
+    }
+    return records;
+}
+function typeOf(flag) {
+    if (flag === '0' || flag === '\0' || flag === '' || flag === '7')
+        return 'file';
+    if (flag === '5')
+        return 'directory';
+    if (flag === '2')
+        return 'symlink';
+    return 'other';
+}
+/** The reader's position in the stream: content still to come, padding to skip, what the content goes to. */
+class TarReader {
+    destination;
+    entries = [];
+    ended = false;
+    pending = Buffer.alloc(0);
+    remaining = 0;
+    skip = 0;
+    sink;
+    collecting;
+    overrides = {};
+    constructor(destination) {
+        this.destination = destination;
+    }
+    get incomplete() {
+        return this.remaining > 0 || this.sink !== undefined;
+    }
+    async push(chunk) {
+        if (this.ended)
+            return;
+        this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+        while (await this.step())
+            ;
+    }
+    async close() {
+        await this.sink?.close();
+        this.sink = undefined;
+    }
+    /** Consumes what it can; false when it needs more data (or the archive ended). */
+    async step() {
+        if (this.remaining > 0) {
+            const n = Math.min(this.remaining, this.pending.length);
+            const part = this.pending.subarray(0, n);
+            if (this.sink)
+                await this.sink.write(part);
+            this.collecting?.parts.push(Buffer.from(part));
+            this.remaining -= n;
+            this.pending = this.pending.subarray(n);
+            if (this.remaining > 0)
+                return false;
+            await this.entryDone();
+        }
+        if (this.skip > 0) {
+            const n = Math.min(this.skip, this.pending.length);
+            this.skip -= n;
+            this.pending = this.pending.subarray(n);
+            if (this.skip > 0)
+                return false;
+        }
+        if (this.pending.length < BLOCK)
+            return false;
+        const header = this.pending.subarray(0, BLOCK);
+        this.pending = this.pending.subarray(BLOCK);
+        if (header.every((b) => b === 0)) {
+            this.ended = true;
+            return false;
+        }
+        await this.header(header);
+        return true;
+    }
+    async entryDone() {
+        await this.close();
+        const c = this.collecting;
+        if (!c)
+            return;
+        this.collecting = undefined;
+        const data = Buffer.concat(c.parts);
+        if (c.kind === 'x') {
+            const pax = paxRecords(data);
+            if (pax.path)
+                this.overrides.name = pax.path;
+            if (pax.linkpath)
+                this.overrides.linkname = pax.linkpath;
+            if (pax.size)
+                this.overrides.size = Number(pax.size);
+        }
+        else if (c.kind === 'L')
+            this.overrides.name = tar_text(data);
+        else
+            this.overrides.linkname = tar_text(data);
+    }
+    async header(header) {
+        const flag = String.fromCharCode(header[156]);
+        const prefix = header.subarray(257, 262).toString('ascii') === 'ustar' ? tar_text(header.subarray(345, 500)) : '';
+        const size = this.overrides.size ?? octal(header.subarray(124, 136));
+        this.remaining = size;
+        this.skip = (BLOCK - (size % BLOCK)) % BLOCK;
+        if (flag === 'x' || flag === 'L' || flag === 'K') {
+            this.collecting = { kind: flag, parts: [] };
+            if (size === 0)
+                await this.entryDone();
+            return;
+        }
+        if (flag === 'g')
+            return; // a global PAX header: nothing the caller needs
+        const name = tar_text(header.subarray(0, 100));
+        const entry = {
+            name: this.overrides.name ?? (prefix ? `${prefix}/${name}` : name),
+            type: typeOf(flag),
+            size,
+            mode: octal(header.subarray(100, 108)) & 0o7777,
+            linkname: this.overrides.linkname ?? tar_text(header.subarray(157, 257)),
+        };
+        this.overrides = {};
+        this.entries.push(entry);
+        const target = this.destination(entry);
+        if (target && entry.type === 'file') {
+            this.sink = await (0,promises_namespaceObject.open)(target, 'wx', entry.mode & 0o755);
+            if (size === 0)
+                await this.close();
+        }
+    }
+}
+/**
+ * Reads the whole tar stream. `destination` is asked once per entry (directories and links included): a path
+ * makes a regular file's content go to a new file there (its mode from the entry, at most 0755; an existing file is
+ * an error, never overwritten); undefined skips it. Resolves with every entry read.
+ */
+async function readTar(stream, destination) {
+    const reader = new TarReader(destination);
+    try {
+        for await (const chunk of stream)
+            await reader.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    }
+    finally {
+        await reader.close();
+    }
+    if (reader.incomplete || !reader.ended)
+        throw new Error('the archive ended in the middle of an entry');
+    return reader.entries;
+}
+
+;// CONCATENATED MODULE: ./src/client/copy.ts
+// The docker CLI and its CLI plugins out of the dind image, through the engine's archive endpoint (no download, no
+// program run): read from the daemon's own container, written into a directory of the job's. Symlinks (a plugin
+// that points at a binary elsewhere in the image) are followed inside the container.
+
+
+
+/** Where dind images keep the docker CLI: the official image in /usr/local/bin, Debian and Alpine packages in /usr/bin. */
+const CLI_PATHS = ['/usr/local/bin/docker', '/usr/bin/docker', '/bin/docker'];
+/** The docker CLI's system plugin directories on Linux, in its order of preference. */
+const PLUGIN_DIRS = ['/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
+/** A CLI plugin's file name (docker-<name>, the name lower-case letters and digits). */
+const PLUGIN_FILE = /^docker-[a-z][a-z0-9]*$/;
+const MAX_LINKS = 8;
+/** The file or symlink `path` names in the container, written to `dest`; its container path, or undefined when absent. */
+async function copyFile(engine, id, path, dest, hops = 0) {
+    const archive = await engine.archiveIfExists(id, path);
+    if (!archive)
+        return undefined;
+    // The archive of one path holds one top-level entry, named after it.
+    const entries = await readTar(archive, (e) => (e.type === 'file' && !e.name.includes('/') ? dest : undefined));
+    const top = entries.find((e) => !e.name.replace(/\/$/, '').includes('/'));
+    if (top?.type === 'file')
+        return path;
+    if (top?.type === 'symlink' && hops < MAX_LINKS)
+        return copyFile(engine, id, external_node_path_.posix.resolve(external_node_path_.posix.dirname(path), top.linkname), dest, hops + 1);
+    throw new Error(`${path} in the image is ${top ? `a ${top.type}${top.type === 'symlink' ? ` (more than ${MAX_LINKS} links deep)` : ''}` : 'an empty archive'}, not a program`);
+}
+/** The plugins of one directory that are not taken yet, copied into `pluginDir`. */
+async function copyPluginDir(engine, id, dir, pluginDir, taken) {
+    const archive = await engine.archiveIfExists(id, dir);
+    if (!archive)
+        return;
+    const fileOf = (name) => {
+        const m = /^[^/]+\/([^/]+)$/.exec(name);
+        return m && PLUGIN_FILE.test(m[1]) && !(m[1].slice('docker-'.length) in taken) ? m[1] : undefined;
+    };
+    const entries = await readTar(archive, (e) => {
+        const file = e.type === 'file' ? fileOf(e.name) : undefined;
+        return file ? (0,external_node_path_.join)(pluginDir, file) : undefined;
+    });
+    for (const e of entries) {
+        const file = fileOf(e.name);
+        if (!file || (e.type !== 'file' && e.type !== 'symlink'))
+            continue;
+        const source = `${dir}/${file}`;
+        const found = e.type === 'file' ? source : await copyFile(engine, id, external_node_path_.posix.resolve(dir, e.linkname), (0,external_node_path_.join)(pluginDir, file), 1);
+        if (found)
+            taken[file.slice('docker-'.length)] = source;
+    }
+}
+/**
+ * Copies the image's docker CLI to `dir`/docker and its plugins to `dir`/cli-plugins/docker-<name>, from the
+ * container `id` (created or running). Throws when the image has no docker CLI.
+ */
+async function copyClient(engine, id, dir, image) {
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(dir, 'cli-plugins'), { recursive: true, mode: 0o755 });
+    let cli;
+    for (const path of CLI_PATHS) {
+        if (await copyFile(engine, id, path, (0,external_node_path_.join)(dir, 'docker'))) {
+            cli = path;
+            break;
+        }
+    }
+    if (!cli) {
+        throw new Error(`the image ${image} has no docker CLI (looked for ${CLI_PATHS.join(', ')}); use an image that ships it (the official docker:<version>-dind does), or remove the input client`);
+    }
+    const plugins = {};
+    for (const d of PLUGIN_DIRS)
+        await copyPluginDir(engine, id, d, (0,external_node_path_.join)(dir, 'cli-plugins'), plugins);
+    return { cli, plugins };
+}
+
+;// CONCATENATED MODULE: ./src/client/apply.ts
+// client through the phases: main copies the dind image's docker CLI and plugins into a directory of the job's and
+// puts it on PATH; the docker CLI looks for plugins in its config directory and the system directories, never next
+// to itself, so the plugin directory goes into config.json's cliPluginsExtraDirs (which it searches first). Both
+// are recorded in state before they exist; post takes our directory out of config.json again (the rest of the file
+// as the job left it) and removes the directory.
+
+
+
+
+
+
+
+const CONFIG_KEY = 'cliPluginsExtraDirs';
+async function readConfigText(path) {
+    try {
+        return await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    }
+    catch (e) {
+        if (e.code === 'ENOENT')
+            return null;
+        throw e;
+    }
+}
+function parseConfig(text, path) {
+    if (!text?.trim())
+        return {};
+    try {
+        const parsed = JSON.parse(text);
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+            throw new Error('not a JSON object');
+        return parsed;
+    }
+    catch (e) {
+        throw new Error(`${path} is not valid JSON (${e.message}); fix or remove it`);
+    }
+}
+const extraDirs = (config) => (Array.isArray(config[CONFIG_KEY]) ? config[CONFIG_KEY].filter((d) => typeof d === 'string') : []);
+/** Puts `pluginDir` first in config.json's cliPluginsExtraDirs (the config directory is created when missing). */
+async function addPluginDir(configDir, pluginDir, record) {
+    const path = (0,external_node_path_.join)(configDir, 'config.json');
+    const text = await readConfigText(path);
+    const config = parseConfig(text, path);
+    record({ configDir, pluginDir, fileExisted: text !== null, dirExisted: (0,external_node_fs_.existsSync)(configDir) });
+    await (0,promises_namespaceObject.mkdir)(configDir, { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.writeFile)(path, `${JSON.stringify({ ...config, [CONFIG_KEY]: [pluginDir, ...extraDirs(config).filter((d) => d !== pluginDir)] }, null, 2)}\n`, { mode: 0o600 });
+}
+/** Takes `pluginDir` out of config.json again; a file that then holds nothing and did not exist before goes. */
+async function removePluginDir(r) {
+    const path = (0,external_node_path_.join)(r.configDir, 'config.json');
+    const text = await readConfigText(path);
+    if (text === null)
+        return;
+    const config = parseConfig(text, path);
+    const rest = extraDirs(config).filter((d) => d !== r.pluginDir);
+    const { [CONFIG_KEY]: _ours, ...others } = config;
+    const next = rest.length ? { ...others, [CONFIG_KEY]: rest } : others;
+    if (!r.fileExisted && Object.keys(next).length === 0) {
+        await (0,promises_namespaceObject.rm)(path, { force: true });
+        // The directory too, when we made it and nothing else went into it since.
+        if (!r.dirExisted)
+            await (0,promises_namespaceObject.rmdir)(r.configDir).catch(() => undefined);
+    }
+    else {
+        await (0,promises_namespaceObject.writeFile)(path, `${JSON.stringify(next, null, 2)}\n`);
+    }
+}
+/**
+ * main (dind), as soon as the daemon's container exists: starts copying the image's CLI and plugins (recorded in
+ * state first) while the daemon boots. `finish` runs after the docker context is handed over: the plugin directory
+ * goes into config.json after the context's own change, so post can take it out first.
+ */
+function startClient(platform, state, image) {
+    const outer = state.value?.outer;
+    if (!outer)
+        throw new Error('client: the dind container was not started');
+    return startClientWith(platform, state, image, new EngineClient(loadEndpoint(outer)));
+}
+/** startClient on a given engine (the outer one, which runs the daemon's container). */
+function startClientWith(platform, state, image, engine) {
+    const s = state.value;
+    if (!s.jobDir || !s.containerId)
+        throw new Error('client: the dind container was not started');
+    const dir = (0,external_node_path_.join)(s.jobDir, 'client');
+    state.update({ client: { dir } });
+    const started = performance.now();
+    const copying = copyClient(engine, s.containerId, dir, image).then((copied) => ({ copied, took: ((performance.now() - started) / 1000).toFixed(2) }));
+    copying.catch(() => undefined); // reported by finish; a main that fails earlier leaves the directory to post
+    return {
+        async finish() {
+            const { copied, took } = await copying;
+            const plugins = Object.keys(copied.plugins).sort();
+            if (plugins.length) {
+                await addPluginDir(dockerConfigDir(platform.env), (0,external_node_path_.join)(dir, 'cli-plugins'), (config) => state.update({ client: { dir, config } }));
+            }
+            platform.addPath(dir);
+            const what = `the docker CLI of ${image} (${copied.cli})${plugins.length ? ` with the plugins ${plugins.join(', ')}` : ', no CLI plugins in the image'}`;
+            platform.log.info(`setup-dind: ${what} in ${dir} (copied in ${took} s, while the daemon started), first on PATH for the next steps.`);
+            return { 'docker CLI': `${copied.cli} of the image${plugins.length ? `, plugins ${plugins.join(', ')}` : ''}, in ${dir}` };
+        },
+    };
+}
+/** post: config.json without our plugin directory, and the directory removed. Problems are warnings. */
+async function undoClient(s, platform) {
+    if (!s.client)
+        return;
+    if (s.client.config) {
+        await removePluginDir(s.client.config).catch((e) => platform.log.warning(`setup-dind: could not take ${s.client.config.pluginDir} out of ${(0,external_node_path_.join)(s.client.config.configDir, 'config.json')}: ${e.message}`));
+    }
+    await (0,promises_namespaceObject.rm)(s.client.dir, { recursive: true, force: true });
+}
+
 ;// CONCATENATED MODULE: ./src/state.ts
 const KEY = 'setup-dind';
 class StateRecorder {
@@ -6072,6 +6625,8 @@ function restartNotice(changed) {
 
 
 
+
+
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
 function endsOnThisPlatform(platform, options, report) {
     const problem = unsupportedPlatform(options.os ?? process.platform);
@@ -6104,11 +6659,13 @@ function daemonMode(inputs, platform, state, engine, options) {
 /** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
 function restoreDataRoot(inputs, platform, state) {
     // The helper mounts the daemon's volume; the daemon's container stays created, not started.
-    return async (engine) => {
+    return async (engine, containerId) => {
         const started = startCache(inputs, platform);
         if (!started)
             return true;
-        const place = snapshotPlace(engine, state.value, inputs.dind.image, platform);
+        // The image the daemon's container runs (it may have come from the cache under another name).
+        const image = (await engine.inspectContainer(containerId))?.image ?? inputs.dind.image;
+        const place = snapshotPlace(engine, state.value, image, platform);
         const record = await restoreEntry(started.backend, started.record, (tar) => restoreDataRootSnapshot(place, tar), platform.log, cacheDeadlineMs(platform.env));
         state.update({ cache: record });
         return !record.failed;
@@ -6192,6 +6749,8 @@ async function runMain(platform, options = {}) {
         }
         const waitStarted = clock.now();
         const daemon = await daemonMode(inputs, platform, state, engine, options).attach();
+        // The image's CLI is copied out of the daemon's container while the daemon boots.
+        const clientCopy = inputs.client ? startClient(platform, state, inputs.dind.image) : undefined;
         const client = new EngineClient(daemon.endpoint);
         const target = `the ${inputs.mode} daemon at ${client.description}`;
         // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
@@ -6222,6 +6781,8 @@ async function runMain(platform, options = {}) {
         for (const [name, value] of Object.entries(outputs))
             platform.setOutput(name, value);
         await handToJob(daemon, outputs['docker-host'], inputs, platform, state, moreEnv);
+        // After the docker context: post takes our plugin directory out of config.json before the context restores it.
+        const clientFacts = (await clientCopy?.finish()) ?? {};
         platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
         await platform.appendSummary(summaryTable('setup-dind', {
             Mode: inputs.mode,
@@ -6229,6 +6790,7 @@ async function runMain(platform, options = {}) {
             ...registry.facts,
             ...(cache ? { 'Image cache': cacheFact(cache) } : {}),
             ...builder.facts,
+            ...clientFacts,
             'DOCKER_HOST': `\`${outputs['docker-host']}\``,
             'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
             'Storage driver': info.storageDriver,
@@ -6307,6 +6869,7 @@ async function runPost(platform, options = {}) {
             const tail = await engine.containerLogs(s.containerId, 200).catch((e) => `(the daemon's log could not be read: ${e.message})`);
             await platform.group(`Docker daemon log (the job ${jobStatus === 'success' ? 'did not reach a ready daemon' : `status is ${jobStatus || 'unknown'}`})`, async () => platform.log.info(tail));
         }
+        await undoClient(s, platform).catch((e) => platform.log.warning(`setup-dind: could not remove the docker CLI directory: ${e.message}`));
         if (s.dockerContext) {
             await removeDockerContext(s.dockerContext).catch((e) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
         }
@@ -6319,6 +6882,8 @@ async function runPost(platform, options = {}) {
                 if (message.startsWith('saved '))
                     await pruneAfterSave(s.cache, platform);
             }
+            if (s.dindImage && s.outer && s.ready)
+                platform.log.info(`setup-dind cache: ${await saveDindImage(new EngineClient(loadEndpoint(s.outer)), s.dindImage, platform)}.`);
             const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
             if (restored.length)
                 platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
@@ -6511,6 +7076,18 @@ function exportVariable(env, name, value) {
     process.env[name] = value;
     fileCommand(env, 'ENV', 'set-env', name, value);
 }
+/** GITHUB_PATH: `dir` goes first on PATH for later steps (and for this process, as with @actions/core). */
+function addPath(env, dir) {
+    process.env.PATH = `${dir}:${process.env.PATH ?? ''}`;
+    const file = env.GITHUB_PATH;
+    if (!file) {
+        issueCommand('add-path', {}, dir);
+        return;
+    }
+    if (!(0,external_node_fs_.existsSync)(file))
+        throw new Error(`Missing file at path: ${file}`);
+    (0,external_node_fs_.appendFileSync)(file, `${dir}${external_node_os_.EOL}`, { encoding: 'utf8' });
+}
 async function appendSummary(env, markdown) {
     const file = env.GITHUB_STEP_SUMMARY;
     if (!file)
@@ -6681,6 +7258,7 @@ function githubPlatform(env = process.env) {
         input: (name) => env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '',
         setOutput: (name, value) => setOutput(env, name, value),
         exportVariable: (name, value) => exportVariable(env, name, value),
+        addPath: (dir) => addPath(env, dir),
         mask: (secret) => issueCommand('add-mask', {}, secret),
         group: (title, fn) => group(title, fn),
         appendSummary: async (markdown) => {

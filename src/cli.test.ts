@@ -64,4 +64,19 @@ describe('runCli', () => {
     expect(c.lines).toEqual([`export DOCKER_HOST='unix:///tmp/it'\\''s/docker.sock'`, "DOCKER_HOST=unix:///tmp/it's/docker.sock"]);
     expect(await runCli(['env', '--state-dir', mkdtempSync(join(tmpdir(), 'cli-'))], {}, c.out, c.out)).toBe(1);
   });
+
+  it('puts added directories first on the shell\'s PATH (the last added first); dotenv cannot extend PATH', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'cli-'));
+    const platform = shellPlatform({ env: {}, inputs: {}, stateDir, out: () => {}, err: () => {} });
+    platform.exportVariable('DOCKER_HOST', 'unix:///d.sock');
+    platform.addPath('/job/client');
+    platform.addPath("/it's/second");
+    const c = capture();
+    expect(await runCli(['env', '--state-dir', stateDir], {}, c.out, c.out)).toBe(0);
+    expect(c.lines).toEqual([`export DOCKER_HOST='unix:///d.sock'\nexport PATH='/job/client':"$PATH"\nexport PATH='/it'\\''s/second':"$PATH"`]);
+    const { execFileSync } = await import('node:child_process');
+    expect(execFileSync('sh', ['-c', `${c.lines[0]}\nprintf %s "$PATH"`], { env: { PATH: '/bin' } }).toString()).toBe("/it's/second:/job/client:/bin");
+    expect(await runCli(['env', '--state-dir', stateDir, '--format', 'dotenv'], {}, c.out, c.out)).toBe(0);
+    expect(c.lines[1]).toBe('DOCKER_HOST=unix:///d.sock');
+  });
 });

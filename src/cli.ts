@@ -125,7 +125,7 @@ export async function runCli(
       err(`setup-dind: nothing started in ${invocation.stateDir}; run setup-dind start first (or pass --state-dir)`);
       return 1;
     }
-    out(invocation.format === 'dotenv' ? dotenv(saved.env) : shellExports(saved.env));
+    out(invocation.format === 'dotenv' ? dotenv(saved.env) : shellExports(saved.env, saved.paths));
     return 0;
   }
   const inputs = { ...invocation.inputs };

@@ -19,7 +19,7 @@ describe('parseInputs', () => {
     const inputs = parse({});
     expect(inputs.mode).toBe('dind');
     expect(inputs.waitTimeoutMs).toBe(60_000);
-    expect(inputs.dind).toEqual({ image: 'docker:29.1.3-dind@sha256:173f284a4299164772a90f52b373e73e087583c0963f1334c9995f190ef6f3f5', privileged: 'auto', runtime: undefined, tcp: false, network: undefined, daemonArgs: [] });
+    expect(inputs.dind).toEqual({ image: 'docker:29.1.3-dind@sha256:173f284a4299164772a90f52b373e73e087583c0963f1334c9995f190ef6f3f5', privileged: 'auto', runtime: undefined, tcp: false, network: undefined, daemonArgs: [], rootless: false });
     expect(inputs.jobStatus).toBe('success');
   });
 

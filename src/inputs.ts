@@ -2,11 +2,12 @@
 // and nothing is started while any input is invalid.
 import { type BuilderSettings, DEFAULT_BUILDX_IMAGE, parseBuilderSettings } from './builder/settings.js';
 import { type CacheSettings, parseCacheSettings } from './cache/settings.js';
+import { parseClientSetting } from './client/settings.js';
 import { type DaemonAddress, parseDockerHost } from './endpoint.js';
 import { parseDaemonArgs } from './daemon-args.js';
 import { type Fields, fieldsOf, parseBoolean } from './fields.js';
 import { type ImageSupplySettings, parseImageSupply } from './image/settings.js';
-import { rootlessImageProblem } from './image/reference.js';
+import { isRootlessImage } from './daemon/rootless.js';
 import { type NetworkSettings, networkProblems, parseNetworkSettings } from './network/settings.js';
 import { registryModeProblems } from './registry/daemon-json.js';
 import { type RegistrySettings, parseRegistrySettings } from './registry/settings.js';
@@ -41,6 +42,7 @@ export const INPUT_DEFAULTS = {
   'image-username': '',
   'image-password': '',
   privileged: 'auto',
+  rootless: 'false',
   runtime: '',
   tcp: 'false',
   network: '',
@@ -65,6 +67,7 @@ export const INPUT_DEFAULTS = {
   'cache-volumes': 'false',
   buildx: 'false',
   'buildx-image': DEFAULT_BUILDX_IMAGE,
+  client: 'false',
   token: '${{ github.token }}',
   'job-status': '${{ job.status }}',
   matrix: '${{ toJSON(matrix) }}',
@@ -78,6 +81,8 @@ export interface DindSettings {
   tcp: boolean;
   network?: string;
   daemonArgs: string[];
+  /** A rootless image, run with its own entrypoint and user (input rootless, or an image named *-rootless); implies tcp. */
+  rootless: boolean;
 }
 
 /** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
@@ -108,6 +113,8 @@ export interface Inputs {
   cache?: CacheSettings;
   /** buildx: a docker-container builder on the job's daemon; undefined: none. */
   builder?: BuilderSettings;
+  /** dind: the image's docker CLI and plugins first on PATH for the job's steps (client/). */
+  client: boolean;
   /** Remove objects of other setup-dind sessions older than this (ms) from the engine; undefined: never. */
   cleanupStaleMs?: number;
   /** dind: job paths, mounts, MTU, proxies and port forwarding (daemon/integration.ts). */
@@ -174,7 +181,11 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
   const imageSupply = parseImageInputs(f, mode);
   const network = parseNetwork(f, mode, registry?.daemonConfig ?? {}, dind.daemonArgs);
   const cache = parseCacheSettings(f, mode);
+  if (dind.rootless && cache?.strategy === 'data-root') {
+    f.problems.push(`input "cache": "data-root" snapshots a root daemon's /var/lib/docker, and image ${showValue(dind.image)} runs rootless; use cache: images, or the root dind image`);
+  }
   const builder = parseBuilderSettings(f);
+  const client = parseClientSetting(f, mode);
   const cleanupStaleMs = parseCleanupStale(f, mode);
   const { settings: integration, problems: integrationProblems } = parseIntegration((name) => f.raw(name), {
     mode, daemonArgs: dind.daemonArgs, daemonConfig: registry?.daemonConfig ?? {},
@@ -197,6 +208,7 @@ export function parseInputs(read: InputReader, context: { workspace: string } = 
     configureHost: configureHost ?? false,
     cache,
     builder,
+    client,
     cleanupStaleMs,
     integration,
     jobStatus,
@@ -250,6 +262,7 @@ function parseDindSettings(f: Fields<InputName>, mode: Mode): DindSettings {
   const privileged = f.oneOf('privileged', PRIVILEGED);
   const runtime = f.line('runtime') || undefined;
   const tcp = f.boolean('tcp');
+  const rootless = (f.boolean('rootless') ?? false) || (mode === 'dind' && isRootlessImage(image));
   const network = f.line('network') || undefined;
   let daemonArgs: string[] = [];
   try {
@@ -257,13 +270,14 @@ function parseDindSettings(f: Fields<InputName>, mode: Mode): DindSettings {
   } catch (e) {
     f.problems.push(`input "daemon-args": ${showValue(f.raw('daemon-args'))} ${(e as Error).message}; close it or remove the quote`);
   }
-  const settings: DindSettings = { image, privileged, runtime, tcp: tcp ?? false, network, daemonArgs };
+  // A rootless daemon's socket is its user's, in a user namespace: the runner reaches it over TCP with TLS.
+  const settings: DindSettings = { image, privileged, runtime, tcp: (tcp ?? false) || rootless, network, daemonArgs, rootless };
   if (mode === 'dind') {
     f.problems.push(...dindProblems(settings, f));
   } else {
     const dindOnly: [InputName, string][] = [
       ['image', image], ['privileged', privileged], ['runtime', runtime ?? ''], ['tcp', tcp ? 'true' : 'false'],
-      ['network', network ?? ''], ['daemon-args', daemonArgs.join(' ')],
+      ['network', network ?? ''], ['daemon-args', daemonArgs.join(' ')], ['rootless', rootless ? 'true' : 'false'],
     ];
     for (const [name, value] of dindOnly) {
       if (value !== INPUT_DEFAULTS[name]) f.problems.push(`input "${name}": ${showValue(value)} applies only to mode dind, but mode is ${mode}; remove it or use mode dind`);
@@ -272,15 +286,17 @@ function parseDindSettings(f: Fields<InputName>, mode: Mode): DindSettings {
   return settings;
 }
 
-function dindProblems({ image, privileged, runtime, network, daemonArgs }: DindSettings, f: Fields<InputName>): string[] {
+function dindProblems({ image, privileged, runtime, network, daemonArgs, rootless }: DindSettings, f: Fields<InputName>): string[] {
   const problems: string[] = [];
   if (image.length > 255 && !f.reported('image')) problems.push(`input "image": ${showValue(image)} is longer than the 255 characters an image reference may have; use the image's real name`);
   else if (!IMAGE_REF.test(image) && !f.reported('image')) problems.push(`input "image": ${showValue(image)} is not an image reference; use something like docker:29-dind or registry.example.com:5000/team/dind:1`);
-  else if (rootlessImageProblem(image)) problems.push(rootlessImageProblem(image)!);
   if (runtime && !OBJECT_NAME.test(runtime)) problems.push(`input "runtime": ${showValue(runtime)} is not a runtime name; use a name like sysbox-runc`);
   if (runtime && privileged === 'true') problems.push(`input "runtime": ${showValue(runtime)} runs the daemon unprivileged, but privileged is "true"; set privileged to auto or false, or remove runtime`);
   if (network && !OBJECT_NAME.test(network)) problems.push(`input "network": ${showValue(network)} is not a docker network name (letters, digits, _ . -, at most 128); use a name like ci-net`);
   problems.push(...parseDaemonArgs(daemonArgs).problems);
+  if (rootless && f.raw('registry-certs').trim()) {
+    problems.push(`input "registry-certs": a rootless daemon reads its certificates from its user's own config directory, which the action does not fill yet (image ${showValue(image)} runs rootless); use the root dind image with registry-certs, or insecure-registries`);
+  }
   return problems;
 }
 

@@ -16,7 +16,9 @@ import { type CacheRecord, cacheDeadlineMs, backendFromRecord, mb, restoreEntry,
 import { type SnapshotPlace, restoreDataRootSnapshot, snapshotDataRoot } from './cache/data-root.js';
 import { cacheOutputs } from './cache/outputs.js';
 import { pruneAfterSave } from './cache/prune.js';
+import { saveDindImage } from './cache/dind-image.js';
 import { applyBuilder, undoBuilder } from './builder/apply.js';
+import { startClient, undoClient } from './client/apply.js';
 import { type SessionState, StateRecorder } from './state.js';
 import { ensureJobDir } from './jobdir.js';
 import { CONTEXT_NAME, type ContextRecord, handOver, removeDockerContext } from './docker-context.js';
@@ -63,10 +65,12 @@ function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, en
 /** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
 function restoreDataRoot(inputs: Inputs, platform: Platform, state: StateRecorder) {
   // The helper mounts the daemon's volume; the daemon's container stays created, not started.
-  return async (engine: EngineClient): Promise<boolean> => {
+  return async (engine: EngineClient, containerId: string): Promise<boolean> => {
     const started = startCache(inputs, platform);
     if (!started) return true;
-    const place = snapshotPlace(engine, state.value!, inputs.dind.image, platform);
+    // The image the daemon's container runs (it may have come from the cache under another name).
+    const image = (await engine.inspectContainer(containerId))?.image ?? inputs.dind.image;
+    const place = snapshotPlace(engine, state.value!, image, platform);
     const record = await restoreEntry(started.backend, started.record, (tar) => restoreDataRootSnapshot(place, tar), platform.log, cacheDeadlineMs(platform.env));
     state.update({ cache: record });
     return !record.failed;
@@ -142,6 +146,8 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     }
     const waitStarted = clock.now();
     const daemon = await daemonMode(inputs, platform, state, engine, options).attach();
+    // The image's CLI is copied out of the daemon's container while the daemon boots.
+    const clientCopy = inputs.client ? startClient(platform, state, inputs.dind.image) : undefined;
     const client = new EngineClient(daemon.endpoint);
     const target = `the ${inputs.mode} daemon at ${client.description}`;
     // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
@@ -171,6 +177,8 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     };
     for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
     await handToJob(daemon, outputs['docker-host']!, inputs, platform, state, moreEnv);
+    // After the docker context: post takes our plugin directory out of config.json before the context restores it.
+    const clientFacts = (await clientCopy?.finish()) ?? {};
     platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
     await platform.appendSummary(
       summaryTable('setup-dind', {
@@ -179,6 +187,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
         ...registry.facts,
         ...(cache ? { 'Image cache': cacheFact(cache) } : {}),
         ...builder.facts,
+        ...clientFacts,
         'DOCKER_HOST': `\`${outputs['docker-host']}\``,
         'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
         'Storage driver': info.storageDriver,
@@ -256,6 +265,7 @@ export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'o
       const tail = await engine.containerLogs(s.containerId, 200).catch((e: Error) => `(the daemon's log could not be read: ${e.message})`);
       await platform.group(`Docker daemon log (the job ${jobStatus === 'success' ? 'did not reach a ready daemon' : `status is ${jobStatus || 'unknown'}`})`, async () => platform.log.info(tail));
     }
+    await undoClient(s, platform).catch((e: Error) => platform.log.warning(`setup-dind: could not remove the docker CLI directory: ${e.message}`));
     if (s.dockerContext) {
       await removeDockerContext(s.dockerContext).catch((e: Error) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
     }
@@ -267,6 +277,7 @@ export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'o
         // saveEntry's message for a new entry starts with "saved ".
         if (message.startsWith('saved ')) await pruneAfterSave(s.cache, platform);
       }
+      if (s.dindImage && s.outer && s.ready) platform.log.info(`setup-dind cache: ${await saveDindImage(new EngineClient(loadEndpoint(s.outer)), s.dindImage, platform)}.`);
       const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
       if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
     } finally {

@@ -2,6 +2,7 @@
 // finds what pre created. One JSON record under one key; every update rewrites it whole (the last write wins).
 import type { SavedEndpoint } from './endpoint.js';
 import type { CacheRecord } from './cache/cache.js';
+import type { DindImageRecord } from './cache/dind-image.js';
 import type { Mode } from './inputs.js';
 import type { HostChanges } from './registry/host.js';
 import type { ContextRecord } from './docker-context.js';
@@ -13,6 +14,12 @@ export interface ForwarderRecord {
   log: string;
   /** The bundle the forwarder runs. */
   script: string;
+}
+
+/** client: the directory with the dind image's docker CLI (on PATH), and the plugin directory added to config.json. */
+export interface ClientRecord {
+  dir: string;
+  config?: { configDir: string; pluginDir: string; fileExisted: boolean; dirExisted: boolean };
 }
 
 export type PrivilegeStrategy = 'privileged' | 'explicit-capabilities' | 'minimal-capabilities' | 'runtime';
@@ -52,6 +59,10 @@ export interface SessionState {
   startedWith?: Record<string, string>;
   /** buildx: the builder main created (or asked buildx to create), to remove in post. */
   builder?: string;
+  /** dind with cache: the image pre pulled, which post saves into its cache entry. */
+  dindImage?: DindImageRecord;
+  /** client: the image's docker CLI for the job's steps, removed in post. */
+  client?: ClientRecord;
   cleanedUp?: boolean;
 }
 

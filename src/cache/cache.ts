@@ -99,7 +99,7 @@ export function startCache(inputs: CacheUse, platform: Platform): { record: Cach
 }
 
 /** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
-function backendFor(dir: string | undefined, platform: Platform): CacheBackend | undefined {
+export function backendFor(dir: string | undefined, platform: Platform): CacheBackend | undefined {
   if (dir) return new DirectoryBackend(dir, platform.job.ref);
   const service = platform.cacheService();
   return service && new ServiceBackend(service, platform.job.tempDir);

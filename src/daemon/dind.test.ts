@@ -115,3 +115,44 @@ describe('what the daemon is granted, in words', () => {
   });
 });
 
+
+describe('planDind: rootless images', () => {
+  const rootlessPlan = (given: Partial<Record<InputName, string>>, extra: { rootlessDataRoot?: string; configFile?: boolean } = {}) =>
+    planDind({ inputs: inputs(given), session: 's1', labels: { l: 'v' }, hostJobDir: '/host/tmp/job', socketGroup: 118, withheld: [], configFile: extra.configFile ?? false, certsDir: false, ...extra });
+
+  it('keeps the image\'s entrypoint and user, reaches the daemon over TLS through rootlesskit\'s port, with the tun device', () => {
+    const plans = rootlessPlan({ image: 'docker:29-dind-rootless' }, { rootlessDataRoot: '/home/rootless/.local/share/docker', configFile: true });
+    expect(plans.map((p) => p.strategy)).toEqual(['privileged', 'explicit-capabilities', 'minimal-capabilities']);
+    for (const { spec } of plans) {
+      expect(spec.Entrypoint).toBeUndefined(); // the image's own: it starts rootlesskit as the image's user
+      expect(spec.HostConfig.Init).toBe(false);
+      expect(spec.Cmd).toEqual(['dockerd', '--config-file=/run/setup-dind/daemon.json', '--host=tcp://0.0.0.0:2376', '--tlsverify',
+        '--tlscacert=/run/setup-dind-tls/ca.pem', '--tlscert=/run/setup-dind-tls/server-cert.pem', '--tlskey=/run/setup-dind-tls/server-key.pem']);
+      expect(spec.Env).toEqual(expect.arrayContaining(['DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS=-p 0.0.0.0:2376:2376/tcp', 'DOCKER_TLS_CERTDIR=']));
+      expect(spec.HostConfig.PortBindings).toEqual({ '2376/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
+      expect(spec.HostConfig.Devices).toEqual([{ PathOnHost: '/dev/net/tun', PathInContainer: '/dev/net/tun', CgroupPermissions: 'rwm' }]);
+      // Only what its user must read is mounted, read-only: never the (runner-private) job directory itself.
+      expect(spec.HostConfig.Mounts).toEqual([
+        { Type: 'bind', Source: '/host/tmp/job/rootless-tls', Target: '/run/setup-dind-tls', ReadOnly: true },
+        { Type: 'bind', Source: '/host/tmp/job/daemon.json', Target: '/run/setup-dind/daemon.json', ReadOnly: true },
+        { Type: 'volume', Source: 'setup-dind-s1', Target: '/home/rootless/.local/share/docker' },
+      ]);
+    }
+  });
+
+  it('is chosen by the input for any image, and the root image keeps the action\'s init', () => {
+    expect(rootlessPlan({ image: 'team/dind:1', rootless: 'true' })[0]!.spec.Entrypoint).toBeUndefined();
+    const root = rootlessPlan({ image: 'team/dind:1' })[0]!.spec;
+    expect(root.Entrypoint?.[0]).toBe('sh');
+    expect(root.HostConfig.Devices).toBeUndefined();
+    expect(root.Cmd).toContain('--host=unix:///run/setup-dind/docker.sock');
+  });
+
+  it('refuses what a rootless daemon cannot honour, and rootless outside dind', () => {
+    expect(() => inputs({ image: 'docker:dind-rootless', 'registry-certs': 'r.example=/etc/ca.pem' })).toThrow(/input "registry-certs": a rootless daemon reads its certificates from its user's own config directory/);
+    expect(() => inputs({ image: 'docker:dind-rootless', cache: 'data-root' })).toThrow(/input "cache": "data-root" snapshots a root daemon's \/var\/lib\/docker, and image "docker:dind-rootless" runs rootless; use cache: images/);
+    expect(() => inputs({ mode: 'socket', rootless: 'true' })).toThrow(/input "rootless": "true" applies only to mode dind/);
+    expect(inputs({ image: 'docker:dind-rootless' }).dind).toMatchObject({ rootless: true, tcp: true });
+    expect(inputs({ image: 'rootless/dind:1' }).dind.rootless).toBe(false);
+  });
+});

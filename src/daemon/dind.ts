@@ -4,7 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { ensureJobDir } from '../jobdir.js';
 import { join } from 'node:path';
 import { type DaemonEndpoint, type EngineLocation, checkedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint.js';
-import { type ContainerSpec, EngineClient } from '../engine/client.js';
+import { type ContainerSpec, EngineClient, type Mount } from '../engine/client.js';
+import { ROOTLESS_TLS_DIR, TUN_DEVICE, rootlessRemedy, rootlessTlsDir } from './rootless.js';
 import type { Inputs } from '../inputs.js';
 import type { Logger, Platform } from '../platform/platform.js';
 import { objectName, sessionLabels } from '../session.js';
@@ -15,6 +16,7 @@ import { hostPathTranslator } from './host-paths.js';
 import { IPTABLES_CHOICE } from './iptables.js';
 import { apiVersionEnvironment } from './api-version.js';
 import { supplyDindImage } from './image-supply.js';
+import { restoreDindImage } from '../cache/dind-image.js';
 import { daemonConfigFor } from '../registry/apply.js';
 import { networkDaemonJson } from '../network/settings.js';
 import { MTU_SCRIPT } from './network.js';
@@ -96,35 +98,66 @@ export interface DindSpecInput {
   certsDir: boolean;
   /** Job paths at identical paths, the container's environment (MTU, proxies): daemon/integration.ts. */
   extras?: DindExtras;
+  /** rootless: where the image keeps its data root (its one declared volume), which gets the session's volume. */
+  rootlessDataRoot?: string;
+}
+
+/** dockerd's flags: our socket (root images), the config file, the TLS listener. */
+function daemonFlags(p: DindSpecInput): string[] {
+  const { dind } = p.inputs;
+  // A rootless daemon keeps its socket in its user's runtime directory (the runner reaches it over TLS); a root one
+  // answers in the job directory and at the well-known path (containers that mount /var/run/docker.sock).
+  const args = dind.rootless ? [] : [`--host=unix://${RUN_DIR}/docker.sock`, '--host=unix:///var/run/docker.sock', `--group=${p.socketGroup}`];
+  if (p.configFile) args.push(`--config-file=${RUN_DIR}/daemon.json`);
+  const tls = dind.rootless ? ROOTLESS_TLS_DIR : `${RUN_DIR}/tls/server`;
+  if (dind.tcp) {
+    args.push(`--host=tcp://0.0.0.0:${TLS_PORT_NUMBER}`, '--tlsverify', `--tlscacert=${tls}/ca.pem`, `--tlscert=${tls}/server-cert.pem`, `--tlskey=${tls}/server-key.pem`);
+  }
+  return args;
+}
+
+/**
+ * A rootless image keeps its entrypoint and user (they start rootlesskit); rootlesskit forwards the TLS port out of
+ * its network namespace and needs the tun device. The job directory is not its user's to read: only the files it
+ * needs are mounted (the server's TLS files, daemon.json).
+ */
+function rootlessParts(p: DindSpecInput, name: string): Pick<ContainerSpec, 'Env'> & { mounts: Mount[]; devices: NonNullable<ContainerSpec['HostConfig']['Devices']> } {
+  return {
+    Env: [`DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS=-p 0.0.0.0:${TLS_PORT_NUMBER}:${TLS_PORT_NUMBER}/tcp`, 'DOCKER_TLS_CERTDIR='],
+    mounts: [
+      { Type: 'bind', Source: `${p.hostJobDir}/rootless-tls`, Target: ROOTLESS_TLS_DIR, ReadOnly: true },
+      ...(p.configFile ? [{ Type: 'bind' as const, Source: `${p.hostJobDir}/daemon.json`, Target: `${RUN_DIR}/daemon.json`, ReadOnly: true }] : []),
+      ...(p.rootlessDataRoot ? [{ Type: 'volume' as const, Source: name, Target: p.rootlessDataRoot }] : []),
+    ],
+    devices: [{ PathOnHost: TUN_DEVICE, PathInContainer: TUN_DEVICE, CgroupPermissions: 'rwm' }],
+  };
 }
 
 /** The container specs to try, in order: privileged first under `auto`, then the explicit capability set. */
 export function planDind(p: DindSpecInput): DindPlan[] {
   const { dind } = p.inputs;
-  // Also at the well-known path: containers that mount /var/run/docker.sock reach the job's daemon.
-  const args = [`--host=unix://${RUN_DIR}/docker.sock`, '--host=unix:///var/run/docker.sock', `--group=${p.socketGroup}`];
-  if (p.configFile) args.push(`--config-file=${RUN_DIR}/daemon.json`);
-  if (dind.tcp) {
-    args.push(`--host=tcp://0.0.0.0:${TLS_PORT_NUMBER}`, '--tlsverify', `--tlscacert=${RUN_DIR}/tls/server/ca.pem`,
-      `--tlscert=${RUN_DIR}/tls/server/server-cert.pem`, `--tlskey=${RUN_DIR}/tls/server/server-key.pem`);
-  }
   const name = objectName(p.session);
-  const base: ContainerSpec = {
-    name,
-    Image: dind.image,
-    Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'],
-    Cmd: ['dockerd', ...args, ...dind.daemonArgs],
-    Labels: p.labels,
-    Env: [...apiVersionEnvironment(), ...(p.extras?.env ?? [])],
-    HostConfig: {
-      Init: true,
-      Mounts: [
+  const rootless = dind.rootless ? rootlessParts(p, name) : undefined;
+  const ownMounts: Mount[] = rootless
+    ? rootless.mounts
+    : [
         { Type: 'bind', Source: p.hostJobDir, Target: RUN_DIR },
         { Type: 'volume', Source: name, Target: '/var/lib/docker' },
         // A bind mount of the parent: directory names like "registry:5000" cannot go through -v syntax.
         ...(p.certsDir ? [{ Type: 'bind' as const, Source: `${p.hostJobDir}/certs.d`, Target: '/etc/docker/certs.d' }] : []),
-        ...(p.extras?.mounts ?? []),
-      ],
+      ];
+  const base: ContainerSpec = {
+    name,
+    Image: dind.image,
+    ...(rootless ? {} : { Entrypoint: ['sh', '-c', INIT_SCRIPT, 'setup-dind-init'] }),
+    Cmd: ['dockerd', ...daemonFlags(p), ...dind.daemonArgs],
+    Labels: p.labels,
+    Env: [...apiVersionEnvironment(), ...(rootless?.Env ?? []), ...(p.extras?.env ?? [])],
+    HostConfig: {
+      // A rootless image's entrypoint starts its own init (docker-init) under rootlesskit.
+      Init: !rootless,
+      Mounts: [...ownMounts, ...(p.extras?.mounts ?? [])],
+      ...(rootless ? { Devices: rootless.devices } : {}),
       ...(dind.tcp ? { PortBindings: { [TLS_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
       ...(dind.network ? { NetworkMode: dind.network } : {}),
     },
@@ -208,7 +241,11 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
   // Port forwarding runs in the job container too: it reaches the daemon on the job's network.
   const network = inputs.dind.network ?? (inputs.dind.tcp || inputs.integration.forwardPorts ? jobNetwork : undefined);
 
-  const image = await supplyDindImage(engine, inputs, platform);
+  // With the cache on, the image may come from it (a digest-pinned image the engine lacks); else it is pulled, and
+  // post saves it for the next job.
+  const fromCache = inputs.cache ? await restoreDindImage(engine, inputs.dind.image, inputs.cache, platform) : {};
+  const image = fromCache.ref ?? (await supplyDindImage(engine, inputs, platform));
+  if (fromCache.record) state.update({ dindImage: { ...fromCache.record, image } });
   await engine.createVolume(name, labels);
   state.update({ volume: name });
   if (network) {
@@ -221,6 +258,9 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
   }
   const files = await writeDaemonFiles(inputs, jobDir, name);
   state.update({ hostJobDir: toHostPath(jobDir) });
+  if (inputs.dind.rootless) await rootlessTlsDir(jobDir);
+  // A rootless image's data root is its user's (docker:dind-rootless declares it as its one volume).
+  const volumes = inputs.dind.rootless ? await engine.imageVolumes(image) : [];
   const planInput: DindSpecInput = {
     inputs: network === inputs.dind.network && image === inputs.dind.image ? inputs : { ...inputs, dind: { ...inputs.dind, network, image } },
     session: s.session,
@@ -231,6 +271,7 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
     // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
     // says nothing about a remote engine or, in a container job, about the host.
     withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(await deps.readProcStatus()),
+    ...(volumes.length === 1 ? { rootlessDataRoot: volumes[0] } : {}),
     ...files,
   };
   await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
@@ -363,7 +404,10 @@ async function attachDind(inputs: Inputs, state: StateRecorder, s: SessionState,
       const c = await engine.inspectContainer(id);
       if (!c) return 'its container was removed';
       if (c.restartCount > 0) return `its container restarted ${c.restartCount} time(s)`;
-      if (!c.running) return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}`;
+      if (!c.running) {
+        const remedy = inputs.dind.rootless ? rootlessRemedy(await engine.containerLogs(id, 30).catch(() => '')) : undefined;
+        return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}${remedy ? `: ${remedy}` : ''}`;
+      }
       return undefined;
     },
     logTail: (lines) => engine.containerLogs(id, lines),

@@ -73,6 +73,7 @@ export interface ContainerSpec {
     PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
     CgroupnsMode?: 'private' | 'host';
     NetworkMode?: string;
+    Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
   };
   NetworkingConfig?: { EndpointsConfig: Record<string, { Aliases?: string[] }> };
 }
@@ -361,6 +362,11 @@ export class EngineClient {
     return this.call(`inspecting image ${ref}`, async () => (await this.send('GET', `/images/${encodeURIComponent(ref)}/json`), true), { 404: false });
   }
 
+  /** The volumes an image declares (its VOLUME lines), as container paths. */
+  imageVolumes(ref: string): Promise<string[]> {
+    return this.call(`inspecting image ${ref}`, async () => Object.keys((await this.getJson<{ Config?: { Volumes?: Record<string, unknown> | null } }>(`/images/${encodeURIComponent(ref)}/json`)).Config?.Volumes ?? {}));
+  }
+
   /** Pulls `ref`; `auth` goes to the registry as the engine's X-Registry-Auth (never logged). */
   pullImage(ref: string, auth?: { username?: string; password?: string; identitytoken?: string; serveraddress: string }): Promise<void> {
     return this.call(`pulling ${ref}`, async () => {
@@ -528,6 +534,16 @@ export class EngineClient {
     );
   }
 
+  /** Gives `ref` the name `repo:tag` too. */
+  tagImage(ref: string, repo: string, tag: string): Promise<void> {
+    return this.call(`tagging ${ref}`, () => this.send('POST', `/images/${encodeURIComponent(ref)}/tag`, { query: { repo, tag } }));
+  }
+
+  /** Removes a name of an image; the image stays while another name or a container uses it (never forced). */
+  untagImage(name: string): Promise<void> {
+    return this.call(`untagging ${name}`, () => this.send('DELETE', `/images/${encodeURIComponent(name)}`, { query: { noprune: true } }), { 404: undefined });
+  }
+
   /** Removes an image (absent is fine). */
   removeImage(ref: string): Promise<void> {
     return this.call(`removing image ${ref}`, () => this.send('DELETE', `/images/${encodeURIComponent(ref)}`, { query: { force: true } }), { 404: undefined });
@@ -549,6 +565,11 @@ export class EngineClient {
   /** A tar stream of `path` inside a container (running or stopped), produced by the engine as root. */
   getArchive(id: string, path: string): Promise<Readable> {
     return this.call(`reading ${path} of ${id.slice(0, 12)}`, () => this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } }));
+  }
+
+  /** A tar stream of `path` inside a container, or undefined when the container has no such path. */
+  archiveIfExists(id: string, path: string): Promise<Readable | undefined> {
+    return this.call(`reading ${path} of ${id.slice(0, 12)}`, () => this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } }), { 404: undefined });
   }
 
   /** Extracts a tar stream into `path` inside a container (created, not necessarily started), as root. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runnerCredentials } from './credentials.js';
 import { type ImageEngine, classifyPullError, supplyImage } from './pull.js';
-import { authKey, parseReference, rootlessImageProblem, throughMirror } from './reference.js';
+import { authKey, parseReference, throughMirror } from './reference.js';
 import { parseImageSupply } from './settings.js';
 
 const quiet = { info: () => undefined, warning: () => undefined, error: () => undefined, debug: () => undefined };
@@ -18,15 +18,6 @@ describe('image references', () => {
     expect(parseReference('index.docker.io/library/docker:29').registry).toBe('docker.io');
     expect(authKey('docker.io')).toBe('https://index.docker.io/v1/');
     expect(throughMirror(parseReference('docker:29-dind'), 'https://mirror.gcr.io/')).toBe('mirror.gcr.io/library/docker:29-dind');
-  });
-});
-
-describe('rootless images', () => {
-  it('are refused with what to use instead; root images are not', () => {
-    for (const image of ['docker:dind-rootless', 'docker:29-dind-rootless', 'registry.example:5000/ci/docker:27.5.1-dind-rootless@sha256:' + 'a'.repeat(64), 'team/dind-rootless:1']) {
-      expect(rootlessImageProblem(image), image).toMatch(/^input "image": ".*" is a rootless dind image, which this action does not run yet .*; use the root image .*runtime: sysbox-runc/);
-    }
-    for (const image of ['docker:29-dind', 'docker:dind', 'local/dind:test', 'rootless/dind:1']) expect(rootlessImageProblem(image), image).toBeUndefined();
   });
 });
 

@@ -44,15 +44,3 @@ export function throughMirror(ref: ImageReference, mirror: string): string {
   const host = mirror.replace(/^https?:\/\//, '').replace(/\/+$/, '');
   return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
-
-/**
- * The rootless dind image (docker:dind-rootless, docker:<version>-dind-rootless) runs dockerd as a user through
- * rootlesskit with its own entrypoint; the action runs dockerd as root under its own init. Not supported yet: a
- * problem that says so and what to use instead, or undefined.
- */
-export function rootlessImageProblem(image: string): string | undefined {
-  const { tag, repository } = parseReference(image);
-  if (!/(^|-)rootless$/.test(tag ?? '') && !/-rootless$/.test(repository)) return undefined;
-  return `input "image": ${JSON.stringify(image)} is a rootless dind image, which this action does not run yet (it starts dockerd as root under its own init, not through rootlesskit); ` +
-    'use the root image (docker:<version>-dind; with privileged: false it gets only the capabilities a nested dockerd needs), or runtime: sysbox-runc for a daemon without privileges on the host';
-}

@@ -53,6 +53,18 @@ export function exportVariable(env: Env, name: string, value: string): void {
   fileCommand(env, 'ENV', 'set-env', name, value);
 }
 
+/** GITHUB_PATH: `dir` goes first on PATH for later steps (and for this process, as with @actions/core). */
+export function addPath(env: Env, dir: string): void {
+  process.env.PATH = `${dir}:${process.env.PATH ?? ''}`;
+  const file = env.GITHUB_PATH;
+  if (!file) {
+    issueCommand('add-path', {}, dir);
+    return;
+  }
+  if (!existsSync(file)) throw new Error(`Missing file at path: ${file}`);
+  appendFileSync(file, `${dir}${EOL}`, { encoding: 'utf8' });
+}
+
 export async function appendSummary(env: Env, markdown: string): Promise<void> {
   const file = env.GITHUB_STEP_SUMMARY;
   if (!file) throw new Error('Unable to find environment variable for $GITHUB_STEP_SUMMARY. Check if your runtime environment supports job summaries.');

@@ -83,6 +83,7 @@ export function githubPlatform(env: Record<string, string | undefined> = process
     input: (name: InputName) => env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '',
     setOutput: (name, value) => core.setOutput(env, name, value),
     exportVariable: (name, value) => core.exportVariable(env, name, value),
+    addPath: (dir) => core.addPath(env, dir),
     mask: (secret) => core.issueCommand('add-mask', {}, secret),
     group: (title, fn) => core.group(title, fn),
     appendSummary: async (markdown) => {

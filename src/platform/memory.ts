@@ -5,6 +5,8 @@ import type { JobContext, Platform } from './platform.js';
 export interface MemoryPlatform extends Platform {
   outputs: Record<string, string>;
   exported: Record<string, string>;
+  /** Directories added to PATH, in the order added. */
+  paths: string[];
   masked: string[];
   messages: { level: 'info' | 'warning' | 'error' | 'debug'; text: string }[];
   summary: string;
@@ -18,6 +20,7 @@ export function memoryPlatform(options: { inputs?: Partial<Record<InputName, str
     name: 'memory',
     outputs: {},
     exported: {},
+    paths: [],
     masked: [],
     messages: [],
     summary: '',
@@ -38,6 +41,7 @@ export function memoryPlatform(options: { inputs?: Partial<Record<InputName, str
     input: (name) => platform.inputs[name] ?? '',
     setOutput: (name, value) => void (platform.outputs[name] = value),
     exportVariable: (name, value) => void (platform.exported[name] = value),
+    addPath: (dir) => void platform.paths.push(dir),
     mask: (secret) => void platform.masked.push(secret),
     group: async (_title, fn) => fn(),
     appendSummary: async (markdown) => void (platform.summary += markdown),

@@ -100,6 +100,8 @@ export interface Platform {
   setOutput(name: string, value: string): void;
   /** Makes a variable visible to the job's later steps. */
   exportVariable(name: string, value: string): void;
+  /** Puts a directory first on PATH for the job's later steps. */
+  addPath(dir: string): void;
   mask(secret: string): void;
   group<T>(title: string, fn: () => Promise<T>): Promise<T>;
   appendSummary(markdown: string): Promise<void>;

@@ -24,9 +24,9 @@ export interface ShellPlatform extends Platform {
 }
 
 /** The saved variables and outputs of a state directory: what `setup-dind env` prints. */
-export function readSaved(stateDir: string): { env: Record<string, string>; outputs: Record<string, string> } {
+export function readSaved(stateDir: string): { env: Record<string, string>; outputs: Record<string, string>; paths: string[] } {
   const values = readStateFile(stateDir);
-  return { env: JSON.parse(values['exported-env'] ?? '{}'), outputs: JSON.parse(values.outputs ?? '{}') };
+  return { env: JSON.parse(values['exported-env'] ?? '{}'), outputs: JSON.parse(values.outputs ?? '{}'), paths: JSON.parse(values.paths ?? '[]') };
 }
 
 function readStateFile(stateDir: string): Record<string, string> {
@@ -40,15 +40,13 @@ function readStateFile(stateDir: string): Record<string, string> {
 
 /** dotenv lines; values are single-quoted for shells (a quote inside becomes '\''). */
 export const dotenv = (vars: Record<string, string>) => Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n');
-export const shellExports = (vars: Record<string, string>) =>
-  Object.entries(vars).map(([k, v]) => `export ${k}='${v.replace(/'/g, "'\\''")}'`).join('\n');
+const quoted = (v: string) => `'${v.replace(/'/g, "'\\''")}'`;
+/** export lines for a shell; `paths` go first on the shell's own PATH (the last added first, as GitHub's GITHUB_PATH). */
+export const shellExports = (vars: Record<string, string>, paths: string[] = []) =>
+  [...Object.entries(vars).map(([k, v]) => `export ${k}=${quoted(v)}`), ...paths.map((p) => `export PATH=${quoted(p)}:"$PATH"`)].join('\n');
 
-export function shellPlatform(options: ShellPlatformOptions): ShellPlatform {
-  const { env, stateDir } = options;
-  const out = options.out ?? ((t: string) => process.stdout.write(`${t}\n`));
-  const err = options.err ?? ((t: string) => process.stderr.write(`${t}\n`));
-  const gitlab = env.GITLAB_CI === 'true';
-  ensureStateDir(stateDir);
+/** The state file's values, and how to save them (written whole, then renamed into place). */
+function stateValues(stateDir: string) {
   const stateFile = join(stateDir, 'state.json');
   const values = readStateFile(stateDir);
   const save = () => {
@@ -56,8 +54,23 @@ export function shellPlatform(options: ShellPlatformOptions): ShellPlatform {
     writeFileSync(partial, JSON.stringify(values, null, 2), { mode: 0o600 });
     renameSync(partial, stateFile);
   };
+  const keep = (key: string, data: unknown) => {
+    values[key] = JSON.stringify(data);
+    save();
+  };
+  return { values, save, keep };
+}
+
+export function shellPlatform(options: ShellPlatformOptions): ShellPlatform {
+  const { env, stateDir } = options;
+  const out = options.out ?? ((t: string) => process.stdout.write(`${t}\n`));
+  const err = options.err ?? ((t: string) => process.stderr.write(`${t}\n`));
+  const gitlab = env.GITLAB_CI === 'true';
+  ensureStateDir(stateDir);
+  const { values, save, keep } = stateValues(stateDir);
   const exported: Record<string, string> = JSON.parse(values['exported-env'] ?? '{}');
   const outputs: Record<string, string> = JSON.parse(values.outputs ?? '{}');
+  const paths: string[] = JSON.parse(values.paths ?? '[]');
   let section = 0;
 
   const platform: ShellPlatform = {
@@ -91,14 +104,17 @@ export function shellPlatform(options: ShellPlatformOptions): ShellPlatform {
     input: (name) => options.inputs[name] ?? '',
     setOutput: (name, value) => {
       outputs[name] = value;
-      values.outputs = JSON.stringify(outputs);
-      save();
+      keep('outputs', outputs);
     },
     exportVariable: (name, value) => {
       exported[name] = value;
-      values['exported-env'] = JSON.stringify(exported);
-      save();
+      keep('exported-env', exported);
       writeFileSync(platform.envFile, `${dotenv(exported)}\n`, { mode: 0o600 });
+    },
+    // Not in the dotenv file (a value there cannot extend PATH): `setup-dind env` prints it for the shell.
+    addPath: (dir) => {
+      paths.push(dir);
+      keep('paths', paths);
     },
     // GitLab masks only variables defined in its settings; nothing can be masked from a running job.
     mask: () => undefined,

@@ -7,7 +7,7 @@
 #   bed.sh exec CMD...  run CMD in the bed's network namespace (where its published ports answer on 127.0.0.1)
 #   bed.sh stop    stop the daemon this script started (by its pid file) and remove its namespace, nothing else
 #   bed.sh status  exit 0 when the bed daemon answers
-#   bed.sh check-rootfs FILE   exit 0 when FILE is a tar that holds dockerd and iptables (the cache's check)
+#   bed.sh check-rootfs FILE   exit 0 when FILE is a tar that holds dockerd, iptables and the docker CLI (the cache's check)
 # The bed directory (SETUP_DIND_BED_DIR, default /var/tmp/setup-dind-bed) is the one cache the bed keeps: the dind
 # root file system tarball, which is checked by content before every use and rebuilt when it fails the check.
 set -euo pipefail
@@ -22,8 +22,13 @@ DOCKER_HOST_URL="unix://$SOCK"
 NETNS="sdbed-$(printf '%s' "$BED_DIR" | cksum | cut -d' ' -f1)"
 NETNS_PATH="/run/netns/$NETNS"
 # Debian suites whose docker.io the dind images carry (both by default): bookworm (20.10) is local/dind:test, trixie (26.1) is
-# local/dind:trixie, closer to the official image (default-network-opts, a newer API).
+# local/dind:trixie, closer to the official image (default-network-opts, a newer API). Each image carries the docker CLI
+# of its suite, as the official image does (trixie packages it apart, as docker-cli, and its buildx plugin as
+# docker-buildx): the client input copies them out of the image.
 DIND_SUITES=${SETUP_DIND_BED_SUITES:-bookworm trixie}
+# The dind images' layout: a bed whose images carry another value imports them again (2: the docker CLI in every image).
+LAYOUT_LABEL=io.github.setup-dind.bed-layout
+LAYOUT=2
 
 log() { printf '[bed] %s\n' "$*" >&2; }
 die() { printf '[bed] error: %s\n' "$*" >&2; exit 1; }
@@ -98,31 +103,34 @@ start_daemon() {
   log "dockerd did not answer in 20 s; its log ($LOG):"; tail -n 40 "$LOG" >&2; exit 1
 }
 
-# A rootfs tarball is only trusted when it holds dockerd (Debian ships it in /usr/sbin) and iptables: checked by
-# content, never by size or name.
+# A rootfs tarball is only trusted when it holds dockerd (Debian ships it in /usr/sbin), iptables and the docker CLI:
+# checked by content, never by size or name.
 valid_rootfs() {
   [ -f "$1" ] || return 1
   local list; list=$(tar -tf "$1" 2>/dev/null) || return 1
-  grep -qxE '(\./)?usr/s?bin/dockerd' <<<"$list" && grep -qxE '(\./)?usr/s?bin/iptables' <<<"$list"
+  grep -qxE '(\./)?usr/s?bin/dockerd' <<<"$list" && grep -qxE '(\./)?usr/s?bin/iptables' <<<"$list" &&
+    grep -qxE '(\./)?usr/bin/docker' <<<"$list"
 }
 
 # Builds (or reuses, after checking it) the dind root file system for a Debian suite; prints the tarball's path.
 dind_rootfs() {
   local suite=$1 tarball="$CACHE/dind-rootfs-$1.tar"
   if [ -e "$tarball" ] && ! valid_rootfs "$tarball"; then
-    log "cached $tarball is no tar holding dockerd and iptables: rebuilding it"
+    log "cached $tarball is no tar holding dockerd, iptables and the docker CLI: rebuilding it"
     rm -rf "$tarball"
   fi
   if [ ! -e "$tarball" ]; then
     log "building the $suite dind rootfs with mmdebstrap (about a minute, cached in $CACHE)"
     local tmp; tmp=$(mktemp "$CACHE/.dind-rootfs-$suite.XXXXXX")
+    # bookworm's docker.io holds the CLI; later suites package it (and the buildx plugin) apart.
+    local cli=; [ "$suite" = bookworm ] || cli=,docker-cli,docker-buildx
     # --format=tar: the output file's name must not pick the format (a name without .tar gives a directory).
     if ! mmdebstrap --quiet --format=tar --variant=minbase \
-      --include=docker.io,iptables,ca-certificates,procps "$suite" "$tmp" >&2; then
+      --include="docker.io,iptables,ca-certificates,procps$cli" "$suite" "$tmp" >&2; then
       rm -rf "$tmp"; die "mmdebstrap could not build the $suite dind rootfs (see its messages above)"
     fi
     if ! valid_rootfs "$tmp"; then
-      rm -rf "$tmp"; die "mmdebstrap's $suite output is no tar holding dockerd and iptables"
+      rm -rf "$tmp"; die "mmdebstrap's $suite output is no tar holding dockerd, iptables and the docker CLI"
     fi
     mv "$tmp" "$tarball"
   fi
@@ -145,13 +153,83 @@ build_images() {
   local suite tag
   for suite in $DIND_SUITES; do
     tag=local/dind:$([ "$suite" = bookworm ] && echo test || echo "$suite")
-    dk image inspect "$tag" >/dev/null 2>&1 && continue
+    # An image of an earlier layout (a bed kept from before) is imported again.
+    if dk image inspect "$tag" >/dev/null 2>&1; then
+      [ "$(dk image inspect -f "{{index .Config.Labels \"$LAYOUT_LABEL\"}}" "$tag")" = "$LAYOUT" ] && continue
+      log "$tag is of an earlier bed layout: importing it again"
+      dk rmi -f "$tag" >/dev/null
+    fi
     local tarball; tarball=$(dind_rootfs "$suite")
     log "importing $tag"
-    dk import --change 'CMD ["dockerd"]' \
+    dk import --change 'CMD ["dockerd"]' --change "LABEL $LAYOUT_LABEL=$LAYOUT" \
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       "$tarball" "$tag" >/dev/null || die "docker import of $tag from $tarball failed"
   done
+  case " $DIND_SUITES " in *" bookworm "*) build_rootless_image ;; esac
+}
+
+# local/dind:rootless: local/dind:test made rootless the way docker's dind-rootless image is (a user "rootless", uid
+# 1000, with subordinate ids; XDG_RUNTIME_DIR; an entrypoint that runs "dockerd ..." under rootlesskit with
+# slirp4netns), from Debian's rootlesskit, slirp4netns, uidmap and iproute2 packages and what they need beyond the
+# image (a few MB, downloaded once into the cache). Only with bookworm, whose packages the host's apt fetches.
+ROOTLESS_DEBS="rootlesskit slirp4netns uidmap libsubid4 libslirp0 libglib2.0-0 iproute2 libbpf1 libelf1 libbsd0 libtirpc3 libtirpc-common"
+
+rootless_entrypoint() {
+  cat <<'SCRIPT'
+#!/bin/sh
+# local/dind:rootless: as the image's user, "dockerd ..." runs under rootlesskit (docker-init reaps its children).
+set -eu
+if [ "${1:-}" = dockerd ] && [ "$(id -u)" != 0 ]; then
+  : "${XDG_RUNTIME_DIR:=/run/user/$(id -u)}"
+  export XDG_RUNTIME_DIR
+  mkdir -p "$XDG_RUNTIME_DIR" "$HOME/.local/share/docker"
+  exec rootlesskit --net=slirp4netns --mtu=1500 --disable-host-loopback --port-driver=builtin \
+    --copy-up=/etc --copy-up=/run ${DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS:-} docker-init -- "$@"
+fi
+exec "$@"
+SCRIPT
+}
+
+build_rootless_image() {
+  local tag=local/dind:rootless
+  if dk image inspect "$tag" >/dev/null 2>&1; then
+    [ "$(dk image inspect -f "{{index .Config.Labels \"$LAYOUT_LABEL\"}}" "$tag")" = "$LAYOUT" ] && return
+    dk rmi -f "$tag" >/dev/null
+  fi
+  local debs="$CACHE/rootless-debs"
+  if [ ! -f "$debs/.complete" ]; then
+    log "downloading $ROOTLESS_DEBS"
+    rm -rf "$debs"; mkdir -p "$debs"
+    # shellcheck disable=SC2086
+    (cd "$debs" && apt-get download $ROOTLESS_DEBS >/dev/null) || { rm -rf "$debs"; die "apt-get download of the rootless packages failed"; }
+    touch "$debs/.complete"
+  fi
+  log "building $tag"
+  local ctx d; ctx=$(mktemp -d)
+  for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$ctx/tree"; done
+  # The image's /bin, /sbin and /lib are links into /usr (merged /usr): the packages' files go there.
+  for d in bin sbin lib lib64; do
+    if [ -d "$ctx/tree/$d" ]; then mkdir -p "$ctx/tree/usr/$d"; cp -a "$ctx/tree/$d/." "$ctx/tree/usr/$d/"; rm -rf "${ctx:?}/tree/$d"; fi
+  done
+  mkdir -p "$ctx/tree/usr/local/bin"
+  rootless_entrypoint >"$ctx/tree/usr/local/bin/dockerd-entrypoint.sh"
+  chmod 0755 "$ctx/tree/usr/local/bin/dockerd-entrypoint.sh"
+  cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM local/dind:test
+COPY tree/ /
+RUN chmod u+s /usr/bin/newuidmap /usr/bin/newgidmap && mkdir -p /run/user && chmod 1777 /run/user \\
+ && useradd --create-home --uid 1000 --home-dir /home/rootless rootless \\
+ && { grep -q '^rootless:' /etc/subuid || echo 'rootless:100000:65536' >>/etc/subuid; } \\
+ && { grep -q '^rootless:' /etc/subgid || echo 'rootless:100000:65536' >>/etc/subgid; } \\
+ && mkdir -p /home/rootless/.local/share/docker && chown -R rootless:rootless /home/rootless/.local
+VOLUME /home/rootless/.local/share/docker
+USER rootless
+ENTRYPOINT ["/usr/local/bin/dockerd-entrypoint.sh"]
+CMD ["dockerd"]
+LABEL $LAYOUT_LABEL=$LAYOUT
+DOCKERFILE
+  DOCKER_BUILDKIT=0 dk build -q -t "$tag" "$ctx" >/dev/null || { rm -rf "$ctx"; die "building $tag failed"; }
+  rm -rf "$ctx"
 }
 
 stop_daemon() {

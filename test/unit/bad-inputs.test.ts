@@ -137,6 +137,8 @@ const ACCEPTED: Record<InputName, Partial<Record<Kind, string>>> = {
   'cache-keep': {},
   'cache-volumes': { empty: EMPTY_IS_FALSE, whitespace: EMPTY_IS_FALSE },
   buildx: { empty: EMPTY_IS_FALSE, whitespace: EMPTY_IS_FALSE },
+  client: { empty: EMPTY_IS_FALSE, whitespace: EMPTY_IS_FALSE },
+  rootless: { empty: EMPTY_IS_FALSE, whitespace: EMPTY_IS_FALSE },
   'buildx-image': {
     huge: '"1e308" is a valid image reference (docker.io/library/1e308)',
     'unknown enum value': '"sometimes" is a valid image reference (docker.io/library/sometimes)',

@@ -27,8 +27,8 @@ async function tarOf(name: string, files: string[]): Promise<string> {
 }
 
 describe('bed.sh check-rootfs', () => {
-  it('accepts a tar that holds dockerd and iptables (Debian: /usr/sbin)', async () => {
-    expect(await accepted(await tarOf('good', ['usr/sbin/dockerd', 'usr/sbin/iptables', 'etc/hostname']))).toBe(true);
+  it('accepts a tar that holds dockerd and iptables (Debian: /usr/sbin) and the docker CLI', async () => {
+    expect(await accepted(await tarOf('good', ['usr/sbin/dockerd', 'usr/sbin/iptables', 'usr/bin/docker', 'etc/hostname']))).toBe(true);
   });
 
   it('refuses a directory, a missing file, garbage, a truncated tar and a tar without dockerd', async () => {
@@ -40,11 +40,13 @@ describe('bed.sh check-rootfs', () => {
     const garbage = join(scratch, 'garbage.tar');
     writeFileSync(garbage, 'not a tar at all\n'.repeat(100));
     expect(await accepted(garbage)).toBe(false);
-    const good = await tarOf('cut', ['usr/sbin/iptables', ...Array.from({ length: 40 }, (_, i) => `usr/share/f${i}`), 'usr/sbin/dockerd']);
+    const good = await tarOf('cut', ['usr/sbin/iptables', 'usr/bin/docker', ...Array.from({ length: 40 }, (_, i) => `usr/share/f${i}`), 'usr/sbin/dockerd']);
     const { size } = await import('node:fs').then((fs) => fs.statSync(good));
     const truncated = join(scratch, 'truncated.tar');
     await run('sh', ['-c', `head -c ${Math.floor(size / 3)} "${good}" > "${truncated}"`]);
     expect(await accepted(truncated)).toBe(false);
     expect(await accepted(await tarOf('no-dockerd', ['usr/sbin/iptables', 'usr/bin/docker']))).toBe(false);
+    // A suite whose docker.io has no CLI (trixie packages it apart): the client input needs one in the image.
+    expect(await accepted(await tarOf('no-cli', ['usr/sbin/iptables', 'usr/sbin/dockerd']))).toBe(false);
   });
 });
