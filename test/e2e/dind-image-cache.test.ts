@@ -51,7 +51,8 @@ describe('the dind image in the image cache', () => {
       expect(first.jobStatus, first.log).toBe('success');
       expect(first.phase('pre')!.stdout).not.toMatch(/came from directory/);
       expect(first.phase('post')!.stdout).toMatch(/setup-dind cache: the dind image: saved setup-dind-dind-image-linux-\w+-[a-f0-9]{64} \(\d+\.\d MB\)\./);
-      expect(readdirSync(join(work, 'cache')).some((f) => f.startsWith(`setup-dind-dind-image-`))).toBe(true);
+      // Under the job's ref, as every cache-dir entry (<cache-dir>/<protected|unprotected>/<ref>/<key>.tar.zst).
+      expect(readdirSync(join(work, 'cache'), { recursive: true }).map(String).some((f) => /^(un)?protected\/[^/]+\/setup-dind-dind-image-/.test(f))).toBe(true);
       // Post's name for the save is gone again: the engine holds the image only under the reference it pulled.
       expect((await docker(['images', '-q', `setup-dind/dind-image:${digest}`])).trim()).toBe('');
       await expectNothingLeft(before);
