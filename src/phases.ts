@@ -12,6 +12,7 @@ import type { Platform } from './platform/platform.js';
 import { type Clock, NotReadyError, type Ready, realClock, waitUntilReady } from './readiness.js';
 import { newSessionId, sessionLabels } from './session.js';
 import { type RunProbeResult, probeContainerRun } from './daemon/run-probe.js';
+import { runCheckVerdict } from './daemon/run-check.js';
 import { type CacheRecord, cacheDeadlineMs, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
 import { type SnapshotPlace, restoreDataRootSnapshot, snapshotDataRoot } from './cache/data-root.js';
 import { cacheOutputs } from './cache/outputs.js';
@@ -29,6 +30,11 @@ export interface PhaseOptions {
   socketGroup?: () => number;
   /** The runner's operating system (default: this process's). */
   os?: NodeJS.Platform;
+  /**
+   * The phase's own bundle, which starts the early run check (daemon/run-check.ts) when run with its flag. Only the
+   * action's pre passes it: where main follows at once (the CLI's start), main runs the probe itself.
+   */
+  runCheckScript?: string;
 }
 
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
@@ -57,6 +63,7 @@ function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, en
     readProcStatus: options.readProcStatus ?? (() => readFile('/proc/self/status', 'utf8')),
     socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
     beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
+    runCheckScript: options.runCheckScript,
   });
 }
 
@@ -149,14 +156,8 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
     const waitSeconds = (clock.now() - mainStarted) / 1000;
     const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
-    // The check costs 0.6-1 s on a busy 2-core runner: it runs where it can fail, a daemon without --privileged.
-    const probe = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
-      ? await checkCanRunContainers(client, ready.version.arch, state.value, platform)
-      : undefined;
+    const { probe, moreEnv, registry, cache } = await checkAndPrepare(inputs, platform, state, daemon, client, ready.version.arch);
     state.update({ ready: true });
-    const moreEnv = (await daemon.afterReady?.()) ?? {};
-    const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
-    const cache = await prepareImageCache(inputs, platform, state, client);
     const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
     const outputs: Record<string, string> = {
       'docker-host': formatAddress(daemon.endpoint.address),
@@ -190,6 +191,28 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
   } catch (e) {
     platform.fail(`setup-dind: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Once the daemon answers: the run check (dind without --privileged: 0.6-1 s on a busy 2-core runner, so it runs only
+ * where it can fail) side by side with what needs no container run (the port forwarder, registry files, the image
+ * cache). The check's verdict comes first: when it fails, main fails with its error, whatever the rest did (all of
+ * which is recorded in state for post).
+ */
+async function checkAndPrepare(inputs: Inputs, platform: Platform, state: StateRecorder, daemon: JobDaemon, client: EngineClient, arch: string) {
+  const checking = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
+    ? checkCanRunContainers(client, arch, state.value, platform)
+    : Promise.resolve(undefined);
+  const preparing = (async () => {
+    const moreEnv = (await daemon.afterReady?.()) ?? {};
+    const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
+    const cache = await prepareImageCache(inputs, platform, state, client);
+    return { moreEnv, registry, cache };
+  })();
+  const [checked, prepared] = await Promise.allSettled([checking, preparing]);
+  if (checked.status === 'rejected') throw checked.reason;
+  if (prepared.status === 'rejected') throw prepared.reason;
+  return { probe: checked.value, ...prepared.value };
 }
 
 /** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
@@ -287,9 +310,11 @@ export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'o
  * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
  */
 async function checkCanRunContainers(client: EngineClient, arch: string, s: SessionState | undefined, platform: Platform): Promise<RunProbeResult> {
-  const result = await probeContainerRun(client, arch);
+  // The check pre started has usually finished by now; without its verdict, main runs the probe itself.
+  const early = s?.runCheck ? await runCheckVerdict(s.runCheck) : undefined;
+  const result = early ?? (await probeContainerRun(client, arch));
   if (result.ok) {
-    platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms.`);
+    platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms${early ? ' (checked in the background since pre)' : ''}.`);
     return result;
   }
   const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';

@@ -15,6 +15,12 @@ export interface ForwarderRecord {
   script: string;
 }
 
+/** dind: the run check pre leaves running (daemon/run-check.ts): its verdict goes to `result`. */
+export interface RunCheckRecord {
+  pid: number;
+  result: string;
+}
+
 export type PrivilegeStrategy = 'privileged' | 'explicit-capabilities' | 'minimal-capabilities' | 'runtime';
 
 export interface SessionState {
@@ -48,6 +54,8 @@ export interface SessionState {
   hostChanges?: HostChanges;
   /** dind: the process that forwards published ports to 127.0.0.1; stopped by post. */
   forwarder?: ForwarderRecord;
+  /** dind: the run check started in pre, read by main, stopped by post if it still runs. */
+  runCheck?: RunCheckRecord;
   /** Digests of the inputs pre started with, compared by main (daemon/drift.ts). */
   startedWith?: Record<string, string>;
   /** buildx: the builder main created (or asked buildx to create), to remove in post. */

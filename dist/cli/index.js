@@ -6,7 +6,7 @@ const __dirname = __setupDindDirname(__filename);
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 77:
+/***/ 420:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -3040,9 +3040,170 @@ async function dindExtras(o) {
 
 // EXTERNAL MODULE: ./src/daemon/ports.ts
 var ports = __nccwpck_require__(716);
+;// CONCATENATED MODULE: external "node:stream"
+const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+;// CONCATENATED MODULE: ./src/daemon/run-probe.ts
+// After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
+// namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
+// registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
+// program does not exist: the runtime sets up everything (network, cgroups, namespaces, mounts, the root
+// filesystem) before it looks for the program, so "no such file" means the container would have run; any other
+// error is what a job's first `docker run` would have met.
+
+
+const PROBE_IMAGE = 'setup-dind-probe:scratch';
+const PROGRAM = '/setup-dind-probe-no-such-program';
+/** One ustar entry (a regular file); names here are short ASCII. */
+function tarEntry(name, data) {
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 100, 'ascii');
+    header.write('0000644\0', 100, 'ascii');
+    header.write('0000000\0', 108, 'ascii');
+    header.write('0000000\0', 116, 'ascii');
+    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+    header.write('00000000000\0', 136, 'ascii');
+    header.write('        ', 148, 'ascii');
+    header.write('0', 156, 'ascii');
+    header.write('ustar\0' + '00', 257, 'ascii');
+    let sum = 0;
+    for (const byte of header)
+        sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
+    return Buffer.concat([header, data, padding]);
+}
+const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
+/** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
+function probeImageArchive(arch) {
+    const layer = tarOf([]);
+    const diffId = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(layer).digest('hex')}`;
+    const config = Buffer.from(JSON.stringify({
+        architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
+    }));
+    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [PROBE_IMAGE], Layers: ['layer/layer.tar'] }]));
+    return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
+}
+/** The runtime's "program not found" answer: everything before exec worked. */
+const reachedExec = (message) => message.includes(PROGRAM) && /no such file or directory|not found/i.test(message);
+/** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
+async function run_probe_probeContainerRun(daemon, arch) {
+    const started = performance.now();
+    const name = `setup-dind-probe-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    let id;
+    try {
+        await daemon.loadImages(external_node_stream_namespaceObject.Readable.from([probeImageArchive(arch)]));
+        id = await daemon.createContainer({ name, Image: PROBE_IMAGE, Labels: {}, HostConfig: {} });
+        try {
+            await daemon.startContainer(id);
+        }
+        catch (e) {
+            const message = e.message;
+            return { ok: reachedExec(message), error: reachedExec(message) ? undefined : message, ms: performance.now() - started };
+        }
+        return { ok: true, ms: performance.now() - started };
+    }
+    catch (e) {
+        return { ok: false, error: e.message, ms: performance.now() - started };
+    }
+    finally {
+        if (id)
+            await daemon.removeContainer(id).catch(() => undefined);
+        await daemon.removeImage(PROBE_IMAGE).catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/daemon/run-check.ts
+// The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
+// process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
+// Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
+// the phase's own bundle started again with a flag, like the port forwarder; post stops it if it still runs.
+
+
+
+
+
+
+
+const RUN_CHECK_FLAG = '--setup-dind-run-check';
+const POLL_MS = 25;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
+function startRunCheck(o) {
+    if (!o.script)
+        return; // the running bundle is unknown: main runs the probe itself
+    const configPath = (0,external_node_path_.join)(o.jobDir, 'run-check.json');
+    const config = { daemon: (0,src_endpoint/* saveEndpoint */.HF)(o.daemon), result: (0,external_node_path_.join)(o.jobDir, 'run-check.result.json'), deadline: Date.now() + o.timeoutMs };
+    (0,external_node_fs_.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
+    const child = (0,external_node_child_process_.spawn)(process.execPath, [o.script, RUN_CHECK_FLAG, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
+    child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
+    if (!child.pid)
+        return;
+    o.record({ pid: child.pid, result: config.result });
+    child.unref();
+}
+/** The background process: waits for the daemon (one /info per attempt), probes, writes the verdict. */
+async function runRunCheck(configPath) {
+    const config = JSON.parse(await readFile(configPath, 'utf8'));
+    const client = new EngineClient(loadEndpoint(config.daemon));
+    let arch;
+    while (arch === undefined) {
+        if (Date.now() > config.deadline)
+            return;
+        arch = await client.probe(1000).then((v) => v.arch, () => undefined);
+        if (arch === undefined)
+            await sleep(POLL_MS);
+    }
+    const result = await probeContainerRun(client, arch);
+    await writeFile(`${config.result}.tmp`, JSON.stringify(result), { mode: 0o600 });
+    await rename(`${config.result}.tmp`, config.result);
+}
+/** Our run check's process, alive (not a zombie, and the pid still runs our flag). */
+function running(pid) {
+    try {
+        if (/^\d+ \(.*\) Z /s.test((0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8')))
+            return false;
+        return (0,external_node_fs_.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(RUN_CHECK_FLAG);
+    }
+    catch {
+        return false;
+    }
+}
+const readResult = (path) => {
+    try {
+        return JSON.parse((0,external_node_fs_.readFileSync)(path, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+};
+/**
+ * main, once the daemon answers: the verdict of the check pre started, waiting for it while its process runs; undefined
+ * when there is none (the process is gone without one, or never started): main then runs the probe itself.
+ */
+async function runCheckVerdict(r, isRunning = running) {
+    for (;;) {
+        const result = readResult(r.result);
+        if (result)
+            return result;
+        if (!isRunning(r.pid))
+            return readResult(r.result);
+        await sleep(POLL_MS);
+    }
+}
+/** post (and main, when it ran the probe itself): stops the check if it still runs; true when it did. */
+async function stopRunCheck(r) {
+    if (!running(r.pid))
+        return false;
+    process.kill(r.pid, 'SIGKILL');
+    for (let i = 0; i < 50 && running(r.pid); i++)
+        await sleep(20);
+    return true;
+}
+
 ;// CONCATENATED MODULE: ./src/daemon/dind.ts
 // dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
 // volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
+
 
 
 
@@ -3202,26 +3363,27 @@ async function startDind(inputs, platform, state, s, outer, deps) {
     const engine = new engine_client/* EngineClient */.A$(outer);
     const labels = sessionLabels(s.session, platform.job);
     const name = objectName(s.session);
-    const jobDir = await socketDir(platform, state);
-    const toHostPath = await hostPathTranslator(engine, platform.env);
+    // Independent of each other: the job directory, where our paths are on the engine's host, the image, our bounding set.
+    const [jobDir, toHostPath, image, procStatus] = await allSettled([
+        socketDir(platform, state),
+        hostPathTranslator(engine, platform.env),
+        supplyDindImage(engine, inputs, platform),
+        outer.address.kind === 'unix' ? deps.readProcStatus() : Promise.resolve(''),
+    ]);
     if (toHostPath.container)
         state.update({ containerJob: toHostPath.container.name });
     // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
     const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
     // Port forwarding runs in the job container too: it reaches the daemon on the job's network.
     const network = inputs.dind.network ?? (inputs.dind.tcp || inputs.integration.forwardPorts ? jobNetwork : undefined);
-    const image = await supplyDindImage(engine, inputs, platform);
-    await engine.createVolume(name, labels);
-    state.update({ volume: name });
-    if (network) {
-        const exists = await engine.networkExists(network);
-        if (!exists) {
-            await engine.createNetwork(network, labels);
-            platform.log.info(`Created network ${network}`);
-        }
-        state.update({ network: { name: network, created: !exists } });
-    }
-    const files = await writeDaemonFiles(inputs, jobDir, name);
+    const [files] = await allSettled([
+        writeDaemonFiles(inputs, jobDir, name),
+        (async () => {
+            await engine.createVolume(name, labels);
+            state.update({ volume: name });
+        })(),
+        network ? ensureNetwork(engine, network, labels, state, platform.log) : undefined,
+    ]);
     state.update({ hostJobDir: toHostPath(jobDir) });
     const planInput = {
         inputs: network === inputs.dind.network && image === inputs.dind.image ? inputs : { ...inputs, dind: { ...inputs.dind, network, image } },
@@ -3232,10 +3394,40 @@ async function startDind(inputs, platform, state, s, outer, deps) {
         socketGroup: deps.socketGroup(),
         // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
         // says nothing about a remote engine or, in a container job, about the host.
-        withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(await deps.readProcStatus()),
+        withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(procStatus),
         ...files,
     };
     await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
+    // A privileged daemon needs no run check (run-probe.ts); any other starts its check now, while the daemon boots.
+    if (state.value?.privilege !== 'privileged') {
+        startRunCheck({
+            daemon: { address: { kind: 'unix', path: (0,external_node_path_.join)(jobDir, 'docker.sock') } },
+            jobDir,
+            timeoutMs: inputs.waitTimeoutMs,
+            script: deps.runCheckScript,
+            record: (runCheck) => state.update({ runCheck }),
+        });
+    }
+}
+/**
+ * Like Promise.all, but it settles only when every promise has: nothing created is still in flight (and so
+ * unrecorded in state) when a failure ends the phase. The first failure in order is the one thrown.
+ */
+async function allSettled(promises) {
+    const settled = await Promise.allSettled(promises);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed)
+        throw failed.reason;
+    return settled.map((r) => r.value);
+}
+/** The job's network: an existing one is used, a missing one created (and recorded as ours to remove). */
+async function ensureNetwork(engine, network, labels, state, log) {
+    const exists = await engine.networkExists(network);
+    if (!exists) {
+        await engine.createNetwork(network, labels);
+        log.info(`Created network ${network}`);
+    }
+    state.update({ network: { name: network, created: !exists } });
 }
 /** The per-job directory, where the socket and certificates live (private to the runner's user). */
 async function socketDir(platform, state) {
@@ -3493,6 +3685,7 @@ function existingDaemon(inputs, locate, state, clock = realClock) {
 
 
 
+
 /** Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save). */
 const STOP_GRACE_SECONDS = 5;
 /** Runs removals side by side; each outcome is reported through `attempt`, in the order they are listed. */
@@ -3532,6 +3725,9 @@ async function cleanupSession(state, log) {
             log.warning(message);
         }
     };
+    // A run check still waiting for the daemon (main never came) is stopped before the daemon goes.
+    if (state.runCheck)
+        await stopRunCheck(state.runCheck).catch(() => false);
     // The forwarder goes first (it follows the daemon and logs into the job directory), but is named last.
     const forwarder = state.forwarder;
     let forwarderStopped = false;
@@ -3603,78 +3799,6 @@ async function reapStale(engine, olderThanMs, currentSession, log, now = Date.no
         networks: found.networks.filter((n) => stale(n.labels)),
     }, attempt);
     return removed;
-}
-
-;// CONCATENATED MODULE: external "node:stream"
-const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
-;// CONCATENATED MODULE: ./src/daemon/run-probe.ts
-// After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
-// namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
-// registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
-// program does not exist: the runtime sets up everything (network, cgroups, namespaces, mounts, the root
-// filesystem) before it looks for the program, so "no such file" means the container would have run; any other
-// error is what a job's first `docker run` would have met.
-
-
-const PROBE_IMAGE = 'setup-dind-probe:scratch';
-const PROGRAM = '/setup-dind-probe-no-such-program';
-/** One ustar entry (a regular file); names here are short ASCII. */
-function tarEntry(name, data) {
-    const header = Buffer.alloc(512);
-    header.write(name, 0, 100, 'ascii');
-    header.write('0000644\0', 100, 'ascii');
-    header.write('0000000\0', 108, 'ascii');
-    header.write('0000000\0', 116, 'ascii');
-    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
-    header.write('00000000000\0', 136, 'ascii');
-    header.write('        ', 148, 'ascii');
-    header.write('0', 156, 'ascii');
-    header.write('ustar\0' + '00', 257, 'ascii');
-    let sum = 0;
-    for (const byte of header)
-        sum += byte;
-    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-    const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
-    return Buffer.concat([header, data, padding]);
-}
-const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
-/** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
-function probeImageArchive(arch) {
-    const layer = tarOf([]);
-    const diffId = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(layer).digest('hex')}`;
-    const config = Buffer.from(JSON.stringify({
-        architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
-    }));
-    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [PROBE_IMAGE], Layers: ['layer/layer.tar'] }]));
-    return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
-}
-/** The runtime's "program not found" answer: everything before exec worked. */
-const reachedExec = (message) => message.includes(PROGRAM) && /no such file or directory|not found/i.test(message);
-/** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
-async function probeContainerRun(daemon, arch) {
-    const started = performance.now();
-    const name = `setup-dind-probe-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-    let id;
-    try {
-        await daemon.loadImages(external_node_stream_namespaceObject.Readable.from([probeImageArchive(arch)]));
-        id = await daemon.createContainer({ name, Image: PROBE_IMAGE, Labels: {}, HostConfig: {} });
-        try {
-            await daemon.startContainer(id);
-        }
-        catch (e) {
-            const message = e.message;
-            return { ok: reachedExec(message), error: reachedExec(message) ? undefined : message, ms: performance.now() - started };
-        }
-        return { ok: true, ms: performance.now() - started };
-    }
-    catch (e) {
-        return { ok: false, error: e.message, ms: performance.now() - started };
-    }
-    finally {
-        if (id)
-            await daemon.removeContainer(id).catch(() => undefined);
-        await daemon.removeImage(PROBE_IMAGE).catch(() => undefined);
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/cache/zstd.ts
@@ -4510,6 +4634,7 @@ function restartNotice(changed) {
 
 
 
+
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
 function endsOnThisPlatform(platform, options, report) {
     const problem = unsupportedPlatform(options.os ?? process.platform);
@@ -4537,6 +4662,7 @@ function daemonMode(inputs, platform, state, engine, options) {
         readProcStatus: options.readProcStatus ?? (() => (0,promises_.readFile)('/proc/self/status', 'utf8')),
         socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
         beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
+        runCheckScript: options.runCheckScript,
     });
 }
 /** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
@@ -4637,14 +4763,8 @@ async function runMain(platform, options = {}) {
         // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
         const waitSeconds = (clock.now() - mainStarted) / 1000;
         const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
-        // The check costs 0.6-1 s on a busy 2-core runner: it runs where it can fail, a daemon without --privileged.
-        const probe = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
-            ? await checkCanRunContainers(client, ready.version.arch, state.value, platform)
-            : undefined;
+        const { probe, moreEnv, registry, cache } = await checkAndPrepare(inputs, platform, state, daemon, client, ready.version.arch);
         state.update({ ready: true });
-        const moreEnv = (await daemon.afterReady?.()) ?? {};
-        const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
-        const cache = await prepareImageCache(inputs, platform, state, client);
         const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
         const outputs = {
             'docker-host': (0,src_endpoint/* formatAddress */.M0)(daemon.endpoint.address),
@@ -4678,6 +4798,29 @@ async function runMain(platform, options = {}) {
     catch (e) {
         platform.fail(`setup-dind: ${e.message}`);
     }
+}
+/**
+ * Once the daemon answers: the run check (dind without --privileged: 0.6-1 s on a busy 2-core runner, so it runs only
+ * where it can fail) side by side with what needs no container run (the port forwarder, registry files, the image
+ * cache). The check's verdict comes first: when it fails, main fails with its error, whatever the rest did (all of
+ * which is recorded in state for post).
+ */
+async function checkAndPrepare(inputs, platform, state, daemon, client, arch) {
+    const checking = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
+        ? checkCanRunContainers(client, arch, state.value, platform)
+        : Promise.resolve(undefined);
+    const preparing = (async () => {
+        const moreEnv = (await daemon.afterReady?.()) ?? {};
+        const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
+        const cache = await prepareImageCache(inputs, platform, state, client);
+        return { moreEnv, registry, cache };
+    })();
+    const [checked, prepared] = await Promise.allSettled([checking, preparing]);
+    if (checked.status === 'rejected')
+        throw checked.reason;
+    if (prepared.status === 'rejected')
+        throw prepared.reason;
+    return { probe: checked.value, ...prepared.value };
 }
 /** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
 async function waitForDaemon(daemon, client, target, timeoutMs, platform, clock) {
@@ -4781,9 +4924,11 @@ async function runPost(platform, options = {}) {
  * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
  */
 async function checkCanRunContainers(client, arch, s, platform) {
-    const result = await probeContainerRun(client, arch);
+    // The check pre started has usually finished by now; without its verdict, main runs the probe itself.
+    const early = s?.runCheck ? await runCheckVerdict(s.runCheck) : undefined;
+    const result = early ?? (await run_probe_probeContainerRun(client, arch));
     if (result.ok) {
-        platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms.`);
+        platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms${early ? ' (checked in the background since pre)' : ''}.`);
         return result;
     }
     const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
@@ -6333,7 +6478,7 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(420);
 /* harmony import */ var _daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(716);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.

@@ -20,6 +20,7 @@ import { networkDaemonJson } from '../network/settings.js';
 import { MTU_SCRIPT } from './network.js';
 import { type DindExtras, dindExtras } from './extras.js';
 import { startPortForwarding } from './ports.js';
+import { startRunCheck } from './run-check.js';
 
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 export const RUN_DIR = '/run/setup-dind';
@@ -176,6 +177,8 @@ export interface DindDependencies {
    * Returning false means the volume holds a partial restore: it is replaced by an empty one.
    */
   beforeStart?: (engine: EngineClient, containerId: string) => Promise<boolean>;
+  /** The bundle to start the early run check with (run-check.ts); none: main runs the probe itself. */
+  runCheckScript?: string;
 }
 
 /**
@@ -200,26 +203,27 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
   const engine = new EngineClient(outer);
   const labels = sessionLabels(s.session, platform.job);
   const name = objectName(s.session);
-  const jobDir = await socketDir(platform, state);
-  const toHostPath = await hostPathTranslator(engine, platform.env);
+  // Independent of each other: the job directory, where our paths are on the engine's host, the image, our bounding set.
+  const [jobDir, toHostPath, image, procStatus] = await allSettled([
+    socketDir(platform, state),
+    hostPathTranslator(engine, platform.env),
+    supplyDindImage(engine, inputs, platform),
+    outer.address.kind === 'unix' ? deps.readProcStatus() : Promise.resolve(''),
+  ]);
   if (toHostPath.container) state.update({ containerJob: toHostPath.container.name });
   // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
   const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
   // Port forwarding runs in the job container too: it reaches the daemon on the job's network.
   const network = inputs.dind.network ?? (inputs.dind.tcp || inputs.integration.forwardPorts ? jobNetwork : undefined);
 
-  const image = await supplyDindImage(engine, inputs, platform);
-  await engine.createVolume(name, labels);
-  state.update({ volume: name });
-  if (network) {
-    const exists = await engine.networkExists(network);
-    if (!exists) {
-      await engine.createNetwork(network, labels);
-      platform.log.info(`Created network ${network}`);
-    }
-    state.update({ network: { name: network, created: !exists } });
-  }
-  const files = await writeDaemonFiles(inputs, jobDir, name);
+  const [files] = await allSettled([
+    writeDaemonFiles(inputs, jobDir, name),
+    (async () => {
+      await engine.createVolume(name, labels);
+      state.update({ volume: name });
+    })(),
+    network ? ensureNetwork(engine, network, labels, state, platform.log) : undefined,
+  ]);
   state.update({ hostJobDir: toHostPath(jobDir) });
   const planInput: DindSpecInput = {
     inputs: network === inputs.dind.network && image === inputs.dind.image ? inputs : { ...inputs, dind: { ...inputs.dind, network, image } },
@@ -230,10 +234,41 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
     socketGroup: deps.socketGroup(),
     // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
     // says nothing about a remote engine or, in a container job, about the host.
-    withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(await deps.readProcStatus()),
+    withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(procStatus),
     ...files,
   };
   await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
+  // A privileged daemon needs no run check (run-probe.ts); any other starts its check now, while the daemon boots.
+  if (state.value?.privilege !== 'privileged') {
+    startRunCheck({
+      daemon: { address: { kind: 'unix', path: join(jobDir, 'docker.sock') } },
+      jobDir,
+      timeoutMs: inputs.waitTimeoutMs,
+      script: deps.runCheckScript,
+      record: (runCheck) => state.update({ runCheck }),
+    });
+  }
+}
+
+/**
+ * Like Promise.all, but it settles only when every promise has: nothing created is still in flight (and so
+ * unrecorded in state) when a failure ends the phase. The first failure in order is the one thrown.
+ */
+async function allSettled<T extends readonly unknown[]>(promises: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+}
+
+/** The job's network: an existing one is used, a missing one created (and recorded as ours to remove). */
+async function ensureNetwork(engine: EngineClient, network: string, labels: Record<string, string>, state: StateRecorder, log: Logger): Promise<void> {
+  const exists = await engine.networkExists(network);
+  if (!exists) {
+    await engine.createNetwork(network, labels);
+    log.info(`Created network ${network}`);
+  }
+  state.update({ network: { name: network, created: !exists } });
 }
 
 /** The per-job directory, where the socket and certificates live (private to the runner's user). */
