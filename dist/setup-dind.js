@@ -1209,6 +1209,178 @@ class EngineClient {
     }
 }
 
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/daemon/run-probe.ts
+// After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
+// namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
+// registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
+// program does not exist: the runtime sets up everything (network, cgroups, namespaces, mounts, the root
+// filesystem) before it looks for the program, so "no such file" means the container would have run; any other
+// error is what a job's first `docker run` would have met.
+
+
+const PROBE_IMAGE = 'setup-dind-probe:scratch';
+const PROGRAM = '/setup-dind-probe-no-such-program';
+/** One ustar entry (a regular file); names here are short ASCII. */
+function tarEntry(name, data) {
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 100, 'ascii');
+    header.write('0000644\0', 100, 'ascii');
+    header.write('0000000\0', 108, 'ascii');
+    header.write('0000000\0', 116, 'ascii');
+    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+    header.write('00000000000\0', 136, 'ascii');
+    header.write('        ', 148, 'ascii');
+    header.write('0', 156, 'ascii');
+    header.write('ustar\0' + '00', 257, 'ascii');
+    let sum = 0;
+    for (const byte of header)
+        sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
+    return Buffer.concat([header, data, padding]);
+}
+const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
+/** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
+function probeImageArchive(arch) {
+    const layer = tarOf([]);
+    const diffId = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(layer).digest('hex')}`;
+    const config = Buffer.from(JSON.stringify({
+        architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
+    }));
+    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [PROBE_IMAGE], Layers: ['layer/layer.tar'] }]));
+    return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
+}
+/** The runtime's "program not found" answer: everything before exec worked. */
+const reachedExec = (message) => message.includes(PROGRAM) && /no such file or directory|not found/i.test(message);
+/** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
+async function probeContainerRun(daemon, arch) {
+    const started = performance.now();
+    const name = `setup-dind-probe-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    let id;
+    try {
+        await daemon.loadImages(external_node_stream_.Readable.from([probeImageArchive(arch)]));
+        id = await daemon.createContainer({ name, Image: PROBE_IMAGE, Labels: {}, HostConfig: {} });
+        try {
+            await daemon.startContainer(id);
+        }
+        catch (e) {
+            const message = e.message;
+            return { ok: reachedExec(message), error: reachedExec(message) ? undefined : message, ms: performance.now() - started };
+        }
+        return { ok: true, ms: performance.now() - started };
+    }
+    catch (e) {
+        return { ok: false, error: e.message, ms: performance.now() - started };
+    }
+    finally {
+        if (id)
+            await daemon.removeContainer(id).catch(() => undefined);
+        await daemon.removeImage(PROBE_IMAGE).catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/daemon/run-check.ts
+// The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
+// process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
+// Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
+// the phase's own bundle started again with a flag, like the port forwarder; post stops it if it still runs.
+
+
+
+
+
+
+
+const RUN_CHECK_FLAG = '--setup-dind-run-check';
+/** The verdict's file in the job directory. */
+const RUN_CHECK_RESULT = 'run-check.result.json';
+const POLL_MS = 25;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
+function startRunCheck(o) {
+    if (!o.script)
+        return; // the running bundle is unknown: main runs the probe itself
+    const configPath = (0,external_node_path_.join)(o.jobDir, 'run-check.json');
+    const config = { daemon: saveEndpoint(o.daemon), result: (0,external_node_path_.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
+    (0,external_node_fs_.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
+    const child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, [o.script, RUN_CHECK_FLAG, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
+    child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
+    if (!child.pid)
+        return;
+    o.record({ pid: child.pid, result: config.result });
+    child.unref();
+}
+/** The background process: waits for the daemon (one /info per attempt), probes, writes the verdict. */
+async function runRunCheck(configPath) {
+    const config = JSON.parse(await (0,promises_namespaceObject.readFile)(configPath, 'utf8'));
+    const client = new EngineClient(loadEndpoint(config.daemon));
+    let arch;
+    while (arch === undefined) {
+        if (Date.now() > config.deadline)
+            return;
+        arch = await client.probe(1000).then((v) => v.arch, () => undefined);
+        if (arch === undefined)
+            await sleep(POLL_MS);
+    }
+    await writeVerdict(await probeContainerRun(client, arch), config.result);
+}
+async function writeVerdict(result, path) {
+    await (0,promises_namespaceObject.writeFile)(`${path}.tmp`, JSON.stringify(result), { mode: 0o600 });
+    await (0,promises_namespaceObject.rename)(`${path}.tmp`, path);
+}
+/** The check inside another process that found the daemon answering (the port forwarder). */
+async function checkRuns(client, resultPath) {
+    const { arch } = await client.version();
+    await writeVerdict(await probeContainerRun(client, arch), resultPath);
+}
+/**
+ * Our run check's process, alive (not a zombie, and the pid still runs one of our helpers: the run check, or the
+ * port forwarder that runs the check too).
+ */
+function running(pid) {
+    try {
+        if (/^\d+ \(.*\) Z /s.test((0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8')))
+            return false;
+        return (0,external_node_fs_.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg === RUN_CHECK_FLAG || arg === '--setup-dind-forwarder'); // ports.ts's FORWARDER_FLAG (ports.ts imports this module)
+    }
+    catch {
+        return false;
+    }
+}
+const readResult = (path) => {
+    try {
+        return JSON.parse((0,external_node_fs_.readFileSync)(path, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+};
+/**
+ * main, once the daemon answers: the verdict of the check pre started, waiting for it while its process runs; undefined
+ * when there is none (the process is gone without one, or never started): main then runs the probe itself.
+ */
+async function runCheckVerdict(r, isRunning = running) {
+    for (;;) {
+        const result = readResult(r.result);
+        if (result)
+            return result;
+        if (!isRunning(r.pid))
+            return readResult(r.result);
+        await sleep(POLL_MS);
+    }
+}
+/** post (and main, when it ran the probe itself): stops the check if it still runs; true when it did. */
+async function stopRunCheck(r) {
+    if (!running(r.pid))
+        return false;
+    process.kill(r.pid, 'SIGKILL');
+    for (let i = 0; i < 50 && running(r.pid); i++)
+        await sleep(20);
+    return true;
+}
+
 ;// CONCATENATED MODULE: ./src/daemon/ports.ts
 // Published ports of the job's daemon at 127.0.0.1 on the job's side, as with the runner's engine.
 //
@@ -1219,6 +1391,7 @@ class EngineClient {
 // inner daemon's own NAT takes it to the container. It runs wherever the job's steps run (the runner host, or the
 // job container in a container job, whose network the daemon then joins), so it needs no shared network namespace
 // with the engine, changes no firewall rule and leaves nothing behind when it stops.
+
 
 
 
@@ -1404,8 +1577,17 @@ async function runForwarder(configPath) {
             process.exit(0);
         });
     }
+    const engine = new EngineClient(loadEndpoint(config.daemon));
+    if (config.deadline !== undefined && !(await answersBy(engine, config.deadline))) {
+        log('the daemon did not answer in time; the forwarder stops');
+        return;
+    }
     log(`following ${config.daemon.host}; published ports go to ${config.target}`);
-    await followDaemon(new EngineClient(loadEndpoint(config.daemon)), forwarder, log, controller.signal, () => {
+    if (config.runCheckResult)
+        void checkRuns(engine, config.runCheckResult).catch((e) => log(`the run check: ${e.message}`));
+    await followDaemon(engine, forwarder, log, controller.signal, () => {
+        if (config.readyFile)
+            (0,external_node_fs_.writeFileSync)(config.readyFile, `${process.pid}\n`, { mode: 0o600 });
         if (process.send) {
             process.send('ready');
             process.disconnect?.();
@@ -1413,6 +1595,60 @@ async function runForwarder(configPath) {
     });
     log('stopped');
 }
+/** Polls the daemon (one /info at a time) until it answers or the deadline passes. */
+async function answersBy(engine, deadline) {
+    while (Date.now() < deadline) {
+        if (await engine.probe(1000).then(() => true, () => false))
+            return true;
+        await new Promise((r) => setTimeout(r, 25));
+    }
+    return false;
+}
+/**
+ * pre: the forwarder starts while the daemon boots (it waits for it), so main, after the job's checkout, finds it
+ * following already. Returns at once; the pid goes to state the moment it exists.
+ */
+function launchForwarder(o) {
+    const configPath = (0,external_node_path_.join)(o.jobDir, 'forwarder.json');
+    const readyFile = (0,external_node_path_.join)(o.jobDir, 'forwarder.ready');
+    const runCheckResult = o.runCheck ? (0,external_node_path_.join)(o.jobDir, RUN_CHECK_RESULT) : undefined;
+    const config = { daemon: saveEndpoint(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult };
+    (0,external_node_fs_.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
+    const logPath = (0,external_node_path_.join)(o.jobDir, 'forwarder.log');
+    const fd = (0,external_node_fs_.openSync)(logPath, 'a', 0o600);
+    let child;
+    try {
+        child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, [o.script, FORWARDER_FLAG, configPath], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } });
+    }
+    finally {
+        (0,external_node_fs_.closeSync)(fd);
+    }
+    child.on('error', () => undefined); // no pid: main starts its own forwarder
+    if (!child.pid)
+        return;
+    o.record({ pid: child.pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid: child.pid, result: runCheckResult } : undefined);
+    child.unref();
+}
+/**
+ * main: the forwarder pre started, once it follows the daemon (its ready file); the same warning as a forwarder that
+ * cannot start when it is gone or not following within `timeoutMs`.
+ */
+async function forwarderFollowing(r, log, env, target, timeoutMs = 10_000) {
+    const until = Date.now() + timeoutMs;
+    while (!(0,external_node_fs_.existsSync)(r.ready)) {
+        const problem = !alive(r.pid) ? 'the port forwarder exited' : Date.now() > until ? `the port forwarder did not follow the daemon within ${timeoutMs / 1000} s` : undefined;
+        if (problem) {
+            log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${problem}); they answer at the daemon's address ${target}.`);
+            return {};
+        }
+        await new Promise((res) => setTimeout(res, 25));
+    }
+    return testcontainersHost(env);
+}
+const testcontainersHost = (env) => 
+// testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
+// (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
+env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
 /**
  * Starts the forwarder as a detached process of its own (it outlives main) with its output in `logPath`; resolves
  * when it follows the daemon's events, so a container started by the very next step is seen.
@@ -1509,9 +1745,7 @@ async function startPortForwarding(o) {
         o.log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${e.message}); they answer at the daemon's address ${o.target}.`);
         return {};
     }
-    // testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
-    // (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
-    return o.env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
+    return testcontainersHost(o.env);
 }
 /** The forwarder's warnings (a port it could not listen on), for post to repeat where the job's log shows them. */
 function forwarderWarnings(r, read = (path) => (0,external_node_fs_.readFileSync)(path, 'utf8')) {
@@ -1523,166 +1757,6 @@ function forwarderWarnings(r, read = (path) => (0,external_node_fs_.readFileSync
         return [];
     }
     return text.split('\n').map((l) => /^\S+ warning: (.*)$/.exec(l)?.[1]).filter((w) => Boolean(w)).slice(0, 20);
-}
-
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: ./src/daemon/run-probe.ts
-// After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
-// namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
-// registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
-// program does not exist: the runtime sets up everything (network, cgroups, namespaces, mounts, the root
-// filesystem) before it looks for the program, so "no such file" means the container would have run; any other
-// error is what a job's first `docker run` would have met.
-
-
-const PROBE_IMAGE = 'setup-dind-probe:scratch';
-const PROGRAM = '/setup-dind-probe-no-such-program';
-/** One ustar entry (a regular file); names here are short ASCII. */
-function tarEntry(name, data) {
-    const header = Buffer.alloc(512);
-    header.write(name, 0, 100, 'ascii');
-    header.write('0000644\0', 100, 'ascii');
-    header.write('0000000\0', 108, 'ascii');
-    header.write('0000000\0', 116, 'ascii');
-    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
-    header.write('00000000000\0', 136, 'ascii');
-    header.write('        ', 148, 'ascii');
-    header.write('0', 156, 'ascii');
-    header.write('ustar\0' + '00', 257, 'ascii');
-    let sum = 0;
-    for (const byte of header)
-        sum += byte;
-    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-    const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
-    return Buffer.concat([header, data, padding]);
-}
-const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
-/** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
-function probeImageArchive(arch) {
-    const layer = tarOf([]);
-    const diffId = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(layer).digest('hex')}`;
-    const config = Buffer.from(JSON.stringify({
-        architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
-    }));
-    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [PROBE_IMAGE], Layers: ['layer/layer.tar'] }]));
-    return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
-}
-/** The runtime's "program not found" answer: everything before exec worked. */
-const reachedExec = (message) => message.includes(PROGRAM) && /no such file or directory|not found/i.test(message);
-/** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
-async function probeContainerRun(daemon, arch) {
-    const started = performance.now();
-    const name = `setup-dind-probe-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-    let id;
-    try {
-        await daemon.loadImages(external_node_stream_.Readable.from([probeImageArchive(arch)]));
-        id = await daemon.createContainer({ name, Image: PROBE_IMAGE, Labels: {}, HostConfig: {} });
-        try {
-            await daemon.startContainer(id);
-        }
-        catch (e) {
-            const message = e.message;
-            return { ok: reachedExec(message), error: reachedExec(message) ? undefined : message, ms: performance.now() - started };
-        }
-        return { ok: true, ms: performance.now() - started };
-    }
-    catch (e) {
-        return { ok: false, error: e.message, ms: performance.now() - started };
-    }
-    finally {
-        if (id)
-            await daemon.removeContainer(id).catch(() => undefined);
-        await daemon.removeImage(PROBE_IMAGE).catch(() => undefined);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/daemon/run-check.ts
-// The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
-// process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
-// Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
-// the phase's own bundle started again with a flag, like the port forwarder; post stops it if it still runs.
-
-
-
-
-
-
-
-const RUN_CHECK_FLAG = '--setup-dind-run-check';
-const POLL_MS = 25;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
-function startRunCheck(o) {
-    if (!o.script)
-        return; // the running bundle is unknown: main runs the probe itself
-    const configPath = (0,external_node_path_.join)(o.jobDir, 'run-check.json');
-    const config = { daemon: saveEndpoint(o.daemon), result: (0,external_node_path_.join)(o.jobDir, 'run-check.result.json'), deadline: Date.now() + o.timeoutMs };
-    (0,external_node_fs_.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
-    const child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, [o.script, RUN_CHECK_FLAG, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
-    child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
-    if (!child.pid)
-        return;
-    o.record({ pid: child.pid, result: config.result });
-    child.unref();
-}
-/** The background process: waits for the daemon (one /info per attempt), probes, writes the verdict. */
-async function runRunCheck(configPath) {
-    const config = JSON.parse(await (0,promises_namespaceObject.readFile)(configPath, 'utf8'));
-    const client = new EngineClient(loadEndpoint(config.daemon));
-    let arch;
-    while (arch === undefined) {
-        if (Date.now() > config.deadline)
-            return;
-        arch = await client.probe(1000).then((v) => v.arch, () => undefined);
-        if (arch === undefined)
-            await sleep(POLL_MS);
-    }
-    const result = await probeContainerRun(client, arch);
-    await (0,promises_namespaceObject.writeFile)(`${config.result}.tmp`, JSON.stringify(result), { mode: 0o600 });
-    await (0,promises_namespaceObject.rename)(`${config.result}.tmp`, config.result);
-}
-/** Our run check's process, alive (not a zombie, and the pid still runs our flag). */
-function running(pid) {
-    try {
-        if (/^\d+ \(.*\) Z /s.test((0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8')))
-            return false;
-        return (0,external_node_fs_.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(RUN_CHECK_FLAG);
-    }
-    catch {
-        return false;
-    }
-}
-const readResult = (path) => {
-    try {
-        return JSON.parse((0,external_node_fs_.readFileSync)(path, 'utf8'));
-    }
-    catch {
-        return undefined;
-    }
-};
-/**
- * main, once the daemon answers: the verdict of the check pre started, waiting for it while its process runs; undefined
- * when there is none (the process is gone without one, or never started): main then runs the probe itself.
- */
-async function runCheckVerdict(r, isRunning = running) {
-    for (;;) {
-        const result = readResult(r.result);
-        if (result)
-            return result;
-        if (!isRunning(r.pid))
-            return readResult(r.result);
-        await sleep(POLL_MS);
-    }
-}
-/** post (and main, when it ran the probe itself): stops the check if it still runs; true when it did. */
-async function stopRunCheck(r) {
-    if (!running(r.pid))
-        return false;
-    process.kill(r.pid, 'SIGKILL');
-    for (let i = 0; i < 50 && running(r.pid); i++)
-        await sleep(20);
-    return true;
 }
 
 ;// CONCATENATED MODULE: ./src/session.ts
@@ -4135,15 +4209,28 @@ async function startDind(inputs, platform, state, s, outer, deps) {
         ...files,
     };
     await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
-    // A privileged daemon needs no run check (run-probe.ts); any other starts its check now, while the daemon boots.
-    if (state.value?.privilege !== 'privileged') {
-        startRunCheck({
-            daemon: { address: { kind: 'unix', path: (0,external_node_path_.join)(jobDir, 'docker.sock') } },
-            jobDir,
-            timeoutMs: inputs.waitTimeoutMs,
-            script: deps.runCheckScript,
-            record: (runCheck) => state.update({ runCheck }),
-        });
+    await startHelpers(inputs, platform, state, engine, jobDir, network, deps.helperScript);
+}
+/**
+ * While the daemon boots, what main would otherwise do after the job's checkout: the run check (a privileged daemon
+ * needs none, see run-probe.ts) and the port forwarder. Both wait for the daemon themselves; main reads their results.
+ */
+async function startHelpers(inputs, platform, state, engine, jobDir, network, script) {
+    // One inspect now, so main's attach asks the engine nothing: the daemon's address and its published TLS port.
+    const c = await engine.inspectContainer(state.value.containerId);
+    const address = c ? ((network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0]) : undefined;
+    state.update({ placement: { address, tlsHostPort: c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort } });
+    if (!script)
+        return; // main runs the check and starts the forwarder itself
+    const daemon = { address: { kind: 'unix', path: (0,external_node_path_.join)(jobDir, 'docker.sock') } };
+    const check = state.value?.privilege !== 'privileged';
+    const timeoutMs = inputs.waitTimeoutMs;
+    if (inputs.integration.forwardPorts && address) {
+        // One process: the forwarder runs the check too, as soon as the daemon answers.
+        launchForwarder({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
+    }
+    else if (check) {
+        startRunCheck({ daemon, jobDir, timeoutMs, script, record: (runCheck) => state.update({ runCheck }) });
     }
 }
 /**
@@ -4266,8 +4353,8 @@ async function attachDind(inputs, state, s, platform) {
             endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
         }
         else {
-            const c = await engine.inspectContainer(id);
-            const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+            const c = s.placement?.tlsHostPort ? undefined : await engine.inspectContainer(id);
+            const port = s.placement?.tlsHostPort ?? c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
             if (!port)
                 throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
             endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
@@ -4275,7 +4362,7 @@ async function attachDind(inputs, state, s, platform) {
         outputs['cert-path'] = certPath;
     }
     state.update({ endpoint: saveEndpoint(endpoint) });
-    const address = await daemonAddress(engine, id, s.network?.name);
+    const address = s.placement ? s.placement.address : await daemonAddress(engine, id, s.network?.name);
     if (address)
         outputs['daemon-address'] = address;
     return {
@@ -4283,7 +4370,9 @@ async function attachDind(inputs, state, s, platform) {
         outputs,
         facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
         afterReady: inputs.integration.forwardPorts && address
-            ? () => startPortForwarding({ endpoint, target: address, jobDir: s.jobDir, state, log: platform.log, env: platform.env })
+            ? () => (s.forwarder?.ready
+                ? forwarderFollowing({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address)
+                : startPortForwarding({ endpoint, target: address, jobDir: s.jobDir, state, log: platform.log, env: platform.env }))
             : undefined,
         async giveUp() {
             const c = await engine.inspectContainer(id);
@@ -4463,7 +4552,7 @@ async function cleanupSession(state, log) {
         }
     };
     // A run check still waiting for the daemon (main never came) is stopped before the daemon goes.
-    if (state.runCheck)
+    if (state.runCheck && state.runCheck.pid !== state.forwarder?.pid)
         await stopRunCheck(state.runCheck).catch(() => false);
     // The forwarder goes first (it follows the daemon and logs into the job directory), but is named last.
     const forwarder = state.forwarder;
@@ -6146,7 +6235,7 @@ function daemonMode(inputs, platform, state, engine, options) {
         readProcStatus: options.readProcStatus ?? (() => (0,promises_namespaceObject.readFile)('/proc/self/status', 'utf8')),
         socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
         beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
-        runCheckScript: options.runCheckScript,
+        helperScript: options.helperScript,
     });
 }
 /** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
@@ -6744,10 +6833,16 @@ function githubPlatform(env = process.env) {
 
 
 
-// The run check pre leaves running until the daemon can be probed is pre's own entry, started again with a flag.
-const pre = () => (process.argv[2] === RUN_CHECK_FLAG ? runRunCheck(process.argv[3] ?? '') : runPre(githubPlatform(), { runCheckScript: process.argv[1] }));
-// The port forwarder main leaves running for the job's steps is main's own entry, started again with a flag.
-const main = () => (process.argv[2] === FORWARDER_FLAG ? runForwarder(process.argv[3] ?? '') : runMain(githubPlatform()));
+/** The processes pre (or main) leave running: the run check and the port forwarder are the phase's entry with a flag. */
+const helper = () => {
+    if (process.argv[2] === RUN_CHECK_FLAG)
+        return runRunCheck(process.argv[3] ?? '');
+    if (process.argv[2] === FORWARDER_FLAG)
+        return runForwarder(process.argv[3] ?? '');
+    return undefined;
+};
+const pre = () => helper() ?? runPre(githubPlatform(), { helperScript: process.argv[1] });
+const main = () => helper() ?? runMain(githubPlatform());
 const post = () => runPost(githubPlatform());
 
 var __webpack_exports__main = __webpack_exports__.iW;

@@ -63,7 +63,7 @@ export async function cleanupSession(state: SessionState, log: Logger): Promise<
   };
 
   // A run check still waiting for the daemon (main never came) is stopped before the daemon goes.
-  if (state.runCheck) await stopRunCheck(state.runCheck).catch(() => false);
+  if (state.runCheck && state.runCheck.pid !== state.forwarder?.pid) await stopRunCheck(state.runCheck).catch(() => false);
   // The forwarder goes first (it follows the daemon and logs into the job directory), but is named last.
   const forwarder = state.forwarder;
   let forwarderStopped = false;

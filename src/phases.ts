@@ -34,7 +34,7 @@ export interface PhaseOptions {
    * The phase's own bundle, which starts the early run check (daemon/run-check.ts) when run with its flag. Only the
    * action's pre passes it: where main follows at once (the CLI's start), main runs the probe itself.
    */
-  runCheckScript?: string;
+  helperScript?: string;
 }
 
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
@@ -63,7 +63,7 @@ function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, en
     readProcStatus: options.readProcStatus ?? (() => readFile('/proc/self/status', 'utf8')),
     socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
     beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
-    runCheckScript: options.runCheckScript,
+    helperScript: options.helperScript,
   });
 }
 

@@ -13,6 +13,8 @@ export interface ForwarderRecord {
   log: string;
   /** The bundle the forwarder runs. */
   script: string;
+  /** Started by pre: the file it creates once it follows the daemon. */
+  ready?: string;
 }
 
 /** dind: the run check pre leaves running (daemon/run-check.ts): its verdict goes to `result`. */
@@ -56,6 +58,8 @@ export interface SessionState {
   forwarder?: ForwarderRecord;
   /** dind: the run check started in pre, read by main, stopped by post if it still runs. */
   runCheck?: RunCheckRecord;
+  /** dind: where the started container is, read once in pre: its address and its published TLS port (tcp: true). */
+  placement?: { address?: string; tlsHostPort?: string };
   /** Digests of the inputs pre started with, compared by main (daemon/drift.ts). */
   startedWith?: Record<string, string>;
   /** buildx: the builder main created (or asked buildx to create), to remove in post. */

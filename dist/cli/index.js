@@ -6,7 +6,7 @@ const __dirname = __setupDindDirname(__filename);
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 420:
+/***/ 664:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -3040,166 +3040,8 @@ async function dindExtras(o) {
 
 // EXTERNAL MODULE: ./src/daemon/ports.ts
 var ports = __nccwpck_require__(716);
-;// CONCATENATED MODULE: external "node:stream"
-const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
-;// CONCATENATED MODULE: ./src/daemon/run-probe.ts
-// After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
-// namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
-// registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
-// program does not exist: the runtime sets up everything (network, cgroups, namespaces, mounts, the root
-// filesystem) before it looks for the program, so "no such file" means the container would have run; any other
-// error is what a job's first `docker run` would have met.
-
-
-const PROBE_IMAGE = 'setup-dind-probe:scratch';
-const PROGRAM = '/setup-dind-probe-no-such-program';
-/** One ustar entry (a regular file); names here are short ASCII. */
-function tarEntry(name, data) {
-    const header = Buffer.alloc(512);
-    header.write(name, 0, 100, 'ascii');
-    header.write('0000644\0', 100, 'ascii');
-    header.write('0000000\0', 108, 'ascii');
-    header.write('0000000\0', 116, 'ascii');
-    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
-    header.write('00000000000\0', 136, 'ascii');
-    header.write('        ', 148, 'ascii');
-    header.write('0', 156, 'ascii');
-    header.write('ustar\0' + '00', 257, 'ascii');
-    let sum = 0;
-    for (const byte of header)
-        sum += byte;
-    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-    const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
-    return Buffer.concat([header, data, padding]);
-}
-const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
-/** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
-function probeImageArchive(arch) {
-    const layer = tarOf([]);
-    const diffId = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(layer).digest('hex')}`;
-    const config = Buffer.from(JSON.stringify({
-        architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
-    }));
-    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [PROBE_IMAGE], Layers: ['layer/layer.tar'] }]));
-    return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
-}
-/** The runtime's "program not found" answer: everything before exec worked. */
-const reachedExec = (message) => message.includes(PROGRAM) && /no such file or directory|not found/i.test(message);
-/** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
-async function run_probe_probeContainerRun(daemon, arch) {
-    const started = performance.now();
-    const name = `setup-dind-probe-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-    let id;
-    try {
-        await daemon.loadImages(external_node_stream_namespaceObject.Readable.from([probeImageArchive(arch)]));
-        id = await daemon.createContainer({ name, Image: PROBE_IMAGE, Labels: {}, HostConfig: {} });
-        try {
-            await daemon.startContainer(id);
-        }
-        catch (e) {
-            const message = e.message;
-            return { ok: reachedExec(message), error: reachedExec(message) ? undefined : message, ms: performance.now() - started };
-        }
-        return { ok: true, ms: performance.now() - started };
-    }
-    catch (e) {
-        return { ok: false, error: e.message, ms: performance.now() - started };
-    }
-    finally {
-        if (id)
-            await daemon.removeContainer(id).catch(() => undefined);
-        await daemon.removeImage(PROBE_IMAGE).catch(() => undefined);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/daemon/run-check.ts
-// The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
-// process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
-// Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
-// the phase's own bundle started again with a flag, like the port forwarder; post stops it if it still runs.
-
-
-
-
-
-
-
-const RUN_CHECK_FLAG = '--setup-dind-run-check';
-const POLL_MS = 25;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
-function startRunCheck(o) {
-    if (!o.script)
-        return; // the running bundle is unknown: main runs the probe itself
-    const configPath = (0,external_node_path_.join)(o.jobDir, 'run-check.json');
-    const config = { daemon: (0,src_endpoint/* saveEndpoint */.HF)(o.daemon), result: (0,external_node_path_.join)(o.jobDir, 'run-check.result.json'), deadline: Date.now() + o.timeoutMs };
-    (0,external_node_fs_.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
-    const child = (0,external_node_child_process_.spawn)(process.execPath, [o.script, RUN_CHECK_FLAG, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
-    child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
-    if (!child.pid)
-        return;
-    o.record({ pid: child.pid, result: config.result });
-    child.unref();
-}
-/** The background process: waits for the daemon (one /info per attempt), probes, writes the verdict. */
-async function runRunCheck(configPath) {
-    const config = JSON.parse(await readFile(configPath, 'utf8'));
-    const client = new EngineClient(loadEndpoint(config.daemon));
-    let arch;
-    while (arch === undefined) {
-        if (Date.now() > config.deadline)
-            return;
-        arch = await client.probe(1000).then((v) => v.arch, () => undefined);
-        if (arch === undefined)
-            await sleep(POLL_MS);
-    }
-    const result = await probeContainerRun(client, arch);
-    await writeFile(`${config.result}.tmp`, JSON.stringify(result), { mode: 0o600 });
-    await rename(`${config.result}.tmp`, config.result);
-}
-/** Our run check's process, alive (not a zombie, and the pid still runs our flag). */
-function running(pid) {
-    try {
-        if (/^\d+ \(.*\) Z /s.test((0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8')))
-            return false;
-        return (0,external_node_fs_.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(RUN_CHECK_FLAG);
-    }
-    catch {
-        return false;
-    }
-}
-const readResult = (path) => {
-    try {
-        return JSON.parse((0,external_node_fs_.readFileSync)(path, 'utf8'));
-    }
-    catch {
-        return undefined;
-    }
-};
-/**
- * main, once the daemon answers: the verdict of the check pre started, waiting for it while its process runs; undefined
- * when there is none (the process is gone without one, or never started): main then runs the probe itself.
- */
-async function runCheckVerdict(r, isRunning = running) {
-    for (;;) {
-        const result = readResult(r.result);
-        if (result)
-            return result;
-        if (!isRunning(r.pid))
-            return readResult(r.result);
-        await sleep(POLL_MS);
-    }
-}
-/** post (and main, when it ran the probe itself): stops the check if it still runs; true when it did. */
-async function stopRunCheck(r) {
-    if (!running(r.pid))
-        return false;
-    process.kill(r.pid, 'SIGKILL');
-    for (let i = 0; i < 50 && running(r.pid); i++)
-        await sleep(20);
-    return true;
-}
-
+// EXTERNAL MODULE: ./src/daemon/run-check.ts
+var run_check = __nccwpck_require__(596);
 ;// CONCATENATED MODULE: ./src/daemon/dind.ts
 // dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
 // volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
@@ -3398,15 +3240,28 @@ async function startDind(inputs, platform, state, s, outer, deps) {
         ...files,
     };
     await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
-    // A privileged daemon needs no run check (run-probe.ts); any other starts its check now, while the daemon boots.
-    if (state.value?.privilege !== 'privileged') {
-        startRunCheck({
-            daemon: { address: { kind: 'unix', path: (0,external_node_path_.join)(jobDir, 'docker.sock') } },
-            jobDir,
-            timeoutMs: inputs.waitTimeoutMs,
-            script: deps.runCheckScript,
-            record: (runCheck) => state.update({ runCheck }),
-        });
+    await startHelpers(inputs, platform, state, engine, jobDir, network, deps.helperScript);
+}
+/**
+ * While the daemon boots, what main would otherwise do after the job's checkout: the run check (a privileged daemon
+ * needs none, see run-probe.ts) and the port forwarder. Both wait for the daemon themselves; main reads their results.
+ */
+async function startHelpers(inputs, platform, state, engine, jobDir, network, script) {
+    // One inspect now, so main's attach asks the engine nothing: the daemon's address and its published TLS port.
+    const c = await engine.inspectContainer(state.value.containerId);
+    const address = c ? ((network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0]) : undefined;
+    state.update({ placement: { address, tlsHostPort: c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort } });
+    if (!script)
+        return; // main runs the check and starts the forwarder itself
+    const daemon = { address: { kind: 'unix', path: (0,external_node_path_.join)(jobDir, 'docker.sock') } };
+    const check = state.value?.privilege !== 'privileged';
+    const timeoutMs = inputs.waitTimeoutMs;
+    if (inputs.integration.forwardPorts && address) {
+        // One process: the forwarder runs the check too, as soon as the daemon answers.
+        (0,ports/* launchForwarder */.Oq)({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
+    }
+    else if (check) {
+        (0,run_check/* startRunCheck */.O8)({ daemon, jobDir, timeoutMs, script, record: (runCheck) => state.update({ runCheck }) });
     }
 }
 /**
@@ -3529,8 +3384,8 @@ async function attachDind(inputs, state, s, platform) {
             endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
         }
         else {
-            const c = await engine.inspectContainer(id);
-            const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+            const c = s.placement?.tlsHostPort ? undefined : await engine.inspectContainer(id);
+            const port = s.placement?.tlsHostPort ?? c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
             if (!port)
                 throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
             endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
@@ -3538,7 +3393,7 @@ async function attachDind(inputs, state, s, platform) {
         outputs['cert-path'] = certPath;
     }
     state.update({ endpoint: (0,src_endpoint/* saveEndpoint */.HF)(endpoint) });
-    const address = await daemonAddress(engine, id, s.network?.name);
+    const address = s.placement ? s.placement.address : await daemonAddress(engine, id, s.network?.name);
     if (address)
         outputs['daemon-address'] = address;
     return {
@@ -3546,7 +3401,9 @@ async function attachDind(inputs, state, s, platform) {
         outputs,
         facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
         afterReady: inputs.integration.forwardPorts && address
-            ? () => (0,ports/* startPortForwarding */.x$)({ endpoint, target: address, jobDir: s.jobDir, state, log: platform.log, env: platform.env })
+            ? () => (s.forwarder?.ready
+                ? (0,ports/* forwarderFollowing */.Wi)({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address)
+                : (0,ports/* startPortForwarding */.x$)({ endpoint, target: address, jobDir: s.jobDir, state, log: platform.log, env: platform.env }))
             : undefined,
         async giveUp() {
             const c = await engine.inspectContainer(id);
@@ -3726,8 +3583,8 @@ async function cleanupSession(state, log) {
         }
     };
     // A run check still waiting for the daemon (main never came) is stopped before the daemon goes.
-    if (state.runCheck)
-        await stopRunCheck(state.runCheck).catch(() => false);
+    if (state.runCheck && state.runCheck.pid !== state.forwarder?.pid)
+        await (0,run_check/* stopRunCheck */.aD)(state.runCheck).catch(() => false);
     // The forwarder goes first (it follows the daemon and logs into the job directory), but is named last.
     const forwarder = state.forwarder;
     let forwarderStopped = false;
@@ -3801,6 +3658,8 @@ async function reapStale(engine, olderThanMs, currentSession, log, now = Date.no
     return removed;
 }
 
+// EXTERNAL MODULE: ./src/daemon/run-probe.ts
+var run_probe = __nccwpck_require__(286);
 ;// CONCATENATED MODULE: ./src/cache/zstd.ts
 // Multi-threaded zstd through the zstd binary, streaming both ways: archives never pass through a temporary tar.
 
@@ -4141,6 +4000,8 @@ async function saveEntry(backend, record, current, produce, log, prepare, deadli
     }
 }
 
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(75);
 ;// CONCATENATED MODULE: ./src/cache/data-root.ts
 // data-root snapshots that keep what overlay layers need: extended attributes (trusted.overlay.opaque marks a
 // directory a later layer replaced), whiteout devices, owners by number. The engine's archive API keeps none of the
@@ -4236,7 +4097,7 @@ async function data_root_runHelper(place, spec, onExit) {
  */
 async function snapshotDataRoot(place) {
     const fifo = await makeFifo(place.jobDir);
-    const out = new external_node_stream_namespaceObject.PassThrough();
+    const out = new external_node_stream_.PassThrough();
     const reader = (0,external_node_fs_.createReadStream)(fifo.path);
     reader.on('error', (e) => out.destroy(e));
     reader.pipe(out, { end: false });
@@ -4662,7 +4523,7 @@ function daemonMode(inputs, platform, state, engine, options) {
         readProcStatus: options.readProcStatus ?? (() => (0,promises_.readFile)('/proc/self/status', 'utf8')),
         socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
         beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
-        runCheckScript: options.runCheckScript,
+        helperScript: options.helperScript,
     });
 }
 /** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
@@ -4925,8 +4786,8 @@ async function runPost(platform, options = {}) {
  */
 async function checkCanRunContainers(client, arch, s, platform) {
     // The check pre started has usually finished by now; without its verdict, main runs the probe itself.
-    const early = s?.runCheck ? await runCheckVerdict(s.runCheck) : undefined;
-    const result = early ?? (await run_probe_probeContainerRun(client, arch));
+    const early = s?.runCheck ? await (0,run_check/* runCheckVerdict */.BD)(s.runCheck) : undefined;
+    const result = early ?? (await (0,run_probe/* probeContainerRun */.vD)(client, arch));
     if (result.ok) {
         platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms${early ? ' (checked in the background since pre)' : ''}.`);
         return result;
@@ -5405,8 +5266,10 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   A9: () => (/* binding */ FORWARDER_FLAG),
+/* harmony export */   Oq: () => (/* binding */ launchForwarder),
 /* harmony export */   QF: () => (/* binding */ forwarderWarnings),
 /* harmony export */   Rk: () => (/* binding */ stopForwarder),
+/* harmony export */   Wi: () => (/* binding */ forwarderFollowing),
 /* harmony export */   m0: () => (/* binding */ runForwarder),
 /* harmony export */   x$: () => (/* binding */ startPortForwarding)
 /* harmony export */ });
@@ -5423,6 +5286,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_4__);
 /* harmony import */ var _endpoint_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(150);
 /* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(71);
+/* harmony import */ var _run_check_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(596);
 // Published ports of the job's daemon at 127.0.0.1 on the job's side, as with the runner's engine.
 //
 // The inner daemon publishes `-p 8080:80` inside its own container's network namespace. A small forwarder process
@@ -5432,6 +5296,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 // inner daemon's own NAT takes it to the container. It runs wherever the job's steps run (the runner host, or the
 // job container in a container job, whose network the daemon then joins), so it needs no shared network namespace
 // with the engine, changes no firewall rule and leaves nothing behind when it stops.
+
 
 
 
@@ -5617,8 +5482,17 @@ async function runForwarder(configPath) {
             process.exit(0);
         });
     }
+    const engine = new _engine_client_js__WEBPACK_IMPORTED_MODULE_6__/* .EngineClient */ .A$((0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .loadEndpoint */ .eI)(config.daemon));
+    if (config.deadline !== undefined && !(await answersBy(engine, config.deadline))) {
+        log('the daemon did not answer in time; the forwarder stops');
+        return;
+    }
     log(`following ${config.daemon.host}; published ports go to ${config.target}`);
-    await followDaemon(new _engine_client_js__WEBPACK_IMPORTED_MODULE_6__/* .EngineClient */ .A$((0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .loadEndpoint */ .eI)(config.daemon)), forwarder, log, controller.signal, () => {
+    if (config.runCheckResult)
+        void (0,_run_check_js__WEBPACK_IMPORTED_MODULE_7__/* .checkRuns */ .l4)(engine, config.runCheckResult).catch((e) => log(`the run check: ${e.message}`));
+    await followDaemon(engine, forwarder, log, controller.signal, () => {
+        if (config.readyFile)
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(config.readyFile, `${process.pid}\n`, { mode: 0o600 });
         if (process.send) {
             process.send('ready');
             process.disconnect?.();
@@ -5626,6 +5500,60 @@ async function runForwarder(configPath) {
     });
     log('stopped');
 }
+/** Polls the daemon (one /info at a time) until it answers or the deadline passes. */
+async function answersBy(engine, deadline) {
+    while (Date.now() < deadline) {
+        if (await engine.probe(1000).then(() => true, () => false))
+            return true;
+        await new Promise((r) => setTimeout(r, 25));
+    }
+    return false;
+}
+/**
+ * pre: the forwarder starts while the daemon boots (it waits for it), so main, after the job's checkout, finds it
+ * following already. Returns at once; the pid goes to state the moment it exists.
+ */
+function launchForwarder(o) {
+    const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.json');
+    const readyFile = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.ready');
+    const runCheckResult = o.runCheck ? (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, _run_check_js__WEBPACK_IMPORTED_MODULE_7__/* .RUN_CHECK_RESULT */ .jG) : undefined;
+    const config = { daemon: (0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult };
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
+    const logPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.log');
+    const fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(logPath, 'a', 0o600);
+    let child;
+    try {
+        child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [o.script, FORWARDER_FLAG, configPath], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } });
+    }
+    finally {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.closeSync)(fd);
+    }
+    child.on('error', () => undefined); // no pid: main starts its own forwarder
+    if (!child.pid)
+        return;
+    o.record({ pid: child.pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid: child.pid, result: runCheckResult } : undefined);
+    child.unref();
+}
+/**
+ * main: the forwarder pre started, once it follows the daemon (its ready file); the same warning as a forwarder that
+ * cannot start when it is gone or not following within `timeoutMs`.
+ */
+async function forwarderFollowing(r, log, env, target, timeoutMs = 10_000) {
+    const until = Date.now() + timeoutMs;
+    while (!(0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(r.ready)) {
+        const problem = !alive(r.pid) ? 'the port forwarder exited' : Date.now() > until ? `the port forwarder did not follow the daemon within ${timeoutMs / 1000} s` : undefined;
+        if (problem) {
+            log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${problem}); they answer at the daemon's address ${target}.`);
+            return {};
+        }
+        await new Promise((res) => setTimeout(res, 25));
+    }
+    return testcontainersHost(env);
+}
+const testcontainersHost = (env) => 
+// testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
+// (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
+env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
 /**
  * Starts the forwarder as a detached process of its own (it outlives main) with its output in `logPath`; resolves
  * when it follows the daemon's events, so a container started by the very next step is seen.
@@ -5722,9 +5650,7 @@ async function startPortForwarding(o) {
         o.log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${e.message}); they answer at the daemon's address ${o.target}.`);
         return {};
     }
-    // testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
-    // (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
-    return o.env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
+    return testcontainersHost(o.env);
 }
 /** The forwarder's warnings (a port it could not listen on), for post to repeat where the job's log shows them. */
 function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(path, 'utf8')) {
@@ -5736,6 +5662,213 @@ function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODU
         return [];
     }
     return text.split('\n').map((l) => /^\S+ warning: (.*)$/.exec(l)?.[1]).filter((w) => Boolean(w)).slice(0, 20);
+}
+
+
+/***/ }),
+
+/***/ 596:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BD: () => (/* binding */ runCheckVerdict),
+/* harmony export */   O8: () => (/* binding */ startRunCheck),
+/* harmony export */   aD: () => (/* binding */ stopRunCheck),
+/* harmony export */   jG: () => (/* binding */ RUN_CHECK_RESULT),
+/* harmony export */   l4: () => (/* binding */ checkRuns)
+/* harmony export */ });
+/* unused harmony exports RUN_CHECK_FLAG, runRunCheck */
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(421);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(24);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var _endpoint_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(150);
+/* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(71);
+/* harmony import */ var _run_probe_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(286);
+// The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
+// process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
+// Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
+// the phase's own bundle started again with a flag, like the port forwarder; post stops it if it still runs.
+
+
+
+
+
+
+
+const RUN_CHECK_FLAG = '--setup-dind-run-check';
+/** The verdict's file in the job directory. */
+const RUN_CHECK_RESULT = 'run-check.result.json';
+const POLL_MS = 25;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
+function startRunCheck(o) {
+    if (!o.script)
+        return; // the running bundle is unknown: main runs the probe itself
+    const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(o.jobDir, 'run-check.json');
+    const config = { daemon: (0,_endpoint_js__WEBPACK_IMPORTED_MODULE_4__/* .saveEndpoint */ .HF)(o.daemon), result: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
+    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [o.script, RUN_CHECK_FLAG, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
+    child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
+    if (!child.pid)
+        return;
+    o.record({ pid: child.pid, result: config.result });
+    child.unref();
+}
+/** The background process: waits for the daemon (one /info per attempt), probes, writes the verdict. */
+async function runRunCheck(configPath) {
+    const config = JSON.parse(await readFile(configPath, 'utf8'));
+    const client = new EngineClient(loadEndpoint(config.daemon));
+    let arch;
+    while (arch === undefined) {
+        if (Date.now() > config.deadline)
+            return;
+        arch = await client.probe(1000).then((v) => v.arch, () => undefined);
+        if (arch === undefined)
+            await sleep(POLL_MS);
+    }
+    await writeVerdict(await probeContainerRun(client, arch), config.result);
+}
+async function writeVerdict(result, path) {
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.writeFile)(`${path}.tmp`, JSON.stringify(result), { mode: 0o600 });
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rename)(`${path}.tmp`, path);
+}
+/** The check inside another process that found the daemon answering (the port forwarder). */
+async function checkRuns(client, resultPath) {
+    const { arch } = await client.version();
+    await writeVerdict(await (0,_run_probe_js__WEBPACK_IMPORTED_MODULE_6__/* .probeContainerRun */ .vD)(client, arch), resultPath);
+}
+/**
+ * Our run check's process, alive (not a zombie, and the pid still runs one of our helpers: the run check, or the
+ * port forwarder that runs the check too).
+ */
+function running(pid) {
+    try {
+        if (/^\d+ \(.*\) Z /s.test((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(`/proc/${pid}/stat`, 'utf8')))
+            return false;
+        return (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg === RUN_CHECK_FLAG || arg === '--setup-dind-forwarder'); // ports.ts's FORWARDER_FLAG (ports.ts imports this module)
+    }
+    catch {
+        return false;
+    }
+}
+const readResult = (path) => {
+    try {
+        return JSON.parse((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(path, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+};
+/**
+ * main, once the daemon answers: the verdict of the check pre started, waiting for it while its process runs; undefined
+ * when there is none (the process is gone without one, or never started): main then runs the probe itself.
+ */
+async function runCheckVerdict(r, isRunning = running) {
+    for (;;) {
+        const result = readResult(r.result);
+        if (result)
+            return result;
+        if (!isRunning(r.pid))
+            return readResult(r.result);
+        await sleep(POLL_MS);
+    }
+}
+/** post (and main, when it ran the probe itself): stops the check if it still runs; true when it did. */
+async function stopRunCheck(r) {
+    if (!running(r.pid))
+        return false;
+    process.kill(r.pid, 'SIGKILL');
+    for (let i = 0; i < 50 && running(r.pid); i++)
+        await sleep(20);
+    return true;
+}
+
+
+/***/ }),
+
+/***/ 286:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   vD: () => (/* binding */ probeContainerRun)
+/* harmony export */ });
+/* unused harmony exports PROBE_IMAGE, probeImageArchive, reachedExec */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(75);
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_1__);
+// After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
+// namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
+// registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
+// program does not exist: the runtime sets up everything (network, cgroups, namespaces, mounts, the root
+// filesystem) before it looks for the program, so "no such file" means the container would have run; any other
+// error is what a job's first `docker run` would have met.
+
+
+const PROBE_IMAGE = 'setup-dind-probe:scratch';
+const PROGRAM = '/setup-dind-probe-no-such-program';
+/** One ustar entry (a regular file); names here are short ASCII. */
+function tarEntry(name, data) {
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 100, 'ascii');
+    header.write('0000644\0', 100, 'ascii');
+    header.write('0000000\0', 108, 'ascii');
+    header.write('0000000\0', 116, 'ascii');
+    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+    header.write('00000000000\0', 136, 'ascii');
+    header.write('        ', 148, 'ascii');
+    header.write('0', 156, 'ascii');
+    header.write('ustar\0' + '00', 257, 'ascii');
+    let sum = 0;
+    for (const byte of header)
+        sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
+    return Buffer.concat([header, data, padding]);
+}
+const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
+/** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
+function probeImageArchive(arch) {
+    const layer = tarOf([]);
+    const diffId = `sha256:${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(layer).digest('hex')}`;
+    const config = Buffer.from(JSON.stringify({
+        architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
+    }));
+    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [PROBE_IMAGE], Layers: ['layer/layer.tar'] }]));
+    return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
+}
+/** The runtime's "program not found" answer: everything before exec worked. */
+const reachedExec = (message) => message.includes(PROGRAM) && /no such file or directory|not found/i.test(message);
+/** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
+async function probeContainerRun(daemon, arch) {
+    const started = performance.now();
+    const name = `setup-dind-probe-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(4).toString('hex')}`;
+    let id;
+    try {
+        await daemon.loadImages(node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable.from([probeImageArchive(arch)]));
+        id = await daemon.createContainer({ name, Image: PROBE_IMAGE, Labels: {}, HostConfig: {} });
+        try {
+            await daemon.startContainer(id);
+        }
+        catch (e) {
+            const message = e.message;
+            return { ok: reachedExec(message), error: reachedExec(message) ? undefined : message, ms: performance.now() - started };
+        }
+        return { ok: true, ms: performance.now() - started };
+    }
+    catch (e) {
+        return { ok: false, error: e.message, ms: performance.now() - started };
+    }
+    finally {
+        if (id)
+            await daemon.removeContainer(id).catch(() => undefined);
+        await daemon.removeImage(PROBE_IMAGE).catch(() => undefined);
+    }
 }
 
 
@@ -6478,7 +6611,7 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(420);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(664);
 /* harmony import */ var _daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(716);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.
@@ -6557,6 +6690,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
+/***/ 75:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
 
 /***/ })
 

@@ -19,7 +19,7 @@ import { daemonConfigFor } from '../registry/apply.js';
 import { networkDaemonJson } from '../network/settings.js';
 import { MTU_SCRIPT } from './network.js';
 import { type DindExtras, dindExtras } from './extras.js';
-import { startPortForwarding } from './ports.js';
+import { forwarderFollowing, launchForwarder, startPortForwarding } from './ports.js';
 import { startRunCheck } from './run-check.js';
 
 /** Inside the container: our per-job directory (the socket, the TLS files). */
@@ -178,7 +178,7 @@ export interface DindDependencies {
    */
   beforeStart?: (engine: EngineClient, containerId: string) => Promise<boolean>;
   /** The bundle to start the early run check with (run-check.ts); none: main runs the probe itself. */
-  runCheckScript?: string;
+  helperScript?: string;
 }
 
 /**
@@ -238,15 +238,27 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
     ...files,
   };
   await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
-  // A privileged daemon needs no run check (run-probe.ts); any other starts its check now, while the daemon boots.
-  if (state.value?.privilege !== 'privileged') {
-    startRunCheck({
-      daemon: { address: { kind: 'unix', path: join(jobDir, 'docker.sock') } },
-      jobDir,
-      timeoutMs: inputs.waitTimeoutMs,
-      script: deps.runCheckScript,
-      record: (runCheck) => state.update({ runCheck }),
-    });
+  await startHelpers(inputs, platform, state, engine, jobDir, network, deps.helperScript);
+}
+
+/**
+ * While the daemon boots, what main would otherwise do after the job's checkout: the run check (a privileged daemon
+ * needs none, see run-probe.ts) and the port forwarder. Both wait for the daemon themselves; main reads their results.
+ */
+async function startHelpers(inputs: Inputs, platform: Platform, state: StateRecorder, engine: EngineClient, jobDir: string, network: string | undefined, script: string | undefined): Promise<void> {
+  // One inspect now, so main's attach asks the engine nothing: the daemon's address and its published TLS port.
+  const c = await engine.inspectContainer(state.value!.containerId!);
+  const address = c ? ((network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0]) : undefined;
+  state.update({ placement: { address, tlsHostPort: c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort } });
+  if (!script) return; // main runs the check and starts the forwarder itself
+  const daemon: DaemonEndpoint = { address: { kind: 'unix', path: join(jobDir, 'docker.sock') } };
+  const check = state.value?.privilege !== 'privileged';
+  const timeoutMs = inputs.waitTimeoutMs;
+  if (inputs.integration.forwardPorts && address) {
+    // One process: the forwarder runs the check too, as soon as the daemon answers.
+    launchForwarder({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
+  } else if (check) {
+    startRunCheck({ daemon, jobDir, timeoutMs, script, record: (runCheck) => state.update({ runCheck }) });
   }
 }
 
@@ -377,22 +389,24 @@ async function attachDind(inputs: Inputs, state: StateRecorder, s: SessionState,
       // The job container reaches the daemon by name on the job's network (the server certificate names it).
       endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
     } else {
-      const c = await engine.inspectContainer(id);
-      const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+      const c = s.placement?.tlsHostPort ? undefined : await engine.inspectContainer(id);
+      const port = s.placement?.tlsHostPort ?? c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
       if (!port) throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
       endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
     }
     outputs['cert-path'] = certPath;
   }
   state.update({ endpoint: saveEndpoint(endpoint) });
-  const address = await daemonAddress(engine, id, s.network?.name);
+  const address = s.placement ? s.placement.address : await daemonAddress(engine, id, s.network?.name);
   if (address) outputs['daemon-address'] = address;
   return {
     endpoint,
     outputs,
     facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
     afterReady: inputs.integration.forwardPorts && address
-      ? () => startPortForwarding({ endpoint, target: address, jobDir: s.jobDir!, state, log: platform.log, env: platform.env })
+      ? () => (s.forwarder?.ready
+        ? forwarderFollowing({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address)
+        : startPortForwarding({ endpoint, target: address, jobDir: s.jobDir!, state, log: platform.log, env: platform.env }))
       : undefined,
     async giveUp() {
       const c = await engine.inspectContainer(id);

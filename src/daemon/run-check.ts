@@ -12,6 +12,8 @@ import type { RunCheckRecord } from '../state.js';
 import { type RunProbeResult, probeContainerRun } from './run-probe.js';
 
 export const RUN_CHECK_FLAG = '--setup-dind-run-check';
+/** The verdict's file in the job directory. */
+export const RUN_CHECK_RESULT = 'run-check.result.json';
 const POLL_MS = 25;
 
 interface RunCheckConfig {
@@ -28,7 +30,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export function startRunCheck(o: { daemon: DaemonEndpoint; jobDir: string; timeoutMs: number; script: string | undefined; record: (r: RunCheckRecord) => void }): void {
   if (!o.script) return; // the running bundle is unknown: main runs the probe itself
   const configPath = join(o.jobDir, 'run-check.json');
-  const config: RunCheckConfig = { daemon: saveEndpoint(o.daemon), result: join(o.jobDir, 'run-check.result.json'), deadline: Date.now() + o.timeoutMs };
+  const config: RunCheckConfig = { daemon: saveEndpoint(o.daemon), result: join(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
   writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
   const child = spawn(process.execPath, [o.script, RUN_CHECK_FLAG, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
   child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
@@ -47,16 +49,28 @@ export async function runRunCheck(configPath: string): Promise<void> {
     arch = await client.probe(1000).then((v) => v.arch, () => undefined);
     if (arch === undefined) await sleep(POLL_MS);
   }
-  const result = await probeContainerRun(client, arch);
-  await writeFile(`${config.result}.tmp`, JSON.stringify(result), { mode: 0o600 });
-  await rename(`${config.result}.tmp`, config.result);
+  await writeVerdict(await probeContainerRun(client, arch), config.result);
 }
 
-/** Our run check's process, alive (not a zombie, and the pid still runs our flag). */
+async function writeVerdict(result: RunProbeResult, path: string): Promise<void> {
+  await writeFile(`${path}.tmp`, JSON.stringify(result), { mode: 0o600 });
+  await rename(`${path}.tmp`, path);
+}
+
+/** The check inside another process that found the daemon answering (the port forwarder). */
+export async function checkRuns(client: EngineClient, resultPath: string): Promise<void> {
+  const { arch } = await client.version();
+  await writeVerdict(await probeContainerRun(client, arch), resultPath);
+}
+
+/**
+ * Our run check's process, alive (not a zombie, and the pid still runs one of our helpers: the run check, or the
+ * port forwarder that runs the check too).
+ */
 function running(pid: number): boolean {
   try {
     if (/^\d+ \(.*\) Z /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return false;
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(RUN_CHECK_FLAG);
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg === RUN_CHECK_FLAG || arg === '--setup-dind-forwarder'); // ports.ts's FORWARDER_FLAG (ports.ts imports this module)
   } catch {
     return false;
   }
