@@ -6332,7 +6332,7 @@ async function runMain(platform, options = {}) {
         const client = new EngineClient(daemon.endpoint);
         const target = `the ${inputs.mode} daemon at ${client.description}`;
         // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
-        const { ready, info } = await waitForDaemon(daemon, client, target, Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)), platform, clock);
+        const { ready, info } = await waitForDaemon(inputs, daemon, client, target, Math.max(1, inputs.waitTimeoutMs - (clock.now() - waitStarted)), platform, clock);
         // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
         const waitSeconds = (clock.now() - mainStarted) / 1000;
         const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
@@ -6395,8 +6395,11 @@ async function checkAndPrepare(inputs, platform, state, daemon, client, arch) {
         throw prepared.reason;
     return { probe: checked.value, ...prepared.value };
 }
+/** dind: the longest pause between two readiness probes, and between two checks that the daemon's container still runs. */
+const LOCAL_POLL_MS = 50;
+const GIVE_UP_CHECK_MS = 500;
 /** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
-async function waitForDaemon(daemon, client, target, timeoutMs, platform, clock) {
+async function waitForDaemon(inputs, daemon, client, target, timeoutMs, platform, clock) {
     let info;
     // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
     const probe = async (ms) => {
@@ -6404,8 +6407,18 @@ async function waitForDaemon(daemon, client, target, timeoutMs, platform, clock)
         info = answer.info;
         return answer;
     };
+    // A daemon this job started boots on this machine: poll its socket often (a failed connect costs nothing), and ask
+    // the engine whether its container died at most twice a second.
+    const local = inputs.mode === 'dind';
+    let lastGiveUp = -Infinity;
+    const giveUp = daemon.giveUp && (async () => {
+        if (local && clock.now() - lastGiveUp < GIVE_UP_CHECK_MS)
+            return undefined;
+        lastGiveUp = clock.now();
+        return daemon.giveUp();
+    });
     try {
-        const ready = await waitUntilReady({ target, timeoutMs, probe, giveUp: daemon.giveUp, clock });
+        const ready = await waitUntilReady({ target, timeoutMs, probe, giveUp, clock, ...(local ? { maxDelayMs: LOCAL_POLL_MS } : {}) });
         return { ready, info: info ?? (await client.info()) };
     }
     catch (e) {
