@@ -1293,10 +1293,23 @@ async function probeContainerRun(daemon, arch) {
 
 
 
+
 const RUN_CHECK_FLAG = '--setup-dind-run-check';
 /** The verdict's file in the job directory. */
 const RUN_CHECK_RESULT = 'run-check.result.json';
 const POLL_MS = 25;
+/**
+ * A background helper yields the CPU to the daemon's boot and to the job (a 2-core runner is busy while dockerd
+ * starts): its waiting and its engine calls are not on anyone's critical path until main asks for the result.
+ */
+function lowerPriority(pid) {
+    try {
+        (0,external_node_os_.setPriority)(pid, 10);
+    }
+    catch {
+        /* not allowed here: it runs at normal priority */
+    }
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
 function startRunCheck(o) {
@@ -1309,6 +1322,7 @@ function startRunCheck(o) {
     child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
     if (!child.pid)
         return;
+    lowerPriority(child.pid);
     o.record({ pid: child.pid, result: config.result });
     child.unref();
 }
@@ -1626,6 +1640,7 @@ function launchForwarder(o) {
     child.on('error', () => undefined); // no pid: main starts its own forwarder
     if (!child.pid)
         return;
+    lowerPriority(child.pid);
     o.record({ pid: child.pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid: child.pid, result: runCheckResult } : undefined);
     child.unref();
 }

@@ -5544,6 +5544,7 @@ function launchForwarder(o) {
     child.on('error', () => undefined); // no pid: main starts its own forwarder
     if (!child.pid)
         return;
+    (0,_run_check_js__WEBPACK_IMPORTED_MODULE_7__/* .lowerPriority */ .m1)(child.pid);
     o.record({ pid: child.pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid: child.pid, result: runCheckResult } : undefined);
     child.unref();
 }
@@ -5688,7 +5689,8 @@ function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODU
 /* harmony export */   O8: () => (/* binding */ startRunCheck),
 /* harmony export */   aD: () => (/* binding */ stopRunCheck),
 /* harmony export */   jG: () => (/* binding */ RUN_CHECK_RESULT),
-/* harmony export */   l4: () => (/* binding */ checkRuns)
+/* harmony export */   l4: () => (/* binding */ checkRuns),
+/* harmony export */   m1: () => (/* binding */ lowerPriority)
 /* harmony export */ });
 /* unused harmony exports RUN_CHECK_FLAG, runRunCheck */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(421);
@@ -5697,11 +5699,13 @@ function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODU
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(455);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var _endpoint_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(150);
-/* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(71);
-/* harmony import */ var _run_probe_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(286);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_4__);
+/* harmony import */ var _endpoint_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(150);
+/* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(71);
+/* harmony import */ var _run_probe_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(286);
 // The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
 // process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
 // Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
@@ -5713,22 +5717,36 @@ function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODU
 
 
 
+
 const RUN_CHECK_FLAG = '--setup-dind-run-check';
 /** The verdict's file in the job directory. */
 const RUN_CHECK_RESULT = 'run-check.result.json';
 const POLL_MS = 25;
+/**
+ * A background helper yields the CPU to the daemon's boot and to the job (a 2-core runner is busy while dockerd
+ * starts): its waiting and its engine calls are not on anyone's critical path until main asks for the result.
+ */
+function lowerPriority(pid) {
+    try {
+        (0,node_os__WEBPACK_IMPORTED_MODULE_3__.setPriority)(pid, 10);
+    }
+    catch {
+        /* not allowed here: it runs at normal priority */
+    }
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
 function startRunCheck(o) {
     if (!o.script)
         return; // the running bundle is unknown: main runs the probe itself
-    const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(o.jobDir, 'run-check.json');
-    const config = { daemon: (0,_endpoint_js__WEBPACK_IMPORTED_MODULE_4__/* .saveEndpoint */ .HF)(o.daemon), result: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
+    const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'run-check.json');
+    const config = { daemon: (0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.daemon), result: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
     const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [o.script, RUN_CHECK_FLAG, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
     child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
     if (!child.pid)
         return;
+    lowerPriority(child.pid);
     o.record({ pid: child.pid, result: config.result });
     child.unref();
 }
@@ -5753,7 +5771,7 @@ async function writeVerdict(result, path) {
 /** The check inside another process that found the daemon answering (the port forwarder). */
 async function checkRuns(client, resultPath) {
     const { arch } = await client.version();
-    await writeVerdict(await (0,_run_probe_js__WEBPACK_IMPORTED_MODULE_6__/* .probeContainerRun */ .vD)(client, arch), resultPath);
+    await writeVerdict(await (0,_run_probe_js__WEBPACK_IMPORTED_MODULE_7__/* .probeContainerRun */ .vD)(client, arch), resultPath);
 }
 /**
  * Our run check's process, alive (not a zombie, and the pid still runs one of our helpers: the run check, or the

@@ -16,7 +16,7 @@ import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } f
 import { EngineClient, type ContainerState } from '../engine/client.js';
 import type { Logger } from '../platform/platform.js';
 import type { ForwarderRecord, RunCheckRecord, StateRecorder } from '../state.js';
-import { RUN_CHECK_RESULT, checkRuns } from './run-check.js';
+import { RUN_CHECK_RESULT, checkRuns, lowerPriority } from './run-check.js';
 
 export type { ForwarderRecord };
 
@@ -254,6 +254,7 @@ export function launchForwarder(o: {
   }
   child.on('error', () => undefined); // no pid: main starts its own forwarder
   if (!child.pid) return;
+  lowerPriority(child.pid);
   o.record({ pid: child.pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid: child.pid, result: runCheckResult } : undefined);
   child.unref();
 }

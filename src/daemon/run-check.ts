@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint.js';
 import { EngineClient } from '../engine/client.js';
@@ -24,6 +25,18 @@ interface RunCheckConfig {
   deadline: number;
 }
 
+/**
+ * A background helper yields the CPU to the daemon's boot and to the job (a 2-core runner is busy while dockerd
+ * starts): its waiting and its engine calls are not on anyone's critical path until main asks for the result.
+ */
+export function lowerPriority(pid: number): void {
+  try {
+    setPriority(pid, 10);
+  } catch {
+    /* not allowed here: it runs at normal priority */
+  }
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
@@ -35,6 +48,7 @@ export function startRunCheck(o: { daemon: DaemonEndpoint; jobDir: string; timeo
   const child = spawn(process.execPath, [o.script, RUN_CHECK_FLAG, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
   child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
   if (!child.pid) return;
+  lowerPriority(child.pid);
   o.record({ pid: child.pid, result: config.result });
   child.unref();
 }
