@@ -391,8 +391,29 @@ export function benchmark(name: string) {
     /** A fresh directory under the run's base (for a job's rootDir, archives, data roots). */
     dir: (prefix: string) => mkdtempSync(join(base, prefix)),
 
-    /** The built action through the runner harness, with the phases' and steps' start and end times. Post must clean up. */
-    async job(what: string, options: Omit<RunJobOptions, 'actionDir'>, onLog?: (line: string, t: number) => void): Promise<TimedJob> {
+    /**
+     * A private copy of another build of the action (action.yml + dist/ of `source`, e.g. main's, for before/after in
+     * one run), under the run's base; pass it as `actionDir` to job().
+     */
+    copyAction(source: string, name: string): string {
+      const dir = join(base, name);
+      mkdirSync(dir, { recursive: true });
+      for (const f of ['action.yml', 'dist']) cpSync(join(source, f), join(dir, f), { recursive: true });
+      return dir;
+    },
+
+    /** The directory of the action under test (the copy of this checkout's build). */
+    async actionDir(): Promise<string> {
+      actionDir ||= await snapshotAction();
+      return actionDir;
+    },
+
+    /**
+     * The built action through the runner harness, with the phases' and steps' start and end times. Post must clean
+     * up (`removes: false`: a mode that creates nothing to remove, socket, only has to succeed). `actionDir`: another
+     * copy (copyAction) instead of this checkout's build.
+     */
+    async job(what: string, options: Omit<RunJobOptions, 'actionDir'> & { actionDir?: string; removes?: boolean }, onLog?: (line: string, t: number) => void): Promise<TimedJob> {
       actionDir ||= await snapshotAction();
       // A root the caller chose (to watch the job's files) is removed all the same.
       const rootDir = options.rootDir ?? mkdtempSync(join(base, 'j'));
@@ -401,7 +422,7 @@ export function benchmark(name: string) {
       const end = new Map<string, number>();
       try {
         const job = await runJob({
-          nodePath: actionNode(), runId, jobName, rootDir, ...options, actionDir,
+          nodePath: actionNode(), runId, jobName, rootDir, ...options, actionDir: options.actionDir ?? actionDir,
           env: { DOCKER_HOST: dockerHost, ...options.env },
           onLog: (line) => {
             const t = now();
@@ -411,7 +432,7 @@ export function benchmark(name: string) {
           },
         });
         const post = job.phase('post');
-        if (job.jobStatus !== 'success' || post?.exitCode !== 0 || !/setup-dind: removed /.test(post.stdout)) {
+        if (job.jobStatus !== 'success' || post?.exitCode !== 0 || (options.removes !== false && !/setup-dind: removed /.test(post.stdout))) {
           throw new Error(`${what}: the job did not succeed (${job.jobStatus}) or post did not clean up:\n${job.log.slice(-6000)}`);
         }
         return { job, start, end };

@@ -8,6 +8,7 @@ import type { Logger } from './platform/platform.js';
 import { LABEL_CREATED, LABEL_SESSION } from './session.js';
 import type { SessionState } from './state.js';
 import { forwarderWarnings, stopForwarder } from './daemon/ports.js';
+import { stopRunCheck } from './daemon/run-check.js';
 
 export interface CleanupReport {
   removed: string[];
@@ -61,6 +62,8 @@ export async function cleanupSession(state: SessionState, log: Logger): Promise<
     }
   };
 
+  // A run check still waiting for the daemon (main never came) is stopped before the daemon goes.
+  if (state.runCheck && state.runCheck.pid !== state.forwarder?.pid) await stopRunCheck(state.runCheck).catch(() => false);
   // The forwarder goes first (it follows the daemon and logs into the job directory), but is named last.
   const forwarder = state.forwarder;
   let forwarderStopped = false;

@@ -12,6 +12,7 @@ import type { Platform } from './platform/platform.js';
 import { type Clock, NotReadyError, type Ready, realClock, waitUntilReady } from './readiness.js';
 import { newSessionId, sessionLabels } from './session.js';
 import { type RunProbeResult, probeContainerRun } from './daemon/run-probe.js';
+import { runCheckVerdict } from './daemon/run-check.js';
 import { type CacheRecord, cacheDeadlineMs, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
 import { type SnapshotPlace, restoreDataRootSnapshot, snapshotDataRoot } from './cache/data-root.js';
 import { cacheOutputs } from './cache/outputs.js';
@@ -31,6 +32,11 @@ export interface PhaseOptions {
   socketGroup?: () => number;
   /** The runner's operating system (default: this process's). */
   os?: NodeJS.Platform;
+  /**
+   * The phase's own bundle, which starts the early run check (daemon/run-check.ts) when run with its flag. Only the
+   * action's pre passes it: where main follows at once (the CLI's start), main runs the probe itself.
+   */
+  helperScript?: string;
 }
 
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
@@ -59,6 +65,7 @@ function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, en
     readProcStatus: options.readProcStatus ?? (() => readFile('/proc/self/status', 'utf8')),
     socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
     beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
+    helperScript: options.helperScript,
   });
 }
 
@@ -151,18 +158,12 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     const client = new EngineClient(daemon.endpoint);
     const target = `the ${inputs.mode} daemon at ${client.description}`;
     // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
-    const { ready, info } = await waitForDaemon(daemon, client, target, { timeoutMs: inputs.waitTimeoutMs, startedAt: waitStarted }, platform, clock);
+    const { ready, info } = await waitForDaemon(inputs, daemon, client, target, { timeoutMs: inputs.waitTimeoutMs, startedAt: waitStarted }, platform, clock);
     // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
     const waitSeconds = (clock.now() - mainStarted) / 1000;
     const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
-    // The check costs 0.6-1 s on a busy 2-core runner: it runs where it can fail, a daemon without --privileged.
-    const probe = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
-      ? await checkCanRunContainers(client, ready.version.arch, state.value, platform)
-      : undefined;
+    const { probe, moreEnv, registry, cache } = await checkAndPrepare(inputs, platform, state, daemon, client, ready.version.arch);
     state.update({ ready: true });
-    const moreEnv = (await daemon.afterReady?.()) ?? {};
-    const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
-    const cache = await prepareImageCache(inputs, platform, state, client);
     const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
     const outputs: Record<string, string> = {
       'docker-host': formatAddress(daemon.endpoint.address),
@@ -201,8 +202,34 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
   }
 }
 
+/**
+ * Once the daemon answers: the run check (dind without --privileged: 0.6-1 s on a busy 2-core runner, so it runs only
+ * where it can fail) side by side with what needs no container run (the port forwarder, registry files, the image
+ * cache). The check's verdict comes first: when it fails, main fails with its error, whatever the rest did (all of
+ * which is recorded in state for post).
+ */
+async function checkAndPrepare(inputs: Inputs, platform: Platform, state: StateRecorder, daemon: JobDaemon, client: EngineClient, arch: string) {
+  const checking = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
+    ? checkCanRunContainers(client, arch, state.value, platform)
+    : Promise.resolve(undefined);
+  const preparing = (async () => {
+    const moreEnv = (await daemon.afterReady?.()) ?? {};
+    const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
+    const cache = await prepareImageCache(inputs, platform, state, client);
+    return { moreEnv, registry, cache };
+  })();
+  const [checked, prepared] = await Promise.allSettled([checking, preparing]);
+  if (checked.status === 'rejected') throw checked.reason;
+  if (prepared.status === 'rejected') throw prepared.reason;
+  return { probe: checked.value, ...prepared.value };
+}
+
+/** dind: the longest pause between two readiness probes, and between two checks that the daemon's container still runs. */
+const LOCAL_POLL_MS = 50;
+const GIVE_UP_CHECK_MS = 500;
+
 /** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
-async function waitForDaemon(daemon: JobDaemon, client: EngineClient, target: string, wait: { timeoutMs: number; startedAt: number }, platform: Platform, clock: Clock): Promise<{ ready: Ready; info: DaemonInfo }> {
+async function waitForDaemon(inputs: Inputs, daemon: JobDaemon, client: EngineClient, target: string, wait: { timeoutMs: number; startedAt: number }, platform: Platform, clock: Clock): Promise<{ ready: Ready; info: DaemonInfo }> {
   let info: DaemonInfo | undefined;
   // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
   const probe = async (ms: number) => {
@@ -210,8 +237,17 @@ async function waitForDaemon(daemon: JobDaemon, client: EngineClient, target: st
     info = answer.info;
     return answer;
   };
+  // A daemon this job started boots on this machine: poll its socket often (a failed connect costs nothing), and ask
+  // the engine whether its container died at most twice a second.
+  const local = inputs.mode === 'dind';
+  let lastGiveUp = -Infinity;
+  const giveUp = daemon.giveUp && (async () => {
+    if (local && clock.now() - lastGiveUp < GIVE_UP_CHECK_MS) return undefined;
+    lastGiveUp = clock.now();
+    return daemon.giveUp!();
+  });
   try {
-    const ready = await waitUntilReady({ target, ...wait, probe, giveUp: daemon.giveUp, clock });
+    const ready = await waitUntilReady({ target, ...wait, probe, giveUp, clock, ...(local ? { maxDelayMs: LOCAL_POLL_MS } : {}) });
     return { ready, info: info ?? (await client.info()) };
   } catch (e) {
     if (!(e instanceof NotReadyError) || !daemon.logTail) throw e;
@@ -298,9 +334,11 @@ export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'o
  * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
  */
 async function checkCanRunContainers(client: EngineClient, arch: string, s: SessionState | undefined, platform: Platform): Promise<RunProbeResult> {
-  const result = await probeContainerRun(client, arch);
+  // The check pre started has usually finished by now; without its verdict, main runs the probe itself.
+  const early = s?.runCheck ? await runCheckVerdict(s.runCheck) : undefined;
+  const result = early ?? (await probeContainerRun(client, arch));
   if (result.ok) {
-    platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms.`);
+    platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms${early ? ' (checked in the background since pre)' : ''}.`);
     return result;
   }
   const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';

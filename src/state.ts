@@ -14,6 +14,14 @@ export interface ForwarderRecord {
   log: string;
   /** The bundle the forwarder runs. */
   script: string;
+  /** Started by pre: the file it creates once it follows the daemon. */
+  ready?: string;
+}
+
+/** dind: the run check pre leaves running (daemon/run-check.ts): its verdict goes to `result`. */
+export interface RunCheckRecord {
+  pid: number;
+  result: string;
 }
 
 /** client: the directory with the dind image's docker CLI (on PATH), and the plugin directory added to config.json. */
@@ -55,6 +63,10 @@ export interface SessionState {
   hostChanges?: HostChanges;
   /** dind: the process that forwards published ports to 127.0.0.1; stopped by post. */
   forwarder?: ForwarderRecord;
+  /** dind: the run check started in pre, read by main, stopped by post if it still runs. */
+  runCheck?: RunCheckRecord;
+  /** dind: where the started container is, read once in pre: its address and its published TLS port (tcp: true). */
+  placement?: { address?: string; tlsHostPort?: string };
   /** Digests of the inputs pre started with, compared by main (daemon/drift.ts). */
   startedWith?: Record<string, string>;
   /** buildx: the builder main created (or asked buildx to create), to remove in post. */

@@ -6,7 +6,7 @@ const __dirname = __setupDindDirname(__filename);
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 560:
+/***/ 23:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -3591,9 +3591,12 @@ async function dindExtras(o) {
 
 // EXTERNAL MODULE: ./src/daemon/ports.ts
 var ports = __nccwpck_require__(716);
+// EXTERNAL MODULE: ./src/daemon/run-check.ts
+var run_check = __nccwpck_require__(596);
 ;// CONCATENATED MODULE: ./src/daemon/dind.ts
 // dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
 // volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
+
 
 
 
@@ -3777,37 +3780,44 @@ function dindDaemon(inputs, platform, state, locate, deps) {
         attach: async () => attachDind(inputs, state, saved(), platform),
     };
 }
+/**
+ * The daemon's image on the engine: with the cache on, from the cache when it is a digest-pinned image the engine
+ * lacks; else pulled (and post saves it for the next job). The reference to run it by.
+ */
+async function dindImage(engine, inputs, state, platform) {
+    const fromCache = inputs.cache ? await restoreDindImage(engine, inputs.dind.image, inputs.cache, platform) : {};
+    const image = fromCache.ref ?? (await supplyDindImage(engine, inputs, platform));
+    if (fromCache.record)
+        state.update({ dindImage: { ...fromCache.record, image } });
+    return image;
+}
 /** Creates the volume, the network, the daemon's files and the container, recording each in state as it exists. */
 async function startDind(inputs, platform, state, s, outer, deps) {
     state.update({ outer: (0,src_endpoint/* saveEndpoint */.HF)(outer) });
     const engine = new engine_client/* EngineClient */.A$(outer);
     const labels = sessionLabels(s.session, platform.job);
     const name = objectName(s.session);
-    const jobDir = await socketDir(platform, state);
-    const toHostPath = await hostPathTranslator(engine, platform.env);
+    // Independent of each other: the job directory, where our paths are on the engine's host, the image, our bounding set.
+    const [jobDir, toHostPath, image, procStatus] = await allSettled([
+        socketDir(platform, state),
+        hostPathTranslator(engine, platform.env),
+        dindImage(engine, inputs, state, platform),
+        outer.address.kind === 'unix' ? deps.readProcStatus() : Promise.resolve(''),
+    ]);
     if (toHostPath.container)
         state.update({ containerJob: toHostPath.container.name });
     // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
     const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
     // Port forwarding runs in the job container too: it reaches the daemon on the job's network.
     const network = inputs.dind.network ?? (inputs.dind.tcp || inputs.integration.forwardPorts ? jobNetwork : undefined);
-    // With the cache on, the image may come from it (a digest-pinned image the engine lacks); else it is pulled, and
-    // post saves it for the next job.
-    const fromCache = inputs.cache ? await restoreDindImage(engine, inputs.dind.image, inputs.cache, platform) : {};
-    const image = fromCache.ref ?? (await supplyDindImage(engine, inputs, platform));
-    if (fromCache.record)
-        state.update({ dindImage: { ...fromCache.record, image } });
-    await engine.createVolume(name, labels);
-    state.update({ volume: name });
-    if (network) {
-        const exists = await engine.networkExists(network);
-        if (!exists) {
-            await engine.createNetwork(network, labels);
-            platform.log.info(`Created network ${network}`);
-        }
-        state.update({ network: { name: network, created: !exists } });
-    }
-    const files = await writeDaemonFiles(inputs, jobDir, name);
+    const [files] = await allSettled([
+        writeDaemonFiles(inputs, jobDir, name),
+        (async () => {
+            await engine.createVolume(name, labels);
+            state.update({ volume: name });
+        })(),
+        network ? ensureNetwork(engine, network, labels, state, platform.log) : undefined,
+    ]);
     state.update({ hostJobDir: toHostPath(jobDir) });
     if (inputs.dind.rootless)
         await rootlessTlsDir(jobDir);
@@ -3822,11 +3832,54 @@ async function startDind(inputs, platform, state, s, outer, deps) {
         socketGroup: deps.socketGroup(),
         // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
         // says nothing about a remote engine or, in a container job, about the host.
-        withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(await deps.readProcStatus()),
+        withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(procStatus),
         ...(volumes.length === 1 ? { rootlessDataRoot: volumes[0] } : {}),
         ...files,
     };
     await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
+    await startHelpers(inputs, platform, state, engine, jobDir, network, deps.helperScript);
+}
+/**
+ * While the daemon boots, what main would otherwise do after the job's checkout: the run check (a privileged daemon
+ * needs none, see run-probe.ts) and the port forwarder. Both wait for the daemon themselves; main reads their results.
+ */
+async function startHelpers(inputs, platform, state, engine, jobDir, network, script) {
+    // One inspect now, so main's attach asks the engine nothing: the daemon's address and its published TLS port.
+    const c = await engine.inspectContainer(state.value.containerId);
+    const address = c ? ((network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0]) : undefined;
+    state.update({ placement: { address, tlsHostPort: c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort } });
+    if (!script)
+        return; // main runs the check and starts the forwarder itself
+    const daemon = { address: { kind: 'unix', path: (0,external_node_path_.join)(jobDir, 'docker.sock') } };
+    const check = state.value?.privilege !== 'privileged';
+    const timeoutMs = inputs.waitTimeoutMs;
+    if (inputs.integration.forwardPorts && address) {
+        // One process: the forwarder runs the check too, as soon as the daemon answers.
+        (0,ports/* launchForwarder */.Oq)({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
+    }
+    else if (check) {
+        (0,run_check/* startRunCheck */.O8)({ daemon, jobDir, timeoutMs, script, record: (runCheck) => state.update({ runCheck }) });
+    }
+}
+/**
+ * Like Promise.all, but it settles only when every promise has: nothing created is still in flight (and so
+ * unrecorded in state) when a failure ends the phase. The first failure in order is the one thrown.
+ */
+async function allSettled(promises) {
+    const settled = await Promise.allSettled(promises);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed)
+        throw failed.reason;
+    return settled.map((r) => r.value);
+}
+/** The job's network: an existing one is used, a missing one created (and recorded as ours to remove). */
+async function ensureNetwork(engine, network, labels, state, log) {
+    const exists = await engine.networkExists(network);
+    if (!exists) {
+        await engine.createNetwork(network, labels);
+        log.info(`Created network ${network}`);
+    }
+    state.update({ network: { name: network, created: !exists } });
 }
 /** The per-job directory, where the socket and certificates live (private to the runner's user). */
 async function socketDir(platform, state) {
@@ -3928,16 +3981,17 @@ async function attachDind(inputs, state, s, platform) {
             endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
         }
         else {
-            const c = await engine.inspectContainer(id);
-            const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+            const c = s.placement?.tlsHostPort ? undefined : await engine.inspectContainer(id);
+            const port = s.placement?.tlsHostPort ?? c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+            // A container that died before its port was read (a rootless image whose rootlesskit fails at once): why.
             if (!port)
-                throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
+                throw new Error(`the dind daemon will not become ready: ${(await whyNotRunning(engine, id, inputs)) ?? `its container ${id.slice(0, 12)} has no published TLS port (state: ${c?.status})`}`);
             endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
         }
         outputs['cert-path'] = certPath;
     }
     state.update({ endpoint: (0,src_endpoint/* saveEndpoint */.HF)(endpoint) });
-    const address = await daemonAddress(engine, id, s.network?.name);
+    const address = s.placement ? s.placement.address : await daemonAddress(engine, id, s.network?.name);
     if (address)
         outputs['daemon-address'] = address;
     return {
@@ -3945,22 +3999,25 @@ async function attachDind(inputs, state, s, platform) {
         outputs,
         facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
         afterReady: inputs.integration.forwardPorts && address
-            ? () => (0,ports/* startPortForwarding */.x$)({ endpoint, target: address, jobDir: s.jobDir, state, log: platform.log, env: platform.env })
+            ? () => (s.forwarder?.ready
+                ? (0,ports/* forwarderFollowing */.Wi)({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address)
+                : (0,ports/* startPortForwarding */.x$)({ endpoint, target: address, jobDir: s.jobDir, state, log: platform.log, env: platform.env }))
             : undefined,
-        async giveUp() {
-            const c = await engine.inspectContainer(id);
-            if (!c)
-                return 'its container was removed';
-            if (c.restartCount > 0)
-                return `its container restarted ${c.restartCount} time(s)`;
-            if (!c.running) {
-                const remedy = inputs.dind.rootless ? rootlessRemedy(await engine.containerLogs(id, 30).catch(() => '')) : undefined;
-                return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}${remedy ? `: ${remedy}` : ''}`;
-            }
-            return undefined;
-        },
+        giveUp: () => whyNotRunning(engine, id, inputs),
         logTail: (lines) => engine.containerLogs(id, lines),
     };
+}
+/** Why the daemon's container cannot bring the daemon up any more (gone, restarted, exited), or undefined. */
+async function whyNotRunning(engine, id, inputs) {
+    const c = await engine.inspectContainer(id);
+    if (!c)
+        return 'its container was removed';
+    if (c.restartCount > 0)
+        return `its container restarted ${c.restartCount} time(s)`;
+    if (c.running)
+        return undefined;
+    const remedy = inputs.dind.rootless ? rootlessRemedy(await engine.containerLogs(id, 30).catch(() => '')) : undefined;
+    return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}${remedy ? `: ${remedy}` : ''}`;
 }
 /** The daemon container's IP address: on the network it was attached to, else its first one. */
 async function daemonAddress(engine, id, network) {
@@ -4086,6 +4143,7 @@ function existingDaemon(inputs, locate, state, clock = realClock) {
 
 
 
+
 /** Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save). */
 const STOP_GRACE_SECONDS = 5;
 /** Runs removals side by side; each outcome is reported through `attempt`, in the order they are listed. */
@@ -4125,6 +4183,9 @@ async function cleanupSession(state, log) {
             log.warning(message);
         }
     };
+    // A run check still waiting for the daemon (main never came) is stopped before the daemon goes.
+    if (state.runCheck && state.runCheck.pid !== state.forwarder?.pid)
+        await (0,run_check/* stopRunCheck */.aD)(state.runCheck).catch(() => false);
     // The forwarder goes first (it follows the daemon and logs into the job directory), but is named last.
     const forwarder = state.forwarder;
     let forwarderStopped = false;
@@ -4198,78 +4259,10 @@ async function reapStale(engine, olderThanMs, currentSession, log, now = Date.no
     return removed;
 }
 
-;// CONCATENATED MODULE: external "node:stream"
-const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
-;// CONCATENATED MODULE: ./src/daemon/run-probe.ts
-// After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
-// namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
-// registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
-// program does not exist: the runtime sets up everything (network, cgroups, namespaces, mounts, the root
-// filesystem) before it looks for the program, so "no such file" means the container would have run; any other
-// error is what a job's first `docker run` would have met.
-
-
-const PROBE_IMAGE = 'setup-dind-probe:scratch';
-const PROGRAM = '/setup-dind-probe-no-such-program';
-/** One ustar entry (a regular file); names here are short ASCII. */
-function tarEntry(name, data) {
-    const header = Buffer.alloc(512);
-    header.write(name, 0, 100, 'ascii');
-    header.write('0000644\0', 100, 'ascii');
-    header.write('0000000\0', 108, 'ascii');
-    header.write('0000000\0', 116, 'ascii');
-    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
-    header.write('00000000000\0', 136, 'ascii');
-    header.write('        ', 148, 'ascii');
-    header.write('0', 156, 'ascii');
-    header.write('ustar\0' + '00', 257, 'ascii');
-    let sum = 0;
-    for (const byte of header)
-        sum += byte;
-    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-    const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
-    return Buffer.concat([header, data, padding]);
-}
-const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
-/** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
-function probeImageArchive(arch) {
-    const layer = tarOf([]);
-    const diffId = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(layer).digest('hex')}`;
-    const config = Buffer.from(JSON.stringify({
-        architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
-    }));
-    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [PROBE_IMAGE], Layers: ['layer/layer.tar'] }]));
-    return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
-}
-/** The runtime's "program not found" answer: everything before exec worked. */
-const reachedExec = (message) => message.includes(PROGRAM) && /no such file or directory|not found/i.test(message);
-/** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
-async function probeContainerRun(daemon, arch) {
-    const started = performance.now();
-    const name = `setup-dind-probe-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-    let id;
-    try {
-        await daemon.loadImages(external_node_stream_namespaceObject.Readable.from([probeImageArchive(arch)]));
-        id = await daemon.createContainer({ name, Image: PROBE_IMAGE, Labels: {}, HostConfig: {} });
-        try {
-            await daemon.startContainer(id);
-        }
-        catch (e) {
-            const message = e.message;
-            return { ok: reachedExec(message), error: reachedExec(message) ? undefined : message, ms: performance.now() - started };
-        }
-        return { ok: true, ms: performance.now() - started };
-    }
-    catch (e) {
-        return { ok: false, error: e.message, ms: performance.now() - started };
-    }
-    finally {
-        if (id)
-            await daemon.removeContainer(id).catch(() => undefined);
-        await daemon.removeImage(PROBE_IMAGE).catch(() => undefined);
-    }
-}
-
+// EXTERNAL MODULE: ./src/daemon/run-probe.ts
+var run_probe = __nccwpck_require__(286);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(75);
 ;// CONCATENATED MODULE: ./src/cache/data-root.ts
 // data-root snapshots that keep what overlay layers need: extended attributes (trusted.overlay.opaque marks a
 // directory a later layer replaced), whiteout devices, owners by number. The engine's archive API keeps none of the
@@ -4367,7 +4360,7 @@ async function data_root_runHelper(place, spec, onExit) {
  */
 async function snapshotDataRoot(place) {
     const fifo = await makeFifo(place.jobDir);
-    const out = new external_node_stream_namespaceObject.PassThrough();
+    const out = new external_node_stream_.PassThrough();
     const reader = (0,external_node_fs_.createReadStream)(fifo.path);
     reader.on('error', (e) => out.destroy(e));
     reader.pipe(out, { end: false });
@@ -5127,6 +5120,7 @@ function restartNotice(changed) {
 
 
 
+
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
 function endsOnThisPlatform(platform, options, report) {
     const problem = unsupportedPlatform(options.os ?? process.platform);
@@ -5154,6 +5148,7 @@ function daemonMode(inputs, platform, state, engine, options) {
         readProcStatus: options.readProcStatus ?? (() => (0,promises_.readFile)('/proc/self/status', 'utf8')),
         socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
         beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
+        helperScript: options.helperScript,
     });
 }
 /** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
@@ -5254,18 +5249,12 @@ async function runMain(platform, options = {}) {
         const client = new engine_client/* EngineClient */.A$(daemon.endpoint);
         const target = `the ${inputs.mode} daemon at ${client.description}`;
         // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
-        const { ready, info } = await waitForDaemon(daemon, client, target, { timeoutMs: inputs.waitTimeoutMs, startedAt: waitStarted }, platform, clock);
+        const { ready, info } = await waitForDaemon(inputs, daemon, client, target, { timeoutMs: inputs.waitTimeoutMs, startedAt: waitStarted }, platform, clock);
         // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
         const waitSeconds = (clock.now() - mainStarted) / 1000;
         const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
-        // The check costs 0.6-1 s on a busy 2-core runner: it runs where it can fail, a daemon without --privileged.
-        const probe = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
-            ? await checkCanRunContainers(client, ready.version.arch, state.value, platform)
-            : undefined;
+        const { probe, moreEnv, registry, cache } = await checkAndPrepare(inputs, platform, state, daemon, client, ready.version.arch);
         state.update({ ready: true });
-        const moreEnv = (await daemon.afterReady?.()) ?? {};
-        const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
-        const cache = await prepareImageCache(inputs, platform, state, client);
         const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
         const outputs = {
             'docker-host': (0,src_endpoint/* formatAddress */.M0)(daemon.endpoint.address),
@@ -5303,8 +5292,34 @@ async function runMain(platform, options = {}) {
         platform.fail(`setup-dind: ${e.message}`);
     }
 }
+/**
+ * Once the daemon answers: the run check (dind without --privileged: 0.6-1 s on a busy 2-core runner, so it runs only
+ * where it can fail) side by side with what needs no container run (the port forwarder, registry files, the image
+ * cache). The check's verdict comes first: when it fails, main fails with its error, whatever the rest did (all of
+ * which is recorded in state for post).
+ */
+async function checkAndPrepare(inputs, platform, state, daemon, client, arch) {
+    const checking = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
+        ? checkCanRunContainers(client, arch, state.value, platform)
+        : Promise.resolve(undefined);
+    const preparing = (async () => {
+        const moreEnv = (await daemon.afterReady?.()) ?? {};
+        const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
+        const cache = await prepareImageCache(inputs, platform, state, client);
+        return { moreEnv, registry, cache };
+    })();
+    const [checked, prepared] = await Promise.allSettled([checking, preparing]);
+    if (checked.status === 'rejected')
+        throw checked.reason;
+    if (prepared.status === 'rejected')
+        throw prepared.reason;
+    return { probe: checked.value, ...prepared.value };
+}
+/** dind: the longest pause between two readiness probes, and between two checks that the daemon's container still runs. */
+const LOCAL_POLL_MS = 50;
+const GIVE_UP_CHECK_MS = 500;
 /** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
-async function waitForDaemon(daemon, client, target, wait, platform, clock) {
+async function waitForDaemon(inputs, daemon, client, target, wait, platform, clock) {
     let info;
     // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
     const probe = async (ms) => {
@@ -5312,8 +5327,18 @@ async function waitForDaemon(daemon, client, target, wait, platform, clock) {
         info = answer.info;
         return answer;
     };
+    // A daemon this job started boots on this machine: poll its socket often (a failed connect costs nothing), and ask
+    // the engine whether its container died at most twice a second.
+    const local = inputs.mode === 'dind';
+    let lastGiveUp = -Infinity;
+    const giveUp = daemon.giveUp && (async () => {
+        if (local && clock.now() - lastGiveUp < GIVE_UP_CHECK_MS)
+            return undefined;
+        lastGiveUp = clock.now();
+        return daemon.giveUp();
+    });
     try {
-        const ready = await waitUntilReady({ target, ...wait, probe, giveUp: daemon.giveUp, clock });
+        const ready = await waitUntilReady({ target, ...wait, probe, giveUp, clock, ...(local ? { maxDelayMs: LOCAL_POLL_MS } : {}) });
         return { ready, info: info ?? (await client.info()) };
     }
     catch (e) {
@@ -5408,9 +5433,11 @@ async function runPost(platform, options = {}) {
  * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
  */
 async function checkCanRunContainers(client, arch, s, platform) {
-    const result = await probeContainerRun(client, arch);
+    // The check pre started has usually finished by now; without its verdict, main runs the probe itself.
+    const early = s?.runCheck ? await (0,run_check/* runCheckVerdict */.BD)(s.runCheck) : undefined;
+    const result = early ?? (await (0,run_probe/* probeContainerRun */.vD)(client, arch));
     if (result.ok) {
-        platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms.`);
+        platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms${early ? ' (checked in the background since pre)' : ''}.`);
         return result;
     }
     const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
@@ -5923,8 +5950,10 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   A9: () => (/* binding */ FORWARDER_FLAG),
+/* harmony export */   Oq: () => (/* binding */ launchForwarder),
 /* harmony export */   QF: () => (/* binding */ forwarderWarnings),
 /* harmony export */   Rk: () => (/* binding */ stopForwarder),
+/* harmony export */   Wi: () => (/* binding */ forwarderFollowing),
 /* harmony export */   m0: () => (/* binding */ runForwarder),
 /* harmony export */   x$: () => (/* binding */ startPortForwarding)
 /* harmony export */ });
@@ -5941,6 +5970,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_4__);
 /* harmony import */ var _endpoint_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(150);
 /* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(71);
+/* harmony import */ var _run_check_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(596);
 // Published ports of the job's daemon at 127.0.0.1 on the job's side, as with the runner's engine.
 //
 // The inner daemon publishes `-p 8080:80` inside its own container's network namespace. A small forwarder process
@@ -5950,6 +5980,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 // inner daemon's own NAT takes it to the container. It runs wherever the job's steps run (the runner host, or the
 // job container in a container job, whose network the daemon then joins), so it needs no shared network namespace
 // with the engine, changes no firewall rule and leaves nothing behind when it stops.
+
 
 
 
@@ -6135,8 +6166,17 @@ async function runForwarder(configPath) {
             process.exit(0);
         });
     }
+    const engine = new _engine_client_js__WEBPACK_IMPORTED_MODULE_6__/* .EngineClient */ .A$((0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .loadEndpoint */ .eI)(config.daemon));
+    if (config.deadline !== undefined && !(await answersBy(engine, config.deadline))) {
+        log('the daemon did not answer in time; the forwarder stops');
+        return;
+    }
     log(`following ${config.daemon.host}; published ports go to ${config.target}`);
-    await followDaemon(new _engine_client_js__WEBPACK_IMPORTED_MODULE_6__/* .EngineClient */ .A$((0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .loadEndpoint */ .eI)(config.daemon)), forwarder, log, controller.signal, () => {
+    if (config.runCheckResult)
+        void (0,_run_check_js__WEBPACK_IMPORTED_MODULE_7__/* .checkRuns */ .l4)(engine, config.runCheckResult).catch((e) => log(`the run check: ${e.message}`));
+    await followDaemon(engine, forwarder, log, controller.signal, () => {
+        if (config.readyFile)
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(config.readyFile, `${process.pid}\n`, { mode: 0o600 });
         if (process.send) {
             process.send('ready');
             process.disconnect?.();
@@ -6144,6 +6184,61 @@ async function runForwarder(configPath) {
     });
     log('stopped');
 }
+/** Polls the daemon (one /info at a time) until it answers or the deadline passes. */
+async function answersBy(engine, deadline) {
+    while (Date.now() < deadline) {
+        if (await engine.probe(1000).then(() => true, () => false))
+            return true;
+        await new Promise((r) => setTimeout(r, 25));
+    }
+    return false;
+}
+/**
+ * pre: the forwarder starts while the daemon boots (it waits for it), so main, after the job's checkout, finds it
+ * following already. Returns at once; the pid goes to state the moment it exists.
+ */
+function launchForwarder(o) {
+    const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.json');
+    const readyFile = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.ready');
+    const runCheckResult = o.runCheck ? (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, _run_check_js__WEBPACK_IMPORTED_MODULE_7__/* .RUN_CHECK_RESULT */ .jG) : undefined;
+    const config = { daemon: (0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult };
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
+    const logPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.log');
+    const fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(logPath, 'a', 0o600);
+    let child;
+    try {
+        child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [o.script, FORWARDER_FLAG, configPath], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } });
+    }
+    finally {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.closeSync)(fd);
+    }
+    child.on('error', () => undefined); // no pid: main starts its own forwarder
+    if (!child.pid)
+        return;
+    (0,_run_check_js__WEBPACK_IMPORTED_MODULE_7__/* .lowerPriority */ .m1)(child.pid);
+    o.record({ pid: child.pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid: child.pid, result: runCheckResult } : undefined);
+    child.unref();
+}
+/**
+ * main: the forwarder pre started, once it follows the daemon (its ready file); the same warning as a forwarder that
+ * cannot start when it is gone or not following within `timeoutMs`.
+ */
+async function forwarderFollowing(r, log, env, target, timeoutMs = 10_000) {
+    const until = Date.now() + timeoutMs;
+    while (!(0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(r.ready)) {
+        const problem = !alive(r.pid) ? 'the port forwarder exited' : Date.now() > until ? `the port forwarder did not follow the daemon within ${timeoutMs / 1000} s` : undefined;
+        if (problem) {
+            log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${problem}); they answer at the daemon's address ${target}.`);
+            return {};
+        }
+        await new Promise((res) => setTimeout(res, 25));
+    }
+    return testcontainersHost(env);
+}
+const testcontainersHost = (env) => 
+// testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
+// (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
+env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
 /**
  * Starts the forwarder as a detached process of its own (it outlives main) with its output in `logPath`; resolves
  * when it follows the daemon's events, so a container started by the very next step is seen.
@@ -6240,9 +6335,7 @@ async function startPortForwarding(o) {
         o.log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${e.message}); they answer at the daemon's address ${o.target}.`);
         return {};
     }
-    // testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
-    // (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
-    return o.env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
+    return testcontainersHost(o.env);
 }
 /** The forwarder's warnings (a port it could not listen on), for post to repeat where the job's log shows them. */
 function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(path, 'utf8')) {
@@ -6254,6 +6347,230 @@ function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODU
         return [];
     }
     return text.split('\n').map((l) => /^\S+ warning: (.*)$/.exec(l)?.[1]).filter((w) => Boolean(w)).slice(0, 20);
+}
+
+
+/***/ }),
+
+/***/ 596:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BD: () => (/* binding */ runCheckVerdict),
+/* harmony export */   O8: () => (/* binding */ startRunCheck),
+/* harmony export */   aD: () => (/* binding */ stopRunCheck),
+/* harmony export */   jG: () => (/* binding */ RUN_CHECK_RESULT),
+/* harmony export */   l4: () => (/* binding */ checkRuns),
+/* harmony export */   m1: () => (/* binding */ lowerPriority)
+/* harmony export */ });
+/* unused harmony exports RUN_CHECK_FLAG, runRunCheck */
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(421);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(24);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_4__);
+/* harmony import */ var _endpoint_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(150);
+/* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(71);
+/* harmony import */ var _run_probe_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(286);
+// The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
+// process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
+// Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
+// the phase's own bundle started again with a flag, like the port forwarder; post stops it if it still runs.
+
+
+
+
+
+
+
+
+const RUN_CHECK_FLAG = '--setup-dind-run-check';
+/** The verdict's file in the job directory. */
+const RUN_CHECK_RESULT = 'run-check.result.json';
+const POLL_MS = 25;
+/**
+ * A background helper yields the CPU to the daemon's boot and to the job (a 2-core runner is busy while dockerd
+ * starts): its waiting and its engine calls are not on anyone's critical path until main asks for the result.
+ */
+function lowerPriority(pid) {
+    try {
+        (0,node_os__WEBPACK_IMPORTED_MODULE_3__.setPriority)(pid, 10);
+    }
+    catch {
+        /* not allowed here: it runs at normal priority */
+    }
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
+function startRunCheck(o) {
+    if (!o.script)
+        return; // the running bundle is unknown: main runs the probe itself
+    const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'run-check.json');
+    const config = { daemon: (0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.daemon), result: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
+    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [o.script, RUN_CHECK_FLAG, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
+    child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
+    if (!child.pid)
+        return;
+    lowerPriority(child.pid);
+    o.record({ pid: child.pid, result: config.result });
+    child.unref();
+}
+/** The background process: waits for the daemon (one /info per attempt), probes, writes the verdict. */
+async function runRunCheck(configPath) {
+    const config = JSON.parse(await readFile(configPath, 'utf8'));
+    const client = new EngineClient(loadEndpoint(config.daemon));
+    let arch;
+    while (arch === undefined) {
+        if (Date.now() > config.deadline)
+            return;
+        arch = await client.probe(1000).then((v) => v.arch, () => undefined);
+        if (arch === undefined)
+            await sleep(POLL_MS);
+    }
+    await writeVerdict(await probeContainerRun(client, arch), config.result);
+}
+async function writeVerdict(result, path) {
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.writeFile)(`${path}.tmp`, JSON.stringify(result), { mode: 0o600 });
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rename)(`${path}.tmp`, path);
+}
+/** The check inside another process that found the daemon answering (the port forwarder). */
+async function checkRuns(client, resultPath) {
+    const { arch } = await client.version();
+    await writeVerdict(await (0,_run_probe_js__WEBPACK_IMPORTED_MODULE_7__/* .probeContainerRun */ .vD)(client, arch), resultPath);
+}
+/**
+ * Our run check's process, alive (not a zombie, and the pid still runs one of our helpers: the run check, or the
+ * port forwarder that runs the check too).
+ */
+function running(pid) {
+    try {
+        if (/^\d+ \(.*\) Z /s.test((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(`/proc/${pid}/stat`, 'utf8')))
+            return false;
+        return (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg === RUN_CHECK_FLAG || arg === '--setup-dind-forwarder'); // ports.ts's FORWARDER_FLAG (ports.ts imports this module)
+    }
+    catch {
+        return false;
+    }
+}
+const readResult = (path) => {
+    try {
+        return JSON.parse((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(path, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+};
+/**
+ * main, once the daemon answers: the verdict of the check pre started, waiting for it while its process runs; undefined
+ * when there is none (the process is gone without one, or never started): main then runs the probe itself.
+ */
+async function runCheckVerdict(r, isRunning = running) {
+    for (;;) {
+        const result = readResult(r.result);
+        if (result)
+            return result;
+        if (!isRunning(r.pid))
+            return readResult(r.result);
+        await sleep(POLL_MS);
+    }
+}
+/** post (and main, when it ran the probe itself): stops the check if it still runs; true when it did. */
+async function stopRunCheck(r) {
+    if (!running(r.pid))
+        return false;
+    process.kill(r.pid, 'SIGKILL');
+    for (let i = 0; i < 50 && running(r.pid); i++)
+        await sleep(20);
+    return true;
+}
+
+
+/***/ }),
+
+/***/ 286:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   vD: () => (/* binding */ probeContainerRun)
+/* harmony export */ });
+/* unused harmony exports PROBE_IMAGE, probeImageArchive, reachedExec */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(75);
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_1__);
+// After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
+// namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
+// registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
+// program does not exist: the runtime sets up everything (network, cgroups, namespaces, mounts, the root
+// filesystem) before it looks for the program, so "no such file" means the container would have run; any other
+// error is what a job's first `docker run` would have met.
+
+
+const PROBE_IMAGE = 'setup-dind-probe:scratch';
+const PROGRAM = '/setup-dind-probe-no-such-program';
+/** One ustar entry (a regular file); names here are short ASCII. */
+function tarEntry(name, data) {
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 100, 'ascii');
+    header.write('0000644\0', 100, 'ascii');
+    header.write('0000000\0', 108, 'ascii');
+    header.write('0000000\0', 116, 'ascii');
+    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+    header.write('00000000000\0', 136, 'ascii');
+    header.write('        ', 148, 'ascii');
+    header.write('0', 156, 'ascii');
+    header.write('ustar\0' + '00', 257, 'ascii');
+    let sum = 0;
+    for (const byte of header)
+        sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
+    return Buffer.concat([header, data, padding]);
+}
+const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
+/** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
+function probeImageArchive(arch) {
+    const layer = tarOf([]);
+    const diffId = `sha256:${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(layer).digest('hex')}`;
+    const config = Buffer.from(JSON.stringify({
+        architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
+    }));
+    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [PROBE_IMAGE], Layers: ['layer/layer.tar'] }]));
+    return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
+}
+/** The runtime's "program not found" answer: everything before exec worked. */
+const reachedExec = (message) => message.includes(PROGRAM) && /no such file or directory|not found/i.test(message);
+/** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
+async function probeContainerRun(daemon, arch) {
+    const started = performance.now();
+    const name = `setup-dind-probe-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(4).toString('hex')}`;
+    let id;
+    try {
+        await daemon.loadImages(node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable.from([probeImageArchive(arch)]));
+        id = await daemon.createContainer({ name, Image: PROBE_IMAGE, Labels: {}, HostConfig: {} });
+        try {
+            await daemon.startContainer(id);
+        }
+        catch (e) {
+            const message = e.message;
+            return { ok: reachedExec(message), error: reachedExec(message) ? undefined : message, ms: performance.now() - started };
+        }
+        return { ok: true, ms: performance.now() - started };
+    }
+    catch (e) {
+        return { ok: false, error: e.message, ms: performance.now() - started };
+    }
+    finally {
+        if (id)
+            await daemon.removeContainer(id).catch(() => undefined);
+        await daemon.removeImage(PROBE_IMAGE).catch(() => undefined);
+    }
 }
 
 
@@ -7012,7 +7329,7 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(560);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(23);
 /* harmony import */ var _daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(716);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.
@@ -7091,6 +7408,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
+/***/ 75:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
 
 /***/ })
 

@@ -21,7 +21,8 @@ import { daemonConfigFor } from '../registry/apply.js';
 import { networkDaemonJson } from '../network/settings.js';
 import { MTU_SCRIPT } from './network.js';
 import { type DindExtras, dindExtras } from './extras.js';
-import { startPortForwarding } from './ports.js';
+import { forwarderFollowing, launchForwarder, startPortForwarding } from './ports.js';
+import { startRunCheck } from './run-check.js';
 
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 export const RUN_DIR = '/run/setup-dind';
@@ -209,6 +210,8 @@ export interface DindDependencies {
    * Returning false means the volume holds a partial restore: it is replaced by an empty one.
    */
   beforeStart?: (engine: EngineClient, containerId: string) => Promise<boolean>;
+  /** The bundle to start the early run check with (run-check.ts); none: main runs the probe itself. */
+  helperScript?: string;
 }
 
 /**
@@ -227,36 +230,44 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
   };
 }
 
+/**
+ * The daemon's image on the engine: with the cache on, from the cache when it is a digest-pinned image the engine
+ * lacks; else pulled (and post saves it for the next job). The reference to run it by.
+ */
+async function dindImage(engine: EngineClient, inputs: Inputs, state: StateRecorder, platform: Platform): Promise<string> {
+  const fromCache = inputs.cache ? await restoreDindImage(engine, inputs.dind.image, inputs.cache, platform) : {};
+  const image = fromCache.ref ?? (await supplyDindImage(engine, inputs, platform));
+  if (fromCache.record) state.update({ dindImage: { ...fromCache.record, image } });
+  return image;
+}
+
 /** Creates the volume, the network, the daemon's files and the container, recording each in state as it exists. */
 async function startDind(inputs: Inputs, platform: Platform, state: StateRecorder, s: SessionState, outer: DaemonEndpoint, deps: DindDependencies): Promise<void> {
   state.update({ outer: saveEndpoint(outer) });
   const engine = new EngineClient(outer);
   const labels = sessionLabels(s.session, platform.job);
   const name = objectName(s.session);
-  const jobDir = await socketDir(platform, state);
-  const toHostPath = await hostPathTranslator(engine, platform.env);
+  // Independent of each other: the job directory, where our paths are on the engine's host, the image, our bounding set.
+  const [jobDir, toHostPath, image, procStatus] = await allSettled([
+    socketDir(platform, state),
+    hostPathTranslator(engine, platform.env),
+    dindImage(engine, inputs, state, platform),
+    outer.address.kind === 'unix' ? deps.readProcStatus() : Promise.resolve(''),
+  ]);
   if (toHostPath.container) state.update({ containerJob: toHostPath.container.name });
   // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
   const jobNetwork = toHostPath.container?.networks.find((n) => !['bridge', 'host', 'none'].includes(n));
   // Port forwarding runs in the job container too: it reaches the daemon on the job's network.
   const network = inputs.dind.network ?? (inputs.dind.tcp || inputs.integration.forwardPorts ? jobNetwork : undefined);
 
-  // With the cache on, the image may come from it (a digest-pinned image the engine lacks); else it is pulled, and
-  // post saves it for the next job.
-  const fromCache = inputs.cache ? await restoreDindImage(engine, inputs.dind.image, inputs.cache, platform) : {};
-  const image = fromCache.ref ?? (await supplyDindImage(engine, inputs, platform));
-  if (fromCache.record) state.update({ dindImage: { ...fromCache.record, image } });
-  await engine.createVolume(name, labels);
-  state.update({ volume: name });
-  if (network) {
-    const exists = await engine.networkExists(network);
-    if (!exists) {
-      await engine.createNetwork(network, labels);
-      platform.log.info(`Created network ${network}`);
-    }
-    state.update({ network: { name: network, created: !exists } });
-  }
-  const files = await writeDaemonFiles(inputs, jobDir, name);
+  const [files] = await allSettled([
+    writeDaemonFiles(inputs, jobDir, name),
+    (async () => {
+      await engine.createVolume(name, labels);
+      state.update({ volume: name });
+    })(),
+    network ? ensureNetwork(engine, network, labels, state, platform.log) : undefined,
+  ]);
   state.update({ hostJobDir: toHostPath(jobDir) });
   if (inputs.dind.rootless) await rootlessTlsDir(jobDir);
   // A rootless image's data root is its user's (docker:dind-rootless declares it as its one volume).
@@ -270,11 +281,54 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
     socketGroup: deps.socketGroup(),
     // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
     // says nothing about a remote engine or, in a container job, about the host.
-    withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(await deps.readProcStatus()),
+    withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(procStatus),
     ...(volumes.length === 1 ? { rootlessDataRoot: volumes[0] } : {}),
     ...files,
   };
   await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
+  await startHelpers(inputs, platform, state, engine, jobDir, network, deps.helperScript);
+}
+
+/**
+ * While the daemon boots, what main would otherwise do after the job's checkout: the run check (a privileged daemon
+ * needs none, see run-probe.ts) and the port forwarder. Both wait for the daemon themselves; main reads their results.
+ */
+async function startHelpers(inputs: Inputs, platform: Platform, state: StateRecorder, engine: EngineClient, jobDir: string, network: string | undefined, script: string | undefined): Promise<void> {
+  // One inspect now, so main's attach asks the engine nothing: the daemon's address and its published TLS port.
+  const c = await engine.inspectContainer(state.value!.containerId!);
+  const address = c ? ((network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0]) : undefined;
+  state.update({ placement: { address, tlsHostPort: c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort } });
+  if (!script) return; // main runs the check and starts the forwarder itself
+  const daemon: DaemonEndpoint = { address: { kind: 'unix', path: join(jobDir, 'docker.sock') } };
+  const check = state.value?.privilege !== 'privileged';
+  const timeoutMs = inputs.waitTimeoutMs;
+  if (inputs.integration.forwardPorts && address) {
+    // One process: the forwarder runs the check too, as soon as the daemon answers.
+    launchForwarder({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
+  } else if (check) {
+    startRunCheck({ daemon, jobDir, timeoutMs, script, record: (runCheck) => state.update({ runCheck }) });
+  }
+}
+
+/**
+ * Like Promise.all, but it settles only when every promise has: nothing created is still in flight (and so
+ * unrecorded in state) when a failure ends the phase. The first failure in order is the one thrown.
+ */
+async function allSettled<T extends readonly unknown[]>(promises: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+}
+
+/** The job's network: an existing one is used, a missing one created (and recorded as ours to remove). */
+async function ensureNetwork(engine: EngineClient, network: string, labels: Record<string, string>, state: StateRecorder, log: Logger): Promise<void> {
+  const exists = await engine.networkExists(network);
+  if (!exists) {
+    await engine.createNetwork(network, labels);
+    log.info(`Created network ${network}`);
+  }
+  state.update({ network: { name: network, created: !exists } });
 }
 
 /** The per-job directory, where the socket and certificates live (private to the runner's user). */
@@ -383,35 +437,39 @@ async function attachDind(inputs: Inputs, state: StateRecorder, s: SessionState,
       // The job container reaches the daemon by name on the job's network (the server certificate names it).
       endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
     } else {
-      const c = await engine.inspectContainer(id);
-      const port = c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
-      if (!port) throw new Error(`the dind container ${id.slice(0, 12)} has no published TLS port (is it running? state: ${c?.status ?? 'gone'})`);
+      const c = s.placement?.tlsHostPort ? undefined : await engine.inspectContainer(id);
+      const port = s.placement?.tlsHostPort ?? c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+      // A container that died before its port was read (a rootless image whose rootlesskit fails at once): why.
+      if (!port) throw new Error(`the dind daemon will not become ready: ${(await whyNotRunning(engine, id, inputs)) ?? `its container ${id.slice(0, 12)} has no published TLS port (state: ${c?.status})`}`);
       endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
     }
     outputs['cert-path'] = certPath;
   }
   state.update({ endpoint: saveEndpoint(endpoint) });
-  const address = await daemonAddress(engine, id, s.network?.name);
+  const address = s.placement ? s.placement.address : await daemonAddress(engine, id, s.network?.name);
   if (address) outputs['daemon-address'] = address;
   return {
     endpoint,
     outputs,
     facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
     afterReady: inputs.integration.forwardPorts && address
-      ? () => startPortForwarding({ endpoint, target: address, jobDir: s.jobDir!, state, log: platform.log, env: platform.env })
+      ? () => (s.forwarder?.ready
+        ? forwarderFollowing({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address)
+        : startPortForwarding({ endpoint, target: address, jobDir: s.jobDir!, state, log: platform.log, env: platform.env }))
       : undefined,
-    async giveUp() {
-      const c = await engine.inspectContainer(id);
-      if (!c) return 'its container was removed';
-      if (c.restartCount > 0) return `its container restarted ${c.restartCount} time(s)`;
-      if (!c.running) {
-        const remedy = inputs.dind.rootless ? rootlessRemedy(await engine.containerLogs(id, 30).catch(() => '')) : undefined;
-        return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}${remedy ? `: ${remedy}` : ''}`;
-      }
-      return undefined;
-    },
+    giveUp: () => whyNotRunning(engine, id, inputs),
     logTail: (lines) => engine.containerLogs(id, lines),
   };
+}
+
+/** Why the daemon's container cannot bring the daemon up any more (gone, restarted, exited), or undefined. */
+async function whyNotRunning(engine: EngineClient, id: string, inputs: Inputs): Promise<string | undefined> {
+  const c = await engine.inspectContainer(id);
+  if (!c) return 'its container was removed';
+  if (c.restartCount > 0) return `its container restarted ${c.restartCount} time(s)`;
+  if (c.running) return undefined;
+  const remedy = inputs.dind.rootless ? rootlessRemedy(await engine.containerLogs(id, 30).catch(() => '')) : undefined;
+  return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}${remedy ? `: ${remedy}` : ''}`;
 }
 
 /** The daemon container's IP address: on the network it was attached to, else its first one. */

@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FORWARDER_FLAG, PortForwarder, forwarderWarnings, publishedPorts, stopForwarder } from './ports.js';
+import type { Logger } from '../platform/platform.js';
+import { FORWARDER_FLAG, PortForwarder, forwarderFollowing, forwarderWarnings, publishedPorts, stopForwarder } from './ports.js';
 
 describe('publishedPorts', () => {
   it('forwards TCP ports published on every address; says which are on the daemon\'s loopback only', () => {
@@ -128,5 +131,41 @@ describe('forwarderWarnings', () => {
     const log = '2026-12-02T00:00:00Z forwarding 127.0.0.1, ::1 port 80 to 172.17.0.2:80 (container abc)\n2026-12-02T00:00:01Z warning: cannot listen on 127.0.0.1:8080 for container def: listen EADDRINUSE\n';
     expect(forwarderWarnings({ pid: 1, log: '/x', script: '' }, () => log)).toEqual(['cannot listen on 127.0.0.1:8080 for container def: listen EADDRINUSE']);
     expect(forwarderWarnings({ pid: 1, log: '/nonexistent/forwarder.log', script: '' })).toEqual([]);
+  });
+});
+
+describe('forwarderFollowing (a forwarder pre started)', () => {
+  const logger = () => {
+    const warnings: string[] = [];
+    const log: Logger = { info: () => undefined, warning: (t) => void warnings.push(t), error: () => undefined, debug: () => undefined };
+    return { warnings, log };
+  };
+
+  it('waits until the forwarder follows the daemon (its ready file), then gives testcontainers 127.0.0.1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fwd-'));
+    try {
+      const ready = join(dir, 'forwarder.ready');
+      const { warnings, log } = logger();
+      setTimeout(() => writeFileSync(ready, '1\n'), 100);
+      // Our own pid stands for a running forwarder.
+      const following = await forwarderFollowing({ pid: process.pid, log: '', script: '', ready }, log, {}, '10.0.0.2');
+      expect(following).toEqual({ TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' });
+      expect(warnings).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('warns, as for a forwarder that cannot start, when it is gone without following', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fwd-'));
+    try {
+      const child = spawn(process.execPath, ['-e', '0']);
+      await new Promise((r) => child.once('exit', r));
+      const { warnings, log } = logger();
+      expect(await forwarderFollowing({ pid: child.pid!, log: '', script: '', ready: join(dir, 'never') }, log, {}, '10.0.0.2')).toEqual({});
+      expect(warnings).toEqual(["setup-dind: published ports are not forwarded to 127.0.0.1 (the port forwarder exited); they answer at the daemon's address 10.0.0.2."]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,14 +8,15 @@
 // job container in a container job, whose network the daemon then joins), so it needs no shared network namespace
 // with the engine, changes no firewall rule and leaves nothing behind when it stops.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint.js';
 import { EngineClient, type ContainerState } from '../engine/client.js';
 import type { Logger } from '../platform/platform.js';
-import type { ForwarderRecord, StateRecorder } from '../state.js';
+import type { ForwarderRecord, RunCheckRecord, StateRecorder } from '../state.js';
+import { RUN_CHECK_RESULT, checkRuns, lowerPriority } from './run-check.js';
 
 export type { ForwarderRecord };
 
@@ -29,6 +30,14 @@ export interface ForwarderConfig {
   target: string;
   /** Where to listen (loopback addresses of the job's side). */
   listen: string[];
+  /**
+   * Started by pre, before the daemon answers: wait for it until this epoch ms, and create `readyFile` once the
+   * forwarder follows its events (main waits for that file instead of a message).
+   */
+  deadline?: number;
+  readyFile?: string;
+  /** Also the run check (run-check.ts): its verdict goes to this file, while the forwarder follows the daemon. */
+  runCheckResult?: string;
 }
 
 
@@ -190,8 +199,15 @@ export async function runForwarder(configPath: string): Promise<void> {
       process.exit(0);
     });
   }
+  const engine = new EngineClient(loadEndpoint(config.daemon));
+  if (config.deadline !== undefined && !(await answersBy(engine, config.deadline))) {
+    log('the daemon did not answer in time; the forwarder stops');
+    return;
+  }
   log(`following ${config.daemon.host}; published ports go to ${config.target}`);
-  await followDaemon(new EngineClient(loadEndpoint(config.daemon)), forwarder, log, controller.signal, () => {
+  if (config.runCheckResult) void checkRuns(engine, config.runCheckResult).catch((e: Error) => log(`the run check: ${e.message}`));
+  await followDaemon(engine, forwarder, log, controller.signal, () => {
+    if (config.readyFile) writeFileSync(config.readyFile, `${process.pid}\n`, { mode: 0o600 });
     if (process.send) {
       process.send('ready');
       process.disconnect?.();
@@ -199,6 +215,71 @@ export async function runForwarder(configPath: string): Promise<void> {
   });
   log('stopped');
 }
+
+/** Polls the daemon (one /info at a time) until it answers or the deadline passes. */
+async function answersBy(engine: EngineClient, deadline: number): Promise<boolean> {
+  while (Date.now() < deadline) {
+    if (await engine.probe(1000).then(() => true, () => false)) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+}
+
+/**
+ * pre: the forwarder starts while the daemon boots (it waits for it), so main, after the job's checkout, finds it
+ * following already. Returns at once; the pid goes to state the moment it exists.
+ */
+export function launchForwarder(o: {
+  daemon: DaemonEndpoint;
+  target: string;
+  jobDir: string;
+  timeoutMs: number;
+  script: string;
+  /** The forwarder runs the run check too. */
+  runCheck: boolean;
+  record: (r: ForwarderRecord, check: RunCheckRecord | undefined) => void;
+}): void {
+  const configPath = join(o.jobDir, 'forwarder.json');
+  const readyFile = join(o.jobDir, 'forwarder.ready');
+  const runCheckResult = o.runCheck ? join(o.jobDir, RUN_CHECK_RESULT) : undefined;
+  const config: ForwarderConfig = { daemon: saveEndpoint(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult };
+  writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
+  const logPath = join(o.jobDir, 'forwarder.log');
+  const fd = openSync(logPath, 'a', 0o600);
+  let child;
+  try {
+    child = spawn(process.execPath, [o.script, FORWARDER_FLAG, configPath], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } });
+  } finally {
+    closeSync(fd);
+  }
+  child.on('error', () => undefined); // no pid: main starts its own forwarder
+  if (!child.pid) return;
+  lowerPriority(child.pid);
+  o.record({ pid: child.pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid: child.pid, result: runCheckResult } : undefined);
+  child.unref();
+}
+
+/**
+ * main: the forwarder pre started, once it follows the daemon (its ready file); the same warning as a forwarder that
+ * cannot start when it is gone or not following within `timeoutMs`.
+ */
+export async function forwarderFollowing(r: ForwarderRecord & { ready: string }, log: Logger, env: Readonly<Record<string, string | undefined>>, target: string, timeoutMs = 10_000): Promise<Record<string, string>> {
+  const until = Date.now() + timeoutMs;
+  while (!existsSync(r.ready)) {
+    const problem = !alive(r.pid) ? 'the port forwarder exited' : Date.now() > until ? `the port forwarder did not follow the daemon within ${timeoutMs / 1000} s` : undefined;
+    if (problem) {
+      log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${problem}); they answer at the daemon's address ${target}.`);
+      return {};
+    }
+    await new Promise((res) => setTimeout(res, 25));
+  }
+  return testcontainersHost(env);
+}
+
+const testcontainersHost = (env: Readonly<Record<string, string | undefined>>): Record<string, string> =>
+  // testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
+  // (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
+  env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
 
 /**
  * Starts the forwarder as a detached process of its own (it outlives main) with its output in `logPath`; resolves
@@ -307,9 +388,7 @@ export async function startPortForwarding(o: {
     o.log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${(e as Error).message}); they answer at the daemon's address ${o.target}.`);
     return {};
   }
-  // testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
-  // (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
-  return o.env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
+  return testcontainersHost(o.env);
 }
 
 /** The forwarder's warnings (a port it could not listen on), for post to repeat where the job's log shows them. */

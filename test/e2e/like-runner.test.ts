@@ -61,6 +61,10 @@ afterAll(async () => {
   await docker(['network', 'rm', MTU_NETWORK]).catch(() => undefined);
 });
 
+/** A step's script: the command lines of the forwarder processes (the flag is assembled, so it never lists itself). */
+const LIST_FORWARDERS = `const fs = require('fs'); const flag = '--setup-dind-' + 'forwarder';
+for (const p of fs.readdirSync('/proc')) { try { const c = fs.readFileSync('/proc/' + p + '/cmdline', 'utf8').split('\\0'); if (c.includes(flag)) console.log(c.join(' ')); } catch {} }`;
+
 /** No process of ours still runs the port forwarder. */
 function forwarders(): string[] {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((pid) => {
@@ -147,6 +151,7 @@ describe.each(MODES)('like the runner\'s engine: mode $mode', ({ mode, with: wit
             `docker rm -f web-${mode} web2-${mode} >/dev/null`,
           ].join('\n'),
         },
+        { name: 'forwarder', run: `"$NODE" -e "$LIST_FORWARDERS"`, env: { LIST_FORWARDERS } },
         { name: 'mtu', run: `docker run --rm ${BUSYBOX} cat /sys/class/net/eth0/mtu` },
         { name: 'proxy', run: `docker info --format '{{.HTTPSProxy}}|{{.NoProxy}}'` },
         { name: 'testcontainers', run: 'node -e "$TC_SCRIPT"', env: { TC_SCRIPT: TESTCONTAINERS, TC_MODULE, TESTCONTAINERS_RYUK_DISABLED: 'true', TMPDIR: tmpdir() } },
@@ -172,6 +177,8 @@ describe.each(MODES)('like the runner\'s engine: mode $mode', ({ mode, with: wit
         expect(noProxy!.split(',')).toEqual(expect.arrayContaining(['corp.example', 'localhost', '127.0.0.0/8']));
         expect(job.outputs['daemon-address']).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
         expect(job.phase('main')!.stdout).not.toMatch(/not forwarded/);
+        // pre started the forwarder while the daemon booted: main only found it following.
+        expect(job.phase('forwarder')!.stdout).toMatch(/\/dist\/pre\/index\.js --setup-dind-forwarder /);
         expect(job.exportedEnv.TESTCONTAINERS_HOST_OVERRIDE).toBe('127.0.0.1');
       } else {
         expect(httpsProxy).toBe('');

@@ -33,7 +33,7 @@ describe('a rootless dind image', () => {
         expect(job.phase('use')!.stdout).toContain('rootless');
       } else {
         expect(job.jobStatus, job.log).toBe('failure');
-        expect(log).toMatch(/::error::setup-dind: the dind daemon at tcp:\/\/127\.0\.0\.1:\d+ will not become ready: its container exited with code 1: rootlesskit could not set up its network: \/dev\/net\/tun on the engine's host must be usable by the image's user .*chmod 0666 \/dev\/net\/tun.*rootless: false/);
+        expect(log).toMatch(/::error::setup-dind: the dind daemon (at tcp:\/\/127\.0\.0\.1:\d+ )?will not become ready: its container exited with code 1: rootlesskit could not set up its network: \/dev\/net\/tun on the engine's host must be usable by the image's user .*chmod 0666 \/dev\/net\/tun.*rootless: false/);
         expect(job.log).toMatch(/\[rootlesskit:parent\] error: failed to setup network/);
       }
       await expectNothingLeft(before);

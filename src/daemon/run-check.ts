@@ -1,0 +1,120 @@
+// The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
+// process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
+// Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
+// the phase's own bundle started again with a flag, like the port forwarder; post stops it if it still runs.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { setPriority } from 'node:os';
+import { join } from 'node:path';
+import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint.js';
+import { EngineClient } from '../engine/client.js';
+import type { RunCheckRecord } from '../state.js';
+import { type RunProbeResult, probeContainerRun } from './run-probe.js';
+
+export const RUN_CHECK_FLAG = '--setup-dind-run-check';
+/** The verdict's file in the job directory. */
+export const RUN_CHECK_RESULT = 'run-check.result.json';
+const POLL_MS = 25;
+
+interface RunCheckConfig {
+  daemon: SavedEndpoint;
+  /** Where the verdict goes (written whole, then renamed into place). */
+  result: string;
+  /** Epoch ms after which the process gives up waiting for the daemon (main's own wait then decides). */
+  deadline: number;
+}
+
+/**
+ * A background helper yields the CPU to the daemon's boot and to the job (a 2-core runner is busy while dockerd
+ * starts): its waiting and its engine calls are not on anyone's critical path until main asks for the result.
+ */
+export function lowerPriority(pid: number): void {
+  try {
+    setPriority(pid, 10);
+  } catch {
+    /* not allowed here: it runs at normal priority */
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
+export function startRunCheck(o: { daemon: DaemonEndpoint; jobDir: string; timeoutMs: number; script: string | undefined; record: (r: RunCheckRecord) => void }): void {
+  if (!o.script) return; // the running bundle is unknown: main runs the probe itself
+  const configPath = join(o.jobDir, 'run-check.json');
+  const config: RunCheckConfig = { daemon: saveEndpoint(o.daemon), result: join(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
+  writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
+  const child = spawn(process.execPath, [o.script, RUN_CHECK_FLAG, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
+  child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
+  if (!child.pid) return;
+  lowerPriority(child.pid);
+  o.record({ pid: child.pid, result: config.result });
+  child.unref();
+}
+
+/** The background process: waits for the daemon (one /info per attempt), probes, writes the verdict. */
+export async function runRunCheck(configPath: string): Promise<void> {
+  const config = JSON.parse(await readFile(configPath, 'utf8')) as RunCheckConfig;
+  const client = new EngineClient(loadEndpoint(config.daemon));
+  let arch: string | undefined;
+  while (arch === undefined) {
+    if (Date.now() > config.deadline) return;
+    arch = await client.probe(1000).then((v) => v.arch, () => undefined);
+    if (arch === undefined) await sleep(POLL_MS);
+  }
+  await writeVerdict(await probeContainerRun(client, arch), config.result);
+}
+
+async function writeVerdict(result: RunProbeResult, path: string): Promise<void> {
+  await writeFile(`${path}.tmp`, JSON.stringify(result), { mode: 0o600 });
+  await rename(`${path}.tmp`, path);
+}
+
+/** The check inside another process that found the daemon answering (the port forwarder). */
+export async function checkRuns(client: EngineClient, resultPath: string): Promise<void> {
+  const { arch } = await client.version();
+  await writeVerdict(await probeContainerRun(client, arch), resultPath);
+}
+
+/**
+ * Our run check's process, alive (not a zombie, and the pid still runs one of our helpers: the run check, or the
+ * port forwarder that runs the check too).
+ */
+function running(pid: number): boolean {
+  try {
+    if (/^\d+ \(.*\) Z /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return false;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg === RUN_CHECK_FLAG || arg === '--setup-dind-forwarder'); // ports.ts's FORWARDER_FLAG (ports.ts imports this module)
+  } catch {
+    return false;
+  }
+}
+
+const readResult = (path: string): RunProbeResult | undefined => {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as RunProbeResult;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * main, once the daemon answers: the verdict of the check pre started, waiting for it while its process runs; undefined
+ * when there is none (the process is gone without one, or never started): main then runs the probe itself.
+ */
+export async function runCheckVerdict(r: RunCheckRecord, isRunning: (pid: number) => boolean = running): Promise<RunProbeResult | undefined> {
+  for (;;) {
+    const result = readResult(r.result);
+    if (result) return result;
+    if (!isRunning(r.pid)) return readResult(r.result);
+    await sleep(POLL_MS);
+  }
+}
+
+/** post (and main, when it ran the probe itself): stops the check if it still runs; true when it did. */
+export async function stopRunCheck(r: RunCheckRecord): Promise<boolean> {
+  if (!running(r.pid)) return false;
+  process.kill(r.pid, 'SIGKILL');
+  for (let i = 0; i < 50 && running(r.pid); i++) await sleep(20);
+  return true;
+}
