@@ -1227,6 +1227,33 @@ class EngineClient {
 
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/session.ts
+// One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
+// jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
+
+const LABEL_SESSION = 'io.github.setup-dind.session';
+const LABEL_CREATED = 'io.github.setup-dind.created';
+const LABEL_JOB = 'io.github.setup-dind.job';
+/**
+ * The image the run probe loads into the job's daemon and removes again (daemon/run-probe.ts). It may exist for a
+ * moment while the image cache lists the daemon's images, so the cache never counts it (cache/cache.ts).
+ */
+const PROBE_IMAGE = 'setup-dind-probe:scratch';
+const slug = (text, max) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max) || 'x';
+/** run id, attempt, job name and a random part: readable in `docker ps`, unique even for matrix legs of one job. */
+function newSessionId(job, random = () => (0,external_node_crypto_.randomBytes)(4).toString('hex')) {
+    return `${slug(job.runId, 20)}-${slug(job.runAttempt, 4)}-${slug(job.job, 24)}-${random()}`;
+}
+function sessionLabels(session, job, now = new Date()) {
+    return {
+        [LABEL_SESSION]: session,
+        [LABEL_CREATED]: now.toISOString(),
+        [LABEL_JOB]: `${job.runId}/${job.runAttempt}/${job.job}`,
+    };
+}
+/** The name of every object of a session: `setup-dind-<session>`. */
+const objectName = (session) => `setup-dind-${session}`;
+
 ;// CONCATENATED MODULE: ./src/daemon/run-probe.ts
 // After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
 // namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
@@ -1236,7 +1263,8 @@ var external_node_stream_ = __nccwpck_require__(7075);
 // error is what a job's first `docker run` would have met.
 
 
-const PROBE_IMAGE = 'setup-dind-probe:scratch';
+
+
 const PROGRAM = '/setup-dind-probe-no-such-program';
 /** One ustar entry (a regular file); names here are short ASCII. */
 function tarEntry(name, data) {
@@ -1789,28 +1817,6 @@ function forwarderWarnings(r, read = (path) => (0,external_node_fs_.readFileSync
     }
     return text.split('\n').map((l) => /^\S+ warning: (.*)$/.exec(l)?.[1]).filter((w) => Boolean(w)).slice(0, 20);
 }
-
-;// CONCATENATED MODULE: ./src/session.ts
-// One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
-// jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
-
-const LABEL_SESSION = 'io.github.setup-dind.session';
-const LABEL_CREATED = 'io.github.setup-dind.created';
-const LABEL_JOB = 'io.github.setup-dind.job';
-const slug = (text, max) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max) || 'x';
-/** run id, attempt, job name and a random part: readable in `docker ps`, unique even for matrix legs of one job. */
-function newSessionId(job, random = () => (0,external_node_crypto_.randomBytes)(4).toString('hex')) {
-    return `${slug(job.runId, 20)}-${slug(job.runAttempt, 4)}-${slug(job.job, 24)}-${random()}`;
-}
-function sessionLabels(session, job, now = new Date()) {
-    return {
-        [LABEL_SESSION]: session,
-        [LABEL_CREATED]: now.toISOString(),
-        [LABEL_JOB]: `${job.runId}/${job.runAttempt}/${job.job}`,
-    };
-}
-/** The name of every object of a session: `setup-dind-<session>`. */
-const objectName = (session) => `setup-dind-${session}`;
 
 ;// CONCATENATED MODULE: ./src/jobdir.ts
 // The per-job directory: the socket, certificates, daemon.json and buildkitd.toml live here, private to the runner's
@@ -2680,6 +2686,7 @@ class ServiceBackend {
 
 
 
+
 const cache_slug = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
 /** Sorted keys all the way down: the same matrix values give the same text whatever order JSON had them in. */
 function canonical(value) {
@@ -2755,7 +2762,9 @@ function matches(pattern, tag) {
 }
 /** The images the cache keeps: their ids (for change detection) and the references to save them by. */
 async function selectImages(engine, patterns) {
-    const images = await engine.listImages();
+    // The run probe's image comes and goes while the job's daemon starts (pre's background check runs beside main's
+    // restore): it is never the job's, so it never makes the images "changed".
+    const images = (await engine.listImages()).filter((i) => !i.tags.includes(PROBE_IMAGE));
     const chosen = patterns.length ? images.filter((i) => i.tags.some((t) => patterns.some((p) => matches(p, t)))) : images;
     return {
         ids: [...new Set(chosen.map((i) => i.id))].sort(),

@@ -6,6 +6,11 @@ import type { JobContext } from './platform/platform.js';
 export const LABEL_SESSION = 'io.github.setup-dind.session';
 export const LABEL_CREATED = 'io.github.setup-dind.created';
 export const LABEL_JOB = 'io.github.setup-dind.job';
+/**
+ * The image the run probe loads into the job's daemon and removes again (daemon/run-probe.ts). It may exist for a
+ * moment while the image cache lists the daemon's images, so the cache never counts it (cache/cache.ts).
+ */
+export const PROBE_IMAGE = 'setup-dind-probe:scratch';
 
 const slug = (text: string, max: number): string =>
   text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max) || 'x';

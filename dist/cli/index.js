@@ -6,7 +6,7 @@ const __dirname = __setupDindDirname(__filename);
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 23:
+/***/ 948:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -1705,30 +1705,8 @@ function parseCleanupStale(f, mode) {
     return ms;
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(598);
-;// CONCATENATED MODULE: ./src/session.ts
-// One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
-// jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
-
-const LABEL_SESSION = 'io.github.setup-dind.session';
-const LABEL_CREATED = 'io.github.setup-dind.created';
-const LABEL_JOB = 'io.github.setup-dind.job';
-const slug = (text, max) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max) || 'x';
-/** run id, attempt, job name and a random part: readable in `docker ps`, unique even for matrix legs of one job. */
-function newSessionId(job, random = () => (0,external_node_crypto_.randomBytes)(4).toString('hex')) {
-    return `${slug(job.runId, 20)}-${slug(job.runAttempt, 4)}-${slug(job.job, 24)}-${random()}`;
-}
-function sessionLabels(session, job, now = new Date()) {
-    return {
-        [LABEL_SESSION]: session,
-        [LABEL_CREATED]: now.toISOString(),
-        [LABEL_JOB]: `${job.runId}/${job.runAttempt}/${job.job}`,
-    };
-}
-/** The name of every object of a session: `setup-dind-<session>`. */
-const objectName = (session) => `setup-dind-${session}`;
-
+// EXTERNAL MODULE: ./src/session.ts
+var src_session = __nccwpck_require__(927);
 ;// CONCATENATED MODULE: ./src/jobdir.ts
 // The per-job directory: the socket, certificates, daemon.json and buildkitd.toml live here, private to the runner's
 // user (0700), recorded in state before anything is written into it, and removed by post.
@@ -1741,7 +1719,7 @@ async function ensureJobDir(job, state) {
         throw new Error('ensureJobDir before the session state exists');
     if (current.jobDir)
         return current.jobDir;
-    const dir = (0,external_node_path_.join)(job.tempDir, objectName(current.session));
+    const dir = (0,external_node_path_.join)(job.tempDir, (0,src_session/* objectName */.Hd)(current.session));
     state.update({ jobDir: dir });
     await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
     await (0,promises_.chmod)(dir, 0o700);
@@ -1750,6 +1728,8 @@ async function ensureJobDir(job, state) {
 
 // EXTERNAL MODULE: ./src/engine/client.ts + 2 modules
 var engine_client = __nccwpck_require__(71);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(598);
 ;// CONCATENATED MODULE: ./src/tls.ts
 // Per-job TLS material for a dockerd TCP endpoint: one throw-away CA, a server
 // certificate and a client certificate, all ECDSA P-256 / SHA-256.
@@ -2437,7 +2417,8 @@ class ServiceBackend {
 
 
 
-const cache_slug = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+
+const slug = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
 /** Sorted keys all the way down: the same matrix values give the same text whatever order JSON had them in. */
 function canonical(value) {
     if (Array.isArray(value))
@@ -2471,12 +2452,12 @@ function matrixDigest(matrix) {
  */
 function cacheKeys(inputs, job) {
     const settings = inputs.cache;
-    const image = inputs.mode === 'dind' ? `-${cache_slug(inputs.dind.image)}` : '';
-    const jobPrefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}_${cache_slug(job.name) || 'job'}_`;
+    const image = inputs.mode === 'dind' ? `-${slug(inputs.dind.image)}` : '';
+    const jobPrefix = `setup-dind-${settings.strategy}-${process.platform}-${process.arch}-${inputs.mode}${image}_${slug(job.name) || 'job'}_`;
     const leg = matrixDigest(job.matrix);
     const legPrefix = `${jobPrefix}${leg}_`;
     return {
-        key: settings.key ?? `${legPrefix}${cache_slug(job.runId)}-${cache_slug(job.runAttempt)}`,
+        key: settings.key ?? `${legPrefix}${slug(job.runId)}-${slug(job.runAttempt)}`,
         restoreKeys: settings.restoreKeys ?? (settings.key ? [] : leg === 'none' ? [legPrefix] : [legPrefix, jobPrefix]),
     };
 }
@@ -2512,7 +2493,9 @@ function matches(pattern, tag) {
 }
 /** The images the cache keeps: their ids (for change detection) and the references to save them by. */
 async function selectImages(engine, patterns) {
-    const images = await engine.listImages();
+    // The run probe's image comes and goes while the job's daemon starts (pre's background check runs beside main's
+    // restore): it is never the job's, so it never makes the images "changed".
+    const images = (await engine.listImages()).filter((i) => !i.tags.includes(src_session/* PROBE_IMAGE */.Fn));
     const chosen = patterns.length ? images.filter((i) => i.tags.some((t) => patterns.some((p) => matches(p, t)))) : images;
     return {
         ids: [...new Set(chosen.map((i) => i.id))].sort(),
@@ -3699,7 +3682,7 @@ function rootlessParts(p, name) {
 /** The container specs to try, in order: privileged first under `auto`, then the explicit capability set. */
 function planDind(p) {
     const { dind } = p.inputs;
-    const name = objectName(p.session);
+    const name = (0,src_session/* objectName */.Hd)(p.session);
     const rootless = dind.rootless ? rootlessParts(p, name) : undefined;
     const ownMounts = rootless
         ? rootless.mounts
@@ -3795,8 +3778,8 @@ async function dindImage(engine, inputs, state, platform) {
 async function startDind(inputs, platform, state, s, outer, deps) {
     state.update({ outer: (0,src_endpoint/* saveEndpoint */.HF)(outer) });
     const engine = new engine_client/* EngineClient */.A$(outer);
-    const labels = sessionLabels(s.session, platform.job);
-    const name = objectName(s.session);
+    const labels = (0,src_session/* sessionLabels */.sx)(s.session, platform.job);
+    const name = (0,src_session/* objectName */.Hd)(s.session);
     // Independent of each other: the job directory, where our paths are on the engine's host, the image, our bounding set.
     const [jobDir, toHostPath, image, procStatus] = await allSettled([
         socketDir(platform, state),
@@ -3958,7 +3941,7 @@ function reportGrant(strategy, plans, failures, planInput, state, log) {
 }
 /** A partial restore: the container and its volume are replaced by a new container on an empty volume. */
 async function replaceVolume(engine, id, spec, labels, state) {
-    const volume = objectName(state.value.session);
+    const volume = (0,src_session/* objectName */.Hd)(state.value.session);
     await engine.removeContainer(id);
     await engine.removeVolume(volume);
     await engine.createVolume(volume, labels);
@@ -3978,7 +3961,7 @@ async function attachDind(inputs, state, s, platform) {
         const certPath = (0,external_node_path_.join)(s.jobDir, 'tls', 'client');
         if (s.containerJob && s.network) {
             // The job container reaches the daemon by name on the job's network (the server certificate names it).
-            endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
+            endpoint = { address: { kind: 'tcp', host: (0,src_session/* objectName */.Hd)(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
         }
         else {
             const c = s.placement?.tlsHostPort ? undefined : await engine.inspectContainer(id);
@@ -4206,7 +4189,7 @@ async function cleanupSession(state, log) {
     const alongside = dir && (0,external_node_fs_.existsSync)(dir) ? [[`directory ${dir}`, () => (0,promises_.rm)(dir, { recursive: true, force: true })]] : [];
     if (state.outer) {
         const engine = new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(state.outer));
-        const label = `${LABEL_SESSION}=${state.session}`;
+        const label = `${src_session/* LABEL_SESSION */.yj}=${state.session}`;
         let found;
         try {
             found = await engine.listLabelled(label);
@@ -4234,11 +4217,11 @@ async function cleanupSession(state, log) {
  * the current session, objects without our labels, or anything newer than the threshold.
  */
 async function reapStale(engine, olderThanMs, currentSession, log, now = Date.now()) {
-    const found = await engine.listLabelled(LABEL_SESSION);
+    const found = await engine.listLabelled(src_session/* LABEL_SESSION */.yj);
     const stale = (labels) => {
-        if (labels[LABEL_SESSION] === currentSession)
+        if (labels[src_session/* LABEL_SESSION */.yj] === currentSession)
             return false;
-        const created = Date.parse(labels[LABEL_CREATED] ?? '');
+        const created = Date.parse(labels[src_session/* LABEL_CREATED */.w4] ?? '');
         return Number.isFinite(created) && now - created > olderThanMs;
     };
     const removed = [];
@@ -5170,7 +5153,7 @@ function restoreDataRoot(inputs, platform, state) {
 function snapshotPlace(engine, s, image, platform) {
     if (!s.volume || !s.jobDir || !s.hostJobDir)
         throw new Error('the daemon\'s volume or job directory is not recorded in state');
-    return { engine, image, volume: s.volume, jobDir: s.jobDir, hostJobDir: s.hostJobDir, labels: sessionLabels(s.session, platform.job) };
+    return { engine, image, volume: s.volume, jobDir: s.jobDir, hostJobDir: s.hostJobDir, labels: (0,src_session/* sessionLabels */.sx)(s.session, platform.job) };
 }
 /** Parses inputs, or fails the step with every problem at once and returns undefined. */
 function readInputs(platform) {
@@ -5189,7 +5172,7 @@ async function startDaemon(inputs, platform, state, engine, options, reuseSessio
     const problems = await checkRegistryEarly(inputs, platform.job.workspace);
     if (problems.length)
         throw new InputError(problems);
-    const session = reuseSession ?? newSessionId(platform.job);
+    const session = reuseSession ?? (0,src_session/* newSessionId */.OZ)(platform.job);
     state.begin({ session, mode: inputs.mode, startedWith: startDigests(platform) });
     if (inputs.cleanupStaleMs !== undefined) {
         const removed = await reapStale(new engine_client/* EngineClient */.A$((0,src_endpoint/* checkedEndpoint */.V7)(engine())), inputs.cleanupStaleMs, session, platform.log);
@@ -6499,11 +6482,12 @@ async function stopRunCheck(r) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   vD: () => (/* binding */ probeContainerRun)
 /* harmony export */ });
-/* unused harmony exports PROBE_IMAGE, probeImageArchive, reachedExec */
+/* unused harmony exports probeImageArchive, reachedExec */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(75);
 /* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _session_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(927);
 // After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
 // namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
 // registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
@@ -6512,7 +6496,8 @@ async function stopRunCheck(r) {
 // error is what a job's first `docker run` would have met.
 
 
-const PROBE_IMAGE = 'setup-dind-probe:scratch';
+
+
 const PROGRAM = '/setup-dind-probe-no-such-program';
 /** One ustar entry (a regular file); names here are short ASCII. */
 function tarEntry(name, data) {
@@ -6541,7 +6526,7 @@ function probeImageArchive(arch) {
     const config = Buffer.from(JSON.stringify({
         architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
     }));
-    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [PROBE_IMAGE], Layers: ['layer/layer.tar'] }]));
+    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [_session_js__WEBPACK_IMPORTED_MODULE_2__/* .PROBE_IMAGE */ .Fn], Layers: ['layer/layer.tar'] }]));
     return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
 }
 /** The runtime's "program not found" answer: everything before exec worked. */
@@ -6553,7 +6538,7 @@ async function probeContainerRun(daemon, arch) {
     let id;
     try {
         await daemon.loadImages(node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable.from([probeImageArchive(arch)]));
-        id = await daemon.createContainer({ name, Image: PROBE_IMAGE, Labels: {}, HostConfig: {} });
+        id = await daemon.createContainer({ name, Image: _session_js__WEBPACK_IMPORTED_MODULE_2__/* .PROBE_IMAGE */ .Fn, Labels: {}, HostConfig: {} });
         try {
             await daemon.startContainer(id);
         }
@@ -6569,7 +6554,7 @@ async function probeContainerRun(daemon, arch) {
     finally {
         if (id)
             await daemon.removeContainer(id).catch(() => undefined);
-        await daemon.removeImage(PROBE_IMAGE).catch(() => undefined);
+        await daemon.removeImage(_session_js__WEBPACK_IMPORTED_MODULE_2__/* .PROBE_IMAGE */ .Fn).catch(() => undefined);
     }
 }
 
@@ -7329,7 +7314,7 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(23);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(948);
 /* harmony import */ var _daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(716);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.
@@ -7344,6 +7329,49 @@ process.exit(await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .ak)(pro
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 927:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Fn: () => (/* binding */ PROBE_IMAGE),
+/* harmony export */   Hd: () => (/* binding */ objectName),
+/* harmony export */   OZ: () => (/* binding */ newSessionId),
+/* harmony export */   sx: () => (/* binding */ sessionLabels),
+/* harmony export */   w4: () => (/* binding */ LABEL_CREATED),
+/* harmony export */   yj: () => (/* binding */ LABEL_SESSION)
+/* harmony export */ });
+/* unused harmony export LABEL_JOB */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+// One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
+// jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
+
+const LABEL_SESSION = 'io.github.setup-dind.session';
+const LABEL_CREATED = 'io.github.setup-dind.created';
+const LABEL_JOB = 'io.github.setup-dind.job';
+/**
+ * The image the run probe loads into the job's daemon and removes again (daemon/run-probe.ts). It may exist for a
+ * moment while the image cache lists the daemon's images, so the cache never counts it (cache/cache.ts).
+ */
+const PROBE_IMAGE = 'setup-dind-probe:scratch';
+const slug = (text, max) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max) || 'x';
+/** run id, attempt, job name and a random part: readable in `docker ps`, unique even for matrix legs of one job. */
+function newSessionId(job, random = () => (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(4).toString('hex')) {
+    return `${slug(job.runId, 20)}-${slug(job.runAttempt, 4)}-${slug(job.job, 24)}-${random()}`;
+}
+function sessionLabels(session, job, now = new Date()) {
+    return {
+        [LABEL_SESSION]: session,
+        [LABEL_CREATED]: now.toISOString(),
+        [LABEL_JOB]: `${job.runId}/${job.runAttempt}/${job.job}`,
+    };
+}
+/** The name of every object of a session: `setup-dind-<session>`. */
+const objectName = (session) => `setup-dind-${session}`;
+
 
 /***/ }),
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import type { CacheBackend } from './backend.js';
-import { type CacheRecord, DeadlineError, GITLAB_CACHE_DEADLINE_MS, cacheDeadlineMs, cacheKeys, matrixDigest, saveEntry, withDeadline } from './cache.js';
+import { type CacheRecord, DeadlineError, GITLAB_CACHE_DEADLINE_MS, cacheDeadlineMs, cacheKeys, matrixDigest, saveEntry, selectImages, withDeadline } from './cache.js';
+import type { EngineClient } from '../engine/client.js';
+import { PROBE_IMAGE } from '../session.js';
 import { prunePrefix } from './lifecycle.js';
 
 describe('cache deadlines', () => {
@@ -105,5 +107,18 @@ describe('default cache keys', () => {
   it('explicit keys are kept as given', () => {
     expect(cacheKeys(use('mine'), job('t', '{"a":1}'))).toEqual({ key: 'mine', restoreKeys: [] });
     expect(cacheKeys(use('mine', ['m-']), job('t', '{"a":1}'))).toEqual({ key: 'mine', restoreKeys: ['m-'] });
+  });
+});
+
+describe('selectImages', () => {
+  it("never counts the run probe's image, which may come and go while main lists the daemon's images", async () => {
+    const listed = [
+      { id: 'sha256:b', tags: ['busybox:1'] },
+      { id: 'sha256:p', tags: [PROBE_IMAGE] },
+      { id: 'sha256:a', tags: ['alpine:3'] },
+    ];
+    const engine = { listImages: async () => listed } as unknown as EngineClient;
+    expect(await selectImages(engine, [])).toEqual({ ids: ['sha256:a', 'sha256:b'], refs: ['busybox:1', 'alpine:3'] });
+    expect(await selectImages(engine, ['setup-dind-probe'])).toEqual({ ids: [], refs: [] });
   });
 });

@@ -11,6 +11,7 @@ import { DirectoryBackend } from './directory.js';
 import { prunePrefix } from './lifecycle.js';
 import { ServiceBackend } from './service.js';
 import type { CacheSettings } from './settings.js';
+import { PROBE_IMAGE } from '../session.js';
 
 /** What the cache needs to know about the job: its settings, and what makes entries compatible (mode, image). */
 export interface CacheUse {
@@ -115,7 +116,9 @@ function matches(pattern: string, tag: string): boolean {
 
 /** The images the cache keeps: their ids (for change detection) and the references to save them by. */
 export async function selectImages(engine: EngineClient, patterns: string[]): Promise<{ ids: string[]; refs: string[] }> {
-  const images = await engine.listImages();
+  // The run probe's image comes and goes while the job's daemon starts (pre's background check runs beside main's
+  // restore): it is never the job's, so it never makes the images "changed".
+  const images = (await engine.listImages()).filter((i) => !i.tags.includes(PROBE_IMAGE));
   const chosen = patterns.length ? images.filter((i) => i.tags.some((t) => patterns.some((p) => matches(p, t)))) : images;
   return {
     ids: [...new Set(chosen.map((i) => i.id))].sort(),

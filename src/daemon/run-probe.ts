@@ -7,8 +7,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { EngineClient } from '../engine/client.js';
+import { PROBE_IMAGE } from '../session.js';
 
-export const PROBE_IMAGE = 'setup-dind-probe:scratch';
+export { PROBE_IMAGE };
 const PROGRAM = '/setup-dind-probe-no-such-program';
 
 /** One ustar entry (a regular file); names here are short ASCII. */
