@@ -77,7 +77,10 @@ describe('client: true', () => {
       const script = `eval "$("${actionNode()}" ${CLI} env)" && command -v docker && docker version --format '{{.Client.Version}} {{.Server.Version}}'`;
       const { stdout } = await exec('sh', ['-c', script], { env });
       const [path, client, server] = stdout.trim().split(/\s+/);
-      expect(path).toBe(join(stateDir, readFileSync(join(stateDir, 'state.json'), 'utf8').match(/setup-dind-[^"\\/]+/)![0], 'client', 'docker'));
+      // The job directory is the session's (setup-dind-<session>), not anything else in the state that has the name.
+      const stored = (JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as Record<string, string>)['setup-dind']!;
+      const { session } = JSON.parse(stored) as { session: string };
+      expect(path).toBe(join(stateDir, `setup-dind-${session}`, 'client', 'docker'));
       expect(client).toBe(server);
       expect(client).toMatch(/^26\./);
     } finally {
