@@ -1225,6 +1225,33 @@ class EngineClient {
     }
 }
 
+;// CONCATENATED MODULE: ./src/daemon/helper-process.ts
+// leaf: the background processes this action leaves running during a job (the port forwarder, pre's run check): the
+// flags that start the phase's own bundle as one of them, and whether a recorded pid is still one of them.
+
+const FORWARDER_FLAG = '--setup-dind-forwarder';
+const RUN_CHECK_FLAG = '--setup-dind-run-check';
+/** Running (a zombie whose parent does not reap it, as under a job container's `tail -f`, counts as gone). */
+function alive(pid) {
+    try {
+        return !/^\d+ \(.*\) Z /s.test((0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8'));
+    }
+    catch {
+        return false;
+    }
+}
+/** `pid` is alive and still runs our bundle with one of `flags` (not a reused pid of something else). */
+function runsOurHelper(pid, flags) {
+    if (!alive(pid))
+        return false;
+    try {
+        return (0,external_node_fs_.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => flags.includes(arg));
+    }
+    catch {
+        return false;
+    }
+}
+
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./src/session.ts
@@ -1338,7 +1365,8 @@ async function probeContainerRun(daemon, arch) {
 
 
 
-const RUN_CHECK_FLAG = '--setup-dind-run-check';
+
+
 /** The verdict's file in the job directory. */
 const RUN_CHECK_RESULT = 'run-check.result.json';
 const POLL_MS = 25;
@@ -1393,20 +1421,8 @@ async function checkRuns(client, resultPath) {
     const { arch } = await client.version();
     await writeVerdict(await probeContainerRun(client, arch), resultPath);
 }
-/**
- * Our run check's process, alive (not a zombie, and the pid still runs one of our helpers: the run check, or the
- * port forwarder that runs the check too).
- */
-function running(pid) {
-    try {
-        if (/^\d+ \(.*\) Z /s.test((0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8')))
-            return false;
-        return (0,external_node_fs_.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg === RUN_CHECK_FLAG || arg === '--setup-dind-forwarder'); // ports.ts's FORWARDER_FLAG (ports.ts imports this module)
-    }
-    catch {
-        return false;
-    }
-}
+/** Our run check's process, alive: the run check itself, or the port forwarder that runs the check too. */
+const running = (pid) => runsOurHelper(pid, [RUN_CHECK_FLAG, FORWARDER_FLAG]);
 const readResult = (path) => {
     try {
         return JSON.parse((0,external_node_fs_.readFileSync)(path, 'utf8'));
@@ -1457,8 +1473,9 @@ async function stopRunCheck(r) {
 
 
 
+
 /** The argument that makes an entry point run the forwarder instead of its phase. */
-const FORWARDER_FLAG = '--setup-dind-forwarder';
+
 /** The TCP ports a container publishes on every address (the ones the runner's engine would answer at 127.0.0.1). */
 function publishedPorts(ports) {
     const forward = new Set();
@@ -1752,16 +1769,6 @@ async function startForwarder(options) {
     }
     return record;
 }
-/** Running (a zombie whose parent does not reap it, as under a job container's `tail -f`, counts as gone). */
-const alive = (pid) => {
-    try {
-        const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8');
-        return !/^\d+ \(.*\) Z /s.test(stat);
-    }
-    catch {
-        return false;
-    }
-};
 /** Stops the forwarder of this job (only if that pid still runs our bundle); resolves when it is gone. */
 async function stopForwarder(r, readCmdline = (pid) => (0,external_node_fs_.readFileSync)(`/proc/${pid}/cmdline`, 'utf8')) {
     let cmdline = '';

@@ -5928,11 +5928,51 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 
 /***/ }),
 
-/***/ 716:
+/***/ 882:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   A9: () => (/* binding */ FORWARDER_FLAG),
+/* harmony export */   Jp: () => (/* binding */ runsOurHelper),
+/* harmony export */   Mr: () => (/* binding */ RUN_CHECK_FLAG),
+/* harmony export */   yV: () => (/* binding */ alive)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(24);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+// leaf: the background processes this action leaves running during a job (the port forwarder, pre's run check): the
+// flags that start the phase's own bundle as one of them, and whether a recorded pid is still one of them.
+
+const FORWARDER_FLAG = '--setup-dind-forwarder';
+const RUN_CHECK_FLAG = '--setup-dind-run-check';
+/** Running (a zombie whose parent does not reap it, as under a job container's `tail -f`, counts as gone). */
+function alive(pid) {
+    try {
+        return !/^\d+ \(.*\) Z /s.test((0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(`/proc/${pid}/stat`, 'utf8'));
+    }
+    catch {
+        return false;
+    }
+}
+/** `pid` is alive and still runs our bundle with one of `flags` (not a reused pid of something else). */
+function runsOurHelper(pid, flags) {
+    if (!alive(pid))
+        return false;
+    try {
+        return (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => flags.includes(arg));
+    }
+    catch {
+        return false;
+    }
+}
+
+
+/***/ }),
+
+/***/ 716:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   A9: () => (/* reexport safe */ _helper_process_js__WEBPACK_IMPORTED_MODULE_7__.A9),
 /* harmony export */   Oq: () => (/* binding */ launchForwarder),
 /* harmony export */   QF: () => (/* binding */ forwarderWarnings),
 /* harmony export */   Rk: () => (/* binding */ stopForwarder),
@@ -5953,7 +5993,8 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_4__);
 /* harmony import */ var _endpoint_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(150);
 /* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(71);
-/* harmony import */ var _run_check_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(596);
+/* harmony import */ var _helper_process_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(882);
+/* harmony import */ var _run_check_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(596);
 // Published ports of the job's daemon at 127.0.0.1 on the job's side, as with the runner's engine.
 //
 // The inner daemon publishes `-p 8080:80` inside its own container's network namespace. A small forwarder process
@@ -5971,8 +6012,9 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 
 
 
+
 /** The argument that makes an entry point run the forwarder instead of its phase. */
-const FORWARDER_FLAG = '--setup-dind-forwarder';
+
 /** The TCP ports a container publishes on every address (the ones the runner's engine would answer at 127.0.0.1). */
 function publishedPorts(ports) {
     const forward = new Set();
@@ -6156,7 +6198,7 @@ async function runForwarder(configPath) {
     }
     log(`following ${config.daemon.host}; published ports go to ${config.target}`);
     if (config.runCheckResult)
-        void (0,_run_check_js__WEBPACK_IMPORTED_MODULE_7__/* .checkRuns */ .l4)(engine, config.runCheckResult).catch((e) => log(`the run check: ${e.message}`));
+        void (0,_run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .checkRuns */ .l4)(engine, config.runCheckResult).catch((e) => log(`the run check: ${e.message}`));
     await followDaemon(engine, forwarder, log, controller.signal, () => {
         if (config.readyFile)
             (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(config.readyFile, `${process.pid}\n`, { mode: 0o600 });
@@ -6183,14 +6225,14 @@ async function answersBy(engine, deadline) {
 function launchForwarder(o) {
     const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.json');
     const readyFile = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.ready');
-    const runCheckResult = o.runCheck ? (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, _run_check_js__WEBPACK_IMPORTED_MODULE_7__/* .RUN_CHECK_RESULT */ .jG) : undefined;
+    const runCheckResult = o.runCheck ? (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, _run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .RUN_CHECK_RESULT */ .jG) : undefined;
     const config = { daemon: (0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult };
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
     const logPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.log');
     const fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(logPath, 'a', 0o600);
     let child;
     try {
-        child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [o.script, FORWARDER_FLAG, configPath], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } });
+        child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [o.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9, configPath], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } });
     }
     finally {
         (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.closeSync)(fd);
@@ -6198,7 +6240,7 @@ function launchForwarder(o) {
     child.on('error', () => undefined); // no pid: main starts its own forwarder
     if (!child.pid)
         return;
-    (0,_run_check_js__WEBPACK_IMPORTED_MODULE_7__/* .lowerPriority */ .m1)(child.pid);
+    (0,_run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .lowerPriority */ .m1)(child.pid);
     o.record({ pid: child.pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid: child.pid, result: runCheckResult } : undefined);
     child.unref();
 }
@@ -6209,7 +6251,7 @@ function launchForwarder(o) {
 async function forwarderFollowing(r, log, env, target, timeoutMs = 10_000) {
     const until = Date.now() + timeoutMs;
     while (!(0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(r.ready)) {
-        const problem = !alive(r.pid) ? 'the port forwarder exited' : Date.now() > until ? `the port forwarder did not follow the daemon within ${timeoutMs / 1000} s` : undefined;
+        const problem = !(0,_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .alive */ .yV)(r.pid) ? 'the port forwarder exited' : Date.now() > until ? `the port forwarder did not follow the daemon within ${timeoutMs / 1000} s` : undefined;
         if (problem) {
             log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${problem}); they answer at the daemon's address ${target}.`);
             return {};
@@ -6232,7 +6274,7 @@ async function startForwarder(options) {
     const fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(options.logPath, 'a', 0o600);
     let child;
     try {
-        child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [options.script, FORWARDER_FLAG, options.configPath], {
+        child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [options.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9, options.configPath], {
             detached: true,
             stdio: ['ignore', fd, fd, 'ipc'],
             env: { ...process.env, NODE_OPTIONS: '' },
@@ -6266,16 +6308,6 @@ async function startForwarder(options) {
     }
     return record;
 }
-/** Running (a zombie whose parent does not reap it, as under a job container's `tail -f`, counts as gone). */
-const alive = (pid) => {
-    try {
-        const stat = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(`/proc/${pid}/stat`, 'utf8');
-        return !/^\d+ \(.*\) Z /s.test(stat);
-    }
-    catch {
-        return false;
-    }
-};
 /** Stops the forwarder of this job (only if that pid still runs our bundle); resolves when it is gone. */
 async function stopForwarder(r, readCmdline = (pid) => (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(`/proc/${pid}/cmdline`, 'utf8')) {
     let cmdline = '';
@@ -6285,12 +6317,12 @@ async function stopForwarder(r, readCmdline = (pid) => (0,node_fs__WEBPACK_IMPOR
     catch {
         return false; // gone already
     }
-    if (!cmdline.split('\0').includes(FORWARDER_FLAG))
+    if (!cmdline.split('\0').includes(_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9))
         return false; // the pid was reused by something else
     process.kill(r.pid, 'SIGTERM');
-    for (let i = 0; i < 50 && alive(r.pid); i++)
+    for (let i = 0; i < 50 && (0,_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .alive */ .yV)(r.pid); i++)
         await new Promise((res) => setTimeout(res, 40));
-    if (alive(r.pid))
+    if ((0,_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .alive */ .yV)(r.pid))
         process.kill(r.pid, 'SIGKILL');
     return true;
 }
@@ -6346,7 +6378,7 @@ function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODU
 /* harmony export */   l4: () => (/* binding */ checkRuns),
 /* harmony export */   m1: () => (/* binding */ lowerPriority)
 /* harmony export */ });
-/* unused harmony exports RUN_CHECK_FLAG, runRunCheck */
+/* unused harmony export runRunCheck */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(421);
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(24);
@@ -6359,7 +6391,8 @@ function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODU
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_4__);
 /* harmony import */ var _endpoint_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(150);
 /* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(71);
-/* harmony import */ var _run_probe_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(286);
+/* harmony import */ var _helper_process_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(882);
+/* harmony import */ var _run_probe_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(286);
 // The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
 // process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
 // Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
@@ -6372,7 +6405,8 @@ function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODU
 
 
 
-const RUN_CHECK_FLAG = '--setup-dind-run-check';
+
+
 /** The verdict's file in the job directory. */
 const RUN_CHECK_RESULT = 'run-check.result.json';
 const POLL_MS = 25;
@@ -6396,7 +6430,7 @@ function startRunCheck(o) {
     const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'run-check.json');
     const config = { daemon: (0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.daemon), result: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
-    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [o.script, RUN_CHECK_FLAG, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
+    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [o.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .RUN_CHECK_FLAG */ .Mr, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
     child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
     if (!child.pid)
         return;
@@ -6425,22 +6459,10 @@ async function writeVerdict(result, path) {
 /** The check inside another process that found the daemon answering (the port forwarder). */
 async function checkRuns(client, resultPath) {
     const { arch } = await client.version();
-    await writeVerdict(await (0,_run_probe_js__WEBPACK_IMPORTED_MODULE_7__/* .probeContainerRun */ .vD)(client, arch), resultPath);
+    await writeVerdict(await (0,_run_probe_js__WEBPACK_IMPORTED_MODULE_8__/* .probeContainerRun */ .vD)(client, arch), resultPath);
 }
-/**
- * Our run check's process, alive (not a zombie, and the pid still runs one of our helpers: the run check, or the
- * port forwarder that runs the check too).
- */
-function running(pid) {
-    try {
-        if (/^\d+ \(.*\) Z /s.test((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(`/proc/${pid}/stat`, 'utf8')))
-            return false;
-        return (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg === RUN_CHECK_FLAG || arg === '--setup-dind-forwarder'); // ports.ts's FORWARDER_FLAG (ports.ts imports this module)
-    }
-    catch {
-        return false;
-    }
-}
+/** Our run check's process, alive: the run check itself, or the port forwarder that runs the check too. */
+const running = (pid) => (0,_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .runsOurHelper */ .Jp)(pid, [_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .RUN_CHECK_FLAG */ .Mr, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9]);
 const readResult = (path) => {
     try {
         return JSON.parse((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(path, 'utf8'));

@@ -16,12 +16,13 @@ import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } f
 import { EngineClient, type ContainerState } from '../engine/client.js';
 import type { Logger } from '../platform/platform.js';
 import type { ForwarderRecord, RunCheckRecord, StateRecorder } from '../state.js';
+import { FORWARDER_FLAG, alive } from './helper-process.js';
 import { RUN_CHECK_RESULT, checkRuns, lowerPriority } from './run-check.js';
 
 export type { ForwarderRecord };
 
 /** The argument that makes an entry point run the forwarder instead of its phase. */
-export const FORWARDER_FLAG = '--setup-dind-forwarder';
+export { FORWARDER_FLAG };
 
 export interface ForwarderConfig {
   /** The job's daemon (its events and containers). */
@@ -332,16 +333,6 @@ export async function startForwarder(options: {
   }
   return record;
 }
-
-/** Running (a zombie whose parent does not reap it, as under a job container's `tail -f`, counts as gone). */
-const alive = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) Z /s.test(stat);
-  } catch {
-    return false;
-  }
-};
 
 /** Stops the forwarder of this job (only if that pid still runs our bundle); resolves when it is gone. */
 export async function stopForwarder(r: ForwarderRecord, readCmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8')): Promise<boolean> {

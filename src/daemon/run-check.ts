@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint.js';
 import { EngineClient } from '../engine/client.js';
 import type { RunCheckRecord } from '../state.js';
+import { FORWARDER_FLAG, RUN_CHECK_FLAG, runsOurHelper } from './helper-process.js';
 import { type RunProbeResult, probeContainerRun } from './run-probe.js';
 
-export const RUN_CHECK_FLAG = '--setup-dind-run-check';
+export { RUN_CHECK_FLAG };
 /** The verdict's file in the job directory. */
 export const RUN_CHECK_RESULT = 'run-check.result.json';
 const POLL_MS = 25;
@@ -77,18 +78,8 @@ export async function checkRuns(client: EngineClient, resultPath: string): Promi
   await writeVerdict(await probeContainerRun(client, arch), resultPath);
 }
 
-/**
- * Our run check's process, alive (not a zombie, and the pid still runs one of our helpers: the run check, or the
- * port forwarder that runs the check too).
- */
-function running(pid: number): boolean {
-  try {
-    if (/^\d+ \(.*\) Z /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return false;
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg === RUN_CHECK_FLAG || arg === '--setup-dind-forwarder'); // ports.ts's FORWARDER_FLAG (ports.ts imports this module)
-  } catch {
-    return false;
-  }
-}
+/** Our run check's process, alive: the run check itself, or the port forwarder that runs the check too. */
+const running = (pid: number): boolean => runsOurHelper(pid, [RUN_CHECK_FLAG, FORWARDER_FLAG]);
 
 const readResult = (path: string): RunProbeResult | undefined => {
   try {
