@@ -4603,9 +4603,10 @@ function networkProblems(settings, use) {
 ;// CONCATENATED MODULE: ./src/daemon/network.ts
 /**
  * Runs in the daemon's container just before dockerd (part of the init script; "$@" is the dockerd command).
- * SETUP_DIND_MTU is "auto" (the MTU of the interface that carries the default route) or a number. The MTU goes to
- * the default bridge (--mtu, every dockerd) and, for dockerd 24 and later, to every network created later
- * (--default-network-opt, e.g. compose's networks); older daemons only have the first, and say so in the log.
+ * SETUP_DIND_MTU is "auto" (the MTU of the interface that carries the default route) or a number. An MTU other
+ * than dockerd's default 1500 goes to the default bridge (--mtu, every dockerd) and, for dockerd 24 and later, to
+ * every network created later (--default-network-opt, e.g. compose's networks); older daemons only have the first,
+ * and say so in the log.
  */
 const MTU_SCRIPT = `if [ -n "\${SETUP_DIND_MTU:-}" ]; then
   mtu=$SETUP_DIND_MTU; dev=
@@ -4615,6 +4616,9 @@ const MTU_SCRIPT = `if [ -n "\${SETUP_DIND_MTU:-}" ]; then
     if [ -n "$dev" ] && [ -r "/sys/class/net/$dev/mtu" ]; then mtu=$(cat "/sys/class/net/$dev/mtu"); fi
   fi
   case "$mtu" in ''|*[!0-9]*) echo "setup-dind: no MTU found (no default route); dockerd keeps its default" >&2 ;;
+  # dockerd's own default for the bridge and for every network created later: nothing to pass, nothing to look up
+  # (the lookup below reads the whole dockerd binary when the image does not say its version).
+  1500) ;;
   *)
     # --default-network-opt exists from dockerd 24 on: known from the official image's DOCKER_VERSION, else from the
     # flag's name in the binary. Never by running it: a wrapper script may not answer --version.
@@ -4625,11 +4629,10 @@ const MTU_SCRIPT = `if [ -n "\${SETUP_DIND_MTU:-}" ]; then
       netopt=1
     fi
     set -- "$@" "--mtu=$mtu"
-    if [ -n "$netopt" ]; then set -- "$@" "--default-network-opt=bridge=com.docker.network.driver.mtu=$mtu"; fi
-    # Said in the daemon's log only when it is not the usual 1500.
-    if [ "$mtu" != 1500 ] && [ -n "$netopt" ]; then
+    if [ -n "$netopt" ]; then
+      set -- "$@" "--default-network-opt=bridge=com.docker.network.driver.mtu=$mtu"
       echo "setup-dind: MTU $mtu\${dev:+ (from $dev)} for the default bridge and new networks" >&2
-    elif [ "$mtu" != 1500 ]; then
+    else
       echo "setup-dind: MTU $mtu\${dev:+ (from $dev)} for the default bridge (this dockerd has no default-network-opt, which came with 24: networks created later keep 1500 unless given com.docker.network.driver.mtu)" >&2
     fi ;;
   esac
