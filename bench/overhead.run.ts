@@ -2,6 +2,9 @@
 //   bare      dockerd on the host in its own network namespace, --bridge=none --iptables=false: spawn to ready
 //   bare-br   the same with the default bridge and its iptables rules (inside that namespace): the work the job's
 //             daemon does at every start, so the limit "dind ready" is judged against
+//   floor     the dind image's dockerd in a container on the bed, created and started straight through the engine
+//             API with the grant the action falls back to here, reached on a bind-mounted unix socket: what any dind
+//             setup pays before the action adds anything (create to ready)
 //   dind      the action in dind mode, no step between pre and main: pre + main (the daemon is ready), post
 //   dind+co   the same after a simulated checkout (`sleep 3` between pre and main): pre, main, post, total
 //   socket    socket mode (the bed's engine as the runner's daemon), same checkout
@@ -18,8 +21,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, it } from 'vitest';
+import { EngineClient } from '../src/engine/client.js';
+import { INIT_SCRIPT, NESTED_DOCKERD_CAPABILITIES, withheldCapabilities } from '../src/daemon/dind.js';
 import type { JobStep } from '../test/harness/runner.js';
-import { type Sample, type TimedJob, type Variant, actionNode, benchmark, f2, intEnv, median, now, phaseSeconds, removeDir, sleep, waitUntilAnswers } from './harness.js';
+import { BENCH_LABEL, type Sample, type TimedJob, type Variant, actionNode, benchmark, f2, intEnv, median, now, phaseSeconds, removeDir, sleep, waitUntilAnswers } from './harness.js';
 
 const REPS = Math.max(1, intEnv('BENCH_REPS', 5));
 const WARMUP = intEnv('BENCH_WARMUP', 1);
@@ -70,18 +75,64 @@ async function bareDockerd(round: string, bridge: boolean): Promise<Figures> {
   }
 }
 
+/**
+ * The floor of any dind setup: the image's dockerd in a container on the bed (create, start, its own boot), reached
+ * on a unix socket in a bind-mounted directory, as the action reaches it. The grant is the one the action falls back
+ * to on this engine (every capability the host does not withhold, unconfined), so no refused --privileged attempt;
+ * the action's INIT_SCRIPT remounts the cgroups, as docker:dind's own entrypoint would.
+ */
+async function dindFloor(round: string): Promise<Figures> {
+  const name = `${bench.tag}-floor-${round}`;
+  const dir = join(bench.base, `floor-${round}`);
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const engine = new EngineClient({ address: { kind: 'unix', path: bench.dockerHost.slice('unix://'.length) } });
+  const labels = { [BENCH_LABEL]: bench.tag };
+  const drop = withheldCapabilities(readFileSync('/proc/self/status', 'utf8')).filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));
+  let id: string | undefined;
+  let volume = false;
+  const t0 = now();
+  try {
+    await engine.createVolume(name, labels);
+    volume = true;
+    id = await engine.createContainer({
+      name, Image: IMAGE, Labels: labels,
+      Entrypoint: ['sh', '-c', INIT_SCRIPT, 'floor'], Cmd: ['dockerd', '--host=unix:///run/floor/docker.sock'],
+      HostConfig: {
+        Init: true, CapAdd: ['ALL'], CapDrop: drop, SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'], MaskedPaths: [], ReadonlyPaths: [],
+        Mounts: [{ Type: 'bind', Source: dir, Target: '/run/floor' }, { Type: 'volume', Source: name, Target: '/var/lib/docker' }],
+      },
+    });
+    await engine.startContainer(id);
+    const started = now();
+    const ms = await waitUntilAnswers(() => ({ socketPath: join(dir, 'docker.sock') }), t0, async () => {
+      const c = await engine.inspectContainer(id!);
+      return c?.running ? undefined : `the floor container stopped: ${await engine.containerLogs(id!, 30).catch(() => '')}`;
+    });
+    return figures({ ready: ms / 1000, 'create+start': (started - t0) / 1000 }, 'ready');
+  } finally {
+    if (id) await engine.removeContainer(id);
+    if (volume) await engine.removeVolume(name);
+    await removeDir(dir);
+  }
+}
+
 const USE: JobStep = { name: 'use', run: 'docker version --format "{{.Server.Version}}" >/dev/null' };
 const CHECKOUT: JobStep = { name: 'checkout (simulated)', run: `sleep ${CHECKOUT_SECONDS}` };
 const phases = (j: TimedJob) => {
   const [pre, main, post] = (['pre', 'main', 'post'] as const).map((p) => phaseSeconds(j, p));
   return { pre: pre!, main: main!, post: post!, 'pre+main': pre! + main!, total: pre! + main! + post! };
 };
+/** The run check's own time, as main reports it (none when the daemon runs privileged). */
+const runCheck = (j: TimedJob): Record<string, number> => {
+  const m = /started a test container in (\d+) ms/.exec(j.job.log);
+  return m ? { 'run check': Number(m[1]) / 1000 } : {};
+};
 const refused = (j: TimedJob) => (/The engine refused privileged/.test(j.job.phase('pre')?.stdout ?? '') ? ['--privileged refused, explicit capabilities'] : []);
 
 /** dind, no step between pre and main: the daemon is ready when main ends. */
 async function dindReady(actionDir: string): Promise<Figures> {
   const j = await bench.job('dind', { actionDir, with: { image: IMAGE }, steps: [USE] });
-  return figures(phases(j), 'pre+main', refused(j));
+  return figures({ ...phases(j), ...runCheck(j) }, 'pre+main', refused(j));
 }
 
 /** dind or socket after a simulated checkout: what main costs when pre had time to boot the daemon. */
@@ -144,6 +195,7 @@ function variants(): Variant<Figures>[] {
   const list: Variant<Figures>[] = [
     { key: 'bare', label: 'bare dockerd, --bridge=none --iptables=false', measure: (r) => bareDockerd(r, false) },
     { key: 'bare-br', label: 'bare dockerd with bridge + iptables', measure: (r) => bareDockerd(r, true) },
+    { key: 'floor', label: "dind floor: the image's dockerd in a container", measure: (r) => dindFloor(r) },
   ];
   for (const [tag, dir] of actions) {
     list.push(
@@ -178,8 +230,12 @@ const ROWS: Row[] = [
   { label: 'bare dockerd, bridge + iptables (the limit)', key: 'bare-br', detail: 'ready' },
   { label: 'dind ready: pre + main, no step between', key: 'dind', detail: 'pre+main', limit: { label: 'bare, bridge', key: 'bare-br', detail: 'ready' }, goal: '<= 1.3x (done 1.5x)', done: 1.5, judge: 'ratio' },
   { label: '  the same against bare, no bridge', key: 'dind', detail: 'pre+main', limit: { label: 'bare, no bridge', key: 'bare', detail: 'ready' } },
+  { label: '  the same against the dind floor', key: 'dind', detail: 'pre+main', limit: { label: 'dind floor', key: 'floor', detail: 'ready' } },
   { label: '  of which pre', key: 'dind', detail: 'pre' },
   { label: '  of which main', key: 'dind', detail: 'main' },
+  { label: '  the run check (after the daemon answers)', key: 'dind', detail: 'run check' },
+  { label: 'dind floor: create to ready (no action)', key: 'floor', detail: 'ready', limit: { label: 'bare, bridge', key: 'bare-br', detail: 'ready' } },
+  { label: '  of which create + start', key: 'floor', detail: 'create+start' },
   { label: 'dind post, nothing to save', key: 'dind', detail: 'post', goal: '<= 0.5 s (done 0.7 s)', done: 0.7 },
   { label: `dind pre (before a ${CHECKOUT_SECONDS} s checkout)`, key: 'dind+co', detail: 'pre' },
   { label: 'dind main after the checkout', key: 'dind+co', detail: 'main', limit: { label: 'node -e 0', key: 'load', detail: 'node -e 0' }, goal: '<= 0.2 s (done 0.25 s)', done: 0.25 },
@@ -197,7 +253,7 @@ const ROWS: Row[] = [
 function table(results: Map<string, Figures[]>, facts: string[], distBytes: Map<string, number>): string {
   const samples = (key: string, detail: string) => (results.get(key) ?? []).map((s) => s.details[detail] ?? NaN).filter(Number.isFinite);
   const tags = [...actions.keys()];
-  const shared = (key: string) => key.startsWith('bare');
+  const shared = (key: string) => key.startsWith('bare') || key === 'floor';
   const head = tags.map((t) => (t ? 'BEFORE (baseline)' : 'AFTER (this build)').padEnd(36)).join('');
   const out = ['', '=== setup-dind: job overhead (issue 15) ===', ...facts, '',
     `${''.padEnd(46)}${head}`,
