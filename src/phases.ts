@@ -360,7 +360,7 @@ async function prepareImageCache(inputs: Inputs, platform: Platform, state: Stat
     if (!started) return undefined;
     record = started.record;
     if (inputs.cache.strategy === 'images') {
-      record = await restoreEntry(started.backend, record, (tar) => daemon.loadImages(tar), platform.log, cacheDeadlineMs(platform.env));
+      record = await restoreEntry(started.backend, record, (tar) => daemon.loadImages(tar.stream()), platform.log, cacheDeadlineMs(platform.env));
     }
   }
   try {

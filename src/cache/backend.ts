@@ -1,6 +1,9 @@
 // Where cache entries live. One interface for GitHub's cache service (in the platform layer) and a plain directory
 // (GitLab's `cache:`, self-hosted runners). Entries are immutable: a key is written once.
 import type { Readable } from 'node:stream';
+import type { TarSource } from './tar-source.js';
+
+export type { TarSource };
 
 export interface RestoredEntry {
   key: string;
@@ -12,7 +15,7 @@ export type SaveOutcome = 'saved' | 'exists' | 'too-large' | 'failed';
 export interface CacheBackend {
   readonly name: string;
   /** The entry for the exact key, else the newest whose key starts with a restore key (tried in order). */
-  restore(primaryKey: string, restoreKeys: string[], consume: (tar: Readable) => Promise<void>): Promise<RestoredEntry | undefined>;
+  restore(primaryKey: string, restoreKeys: string[], consume: (tar: TarSource) => Promise<void>): Promise<RestoredEntry | undefined>;
   /**
    * Stores the tar stream `produce` gives under `key`, unless it exceeds maxBytes. After a save, entries whose keys
    * start with one of `supersedes` are older versions of the same cache: a backend without eviction of its own

@@ -6,7 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { EngineClient } from '../engine/client.js';
 import type { JobContext, Logger, Platform } from '../platform/platform.js';
-import type { CacheBackend } from './backend.js';
+import type { CacheBackend, TarSource } from './backend.js';
 import { DirectoryBackend } from './directory.js';
 import { prunePrefix } from './lifecycle.js';
 import { ServiceBackend } from './service.js';
@@ -158,7 +158,7 @@ const sameIds = (a: string[] | undefined, b: string[]) => a !== undefined && a.l
 export async function restoreEntry(
   backend: CacheBackend,
   record: CacheRecord,
-  consume: (tar: Readable) => Promise<void>,
+  consume: (tar: TarSource) => Promise<void>,
   log: Logger,
   deadlineMs = 600_000,
 ): Promise<CacheRecord> {

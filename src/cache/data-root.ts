@@ -6,13 +6,13 @@
 // state, volumes and temporary files are left out, and the daemon is pruned before it stops.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type { ContainerSpec, EngineClient } from '../engine/client.js';
+import type { TarSource } from './tar-source.js';
 
 const run = promisify(execFile);
 
@@ -134,16 +134,21 @@ export async function snapshotDataRoot(place: SnapshotPlace): Promise<Readable> 
   return out;
 }
 
-/** Unpacks a snapshot tar into the daemon's volume (before dockerd starts). */
-export async function restoreDataRootSnapshot(place: SnapshotPlace, tar: Readable): Promise<void> {
+/**
+ * Unpacks a snapshot tar into the daemon's volume (before dockerd starts). The source's own child process (zstd, for
+ * a directory entry) writes into the FIFO: the tar never passes through Node.
+ */
+export async function restoreDataRootSnapshot(place: SnapshotPlace, tar: TarSource): Promise<void> {
   const fifo = await makeFifo(place.jobDir);
   try {
-    const writer = createWriteStream(fifo.path);
-    const written = pipeline(tar, writer);
+    const written = tar.writeTo(fifo.path);
     written.catch(() => undefined);
-    await runHelper(place, helperSpec(place, 'restore', fifo.name), async () => {
+    try {
+      await runHelper(place, helperSpec(place, 'restore', fifo.name), async () => undefined);
+    } finally {
+      // A helper that never opened the FIFO (or stopped early): the writer's open returns, and its writes fail.
       await unblock(fifo.path, constants.O_RDONLY);
-    });
+    }
     await written;
   } finally {
     await rm(fifo.path, { force: true });

@@ -47,7 +47,7 @@ export async function restoreDindImage(engine: EngineClient, image: string, sett
   const record: DindImageRecord = { image, ...entry, ...(dir ? { dir } : {}) };
   const started = performance.now();
   try {
-    const restored = await withDeadline(backend.restore(entry.key, [], (tar) => engine.loadImages(tar)), cacheDeadlineMs(platform.env), `restoring the dind image from ${backend.name}`);
+    const restored = await withDeadline(backend.restore(entry.key, [], (tar) => engine.loadImages(tar.stream())), cacheDeadlineMs(platform.env), `restoring the dind image from ${backend.name}`);
     if (restored && (await engine.imageExists(ours))) {
       platform.log.info(`setup-dind cache: the dind image ${image} came from ${backend.name} (${mb(restored.bytes)} in ${((performance.now() - started) / 1000).toFixed(2)} s), not from its registry.`);
       return { ref: ours };

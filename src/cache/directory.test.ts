@@ -1,5 +1,6 @@
 // The directory backend on real temporary directories: entries scoped by ref (a protected ref never restores what an
 // unprotected ref wrote), restore order, and eviction that stays inside the key's own prefix and ref.
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -23,8 +24,8 @@ async function save(dir: string, r: JobRef, key: string, text = key, supersedes:
 /** What a restore for `r` gets: the key and the content, or undefined. */
 async function restore(dir: string, r: JobRef, key: string, restoreKeys: string[] = []) {
   let content = '';
-  const entry = await new DirectoryBackend(dir, r).restore(key, restoreKeys, async (stream) => {
-    for await (const chunk of stream) content += chunk;
+  const entry = await new DirectoryBackend(dir, r).restore(key, restoreKeys, async (tar) => {
+    for await (const chunk of tar.stream()) content += chunk;
   });
   return entry && `${entry.key}=${content}`;
 }
@@ -101,6 +102,30 @@ describe('directory backend scoped by ref', () => {
     writeFileSync(join(dir, 'k-1.tar.zst'), 'legacy');
     mkdirSync(join(scopeDir(dir, ref('main', true)), 'k-0.tar.zst'), { recursive: true });
     expect(await restore(dir, ref('main', true), 'k-1', ['k-'])).toBeUndefined();
+  });
+
+  it('hands the entry to a FIFO reader through zstd alone, and ends zstd when the consumer fails without reading', async () => {
+    const dir = fresh();
+    const big = 'x'.repeat(300_000);
+    expect(await save(dir, ref('main'), 'k-1', big)).toBe('saved');
+    const fifo = join(dir, 'restore.fifo');
+    execFileSync('mkfifo', [fifo]);
+    let read = '';
+    const entry = await new DirectoryBackend(dir, ref('main')).restore('k-1', [], async (tar) => {
+      const reader = new Promise<void>((resolve) => {
+        const cat = spawn('cat', [fifo]);
+        cat.stdout.on('data', (d) => (read += d));
+        cat.on('close', () => resolve());
+      });
+      await Promise.all([tar.writeTo(fifo), reader]);
+    });
+    expect(entry?.key).toBe('k-1');
+    expect(read).toBe(big);
+    // A consumer that takes the stream and fails before reading it: zstd blocks on a full pipe unless it is ended.
+    await expect(new DirectoryBackend(dir, ref('main')).restore('k-1', [], async (tar) => {
+      tar.stream();
+      throw new Error('the engine refused the load');
+    })).rejects.toThrow('the engine refused the load');
   });
 
   it('ref names become one safe directory name', () => {

@@ -14,8 +14,9 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { JobRef } from '../platform/platform.js';
-import type { CacheBackend, RestoredEntry, SaveOutcome } from './backend.js';
-import { compressToFile, decompressFile } from './zstd.js';
+import type { CacheBackend, RestoredEntry, SaveOutcome, TarSource } from './backend.js';
+import { zstdTar } from './tar-source.js';
+import { compressToFile } from './zstd.js';
 
 const SUFFIX = '.tar.zst';
 const fileOf = (dir: string, key: string) => join(dir, `${encodeURIComponent(key)}${SUFFIX}`);
@@ -83,16 +84,18 @@ export class DirectoryBackend implements CacheBackend {
     for (const name of names) if (name.endsWith(`.partial-${process.pid}`)) await rm(join(this.own, name), { force: true });
   }
 
-  async restore(primaryKey: string, restoreKeys: string[], consume: (tar: Readable) => Promise<void>): Promise<RestoredEntry | undefined> {
+  async restore(primaryKey: string, restoreKeys: string[], consume: (tar: TarSource) => Promise<void>): Promise<RestoredEntry | undefined> {
     let match: Entry | undefined;
     for (const dir of this.readable) {
       match = pick(await entriesIn(dir), primaryKey, restoreKeys);
       if (match) break;
     }
     if (!match) return undefined;
-    const { stream, done } = decompressFile(match.file);
-    // Both ends settle before the restore returns: a consumer still writing must not outlive a failure.
-    const [consumed, decompressed] = await Promise.allSettled([consume(stream), done]);
+    const tar = zstdTar(match.file);
+    // Both ends settle before the restore returns: a zstd still writing must not outlive a failed consumer.
+    const [consumed] = await Promise.allSettled([consume(tar.source)]);
+    if (consumed.status === 'rejected') tar.abort();
+    const [decompressed] = await Promise.allSettled([tar.settled()]);
     if (consumed.status === 'rejected' || decompressed.status === 'rejected') {
       const reasons = [consumed, decompressed].flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
       throw new Error(reasons.join('; '));

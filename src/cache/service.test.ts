@@ -40,7 +40,7 @@ describe('ServiceBackend (a CI cache service as a backend)', () => {
     expect(await backend.save('k-1', async () => Readable.from(['tar bytes']), undefined)).toEqual({ outcome: 'saved', bytes: 9 });
     expect(await backend.save('k-1', async () => Readable.from(['tar bytes']), undefined)).toEqual({ outcome: 'exists', bytes: 9, detail: 'k-1 is taken' });
     let got = '';
-    expect(await backend.restore('k-2', ['k-'], async (tar) => void (got = await text(tar)))).toEqual({ key: 'k-1', bytes: 9 });
+    expect(await backend.restore('k-2', ['k-'], async (tar) => void (got = await text(tar.stream())))).toEqual({ key: 'k-1', bytes: 9 });
     expect(got).toBe('tar bytes');
     expect(await backend.restore('other', [], async () => undefined)).toBeUndefined();
     expect(existsSync(join(temp, 'setup-dind-cache'))).toBe(false);

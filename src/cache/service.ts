@@ -2,13 +2,14 @@
 // streams: the tar goes to a file in a fixed directory (the same path every run, because the path is part of the
 // entry's version), and the service compresses it (GitHub: multi-threaded zstd). Every failure of the service is a
 // warning, never the job's. The staging directory is removed after each transfer and by abandon().
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { CacheService } from '../platform/platform.js';
-import type { CacheBackend, RestoredEntry, SaveOutcome } from './backend.js';
+import type { CacheBackend, RestoredEntry, SaveOutcome, TarSource } from './backend.js';
+import { fileTar } from './tar-source.js';
 
 export class ServiceBackend implements CacheBackend {
   readonly name: string;
@@ -26,7 +27,7 @@ export class ServiceBackend implements CacheBackend {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  async restore(primaryKey: string, restoreKeys: string[], consume: (tar: Readable) => Promise<void>): Promise<RestoredEntry | undefined> {
+  async restore(primaryKey: string, restoreKeys: string[], consume: (tar: TarSource) => Promise<void>): Promise<RestoredEntry | undefined> {
     await rm(this.dir, { recursive: true, force: true });
     await mkdir(this.dir, { recursive: true });
     try {
@@ -34,7 +35,11 @@ export class ServiceBackend implements CacheBackend {
       if (!key) return undefined;
       const file = join(this.dir, 'payload.tar');
       const bytes = (await stat(file)).size;
-      await consume(createReadStream(file));
+      const tar = fileTar(file);
+      const [consumed] = await Promise.allSettled([consume(tar.source)]);
+      if (consumed.status === 'rejected') tar.abort();
+      await tar.settled();
+      if (consumed.status === 'rejected') throw consumed.reason;
       return { key, bytes };
     } finally {
       await rm(this.dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 
 export class ZstdError extends Error {}
 
-function failure(args: string[], code: number | null, stderr: string, spawnError?: Error): ZstdError {
+export function zstdFailure(args: string[], code: number | null, stderr: string, spawnError?: Error): ZstdError {
   if ((spawnError as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
     return new ZstdError('zstd is not installed; install it (apt-get install zstd, apk add zstd) to use the image cache');
   }
@@ -26,7 +26,7 @@ export function compressToFile(source: Readable, file: string, level = 3): Promi
     });
     child.stdin!.on('error', () => undefined); // a dying zstd is reported by its exit code
     source.pipe(child.stdin!);
-    child.on('close', (code) => (code === 0 && !spawnError ? resolve() : reject(failure(args, code, stderr, spawnError))));
+    child.on('close', (code) => (code === 0 && !spawnError ? resolve() : reject(zstdFailure(args, code, stderr, spawnError))));
   });
 }
 
@@ -42,7 +42,7 @@ export function decompressFile(file: string): { stream: Readable; done: Promise<
     child.on('close', (code) => {
       if (code === 0 && !spawnError) resolve();
       else {
-        const error = failure(args, code, stderr, spawnError);
+        const error = zstdFailure(args, code, stderr, spawnError);
         child.stdout!.destroy(error);
         reject(error);
       }
