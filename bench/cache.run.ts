@@ -48,8 +48,10 @@ async function tally(dir: string): Promise<{ files: number; bytes: number }> {
   return { files: files ?? 0, bytes: bytes ?? 0 };
 }
 
-const job = (what: string, withInputs: Record<string, string>, steps: JobStep[]) =>
-  bench.job(what, { env: { OUTER: bench.dockerHost }, with: { image: DIND_IMAGE, ...withInputs }, steps, stepTimeoutMs: 900_000 });
+const job = (what: string, withInputs: Record<string, string>, steps: JobStep[], actionDir?: string) =>
+  bench.job(what, { env: { OUTER: bench.dockerHost }, with: { image: DIND_IMAGE, ...withInputs }, steps, stepTimeoutMs: 900_000, ...(actionDir ? { actionDir } : {}) });
+/** BENCH_BASELINE=DIR (action.yml + dist/ of another build): (c) runs for that build too, as `before-c`, in the same rounds. */
+let baselineDir: string | undefined;
 
 const usable = (j: TimedJob, last: string) => (j.end.get(last)! - j.start.get('pre')!) / 1000;
 
@@ -101,20 +103,28 @@ async function baseline(round: string): Promise<Cached> {
 const SAVED = /setup-dind cache: saved (\S+) \(([\d.]+) MB, (\d+) images\) to .* in ([\d.]+) s\./;
 const RESTORED = /setup-dind cache: restored (\S+) \(([\d.]+) MB\) from .* in ([\d.]+) s\./;
 const UNCHANGED = /setup-dind cache: not saved: the images are unchanged since the restore of \S+\./;
-const entries = (dir: string) => readdirSync(dir).sort().map((n) => `${n} ${statSync(join(dir, n)).size} ${statSync(join(dir, n)).mtimeMs}`);
+/** The files under a cache-dir, by path (entries live under `<protected|unprotected>/<ref>/`). */
+const files = (dir: string): string[] => (readdirSync(dir, { recursive: true }) as string[]).filter((n) => statSync(join(dir, n)).isFile()).sort();
+const entries = (dir: string) => files(dir).map((n) => `${n} ${statSync(join(dir, n)).size} ${statSync(join(dir, n)).mtimeMs}`);
+/** The one entry a save job wrote. */
+const entryFile = (dir: string): string => {
+  const found = files(dir).filter((n) => n.endsWith('.tar.zst'));
+  if (found.length !== 1) throw new Error(`expected one .tar.zst entry under ${dir}, found: ${found.join(', ') || 'none'}`);
+  return join(dir, found[0]!);
+};
 
 /** (b), (c): the action with a cache-dir: a save job (loads the set; post saves), then a restore job (changes nothing). */
-async function actionCache(strategy: 'images' | 'data-root', round: string): Promise<Cached> {
-  const dir = join(bench.base, `${strategy}-${round}`);
+async function actionCache(strategy: 'images' | 'data-root', round: string, actionDir?: string): Promise<Cached> {
+  const dir = join(bench.base, `${actionDir ? 'before-' : ''}${strategy}-${round}`);
   const inputs = { cache: strategy, 'cache-dir': dir, 'cache-key': `bench-${strategy}` };
   try {
-    const saveJob = await job(`(${strategy}) save`, inputs, [LOAD]);
+    const saveJob = await job(`(${strategy}) save`, inputs, [LOAD], actionDir);
     const saved = SAVED.exec(saveJob.job.phase('post')!.stdout);
     if (!saved) throw new Error(`(${strategy}): post did not save:\n${saveJob.job.phase('post')!.stdout.slice(-3000)}`);
     if (Number(saved[3]) !== IMAGES.length) throw new Error(`(${strategy}): post saved ${saved[3]} images, expected ${IMAGES.length}`);
     const before = entries(dir);
-    const file = join(dir, readdirSync(dir).find((n) => n.endsWith('.tar.zst'))!);
-    const restoreJob = await job(`(${strategy}) restore`, inputs, [VERIFY]);
+    const file = entryFile(dir);
+    const restoreJob = await job(`(${strategy}) restore`, inputs, [VERIFY], actionDir);
     verified(restoreJob, `(${strategy})`);
     const restoredIn = strategy === 'data-root' ? 'pre' : 'main';
     const restored = RESTORED.exec(restoreJob.job.phase(restoredIn)!.stdout);
@@ -181,8 +191,9 @@ async function prepare(): Promise<number> {
   try {
     const seed = await job('prepare', { cache: 'data-root', 'cache-dir': dir, 'cache-key': 'seed' }, [LOAD]);
     if (!SAVED.test(seed.job.phase('post')!.stdout)) throw new Error(`prepare: post did not save:\n${seed.job.phase('post')!.stdout.slice(-3000)}`);
-    mkdirSync(DATA_ROOT);
-    await timedShell('zstd -d -q -c "$F" | tar -C "$D" -xf -', { F: join(dir, readdirSync(dir).find((n) => n.endsWith('.tar.zst'))!), D: DATA_ROOT });
+    // An entry holds the data root's contents (the helper tars /var/lib/docker from inside): they become docker/.
+    mkdirSync(join(DATA_ROOT, 'docker'), { recursive: true });
+    await timedShell('zstd -d -q -c "$F" | tar -C "$D" -xf -', { F: entryFile(dir), D: join(DATA_ROOT, 'docker') });
     if (!existsSync(join(DATA_ROOT, 'docker', 'image'))) throw new Error(`prepare: the data-root entry has no docker/image (${readdirSync(DATA_ROOT).join(', ')})`);
     seen.dataRoot = await tally(join(DATA_ROOT, 'docker'));
     return (now() - t0) / 1000;
@@ -196,7 +207,9 @@ const VARIANTS: Variant<Cached>[] = [
   { key: 'b', label: '(b) action, cache: images', measure: (r) => actionCache('images', r) },
   { key: 'c', label: '(c) action, cache: data-root', measure: (r) => actionCache('data-root', r) },
   { key: 'd', label: '(d) tar | zstd -T0; zstd -d | tar -x (limit)', measure: (r) => limit(r) },
+  { key: 'before-c', label: '(c) before: BENCH_BASELINE, cache: data-root', measure: (r) => actionCache('data-root', r, baselineDir) },
 ];
+const measured = () => VARIANTS.filter((v) => v.key !== 'before-c' || baselineDir);
 
 function table(results: Map<string, Cached[]>, facts: string[]): string {
   const variants = VARIANTS.filter((v) => results.get(v.key)?.length);
@@ -209,7 +222,7 @@ function table(results: Map<string, Cached[]>, facts: string[]): string {
   for (const v of variants) {
     const xs = results.get(v.key)!;
     const bytes = median(xs.map((s) => s.bytes));
-    const raw = v.key === 'a' || v.key === 'b' ? seen.saveTarBytes : seen.dataRoot.bytes;
+    const raw = v.key === 'a' || v.key === 'b' ? seen.saveTarBytes : seen.dataRoot.bytes; // c, before-c, d: the data root
     out.push(`${v.label.padEnd(48)}${spread(xs.map((s) => s.save)).padStart(22)}${spread(xs.map((s) => s.restore)).padStart(22)}${f1(bytes / MiB).padStart(10)}${`${Math.round((100 * bytes) / raw)}%`.padStart(5)}${String(xs.length).padStart(4)}`);
   }
   out.push(`  archive % of: the docker save tar (${f1(seen.saveTarBytes / MiB)} MiB) for a, b; the data root (${f1(seen.dataRoot.bytes / MiB)} MiB in files) for c, d`);
@@ -219,6 +232,7 @@ function table(results: Map<string, Cached[]>, facts: string[]): string {
     if (has('a') && has('b')) out.push(ratioLine(`${what}: (a) / (b) images`, pick('a') / pick('b')));
     if (has('a') && has('c')) out.push(ratioLine(`${what}: (a) / (c) data-root`, pick('a') / pick('c')));
     if (has('c') && has('d')) out.push(ratioLine(`${what}: (c) data-root / (d) limit`, pick('c') / pick('d'), '   (how far from the limit)'));
+    if (has('before-c') && has('d')) out.push(ratioLine(`${what}: (c) before / (d) limit`, pick('before-c') / pick('d'), '   (the baseline build)'));
   }
   const e2e = (k: string) => med(k, (s) => s.details['job start → images usable'] ?? NaN);
   for (const k of ['b', 'c'].filter((x) => has('a') && has(x))) out.push(ratioLine(`job start → images usable: (a) / (${k})`, e2e('a') / e2e(k), `   (${f2(e2e('a'))} s vs ${f2(e2e(k))} s)`));
@@ -237,7 +251,10 @@ function table(results: Map<string, Cached[]>, facts: string[]): string {
   return `${out.join('\n')}\n`;
 }
 
-beforeAll(() => bench.setUp());
+beforeAll(async () => {
+  await bench.setUp();
+  if (process.env.BENCH_BASELINE) baselineDir = bench.copyAction(process.env.BENCH_BASELINE, 'baseline');
+});
 afterAll(() => bench.tearDown());
 
 it('measures the image cache side by side', async () => {
@@ -259,6 +276,6 @@ it('measures the image cache side by side', async () => {
     `${prepared}${REPS} repetitions${WARMUP ? ` after ${WARMUP} discarded warm-up round(s)` : ''}, interleaved round-robin`,
   ];
   const line = (s: Cached) => `save ${f2(s.save)} s, restore ${f2(s.restore)} s, ${f1(s.bytes / MiB)} MiB${s.unchanged ? `, unchanged job: ${s.unchanged.noSave && s.unchanged.entryUntouched ? 'no save' : 'SAVED'}` : ''}`;
-  await bench.measure(VARIANTS, { reps: REPS, warmup: WARMUP, settleMs: SETTLE_MS, facts, line, table, json: () => ({ seen }) });
+  await bench.measure(measured(), { reps: REPS, warmup: WARMUP, settleMs: SETTLE_MS, facts, line, table, json: () => ({ seen }) });
   await bench.finish();
 });
