@@ -2376,8 +2376,14 @@ async function supplyDindImage(engine, inputs, platform) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/cache/tar.ts
+const isFifoTar = (t) => typeof t.fifo === 'string' && t.made instanceof Promise;
+/** The tar as a stream through this process, whatever its shape. */
+const tarStream = (t) => (isFifoTar(t) ? t.stream() : t);
+
 ;// CONCATENATED MODULE: ./src/cache/zstd.ts
 // Multi-threaded zstd through the zstd binary, streaming both ways: archives never pass through a temporary tar.
+
 
 class ZstdError extends Error {
 }
@@ -2387,8 +2393,33 @@ function zstdFailure(args, code, stderr, spawnError) {
     }
     return new ZstdError(`zstd ${args.join(' ')} failed (exit ${code}): ${stderr.trim() || spawnError?.message || 'no message'}`);
 }
-/** Compresses `source` into `file` with every core (-T0); resolves with the compressed size. */
+/**
+ * Compresses `source` into `file` with every core (-T0). A tar in a FIFO is read by zstd itself (the bytes skip this
+ * process); it resolves only when the FIFO's writer succeeded too, so a tar cut short never passes as complete.
+ */
 function compressToFile(source, file, level = 3) {
+    return isFifoTar(source) ? compressFifo(source, file, level) : compressStream(source, file, level);
+}
+async function compressFifo(tar, file, level) {
+    // zstd opens the FIFO itself: its open waits for the writer in zstd, not in this process.
+    const args = [`-${level}`, '-T0', '-q', '-f', '-o', file, '--', tar.fifo];
+    const compressed = new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        let spawnError;
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('error', (e) => (spawnError = e));
+        // A writer that failed may never have opened the FIFO: zstd would wait for it for ever.
+        tar.made.catch(() => child.kill('SIGKILL'));
+        child.on('close', (code) => (code === 0 && !spawnError ? resolve() : reject(zstdFailure(args, code, stderr, spawnError))));
+    });
+    const [made, done] = await Promise.allSettled([tar.made, compressed]);
+    if (made.status === 'rejected')
+        throw made.reason;
+    if (done.status === 'rejected')
+        throw done.reason;
+}
+function compressStream(source, file, level) {
     const args = [`-${level}`, '-T0', '-q', '-f', '-o', file];
     return new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', args, { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -2711,6 +2742,7 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 
 
 
+
 class ServiceBackend {
     service;
     name;
@@ -2750,7 +2782,7 @@ class ServiceBackend {
         await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
         try {
             const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(await produce(), (0,external_node_fs_.createWriteStream)(file));
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(tarStream(await produce()), (0,external_node_fs_.createWriteStream)(file));
             const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
             // The service stores what zstd makes of it; the tar's size bounds that from above.
             if (maxBytes !== undefined && bytes > maxBytes)
@@ -6196,22 +6228,35 @@ async function data_root_runHelper(place, spec, onExit) {
     }
 }
 /**
- * The daemon's (stopped) data root as a tar stream. The stream ends only when the helper exited 0: a tar cut short
- * errors instead of ending, so no backend ever stores a truncated snapshot as an entry.
+ * The daemon's (stopped) data root as a tar in a FIFO, written by the helper container. A directory backend's zstd
+ * reads it there; a stream consumer gets a stream that ends only when the helper exited 0 (a tar cut short errors
+ * instead of ending). Either way no backend ever stores a truncated snapshot as an entry.
  */
 async function snapshotDataRoot(place) {
     const fifo = await makeFifo(place.jobDir);
-    const out = new external_node_stream_.PassThrough();
-    const reader = (0,external_node_fs_.createReadStream)(fifo.path);
-    reader.on('error', (e) => out.destroy(e));
-    reader.pipe(out, { end: false });
-    const readerDone = new Promise((resolve) => reader.on('close', resolve));
-    const helper = data_root_runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
+    let readerDone;
+    const made = data_root_runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
         await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
         await readerDone;
+    }).finally(async () => {
+        // A helper that never started or never opened the FIFO: a reader waiting in its open gets the end of the file.
+        await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
+        await (0,promises_namespaceObject.rm)(fifo.path, { force: true });
     });
-    helper.then(() => out.end(), (e) => out.destroy(e)).finally(() => (0,promises_namespaceObject.rm)(fifo.path, { force: true }));
-    return out;
+    made.catch(() => undefined);
+    return {
+        fifo: fifo.path,
+        made,
+        stream: () => {
+            const out = new external_node_stream_.PassThrough();
+            const reader = (0,external_node_fs_.createReadStream)(fifo.path);
+            reader.on('error', (e) => out.destroy(e));
+            reader.pipe(out, { end: false });
+            readerDone = new Promise((resolve) => reader.on('close', resolve));
+            made.then(() => out.end(), (e) => out.destroy(e));
+            return out;
+        },
+    };
 }
 /**
  * Unpacks a snapshot tar into the daemon's volume (before dockerd starts). The source's own child process (zstd, for

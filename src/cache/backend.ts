@@ -1,9 +1,8 @@
 // Where cache entries live. One interface for GitHub's cache service (in the platform layer) and a plain directory
 // (GitLab's `cache:`, self-hosted runners). Entries are immutable: a key is written once.
-import type { Readable } from 'node:stream';
-import type { TarSource } from './tar-source.js';
+import type { TarOutput, TarSource } from './tar.js';
 
-export type { TarSource };
+export type { TarOutput, TarSource };
 
 export interface RestoredEntry {
   key: string;
@@ -21,7 +20,7 @@ export interface CacheBackend {
    * start with one of `supersedes` are older versions of the same cache: a backend without eviction of its own
    * (a directory) removes them.
    */
-  save(key: string, produce: () => Promise<Readable>, maxBytes: number | undefined, supersedes?: string[]): Promise<{ outcome: SaveOutcome; bytes: number; detail?: string }>;
+  save(key: string, produce: () => Promise<TarOutput>, maxBytes: number | undefined, supersedes?: string[]): Promise<{ outcome: SaveOutcome; bytes: number; detail?: string }>;
   /** Removes what a save or restore given up at its deadline left (its own cleanup will never run). */
   abandon?(): Promise<void>;
 }

@@ -3,10 +3,9 @@
 // when the images changed. Nothing here may fail a job: every problem becomes a warning and a cold daemon.
 import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { EngineClient } from '../engine/client.js';
 import type { JobContext, Logger, Platform } from '../platform/platform.js';
-import type { CacheBackend, TarSource } from './backend.js';
+import type { CacheBackend, TarOutput, TarSource } from './backend.js';
 import { DirectoryBackend } from './directory.js';
 import { prunePrefix } from './lifecycle.js';
 import { ServiceBackend } from './service.js';
@@ -189,7 +188,7 @@ export async function saveEntry(
   backend: CacheBackend,
   record: CacheRecord,
   current: { ids: string[]; refs: string[] },
-  produce: (refs: string[]) => Promise<Readable>,
+  produce: (refs: string[]) => Promise<TarOutput>,
   log: Logger,
   prepare?: () => Promise<void>,
   deadlineMs = 600_000,

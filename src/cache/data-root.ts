@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import type { ContainerSpec, EngineClient } from '../engine/client.js';
-import type { TarSource } from './tar-source.js';
+import type { FifoTar, TarSource } from './tar.js';
 
 const run = promisify(execFile);
 
@@ -116,22 +116,35 @@ async function runHelper(place: SnapshotPlace, spec: ContainerSpec, onExit: () =
 }
 
 /**
- * The daemon's (stopped) data root as a tar stream. The stream ends only when the helper exited 0: a tar cut short
- * errors instead of ending, so no backend ever stores a truncated snapshot as an entry.
+ * The daemon's (stopped) data root as a tar in a FIFO, written by the helper container. A directory backend's zstd
+ * reads it there; a stream consumer gets a stream that ends only when the helper exited 0 (a tar cut short errors
+ * instead of ending). Either way no backend ever stores a truncated snapshot as an entry.
  */
-export async function snapshotDataRoot(place: SnapshotPlace): Promise<Readable> {
+export async function snapshotDataRoot(place: SnapshotPlace): Promise<FifoTar> {
   const fifo = await makeFifo(place.jobDir);
-  const out = new PassThrough();
-  const reader = createReadStream(fifo.path);
-  reader.on('error', (e) => out.destroy(e));
-  reader.pipe(out, { end: false });
-  const readerDone = new Promise<void>((resolve) => reader.on('close', resolve));
-  const helper = runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
+  let readerDone: Promise<void> | undefined;
+  const made = runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
     await unblock(fifo.path, constants.O_WRONLY);
     await readerDone;
+  }).finally(async () => {
+    // A helper that never started or never opened the FIFO: a reader waiting in its open gets the end of the file.
+    await unblock(fifo.path, constants.O_WRONLY);
+    await rm(fifo.path, { force: true });
   });
-  helper.then(() => out.end(), (e: Error) => out.destroy(e)).finally(() => rm(fifo.path, { force: true }));
-  return out;
+  made.catch(() => undefined);
+  return {
+    fifo: fifo.path,
+    made,
+    stream: () => {
+      const out = new PassThrough();
+      const reader = createReadStream(fifo.path);
+      reader.on('error', (e) => out.destroy(e));
+      reader.pipe(out, { end: false });
+      readerDone = new Promise<void>((resolve) => reader.on('close', resolve));
+      made.then(() => out.end(), (e: Error) => out.destroy(e));
+      return out;
+    },
+  };
 }
 
 /**

@@ -12,9 +12,8 @@
 // removes only entries of the saved key's own prefix in its own ref's directory.
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { JobRef } from '../platform/platform.js';
-import type { CacheBackend, RestoredEntry, SaveOutcome, TarSource } from './backend.js';
+import type { CacheBackend, RestoredEntry, SaveOutcome, TarOutput, TarSource } from './backend.js';
 import { zstdTar } from './tar-source.js';
 import { compressToFile } from './zstd.js';
 
@@ -103,7 +102,7 @@ export class DirectoryBackend implements CacheBackend {
     return { key: match.key, bytes: match.bytes };
   }
 
-  async save(key: string, produce: () => Promise<Readable>, maxBytes: number | undefined, supersedes: string[] = []): Promise<{ outcome: SaveOutcome; bytes: number; detail?: string }> {
+  async save(key: string, produce: () => Promise<TarOutput>, maxBytes: number | undefined, supersedes: string[] = []): Promise<{ outcome: SaveOutcome; bytes: number; detail?: string }> {
     const target = fileOf(this.own, key);
     if ((await entriesIn(this.own)).some((e) => e.key === key)) return { outcome: 'exists', bytes: 0 };
     await mkdir(this.own, { recursive: true });

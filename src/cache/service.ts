@@ -6,9 +6,9 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
 import type { CacheService } from '../platform/platform.js';
-import type { CacheBackend, RestoredEntry, SaveOutcome, TarSource } from './backend.js';
+import type { CacheBackend, RestoredEntry, SaveOutcome, TarOutput, TarSource } from './backend.js';
+import { tarStream } from './tar.js';
 import { fileTar } from './tar-source.js';
 
 export class ServiceBackend implements CacheBackend {
@@ -46,12 +46,12 @@ export class ServiceBackend implements CacheBackend {
     }
   }
 
-  async save(key: string, produce: () => Promise<Readable>, maxBytes: number | undefined): Promise<{ outcome: SaveOutcome; bytes: number; detail?: string }> {
+  async save(key: string, produce: () => Promise<TarOutput>, maxBytes: number | undefined): Promise<{ outcome: SaveOutcome; bytes: number; detail?: string }> {
     await rm(this.dir, { recursive: true, force: true });
     await mkdir(this.dir, { recursive: true });
     try {
       const file = join(this.dir, 'payload.tar');
-      await pipeline(await produce(), createWriteStream(file));
+      await pipeline(tarStream(await produce()), createWriteStream(file));
       const bytes = (await stat(file)).size;
       // The service stores what zstd makes of it; the tar's size bounds that from above.
       if (maxBytes !== undefined && bytes > maxBytes) return { outcome: 'too-large', bytes, detail: 'uncompressed size' };

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fileTar, zstdTar } from './tar-source.js';
+import { compressToFile } from './zstd.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sd-tar-source-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -88,5 +89,32 @@ describe('TarSource', () => {
     tar.source.stream();
     tar.abort();
     await expect(tar.settled()).resolves.toBeUndefined();
+  });
+});
+
+describe('compressToFile from a FIFO (a data-root save)', () => {
+  /** A FifoTar whose writer is a shell: `script` writes into "$1" (the FIFO) and decides the outcome. */
+  const shellTar = (script: string) => {
+    const path = fifo();
+    const made = new Promise<void>((resolve, reject) => {
+      const child = spawn('sh', ['-c', script, 'writer', path, plain], { stdio: 'ignore' });
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`the writer failed (exit ${code})`))));
+    });
+    made.catch(() => undefined);
+    return { fifo: path, made, stream: () => { throw new Error('not read as a stream'); } };
+  };
+
+  it('zstd reads the FIFO itself; the file holds the whole tar', async () => {
+    const out = join(dir, 'saved.tar.zst');
+    await compressToFile(shellTar('cat "$2" > "$1"'), out);
+    expect(execFileSync('zstd', ['-d', '-q', '-c', out]).equals(content)).toBe(true);
+  });
+
+  it('a writer that fails after part of the tar: the save fails with its error, though zstd saw a clean end', async () => {
+    await expect(compressToFile(shellTar('head -c 1000 "$2" > "$1"; exit 3'), join(dir, 'cut.tar.zst'))).rejects.toThrow('the writer failed (exit 3)');
+  });
+
+  it('a writer that never opens the FIFO: the save fails at once instead of waiting for it', async () => {
+    await expect(compressToFile(shellTar('exit 4'), join(dir, 'never.tar.zst'))).rejects.toThrow('the writer failed (exit 4)');
   });
 });

@@ -6,17 +6,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import type { TarSource } from './tar.js';
 import { decompressFile, zstdFailure } from './zstd.js';
 
-export interface TarSource {
-  /** The tar as a stream, read once. */
-  stream(): Readable;
-  /**
-   * Writes the tar into `path` (a FIFO: this returns once the reader opened it and the writer is done) from a child
-   * process; rejects when the child fails, or when the reader stops before the end.
-   */
-  writeTo(path: string): Promise<void>;
-}
+export type { TarSource };
 
 /** A source and what it started: `settled` ends when the child it started (if any) has ended; `abort` ends it now. */
 export interface StartedSource {
