@@ -212,10 +212,12 @@ async function checkAndPrepare(inputs: Inputs, platform: Platform, state: StateR
   const checking = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
     ? checkCanRunContainers(client, arch, state.value, platform)
     : Promise.resolve(undefined);
+  // The run probe loads and removes an image of its own: the cache's list of the daemon's images waits until it is gone.
+  const probeGone = checking.then(() => undefined, () => undefined);
   const preparing = (async () => {
     const moreEnv = (await daemon.afterReady?.()) ?? {};
     const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
-    const cache = await prepareImageCache(inputs, platform, state, client);
+    const cache = await prepareImageCache(inputs, platform, state, client, probeGone);
     return { moreEnv, registry, cache };
   })();
   const [checked, prepared] = await Promise.allSettled([checking, preparing]);
@@ -352,7 +354,7 @@ async function checkCanRunContainers(client: EngineClient, arch: string, s: Sess
  * main: images are loaded into the job's daemon now; data-root was restored in pre. Either way the ids of the
  * selected images are recorded, so post can tell whether anything changed.
  */
-async function prepareImageCache(inputs: Inputs, platform: Platform, state: StateRecorder, daemon: EngineClient): Promise<CacheRecord | undefined> {
+async function prepareImageCache(inputs: Inputs, platform: Platform, state: StateRecorder, daemon: EngineClient, probeGone: Promise<void>): Promise<CacheRecord | undefined> {
   if (!inputs.cache) return undefined;
   let record = state.value?.cache;
   if (!record) {
@@ -364,6 +366,8 @@ async function prepareImageCache(inputs: Inputs, platform: Platform, state: Stat
     }
   }
   try {
+    // While the probe's image is being loaded or removed it can be listed without its tag, as one of the job's images.
+    await probeGone;
     record = { ...record, fingerprint: (await selectImages(daemon, record.settings.images)).ids };
   } catch (e) {
     platform.log.warning(`setup-dind cache: could not list the images (${(e as Error).message}); post will save regardless.`);

@@ -5418,10 +5418,12 @@ async function checkAndPrepare(inputs, platform, state, daemon, client, arch) {
     const checking = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
         ? checkCanRunContainers(client, arch, state.value, platform)
         : Promise.resolve(undefined);
+    // The run probe loads and removes an image of its own: the cache's list of the daemon's images waits until it is gone.
+    const probeGone = checking.then(() => undefined, () => undefined);
     const preparing = (async () => {
         const moreEnv = (await daemon.afterReady?.()) ?? {};
         const registry = await applyRegistry(inputs, platform, state, () => ensureJobDir(platform.job, state));
-        const cache = await prepareImageCache(inputs, platform, state, client);
+        const cache = await prepareImageCache(inputs, platform, state, client, probeGone);
         return { moreEnv, registry, cache };
     })();
     const [checked, prepared] = await Promise.allSettled([checking, preparing]);
@@ -5566,7 +5568,7 @@ async function checkCanRunContainers(client, arch, s, platform) {
  * main: images are loaded into the job's daemon now; data-root was restored in pre. Either way the ids of the
  * selected images are recorded, so post can tell whether anything changed.
  */
-async function prepareImageCache(inputs, platform, state, daemon) {
+async function prepareImageCache(inputs, platform, state, daemon, probeGone) {
     if (!inputs.cache)
         return undefined;
     let record = state.value?.cache;
@@ -5580,6 +5582,8 @@ async function prepareImageCache(inputs, platform, state, daemon) {
         }
     }
     try {
+        // While the probe's image is being loaded or removed it can be listed without its tag, as one of the job's images.
+        await probeGone;
         record = { ...record, fingerprint: (await selectImages(daemon, record.settings.images)).ids };
     }
     catch (e) {
