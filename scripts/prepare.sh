@@ -4,6 +4,8 @@
 # bed, SETUP_DIND_BED_NETNS; `in_bed CMD...` runs a command where the bed's published ports answer. Everything the
 # run makes goes under one temporary root (TMPDIR), removed on exit with the bed it started, pass or fail. The one
 # thing kept between runs is the bed directory (SETUP_DIND_BED_DIR, default /var/tmp/setup-dind-bed).
+# With PREPARE_BED_IMAGES=background, the bed's images (minutes on a fresh machine) are built behind the caller's
+# next steps; `bed_images_ready` waits for them and prints their messages (before anything uses the engine).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export SETUP_DIND_BED_DIR=${SETUP_DIND_BED_DIR:-/var/tmp/setup-dind-bed}
@@ -20,8 +22,14 @@ fail() { printf '\nerror: %s\n' "$*" >&2; exit 1; }
 PREPARE_STARTED_BED=
 PREPARE_TMP=
 PREPARE_USERS=
+PREPARE_IMAGES_PID=
 prepare_cleanup() {
   local status=$?
+  # An image build still running (the run stopped early): its whole process group, before the daemon goes.
+  if [ -n "$PREPARE_IMAGES_PID" ]; then
+    kill -TERM -- "-$PREPARE_IMAGES_PID" 2>/dev/null || true
+    wait "$PREPARE_IMAGES_PID" 2>/dev/null || true
+  fi
   if [ -n "$PREPARE_USERS" ] && [ -s "$PREPARE_USERS" ]; then
     local u
     for u in $(sort -u "$PREPARE_USERS"); do userdel -r "$u" >/dev/null 2>&1 || userdel "$u" >/dev/null 2>&1 || true; done
@@ -81,8 +89,28 @@ else
   fi
   if ! bash test/bed/bed.sh status && [ "${SETUP_DIND_KEEP_BED:-}" != 1 ]; then PREPARE_STARTED_BED=1; fi
   say "test bed (a private dockerd under $BED_DIR)"
-  BED_ENV=$(bash test/bed/bed.sh start) || fail "the test bed did not start (its messages, marked [bed], are above); nothing was run"
+  if [ "${PREPARE_BED_IMAGES:-}" = background ]; then
+    BED_ENV=$(bash test/bed/bed.sh daemon) || fail "the test bed did not start (its messages, marked [bed], are above); nothing was run"
+    PREPARE_IMAGES_LOG="$PREPARE_TMP/bed-images.log"
+    # Its own process group (setsid), so that the cleanup can end the whole build.
+    setsid bash test/bed/bed.sh images </dev/null >"$PREPARE_IMAGES_LOG" 2>&1 &
+    PREPARE_IMAGES_PID=$!
+    say "building the test bed's images in the background (their messages follow when they are needed)"
+  else
+    BED_ENV=$(bash test/bed/bed.sh start) || fail "the test bed did not start (its messages, marked [bed], are above); nothing was run"
+  fi
   eval "$BED_ENV"
   in_bed() { nsenter --net="$SETUP_DIND_BED_NETNS" -- "$@"; }
 fi
 export DOCKER_HOST
+
+# Waits for the images started with PREPARE_BED_IMAGES=background and prints their messages; fails as they did.
+bed_images_ready() {
+  [ -n "$PREPARE_IMAGES_PID" ] || return 0
+  local status=0
+  wait "$PREPARE_IMAGES_PID" || status=$?
+  PREPARE_IMAGES_PID=
+  say "test bed images (built in the background)"
+  cat "$PREPARE_IMAGES_LOG" >&2
+  return $status
+}

@@ -3,6 +3,8 @@
 # in a network namespace of its own (its bridge, iptables rules and published ports never touch the host's network),
 # plus locally built images (no registry is reachable here). Idempotent; run as root.
 #   bed.sh start   install what is missing, start the daemon (if not running), build the images
+#   bed.sh daemon  the first two steps of start (no images): for a caller that builds them later, beside other work
+#   bed.sh images  build the images on the running daemon (the last step of start)
 #   bed.sh env     print `export DOCKER_HOST=...` and `export SETUP_DIND_BED_NETNS=...` for the bed
 #   bed.sh exec CMD...  run CMD in the bed's network namespace (where its published ports answer on 127.0.0.1)
 #   bed.sh stop    stop the daemon this script started (by its pid file) and remove its namespace, nothing else
@@ -86,6 +88,11 @@ start_daemon() {
   log "starting dockerd on $SOCK (network namespace $NETNS)"
   # setsid: the daemon outlives this script and its caller's process group. nsenter enters only the network
   # namespace (no private mount namespace: the daemon's bind mounts see the host's files).
+  # Name lookups in containers fail fast, as they fail anyway: the namespace reaches no name server, and the host's
+  # (copied into every container) dropped the queries silently, so each lookup (a nested dockerd falling back to
+  # registry-1.docker.io) waited out the resolver's timeouts, 10 s and more. --dns 127.0.0.1 refuses at once on the
+  # default bridge; on a user-defined network the engine's embedded DNS never answers a query it cannot forward, so
+  # the resolver's own wait is cut to 1 s, once (--dns-opt, honoured by Go's resolver in the nested dockerd).
   setsid nsenter --net="$NETNS_PATH" /usr/sbin/dockerd \
     --host "$DOCKER_HOST_URL" \
     --data-root "$BED_DIR/data" \
@@ -94,6 +101,7 @@ start_daemon() {
     --containerd-namespace setup-dind-bed \
     --containerd-plugins-namespace setup-dind-bed-plugins \
     --group "$(getent group docker >/dev/null && echo docker || echo root)" \
+    --dns 127.0.0.1 --dns-opt timeout:1 --dns-opt attempts:1 \
     </dev/null >"$LOG" 2>&1 &
   local i
   for i in $(seq 1 200); do
@@ -150,22 +158,36 @@ build_images() {
       || { rm -rf "$tmp"; die "docker import of local/busybox:1 failed"; }
     rm -rf "$tmp"
   fi
-  local suite tag
+  # The suites' root file systems are built side by side (mmdebstrap mostly waits on downloads and dpkg); the
+  # rootless image follows bookworm's. Each chain's messages are its own lines on stderr.
+  local suite pids=() failed=0 pid
   for suite in $DIND_SUITES; do
-    tag=local/dind:$([ "$suite" = bookworm ] && echo test || echo "$suite")
-    # An image of an earlier layout (a bed kept from before) is imported again.
-    if dk image inspect "$tag" >/dev/null 2>&1; then
-      [ "$(dk image inspect -f "{{index .Config.Labels \"$LAYOUT_LABEL\"}}" "$tag")" = "$LAYOUT" ] && continue
-      log "$tag is of an earlier bed layout: importing it again"
-      dk rmi -f "$tag" >/dev/null
+    if [ "$suite" = bookworm ]; then
+      ( dind_image "$suite"; build_rootless_image ) &
+    else
+      dind_image "$suite" &
     fi
-    local tarball; tarball=$(dind_rootfs "$suite")
-    log "importing $tag"
-    dk import --change 'CMD ["dockerd"]' --change "LABEL $LAYOUT_LABEL=$LAYOUT" \
-      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-      "$tarball" "$tag" >/dev/null || die "docker import of $tag from $tarball failed"
+    pids+=($!)
   done
-  case " $DIND_SUITES " in *" bookworm "*) build_rootless_image ;; esac
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [ $failed = 0 ] || die "building the dind images failed (see the messages above)"
+}
+
+# local/dind:test (bookworm) or local/dind:<suite>, imported from the suite's root file system unless already there.
+dind_image() {
+  local suite=$1 tag
+  tag=local/dind:$([ "$suite" = bookworm ] && echo test || echo "$suite")
+  # An image of an earlier layout (a bed kept from before) is imported again.
+  if dk image inspect "$tag" >/dev/null 2>&1; then
+    [ "$(dk image inspect -f "{{index .Config.Labels \"$LAYOUT_LABEL\"}}" "$tag")" = "$LAYOUT" ] && return 0
+    log "$tag is of an earlier bed layout: importing it again"
+    dk rmi -f "$tag" >/dev/null
+  fi
+  local tarball; tarball=$(dind_rootfs "$suite") || exit 1
+  log "importing $tag"
+  dk import --change 'CMD ["dockerd"]' --change "LABEL $LAYOUT_LABEL=$LAYOUT" \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    "$tarball" "$tag" >/dev/null || die "docker import of $tag from $tarball failed"
 }
 
 # local/dind:rootless: local/dind:test made rootless the way docker's dind-rootless image is (a user "rootless", uid
@@ -267,11 +289,14 @@ stop_daemon() {
 case "${1:-}" in
   start) need_root; install_packages; start_daemon; build_images
     echo "export DOCKER_HOST=$DOCKER_HOST_URL"; echo "export SETUP_DIND_BED_NETNS=$NETNS_PATH" ;;
+  daemon) need_root; install_packages; start_daemon
+    echo "export DOCKER_HOST=$DOCKER_HOST_URL"; echo "export SETUP_DIND_BED_NETNS=$NETNS_PATH" ;;
+  images) need_root; running || die "the bed's daemon is not running: bed.sh daemon (or start) first"; build_images ;;
   env) echo "export DOCKER_HOST=$DOCKER_HOST_URL"; echo "export SETUP_DIND_BED_NETNS=$NETNS_PATH" ;;
   exec) shift; need_root; [ -e "$NETNS_PATH" ] || die "the bed is not running (no $NETNS_PATH): bed.sh start first"
     exec nsenter --net="$NETNS_PATH" -- "$@" ;;
   stop) need_root; stop_daemon ;;
   status) running ;;
   check-rootfs) valid_rootfs "${2:?usage: bed.sh check-rootfs FILE}" ;;
-  *) echo "usage: bed.sh start|env|exec CMD...|stop|status|check-rootfs FILE" >&2; exit 2 ;;
+  *) echo "usage: bed.sh start|daemon|images|env|exec CMD...|stop|status|check-rootfs FILE" >&2; exit 2 ;;
 esac

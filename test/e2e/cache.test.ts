@@ -2,7 +2,7 @@
 // job. Both strategies, both backends (a directory; GitHub's cache service through the real @actions/cache client
 // against the test server), and the faults: corrupt or truncated entries, a service that fails, a full disk.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +120,21 @@ describe('directory backend', () => {
     }
   });
 
+  // One seeding job per strategy: each fault gets its own copy of that job's cache directory, then damages it.
+  const seeds = new Map<string, Promise<string>>();
+  const seeded = (strategy: string) => {
+    if (!seeds.has(strategy)) {
+      seeds.set(strategy, (async () => {
+        const dir = join(work, `seed-${strategy}`);
+        const seed = await job({ with: { cache: strategy, 'cache-key': 'k', 'cache-dir': dir }, steps: [LOAD] });
+        await seed.cleanup();
+        expect(seed.jobStatus, seed.log).toBe('success');
+        expect(entriesIn(dir)).toEqual(['k.tar.zst']);
+        return dir;
+      })());
+    }
+    return seeds.get(strategy)!;
+  };
   for (const [fault, damage] of [
     ['a corrupt entry', (file: string) => writeFileSync(file, 'this is not zstd')],
     ['a truncated entry', (file: string) => truncateSync(file, Math.floor(statSync(file).size / 2))],
@@ -127,8 +142,7 @@ describe('directory backend', () => {
     for (const strategy of ['images', 'data-root'] as const) {
       it(`${strategy}: ${fault} gives a warning and a cold daemon, the job passes, nothing is left`, async () => {
         const dir = join(work, `damaged-${strategy}-${fault.replace(/ /g, '-')}`);
-        const seed = await job({ with: { cache: strategy, 'cache-key': 'k', 'cache-dir': dir }, steps: [LOAD] });
-        await seed.cleanup();
+        cpSync(await seeded(strategy), dir, { recursive: true });
         damage(join(dir, REF_DIR, entriesIn(dir)[0]!));
         const before = await picture();
         const r = await job({ with: { cache: strategy, 'cache-key': 'k', 'cache-dir': dir, 'cache-save': 'never' }, steps: [{ name: 'empty', run: 'docker images -q | wc -l' }] });
@@ -193,35 +207,46 @@ describe("GitHub's cache service (the real @actions/cache client against the tes
   }
 
   it('a service that answers 500 or hangs up mid-download: warnings, a cold daemon, the job passes', async () => {
-    const seed = await job({ env: server.env(), with: { cache: 'images', 'cache-key': 'svc-fault' }, steps: [LOAD] });
-    await seed.cleanup();
-    server.faults.truncateDownload = true;
+    // Two series side by side, each on a service of its own (faults are per service): on this one, a seed and then
+    // a job whose every blob download hangs up half-way (it never saves); on the other, a job that finds no entry
+    // (no download) and saves, where CreateCacheEntry answers 500 (through the client's retries).
+    const other = await startCacheServer();
     try {
       const before = await picture();
-      const r = await job({ env: server.env(), with: { cache: 'images', 'cache-key': 'svc-fault', 'cache-save': 'never' }, steps: [{ name: 'empty', run: 'docker images -q | wc -l' }] });
+      other.faults.status = { route: 'CreateCacheEntry', code: 500 };
+      const ownRoot = join(work, 'rr500');
+      mkdirSync(ownRoot, { mode: 0o755 });
+      const failingJob = job({ rootDir: ownRoot, env: other.env(), with: { cache: 'images', 'cache-key': 'svc-500' }, steps: [LOAD] });
+      const truncatedJob = (async () => {
+        const seed = await job({ env: server.env(), with: { cache: 'images', 'cache-key': 'svc-fault' }, steps: [LOAD] });
+        await seed.cleanup();
+        expect(seed.jobStatus, seed.log).toBe('success');
+        server.faults.truncateDownload = true;
+        try {
+          return await job({ env: server.env(), with: { cache: 'images', 'cache-key': 'svc-fault', 'cache-save': 'never' }, steps: [{ name: 'empty', run: 'docker images -q | wc -l' }] });
+        } finally {
+          delete server.faults.truncateDownload;
+        }
+      })();
+      const settled = await Promise.allSettled([truncatedJob, failingJob]);
+      const [truncated, failing] = settled.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
       try {
-        expect(r.jobStatus, r.log).toBe('success');
-        expect(r.phase('main')!.stdout).toMatch(/::warning::/);
-        expect(r.outputs['cache-hit']).toBe('false');
-        expect(r.phase('empty')!.stdout.trim()).toBe('0');
+        if (!truncated || !failing) throw settled.find((r) => r.status === 'rejected')!.reason;
+        expect(truncated.jobStatus, truncated.log).toBe('success');
+        expect(truncated.phase('main')!.stdout).toMatch(/::warning::/);
+        expect(truncated.outputs['cache-hit']).toBe('false');
+        expect(truncated.phase('empty')!.stdout.trim()).toBe('0');
+        expect(failing.jobStatus, failing.log).toBe('success');
+        expect(failing.outputs['cache-hit']).toBe('false');
+        expect(failing.phase('post')!.stdout).toMatch(/::warning::/);
+        expect(server.requests.some((r) => r.fault === 'truncate')).toBe(true);
+        expect(other.requests.some((r) => r.route === 'CreateCacheEntry' && r.fault === 'status')).toBe(true);
         await expectNothingLeft(before);
       } finally {
-        await r.cleanup();
+        await Promise.all([truncated?.cleanup(), failing?.cleanup()]);
       }
     } finally {
-      delete server.faults.truncateDownload;
-    }
-    server.faults.status = { route: 'CreateCacheEntry', code: 500 };
-    try {
-      const r = await job({ env: server.env(), with: { cache: 'images', 'cache-key': 'svc-500' }, steps: [LOAD] });
-      try {
-        expect(r.jobStatus, r.log).toBe('success');
-        expect(r.phase('post')!.stdout).toMatch(/::warning::/);
-      } finally {
-        await r.cleanup();
-      }
-    } finally {
-      delete server.faults.status;
+      await other.close();
     }
   });
 
