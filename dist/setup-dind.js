@@ -2857,7 +2857,7 @@ function startCache(inputs, platform) {
     const settings = inputs.cache;
     if (!settings)
         return undefined;
-    const dir = settings.dir && ((0,external_node_path_.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_.resolve)(platform.job.workspace, settings.dir));
+    const dir = cacheDir(settings, platform);
     const backend = backendFor(dir, platform);
     if (!backend) {
         platform.log.warning('The image cache needs a cache service (GitHub Actions) or cache-dir; none is available here, so the cache is off for this job.');
@@ -2866,6 +2866,8 @@ function startCache(inputs, platform) {
     const { key, restoreKeys } = cacheKeys(inputs, platform.job);
     return { backend, record: { settings, key, restoreKeys, backend: backend.name, ...(dir ? { dir } : {}), hit: 'false' } };
 }
+/** cache-dir as a path (relative to the workspace when it is not absolute); undefined when it is not set. */
+const cacheDir = (settings, platform) => settings.dir ? ((0,external_node_path_.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_.resolve)(platform.job.workspace, settings.dir)) : undefined;
 /** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
 function backendFor(dir, platform) {
     if (dir)
@@ -2981,11 +2983,6 @@ async function saveEntry(backend, record, current, produce, log, prepare, deadli
 }
 
 ;// CONCATENATED MODULE: ./src/cache/dind-image.ts
-// The dind image in the image cache: a job whose engine lacks the daemon's image restores it from the cache instead
-// of pulling it. Only an image pinned by digest (the default is): a tag moves, and an entry, once written, would keep
-// the first image for ever. One entry per digest, saved by post of the first job that had to pull it; the image
-// carries a name of ours in it (docker save keeps no digest reference), which pre then runs.
-
 
 
 const REPO = 'setup-dind/dind-image';
@@ -2997,7 +2994,6 @@ function dindImageEntry(image) {
     const hex = digest.slice('sha256:'.length);
     return { key: `setup-dind-dind-image-${process.platform}-${process.arch}-${hex}`, repo: REPO, tag: hex };
 }
-const cacheDir = (settings, platform) => settings.dir && ((0,external_node_path_.isAbsolute)(settings.dir) ? settings.dir : (0,external_node_path_.resolve)(platform.job.workspace, settings.dir));
 /**
  * pre, before the pull: the reference to run when the cache supplies the image (already there from an earlier job,
  * or restored now); else the record post saves from once the pull has brought it. Every failure is a warning.

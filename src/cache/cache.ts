@@ -88,7 +88,7 @@ export function cacheKeys(inputs: CacheUse, job: JobContext): { key: string; res
 export function startCache(inputs: CacheUse, platform: Platform): { record: CacheRecord; backend: CacheBackend } | undefined {
   const settings = inputs.cache;
   if (!settings) return undefined;
-  const dir = settings.dir && (isAbsolute(settings.dir) ? settings.dir : resolve(platform.job.workspace, settings.dir));
+  const dir = cacheDir(settings, platform);
   const backend = backendFor(dir, platform);
   if (!backend) {
     platform.log.warning('The image cache needs a cache service (GitHub Actions) or cache-dir; none is available here, so the cache is off for this job.');
@@ -97,6 +97,10 @@ export function startCache(inputs: CacheUse, platform: Platform): { record: Cach
   const { key, restoreKeys } = cacheKeys(inputs, platform.job);
   return { backend, record: { settings, key, restoreKeys, backend: backend.name, ...(dir ? { dir } : {}), hit: 'false' } };
 }
+
+/** cache-dir as a path (relative to the workspace when it is not absolute); undefined when it is not set. */
+export const cacheDir = (settings: CacheSettings, platform: Platform): string | undefined =>
+  settings.dir ? (isAbsolute(settings.dir) ? settings.dir : resolve(platform.job.workspace, settings.dir)) : undefined;
 
 /** A directory when there is one, else the CI system's cache service (staged in the job's temporary directory). */
 export function backendFor(dir: string | undefined, platform: Platform): CacheBackend | undefined {

@@ -2,11 +2,10 @@
 // of pulling it. Only an image pinned by digest (the default is): a tag moves, and an entry, once written, would keep
 // the first image for ever. One entry per digest, saved by post of the first job that had to pull it; the image
 // carries a name of ours in it (docker save keeps no digest reference), which pre then runs.
-import { isAbsolute, resolve } from 'node:path';
 import type { EngineClient } from '../engine/client.js';
 import { parseReference } from '../image/reference.js';
 import type { Platform } from '../platform/platform.js';
-import { backendFor, cacheDeadlineMs, mb, withDeadline } from './cache.js';
+import { backendFor, cacheDeadlineMs, cacheDir, mb, withDeadline } from './cache.js';
 import type { CacheSettings } from './settings.js';
 
 /** What post needs to save the image: recorded in state once pre has pulled it. */
@@ -28,9 +27,6 @@ export function dindImageEntry(image: string): { key: string; repo: string; tag:
   const hex = digest.slice('sha256:'.length);
   return { key: `setup-dind-dind-image-${process.platform}-${process.arch}-${hex}`, repo: REPO, tag: hex };
 }
-
-const cacheDir = (settings: CacheSettings, platform: Platform) =>
-  settings.dir && (isAbsolute(settings.dir) ? settings.dir : resolve(platform.job.workspace, settings.dir));
 
 /**
  * pre, before the pull: the reference to run when the cache supplies the image (already there from an earlier job,
