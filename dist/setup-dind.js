@@ -2469,6 +2469,19 @@ function decompressFile(file) {
 
 
 /**
+ * A backend's restore: hands the source to `consume` and returns once both ends have settled (a child still writing
+ * must not outlive a consumer that failed: it is ended). Throws what failed, the consumer's error first.
+ */
+async function consumeSource(tar, consume) {
+    const [consumed] = await Promise.allSettled([consume(tar.source)]);
+    if (consumed.status === 'rejected')
+        tar.abort();
+    const [child] = await Promise.allSettled([tar.settled()]);
+    const reasons = [...new Set([consumed, child].flatMap((r) => (r.status === 'rejected' ? [r.reason.message] : [])))];
+    if (reasons.length)
+        throw new Error(reasons.join('; '));
+}
+/**
  * Runs the child `start` makes with its stdout on `path`, opened for writing first (a FIFO blocks until its reader
  * opens it); `describe` turns its failure into an error.
  */
@@ -2494,19 +2507,21 @@ async function childInto(path, start, describe, track) {
 function started(stream, into) {
     let running = Promise.resolve();
     let kill = () => undefined;
+    // settled() hands the child's outcome on; until someone asks, its failure is no unhandled rejection.
+    const track = (done) => {
+        running = done;
+        done.catch(() => undefined);
+        return done;
+    };
     return {
         source: {
             stream: () => {
                 const s = stream();
-                running = s.done.catch(() => undefined);
+                track(s.done);
                 kill = s.kill;
                 return s.stream;
             },
-            writeTo: (path) => {
-                const done = into(path, (k) => (kill = k));
-                running = done.catch(() => undefined);
-                return done;
-            },
+            writeTo: (path) => track(into(path, (k) => (kill = k))),
         },
         settled: () => running,
         abort: () => kill(),
@@ -2613,16 +2628,8 @@ class DirectoryBackend {
         }
         if (!match)
             return undefined;
-        const tar = zstdTar(match.file);
-        // Both ends settle before the restore returns: a zstd still writing must not outlive a failed consumer.
-        const [consumed] = await Promise.allSettled([consume(tar.source)]);
-        if (consumed.status === 'rejected')
-            tar.abort();
-        const [decompressed] = await Promise.allSettled([tar.settled()]);
-        if (consumed.status === 'rejected' || decompressed.status === 'rejected') {
-            const reasons = [consumed, decompressed].flatMap((r) => (r.status === 'rejected' ? [r.reason.message] : []));
-            throw new Error(reasons.join('; '));
-        }
+        // Both ends settle before the restore returns; a zstd that failed fails it too (a corrupt entry).
+        await consumeSource(zstdTar(match.file), consume);
         return { key: match.key, bytes: match.bytes };
     }
     async save(key, produce, maxBytes, supersedes = []) {
@@ -2764,13 +2771,7 @@ class ServiceBackend {
                 return undefined;
             const file = (0,external_node_path_.join)(this.dir, 'payload.tar');
             const bytes = (await (0,promises_namespaceObject.stat)(file)).size;
-            const tar = fileTar(file);
-            const [consumed] = await Promise.allSettled([consume(tar.source)]);
-            if (consumed.status === 'rejected')
-                tar.abort();
-            await tar.settled();
-            if (consumed.status === 'rejected')
-                throw consumed.reason;
+            await consumeSource(fileTar(file), consume);
             return { key, bytes };
         }
         finally {

@@ -14,7 +14,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobRef } from '../platform/platform.js';
 import type { CacheBackend, RestoredEntry, SaveOutcome, TarOutput, TarSource } from './backend.js';
-import { zstdTar } from './tar-source.js';
+import { consumeSource, zstdTar } from './tar-source.js';
 import { compressToFile } from './zstd.js';
 
 const SUFFIX = '.tar.zst';
@@ -90,15 +90,8 @@ export class DirectoryBackend implements CacheBackend {
       if (match) break;
     }
     if (!match) return undefined;
-    const tar = zstdTar(match.file);
-    // Both ends settle before the restore returns: a zstd still writing must not outlive a failed consumer.
-    const [consumed] = await Promise.allSettled([consume(tar.source)]);
-    if (consumed.status === 'rejected') tar.abort();
-    const [decompressed] = await Promise.allSettled([tar.settled()]);
-    if (consumed.status === 'rejected' || decompressed.status === 'rejected') {
-      const reasons = [consumed, decompressed].flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
-      throw new Error(reasons.join('; '));
-    }
+    // Both ends settle before the restore returns; a zstd that failed fails it too (a corrupt entry).
+    await consumeSource(zstdTar(match.file), consume);
     return { key: match.key, bytes: match.bytes };
   }
 

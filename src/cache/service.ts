@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { CacheService } from '../platform/platform.js';
 import type { CacheBackend, RestoredEntry, SaveOutcome, TarOutput, TarSource } from './backend.js';
 import { tarStream } from './tar.js';
-import { fileTar } from './tar-source.js';
+import { consumeSource, fileTar } from './tar-source.js';
 
 export class ServiceBackend implements CacheBackend {
   readonly name: string;
@@ -35,11 +35,7 @@ export class ServiceBackend implements CacheBackend {
       if (!key) return undefined;
       const file = join(this.dir, 'payload.tar');
       const bytes = (await stat(file)).size;
-      const tar = fileTar(file);
-      const [consumed] = await Promise.allSettled([consume(tar.source)]);
-      if (consumed.status === 'rejected') tar.abort();
-      await tar.settled();
-      if (consumed.status === 'rejected') throw consumed.reason;
+      await consumeSource(fileTar(file), consume);
       return { key, bytes };
     } finally {
       await rm(this.dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fileTar, zstdTar } from './tar-source.js';
+import { consumeSource, fileTar, zstdTar } from './tar-source.js';
 import { compressToFile } from './zstd.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sd-tar-source-'));
@@ -84,11 +84,23 @@ describe('TarSource', () => {
     await expect(written).rejects.toThrow();
   });
 
-  it('abort ends a stream nobody reads, so settled() returns', async () => {
+  it('abort ends a stream nobody reads, so settled() returns, with the ended zstd\'s failure', async () => {
     const tar = zstdTar(compressed);
     tar.source.stream();
     tar.abort();
-    await expect(tar.settled()).resolves.toBeUndefined();
+    await expect(tar.settled()).rejects.toThrow(/zstd -d -q -c .* failed/);
+  });
+
+  it('a zstd that fails after the whole stream was read still fails the restore', async () => {
+    // A whole frame, then bytes that are no frame: zstd writes the frame out, then exits 1.
+    const trailing = join(dir, 'trailing.tar.zst');
+    writeFileSync(trailing, Buffer.concat([execFileSync('zstd', ['-q', '-c', plain]), Buffer.from('not a zstd frame')]));
+    let read = 0;
+    const restore = consumeSource(zstdTar(trailing), async (tar) => {
+      for await (const chunk of tar.stream()) read += (chunk as Buffer).length;
+    });
+    await expect(restore).rejects.toThrow(/zstd -d -q -c .*trailing\.tar\.zst failed/);
+    expect(read).toBe(content.length);
   });
 });
 

@@ -11,11 +11,26 @@ import { decompressFile, zstdFailure } from './zstd.js';
 
 export type { TarSource };
 
-/** A source and what it started: `settled` ends when the child it started (if any) has ended; `abort` ends it now. */
+/**
+ * A source and what it started: `settled` ends when the child it started (if any) has ended, and rejects when that
+ * child failed; `abort` ends it now.
+ */
 export interface StartedSource {
   source: TarSource;
   settled(): Promise<void>;
   abort(): void;
+}
+
+/**
+ * A backend's restore: hands the source to `consume` and returns once both ends have settled (a child still writing
+ * must not outlive a consumer that failed: it is ended). Throws what failed, the consumer's error first.
+ */
+export async function consumeSource(tar: StartedSource, consume: (tar: TarSource) => Promise<void>): Promise<void> {
+  const [consumed] = await Promise.allSettled([consume(tar.source)]);
+  if (consumed.status === 'rejected') tar.abort();
+  const [child] = await Promise.allSettled([tar.settled()]);
+  const reasons = [...new Set([consumed, child].flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : [])))];
+  if (reasons.length) throw new Error(reasons.join('; '));
 }
 
 /**
@@ -44,19 +59,21 @@ async function childInto(path: string, start: (stdout: number) => ChildProcess, 
 function started(stream: () => { stream: Readable; done: Promise<void>; kill: () => void }, into: (path: string, track: (kill: () => void) => void) => Promise<void>): StartedSource {
   let running: Promise<void> = Promise.resolve();
   let kill = () => undefined as void;
+  // settled() hands the child's outcome on; until someone asks, its failure is no unhandled rejection.
+  const track = (done: Promise<void>) => {
+    running = done;
+    done.catch(() => undefined);
+    return done;
+  };
   return {
     source: {
       stream: () => {
         const s = stream();
-        running = s.done.catch(() => undefined);
+        track(s.done);
         kill = s.kill;
         return s.stream;
       },
-      writeTo: (path) => {
-        const done = into(path, (k) => (kill = k));
-        running = done.catch(() => undefined);
-        return done;
-      },
+      writeTo: (path) => track(into(path, (k) => (kill = k))),
     },
     settled: () => running,
     abort: () => kill(),
