@@ -6326,13 +6326,17 @@ async function runForwarder(configPath) {
         });
     }
     const engine = new _engine_client_js__WEBPACK_IMPORTED_MODULE_6__/* .EngineClient */ .A$((0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .loadEndpoint */ .eI)(config.daemon));
-    if (config.deadline !== undefined && !(await answersBy(engine, config.deadline))) {
+    // Started by pre: the daemon may not answer yet (its answer gives the run check the architecture).
+    const arch = config.deadline !== undefined ? await (0,_run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .daemonArchBy */ .ew)(engine, config.deadline) : undefined;
+    if (config.deadline !== undefined && arch === undefined) {
         log('the daemon did not answer in time; the forwarder stops');
         return;
     }
     log(`following ${config.daemon.host}; published ports go to ${config.target}`);
-    if (config.runCheckResult)
-        void (0,_run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .checkRuns */ .l4)(engine, config.runCheckResult).catch((e) => log(`the run check: ${e.message}`));
+    if (config.runCheckResult) {
+        const check = async () => (0,_run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .checkRuns */ .l4)(engine, arch ?? (await engine.version()).arch, config.runCheckResult);
+        void check().catch((e) => log(`the run check: ${e.message}`));
+    }
     await followDaemon(engine, forwarder, log, controller.signal, () => {
         if (config.readyFile)
             (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(config.readyFile, `${process.pid}\n`, { mode: 0o600 });
@@ -6342,15 +6346,6 @@ async function runForwarder(configPath) {
         }
     });
     log('stopped');
-}
-/** Polls the daemon (one /info at a time) until it answers or the deadline passes. */
-async function answersBy(engine, deadline) {
-    while (Date.now() < deadline) {
-        if (await engine.probe(1000).then(() => true, () => false))
-            return true;
-        await new Promise((r) => setTimeout(r, 25));
-    }
-    return false;
 }
 /**
  * pre: the forwarder starts while the daemon boots (it waits for it), so main, after the job's checkout, finds it
@@ -6508,6 +6503,7 @@ function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODU
 /* harmony export */   BD: () => (/* binding */ runCheckVerdict),
 /* harmony export */   O8: () => (/* binding */ startRunCheck),
 /* harmony export */   aD: () => (/* binding */ stopRunCheck),
+/* harmony export */   ew: () => (/* binding */ daemonArchBy),
 /* harmony export */   jG: () => (/* binding */ RUN_CHECK_RESULT),
 /* harmony export */   l4: () => (/* binding */ checkRuns),
 /* harmony export */   m1: () => (/* binding */ lowerPriority)
@@ -6572,27 +6568,33 @@ function startRunCheck(o) {
     o.record({ pid: child.pid, result: config.result });
     child.unref();
 }
-/** The background process: waits for the daemon (one /info per attempt), probes, writes the verdict. */
+/**
+ * A background helper's wait for the daemon pre started: one probe (/_ping, /version, /info) at a time until it
+ * answers; its architecture (what the run check needs), or undefined when `deadline` (epoch ms) passed first.
+ */
+async function daemonArchBy(client, deadline) {
+    while (Date.now() <= deadline) {
+        const arch = await client.probe(1000).then((v) => v.arch, () => undefined);
+        if (arch !== undefined)
+            return arch;
+        await sleep(POLL_MS);
+    }
+    return undefined;
+}
+/** The background process: waits for the daemon, probes, writes the verdict. */
 async function runRunCheck(configPath) {
     const config = JSON.parse(await readFile(configPath, 'utf8'));
     const client = new EngineClient(loadEndpoint(config.daemon));
-    let arch;
-    while (arch === undefined) {
-        if (Date.now() > config.deadline)
-            return;
-        arch = await client.probe(1000).then((v) => v.arch, () => undefined);
-        if (arch === undefined)
-            await sleep(POLL_MS);
-    }
-    await writeVerdict(await probeContainerRun(client, arch), config.result);
+    const arch = await daemonArchBy(client, config.deadline);
+    if (arch !== undefined)
+        await writeVerdict(await probeContainerRun(client, arch), config.result);
 }
 async function writeVerdict(result, path) {
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.writeFile)(`${path}.tmp`, JSON.stringify(result), { mode: 0o600 });
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rename)(`${path}.tmp`, path);
 }
-/** The check inside another process that found the daemon answering (the port forwarder). */
-async function checkRuns(client, resultPath) {
-    const { arch } = await client.version();
+/** The check inside another process that found the daemon answering (the port forwarder), with its architecture. */
+async function checkRuns(client, arch, resultPath) {
     await writeVerdict(await (0,_run_probe_js__WEBPACK_IMPORTED_MODULE_8__/* .probeContainerRun */ .vD)(client, arch), resultPath);
 }
 /** Our run check's process, alive: the run check itself, or the port forwarder that runs the check too. */

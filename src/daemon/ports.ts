@@ -17,7 +17,7 @@ import { EngineClient, type ContainerState } from '../engine/client.js';
 import type { Logger } from '../platform/platform.js';
 import type { ForwarderRecord, RunCheckRecord, StateRecorder } from '../state.js';
 import { FORWARDER_FLAG, alive } from './helper-process.js';
-import { RUN_CHECK_RESULT, checkRuns, lowerPriority } from './run-check.js';
+import { RUN_CHECK_RESULT, checkRuns, daemonArchBy, lowerPriority } from './run-check.js';
 
 export type { ForwarderRecord };
 
@@ -201,12 +201,17 @@ export async function runForwarder(configPath: string): Promise<void> {
     });
   }
   const engine = new EngineClient(loadEndpoint(config.daemon));
-  if (config.deadline !== undefined && !(await answersBy(engine, config.deadline))) {
+  // Started by pre: the daemon may not answer yet (its answer gives the run check the architecture).
+  const arch = config.deadline !== undefined ? await daemonArchBy(engine, config.deadline) : undefined;
+  if (config.deadline !== undefined && arch === undefined) {
     log('the daemon did not answer in time; the forwarder stops');
     return;
   }
   log(`following ${config.daemon.host}; published ports go to ${config.target}`);
-  if (config.runCheckResult) void checkRuns(engine, config.runCheckResult).catch((e: Error) => log(`the run check: ${e.message}`));
+  if (config.runCheckResult) {
+    const check = async () => checkRuns(engine, arch ?? (await engine.version()).arch, config.runCheckResult!);
+    void check().catch((e: Error) => log(`the run check: ${e.message}`));
+  }
   await followDaemon(engine, forwarder, log, controller.signal, () => {
     if (config.readyFile) writeFileSync(config.readyFile, `${process.pid}\n`, { mode: 0o600 });
     if (process.send) {
@@ -215,15 +220,6 @@ export async function runForwarder(configPath: string): Promise<void> {
     }
   });
   log('stopped');
-}
-
-/** Polls the daemon (one /info at a time) until it answers or the deadline passes. */
-async function answersBy(engine: EngineClient, deadline: number): Promise<boolean> {
-  while (Date.now() < deadline) {
-    if (await engine.probe(1000).then(() => true, () => false)) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return false;
 }
 
 /**

@@ -54,17 +54,25 @@ export function startRunCheck(o: { daemon: DaemonEndpoint; jobDir: string; timeo
   child.unref();
 }
 
-/** The background process: waits for the daemon (one /info per attempt), probes, writes the verdict. */
+/**
+ * A background helper's wait for the daemon pre started: one probe (/_ping, /version, /info) at a time until it
+ * answers; its architecture (what the run check needs), or undefined when `deadline` (epoch ms) passed first.
+ */
+export async function daemonArchBy(client: EngineClient, deadline: number): Promise<string | undefined> {
+  while (Date.now() <= deadline) {
+    const arch = await client.probe(1000).then((v) => v.arch, () => undefined);
+    if (arch !== undefined) return arch;
+    await sleep(POLL_MS);
+  }
+  return undefined;
+}
+
+/** The background process: waits for the daemon, probes, writes the verdict. */
 export async function runRunCheck(configPath: string): Promise<void> {
   const config = JSON.parse(await readFile(configPath, 'utf8')) as RunCheckConfig;
   const client = new EngineClient(loadEndpoint(config.daemon));
-  let arch: string | undefined;
-  while (arch === undefined) {
-    if (Date.now() > config.deadline) return;
-    arch = await client.probe(1000).then((v) => v.arch, () => undefined);
-    if (arch === undefined) await sleep(POLL_MS);
-  }
-  await writeVerdict(await probeContainerRun(client, arch), config.result);
+  const arch = await daemonArchBy(client, config.deadline);
+  if (arch !== undefined) await writeVerdict(await probeContainerRun(client, arch), config.result);
 }
 
 async function writeVerdict(result: RunProbeResult, path: string): Promise<void> {
@@ -72,9 +80,8 @@ async function writeVerdict(result: RunProbeResult, path: string): Promise<void>
   await rename(`${path}.tmp`, path);
 }
 
-/** The check inside another process that found the daemon answering (the port forwarder). */
-export async function checkRuns(client: EngineClient, resultPath: string): Promise<void> {
-  const { arch } = await client.version();
+/** The check inside another process that found the daemon answering (the port forwarder), with its architecture. */
+export async function checkRuns(client: EngineClient, arch: string, resultPath: string): Promise<void> {
   await writeVerdict(await probeContainerRun(client, arch), resultPath);
 }
 
