@@ -3940,9 +3940,9 @@ async function startDind(inputs, platform, state, s, outer, deps) {
  */
 async function startHelpers(inputs, platform, state, engine, jobDir, network, script) {
     // One inspect now, so main's attach asks the engine nothing: the daemon's address and its published TLS port.
-    const c = await engine.inspectContainer(state.value.containerId);
-    const address = c ? ((network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0]) : undefined;
-    state.update({ placement: { address, tlsHostPort: c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort } });
+    const placement = placementOf(await engine.inspectContainer(state.value.containerId), network);
+    state.update({ placement });
+    const { address } = placement;
     if (!script)
         return; // main runs the check and starts the forwarder itself
     const daemon = { address: { kind: 'unix', path: (0,external_node_path_.join)(jobDir, 'docker.sock') } };
@@ -4077,7 +4077,7 @@ async function attachDind(inputs, state, s, platform) {
         }
         else {
             const c = s.placement?.tlsHostPort ? undefined : await engine.inspectContainer(id);
-            const port = s.placement?.tlsHostPort ?? c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+            const port = s.placement?.tlsHostPort ?? placementOf(c, s.network?.name).tlsHostPort;
             // A container that died before its port was read (a rootless image whose rootlesskit fails at once): why.
             if (!port)
                 throw new Error(`the dind daemon will not become ready: ${(await whyNotRunning(engine, id, inputs)) ?? `its container ${id.slice(0, 12)} has no published TLS port (state: ${c?.status})`}`);
@@ -4086,7 +4086,7 @@ async function attachDind(inputs, state, s, platform) {
         outputs['cert-path'] = certPath;
     }
     state.update({ endpoint: (0,src_endpoint/* saveEndpoint */.HF)(endpoint) });
-    const address = s.placement ? s.placement.address : await daemonAddress(engine, id, s.network?.name);
+    const { address } = s.placement ?? placementOf(await engine.inspectContainer(id), s.network?.name);
     if (address)
         outputs['daemon-address'] = address;
     return {
@@ -4114,12 +4114,12 @@ async function whyNotRunning(engine, id, inputs) {
     const remedy = inputs.dind.rootless ? rootlessRemedy(await engine.containerLogs(id, 30).catch(() => '')) : undefined;
     return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}${remedy ? `: ${remedy}` : ''}`;
 }
-/** The daemon container's IP address: on the network it was attached to, else its first one. */
-async function daemonAddress(engine, id, network) {
-    const c = await engine.inspectContainer(id);
-    if (!c)
-        return undefined;
-    return (network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0];
+/** Where a started container is: its IP address (on `network` when given, else its first) and its published TLS port. */
+function placementOf(c, network) {
+    return {
+        address: c ? ((network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0]) : undefined,
+        tlsHostPort: c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/readiness.ts

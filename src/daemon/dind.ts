@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { ensureJobDir } from '../jobdir.js';
 import { join } from 'node:path';
 import { type DaemonEndpoint, type EngineLocation, checkedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint.js';
-import { type ContainerSpec, EngineClient, type Mount } from '../engine/client.js';
+import { type ContainerSpec, type ContainerState, EngineClient, type Mount } from '../engine/client.js';
 import { ROOTLESS_TLS_DIR, TUN_DEVICE, rootlessRemedy, rootlessTlsDir } from './rootless.js';
 import type { Inputs } from '../inputs.js';
 import type { Logger, Platform } from '../platform/platform.js';
@@ -295,9 +295,9 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
  */
 async function startHelpers(inputs: Inputs, platform: Platform, state: StateRecorder, engine: EngineClient, jobDir: string, network: string | undefined, script: string | undefined): Promise<void> {
   // One inspect now, so main's attach asks the engine nothing: the daemon's address and its published TLS port.
-  const c = await engine.inspectContainer(state.value!.containerId!);
-  const address = c ? ((network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0]) : undefined;
-  state.update({ placement: { address, tlsHostPort: c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort } });
+  const placement = placementOf(await engine.inspectContainer(state.value!.containerId!), network);
+  state.update({ placement });
+  const { address } = placement;
   if (!script) return; // main runs the check and starts the forwarder itself
   const daemon: DaemonEndpoint = { address: { kind: 'unix', path: join(jobDir, 'docker.sock') } };
   const check = state.value?.privilege !== 'privileged';
@@ -438,7 +438,7 @@ async function attachDind(inputs: Inputs, state: StateRecorder, s: SessionState,
       endpoint = { address: { kind: 'tcp', host: objectName(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
     } else {
       const c = s.placement?.tlsHostPort ? undefined : await engine.inspectContainer(id);
-      const port = s.placement?.tlsHostPort ?? c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort;
+      const port = s.placement?.tlsHostPort ?? placementOf(c, s.network?.name).tlsHostPort;
       // A container that died before its port was read (a rootless image whose rootlesskit fails at once): why.
       if (!port) throw new Error(`the dind daemon will not become ready: ${(await whyNotRunning(engine, id, inputs)) ?? `its container ${id.slice(0, 12)} has no published TLS port (state: ${c?.status})`}`);
       endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
@@ -446,7 +446,7 @@ async function attachDind(inputs: Inputs, state: StateRecorder, s: SessionState,
     outputs['cert-path'] = certPath;
   }
   state.update({ endpoint: saveEndpoint(endpoint) });
-  const address = s.placement ? s.placement.address : await daemonAddress(engine, id, s.network?.name);
+  const { address } = s.placement ?? placementOf(await engine.inspectContainer(id), s.network?.name);
   if (address) outputs['daemon-address'] = address;
   return {
     endpoint,
@@ -472,9 +472,10 @@ async function whyNotRunning(engine: EngineClient, id: string, inputs: Inputs): 
   return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}${remedy ? `: ${remedy}` : ''}`;
 }
 
-/** The daemon container's IP address: on the network it was attached to, else its first one. */
-async function daemonAddress(engine: EngineClient, id: string, network: string | undefined): Promise<string | undefined> {
-  const c = await engine.inspectContainer(id);
-  if (!c) return undefined;
-  return (network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0];
+/** Where a started container is: its IP address (on `network` when given, else its first) and its published TLS port. */
+function placementOf(c: ContainerState | undefined, network: string | undefined): NonNullable<SessionState['placement']> {
+  return {
+    address: c ? ((network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0]) : undefined,
+    tlsHostPort: c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort,
+  };
 }
