@@ -563,6 +563,10 @@ function readDockerConfig(configDir) {
             return {};
         throw new Error(`cannot read ${path}: ${e.message}`);
     }
+    return parseDockerConfig(text, path);
+}
+/** config.json's text as an object ({} when empty); a text that is no JSON object is an error naming `path`. */
+function parseDockerConfig(text, path) {
     if (!text.trim())
         return {};
     try {
@@ -6690,25 +6694,12 @@ async function readConfigText(path) {
         throw e;
     }
 }
-function parseConfig(text, path) {
-    if (!text?.trim())
-        return {};
-    try {
-        const parsed = JSON.parse(text);
-        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
-            throw new Error('not a JSON object');
-        return parsed;
-    }
-    catch (e) {
-        throw new Error(`${path} is not valid JSON (${e.message}); fix or remove it`);
-    }
-}
 const extraDirs = (config) => (Array.isArray(config[CONFIG_KEY]) ? config[CONFIG_KEY].filter((d) => typeof d === 'string') : []);
 /** Puts `pluginDir` first in config.json's cliPluginsExtraDirs (the config directory is created when missing). */
 async function addPluginDir(configDir, pluginDir, record) {
     const path = (0,external_node_path_.join)(configDir, 'config.json');
     const text = await readConfigText(path);
-    const config = parseConfig(text, path);
+    const config = parseDockerConfig(text ?? '', path);
     record({ configDir, pluginDir, fileExisted: text !== null, dirExisted: (0,external_node_fs_.existsSync)(configDir) });
     await (0,promises_namespaceObject.mkdir)(configDir, { recursive: true, mode: 0o700 });
     await (0,promises_namespaceObject.writeFile)(path, `${JSON.stringify({ ...config, [CONFIG_KEY]: [pluginDir, ...extraDirs(config).filter((d) => d !== pluginDir)] }, null, 2)}\n`, { mode: 0o600 });
@@ -6719,7 +6710,7 @@ async function removePluginDir(r) {
     const text = await readConfigText(path);
     if (text === null)
         return;
-    const config = parseConfig(text, path);
+    const config = parseDockerConfig(text, path);
     const rest = extraDirs(config).filter((d) => d !== r.pluginDir);
     const { [CONFIG_KEY]: _ours, ...others } = config;
     const next = rest.length ? { ...others, [CONFIG_KEY]: rest } : others;

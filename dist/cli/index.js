@@ -4913,25 +4913,12 @@ async function readConfigText(path) {
         throw e;
     }
 }
-function parseConfig(text, path) {
-    if (!text?.trim())
-        return {};
-    try {
-        const parsed = JSON.parse(text);
-        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
-            throw new Error('not a JSON object');
-        return parsed;
-    }
-    catch (e) {
-        throw new Error(`${path} is not valid JSON (${e.message}); fix or remove it`);
-    }
-}
 const extraDirs = (config) => (Array.isArray(config[CONFIG_KEY]) ? config[CONFIG_KEY].filter((d) => typeof d === 'string') : []);
 /** Puts `pluginDir` first in config.json's cliPluginsExtraDirs (the config directory is created when missing). */
 async function addPluginDir(configDir, pluginDir, record) {
     const path = (0,external_node_path_.join)(configDir, 'config.json');
     const text = await readConfigText(path);
-    const config = parseConfig(text, path);
+    const config = (0,dockercli_config/* parseDockerConfig */.Cj)(text ?? '', path);
     record({ configDir, pluginDir, fileExisted: text !== null, dirExisted: (0,external_node_fs_.existsSync)(configDir) });
     await (0,promises_.mkdir)(configDir, { recursive: true, mode: 0o700 });
     await (0,promises_.writeFile)(path, `${JSON.stringify({ ...config, [CONFIG_KEY]: [pluginDir, ...extraDirs(config).filter((d) => d !== pluginDir)] }, null, 2)}\n`, { mode: 0o600 });
@@ -4942,7 +4929,7 @@ async function removePluginDir(r) {
     const text = await readConfigText(path);
     if (text === null)
         return;
-    const config = parseConfig(text, path);
+    const config = (0,dockercli_config/* parseDockerConfig */.Cj)(text, path);
     const rest = extraDirs(config).filter((d) => d !== r.pluginDir);
     const { [CONFIG_KEY]: _ours, ...others } = config;
     const next = rest.length ? { ...others, [CONFIG_KEY]: rest } : others;
@@ -6723,6 +6710,7 @@ async function probeContainerRun(daemon, arch) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Cj: () => (/* binding */ parseDockerConfig),
 /* harmony export */   Dm: () => (/* binding */ selectedContext),
 /* harmony export */   PF: () => (/* binding */ contextId),
 /* harmony export */   TO: () => (/* binding */ readDockerConfig),
@@ -6760,6 +6748,10 @@ function readDockerConfig(configDir) {
             return {};
         throw new Error(`cannot read ${path}: ${e.message}`);
     }
+    return parseDockerConfig(text, path);
+}
+/** config.json's text as an object ({} when empty); a text that is no JSON object is an error naming `path`. */
+function parseDockerConfig(text, path) {
     if (!text.trim())
         return {};
     try {

@@ -6,7 +6,7 @@
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { dockerConfigDir } from '../dockercli/config.js';
+import { dockerConfigDir, parseDockerConfig } from '../dockercli/config.js';
 import { loadEndpoint } from '../endpoint.js';
 import { EngineClient } from '../engine/client.js';
 import type { Platform } from '../platform/platform.js';
@@ -24,24 +24,13 @@ async function readConfigText(path: string): Promise<string | null> {
   }
 }
 
-function parseConfig(text: string | null, path: string): Record<string, unknown> {
-  if (!text?.trim()) return {};
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-    return parsed as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`${path} is not valid JSON (${(e as Error).message}); fix or remove it`);
-  }
-}
-
 const extraDirs = (config: Record<string, unknown>): string[] => (Array.isArray(config[CONFIG_KEY]) ? (config[CONFIG_KEY] as unknown[]).filter((d): d is string => typeof d === 'string') : []);
 
 /** Puts `pluginDir` first in config.json's cliPluginsExtraDirs (the config directory is created when missing). */
 async function addPluginDir(configDir: string, pluginDir: string, record: (r: NonNullable<ClientRecord['config']>) => void): Promise<void> {
   const path = join(configDir, 'config.json');
   const text = await readConfigText(path);
-  const config = parseConfig(text, path);
+  const config = parseDockerConfig(text ?? '', path);
   record({ configDir, pluginDir, fileExisted: text !== null, dirExisted: existsSync(configDir) });
   await mkdir(configDir, { recursive: true, mode: 0o700 });
   await writeFile(path, `${JSON.stringify({ ...config, [CONFIG_KEY]: [pluginDir, ...extraDirs(config).filter((d) => d !== pluginDir)] }, null, 2)}\n`, { mode: 0o600 });
@@ -52,7 +41,7 @@ async function removePluginDir(r: NonNullable<ClientRecord['config']>): Promise<
   const path = join(r.configDir, 'config.json');
   const text = await readConfigText(path);
   if (text === null) return;
-  const config = parseConfig(text, path);
+  const config = parseDockerConfig(text, path);
   const rest = extraDirs(config).filter((d) => d !== r.pluginDir);
   const { [CONFIG_KEY]: _ours, ...others } = config;
   const next = rest.length ? { ...others, [CONFIG_KEY]: rest } : others;

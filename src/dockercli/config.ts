@@ -31,11 +31,16 @@ export function readDockerConfig(configDir: string): DockerConfigFile {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new Error(`cannot read ${path}: ${(e as Error).message}`);
   }
+  return parseDockerConfig(text, path) as DockerConfigFile;
+}
+
+/** config.json's text as an object ({} when empty); a text that is no JSON object is an error naming `path`. */
+export function parseDockerConfig(text: string, path: string): Record<string, unknown> {
   if (!text.trim()) return {};
   try {
     const parsed = JSON.parse(text) as unknown;
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-    return parsed as DockerConfigFile;
+    return parsed as Record<string, unknown>;
   } catch (e) {
     throw new Error(`${path} is not valid JSON (${(e as Error).message}); fix or remove it`);
   }
