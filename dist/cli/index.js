@@ -5737,9 +5737,10 @@ function ensureStateDir(dir) {
 
 /** The saved variables and outputs of a state directory: what `setup-dind env` prints. */
 function readSaved(stateDir) {
-    const values = readStateFile(stateDir);
-    return { env: JSON.parse(values['exported-env'] ?? '{}'), outputs: JSON.parse(values.outputs ?? '{}'), paths: JSON.parse(values.paths ?? '[]') };
+    return savedOf(readStateFile(stateDir));
 }
+/** The variables, outputs and PATH directories kept among a state file's values. */
+const savedOf = (values) => ({ env: JSON.parse(values['exported-env'] ?? '{}'), outputs: JSON.parse(values.outputs ?? '{}'), paths: JSON.parse(values.paths ?? '[]') });
 function readStateFile(stateDir) {
     try {
         return JSON.parse((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(stateDir, 'state.json'), 'utf8'));
@@ -5777,9 +5778,7 @@ function shellPlatform(options) {
     const gitlab = env.GITLAB_CI === 'true';
     ensureStateDir(stateDir);
     const { values, save, keep } = stateValues(stateDir);
-    const exported = JSON.parse(values['exported-env'] ?? '{}');
-    const outputs = JSON.parse(values.outputs ?? '{}');
-    const paths = JSON.parse(values.paths ?? '[]');
+    const { env: exported, outputs, paths } = savedOf(values);
     let section = 0;
     const platform = {
         name: gitlab ? 'gitlab' : 'shell',

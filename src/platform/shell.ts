@@ -25,9 +25,12 @@ export interface ShellPlatform extends Platform {
 
 /** The saved variables and outputs of a state directory: what `setup-dind env` prints. */
 export function readSaved(stateDir: string): { env: Record<string, string>; outputs: Record<string, string>; paths: string[] } {
-  const values = readStateFile(stateDir);
-  return { env: JSON.parse(values['exported-env'] ?? '{}'), outputs: JSON.parse(values.outputs ?? '{}'), paths: JSON.parse(values.paths ?? '[]') };
+  return savedOf(readStateFile(stateDir));
 }
+
+/** The variables, outputs and PATH directories kept among a state file's values. */
+const savedOf = (values: Record<string, string>): { env: Record<string, string>; outputs: Record<string, string>; paths: string[] } =>
+  ({ env: JSON.parse(values['exported-env'] ?? '{}'), outputs: JSON.parse(values.outputs ?? '{}'), paths: JSON.parse(values.paths ?? '[]') });
 
 function readStateFile(stateDir: string): Record<string, string> {
   try {
@@ -68,9 +71,7 @@ export function shellPlatform(options: ShellPlatformOptions): ShellPlatform {
   const gitlab = env.GITLAB_CI === 'true';
   ensureStateDir(stateDir);
   const { values, save, keep } = stateValues(stateDir);
-  const exported: Record<string, string> = JSON.parse(values['exported-env'] ?? '{}');
-  const outputs: Record<string, string> = JSON.parse(values.outputs ?? '{}');
-  const paths: string[] = JSON.parse(values.paths ?? '[]');
+  const { env: exported, outputs, paths } = savedOf(values);
   let section = 0;
 
   const platform: ShellPlatform = {
