@@ -1387,6 +1387,19 @@ function lowerPriority(pid) {
     }
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/**
+ * pre: this bundle started again as a background helper (`flag`, its config file): detached, at lower priority, not
+ * holding pre open. Its pid, or undefined when it could not start (main then does the helper's work itself).
+ */
+function spawnHelper(script, flag, configPath, stdio) {
+    const child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, [script, flag, configPath], { detached: true, stdio, env: { ...process.env, NODE_OPTIONS: '' } });
+    child.on('error', () => undefined);
+    if (!child.pid)
+        return undefined;
+    lowerPriority(child.pid);
+    child.unref();
+    return child.pid;
+}
 /** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
 function startRunCheck(o) {
     if (!o.script)
@@ -1394,13 +1407,9 @@ function startRunCheck(o) {
     const configPath = (0,external_node_path_.join)(o.jobDir, 'run-check.json');
     const config = { daemon: saveEndpoint(o.daemon), result: (0,external_node_path_.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
     (0,external_node_fs_.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
-    const child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, [o.script, RUN_CHECK_FLAG, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
-    child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
-    if (!child.pid)
-        return;
-    lowerPriority(child.pid);
-    o.record({ pid: child.pid, result: config.result });
-    child.unref();
+    const pid = spawnHelper(o.script, RUN_CHECK_FLAG, configPath, 'ignore');
+    if (pid)
+        o.record({ pid, result: config.result });
 }
 /**
  * A background helper's wait for the daemon pre started: one probe (/_ping, /version, /info) at a time until it
@@ -1696,19 +1705,16 @@ function launchForwarder(o) {
     (0,external_node_fs_.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
     const logPath = (0,external_node_path_.join)(o.jobDir, 'forwarder.log');
     const fd = (0,external_node_fs_.openSync)(logPath, 'a', 0o600);
-    let child;
+    let pid;
     try {
-        child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, [o.script, FORWARDER_FLAG, configPath], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } });
+        pid = spawnHelper(o.script, FORWARDER_FLAG, configPath, ['ignore', fd, fd]);
     }
     finally {
         (0,external_node_fs_.closeSync)(fd);
     }
-    child.on('error', () => undefined); // no pid: main starts its own forwarder
-    if (!child.pid)
-        return;
-    lowerPriority(child.pid);
-    o.record({ pid: child.pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid: child.pid, result: runCheckResult } : undefined);
-    child.unref();
+    if (!pid)
+        return; // main starts its own forwarder
+    o.record({ pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid, result: runCheckResult } : undefined);
 }
 /**
  * main: the forwarder pre started, once it follows the daemon (its ready file); the same warning as a forwarder that

@@ -6345,19 +6345,16 @@ function launchForwarder(o) {
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
     const logPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.log');
     const fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(logPath, 'a', 0o600);
-    let child;
+    let pid;
     try {
-        child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [o.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9, configPath], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } });
+        pid = (0,_run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .spawnHelper */ .iW)(o.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9, configPath, ['ignore', fd, fd]);
     }
     finally {
         (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.closeSync)(fd);
     }
-    child.on('error', () => undefined); // no pid: main starts its own forwarder
-    if (!child.pid)
-        return;
-    (0,_run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .lowerPriority */ .m1)(child.pid);
-    o.record({ pid: child.pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid: child.pid, result: runCheckResult } : undefined);
-    child.unref();
+    if (!pid)
+        return; // main starts its own forwarder
+    o.record({ pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid, result: runCheckResult } : undefined);
 }
 /**
  * main: the forwarder pre started, once it follows the daemon (its ready file); the same warning as a forwarder that
@@ -6490,9 +6487,9 @@ function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODU
 /* harmony export */   O8: () => (/* binding */ startRunCheck),
 /* harmony export */   aD: () => (/* binding */ stopRunCheck),
 /* harmony export */   ew: () => (/* binding */ daemonArchBy),
+/* harmony export */   iW: () => (/* binding */ spawnHelper),
 /* harmony export */   jG: () => (/* binding */ RUN_CHECK_RESULT),
-/* harmony export */   l4: () => (/* binding */ checkRuns),
-/* harmony export */   m1: () => (/* binding */ lowerPriority)
+/* harmony export */   l4: () => (/* binding */ checkRuns)
 /* harmony export */ });
 /* unused harmony export runRunCheck */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(421);
@@ -6539,6 +6536,19 @@ function lowerPriority(pid) {
     }
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/**
+ * pre: this bundle started again as a background helper (`flag`, its config file): detached, at lower priority, not
+ * holding pre open. Its pid, or undefined when it could not start (main then does the helper's work itself).
+ */
+function spawnHelper(script, flag, configPath, stdio) {
+    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [script, flag, configPath], { detached: true, stdio, env: { ...process.env, NODE_OPTIONS: '' } });
+    child.on('error', () => undefined);
+    if (!child.pid)
+        return undefined;
+    lowerPriority(child.pid);
+    child.unref();
+    return child.pid;
+}
 /** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
 function startRunCheck(o) {
     if (!o.script)
@@ -6546,13 +6556,9 @@ function startRunCheck(o) {
     const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'run-check.json');
     const config = { daemon: (0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.daemon), result: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
-    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [o.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .RUN_CHECK_FLAG */ .Mr, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
-    child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
-    if (!child.pid)
-        return;
-    lowerPriority(child.pid);
-    o.record({ pid: child.pid, result: config.result });
-    child.unref();
+    const pid = spawnHelper(o.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .RUN_CHECK_FLAG */ .Mr, configPath, 'ignore');
+    if (pid)
+        o.record({ pid, result: config.result });
 }
 /**
  * A background helper's wait for the daemon pre started: one probe (/_ping, /version, /info) at a time until it

@@ -17,7 +17,7 @@ import { EngineClient, type ContainerState } from '../engine/client.js';
 import type { Logger } from '../platform/platform.js';
 import type { ForwarderRecord, RunCheckRecord, StateRecorder } from '../state.js';
 import { FORWARDER_FLAG, alive } from './helper-process.js';
-import { RUN_CHECK_RESULT, checkRuns, daemonArchBy, lowerPriority } from './run-check.js';
+import { RUN_CHECK_RESULT, checkRuns, daemonArchBy, spawnHelper } from './run-check.js';
 
 export type { ForwarderRecord };
 
@@ -243,17 +243,14 @@ export function launchForwarder(o: {
   writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
   const logPath = join(o.jobDir, 'forwarder.log');
   const fd = openSync(logPath, 'a', 0o600);
-  let child;
+  let pid;
   try {
-    child = spawn(process.execPath, [o.script, FORWARDER_FLAG, configPath], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } });
+    pid = spawnHelper(o.script, FORWARDER_FLAG, configPath, ['ignore', fd, fd]);
   } finally {
     closeSync(fd);
   }
-  child.on('error', () => undefined); // no pid: main starts its own forwarder
-  if (!child.pid) return;
-  lowerPriority(child.pid);
-  o.record({ pid: child.pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid: child.pid, result: runCheckResult } : undefined);
-  child.unref();
+  if (!pid) return; // main starts its own forwarder
+  o.record({ pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid, result: runCheckResult } : undefined);
 }
 
 /**

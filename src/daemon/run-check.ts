@@ -2,7 +2,7 @@
 // process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
 // Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
 // the phase's own bundle started again with a flag, like the port forwarder; post stops it if it still runs.
-import { spawn } from 'node:child_process';
+import { type StdioOptions, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
@@ -30,7 +30,7 @@ interface RunCheckConfig {
  * A background helper yields the CPU to the daemon's boot and to the job (a 2-core runner is busy while dockerd
  * starts): its waiting and its engine calls are not on anyone's critical path until main asks for the result.
  */
-export function lowerPriority(pid: number): void {
+function lowerPriority(pid: number): void {
   try {
     setPriority(pid, 10);
   } catch {
@@ -40,18 +40,27 @@ export function lowerPriority(pid: number): void {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * pre: this bundle started again as a background helper (`flag`, its config file): detached, at lower priority, not
+ * holding pre open. Its pid, or undefined when it could not start (main then does the helper's work itself).
+ */
+export function spawnHelper(script: string, flag: string, configPath: string, stdio: StdioOptions): number | undefined {
+  const child = spawn(process.execPath, [script, flag, configPath], { detached: true, stdio, env: { ...process.env, NODE_OPTIONS: '' } });
+  child.on('error', () => undefined);
+  if (!child.pid) return undefined;
+  lowerPriority(child.pid);
+  child.unref();
+  return child.pid;
+}
+
 /** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
 export function startRunCheck(o: { daemon: DaemonEndpoint; jobDir: string; timeoutMs: number; script: string | undefined; record: (r: RunCheckRecord) => void }): void {
   if (!o.script) return; // the running bundle is unknown: main runs the probe itself
   const configPath = join(o.jobDir, 'run-check.json');
   const config: RunCheckConfig = { daemon: saveEndpoint(o.daemon), result: join(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
   writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
-  const child = spawn(process.execPath, [o.script, RUN_CHECK_FLAG, configPath], { detached: true, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
-  child.on('error', () => undefined); // a spawn that fails leaves no pid: main runs the probe itself
-  if (!child.pid) return;
-  lowerPriority(child.pid);
-  o.record({ pid: child.pid, result: config.result });
-  child.unref();
+  const pid = spawnHelper(o.script, RUN_CHECK_FLAG, configPath, 'ignore');
+  if (pid) o.record({ pid, result: config.result });
 }
 
 /**
