@@ -101,7 +101,9 @@ async function baseline(round: string): Promise<Cached> {
 }
 
 const SAVED = /setup-dind cache: saved (\S+) \(([\d.]+) MB, (\d+) images\) to .* in ([\d.]+) s\./;
-const RESTORED = /setup-dind cache: restored (\S+) \(([\d.]+) MB\) from .* in ([\d.]+) s\./;
+// Since the init script unpacks data-root entries, the line also says how long the restore waited for the daemon's
+// container to start (every job waits for that; it is not counted in the restore's time).
+const RESTORED = /setup-dind cache: restored (\S+) \(([\d.]+) MB\) from .* in ([\d.]+) s(?:, besides ([\d.]+) s waiting for the daemon's container to start)?\./;
 const UNCHANGED = /setup-dind cache: not saved: the images are unchanged since the restore of \S+\./;
 /** The files under a cache-dir, by path (entries live under `<protected|unprotected>/<ref>/`). */
 const files = (dir: string): string[] => (readdirSync(dir, { recursive: true }) as string[]).filter((n) => statSync(join(dir, n)).isFile()).sort();
@@ -140,6 +142,7 @@ async function actionCache(strategy: 'images' | 'data-root', round: string, acti
       details: {
         'post step (saving)': phaseSeconds(saveJob, 'post'),
         'zstd -d alone': (await timedShell('zstd -d -q -c "$F" > /dev/null', { F: file })).seconds,
+        ...(restored[4] ? { 'waiting for the container to start (not in restore)': Number(restored[4]) } : {}),
         'pre step': phaseSeconds(restoreJob, 'pre'),
         'main step': phaseSeconds(restoreJob, 'main'),
         'job start → images usable': usable(restoreJob, 'main'),
@@ -151,6 +154,12 @@ async function actionCache(strategy: 'images' | 'data-root', round: string, acti
   } finally {
     await removeDir(dir);
   }
+}
+
+/** (cold): the same job without a cache: how long a daemon with nothing restored takes to be ready (pre start → main end). */
+async function cold(): Promise<Cached> {
+  const j = await job('(cold) no cache', {}, []);
+  return { save: NaN, restore: NaN, bytes: NaN, details: { 'job start → daemon ready': usable(j, 'main'), 'pre step': phaseSeconds(j, 'pre') }, notes: [] };
 }
 
 /** The data root (d) works on: extracted once from a data-root entry the action saved (see prepare). */
@@ -208,6 +217,7 @@ const VARIANTS: Variant<Cached>[] = [
   { key: 'c', label: '(c) action, cache: data-root', measure: (r) => actionCache('data-root', r) },
   { key: 'd', label: '(d) tar | zstd -T0; zstd -d | tar -x (limit)', measure: (r) => limit(r) },
   { key: 'before-c', label: '(c) before: BENCH_BASELINE, cache: data-root', measure: (r) => actionCache('data-root', r, baselineDir) },
+  { key: 'cold', label: '(cold) the same job without a cache', measure: () => cold() },
 ];
 const measured = () => VARIANTS.filter((v) => v.key !== 'before-c' || baselineDir);
 
@@ -216,10 +226,10 @@ function table(results: Map<string, Cached[]>, facts: string[]): string {
   const med = (key: string, pick: (s: Cached) => number) => median((results.get(key) ?? []).map(pick));
   const save = (k: string) => med(k, (s) => s.save);
   const restore = (k: string) => med(k, (s) => s.restore);
-  const has = (k: string) => Number.isFinite(restore(k));
+  const has = (k: string) => Number.isFinite(restore(k)) || (k === 'cold' && Boolean(results.get(k)?.length));
   const out = ['', '=== setup-dind: image cache benchmark ===', ...facts, ''];
   out.push(`${'variant'.padEnd(48)}${'save'.padStart(22)}${'restore'.padStart(22)}${'archive'.padStart(10)}${'of'.padStart(5)}${'n'.padStart(4)}   (seconds: median (min–max); MiB)`);
-  for (const v of variants) {
+  for (const v of variants.filter((x) => x.key !== 'cold')) {
     const xs = results.get(v.key)!;
     const bytes = median(xs.map((s) => s.bytes));
     const raw = v.key === 'a' || v.key === 'b' ? seen.saveTarBytes : seen.dataRoot.bytes; // c, before-c, d: the data root
@@ -236,10 +246,22 @@ function table(results: Map<string, Cached[]>, facts: string[]): string {
   }
   const e2e = (k: string) => med(k, (s) => s.details['job start → images usable'] ?? NaN);
   for (const k of ['b', 'c'].filter((x) => has('a') && has(x))) out.push(ratioLine(`job start → images usable: (a) / (${k})`, e2e('a') / e2e(k), `   (${f2(e2e('a'))} s vs ${f2(e2e(k))} s)`));
+  // What the restore costs the job: images usable with the restore, against a daemon ready without any cache.
+  const coldReady = med('cold', (s) => s.details['job start → daemon ready'] ?? NaN);
+  for (const k of ['c', 'before-c'].filter((x) => has(x) && has('cold') && has('d'))) {
+    const cost = e2e(k) - coldReady;
+    out.push(ratioLine(`restore's cost to the job: (${k}) / (d) limit`, cost / restore('d'), `   ((${k}) images usable ${f2(e2e(k))} s − a cold daemon ready ${f2(coldReady)} s = ${f2(cost)} s, vs ${f2(restore('d'))} s)`));
+  }
   out.push('');
   const best = ['b', 'c'].filter(has).sort((x, y) => restore(x) - restore(y))[0];
   if (has('a') && best) out.push(goalLine(restore('a') / restore(best) >= 3, `best restore at least 3x faster than (a) — (${best}) ${f2(restore(best))} s vs (a) ${f2(restore('a'))} s: ${f2(restore('a') / restore(best))}x`));
-  if (has('c') && has('d')) out.push(goalLine(restore('c') / restore('d') <= 1.5, `(c) data-root restore within 1.5x of (d) — ${f2(restore('c'))} s vs ${f2(restore('d'))} s: ${f2(restore('c') / restore('d'))}x`));
+  // Issue 15's bound: at most 1.4x the limit (its goal 1.2x), for the action's own figure and for what the job pays.
+  const bound = (r: number) => `${f2(r)}x (bound 1.4x, goal 1.2x${r <= 1.2 ? ': goal met' : ''})`;
+  if (has('c') && has('d')) out.push(goalLine(restore('c') / restore('d') <= 1.4, `(c) data-root restore within 1.4x of (d) — ${f2(restore('c'))} s vs ${f2(restore('d'))} s: ${bound(restore('c') / restore('d'))}`));
+  if (has('c') && has('d') && has('cold')) {
+    const cost = e2e('c') - coldReady;
+    out.push(goalLine(cost / restore('d') <= 1.4, `(c) what the restore costs the job within 1.4x of (d) — ${f2(cost)} s vs ${f2(restore('d'))} s: ${bound(cost / restore('d'))}`));
+  }
   const unchanged = ['b', 'c'].filter(has);
   if (unchanged.length) {
     const all = unchanged.flatMap((k) => results.get(k)!.map((s) => s.unchanged!));
@@ -275,7 +297,7 @@ it('measures the image cache side by side', async () => {
     `tools: ${tools}. All files are on local disk and warm in the page cache (no network, no upload/download)`,
     `${prepared}${REPS} repetitions${WARMUP ? ` after ${WARMUP} discarded warm-up round(s)` : ''}, interleaved round-robin`,
   ];
-  const line = (s: Cached) => `save ${f2(s.save)} s, restore ${f2(s.restore)} s, ${f1(s.bytes / MiB)} MiB${s.unchanged ? `, unchanged job: ${s.unchanged.noSave && s.unchanged.entryUntouched ? 'no save' : 'SAVED'}` : ''}`;
+  const line = (s: Cached) => !Number.isFinite(s.restore) ? 'no cache' : `save ${f2(s.save)} s, restore ${f2(s.restore)} s, ${f1(s.bytes / MiB)} MiB${s.unchanged ? `, unchanged job: ${s.unchanged.noSave && s.unchanged.entryUntouched ? 'no save' : 'SAVED'}` : ''}`;
   await bench.measure(measured(), { reps: REPS, warmup: WARMUP, settleMs: SETTLE_MS, facts, line, table, json: () => ({ seen }) });
   await bench.finish();
 });

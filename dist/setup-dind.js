@@ -2929,8 +2929,11 @@ function withDeadline(work, ms, what) {
     return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 const sameIds = (a, b) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
-/** Restores an entry with `consume`; a failure is a warning and a miss. */
-async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000) {
+/**
+ * Restores an entry with `consume`; a failure is a warning and a miss. `waitedMs`: how long the consumer waited for
+ * what a job without a cache waits for too (the daemon's container starting); the time reported leaves it out.
+ */
+async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000, waitedMs = () => 0) {
     const started = performance.now();
     try {
         const entry = await withDeadline(backend.restore(record.key, record.restoreKeys, consume), deadlineMs, `restoring from ${backend.name}`);
@@ -2938,8 +2941,11 @@ async function restoreEntry(backend, record, consume, log, deadlineMs = 600_000)
             log.info(`setup-dind cache: no entry for ${record.key}${record.restoreKeys.length ? ` or ${record.restoreKeys.join(', ')}*` : ''} in ${backend.name}.`);
             return { ...record, hit: 'false' };
         }
-        const seconds = (performance.now() - started) / 1000;
-        log.info(`setup-dind cache: restored ${entry.key} (${cache_mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
+        // Time the consumer spent waiting for something every job waits for (the daemon's container to start) is not the restore's.
+        const waited = waitedMs() / 1000;
+        const seconds = (performance.now() - started) / 1000 - waited;
+        const besides = waited >= 0.005 ? `, besides ${waited.toFixed(2)} s waiting for the daemon's container to start` : '';
+        log.info(`setup-dind cache: restored ${entry.key} (${cache_mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s${besides}.`);
         return { ...record, hit: entry.key === record.key ? 'true' : 'partial', restoredKey: entry.key, restoredBytes: entry.bytes, restoreSeconds: seconds };
     }
     catch (e) {
@@ -3058,6 +3064,298 @@ async function saveDindImage(engine, record, platform) {
         await backend.abandon?.().catch(() => undefined);
         return `the dind image: not saved (${e.message})`;
     }
+}
+
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./src/cache/data-root.ts
+// data-root snapshots that keep what overlay layers need: extended attributes (trusted.overlay.opaque marks a
+// directory a later layer replaced), whiteout devices, owners by number. The engine's archive API keeps none of the
+// trusted.* attributes, so the tar is made by GNU tar in a short-lived container of the dind image that mounts the
+// daemon's volume, and unpacked by the daemon's own container before dockerd starts (seedScript in its init script;
+// a helper container where that cannot be: another runtime, a remote engine). It streams through a FIFO in the
+// per-job directory, which those containers mount.
+// Runtime state never enters a snapshot: containers (with their restart policies), networks, containerd's task
+// state, volumes and temporary files are left out, and the daemon is pruned before it stops.
+
+
+
+
+
+
+
+const run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
+/** Where the helper sees the daemon's volume and the per-job directory. */
+const DATA = '/var/lib/docker';
+const JOB = '/run/setup-dind';
+/** Paths under the data root a snapshot leaves out: runtime state, and volumes (data of the job, not of the cache). */
+const SNAPSHOT_EXCLUDES = [
+    './containers', './network', './runtimes', './tmp', './volumes', './swarm', './image/*/layerdb/mounts',
+    './containerd/daemon/io.containerd.runtime.v2.task', './containerd/daemon/io.containerd.sandbox.controller.v1.shim',
+    './engine-id',
+];
+/** What a save leaves out: with cache-volumes the daemon's volumes stay in (named ones: anonymous volumes go with their containers). */
+const snapshotExcludes = (volumes = false) => (volumes ? SNAPSHOT_EXCLUDES.filter((x) => x !== './volumes') : SNAPSHOT_EXCLUDES);
+/** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
+const NO_GNU_TAR = 90;
+/**
+ * The helper's script: `save` writes the data root into the FIFO, `restore` unpacks the FIFO into it. A fixed text:
+ * the FIFO's path and the excludes arrive as arguments.
+ */
+const SNAPSHOT_SCRIPT = `set -e
+mode=$1 fifo=$2; shift 2
+tar --version 2>/dev/null | grep -q 'GNU tar' || { echo "setup-dind: this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)" >&2; exit ${NO_GNU_TAR}; }
+[ -p "$fifo" ] || { echo "setup-dind: $fifo is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }
+cd ${DATA}
+if [ "$mode" = save ]; then
+  for x in "$@"; do set -- "$@" "--exclude=$x"; shift; done
+  exec tar --create --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --sparse --anchored "$@" .
+fi
+exec tar --extract --read-full-records --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions`;
+function helperSpec(place, mode, fifoName) {
+    return {
+        name: `${place.volume}-${mode}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`,
+        Image: place.image,
+        Entrypoint: ['sh', '-c', SNAPSHOT_SCRIPT, 'setup-dind-snapshot'],
+        Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? snapshotExcludes(place.volumes) : [])],
+        Labels: place.labels,
+        HostConfig: {
+            // Reading and writing trusted.* attributes needs CAP_SYS_ADMIN; nothing else beyond Docker's defaults.
+            CapAdd: ['SYS_ADMIN'],
+            NetworkMode: 'none',
+            Mounts: [
+                { Type: 'volume', Source: place.volume, Target: DATA, ...(mode === 'save' ? { ReadOnly: true } : {}) },
+                { Type: 'bind', Source: place.hostJobDir, Target: JOB },
+            ],
+        },
+    };
+}
+class SnapshotError extends Error {
+}
+async function makeFifo(jobDir) {
+    const name = `snapshot-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.fifo`;
+    const path = (0,external_node_path_.join)(jobDir, name);
+    await run('mkfifo', ['-m', '600', path]);
+    return { name, path };
+}
+/** Opens and closes the other end, so an open still waiting for a helper that died returns (and fails). */
+async function unblock(path, flags) {
+    const handle = await (0,promises_namespaceObject.open)(path, flags | external_node_fs_.constants.O_NONBLOCK).catch(() => undefined);
+    await handle?.close();
+}
+/** Runs the helper to its end; a SnapshotError with its output when it fails. */
+async function data_root_runHelper(place, spec, onExit) {
+    const { engine } = place;
+    const id = await engine.createContainer(spec);
+    try {
+        await engine.startContainer(id);
+        const code = await engine.waitContainer(id);
+        await onExit();
+        if (code !== 0) {
+            const output = (await engine.containerLogs(id, 20).catch(() => '')).trim();
+            throw new SnapshotError(`${spec.Cmd[0]} of the data root failed (exit ${code})${output ? `: ${output}` : ''}`);
+        }
+    }
+    finally {
+        await engine.removeContainer(id).catch(() => undefined);
+    }
+}
+/**
+ * The daemon's (stopped) data root as a tar in a FIFO, written by the helper container. A directory backend's zstd
+ * reads it there; a stream consumer gets a stream that ends only when the helper exited 0 (a tar cut short errors
+ * instead of ending). Either way no backend ever stores a truncated snapshot as an entry.
+ */
+async function snapshotDataRoot(place) {
+    const fifo = await makeFifo(place.jobDir);
+    let readerDone;
+    const made = data_root_runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
+        await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
+        await readerDone;
+    }).finally(async () => {
+        // A helper that never started or never opened the FIFO: a reader waiting in its open gets the end of the file.
+        await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
+        await (0,promises_namespaceObject.rm)(fifo.path, { force: true });
+    });
+    made.catch(() => undefined);
+    return {
+        fifo: fifo.path,
+        made,
+        stream: () => {
+            const out = new external_node_stream_.PassThrough();
+            const reader = (0,external_node_fs_.createReadStream)(fifo.path);
+            reader.on('error', (e) => out.destroy(e));
+            reader.pipe(out, { end: false });
+            readerDone = new Promise((resolve) => reader.on('close', resolve));
+            made.then(() => out.end(), (e) => out.destroy(e));
+            return out;
+        },
+    };
+}
+/**
+ * Unpacks a snapshot tar into the daemon's volume (before dockerd starts). The source's own child process (zstd, for
+ * a directory entry) writes into the FIFO: the tar never passes through Node.
+ */
+async function restoreDataRootSnapshot(place, tar) {
+    const fifo = await makeFifo(place.jobDir);
+    try {
+        const written = tar.writeTo(fifo.path);
+        written.catch(() => undefined);
+        try {
+            await data_root_runHelper(place, helperSpec(place, 'restore', fifo.name), async () => undefined);
+        }
+        finally {
+            // A helper that never opened the FIFO (or stopped early): the writer's open returns, and its writes fail.
+            await unblock(fifo.path, external_node_fs_.constants.O_RDONLY);
+        }
+        await written;
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(fifo.path, { force: true });
+    }
+}
+/**
+ * The daemon's own container unpacks a snapshot (a root image through runc on a local engine): its init script runs
+ * this before dockerd, so no helper container is created and started, and the backend's lookup (a download, from a
+ * cache service) runs while the engine creates and starts the daemon's container. The hand-over goes through files
+ * in the job directory named by SETUP_DIND_RESTORE:
+ *   .fifo     the tar, written by the runner's zstd (or cat); made before the container is created
+ *   .plan     the runner's word: "data" (the tar comes through the FIFO) or "none" (no entry: start cold)
+ *   .status   tar's exit code, from the init script (90: no GNU tar, 93: no plan in time)
+ *   .verdict  the runner's word after its writer ended: "keep", or "discard" (zstd failed: the tar may be cut short or
+ *             corrupt even when tar itself succeeded); anything but "keep" empties the data root again
+ * A FIFO that is not there (the engine sees another file system) ends the container with 91. SETUP_DIND_RESTORE_WAIT
+ * bounds each wait of the init script: a runner that is gone leaves a cold daemon, never a hanging one.
+ */
+const SEED_ENV = 'SETUP_DIND_RESTORE';
+const seedScript = (run = JOB, data = DATA) => `if [ -n "\${${SEED_ENV}:-}" ]; then
+  r="${run}/$${SEED_ENV}" d="${data}" rc=0 t=0.02 w="\${${SEED_ENV}_WAIT:-600}"
+  m=$((w * 50))
+  [ -p "$r.fifo" ] || { echo "setup-dind: $r.fifo is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }
+  seed_wait() {
+    n=0
+    while [ ! -s "$1" ]; do
+      [ "$n" -lt "$m" ] || return 1
+      sleep "$t" 2>/dev/null || { t=1 m=$w; }
+      n=$((n + 1))
+    done
+  }
+  if ! seed_wait "$r.plan"; then
+    echo "setup-dind: no word from the runner on the data-root restore within $w s; the daemon starts cold" >&2
+    echo 93 > "$r.status.tmp" && mv -f "$r.status.tmp" "$r.status"
+  elif [ "$(cat "$r.plan")" = data ]; then
+    if tar --version 2>/dev/null | grep -q 'GNU tar'; then
+      tar --extract --read-full-records --file="$r.fifo" --directory="$d" --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions || rc=$?
+    else
+      echo "setup-dind: this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)" >&2; rc=${NO_GNU_TAR}
+    fi
+    echo "$rc" > "$r.status.tmp" && mv -f "$r.status.tmp" "$r.status"
+    if [ "$rc" = 0 ]; then { seed_wait "$r.verdict" && [ "$(cat "$r.verdict")" = keep ]; } || rc=94; fi
+    if [ "$rc" != 0 ]; then
+      echo "setup-dind: the data-root restore was not completed (status $rc); what it wrote is removed and the daemon starts cold" >&2
+      rm -rf "$d"/* "$d"/.[!.]* "$d"/..?*
+      [ -z "$(ls -A "$d")" ] || { echo "setup-dind: could not empty $d" >&2; exit 92; }
+    fi
+  fi
+fi
+`;
+/**
+ * The cache's restore run through the daemon's init script. `restore` runs the backend's restore with the consumer it
+ * is given (and `waited`, the milliseconds the consumer spent waiting for the container, which are not the
+ * restore's); it resolves false when the restore failed (a missing entry is no failure). The lookup starts now.
+ */
+async function seedDaemon(jobDir, waitSeconds, restore, pollMs = 20) {
+    const name = `restore-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const base = (0,external_node_path_.join)(jobDir, name);
+    const fifo = `${base}.fifo`;
+    await run('mkfifo', ['-m', '600', fifo]);
+    let startedOne = () => undefined;
+    const container = new Promise((resolve) => (startedOne = resolve));
+    let waitedMs = 0;
+    const consume = async (tar) => {
+        await decide(base, 'plan', 'data');
+        const written = tar.writeTo(fifo);
+        // The verdict follows the writer at once: the init script reads it as soon as its tar is done.
+        const verdict = written.then(() => decide(base, 'verdict', 'keep'), () => decide(base, 'verdict', 'discard'));
+        const waiting = performance.now();
+        const target = await container;
+        waitedMs = performance.now() - waiting;
+        const status = target ? await initStatus(target, `${base}.status`, pollMs) : undefined;
+        if (status !== 0) {
+            // The init script never opened the FIFO, or stopped reading: the writer's open returns and its writes fail.
+            await unblock(fifo, external_node_fs_.constants.O_RDONLY);
+            await Promise.allSettled([written, verdict]);
+            throw new SnapshotError(target ? await whyNotUnpacked(target, status) : 'no daemon container was started');
+        }
+        await written;
+        await verdict;
+    };
+    const outcome = restore(consume, () => waitedMs).catch(() => false);
+    // No entry, or a failure before any tar: the init script goes on at once (a "data" written before stays).
+    const done = outcome.then(async (kept) => {
+        await decide(base, 'plan', 'none');
+        if (!kept)
+            await decide(base, 'verdict', 'discard');
+        return kept;
+    });
+    return {
+        env: [`${SEED_ENV}=${name}`, `${SEED_ENV}_WAIT=${waitSeconds}`],
+        started: async (target) => {
+            startedOne(target);
+            if (await done)
+                return true;
+            return (await target.engine.inspectContainer(target.id).catch(() => undefined))?.running === true;
+        },
+        abandon: async () => {
+            startedOne(undefined);
+            await done;
+        },
+    };
+}
+/** Writes the runner's word once: the first word stands (a hard link never replaces a file), and appears whole. */
+async function decide(base, kind, value) {
+    const final = `${base}.${kind}`;
+    const temporary = `${final}.${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`;
+    await (0,promises_namespaceObject.writeFile)(temporary, `${value}\n`, { mode: 0o644 });
+    try {
+        await (0,promises_namespaceObject.link)(temporary, final);
+    }
+    catch (e) {
+        if (e.code !== 'EEXIST')
+            throw e;
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(temporary, { force: true });
+    }
+}
+/** tar's exit code from the init script, or 'exited' when its container stopped running before it wrote one. */
+async function initStatus(target, file, pollMs) {
+    const read = async () => (await (0,promises_namespaceObject.readFile)(file, 'utf8').catch(() => '')).trim();
+    for (let i = 1;; i++) {
+        const text = await read();
+        if (text)
+            return Number(text);
+        // Asking the engine costs more than a look at the file: every quarter of a second.
+        if (i % Math.max(1, Math.round(250 / pollMs)) === 0) {
+            const c = await target.engine.inspectContainer(target.id).catch(() => undefined);
+            if (!c?.running) {
+                const last = await read();
+                return last ? Number(last) : 'exited';
+            }
+        }
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+}
+async function whyNotUnpacked(target, status) {
+    if (status === NO_GNU_TAR)
+        return 'this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)';
+    if (status === 93)
+        return 'the daemon\'s container had no word from the runner in time';
+    const output = (await target.engine.containerLogs(target.id, 10).catch(() => '')).trim().split('\n').filter((l) => /tar|setup-dind/.test(l)).join(' / ');
+    if (status === 'exited') {
+        const c = await target.engine.inspectContainer(target.id).catch(() => undefined);
+        return `the daemon's container ended before it unpacked the entry${c ? ` (exit ${c.exitCode})` : ''}${output ? `: ${output}` : ''}`;
+    }
+    return `unpacking in the daemon's container failed (tar exit ${status})${output ? `: ${output}` : ''}`;
 }
 
 ;// CONCATENATED MODULE: ./src/private-file.ts
@@ -4207,8 +4505,6 @@ function registryModeProblems(settings, use) {
     return problems;
 }
 
-// EXTERNAL MODULE: external "node:util"
-var external_node_util_ = __nccwpck_require__(7975);
 ;// CONCATENATED MODULE: ./src/registry/host.ts
 // socket mode: the runner's own daemon reads /etc/docker/certs.d at every pull and /etc/docker/daemon.json when it
 // reloads. The action changes them only as asked, records exactly what was there before, and post puts it back.
@@ -4219,7 +4515,7 @@ var external_node_util_ = __nccwpck_require__(7975);
 
 
 
-const run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
+const host_run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
 /** Defaults of a standard Linux install; SETUP_DIND_HOST_* variables override them for unusual runners. */
 function hostPaths(env) {
     return {
@@ -4236,7 +4532,7 @@ class PrivilegedFiles {
     }
     async sudo(args, what) {
         try {
-            await run('sudo', ['-n', ...args]);
+            await host_run('sudo', ['-n', ...args]);
         }
         catch (e) {
             const err = e;
@@ -4948,6 +5244,7 @@ async function dindExtras(o) {
 
 
 
+
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 const RUN_DIR = '/run/setup-dind';
 /** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
@@ -4974,7 +5271,7 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 fi
 mount --make-rshared / 2>/dev/null || :
 rm -f /var/run/docker.pid /run/docker.pid
-${IPTABLES_CHOICE}
+${seedScript()}${IPTABLES_CHOICE}
 ${MTU_SCRIPT}exec "$@"`;
 // Linux capabilities by number (capability.h), to turn our own bounding set into names the engine understands.
 const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
@@ -5169,7 +5466,9 @@ async function startDind(inputs, platform, state, s, outer, deps) {
         ...(volumes.length === 1 ? { rootlessDataRoot: volumes[0] } : {}),
         ...files,
     };
-    await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
+    // The init script unpacks where it sees the job directory's FIFO as we do: a local engine, a root image on runc.
+    const seeded = deps.seed && outer.address.kind === 'unix' && !inputs.dind.runtime && !inputs.dind.rootless;
+    await startFirstAccepted(engine, planInput, state, platform.log, seeded ? { seed: await deps.seed() } : { beforeStart: deps.beforeStart });
     await startHelpers(inputs, platform, state, engine, jobDir, network, deps.helperScript);
 }
 /**
@@ -5240,15 +5539,16 @@ async function writeDaemonFiles(inputs, jobDir, name) {
 }
 const withNetwork = (config, network) => Object.keys(network).length ? { ...config, ...network } : config;
 /** Tries the plans in order until the engine accepts one; says which privileges the daemon got when it matters. */
-async function startFirstAccepted(engine, planInput, state, log, beforeStart) {
+async function startFirstAccepted(engine, planInput, state, log, volume) {
     const { dind } = planInput.inputs;
     const plans = planDind(planInput);
     const failures = [];
-    let restore = beforeStart;
+    let restore = volume.beforeStart;
+    const { seed } = volume;
     for (const plan of plans) {
         let id;
         try {
-            id = await engine.createContainer(plan.spec);
+            id = await engine.createContainer(seed ? { ...plan.spec, Env: [...(plan.spec.Env ?? []), ...seed.env] } : plan.spec);
             state.update({ containerId: id, containerName: plan.spec.name, privilege: plan.strategy, startRequestedAt: Date.now() });
             if (restore) {
                 const usable = await restore(engine, id);
@@ -5257,8 +5557,6 @@ async function startFirstAccepted(engine, planInput, state, log, beforeStart) {
                     id = await replaceVolume(engine, id, plan.spec, planInput.labels, state);
             }
             await engine.startContainer(id);
-            reportGrant(plan.strategy, plans, failures, planInput, state, log);
-            return;
         }
         catch (e) {
             failures.push(e.message);
@@ -5266,8 +5564,15 @@ async function startFirstAccepted(engine, planInput, state, log, beforeStart) {
                 await engine.removeContainer(id).catch(() => undefined);
                 state.update({ containerId: undefined, privilege: undefined });
             }
+            continue;
         }
+        reportGrant(plan.strategy, plans, failures, planInput, state, log);
+        // The init script unpacks before dockerd; a container that ended instead (it could not see the FIFO) is replaced by a cold one.
+        if (seed && !(await seed.started({ engine, id })))
+            await engine.startContainer(await replaceVolume(engine, id, plan.spec, planInput.labels, state));
+        return;
     }
+    await seed?.abandon();
     const tried = plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`).join('; ');
     throw new Error(`Could not start the dind container (${tried}). ` +
         (dind.runtime
@@ -6145,150 +6450,6 @@ function parseCleanupStale(f, mode) {
     return ms;
 }
 
-;// CONCATENATED MODULE: ./src/cache/data-root.ts
-// data-root snapshots that keep what overlay layers need: extended attributes (trusted.overlay.opaque marks a
-// directory a later layer replaced), whiteout devices, owners by number. The engine's archive API keeps none of the
-// trusted.* attributes, so the tar is made (and unpacked) by GNU tar in a short-lived container of the dind image
-// that mounts the daemon's volume; it streams through a FIFO in the per-job directory, which that container mounts.
-// Runtime state never enters a snapshot: containers (with their restart policies), networks, containerd's task
-// state, volumes and temporary files are left out, and the daemon is pruned before it stops.
-
-
-
-
-
-
-
-const data_root_run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
-/** Where the helper sees the daemon's volume and the per-job directory. */
-const DATA = '/var/lib/docker';
-const JOB = '/run/setup-dind';
-/** Paths under the data root a snapshot leaves out: runtime state, and volumes (data of the job, not of the cache). */
-const SNAPSHOT_EXCLUDES = [
-    './containers', './network', './runtimes', './tmp', './volumes', './swarm', './image/*/layerdb/mounts',
-    './containerd/daemon/io.containerd.runtime.v2.task', './containerd/daemon/io.containerd.sandbox.controller.v1.shim',
-    './engine-id',
-];
-/** What a save leaves out: with cache-volumes the daemon's volumes stay in (named ones: anonymous volumes go with their containers). */
-const snapshotExcludes = (volumes = false) => (volumes ? SNAPSHOT_EXCLUDES.filter((x) => x !== './volumes') : SNAPSHOT_EXCLUDES);
-/** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
-const NO_GNU_TAR = 90;
-/**
- * The helper's script: `save` writes the data root into the FIFO, `restore` unpacks the FIFO into it. A fixed text:
- * the FIFO's path and the excludes arrive as arguments.
- */
-const SNAPSHOT_SCRIPT = `set -e
-mode=$1 fifo=$2; shift 2
-tar --version 2>/dev/null | grep -q 'GNU tar' || { echo "setup-dind: this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)" >&2; exit ${NO_GNU_TAR}; }
-[ -p "$fifo" ] || { echo "setup-dind: $fifo is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }
-cd ${DATA}
-if [ "$mode" = save ]; then
-  for x in "$@"; do set -- "$@" "--exclude=$x"; shift; done
-  exec tar --create --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --sparse --anchored "$@" .
-fi
-exec tar --extract --read-full-records --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions`;
-function helperSpec(place, mode, fifoName) {
-    return {
-        name: `${place.volume}-${mode}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`,
-        Image: place.image,
-        Entrypoint: ['sh', '-c', SNAPSHOT_SCRIPT, 'setup-dind-snapshot'],
-        Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? snapshotExcludes(place.volumes) : [])],
-        Labels: place.labels,
-        HostConfig: {
-            // Reading and writing trusted.* attributes needs CAP_SYS_ADMIN; nothing else beyond Docker's defaults.
-            CapAdd: ['SYS_ADMIN'],
-            NetworkMode: 'none',
-            Mounts: [
-                { Type: 'volume', Source: place.volume, Target: DATA, ...(mode === 'save' ? { ReadOnly: true } : {}) },
-                { Type: 'bind', Source: place.hostJobDir, Target: JOB },
-            ],
-        },
-    };
-}
-class SnapshotError extends Error {
-}
-async function makeFifo(jobDir) {
-    const name = `snapshot-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.fifo`;
-    const path = (0,external_node_path_.join)(jobDir, name);
-    await data_root_run('mkfifo', ['-m', '600', path]);
-    return { name, path };
-}
-/** Opens and closes the other end, so an open still waiting for a helper that died returns (and fails). */
-async function unblock(path, flags) {
-    const handle = await (0,promises_namespaceObject.open)(path, flags | external_node_fs_.constants.O_NONBLOCK).catch(() => undefined);
-    await handle?.close();
-}
-/** Runs the helper to its end; a SnapshotError with its output when it fails. */
-async function data_root_runHelper(place, spec, onExit) {
-    const { engine } = place;
-    const id = await engine.createContainer(spec);
-    try {
-        await engine.startContainer(id);
-        const code = await engine.waitContainer(id);
-        await onExit();
-        if (code !== 0) {
-            const output = (await engine.containerLogs(id, 20).catch(() => '')).trim();
-            throw new SnapshotError(`${spec.Cmd[0]} of the data root failed (exit ${code})${output ? `: ${output}` : ''}`);
-        }
-    }
-    finally {
-        await engine.removeContainer(id).catch(() => undefined);
-    }
-}
-/**
- * The daemon's (stopped) data root as a tar in a FIFO, written by the helper container. A directory backend's zstd
- * reads it there; a stream consumer gets a stream that ends only when the helper exited 0 (a tar cut short errors
- * instead of ending). Either way no backend ever stores a truncated snapshot as an entry.
- */
-async function snapshotDataRoot(place) {
-    const fifo = await makeFifo(place.jobDir);
-    let readerDone;
-    const made = data_root_runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
-        await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
-        await readerDone;
-    }).finally(async () => {
-        // A helper that never started or never opened the FIFO: a reader waiting in its open gets the end of the file.
-        await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
-        await (0,promises_namespaceObject.rm)(fifo.path, { force: true });
-    });
-    made.catch(() => undefined);
-    return {
-        fifo: fifo.path,
-        made,
-        stream: () => {
-            const out = new external_node_stream_.PassThrough();
-            const reader = (0,external_node_fs_.createReadStream)(fifo.path);
-            reader.on('error', (e) => out.destroy(e));
-            reader.pipe(out, { end: false });
-            readerDone = new Promise((resolve) => reader.on('close', resolve));
-            made.then(() => out.end(), (e) => out.destroy(e));
-            return out;
-        },
-    };
-}
-/**
- * Unpacks a snapshot tar into the daemon's volume (before dockerd starts). The source's own child process (zstd, for
- * a directory entry) writes into the FIFO: the tar never passes through Node.
- */
-async function restoreDataRootSnapshot(place, tar) {
-    const fifo = await makeFifo(place.jobDir);
-    try {
-        const written = tar.writeTo(fifo.path);
-        written.catch(() => undefined);
-        try {
-            await data_root_runHelper(place, helperSpec(place, 'restore', fifo.name), async () => undefined);
-        }
-        finally {
-            // A helper that never opened the FIFO (or stopped early): the writer's open returns, and its writes fail.
-            await unblock(fifo.path, external_node_fs_.constants.O_RDONLY);
-        }
-        await written;
-    }
-    finally {
-        await (0,promises_namespaceObject.rm)(fifo.path, { force: true });
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/cache/outputs.ts
 function cacheOutputs(record) {
     return {
@@ -7035,6 +7196,7 @@ function daemonMode(inputs, platform, state, engine, options) {
         readProcStatus: options.readProcStatus ?? (() => (0,promises_namespaceObject.readFile)('/proc/self/status', 'utf8')),
         socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
         beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
+        seed: inputs.cache?.strategy === 'data-root' ? seedDataRoot(inputs, platform, state) : undefined,
         helperScript: options.helperScript,
     });
 }
@@ -7051,6 +7213,24 @@ function restoreDataRoot(inputs, platform, state) {
         const record = await restoreEntry(started.backend, started.record, (tar) => restoreDataRootSnapshot(place, tar), platform.log, cacheDeadlineMs(platform.env));
         state.update({ cache: record });
         return !record.failed;
+    };
+}
+/** data-root through the daemon's own init script: the lookup starts now, the unpack when its container starts. */
+function seedDataRoot(inputs, platform, state) {
+    return async () => {
+        const started = startCache(inputs, platform);
+        if (!started)
+            return undefined;
+        const jobDir = state.value?.jobDir;
+        if (!jobDir)
+            throw new Error('the job directory is not recorded in state');
+        const deadlineMs = cacheDeadlineMs(platform.env);
+        // The init script waits for our word at most as long as the restore may take, and a minute more.
+        return seedDaemon(jobDir, Math.ceil(deadlineMs / 1000) + 60, async (consume, waited) => {
+            const record = await restoreEntry(started.backend, started.record, consume, platform.log, deadlineMs, waited);
+            state.update({ cache: record });
+            return !record.failed;
+        });
     };
 }
 /** Where a data-root snapshot is taken or restored: the daemon's volume on the outer engine, through the job directory. */

@@ -14,7 +14,7 @@ import { newSessionId, sessionLabels } from './session.js';
 import { type RunProbeResult, probeContainerRun } from './daemon/run-probe.js';
 import { runCheckVerdict } from './daemon/run-check.js';
 import { type CacheRecord, cacheDeadlineMs, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
-import { type SnapshotPlace, restoreDataRootSnapshot, snapshotDataRoot } from './cache/data-root.js';
+import { type DaemonSeed, type SnapshotPlace, restoreDataRootSnapshot, seedDaemon, snapshotDataRoot } from './cache/data-root.js';
 import { cacheOutputs } from './cache/outputs.js';
 import { pruneAfterSave } from './cache/prune.js';
 import { saveDindImage } from './cache/dind-image.js';
@@ -65,6 +65,7 @@ function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, en
     readProcStatus: options.readProcStatus ?? (() => readFile('/proc/self/status', 'utf8')),
     socketGroup: options.socketGroup ?? (() => process.getgid?.() ?? 0),
     beforeStart: inputs.cache?.strategy === 'data-root' ? restoreDataRoot(inputs, platform, state) : undefined,
+    seed: inputs.cache?.strategy === 'data-root' ? seedDataRoot(inputs, platform, state) : undefined,
     helperScript: options.helperScript,
   });
 }
@@ -81,6 +82,23 @@ function restoreDataRoot(inputs: Inputs, platform: Platform, state: StateRecorde
     const record = await restoreEntry(started.backend, started.record, (tar) => restoreDataRootSnapshot(place, tar), platform.log, cacheDeadlineMs(platform.env));
     state.update({ cache: record });
     return !record.failed;
+  };
+}
+
+/** data-root through the daemon's own init script: the lookup starts now, the unpack when its container starts. */
+function seedDataRoot(inputs: Inputs, platform: Platform, state: StateRecorder) {
+  return async (): Promise<DaemonSeed | undefined> => {
+    const started = startCache(inputs, platform);
+    if (!started) return undefined;
+    const jobDir = state.value?.jobDir;
+    if (!jobDir) throw new Error('the job directory is not recorded in state');
+    const deadlineMs = cacheDeadlineMs(platform.env);
+    // The init script waits for our word at most as long as the restore may take, and a minute more.
+    return seedDaemon(jobDir, Math.ceil(deadlineMs / 1000) + 60, async (consume, waited) => {
+      const record = await restoreEntry(started.backend, started.record, consume, platform.log, deadlineMs, waited);
+      state.update({ cache: record });
+      return !record.failed;
+    });
   };
 }
 

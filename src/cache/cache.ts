@@ -157,13 +157,17 @@ export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Pro
 
 const sameIds = (a: string[] | undefined, b: string[]) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** Restores an entry with `consume`; a failure is a warning and a miss. */
+/**
+ * Restores an entry with `consume`; a failure is a warning and a miss. `waitedMs`: how long the consumer waited for
+ * what a job without a cache waits for too (the daemon's container starting); the time reported leaves it out.
+ */
 export async function restoreEntry(
   backend: CacheBackend,
   record: CacheRecord,
   consume: (tar: TarSource) => Promise<void>,
   log: Logger,
   deadlineMs = 600_000,
+  waitedMs: () => number = () => 0,
 ): Promise<CacheRecord> {
   const started = performance.now();
   try {
@@ -172,8 +176,11 @@ export async function restoreEntry(
       log.info(`setup-dind cache: no entry for ${record.key}${record.restoreKeys.length ? ` or ${record.restoreKeys.join(', ')}*` : ''} in ${backend.name}.`);
       return { ...record, hit: 'false' };
     }
-    const seconds = (performance.now() - started) / 1000;
-    log.info(`setup-dind cache: restored ${entry.key} (${mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s.`);
+    // Time the consumer spent waiting for something every job waits for (the daemon's container to start) is not the restore's.
+    const waited = waitedMs() / 1000;
+    const seconds = (performance.now() - started) / 1000 - waited;
+    const besides = waited >= 0.005 ? `, besides ${waited.toFixed(2)} s waiting for the daemon's container to start` : '';
+    log.info(`setup-dind cache: restored ${entry.key} (${mb(entry.bytes)}) from ${backend.name} in ${seconds.toFixed(2)} s${besides}.`);
     return { ...record, hit: entry.key === record.key ? 'true' : 'partial', restoredKey: entry.key, restoredBytes: entry.bytes, restoreSeconds: seconds };
   } catch (e) {
     if (e instanceof DeadlineError) await backend.abandon?.().catch(() => undefined);

@@ -1,13 +1,15 @@
 // data-root snapshots that keep what overlay layers need: extended attributes (trusted.overlay.opaque marks a
 // directory a later layer replaced), whiteout devices, owners by number. The engine's archive API keeps none of the
-// trusted.* attributes, so the tar is made (and unpacked) by GNU tar in a short-lived container of the dind image
-// that mounts the daemon's volume; it streams through a FIFO in the per-job directory, which that container mounts.
+// trusted.* attributes, so the tar is made by GNU tar in a short-lived container of the dind image that mounts the
+// daemon's volume, and unpacked by the daemon's own container before dockerd starts (seedScript in its init script;
+// a helper container where that cannot be: another runtime, a remote engine). It streams through a FIFO in the
+// per-job directory, which those containers mount.
 // Runtime state never enters a snapshot: containers (with their restart policies), networks, containerd's task
 // state, volumes and temporary files are left out, and the daemon is pruned before it stops.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { link, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
@@ -166,4 +168,170 @@ export async function restoreDataRootSnapshot(place: SnapshotPlace, tar: TarSour
   } finally {
     await rm(fifo.path, { force: true });
   }
+}
+
+/**
+ * The daemon's own container unpacks a snapshot (a root image through runc on a local engine): its init script runs
+ * this before dockerd, so no helper container is created and started, and the backend's lookup (a download, from a
+ * cache service) runs while the engine creates and starts the daemon's container. The hand-over goes through files
+ * in the job directory named by SETUP_DIND_RESTORE:
+ *   .fifo     the tar, written by the runner's zstd (or cat); made before the container is created
+ *   .plan     the runner's word: "data" (the tar comes through the FIFO) or "none" (no entry: start cold)
+ *   .status   tar's exit code, from the init script (90: no GNU tar, 93: no plan in time)
+ *   .verdict  the runner's word after its writer ended: "keep", or "discard" (zstd failed: the tar may be cut short or
+ *             corrupt even when tar itself succeeded); anything but "keep" empties the data root again
+ * A FIFO that is not there (the engine sees another file system) ends the container with 91. SETUP_DIND_RESTORE_WAIT
+ * bounds each wait of the init script: a runner that is gone leaves a cold daemon, never a hanging one.
+ */
+export const SEED_ENV = 'SETUP_DIND_RESTORE';
+
+export const seedScript = (run = JOB, data = DATA) => `if [ -n "\${${SEED_ENV}:-}" ]; then
+  r="${run}/$${SEED_ENV}" d="${data}" rc=0 t=0.02 w="\${${SEED_ENV}_WAIT:-600}"
+  m=$((w * 50))
+  [ -p "$r.fifo" ] || { echo "setup-dind: $r.fifo is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }
+  seed_wait() {
+    n=0
+    while [ ! -s "$1" ]; do
+      [ "$n" -lt "$m" ] || return 1
+      sleep "$t" 2>/dev/null || { t=1 m=$w; }
+      n=$((n + 1))
+    done
+  }
+  if ! seed_wait "$r.plan"; then
+    echo "setup-dind: no word from the runner on the data-root restore within $w s; the daemon starts cold" >&2
+    echo 93 > "$r.status.tmp" && mv -f "$r.status.tmp" "$r.status"
+  elif [ "$(cat "$r.plan")" = data ]; then
+    if tar --version 2>/dev/null | grep -q 'GNU tar'; then
+      tar --extract --read-full-records --file="$r.fifo" --directory="$d" --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions || rc=$?
+    else
+      echo "setup-dind: this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)" >&2; rc=${NO_GNU_TAR}
+    fi
+    echo "$rc" > "$r.status.tmp" && mv -f "$r.status.tmp" "$r.status"
+    if [ "$rc" = 0 ]; then { seed_wait "$r.verdict" && [ "$(cat "$r.verdict")" = keep ]; } || rc=94; fi
+    if [ "$rc" != 0 ]; then
+      echo "setup-dind: the data-root restore was not completed (status $rc); what it wrote is removed and the daemon starts cold" >&2
+      rm -rf "$d"/* "$d"/.[!.]* "$d"/..?*
+      [ -z "$(ls -A "$d")" ] || { echo "setup-dind: could not empty $d" >&2; exit 92; }
+    fi
+  fi
+fi
+`;
+
+/** What the daemon's container is, once the engine started it: where its init script is watched. */
+export interface SeedTarget {
+  engine: Pick<EngineClient, 'inspectContainer' | 'containerLogs'>;
+  id: string;
+}
+
+/** An unpack by the daemon's init script, prepared before its container is created. */
+export interface DaemonSeed {
+  /** For the daemon's container (every plan tried): the init script unpacks the entry they name. */
+  readonly env: string[];
+  /**
+   * The engine started this container: the restore goes to its end. False when the container is no longer running
+   * (its init script gave up on a FIFO it cannot see): the caller replaces it by a cold one.
+   */
+  started(target: SeedTarget): Promise<boolean>;
+  /** No container was started: the writer is released and the restore ends as failed. */
+  abandon(): Promise<void>;
+}
+
+/**
+ * The cache's restore run through the daemon's init script. `restore` runs the backend's restore with the consumer it
+ * is given (and `waited`, the milliseconds the consumer spent waiting for the container, which are not the
+ * restore's); it resolves false when the restore failed (a missing entry is no failure). The lookup starts now.
+ */
+export async function seedDaemon(
+  jobDir: string,
+  waitSeconds: number,
+  restore: (consume: (tar: TarSource) => Promise<void>, waited: () => number) => Promise<boolean>,
+  pollMs = 20,
+): Promise<DaemonSeed> {
+  const name = `restore-${randomBytes(4).toString('hex')}`;
+  const base = join(jobDir, name);
+  const fifo = `${base}.fifo`;
+  await run('mkfifo', ['-m', '600', fifo]);
+  let startedOne: (target: SeedTarget | undefined) => void = () => undefined;
+  const container = new Promise<SeedTarget | undefined>((resolve) => (startedOne = resolve));
+  let waitedMs = 0;
+  const consume = async (tar: TarSource): Promise<void> => {
+    await decide(base, 'plan', 'data');
+    const written = tar.writeTo(fifo);
+    // The verdict follows the writer at once: the init script reads it as soon as its tar is done.
+    const verdict = written.then(() => decide(base, 'verdict', 'keep'), () => decide(base, 'verdict', 'discard'));
+    const waiting = performance.now();
+    const target = await container;
+    waitedMs = performance.now() - waiting;
+    const status = target ? await initStatus(target, `${base}.status`, pollMs) : undefined;
+    if (status !== 0) {
+      // The init script never opened the FIFO, or stopped reading: the writer's open returns and its writes fail.
+      await unblock(fifo, constants.O_RDONLY);
+      await Promise.allSettled([written, verdict]);
+      throw new SnapshotError(target ? await whyNotUnpacked(target, status) : 'no daemon container was started');
+    }
+    await written;
+    await verdict;
+  };
+  const outcome = restore(consume, () => waitedMs).catch(() => false);
+  // No entry, or a failure before any tar: the init script goes on at once (a "data" written before stays).
+  const done = outcome.then(async (kept) => {
+    await decide(base, 'plan', 'none');
+    if (!kept) await decide(base, 'verdict', 'discard');
+    return kept;
+  });
+  return {
+    env: [`${SEED_ENV}=${name}`, `${SEED_ENV}_WAIT=${waitSeconds}`],
+    started: async (target) => {
+      startedOne(target);
+      if (await done) return true;
+      return (await target.engine.inspectContainer(target.id).catch(() => undefined))?.running === true;
+    },
+    abandon: async () => {
+      startedOne(undefined);
+      await done;
+    },
+  };
+}
+
+/** Writes the runner's word once: the first word stands (a hard link never replaces a file), and appears whole. */
+async function decide(base: string, kind: 'plan' | 'verdict', value: string): Promise<void> {
+  const final = `${base}.${kind}`;
+  const temporary = `${final}.${randomBytes(3).toString('hex')}`;
+  await writeFile(temporary, `${value}\n`, { mode: 0o644 });
+  try {
+    await link(temporary, final);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    await rm(temporary, { force: true });
+  }
+}
+
+/** tar's exit code from the init script, or 'exited' when its container stopped running before it wrote one. */
+async function initStatus(target: SeedTarget, file: string, pollMs: number): Promise<number | 'exited'> {
+  const read = async () => (await readFile(file, 'utf8').catch(() => '')).trim();
+  for (let i = 1; ; i++) {
+    const text = await read();
+    if (text) return Number(text);
+    // Asking the engine costs more than a look at the file: every quarter of a second.
+    if (i % Math.max(1, Math.round(250 / pollMs)) === 0) {
+      const c = await target.engine.inspectContainer(target.id).catch(() => undefined);
+      if (!c?.running) {
+        const last = await read();
+        return last ? Number(last) : 'exited';
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+async function whyNotUnpacked(target: SeedTarget, status: number | 'exited' | undefined): Promise<string> {
+  if (status === NO_GNU_TAR) return 'this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)';
+  if (status === 93) return 'the daemon\'s container had no word from the runner in time';
+  const output = (await target.engine.containerLogs(target.id, 10).catch(() => '')).trim().split('\n').filter((l) => /tar|setup-dind/.test(l)).join(' / ');
+  if (status === 'exited') {
+    const c = await target.engine.inspectContainer(target.id).catch(() => undefined);
+    return `the daemon's container ended before it unpacked the entry${c ? ` (exit ${c.exitCode})` : ''}${output ? `: ${output}` : ''}`;
+  }
+  return `unpacking in the daemon's container failed (tar exit ${status})${output ? `: ${output}` : ''}`;
 }

@@ -17,6 +17,7 @@ import { IPTABLES_CHOICE } from './iptables.js';
 import { apiVersionEnvironment } from './api-version.js';
 import { supplyDindImage } from './image-supply.js';
 import { restoreDindImage } from '../cache/dind-image.js';
+import { type DaemonSeed, seedScript } from '../cache/data-root.js';
 import { daemonConfigFor } from '../registry/apply.js';
 import { networkDaemonJson } from '../network/settings.js';
 import { MTU_SCRIPT } from './network.js';
@@ -51,7 +52,7 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 fi
 mount --make-rshared / 2>/dev/null || :
 rm -f /var/run/docker.pid /run/docker.pid
-${IPTABLES_CHOICE}
+${seedScript()}${IPTABLES_CHOICE}
 ${MTU_SCRIPT}exec "$@"`;
 
 // Linux capabilities by number (capability.h), to turn our own bounding set into names the engine understands.
@@ -210,6 +211,11 @@ export interface DindDependencies {
    * Returning false means the volume holds a partial restore: it is replaced by an empty one.
    */
   beforeStart?: (engine: EngineClient, containerId: string) => Promise<boolean>;
+  /**
+   * The data-root cache restored by the daemon's own init script instead (a root image through runc on a local
+   * engine): prepared before the first container is created; none when the cache is off.
+   */
+  seed?: () => Promise<DaemonSeed | undefined>;
   /** The bundle to start the early run check with (run-check.ts); none: main runs the probe itself. */
   helperScript?: string;
 }
@@ -285,7 +291,9 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
     ...(volumes.length === 1 ? { rootlessDataRoot: volumes[0] } : {}),
     ...files,
   };
-  await startFirstAccepted(engine, planInput, state, platform.log, deps.beforeStart);
+  // The init script unpacks where it sees the job directory's FIFO as we do: a local engine, a root image on runc.
+  const seeded = deps.seed && outer.address.kind === 'unix' && !inputs.dind.runtime && !inputs.dind.rootless;
+  await startFirstAccepted(engine, planInput, state, platform.log, seeded ? { seed: await deps.seed!() } : { beforeStart: deps.beforeStart });
   await startHelpers(inputs, platform, state, engine, jobDir, network, deps.helperScript);
 }
 
@@ -360,16 +368,23 @@ async function writeDaemonFiles(inputs: Inputs, jobDir: string, name: string): P
 const withNetwork = (config: Record<string, unknown> | undefined, network: Record<string, unknown>) =>
   Object.keys(network).length ? { ...config, ...network } : config;
 
+/** How the data-root cache fills the daemon's volume: a helper before the first start, or the init script (seed). */
+interface VolumeRestore {
+  beforeStart?: DindDependencies['beforeStart'];
+  seed?: DaemonSeed;
+}
+
 /** Tries the plans in order until the engine accepts one; says which privileges the daemon got when it matters. */
-async function startFirstAccepted(engine: EngineClient, planInput: DindSpecInput, state: StateRecorder, log: Logger, beforeStart: DindDependencies['beforeStart']): Promise<void> {
+async function startFirstAccepted(engine: EngineClient, planInput: DindSpecInput, state: StateRecorder, log: Logger, volume: VolumeRestore): Promise<void> {
   const { dind } = planInput.inputs;
   const plans = planDind(planInput);
   const failures: string[] = [];
-  let restore = beforeStart;
+  let restore = volume.beforeStart;
+  const { seed } = volume;
   for (const plan of plans) {
     let id: string | undefined;
     try {
-      id = await engine.createContainer(plan.spec);
+      id = await engine.createContainer(seed ? { ...plan.spec, Env: [...(plan.spec.Env ?? []), ...seed.env] } : plan.spec);
       state.update({ containerId: id, containerName: plan.spec.name, privilege: plan.strategy, startRequestedAt: Date.now() });
       if (restore) {
         const usable = await restore(engine, id);
@@ -377,16 +392,20 @@ async function startFirstAccepted(engine: EngineClient, planInput: DindSpecInput
         if (!usable) id = await replaceVolume(engine, id, plan.spec, planInput.labels, state);
       }
       await engine.startContainer(id);
-      reportGrant(plan.strategy, plans, failures, planInput, state, log);
-      return;
     } catch (e) {
       failures.push((e as Error).message);
       if (id) {
         await engine.removeContainer(id).catch(() => undefined);
         state.update({ containerId: undefined, privilege: undefined });
       }
+      continue;
     }
+    reportGrant(plan.strategy, plans, failures, planInput, state, log);
+    // The init script unpacks before dockerd; a container that ended instead (it could not see the FIFO) is replaced by a cold one.
+    if (seed && !(await seed.started({ engine, id }))) await engine.startContainer(await replaceVolume(engine, id, plan.spec, planInput.labels, state));
+    return;
   }
+  await seed?.abandon();
   const tried = plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`).join('; ');
   throw new Error(
     `Could not start the dind container (${tried}). ` +
