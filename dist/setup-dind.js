@@ -5782,8 +5782,11 @@ function existingDaemon(inputs, locate, state, clock = realClock) {
 
 
 
-/** Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save). */
-const STOP_GRACE_SECONDS = 5;
+/**
+ * Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save).
+ * dockerd 23 and later wait up to 5 s for clients with open requests (a step's `docker events &`) before they exit.
+ */
+const STOP_GRACE_SECONDS = 10;
 /** Runs removals side by side; each outcome is reported through `attempt`, in the order they are listed. */
 async function together(removals, attempt) {
     const outcomes = removals.map(([, fn]) => fn().then(() => undefined, (e) => e));
@@ -5808,8 +5811,35 @@ async function removeObjects(engine, found, attempt, alongside = []) {
         ...alongside,
     ], attempt);
 }
-async function cleanupSession(state, log) {
+/**
+ * The job's background processes: a run check still waiting for the daemon (main never came), and the port forwarder
+ * (it follows the daemon and logs into the job directory). Post stops them first: a stopping dockerd (23 and later)
+ * waits up to 5 s for the forwarder's open event stream before it exits, which a data-root save's clean stop pays.
+ */
+async function stopBackground(state, log) {
     const report = { removed: [], warnings: [] };
+    if (state.runCheck && state.runCheck.pid !== state.forwarder?.pid)
+        await stopRunCheck(state.runCheck).catch(() => false);
+    const forwarder = state.forwarder;
+    if (!forwarder)
+        return report;
+    try {
+        for (const w of forwarderWarnings(forwarder))
+            log.warning(`setup-dind port forwarding: ${w}`);
+        if (await stopForwarder(forwarder))
+            report.removed.push(`port forwarder (pid ${forwarder.pid})`);
+    }
+    catch (e) {
+        const message = `Could not stop the port forwarder (pid ${forwarder.pid}): ${e.message}`;
+        report.warnings.push(message);
+        log.warning(message);
+    }
+    return report;
+}
+/** Removes what the session made; `background` is what stopBackground reported when the caller ran it already. */
+async function cleanupSession(state, log, background) {
+    const stopped = background ?? (await stopBackground(state, log));
+    const report = { removed: [], warnings: [...stopped.warnings] };
     const attempt = async (what, fn) => {
         try {
             await fn();
@@ -5821,24 +5851,6 @@ async function cleanupSession(state, log) {
             log.warning(message);
         }
     };
-    // A run check still waiting for the daemon (main never came) is stopped before the daemon goes.
-    if (state.runCheck && state.runCheck.pid !== state.forwarder?.pid)
-        await stopRunCheck(state.runCheck).catch(() => false);
-    // The forwarder goes first (it follows the daemon and logs into the job directory), but is named last.
-    const forwarder = state.forwarder;
-    let forwarderStopped = false;
-    if (forwarder) {
-        for (const w of forwarderWarnings(forwarder))
-            log.warning(`setup-dind port forwarding: ${w}`);
-        try {
-            forwarderStopped = await stopForwarder(forwarder);
-        }
-        catch (e) {
-            const message = `Could not stop the port forwarder (pid ${forwarder.pid}): ${e.message}`;
-            report.warnings.push(message);
-            log.warning(message);
-        }
-    }
     // The directory goes after the container that mounts it (a live dockerd could still write into it).
     const dir = state.jobDir;
     const alongside = dir && (0,external_node_fs_.existsSync)(dir) ? [[`directory ${dir}`, () => (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true })]] : [];
@@ -5862,8 +5874,8 @@ async function cleanupSession(state, log) {
     else {
         await together(alongside, attempt);
     }
-    if (forwarderStopped)
-        report.removed.push(`port forwarder (pid ${forwarder.pid})`);
+    // The forwarder went first, but is named last.
+    report.removed.push(...stopped.removed);
     return report;
 }
 /**
@@ -7467,6 +7479,8 @@ async function runPost(platform, options = {}) {
         if (s.dockerContext) {
             await removeDockerContext(s.dockerContext).catch((e) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
         }
+        // Nothing runs in the background any more: the job's steps are done, and a daemon stopped for a save exits at once.
+        const background = await stopBackground(s, platform.log);
         try {
             await undoBuilder(s, platform);
             if (s.cache && s.ready && s.endpoint) {
@@ -7484,7 +7498,7 @@ async function runPost(platform, options = {}) {
         }
         finally {
             // Whatever happened to the cache save or the host files, the daemon and its objects are removed.
-            const report = await cleanupSession(s, platform.log);
+            const report = await cleanupSession(s, platform.log, background);
             state.update({ cleanedUp: true });
             const took = ((performance.now() - started) / 1000).toFixed(2);
             if (report.removed.length)

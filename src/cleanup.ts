@@ -15,8 +15,11 @@ export interface CleanupReport {
   warnings: string[];
 }
 
-/** Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save). */
-export const STOP_GRACE_SECONDS = 5;
+/**
+ * Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save).
+ * dockerd 23 and later wait up to 5 s for clients with open requests (a step's `docker events &`) before they exit.
+ */
+export const STOP_GRACE_SECONDS = 10;
 
 type Attempt = (what: string, fn: () => Promise<void>) => Promise<void>;
 type Removal = [what: string, fn: () => Promise<void>];
@@ -49,8 +52,31 @@ async function removeObjects(engine: EngineClient, found: LabelledObjects, attem
   );
 }
 
-export async function cleanupSession(state: SessionState, log: Logger): Promise<CleanupReport> {
+/**
+ * The job's background processes: a run check still waiting for the daemon (main never came), and the port forwarder
+ * (it follows the daemon and logs into the job directory). Post stops them first: a stopping dockerd (23 and later)
+ * waits up to 5 s for the forwarder's open event stream before it exits, which a data-root save's clean stop pays.
+ */
+export async function stopBackground(state: SessionState, log: Logger): Promise<CleanupReport> {
   const report: CleanupReport = { removed: [], warnings: [] };
+  if (state.runCheck && state.runCheck.pid !== state.forwarder?.pid) await stopRunCheck(state.runCheck).catch(() => false);
+  const forwarder = state.forwarder;
+  if (!forwarder) return report;
+  try {
+    for (const w of forwarderWarnings(forwarder)) log.warning(`setup-dind port forwarding: ${w}`);
+    if (await stopForwarder(forwarder)) report.removed.push(`port forwarder (pid ${forwarder.pid})`);
+  } catch (e) {
+    const message = `Could not stop the port forwarder (pid ${forwarder.pid}): ${(e as Error).message}`;
+    report.warnings.push(message);
+    log.warning(message);
+  }
+  return report;
+}
+
+/** Removes what the session made; `background` is what stopBackground reported when the caller ran it already. */
+export async function cleanupSession(state: SessionState, log: Logger, background?: CleanupReport): Promise<CleanupReport> {
+  const stopped = background ?? (await stopBackground(state, log));
+  const report: CleanupReport = { removed: [], warnings: [...stopped.warnings] };
   const attempt = async (what: string, fn: () => Promise<void>) => {
     try {
       await fn();
@@ -62,21 +88,6 @@ export async function cleanupSession(state: SessionState, log: Logger): Promise<
     }
   };
 
-  // A run check still waiting for the daemon (main never came) is stopped before the daemon goes.
-  if (state.runCheck && state.runCheck.pid !== state.forwarder?.pid) await stopRunCheck(state.runCheck).catch(() => false);
-  // The forwarder goes first (it follows the daemon and logs into the job directory), but is named last.
-  const forwarder = state.forwarder;
-  let forwarderStopped = false;
-  if (forwarder) {
-    for (const w of forwarderWarnings(forwarder)) log.warning(`setup-dind port forwarding: ${w}`);
-    try {
-      forwarderStopped = await stopForwarder(forwarder);
-    } catch (e) {
-      const message = `Could not stop the port forwarder (pid ${forwarder.pid}): ${(e as Error).message}`;
-      report.warnings.push(message);
-      log.warning(message);
-    }
-  }
   // The directory goes after the container that mounts it (a live dockerd could still write into it).
   const dir = state.jobDir;
   const alongside: Removal[] = dir && existsSync(dir) ? [[`directory ${dir}`, () => rm(dir, { recursive: true, force: true })]] : [];
@@ -98,7 +109,8 @@ export async function cleanupSession(state: SessionState, log: Logger): Promise<
   } else {
     await together(alongside, attempt);
   }
-  if (forwarderStopped) report.removed.push(`port forwarder (pid ${forwarder!.pid})`);
+  // The forwarder went first, but is named last.
+  report.removed.push(...stopped.removed);
   return report;
 }
 

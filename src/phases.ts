@@ -6,7 +6,7 @@ import { dindDaemon } from './daemon/dind.js';
 import { existingDaemon } from './daemon/existing.js';
 import { type EngineLocation, checkedEndpoint, formatAddress, loadEndpoint, locateEngine } from './endpoint.js';
 import { type DaemonInfo, EngineClient } from './engine/client.js';
-import { STOP_GRACE_SECONDS, cleanupSession, reapStale } from './cleanup.js';
+import { STOP_GRACE_SECONDS, cleanupSession, reapStale, stopBackground } from './cleanup.js';
 import { type Inputs, InputError, parseInputs } from './inputs.js';
 import type { Platform } from './platform/platform.js';
 import { type Clock, NotReadyError, type Ready, realClock, waitUntilReady } from './readiness.js';
@@ -325,6 +325,8 @@ export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'o
     if (s.dockerContext) {
       await removeDockerContext(s.dockerContext).catch((e: Error) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
     }
+    // Nothing runs in the background any more: the job's steps are done, and a daemon stopped for a save exits at once.
+    const background = await stopBackground(s, platform.log);
     try {
       await undoBuilder(s, platform);
       if (s.cache && s.ready && s.endpoint) {
@@ -338,7 +340,7 @@ export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'o
       if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
     } finally {
       // Whatever happened to the cache save or the host files, the daemon and its objects are removed.
-      const report = await cleanupSession(s, platform.log);
+      const report = await cleanupSession(s, platform.log, background);
       state.update({ cleanedUp: true });
       const took = ((performance.now() - started) / 1000).toFixed(2);
       if (report.removed.length) platform.log.info(`setup-dind: removed ${report.removed.join(', ')} in ${took} s.`);

@@ -140,7 +140,7 @@ describe('post', () => {
     await runPost(platform);
     expect(calls).not.toContain('POST /containers/create');
     expect(existsSync(cacheDir)).toBe(false);
-    expect(warnings(platform)).toEqual([expect.stringMatching(/saving failed \(the daemon did not shut down cleanly \(it was killed after 5 s\); a snapshot of its data root could be inconsistent, so it is not saved\)/)]);
+    expect(warnings(platform)).toEqual([expect.stringMatching(/saving failed \(the daemon did not shut down cleanly \(it was killed after 10 s\); a snapshot of its data root could be inconsistent, so it is not saved\)/)]);
     expect(calls.slice(-2)).toEqual(['DELETE /containers/c1', 'DELETE /volumes/setup-dind-s']);
   });
 });
