@@ -5455,6 +5455,11 @@ function seedDataRoot(inputs, platform, state) {
             const record = await restoreEntry(started.backend, started.record, consume, platform.log, deadlineMs, waited);
             state.update({ cache: record });
             return !record.failed;
+        }).catch((e) => {
+            // Like every cache failure: a warning and a cold daemon (post may still save).
+            platform.log.warning(`setup-dind cache: the data-root restore could not be prepared (${e.message}); the daemon starts cold.`);
+            state.update({ cache: { ...started.record, failed: true } });
+            return undefined;
         });
     };
 }
