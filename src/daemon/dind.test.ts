@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { INPUT_DEFAULTS, type InputName, parseInputs } from '../inputs.js';
 import { apiVersionEnvironment } from './api-version.js';
-import { INIT_SCRIPT, NESTED_DOCKERD_CAPABILITIES, describeGrant, planDind, withheldCapabilities } from './dind.js';
+import type { DaemonSeed } from '../cache/data-root.js';
+import type { ContainerSpec, EngineClient } from '../engine/client.js';
+import { memoryPlatform } from '../platform/memory.js';
+import { StateRecorder } from '../state.js';
+import { INIT_SCRIPT, NESTED_DOCKERD_CAPABILITIES, type VolumeRestore, describeGrant, planDind, startFirstAccepted, withheldCapabilities } from './dind.js';
 
 const inputs = (given: Partial<Record<InputName, string>> = {}) =>
   parseInputs((name) => given[name] ?? (name === 'job-status' ? 'success' : INPUT_DEFAULTS[name]));
@@ -154,5 +158,73 @@ describe('planDind: rootless images', () => {
     expect(() => inputs({ mode: 'socket', rootless: 'true' })).toThrow(/input "rootless": "true" applies only to mode dind/);
     expect(inputs({ image: 'docker:dind-rootless' }).dind).toMatchObject({ rootless: true, tcp: true });
     expect(inputs({ image: 'rootless/dind:1' }).dind.rootless).toBe(false);
+  });
+});
+
+describe('startFirstAccepted with the data-root seed', () => {
+  /** An engine that refuses `refuse` starts (the first ones), and records what it was asked. */
+  function engine(refuse: number) {
+    const calls: string[] = [];
+    const envs: string[][] = [];
+    let n = 0;
+    const fake = {
+      createContainer: async (spec: ContainerSpec) => {
+        envs.push(spec.Env ?? []);
+        calls.push(`create ${spec.HostConfig.Privileged ? 'privileged' : 'other'}`);
+        return `c${++n}`;
+      },
+      startContainer: async (id: string) => {
+        calls.push(`start ${id}`);
+        if (refuse-- > 0) throw new Error('unable to apply caps: operation not permitted');
+      },
+      removeContainer: async (id: string) => void calls.push(`remove ${id}`),
+      removeVolume: async (name: string) => void calls.push(`remove volume ${name}`),
+      createVolume: async (name: string) => void calls.push(`create volume ${name}`),
+    };
+    return { fake: fake as unknown as EngineClient, calls, envs };
+  }
+  const seed = (usable: boolean) => {
+    const seen: string[] = [];
+    const s: DaemonSeed = {
+      env: ['SETUP_DIND_RESTORE=restore-1', 'SETUP_DIND_RESTORE_WAIT=660'],
+      started: async (t) => (seen.push(`started ${t.id}`), usable),
+      abandon: async () => void seen.push('abandoned'),
+    };
+    return { s, seen };
+  };
+  const start = (e: EngineClient, volume: VolumeRestore) => {
+    const platform = memoryPlatform();
+    const state = new StateRecorder(platform.state);
+    state.begin({ session: 's1', mode: 'dind', startedWith: {} } as never);
+    const input = { inputs: inputs(), session: 's1', labels: { l: 'v' }, hostJobDir: '/host/tmp/job', socketGroup: 118, withheld: ['SYS_RESOURCE'], configFile: false, certsDir: false };
+    return { run: startFirstAccepted(e, input, state, platform.log, volume), state };
+  };
+
+  it('gives every plan the seed\'s environment, and hands the started container to the seed after a refused start', async () => {
+    const { fake, calls, envs } = engine(1);
+    const { s, seen } = seed(true);
+    const { run, state } = start(fake, { seed: s });
+    await run;
+    expect(calls).toEqual(['create privileged', 'start c1', 'remove c1', 'create other', 'start c2']);
+    expect(envs.map((e) => e.filter((x) => x.startsWith('SETUP_DIND_RESTORE')))).toEqual([s.env, s.env]);
+    expect(seen).toEqual(['started c2']);
+    expect(state.value?.containerId).toBe('c2');
+  });
+
+  it('replaces a container that ended before it unpacked by a cold one: a new volume, no seed environment', async () => {
+    const { fake, calls, envs } = engine(1);
+    const { s } = seed(false);
+    const { run, state } = start(fake, { seed: s });
+    await run;
+    expect(calls.slice(4)).toEqual(['start c2', 'remove c2', 'remove volume setup-dind-s1', 'create volume setup-dind-s1', 'create other', 'start c3']);
+    expect(envs[2]!.some((x) => x.startsWith('SETUP_DIND_RESTORE'))).toBe(false);
+    expect(state.value?.containerId).toBe('c3');
+  });
+
+  it('abandons the seed when no plan starts, and fails naming every refusal', async () => {
+    const { fake } = engine(3);
+    const { s, seen } = seed(true);
+    await expect(start(fake, { seed: s }).run).rejects.toThrow(/Could not start the dind container \(privileged: .*unable to apply caps.*; explicit-capabilities: .*; minimal-capabilities: .*\)/);
+    expect(seen).toEqual(['abandoned']);
   });
 });

@@ -369,13 +369,13 @@ const withNetwork = (config: Record<string, unknown> | undefined, network: Recor
   Object.keys(network).length ? { ...config, ...network } : config;
 
 /** How the data-root cache fills the daemon's volume: a helper before the first start, or the init script (seed). */
-interface VolumeRestore {
+export interface VolumeRestore {
   beforeStart?: DindDependencies['beforeStart'];
   seed?: DaemonSeed;
 }
 
 /** Tries the plans in order until the engine accepts one; says which privileges the daemon got when it matters. */
-async function startFirstAccepted(engine: EngineClient, planInput: DindSpecInput, state: StateRecorder, log: Logger, volume: VolumeRestore): Promise<void> {
+export async function startFirstAccepted(engine: EngineClient, planInput: DindSpecInput, state: StateRecorder, log: Logger, volume: VolumeRestore): Promise<void> {
   const { dind } = planInput.inputs;
   const plans = planDind(planInput);
   const failures: string[] = [];
