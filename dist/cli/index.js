@@ -2938,11 +2938,16 @@ async function restoreDataRootSnapshot(place, tar) {
  *   .status   tar's exit code, from the init script (90: no GNU tar, 93: no plan in time)
  *   .verdict  the runner's word after its writer ended: "keep", or "discard" (zstd failed: the tar may be cut short or
  *             corrupt even when tar itself succeeded); anything but "keep" empties the data root again
- * A FIFO that is not there (the engine sees another file system) ends the container with 91. SETUP_DIND_RESTORE_WAIT
- * bounds each wait of the init script: a runner that is gone leaves a cold daemon, never a hanging one.
+ *   .done     the init script is through: a container started again (docker restart) keeps its data root as it is
+ * A FIFO that is not there (the engine sees another file system) ends the container with 91: the runner replaces it
+ * by a cold one when it had an entry to give; without one the job's daemon could not work there anyway (its socket and
+ * files are in the same directory), and main reports the container's exit. SETUP_DIND_RESTORE_WAIT bounds each wait
+ * for a word of the runner: a runner that is gone leaves a cold daemon. Only tar's open of the FIFO waits for the
+ * runner's writer without a bound (the runner opens it at once after "data"; post's removal ends a container whose
+ * runner died in between).
  */
 const SEED_ENV = 'SETUP_DIND_RESTORE';
-const seedScript = (run = JOB, data = DATA) => `if [ -n "\${${SEED_ENV}:-}" ]; then
+const seedScript = (run = JOB, data = DATA) => `if [ -n "\${${SEED_ENV}:-}" ] && [ ! -e "${run}/$${SEED_ENV}.done" ]; then
   r="${run}/$${SEED_ENV}" d="${data}" rc=0 t=0.02 w="\${${SEED_ENV}_WAIT:-600}"
   m=$((w * 50))
   [ -p "$r.fifo" ] || { echo "setup-dind: $r.fifo is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }
@@ -2967,10 +2972,11 @@ const seedScript = (run = JOB, data = DATA) => `if [ -n "\${${SEED_ENV}:-}" ]; t
     if [ "$rc" = 0 ]; then { seed_wait "$r.verdict" && [ "$(cat "$r.verdict")" = keep ]; } || rc=94; fi
     if [ "$rc" != 0 ]; then
       echo "setup-dind: the data-root restore was not completed (status $rc); what it wrote is removed and the daemon starts cold" >&2
-      rm -rf "$d"/* "$d"/.[!.]* "$d"/..?*
+      rm -rf "$d"/* "$d"/.[!.]* "$d"/..?* || :
       [ -z "$(ls -A "$d")" ] || { echo "setup-dind: could not empty $d" >&2; exit 92; }
     fi
   fi
+  : > "$r.done"
 fi
 `;
 /**
@@ -2986,19 +2992,24 @@ async function seedDaemon(jobDir, waitSeconds, restore, pollMs = 20) {
     let startedOne = () => undefined;
     const container = new Promise((resolve) => (startedOne = resolve));
     let waitedMs = 0;
+    let abandoned = false;
     const consume = async (tar) => {
-        await decide(base, 'plan', 'data');
+        // Too late (the restore's deadline passed, or no container started): the init script was told "none" already.
+        if (abandoned)
+            throw new SnapshotError('no daemon container was started');
+        if (!(await decide(base, 'plan', 'data')))
+            throw new SnapshotError('the daemon had started cold before the entry was found');
         const written = tar.writeTo(fifo);
         // The verdict follows the writer at once: the init script reads it as soon as its tar is done.
         const verdict = written.then(() => decide(base, 'verdict', 'keep'), () => decide(base, 'verdict', 'discard'));
         const waiting = performance.now();
         const target = await container;
         waitedMs = performance.now() - waiting;
-        const status = target ? await initStatus(target, `${base}.status`, pollMs) : undefined;
+        const status = target ? await initStatus(target, `${base}.status`, pollMs, waitSeconds * 1000) : undefined;
         if (status !== 0) {
             // The init script never opened the FIFO, or stopped reading: the writer's open returns and its writes fail.
-            await unblock(fifo, external_node_fs_.constants.O_RDONLY);
-            await Promise.allSettled([written, verdict]);
+            await release(fifo, written);
+            await verdict;
             throw new SnapshotError(target ? await whyNotUnpacked(target, status) : 'no daemon container was started');
         }
         await written;
@@ -3018,49 +3029,78 @@ async function seedDaemon(jobDir, waitSeconds, restore, pollMs = 20) {
             startedOne(target);
             if (await done)
                 return true;
-            return (await target.engine.inspectContainer(target.id).catch(() => undefined))?.running === true;
+            // Gone or stopped: replace it. An engine that does not answer this once: keep it (main's wait decides).
+            const c = await target.engine.inspectContainer(target.id).then((x) => x ?? null, () => undefined);
+            return c !== null && c?.running !== false;
         },
+        // The phase fails at once: a lookup still running (a download) ends on its own, and its tar is refused.
         abandon: async () => {
+            abandoned = true;
             startedOne(undefined);
-            await done;
+            await decide(base, 'plan', 'none').catch(() => undefined);
         },
     };
 }
-/** Writes the runner's word once: the first word stands (a hard link never replaces a file), and appears whole. */
+/**
+ * Writes the runner's word once: the first word stands (a hard link never replaces a file), and appears whole.
+ * True when this word is the one that stands.
+ */
 async function decide(base, kind, value) {
     const final = `${base}.${kind}`;
     const temporary = `${final}.${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`;
     await (0,promises_.writeFile)(temporary, `${value}\n`, { mode: 0o644 });
     try {
         await (0,promises_.link)(temporary, final);
+        return true;
     }
     catch (e) {
         if (e.code !== 'EEXIST')
             throw e;
+        return (await (0,promises_.readFile)(final, 'utf8')).trim() === value;
     }
     finally {
         await (0,promises_.rm)(temporary, { force: true });
     }
 }
-/** tar's exit code from the init script, or 'exited' when its container stopped running before it wrote one. */
-async function initStatus(target, file, pollMs) {
+/**
+ * Ends a writer that waits to open the FIFO or writes into it with no reader: opens and closes the reading end until
+ * the writer settled (its open may come after one such open).
+ */
+async function release(fifo, written) {
+    let settled = false;
+    const done = written.then(() => (settled = true), () => (settled = true));
+    for (let i = 0; i < 200 && !settled; i++) {
+        await unblock(fifo, external_node_fs_.constants.O_RDONLY);
+        await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 50))]);
+    }
+}
+/**
+ * tar's exit code from the init script; 'exited' when its container stopped running (or is gone) before it wrote
+ * one; 'late' when nothing came within `limitMs` (the init script's own bound on its waits).
+ */
+async function initStatus(target, file, pollMs, limitMs) {
     const read = async () => (await (0,promises_.readFile)(file, 'utf8').catch(() => '')).trim();
-    for (let i = 1;; i++) {
+    const until = performance.now() + limitMs;
+    for (let i = 1; performance.now() < until; i++) {
         const text = await read();
         if (text)
             return Number(text);
-        // Asking the engine costs more than a look at the file: every quarter of a second.
+        // Asking the engine costs more than a look at the file: every quarter of a second. An engine that does not
+        // answer this once says nothing about the container.
         if (i % Math.max(1, Math.round(250 / pollMs)) === 0) {
-            const c = await target.engine.inspectContainer(target.id).catch(() => undefined);
-            if (!c?.running) {
+            const c = await target.engine.inspectContainer(target.id).then((x) => x ?? null, () => undefined);
+            if (c === null || c?.running === false) {
                 const last = await read();
                 return last ? Number(last) : 'exited';
             }
         }
         await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
+    return 'late';
 }
 async function whyNotUnpacked(target, status) {
+    if (status === 'late')
+        return 'the daemon\'s container said nothing about the unpack in time';
     if (status === NO_GNU_TAR)
         return 'this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)';
     if (status === 93)

@@ -95,6 +95,13 @@ describe('data-root restore by the daemon\'s init script', () => {
     expect(files(data)).toBe(files(source));
     expect(readFileSync(join(data, '.hidden'), 'utf8')).toBe('dot file\n');
     expect(booted.child.exitCode).toBeNull();
+    // The container started again (docker restart), with the same environment: its data root stays as it is.
+    booted.child.kill('SIGKILL');
+    writeFileSync(join(data, 'written-by-the-daemon'), 'x');
+    const again = boot(run, data, seed.env);
+    await until(() => again.stderr().includes('booted'));
+    expect(again.stderr()).toBe('booted\n');
+    expect(files(data)).toBe(files(source) + 1);
   });
 
   it('with no entry, the daemon starts at once on an empty data root', async () => {
@@ -159,7 +166,8 @@ describe('data-root restore by the daemon\'s init script', () => {
   it('a lookup slower than the init script\'s wait: the daemon starts cold, and the restore fails instead of hanging', async () => {
     const { run, data } = place();
     const errors: string[] = [];
-    const seed = await seedDaemon(run, 1, restoreFrom(entry, errors, 1500), 5);
+    // The script counts its wait in sleeps of 20 ms, which take longer on a busy machine: a lookup well beyond it.
+    const seed = await seedDaemon(run, 1, restoreFrom(entry, errors, 3500), 5);
     const booted = boot(run, data, seed.env);
     await until(() => booted.stderr().includes('booted'));
     expect(booted.stderr()).toMatch(/no word from the runner on the data-root restore within 1 s; the daemon starts cold/);
@@ -173,6 +181,23 @@ describe('data-root restore by the daemon\'s init script', () => {
     const errors: string[] = [];
     const seed = await seedDaemon(run, 30, restoreFrom(entry, errors), 5);
     await seed.abandon();
+    await until(() => errors.length > 0);
     expect(errors.join()).toMatch(/no daemon container was started/);
+  });
+
+  it('a tar that comes after the restore gave up (its deadline) is refused: the daemon has started cold, nothing waits', async () => {
+    const { run, data } = place();
+    const late: string[] = [];
+    const seed = await seedDaemon(run, 30, async (consume) => {
+      // restoreEntry's deadline: the restore ends as failed, while the backend goes on and hands its tar over later.
+      setTimeout(() => void consumeSource(zstdTar(entry), consume).catch((e: Error) => late.push(e.message)), 300);
+      return false;
+    }, 5);
+    const booted = boot(run, data, seed.env);
+    expect(await seed.started(booted.target)).toBe(true);
+    await until(() => booted.stderr().includes('booted'));
+    await until(() => late.length > 0);
+    expect(late.join()).toMatch(/the daemon had started cold before the entry was found/);
+    expect(files(data)).toBe(0);
   });
 });

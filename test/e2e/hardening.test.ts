@@ -8,9 +8,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateTls } from '../../src/tls.js';
 import type { JobResult } from '../harness/runner.js';
 import { BUSYBOX, dindJob, expectNothingLeft, outerEngine, outerHost, picture } from './support.js';
+import { DEFAULT_DIND_IMAGE } from '../../src/inputs.js';
 
 const TRIXIE = 'local/dind:trixie';
-import { DEFAULT_DIND_IMAGE } from '../../src/inputs.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sd-hardening-e2e-'));
 
