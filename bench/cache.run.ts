@@ -226,7 +226,7 @@ function table(results: Map<string, Cached[]>, facts: string[]): string {
   const med = (key: string, pick: (s: Cached) => number) => median((results.get(key) ?? []).map(pick));
   const save = (k: string) => med(k, (s) => s.save);
   const restore = (k: string) => med(k, (s) => s.restore);
-  const has = (k: string) => Number.isFinite(restore(k)) || (k === 'cold' && Boolean(results.get(k)?.length));
+  const has = (k: string) => Boolean(results.get(k)?.length);
   const out = ['', '=== setup-dind: image cache benchmark ===', ...facts, ''];
   out.push(`${'variant'.padEnd(48)}${'save'.padStart(22)}${'restore'.padStart(22)}${'archive'.padStart(10)}${'of'.padStart(5)}${'n'.padStart(4)}   (seconds: median (min–max); MiB)`);
   for (const v of variants.filter((x) => x.key !== 'cold')) {

@@ -14,6 +14,7 @@ import { newSessionId, sessionLabels } from './session.js';
 import { type RunProbeResult, probeContainerRun } from './daemon/run-probe.js';
 import { runCheckVerdict } from './daemon/run-check.js';
 import { type CacheRecord, cacheDeadlineMs, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
+import type { TarSource } from './cache/backend.js';
 import { type DaemonSeed, type SnapshotPlace, restoreDataRootSnapshot, seedDaemon, snapshotDataRoot } from './cache/data-root.js';
 import { cacheOutputs } from './cache/outputs.js';
 import { pruneAfterSave } from './cache/prune.js';
@@ -79,10 +80,15 @@ function restoreDataRoot(inputs: Inputs, platform: Platform, state: StateRecorde
     // The image the daemon's container runs (it may have come from the cache under another name).
     const image = (await engine.inspectContainer(containerId))?.image ?? inputs.dind.image;
     const place = snapshotPlace(engine, state.value!, image, platform);
-    const record = await restoreEntry(started.backend, started.record, (tar) => restoreDataRootSnapshot(place, tar), platform.log, cacheDeadlineMs(platform.env));
-    state.update({ cache: record });
-    return !record.failed;
+    return restoreRecorded(started, platform, state, (tar) => restoreDataRootSnapshot(place, tar));
   };
+}
+
+/** The cache's restore into the daemon's volume, its record saved in state; false when it failed part-way. */
+async function restoreRecorded(started: NonNullable<ReturnType<typeof startCache>>, platform: Platform, state: StateRecorder, consume: (tar: TarSource) => Promise<void>, waited?: () => number): Promise<boolean> {
+  const record = await restoreEntry(started.backend, started.record, consume, platform.log, cacheDeadlineMs(platform.env), waited);
+  state.update({ cache: record });
+  return !record.failed;
 }
 
 /** data-root through the daemon's own init script: the lookup starts now, the unpack when its container starts. */
@@ -94,11 +100,7 @@ function seedDataRoot(inputs: Inputs, platform: Platform, state: StateRecorder) 
     if (!jobDir) throw new Error('the job directory is not recorded in state');
     const deadlineMs = cacheDeadlineMs(platform.env);
     // The init script waits for our word at most as long as the restore may take, and a minute more.
-    return seedDaemon(jobDir, Math.ceil(deadlineMs / 1000) + 60, async (consume, waited) => {
-      const record = await restoreEntry(started.backend, started.record, consume, platform.log, deadlineMs, waited);
-      state.update({ cache: record });
-      return !record.failed;
-    }).catch((e: Error) => {
+    return seedDaemon(jobDir, Math.ceil(deadlineMs / 1000) + 60, (consume, waited) => restoreRecorded(started, platform, state, consume, waited)).catch((e: Error) => {
       // Like every cache failure: a warning and a cold daemon (post may still save).
       platform.log.warning(`setup-dind cache: the data-root restore could not be prepared (${e.message}); the daemon starts cold.`);
       state.update({ cache: { ...started.record, failed: true } });

@@ -2813,20 +2813,27 @@ const SNAPSHOT_EXCLUDES = [
 const snapshotExcludes = (volumes = false) => (volumes ? SNAPSHOT_EXCLUDES.filter((x) => x !== './volumes') : SNAPSHOT_EXCLUDES);
 /** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
 const NO_GNU_TAR = 90;
+const NO_GNU_TAR_MESSAGE = 'this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)';
+// Shell pieces both scripts use (the helper's, and the daemon's init when it unpacks itself).
+const HAS_GNU_TAR = "tar --version 2>/dev/null | grep -q 'GNU tar'";
+const NO_GNU_TAR_SAY = `echo "setup-dind: ${NO_GNU_TAR_MESSAGE}" >&2`;
+/** Exits 91 when `fifo` (a shell word) is not a FIFO here: the engine's host sees another file system. */
+const fifoOr91 = (fifo) => `[ -p "${fifo}" ] || { echo "setup-dind: ${fifo} is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }`;
+const EXTRACT = "tar --extract --read-full-records --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions";
 /**
  * The helper's script: `save` writes the data root into the FIFO, `restore` unpacks the FIFO into it. A fixed text:
  * the FIFO's path and the excludes arrive as arguments.
  */
 const SNAPSHOT_SCRIPT = `set -e
 mode=$1 fifo=$2; shift 2
-tar --version 2>/dev/null | grep -q 'GNU tar' || { echo "setup-dind: this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)" >&2; exit ${NO_GNU_TAR}; }
-[ -p "$fifo" ] || { echo "setup-dind: $fifo is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }
+${HAS_GNU_TAR} || { ${NO_GNU_TAR_SAY}; exit ${NO_GNU_TAR}; }
+${fifoOr91('$fifo')}
 cd ${DATA}
 if [ "$mode" = save ]; then
   for x in "$@"; do set -- "$@" "--exclude=$x"; shift; done
   exec tar --create --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --sparse --anchored "$@" .
 fi
-exec tar --extract --read-full-records --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions`;
+exec ${EXTRACT} --file="$fifo"`;
 function helperSpec(place, mode, fifoName) {
     return {
         name: `${place.volume}-${mode}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`,
@@ -2847,8 +2854,9 @@ function helperSpec(place, mode, fifoName) {
 }
 class SnapshotError extends Error {
 }
-async function makeFifo(jobDir) {
-    const name = `snapshot-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.fifo`;
+/** A FIFO `<stem>.fifo` in the job directory, the runner's alone. */
+async function makeFifo(jobDir, stem = `snapshot-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`) {
+    const name = `${stem}.fifo`;
     const path = (0,external_node_path_.join)(jobDir, name);
     await run('mkfifo', ['-m', '600', path]);
     return { name, path };
@@ -2920,7 +2928,7 @@ async function restoreDataRootSnapshot(place, tar) {
         }
         finally {
             // A helper that never opened the FIFO (or stopped early): the writer's open returns, and its writes fail.
-            await unblock(fifo.path, external_node_fs_.constants.O_RDONLY);
+            await release(fifo.path, written);
         }
         await written;
     }
@@ -2950,7 +2958,7 @@ const SEED_ENV = 'SETUP_DIND_RESTORE';
 const seedScript = (run = JOB, data = DATA) => `if [ -n "\${${SEED_ENV}:-}" ] && [ ! -e "${run}/$${SEED_ENV}.done" ]; then
   r="${run}/$${SEED_ENV}" d="${data}" rc=0 t=0.02 w="\${${SEED_ENV}_WAIT:-600}"
   m=$((w * 50))
-  [ -p "$r.fifo" ] || { echo "setup-dind: $r.fifo is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }
+  ${fifoOr91('$r.fifo')}
   seed_wait() {
     n=0
     while [ ! -s "$1" ]; do
@@ -2963,10 +2971,10 @@ const seedScript = (run = JOB, data = DATA) => `if [ -n "\${${SEED_ENV}:-}" ] &&
     echo "setup-dind: no word from the runner on the data-root restore within $w s; the daemon starts cold" >&2
     echo 93 > "$r.status.tmp" && mv -f "$r.status.tmp" "$r.status"
   elif [ "$(cat "$r.plan")" = data ]; then
-    if tar --version 2>/dev/null | grep -q 'GNU tar'; then
-      tar --extract --read-full-records --file="$r.fifo" --directory="$d" --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions || rc=$?
+    if ${HAS_GNU_TAR}; then
+      ${EXTRACT} --file="$r.fifo" --directory="$d" || rc=$?
     else
-      echo "setup-dind: this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)" >&2; rc=${NO_GNU_TAR}
+      ${NO_GNU_TAR_SAY}; rc=${NO_GNU_TAR}
     fi
     echo "$rc" > "$r.status.tmp" && mv -f "$r.status.tmp" "$r.status"
     if [ "$rc" = 0 ]; then { seed_wait "$r.verdict" && [ "$(cat "$r.verdict")" = keep ]; } || rc=94; fi
@@ -2987,8 +2995,7 @@ fi
 async function seedDaemon(jobDir, waitSeconds, restore, pollMs = 20) {
     const name = `restore-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
     const base = (0,external_node_path_.join)(jobDir, name);
-    const fifo = `${base}.fifo`;
-    await run('mkfifo', ['-m', '600', fifo]);
+    const { path: fifo } = await makeFifo(jobDir, name);
     let startedOne = () => undefined;
     const container = new Promise((resolve) => (startedOne = resolve));
     let waitedMs = 0;
@@ -3102,7 +3109,7 @@ async function whyNotUnpacked(target, status) {
     if (status === 'late')
         return 'the daemon\'s container said nothing about the unpack in time';
     if (status === NO_GNU_TAR)
-        return 'this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)';
+        return NO_GNU_TAR_MESSAGE;
     if (status === 93)
         return 'the daemon\'s container had no word from the runner in time';
     const output = (await target.engine.containerLogs(target.id, 10).catch(() => '')).trim().split('\n').filter((l) => /tar|setup-dind/.test(l)).join(' / ');
@@ -5475,10 +5482,14 @@ function restoreDataRoot(inputs, platform, state) {
         // The image the daemon's container runs (it may have come from the cache under another name).
         const image = (await engine.inspectContainer(containerId))?.image ?? inputs.dind.image;
         const place = snapshotPlace(engine, state.value, image, platform);
-        const record = await restoreEntry(started.backend, started.record, (tar) => restoreDataRootSnapshot(place, tar), platform.log, cacheDeadlineMs(platform.env));
-        state.update({ cache: record });
-        return !record.failed;
+        return restoreRecorded(started, platform, state, (tar) => restoreDataRootSnapshot(place, tar));
     };
+}
+/** The cache's restore into the daemon's volume, its record saved in state; false when it failed part-way. */
+async function restoreRecorded(started, platform, state, consume, waited) {
+    const record = await restoreEntry(started.backend, started.record, consume, platform.log, cacheDeadlineMs(platform.env), waited);
+    state.update({ cache: record });
+    return !record.failed;
 }
 /** data-root through the daemon's own init script: the lookup starts now, the unpack when its container starts. */
 function seedDataRoot(inputs, platform, state) {
@@ -5491,11 +5502,7 @@ function seedDataRoot(inputs, platform, state) {
             throw new Error('the job directory is not recorded in state');
         const deadlineMs = cacheDeadlineMs(platform.env);
         // The init script waits for our word at most as long as the restore may take, and a minute more.
-        return seedDaemon(jobDir, Math.ceil(deadlineMs / 1000) + 60, async (consume, waited) => {
-            const record = await restoreEntry(started.backend, started.record, consume, platform.log, deadlineMs, waited);
-            state.update({ cache: record });
-            return !record.failed;
-        }).catch((e) => {
+        return seedDaemon(jobDir, Math.ceil(deadlineMs / 1000) + 60, (consume, waited) => restoreRecorded(started, platform, state, consume, waited)).catch((e) => {
             // Like every cache failure: a warning and a cold daemon (post may still save).
             platform.log.warning(`setup-dind cache: the data-root restore could not be prepared (${e.message}); the daemon starts cold.`);
             state.update({ cache: { ...started.record, failed: true } });

@@ -34,6 +34,14 @@ export const snapshotExcludes = (volumes = false): string[] => (volumes ? SNAPSH
 
 /** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
 export const NO_GNU_TAR = 90;
+const NO_GNU_TAR_MESSAGE = 'this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)';
+
+// Shell pieces both scripts use (the helper's, and the daemon's init when it unpacks itself).
+const HAS_GNU_TAR = "tar --version 2>/dev/null | grep -q 'GNU tar'";
+const NO_GNU_TAR_SAY = `echo "setup-dind: ${NO_GNU_TAR_MESSAGE}" >&2`;
+/** Exits 91 when `fifo` (a shell word) is not a FIFO here: the engine's host sees another file system. */
+const fifoOr91 = (fifo: string) => `[ -p "${fifo}" ] || { echo "setup-dind: ${fifo} is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }`;
+const EXTRACT = "tar --extract --read-full-records --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions";
 
 /**
  * The helper's script: `save` writes the data root into the FIFO, `restore` unpacks the FIFO into it. A fixed text:
@@ -41,14 +49,14 @@ export const NO_GNU_TAR = 90;
  */
 export const SNAPSHOT_SCRIPT = `set -e
 mode=$1 fifo=$2; shift 2
-tar --version 2>/dev/null | grep -q 'GNU tar' || { echo "setup-dind: this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)" >&2; exit ${NO_GNU_TAR}; }
-[ -p "$fifo" ] || { echo "setup-dind: $fifo is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }
+${HAS_GNU_TAR} || { ${NO_GNU_TAR_SAY}; exit ${NO_GNU_TAR}; }
+${fifoOr91('$fifo')}
 cd ${DATA}
 if [ "$mode" = save ]; then
   for x in "$@"; do set -- "$@" "--exclude=$x"; shift; done
   exec tar --create --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --sparse --anchored "$@" .
 fi
-exec tar --extract --read-full-records --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions`;
+exec ${EXTRACT} --file="$fifo"`;
 
 export interface SnapshotPlace {
   /** The engine that runs the dind container (the outer engine). */
@@ -87,8 +95,9 @@ export function helperSpec(place: SnapshotPlace, mode: 'save' | 'restore', fifoN
 
 export class SnapshotError extends Error {}
 
-async function makeFifo(jobDir: string): Promise<{ name: string; path: string }> {
-  const name = `snapshot-${randomBytes(4).toString('hex')}.fifo`;
+/** A FIFO `<stem>.fifo` in the job directory, the runner's alone. */
+async function makeFifo(jobDir: string, stem = `snapshot-${randomBytes(4).toString('hex')}`): Promise<{ name: string; path: string }> {
+  const name = `${stem}.fifo`;
   const path = join(jobDir, name);
   await run('mkfifo', ['-m', '600', path]);
   return { name, path };
@@ -162,7 +171,7 @@ export async function restoreDataRootSnapshot(place: SnapshotPlace, tar: TarSour
       await runHelper(place, helperSpec(place, 'restore', fifo.name), async () => undefined);
     } finally {
       // A helper that never opened the FIFO (or stopped early): the writer's open returns, and its writes fail.
-      await unblock(fifo.path, constants.O_RDONLY);
+      await release(fifo.path, written);
     }
     await written;
   } finally {
@@ -193,7 +202,7 @@ export const SEED_ENV = 'SETUP_DIND_RESTORE';
 export const seedScript = (run = JOB, data = DATA) => `if [ -n "\${${SEED_ENV}:-}" ] && [ ! -e "${run}/$${SEED_ENV}.done" ]; then
   r="${run}/$${SEED_ENV}" d="${data}" rc=0 t=0.02 w="\${${SEED_ENV}_WAIT:-600}"
   m=$((w * 50))
-  [ -p "$r.fifo" ] || { echo "setup-dind: $r.fifo is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }
+  ${fifoOr91('$r.fifo')}
   seed_wait() {
     n=0
     while [ ! -s "$1" ]; do
@@ -206,10 +215,10 @@ export const seedScript = (run = JOB, data = DATA) => `if [ -n "\${${SEED_ENV}:-
     echo "setup-dind: no word from the runner on the data-root restore within $w s; the daemon starts cold" >&2
     echo 93 > "$r.status.tmp" && mv -f "$r.status.tmp" "$r.status"
   elif [ "$(cat "$r.plan")" = data ]; then
-    if tar --version 2>/dev/null | grep -q 'GNU tar'; then
-      tar --extract --read-full-records --file="$r.fifo" --directory="$d" --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions || rc=$?
+    if ${HAS_GNU_TAR}; then
+      ${EXTRACT} --file="$r.fifo" --directory="$d" || rc=$?
     else
-      echo "setup-dind: this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)" >&2; rc=${NO_GNU_TAR}
+      ${NO_GNU_TAR_SAY}; rc=${NO_GNU_TAR}
     fi
     echo "$rc" > "$r.status.tmp" && mv -f "$r.status.tmp" "$r.status"
     if [ "$rc" = 0 ]; then { seed_wait "$r.verdict" && [ "$(cat "$r.verdict")" = keep ]; } || rc=94; fi
@@ -255,8 +264,7 @@ export async function seedDaemon(
 ): Promise<DaemonSeed> {
   const name = `restore-${randomBytes(4).toString('hex')}`;
   const base = join(jobDir, name);
-  const fifo = `${base}.fifo`;
-  await run('mkfifo', ['-m', '600', fifo]);
+  const { path: fifo } = await makeFifo(jobDir, name);
   let startedOne: (target: SeedTarget | undefined) => void = () => undefined;
   const container = new Promise<SeedTarget | undefined>((resolve) => (startedOne = resolve));
   let waitedMs = 0;
@@ -364,7 +372,7 @@ async function initStatus(target: SeedTarget, file: string, pollMs: number, limi
 
 async function whyNotUnpacked(target: SeedTarget, status: number | 'exited' | 'late' | undefined): Promise<string> {
   if (status === 'late') return 'the daemon\'s container said nothing about the unpack in time';
-  if (status === NO_GNU_TAR) return 'this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)';
+  if (status === NO_GNU_TAR) return NO_GNU_TAR_MESSAGE;
   if (status === 93) return 'the daemon\'s container had no word from the runner in time';
   const output = (await target.engine.containerLogs(target.id, 10).catch(() => '')).trim().split('\n').filter((l) => /tar|setup-dind/.test(l)).join(' / ');
   if (status === 'exited') {
