@@ -16,7 +16,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
-import { LABEL_JOB } from '../src/session.js';
+import { LABEL_JOB } from '../src/session/session.js';
 import { type JobResult, type JobStep, type RunJobOptions, runJob } from '../test/harness/runner.js';
 
 export const run = promisify(execFile);

@@ -1,9 +1,9 @@
 // The port forwarder's cost, side by side in one run (see bench/README.md): the same TCP server reached directly and
-// through PortForwarder (src/daemon/ports.ts), interleaved round by round. No engine: the relay alone.
+// through PortForwarder (src/background/forwarder.ts), interleaved round by round. No engine: the relay alone.
 //   npm run bench -- bench/ports.run.ts        BENCH_REPS=5 BENCH_CONNECTS=2000 BENCH_MB=256
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { PortForwarder } from '../src/daemon/ports.js';
+import { PortForwarder } from '../src/background/forwarder.js';
 
 const REPS = Number(process.env.BENCH_REPS || 5);
 const CONNECTS = Number(process.env.BENCH_CONNECTS || 2000);

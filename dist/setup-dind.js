@@ -539,7 +539,7 @@ function showValue(value) {
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
-;// CONCATENATED MODULE: ./src/dockercli/config.ts
+;// CONCATENATED MODULE: ./src/endpoint/docker-config.ts
 // The docker CLI's own configuration, read the way the CLI reads it: the config directory ($DOCKER_CONFIG, else
 // ~/.docker), config.json (currentContext, auths, credential helpers) and the context store under contexts/
 // (contexts/meta/<sha256 of the name>/meta.json, TLS material in contexts/tls/<same id>/docker/). Raw strings out:
@@ -617,7 +617,7 @@ function selectedContext(env) {
     return { name: current, source: `currentContext in ${(0,external_node_path_.join)(configDir, 'config.json')}`, configDir };
 }
 
-;// CONCATENATED MODULE: ./src/endpoint.ts
+;// CONCATENATED MODULE: ./src/endpoint/endpoint.ts
 // Where a Docker daemon is reached: the one value every module passes around instead of loose strings.
 
 
@@ -1229,7 +1229,7 @@ class EngineClient {
     }
 }
 
-;// CONCATENATED MODULE: ./src/daemon/helper-process.ts
+;// CONCATENATED MODULE: ./src/background/helper-process.ts
 // leaf: the background processes this action leaves running during a job (the port forwarder, pre's run check): the
 // flags that start the phase's own bundle as one of them, and whether a recorded pid is still one of them.
 
@@ -1258,7 +1258,7 @@ function runsOurHelper(pid, flags) {
 
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: ./src/session.ts
+;// CONCATENATED MODULE: ./src/session/session.ts
 // One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
 // jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
 
@@ -1266,7 +1266,7 @@ const LABEL_SESSION = 'io.github.setup-dind.session';
 const LABEL_CREATED = 'io.github.setup-dind.created';
 const LABEL_JOB = 'io.github.setup-dind.job';
 /**
- * The image the run probe loads into the job's daemon and removes again (daemon/run-probe.ts). It may exist for a
+ * The image the run probe loads into the job's daemon and removes again (background/run-probe.ts). It may exist for a
  * moment while the image cache lists the daemon's images, so the cache never counts it (cache/cache.ts).
  */
 const PROBE_IMAGE = 'setup-dind-probe:scratch';
@@ -1285,7 +1285,7 @@ function sessionLabels(session, job, now = new Date()) {
 /** The name of every object of a session: `setup-dind-<session>`. */
 const objectName = (session) => `setup-dind-${session}`;
 
-;// CONCATENATED MODULE: ./src/daemon/run-probe.ts
+;// CONCATENATED MODULE: ./src/background/run-probe.ts
 // After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
 // namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
 // registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
@@ -1356,7 +1356,7 @@ async function probeContainerRun(daemon, arch) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/daemon/run-check.ts
+;// CONCATENATED MODULE: ./src/background/run-check.ts
 // The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
 // process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
 // Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
@@ -1474,7 +1474,7 @@ async function stopRunCheck(r) {
     return true;
 }
 
-;// CONCATENATED MODULE: ./src/daemon/ports.ts
+;// CONCATENATED MODULE: ./src/background/forwarder.ts
 // Published ports of the job's daemon at 127.0.0.1 on the job's side, as with the runner's engine.
 //
 // The inner daemon publishes `-p 8080:80` inside its own container's network namespace. A small forwarder process
@@ -1836,7 +1836,7 @@ function forwarderWarnings(r, read = (path) => (0,external_node_fs_.readFileSync
     return text.split('\n').map((l) => /^\S+ warning: (.*)$/.exec(l)?.[1]).filter((w) => Boolean(w)).slice(0, 20);
 }
 
-;// CONCATENATED MODULE: ./src/jobdir.ts
+;// CONCATENATED MODULE: ./src/session/jobdir.ts
 // The per-job directory: the socket, certificates, daemon.json and buildkitd.toml live here, private to the runner's
 // user (0700), recorded in state before anything is written into it, and removed by post.
 
@@ -1942,7 +1942,7 @@ function rootlessRemedy(log) {
     return undefined;
 }
 
-;// CONCATENATED MODULE: ./src/tls.ts
+;// CONCATENATED MODULE: ./src/endpoint/tls.ts
 // Per-job TLS material for a dockerd TCP endpoint: one throw-away CA, a server
 // certificate and a client certificate, all ECDSA P-256 / SHA-256.
 //
@@ -2120,7 +2120,7 @@ async function writeTls(dir, files) {
     return { clientDir, serverDir };
 }
 
-;// CONCATENATED MODULE: ./src/daemon/host-paths.ts
+;// CONCATENATED MODULE: ./src/like-runner/host-paths.ts
 // Bind mounts name paths on the engine's host. When the action itself runs in a container (a GitHub `container:`
 // job, GitLab's docker executor) with the host's socket mounted, its own paths differ from the host's: find our
 // container on the engine and translate through its mounts.
@@ -3405,7 +3405,7 @@ async function whyNotUnpacked(target, status) {
     return `unpacking in the daemon's container failed (tar exit ${status})${output ? `: ${output}` : ''}`;
 }
 
-;// CONCATENATED MODULE: ./src/private-file.ts
+;// CONCATENATED MODULE: ./src/platform/private-file.ts
 // Files that may hold a key: written into a fresh file that is 0600 from the moment it exists (never into an old,
 // wider-mode file, never through a symlink), given its final mode, then renamed over the target.
 
@@ -5063,7 +5063,7 @@ function networkProblems(settings, use) {
     return problems;
 }
 
-;// CONCATENATED MODULE: ./src/daemon/network.ts
+;// CONCATENATED MODULE: ./src/like-runner/network.ts
 /**
  * Runs in the daemon's container just before dockerd (part of the init script; "$@" is the dockerd command).
  * SETUP_DIND_MTU is "auto" (the MTU of the interface that carries the default route) or a number. An MTU other
@@ -5153,7 +5153,7 @@ function proxyEnvironment(env, registry, extraDirect = []) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/daemon/mounts.ts
+;// CONCATENATED MODULE: ./src/like-runner/mounts.ts
 // The job's paths inside the daemon's container at the same paths: a bind mount the job asks the inner daemon for
 // (`-v "$GITHUB_WORKSPACE:/src"`, compose's `./data:/data`) is resolved in the daemon's container, so the same path
 // must hold the same files there. In a container job the paths the job sees are translated to the engine host's.
@@ -5246,7 +5246,7 @@ async function planJobMounts(options) {
     return { mounts, skipped };
 }
 
-;// CONCATENATED MODULE: ./src/daemon/extras.ts
+;// CONCATENATED MODULE: ./src/like-runner/extras.ts
 
 
 /**
@@ -5712,7 +5712,7 @@ function placementOf(c, network) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/readiness.ts
+;// CONCATENATED MODULE: ./src/engine/readiness.ts
 const realClock = {
     now: () => performance.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -5819,7 +5819,7 @@ function existingDaemon(inputs, locate, state, clock = realClock) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/cleanup.ts
+;// CONCATENATED MODULE: ./src/cleanup/cleanup.ts
 // Post's removal of what this job created: only objects that carry this session's label, plus the per-job
 // directory. Idempotent (post may run twice) and never fatal: each problem becomes a warning.
 
@@ -6037,7 +6037,7 @@ function parseCacheSettings(f, mode) {
     return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep, ...(volumes ? { volumes } : {}) };
 }
 
-;// CONCATENATED MODULE: ./src/client/settings.ts
+;// CONCATENATED MODULE: ./src/dockercli/settings.ts
 
 /**
  * true: the job's steps get the dind image's docker CLI and plugins. Only dind has an image to take them from: in
@@ -6133,7 +6133,7 @@ function parseImageSupply(raw, mode) {
     return { settings: { ...(mirror ? { mirror: mirror.replace(/\/$/, '') } : {}), ...(username && password ? { credentials: { username, password } } : {}) }, problems };
 }
 
-;// CONCATENATED MODULE: ./src/daemon/integration.ts
+;// CONCATENATED MODULE: ./src/like-runner/settings.ts
 // dind mode made to behave like the runner's own engine: the inputs that control it (job paths, extra mounts,
 // MTU, proxies, port forwarding), parsed and validated here so inputs.ts only wires them in.
 
@@ -6208,7 +6208,7 @@ function parseIntegration(read, context) {
     return { settings: { jobPaths, mountPaths, mtu, mtuSetElsewhere, proxy, forwardPorts }, problems };
 }
 
-;// CONCATENATED MODULE: ./src/inputs.ts
+;// CONCATENATED MODULE: ./src/inputs/inputs.ts
 // Every input of the action: its default, how it is parsed and validated. All problems are reported together,
 // and nothing is started while any input is invalid.
 
@@ -6648,13 +6648,13 @@ async function undoBuilder(s, platform) {
         platform.log.info(`setup-dind: removed the buildx builder ${s.builder}.`);
 }
 
-;// CONCATENATED MODULE: ./src/client/tar.ts
+;// CONCATENATED MODULE: ./src/dockercli/tar-reader.ts
 // Reading a tar stream (what the engine's archive endpoint answers) in-process: ustar headers, with the PAX ('x')
 // and GNU ('L', 'K') long-name records Go's archive/tar writes. No program is spawned and nothing is extracted
 // unless the caller names a destination for the entry: the caller decides where (if anywhere) each entry goes.
 
 const BLOCK = 512;
-const tar_text = (b) => {
+const tar_reader_text = (b) => {
     const end = b.indexOf(0);
     return b.subarray(0, end < 0 ? b.length : end).toString('utf8');
 };
@@ -6662,7 +6662,7 @@ function octal(b) {
     // Base-256 (GNU) for values that do not fit in octal digits: the high bit of the first byte is set.
     if (b[0] & 0x80)
         return b.subarray(1).reduce((n, byte) => n * 256 + byte, b[0] & 0x7f);
-    const digits = tar_text(b).trim();
+    const digits = tar_reader_text(b).trim();
     return digits ? parseInt(digits, 8) : 0;
 }
 /** "len key=value\n" records of a PAX extended header. */
@@ -6768,13 +6768,13 @@ class TarReader {
                 this.overrides.size = Number(pax.size);
         }
         else if (c.kind === 'L')
-            this.overrides.name = tar_text(data);
+            this.overrides.name = tar_reader_text(data);
         else
-            this.overrides.linkname = tar_text(data);
+            this.overrides.linkname = tar_reader_text(data);
     }
     async header(header) {
         const flag = String.fromCharCode(header[156]);
-        const prefix = header.subarray(257, 262).toString('ascii') === 'ustar' ? tar_text(header.subarray(345, 500)) : '';
+        const prefix = header.subarray(257, 262).toString('ascii') === 'ustar' ? tar_reader_text(header.subarray(345, 500)) : '';
         const size = this.overrides.size ?? octal(header.subarray(124, 136));
         this.remaining = size;
         this.skip = (BLOCK - (size % BLOCK)) % BLOCK;
@@ -6786,13 +6786,13 @@ class TarReader {
         }
         if (flag === 'g')
             return; // a global PAX header: nothing the caller needs
-        const name = tar_text(header.subarray(0, 100));
+        const name = tar_reader_text(header.subarray(0, 100));
         const entry = {
             name: this.overrides.name ?? (prefix ? `${prefix}/${name}` : name),
             type: typeOf(flag),
             size,
             mode: octal(header.subarray(100, 108)) & 0o7777,
-            linkname: this.overrides.linkname ?? tar_text(header.subarray(157, 257)),
+            linkname: this.overrides.linkname ?? tar_reader_text(header.subarray(157, 257)),
         };
         this.overrides = {};
         this.entries.push(entry);
@@ -6823,7 +6823,7 @@ async function readTar(stream, destination) {
     return reader.entries;
 }
 
-;// CONCATENATED MODULE: ./src/client/copy.ts
+;// CONCATENATED MODULE: ./src/dockercli/copy.ts
 // The docker CLI and its CLI plugins out of the dind image, through the engine's archive endpoint (no download, no
 // program run): read from the daemon's own container, written into a directory of the job's. Symlinks (a plugin
 // that points at a binary elsewhere in the image) are followed inside the container.
@@ -6896,7 +6896,7 @@ async function copyClient(engine, id, dir, image) {
     return { cli, plugins };
 }
 
-;// CONCATENATED MODULE: ./src/client/apply.ts
+;// CONCATENATED MODULE: ./src/dockercli/apply.ts
 // client through the phases: main copies the dind image's docker CLI and plugins into a directory of the job's and
 // puts it on PATH; the docker CLI looks for plugins in its config directory and the system directories, never next
 // to itself, so the plugin directory goes into config.json's cliPluginsExtraDirs (which it searches first). Both
@@ -7030,7 +7030,7 @@ class StateRecorder {
     }
 }
 
-;// CONCATENATED MODULE: ./src/docker-context.ts
+;// CONCATENATED MODULE: ./src/dockercli/context.ts
 // The docker context "setup-dind": the job's daemon in the docker CLI's context store ($DOCKER_CONFIG or
 // $HOME/.docker), so `docker --context setup-dind` reaches it whatever DOCKER_HOST says. Made the current context
 // (config.json's currentContext) when DOCKER_HOST is not exported: with set-host false, and in container jobs, where
@@ -7151,7 +7151,7 @@ async function handOver(how, endpoint, env, io) {
     return `the docker CLI uses the current context "${CONTEXT_NAME}" in ${configDir} (DOCKER_HOST is not exported)`;
 }
 
-;// CONCATENATED MODULE: ./src/guards.ts
+;// CONCATENATED MODULE: ./src/inputs/guards.ts
 // Two checks at the start of a phase: the runner's operating system (Linux only), and whether main got the same
 // inputs as pre. The runner evaluates pre's inputs before any step has run, so a value from `steps.*`, from a
 // variable an earlier step wrote to GITHUB_ENV, or from a file the checkout brings is empty (or different) there.

@@ -1,5 +1,5 @@
 // The Quick start's first command: one GitHub job, end to end, on a real engine, told as it happens.
-import { parseDockerHost } from '../src/endpoint.js';
+import { parseDockerHost } from '../src/endpoint/endpoint.js';
 import { EngineClient } from '../src/engine/client.js';
 import { runJob } from '../test/harness/runner.js';
 

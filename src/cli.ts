@@ -3,7 +3,7 @@
 import { rmSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { INPUT_DEFAULTS, type InputName } from './inputs.js';
+import { INPUT_DEFAULTS, type InputName } from './inputs/inputs.js';
 import { runMain, runPost, runPre } from './phases.js';
 import { readSaved, shellExports, dotenv, shellPlatform } from './platform/shell.js';
 import { StateDirError, checkStateDir, usableRuntimeDir } from './platform/state-dir.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitArguments } from './inputs.js';
+import { splitArguments } from './inputs/inputs.js';
 import { RESERVED_DAEMON_FLAGS, parseDaemonArgs } from './daemon-args.js';
 
 const parse = (text: string) => parseDaemonArgs(splitArguments(text));

@@ -4,15 +4,15 @@ import { readFile } from 'node:fs/promises';
 import type { DaemonMode, JobDaemon } from './daemon/daemon.js';
 import { dindDaemon } from './daemon/dind.js';
 import { existingDaemon } from './daemon/existing.js';
-import { type EngineLocation, checkedEndpoint, formatAddress, loadEndpoint, locateEngine } from './endpoint.js';
+import { type EngineLocation, checkedEndpoint, formatAddress, loadEndpoint, locateEngine } from './endpoint/endpoint.js';
 import { type DaemonInfo, EngineClient } from './engine/client.js';
-import { STOP_GRACE_SECONDS, cleanupSession, reapStale, stopBackground } from './cleanup.js';
-import { type Inputs, InputError, parseInputs } from './inputs.js';
+import { STOP_GRACE_SECONDS, cleanupSession, reapStale, stopBackground } from './cleanup/cleanup.js';
+import { type Inputs, InputError, parseInputs } from './inputs/inputs.js';
 import type { Platform } from './platform/platform.js';
-import { type Clock, NotReadyError, type Ready, realClock, waitUntilReady } from './readiness.js';
-import { newSessionId, sessionLabels } from './session.js';
-import { type RunProbeResult, probeContainerRun } from './daemon/run-probe.js';
-import { runCheckVerdict } from './daemon/run-check.js';
+import { type Clock, NotReadyError, type Ready, realClock, waitUntilReady } from './engine/readiness.js';
+import { newSessionId, sessionLabels } from './session/session.js';
+import { type RunProbeResult, probeContainerRun } from './background/run-probe.js';
+import { runCheckVerdict } from './background/run-check.js';
 import { type CacheRecord, cacheDeadlineMs, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
 import type { TarSource } from './cache/backend.js';
 import { type DaemonSeed, type SnapshotPlace, restoreDataRootSnapshot, seedDaemon, snapshotDataRoot } from './cache/data-root.js';
@@ -20,12 +20,12 @@ import { cacheOutputs } from './cache/outputs.js';
 import { pruneAfterSave } from './cache/prune.js';
 import { saveDindImage } from './cache/dind-image.js';
 import { applyBuilder, undoBuilder } from './builder/apply.js';
-import { startClient, undoClient } from './client/apply.js';
+import { startClient, undoClient } from './dockercli/apply.js';
 import { type SessionState, StateRecorder } from './state.js';
-import { ensureJobDir } from './jobdir.js';
-import { CONTEXT_NAME, type ContextRecord, handOver, removeDockerContext } from './docker-context.js';
+import { ensureJobDir } from './session/jobdir.js';
+import { CONTEXT_NAME, type ContextRecord, handOver, removeDockerContext } from './dockercli/context.js';
 import { applyRegistry, checkRegistryEarly, undoRegistry } from './registry/apply.js';
-import { changedSince, restartNotice, startDigests, unsupportedPlatform } from './guards.js';
+import { changedSince, restartNotice, startDigests, unsupportedPlatform } from './inputs/guards.js';
 
 export interface PhaseOptions {
   clock?: Clock;
@@ -34,7 +34,7 @@ export interface PhaseOptions {
   /** The runner's operating system (default: this process's). */
   os?: NodeJS.Platform;
   /**
-   * The phase's own bundle, which starts the early run check (daemon/run-check.ts) when run with its flag. Only the
+   * The phase's own bundle, which starts the early run check (background/run-check.ts) when run with its flag. Only the
    * action's pre passes it: where main follows at once (the CLI's start), main runs the probe itself.
    */
   helperScript?: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { memoryPlatform } from './platform/memory.js';
-import { newSessionId, sessionLabels, LABEL_SESSION } from './session.js';
+import { newSessionId, sessionLabels, LABEL_SESSION } from './session/session.js';
 import { StateRecorder } from './state.js';
 
 describe('StateRecorder', () => {

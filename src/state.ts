@@ -1,14 +1,14 @@
 // Everything a later phase needs, saved the moment it exists: a post after a crash or a cancelled main still
 // finds what pre created. One JSON record under one key; every update rewrites it whole (the last write wins).
-import type { SavedEndpoint } from './endpoint.js';
+import type { SavedEndpoint } from './endpoint/endpoint.js';
 import type { CacheRecord } from './cache/cache.js';
 import type { DindImageRecord } from './cache/dind-image.js';
-import type { Mode } from './inputs.js';
+import type { Mode } from './inputs/inputs.js';
 import type { HostChanges } from './registry/host.js';
-import type { ContextRecord } from './docker-context.js';
+import type { ContextRecord } from './dockercli/context.js';
 import type { StateStore } from './platform/platform.js';
 
-/** dind: the port forwarder process (daemon/ports.ts), stopped by post. */
+/** dind: the port forwarder process (background/forwarder.ts), stopped by post. */
 export interface ForwarderRecord {
   pid: number;
   log: string;
@@ -18,7 +18,7 @@ export interface ForwarderRecord {
   ready?: string;
 }
 
-/** dind: the run check pre leaves running (daemon/run-check.ts): its verdict goes to `result`. */
+/** dind: the run check pre leaves running (background/run-check.ts): its verdict goes to `result`. */
 export interface RunCheckRecord {
   pid: number;
   result: string;

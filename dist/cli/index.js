@@ -6,7 +6,670 @@ const __dirname = __setupDindDirname(__filename);
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 746:
+/***/ 770:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   A9: () => (/* reexport safe */ _helper_process_js__WEBPACK_IMPORTED_MODULE_7__.A9),
+/* harmony export */   Oq: () => (/* binding */ launchForwarder),
+/* harmony export */   QF: () => (/* binding */ forwarderWarnings),
+/* harmony export */   Rk: () => (/* binding */ stopForwarder),
+/* harmony export */   Wi: () => (/* binding */ forwarderFollowing),
+/* harmony export */   m0: () => (/* binding */ runForwarder),
+/* harmony export */   x$: () => (/* binding */ startPortForwarding)
+/* harmony export */ });
+/* unused harmony exports publishedPorts, PortForwarder, followDaemon, startForwarder */
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(421);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(24);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(30);
+/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_net__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_4__);
+/* harmony import */ var _endpoint_endpoint_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(184);
+/* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(71);
+/* harmony import */ var _helper_process_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(366);
+/* harmony import */ var _run_check_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(568);
+// Published ports of the job's daemon at 127.0.0.1 on the job's side, as with the runner's engine.
+//
+// The inner daemon publishes `-p 8080:80` inside its own container's network namespace. A small forwarder process
+// (this action's own bundle under the same node, started by main, stopped by post) follows the inner daemon's
+// container events; for every TCP port a running container publishes on all addresses it listens on 127.0.0.1 (and
+// ::1) in the job's network namespace and relays each connection to the daemon container's address, where the
+// inner daemon's own NAT takes it to the container. It runs wherever the job's steps run (the runner host, or the
+// job container in a container job, whose network the daemon then joins), so it needs no shared network namespace
+// with the engine, changes no firewall rule and leaves nothing behind when it stops.
+
+
+
+
+
+
+
+
+
+/** The argument that makes an entry point run the forwarder instead of its phase. */
+
+/** The TCP ports a container publishes on every address (the ones the runner's engine would answer at 127.0.0.1). */
+function publishedPorts(ports) {
+    const forward = new Set();
+    const loopbackOnly = new Set();
+    for (const [spec, bindings] of Object.entries(ports)) {
+        if (!spec.endsWith('/tcp'))
+            continue;
+        for (const b of bindings) {
+            const port = Number(b.hostPort);
+            if (!Number.isInteger(port) || port <= 0)
+                continue;
+            if (['', '0.0.0.0', '::'].includes(b.hostIp))
+                forward.add(port);
+            else if (b.hostIp === '127.0.0.1' || b.hostIp === '::1')
+                loopbackOnly.add(port);
+        }
+    }
+    for (const p of forward)
+        loopbackOnly.delete(p);
+    return { forward: [...forward].sort((a, b) => a - b), loopbackOnly: [...loopbackOnly].sort((a, b) => a - b) };
+}
+/** The listeners for the published ports of running containers; each relays connections to target:port. */
+class PortForwarder {
+    target;
+    listen;
+    log;
+    byPort = new Map();
+    constructor(target, listen, log) {
+        this.target = target;
+        this.listen = listen;
+        this.log = log;
+    }
+    get ports() {
+        return [...this.byPort.keys()].sort((a, b) => a - b);
+    }
+    /** Makes the forwarded ports of one container exactly `ports`. */
+    async sync(owner, ports) {
+        for (const [port, entry] of this.byPort)
+            if (entry.owner === owner && !ports.includes(port))
+                this.closePort(port);
+        for (const port of ports) {
+            if (this.byPort.has(port))
+                continue;
+            const entry = { owner, servers: [], sockets: new Set() };
+            this.byPort.set(port, entry);
+            for (const host of this.listen) {
+                const server = node_net__WEBPACK_IMPORTED_MODULE_2___default().createServer({ allowHalfOpen: true }, (client) => this.relay(client, port, entry.sockets));
+                const listening = await new Promise((resolve) => {
+                    server.once('error', (e) => {
+                        // No IPv6 loopback here: nothing to do. Anything else (the port is taken on the job's side) is said.
+                        if (e.code !== 'EADDRNOTAVAIL' && e.code !== 'EAFNOSUPPORT')
+                            this.log(`warning: cannot listen on ${host}:${port} for container ${owner.slice(0, 12)}: ${e.message}`);
+                        resolve(false);
+                    });
+                    server.listen({ host, port, exclusive: true }, () => resolve(true));
+                });
+                if (listening)
+                    entry.servers.push(server);
+                // 127.0.0.1 (the first) is what the job uses; without it the port is not forwarded at all.
+                if (!listening && host === this.listen[0])
+                    break;
+            }
+            if (entry.servers.length)
+                this.log(`forwarding ${this.listen.join(', ')} port ${port} to ${this.target}:${port} (container ${owner.slice(0, 12)})`);
+            else
+                this.byPort.delete(port);
+        }
+    }
+    release(owner) {
+        for (const [port, entry] of this.byPort)
+            if (entry.owner === owner)
+                this.closePort(port);
+    }
+    close() {
+        for (const port of [...this.byPort.keys()])
+            this.closePort(port);
+    }
+    closePort(port) {
+        const entry = this.byPort.get(port);
+        if (!entry)
+            return;
+        this.byPort.delete(port);
+        for (const s of entry.servers)
+            s.close();
+        for (const s of entry.sockets)
+            s.destroy();
+        this.log(`stopped forwarding port ${port}`);
+    }
+    relay(client, port, sockets) {
+        const upstream = node_net__WEBPACK_IMPORTED_MODULE_2___default().connect({ host: this.target, port, allowHalfOpen: true });
+        client.setNoDelay(true);
+        upstream.setNoDelay(true);
+        sockets.add(client);
+        sockets.add(upstream);
+        const done = () => {
+            client.destroy();
+            upstream.destroy();
+            sockets.delete(client);
+            sockets.delete(upstream);
+        };
+        client.on('error', done);
+        upstream.on('error', done);
+        // Half-close travels both ways (pipe ends the other side); the pair is done when both are closed.
+        let closed = 0;
+        const onClose = () => ++closed === 2 && done();
+        client.on('close', onClose);
+        upstream.on('close', onClose);
+        client.pipe(upstream);
+        upstream.pipe(client);
+    }
+}
+/**
+ * The forwarder's loop: follow events first, then take in the containers already running, so none is missed.
+ * Ends when `signal` aborts, or when the daemon's event stream ends and the daemon stops answering.
+ */
+async function followDaemon(engine, forwarder, log, signal, ready = () => undefined) {
+    const syncOne = async (id) => {
+        const c = await engine.inspectContainer(id).catch(() => undefined);
+        if (!c || !c.running)
+            return forwarder.release(id);
+        const { forward, loopbackOnly } = publishedPorts(c.ports);
+        for (const p of loopbackOnly)
+            log(`note: ${c.name} publishes port ${p} on the daemon's loopback only; publish it on all addresses (-p ${p}:...) to reach it at 127.0.0.1:${p}`);
+        await forwarder.sync(id, forward);
+    };
+    let failures = 0;
+    let first = true;
+    while (!signal.aborted) {
+        try {
+            // Subscribed first; containers that started before are found by the listing.
+            const events = await engine.containerEvents(signal);
+            for (const id of await engine.runningContainers())
+                await syncOne(id);
+            if (first) {
+                first = false;
+                ready();
+            }
+            failures = 0;
+            for await (const { id, action } of events) {
+                if (action === 'start')
+                    await syncOne(id);
+                else
+                    forwarder.release(id);
+            }
+        }
+        catch (e) {
+            if (signal.aborted)
+                break;
+            log(`the daemon's events: ${e.message}`);
+        }
+        if (signal.aborted)
+            break;
+        // The stream ended: the daemon restarted, or is gone. Try again for a while, then stop.
+        if (++failures > 10) {
+            log('the daemon does not answer any more; the forwarder stops');
+            break;
+        }
+        await new Promise((r) => setTimeout(r, 500 * failures));
+    }
+    forwarder.close();
+}
+/** The forwarder process: reads its config, follows the daemon until SIGTERM or the daemon's end. */
+async function runForwarder(configPath) {
+    const config = JSON.parse((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(configPath, 'utf8'));
+    const log = (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+    const controller = new AbortController();
+    const forwarder = new PortForwarder(config.target, config.listen, log);
+    // Stopped by post: at once, whatever engine call is in flight (nothing is left to flush: the log is a file).
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+        process.on(sig, () => {
+            controller.abort();
+            forwarder.close();
+            log(`stopped (${sig})`);
+            process.exit(0);
+        });
+    }
+    const engine = new _engine_client_js__WEBPACK_IMPORTED_MODULE_6__/* .EngineClient */ .A$((0,_endpoint_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .loadEndpoint */ .eI)(config.daemon));
+    // Started by pre: the daemon may not answer yet (its answer gives the run check the architecture).
+    const arch = config.deadline !== undefined ? await (0,_run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .daemonArchBy */ .ew)(engine, config.deadline) : undefined;
+    if (config.deadline !== undefined && arch === undefined) {
+        log('the daemon did not answer in time; the forwarder stops');
+        return;
+    }
+    log(`following ${config.daemon.host}; published ports go to ${config.target}`);
+    if (config.runCheckResult) {
+        const check = async () => (0,_run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .checkRuns */ .l4)(engine, arch ?? (await engine.version()).arch, config.runCheckResult);
+        void check().catch((e) => log(`the run check: ${e.message}`));
+    }
+    await followDaemon(engine, forwarder, log, controller.signal, () => {
+        if (config.readyFile)
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(config.readyFile, `${process.pid}\n`, { mode: 0o600 });
+        if (process.send) {
+            process.send('ready');
+            process.disconnect?.();
+        }
+    });
+    log('stopped');
+}
+/**
+ * pre: the forwarder starts while the daemon boots (it waits for it), so main, after the job's checkout, finds it
+ * following already. Returns at once; the pid goes to state the moment it exists.
+ */
+function launchForwarder(o) {
+    const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.json');
+    const readyFile = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.ready');
+    const runCheckResult = o.runCheck ? (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, _run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .RUN_CHECK_RESULT */ .jG) : undefined;
+    const config = { daemon: (0,_endpoint_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult };
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
+    const logPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.log');
+    const fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(logPath, 'a', 0o600);
+    let pid;
+    try {
+        pid = (0,_run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .spawnHelper */ .iW)(o.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9, configPath, ['ignore', fd, fd]);
+    }
+    finally {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.closeSync)(fd);
+    }
+    if (!pid)
+        return; // main starts its own forwarder
+    o.record({ pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid, result: runCheckResult } : undefined);
+}
+/**
+ * main: the forwarder pre started, once it follows the daemon (its ready file); the same warning as a forwarder that
+ * cannot start when it is gone or not following within `timeoutMs`.
+ */
+async function forwarderFollowing(r, log, env, target, timeoutMs = 10_000) {
+    const until = Date.now() + timeoutMs;
+    while (!(0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(r.ready)) {
+        const problem = !(0,_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .alive */ .yV)(r.pid) ? 'the port forwarder exited' : Date.now() > until ? `the port forwarder did not follow the daemon within ${timeoutMs / 1000} s` : undefined;
+        if (problem) {
+            log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${problem}); they answer at the daemon's address ${target}.`);
+            return {};
+        }
+        await new Promise((res) => setTimeout(res, 25));
+    }
+    return testcontainersHost(env);
+}
+const testcontainersHost = (env) => 
+// testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
+// (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
+env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
+/**
+ * Starts the forwarder as a detached process of its own (it outlives main) with its output in `logPath`; resolves
+ * when it follows the daemon's events, so a container started by the very next step is seen.
+ */
+async function startForwarder(options) {
+    const config = { daemon: options.saved, target: options.target, listen: ['127.0.0.1', '::1'] };
+    await options.writeConfig(options.configPath, JSON.stringify(config));
+    const fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(options.logPath, 'a', 0o600);
+    let child;
+    try {
+        child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [options.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9, options.configPath], {
+            detached: true,
+            stdio: ['ignore', fd, fd, 'ipc'],
+            env: { ...process.env, NODE_OPTIONS: '' },
+        });
+    }
+    finally {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.closeSync)(fd);
+    }
+    const pid = child.pid;
+    if (!pid)
+        throw new Error('the port forwarder could not be started');
+    const record = { pid, log: options.logPath, script: options.script };
+    options.record(record);
+    try {
+        await new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`the port forwarder did not follow the daemon within ${(options.timeoutMs ?? 10_000) / 1000} s`)), options.timeoutMs ?? 10_000);
+            child.once('message', () => {
+                clearTimeout(timer);
+                resolve();
+            });
+            child.once('exit', (code, sig) => {
+                clearTimeout(timer);
+                reject(new Error(`the port forwarder exited at once (${sig ?? `code ${code}`})`));
+            });
+        });
+    }
+    finally {
+        if (child.connected)
+            child.disconnect();
+        child.unref();
+    }
+    return record;
+}
+/** Stops the forwarder of this job (only if that pid still runs our bundle); resolves when it is gone. */
+async function stopForwarder(r, readCmdline = (pid) => (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(`/proc/${pid}/cmdline`, 'utf8')) {
+    let cmdline = '';
+    try {
+        cmdline = readCmdline(r.pid);
+    }
+    catch {
+        return false; // gone already
+    }
+    if (!cmdline.split('\0').includes(_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9))
+        return false; // the pid was reused by something else
+    process.kill(r.pid, 'SIGTERM');
+    for (let i = 0; i < 50 && (0,_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .alive */ .yV)(r.pid); i++)
+        await new Promise((res) => setTimeout(res, 40));
+    if ((0,_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .alive */ .yV)(r.pid))
+        process.kill(r.pid, 'SIGKILL');
+    return true;
+}
+/**
+ * main, once the daemon answers: the forwarder for this job's published ports. A forwarder that cannot start is a
+ * warning (the ports still answer at the daemon's address), never a failed step.
+ */
+async function startPortForwarding(o) {
+    const script = o.script ?? process.argv[1];
+    try {
+        if (!script)
+            throw new Error('the running bundle is unknown');
+        await startForwarder({
+            daemon: o.endpoint,
+            saved: (0,_endpoint_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.endpoint),
+            target: o.target,
+            configPath: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.json'),
+            logPath: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.log'),
+            script,
+            record: (forwarder) => o.state.update({ forwarder }),
+            writeConfig: (path, text) => (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_3__.writeFile)(path, text, { mode: 0o600 }),
+        });
+    }
+    catch (e) {
+        o.log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${e.message}); they answer at the daemon's address ${o.target}.`);
+        return {};
+    }
+    return testcontainersHost(o.env);
+}
+/** The forwarder's warnings (a port it could not listen on), for post to repeat where the job's log shows them. */
+function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(path, 'utf8')) {
+    let text = '';
+    try {
+        text = read(r.log);
+    }
+    catch {
+        return [];
+    }
+    return text.split('\n').map((l) => /^\S+ warning: (.*)$/.exec(l)?.[1]).filter((w) => Boolean(w)).slice(0, 20);
+}
+
+
+/***/ }),
+
+/***/ 366:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   A9: () => (/* binding */ FORWARDER_FLAG),
+/* harmony export */   Jp: () => (/* binding */ runsOurHelper),
+/* harmony export */   Mr: () => (/* binding */ RUN_CHECK_FLAG),
+/* harmony export */   yV: () => (/* binding */ alive)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(24);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+// leaf: the background processes this action leaves running during a job (the port forwarder, pre's run check): the
+// flags that start the phase's own bundle as one of them, and whether a recorded pid is still one of them.
+
+const FORWARDER_FLAG = '--setup-dind-forwarder';
+const RUN_CHECK_FLAG = '--setup-dind-run-check';
+/** Running (a zombie whose parent does not reap it, as under a job container's `tail -f`, counts as gone). */
+function alive(pid) {
+    try {
+        return !/^\d+ \(.*\) Z /s.test((0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(`/proc/${pid}/stat`, 'utf8'));
+    }
+    catch {
+        return false;
+    }
+}
+/** `pid` is alive and still runs our bundle with one of `flags` (not a reused pid of something else). */
+function runsOurHelper(pid, flags) {
+    if (!alive(pid))
+        return false;
+    try {
+        return (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => flags.includes(arg));
+    }
+    catch {
+        return false;
+    }
+}
+
+
+/***/ }),
+
+/***/ 568:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BD: () => (/* binding */ runCheckVerdict),
+/* harmony export */   O8: () => (/* binding */ startRunCheck),
+/* harmony export */   aD: () => (/* binding */ stopRunCheck),
+/* harmony export */   ew: () => (/* binding */ daemonArchBy),
+/* harmony export */   iW: () => (/* binding */ spawnHelper),
+/* harmony export */   jG: () => (/* binding */ RUN_CHECK_RESULT),
+/* harmony export */   l4: () => (/* binding */ checkRuns)
+/* harmony export */ });
+/* unused harmony export runRunCheck */
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(421);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(24);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_4__);
+/* harmony import */ var _endpoint_endpoint_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(184);
+/* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(71);
+/* harmony import */ var _helper_process_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(366);
+/* harmony import */ var _run_probe_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(130);
+// The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
+// process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
+// Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
+// the phase's own bundle started again with a flag, like the port forwarder; post stops it if it still runs.
+
+
+
+
+
+
+
+
+
+
+/** The verdict's file in the job directory. */
+const RUN_CHECK_RESULT = 'run-check.result.json';
+const POLL_MS = 25;
+/**
+ * A background helper yields the CPU to the daemon's boot and to the job (a 2-core runner is busy while dockerd
+ * starts): its waiting and its engine calls are not on anyone's critical path until main asks for the result.
+ */
+function lowerPriority(pid) {
+    try {
+        (0,node_os__WEBPACK_IMPORTED_MODULE_3__.setPriority)(pid, 10);
+    }
+    catch {
+        /* not allowed here: it runs at normal priority */
+    }
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/**
+ * pre: this bundle started again as a background helper (`flag`, its config file): detached, at lower priority, not
+ * holding pre open. Its pid, or undefined when it could not start (main then does the helper's work itself).
+ */
+function spawnHelper(script, flag, configPath, stdio) {
+    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [script, flag, configPath], { detached: true, stdio, env: { ...process.env, NODE_OPTIONS: '' } });
+    child.on('error', () => undefined);
+    if (!child.pid)
+        return undefined;
+    lowerPriority(child.pid);
+    child.unref();
+    return child.pid;
+}
+/** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
+function startRunCheck(o) {
+    if (!o.script)
+        return; // the running bundle is unknown: main runs the probe itself
+    const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'run-check.json');
+    const config = { daemon: (0,_endpoint_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.daemon), result: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
+    const pid = spawnHelper(o.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .RUN_CHECK_FLAG */ .Mr, configPath, 'ignore');
+    if (pid)
+        o.record({ pid, result: config.result });
+}
+/**
+ * A background helper's wait for the daemon pre started: one probe (/_ping, /version, /info) at a time until it
+ * answers; its architecture (what the run check needs), or undefined when `deadline` (epoch ms) passed first.
+ */
+async function daemonArchBy(client, deadline) {
+    while (Date.now() <= deadline) {
+        const arch = await client.probe(1000).then((v) => v.arch, () => undefined);
+        if (arch !== undefined)
+            return arch;
+        await sleep(POLL_MS);
+    }
+    return undefined;
+}
+/** The background process: waits for the daemon, probes, writes the verdict. */
+async function runRunCheck(configPath) {
+    const config = JSON.parse(await readFile(configPath, 'utf8'));
+    const client = new EngineClient(loadEndpoint(config.daemon));
+    const arch = await daemonArchBy(client, config.deadline);
+    if (arch !== undefined)
+        await writeVerdict(await probeContainerRun(client, arch), config.result);
+}
+async function writeVerdict(result, path) {
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.writeFile)(`${path}.tmp`, JSON.stringify(result), { mode: 0o600 });
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rename)(`${path}.tmp`, path);
+}
+/** The check inside another process that found the daemon answering (the port forwarder), with its architecture. */
+async function checkRuns(client, arch, resultPath) {
+    await writeVerdict(await (0,_run_probe_js__WEBPACK_IMPORTED_MODULE_8__/* .probeContainerRun */ .vD)(client, arch), resultPath);
+}
+/** Our run check's process, alive: the run check itself, or the port forwarder that runs the check too. */
+const running = (pid) => (0,_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .runsOurHelper */ .Jp)(pid, [_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .RUN_CHECK_FLAG */ .Mr, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9]);
+const readResult = (path) => {
+    try {
+        return JSON.parse((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(path, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+};
+/**
+ * main, once the daemon answers: the verdict of the check pre started, waiting for it while its process runs; undefined
+ * when there is none (the process is gone without one, or never started): main then runs the probe itself.
+ */
+async function runCheckVerdict(r, isRunning = running) {
+    for (;;) {
+        const result = readResult(r.result);
+        if (result)
+            return result;
+        if (!isRunning(r.pid))
+            return readResult(r.result);
+        await sleep(POLL_MS);
+    }
+}
+/** post (and main, when it ran the probe itself): stops the check if it still runs; true when it did. */
+async function stopRunCheck(r) {
+    if (!running(r.pid))
+        return false;
+    process.kill(r.pid, 'SIGKILL');
+    for (let i = 0; i < 50 && running(r.pid); i++)
+        await sleep(20);
+    return true;
+}
+
+
+/***/ }),
+
+/***/ 130:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   vD: () => (/* binding */ probeContainerRun)
+/* harmony export */ });
+/* unused harmony exports probeImageArchive, reachedExec */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(75);
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _session_session_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(404);
+// After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
+// namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
+// registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
+// program does not exist: the runtime sets up everything (network, cgroups, namespaces, mounts, the root
+// filesystem) before it looks for the program, so "no such file" means the container would have run; any other
+// error is what a job's first `docker run` would have met.
+
+
+
+
+const PROGRAM = '/setup-dind-probe-no-such-program';
+/** One ustar entry (a regular file); names here are short ASCII. */
+function tarEntry(name, data) {
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 100, 'ascii');
+    header.write('0000644\0', 100, 'ascii');
+    header.write('0000000\0', 108, 'ascii');
+    header.write('0000000\0', 116, 'ascii');
+    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+    header.write('00000000000\0', 136, 'ascii');
+    header.write('        ', 148, 'ascii');
+    header.write('0', 156, 'ascii');
+    header.write('ustar\0' + '00', 257, 'ascii');
+    let sum = 0;
+    for (const byte of header)
+        sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
+    return Buffer.concat([header, data, padding]);
+}
+const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
+/** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
+function probeImageArchive(arch) {
+    const layer = tarOf([]);
+    const diffId = `sha256:${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(layer).digest('hex')}`;
+    const config = Buffer.from(JSON.stringify({
+        architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
+    }));
+    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [_session_session_js__WEBPACK_IMPORTED_MODULE_2__/* .PROBE_IMAGE */ .Fn], Layers: ['layer/layer.tar'] }]));
+    return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
+}
+/** The runtime's "program not found" answer: everything before exec worked. */
+const reachedExec = (message) => message.includes(PROGRAM) && /no such file or directory|not found/i.test(message);
+/** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
+async function probeContainerRun(daemon, arch) {
+    const started = performance.now();
+    const name = `setup-dind-probe-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(4).toString('hex')}`;
+    let id;
+    try {
+        await daemon.loadImages(node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable.from([probeImageArchive(arch)]));
+        id = await daemon.createContainer({ name, Image: _session_session_js__WEBPACK_IMPORTED_MODULE_2__/* .PROBE_IMAGE */ .Fn, Labels: {}, HostConfig: {} });
+        try {
+            await daemon.startContainer(id);
+        }
+        catch (e) {
+            const message = e.message;
+            return { ok: reachedExec(message), error: reachedExec(message) ? undefined : message, ms: performance.now() - started };
+        }
+        return { ok: true, ms: performance.now() - started };
+    }
+    catch (e) {
+        return { ok: false, error: e.message, ms: performance.now() - started };
+    }
+    finally {
+        if (id)
+            await daemon.removeContainer(id).catch(() => undefined);
+        await daemon.removeImage(_session_session_js__WEBPACK_IMPORTED_MODULE_2__/* .PROBE_IMAGE */ .Fn).catch(() => undefined);
+    }
+}
+
+
+/***/ }),
+
+/***/ 810:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -185,7 +848,7 @@ function parseCacheSettings(f, mode) {
     return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep, ...(volumes ? { volumes } : {}) };
 }
 
-;// CONCATENATED MODULE: ./src/client/settings.ts
+;// CONCATENATED MODULE: ./src/dockercli/settings.ts
 
 /**
  * true: the job's steps get the dind image's docker CLI and plugins. Only dind has an image to take them from: in
@@ -199,8 +862,8 @@ function parseClientSetting(f, mode) {
     return enabled;
 }
 
-// EXTERNAL MODULE: ./src/endpoint.ts
-var src_endpoint = __nccwpck_require__(150);
+// EXTERNAL MODULE: ./src/endpoint/endpoint.ts
+var endpoint_endpoint = __nccwpck_require__(184);
 ;// CONCATENATED MODULE: ./src/daemon-args.ts
 // Input daemon-args, read the way dockerd reads its command line (spf13/pflag): long flags as --flag=value or
 // --flag value, short flags as -H value, -Hvalue or -H=value, several short flags joined (-DH tcp://…), bool flags
@@ -1236,7 +1899,7 @@ function registryModeProblems(settings, use) {
     return problems;
 }
 
-;// CONCATENATED MODULE: ./src/daemon/mounts.ts
+;// CONCATENATED MODULE: ./src/like-runner/mounts.ts
 // The job's paths inside the daemon's container at the same paths: a bind mount the job asks the inner daemon for
 // (`-v "$GITHUB_WORKSPACE:/src"`, compose's `./data:/data`) is resolved in the daemon's container, so the same path
 // must hold the same files there. In a container job the paths the job sees are translated to the engine host's.
@@ -1329,7 +1992,7 @@ async function planJobMounts(options) {
     return { mounts, skipped };
 }
 
-;// CONCATENATED MODULE: ./src/daemon/integration.ts
+;// CONCATENATED MODULE: ./src/like-runner/settings.ts
 // dind mode made to behave like the runner's own engine: the inputs that control it (job paths, extra mounts,
 // MTU, proxies, port forwarding), parsed and validated here so inputs.ts only wires them in.
 
@@ -1404,7 +2067,7 @@ function parseIntegration(read, context) {
     return { settings: { jobPaths, mountPaths, mtu, mtuSetElsewhere, proxy, forwardPorts }, problems };
 }
 
-;// CONCATENATED MODULE: ./src/inputs.ts
+;// CONCATENATED MODULE: ./src/inputs/inputs.ts
 // Every input of the action: its default, how it is parsed and validated. All problems are reported together,
 // and nothing is started while any input is invalid.
 
@@ -1583,7 +2246,7 @@ function parseDaemonTarget(f, mode) {
     const hostText = f.line('docker-host');
     if (hostText && !f.reported('docker-host')) {
         try {
-            dockerHost = (0,src_endpoint/* parseDockerHost */.mB)(hostText);
+            dockerHost = (0,endpoint_endpoint/* parseDockerHost */.mB)(hostText);
         }
         catch (e) {
             f.problems.push(`input "docker-host": ${e.message}`);
@@ -1705,9 +2368,9 @@ function parseCleanupStale(f, mode) {
     return ms;
 }
 
-// EXTERNAL MODULE: ./src/session.ts
-var src_session = __nccwpck_require__(927);
-;// CONCATENATED MODULE: ./src/jobdir.ts
+// EXTERNAL MODULE: ./src/session/session.ts
+var session_session = __nccwpck_require__(404);
+;// CONCATENATED MODULE: ./src/session/jobdir.ts
 // The per-job directory: the socket, certificates, daemon.json and buildkitd.toml live here, private to the runner's
 // user (0700), recorded in state before anything is written into it, and removed by post.
 
@@ -1719,7 +2382,7 @@ async function ensureJobDir(job, state) {
         throw new Error('ensureJobDir before the session state exists');
     if (current.jobDir)
         return current.jobDir;
-    const dir = (0,external_node_path_.join)(job.tempDir, (0,src_session/* objectName */.Hd)(current.session));
+    const dir = (0,external_node_path_.join)(job.tempDir, (0,session_session/* objectName */.Hd)(current.session));
     state.update({ jobDir: dir });
     await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
     await (0,promises_.chmod)(dir, 0o700);
@@ -1730,7 +2393,7 @@ async function ensureJobDir(job, state) {
 var engine_client = __nccwpck_require__(71);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(598);
-;// CONCATENATED MODULE: ./src/tls.ts
+;// CONCATENATED MODULE: ./src/endpoint/tls.ts
 // Per-job TLS material for a dockerd TCP endpoint: one throw-away CA, a server
 // certificate and a client certificate, all ECDSA P-256 / SHA-256.
 //
@@ -1908,7 +2571,7 @@ async function writeTls(dir, files) {
     return { clientDir, serverDir };
 }
 
-;// CONCATENATED MODULE: ./src/daemon/host-paths.ts
+;// CONCATENATED MODULE: ./src/like-runner/host-paths.ts
 // Bind mounts name paths on the engine's host. When the action itself runs in a container (a GitHub `container:`
 // job, GitLab's docker executor) with the host's socket mounted, its own paths differ from the host's: find our
 // container on the engine and translate through its mounts.
@@ -2004,8 +2667,8 @@ const apiVersionEnvironment = () => [`DOCKER_MIN_API_VERSION=${MIN_API_VERSION}`
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(421);
-// EXTERNAL MODULE: ./src/dockercli/config.ts
-var dockercli_config = __nccwpck_require__(238);
+// EXTERNAL MODULE: ./src/endpoint/docker-config.ts
+var docker_config = __nccwpck_require__(424);
 ;// CONCATENATED MODULE: ./src/image/credentials.ts
 // The runner's own registry credentials for pulling the dind image, found as the docker CLI finds them: a credential
 // helper for that registry (credHelpers), else the credential store (credsStore), else auths in config.json.
@@ -2062,8 +2725,8 @@ function fromAuths(entry, key) {
 }
 /** The runner user's credentials for `registry`, or undefined; a helper that fails is an error naming it. */
 async function runnerCredentials(registry, env, helper = runHelper) {
-    const configDir = (0,dockercli_config/* dockerConfigDir */.kG)(env);
-    const config = (0,dockercli_config/* readDockerConfig */.TO)(configDir);
+    const configDir = (0,docker_config/* dockerConfigDir */.kG)(env);
+    const config = (0,docker_config/* readDockerConfig */.TO)(configDir);
     const key = authKey(registry);
     const where = `${configDir}/config.json`;
     const named = config.credHelpers?.[registry] ?? config.credHelpers?.[key];
@@ -2610,7 +3273,7 @@ function matches(pattern, tag) {
 async function selectImages(engine, patterns) {
     // The run probe's image comes and goes while the job's daemon starts (pre's background check runs beside main's
     // restore): it is never the job's, so it never makes the images "changed".
-    const images = (await engine.listImages()).filter((i) => !i.tags.includes(src_session/* PROBE_IMAGE */.Fn));
+    const images = (await engine.listImages()).filter((i) => !i.tags.includes(session_session/* PROBE_IMAGE */.Fn));
     const chosen = patterns.length ? images.filter((i) => i.tags.some((t) => patterns.some((p) => matches(p, t)))) : images;
     return {
         ids: [...new Set(chosen.map((i) => i.id))].sort(),
@@ -3120,7 +3783,7 @@ async function whyNotUnpacked(target, status) {
     return `unpacking in the daemon's container failed (tar exit ${status})${output ? `: ${output}` : ''}`;
 }
 
-;// CONCATENATED MODULE: ./src/private-file.ts
+;// CONCATENATED MODULE: ./src/platform/private-file.ts
 // Files that may hold a key: written into a fresh file that is 0600 from the moment it exists (never into an old,
 // wider-mode file, never through a symlink), given its final mode, then renamed over the target.
 
@@ -3916,7 +4579,7 @@ async function undoRegistry(changes, log, reloaded) {
     return done;
 }
 
-;// CONCATENATED MODULE: ./src/daemon/network.ts
+;// CONCATENATED MODULE: ./src/like-runner/network.ts
 /**
  * Runs in the daemon's container just before dockerd (part of the init script; "$@" is the dockerd command).
  * SETUP_DIND_MTU is "auto" (the MTU of the interface that carries the default route) or a number. An MTU other
@@ -4006,7 +4669,7 @@ function proxyEnvironment(env, registry, extraDirect = []) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/daemon/extras.ts
+;// CONCATENATED MODULE: ./src/like-runner/extras.ts
 
 
 /**
@@ -4029,10 +4692,10 @@ async function dindExtras(o) {
     return { mounts, env };
 }
 
-// EXTERNAL MODULE: ./src/daemon/ports.ts
-var ports = __nccwpck_require__(716);
-// EXTERNAL MODULE: ./src/daemon/run-check.ts
-var run_check = __nccwpck_require__(596);
+// EXTERNAL MODULE: ./src/background/forwarder.ts
+var background_forwarder = __nccwpck_require__(770);
+// EXTERNAL MODULE: ./src/background/run-check.ts
+var run_check = __nccwpck_require__(568);
 ;// CONCATENATED MODULE: ./src/daemon/dind.ts
 // dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
 // volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
@@ -4140,7 +4803,7 @@ function rootlessParts(p, name) {
 /** The container specs to try, in order: privileged first under `auto`, then the explicit capability set. */
 function planDind(p) {
     const { dind } = p.inputs;
-    const name = (0,src_session/* objectName */.Hd)(p.session);
+    const name = (0,session_session/* objectName */.Hd)(p.session);
     const rootless = dind.rootless ? rootlessParts(p, name) : undefined;
     const ownMounts = rootless
         ? rootless.mounts
@@ -4217,7 +4880,7 @@ function dindDaemon(inputs, platform, state, locate, deps) {
         return s;
     };
     return {
-        start: async () => startDind(inputs, platform, state, saved(), (0,src_endpoint/* checkedEndpoint */.V7)(locate()), deps),
+        start: async () => startDind(inputs, platform, state, saved(), (0,endpoint_endpoint/* checkedEndpoint */.V7)(locate()), deps),
         attach: async () => attachDind(inputs, state, saved(), platform),
     };
 }
@@ -4234,10 +4897,10 @@ async function dindImage(engine, inputs, state, platform) {
 }
 /** Creates the volume, the network, the daemon's files and the container, recording each in state as it exists. */
 async function startDind(inputs, platform, state, s, outer, deps) {
-    state.update({ outer: (0,src_endpoint/* saveEndpoint */.HF)(outer) });
+    state.update({ outer: (0,endpoint_endpoint/* saveEndpoint */.HF)(outer) });
     const engine = new engine_client/* EngineClient */.A$(outer);
-    const labels = (0,src_session/* sessionLabels */.sx)(s.session, platform.job);
-    const name = (0,src_session/* objectName */.Hd)(s.session);
+    const labels = (0,session_session/* sessionLabels */.sx)(s.session, platform.job);
+    const name = (0,session_session/* objectName */.Hd)(s.session);
     // Independent of each other: the job directory, where our paths are on the engine's host, the image, our bounding set.
     const [jobDir, toHostPath, image, procStatus] = await allSettled([
         socketDir(platform, state),
@@ -4298,7 +4961,7 @@ async function startHelpers(inputs, platform, state, engine, jobDir, network, sc
     const timeoutMs = inputs.waitTimeoutMs;
     if (inputs.integration.forwardPorts && address) {
         // One process: the forwarder runs the check too, as soon as the daemon answers.
-        (0,ports/* launchForwarder */.Oq)({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
+        (0,background_forwarder/* launchForwarder */.Oq)({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
     }
     else if (check) {
         (0,run_check/* startRunCheck */.O8)({ daemon, jobDir, timeoutMs, script, record: (runCheck) => state.update({ runCheck }) });
@@ -4407,7 +5070,7 @@ function reportGrant(strategy, plans, failures, planInput, state, log) {
 }
 /** A partial restore: the container and its volume are replaced by a new container on an empty volume. */
 async function replaceVolume(engine, id, spec, labels, state) {
-    const volume = (0,src_session/* objectName */.Hd)(state.value.session);
+    const volume = (0,session_session/* objectName */.Hd)(state.value.session);
     await engine.removeContainer(id);
     await engine.removeVolume(volume);
     await engine.createVolume(volume, labels);
@@ -4419,7 +5082,7 @@ async function replaceVolume(engine, id, spec, labels, state) {
 async function attachDind(inputs, state, s, platform) {
     if (!s.outer || !s.containerId || !s.jobDir)
         throw new Error('the dind container was not started');
-    const engine = new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(s.outer));
+    const engine = new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.outer));
     const id = s.containerId;
     let endpoint = { address: { kind: 'unix', path: (0,external_node_path_.join)(s.jobDir, 'docker.sock') } };
     const outputs = { 'container-id': id };
@@ -4427,7 +5090,7 @@ async function attachDind(inputs, state, s, platform) {
         const certPath = (0,external_node_path_.join)(s.jobDir, 'tls', 'client');
         if (s.containerJob && s.network) {
             // The job container reaches the daemon by name on the job's network (the server certificate names it).
-            endpoint = { address: { kind: 'tcp', host: (0,src_session/* objectName */.Hd)(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
+            endpoint = { address: { kind: 'tcp', host: (0,session_session/* objectName */.Hd)(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
         }
         else {
             const c = s.placement?.tlsHostPort ? undefined : await engine.inspectContainer(id);
@@ -4439,7 +5102,7 @@ async function attachDind(inputs, state, s, platform) {
         }
         outputs['cert-path'] = certPath;
     }
-    state.update({ endpoint: (0,src_endpoint/* saveEndpoint */.HF)(endpoint) });
+    state.update({ endpoint: (0,endpoint_endpoint/* saveEndpoint */.HF)(endpoint) });
     const { address } = s.placement ?? placementOf(await engine.inspectContainer(id), s.network?.name);
     if (address)
         outputs['daemon-address'] = address;
@@ -4449,8 +5112,8 @@ async function attachDind(inputs, state, s, platform) {
         facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
         afterReady: inputs.integration.forwardPorts && address
             ? () => (s.forwarder?.ready
-                ? (0,ports/* forwarderFollowing */.Wi)({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address)
-                : (0,ports/* startPortForwarding */.x$)({ endpoint, target: address, jobDir: s.jobDir, state, log: platform.log, env: platform.env }))
+                ? (0,background_forwarder/* forwarderFollowing */.Wi)({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address)
+                : (0,background_forwarder/* startPortForwarding */.x$)({ endpoint, target: address, jobDir: s.jobDir, state, log: platform.log, env: platform.env }))
             : undefined,
         giveUp: () => whyNotRunning(engine, id, inputs),
         logTail: (lines) => engine.containerLogs(id, lines),
@@ -4476,7 +5139,7 @@ function placementOf(c, network) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/readiness.ts
+;// CONCATENATED MODULE: ./src/engine/readiness.ts
 const realClock = {
     now: () => performance.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -4547,10 +5210,10 @@ async function endpointWhenTlsFilesExist(engine, waitTimeoutMs, clock) {
     const deadline = clock.now() + waitTimeoutMs;
     for (;;) {
         try {
-            return (0,src_endpoint/* checkedEndpoint */.V7)(engine);
+            return (0,endpoint_endpoint/* checkedEndpoint */.V7)(engine);
         }
         catch (e) {
-            if (!(e instanceof src_endpoint/* TlsFilesMissingError */.Fv))
+            if (!(e instanceof endpoint_endpoint/* TlsFilesMissingError */.Fv))
                 throw e;
             if (clock.now() >= deadline)
                 throw new Error(`${e.message} (waited ${(waitTimeoutMs / 1000).toFixed(1)} s for them to appear)`);
@@ -4567,13 +5230,13 @@ function existingDaemon(inputs, locate, state, clock = realClock) {
         async start() {
             const engine = locate();
             try {
-                state.update({ endpoint: (0,src_endpoint/* saveEndpoint */.HF)((0,src_endpoint/* checkedEndpoint */.V7)(engine)) });
+                state.update({ endpoint: (0,endpoint_endpoint/* saveEndpoint */.HF)((0,endpoint_endpoint/* checkedEndpoint */.V7)(engine)) });
             }
             catch (e) {
-                if (!(e instanceof src_endpoint/* TlsFilesMissingError */.Fv))
+                if (!(e instanceof endpoint_endpoint/* TlsFilesMissingError */.Fv))
                     throw e;
                 // TLS files may appear later (see above): the address is what post needs.
-                state.update({ endpoint: { host: (0,src_endpoint/* formatAddress */.M0)(engine.endpoint.address) } });
+                state.update({ endpoint: { host: (0,endpoint_endpoint/* formatAddress */.M0)(engine.endpoint.address) } });
             }
         },
         async attach() {
@@ -4583,7 +5246,7 @@ function existingDaemon(inputs, locate, state, clock = realClock) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/cleanup.ts
+;// CONCATENATED MODULE: ./src/cleanup/cleanup.ts
 // Post's removal of what this job created: only objects that carry this session's label, plus the per-job
 // directory. Idempotent (post may run twice) and never fatal: each problem becomes a warning.
 
@@ -4635,9 +5298,9 @@ async function stopBackground(state, log) {
     if (!forwarder)
         return report;
     try {
-        for (const w of (0,ports/* forwarderWarnings */.QF)(forwarder))
+        for (const w of (0,background_forwarder/* forwarderWarnings */.QF)(forwarder))
             log.warning(`setup-dind port forwarding: ${w}`);
-        if (await (0,ports/* stopForwarder */.Rk)(forwarder))
+        if (await (0,background_forwarder/* stopForwarder */.Rk)(forwarder))
             report.removed.push(`port forwarder (pid ${forwarder.pid})`);
     }
     catch (e) {
@@ -4666,8 +5329,8 @@ async function cleanupSession(state, log, background) {
     const dir = state.jobDir;
     const alongside = dir && (0,external_node_fs_.existsSync)(dir) ? [[`directory ${dir}`, () => (0,promises_.rm)(dir, { recursive: true, force: true })]] : [];
     if (state.outer) {
-        const engine = new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(state.outer));
-        const label = `${src_session/* LABEL_SESSION */.yj}=${state.session}`;
+        const engine = new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(state.outer));
+        const label = `${session_session/* LABEL_SESSION */.yj}=${state.session}`;
         let found;
         try {
             found = await engine.listLabelled(label);
@@ -4695,11 +5358,11 @@ async function cleanupSession(state, log, background) {
  * the current session, objects without our labels, or anything newer than the threshold.
  */
 async function reapStale(engine, olderThanMs, currentSession, log, now = Date.now()) {
-    const found = await engine.listLabelled(src_session/* LABEL_SESSION */.yj);
+    const found = await engine.listLabelled(session_session/* LABEL_SESSION */.yj);
     const stale = (labels) => {
-        if (labels[src_session/* LABEL_SESSION */.yj] === currentSession)
+        if (labels[session_session/* LABEL_SESSION */.yj] === currentSession)
             return false;
-        const created = Date.parse(labels[src_session/* LABEL_CREATED */.w4] ?? '');
+        const created = Date.parse(labels[session_session/* LABEL_CREATED */.w4] ?? '');
         return Number.isFinite(created) && now - created > olderThanMs;
     };
     const removed = [];
@@ -4720,8 +5383,8 @@ async function reapStale(engine, olderThanMs, currentSession, log, now = Date.no
     return removed;
 }
 
-// EXTERNAL MODULE: ./src/daemon/run-probe.ts
-var run_probe = __nccwpck_require__(286);
+// EXTERNAL MODULE: ./src/background/run-probe.ts
+var run_probe = __nccwpck_require__(130);
 ;// CONCATENATED MODULE: ./src/cache/outputs.ts
 function cacheOutputs(record) {
     return {
@@ -4785,7 +5448,7 @@ function cliEnvironment(base, endpoint) {
             env[k] = v;
     if (base.DOCKER_CONFIG)
         env.DOCKER_CONFIG = base.DOCKER_CONFIG;
-    return { ...env, ...(0,src_endpoint/* clientEnvironment */.B5)(endpoint) };
+    return { ...env, ...(0,endpoint_endpoint/* clientEnvironment */.B5)(endpoint) };
 }
 /** The builder image on the job's daemon: present, or pulled through its mirrors; else a BuilderError that says what to do. */
 async function ensureBuilderImage(daemon, settings) {
@@ -4854,20 +5517,20 @@ async function applyBuilder(settings, platform, state, daemon, endpoint, buildki
 async function undoBuilder(s, platform) {
     if (!s.builder || !s.endpoint)
         return;
-    const problem = await removeBuilder(s.builder, cliEnvironment(platform.env, (0,src_endpoint/* loadEndpoint */.eI)(s.endpoint)));
+    const problem = await removeBuilder(s.builder, cliEnvironment(platform.env, (0,endpoint_endpoint/* loadEndpoint */.eI)(s.endpoint)));
     if (problem)
         platform.log.info(`setup-dind: docker buildx rm ${s.builder}: ${problem}`);
     else
         platform.log.info(`setup-dind: removed the buildx builder ${s.builder}.`);
 }
 
-;// CONCATENATED MODULE: ./src/client/tar.ts
+;// CONCATENATED MODULE: ./src/dockercli/tar-reader.ts
 // Reading a tar stream (what the engine's archive endpoint answers) in-process: ustar headers, with the PAX ('x')
 // and GNU ('L', 'K') long-name records Go's archive/tar writes. No program is spawned and nothing is extracted
 // unless the caller names a destination for the entry: the caller decides where (if anywhere) each entry goes.
 
 const BLOCK = 512;
-const tar_text = (b) => {
+const tar_reader_text = (b) => {
     const end = b.indexOf(0);
     return b.subarray(0, end < 0 ? b.length : end).toString('utf8');
 };
@@ -4875,7 +5538,7 @@ function octal(b) {
     // Base-256 (GNU) for values that do not fit in octal digits: the high bit of the first byte is set.
     if (b[0] & 0x80)
         return b.subarray(1).reduce((n, byte) => n * 256 + byte, b[0] & 0x7f);
-    const digits = tar_text(b).trim();
+    const digits = tar_reader_text(b).trim();
     return digits ? parseInt(digits, 8) : 0;
 }
 /** "len key=value\n" records of a PAX extended header. */
@@ -4981,13 +5644,13 @@ class TarReader {
                 this.overrides.size = Number(pax.size);
         }
         else if (c.kind === 'L')
-            this.overrides.name = tar_text(data);
+            this.overrides.name = tar_reader_text(data);
         else
-            this.overrides.linkname = tar_text(data);
+            this.overrides.linkname = tar_reader_text(data);
     }
     async header(header) {
         const flag = String.fromCharCode(header[156]);
-        const prefix = header.subarray(257, 262).toString('ascii') === 'ustar' ? tar_text(header.subarray(345, 500)) : '';
+        const prefix = header.subarray(257, 262).toString('ascii') === 'ustar' ? tar_reader_text(header.subarray(345, 500)) : '';
         const size = this.overrides.size ?? octal(header.subarray(124, 136));
         this.remaining = size;
         this.skip = (BLOCK - (size % BLOCK)) % BLOCK;
@@ -4999,13 +5662,13 @@ class TarReader {
         }
         if (flag === 'g')
             return; // a global PAX header: nothing the caller needs
-        const name = tar_text(header.subarray(0, 100));
+        const name = tar_reader_text(header.subarray(0, 100));
         const entry = {
             name: this.overrides.name ?? (prefix ? `${prefix}/${name}` : name),
             type: typeOf(flag),
             size,
             mode: octal(header.subarray(100, 108)) & 0o7777,
-            linkname: this.overrides.linkname ?? tar_text(header.subarray(157, 257)),
+            linkname: this.overrides.linkname ?? tar_reader_text(header.subarray(157, 257)),
         };
         this.overrides = {};
         this.entries.push(entry);
@@ -5036,7 +5699,7 @@ async function readTar(stream, destination) {
     return reader.entries;
 }
 
-;// CONCATENATED MODULE: ./src/client/copy.ts
+;// CONCATENATED MODULE: ./src/dockercli/copy.ts
 // The docker CLI and its CLI plugins out of the dind image, through the engine's archive endpoint (no download, no
 // program run): read from the daemon's own container, written into a directory of the job's. Symlinks (a plugin
 // that points at a binary elsewhere in the image) are followed inside the container.
@@ -5109,7 +5772,7 @@ async function copyClient(engine, id, dir, image) {
     return { cli, plugins };
 }
 
-;// CONCATENATED MODULE: ./src/client/apply.ts
+;// CONCATENATED MODULE: ./src/dockercli/apply.ts
 // client through the phases: main copies the dind image's docker CLI and plugins into a directory of the job's and
 // puts it on PATH; the docker CLI looks for plugins in its config directory and the system directories, never next
 // to itself, so the plugin directory goes into config.json's cliPluginsExtraDirs (which it searches first). Both
@@ -5138,7 +5801,7 @@ const extraDirs = (config) => (Array.isArray(config[CONFIG_KEY]) ? config[CONFIG
 async function addPluginDir(configDir, pluginDir, record) {
     const path = (0,external_node_path_.join)(configDir, 'config.json');
     const text = await readConfigText(path);
-    const config = (0,dockercli_config/* parseDockerConfig */.Cj)(text ?? '', path);
+    const config = (0,docker_config/* parseDockerConfig */.Cj)(text ?? '', path);
     record({ configDir, pluginDir, fileExisted: text !== null, dirExisted: (0,external_node_fs_.existsSync)(configDir) });
     await (0,promises_.mkdir)(configDir, { recursive: true, mode: 0o700 });
     await (0,promises_.writeFile)(path, `${JSON.stringify({ ...config, [CONFIG_KEY]: [pluginDir, ...extraDirs(config).filter((d) => d !== pluginDir)] }, null, 2)}\n`, { mode: 0o600 });
@@ -5149,7 +5812,7 @@ async function removePluginDir(r) {
     const text = await readConfigText(path);
     if (text === null)
         return;
-    const config = (0,dockercli_config/* parseDockerConfig */.Cj)(text, path);
+    const config = (0,docker_config/* parseDockerConfig */.Cj)(text, path);
     const rest = extraDirs(config).filter((d) => d !== r.pluginDir);
     const { [CONFIG_KEY]: _ours, ...others } = config;
     const next = rest.length ? { ...others, [CONFIG_KEY]: rest } : others;
@@ -5172,7 +5835,7 @@ function startClient(platform, state, image) {
     const outer = state.value?.outer;
     if (!outer)
         throw new Error('client: the dind container was not started');
-    return startClientWith(platform, state, image, new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(outer)));
+    return startClientWith(platform, state, image, new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(outer)));
 }
 /** startClient on a given engine (the outer one, which runs the daemon's container). */
 function startClientWith(platform, state, image, engine) {
@@ -5189,7 +5852,7 @@ function startClientWith(platform, state, image, engine) {
             const { copied, took } = await copying;
             const plugins = Object.keys(copied.plugins).sort();
             if (plugins.length) {
-                await addPluginDir((0,dockercli_config/* dockerConfigDir */.kG)(platform.env), (0,external_node_path_.join)(dir, 'cli-plugins'), (config) => state.update({ client: { dir, config } }));
+                await addPluginDir((0,docker_config/* dockerConfigDir */.kG)(platform.env), (0,external_node_path_.join)(dir, 'cli-plugins'), (config) => state.update({ client: { dir, config } }));
             }
             platform.addPath(dir);
             const what = `the docker CLI of ${image} (${copied.cli})${plugins.length ? ` with the plugins ${plugins.join(', ')}` : ', no CLI plugins in the image'}`;
@@ -5243,7 +5906,7 @@ class StateRecorder {
     }
 }
 
-;// CONCATENATED MODULE: ./src/docker-context.ts
+;// CONCATENATED MODULE: ./src/dockercli/context.ts
 // The docker context "setup-dind": the job's daemon in the docker CLI's context store ($DOCKER_CONFIG or
 // $HOME/.docker), so `docker --context setup-dind` reaches it whatever DOCKER_HOST says. Made the current context
 // (config.json's currentContext) when DOCKER_HOST is not exported: with set-host false, and in container jobs, where
@@ -5262,7 +5925,7 @@ const CONTEXT_NAME = 'setup-dind';
 function onlyOurs(configDir) {
     if (!(0,external_node_fs_.existsSync)(configDir))
         return true;
-    const id = (0,dockercli_config/* contextId */.PF)(CONTEXT_NAME);
+    const id = (0,docker_config/* contextId */.PF)(CONTEXT_NAME);
     const list = (dir) => ((0,external_node_fs_.existsSync)(dir) ? (0,external_node_fs_.readdirSync)(dir) : []);
     const top = list(configDir);
     return top.length === 1 && top[0] === 'contexts' && list((0,external_node_path_.join)(configDir, 'contexts')).every((d) => d === 'meta' || d === 'tls') &&
@@ -5290,9 +5953,9 @@ async function readConfig(configPath) {
 async function installDockerContext(configDir, endpoint, options, record) {
     const configPath = (0,external_node_path_.join)(configDir, 'config.json');
     const { before, config } = options.makeCurrent ? await readConfig(configPath) : { before: null, config: {} };
-    const host = (0,src_endpoint/* formatAddress */.M0)(endpoint.address);
+    const host = (0,endpoint_endpoint/* formatAddress */.M0)(endpoint.address);
     record({ configDir, configBefore: before, madeCurrent: options.makeCurrent, host, ...(onlyOurs(configDir) ? { createdConfigDir: true } : {}) });
-    const id = (0,dockercli_config/* contextId */.PF)(CONTEXT_NAME);
+    const id = (0,docker_config/* contextId */.PF)(CONTEXT_NAME);
     const meta = {
         Name: CONTEXT_NAME,
         Metadata: { Description: "this job's Docker daemon (setup-dind)" },
@@ -5303,14 +5966,14 @@ async function installDockerContext(configDir, endpoint, options, record) {
     if (endpoint.tlsCertPath) {
         const tlsDir = (0,external_node_path_.join)(configDir, 'contexts', 'tls', id, 'docker');
         await (0,promises_.mkdir)(tlsDir, { recursive: true, mode: 0o700 });
-        for (const f of src_endpoint/* TLS_FILES */.qJ)
+        for (const f of endpoint_endpoint/* TLS_FILES */.qJ)
             await writeFileNoWindow((0,external_node_path_.join)(tlsDir, f), await (0,promises_.readFile)((0,external_node_path_.join)(endpoint.tlsCertPath, f)), f === 'key.pem' ? 0o600 : 0o644);
     }
     if (options.makeCurrent)
         await (0,promises_.writeFile)(configPath, `${JSON.stringify({ ...config, currentContext: CONTEXT_NAME }, null, 2)}\n`, { mode: 0o600 });
 }
 async function removeDockerContext(r) {
-    const id = (0,dockercli_config/* contextId */.PF)(CONTEXT_NAME);
+    const id = (0,docker_config/* contextId */.PF)(CONTEXT_NAME);
     if (r.host && !(await stillOurs((0,external_node_path_.join)(r.configDir, 'contexts', 'meta', id, 'meta.json'), r.host))) {
         // Another job of this user wrote the context since: it is that job's to remove (config.json is still ours).
         if (r.madeCurrent !== false)
@@ -5347,9 +6010,9 @@ async function stillOurs(metaPath, host) {
  * current), or only the current docker context (set-host false, and container jobs). Messages go to `log`.
  */
 async function handOver(how, endpoint, env, io) {
-    const configDir = (0,dockercli_config/* dockerConfigDir */.kG)(env);
+    const configDir = (0,docker_config/* dockerConfigDir */.kG)(env);
     if (how === 'environment') {
-        for (const [name, value] of Object.entries((0,src_endpoint/* clientEnvironment */.B5)(endpoint)))
+        for (const [name, value] of Object.entries((0,endpoint_endpoint/* clientEnvironment */.B5)(endpoint)))
             io.exportVariable(name, value);
         // The context is a convenience here: a config directory the action cannot write must not fail the job.
         await installDockerContext(configDir, endpoint, { makeCurrent: false }, io.record).catch((e) => io.warning(`setup-dind: the docker context "${CONTEXT_NAME}" could not be created in ${configDir} (${e.message}); DOCKER_HOST is exported, so the docker CLI reaches the daemon anyway.`));
@@ -5364,7 +6027,7 @@ async function handOver(how, endpoint, env, io) {
     return `the docker CLI uses the current context "${CONTEXT_NAME}" in ${configDir} (DOCKER_HOST is not exported)`;
 }
 
-;// CONCATENATED MODULE: ./src/guards.ts
+;// CONCATENATED MODULE: ./src/inputs/guards.ts
 // Two checks at the start of a phase: the runner's operating system (Linux only), and whether main got the same
 // inputs as pre. The runner evaluates pre's inputs before any step has run, so a value from `steps.*`, from a
 // variable an earlier step wrote to GITHUB_ENV, or from a file the checkout brings is empty (or different) there.
@@ -5459,7 +6122,7 @@ const LOG_TAIL_LINES = 60;
  */
 function phaseEngine(inputs, platform) {
     let located;
-    return () => (located ??= (0,src_endpoint/* locateEngine */.JW)(inputs, platform.env));
+    return () => (located ??= (0,endpoint_endpoint/* locateEngine */.JW)(inputs, platform.env));
 }
 function daemonMode(inputs, platform, state, engine, options) {
     if (inputs.mode !== 'dind')
@@ -5514,7 +6177,7 @@ function seedDataRoot(inputs, platform, state) {
 function snapshotPlace(engine, s, image, platform) {
     if (!s.volume || !s.jobDir || !s.hostJobDir)
         throw new Error('the daemon\'s volume or job directory is not recorded in state');
-    return { engine, image, volume: s.volume, jobDir: s.jobDir, hostJobDir: s.hostJobDir, labels: (0,src_session/* sessionLabels */.sx)(s.session, platform.job) };
+    return { engine, image, volume: s.volume, jobDir: s.jobDir, hostJobDir: s.hostJobDir, labels: (0,session_session/* sessionLabels */.sx)(s.session, platform.job) };
 }
 /** Parses inputs, or fails the step with every problem at once and returns undefined. */
 function readInputs(platform) {
@@ -5533,10 +6196,10 @@ async function startDaemon(inputs, platform, state, engine, options, reuseSessio
     const problems = await checkRegistryEarly(inputs, platform.job.workspace);
     if (problems.length)
         throw new InputError(problems);
-    const session = reuseSession ?? (0,src_session/* newSessionId */.OZ)(platform.job);
+    const session = reuseSession ?? (0,session_session/* newSessionId */.OZ)(platform.job);
     state.begin({ session, mode: inputs.mode, startedWith: startDigests(platform) });
     if (inputs.cleanupStaleMs !== undefined) {
-        const removed = await reapStale(new engine_client/* EngineClient */.A$((0,src_endpoint/* checkedEndpoint */.V7)(engine())), inputs.cleanupStaleMs, session, platform.log);
+        const removed = await reapStale(new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* checkedEndpoint */.V7)(engine())), inputs.cleanupStaleMs, session, platform.log);
         platform.log.info(`setup-dind cleanup-stale: ${removed.length ? `removed ${removed.join(', ')}` : 'nothing older than the threshold'}.`);
     }
     await daemonMode(inputs, platform, state, engine, options).start();
@@ -5601,7 +6264,7 @@ async function runMain(platform, options = {}) {
         state.update({ ready: true });
         const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
         const outputs = {
-            'docker-host': (0,src_endpoint/* formatAddress */.M0)(daemon.endpoint.address),
+            'docker-host': (0,endpoint_endpoint/* formatAddress */.M0)(daemon.endpoint.address),
             'daemon-version': ready.version.version,
             'api-version': ready.version.apiVersion,
             'storage-driver': info.storageDriver,
@@ -5736,7 +6399,7 @@ async function runPost(platform, options = {}) {
         const jobStatus = platform.input('job-status').trim().toLowerCase();
         const failed = jobStatus === 'failure' || jobStatus === 'cancelled' || !s.ready;
         if (failed && s.outer && s.containerId) {
-            const engine = new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(s.outer));
+            const engine = new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.outer));
             const tail = await engine.containerLogs(s.containerId, 200).catch((e) => `(the daemon's log could not be read: ${e.message})`);
             await platform.group(`Docker daemon log (the job ${jobStatus === 'success' ? 'did not reach a ready daemon' : `status is ${jobStatus || 'unknown'}`})`, async () => platform.log.info(tail));
         }
@@ -5756,8 +6419,8 @@ async function runPost(platform, options = {}) {
                     await pruneAfterSave(s.cache, platform);
             }
             if (s.dindImage && s.outer && s.ready)
-                platform.log.info(`setup-dind cache: ${await saveDindImage(new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(s.outer)), s.dindImage, platform)}.`);
-            const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(s.endpoint))) : undefined);
+                platform.log.info(`setup-dind cache: ${await saveDindImage(new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.outer)), s.dindImage, platform)}.`);
+            const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.endpoint))) : undefined);
             if (restored.length)
                 platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
         }
@@ -5833,12 +6496,12 @@ async function saveImageCache(record, s, platform, jobStatus) {
     if (!backend)
         return 'not saved: no cache backend';
     try {
-        const daemon = new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(s.endpoint));
+        const daemon = new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.endpoint));
         const current = await selectImages(daemon, record.settings.images);
         if (record.settings.strategy === 'images') {
             return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
         }
-        const outer = new engine_client/* EngineClient */.A$((0,src_endpoint/* loadEndpoint */.eI)(s.outer));
+        const outer = new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.outer));
         const id = s.containerId;
         // The image is the one the daemon runs: post reads no inputs but job-status, so it comes from the container.
         const image = (await outer.inspectContainer(id))?.image ?? '';
@@ -6294,670 +6957,7 @@ async function runCli(argv, env, out = (t) => void process.stdout.write(`${t}\n`
 
 /***/ }),
 
-/***/ 882:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   A9: () => (/* binding */ FORWARDER_FLAG),
-/* harmony export */   Jp: () => (/* binding */ runsOurHelper),
-/* harmony export */   Mr: () => (/* binding */ RUN_CHECK_FLAG),
-/* harmony export */   yV: () => (/* binding */ alive)
-/* harmony export */ });
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(24);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-// leaf: the background processes this action leaves running during a job (the port forwarder, pre's run check): the
-// flags that start the phase's own bundle as one of them, and whether a recorded pid is still one of them.
-
-const FORWARDER_FLAG = '--setup-dind-forwarder';
-const RUN_CHECK_FLAG = '--setup-dind-run-check';
-/** Running (a zombie whose parent does not reap it, as under a job container's `tail -f`, counts as gone). */
-function alive(pid) {
-    try {
-        return !/^\d+ \(.*\) Z /s.test((0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(`/proc/${pid}/stat`, 'utf8'));
-    }
-    catch {
-        return false;
-    }
-}
-/** `pid` is alive and still runs our bundle with one of `flags` (not a reused pid of something else). */
-function runsOurHelper(pid, flags) {
-    if (!alive(pid))
-        return false;
-    try {
-        return (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => flags.includes(arg));
-    }
-    catch {
-        return false;
-    }
-}
-
-
-/***/ }),
-
-/***/ 716:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   A9: () => (/* reexport safe */ _helper_process_js__WEBPACK_IMPORTED_MODULE_7__.A9),
-/* harmony export */   Oq: () => (/* binding */ launchForwarder),
-/* harmony export */   QF: () => (/* binding */ forwarderWarnings),
-/* harmony export */   Rk: () => (/* binding */ stopForwarder),
-/* harmony export */   Wi: () => (/* binding */ forwarderFollowing),
-/* harmony export */   m0: () => (/* binding */ runForwarder),
-/* harmony export */   x$: () => (/* binding */ startPortForwarding)
-/* harmony export */ });
-/* unused harmony exports publishedPorts, PortForwarder, followDaemon, startForwarder */
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(421);
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(24);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(30);
-/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_net__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_4__);
-/* harmony import */ var _endpoint_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(150);
-/* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(71);
-/* harmony import */ var _helper_process_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(882);
-/* harmony import */ var _run_check_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(596);
-// Published ports of the job's daemon at 127.0.0.1 on the job's side, as with the runner's engine.
-//
-// The inner daemon publishes `-p 8080:80` inside its own container's network namespace. A small forwarder process
-// (this action's own bundle under the same node, started by main, stopped by post) follows the inner daemon's
-// container events; for every TCP port a running container publishes on all addresses it listens on 127.0.0.1 (and
-// ::1) in the job's network namespace and relays each connection to the daemon container's address, where the
-// inner daemon's own NAT takes it to the container. It runs wherever the job's steps run (the runner host, or the
-// job container in a container job, whose network the daemon then joins), so it needs no shared network namespace
-// with the engine, changes no firewall rule and leaves nothing behind when it stops.
-
-
-
-
-
-
-
-
-
-/** The argument that makes an entry point run the forwarder instead of its phase. */
-
-/** The TCP ports a container publishes on every address (the ones the runner's engine would answer at 127.0.0.1). */
-function publishedPorts(ports) {
-    const forward = new Set();
-    const loopbackOnly = new Set();
-    for (const [spec, bindings] of Object.entries(ports)) {
-        if (!spec.endsWith('/tcp'))
-            continue;
-        for (const b of bindings) {
-            const port = Number(b.hostPort);
-            if (!Number.isInteger(port) || port <= 0)
-                continue;
-            if (['', '0.0.0.0', '::'].includes(b.hostIp))
-                forward.add(port);
-            else if (b.hostIp === '127.0.0.1' || b.hostIp === '::1')
-                loopbackOnly.add(port);
-        }
-    }
-    for (const p of forward)
-        loopbackOnly.delete(p);
-    return { forward: [...forward].sort((a, b) => a - b), loopbackOnly: [...loopbackOnly].sort((a, b) => a - b) };
-}
-/** The listeners for the published ports of running containers; each relays connections to target:port. */
-class PortForwarder {
-    target;
-    listen;
-    log;
-    byPort = new Map();
-    constructor(target, listen, log) {
-        this.target = target;
-        this.listen = listen;
-        this.log = log;
-    }
-    get ports() {
-        return [...this.byPort.keys()].sort((a, b) => a - b);
-    }
-    /** Makes the forwarded ports of one container exactly `ports`. */
-    async sync(owner, ports) {
-        for (const [port, entry] of this.byPort)
-            if (entry.owner === owner && !ports.includes(port))
-                this.closePort(port);
-        for (const port of ports) {
-            if (this.byPort.has(port))
-                continue;
-            const entry = { owner, servers: [], sockets: new Set() };
-            this.byPort.set(port, entry);
-            for (const host of this.listen) {
-                const server = node_net__WEBPACK_IMPORTED_MODULE_2___default().createServer({ allowHalfOpen: true }, (client) => this.relay(client, port, entry.sockets));
-                const listening = await new Promise((resolve) => {
-                    server.once('error', (e) => {
-                        // No IPv6 loopback here: nothing to do. Anything else (the port is taken on the job's side) is said.
-                        if (e.code !== 'EADDRNOTAVAIL' && e.code !== 'EAFNOSUPPORT')
-                            this.log(`warning: cannot listen on ${host}:${port} for container ${owner.slice(0, 12)}: ${e.message}`);
-                        resolve(false);
-                    });
-                    server.listen({ host, port, exclusive: true }, () => resolve(true));
-                });
-                if (listening)
-                    entry.servers.push(server);
-                // 127.0.0.1 (the first) is what the job uses; without it the port is not forwarded at all.
-                if (!listening && host === this.listen[0])
-                    break;
-            }
-            if (entry.servers.length)
-                this.log(`forwarding ${this.listen.join(', ')} port ${port} to ${this.target}:${port} (container ${owner.slice(0, 12)})`);
-            else
-                this.byPort.delete(port);
-        }
-    }
-    release(owner) {
-        for (const [port, entry] of this.byPort)
-            if (entry.owner === owner)
-                this.closePort(port);
-    }
-    close() {
-        for (const port of [...this.byPort.keys()])
-            this.closePort(port);
-    }
-    closePort(port) {
-        const entry = this.byPort.get(port);
-        if (!entry)
-            return;
-        this.byPort.delete(port);
-        for (const s of entry.servers)
-            s.close();
-        for (const s of entry.sockets)
-            s.destroy();
-        this.log(`stopped forwarding port ${port}`);
-    }
-    relay(client, port, sockets) {
-        const upstream = node_net__WEBPACK_IMPORTED_MODULE_2___default().connect({ host: this.target, port, allowHalfOpen: true });
-        client.setNoDelay(true);
-        upstream.setNoDelay(true);
-        sockets.add(client);
-        sockets.add(upstream);
-        const done = () => {
-            client.destroy();
-            upstream.destroy();
-            sockets.delete(client);
-            sockets.delete(upstream);
-        };
-        client.on('error', done);
-        upstream.on('error', done);
-        // Half-close travels both ways (pipe ends the other side); the pair is done when both are closed.
-        let closed = 0;
-        const onClose = () => ++closed === 2 && done();
-        client.on('close', onClose);
-        upstream.on('close', onClose);
-        client.pipe(upstream);
-        upstream.pipe(client);
-    }
-}
-/**
- * The forwarder's loop: follow events first, then take in the containers already running, so none is missed.
- * Ends when `signal` aborts, or when the daemon's event stream ends and the daemon stops answering.
- */
-async function followDaemon(engine, forwarder, log, signal, ready = () => undefined) {
-    const syncOne = async (id) => {
-        const c = await engine.inspectContainer(id).catch(() => undefined);
-        if (!c || !c.running)
-            return forwarder.release(id);
-        const { forward, loopbackOnly } = publishedPorts(c.ports);
-        for (const p of loopbackOnly)
-            log(`note: ${c.name} publishes port ${p} on the daemon's loopback only; publish it on all addresses (-p ${p}:...) to reach it at 127.0.0.1:${p}`);
-        await forwarder.sync(id, forward);
-    };
-    let failures = 0;
-    let first = true;
-    while (!signal.aborted) {
-        try {
-            // Subscribed first; containers that started before are found by the listing.
-            const events = await engine.containerEvents(signal);
-            for (const id of await engine.runningContainers())
-                await syncOne(id);
-            if (first) {
-                first = false;
-                ready();
-            }
-            failures = 0;
-            for await (const { id, action } of events) {
-                if (action === 'start')
-                    await syncOne(id);
-                else
-                    forwarder.release(id);
-            }
-        }
-        catch (e) {
-            if (signal.aborted)
-                break;
-            log(`the daemon's events: ${e.message}`);
-        }
-        if (signal.aborted)
-            break;
-        // The stream ended: the daemon restarted, or is gone. Try again for a while, then stop.
-        if (++failures > 10) {
-            log('the daemon does not answer any more; the forwarder stops');
-            break;
-        }
-        await new Promise((r) => setTimeout(r, 500 * failures));
-    }
-    forwarder.close();
-}
-/** The forwarder process: reads its config, follows the daemon until SIGTERM or the daemon's end. */
-async function runForwarder(configPath) {
-    const config = JSON.parse((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(configPath, 'utf8'));
-    const log = (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-    const controller = new AbortController();
-    const forwarder = new PortForwarder(config.target, config.listen, log);
-    // Stopped by post: at once, whatever engine call is in flight (nothing is left to flush: the log is a file).
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
-        process.on(sig, () => {
-            controller.abort();
-            forwarder.close();
-            log(`stopped (${sig})`);
-            process.exit(0);
-        });
-    }
-    const engine = new _engine_client_js__WEBPACK_IMPORTED_MODULE_6__/* .EngineClient */ .A$((0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .loadEndpoint */ .eI)(config.daemon));
-    // Started by pre: the daemon may not answer yet (its answer gives the run check the architecture).
-    const arch = config.deadline !== undefined ? await (0,_run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .daemonArchBy */ .ew)(engine, config.deadline) : undefined;
-    if (config.deadline !== undefined && arch === undefined) {
-        log('the daemon did not answer in time; the forwarder stops');
-        return;
-    }
-    log(`following ${config.daemon.host}; published ports go to ${config.target}`);
-    if (config.runCheckResult) {
-        const check = async () => (0,_run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .checkRuns */ .l4)(engine, arch ?? (await engine.version()).arch, config.runCheckResult);
-        void check().catch((e) => log(`the run check: ${e.message}`));
-    }
-    await followDaemon(engine, forwarder, log, controller.signal, () => {
-        if (config.readyFile)
-            (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(config.readyFile, `${process.pid}\n`, { mode: 0o600 });
-        if (process.send) {
-            process.send('ready');
-            process.disconnect?.();
-        }
-    });
-    log('stopped');
-}
-/**
- * pre: the forwarder starts while the daemon boots (it waits for it), so main, after the job's checkout, finds it
- * following already. Returns at once; the pid goes to state the moment it exists.
- */
-function launchForwarder(o) {
-    const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.json');
-    const readyFile = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.ready');
-    const runCheckResult = o.runCheck ? (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, _run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .RUN_CHECK_RESULT */ .jG) : undefined;
-    const config = { daemon: (0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult };
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
-    const logPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.log');
-    const fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(logPath, 'a', 0o600);
-    let pid;
-    try {
-        pid = (0,_run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .spawnHelper */ .iW)(o.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9, configPath, ['ignore', fd, fd]);
-    }
-    finally {
-        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.closeSync)(fd);
-    }
-    if (!pid)
-        return; // main starts its own forwarder
-    o.record({ pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid, result: runCheckResult } : undefined);
-}
-/**
- * main: the forwarder pre started, once it follows the daemon (its ready file); the same warning as a forwarder that
- * cannot start when it is gone or not following within `timeoutMs`.
- */
-async function forwarderFollowing(r, log, env, target, timeoutMs = 10_000) {
-    const until = Date.now() + timeoutMs;
-    while (!(0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(r.ready)) {
-        const problem = !(0,_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .alive */ .yV)(r.pid) ? 'the port forwarder exited' : Date.now() > until ? `the port forwarder did not follow the daemon within ${timeoutMs / 1000} s` : undefined;
-        if (problem) {
-            log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${problem}); they answer at the daemon's address ${target}.`);
-            return {};
-        }
-        await new Promise((res) => setTimeout(res, 25));
-    }
-    return testcontainersHost(env);
-}
-const testcontainersHost = (env) => 
-// testcontainers looks for published ports at the daemon's bridge gateway when it runs inside a container
-// (/.dockerenv: self-hosted runners in containers), which is inside the daemon's container here: 127.0.0.1 is right.
-env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' } : {};
-/**
- * Starts the forwarder as a detached process of its own (it outlives main) with its output in `logPath`; resolves
- * when it follows the daemon's events, so a container started by the very next step is seen.
- */
-async function startForwarder(options) {
-    const config = { daemon: options.saved, target: options.target, listen: ['127.0.0.1', '::1'] };
-    await options.writeConfig(options.configPath, JSON.stringify(config));
-    const fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(options.logPath, 'a', 0o600);
-    let child;
-    try {
-        child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [options.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9, options.configPath], {
-            detached: true,
-            stdio: ['ignore', fd, fd, 'ipc'],
-            env: { ...process.env, NODE_OPTIONS: '' },
-        });
-    }
-    finally {
-        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.closeSync)(fd);
-    }
-    const pid = child.pid;
-    if (!pid)
-        throw new Error('the port forwarder could not be started');
-    const record = { pid, log: options.logPath, script: options.script };
-    options.record(record);
-    try {
-        await new Promise((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`the port forwarder did not follow the daemon within ${(options.timeoutMs ?? 10_000) / 1000} s`)), options.timeoutMs ?? 10_000);
-            child.once('message', () => {
-                clearTimeout(timer);
-                resolve();
-            });
-            child.once('exit', (code, sig) => {
-                clearTimeout(timer);
-                reject(new Error(`the port forwarder exited at once (${sig ?? `code ${code}`})`));
-            });
-        });
-    }
-    finally {
-        if (child.connected)
-            child.disconnect();
-        child.unref();
-    }
-    return record;
-}
-/** Stops the forwarder of this job (only if that pid still runs our bundle); resolves when it is gone. */
-async function stopForwarder(r, readCmdline = (pid) => (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(`/proc/${pid}/cmdline`, 'utf8')) {
-    let cmdline = '';
-    try {
-        cmdline = readCmdline(r.pid);
-    }
-    catch {
-        return false; // gone already
-    }
-    if (!cmdline.split('\0').includes(_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9))
-        return false; // the pid was reused by something else
-    process.kill(r.pid, 'SIGTERM');
-    for (let i = 0; i < 50 && (0,_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .alive */ .yV)(r.pid); i++)
-        await new Promise((res) => setTimeout(res, 40));
-    if ((0,_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .alive */ .yV)(r.pid))
-        process.kill(r.pid, 'SIGKILL');
-    return true;
-}
-/**
- * main, once the daemon answers: the forwarder for this job's published ports. A forwarder that cannot start is a
- * warning (the ports still answer at the daemon's address), never a failed step.
- */
-async function startPortForwarding(o) {
-    const script = o.script ?? process.argv[1];
-    try {
-        if (!script)
-            throw new Error('the running bundle is unknown');
-        await startForwarder({
-            daemon: o.endpoint,
-            saved: (0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.endpoint),
-            target: o.target,
-            configPath: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.json'),
-            logPath: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.log'),
-            script,
-            record: (forwarder) => o.state.update({ forwarder }),
-            writeConfig: (path, text) => (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_3__.writeFile)(path, text, { mode: 0o600 }),
-        });
-    }
-    catch (e) {
-        o.log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${e.message}); they answer at the daemon's address ${o.target}.`);
-        return {};
-    }
-    return testcontainersHost(o.env);
-}
-/** The forwarder's warnings (a port it could not listen on), for post to repeat where the job's log shows them. */
-function forwarderWarnings(r, read = (path) => (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(path, 'utf8')) {
-    let text = '';
-    try {
-        text = read(r.log);
-    }
-    catch {
-        return [];
-    }
-    return text.split('\n').map((l) => /^\S+ warning: (.*)$/.exec(l)?.[1]).filter((w) => Boolean(w)).slice(0, 20);
-}
-
-
-/***/ }),
-
-/***/ 596:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   BD: () => (/* binding */ runCheckVerdict),
-/* harmony export */   O8: () => (/* binding */ startRunCheck),
-/* harmony export */   aD: () => (/* binding */ stopRunCheck),
-/* harmony export */   ew: () => (/* binding */ daemonArchBy),
-/* harmony export */   iW: () => (/* binding */ spawnHelper),
-/* harmony export */   jG: () => (/* binding */ RUN_CHECK_RESULT),
-/* harmony export */   l4: () => (/* binding */ checkRuns)
-/* harmony export */ });
-/* unused harmony export runRunCheck */
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(421);
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(24);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_4__);
-/* harmony import */ var _endpoint_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(150);
-/* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(71);
-/* harmony import */ var _helper_process_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(882);
-/* harmony import */ var _run_probe_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(286);
-// The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
-// process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
-// Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
-// the phase's own bundle started again with a flag, like the port forwarder; post stops it if it still runs.
-
-
-
-
-
-
-
-
-
-
-/** The verdict's file in the job directory. */
-const RUN_CHECK_RESULT = 'run-check.result.json';
-const POLL_MS = 25;
-/**
- * A background helper yields the CPU to the daemon's boot and to the job (a 2-core runner is busy while dockerd
- * starts): its waiting and its engine calls are not on anyone's critical path until main asks for the result.
- */
-function lowerPriority(pid) {
-    try {
-        (0,node_os__WEBPACK_IMPORTED_MODULE_3__.setPriority)(pid, 10);
-    }
-    catch {
-        /* not allowed here: it runs at normal priority */
-    }
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/**
- * pre: this bundle started again as a background helper (`flag`, its config file): detached, at lower priority, not
- * holding pre open. Its pid, or undefined when it could not start (main then does the helper's work itself).
- */
-function spawnHelper(script, flag, configPath, stdio) {
-    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [script, flag, configPath], { detached: true, stdio, env: { ...process.env, NODE_OPTIONS: '' } });
-    child.on('error', () => undefined);
-    if (!child.pid)
-        return undefined;
-    lowerPriority(child.pid);
-    child.unref();
-    return child.pid;
-}
-/** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
-function startRunCheck(o) {
-    if (!o.script)
-        return; // the running bundle is unknown: main runs the probe itself
-    const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'run-check.json');
-    const config = { daemon: (0,_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.daemon), result: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
-    const pid = spawnHelper(o.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .RUN_CHECK_FLAG */ .Mr, configPath, 'ignore');
-    if (pid)
-        o.record({ pid, result: config.result });
-}
-/**
- * A background helper's wait for the daemon pre started: one probe (/_ping, /version, /info) at a time until it
- * answers; its architecture (what the run check needs), or undefined when `deadline` (epoch ms) passed first.
- */
-async function daemonArchBy(client, deadline) {
-    while (Date.now() <= deadline) {
-        const arch = await client.probe(1000).then((v) => v.arch, () => undefined);
-        if (arch !== undefined)
-            return arch;
-        await sleep(POLL_MS);
-    }
-    return undefined;
-}
-/** The background process: waits for the daemon, probes, writes the verdict. */
-async function runRunCheck(configPath) {
-    const config = JSON.parse(await readFile(configPath, 'utf8'));
-    const client = new EngineClient(loadEndpoint(config.daemon));
-    const arch = await daemonArchBy(client, config.deadline);
-    if (arch !== undefined)
-        await writeVerdict(await probeContainerRun(client, arch), config.result);
-}
-async function writeVerdict(result, path) {
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.writeFile)(`${path}.tmp`, JSON.stringify(result), { mode: 0o600 });
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rename)(`${path}.tmp`, path);
-}
-/** The check inside another process that found the daemon answering (the port forwarder), with its architecture. */
-async function checkRuns(client, arch, resultPath) {
-    await writeVerdict(await (0,_run_probe_js__WEBPACK_IMPORTED_MODULE_8__/* .probeContainerRun */ .vD)(client, arch), resultPath);
-}
-/** Our run check's process, alive: the run check itself, or the port forwarder that runs the check too. */
-const running = (pid) => (0,_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .runsOurHelper */ .Jp)(pid, [_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .RUN_CHECK_FLAG */ .Mr, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9]);
-const readResult = (path) => {
-    try {
-        return JSON.parse((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(path, 'utf8'));
-    }
-    catch {
-        return undefined;
-    }
-};
-/**
- * main, once the daemon answers: the verdict of the check pre started, waiting for it while its process runs; undefined
- * when there is none (the process is gone without one, or never started): main then runs the probe itself.
- */
-async function runCheckVerdict(r, isRunning = running) {
-    for (;;) {
-        const result = readResult(r.result);
-        if (result)
-            return result;
-        if (!isRunning(r.pid))
-            return readResult(r.result);
-        await sleep(POLL_MS);
-    }
-}
-/** post (and main, when it ran the probe itself): stops the check if it still runs; true when it did. */
-async function stopRunCheck(r) {
-    if (!running(r.pid))
-        return false;
-    process.kill(r.pid, 'SIGKILL');
-    for (let i = 0; i < 50 && running(r.pid); i++)
-        await sleep(20);
-    return true;
-}
-
-
-/***/ }),
-
-/***/ 286:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   vD: () => (/* binding */ probeContainerRun)
-/* harmony export */ });
-/* unused harmony exports probeImageArchive, reachedExec */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(75);
-/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _session_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(927);
-// After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
-// namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
-// registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
-// program does not exist: the runtime sets up everything (network, cgroups, namespaces, mounts, the root
-// filesystem) before it looks for the program, so "no such file" means the container would have run; any other
-// error is what a job's first `docker run` would have met.
-
-
-
-
-const PROGRAM = '/setup-dind-probe-no-such-program';
-/** One ustar entry (a regular file); names here are short ASCII. */
-function tarEntry(name, data) {
-    const header = Buffer.alloc(512);
-    header.write(name, 0, 100, 'ascii');
-    header.write('0000644\0', 100, 'ascii');
-    header.write('0000000\0', 108, 'ascii');
-    header.write('0000000\0', 116, 'ascii');
-    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
-    header.write('00000000000\0', 136, 'ascii');
-    header.write('        ', 148, 'ascii');
-    header.write('0', 156, 'ascii');
-    header.write('ustar\0' + '00', 257, 'ascii');
-    let sum = 0;
-    for (const byte of header)
-        sum += byte;
-    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-    const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
-    return Buffer.concat([header, data, padding]);
-}
-const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024)]);
-/** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
-function probeImageArchive(arch) {
-    const layer = tarOf([]);
-    const diffId = `sha256:${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(layer).digest('hex')}`;
-    const config = Buffer.from(JSON.stringify({
-        architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
-    }));
-    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [_session_js__WEBPACK_IMPORTED_MODULE_2__/* .PROBE_IMAGE */ .Fn], Layers: ['layer/layer.tar'] }]));
-    return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
-}
-/** The runtime's "program not found" answer: everything before exec worked. */
-const reachedExec = (message) => message.includes(PROGRAM) && /no such file or directory|not found/i.test(message);
-/** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
-async function probeContainerRun(daemon, arch) {
-    const started = performance.now();
-    const name = `setup-dind-probe-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(4).toString('hex')}`;
-    let id;
-    try {
-        await daemon.loadImages(node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable.from([probeImageArchive(arch)]));
-        id = await daemon.createContainer({ name, Image: _session_js__WEBPACK_IMPORTED_MODULE_2__/* .PROBE_IMAGE */ .Fn, Labels: {}, HostConfig: {} });
-        try {
-            await daemon.startContainer(id);
-        }
-        catch (e) {
-            const message = e.message;
-            return { ok: reachedExec(message), error: reachedExec(message) ? undefined : message, ms: performance.now() - started };
-        }
-        return { ok: true, ms: performance.now() - started };
-    }
-    catch (e) {
-        return { ok: false, error: e.message, ms: performance.now() - started };
-    }
-    finally {
-        if (id)
-            await daemon.removeContainer(id).catch(() => undefined);
-        await daemon.removeImage(_session_js__WEBPACK_IMPORTED_MODULE_2__/* .PROBE_IMAGE */ .Fn).catch(() => undefined);
-    }
-}
-
-
-/***/ }),
-
-/***/ 238:
+/***/ 424:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -7056,7 +7056,7 @@ function selectedContext(env) {
 
 /***/ }),
 
-/***/ 150:
+/***/ 184:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -7076,7 +7076,7 @@ function selectedContext(env) {
 /* harmony import */ var _show_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(534);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _dockercli_config_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(238);
+/* harmony import */ var _docker_config_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(424);
 // Where a Docker daemon is reached: the one value every module passes around instead of loose strings.
 
 
@@ -7173,7 +7173,7 @@ function fromDockerHost(value, env) {
 }
 /** The context DOCKER_CONTEXT or the docker config selects; undefined for none or "default". */
 function fromContext(env) {
-    const selected = (0,_dockercli_config_js__WEBPACK_IMPORTED_MODULE_2__/* .selectedContext */ .Dm)(env);
+    const selected = (0,_docker_config_js__WEBPACK_IMPORTED_MODULE_2__/* .selectedContext */ .Dm)(env);
     if (!selected)
         return undefined;
     const where = `docker context "${selected.name}" (from ${selected.source})`;
@@ -7194,7 +7194,7 @@ function fromContext(env) {
 }
 function readContextFor(selected, where) {
     try {
-        return (0,_dockercli_config_js__WEBPACK_IMPORTED_MODULE_2__/* .readContext */ .yI)(selected.configDir, selected.name);
+        return (0,_docker_config_js__WEBPACK_IMPORTED_MODULE_2__/* .readContext */ .yI)(selected.configDir, selected.name);
     }
     catch (e) {
         throw new Error(`${where}: ${e.message.replace(/^context "[^"]*" /, '')}`);
@@ -7243,8 +7243,8 @@ const external_node_http_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(760);
-// EXTERNAL MODULE: ./src/endpoint.ts
-var src_endpoint = __nccwpck_require__(150);
+// EXTERNAL MODULE: ./src/endpoint/endpoint.ts
+var endpoint_endpoint = __nccwpck_require__(184);
 ;// CONCATENATED MODULE: ./src/engine/client.ts
 // The only module that talks to the engine: the Engine API calls the action makes, typed, with errors that say what
 // failed. A thin client over node:http on the unix socket, TCP or TLS: no SDK, nothing loaded that a phase does not
@@ -7357,7 +7357,7 @@ class EngineClient {
     agentInstance;
     constructor(endpoint) {
         this.endpoint = endpoint;
-        this.description = (0,src_endpoint/* formatAddress */.M0)(endpoint.address);
+        this.description = (0,endpoint_endpoint/* formatAddress */.M0)(endpoint.address);
         if (endpoint.tlsCertPath) {
             const read = (f) => (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(endpoint.tlsCertPath, f));
             this.tls = { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
@@ -7715,15 +7715,15 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(746);
-/* harmony import */ var _daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(716);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(810);
+/* harmony import */ var _background_forwarder_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(770);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.
 
 
-// The port forwarder `start` leaves running for the job is this same bundle (daemon/ports.ts).
-if (process.argv[2] === _daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__/* .FORWARDER_FLAG */ .A9) {
-    await (0,_daemon_ports_js__WEBPACK_IMPORTED_MODULE_1__/* .runForwarder */ .m0)(process.argv[3] ?? '');
+// The port forwarder `start` leaves running for the job is this same bundle (background/forwarder.ts).
+if (process.argv[2] === _background_forwarder_js__WEBPACK_IMPORTED_MODULE_1__/* .FORWARDER_FLAG */ .A9) {
+    await (0,_background_forwarder_js__WEBPACK_IMPORTED_MODULE_1__/* .runForwarder */ .m0)(process.argv[3] ?? '');
     process.exit();
 }
 process.exit(await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .ak)(process.argv.slice(2), process.env));
@@ -7733,7 +7733,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 927:
+/***/ 404:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -7754,7 +7754,7 @@ const LABEL_SESSION = 'io.github.setup-dind.session';
 const LABEL_CREATED = 'io.github.setup-dind.created';
 const LABEL_JOB = 'io.github.setup-dind.job';
 /**
- * The image the run probe loads into the job's daemon and removes again (daemon/run-probe.ts). It may exist for a
+ * The image the run probe loads into the job's daemon and removes again (background/run-probe.ts). It may exist for a
  * moment while the image cache lists the daemon's images, so the cache never counts it (cache/cache.ts).
  */
 const PROBE_IMAGE = 'setup-dind-probe:scratch';

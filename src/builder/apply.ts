@@ -1,7 +1,7 @@
 // buildx through the phases: main makes the builder image present and creates the builder (recorded in state the
 // moment it is asked for), post removes it while the daemon still runs.
-import type { DaemonEndpoint } from '../endpoint.js';
-import { loadEndpoint } from '../endpoint.js';
+import type { DaemonEndpoint } from '../endpoint/endpoint.js';
+import { loadEndpoint } from '../endpoint/endpoint.js';
 import type { EngineClient } from '../engine/client.js';
 import type { Platform } from '../platform/platform.js';
 import type { SessionState, StateRecorder } from '../state.js';

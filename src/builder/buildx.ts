@@ -7,7 +7,7 @@
 // engine API call can fill. Without the image, or without the plugin, main fails with what to do.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { type DaemonEndpoint, clientEnvironment } from '../endpoint.js';
+import { type DaemonEndpoint, clientEnvironment } from '../endpoint/endpoint.js';
 import type { EngineClient } from '../engine/client.js';
 import type { BuilderSettings } from './settings.js';
 

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { CacheBackend } from './backend.js';
 import { type CacheRecord, DeadlineError, GITLAB_CACHE_DEADLINE_MS, cacheDeadlineMs, cacheKeys, matrixDigest, saveEntry, selectImages, withDeadline } from './cache.js';
 import type { EngineClient } from '../engine/client.js';
-import { PROBE_IMAGE } from '../session.js';
+import { PROBE_IMAGE } from '../session/session.js';
 import { prunePrefix } from './lifecycle.js';
 
 describe('cache deadlines', () => {

@@ -10,7 +10,7 @@ import { DirectoryBackend } from './directory.js';
 import { prunePrefix } from './lifecycle.js';
 import { ServiceBackend } from './service.js';
 import type { CacheSettings } from './settings.js';
-import { PROBE_IMAGE } from '../session.js';
+import { PROBE_IMAGE } from '../session/session.js';
 
 /** What the cache needs to know about the job: its settings, and what makes entries compatible (mode, image). */
 export interface CacheUse {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INPUT_DEFAULTS, parseInputs } from '../inputs.js';
+import { INPUT_DEFAULTS, parseInputs } from '../inputs/inputs.js';
 
 const parse = (given: Record<string, string>) => parseInputs((n) => ({ ...INPUT_DEFAULTS, 'job-status': 'success', ...given })[n] ?? '');
 

@@ -1,6 +1,6 @@
 // One interface for the three ways a job gets its daemon. A mode starts what it needs (in pre, or in main when pre
 // did not run), then hands main a daemon to wait for.
-import type { DaemonEndpoint } from '../endpoint.js';
+import type { DaemonEndpoint } from '../endpoint/endpoint.js';
 
 export interface JobDaemon {
   /** Where the job's docker CLI reaches the daemon. */

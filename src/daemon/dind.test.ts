@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INPUT_DEFAULTS, type InputName, parseInputs } from '../inputs.js';
+import { INPUT_DEFAULTS, type InputName, parseInputs } from '../inputs/inputs.js';
 import { apiVersionEnvironment } from './api-version.js';
 import type { DaemonSeed } from '../cache/data-root.js';
 import type { ContainerSpec, EngineClient } from '../engine/client.js';
@@ -91,7 +91,7 @@ describe('planDind', () => {
     expect(spec.NetworkingConfig).toEqual({ EndpointsConfig: { 'ci-net': { Aliases: ['docker'] } } });
   });
 
-  it('adds the job paths and the environment it is given (daemon/integration.ts) after its own mounts', () => {
+  it('adds the job paths and the environment it is given (like-runner/settings.ts) after its own mounts', () => {
     const extras = { mounts: [{ Type: 'bind' as const, Source: '/host/work/repo', Target: '/__w/repo' }], env: ['SETUP_DIND_MTU=auto', 'HTTP_PROXY=http://p:3128'] };
     const spec = planDind({ inputs: inputs(), session: 's1', labels: {}, hostJobDir: '/host/tmp/job', socketGroup: 0, withheld: [], configFile: false, certsDir: false, extras })[0]!.spec;
     expect(spec.HostConfig.Mounts!.slice(2)).toEqual(extras.mounts);

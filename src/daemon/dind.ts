@@ -1,18 +1,18 @@
 // dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
 // volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
 import { mkdir, writeFile } from 'node:fs/promises';
-import { ensureJobDir } from '../jobdir.js';
+import { ensureJobDir } from '../session/jobdir.js';
 import { join } from 'node:path';
-import { type DaemonEndpoint, type EngineLocation, checkedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint.js';
+import { type DaemonEndpoint, type EngineLocation, checkedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint/endpoint.js';
 import { type ContainerSpec, type ContainerState, EngineClient, type Mount } from '../engine/client.js';
 import { ROOTLESS_TLS_DIR, TUN_DEVICE, rootlessRemedy, rootlessTlsDir } from './rootless.js';
-import type { Inputs } from '../inputs.js';
+import type { Inputs } from '../inputs/inputs.js';
 import type { Logger, Platform } from '../platform/platform.js';
-import { objectName, sessionLabels } from '../session.js';
+import { objectName, sessionLabels } from '../session/session.js';
 import type { PrivilegeStrategy, SessionState, StateRecorder } from '../state.js';
-import { generateTls, writeTls } from '../tls.js';
+import { generateTls, writeTls } from '../endpoint/tls.js';
 import type { DaemonMode, JobDaemon } from './daemon.js';
-import { hostPathTranslator } from './host-paths.js';
+import { hostPathTranslator } from '../like-runner/host-paths.js';
 import { IPTABLES_CHOICE } from './iptables.js';
 import { apiVersionEnvironment } from './api-version.js';
 import { supplyDindImage } from './image-supply.js';
@@ -20,10 +20,10 @@ import { restoreDindImage } from '../cache/dind-image.js';
 import { type DaemonSeed, seedScript } from '../cache/data-root.js';
 import { daemonConfigFor } from '../registry/apply.js';
 import { networkDaemonJson } from '../network/settings.js';
-import { MTU_SCRIPT } from './network.js';
-import { type DindExtras, dindExtras } from './extras.js';
-import { forwarderFollowing, launchForwarder, startPortForwarding } from './ports.js';
-import { startRunCheck } from './run-check.js';
+import { MTU_SCRIPT } from '../like-runner/network.js';
+import { type DindExtras, dindExtras } from '../like-runner/extras.js';
+import { forwarderFollowing, launchForwarder, startPortForwarding } from '../background/forwarder.js';
+import { startRunCheck } from '../background/run-check.js';
 
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 export const RUN_DIR = '/run/setup-dind';
@@ -98,7 +98,7 @@ export interface DindSpecInput {
   configFile: boolean;
   /** The job directory's certs.d becomes /etc/docker/certs.d (registry certificates, written in main). */
   certsDir: boolean;
-  /** Job paths at identical paths, the container's environment (MTU, proxies): daemon/integration.ts. */
+  /** Job paths at identical paths, the container's environment (MTU, proxies): like-runner/settings.ts. */
   extras?: DindExtras;
   /** rootless: where the image keeps its data root (its one declared volume), which gets the session's volume. */
   rootlessDataRoot?: string;

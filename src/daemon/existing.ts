@@ -1,8 +1,8 @@
 // socket and external modes: the daemon is not ours. The action finds it, waits for it and exports it; it creates
 // nothing, so post has nothing of ours to remove and touches nothing anyone else made.
-import { type DaemonEndpoint, type EngineLocation, TlsFilesMissingError, checkedEndpoint, formatAddress, saveEndpoint } from '../endpoint.js';
-import type { Inputs } from '../inputs.js';
-import { type Clock, realClock } from '../readiness.js';
+import { type DaemonEndpoint, type EngineLocation, TlsFilesMissingError, checkedEndpoint, formatAddress, saveEndpoint } from '../endpoint/endpoint.js';
+import type { Inputs } from '../inputs/inputs.js';
+import { type Clock, realClock } from '../engine/readiness.js';
 import type { StateRecorder } from '../state.js';
 import type { DaemonMode, JobDaemon } from './daemon.js';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generateTls, writeTls } from '../tls.js';
+import { generateTls, writeTls } from '../endpoint/tls.js';
 import { EngineClient, EngineError, demuxLogs, queryString } from './client.js';
 
 const frame = (stream: number, text: string) => {

@@ -7,7 +7,7 @@ import { Agent, type ClientRequest, type IncomingMessage, request as httpRequest
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type DaemonEndpoint, formatAddress } from '../endpoint.js';
+import { type DaemonEndpoint, formatAddress } from '../endpoint/endpoint.js';
 
 export interface DaemonVersion {
   version: string;

@@ -1,7 +1,7 @@
 // The one bundle the action's three phases share (dist/setup-dind.js): each phase's generated dist/<phase>/index.js
 // imports it and runs its function.
-import { FORWARDER_FLAG, runForwarder } from '../daemon/ports.js';
-import { RUN_CHECK_FLAG, runRunCheck } from '../daemon/run-check.js';
+import { FORWARDER_FLAG, runForwarder } from '../background/forwarder.js';
+import { RUN_CHECK_FLAG, runRunCheck } from '../background/run-check.js';
 import { runMain, runPost, runPre } from '../phases.js';
 import { githubPlatform } from '../platform/github.js';
 

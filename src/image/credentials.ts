@@ -1,7 +1,7 @@
 // The runner's own registry credentials for pulling the dind image, found as the docker CLI finds them: a credential
 // helper for that registry (credHelpers), else the credential store (credsStore), else auths in config.json.
 import { execFile } from 'node:child_process';
-import { dockerConfigDir, readDockerConfig } from '../dockercli/config.js';
+import { dockerConfigDir, readDockerConfig } from '../endpoint/docker-config.js';
 import { authKey } from './reference.js';
 
 /** What the engine's X-Registry-Auth carries. */

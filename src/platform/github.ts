@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { EOL } from 'node:os';
 import * as core from './github-commands.js';
-import type { InputName } from '../inputs.js';
+import type { InputName } from '../inputs/inputs.js';
 import { githubCacheInventory } from './github-caches.js';
 import type { CacheService, JobRef, Platform } from './platform.js';
 

@@ -1,5 +1,5 @@
 // An in-memory platform: the core's behaviour under test, with everything it said and set recorded.
-import type { InputName } from '../inputs.js';
+import type { InputName } from '../inputs/inputs.js';
 import type { JobContext, Platform } from './platform.js';
 
 export interface MemoryPlatform extends Platform {

@@ -1,6 +1,6 @@
 // What the core needs from the CI system it runs on. GitHub, GitLab/plain shells and tests each implement it,
 // so no core module imports @actions/* or knows where it runs.
-import type { InputName } from '../inputs.js';
+import type { InputName } from '../inputs/inputs.js';
 
 export interface Logger {
   info(message: string): void;

@@ -4,7 +4,7 @@
 // sections when GitLab runs us.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InputName } from '../inputs.js';
+import type { InputName } from '../inputs/inputs.js';
 import type { JobRef, Platform } from './platform.js';
 import { ensureStateDir } from './state-dir.js';
 

@@ -2,7 +2,7 @@
 // out yet) and give dind its daemon.json. main: load every certificate, install it where the mode's daemon reads it,
 // write buildkitd.toml. post: undo what was changed on the runner's own daemon (socket mode).
 import { mkdir, writeFile } from 'node:fs/promises';
-import { writeFileNoWindow } from '../private-file.js';
+import { writeFileNoWindow } from '../platform/private-file.js';
 import { dirname, join } from 'node:path';
 import type { Logger, Platform } from '../platform/platform.js';
 import type { StateRecorder } from '../state.js';

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateTls } from '../tls.js';
+import { generateTls } from '../endpoint/tls.js';
 import { certsDirFiles, loadRegistryTrust, type RegistryTrust } from './certs.js';
 import type { CertRequest } from './settings.js';
 

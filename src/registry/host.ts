@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { writeFileNoWindow } from '../private-file.js';
+import { writeFileNoWindow } from '../platform/private-file.js';
 
 const run = promisify(execFile);
 

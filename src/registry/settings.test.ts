@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateTls } from '../tls.js';
+import { generateTls } from '../endpoint/tls.js';
 import { MAX_ENTRIES, MAX_INPUT_CHARS, MAX_LINE_CHARS, isEmptyRegistrySettings, parseHostPort, parseRegistrySettings, redactPem, type RegistryRaw } from './settings.js';
 
 const BASE = '/work/ws';

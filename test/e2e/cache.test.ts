@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
 import { type TestCacheServer, startCacheServer } from '../cache-server/server.js';
 import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
-import { DEFAULT_DIND_IMAGE } from '../../src/inputs.js';
+import { DEFAULT_DIND_IMAGE } from '../../src/inputs/inputs.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sd-cache-e2e-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 // dind mode end to end: the action (dist/, Node 24) through the runner harness on the bed's engine.
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LABEL_SESSION } from '../../src/session.js';
+import { LABEL_SESSION } from '../../src/session/session.js';
 import { ensureUser, testUserName } from '../harness/runner.js';
 import { BUSYBOX, DIND_IMAGE, dindJob, docker, expectNothingLeft, outerEngine, outerHost, picture } from './support.js';
 

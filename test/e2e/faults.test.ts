@@ -8,10 +8,10 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDockerHost } from '../../src/endpoint.js';
+import { parseDockerHost } from '../../src/endpoint/endpoint.js';
 import { EngineClient } from '../../src/engine/client.js';
-import { LABEL_CREATED, LABEL_SESSION } from '../../src/session.js';
-import { generateTls } from '../../src/tls.js';
+import { LABEL_CREATED, LABEL_SESSION } from '../../src/session/session.js';
+import { generateTls } from '../../src/endpoint/tls.js';
 import { type TestCacheServer, startCacheServer } from '../cache-server/server.js';
 import { ensureUser, testUserName, type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
 import { actionNode, BUSYBOX, DIND_IMAGE, dindJob, docker, expectNothingLeft, outerEngine, outerHost, picture, repoRoot, run } from './support.js';

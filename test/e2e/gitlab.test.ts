@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { envName, parseCli } from '../../src/cli.js';
-import { CACHE_STRATEGIES, INPUT_DEFAULTS, MODES, type InputName, parseInputs } from '../../src/inputs.js';
-import { LABEL_SESSION } from '../../src/session.js';
+import { CACHE_STRATEGIES, INPUT_DEFAULTS, MODES, type InputName, parseInputs } from '../../src/inputs/inputs.js';
+import { LABEL_SESSION } from '../../src/session/session.js';
 import { GITLAB_CI_LOCAL, NODE22, TEMPLATES, ciHome, gitProject, jobLines, runGitlabCiLocal } from './gitlab-ci-local.js';
 import { BUSYBOX, DIND_IMAGE, actionNode, docker, outerEngine, outerHost, repoRoot } from './support.js';
 

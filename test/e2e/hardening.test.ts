@@ -5,10 +5,10 @@ import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateTls } from '../../src/tls.js';
+import { generateTls } from '../../src/endpoint/tls.js';
 import type { JobResult } from '../harness/runner.js';
 import { BUSYBOX, dindJob, expectNothingLeft, outerEngine, outerHost, picture } from './support.js';
-import { DEFAULT_DIND_IMAGE } from '../../src/inputs.js';
+import { DEFAULT_DIND_IMAGE } from '../../src/inputs/inputs.js';
 
 const TRIXIE = 'local/dind:trixie';
 

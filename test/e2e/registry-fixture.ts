@@ -1,6 +1,6 @@
 // A private Docker registry (distribution v2, Debian's /usr/bin/docker-registry) on a docker network of the bed's
 // engine, for the registry-mirror and private-CA tests: reachable by a DNS alias (e.g. registry.test:5000) from any
-// container on that network, served over plain http, TLS, or mutual TLS with certificates from src/tls.ts.
+// container on that network, served over plain http, TLS, or mutual TLS with certificates from src/endpoint/tls.ts.
 //
 // Everything created here carries FIXTURE_LABEL (and RUN_LABEL, one value per test process), is removed by stop(),
 // and nothing else on the (shared) engine is ever touched.
@@ -11,7 +11,7 @@ import { request } from 'node:https';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateTls } from '../../src/tls.js';
+import { generateTls } from '../../src/endpoint/tls.js';
 
 /** Label key=value on every container and network the fixture (or a test using it) creates. */
 export const FIXTURE_LABEL = 'io.github.setup-dind.test=registry';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseToml } from 'smol-toml';
-import { generateTls } from '../../src/tls.js';
+import { generateTls } from '../../src/endpoint/tls.js';
 import { type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
 import { type TestRegistry, seedImage, startRegistry } from './registry-fixture.js';
 import { BUSYBOX, DIND_IMAGE, actionNode, docker, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';

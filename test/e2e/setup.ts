@@ -1,7 +1,7 @@
 // Every end-to-end test, whatever it checks itself: afterwards, nothing that carries a setup-dind session label may
 // remain on the engine (a job's daemon, volume or network that its post, or the test, failed to remove).
 import { beforeEach, expect, onTestFinished } from 'vitest';
-import { LABEL_SESSION } from '../../src/session.js';
+import { LABEL_SESSION } from '../../src/session/session.js';
 import { outerEngine } from './support.js';
 
 // Registered first, so it runs last: after the test's own onTestFinished cleanups (they run in reverse order).

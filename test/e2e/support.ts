@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
-import { parseDockerHost } from '../../src/endpoint.js';
+import { parseDockerHost } from '../../src/endpoint/endpoint.js';
 import { EngineClient } from '../../src/engine/client.js';
 import { type JobResult, type RunJobOptions, runJob } from '../harness/runner.js';
 

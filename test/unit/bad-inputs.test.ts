@@ -8,10 +8,10 @@ import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { INIT_SCRIPT, planDind } from '../../src/daemon/dind.js';
-import { resolveEngine } from '../../src/endpoint.js';
-import { INPUT_DEFAULTS, InputError, type InputName, type Inputs, parseInputs, splitArguments } from '../../src/inputs.js';
+import { resolveEngine } from '../../src/endpoint/endpoint.js';
+import { INPUT_DEFAULTS, InputError, type InputName, type Inputs, parseInputs, splitArguments } from '../../src/inputs/inputs.js';
 import { checkRegistryEarly } from '../../src/registry/apply.js';
-import { generateTls } from '../../src/tls.js';
+import { generateTls } from '../../src/endpoint/tls.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 const WORKSPACE = mkdtempSync(join(tmpdir(), 'sd-bad-inputs-'));
@@ -424,7 +424,7 @@ describe('no input ever reaches a shell', () => {
             const helper = path === 'src/image/credentials.ts' && program?.getText() === 'helperProgram(name)';
             // The port forwarder and pre's run check are this action's own bundle under the node that runs it:
             // process.execPath, no input in it.
-            const ownNode = program?.getText() === 'process.execPath' && ['src/daemon/ports.ts', 'src/daemon/run-check.ts'].includes(path);
+            const ownNode = program?.getText() === 'process.execPath' && ['src/background/forwarder.ts', 'src/background/run-check.ts'].includes(path);
             if (helper) calls.push(`${path} docker-credential-<name>`);
             else if (ownNode) calls.push(`${path} node`);
             else if (!program || !(ts.isStringLiteral(program) || ts.isNoSubstitutionTemplateLiteral(program))) problems.push(`${where}: the program is not a fixed string: ${program?.getText()}`);
@@ -440,10 +440,10 @@ describe('no input ever reaches a shell', () => {
       visit(sf);
       if (namespace || local.size) {
         // Every file that imports child_process is one of the known ones.
-        expect(['src/cache/zstd.ts', 'src/cache/tar-source.ts', 'src/cache/data-root.ts', 'src/image/credentials.ts', 'src/registry/host.ts', 'src/daemon/ports.ts', 'src/daemon/run-check.ts', 'src/builder/buildx.ts'], `${path} imports child_process`).toContain(path);
+        expect(['src/cache/zstd.ts', 'src/cache/tar-source.ts', 'src/cache/data-root.ts', 'src/image/credentials.ts', 'src/registry/host.ts', 'src/background/forwarder.ts', 'src/background/run-check.ts', 'src/builder/buildx.ts'], `${path} imports child_process`).toContain(path);
       }
     }
     expect(problems).toEqual([]);
-    expect([...new Set(calls)].sort()).toEqual(['src/builder/buildx.ts docker', 'src/cache/data-root.ts mkfifo', 'src/cache/tar-source.ts cat', 'src/cache/tar-source.ts zstd', 'src/cache/zstd.ts zstd', 'src/daemon/ports.ts node', 'src/daemon/run-check.ts node', 'src/image/credentials.ts docker-credential-<name>', 'src/registry/host.ts sudo']);
+    expect([...new Set(calls)].sort()).toEqual(['src/background/forwarder.ts node', 'src/background/run-check.ts node', 'src/builder/buildx.ts docker', 'src/cache/data-root.ts mkfifo', 'src/cache/tar-source.ts cat', 'src/cache/tar-source.ts zstd', 'src/cache/zstd.ts zstd', 'src/image/credentials.ts docker-credential-<name>', 'src/registry/host.ts sudo']);
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { INPUT_DEFAULTS } from '../../src/inputs.js';
+import { INPUT_DEFAULTS } from '../../src/inputs/inputs.js';
 
 const root = join(import.meta.dirname, '..', '..');
 

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { contextId } from './dockercli/config.js';
+import { contextId } from './docker-config.js';
 import { clientEnvironment, formatAddress, loadEndpoint, locateEngine, parseDockerHost, resolveEngine, saveEndpoint } from './endpoint.js';
 
 /** A docker config directory as the CLI writes it: config.json and contexts created with `docker context create`. */

@@ -7,9 +7,9 @@
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { contextId, dockerConfigDir } from './dockercli/config.js';
-import { type DaemonEndpoint, TLS_FILES, clientEnvironment, formatAddress } from './endpoint.js';
-import { writeFileNoWindow } from './private-file.js';
+import { contextId, dockerConfigDir } from '../endpoint/docker-config.js';
+import { type DaemonEndpoint, TLS_FILES, clientEnvironment, formatAddress } from '../endpoint/endpoint.js';
+import { writeFileNoWindow } from '../platform/private-file.js';
 
 export { dockerConfigDir };
 export const CONTEXT_NAME = 'setup-dind';

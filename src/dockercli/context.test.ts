@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONTEXT_NAME, type ContextRecord, handOver, installDockerContext, removeDockerContext } from './docker-context.js';
-import { contextId } from './dockercli/config.js';
-import { locateEngine } from './endpoint.js';
+import { CONTEXT_NAME, type ContextRecord, handOver, installDockerContext, removeDockerContext } from './context.js';
+import { contextId } from '../endpoint/docker-config.js';
+import { locateEngine } from '../endpoint/endpoint.js';
 
 const endpoint = { address: { kind: 'unix' as const, path: '/run/job/docker.sock' } };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DaemonVersion } from './engine/client.js';
+import type { DaemonVersion } from './client.js';
 import { type Clock, NotReadyError, waitUntilReady } from './readiness.js';
 
 const VERSION: DaemonVersion = { version: '27.0.0', apiVersion: '1.46', os: 'linux', arch: 'amd64' };

@@ -2,13 +2,13 @@
 // directory. Idempotent (post may run twice) and never fatal: each problem becomes a warning.
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { loadEndpoint } from './endpoint.js';
-import { EngineClient, type LabelledObjects } from './engine/client.js';
-import type { Logger } from './platform/platform.js';
-import { LABEL_CREATED, LABEL_SESSION } from './session.js';
-import type { SessionState } from './state.js';
-import { forwarderWarnings, stopForwarder } from './daemon/ports.js';
-import { stopRunCheck } from './daemon/run-check.js';
+import { loadEndpoint } from '../endpoint/endpoint.js';
+import { EngineClient, type LabelledObjects } from '../engine/client.js';
+import type { Logger } from '../platform/platform.js';
+import { LABEL_CREATED, LABEL_SESSION } from '../session/session.js';
+import type { SessionState } from '../state.js';
+import { forwarderWarnings, stopForwarder } from '../background/forwarder.js';
+import { stopRunCheck } from '../background/run-check.js';
 
 export interface CleanupReport {
   removed: string[];

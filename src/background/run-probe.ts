@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { EngineClient } from '../engine/client.js';
-import { PROBE_IMAGE } from '../session.js';
+import { PROBE_IMAGE } from '../session/session.js';
 
 export { PROBE_IMAGE };
 const PROGRAM = '/setup-dind-probe-no-such-program';

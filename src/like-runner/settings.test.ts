@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { INPUT_DEFAULTS, type InputName, parseInputs } from '../inputs.js';
+import { INPUT_DEFAULTS, type InputName, parseInputs } from '../inputs/inputs.js';
 import { memoryPlatform } from '../platform/memory.js';
 import { dindExtras } from './extras.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { changedSince, restartNotice, startDigests, unsupportedPlatform } from './guards.js';
-import { memoryPlatform } from './platform/memory.js';
-import { runMain, runPost, runPre } from './phases.js';
+import { memoryPlatform } from '../platform/memory.js';
+import { runMain, runPost, runPre } from '../phases.js';
 
 describe('unsupportedPlatform', () => {
   it('says what is wrong and what to do, once, in every phase', async () => {

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanupSession, reapStale } from './cleanup.js';
-import type { EngineClient } from './engine/client.js';
-import { memoryPlatform } from './platform/memory.js';
-import { LABEL_CREATED, LABEL_SESSION } from './session.js';
+import type { EngineClient } from '../engine/client.js';
+import { memoryPlatform } from '../platform/memory.js';
+import { LABEL_CREATED, LABEL_SESSION } from '../session/session.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const labels = (session: string, hoursAgo: number) => ({ [LABEL_SESSION]: session, [LABEL_CREATED]: new Date(NOW - hoursAgo * 3600e3).toISOString() });

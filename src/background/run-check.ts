@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
-import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint.js';
+import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint/endpoint.js';
 import { EngineClient } from '../engine/client.js';
 import type { RunCheckRecord } from '../state.js';
 import { FORWARDER_FLAG, RUN_CHECK_FLAG, runsOurHelper } from './helper-process.js';

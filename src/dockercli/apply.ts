@@ -6,8 +6,8 @@
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { dockerConfigDir, parseDockerConfig } from '../dockercli/config.js';
-import { loadEndpoint } from '../endpoint.js';
+import { dockerConfigDir, parseDockerConfig } from '../endpoint/docker-config.js';
+import { loadEndpoint } from '../endpoint/endpoint.js';
 import { EngineClient } from '../engine/client.js';
 import type { Platform } from '../platform/platform.js';
 import type { ClientRecord, SessionState, StateRecorder } from '../state.js';

@@ -12,7 +12,7 @@ import { StateRecorder } from '../state.js';
 import { startClient, startClientWith, undoClient } from './apply.js';
 import { copyClient } from './copy.js';
 import { parseClientSetting } from './settings.js';
-import { readTar } from './tar.js';
+import { readTar } from './tar-reader.js';
 
 let root: string;
 beforeEach(async () => {

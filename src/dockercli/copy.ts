@@ -4,7 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { EngineClient } from '../engine/client.js';
-import { readTar } from './tar.js';
+import { readTar } from './tar-reader.js';
 
 /** Where dind images keep the docker CLI: the official image in /usr/local/bin, Debian and Alpine packages in /usr/bin. */
 export const CLI_PATHS = ['/usr/local/bin/docker', '/usr/bin/docker', '/bin/docker'];

@@ -1,6 +1,6 @@
 // The inner daemon's network settings that make it behave like the runner's engine: the MTU of the network it lives
 // on (detected inside its container, where the interface is), and the job's proxy variables.
-import type { IntegrationSettings } from './integration.js';
+import type { IntegrationSettings } from './settings.js';
 
 /**
  * Runs in the daemon's container just before dockerd (part of the init script; "$@" is the dockerd command).

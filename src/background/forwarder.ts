@@ -12,7 +12,7 @@ import { openSync, closeSync, existsSync, readFileSync, writeFileSync } from 'no
 import net from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint.js';
+import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint/endpoint.js';
 import { EngineClient, type ContainerState } from '../engine/client.js';
 import type { Logger } from '../platform/platform.js';
 import type { ForwarderRecord, RunCheckRecord, StateRecorder } from '../state.js';

@@ -1,13 +1,13 @@
 // One id per job: it names and labels every object the action creates, so cleanup removes exactly those, and
 // jobs that share an engine (matrix jobs on a self-hosted runner) never collide or see each other.
 import { randomBytes } from 'node:crypto';
-import type { JobContext } from './platform/platform.js';
+import type { JobContext } from '../platform/platform.js';
 
 export const LABEL_SESSION = 'io.github.setup-dind.session';
 export const LABEL_CREATED = 'io.github.setup-dind.created';
 export const LABEL_JOB = 'io.github.setup-dind.job';
 /**
- * The image the run probe loads into the job's daemon and removes again (daemon/run-probe.ts). It may exist for a
+ * The image the run probe loads into the job's daemon and removes again (background/run-probe.ts). It may exist for a
  * moment while the image cache lists the daemon's images, so the cache never counts it (cache/cache.ts).
  */
 export const PROBE_IMAGE = 'setup-dind-probe:scratch';

@@ -1,7 +1,7 @@
 // Waiting until a daemon really answers: probes with backoff (tens of ms at first, at most 1 s apart), each probe
 // with its own short timeout, bounded by the overall wait. The clock and the probe are injected so the timing is
 // tested without sleeping.
-import type { DaemonVersion } from './engine/client.js';
+import type { DaemonVersion } from './client.js';
 
 export interface Clock {
   now(): number;

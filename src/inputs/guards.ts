@@ -3,7 +3,7 @@
 // variable an earlier step wrote to GITHUB_ENV, or from a file the checkout brings is empty (or different) there.
 import { createHash } from 'node:crypto';
 import { INPUT_DEFAULTS, type InputName } from './inputs.js';
-import type { Platform } from './platform/platform.js';
+import type { Platform } from '../platform/platform.js';
 
 /** One message (with the remedy) for every phase on a runner that is not Linux; undefined on Linux. */
 export function unsupportedPlatform(os: NodeJS.Platform): string | undefined {

@@ -1,7 +1,7 @@
 // What the daemon's container gets so that dind behaves like the runner's engine: mounts at identical paths and
 // the environment its init script and dockerd read (MTU, proxies).
 import type { Mount } from '../engine/client.js';
-import type { Inputs } from '../inputs.js';
+import type { Inputs } from '../inputs/inputs.js';
 import type { Platform } from '../platform/platform.js';
 import type { PathTranslator } from './host-paths.js';
 import { jobPaths, planJobMounts } from './mounts.js';

@@ -1,20 +1,20 @@
 // Every input of the action: its default, how it is parsed and validated. All problems are reported together,
 // and nothing is started while any input is invalid.
-import { type BuilderSettings, DEFAULT_BUILDX_IMAGE, parseBuilderSettings } from './builder/settings.js';
-import { type CacheSettings, parseCacheSettings } from './cache/settings.js';
-import { parseClientSetting } from './client/settings.js';
-import { type DaemonAddress, parseDockerHost } from './endpoint.js';
-import { parseDaemonArgs } from './daemon-args.js';
-import { type Fields, fieldsOf, parseBoolean } from './fields.js';
-import { type ImageSupplySettings, parseImageSupply } from './image/settings.js';
-import { isRootlessImage } from './daemon/rootless.js';
-import { type NetworkSettings, networkProblems, parseNetworkSettings } from './network/settings.js';
-import { registryModeProblems } from './registry/daemon-json.js';
-import { type RegistrySettings, parseRegistrySettings } from './registry/settings.js';
-import { showValue } from './show.js';
-import { INTEGRATION_DEFAULTS, type IntegrationSettings, parseIntegration } from './daemon/integration.js';
+import { type BuilderSettings, DEFAULT_BUILDX_IMAGE, parseBuilderSettings } from '../builder/settings.js';
+import { type CacheSettings, parseCacheSettings } from '../cache/settings.js';
+import { parseClientSetting } from '../dockercli/settings.js';
+import { type DaemonAddress, parseDockerHost } from '../endpoint/endpoint.js';
+import { parseDaemonArgs } from '../daemon-args.js';
+import { type Fields, fieldsOf, parseBoolean } from '../fields.js';
+import { type ImageSupplySettings, parseImageSupply } from '../image/settings.js';
+import { isRootlessImage } from '../daemon/rootless.js';
+import { type NetworkSettings, networkProblems, parseNetworkSettings } from '../network/settings.js';
+import { registryModeProblems } from '../registry/daemon-json.js';
+import { type RegistrySettings, parseRegistrySettings } from '../registry/settings.js';
+import { showValue } from '../show.js';
+import { INTEGRATION_DEFAULTS, type IntegrationSettings, parseIntegration } from '../like-runner/settings.js';
 
-export { CACHE_SAVE, CACHE_STRATEGIES, type CacheSettings, parseSize } from './cache/settings.js';
+export { CACHE_SAVE, CACHE_STRATEGIES, type CacheSettings, parseSize } from '../cache/settings.js';
 export { showValue };
 
 export const MODES = ['dind', 'socket', 'external'] as const;
@@ -117,7 +117,7 @@ export interface Inputs {
   client: boolean;
   /** Remove objects of other setup-dind sessions older than this (ms) from the engine; undefined: never. */
   cleanupStaleMs?: number;
-  /** dind: job paths, mounts, MTU, proxies and port forwarding (daemon/integration.ts). */
+  /** dind: job paths, mounts, MTU, proxies and port forwarding (like-runner/settings.ts). */
   integration: IntegrationSettings;
   jobStatus: JobStatus;
 }

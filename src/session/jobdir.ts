@@ -2,9 +2,9 @@
 // user (0700), recorded in state before anything is written into it, and removed by post.
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobContext } from './platform/platform.js';
+import type { JobContext } from '../platform/platform.js';
 import { objectName } from './session.js';
-import type { StateRecorder } from './state.js';
+import type { StateRecorder } from '../state.js';
 
 export async function ensureJobDir(job: JobContext, state: StateRecorder): Promise<string> {
   const current = state.value;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MTU_SCRIPT, mtuEnvironment, proxyEnvironment } from './network.js';
-import type { IntegrationSettings } from './integration.js';
+import type { IntegrationSettings } from './settings.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sd-mtu-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

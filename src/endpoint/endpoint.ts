@@ -1,8 +1,8 @@
 // Where a Docker daemon is reached: the one value every module passes around instead of loose strings.
 import { existsSync } from 'node:fs';
-import { showValue } from './show.js';
+import { showValue } from '../show.js';
 import { join } from 'node:path';
-import { readContext, selectedContext } from './dockercli/config.js';
+import { readContext, selectedContext } from './docker-config.js';
 
 export type DaemonAddress =
   | { kind: 'unix'; path: string }

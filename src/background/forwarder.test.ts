@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../platform/platform.js';
-import { FORWARDER_FLAG, PortForwarder, forwarderFollowing, forwarderWarnings, publishedPorts, stopForwarder } from './ports.js';
+import { FORWARDER_FLAG, PortForwarder, forwarderFollowing, forwarderWarnings, publishedPorts, stopForwarder } from './forwarder.js';
 
 describe('publishedPorts', () => {
   it('forwards TCP ports published on every address; says which are on the daemon\'s loopback only', () => {
