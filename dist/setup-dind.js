@@ -2670,6 +2670,8 @@ class DirectoryBackend {
 }
 
 ;// CONCATENATED MODULE: ./src/platform/platform.ts
+// What the core needs from the CI system it runs on. GitHub, GitLab/plain shells and tests each implement it,
+// so no core module imports @actions/* or knows where it runs.
 /** An answer of a cache management API other than success: `status` is the HTTP status (0: no answer). */
 class CacheApiError extends Error {
     status;
@@ -2681,21 +2683,12 @@ class CacheApiError extends Error {
 }
 
 ;// CONCATENATED MODULE: ./src/cache/lifecycle.ts
+// The lifecycle of entries in a CI system's cache service (GitHub's): every save makes a new entry (the default key
+// holds the run), and a repository's quota is filled oldest-first, so daemon snapshots would soon evict its other
+// caches. After a save, the older entries of the same key prefix on the same ref are deleted through the service's
+// management API, keeping the newest `cache-keep`. Nothing here fails a job: a token without the permission is a
+// notice that says how to grant it, anything else a warning.
 
-
-const MAX_CACHE_KEEP = 100;
-/** cache-keep: a number of entries (1 to 100), or `all` (never delete); undefined means all. */
-function parseCacheKeep(f) {
-    const text = f.line('cache-keep');
-    if (f.reported('cache-keep'))
-        return undefined;
-    if (text.toLowerCase() === 'all')
-        return undefined;
-    if (/^\d{1,3}$/.test(text) && Number(text) >= 1 && Number(text) <= MAX_CACHE_KEEP)
-        return Number(text);
-    f.problems.push(`input "cache-keep": ${showValue(text)} is not a number of entries; use 1 to ${MAX_CACHE_KEEP} (the newest entries of the key prefix on this ref that stay) or all (delete none)`);
-    return undefined;
-}
 /** The prefix whose older entries a save supersedes: the longest restore key that the saved key starts with. */
 function prunePrefix(key, restoreKeys) {
     return restoreKeys.filter((k) => k && key.startsWith(k) && k !== key).sort((a, b) => b.length - a.length)[0];
@@ -5153,10 +5146,9 @@ function proxyEnvironment(env, registry, extraDirect = []) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/like-runner/mounts.ts
-// The job's paths inside the daemon's container at the same paths: a bind mount the job asks the inner daemon for
-// (`-v "$GITHUB_WORKSPACE:/src"`, compose's `./data:/data`) is resolved in the daemon's container, so the same path
-// must hold the same files there. In a container job the paths the job sees are translated to the engine host's.
+;// CONCATENATED MODULE: ./src/like-runner/settings.ts
+// dind mode made to behave like the runner's own engine: the inputs that control it (job paths, extra mounts,
+// MTU, proxies, port forwarding), parsed and validated here so inputs.ts only wires them in.
 
 /** Paths under which a job path is never mounted into the daemon's container: they are the container's own. */
 const RESERVED_TARGETS = ['/proc', '/sys', '/dev', '/var/lib/docker', '/run/setup-dind', '/etc/docker', '/var/run/docker.sock', '/run/docker.sock'];
@@ -5177,6 +5169,82 @@ function normalize(path) {
     const parts = path.split('/').filter((s) => s && s !== '.');
     return `/${parts.join('/')}`;
 }
+const INTEGRATION_DEFAULTS = {
+    'job-paths': 'true',
+    'mount-paths': '',
+    mtu: '',
+    proxy: 'true',
+    'forward-ports': 'true',
+};
+const MIN_MTU = 576;
+const MAX_MTU = 65535;
+function parseFlag(value) {
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off', ''].includes(v))
+        return false;
+    return undefined;
+}
+function parseIntegration(read, context) {
+    const problems = [];
+    const bool = (name) => {
+        const text = read(name).trim();
+        const value = parseFlag(text === '' ? INTEGRATION_DEFAULTS[name] : text);
+        if (value === undefined) {
+            problems.push(`input "${name}": ${showValue(text)} is not a boolean; use true or false`);
+            return parseFlag(INTEGRATION_DEFAULTS[name]) ?? false;
+        }
+        return value;
+    };
+    const jobPaths = bool('job-paths');
+    const proxy = bool('proxy');
+    const forwardPorts = bool('forward-ports');
+    const mountPaths = [];
+    for (const line of read('mount-paths').split('\n').map((l) => l.trim()).filter(Boolean)) {
+        if (!line.startsWith('/'))
+            problems.push(`input "mount-paths": ${showValue(line)} is not an absolute path; give paths like /srv/fixtures, one per line`);
+        else if (line.split('/').includes('..'))
+            problems.push(`input "mount-paths": ${showValue(line)} contains "..", which would make the path inside differ from the path outside; give the real path`);
+        else if (/[\0\r]/.test(line))
+            problems.push(`input "mount-paths": ${showValue(line)} contains control characters; remove them`);
+        else {
+            const reason = unmountableReason(line);
+            if (reason)
+                problems.push(`input "mount-paths": ${showValue(line)} cannot be mounted: ${reason}; mount a directory below it instead`);
+            else
+                mountPaths.push(normalize(line));
+        }
+    }
+    const mtuSetElsewhere = context.daemonArgs.some((a) => a === '--mtu' || a.startsWith('--mtu=') || a.startsWith('--default-network-opt')) ||
+        'mtu' in context.daemonConfig || 'default-network-opts' in context.daemonConfig;
+    const mtuText = read('mtu').trim();
+    let mtu;
+    if (mtuText) {
+        const n = Number(mtuText);
+        if (!/^\d+$/.test(mtuText) || n < MIN_MTU || n > MAX_MTU)
+            problems.push(`input "mtu": ${showValue(mtuText)} is not an MTU; use a number of bytes between ${MIN_MTU} and ${MAX_MTU} (like 1400), or leave it empty to use the daemon container's own`);
+        else if (mtuSetElsewhere)
+            problems.push(`input "mtu": ${showValue(mtuText)} is also set through daemon-args or daemon-config (mtu, --mtu, default-network-opts); set it in one place`);
+        else
+            mtu = n;
+    }
+    if (context.mode !== 'dind') {
+        const given = [['job-paths', jobPaths ? 'true' : 'false'], ['mount-paths', mountPaths.join(' ')], ['mtu', mtuText], ['proxy', proxy ? 'true' : 'false'], ['forward-ports', forwardPorts ? 'true' : 'false']];
+        for (const [name, value] of given) {
+            if (value !== INTEGRATION_DEFAULTS[name])
+                problems.push(`input "${name}": ${showValue(value)} applies only to mode dind, but mode is ${context.mode}; remove it or use mode dind`);
+        }
+    }
+    return { settings: { jobPaths, mountPaths, mtu, mtuSetElsewhere, proxy, forwardPorts }, problems };
+}
+
+;// CONCATENATED MODULE: ./src/like-runner/mounts.ts
+// The job's paths inside the daemon's container at the same paths: a bind mount the job asks the inner daemon for
+// (`-v "$GITHUB_WORKSPACE:/src"`, compose's `./data:/data`) is resolved in the daemon's container, so the same path
+// must hold the same files there. In a container job the paths the job sees are translated to the engine host's.
+
+
 /** The job's own paths on this CI system, in a fixed order. */
 function jobPaths(job, env) {
     const found = [];
@@ -5979,7 +6047,19 @@ function parseBuilderSettings(f) {
 
 ;// CONCATENATED MODULE: ./src/cache/settings.ts
 
-
+const MAX_CACHE_KEEP = 100;
+/** cache-keep: a number of entries (1 to 100), or `all` (never delete); undefined means all. */
+function parseCacheKeep(f) {
+    const text = f.line('cache-keep');
+    if (f.reported('cache-keep'))
+        return undefined;
+    if (text.toLowerCase() === 'all')
+        return undefined;
+    if (/^\d{1,3}$/.test(text) && Number(text) >= 1 && Number(text) <= MAX_CACHE_KEEP)
+        return Number(text);
+    f.problems.push(`input "cache-keep": ${showValue(text)} is not a number of entries; use 1 to ${MAX_CACHE_KEEP} (the newest entries of the key prefix on this ref that stay) or all (delete none)`);
+    return undefined;
+}
 const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
 const CACHE_SAVE = ['on-success', 'on-change', 'always', 'never'];
 /** "500M", "2G", "1.5GiB", "1073741824": bytes, or undefined when it is not a size. */
@@ -6133,80 +6213,14 @@ function parseImageSupply(raw, mode) {
     return { settings: { ...(mirror ? { mirror: mirror.replace(/\/$/, '') } : {}), ...(username && password ? { credentials: { username, password } } : {}) }, problems };
 }
 
-;// CONCATENATED MODULE: ./src/like-runner/settings.ts
-// dind mode made to behave like the runner's own engine: the inputs that control it (job paths, extra mounts,
-// MTU, proxies, port forwarding), parsed and validated here so inputs.ts only wires them in.
-
-
-const INTEGRATION_DEFAULTS = {
-    'job-paths': 'true',
-    'mount-paths': '',
-    mtu: '',
-    proxy: 'true',
-    'forward-ports': 'true',
-};
-const MIN_MTU = 576;
-const MAX_MTU = 65535;
-function parseFlag(value) {
-    const v = value.trim().toLowerCase();
-    if (['true', 'yes', '1', 'on'].includes(v))
-        return true;
-    if (['false', 'no', '0', 'off', ''].includes(v))
-        return false;
-    return undefined;
-}
-function parseIntegration(read, context) {
-    const problems = [];
-    const bool = (name) => {
-        const text = read(name).trim();
-        const value = parseFlag(text === '' ? INTEGRATION_DEFAULTS[name] : text);
-        if (value === undefined) {
-            problems.push(`input "${name}": ${showValue(text)} is not a boolean; use true or false`);
-            return parseFlag(INTEGRATION_DEFAULTS[name]) ?? false;
-        }
-        return value;
-    };
-    const jobPaths = bool('job-paths');
-    const proxy = bool('proxy');
-    const forwardPorts = bool('forward-ports');
-    const mountPaths = [];
-    for (const line of read('mount-paths').split('\n').map((l) => l.trim()).filter(Boolean)) {
-        if (!line.startsWith('/'))
-            problems.push(`input "mount-paths": ${showValue(line)} is not an absolute path; give paths like /srv/fixtures, one per line`);
-        else if (line.split('/').includes('..'))
-            problems.push(`input "mount-paths": ${showValue(line)} contains "..", which would make the path inside differ from the path outside; give the real path`);
-        else if (/[\0\r]/.test(line))
-            problems.push(`input "mount-paths": ${showValue(line)} contains control characters; remove them`);
-        else {
-            const reason = unmountableReason(line);
-            if (reason)
-                problems.push(`input "mount-paths": ${showValue(line)} cannot be mounted: ${reason}; mount a directory below it instead`);
-            else
-                mountPaths.push(normalize(line));
-        }
-    }
-    const mtuSetElsewhere = context.daemonArgs.some((a) => a === '--mtu' || a.startsWith('--mtu=') || a.startsWith('--default-network-opt')) ||
-        'mtu' in context.daemonConfig || 'default-network-opts' in context.daemonConfig;
-    const mtuText = read('mtu').trim();
-    let mtu;
-    if (mtuText) {
-        const n = Number(mtuText);
-        if (!/^\d+$/.test(mtuText) || n < MIN_MTU || n > MAX_MTU)
-            problems.push(`input "mtu": ${showValue(mtuText)} is not an MTU; use a number of bytes between ${MIN_MTU} and ${MAX_MTU} (like 1400), or leave it empty to use the daemon container's own`);
-        else if (mtuSetElsewhere)
-            problems.push(`input "mtu": ${showValue(mtuText)} is also set through daemon-args or daemon-config (mtu, --mtu, default-network-opts); set it in one place`);
-        else
-            mtu = n;
-    }
-    if (context.mode !== 'dind') {
-        const given = [['job-paths', jobPaths ? 'true' : 'false'], ['mount-paths', mountPaths.join(' ')], ['mtu', mtuText], ['proxy', proxy ? 'true' : 'false'], ['forward-ports', forwardPorts ? 'true' : 'false']];
-        for (const [name, value] of given) {
-            if (value !== INTEGRATION_DEFAULTS[name])
-                problems.push(`input "${name}": ${showValue(value)} applies only to mode dind, but mode is ${context.mode}; remove it or use mode dind`);
-        }
-    }
-    return { settings: { jobPaths, mountPaths, mtu, mtuSetElsewhere, proxy, forwardPorts }, problems };
-}
+;// CONCATENATED MODULE: ./src/daemon/settings.ts
+const MODES = ['dind', 'socket', 'external'];
+const PRIVILEGED = ['auto', 'true', 'false'];
+/**
+ * The dind image used when none is given: the official image pinned by tag and digest (a tag moves; a digest is the
+ * exact image every job gets until the action is updated). Its daemon accepts old clients: daemon/api-version.ts.
+ */
+const DEFAULT_DIND_IMAGE = 'docker:29.1.3-dind@sha256:173f284a4299164772a90f52b373e73e087583c0963f1334c9995f190ef6f3f5';
 
 ;// CONCATENATED MODULE: ./src/inputs/inputs.ts
 // Every input of the action: its default, how it is parsed and validated. All problems are reported together,
@@ -6226,13 +6240,8 @@ function parseIntegration(read, context) {
 
 
 
-const MODES = ['dind', 'socket', 'external'];
-const PRIVILEGED = ['auto', 'true', 'false'];
-/**
- * The dind image used when none is given: the official image pinned by tag and digest (a tag moves; a digest is the
- * exact image every job gets until the action is updated). Its daemon accepts old clients: daemon/api-version.ts.
- */
-const DEFAULT_DIND_IMAGE = 'docker:29.1.3-dind@sha256:173f284a4299164772a90f52b373e73e087583c0963f1334c9995f190ef6f3f5';
+
+
 const MAX_WAIT_SECONDS = 3600;
 /** Defaults, as in action.yml (a test keeps the two equal). */
 const INPUT_DEFAULTS = {
@@ -6623,6 +6632,8 @@ async function removeBuilder(name, env) {
 }
 
 ;// CONCATENATED MODULE: ./src/builder/apply.ts
+// buildx through the phases: main makes the builder image present and creates the builder (recorded in state the
+// moment it is asked for), post removes it while the daemon still runs.
 
 
 /** main: the builder, or nothing when buildx is false. A BuilderError fails the step. */

@@ -669,7 +669,7 @@ async function probeContainerRun(daemon, arch) {
 
 /***/ }),
 
-/***/ 810:
+/***/ 202:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -709,19 +709,7 @@ function parseBuilderSettings(f) {
     return { image };
 }
 
-;// CONCATENATED MODULE: ./src/platform/platform.ts
-/** An answer of a cache management API other than success: `status` is the HTTP status (0: no answer). */
-class CacheApiError extends Error {
-    status;
-    constructor(status, message) {
-        super(message);
-        this.status = status;
-        this.name = 'CacheApiError';
-    }
-}
-
-;// CONCATENATED MODULE: ./src/cache/lifecycle.ts
-
+;// CONCATENATED MODULE: ./src/cache/settings.ts
 
 const MAX_CACHE_KEEP = 100;
 /** cache-keep: a number of entries (1 to 100), or `all` (never delete); undefined means all. */
@@ -736,61 +724,6 @@ function parseCacheKeep(f) {
     f.problems.push(`input "cache-keep": ${(0,show/* showValue */.v)(text)} is not a number of entries; use 1 to ${MAX_CACHE_KEEP} (the newest entries of the key prefix on this ref that stay) or all (delete none)`);
     return undefined;
 }
-/** The prefix whose older entries a save supersedes: the longest restore key that the saved key starts with. */
-function prunePrefix(key, restoreKeys) {
-    return restoreKeys.filter((k) => k && key.startsWith(k) && k !== key).sort((a, b) => b.length - a.length)[0];
-}
-/** Which listed entries go: all but the newest `keep` (by creation) and the entry just saved. */
-function entriesToRemove(listed, savedKey, keep) {
-    const newestFirst = [...listed].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id - a.id);
-    return newestFirst.slice(keep).filter((e) => e.key !== savedKey);
-}
-const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-const PERMISSION_REMEDY = 'Grant it in the workflow with `permissions: actions: write` (on the job or the workflow), or set cache-keep: all to keep every entry.';
-/** After a save of `savedKey`: deletes the older entries of its prefix on this ref, keeping the newest `keep`. */
-async function pruneOlderEntries(inventory, saved, keep, log) {
-    const prefix = prunePrefix(saved.key, saved.restoreKeys);
-    if (!prefix) {
-        return { message: `no older entries removed: ${saved.key} has no restore key prefix to group entries by (set cache-restore-keys)`, summary: '', removed: [] };
-    }
-    const notice = (m) => (log.notice ? log.notice(m) : log.info(m));
-    const removed = [];
-    try {
-        const listed = await inventory.list(prefix);
-        for (const entry of entriesToRemove(listed, saved.key, keep)) {
-            await inventory.remove(entry.id);
-            removed.push(entry);
-        }
-    }
-    catch (e) {
-        const denied = e instanceof CacheApiError && (e.status === 403 || e.status === 401);
-        const done = removed.length ? ` (${removed.length} removed before that)` : '';
-        if (denied) {
-            notice(`setup-dind cache: older entries of ${prefix}* on ${inventory.ref} were not removed: the token may not manage the Actions cache (${e.message})${done}. ${PERMISSION_REMEDY}`);
-        }
-        else {
-            log.warning(`setup-dind cache: removing older entries of ${prefix}* failed (${e.message})${done}; the job is not affected.`);
-        }
-        return report(prefix, inventory.ref, keep, removed, denied ? 'the token lacks actions: write' : 'an error');
-    }
-    return report(prefix, inventory.ref, keep, removed);
-}
-function report(prefix, ref, keep, removed, stoppedBy) {
-    const bytes = removed.reduce((n, e) => n + e.sizeBytes, 0);
-    const what = removed.length
-        ? `removed ${removed.length} older ${removed.length === 1 ? 'entry' : 'entries'} of ${prefix}* on ${ref} (${mb(bytes)}): ${removed.map((e) => e.key).join(', ')}`
-        : `no older entries of ${prefix}* on ${ref} to remove (keeping the newest ${keep})`;
-    const message = stoppedBy ? `${removed.length ? what : 'no older entries removed'}; stopped by ${stoppedBy}` : what;
-    const rows = removed.map((e) => `| \`${e.key}\` | ${mb(e.sizeBytes)} | ${e.createdAt} |`).join('\n');
-    const summary = `### setup-dind cache\n\n${message.replace(/\|/g, '\\|')}.\n\n` +
-        (removed.length ? `| removed entry | size | created |\n|---|---|---|\n${rows}\n\n` : '') +
-        (stoppedBy === 'the token lacks actions: write' ? `${PERMISSION_REMEDY}\n\n` : '');
-    return { message, summary, removed };
-}
-
-;// CONCATENATED MODULE: ./src/cache/settings.ts
-
-
 const CACHE_STRATEGIES = ['false', 'images', 'data-root'];
 const CACHE_SAVE = ['on-success', 'on-change', 'always', 'never'];
 /** "500M", "2G", "1.5GiB", "1073741824": bytes, or undefined when it is not a size. */
@@ -1899,10 +1832,18 @@ function registryModeProblems(settings, use) {
     return problems;
 }
 
-;// CONCATENATED MODULE: ./src/like-runner/mounts.ts
-// The job's paths inside the daemon's container at the same paths: a bind mount the job asks the inner daemon for
-// (`-v "$GITHUB_WORKSPACE:/src"`, compose's `./data:/data`) is resolved in the daemon's container, so the same path
-// must hold the same files there. In a container job the paths the job sees are translated to the engine host's.
+;// CONCATENATED MODULE: ./src/daemon/settings.ts
+const MODES = ['dind', 'socket', 'external'];
+const PRIVILEGED = ['auto', 'true', 'false'];
+/**
+ * The dind image used when none is given: the official image pinned by tag and digest (a tag moves; a digest is the
+ * exact image every job gets until the action is updated). Its daemon accepts old clients: daemon/api-version.ts.
+ */
+const DEFAULT_DIND_IMAGE = 'docker:29.1.3-dind@sha256:173f284a4299164772a90f52b373e73e087583c0963f1334c9995f190ef6f3f5';
+
+;// CONCATENATED MODULE: ./src/like-runner/settings.ts
+// dind mode made to behave like the runner's own engine: the inputs that control it (job paths, extra mounts,
+// MTU, proxies, port forwarding), parsed and validated here so inputs.ts only wires them in.
 
 /** Paths under which a job path is never mounted into the daemon's container: they are the container's own. */
 const RESERVED_TARGETS = ['/proc', '/sys', '/dev', '/var/lib/docker', '/run/setup-dind', '/etc/docker', '/var/run/docker.sock', '/run/docker.sock'];
@@ -1923,80 +1864,6 @@ function normalize(path) {
     const parts = path.split('/').filter((s) => s && s !== '.');
     return `/${parts.join('/')}`;
 }
-/** The job's own paths on this CI system, in a fixed order. */
-function jobPaths(job, env) {
-    const found = [];
-    const add = (path, source) => {
-        if (path?.startsWith('/'))
-            found.push({ path: normalize(path), source, explicit: false });
-    };
-    if (env.GITHUB_ACTIONS === 'true' || env.GITHUB_WORKSPACE) {
-        add(env.GITHUB_WORKSPACE ?? job.workspace, 'GITHUB_WORKSPACE');
-        add(env.RUNNER_TEMP ?? job.tempDir, 'RUNNER_TEMP');
-        add(env.RUNNER_TOOL_CACHE, 'RUNNER_TOOL_CACHE');
-    }
-    if (env.GITLAB_CI === 'true' || env.CI_PROJECT_DIR) {
-        add(env.CI_BUILDS_DIR, 'CI_BUILDS_DIR');
-        add(env.CI_PROJECT_DIR ?? job.workspace, 'CI_PROJECT_DIR');
-    }
-    return found;
-}
-/** Drops duplicates and paths inside another one (the outer mount already carries them). */
-function outermost(paths) {
-    const kept = [];
-    for (const p of [...paths].sort((a, b) => a.path.length - b.path.length)) {
-        if (kept.some((k) => p.path === k.path || p.path.startsWith(`${k.path}/`)))
-            continue;
-        kept.push(p);
-    }
-    return paths.filter((p) => kept.includes(p));
-}
-/**
- * Bind mounts at identical paths for the job's paths (when asked) and the extra ones. A job path that cannot be
- * mounted (missing, a system directory, not on a mount of the job container) is skipped with a note; an explicit
- * one is an error that names the input.
- */
-async function planJobMounts(options) {
-    const exists = options.exists ?? (async (p) => (await (0,promises_.stat)(p).catch(() => undefined))?.isDirectory() ?? false);
-    const skipped = [];
-    const mounts = [];
-    const problems = [];
-    for (const p of outermost(options.paths)) {
-        const skip = (why, remedy) => {
-            if (p.explicit)
-                problems.push(`input "mount-paths": ${p.path} ${why}; ${remedy}`);
-            else
-                skipped.push(`${p.path} (${p.source}): ${why}`);
-        };
-        const reason = unmountableReason(p.path);
-        if (reason) {
-            skip(`cannot be mounted: ${reason}`, 'mount a directory below it instead');
-            continue;
-        }
-        if (!(await exists(p.path))) {
-            skip('is not a directory that exists', 'create it before this step, or remove it');
-            continue;
-        }
-        let source;
-        try {
-            source = options.translate(p.path);
-        }
-        catch {
-            skip(`is not on a volume or bind mount of the job container ${options.translate.container?.name ?? ''}`.trimEnd(), 'use a path the job container mounts');
-            continue;
-        }
-        mounts.push({ Type: 'bind', Source: source, Target: p.path });
-    }
-    if (problems.length)
-        throw new Error(problems.join('\n'));
-    return { mounts, skipped };
-}
-
-;// CONCATENATED MODULE: ./src/like-runner/settings.ts
-// dind mode made to behave like the runner's own engine: the inputs that control it (job paths, extra mounts,
-// MTU, proxies, port forwarding), parsed and validated here so inputs.ts only wires them in.
-
-
 const INTEGRATION_DEFAULTS = {
     'job-paths': 'true',
     'mount-paths': '',
@@ -2085,13 +1952,8 @@ function parseIntegration(read, context) {
 
 
 
-const MODES = ['dind', 'socket', 'external'];
-const PRIVILEGED = ['auto', 'true', 'false'];
-/**
- * The dind image used when none is given: the official image pinned by tag and digest (a tag moves; a digest is the
- * exact image every job gets until the action is updated). Its daemon accepts old clients: daemon/api-version.ts.
- */
-const DEFAULT_DIND_IMAGE = 'docker:29.1.3-dind@sha256:173f284a4299164772a90f52b373e73e087583c0963f1334c9995f190ef6f3f5';
+
+
 const MAX_WAIT_SECONDS = 3600;
 /** Defaults, as in action.yml (a test keeps the two equal). */
 const INPUT_DEFAULTS = {
@@ -3122,6 +2984,78 @@ class DirectoryBackend {
             await (0,promises_.rm)(partial, { force: true });
         }
     }
+}
+
+;// CONCATENATED MODULE: ./src/platform/platform.ts
+// What the core needs from the CI system it runs on. GitHub, GitLab/plain shells and tests each implement it,
+// so no core module imports @actions/* or knows where it runs.
+/** An answer of a cache management API other than success: `status` is the HTTP status (0: no answer). */
+class CacheApiError extends Error {
+    status;
+    constructor(status, message) {
+        super(message);
+        this.status = status;
+        this.name = 'CacheApiError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/lifecycle.ts
+// The lifecycle of entries in a CI system's cache service (GitHub's): every save makes a new entry (the default key
+// holds the run), and a repository's quota is filled oldest-first, so daemon snapshots would soon evict its other
+// caches. After a save, the older entries of the same key prefix on the same ref are deleted through the service's
+// management API, keeping the newest `cache-keep`. Nothing here fails a job: a token without the permission is a
+// notice that says how to grant it, anything else a warning.
+
+/** The prefix whose older entries a save supersedes: the longest restore key that the saved key starts with. */
+function prunePrefix(key, restoreKeys) {
+    return restoreKeys.filter((k) => k && key.startsWith(k) && k !== key).sort((a, b) => b.length - a.length)[0];
+}
+/** Which listed entries go: all but the newest `keep` (by creation) and the entry just saved. */
+function entriesToRemove(listed, savedKey, keep) {
+    const newestFirst = [...listed].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id - a.id);
+    return newestFirst.slice(keep).filter((e) => e.key !== savedKey);
+}
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const PERMISSION_REMEDY = 'Grant it in the workflow with `permissions: actions: write` (on the job or the workflow), or set cache-keep: all to keep every entry.';
+/** After a save of `savedKey`: deletes the older entries of its prefix on this ref, keeping the newest `keep`. */
+async function pruneOlderEntries(inventory, saved, keep, log) {
+    const prefix = prunePrefix(saved.key, saved.restoreKeys);
+    if (!prefix) {
+        return { message: `no older entries removed: ${saved.key} has no restore key prefix to group entries by (set cache-restore-keys)`, summary: '', removed: [] };
+    }
+    const notice = (m) => (log.notice ? log.notice(m) : log.info(m));
+    const removed = [];
+    try {
+        const listed = await inventory.list(prefix);
+        for (const entry of entriesToRemove(listed, saved.key, keep)) {
+            await inventory.remove(entry.id);
+            removed.push(entry);
+        }
+    }
+    catch (e) {
+        const denied = e instanceof CacheApiError && (e.status === 403 || e.status === 401);
+        const done = removed.length ? ` (${removed.length} removed before that)` : '';
+        if (denied) {
+            notice(`setup-dind cache: older entries of ${prefix}* on ${inventory.ref} were not removed: the token may not manage the Actions cache (${e.message})${done}. ${PERMISSION_REMEDY}`);
+        }
+        else {
+            log.warning(`setup-dind cache: removing older entries of ${prefix}* failed (${e.message})${done}; the job is not affected.`);
+        }
+        return report(prefix, inventory.ref, keep, removed, denied ? 'the token lacks actions: write' : 'an error');
+    }
+    return report(prefix, inventory.ref, keep, removed);
+}
+function report(prefix, ref, keep, removed, stoppedBy) {
+    const bytes = removed.reduce((n, e) => n + e.sizeBytes, 0);
+    const what = removed.length
+        ? `removed ${removed.length} older ${removed.length === 1 ? 'entry' : 'entries'} of ${prefix}* on ${ref} (${mb(bytes)}): ${removed.map((e) => e.key).join(', ')}`
+        : `no older entries of ${prefix}* on ${ref} to remove (keeping the newest ${keep})`;
+    const message = stoppedBy ? `${removed.length ? what : 'no older entries removed'}; stopped by ${stoppedBy}` : what;
+    const rows = removed.map((e) => `| \`${e.key}\` | ${mb(e.sizeBytes)} | ${e.createdAt} |`).join('\n');
+    const summary = `### setup-dind cache\n\n${message.replace(/\|/g, '\\|')}.\n\n` +
+        (removed.length ? `| removed entry | size | created |\n|---|---|---|\n${rows}\n\n` : '') +
+        (stoppedBy === 'the token lacks actions: write' ? `${PERMISSION_REMEDY}\n\n` : '');
+    return { message, summary, removed };
 }
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
@@ -4669,6 +4603,81 @@ function proxyEnvironment(env, registry, extraDirect = []) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/like-runner/mounts.ts
+// The job's paths inside the daemon's container at the same paths: a bind mount the job asks the inner daemon for
+// (`-v "$GITHUB_WORKSPACE:/src"`, compose's `./data:/data`) is resolved in the daemon's container, so the same path
+// must hold the same files there. In a container job the paths the job sees are translated to the engine host's.
+
+
+/** The job's own paths on this CI system, in a fixed order. */
+function jobPaths(job, env) {
+    const found = [];
+    const add = (path, source) => {
+        if (path?.startsWith('/'))
+            found.push({ path: normalize(path), source, explicit: false });
+    };
+    if (env.GITHUB_ACTIONS === 'true' || env.GITHUB_WORKSPACE) {
+        add(env.GITHUB_WORKSPACE ?? job.workspace, 'GITHUB_WORKSPACE');
+        add(env.RUNNER_TEMP ?? job.tempDir, 'RUNNER_TEMP');
+        add(env.RUNNER_TOOL_CACHE, 'RUNNER_TOOL_CACHE');
+    }
+    if (env.GITLAB_CI === 'true' || env.CI_PROJECT_DIR) {
+        add(env.CI_BUILDS_DIR, 'CI_BUILDS_DIR');
+        add(env.CI_PROJECT_DIR ?? job.workspace, 'CI_PROJECT_DIR');
+    }
+    return found;
+}
+/** Drops duplicates and paths inside another one (the outer mount already carries them). */
+function outermost(paths) {
+    const kept = [];
+    for (const p of [...paths].sort((a, b) => a.path.length - b.path.length)) {
+        if (kept.some((k) => p.path === k.path || p.path.startsWith(`${k.path}/`)))
+            continue;
+        kept.push(p);
+    }
+    return paths.filter((p) => kept.includes(p));
+}
+/**
+ * Bind mounts at identical paths for the job's paths (when asked) and the extra ones. A job path that cannot be
+ * mounted (missing, a system directory, not on a mount of the job container) is skipped with a note; an explicit
+ * one is an error that names the input.
+ */
+async function planJobMounts(options) {
+    const exists = options.exists ?? (async (p) => (await (0,promises_.stat)(p).catch(() => undefined))?.isDirectory() ?? false);
+    const skipped = [];
+    const mounts = [];
+    const problems = [];
+    for (const p of outermost(options.paths)) {
+        const skip = (why, remedy) => {
+            if (p.explicit)
+                problems.push(`input "mount-paths": ${p.path} ${why}; ${remedy}`);
+            else
+                skipped.push(`${p.path} (${p.source}): ${why}`);
+        };
+        const reason = unmountableReason(p.path);
+        if (reason) {
+            skip(`cannot be mounted: ${reason}`, 'mount a directory below it instead');
+            continue;
+        }
+        if (!(await exists(p.path))) {
+            skip('is not a directory that exists', 'create it before this step, or remove it');
+            continue;
+        }
+        let source;
+        try {
+            source = options.translate(p.path);
+        }
+        catch {
+            skip(`is not on a volume or bind mount of the job container ${options.translate.container?.name ?? ''}`.trimEnd(), 'use a path the job container mounts');
+            continue;
+        }
+        mounts.push({ Type: 'bind', Source: source, Target: p.path });
+    }
+    if (problems.length)
+        throw new Error(problems.join('\n'));
+    return { mounts, skipped };
+}
+
 ;// CONCATENATED MODULE: ./src/like-runner/extras.ts
 
 
@@ -5499,6 +5508,8 @@ async function removeBuilder(name, env) {
 }
 
 ;// CONCATENATED MODULE: ./src/builder/apply.ts
+// buildx through the phases: main makes the builder image present and creates the builder (recorded in state the
+// moment it is asked for), post removes it while the daemon still runs.
 
 
 /** main: the builder, or nothing when buildx is false. A BuilderError fails the step. */
@@ -7715,7 +7726,7 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(810);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(202);
 /* harmony import */ var _background_forwarder_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(770);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.

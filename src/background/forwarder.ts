@@ -14,12 +14,19 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint/endpoint.js';
 import { EngineClient, type ContainerState } from '../engine/client.js';
-import type { Logger } from '../platform/platform.js';
-import type { ForwarderRecord, RunCheckRecord, StateRecorder } from '../state.js';
+import type { Logger, Recorder } from '../platform/platform.js';
 import { FORWARDER_FLAG, alive } from './helper-process.js';
-import { RUN_CHECK_RESULT, checkRuns, daemonArchBy, spawnHelper } from './run-check.js';
+import { RUN_CHECK_RESULT, type RunCheckRecord, checkRuns, daemonArchBy, spawnHelper } from './run-check.js';
 
-export type { ForwarderRecord };
+/** dind: the port forwarder process (background/forwarder.ts), stopped by post. */
+export interface ForwarderRecord {
+  pid: number;
+  log: string;
+  /** The bundle the forwarder runs. */
+  script: string;
+  /** Started by pre: the file it creates once it follows the daemon. */
+  ready?: string;
+}
 
 /** The argument that makes an entry point run the forwarder instead of its phase. */
 export { FORWARDER_FLAG };
@@ -350,7 +357,7 @@ export async function startPortForwarding(o: {
   endpoint: DaemonEndpoint;
   target: string;
   jobDir: string;
-  state: StateRecorder;
+  state: Recorder<{ forwarder?: ForwarderRecord }>;
   log: Logger;
   env: Readonly<Record<string, string | undefined>>;
   script?: string;

@@ -9,9 +9,14 @@ import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint/endpoint.js';
 import { EngineClient } from '../engine/client.js';
-import type { RunCheckRecord } from '../state.js';
 import { FORWARDER_FLAG, RUN_CHECK_FLAG, runsOurHelper } from './helper-process.js';
 import { type RunProbeResult, probeContainerRun } from './run-probe.js';
+
+/** dind: the run check pre leaves running (background/run-check.ts): its verdict goes to `result`. */
+export interface RunCheckRecord {
+  pid: number;
+  result: string;
+}
 
 export { RUN_CHECK_FLAG };
 /** The verdict's file in the job directory. */

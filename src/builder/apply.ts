@@ -1,12 +1,18 @@
 // buildx through the phases: main makes the builder image present and creates the builder (recorded in state the
 // moment it is asked for), post removes it while the daemon still runs.
-import type { DaemonEndpoint } from '../endpoint/endpoint.js';
-import { loadEndpoint } from '../endpoint/endpoint.js';
+import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint } from '../endpoint/endpoint.js';
 import type { EngineClient } from '../engine/client.js';
-import type { Platform } from '../platform/platform.js';
-import type { SessionState, StateRecorder } from '../state.js';
+import type { Platform, Recorder } from '../platform/platform.js';
 import { builderName, cliEnvironment, createBuilder, ensureBuilderImage, removeBuilder } from './buildx.js';
 import type { BuilderSettings } from './settings.js';
+
+/** What the builder records and reads in the job's state (state.ts composes it into the whole record). */
+export interface BuilderState {
+  session: string;
+  /** buildx: the builder main created (or asked buildx to create), to remove in post. */
+  builder?: string;
+  endpoint?: SavedEndpoint;
+}
 
 export interface BuilderResult {
   outputs: Record<string, string>;
@@ -17,7 +23,7 @@ export interface BuilderResult {
 export async function applyBuilder(
   settings: BuilderSettings | undefined,
   platform: Platform,
-  state: StateRecorder,
+  state: Recorder<BuilderState>,
   daemon: EngineClient,
   endpoint: DaemonEndpoint,
   buildkitdConfig: string,
@@ -33,7 +39,7 @@ export async function applyBuilder(
 }
 
 /** post: removes the builder the state names; a failure is a note (the daemon's removal takes its container too). */
-export async function undoBuilder(s: SessionState, platform: Platform): Promise<void> {
+export async function undoBuilder(s: BuilderState, platform: Platform): Promise<void> {
   if (!s.builder || !s.endpoint) return;
   const problem = await removeBuilder(s.builder, cliEnvironment(platform.env, loadEndpoint(s.endpoint)));
   if (problem) platform.log.info(`setup-dind: docker buildx rm ${s.builder}: ${problem}`);

@@ -5,7 +5,8 @@ import { type TestCacheServer, startCacheServer } from '../../test/cache-server/
 import { fieldsOf } from '../fields.js';
 import { githubCacheInventory } from '../platform/github-caches.js';
 import type { CacheInventory, Logger } from '../platform/platform.js';
-import { entriesToRemove, parseCacheKeep, pruneOlderEntries, prunePrefix } from './lifecycle.js';
+import { entriesToRemove, pruneOlderEntries, prunePrefix } from './lifecycle.js';
+import { parseCacheKeep } from './settings.js';
 
 function logger() {
   const lines: string[] = [];

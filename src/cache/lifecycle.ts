@@ -3,21 +3,7 @@
 // caches. After a save, the older entries of the same key prefix on the same ref are deleted through the service's
 // management API, keeping the newest `cache-keep`. Nothing here fails a job: a token without the permission is a
 // notice that says how to grant it, anything else a warning.
-import type { Fields } from '../fields.js';
 import { type CacheInventory, type CacheListing, CacheApiError, type Logger } from '../platform/platform.js';
-import { showValue } from '../show.js';
-
-export const MAX_CACHE_KEEP = 100;
-
-/** cache-keep: a number of entries (1 to 100), or `all` (never delete); undefined means all. */
-export function parseCacheKeep(f: Fields<'cache-keep'>): number | undefined {
-  const text = f.line('cache-keep');
-  if (f.reported('cache-keep')) return undefined;
-  if (text.toLowerCase() === 'all') return undefined;
-  if (/^\d{1,3}$/.test(text) && Number(text) >= 1 && Number(text) <= MAX_CACHE_KEEP) return Number(text);
-  f.problems.push(`input "cache-keep": ${showValue(text)} is not a number of entries; use 1 to ${MAX_CACHE_KEEP} (the newest entries of the key prefix on this ref that stay) or all (delete none)`);
-  return undefined;
-}
 
 /** The prefix whose older entries a save supersedes: the longest restore key that the saved key starts with. */
 export function prunePrefix(key: string, restoreKeys: string[]): string | undefined {

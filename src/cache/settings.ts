@@ -1,7 +1,18 @@
 // The image-cache inputs: their type and their parser (inputs.ts composes it with the other capabilities').
 import type { Fields } from '../fields.js';
 import { showValue } from '../show.js';
-import { parseCacheKeep } from './lifecycle.js';
+
+export const MAX_CACHE_KEEP = 100;
+
+/** cache-keep: a number of entries (1 to 100), or `all` (never delete); undefined means all. */
+export function parseCacheKeep(f: Fields<'cache-keep'>): number | undefined {
+  const text = f.line('cache-keep');
+  if (f.reported('cache-keep')) return undefined;
+  if (text.toLowerCase() === 'all') return undefined;
+  if (/^\d{1,3}$/.test(text) && Number(text) >= 1 && Number(text) <= MAX_CACHE_KEEP) return Number(text);
+  f.problems.push(`input "cache-keep": ${showValue(text)} is not a number of entries; use 1 to ${MAX_CACHE_KEEP} (the newest entries of the key prefix on this ref that stay) or all (delete none)`);
+  return undefined;
+}
 
 export const CACHE_STRATEGIES = ['false', 'images', 'data-root'] as const;
 export const CACHE_SAVE = ['on-success', 'on-change', 'always', 'never'] as const;

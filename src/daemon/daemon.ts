@@ -1,6 +1,42 @@
 // One interface for the three ways a job gets its daemon. A mode starts what it needs (in pre, or in main when pre
 // did not run), then hands main a daemon to wait for.
-import type { DaemonEndpoint } from '../endpoint/endpoint.js';
+import type { ForwarderRecord } from '../background/forwarder.js';
+import type { RunCheckRecord } from '../background/run-check.js';
+import type { DindImageRecord } from '../cache/dind-image.js';
+import type { DaemonEndpoint, SavedEndpoint } from '../endpoint/endpoint.js';
+import type { JobDirState } from '../session/jobdir.js';
+
+export type PrivilegeStrategy = 'privileged' | 'explicit-capabilities' | 'minimal-capabilities' | 'runtime';
+
+
+/** What the daemon modes record and read in the job's state (state.ts composes it into the whole record). */
+export interface DindState extends JobDirState {
+  /** The engine that runs the dind container; post talks to this one, never to DOCKER_HOST. */
+  outer?: SavedEndpoint;
+  /** The per-job directory as the outer engine's host sees it (a container job translates it). */
+  hostJobDir?: string;
+  containerId?: string;
+  containerName?: string;
+  volume?: string;
+  network?: { name: string; created: boolean };
+  privilege?: PrivilegeStrategy;
+  /** What the daemon's container was granted, in words (the warning and the job summary say exactly this). */
+  privilegeGrant?: string;
+  /** Epoch ms when the daemon was asked to start (for boot-time figures). */
+  startRequestedAt?: number;
+  /** The daemon the job uses. */
+  endpoint?: SavedEndpoint;
+  /** The action runs inside a container on the engine (a container job): DOCKER_HOST is not exported. */
+  containerJob?: string;
+  /** dind: the process that forwards published ports to 127.0.0.1; stopped by post. */
+  forwarder?: ForwarderRecord;
+  /** dind: the run check started in pre, read by main, stopped by post if it still runs. */
+  runCheck?: RunCheckRecord;
+  /** dind: where the started container is, read once in pre: its address and its published TLS port (tcp: true). */
+  placement?: { address?: string; tlsHostPort?: string };
+  /** dind with cache: the image pre pulled, which post saves into its cache entry. */
+  dindImage?: DindImageRecord;
+}
 
 export interface JobDaemon {
   /** Where the job's docker CLI reaches the daemon. */

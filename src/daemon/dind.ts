@@ -6,12 +6,11 @@ import { join } from 'node:path';
 import { type DaemonEndpoint, type EngineLocation, checkedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint/endpoint.js';
 import { type ContainerSpec, type ContainerState, EngineClient, type Mount } from '../engine/client.js';
 import { ROOTLESS_TLS_DIR, TUN_DEVICE, rootlessRemedy, rootlessTlsDir } from './rootless.js';
-import type { Inputs } from '../inputs/inputs.js';
-import type { Logger, Platform } from '../platform/platform.js';
+import type { DaemonInputs as Inputs } from './settings.js';
+import type { Logger, Platform, Recorder } from '../platform/platform.js';
 import { objectName, sessionLabels } from '../session/session.js';
-import type { PrivilegeStrategy, SessionState, StateRecorder } from '../state.js';
 import { generateTls, writeTls } from '../endpoint/tls.js';
-import type { DaemonMode, JobDaemon } from './daemon.js';
+import type { DaemonMode, DindState, JobDaemon, PrivilegeStrategy } from './daemon.js';
 import { hostPathTranslator } from '../like-runner/host-paths.js';
 import { IPTABLES_CHOICE } from './iptables.js';
 import { apiVersionEnvironment } from './api-version.js';
@@ -224,8 +223,8 @@ export interface DindDependencies {
  * dind mode. `locate` gives the engine the phase located: the outer engine that runs the dind container (start
  * records it in state, so attach and post use that record, never DOCKER_HOST).
  */
-export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecorder, locate: () => EngineLocation, deps: DindDependencies): DaemonMode {
-  const saved = (): SessionState => {
+export function dindDaemon(inputs: Inputs, platform: Platform, state: Recorder<DindState>, locate: () => EngineLocation, deps: DindDependencies): DaemonMode {
+  const saved = (): DindState => {
     const s = state.value;
     if (!s) throw new Error('no session state: start() must run first');
     return s;
@@ -240,7 +239,7 @@ export function dindDaemon(inputs: Inputs, platform: Platform, state: StateRecor
  * The daemon's image on the engine: with the cache on, from the cache when it is a digest-pinned image the engine
  * lacks; else pulled (and post saves it for the next job). The reference to run it by.
  */
-async function dindImage(engine: EngineClient, inputs: Inputs, state: StateRecorder, platform: Platform): Promise<string> {
+async function dindImage(engine: EngineClient, inputs: Inputs, state: Recorder<DindState>, platform: Platform): Promise<string> {
   const fromCache = inputs.cache ? await restoreDindImage(engine, inputs.dind.image, inputs.cache, platform) : {};
   const image = fromCache.ref ?? (await supplyDindImage(engine, inputs, platform));
   if (fromCache.record) state.update({ dindImage: { ...fromCache.record, image } });
@@ -248,7 +247,7 @@ async function dindImage(engine: EngineClient, inputs: Inputs, state: StateRecor
 }
 
 /** Creates the volume, the network, the daemon's files and the container, recording each in state as it exists. */
-async function startDind(inputs: Inputs, platform: Platform, state: StateRecorder, s: SessionState, outer: DaemonEndpoint, deps: DindDependencies): Promise<void> {
+async function startDind(inputs: Inputs, platform: Platform, state: Recorder<DindState>, s: DindState, outer: DaemonEndpoint, deps: DindDependencies): Promise<void> {
   state.update({ outer: saveEndpoint(outer) });
   const engine = new EngineClient(outer);
   const labels = sessionLabels(s.session, platform.job);
@@ -301,7 +300,7 @@ async function startDind(inputs: Inputs, platform: Platform, state: StateRecorde
  * While the daemon boots, what main would otherwise do after the job's checkout: the run check (a privileged daemon
  * needs none, see run-probe.ts) and the port forwarder. Both wait for the daemon themselves; main reads their results.
  */
-async function startHelpers(inputs: Inputs, platform: Platform, state: StateRecorder, engine: EngineClient, jobDir: string, network: string | undefined, script: string | undefined): Promise<void> {
+async function startHelpers(inputs: Inputs, platform: Platform, state: Recorder<DindState>, engine: EngineClient, jobDir: string, network: string | undefined, script: string | undefined): Promise<void> {
   // One inspect now, so main's attach asks the engine nothing: the daemon's address and its published TLS port.
   const placement = placementOf(await engine.inspectContainer(state.value!.containerId!), network);
   state.update({ placement });
@@ -330,7 +329,7 @@ async function allSettled<T extends readonly unknown[]>(promises: T): Promise<{ 
 }
 
 /** The job's network: an existing one is used, a missing one created (and recorded as ours to remove). */
-async function ensureNetwork(engine: EngineClient, network: string, labels: Record<string, string>, state: StateRecorder, log: Logger): Promise<void> {
+async function ensureNetwork(engine: EngineClient, network: string, labels: Record<string, string>, state: Recorder<DindState>, log: Logger): Promise<void> {
   const exists = await engine.networkExists(network);
   if (!exists) {
     await engine.createNetwork(network, labels);
@@ -340,7 +339,7 @@ async function ensureNetwork(engine: EngineClient, network: string, labels: Reco
 }
 
 /** The per-job directory, where the socket and certificates live (private to the runner's user). */
-async function socketDir(platform: Platform, state: StateRecorder): Promise<string> {
+async function socketDir(platform: Platform, state: Recorder<DindState>): Promise<string> {
   const jobDir = await ensureJobDir(platform.job, state);
   // sun_path holds 108 bytes: a longer socket path makes dockerd listen where no client can connect.
   const socketPath = join(jobDir, 'docker.sock');
@@ -375,7 +374,7 @@ export interface VolumeRestore {
 }
 
 /** Tries the plans in order until the engine accepts one; says which privileges the daemon got when it matters. */
-export async function startFirstAccepted(engine: EngineClient, planInput: DindSpecInput, state: StateRecorder, log: Logger, volume: VolumeRestore): Promise<void> {
+export async function startFirstAccepted(engine: EngineClient, planInput: DindSpecInput, state: Recorder<DindState>, log: Logger, volume: VolumeRestore): Promise<void> {
   const { dind } = planInput.inputs;
   const plans = planDind(planInput);
   const failures: string[] = [];
@@ -416,7 +415,7 @@ export async function startFirstAccepted(engine: EngineClient, planInput: DindSp
 }
 
 /** Records exactly what the daemon's container was granted; warns when a fallback was taken or the grant is near root. */
-function reportGrant(strategy: PrivilegeStrategy, plans: DindPlan[], failures: string[], planInput: DindSpecInput, state: StateRecorder, log: Logger): void {
+function reportGrant(strategy: PrivilegeStrategy, plans: DindPlan[], failures: string[], planInput: DindSpecInput, state: Recorder<DindState>, log: Logger): void {
   const grant = describeGrant(strategy, planInput.inputs, planInput.withheld);
   state.update({ privilegeGrant: grant });
   const why = failures.length
@@ -433,7 +432,7 @@ function reportGrant(strategy: PrivilegeStrategy, plans: DindPlan[], failures: s
 }
 
 /** A partial restore: the container and its volume are replaced by a new container on an empty volume. */
-async function replaceVolume(engine: EngineClient, id: string, spec: ContainerSpec, labels: Record<string, string>, state: StateRecorder): Promise<string> {
+async function replaceVolume(engine: EngineClient, id: string, spec: ContainerSpec, labels: Record<string, string>, state: Recorder<DindState>): Promise<string> {
   const volume = objectName(state.value!.session);
   await engine.removeContainer(id);
   await engine.removeVolume(volume);
@@ -444,7 +443,7 @@ async function replaceVolume(engine: EngineClient, id: string, spec: ContainerSp
 }
 
 /** The daemon started earlier in this job: its endpoint (recorded in state for post), outputs and health checks. */
-async function attachDind(inputs: Inputs, state: StateRecorder, s: SessionState, platform: Platform): Promise<JobDaemon> {
+async function attachDind(inputs: Inputs, state: Recorder<DindState>, s: DindState, platform: Platform): Promise<JobDaemon> {
   if (!s.outer || !s.containerId || !s.jobDir) throw new Error('the dind container was not started');
   const engine = new EngineClient(loadEndpoint(s.outer));
   const id = s.containerId;
@@ -492,7 +491,7 @@ async function whyNotRunning(engine: EngineClient, id: string, inputs: Inputs): 
 }
 
 /** Where a started container is: its IP address (on `network` when given, else its first) and its published TLS port. */
-function placementOf(c: ContainerState | undefined, network: string | undefined): NonNullable<SessionState['placement']> {
+function placementOf(c: ContainerState | undefined, network: string | undefined): NonNullable<DindState['placement']> {
   return {
     address: c ? ((network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0]) : undefined,
     tlsHostPort: c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort,

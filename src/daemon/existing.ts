@@ -1,9 +1,10 @@
 // socket and external modes: the daemon is not ours. The action finds it, waits for it and exports it; it creates
 // nothing, so post has nothing of ours to remove and touches nothing anyone else made.
 import { type DaemonEndpoint, type EngineLocation, TlsFilesMissingError, checkedEndpoint, formatAddress, saveEndpoint } from '../endpoint/endpoint.js';
-import type { Inputs } from '../inputs/inputs.js';
+import type { DaemonInputs as Inputs } from './settings.js';
 import { type Clock, realClock } from '../engine/readiness.js';
-import type { StateRecorder } from '../state.js';
+import type { Recorder } from '../platform/platform.js';
+import type { SavedEndpoint } from '../endpoint/endpoint.js';
 import type { DaemonMode, JobDaemon } from './daemon.js';
 
 /**
@@ -27,7 +28,7 @@ async function endpointWhenTlsFilesExist(engine: EngineLocation, waitTimeoutMs: 
  * `locate` gives the engine the phase located (socket: the runner's own daemon, found like the docker CLI finds it;
  * external: docker-host, which inputs.ts makes sure is given).
  */
-export function existingDaemon(inputs: Inputs, locate: () => EngineLocation, state: StateRecorder, clock: Clock = realClock): DaemonMode {
+export function existingDaemon(inputs: Inputs, locate: () => EngineLocation, state: Recorder<{ endpoint?: SavedEndpoint }>, clock: Clock = realClock): DaemonMode {
   return {
     async start() {
       const engine = locate();

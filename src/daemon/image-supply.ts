@@ -4,7 +4,7 @@ import type { EngineClient } from '../engine/client.js';
 import { runnerCredentials } from '../image/credentials.js';
 import { supplyImage } from '../image/pull.js';
 import { authKey, parseReference } from '../image/reference.js';
-import type { Inputs } from '../inputs/inputs.js';
+import type { DaemonInputs as Inputs } from './settings.js';
 import type { Platform } from '../platform/platform.js';
 
 /** The reference the container runs: the image itself, or the same image through the mirror that had it. */

@@ -7,11 +7,26 @@ import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { dockerConfigDir, parseDockerConfig } from '../endpoint/docker-config.js';
-import { loadEndpoint } from '../endpoint/endpoint.js';
+import { type SavedEndpoint, loadEndpoint } from '../endpoint/endpoint.js';
 import { EngineClient } from '../engine/client.js';
-import type { Platform } from '../platform/platform.js';
-import type { ClientRecord, SessionState, StateRecorder } from '../state.js';
+import type { Platform, Recorder } from '../platform/platform.js';
 import { copyClient } from './copy.js';
+
+/** client: the directory with the dind image's docker CLI (on PATH), and the plugin directory added to config.json. */
+export interface ClientRecord {
+  dir: string;
+  config?: { configDir: string; pluginDir: string; fileExisted: boolean; dirExisted: boolean };
+}
+
+
+/** What the client records and reads in the job's state (state.ts composes it into the whole record). */
+export interface ClientState {
+  /** client: the image's docker CLI for the job's steps, removed in post. */
+  client?: ClientRecord;
+  outer?: SavedEndpoint;
+  jobDir?: string;
+  containerId?: string;
+}
 
 const CONFIG_KEY = 'cliPluginsExtraDirs';
 
@@ -64,14 +79,14 @@ export interface ClientCopy {
  * state first) while the daemon boots. `finish` runs after the docker context is handed over: the plugin directory
  * goes into config.json after the context's own change, so post can take it out first.
  */
-export function startClient(platform: Platform, state: StateRecorder, image: string): ClientCopy {
+export function startClient(platform: Platform, state: Recorder<ClientState>, image: string): ClientCopy {
   const outer = state.value?.outer;
   if (!outer) throw new Error('client: the dind container was not started');
   return startClientWith(platform, state, image, new EngineClient(loadEndpoint(outer)));
 }
 
 /** startClient on a given engine (the outer one, which runs the daemon's container). */
-export function startClientWith(platform: Platform, state: StateRecorder, image: string, engine: EngineClient): ClientCopy {
+export function startClientWith(platform: Platform, state: Recorder<ClientState>, image: string, engine: EngineClient): ClientCopy {
   const s = state.value!;
   if (!s.jobDir || !s.containerId) throw new Error('client: the dind container was not started');
   const dir = join(s.jobDir, 'client');
@@ -95,7 +110,7 @@ export function startClientWith(platform: Platform, state: StateRecorder, image:
 }
 
 /** post: config.json without our plugin directory, and the directory removed. Problems are warnings. */
-export async function undoClient(s: SessionState, platform: Platform): Promise<void> {
+export async function undoClient(s: ClientState, platform: Platform): Promise<void> {
   if (!s.client) return;
   if (s.client.config) {
     await removePluginDir(s.client.config).catch((e: Error) =>

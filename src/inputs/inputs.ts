@@ -12,22 +12,15 @@ import { type NetworkSettings, networkProblems, parseNetworkSettings } from '../
 import { registryModeProblems } from '../registry/daemon-json.js';
 import { type RegistrySettings, parseRegistrySettings } from '../registry/settings.js';
 import { showValue } from '../show.js';
+import { DEFAULT_DIND_IMAGE, type DindSettings, MODES, type Mode, PRIVILEGED } from '../daemon/settings.js';
 import { INTEGRATION_DEFAULTS, type IntegrationSettings, parseIntegration } from '../like-runner/settings.js';
 
 export { CACHE_SAVE, CACHE_STRATEGIES, type CacheSettings, parseSize } from '../cache/settings.js';
 export { showValue };
+export { DEFAULT_DIND_IMAGE, type DindSettings, MODES, type Mode, PRIVILEGED, type Privileged } from '../daemon/settings.js';
 
-export const MODES = ['dind', 'socket', 'external'] as const;
-export type Mode = (typeof MODES)[number];
-export const PRIVILEGED = ['auto', 'true', 'false'] as const;
-export type Privileged = (typeof PRIVILEGED)[number];
 export type JobStatus = 'success' | 'failure' | 'cancelled' | 'unknown';
 
-/**
- * The dind image used when none is given: the official image pinned by tag and digest (a tag moves; a digest is the
- * exact image every job gets until the action is updated). Its daemon accepts old clients: daemon/api-version.ts.
- */
-export const DEFAULT_DIND_IMAGE = 'docker:29.1.3-dind@sha256:173f284a4299164772a90f52b373e73e087583c0963f1334c9995f190ef6f3f5';
 export const MAX_WAIT_SECONDS = 3600;
 
 /** Defaults, as in action.yml (a test keeps the two equal). */
@@ -73,17 +66,6 @@ export const INPUT_DEFAULTS = {
   matrix: '${{ toJSON(matrix) }}',
 } as const satisfies Record<string, string>;
 export type InputName = keyof typeof INPUT_DEFAULTS;
-
-export interface DindSettings {
-  image: string;
-  privileged: Privileged;
-  runtime?: string;
-  tcp: boolean;
-  network?: string;
-  daemonArgs: string[];
-  /** A rootless image, run with its own entrypoint and user (input rootless, or an image named *-rootless); implies tcp. */
-  rootless: boolean;
-}
 
 /** "90s", "30m", "6h", "2d": milliseconds, or undefined when it is not a duration. */
 export function parseDuration(text: string): number | undefined {

@@ -1,11 +1,17 @@
 // What the daemon's container gets so that dind behaves like the runner's engine: mounts at identical paths and
 // the environment its init script and dockerd read (MTU, proxies).
 import type { Mount } from '../engine/client.js';
-import type { Inputs } from '../inputs/inputs.js';
 import type { Platform } from '../platform/platform.js';
 import type { PathTranslator } from './host-paths.js';
 import { jobPaths, planJobMounts } from './mounts.js';
 import { mtuEnvironment, proxyEnvironment } from './network.js';
+import type { IntegrationSettings } from './settings.js';
+
+/** What the extras read of the inputs: their own settings, and the registry mirrors the proxy must not catch. */
+export interface ExtrasInputs {
+  integration: IntegrationSettings;
+  registry: { mirrors: string[]; insecure: string[] };
+}
 
 export interface DindExtras {
   mounts: Mount[];
@@ -16,7 +22,7 @@ export interface DindExtras {
  * What the daemon's container gets so that it behaves like the runner's engine: the job's paths (and the job
  * directory, where DOCKER_HOST's socket is) at identical paths, the MTU setting and the job's proxies.
  */
-export async function dindExtras(o: { inputs: Inputs; platform: Platform; jobDir: string; hostJobDir: string; translate: PathTranslator }): Promise<DindExtras> {
+export async function dindExtras(o: { inputs: ExtrasInputs; platform: Platform; jobDir: string; hostJobDir: string; translate: PathTranslator }): Promise<DindExtras> {
   const { integration } = o.inputs;
   const paths = [
     ...(integration.jobPaths ? jobPaths(o.platform.job, o.platform.env) : []),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { jobPaths, outermost, planJobMounts, unmountableReason } from './mounts.js';
+import { jobPaths, outermost, planJobMounts } from './mounts.js';
+import { unmountableReason } from './settings.js';
 import type { PathTranslator } from './host-paths.js';
 
 const job = { runId: '1', runAttempt: '1', job: 'j', name: 'j', matrix: '', ref: { name: 'main', protected: false, fallbacks: [] }, tempDir: '/home/runner/work/_temp', workspace: '/home/runner/work/r/r' };

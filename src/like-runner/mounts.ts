@@ -5,26 +5,7 @@ import { stat } from 'node:fs/promises';
 import type { Mount } from '../engine/client.js';
 import type { JobContext, Logger } from '../platform/platform.js';
 import type { PathTranslator } from './host-paths.js';
-
-/** Paths under which a job path is never mounted into the daemon's container: they are the container's own. */
-const RESERVED_TARGETS = ['/proc', '/sys', '/dev', '/var/lib/docker', '/run/setup-dind', '/etc/docker', '/var/run/docker.sock', '/run/docker.sock'];
-/** System directories that are never mounted as a whole (a job path equal to one of them). */
-const SYSTEM_DIRS = ['/', '/bin', '/boot', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/run', '/sbin', '/usr', '/var', '/var/lib', '/var/run', '/root', '/home', '/opt', '/tmp', '/var/tmp', '/srv', '/mnt', '/media'];
-
-/** Why a path cannot be mounted at the same path inside the daemon's container; undefined when it can. */
-export function unmountableReason(path: string): string | undefined {
-  const p = normalize(path);
-  if (SYSTEM_DIRS.includes(p)) return `${p} is a system directory of the daemon's container`;
-  const reserved = RESERVED_TARGETS.find((r) => p === r || p.startsWith(`${r}/`));
-  if (reserved) return `${p} is inside ${reserved}, which the daemon's container needs for itself`;
-  return undefined;
-}
-
-/** An absolute path without a trailing slash, duplicate slashes or . segments; '..' is kept (the caller refuses it). */
-export function normalize(path: string): string {
-  const parts = path.split('/').filter((s) => s && s !== '.');
-  return `/${parts.join('/')}`;
-}
+import { normalize, unmountableReason } from './settings.js';
 
 export interface JobPath {
   path: string;

@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { EOL } from 'node:os';
 import * as core from './github-commands.js';
-import type { InputName } from '../inputs/inputs.js';
 import { githubCacheInventory } from './github-caches.js';
 import type { CacheService, JobRef, Platform } from './platform.js';
 
@@ -80,7 +79,7 @@ export function githubPlatform(env: Record<string, string | undefined> = process
     },
     env,
     // Not core.getInput: it trims, and multi-line inputs (certificates, argument lists) keep their layout here.
-    input: (name: InputName) => env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '',
+    input: (name: string) => env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '',
     setOutput: (name, value) => core.setOutput(env, name, value),
     exportVariable: (name, value) => core.exportVariable(env, name, value),
     addPath: (dir) => core.addPath(env, dir),

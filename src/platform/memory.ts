@@ -1,5 +1,4 @@
 // An in-memory platform: the core's behaviour under test, with everything it said and set recorded.
-import type { InputName } from '../inputs/inputs.js';
 import type { JobContext, Platform } from './platform.js';
 
 export interface MemoryPlatform extends Platform {
@@ -12,10 +11,10 @@ export interface MemoryPlatform extends Platform {
   summary: string;
   failed?: string;
   stateValues: Map<string, string>;
-  inputs: Partial<Record<InputName, string>>;
+  inputs: Partial<Record<string, string>>;
 }
 
-export function memoryPlatform(options: { inputs?: Partial<Record<InputName, string>>; job?: Partial<JobContext>; env?: Record<string, string> } = {}): MemoryPlatform {
+export function memoryPlatform(options: { inputs?: Partial<Record<string, string>>; job?: Partial<JobContext>; env?: Record<string, string> } = {}): MemoryPlatform {
   const platform: MemoryPlatform = {
     name: 'memory',
     outputs: {},

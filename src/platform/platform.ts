@@ -1,6 +1,5 @@
 // What the core needs from the CI system it runs on. GitHub, GitLab/plain shells and tests each implement it,
 // so no core module imports @actions/* or knows where it runs.
-import type { InputName } from '../inputs/inputs.js';
 
 export interface Logger {
   info(message: string): void;
@@ -15,6 +14,15 @@ export interface Logger {
 export interface StateStore {
   get(key: string): string;
   set(key: string, value: string): void;
+}
+
+/**
+ * The job's state recorder (state.ts) as one capability sees it: only its own slice S of the record. A capability
+ * declares the fields it records and reads; state.ts composes the slices into the whole record.
+ */
+export interface Recorder<S> {
+  readonly value: S | undefined;
+  update(patch: Partial<S>): S;
 }
 
 /** Facts about the job that make names unique and say where temporary files go. */
@@ -96,7 +104,7 @@ export interface Platform {
   readonly job: JobContext;
   /** The environment the action was started with (DOCKER_HOST and friends are looked up here). */
   readonly env: Readonly<Record<string, string | undefined>>;
-  input(name: InputName): string;
+  input(name: string): string;
   setOutput(name: string, value: string): void;
   /** Makes a variable visible to the job's later steps. */
   exportVariable(name: string, value: string): void;

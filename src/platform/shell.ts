@@ -4,14 +4,13 @@
 // sections when GitLab runs us.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InputName } from '../inputs/inputs.js';
 import type { JobRef, Platform } from './platform.js';
 import { ensureStateDir } from './state-dir.js';
 
 export interface ShellPlatformOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** Input values from flags and SETUP_DIND_* variables (missing ones take their defaults). */
-  inputs: Partial<Record<InputName, string>>;
+  inputs: Partial<Record<string, string>>;
   stateDir: string;
   out?: (text: string) => void;
   err?: (text: string) => void;

@@ -4,12 +4,17 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { writeFileNoWindow } from '../platform/private-file.js';
 import { dirname, join } from 'node:path';
-import type { Logger, Platform } from '../platform/platform.js';
-import type { StateRecorder } from '../state.js';
+import type { Logger, Platform, Recorder } from '../platform/platform.js';
 import { buildkitdToml } from './buildkit.js';
 import { certsDirFiles, loadRegistryTrust } from './certs.js';
 import { buildDaemonJson } from './daemon-json.js';
 import { type HostChanges, PrivilegedFiles, configureHostDaemon, hostPaths, installHostCerts, restoreHostCerts, restoreHostDaemon } from './host.js';
+
+/** What the registry records in the job's state (state.ts composes it into the whole record). */
+export interface RegistryState {
+  /** socket mode: what the action changed on the runner's own daemon, to restore in post. */
+  hostChanges?: HostChanges;
+}
 import { type RegistrySettings, isEmptyRegistrySettings } from './settings.js';
 
 /** What the registry capability needs to know about the job: its settings and the daemon they go to. */
@@ -49,7 +54,7 @@ async function writeFiles(dir: string, files: { path: string; content: string; m
  * main: loads every certificate (all problems at once), masks inline keys, installs the certificates where the
  * daemon reads them, and writes buildkitd.toml next to them.
  */
-export async function applyRegistry(inputs: RegistryUse, platform: Platform, state: StateRecorder, jobDir: () => Promise<string>): Promise<RegistryResult> {
+export async function applyRegistry(inputs: RegistryUse, platform: Platform, state: Recorder<RegistryState>, jobDir: () => Promise<string>): Promise<RegistryResult> {
   const settings = inputs.registry;
   if (isEmptyRegistrySettings(settings)) return { outputs: { 'buildkitd-config': '' }, facts: {} };
   const log = platform.log;

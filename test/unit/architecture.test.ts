@@ -1,8 +1,8 @@
 // The rules of docs/architecture.md, checked on the product modules of src/ (tests excluded): no import circle
-// between modules, no circle between the folders of src/ (in particular no two folders importing each other),
-// nothing under src/registry imports inputs.ts, and no function longer than MAX_FUNCTION_LINES. Type-only imports
-// count: they tie modules together just the same. The checks are plain functions, also run on small made-up inputs
-// so that they are seen to fail.
+// between modules, no circle between units (each folder of src/ and each module at its root is one unit), settings
+// modules import only leaves, and no function longer than MAX_FUNCTION_LINES. Imports are read by the TypeScript
+// compiler (ts.preProcessFile), never by a regex over the text; type-only imports count: they tie modules together
+// just the same. The checks are plain functions, also run on small made-up inputs so that they are seen to fail.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import ts from 'typescript';
@@ -14,8 +14,8 @@ const MAX_FUNCTION_LINES = 80;
 
 type Graph = Map<string, string[]>;
 
-/** Every product module under src/ ("registry/apply.ts") with the src/ modules it imports. */
-function importGraph(root: string): Graph {
+/** The product modules under src/ ("registry/apply.ts"), tests and declaration files excluded. */
+function productModules(root: string): string[] {
   const files: string[] = [];
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -25,13 +25,24 @@ function importGraph(root: string): Graph {
     }
   };
   walk(root);
+  return files.sort();
+}
+
+/**
+ * The relative specifiers one module imports or re-exports, read by the TypeScript compiler's own pre-processor
+ * (import, import type, export … from, import(), require): comments and strings are the scanner's business, so a
+ * comment that names `@actions/*` cannot hide the import after it.
+ */
+function specifiersOf(text: string): string[] {
+  return ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
+}
+
+/** Every product module under src/ with the src/ modules it imports; `read` gives a module's text. */
+function importGraph(files: string[], read: (file: string) => string): Graph {
   const graph: Graph = new Map();
-  const specifier = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
   for (const file of files) {
-    const text = readFileSync(join(root, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
     const targets = new Set<string>();
-    for (const m of text.matchAll(specifier)) {
-      const spec = m[1] ?? m[2] ?? m[3]!;
+    for (const spec of specifiersOf(read(file))) {
       if (!spec.startsWith('.')) continue;
       const target = posix.normalize(posix.join(posix.dirname(file), spec)).replace(/\.js$/, '.ts');
       if (!files.includes(target)) throw new Error(`${file} imports ${spec}, which is not a module of src/ (${target})`);
@@ -41,6 +52,11 @@ function importGraph(root: string): Graph {
   }
   return graph;
 }
+
+const srcGraph = () => {
+  const files = productModules(SRC);
+  return importGraph(files, (file) => readFileSync(join(SRC, file), 'utf8'));
+};
 
 /** The import circles (strongly connected components with more than one member, or a module importing itself). */
 function circles(graph: Graph): string[][] {
@@ -76,26 +92,37 @@ function circles(graph: Graph): string[][] {
   return found;
 }
 
-/** The graph between the folders of src/ (registry, cache, …); modules directly in src/ belong to no folder. */
-function folderGraph(graph: Graph): Graph {
-  const folder = (file: string) => (file.includes('/') ? file.split('/')[0]! : undefined);
-  const folders: Graph = new Map();
+/** The unit a module belongs to: its folder of src/ ("registry"), or the module itself when it sits at the root. */
+const unitOf = (file: string) => (file.includes('/') ? file.split('/')[0]! : file);
+
+/** The graph between the units of src/: each folder, and each module at the root, is one unit. */
+function unitGraph(graph: Graph): Graph {
+  const units: Graph = new Map();
   for (const [file, targets] of graph) {
-    const from = folder(file);
-    if (!from) continue;
-    const edges = new Set(folders.get(from) ?? []);
-    for (const t of targets) {
-      const to = folder(t);
-      if (to && to !== from) edges.add(to);
-    }
-    folders.set(from, [...edges].sort());
+    const from = unitOf(file);
+    const edges = new Set(units.get(from) ?? []);
+    for (const t of targets) if (unitOf(t) !== from) edges.add(unitOf(t));
+    units.set(from, [...edges].sort());
   }
-  return folders;
+  return units;
 }
 
-/** Modules under `folder` that import `module`, each as "importer -> module". */
-function importersOf(graph: Graph, folder: string, module: string): string[] {
-  return [...graph].filter(([file, targets]) => file.startsWith(`${folder}/`) && targets.includes(module)).map(([file]) => `${file} -> ${module}`);
+/** A settings module: a capability's settings type and parser ("registry/settings.ts"). */
+const isSettings = (file: string) => posix.basename(file) === 'settings.ts';
+
+/**
+ * Imports of settings modules that are not leaves, as "importer -> module". A settings module parses text into a
+ * capability's settings: it may import only the shared leaves (which import nothing but each other) and other
+ * settings modules, never a module that does the capability's work (and so pulls in the platform, the engine, …).
+ */
+function settingsProblems(graph: Graph, leaves: readonly string[]): string[] {
+  const problems: string[] = [];
+  for (const leaf of leaves) for (const t of graph.get(leaf) ?? []) if (!leaves.includes(t)) problems.push(`${leaf} -> ${t} (a leaf imports only leaves)`);
+  for (const [file, targets] of graph) {
+    if (!isSettings(file)) continue;
+    for (const t of targets) if (!leaves.includes(t) && !isSettings(t)) problems.push(`${file} -> ${t}`);
+  }
+  return problems;
 }
 
 /** Functions (declarations, methods, arrows with a body) longer than `max` lines, as "file:line name (n lines)". */
@@ -118,15 +145,26 @@ function longFunctions(file: string, text: string, max: number): string[] {
 
 const g = (edges: Record<string, string[]>): Graph => new Map(Object.entries(edges));
 
+/** The shared leaves of src/: small helpers every parser may use. */
+const LEAVES = ['show.ts', 'fields.ts', 'cidr.ts', 'daemon-args.ts'];
+
 describe('the checks themselves', () => {
-  it('find a circle of modules, a self-import and two folders that import each other', () => {
+  it('find a circle of modules, a self-import and a circle of units (folders and root modules)', () => {
     expect(circles(g({ 'a.ts': ['b.ts'], 'b.ts': ['c.ts'], 'c.ts': ['a.ts'], 'd.ts': ['a.ts'] }))).toEqual([['a.ts', 'b.ts', 'c.ts']]);
     expect(circles(g({ 'a.ts': ['a.ts'] }))).toEqual([['a.ts']]);
     expect(circles(g({ 'a.ts': ['b.ts'], 'b.ts': [] }))).toEqual([]);
     const twoFolders = g({ 'cache/cache.ts': ['platform/platform.ts'], 'platform/github.ts': ['cache/backend.ts'], 'cache/backend.ts': [], 'platform/platform.ts': [] });
     expect(circles(twoFolders)).toEqual([]); // no circle of modules…
-    expect(circles(folderGraph(twoFolders))).toEqual([['cache', 'platform']]); // …but of folders
-    expect(importersOf(g({ 'registry/x.ts': ['inputs.ts'], 'y.ts': ['inputs.ts'] }), 'registry', 'inputs.ts')).toEqual(['registry/x.ts -> inputs.ts']);
+    expect(circles(unitGraph(twoFolders))).toEqual([['cache', 'platform']]); // …but of folders
+    const throughRoot = g({ 'platform/platform.ts': ['inputs.ts'], 'inputs.ts': ['builder/settings.ts'], 'builder/settings.ts': [], 'builder/apply.ts': ['platform/platform.ts'] });
+    expect(circles(throughRoot)).toEqual([]); // no circle of modules…
+    expect(circles(unitGraph(throughRoot))).toEqual([['builder', 'inputs.ts', 'platform']]); // …but through a root module
+  });
+
+  it('find a settings module that imports more than leaves, and a leaf that is not one', () => {
+    const graph = g({ 'cache/settings.ts': ['fields.ts', 'cache/lifecycle.ts'], 'cache/lifecycle.ts': [], 'image/settings.ts': ['show.ts'], 'builder/settings.ts': ['image/settings.ts'], 'fields.ts': ['show.ts'], 'show.ts': [] });
+    expect(settingsProblems(graph, LEAVES)).toEqual(['cache/settings.ts -> cache/lifecycle.ts']);
+    expect(settingsProblems(g({ 'show.ts': ['platform/platform.ts'], 'platform/platform.ts': [] }), LEAVES)).toEqual(['show.ts -> platform/platform.ts (a leaf imports only leaves)']);
   });
 
   it('find a function that is too long, and count a nested one on its own', () => {
@@ -137,27 +175,44 @@ describe('the checks themselves', () => {
     expect(longFunctions('x.ts', text, 13)).toEqual([]);
   });
 
-  it('read every kind of import, and refuse one that points outside src/', () => {
-    const graph = importGraph(SRC);
-    expect(graph.get('entrypoints/index.ts')).toEqual(['daemon/ports.ts', 'daemon/run-check.ts', 'phases.ts', 'platform/github.ts']);
+  it('read every kind of import, and one behind a line comment that names @actions/* (no regex over the text)', () => {
+    const planted: Record<string, string> = {
+      // The line comment's "/*" opens no block comment (a regex that strips /* … */ first would swallow the import up
+      // to the doc comment's "*/"): the import counts, and closes a circle.
+      'platform/platform.ts': "// Where the job runs; no core module imports @actions/* or knows where it runs.\nimport type { InputName } from '../inputs.js';\n\n/** What the core needs. */\nexport interface Platform {}\n",
+      'inputs.ts': "/* a block comment */ import { parse } from './cache/settings.js';\nexport type InputName = string;\n",
+      'cache/settings.ts': "export { keep } from './lifecycle.js';\n// import { fake } from './not-a-module.js';\nconst s = \"import x from './not-either.js'\";\n",
+      'cache/lifecycle.ts': "const later = () => import('../platform/platform.js');\n",
+    };
+    const graph = importGraph(Object.keys(planted), (file) => planted[file]!);
+    expect(graph.get('platform/platform.ts')).toEqual(['inputs.ts']);
+    expect(graph.get('cache/settings.ts')).toEqual(['cache/lifecycle.ts']); // the commented import and the string are not imports
+    expect(graph.get('cache/lifecycle.ts')).toEqual(['platform/platform.ts']); // import() counts
+    expect(circles(graph)).toEqual([['cache/lifecycle.ts', 'cache/settings.ts', 'inputs.ts', 'platform/platform.ts']]);
+    expect(() => importGraph(['a.ts'], () => "import { x } from './b.js';")).toThrow(/a\.ts imports \.\/b\.js, which is not a module of src\//);
+  });
+
+  it('read the real tree: `import type` and re-exports count', () => {
+    const graph = srcGraph();
+    expect(graph.get('entrypoints/index.ts')).toContain('phases.ts');
     expect(graph.get('registry/apply.ts')).toContain('platform/platform.ts'); // `import type` counts
     expect(graph.size).toBeGreaterThan(30);
   });
 });
 
 describe('the dependency rules of src/', () => {
-  const graph = importGraph(SRC);
+  const graph = srcGraph();
 
-  it('has no import circle', () => {
+  it('has no import circle between modules', () => {
     expect(circles(graph)).toEqual([]);
   });
 
-  it('has no two folders that import each other (nor any longer circle of folders)', () => {
-    expect(circles(folderGraph(graph))).toEqual([]);
+  it('has no circle between units (each folder of src/ and each module at its root is one unit)', () => {
+    expect(circles(unitGraph(graph))).toEqual([]);
   });
 
-  it('keeps inputs.ts out of src/registry: the registry owns its settings and their parser', () => {
-    expect(importersOf(graph, 'registry', 'inputs.ts')).toEqual([]);
+  it('keeps settings modules to leaves: a capability parses its settings without pulling in its work', () => {
+    expect(settingsProblems(graph, LEAVES.filter((leaf) => graph.has(leaf)))).toEqual([]);
   });
 
   it(`has no function longer than ${MAX_FUNCTION_LINES} lines`, () => {
