@@ -871,6 +871,11 @@ const toInfo = (i) => ({
     cgroupVersion: i.CgroupVersion ?? '',
     securityOptions: i.SecurityOptions ?? [],
 });
+/**
+ * Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save).
+ * dockerd 23 and later wait up to 5 s for clients with open requests (a step's `docker events &`) before they exit.
+ */
+const STOP_GRACE_SECONDS = 10;
 class EngineClient {
     endpoint;
     description;
@@ -1472,6 +1477,24 @@ async function stopRunCheck(r) {
     for (let i = 0; i < 50 && running(r.pid); i++)
         await sleep(20);
     return true;
+}
+/**
+ * dind: a daemon that answers but cannot run a container (too few capabilities for namespaces, cgroups or its
+ * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
+ */
+async function checkCanRunContainers(client, arch, s, platform) {
+    // The check pre started has usually finished by now; without its verdict, main runs the probe itself.
+    const early = s?.runCheck ? await runCheckVerdict(s.runCheck) : undefined;
+    const result = early ?? (await probeContainerRun(client, arch));
+    if (result.ok) {
+        platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms${early ? ' (checked in the background since pre)' : ''}.`);
+        return result;
+    }
+    const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
+    const remedy = s?.privilege === 'minimal-capabilities'
+        ? 'privileged: false grants only the minimal set, and this engine needs more: use privileged: auto (or true), runtime: sysbox-runc where Sysbox is installed, or mode: socket.'
+        : 'Use a runner whose engine allows privileged containers, runtime: sysbox-runc where Sysbox is installed, or mode: socket.';
+    throw new Error(`the daemon answers but cannot run a container (${result.error}).${granted} ${remedy}`);
 }
 
 ;// CONCATENATED MODULE: ./src/background/forwarder.ts
@@ -3421,6 +3444,64 @@ async function writeFileNoWindow(path, data, mode = 0o600) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/readiness.ts
+const realClock = {
+    now: () => performance.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+class NotReadyError extends Error {
+    elapsedMs;
+    lastError;
+    constructor(message, elapsedMs, lastError) {
+        super(message);
+        this.elapsedMs = elapsedMs;
+        this.lastError = lastError;
+        this.name = 'NotReadyError';
+    }
+}
+const describeError = (e) => {
+    const err = e;
+    const text = err?.message ?? String(e);
+    return err?.code && !text.includes(err.code) ? `${err.code}: ${text}` : text;
+};
+async function waitUntilReady(options) {
+    const clock = options.clock ?? realClock;
+    const firstDelay = options.firstDelayMs ?? 20;
+    const maxDelay = options.maxDelayMs ?? 1000;
+    const maxAttempt = options.maxAttemptMs ?? 2000;
+    const start = options.startedAt ?? clock.now();
+    const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+    let delay = firstDelay;
+    let attempts = 0;
+    let lastError = 'no attempt was made';
+    for (;;) {
+        const elapsed = clock.now() - start;
+        const remaining = options.timeoutMs - elapsed;
+        if (remaining <= 0) {
+            throw new NotReadyError(`${options.target} did not answer within ${seconds(options.timeoutMs)} (${attempts} attempts); last error: ${lastError}. ` +
+                'Check that the address is right and the daemon is running; raise wait-timeout if it is just slow.', elapsed, lastError);
+        }
+        attempts++;
+        try {
+            const version = await options.probe(Math.max(50, Math.min(maxAttempt, remaining)));
+            return { version, elapsedMs: clock.now() - start, attempts };
+        }
+        catch (e) {
+            lastError = describeError(e);
+        }
+        const reason = await options.giveUp?.();
+        if (reason !== undefined) {
+            const elapsedNow = clock.now() - start;
+            throw new NotReadyError(`${options.target} will not become ready: ${reason} (after ${seconds(elapsedNow)}, ${attempts} attempts; last error: ${lastError})`, elapsedNow, lastError);
+        }
+        const left = options.timeoutMs - (clock.now() - start);
+        if (left <= 0)
+            continue;
+        await clock.sleep(Math.min(delay, left));
+        delay = Math.min(maxDelay, Math.ceil(delay * 1.5));
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/registry/buildkit.ts
 const ESCAPES = { '\\': '\\\\', '"': '\\"', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
 /** A TOML basic string: backslash, quote and control characters escaped (TOML 1.0, "String"). */
@@ -4770,6 +4851,7 @@ const RESETTABLE = new Set(['registry-mirrors', 'insecure-registries']);
 
 
 
+
 /** The daemon.json for the job's dockerd, or undefined when there is nothing to set. */
 function daemonConfigFor(inputs) {
     const { config } = buildDaemonJson(inputs.registry);
@@ -4872,6 +4954,21 @@ async function undoRegistry(changes, log, reloaded) {
         }
     }
     return done;
+}
+/** Waits (at most 5 s) until the runner's daemon reports the registry mirrors a reload was meant to set. */
+function reloadedTo(daemon) {
+    return async (expected) => {
+        const want = (expected['registry-mirrors'] ?? []).map((m) => m.replace(/\/?$/, '/')).sort().join(',');
+        const clock = realClock;
+        const deadline = clock.now() + 5000;
+        while (clock.now() < deadline) {
+            const info = await daemon.info().catch(() => undefined);
+            if (info && info.registryMirrors.map((m) => m.replace(/\/?$/, '/')).sort().join(',') === want)
+                return;
+            await clock.sleep(100);
+        }
+        throw new Error('the daemon did not report the restored registry mirrors within 5 s of the reload');
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/network/settings.ts
@@ -5780,64 +5877,6 @@ function placementOf(c, network) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/engine/readiness.ts
-const realClock = {
-    now: () => performance.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-class NotReadyError extends Error {
-    elapsedMs;
-    lastError;
-    constructor(message, elapsedMs, lastError) {
-        super(message);
-        this.elapsedMs = elapsedMs;
-        this.lastError = lastError;
-        this.name = 'NotReadyError';
-    }
-}
-const describeError = (e) => {
-    const err = e;
-    const text = err?.message ?? String(e);
-    return err?.code && !text.includes(err.code) ? `${err.code}: ${text}` : text;
-};
-async function waitUntilReady(options) {
-    const clock = options.clock ?? realClock;
-    const firstDelay = options.firstDelayMs ?? 20;
-    const maxDelay = options.maxDelayMs ?? 1000;
-    const maxAttempt = options.maxAttemptMs ?? 2000;
-    const start = options.startedAt ?? clock.now();
-    const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
-    let delay = firstDelay;
-    let attempts = 0;
-    let lastError = 'no attempt was made';
-    for (;;) {
-        const elapsed = clock.now() - start;
-        const remaining = options.timeoutMs - elapsed;
-        if (remaining <= 0) {
-            throw new NotReadyError(`${options.target} did not answer within ${seconds(options.timeoutMs)} (${attempts} attempts); last error: ${lastError}. ` +
-                'Check that the address is right and the daemon is running; raise wait-timeout if it is just slow.', elapsed, lastError);
-        }
-        attempts++;
-        try {
-            const version = await options.probe(Math.max(50, Math.min(maxAttempt, remaining)));
-            return { version, elapsedMs: clock.now() - start, attempts };
-        }
-        catch (e) {
-            lastError = describeError(e);
-        }
-        const reason = await options.giveUp?.();
-        if (reason !== undefined) {
-            const elapsedNow = clock.now() - start;
-            throw new NotReadyError(`${options.target} will not become ready: ${reason} (after ${seconds(elapsedNow)}, ${attempts} attempts; last error: ${lastError})`, elapsedNow, lastError);
-        }
-        const left = options.timeoutMs - (clock.now() - start);
-        if (left <= 0)
-            continue;
-        await clock.sleep(Math.min(delay, left));
-        delay = Math.min(maxDelay, Math.ceil(delay * 1.5));
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/daemon/existing.ts
 // socket and external modes: the daemon is not ours. The action finds it, waits for it and exports it; it creates
 // nothing, so post has nothing of ours to remove and touches nothing anyone else made.
@@ -5897,11 +5936,6 @@ function existingDaemon(inputs, locate, state, clock = realClock) {
 
 
 
-/**
- * Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save).
- * dockerd 23 and later wait up to 5 s for clients with open requests (a step's `docker events &`) before they exit.
- */
-const STOP_GRACE_SECONDS = 10;
 /** Runs removals side by side; each outcome is reported through `attempt`, in the order they are listed. */
 async function together(removals, attempt) {
     const outcomes = removals.map(([, fn]) => fn().then(() => undefined, (e) => e));
@@ -6518,13 +6552,45 @@ function parseCleanupStale(f, mode) {
     return ms;
 }
 
-;// CONCATENATED MODULE: ./src/cache/outputs.ts
-function cacheOutputs(record) {
-    return {
-        'cache-hit': record?.hit === 'true' ? 'true' : 'false',
-        'cache-matched-key': record?.restoredKey ?? '',
-        'cache-key': record?.key ?? '',
+;// CONCATENATED MODULE: ./src/daemon/wait.ts
+
+const LOG_TAIL_LINES = 60;
+/** dind: the longest pause between two readiness probes, and between two checks that the daemon's container still runs. */
+const LOCAL_POLL_MS = 50;
+const GIVE_UP_CHECK_MS = 500;
+/** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
+async function waitForDaemon(inputs, daemon, client, target, wait, platform, clock) {
+    let info;
+    // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
+    const probe = async (ms) => {
+        const answer = await client.probe(ms);
+        info = answer.info;
+        return answer;
     };
+    // A daemon this job started boots on this machine: poll its socket often (a failed connect costs nothing), and ask
+    // the engine whether its container died at most twice a second.
+    const local = inputs.mode === 'dind';
+    let lastGiveUp = -Infinity;
+    const giveUp = daemon.giveUp && (async () => {
+        if (local && clock.now() - lastGiveUp < GIVE_UP_CHECK_MS)
+            return undefined;
+        lastGiveUp = clock.now();
+        return daemon.giveUp();
+    });
+    try {
+        const ready = await waitUntilReady({ target, ...wait, probe, giveUp, clock, ...(local ? { maxDelayMs: LOCAL_POLL_MS } : {}) });
+        return { ready, info: info ?? (await client.info()) };
+    }
+    catch (e) {
+        if (!(e instanceof NotReadyError) || !daemon.logTail)
+            throw e;
+        const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err) => `(its log could not be read: ${err.message})`);
+        await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
+        throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
+    }
+}
+function lastLines(text, n) {
+    return text.trimEnd().split('\n').slice(-n).map((l) => `  ${l}`).join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/cache/prune.ts
@@ -6547,6 +6613,167 @@ async function pruneAfterSave(record, platform) {
     catch (e) {
         platform.log.warning(`setup-dind cache: removing older entries failed (${e.message}); the job is not affected.`);
     }
+}
+
+;// CONCATENATED MODULE: ./src/cache/apply.ts
+
+
+
+
+
+
+
+/** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
+function restoreDataRoot(inputs, platform, state) {
+    // The helper mounts the daemon's volume; the daemon's container stays created, not started.
+    return async (engine, containerId) => {
+        const started = startCache(inputs, platform);
+        if (!started)
+            return true;
+        // The image the daemon's container runs (it may have come from the cache under another name).
+        const image = (await engine.inspectContainer(containerId))?.image ?? inputs.dind.image;
+        const place = snapshotPlace(engine, state.value, image, platform);
+        return restoreRecorded(started, platform, state, (tar) => restoreDataRootSnapshot(place, tar));
+    };
+}
+/** The cache's restore into the daemon's volume, its record saved in state; false when it failed part-way. */
+async function restoreRecorded(started, platform, state, consume, waited) {
+    const record = await restoreEntry(started.backend, started.record, consume, platform.log, cacheDeadlineMs(platform.env), waited);
+    state.update({ cache: record });
+    return !record.failed;
+}
+/** data-root through the daemon's own init script: the lookup starts now, the unpack when its container starts. */
+function seedDataRoot(inputs, platform, state) {
+    return async () => {
+        const started = startCache(inputs, platform);
+        if (!started)
+            return undefined;
+        const jobDir = state.value?.jobDir;
+        if (!jobDir)
+            throw new Error('the job directory is not recorded in state');
+        const deadlineMs = cacheDeadlineMs(platform.env);
+        // The init script waits for our word at most as long as the restore may take, and a minute more.
+        return seedDaemon(jobDir, Math.ceil(deadlineMs / 1000) + 60, (consume, waited) => restoreRecorded(started, platform, state, consume, waited)).catch((e) => {
+            // Like every cache failure: a warning and a cold daemon (post may still save).
+            platform.log.warning(`setup-dind cache: the data-root restore could not be prepared (${e.message}); the daemon starts cold.`);
+            state.update({ cache: { ...started.record, failed: true } });
+            return undefined;
+        });
+    };
+}
+/** Where a data-root snapshot is taken or restored: the daemon's volume on the outer engine, through the job directory. */
+function snapshotPlace(engine, s, image, platform) {
+    if (!s.volume || !s.jobDir || !s.hostJobDir)
+        throw new Error('the daemon\'s volume or job directory is not recorded in state');
+    return { engine, image, volume: s.volume, jobDir: s.jobDir, hostJobDir: s.hostJobDir, labels: sessionLabels(s.session, platform.job) };
+}
+/**
+ * main: images are loaded into the job's daemon now; data-root was restored in pre. Either way the ids of the
+ * selected images are recorded, so post can tell whether anything changed.
+ */
+async function prepareImageCache(inputs, platform, state, daemon, probeGone) {
+    if (!inputs.cache)
+        return undefined;
+    let record = state.value?.cache;
+    if (!record) {
+        const started = startCache(inputs, platform);
+        if (!started)
+            return undefined;
+        record = started.record;
+        if (inputs.cache.strategy === 'images') {
+            record = await restoreEntry(started.backend, record, (tar) => daemon.loadImages(tar.stream()), platform.log, cacheDeadlineMs(platform.env));
+        }
+    }
+    try {
+        // While the probe's image is being loaded or removed it can be listed without its tag, as one of the job's images.
+        await probeGone;
+        record = { ...record, fingerprint: (await selectImages(daemon, record.settings.images)).ids };
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind cache: could not list the images (${e.message}); post will save regardless.`);
+    }
+    state.update({ cache: record });
+    return record;
+}
+function cacheFact(record) {
+    if (!record.restoredKey)
+        return `${record.settings.strategy}: nothing restored (${record.backend})`;
+    return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${cache_mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
+}
+/** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
+async function saveImageCache(record, s, platform, jobStatus) {
+    const backend = backendFromRecord(record, platform);
+    if (!backend)
+        return 'not saved: no cache backend';
+    try {
+        const daemon = new EngineClient(loadEndpoint(s.endpoint));
+        const current = await selectImages(daemon, record.settings.images);
+        if (record.settings.strategy === 'images') {
+            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
+        }
+        const outer = new EngineClient(loadEndpoint(s.outer));
+        const id = s.containerId;
+        // The image is the one the daemon runs: post reads no inputs but job-status, so it comes from the container.
+        const image = (await outer.inspectContainer(id))?.image ?? '';
+        const prepare = async () => {
+            await pruneForSnapshot(daemon);
+            await stopCleanly(outer, id);
+        };
+        const place = { ...snapshotPlace(outer, s, image, platform), volumes: record.settings.volumes };
+        return await saveEntry(backend, record, current, () => snapshotDataRoot(place), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
+        return 'not saved: an error';
+    }
+}
+/** Build cache a data-root snapshot keeps at most (the rest is pruned before it is taken). */
+const SNAPSHOT_BUILD_CACHE_BYTES = 1024 ** 3;
+/**
+ * Before a data-root snapshot: every container goes (a restored daemon would restart the last job's containers), and
+ * unused networks, dangling images and build cache beyond SNAPSHOT_BUILD_CACHE_BYTES.
+ */
+async function pruneForSnapshot(daemon) {
+    for (const id of await daemon.listContainerIds())
+        await daemon.removeContainer(id);
+    await daemon.pruneUnused(SNAPSHOT_BUILD_CACHE_BYTES);
+}
+/**
+ * data-root: dockerd must have shut down by itself (exit code 0) before its data root is archived. A daemon killed
+ * after the grace period, or one that is still running, may have left its databases half-written: no snapshot.
+ */
+async function stopCleanly(outer, id) {
+    await outer.stopContainer(id, STOP_GRACE_SECONDS);
+    const c = await outer.inspectContainer(id);
+    if (!c)
+        throw new Error("the daemon's container is gone, so there is no data root to save");
+    if (c.running)
+        throw new Error(`the daemon is still running after the stop request (state: ${c.status}); its data root is not saved`);
+    if (c.exitCode !== 0) {
+        const how = c.exitCode === 137 ? `it was killed after ${STOP_GRACE_SECONDS} s` : `it exited with code ${c.exitCode}`;
+        throw new Error(`the daemon did not shut down cleanly (${how}); a snapshot of its data root could be inconsistent, so it is not saved`);
+    }
+}
+/** post: the image cache saved when it changed (then the older entries of its key pruned), and the dind image. */
+async function saveCaches(s, platform, jobStatus) {
+    if (s.cache && s.ready && s.endpoint) {
+        const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform, jobStatus));
+        platform.log.info(`setup-dind cache: ${message}.`);
+        // saveEntry's message for a new entry starts with "saved ".
+        if (message.startsWith('saved '))
+            await pruneAfterSave(s.cache, platform);
+    }
+    if (s.dindImage && s.outer && s.ready)
+        platform.log.info(`setup-dind cache: ${await saveDindImage(new EngineClient(loadEndpoint(s.outer)), s.dindImage, platform)}.`);
+}
+
+;// CONCATENATED MODULE: ./src/cache/outputs.ts
+function cacheOutputs(record) {
+    return {
+        'cache-hit': record?.hit === 'true' ? 'true' : 'false',
+        'cache-matched-key': record?.restoredKey ?? '',
+        'cache-key': record?.key ?? '',
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/builder/buildx.ts
@@ -7236,9 +7463,6 @@ function restartNotice(changed) {
 
 
 
-
-
-
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
 function endsOnThisPlatform(platform, options, report) {
     const problem = unsupportedPlatform(options.os ?? process.platform);
@@ -7250,7 +7474,6 @@ function endsOnThisPlatform(platform, options, report) {
         platform.log.warning(problem);
     return true;
 }
-const LOG_TAIL_LINES = 60;
 /**
  * The engine of a phase: located on first use, then the same for the whole phase (the reaper, the mode's start and
  * its attach). Lazily, because main after pre in dind mode needs none: it talks to the engine pre recorded in state.
@@ -7269,50 +7492,6 @@ function daemonMode(inputs, platform, state, engine, options) {
         seed: inputs.cache?.strategy === 'data-root' ? seedDataRoot(inputs, platform, state) : undefined,
         helperScript: options.helperScript,
     });
-}
-/** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
-function restoreDataRoot(inputs, platform, state) {
-    // The helper mounts the daemon's volume; the daemon's container stays created, not started.
-    return async (engine, containerId) => {
-        const started = startCache(inputs, platform);
-        if (!started)
-            return true;
-        // The image the daemon's container runs (it may have come from the cache under another name).
-        const image = (await engine.inspectContainer(containerId))?.image ?? inputs.dind.image;
-        const place = snapshotPlace(engine, state.value, image, platform);
-        return restoreRecorded(started, platform, state, (tar) => restoreDataRootSnapshot(place, tar));
-    };
-}
-/** The cache's restore into the daemon's volume, its record saved in state; false when it failed part-way. */
-async function restoreRecorded(started, platform, state, consume, waited) {
-    const record = await restoreEntry(started.backend, started.record, consume, platform.log, cacheDeadlineMs(platform.env), waited);
-    state.update({ cache: record });
-    return !record.failed;
-}
-/** data-root through the daemon's own init script: the lookup starts now, the unpack when its container starts. */
-function seedDataRoot(inputs, platform, state) {
-    return async () => {
-        const started = startCache(inputs, platform);
-        if (!started)
-            return undefined;
-        const jobDir = state.value?.jobDir;
-        if (!jobDir)
-            throw new Error('the job directory is not recorded in state');
-        const deadlineMs = cacheDeadlineMs(platform.env);
-        // The init script waits for our word at most as long as the restore may take, and a minute more.
-        return seedDaemon(jobDir, Math.ceil(deadlineMs / 1000) + 60, (consume, waited) => restoreRecorded(started, platform, state, consume, waited)).catch((e) => {
-            // Like every cache failure: a warning and a cold daemon (post may still save).
-            platform.log.warning(`setup-dind cache: the data-root restore could not be prepared (${e.message}); the daemon starts cold.`);
-            state.update({ cache: { ...started.record, failed: true } });
-            return undefined;
-        });
-    };
-}
-/** Where a data-root snapshot is taken or restored: the daemon's volume on the outer engine, through the job directory. */
-function snapshotPlace(engine, s, image, platform) {
-    if (!s.volume || !s.jobDir || !s.hostJobDir)
-        throw new Error('the daemon\'s volume or job directory is not recorded in state');
-    return { engine, image, volume: s.volume, jobDir: s.jobDir, hostJobDir: s.hostJobDir, labels: sessionLabels(s.session, platform.job) };
 }
 /** Parses inputs, or fails the step with every problem at once and returns undefined. */
 function readInputs(platform) {
@@ -7459,40 +7638,6 @@ async function checkAndPrepare(inputs, platform, state, daemon, client, arch) {
         throw prepared.reason;
     return { probe: checked.value, ...prepared.value };
 }
-/** dind: the longest pause between two readiness probes, and between two checks that the daemon's container still runs. */
-const LOCAL_POLL_MS = 50;
-const GIVE_UP_CHECK_MS = 500;
-/** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
-async function waitForDaemon(inputs, daemon, client, target, wait, platform, clock) {
-    let info;
-    // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
-    const probe = async (ms) => {
-        const answer = await client.probe(ms);
-        info = answer.info;
-        return answer;
-    };
-    // A daemon this job started boots on this machine: poll its socket often (a failed connect costs nothing), and ask
-    // the engine whether its container died at most twice a second.
-    const local = inputs.mode === 'dind';
-    let lastGiveUp = -Infinity;
-    const giveUp = daemon.giveUp && (async () => {
-        if (local && clock.now() - lastGiveUp < GIVE_UP_CHECK_MS)
-            return undefined;
-        lastGiveUp = clock.now();
-        return daemon.giveUp();
-    });
-    try {
-        const ready = await waitUntilReady({ target, ...wait, probe, giveUp, clock, ...(local ? { maxDelayMs: LOCAL_POLL_MS } : {}) });
-        return { ready, info: info ?? (await client.info()) };
-    }
-    catch (e) {
-        if (!(e instanceof NotReadyError) || !daemon.logTail)
-            throw e;
-        const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err) => `(its log could not be read: ${err.message})`);
-        await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
-        throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
-    }
-}
 /** Makes the daemon the job's: DOCKER_HOST and friends, or only a docker context (recorded in state). */
 async function handToJob(daemon, dockerHost, inputs, platform, state, moreEnv = {}) {
     const io = {
@@ -7546,15 +7691,7 @@ async function runPost(platform, options = {}) {
         const background = await stopBackground(s, platform.log);
         try {
             await undoBuilder(s, platform);
-            if (s.cache && s.ready && s.endpoint) {
-                const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform, jobStatus));
-                platform.log.info(`setup-dind cache: ${message}.`);
-                // saveEntry's message for a new entry starts with "saved ".
-                if (message.startsWith('saved '))
-                    await pruneAfterSave(s.cache, platform);
-            }
-            if (s.dindImage && s.outer && s.ready)
-                platform.log.info(`setup-dind cache: ${await saveDindImage(new EngineClient(loadEndpoint(s.outer)), s.dindImage, platform)}.`);
+            await saveCaches(s, platform, jobStatus);
             const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
             if (restored.length)
                 platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
@@ -7573,129 +7710,6 @@ async function runPost(platform, options = {}) {
     catch (e) {
         platform.log.warning(`setup-dind post: ${e.message}`);
     }
-}
-/**
- * dind: a daemon that answers but cannot run a container (too few capabilities for namespaces, cgroups or its
- * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
- */
-async function checkCanRunContainers(client, arch, s, platform) {
-    // The check pre started has usually finished by now; without its verdict, main runs the probe itself.
-    const early = s?.runCheck ? await runCheckVerdict(s.runCheck) : undefined;
-    const result = early ?? (await probeContainerRun(client, arch));
-    if (result.ok) {
-        platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms${early ? ' (checked in the background since pre)' : ''}.`);
-        return result;
-    }
-    const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
-    const remedy = s?.privilege === 'minimal-capabilities'
-        ? 'privileged: false grants only the minimal set, and this engine needs more: use privileged: auto (or true), runtime: sysbox-runc where Sysbox is installed, or mode: socket.'
-        : 'Use a runner whose engine allows privileged containers, runtime: sysbox-runc where Sysbox is installed, or mode: socket.';
-    throw new Error(`the daemon answers but cannot run a container (${result.error}).${granted} ${remedy}`);
-}
-/**
- * main: images are loaded into the job's daemon now; data-root was restored in pre. Either way the ids of the
- * selected images are recorded, so post can tell whether anything changed.
- */
-async function prepareImageCache(inputs, platform, state, daemon, probeGone) {
-    if (!inputs.cache)
-        return undefined;
-    let record = state.value?.cache;
-    if (!record) {
-        const started = startCache(inputs, platform);
-        if (!started)
-            return undefined;
-        record = started.record;
-        if (inputs.cache.strategy === 'images') {
-            record = await restoreEntry(started.backend, record, (tar) => daemon.loadImages(tar.stream()), platform.log, cacheDeadlineMs(platform.env));
-        }
-    }
-    try {
-        // While the probe's image is being loaded or removed it can be listed without its tag, as one of the job's images.
-        await probeGone;
-        record = { ...record, fingerprint: (await selectImages(daemon, record.settings.images)).ids };
-    }
-    catch (e) {
-        platform.log.warning(`setup-dind cache: could not list the images (${e.message}); post will save regardless.`);
-    }
-    state.update({ cache: record });
-    return record;
-}
-function cacheFact(record) {
-    if (!record.restoredKey)
-        return `${record.settings.strategy}: nothing restored (${record.backend})`;
-    return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${cache_mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
-}
-/** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
-async function saveImageCache(record, s, platform, jobStatus) {
-    const backend = backendFromRecord(record, platform);
-    if (!backend)
-        return 'not saved: no cache backend';
-    try {
-        const daemon = new EngineClient(loadEndpoint(s.endpoint));
-        const current = await selectImages(daemon, record.settings.images);
-        if (record.settings.strategy === 'images') {
-            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
-        }
-        const outer = new EngineClient(loadEndpoint(s.outer));
-        const id = s.containerId;
-        // The image is the one the daemon runs: post reads no inputs but job-status, so it comes from the container.
-        const image = (await outer.inspectContainer(id))?.image ?? '';
-        const prepare = async () => {
-            await pruneForSnapshot(daemon);
-            await stopCleanly(outer, id);
-        };
-        const place = { ...snapshotPlace(outer, s, image, platform), volumes: record.settings.volumes };
-        return await saveEntry(backend, record, current, () => snapshotDataRoot(place), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
-    }
-    catch (e) {
-        platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
-        return 'not saved: an error';
-    }
-}
-/** Build cache a data-root snapshot keeps at most (the rest is pruned before it is taken). */
-const SNAPSHOT_BUILD_CACHE_BYTES = 1024 ** 3;
-/**
- * Before a data-root snapshot: every container goes (a restored daemon would restart the last job's containers), and
- * unused networks, dangling images and build cache beyond SNAPSHOT_BUILD_CACHE_BYTES.
- */
-async function pruneForSnapshot(daemon) {
-    for (const id of await daemon.listContainerIds())
-        await daemon.removeContainer(id);
-    await daemon.pruneUnused(SNAPSHOT_BUILD_CACHE_BYTES);
-}
-/**
- * data-root: dockerd must have shut down by itself (exit code 0) before its data root is archived. A daemon killed
- * after the grace period, or one that is still running, may have left its databases half-written: no snapshot.
- */
-async function stopCleanly(outer, id) {
-    await outer.stopContainer(id, STOP_GRACE_SECONDS);
-    const c = await outer.inspectContainer(id);
-    if (!c)
-        throw new Error("the daemon's container is gone, so there is no data root to save");
-    if (c.running)
-        throw new Error(`the daemon is still running after the stop request (state: ${c.status}); its data root is not saved`);
-    if (c.exitCode !== 0) {
-        const how = c.exitCode === 137 ? `it was killed after ${STOP_GRACE_SECONDS} s` : `it exited with code ${c.exitCode}`;
-        throw new Error(`the daemon did not shut down cleanly (${how}); a snapshot of its data root could be inconsistent, so it is not saved`);
-    }
-}
-/** Waits (at most 5 s) until the runner's daemon reports the registry mirrors a reload was meant to set. */
-function reloadedTo(daemon) {
-    return async (expected) => {
-        const want = (expected['registry-mirrors'] ?? []).map((m) => m.replace(/\/?$/, '/')).sort().join(',');
-        const clock = realClock;
-        const deadline = clock.now() + 5000;
-        while (clock.now() < deadline) {
-            const info = await daemon.info().catch(() => undefined);
-            if (info && info.registryMirrors.map((m) => m.replace(/\/?$/, '/')).sort().join(',') === want)
-                return;
-            await clock.sleep(100);
-        }
-        throw new Error('the daemon did not report the restored registry mirrors within 5 s of the reload');
-    };
-}
-function lastLines(text, n) {
-    return text.trimEnd().split('\n').slice(-n).map((l) => `  ${l}`).join('\n');
 }
 function summaryTable(title, rows) {
     const escape = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');

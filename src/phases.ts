@@ -5,26 +5,22 @@ import type { DaemonMode, JobDaemon } from './daemon/daemon.js';
 import { dindDaemon } from './daemon/dind.js';
 import { existingDaemon } from './daemon/existing.js';
 import { type EngineLocation, checkedEndpoint, formatAddress, loadEndpoint, locateEngine } from './endpoint/endpoint.js';
-import { type DaemonInfo, EngineClient } from './engine/client.js';
-import { STOP_GRACE_SECONDS, cleanupSession, reapStale, stopBackground } from './cleanup/cleanup.js';
+import { EngineClient } from './engine/client.js';
+import { cleanupSession, reapStale, stopBackground } from './cleanup/cleanup.js';
 import { type Inputs, InputError, parseInputs } from './inputs/inputs.js';
 import type { Platform } from './platform/platform.js';
-import { type Clock, NotReadyError, type Ready, realClock, waitUntilReady } from './engine/readiness.js';
-import { newSessionId, sessionLabels } from './session/session.js';
-import { type RunProbeResult, probeContainerRun } from './background/run-probe.js';
-import { runCheckVerdict } from './background/run-check.js';
-import { type CacheRecord, cacheDeadlineMs, backendFromRecord, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache/cache.js';
-import type { TarSource } from './cache/backend.js';
-import { type DaemonSeed, type SnapshotPlace, restoreDataRootSnapshot, seedDaemon, snapshotDataRoot } from './cache/data-root.js';
+import { type Clock, realClock } from './engine/readiness.js';
+import { newSessionId } from './session/session.js';
+import { checkCanRunContainers } from './background/run-check.js';
+import { waitForDaemon } from './daemon/wait.js';
+import { cacheFact, prepareImageCache, restoreDataRoot, saveCaches, seedDataRoot } from './cache/apply.js';
 import { cacheOutputs } from './cache/outputs.js';
-import { pruneAfterSave } from './cache/prune.js';
-import { saveDindImage } from './cache/dind-image.js';
 import { applyBuilder, undoBuilder } from './builder/apply.js';
 import { startClient, undoClient } from './dockercli/apply.js';
-import { type SessionState, StateRecorder } from './state.js';
+import { StateRecorder } from './state.js';
 import { ensureJobDir } from './session/jobdir.js';
 import { CONTEXT_NAME, type ContextRecord, handOver, removeDockerContext } from './dockercli/context.js';
-import { applyRegistry, checkRegistryEarly, undoRegistry } from './registry/apply.js';
+import { applyRegistry, checkRegistryEarly, reloadedTo, undoRegistry } from './registry/apply.js';
 import { changedSince, restartNotice, startDigests, unsupportedPlatform } from './inputs/guards.js';
 
 export interface PhaseOptions {
@@ -49,8 +45,6 @@ function endsOnThisPlatform(platform: Platform, options: PhaseOptions, report: '
   return true;
 }
 
-const LOG_TAIL_LINES = 60;
-
 /**
  * The engine of a phase: located on first use, then the same for the whole phase (the reaper, the mode's start and
  * its attach). Lazily, because main after pre in dind mode needs none: it talks to the engine pre recorded in state.
@@ -69,50 +63,6 @@ function daemonMode(inputs: Inputs, platform: Platform, state: StateRecorder, en
     seed: inputs.cache?.strategy === 'data-root' ? seedDataRoot(inputs, platform, state) : undefined,
     helperScript: options.helperScript,
   });
-}
-
-/** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
-function restoreDataRoot(inputs: Inputs, platform: Platform, state: StateRecorder) {
-  // The helper mounts the daemon's volume; the daemon's container stays created, not started.
-  return async (engine: EngineClient, containerId: string): Promise<boolean> => {
-    const started = startCache(inputs, platform);
-    if (!started) return true;
-    // The image the daemon's container runs (it may have come from the cache under another name).
-    const image = (await engine.inspectContainer(containerId))?.image ?? inputs.dind.image;
-    const place = snapshotPlace(engine, state.value!, image, platform);
-    return restoreRecorded(started, platform, state, (tar) => restoreDataRootSnapshot(place, tar));
-  };
-}
-
-/** The cache's restore into the daemon's volume, its record saved in state; false when it failed part-way. */
-async function restoreRecorded(started: NonNullable<ReturnType<typeof startCache>>, platform: Platform, state: StateRecorder, consume: (tar: TarSource) => Promise<void>, waited?: () => number): Promise<boolean> {
-  const record = await restoreEntry(started.backend, started.record, consume, platform.log, cacheDeadlineMs(platform.env), waited);
-  state.update({ cache: record });
-  return !record.failed;
-}
-
-/** data-root through the daemon's own init script: the lookup starts now, the unpack when its container starts. */
-function seedDataRoot(inputs: Inputs, platform: Platform, state: StateRecorder) {
-  return async (): Promise<DaemonSeed | undefined> => {
-    const started = startCache(inputs, platform);
-    if (!started) return undefined;
-    const jobDir = state.value?.jobDir;
-    if (!jobDir) throw new Error('the job directory is not recorded in state');
-    const deadlineMs = cacheDeadlineMs(platform.env);
-    // The init script waits for our word at most as long as the restore may take, and a minute more.
-    return seedDaemon(jobDir, Math.ceil(deadlineMs / 1000) + 60, (consume, waited) => restoreRecorded(started, platform, state, consume, waited)).catch((e: Error) => {
-      // Like every cache failure: a warning and a cold daemon (post may still save).
-      platform.log.warning(`setup-dind cache: the data-root restore could not be prepared (${e.message}); the daemon starts cold.`);
-      state.update({ cache: { ...started.record, failed: true } });
-      return undefined;
-    });
-  };
-}
-
-/** Where a data-root snapshot is taken or restored: the daemon's volume on the outer engine, through the job directory. */
-function snapshotPlace(engine: EngineClient, s: SessionState, image: string, platform: Platform): SnapshotPlace {
-  if (!s.volume || !s.jobDir || !s.hostJobDir) throw new Error('the daemon\'s volume or job directory is not recorded in state');
-  return { engine, image, volume: s.volume, jobDir: s.jobDir, hostJobDir: s.hostJobDir, labels: sessionLabels(s.session, platform.job) };
 }
 
 /** Parses inputs, or fails the step with every problem at once and returns undefined. */
@@ -251,39 +201,6 @@ async function checkAndPrepare(inputs: Inputs, platform: Platform, state: StateR
   return { probe: checked.value, ...prepared.value };
 }
 
-/** dind: the longest pause between two readiness probes, and between two checks that the daemon's container still runs. */
-const LOCAL_POLL_MS = 50;
-const GIVE_UP_CHECK_MS = 500;
-
-/** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
-async function waitForDaemon(inputs: Inputs, daemon: JobDaemon, client: EngineClient, target: string, wait: { timeoutMs: number; startedAt: number }, platform: Platform, clock: Clock): Promise<{ ready: Ready; info: DaemonInfo }> {
-  let info: DaemonInfo | undefined;
-  // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
-  const probe = async (ms: number) => {
-    const answer = await client.probe(ms);
-    info = answer.info;
-    return answer;
-  };
-  // A daemon this job started boots on this machine: poll its socket often (a failed connect costs nothing), and ask
-  // the engine whether its container died at most twice a second.
-  const local = inputs.mode === 'dind';
-  let lastGiveUp = -Infinity;
-  const giveUp = daemon.giveUp && (async () => {
-    if (local && clock.now() - lastGiveUp < GIVE_UP_CHECK_MS) return undefined;
-    lastGiveUp = clock.now();
-    return daemon.giveUp!();
-  });
-  try {
-    const ready = await waitUntilReady({ target, ...wait, probe, giveUp, clock, ...(local ? { maxDelayMs: LOCAL_POLL_MS } : {}) });
-    return { ready, info: info ?? (await client.info()) };
-  } catch (e) {
-    if (!(e instanceof NotReadyError) || !daemon.logTail) throw e;
-    const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err: Error) => `(its log could not be read: ${err.message})`);
-    await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
-    throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
-  }
-}
-
 /** Makes the daemon the job's: DOCKER_HOST and friends, or only a docker context (recorded in state). */
 async function handToJob(daemon: JobDaemon, dockerHost: string, inputs: Inputs, platform: Platform, state: StateRecorder, moreEnv: Record<string, string> = {}): Promise<void> {
   const io = {
@@ -336,13 +253,7 @@ export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'o
     const background = await stopBackground(s, platform.log);
     try {
       await undoBuilder(s, platform);
-      if (s.cache && s.ready && s.endpoint) {
-        const message = await platform.group('Image cache', () => saveImageCache(s.cache!, s, platform, jobStatus));
-        platform.log.info(`setup-dind cache: ${message}.`);
-        // saveEntry's message for a new entry starts with "saved ".
-        if (message.startsWith('saved ')) await pruneAfterSave(s.cache, platform);
-      }
-      if (s.dindImage && s.outer && s.ready) platform.log.info(`setup-dind cache: ${await saveDindImage(new EngineClient(loadEndpoint(s.outer)), s.dindImage, platform)}.`);
+      await saveCaches(s, platform, jobStatus);
       const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new EngineClient(loadEndpoint(s.endpoint))) : undefined);
       if (restored.length) platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
     } finally {
@@ -356,128 +267,6 @@ export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'o
   } catch (e) {
     platform.log.warning(`setup-dind post: ${(e as Error).message}`);
   }
-}
-
-/**
- * dind: a daemon that answers but cannot run a container (too few capabilities for namespaces, cgroups or its
- * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
- */
-async function checkCanRunContainers(client: EngineClient, arch: string, s: SessionState | undefined, platform: Platform): Promise<RunProbeResult> {
-  // The check pre started has usually finished by now; without its verdict, main runs the probe itself.
-  const early = s?.runCheck ? await runCheckVerdict(s.runCheck) : undefined;
-  const result = early ?? (await probeContainerRun(client, arch));
-  if (result.ok) {
-    platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms${early ? ' (checked in the background since pre)' : ''}.`);
-    return result;
-  }
-  const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
-  const remedy = s?.privilege === 'minimal-capabilities'
-    ? 'privileged: false grants only the minimal set, and this engine needs more: use privileged: auto (or true), runtime: sysbox-runc where Sysbox is installed, or mode: socket.'
-    : 'Use a runner whose engine allows privileged containers, runtime: sysbox-runc where Sysbox is installed, or mode: socket.';
-  throw new Error(`the daemon answers but cannot run a container (${result.error}).${granted} ${remedy}`);
-}
-
-/**
- * main: images are loaded into the job's daemon now; data-root was restored in pre. Either way the ids of the
- * selected images are recorded, so post can tell whether anything changed.
- */
-async function prepareImageCache(inputs: Inputs, platform: Platform, state: StateRecorder, daemon: EngineClient, probeGone: Promise<void>): Promise<CacheRecord | undefined> {
-  if (!inputs.cache) return undefined;
-  let record = state.value?.cache;
-  if (!record) {
-    const started = startCache(inputs, platform);
-    if (!started) return undefined;
-    record = started.record;
-    if (inputs.cache.strategy === 'images') {
-      record = await restoreEntry(started.backend, record, (tar) => daemon.loadImages(tar.stream()), platform.log, cacheDeadlineMs(platform.env));
-    }
-  }
-  try {
-    // While the probe's image is being loaded or removed it can be listed without its tag, as one of the job's images.
-    await probeGone;
-    record = { ...record, fingerprint: (await selectImages(daemon, record.settings.images)).ids };
-  } catch (e) {
-    platform.log.warning(`setup-dind cache: could not list the images (${(e as Error).message}); post will save regardless.`);
-  }
-  state.update({ cache: record });
-  return record;
-}
-
-function cacheFact(record: CacheRecord): string {
-  if (!record.restoredKey) return `${record.settings.strategy}: nothing restored (${record.backend})`;
-  return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
-}
-
-/** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
-async function saveImageCache(record: CacheRecord, s: SessionState, platform: Platform, jobStatus: string): Promise<string> {
-  const backend = backendFromRecord(record, platform);
-  if (!backend) return 'not saved: no cache backend';
-  try {
-    const daemon = new EngineClient(loadEndpoint(s.endpoint!));
-    const current = await selectImages(daemon, record.settings.images);
-    if (record.settings.strategy === 'images') {
-      return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
-    }
-    const outer = new EngineClient(loadEndpoint(s.outer!));
-    const id = s.containerId!;
-    // The image is the one the daemon runs: post reads no inputs but job-status, so it comes from the container.
-    const image = (await outer.inspectContainer(id))?.image ?? '';
-    const prepare = async () => {
-      await pruneForSnapshot(daemon);
-      await stopCleanly(outer, id);
-    };
-    const place = { ...snapshotPlace(outer, s, image, platform), volumes: record.settings.volumes };
-    return await saveEntry(backend, record, current, () => snapshotDataRoot(place), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
-  } catch (e) {
-    platform.log.warning(`setup-dind cache: could not save (${(e as Error).message}).`);
-    return 'not saved: an error';
-  }
-}
-
-/** Build cache a data-root snapshot keeps at most (the rest is pruned before it is taken). */
-export const SNAPSHOT_BUILD_CACHE_BYTES = 1024 ** 3;
-
-/**
- * Before a data-root snapshot: every container goes (a restored daemon would restart the last job's containers), and
- * unused networks, dangling images and build cache beyond SNAPSHOT_BUILD_CACHE_BYTES.
- */
-async function pruneForSnapshot(daemon: EngineClient): Promise<void> {
-  for (const id of await daemon.listContainerIds()) await daemon.removeContainer(id);
-  await daemon.pruneUnused(SNAPSHOT_BUILD_CACHE_BYTES);
-}
-
-/**
- * data-root: dockerd must have shut down by itself (exit code 0) before its data root is archived. A daemon killed
- * after the grace period, or one that is still running, may have left its databases half-written: no snapshot.
- */
-async function stopCleanly(outer: EngineClient, id: string): Promise<void> {
-  await outer.stopContainer(id, STOP_GRACE_SECONDS);
-  const c = await outer.inspectContainer(id);
-  if (!c) throw new Error("the daemon's container is gone, so there is no data root to save");
-  if (c.running) throw new Error(`the daemon is still running after the stop request (state: ${c.status}); its data root is not saved`);
-  if (c.exitCode !== 0) {
-    const how = c.exitCode === 137 ? `it was killed after ${STOP_GRACE_SECONDS} s` : `it exited with code ${c.exitCode}`;
-    throw new Error(`the daemon did not shut down cleanly (${how}); a snapshot of its data root could be inconsistent, so it is not saved`);
-  }
-}
-
-/** Waits (at most 5 s) until the runner's daemon reports the registry mirrors a reload was meant to set. */
-function reloadedTo(daemon: EngineClient) {
-  return async (expected: Record<string, unknown>): Promise<void> => {
-    const want = ((expected['registry-mirrors'] as string[] | undefined) ?? []).map((m) => m.replace(/\/?$/, '/')).sort().join(',');
-    const clock = realClock;
-    const deadline = clock.now() + 5000;
-    while (clock.now() < deadline) {
-      const info = await daemon.info().catch(() => undefined);
-      if (info && info.registryMirrors.map((m) => m.replace(/\/?$/, '/')).sort().join(',') === want) return;
-      await clock.sleep(100);
-    }
-    throw new Error('the daemon did not report the restored registry mirrors within 5 s of the reload');
-  };
-}
-
-function lastLines(text: string, n: number): string {
-  return text.trimEnd().split('\n').slice(-n).map((l) => `  ${l}`).join('\n');
 }
 
 function summaryTable(title: string, rows: Record<string, string>): string {

@@ -1,6 +1,7 @@
 // Everything a later phase needs, saved the moment it exists: a post after a crash or a cancelled main still
 // finds what pre created. One JSON record under one key; every update rewrites it whole (the last write wins).
 import type { CacheRecord } from './cache/cache.js';
+import type { CacheState } from './cache/apply.js';
 import type { Mode } from './daemon/settings.js';
 import type { DindState } from './daemon/daemon.js';
 import type { BuilderState } from './builder/apply.js';
@@ -14,7 +15,7 @@ import type { StateStore } from './platform/platform.js';
  * The whole record: the fields of the session itself, composed with the slice each capability records (a capability
  * sees only its own slice, through platform.ts' Recorder).
  */
-export interface SessionState extends DindState, JobDirState, BuilderState, ClientState, RegistryState {
+export interface SessionState extends DindState, JobDirState, CacheState, BuilderState, ClientState, RegistryState {
   session: string;
   mode: Mode;
   ready?: boolean;

@@ -32,7 +32,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /* harmony import */ var _endpoint_endpoint_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(184);
 /* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(71);
 /* harmony import */ var _helper_process_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(366);
-/* harmony import */ var _run_check_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(568);
+/* harmony import */ var _run_check_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(79);
 // Published ports of the job's daemon at 127.0.0.1 on the job's side, as with the runner's engine.
 //
 // The inner daemon publishes `-p 8080:80` inside its own container's network namespace. A small forwarder process
@@ -437,165 +437,46 @@ function runsOurHelper(pid, flags) {
 
 /***/ }),
 
-/***/ 568:
+/***/ 79:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   BD: () => (/* binding */ runCheckVerdict),
-/* harmony export */   O8: () => (/* binding */ startRunCheck),
-/* harmony export */   aD: () => (/* binding */ stopRunCheck),
-/* harmony export */   ew: () => (/* binding */ daemonArchBy),
-/* harmony export */   iW: () => (/* binding */ spawnHelper),
-/* harmony export */   jG: () => (/* binding */ RUN_CHECK_RESULT),
-/* harmony export */   l4: () => (/* binding */ checkRuns)
-/* harmony export */ });
-/* unused harmony export runRunCheck */
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(421);
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(24);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_4__);
-/* harmony import */ var _endpoint_endpoint_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(184);
-/* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(71);
-/* harmony import */ var _helper_process_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(366);
-/* harmony import */ var _run_probe_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(130);
-// The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
-// process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
-// Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
-// the phase's own bundle started again with a flag, like the port forwarder; post stops it if it still runs.
 
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  jG: () => (/* binding */ RUN_CHECK_RESULT),
+  s9: () => (/* binding */ checkCanRunContainers),
+  l4: () => (/* binding */ checkRuns),
+  ew: () => (/* binding */ daemonArchBy),
+  iW: () => (/* binding */ spawnHelper),
+  O8: () => (/* binding */ startRunCheck),
+  aD: () => (/* binding */ stopRunCheck)
+});
 
+// UNUSED EXPORTS: RUN_CHECK_FLAG, runCheckVerdict, runRunCheck
 
-
-
-
-
-
-
-
-/** The verdict's file in the job directory. */
-const RUN_CHECK_RESULT = 'run-check.result.json';
-const POLL_MS = 25;
-/**
- * A background helper yields the CPU to the daemon's boot and to the job (a 2-core runner is busy while dockerd
- * starts): its waiting and its engine calls are not on anyone's critical path until main asks for the result.
- */
-function lowerPriority(pid) {
-    try {
-        (0,node_os__WEBPACK_IMPORTED_MODULE_3__.setPriority)(pid, 10);
-    }
-    catch {
-        /* not allowed here: it runs at normal priority */
-    }
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/**
- * pre: this bundle started again as a background helper (`flag`, its config file): detached, at lower priority, not
- * holding pre open. Its pid, or undefined when it could not start (main then does the helper's work itself).
- */
-function spawnHelper(script, flag, configPath, stdio) {
-    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(process.execPath, [script, flag, configPath], { detached: true, stdio, env: { ...process.env, NODE_OPTIONS: '' } });
-    child.on('error', () => undefined);
-    if (!child.pid)
-        return undefined;
-    lowerPriority(child.pid);
-    child.unref();
-    return child.pid;
-}
-/** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
-function startRunCheck(o) {
-    if (!o.script)
-        return; // the running bundle is unknown: main runs the probe itself
-    const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'run-check.json');
-    const config = { daemon: (0,_endpoint_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.daemon), result: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
-    const pid = spawnHelper(o.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .RUN_CHECK_FLAG */ .Mr, configPath, 'ignore');
-    if (pid)
-        o.record({ pid, result: config.result });
-}
-/**
- * A background helper's wait for the daemon pre started: one probe (/_ping, /version, /info) at a time until it
- * answers; its architecture (what the run check needs), or undefined when `deadline` (epoch ms) passed first.
- */
-async function daemonArchBy(client, deadline) {
-    while (Date.now() <= deadline) {
-        const arch = await client.probe(1000).then((v) => v.arch, () => undefined);
-        if (arch !== undefined)
-            return arch;
-        await sleep(POLL_MS);
-    }
-    return undefined;
-}
-/** The background process: waits for the daemon, probes, writes the verdict. */
-async function runRunCheck(configPath) {
-    const config = JSON.parse(await readFile(configPath, 'utf8'));
-    const client = new EngineClient(loadEndpoint(config.daemon));
-    const arch = await daemonArchBy(client, config.deadline);
-    if (arch !== undefined)
-        await writeVerdict(await probeContainerRun(client, arch), config.result);
-}
-async function writeVerdict(result, path) {
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.writeFile)(`${path}.tmp`, JSON.stringify(result), { mode: 0o600 });
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rename)(`${path}.tmp`, path);
-}
-/** The check inside another process that found the daemon answering (the port forwarder), with its architecture. */
-async function checkRuns(client, arch, resultPath) {
-    await writeVerdict(await (0,_run_probe_js__WEBPACK_IMPORTED_MODULE_8__/* .probeContainerRun */ .vD)(client, arch), resultPath);
-}
-/** Our run check's process, alive: the run check itself, or the port forwarder that runs the check too. */
-const running = (pid) => (0,_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .runsOurHelper */ .Jp)(pid, [_helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .RUN_CHECK_FLAG */ .Mr, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9]);
-const readResult = (path) => {
-    try {
-        return JSON.parse((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(path, 'utf8'));
-    }
-    catch {
-        return undefined;
-    }
-};
-/**
- * main, once the daemon answers: the verdict of the check pre started, waiting for it while its process runs; undefined
- * when there is none (the process is gone without one, or never started): main then runs the probe itself.
- */
-async function runCheckVerdict(r, isRunning = running) {
-    for (;;) {
-        const result = readResult(r.result);
-        if (result)
-            return result;
-        if (!isRunning(r.pid))
-            return readResult(r.result);
-        await sleep(POLL_MS);
-    }
-}
-/** post (and main, when it ran the probe itself): stops the check if it still runs; true when it did. */
-async function stopRunCheck(r) {
-    if (!running(r.pid))
-        return false;
-    process.kill(r.pid, 'SIGKILL');
-    for (let i = 0; i < 50 && running(r.pid); i++)
-        await sleep(20);
-    return true;
-}
-
-
-/***/ }),
-
-/***/ 130:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   vD: () => (/* binding */ probeContainerRun)
-/* harmony export */ });
-/* unused harmony exports probeImageArchive, reachedExec */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(75);
-/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _session_session_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(404);
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(421);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(24);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(760);
+// EXTERNAL MODULE: ./src/endpoint/endpoint.ts
+var endpoint = __nccwpck_require__(184);
+// EXTERNAL MODULE: ./src/engine/client.ts + 2 modules
+var client = __nccwpck_require__(71);
+// EXTERNAL MODULE: ./src/background/helper-process.ts
+var helper_process = __nccwpck_require__(366);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(598);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(75);
+// EXTERNAL MODULE: ./src/session/session.ts
+var session = __nccwpck_require__(404);
+;// CONCATENATED MODULE: ./src/background/run-probe.ts
 // After the daemon answers: can it really run a container? A dockerd that starts is not one that can create
 // namespaces, cgroups and networks (too few capabilities, read-only cgroups). The daemon starts empty and no
 // registry may be reachable, so the probe loads a one-layer image with no files at all and starts a container whose
@@ -630,23 +511,23 @@ const tarOf = (entries) => Buffer.concat([...entries.map(([n, d]) => tarEntry(n,
 /** A `docker save` archive of an image with one empty layer, tagged PROBE_IMAGE. */
 function probeImageArchive(arch) {
     const layer = tarOf([]);
-    const diffId = `sha256:${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(layer).digest('hex')}`;
+    const diffId = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(layer).digest('hex')}`;
     const config = Buffer.from(JSON.stringify({
         architecture: arch, os: 'linux', config: { Cmd: [PROGRAM] }, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'setup-dind run probe' }],
     }));
-    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [_session_session_js__WEBPACK_IMPORTED_MODULE_2__/* .PROBE_IMAGE */ .Fn], Layers: ['layer/layer.tar'] }]));
+    const manifest = Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: [session/* PROBE_IMAGE */.Fn], Layers: ['layer/layer.tar'] }]));
     return tarOf([['config.json', config], ['layer/layer.tar', layer], ['manifest.json', manifest]]);
 }
 /** The runtime's "program not found" answer: everything before exec worked. */
 const reachedExec = (message) => message.includes(PROGRAM) && /no such file or directory|not found/i.test(message);
 /** Loads the probe image, creates and starts a container, removes both; never leaves anything behind. */
-async function probeContainerRun(daemon, arch) {
+async function run_probe_probeContainerRun(daemon, arch) {
     const started = performance.now();
-    const name = `setup-dind-probe-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(4).toString('hex')}`;
+    const name = `setup-dind-probe-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
     let id;
     try {
-        await daemon.loadImages(node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable.from([probeImageArchive(arch)]));
-        id = await daemon.createContainer({ name, Image: _session_session_js__WEBPACK_IMPORTED_MODULE_2__/* .PROBE_IMAGE */ .Fn, Labels: {}, HostConfig: {} });
+        await daemon.loadImages(external_node_stream_.Readable.from([probeImageArchive(arch)]));
+        id = await daemon.createContainer({ name, Image: session/* PROBE_IMAGE */.Fn, Labels: {}, HostConfig: {} });
         try {
             await daemon.startContainer(id);
         }
@@ -662,14 +543,150 @@ async function probeContainerRun(daemon, arch) {
     finally {
         if (id)
             await daemon.removeContainer(id).catch(() => undefined);
-        await daemon.removeImage(_session_session_js__WEBPACK_IMPORTED_MODULE_2__/* .PROBE_IMAGE */ .Fn).catch(() => undefined);
+        await daemon.removeImage(session/* PROBE_IMAGE */.Fn).catch(() => undefined);
     }
+}
+
+;// CONCATENATED MODULE: ./src/background/run-check.ts
+// The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
+// process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
+// Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
+// the phase's own bundle started again with a flag, like the port forwarder; post stops it if it still runs.
+
+
+
+
+
+
+
+
+
+
+/** The verdict's file in the job directory. */
+const RUN_CHECK_RESULT = 'run-check.result.json';
+const POLL_MS = 25;
+/**
+ * A background helper yields the CPU to the daemon's boot and to the job (a 2-core runner is busy while dockerd
+ * starts): its waiting and its engine calls are not on anyone's critical path until main asks for the result.
+ */
+function lowerPriority(pid) {
+    try {
+        (0,external_node_os_.setPriority)(pid, 10);
+    }
+    catch {
+        /* not allowed here: it runs at normal priority */
+    }
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/**
+ * pre: this bundle started again as a background helper (`flag`, its config file): detached, at lower priority, not
+ * holding pre open. Its pid, or undefined when it could not start (main then does the helper's work itself).
+ */
+function spawnHelper(script, flag, configPath, stdio) {
+    const child = (0,external_node_child_process_.spawn)(process.execPath, [script, flag, configPath], { detached: true, stdio, env: { ...process.env, NODE_OPTIONS: '' } });
+    child.on('error', () => undefined);
+    if (!child.pid)
+        return undefined;
+    lowerPriority(child.pid);
+    child.unref();
+    return child.pid;
+}
+/** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
+function startRunCheck(o) {
+    if (!o.script)
+        return; // the running bundle is unknown: main runs the probe itself
+    const configPath = (0,external_node_path_.join)(o.jobDir, 'run-check.json');
+    const config = { daemon: (0,endpoint/* saveEndpoint */.HF)(o.daemon), result: (0,external_node_path_.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
+    (0,external_node_fs_.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
+    const pid = spawnHelper(o.script, helper_process/* RUN_CHECK_FLAG */.Mr, configPath, 'ignore');
+    if (pid)
+        o.record({ pid, result: config.result });
+}
+/**
+ * A background helper's wait for the daemon pre started: one probe (/_ping, /version, /info) at a time until it
+ * answers; its architecture (what the run check needs), or undefined when `deadline` (epoch ms) passed first.
+ */
+async function daemonArchBy(client, deadline) {
+    while (Date.now() <= deadline) {
+        const arch = await client.probe(1000).then((v) => v.arch, () => undefined);
+        if (arch !== undefined)
+            return arch;
+        await sleep(POLL_MS);
+    }
+    return undefined;
+}
+/** The background process: waits for the daemon, probes, writes the verdict. */
+async function runRunCheck(configPath) {
+    const config = JSON.parse(await readFile(configPath, 'utf8'));
+    const client = new EngineClient(loadEndpoint(config.daemon));
+    const arch = await daemonArchBy(client, config.deadline);
+    if (arch !== undefined)
+        await writeVerdict(await probeContainerRun(client, arch), config.result);
+}
+async function writeVerdict(result, path) {
+    await (0,promises_.writeFile)(`${path}.tmp`, JSON.stringify(result), { mode: 0o600 });
+    await (0,promises_.rename)(`${path}.tmp`, path);
+}
+/** The check inside another process that found the daemon answering (the port forwarder), with its architecture. */
+async function checkRuns(client, arch, resultPath) {
+    await writeVerdict(await run_probe_probeContainerRun(client, arch), resultPath);
+}
+/** Our run check's process, alive: the run check itself, or the port forwarder that runs the check too. */
+const running = (pid) => (0,helper_process/* runsOurHelper */.Jp)(pid, [helper_process/* RUN_CHECK_FLAG */.Mr, helper_process/* FORWARDER_FLAG */.A9]);
+const readResult = (path) => {
+    try {
+        return JSON.parse((0,external_node_fs_.readFileSync)(path, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+};
+/**
+ * main, once the daemon answers: the verdict of the check pre started, waiting for it while its process runs; undefined
+ * when there is none (the process is gone without one, or never started): main then runs the probe itself.
+ */
+async function runCheckVerdict(r, isRunning = running) {
+    for (;;) {
+        const result = readResult(r.result);
+        if (result)
+            return result;
+        if (!isRunning(r.pid))
+            return readResult(r.result);
+        await sleep(POLL_MS);
+    }
+}
+/** post (and main, when it ran the probe itself): stops the check if it still runs; true when it did. */
+async function stopRunCheck(r) {
+    if (!running(r.pid))
+        return false;
+    process.kill(r.pid, 'SIGKILL');
+    for (let i = 0; i < 50 && running(r.pid); i++)
+        await sleep(20);
+    return true;
+}
+/**
+ * dind: a daemon that answers but cannot run a container (too few capabilities for namespaces, cgroups or its
+ * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
+ */
+async function checkCanRunContainers(client, arch, s, platform) {
+    // The check pre started has usually finished by now; without its verdict, main runs the probe itself.
+    const early = s?.runCheck ? await runCheckVerdict(s.runCheck) : undefined;
+    const result = early ?? (await run_probe_probeContainerRun(client, arch));
+    if (result.ok) {
+        platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms${early ? ' (checked in the background since pre)' : ''}.`);
+        return result;
+    }
+    const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
+    const remedy = s?.privilege === 'minimal-capabilities'
+        ? 'privileged: false grants only the minimal set, and this engine needs more: use privileged: auto (or true), runtime: sysbox-runc where Sysbox is installed, or mode: socket.'
+        : 'Use a runner whose engine allows privileged containers, runtime: sysbox-runc where Sysbox is installed, or mode: socket.';
+    throw new Error(`the daemon answers but cannot run a container (${result.error}).${granted} ${remedy}`);
 }
 
 
 /***/ }),
 
-/***/ 202:
+/***/ 154:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -3740,6 +3757,64 @@ async function writeFileNoWindow(path, data, mode = 0o600) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/readiness.ts
+const realClock = {
+    now: () => performance.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+class NotReadyError extends Error {
+    elapsedMs;
+    lastError;
+    constructor(message, elapsedMs, lastError) {
+        super(message);
+        this.elapsedMs = elapsedMs;
+        this.lastError = lastError;
+        this.name = 'NotReadyError';
+    }
+}
+const describeError = (e) => {
+    const err = e;
+    const text = err?.message ?? String(e);
+    return err?.code && !text.includes(err.code) ? `${err.code}: ${text}` : text;
+};
+async function waitUntilReady(options) {
+    const clock = options.clock ?? realClock;
+    const firstDelay = options.firstDelayMs ?? 20;
+    const maxDelay = options.maxDelayMs ?? 1000;
+    const maxAttempt = options.maxAttemptMs ?? 2000;
+    const start = options.startedAt ?? clock.now();
+    const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+    let delay = firstDelay;
+    let attempts = 0;
+    let lastError = 'no attempt was made';
+    for (;;) {
+        const elapsed = clock.now() - start;
+        const remaining = options.timeoutMs - elapsed;
+        if (remaining <= 0) {
+            throw new NotReadyError(`${options.target} did not answer within ${seconds(options.timeoutMs)} (${attempts} attempts); last error: ${lastError}. ` +
+                'Check that the address is right and the daemon is running; raise wait-timeout if it is just slow.', elapsed, lastError);
+        }
+        attempts++;
+        try {
+            const version = await options.probe(Math.max(50, Math.min(maxAttempt, remaining)));
+            return { version, elapsedMs: clock.now() - start, attempts };
+        }
+        catch (e) {
+            lastError = describeError(e);
+        }
+        const reason = await options.giveUp?.();
+        if (reason !== undefined) {
+            const elapsedNow = clock.now() - start;
+            throw new NotReadyError(`${options.target} will not become ready: ${reason} (after ${seconds(elapsedNow)}, ${attempts} attempts; last error: ${lastError})`, elapsedNow, lastError);
+        }
+        const left = options.timeoutMs - (clock.now() - start);
+        if (left <= 0)
+            continue;
+        await clock.sleep(Math.min(delay, left));
+        delay = Math.min(maxDelay, Math.ceil(delay * 1.5));
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/registry/buildkit.ts
 const ESCAPES = { '\\': '\\\\', '"': '\\"', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
 /** A TOML basic string: backslash, quote and control characters escaped (TOML 1.0, "String"). */
@@ -4409,6 +4484,7 @@ const RESETTABLE = new Set(['registry-mirrors', 'insecure-registries']);
 
 
 
+
 /** The daemon.json for the job's dockerd, or undefined when there is nothing to set. */
 function daemonConfigFor(inputs) {
     const { config } = buildDaemonJson(inputs.registry);
@@ -4511,6 +4587,21 @@ async function undoRegistry(changes, log, reloaded) {
         }
     }
     return done;
+}
+/** Waits (at most 5 s) until the runner's daemon reports the registry mirrors a reload was meant to set. */
+function reloadedTo(daemon) {
+    return async (expected) => {
+        const want = (expected['registry-mirrors'] ?? []).map((m) => m.replace(/\/?$/, '/')).sort().join(',');
+        const clock = realClock;
+        const deadline = clock.now() + 5000;
+        while (clock.now() < deadline) {
+            const info = await daemon.info().catch(() => undefined);
+            if (info && info.registryMirrors.map((m) => m.replace(/\/?$/, '/')).sort().join(',') === want)
+                return;
+            await clock.sleep(100);
+        }
+        throw new Error('the daemon did not report the restored registry mirrors within 5 s of the reload');
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/like-runner/network.ts
@@ -4703,8 +4794,8 @@ async function dindExtras(o) {
 
 // EXTERNAL MODULE: ./src/background/forwarder.ts
 var background_forwarder = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./src/background/run-check.ts
-var run_check = __nccwpck_require__(568);
+// EXTERNAL MODULE: ./src/background/run-check.ts + 1 modules
+var run_check = __nccwpck_require__(79);
 ;// CONCATENATED MODULE: ./src/daemon/dind.ts
 // dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
 // volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
@@ -5148,64 +5239,6 @@ function placementOf(c, network) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/engine/readiness.ts
-const realClock = {
-    now: () => performance.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-class NotReadyError extends Error {
-    elapsedMs;
-    lastError;
-    constructor(message, elapsedMs, lastError) {
-        super(message);
-        this.elapsedMs = elapsedMs;
-        this.lastError = lastError;
-        this.name = 'NotReadyError';
-    }
-}
-const describeError = (e) => {
-    const err = e;
-    const text = err?.message ?? String(e);
-    return err?.code && !text.includes(err.code) ? `${err.code}: ${text}` : text;
-};
-async function waitUntilReady(options) {
-    const clock = options.clock ?? realClock;
-    const firstDelay = options.firstDelayMs ?? 20;
-    const maxDelay = options.maxDelayMs ?? 1000;
-    const maxAttempt = options.maxAttemptMs ?? 2000;
-    const start = options.startedAt ?? clock.now();
-    const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
-    let delay = firstDelay;
-    let attempts = 0;
-    let lastError = 'no attempt was made';
-    for (;;) {
-        const elapsed = clock.now() - start;
-        const remaining = options.timeoutMs - elapsed;
-        if (remaining <= 0) {
-            throw new NotReadyError(`${options.target} did not answer within ${seconds(options.timeoutMs)} (${attempts} attempts); last error: ${lastError}. ` +
-                'Check that the address is right and the daemon is running; raise wait-timeout if it is just slow.', elapsed, lastError);
-        }
-        attempts++;
-        try {
-            const version = await options.probe(Math.max(50, Math.min(maxAttempt, remaining)));
-            return { version, elapsedMs: clock.now() - start, attempts };
-        }
-        catch (e) {
-            lastError = describeError(e);
-        }
-        const reason = await options.giveUp?.();
-        if (reason !== undefined) {
-            const elapsedNow = clock.now() - start;
-            throw new NotReadyError(`${options.target} will not become ready: ${reason} (after ${seconds(elapsedNow)}, ${attempts} attempts; last error: ${lastError})`, elapsedNow, lastError);
-        }
-        const left = options.timeoutMs - (clock.now() - start);
-        if (left <= 0)
-            continue;
-        await clock.sleep(Math.min(delay, left));
-        delay = Math.min(maxDelay, Math.ceil(delay * 1.5));
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/daemon/existing.ts
 // socket and external modes: the daemon is not ours. The action finds it, waits for it and exports it; it creates
 // nothing, so post has nothing of ours to remove and touches nothing anyone else made.
@@ -5265,11 +5298,6 @@ function existingDaemon(inputs, locate, state, clock = realClock) {
 
 
 
-/**
- * Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save).
- * dockerd 23 and later wait up to 5 s for clients with open requests (a step's `docker events &`) before they exit.
- */
-const STOP_GRACE_SECONDS = 10;
 /** Runs removals side by side; each outcome is reported through `attempt`, in the order they are listed. */
 async function together(removals, attempt) {
     const outcomes = removals.map(([, fn]) => fn().then(() => undefined, (e) => e));
@@ -5392,15 +5420,45 @@ async function reapStale(engine, olderThanMs, currentSession, log, now = Date.no
     return removed;
 }
 
-// EXTERNAL MODULE: ./src/background/run-probe.ts
-var run_probe = __nccwpck_require__(130);
-;// CONCATENATED MODULE: ./src/cache/outputs.ts
-function cacheOutputs(record) {
-    return {
-        'cache-hit': record?.hit === 'true' ? 'true' : 'false',
-        'cache-matched-key': record?.restoredKey ?? '',
-        'cache-key': record?.key ?? '',
+;// CONCATENATED MODULE: ./src/daemon/wait.ts
+
+const LOG_TAIL_LINES = 60;
+/** dind: the longest pause between two readiness probes, and between two checks that the daemon's container still runs. */
+const LOCAL_POLL_MS = 50;
+const GIVE_UP_CHECK_MS = 500;
+/** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
+async function waitForDaemon(inputs, daemon, client, target, wait, platform, clock) {
+    let info;
+    // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
+    const probe = async (ms) => {
+        const answer = await client.probe(ms);
+        info = answer.info;
+        return answer;
     };
+    // A daemon this job started boots on this machine: poll its socket often (a failed connect costs nothing), and ask
+    // the engine whether its container died at most twice a second.
+    const local = inputs.mode === 'dind';
+    let lastGiveUp = -Infinity;
+    const giveUp = daemon.giveUp && (async () => {
+        if (local && clock.now() - lastGiveUp < GIVE_UP_CHECK_MS)
+            return undefined;
+        lastGiveUp = clock.now();
+        return daemon.giveUp();
+    });
+    try {
+        const ready = await waitUntilReady({ target, ...wait, probe, giveUp, clock, ...(local ? { maxDelayMs: LOCAL_POLL_MS } : {}) });
+        return { ready, info: info ?? (await client.info()) };
+    }
+    catch (e) {
+        if (!(e instanceof NotReadyError) || !daemon.logTail)
+            throw e;
+        const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err) => `(its log could not be read: ${err.message})`);
+        await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
+        throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
+    }
+}
+function lastLines(text, n) {
+    return text.trimEnd().split('\n').slice(-n).map((l) => `  ${l}`).join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/cache/prune.ts
@@ -5423,6 +5481,167 @@ async function pruneAfterSave(record, platform) {
     catch (e) {
         platform.log.warning(`setup-dind cache: removing older entries failed (${e.message}); the job is not affected.`);
     }
+}
+
+;// CONCATENATED MODULE: ./src/cache/apply.ts
+
+
+
+
+
+
+
+/** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
+function restoreDataRoot(inputs, platform, state) {
+    // The helper mounts the daemon's volume; the daemon's container stays created, not started.
+    return async (engine, containerId) => {
+        const started = startCache(inputs, platform);
+        if (!started)
+            return true;
+        // The image the daemon's container runs (it may have come from the cache under another name).
+        const image = (await engine.inspectContainer(containerId))?.image ?? inputs.dind.image;
+        const place = snapshotPlace(engine, state.value, image, platform);
+        return restoreRecorded(started, platform, state, (tar) => restoreDataRootSnapshot(place, tar));
+    };
+}
+/** The cache's restore into the daemon's volume, its record saved in state; false when it failed part-way. */
+async function restoreRecorded(started, platform, state, consume, waited) {
+    const record = await restoreEntry(started.backend, started.record, consume, platform.log, cacheDeadlineMs(platform.env), waited);
+    state.update({ cache: record });
+    return !record.failed;
+}
+/** data-root through the daemon's own init script: the lookup starts now, the unpack when its container starts. */
+function seedDataRoot(inputs, platform, state) {
+    return async () => {
+        const started = startCache(inputs, platform);
+        if (!started)
+            return undefined;
+        const jobDir = state.value?.jobDir;
+        if (!jobDir)
+            throw new Error('the job directory is not recorded in state');
+        const deadlineMs = cacheDeadlineMs(platform.env);
+        // The init script waits for our word at most as long as the restore may take, and a minute more.
+        return seedDaemon(jobDir, Math.ceil(deadlineMs / 1000) + 60, (consume, waited) => restoreRecorded(started, platform, state, consume, waited)).catch((e) => {
+            // Like every cache failure: a warning and a cold daemon (post may still save).
+            platform.log.warning(`setup-dind cache: the data-root restore could not be prepared (${e.message}); the daemon starts cold.`);
+            state.update({ cache: { ...started.record, failed: true } });
+            return undefined;
+        });
+    };
+}
+/** Where a data-root snapshot is taken or restored: the daemon's volume on the outer engine, through the job directory. */
+function snapshotPlace(engine, s, image, platform) {
+    if (!s.volume || !s.jobDir || !s.hostJobDir)
+        throw new Error('the daemon\'s volume or job directory is not recorded in state');
+    return { engine, image, volume: s.volume, jobDir: s.jobDir, hostJobDir: s.hostJobDir, labels: (0,session_session/* sessionLabels */.sx)(s.session, platform.job) };
+}
+/**
+ * main: images are loaded into the job's daemon now; data-root was restored in pre. Either way the ids of the
+ * selected images are recorded, so post can tell whether anything changed.
+ */
+async function prepareImageCache(inputs, platform, state, daemon, probeGone) {
+    if (!inputs.cache)
+        return undefined;
+    let record = state.value?.cache;
+    if (!record) {
+        const started = startCache(inputs, platform);
+        if (!started)
+            return undefined;
+        record = started.record;
+        if (inputs.cache.strategy === 'images') {
+            record = await restoreEntry(started.backend, record, (tar) => daemon.loadImages(tar.stream()), platform.log, cacheDeadlineMs(platform.env));
+        }
+    }
+    try {
+        // While the probe's image is being loaded or removed it can be listed without its tag, as one of the job's images.
+        await probeGone;
+        record = { ...record, fingerprint: (await selectImages(daemon, record.settings.images)).ids };
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind cache: could not list the images (${e.message}); post will save regardless.`);
+    }
+    state.update({ cache: record });
+    return record;
+}
+function cacheFact(record) {
+    if (!record.restoredKey)
+        return `${record.settings.strategy}: nothing restored (${record.backend})`;
+    return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${cache_mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
+}
+/** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
+async function saveImageCache(record, s, platform, jobStatus) {
+    const backend = backendFromRecord(record, platform);
+    if (!backend)
+        return 'not saved: no cache backend';
+    try {
+        const daemon = new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.endpoint));
+        const current = await selectImages(daemon, record.settings.images);
+        if (record.settings.strategy === 'images') {
+            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
+        }
+        const outer = new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.outer));
+        const id = s.containerId;
+        // The image is the one the daemon runs: post reads no inputs but job-status, so it comes from the container.
+        const image = (await outer.inspectContainer(id))?.image ?? '';
+        const prepare = async () => {
+            await pruneForSnapshot(daemon);
+            await stopCleanly(outer, id);
+        };
+        const place = { ...snapshotPlace(outer, s, image, platform), volumes: record.settings.volumes };
+        return await saveEntry(backend, record, current, () => snapshotDataRoot(place), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
+    }
+    catch (e) {
+        platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
+        return 'not saved: an error';
+    }
+}
+/** Build cache a data-root snapshot keeps at most (the rest is pruned before it is taken). */
+const SNAPSHOT_BUILD_CACHE_BYTES = 1024 ** 3;
+/**
+ * Before a data-root snapshot: every container goes (a restored daemon would restart the last job's containers), and
+ * unused networks, dangling images and build cache beyond SNAPSHOT_BUILD_CACHE_BYTES.
+ */
+async function pruneForSnapshot(daemon) {
+    for (const id of await daemon.listContainerIds())
+        await daemon.removeContainer(id);
+    await daemon.pruneUnused(SNAPSHOT_BUILD_CACHE_BYTES);
+}
+/**
+ * data-root: dockerd must have shut down by itself (exit code 0) before its data root is archived. A daemon killed
+ * after the grace period, or one that is still running, may have left its databases half-written: no snapshot.
+ */
+async function stopCleanly(outer, id) {
+    await outer.stopContainer(id, engine_client/* STOP_GRACE_SECONDS */.s9);
+    const c = await outer.inspectContainer(id);
+    if (!c)
+        throw new Error("the daemon's container is gone, so there is no data root to save");
+    if (c.running)
+        throw new Error(`the daemon is still running after the stop request (state: ${c.status}); its data root is not saved`);
+    if (c.exitCode !== 0) {
+        const how = c.exitCode === 137 ? `it was killed after ${engine_client/* STOP_GRACE_SECONDS */.s9} s` : `it exited with code ${c.exitCode}`;
+        throw new Error(`the daemon did not shut down cleanly (${how}); a snapshot of its data root could be inconsistent, so it is not saved`);
+    }
+}
+/** post: the image cache saved when it changed (then the older entries of its key pruned), and the dind image. */
+async function saveCaches(s, platform, jobStatus) {
+    if (s.cache && s.ready && s.endpoint) {
+        const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform, jobStatus));
+        platform.log.info(`setup-dind cache: ${message}.`);
+        // saveEntry's message for a new entry starts with "saved ".
+        if (message.startsWith('saved '))
+            await pruneAfterSave(s.cache, platform);
+    }
+    if (s.dindImage && s.outer && s.ready)
+        platform.log.info(`setup-dind cache: ${await saveDindImage(new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.outer)), s.dindImage, platform)}.`);
+}
+
+;// CONCATENATED MODULE: ./src/cache/outputs.ts
+function cacheOutputs(record) {
+    return {
+        'cache-hit': record?.hit === 'true' ? 'true' : 'false',
+        'cache-matched-key': record?.restoredKey ?? '',
+        'cache-key': record?.key ?? '',
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/builder/buildx.ts
@@ -6112,9 +6331,6 @@ function restartNotice(changed) {
 
 
 
-
-
-
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
 function endsOnThisPlatform(platform, options, report) {
     const problem = unsupportedPlatform(options.os ?? process.platform);
@@ -6126,7 +6342,6 @@ function endsOnThisPlatform(platform, options, report) {
         platform.log.warning(problem);
     return true;
 }
-const LOG_TAIL_LINES = 60;
 /**
  * The engine of a phase: located on first use, then the same for the whole phase (the reaper, the mode's start and
  * its attach). Lazily, because main after pre in dind mode needs none: it talks to the engine pre recorded in state.
@@ -6145,50 +6360,6 @@ function daemonMode(inputs, platform, state, engine, options) {
         seed: inputs.cache?.strategy === 'data-root' ? seedDataRoot(inputs, platform, state) : undefined,
         helperScript: options.helperScript,
     });
-}
-/** data-root: restores the newest entry into the daemon's volume before dockerd starts (pre). */
-function restoreDataRoot(inputs, platform, state) {
-    // The helper mounts the daemon's volume; the daemon's container stays created, not started.
-    return async (engine, containerId) => {
-        const started = startCache(inputs, platform);
-        if (!started)
-            return true;
-        // The image the daemon's container runs (it may have come from the cache under another name).
-        const image = (await engine.inspectContainer(containerId))?.image ?? inputs.dind.image;
-        const place = snapshotPlace(engine, state.value, image, platform);
-        return restoreRecorded(started, platform, state, (tar) => restoreDataRootSnapshot(place, tar));
-    };
-}
-/** The cache's restore into the daemon's volume, its record saved in state; false when it failed part-way. */
-async function restoreRecorded(started, platform, state, consume, waited) {
-    const record = await restoreEntry(started.backend, started.record, consume, platform.log, cacheDeadlineMs(platform.env), waited);
-    state.update({ cache: record });
-    return !record.failed;
-}
-/** data-root through the daemon's own init script: the lookup starts now, the unpack when its container starts. */
-function seedDataRoot(inputs, platform, state) {
-    return async () => {
-        const started = startCache(inputs, platform);
-        if (!started)
-            return undefined;
-        const jobDir = state.value?.jobDir;
-        if (!jobDir)
-            throw new Error('the job directory is not recorded in state');
-        const deadlineMs = cacheDeadlineMs(platform.env);
-        // The init script waits for our word at most as long as the restore may take, and a minute more.
-        return seedDaemon(jobDir, Math.ceil(deadlineMs / 1000) + 60, (consume, waited) => restoreRecorded(started, platform, state, consume, waited)).catch((e) => {
-            // Like every cache failure: a warning and a cold daemon (post may still save).
-            platform.log.warning(`setup-dind cache: the data-root restore could not be prepared (${e.message}); the daemon starts cold.`);
-            state.update({ cache: { ...started.record, failed: true } });
-            return undefined;
-        });
-    };
-}
-/** Where a data-root snapshot is taken or restored: the daemon's volume on the outer engine, through the job directory. */
-function snapshotPlace(engine, s, image, platform) {
-    if (!s.volume || !s.jobDir || !s.hostJobDir)
-        throw new Error('the daemon\'s volume or job directory is not recorded in state');
-    return { engine, image, volume: s.volume, jobDir: s.jobDir, hostJobDir: s.hostJobDir, labels: (0,session_session/* sessionLabels */.sx)(s.session, platform.job) };
 }
 /** Parses inputs, or fails the step with every problem at once and returns undefined. */
 function readInputs(platform) {
@@ -6318,7 +6489,7 @@ async function runMain(platform, options = {}) {
  */
 async function checkAndPrepare(inputs, platform, state, daemon, client, arch) {
     const checking = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
-        ? checkCanRunContainers(client, arch, state.value, platform)
+        ? (0,run_check/* checkCanRunContainers */.s9)(client, arch, state.value, platform)
         : Promise.resolve(undefined);
     // The run probe loads and removes an image of its own: the cache's list of the daemon's images waits until it is gone.
     const probeGone = checking.then(() => undefined, () => undefined);
@@ -6334,40 +6505,6 @@ async function checkAndPrepare(inputs, platform, state, daemon, client, arch) {
     if (prepared.status === 'rejected')
         throw prepared.reason;
     return { probe: checked.value, ...prepared.value };
-}
-/** dind: the longest pause between two readiness probes, and between two checks that the daemon's container still runs. */
-const LOCAL_POLL_MS = 50;
-const GIVE_UP_CHECK_MS = 500;
-/** Waits until the daemon answers; when it will not, the error carries the last lines of its log (all of them in a group). */
-async function waitForDaemon(inputs, daemon, client, target, wait, platform, clock) {
-    let info;
-    // One call per probe, and its answer is also the daemon's info: nothing more to ask once it is ready.
-    const probe = async (ms) => {
-        const answer = await client.probe(ms);
-        info = answer.info;
-        return answer;
-    };
-    // A daemon this job started boots on this machine: poll its socket often (a failed connect costs nothing), and ask
-    // the engine whether its container died at most twice a second.
-    const local = inputs.mode === 'dind';
-    let lastGiveUp = -Infinity;
-    const giveUp = daemon.giveUp && (async () => {
-        if (local && clock.now() - lastGiveUp < GIVE_UP_CHECK_MS)
-            return undefined;
-        lastGiveUp = clock.now();
-        return daemon.giveUp();
-    });
-    try {
-        const ready = await waitUntilReady({ target, ...wait, probe, giveUp, clock, ...(local ? { maxDelayMs: LOCAL_POLL_MS } : {}) });
-        return { ready, info: info ?? (await client.info()) };
-    }
-    catch (e) {
-        if (!(e instanceof NotReadyError) || !daemon.logTail)
-            throw e;
-        const tail = await daemon.logTail(LOG_TAIL_LINES).catch((err) => `(its log could not be read: ${err.message})`);
-        await platform.group('Daemon log (last lines)', async () => platform.log.info(tail));
-        throw new Error(`${e.message}\nLast lines of the daemon's log:\n${lastLines(tail, 12)}`);
-    }
 }
 /** Makes the daemon the job's: DOCKER_HOST and friends, or only a docker context (recorded in state). */
 async function handToJob(daemon, dockerHost, inputs, platform, state, moreEnv = {}) {
@@ -6422,15 +6559,7 @@ async function runPost(platform, options = {}) {
         const background = await stopBackground(s, platform.log);
         try {
             await undoBuilder(s, platform);
-            if (s.cache && s.ready && s.endpoint) {
-                const message = await platform.group('Image cache', () => saveImageCache(s.cache, s, platform, jobStatus));
-                platform.log.info(`setup-dind cache: ${message}.`);
-                // saveEntry's message for a new entry starts with "saved ".
-                if (message.startsWith('saved '))
-                    await pruneAfterSave(s.cache, platform);
-            }
-            if (s.dindImage && s.outer && s.ready)
-                platform.log.info(`setup-dind cache: ${await saveDindImage(new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.outer)), s.dindImage, platform)}.`);
+            await saveCaches(s, platform, jobStatus);
             const restored = await undoRegistry(s.hostChanges, platform.log, s.endpoint ? reloadedTo(new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.endpoint))) : undefined);
             if (restored.length)
                 platform.log.info(`setup-dind: restored ${restored.join(', ')}.`);
@@ -6449,129 +6578,6 @@ async function runPost(platform, options = {}) {
     catch (e) {
         platform.log.warning(`setup-dind post: ${e.message}`);
     }
-}
-/**
- * dind: a daemon that answers but cannot run a container (too few capabilities for namespaces, cgroups or its
- * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
- */
-async function checkCanRunContainers(client, arch, s, platform) {
-    // The check pre started has usually finished by now; without its verdict, main runs the probe itself.
-    const early = s?.runCheck ? await (0,run_check/* runCheckVerdict */.BD)(s.runCheck) : undefined;
-    const result = early ?? (await (0,run_probe/* probeContainerRun */.vD)(client, arch));
-    if (result.ok) {
-        platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms${early ? ' (checked in the background since pre)' : ''}.`);
-        return result;
-    }
-    const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
-    const remedy = s?.privilege === 'minimal-capabilities'
-        ? 'privileged: false grants only the minimal set, and this engine needs more: use privileged: auto (or true), runtime: sysbox-runc where Sysbox is installed, or mode: socket.'
-        : 'Use a runner whose engine allows privileged containers, runtime: sysbox-runc where Sysbox is installed, or mode: socket.';
-    throw new Error(`the daemon answers but cannot run a container (${result.error}).${granted} ${remedy}`);
-}
-/**
- * main: images are loaded into the job's daemon now; data-root was restored in pre. Either way the ids of the
- * selected images are recorded, so post can tell whether anything changed.
- */
-async function prepareImageCache(inputs, platform, state, daemon, probeGone) {
-    if (!inputs.cache)
-        return undefined;
-    let record = state.value?.cache;
-    if (!record) {
-        const started = startCache(inputs, platform);
-        if (!started)
-            return undefined;
-        record = started.record;
-        if (inputs.cache.strategy === 'images') {
-            record = await restoreEntry(started.backend, record, (tar) => daemon.loadImages(tar.stream()), platform.log, cacheDeadlineMs(platform.env));
-        }
-    }
-    try {
-        // While the probe's image is being loaded or removed it can be listed without its tag, as one of the job's images.
-        await probeGone;
-        record = { ...record, fingerprint: (await selectImages(daemon, record.settings.images)).ids };
-    }
-    catch (e) {
-        platform.log.warning(`setup-dind cache: could not list the images (${e.message}); post will save regardless.`);
-    }
-    state.update({ cache: record });
-    return record;
-}
-function cacheFact(record) {
-    if (!record.restoredKey)
-        return `${record.settings.strategy}: nothing restored (${record.backend})`;
-    return `${record.settings.strategy}: ${record.hit === 'true' ? 'hit' : 'partial hit'} ${record.restoredKey}, ${cache_mb(record.restoredBytes ?? 0)} in ${(record.restoreSeconds ?? 0).toFixed(2)} s`;
-}
-/** post: saves the images when they changed; data-root stops the daemon cleanly first. Never throws. */
-async function saveImageCache(record, s, platform, jobStatus) {
-    const backend = backendFromRecord(record, platform);
-    if (!backend)
-        return 'not saved: no cache backend';
-    try {
-        const daemon = new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.endpoint));
-        const current = await selectImages(daemon, record.settings.images);
-        if (record.settings.strategy === 'images') {
-            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
-        }
-        const outer = new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.outer));
-        const id = s.containerId;
-        // The image is the one the daemon runs: post reads no inputs but job-status, so it comes from the container.
-        const image = (await outer.inspectContainer(id))?.image ?? '';
-        const prepare = async () => {
-            await pruneForSnapshot(daemon);
-            await stopCleanly(outer, id);
-        };
-        const place = { ...snapshotPlace(outer, s, image, platform), volumes: record.settings.volumes };
-        return await saveEntry(backend, record, current, () => snapshotDataRoot(place), platform.log, prepare, cacheDeadlineMs(platform.env), jobStatus);
-    }
-    catch (e) {
-        platform.log.warning(`setup-dind cache: could not save (${e.message}).`);
-        return 'not saved: an error';
-    }
-}
-/** Build cache a data-root snapshot keeps at most (the rest is pruned before it is taken). */
-const SNAPSHOT_BUILD_CACHE_BYTES = 1024 ** 3;
-/**
- * Before a data-root snapshot: every container goes (a restored daemon would restart the last job's containers), and
- * unused networks, dangling images and build cache beyond SNAPSHOT_BUILD_CACHE_BYTES.
- */
-async function pruneForSnapshot(daemon) {
-    for (const id of await daemon.listContainerIds())
-        await daemon.removeContainer(id);
-    await daemon.pruneUnused(SNAPSHOT_BUILD_CACHE_BYTES);
-}
-/**
- * data-root: dockerd must have shut down by itself (exit code 0) before its data root is archived. A daemon killed
- * after the grace period, or one that is still running, may have left its databases half-written: no snapshot.
- */
-async function stopCleanly(outer, id) {
-    await outer.stopContainer(id, STOP_GRACE_SECONDS);
-    const c = await outer.inspectContainer(id);
-    if (!c)
-        throw new Error("the daemon's container is gone, so there is no data root to save");
-    if (c.running)
-        throw new Error(`the daemon is still running after the stop request (state: ${c.status}); its data root is not saved`);
-    if (c.exitCode !== 0) {
-        const how = c.exitCode === 137 ? `it was killed after ${STOP_GRACE_SECONDS} s` : `it exited with code ${c.exitCode}`;
-        throw new Error(`the daemon did not shut down cleanly (${how}); a snapshot of its data root could be inconsistent, so it is not saved`);
-    }
-}
-/** Waits (at most 5 s) until the runner's daemon reports the registry mirrors a reload was meant to set. */
-function reloadedTo(daemon) {
-    return async (expected) => {
-        const want = (expected['registry-mirrors'] ?? []).map((m) => m.replace(/\/?$/, '/')).sort().join(',');
-        const clock = realClock;
-        const deadline = clock.now() + 5000;
-        while (clock.now() < deadline) {
-            const info = await daemon.info().catch(() => undefined);
-            if (info && info.registryMirrors.map((m) => m.replace(/\/?$/, '/')).sort().join(',') === want)
-                return;
-            await clock.sleep(100);
-        }
-        throw new Error('the daemon did not report the restored registry mirrors within 5 s of the reload');
-    };
-}
-function lastLines(text, n) {
-    return text.trimEnd().split('\n').slice(-n).map((l) => `  ${l}`).join('\n');
 }
 function summaryTable(title, rows) {
     const escape = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -7241,7 +7247,8 @@ const loadEndpoint = (s) => ({
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  A$: () => (/* binding */ EngineClient)
+  A$: () => (/* binding */ EngineClient),
+  s9: () => (/* binding */ STOP_GRACE_SECONDS)
 });
 
 // UNUSED EXPORTS: ENGINE_IDLE_TIMEOUT_MS, EngineError, demuxLogs, queryString
@@ -7361,6 +7368,11 @@ const toInfo = (i) => ({
     cgroupVersion: i.CgroupVersion ?? '',
     securityOptions: i.SecurityOptions ?? [],
 });
+/**
+ * Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save).
+ * dockerd 23 and later wait up to 5 s for clients with open requests (a step's `docker events &`) before they exit.
+ */
+const STOP_GRACE_SECONDS = 10;
 class EngineClient {
     endpoint;
     description;
@@ -7726,7 +7738,7 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(202);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(154);
 /* harmony import */ var _background_forwarder_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(770);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.

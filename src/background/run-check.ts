@@ -9,6 +9,7 @@ import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint/endpoint.js';
 import { EngineClient } from '../engine/client.js';
+import type { Logger } from '../platform/platform.js';
 import { FORWARDER_FLAG, RUN_CHECK_FLAG, runsOurHelper } from './helper-process.js';
 import { type RunProbeResult, probeContainerRun } from './run-probe.js';
 
@@ -129,4 +130,30 @@ export async function stopRunCheck(r: RunCheckRecord): Promise<boolean> {
   process.kill(r.pid, 'SIGKILL');
   for (let i = 0; i < 50 && running(r.pid); i++) await sleep(20);
   return true;
+}
+
+/** What checkCanRunContainers reads of the job's state: the early check's record, and what the container was granted. */
+export interface RunCheckState {
+  runCheck?: RunCheckRecord;
+  privilege?: string;
+  privilegeGrant?: string;
+}
+
+/**
+ * dind: a daemon that answers but cannot run a container (too few capabilities for namespaces, cgroups or its
+ * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
+ */
+export async function checkCanRunContainers(client: EngineClient, arch: string, s: RunCheckState | undefined, platform: { log: Logger }): Promise<RunProbeResult> {
+  // The check pre started has usually finished by now; without its verdict, main runs the probe itself.
+  const early = s?.runCheck ? await runCheckVerdict(s.runCheck) : undefined;
+  const result = early ?? (await probeContainerRun(client, arch));
+  if (result.ok) {
+    platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms${early ? ' (checked in the background since pre)' : ''}.`);
+    return result;
+  }
+  const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
+  const remedy = s?.privilege === 'minimal-capabilities'
+    ? 'privileged: false grants only the minimal set, and this engine needs more: use privileged: auto (or true), runtime: sysbox-runc where Sysbox is installed, or mode: socket.'
+    : 'Use a runner whose engine allows privileged containers, runtime: sysbox-runc where Sysbox is installed, or mode: socket.';
+  throw new Error(`the daemon answers but cannot run a container (${result.error}).${granted} ${remedy}`);
 }

@@ -15,11 +15,6 @@ export interface CleanupReport {
   warnings: string[];
 }
 
-/**
- * Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save).
- * dockerd 23 and later wait up to 5 s for clients with open requests (a step's `docker events &`) before they exit.
- */
-export const STOP_GRACE_SECONDS = 10;
 
 type Attempt = (what: string, fn: () => Promise<void>) => Promise<void>;
 type Removal = [what: string, fn: () => Promise<void>];

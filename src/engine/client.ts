@@ -221,6 +221,12 @@ type ListedContainer = { Id: string; Names?: string[]; State: string; Labels?: R
 type ListedVolume = { Name: string; Labels?: Record<string, string> | null };
 type ListedNetwork = { Id: string; Name: string; Labels?: Record<string, string> | null };
 
+/**
+ * Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save).
+ * dockerd 23 and later wait up to 5 s for clients with open requests (a step's `docker events &`) before they exit.
+ */
+export const STOP_GRACE_SECONDS = 10;
+
 export class EngineClient {
   readonly description: string;
   private readonly tls?: { ca: Buffer; cert: Buffer; key: Buffer };

@@ -4,6 +4,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { writeFileNoWindow } from '../platform/private-file.js';
 import { dirname, join } from 'node:path';
+import type { EngineClient } from '../engine/client.js';
+import { realClock } from '../engine/readiness.js';
 import type { Logger, Platform, Recorder } from '../platform/platform.js';
 import { buildkitdToml } from './buildkit.js';
 import { certsDirFiles, loadRegistryTrust } from './certs.js';
@@ -143,4 +145,19 @@ export async function undoRegistry(
     }
   }
   return done;
+}
+
+/** Waits (at most 5 s) until the runner's daemon reports the registry mirrors a reload was meant to set. */
+export function reloadedTo(daemon: EngineClient) {
+  return async (expected: Record<string, unknown>): Promise<void> => {
+    const want = ((expected['registry-mirrors'] as string[] | undefined) ?? []).map((m) => m.replace(/\/?$/, '/')).sort().join(',');
+    const clock = realClock;
+    const deadline = clock.now() + 5000;
+    while (clock.now() < deadline) {
+      const info = await daemon.info().catch(() => undefined);
+      if (info && info.registryMirrors.map((m) => m.replace(/\/?$/, '/')).sort().join(',') === want) return;
+      await clock.sleep(100);
+    }
+    throw new Error('the daemon did not report the restored registry mirrors within 5 s of the reload');
+  };
 }
