@@ -4091,10 +4091,83 @@ function parseDaemonArgs(args) {
     return { flags, problems };
 }
 
+;// CONCATENATED MODULE: ./src/network/cidr.ts
+// Addresses and CIDR ranges, IPv4 and IPv6, as big integers: one set of rules for every input that takes a range
+// (default-address-pools and bip in network/settings.ts, insecure-registries in registry/settings.ts). IPv6 is read
+// as Go's net package reads it, which is what dockerd does: `::` compression, an embedded IPv4 tail
+// (::ffff:10.0.0.1), and no zone (fe80::1%eth0 is not an address here).
+
+const bits = (family) => (family === 4 ? 32 : 128);
+/** An IPv4 or IPv6 address as a number; undefined when it is not one (or carries a zone). */
+function ipToBigInt(ip) {
+    const family = (0,external_node_net_.isIP)(ip);
+    if (family === 4)
+        return { family: 4, value: ip.split('.').reduce((n, part) => (n << 8n) | BigInt(Number(part)), 0n) };
+    if (family !== 6 || ip.includes('%'))
+        return undefined;
+    let s = ip;
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
+    if (v4) {
+        const n = ipToBigInt(v4[1]).value;
+        s = `${s.slice(0, v4.index)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+    }
+    const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
+    const left = head ? head.split(':') : [];
+    const right = tail ? tail.split(':') : [];
+    const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+    return { family: 6, value: groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n) };
+}
+/** The shortest form: IPv4 dotted, IPv6 with the longest run of two or more zero groups as "::". */
+function bigIntToIp(family, value) {
+    if (family === 4)
+        return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join('.');
+    const groups = Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
+    let best = { at: -1, length: 1 };
+    for (let i = 0; i < 8; i++) {
+        let j = i;
+        while (j < 8 && groups[j] === '0')
+            j++;
+        if (j - i > best.length)
+            best = { at: i, length: j - i };
+    }
+    if (best.at < 0)
+        return groups.join(':');
+    return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.length).join(':')}`;
+}
+/** "10.0.0.0/16" or "fd00::/64"; undefined when it is not an address with a prefix length. */
+function parseCidr(text) {
+    const m = /^([^/]+)\/(\d{1,3})$/.exec(text);
+    if (!m)
+        return undefined;
+    const ip = ipToBigInt(m[1]);
+    const prefix = Number(m[2]);
+    if (!ip || prefix > bits(ip.family))
+        return undefined;
+    return { family: ip.family, address: ip.value, prefix };
+}
+const hostMask = (c) => (1n << BigInt(bits(c.family) - c.prefix)) - 1n;
+const formatCidr = (c) => `${bigIntToIp(c.family, c.address & ~hostMask(c))}/${c.prefix}`;
+/** Whether two ranges share an address. */
+const overlaps = (a, b) => {
+    if (a.family !== b.family)
+        return false;
+    const shift = BigInt(bits(a.family) - Math.min(a.prefix, b.prefix));
+    return a.address >> shift === b.address >> shift;
+};
+/** Whether an address (IPv6 possibly in brackets) lies in the range. */
+function inCidr(address, c) {
+    const ip = ipToBigInt(address.replace(/^\[|\]$/g, ''));
+    if (!ip || ip.family !== c.family)
+        return false;
+    const shift = BigInt(bits(c.family) - c.prefix);
+    return ip.value >> shift === c.address >> shift;
+}
+
 ;// CONCATENATED MODULE: ./src/registry/settings.ts
 // Registry inputs: pull-through mirrors, insecure registries, per-registry certificates and extra daemon.json
 // settings. This module checks syntax only and never touches the file system: certificate files are read by
 // certs.ts, where they may not exist yet (in the pre phase the workspace is not checked out).
+
 
 
 
@@ -4162,46 +4235,20 @@ function parseHostPort(value) {
         return `has an invalid port ${showValue(portText)}; use a port between 1 and 65535, ${HOST_EXAMPLE}`;
     return { host: `${hostname}:${port}`, hostname, port };
 }
-const ipToBigInt = (ip) => {
-    const family = (0,external_node_net_.isIP)(ip);
-    if (family === 4)
-        return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
-    if (family !== 6 || ip.includes('%'))
-        return undefined;
-    let s = ip;
-    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
-    if (v4) {
-        const n = ipToBigInt(v4[1]);
-        s = `${s.slice(0, v4.index)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
-    }
-    const [head, tail] = s.split('::');
-    const groups = (x) => (x ? x.split(':') : []);
-    const h = groups(head);
-    const t = groups(tail);
-    const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-    return all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
-};
-function parseCidr(value) {
+// ---------------------------------------------------------------------------
+// CIDR entries of insecure-registries (dockerd matches IP-literal registries against them).
+function parseInsecureCidr(value) {
     const [addr = '', prefixText = '', ...rest] = value.split('/');
-    const family = (0,external_node_net_.isIP)(addr);
-    if (rest.length || (family !== 4 && family !== 6) || addr.includes('%')) {
+    const ip = ipToBigInt(addr);
+    if (rest.length || !ip) {
         return 'is not a valid CIDR; write a network like 10.0.0.0/8 or fd00::/64, or a host[:port] without a path';
     }
-    const bits = family === 4 ? 32 : 128;
+    const max = bits(ip.family);
     const prefix = Number(prefixText);
-    if (!/^\d{1,3}$/.test(prefixText) || prefix > bits)
-        return `has an invalid prefix length ${showValue(prefixText)}; use 0 to ${bits} for an IPv${family} network`;
-    const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefix)) - 1n);
-    return { family, network: ipToBigInt(addr) & mask, prefix };
+    if (!/^\d{1,3}$/.test(prefixText) || prefix > max)
+        return `has an invalid prefix length ${showValue(prefixText)}; use 0 to ${max} for an IPv${ip.family} network`;
+    return { family: ip.family, address: ip.value, prefix };
 }
-const inCidr = (hostname, cidr) => {
-    const ip = hostname.replace(/^\[|\]$/g, '');
-    if ((0,external_node_net_.isIP)(ip) !== cidr.family)
-        return false;
-    const bits = cidr.family === 4 ? 32 : 128;
-    const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - cidr.prefix)) - 1n);
-    return (ipToBigInt(ip) & mask) === cidr.network;
-};
 /** The raw registry inputs, read with the limits every one of them has; problems of reading go to `problems`. */
 class RegistryText {
     raw;
@@ -4282,7 +4329,7 @@ function parseInsecure(entries) {
         const bad = (what) => out.problems.push(`input "insecure-registries": ${showValue(entry)} ${what}`);
         let normalized;
         if (entry.includes('/') && !entry.includes('://')) {
-            const cidr = parseCidr(entry);
+            const cidr = parseInsecureCidr(entry);
             if (typeof cidr === 'string') {
                 bad(cidr);
                 continue;
@@ -4977,55 +5024,6 @@ function reloadedTo(daemon) {
 // and checked here, written into the job daemon's daemon.json (dind only).
 
 
-const bits = (family) => (family === 4 ? 32 : 128);
-function settings_ipToBigInt(ip) {
-    if ((0,external_node_net_.isIPv4)(ip))
-        return { family: 4, value: ip.split('.').reduce((n, part) => (n << 8n) | BigInt(Number(part)), 0n) };
-    if (!(0,external_node_net_.isIPv6)(ip) || ip.includes('.'))
-        return undefined;
-    const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
-    const left = head ? head.split(':') : [];
-    const right = tail ? tail.split(':') : [];
-    const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
-    return { family: 6, value: groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n) };
-}
-function bigIntToIp(family, value) {
-    if (family === 4)
-        return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join('.');
-    const groups = Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
-    // The longest run of two or more zero groups becomes "::".
-    let best = { at: -1, length: 1 };
-    for (let i = 0; i < 8; i++) {
-        let j = i;
-        while (j < 8 && groups[j] === '0')
-            j++;
-        if (j - i > best.length)
-            best = { at: i, length: j - i };
-    }
-    if (best.at < 0)
-        return groups.join(':');
-    return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.length).join(':')}`;
-}
-/** "10.0.0.0/16" or "fd00::/64"; undefined when it is not an address with a prefix length. */
-function settings_parseCidr(text) {
-    const m = /^([^/]+)\/(\d{1,3})$/.exec(text);
-    if (!m)
-        return undefined;
-    const ip = settings_ipToBigInt(m[1]);
-    const prefix = Number(m[2]);
-    if (!ip || prefix > bits(ip.family))
-        return undefined;
-    return { family: ip.family, address: ip.value, prefix };
-}
-const hostMask = (c) => (1n << BigInt(bits(c.family) - c.prefix)) - 1n;
-const formatCidr = (c) => `${bigIntToIp(c.family, c.address & ~hostMask(c))}/${c.prefix}`;
-const overlaps = (a, b) => {
-    if (a.family !== b.family)
-        return false;
-    const prefix = Math.min(a.prefix, b.prefix);
-    const shift = BigInt(bits(a.family) - prefix);
-    return a.address >> shift === b.address >> shift;
-};
 /**
  * The entries of the input: one pool per line (or `;`), each dockerd's flag syntax `base=CIDR,size=N` (either order;
  * commas or spaces between the two; a key given again starts the next pool).
@@ -5066,7 +5064,7 @@ function parsePool(parts) {
     const example = 'use base=CIDR,size=N, like base=10.200.0.0/16,size=24';
     if (!base || !sizeText || unknown.length)
         return { problem: `${showValue(entry)} is not a pool; ${example}` };
-    const cidr = settings_parseCidr(base);
+    const cidr = parseCidr(base);
     if (!cidr)
         return { problem: `${showValue(base)} is not an address range in CIDR notation; ${example}` };
     if (cidr.address & hostMask(cidr))
@@ -5097,7 +5095,7 @@ function parsePools(text, problems) {
     return pools.map(({ base, size }) => ({ base, size }));
 }
 function parseBip(text, problems) {
-    const cidr = settings_parseCidr(text);
+    const cidr = parseCidr(text);
     const example = 'the bridge\'s own address with a prefix length, like 10.201.0.1/24';
     if (!cidr || cidr.family !== 4) {
         problems.push(`input "bip": ${showValue(text)} is not an IPv4 address with a prefix length; use ${example}`);

@@ -686,7 +686,7 @@ async function checkCanRunContainers(client, arch, s, platform) {
 
 /***/ }),
 
-/***/ 154:
+/***/ 543:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -1132,29 +1132,37 @@ function rootlessRemedy(log) {
 
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(30);
-;// CONCATENATED MODULE: ./src/network/settings.ts
-// The job daemon's own address plan: default-address-pools (where `docker network create` takes subnets from) and
-// bip (the default bridge's address), for networks that collide with Docker's 172.17.0.0/16 and friends. Parsed
-// and checked here, written into the job daemon's daemon.json (dind only).
-
+;// CONCATENATED MODULE: ./src/network/cidr.ts
+// Addresses and CIDR ranges, IPv4 and IPv6, as big integers: one set of rules for every input that takes a range
+// (default-address-pools and bip in network/settings.ts, insecure-registries in registry/settings.ts). IPv6 is read
+// as Go's net package reads it, which is what dockerd does: `::` compression, an embedded IPv4 tail
+// (::ffff:10.0.0.1), and no zone (fe80::1%eth0 is not an address here).
 
 const bits = (family) => (family === 4 ? 32 : 128);
+/** An IPv4 or IPv6 address as a number; undefined when it is not one (or carries a zone). */
 function ipToBigInt(ip) {
-    if ((0,external_node_net_.isIPv4)(ip))
+    const family = (0,external_node_net_.isIP)(ip);
+    if (family === 4)
         return { family: 4, value: ip.split('.').reduce((n, part) => (n << 8n) | BigInt(Number(part)), 0n) };
-    if (!(0,external_node_net_.isIPv6)(ip) || ip.includes('.'))
+    if (family !== 6 || ip.includes('%'))
         return undefined;
-    const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
+    let s = ip;
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
+    if (v4) {
+        const n = ipToBigInt(v4[1]).value;
+        s = `${s.slice(0, v4.index)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+    }
+    const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
     const left = head ? head.split(':') : [];
     const right = tail ? tail.split(':') : [];
     const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
     return { family: 6, value: groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n) };
 }
+/** The shortest form: IPv4 dotted, IPv6 with the longest run of two or more zero groups as "::". */
 function bigIntToIp(family, value) {
     if (family === 4)
         return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join('.');
     const groups = Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
-    // The longest run of two or more zero groups becomes "::".
     let best = { at: -1, length: 1 };
     for (let i = 0; i < 8; i++) {
         let j = i;
@@ -1180,13 +1188,28 @@ function parseCidr(text) {
 }
 const hostMask = (c) => (1n << BigInt(bits(c.family) - c.prefix)) - 1n;
 const formatCidr = (c) => `${bigIntToIp(c.family, c.address & ~hostMask(c))}/${c.prefix}`;
+/** Whether two ranges share an address. */
 const overlaps = (a, b) => {
     if (a.family !== b.family)
         return false;
-    const prefix = Math.min(a.prefix, b.prefix);
-    const shift = BigInt(bits(a.family) - prefix);
+    const shift = BigInt(bits(a.family) - Math.min(a.prefix, b.prefix));
     return a.address >> shift === b.address >> shift;
 };
+/** Whether an address (IPv6 possibly in brackets) lies in the range. */
+function inCidr(address, c) {
+    const ip = ipToBigInt(address.replace(/^\[|\]$/g, ''));
+    if (!ip || ip.family !== c.family)
+        return false;
+    const shift = BigInt(bits(c.family) - c.prefix);
+    return ip.value >> shift === c.address >> shift;
+}
+
+;// CONCATENATED MODULE: ./src/network/settings.ts
+// The job daemon's own address plan: default-address-pools (where `docker network create` takes subnets from) and
+// bip (the default bridge's address), for networks that collide with Docker's 172.17.0.0/16 and friends. Parsed
+// and checked here, written into the job daemon's daemon.json (dind only).
+
+
 /**
  * The entries of the input: one pool per line (or `;`), each dockerd's flag syntax `base=CIDR,size=N` (either order;
  * commas or spaces between the two; a key given again starts the next pool).
@@ -1321,6 +1344,7 @@ function networkProblems(settings, use) {
 
 
 
+
 const MAX_ENTRIES = 100;
 const MAX_LINE_CHARS = 64 * 1024;
 const MAX_INPUT_CHARS = 1024 * 1024;
@@ -1385,46 +1409,20 @@ function parseHostPort(value) {
         return `has an invalid port ${(0,show/* showValue */.v)(portText)}; use a port between 1 and 65535, ${HOST_EXAMPLE}`;
     return { host: `${hostname}:${port}`, hostname, port };
 }
-const settings_ipToBigInt = (ip) => {
-    const family = (0,external_node_net_.isIP)(ip);
-    if (family === 4)
-        return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
-    if (family !== 6 || ip.includes('%'))
-        return undefined;
-    let s = ip;
-    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
-    if (v4) {
-        const n = settings_ipToBigInt(v4[1]);
-        s = `${s.slice(0, v4.index)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
-    }
-    const [head, tail] = s.split('::');
-    const groups = (x) => (x ? x.split(':') : []);
-    const h = groups(head);
-    const t = groups(tail);
-    const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-    return all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
-};
-function settings_parseCidr(value) {
+// ---------------------------------------------------------------------------
+// CIDR entries of insecure-registries (dockerd matches IP-literal registries against them).
+function parseInsecureCidr(value) {
     const [addr = '', prefixText = '', ...rest] = value.split('/');
-    const family = (0,external_node_net_.isIP)(addr);
-    if (rest.length || (family !== 4 && family !== 6) || addr.includes('%')) {
+    const ip = ipToBigInt(addr);
+    if (rest.length || !ip) {
         return 'is not a valid CIDR; write a network like 10.0.0.0/8 or fd00::/64, or a host[:port] without a path';
     }
-    const bits = family === 4 ? 32 : 128;
+    const max = bits(ip.family);
     const prefix = Number(prefixText);
-    if (!/^\d{1,3}$/.test(prefixText) || prefix > bits)
-        return `has an invalid prefix length ${(0,show/* showValue */.v)(prefixText)}; use 0 to ${bits} for an IPv${family} network`;
-    const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefix)) - 1n);
-    return { family, network: settings_ipToBigInt(addr) & mask, prefix };
+    if (!/^\d{1,3}$/.test(prefixText) || prefix > max)
+        return `has an invalid prefix length ${(0,show/* showValue */.v)(prefixText)}; use 0 to ${max} for an IPv${ip.family} network`;
+    return { family: ip.family, address: ip.value, prefix };
 }
-const inCidr = (hostname, cidr) => {
-    const ip = hostname.replace(/^\[|\]$/g, '');
-    if ((0,external_node_net_.isIP)(ip) !== cidr.family)
-        return false;
-    const bits = cidr.family === 4 ? 32 : 128;
-    const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - cidr.prefix)) - 1n);
-    return (settings_ipToBigInt(ip) & mask) === cidr.network;
-};
 /** The raw registry inputs, read with the limits every one of them has; problems of reading go to `problems`. */
 class RegistryText {
     raw;
@@ -1505,7 +1503,7 @@ function parseInsecure(entries) {
         const bad = (what) => out.problems.push(`input "insecure-registries": ${(0,show/* showValue */.v)(entry)} ${what}`);
         let normalized;
         if (entry.includes('/') && !entry.includes('://')) {
-            const cidr = settings_parseCidr(entry);
+            const cidr = parseInsecureCidr(entry);
             if (typeof cidr === 'string') {
                 bad(cidr);
                 continue;
@@ -7738,7 +7736,7 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(154);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(543);
 /* harmony import */ var _background_forwarder_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(770);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.

@@ -1,8 +1,8 @@
 // The job daemon's own address plan: default-address-pools (where `docker network create` takes subnets from) and
 // bip (the default bridge's address), for networks that collide with Docker's 172.17.0.0/16 and friends. Parsed
 // and checked here, written into the job daemon's daemon.json (dind only).
-import { isIPv4, isIPv6 } from 'node:net';
 import { showValue } from '../show.js';
+import { type Cidr, bits, formatCidr, hostMask, overlaps, parseCidr } from './cidr.js';
 
 export type NetworkInputName = 'default-address-pools' | 'bip';
 
@@ -15,57 +15,6 @@ export interface NetworkSettings {
   pools: AddressPool[];
   bip?: string;
 }
-
-interface Cidr {
-  family: 4 | 6;
-  address: bigint;
-  prefix: number;
-}
-
-const bits = (family: 4 | 6) => (family === 4 ? 32 : 128);
-
-function ipToBigInt(ip: string): { family: 4 | 6; value: bigint } | undefined {
-  if (isIPv4(ip)) return { family: 4, value: ip.split('.').reduce((n, part) => (n << 8n) | BigInt(Number(part)), 0n) };
-  if (!isIPv6(ip) || ip.includes('.')) return undefined;
-  const [head, tail] = ip.includes('::') ? ip.split('::') as [string, string] : [ip, undefined];
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
-  return { family: 6, value: groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n) };
-}
-
-function bigIntToIp(family: 4 | 6, value: bigint): string {
-  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join('.');
-  const groups = Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
-  // The longest run of two or more zero groups becomes "::".
-  let best = { at: -1, length: 1 };
-  for (let i = 0; i < 8; i++) {
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > best.length) best = { at: i, length: j - i };
-  }
-  if (best.at < 0) return groups.join(':');
-  return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.length).join(':')}`;
-}
-
-/** "10.0.0.0/16" or "fd00::/64"; undefined when it is not an address with a prefix length. */
-function parseCidr(text: string): Cidr | undefined {
-  const m = /^([^/]+)\/(\d{1,3})$/.exec(text);
-  if (!m) return undefined;
-  const ip = ipToBigInt(m[1]!);
-  const prefix = Number(m[2]);
-  if (!ip || prefix > bits(ip.family)) return undefined;
-  return { family: ip.family, address: ip.value, prefix };
-}
-
-const hostMask = (c: Cidr) => (1n << BigInt(bits(c.family) - c.prefix)) - 1n;
-const formatCidr = (c: Cidr) => `${bigIntToIp(c.family, c.address & ~hostMask(c))}/${c.prefix}`;
-const overlaps = (a: Cidr, b: Cidr) => {
-  if (a.family !== b.family) return false;
-  const prefix = Math.min(a.prefix, b.prefix);
-  const shift = BigInt(bits(a.family) - prefix);
-  return a.address >> shift === b.address >> shift;
-};
 
 /**
  * The entries of the input: one pool per line (or `;`), each dockerd's flag syntax `base=CIDR,size=N` (either order;

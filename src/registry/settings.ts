@@ -3,6 +3,7 @@
 // certs.ts, where they may not exist yet (in the pre phase the workspace is not checked out).
 import { isIP } from 'node:net';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { type Cidr, bits, inCidr, ipToBigInt } from '../network/cidr.js';
 import { showValue } from '../show.js';
 
 export type CertSource = { kind: 'file'; path: string } | { kind: 'dir'; path: string } | { kind: 'inline'; pem: string };
@@ -86,46 +87,17 @@ export function parseHostPort(value: string): HostPort | string {
 // ---------------------------------------------------------------------------
 // CIDR entries of insecure-registries (dockerd matches IP-literal registries against them).
 
-interface Cidr { family: 4 | 6; network: bigint; prefix: number }
-
-const ipToBigInt = (ip: string): bigint | undefined => {
-  const family = isIP(ip);
-  if (family === 4) return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
-  if (family !== 6 || ip.includes('%')) return undefined;
-  let s = ip;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s); // ::ffff:1.2.3.4 -> two hex groups
-  if (v4) {
-    const n = ipToBigInt(v4[1]!)!;
-    s = `${s.slice(0, v4.index)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
-  }
-  const [head, tail] = s.split('::');
-  const groups = (x?: string) => (x ? x.split(':') : []);
-  const h = groups(head);
-  const t = groups(tail);
-  const all = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  return all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
-};
-
-function parseCidr(value: string): Cidr | string {
+function parseInsecureCidr(value: string): Cidr | string {
   const [addr = '', prefixText = '', ...rest] = value.split('/');
-  const family = isIP(addr);
-  if (rest.length || (family !== 4 && family !== 6) || addr.includes('%')) {
+  const ip = ipToBigInt(addr);
+  if (rest.length || !ip) {
     return 'is not a valid CIDR; write a network like 10.0.0.0/8 or fd00::/64, or a host[:port] without a path';
   }
-  const bits = family === 4 ? 32 : 128;
+  const max = bits(ip.family);
   const prefix = Number(prefixText);
-  if (!/^\d{1,3}$/.test(prefixText) || prefix > bits) return `has an invalid prefix length ${showValue(prefixText)}; use 0 to ${bits} for an IPv${family} network`;
-  const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefix)) - 1n);
-  return { family, network: ipToBigInt(addr)! & mask, prefix };
+  if (!/^\d{1,3}$/.test(prefixText) || prefix > max) return `has an invalid prefix length ${showValue(prefixText)}; use 0 to ${max} for an IPv${ip.family} network`;
+  return { family: ip.family, address: ip.value, prefix };
 }
-
-const inCidr = (hostname: string, cidr: Cidr): boolean => {
-  const ip = hostname.replace(/^\[|\]$/g, '');
-  if (isIP(ip) !== cidr.family) return false;
-  const bits = cidr.family === 4 ? 32 : 128;
-  const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - cidr.prefix)) - 1n);
-  return (ipToBigInt(ip)! & mask) === cidr.network;
-};
 
 // ---------------------------------------------------------------------------
 
@@ -215,7 +187,7 @@ function parseInsecure(entries: string[]): Insecure {
     const bad = (what: string) => out.problems.push(`input "insecure-registries": ${showValue(entry)} ${what}`);
     let normalized: string;
     if (entry.includes('/') && !entry.includes('://')) {
-      const cidr = parseCidr(entry);
+      const cidr = parseInsecureCidr(entry);
       if (typeof cidr === 'string') {
         bad(cidr);
         continue;
