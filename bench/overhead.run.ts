@@ -22,7 +22,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync } f
 import { join } from 'node:path';
 import { afterAll, beforeAll, it } from 'vitest';
 import { EngineClient } from '../src/engine/client.js';
-import { INIT_SCRIPT, NESTED_DOCKERD_CAPABILITIES, withheldCapabilities } from '../src/daemon/dind.js';
+import { INIT_SCRIPT, NESTED_DOCKERD_CAPABILITIES, withheldCapabilities } from '../src/daemon/dind-plan.js';
 import type { JobStep } from '../test/harness/runner.js';
 import { BENCH_LABEL, type Sample, type TimedJob, type Variant, actionNode, benchmark, f2, intEnv, median, now, phaseSeconds, removeDir, sleep, waitUntilAnswers } from './harness.js';
 

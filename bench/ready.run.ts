@@ -11,7 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, it } from 'vitest';
-import { INIT_SCRIPT, withheldCapabilities } from '../src/daemon/dind.js';
+import { INIT_SCRIPT, withheldCapabilities } from '../src/daemon/dind-plan.js';
 import type { JobStep } from '../test/harness/runner.js';
 import {
   BENCH_LABEL, type Sample, type Target, type Variant, answers, benchmark, detailLines, f2, freePort, goalLine, intEnv, median, now,

@@ -686,7 +686,7 @@ async function checkCanRunContainers(client, arch, s, platform) {
 
 /***/ }),
 
-/***/ 543:
+/***/ 85:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -2488,60 +2488,6 @@ async function hostPathTranslator(engine, env, readMountinfo = () => (0,promises
     return translate;
 }
 
-;// CONCATENATED MODULE: ./src/daemon/iptables.ts
-// The iptables backend of the job's dockerd, chosen the way docker's own dockerd-entrypoint.sh chooses it (the
-// official image's entrypoint, which our init replaces): DOCKER_IPTABLES_LEGACY when the image sets it; legacy when
-// the network namespace already holds legacy tables (mixing both backends breaks forwarding); else the image's
-// default (nft on current images), with nf_tables loaded, and legacy only when nft does not work at all.
-// The official image keeps its legacy tools in /usr/local/sbin/.iptables-legacy; Debian- and Alpine-style images
-// name them iptables-legacy and friends, which get the same kind of directory. A fragment of the init script
-// (POSIX sh, runs under `set -e`).
-/** Where the legacy tools are put first on PATH for images that have no such directory of their own. */
-const LEGACY_DIR = '/run/setup-dind-iptables-legacy';
-const IPTABLES_CHOICE = `sd_legacy_tools() {
-  [ -d /usr/local/sbin/.iptables-legacy ] && { echo /usr/local/sbin/.iptables-legacy; return 0; }
-  command -v iptables-legacy >/dev/null 2>&1 || return 1
-  mkdir -p ${LEGACY_DIR}
-  for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
-    b=$(command -v "\${t%%tables*}tables-legacy\${t#*tables}" 2>/dev/null) && ln -sf "$b" "${LEGACY_DIR}/$t"
-  done
-  echo ${LEGACY_DIR}
-}
-sd_legacy=
-sd_why=
-if [ -n "\${DOCKER_IPTABLES_LEGACY+x}" ]; then
-  sd_legacy=$DOCKER_IPTABLES_LEGACY; sd_why='DOCKER_IPTABLES_LEGACY is set'
-  if [ -n "$sd_legacy" ]; then modprobe ip_tables 2>/dev/null || :; modprobe ip6_tables 2>/dev/null || :; else modprobe nf_tables 2>/dev/null || :; fi
-elif (for f in /proc/net/ip_tables_names /proc/net/ip6_tables_names /proc/net/arp_tables_names; do
-        if b=$(cat "$f" 2>/dev/null) && [ -n "$b" ]; then exit 0; fi
-      done; exit 1); then
-  sd_legacy=1; sd_why='legacy iptables tables are loaded'
-elif ! iptables -nL >/dev/null 2>&1; then
-  modprobe nf_tables 2>/dev/null || :
-  if ! iptables -nL >/dev/null 2>&1; then
-    modprobe ip_tables 2>/dev/null || :; modprobe ip6_tables 2>/dev/null || :
-    if d=$(sd_legacy_tools) && "$d/iptables" -nL >/dev/null 2>&1; then sd_legacy=1; sd_why='the default iptables does not work, legacy does'; fi
-  fi
-fi
-if [ -n "$sd_legacy" ]; then
-  if d=$(sd_legacy_tools); then export PATH="$d:$PATH"; else echo "setup-dind: iptables-legacy is wanted ($sd_why), but this image has none; keeping its default iptables" >&2; fi
-fi
-# Said only where there is an iptables (an image without one says nothing here; its dockerd speaks for itself).
-if command -v iptables >/dev/null 2>&1; then echo "setup-dind: $(iptables --version 2>&1)\${sd_why:+ ($sd_why)}" >&2; fi`;
-
-;// CONCATENATED MODULE: ./src/daemon/api-version.ts
-// Which clients the job's daemon accepts. Docker 29.0 to 29.2 refuse clients older than API 1.44 (Docker 25), and
-// 29.3 and later those older than 1.40: a runner's or a job image's docker CLI from Debian 12 or Ubuntu 22.04
-// (docker.io 20.10, API 1.41), an old docker-compose or a pinned DOCKER_API_VERSION would fail with "client version
-// 1.41 is too old". The job's daemon is private to the job, so it accepts every API version the daemon still
-// implements: DOCKER_MIN_API_VERSION in the dind container's environment, which dockerd reads since 25.0 (older
-// daemons ignore it, and accept 1.12 and later anyway). A "min-api-version" in input daemon-config (Docker 29 and
-// later know that key) wins over it, as dockerd lets daemon.json win over the variable.
-/** The oldest API version Docker 25 to 29 can be told to serve (their MinAPIVersion). */
-const MIN_API_VERSION = '1.24';
-/** The dind container's environment for the API floor. */
-const apiVersionEnvironment = () => [`DOCKER_MIN_API_VERSION=${MIN_API_VERSION}`];
-
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(421);
 // EXTERNAL MODULE: ./src/endpoint/docker-config.ts
@@ -3391,347 +3337,6 @@ async function saveDindImage(engine, record, platform) {
     }
 }
 
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(75);
-;// CONCATENATED MODULE: external "node:util"
-const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-;// CONCATENATED MODULE: ./src/cache/data-root.ts
-// data-root snapshots that keep what overlay layers need: extended attributes (trusted.overlay.opaque marks a
-// directory a later layer replaced), whiteout devices, owners by number. The engine's archive API keeps none of the
-// trusted.* attributes, so the tar is made by GNU tar in a short-lived container of the dind image that mounts the
-// daemon's volume, and unpacked by the daemon's own container before dockerd starts (seedScript in its init script;
-// a helper container where that cannot be: another runtime, a remote engine). It streams through a FIFO in the
-// per-job directory, which those containers mount.
-// Runtime state never enters a snapshot: containers (with their restart policies), networks, containerd's task
-// state, volumes and temporary files are left out, and the daemon is pruned before it stops.
-
-
-
-
-
-
-
-const run = (0,external_node_util_namespaceObject.promisify)(external_node_child_process_.execFile);
-/** Where the helper sees the daemon's volume and the per-job directory. */
-const DATA = '/var/lib/docker';
-const JOB = '/run/setup-dind';
-/** Paths under the data root a snapshot leaves out: runtime state, and volumes (data of the job, not of the cache). */
-const SNAPSHOT_EXCLUDES = [
-    './containers', './network', './runtimes', './tmp', './volumes', './swarm', './image/*/layerdb/mounts',
-    './containerd/daemon/io.containerd.runtime.v2.task', './containerd/daemon/io.containerd.sandbox.controller.v1.shim',
-    './engine-id',
-];
-/** What a save leaves out: with cache-volumes the daemon's volumes stay in (named ones: anonymous volumes go with their containers). */
-const snapshotExcludes = (volumes = false) => (volumes ? SNAPSHOT_EXCLUDES.filter((x) => x !== './volumes') : SNAPSHOT_EXCLUDES);
-/** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
-const NO_GNU_TAR = 90;
-const NO_GNU_TAR_MESSAGE = 'this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)';
-// Shell pieces both scripts use (the helper's, and the daemon's init when it unpacks itself).
-const HAS_GNU_TAR = "tar --version 2>/dev/null | grep -q 'GNU tar'";
-const NO_GNU_TAR_SAY = `echo "setup-dind: ${NO_GNU_TAR_MESSAGE}" >&2`;
-/** Exits 91 when `fifo` (a shell word) is not a FIFO here: the engine's host sees another file system. */
-const fifoOr91 = (fifo) => `[ -p "${fifo}" ] || { echo "setup-dind: ${fifo} is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }`;
-const EXTRACT = "tar --extract --read-full-records --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions";
-/**
- * The helper's script: `save` writes the data root into the FIFO, `restore` unpacks the FIFO into it. A fixed text:
- * the FIFO's path and the excludes arrive as arguments.
- */
-const SNAPSHOT_SCRIPT = `set -e
-mode=$1 fifo=$2; shift 2
-${HAS_GNU_TAR} || { ${NO_GNU_TAR_SAY}; exit ${NO_GNU_TAR}; }
-${fifoOr91('$fifo')}
-cd ${DATA}
-if [ "$mode" = save ]; then
-  for x in "$@"; do set -- "$@" "--exclude=$x"; shift; done
-  exec tar --create --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --sparse --anchored "$@" .
-fi
-exec ${EXTRACT} --file="$fifo"`;
-function helperSpec(place, mode, fifoName) {
-    return {
-        name: `${place.volume}-${mode}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`,
-        Image: place.image,
-        Entrypoint: ['sh', '-c', SNAPSHOT_SCRIPT, 'setup-dind-snapshot'],
-        Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? snapshotExcludes(place.volumes) : [])],
-        Labels: place.labels,
-        HostConfig: {
-            // Reading and writing trusted.* attributes needs CAP_SYS_ADMIN; nothing else beyond Docker's defaults.
-            CapAdd: ['SYS_ADMIN'],
-            NetworkMode: 'none',
-            Mounts: [
-                { Type: 'volume', Source: place.volume, Target: DATA, ...(mode === 'save' ? { ReadOnly: true } : {}) },
-                { Type: 'bind', Source: place.hostJobDir, Target: JOB },
-            ],
-        },
-    };
-}
-class SnapshotError extends Error {
-}
-/** A FIFO `<stem>.fifo` in the job directory, the runner's alone. */
-async function makeFifo(jobDir, stem = `snapshot-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`) {
-    const name = `${stem}.fifo`;
-    const path = (0,external_node_path_.join)(jobDir, name);
-    await run('mkfifo', ['-m', '600', path]);
-    return { name, path };
-}
-/** Opens and closes the other end, so an open still waiting for a helper that died returns (and fails). */
-async function unblock(path, flags) {
-    const handle = await (0,promises_.open)(path, flags | external_node_fs_.constants.O_NONBLOCK).catch(() => undefined);
-    await handle?.close();
-}
-/** Runs the helper to its end; a SnapshotError with its output when it fails. */
-async function data_root_runHelper(place, spec, onExit) {
-    const { engine } = place;
-    const id = await engine.createContainer(spec);
-    try {
-        await engine.startContainer(id);
-        const code = await engine.waitContainer(id);
-        await onExit();
-        if (code !== 0) {
-            const output = (await engine.containerLogs(id, 20).catch(() => '')).trim();
-            throw new SnapshotError(`${spec.Cmd[0]} of the data root failed (exit ${code})${output ? `: ${output}` : ''}`);
-        }
-    }
-    finally {
-        await engine.removeContainer(id).catch(() => undefined);
-    }
-}
-/**
- * The daemon's (stopped) data root as a tar in a FIFO, written by the helper container. A directory backend's zstd
- * reads it there; a stream consumer gets a stream that ends only when the helper exited 0 (a tar cut short errors
- * instead of ending). Either way no backend ever stores a truncated snapshot as an entry.
- */
-async function snapshotDataRoot(place) {
-    const fifo = await makeFifo(place.jobDir);
-    let readerDone;
-    const made = data_root_runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
-        await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
-        await readerDone;
-    }).finally(async () => {
-        // A helper that never started or never opened the FIFO: a reader waiting in its open gets the end of the file.
-        await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
-        await (0,promises_.rm)(fifo.path, { force: true });
-    });
-    made.catch(() => undefined);
-    return {
-        fifo: fifo.path,
-        made,
-        stream: () => {
-            const out = new external_node_stream_.PassThrough();
-            const reader = (0,external_node_fs_.createReadStream)(fifo.path);
-            reader.on('error', (e) => out.destroy(e));
-            reader.pipe(out, { end: false });
-            readerDone = new Promise((resolve) => reader.on('close', resolve));
-            made.then(() => out.end(), (e) => out.destroy(e));
-            return out;
-        },
-    };
-}
-/**
- * Unpacks a snapshot tar into the daemon's volume (before dockerd starts). The source's own child process (zstd, for
- * a directory entry) writes into the FIFO: the tar never passes through Node.
- */
-async function restoreDataRootSnapshot(place, tar) {
-    const fifo = await makeFifo(place.jobDir);
-    try {
-        const written = tar.writeTo(fifo.path);
-        written.catch(() => undefined);
-        try {
-            await data_root_runHelper(place, helperSpec(place, 'restore', fifo.name), async () => undefined);
-        }
-        finally {
-            // A helper that never opened the FIFO (or stopped early): the writer's open returns, and its writes fail.
-            await release(fifo.path, written);
-        }
-        await written;
-    }
-    finally {
-        await (0,promises_.rm)(fifo.path, { force: true });
-    }
-}
-/**
- * The daemon's own container unpacks a snapshot (a root image through runc on a local engine): its init script runs
- * this before dockerd, so no helper container is created and started, and the backend's lookup (a download, from a
- * cache service) runs while the engine creates and starts the daemon's container. The hand-over goes through files
- * in the job directory named by SETUP_DIND_RESTORE:
- *   .fifo     the tar, written by the runner's zstd (or cat); made before the container is created
- *   .plan     the runner's word: "data" (the tar comes through the FIFO) or "none" (no entry: start cold)
- *   .status   tar's exit code, from the init script (90: no GNU tar, 93: no plan in time)
- *   .verdict  the runner's word after its writer ended: "keep", or "discard" (zstd failed: the tar may be cut short or
- *             corrupt even when tar itself succeeded); anything but "keep" empties the data root again
- *   .done     the init script is through: a container started again (docker restart) keeps its data root as it is
- * A FIFO that is not there (the engine sees another file system) ends the container with 91: the runner replaces it
- * by a cold one when it had an entry to give; without one the job's daemon could not work there anyway (its socket and
- * files are in the same directory), and main reports the container's exit. SETUP_DIND_RESTORE_WAIT bounds each wait
- * for a word of the runner: a runner that is gone leaves a cold daemon. Only tar's open of the FIFO waits for the
- * runner's writer without a bound (the runner opens it at once after "data"; post's removal ends a container whose
- * runner died in between).
- */
-const SEED_ENV = 'SETUP_DIND_RESTORE';
-const seedScript = (run = JOB, data = DATA) => `if [ -n "\${${SEED_ENV}:-}" ] && [ ! -e "${run}/$${SEED_ENV}.done" ]; then
-  r="${run}/$${SEED_ENV}" d="${data}" rc=0 t=0.02 w="\${${SEED_ENV}_WAIT:-600}"
-  m=$((w * 50))
-  ${fifoOr91('$r.fifo')}
-  seed_wait() {
-    n=0
-    while [ ! -s "$1" ]; do
-      [ "$n" -lt "$m" ] || return 1
-      sleep "$t" 2>/dev/null || { t=1 m=$w; }
-      n=$((n + 1))
-    done
-  }
-  if ! seed_wait "$r.plan"; then
-    echo "setup-dind: no word from the runner on the data-root restore within $w s; the daemon starts cold" >&2
-    echo 93 > "$r.status.tmp" && mv -f "$r.status.tmp" "$r.status"
-  elif [ "$(cat "$r.plan")" = data ]; then
-    if ${HAS_GNU_TAR}; then
-      ${EXTRACT} --file="$r.fifo" --directory="$d" || rc=$?
-    else
-      ${NO_GNU_TAR_SAY}; rc=${NO_GNU_TAR}
-    fi
-    echo "$rc" > "$r.status.tmp" && mv -f "$r.status.tmp" "$r.status"
-    if [ "$rc" = 0 ]; then { seed_wait "$r.verdict" && [ "$(cat "$r.verdict")" = keep ]; } || rc=94; fi
-    if [ "$rc" != 0 ]; then
-      echo "setup-dind: the data-root restore was not completed (status $rc); what it wrote is removed and the daemon starts cold" >&2
-      rm -rf "$d"/* "$d"/.[!.]* "$d"/..?* || :
-      [ -z "$(ls -A "$d")" ] || { echo "setup-dind: could not empty $d" >&2; exit 92; }
-    fi
-  fi
-  : > "$r.done"
-fi
-`;
-/**
- * The cache's restore run through the daemon's init script. `restore` runs the backend's restore with the consumer it
- * is given (and `waited`, the milliseconds the consumer spent waiting for the container, which are not the
- * restore's); it resolves false when the restore failed (a missing entry is no failure). The lookup starts now.
- */
-async function seedDaemon(jobDir, waitSeconds, restore, pollMs = 20) {
-    const name = `restore-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-    const base = (0,external_node_path_.join)(jobDir, name);
-    const { path: fifo } = await makeFifo(jobDir, name);
-    let startedOne = () => undefined;
-    const container = new Promise((resolve) => (startedOne = resolve));
-    let waitedMs = 0;
-    let abandoned = false;
-    const consume = async (tar) => {
-        // Too late (the restore's deadline passed, or no container started): the init script was told "none" already.
-        if (abandoned)
-            throw new SnapshotError('no daemon container was started');
-        if (!(await decide(base, 'plan', 'data')))
-            throw new SnapshotError('the daemon had started cold before the entry was found');
-        const written = tar.writeTo(fifo);
-        // The verdict follows the writer at once: the init script reads it as soon as its tar is done.
-        const verdict = written.then(() => decide(base, 'verdict', 'keep'), () => decide(base, 'verdict', 'discard'));
-        const waiting = performance.now();
-        const target = await container;
-        waitedMs = performance.now() - waiting;
-        const status = target ? await initStatus(target, `${base}.status`, pollMs, waitSeconds * 1000) : undefined;
-        if (status !== 0) {
-            // The init script never opened the FIFO, or stopped reading: the writer's open returns and its writes fail.
-            await release(fifo, written);
-            await verdict;
-            throw new SnapshotError(target ? await whyNotUnpacked(target, status) : 'no daemon container was started');
-        }
-        await written;
-        await verdict;
-    };
-    const outcome = restore(consume, () => waitedMs).catch(() => false);
-    // No entry, or a failure before any tar: the init script goes on at once (a "data" written before stays).
-    const done = outcome.then(async (kept) => {
-        await decide(base, 'plan', 'none');
-        if (!kept)
-            await decide(base, 'verdict', 'discard');
-        return kept;
-    });
-    return {
-        env: [`${SEED_ENV}=${name}`, `${SEED_ENV}_WAIT=${waitSeconds}`],
-        started: async (target) => {
-            startedOne(target);
-            if (await done)
-                return true;
-            // Gone or stopped: replace it. An engine that does not answer this once: keep it (main's wait decides).
-            const c = await target.engine.inspectContainer(target.id).then((x) => x ?? null, () => undefined);
-            return c !== null && c?.running !== false;
-        },
-        // The phase fails at once: a lookup still running (a download) ends on its own, and its tar is refused.
-        abandon: async () => {
-            abandoned = true;
-            startedOne(undefined);
-            await decide(base, 'plan', 'none').catch(() => undefined);
-        },
-    };
-}
-/**
- * Writes the runner's word once: the first word stands (a hard link never replaces a file), and appears whole.
- * True when this word is the one that stands.
- */
-async function decide(base, kind, value) {
-    const final = `${base}.${kind}`;
-    const temporary = `${final}.${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`;
-    await (0,promises_.writeFile)(temporary, `${value}\n`, { mode: 0o644 });
-    try {
-        await (0,promises_.link)(temporary, final);
-        return true;
-    }
-    catch (e) {
-        if (e.code !== 'EEXIST')
-            throw e;
-        return (await (0,promises_.readFile)(final, 'utf8')).trim() === value;
-    }
-    finally {
-        await (0,promises_.rm)(temporary, { force: true });
-    }
-}
-/**
- * Ends a writer that waits to open the FIFO or writes into it with no reader: opens and closes the reading end until
- * the writer settled (its open may come after one such open).
- */
-async function release(fifo, written) {
-    let settled = false;
-    const done = written.then(() => (settled = true), () => (settled = true));
-    for (let i = 0; i < 200 && !settled; i++) {
-        await unblock(fifo, external_node_fs_.constants.O_RDONLY);
-        await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 50))]);
-    }
-}
-/**
- * tar's exit code from the init script; 'exited' when its container stopped running (or is gone) before it wrote
- * one; 'late' when nothing came within `limitMs` (the init script's own bound on its waits).
- */
-async function initStatus(target, file, pollMs, limitMs) {
-    const read = async () => (await (0,promises_.readFile)(file, 'utf8').catch(() => '')).trim();
-    const until = performance.now() + limitMs;
-    for (let i = 1; performance.now() < until; i++) {
-        const text = await read();
-        if (text)
-            return Number(text);
-        // Asking the engine costs more than a look at the file: every quarter of a second. An engine that does not
-        // answer this once says nothing about the container.
-        if (i % Math.max(1, Math.round(250 / pollMs)) === 0) {
-            const c = await target.engine.inspectContainer(target.id).then((x) => x ?? null, () => undefined);
-            if (c === null || c?.running === false) {
-                const last = await read();
-                return last ? Number(last) : 'exited';
-            }
-        }
-        await new Promise((resolve) => setTimeout(resolve, pollMs));
-    }
-    return 'late';
-}
-async function whyNotUnpacked(target, status) {
-    if (status === 'late')
-        return 'the daemon\'s container said nothing about the unpack in time';
-    if (status === NO_GNU_TAR)
-        return NO_GNU_TAR_MESSAGE;
-    if (status === 93)
-        return 'the daemon\'s container had no word from the runner in time';
-    const output = (await target.engine.containerLogs(target.id, 10).catch(() => '')).trim().split('\n').filter((l) => /tar|setup-dind/.test(l)).join(' / ');
-    if (status === 'exited') {
-        const c = await target.engine.inspectContainer(target.id).catch(() => undefined);
-        return `the daemon's container ended before it unpacked the entry${c ? ` (exit ${c.exitCode})` : ''}${output ? `: ${output}` : ''}`;
-    }
-    return `unpacking in the daemon's container failed (tar exit ${status})${output ? `: ${output}` : ''}`;
-}
-
 ;// CONCATENATED MODULE: ./src/platform/private-file.ts
 // Files that may hold a key: written into a fresh file that is 0600 from the moment it exists (never into an old,
 // wider-mode file, never through a symlink), given its final mode, then renamed over the target.
@@ -4257,6 +3862,8 @@ function certsDirFiles(trust) {
     return files;
 }
 
+;// CONCATENATED MODULE: external "node:util"
+const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 ;// CONCATENATED MODULE: ./src/registry/host.ts
 // socket mode: the runner's own daemon reads /etc/docker/certs.d at every pull and /etc/docker/daemon.json when it
 // reloads. The action changes them only as asked, records exactly what was there before, and post puts it back.
@@ -4267,7 +3874,7 @@ function certsDirFiles(trust) {
 
 
 
-const host_run = (0,external_node_util_namespaceObject.promisify)(external_node_child_process_.execFile);
+const run = (0,external_node_util_namespaceObject.promisify)(external_node_child_process_.execFile);
 /** Defaults of a standard Linux install; SETUP_DIND_HOST_* variables override them for unusual runners. */
 function hostPaths(env) {
     return {
@@ -4284,7 +3891,7 @@ class PrivilegedFiles {
     }
     async sudo(args, what) {
         try {
-            await host_run('sudo', ['-n', ...args]);
+            await run('sudo', ['-n', ...args]);
         }
         catch (e) {
             const err = e;
@@ -4602,6 +4209,81 @@ function reloadedTo(daemon) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/like-runner/mounts.ts
+// The job's paths inside the daemon's container at the same paths: a bind mount the job asks the inner daemon for
+// (`-v "$GITHUB_WORKSPACE:/src"`, compose's `./data:/data`) is resolved in the daemon's container, so the same path
+// must hold the same files there. In a container job the paths the job sees are translated to the engine host's.
+
+
+/** The job's own paths on this CI system, in a fixed order. */
+function jobPaths(job, env) {
+    const found = [];
+    const add = (path, source) => {
+        if (path?.startsWith('/'))
+            found.push({ path: normalize(path), source, explicit: false });
+    };
+    if (env.GITHUB_ACTIONS === 'true' || env.GITHUB_WORKSPACE) {
+        add(env.GITHUB_WORKSPACE ?? job.workspace, 'GITHUB_WORKSPACE');
+        add(env.RUNNER_TEMP ?? job.tempDir, 'RUNNER_TEMP');
+        add(env.RUNNER_TOOL_CACHE, 'RUNNER_TOOL_CACHE');
+    }
+    if (env.GITLAB_CI === 'true' || env.CI_PROJECT_DIR) {
+        add(env.CI_BUILDS_DIR, 'CI_BUILDS_DIR');
+        add(env.CI_PROJECT_DIR ?? job.workspace, 'CI_PROJECT_DIR');
+    }
+    return found;
+}
+/** Drops duplicates and paths inside another one (the outer mount already carries them). */
+function outermost(paths) {
+    const kept = [];
+    for (const p of [...paths].sort((a, b) => a.path.length - b.path.length)) {
+        if (kept.some((k) => p.path === k.path || p.path.startsWith(`${k.path}/`)))
+            continue;
+        kept.push(p);
+    }
+    return paths.filter((p) => kept.includes(p));
+}
+/**
+ * Bind mounts at identical paths for the job's paths (when asked) and the extra ones. A job path that cannot be
+ * mounted (missing, a system directory, not on a mount of the job container) is skipped with a note; an explicit
+ * one is an error that names the input.
+ */
+async function planJobMounts(options) {
+    const exists = options.exists ?? (async (p) => (await (0,promises_.stat)(p).catch(() => undefined))?.isDirectory() ?? false);
+    const skipped = [];
+    const mounts = [];
+    const problems = [];
+    for (const p of outermost(options.paths)) {
+        const skip = (why, remedy) => {
+            if (p.explicit)
+                problems.push(`input "mount-paths": ${p.path} ${why}; ${remedy}`);
+            else
+                skipped.push(`${p.path} (${p.source}): ${why}`);
+        };
+        const reason = unmountableReason(p.path);
+        if (reason) {
+            skip(`cannot be mounted: ${reason}`, 'mount a directory below it instead');
+            continue;
+        }
+        if (!(await exists(p.path))) {
+            skip('is not a directory that exists', 'create it before this step, or remove it');
+            continue;
+        }
+        let source;
+        try {
+            source = options.translate(p.path);
+        }
+        catch {
+            skip(`is not on a volume or bind mount of the job container ${options.translate.container?.name ?? ''}`.trimEnd(), 'use a path the job container mounts');
+            continue;
+        }
+        mounts.push({ Type: 'bind', Source: source, Target: p.path });
+    }
+    if (problems.length)
+        throw new Error(problems.join('\n'));
+    return { mounts, skipped };
+}
+
 ;// CONCATENATED MODULE: ./src/like-runner/network.ts
 /**
  * Runs in the daemon's container just before dockerd (part of the init script; "$@" is the dockerd command).
@@ -4692,81 +4374,6 @@ function proxyEnvironment(env, registry, extraDirect = []) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/like-runner/mounts.ts
-// The job's paths inside the daemon's container at the same paths: a bind mount the job asks the inner daemon for
-// (`-v "$GITHUB_WORKSPACE:/src"`, compose's `./data:/data`) is resolved in the daemon's container, so the same path
-// must hold the same files there. In a container job the paths the job sees are translated to the engine host's.
-
-
-/** The job's own paths on this CI system, in a fixed order. */
-function jobPaths(job, env) {
-    const found = [];
-    const add = (path, source) => {
-        if (path?.startsWith('/'))
-            found.push({ path: normalize(path), source, explicit: false });
-    };
-    if (env.GITHUB_ACTIONS === 'true' || env.GITHUB_WORKSPACE) {
-        add(env.GITHUB_WORKSPACE ?? job.workspace, 'GITHUB_WORKSPACE');
-        add(env.RUNNER_TEMP ?? job.tempDir, 'RUNNER_TEMP');
-        add(env.RUNNER_TOOL_CACHE, 'RUNNER_TOOL_CACHE');
-    }
-    if (env.GITLAB_CI === 'true' || env.CI_PROJECT_DIR) {
-        add(env.CI_BUILDS_DIR, 'CI_BUILDS_DIR');
-        add(env.CI_PROJECT_DIR ?? job.workspace, 'CI_PROJECT_DIR');
-    }
-    return found;
-}
-/** Drops duplicates and paths inside another one (the outer mount already carries them). */
-function outermost(paths) {
-    const kept = [];
-    for (const p of [...paths].sort((a, b) => a.path.length - b.path.length)) {
-        if (kept.some((k) => p.path === k.path || p.path.startsWith(`${k.path}/`)))
-            continue;
-        kept.push(p);
-    }
-    return paths.filter((p) => kept.includes(p));
-}
-/**
- * Bind mounts at identical paths for the job's paths (when asked) and the extra ones. A job path that cannot be
- * mounted (missing, a system directory, not on a mount of the job container) is skipped with a note; an explicit
- * one is an error that names the input.
- */
-async function planJobMounts(options) {
-    const exists = options.exists ?? (async (p) => (await (0,promises_.stat)(p).catch(() => undefined))?.isDirectory() ?? false);
-    const skipped = [];
-    const mounts = [];
-    const problems = [];
-    for (const p of outermost(options.paths)) {
-        const skip = (why, remedy) => {
-            if (p.explicit)
-                problems.push(`input "mount-paths": ${p.path} ${why}; ${remedy}`);
-            else
-                skipped.push(`${p.path} (${p.source}): ${why}`);
-        };
-        const reason = unmountableReason(p.path);
-        if (reason) {
-            skip(`cannot be mounted: ${reason}`, 'mount a directory below it instead');
-            continue;
-        }
-        if (!(await exists(p.path))) {
-            skip('is not a directory that exists', 'create it before this step, or remove it');
-            continue;
-        }
-        let source;
-        try {
-            source = options.translate(p.path);
-        }
-        catch {
-            skip(`is not on a volume or bind mount of the job container ${options.translate.container?.name ?? ''}`.trimEnd(), 'use a path the job container mounts');
-            continue;
-        }
-        mounts.push({ Type: 'bind', Source: source, Target: p.path });
-    }
-    if (problems.length)
-        throw new Error(problems.join('\n'));
-    return { mounts, skipped };
-}
-
 ;// CONCATENATED MODULE: ./src/like-runner/extras.ts
 
 
@@ -4794,9 +4401,71 @@ async function dindExtras(o) {
 var background_forwarder = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./src/background/run-check.ts + 1 modules
 var run_check = __nccwpck_require__(79);
-;// CONCATENATED MODULE: ./src/daemon/dind.ts
-// dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
-// volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
+;// CONCATENATED MODULE: ./src/daemon/iptables.ts
+// The iptables backend of the job's dockerd, chosen the way docker's own dockerd-entrypoint.sh chooses it (the
+// official image's entrypoint, which our init replaces): DOCKER_IPTABLES_LEGACY when the image sets it; legacy when
+// the network namespace already holds legacy tables (mixing both backends breaks forwarding); else the image's
+// default (nft on current images), with nf_tables loaded, and legacy only when nft does not work at all.
+// The official image keeps its legacy tools in /usr/local/sbin/.iptables-legacy; Debian- and Alpine-style images
+// name them iptables-legacy and friends, which get the same kind of directory. A fragment of the init script
+// (POSIX sh, runs under `set -e`).
+/** Where the legacy tools are put first on PATH for images that have no such directory of their own. */
+const LEGACY_DIR = '/run/setup-dind-iptables-legacy';
+const IPTABLES_CHOICE = `sd_legacy_tools() {
+  [ -d /usr/local/sbin/.iptables-legacy ] && { echo /usr/local/sbin/.iptables-legacy; return 0; }
+  command -v iptables-legacy >/dev/null 2>&1 || return 1
+  mkdir -p ${LEGACY_DIR}
+  for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+    b=$(command -v "\${t%%tables*}tables-legacy\${t#*tables}" 2>/dev/null) && ln -sf "$b" "${LEGACY_DIR}/$t"
+  done
+  echo ${LEGACY_DIR}
+}
+sd_legacy=
+sd_why=
+if [ -n "\${DOCKER_IPTABLES_LEGACY+x}" ]; then
+  sd_legacy=$DOCKER_IPTABLES_LEGACY; sd_why='DOCKER_IPTABLES_LEGACY is set'
+  if [ -n "$sd_legacy" ]; then modprobe ip_tables 2>/dev/null || :; modprobe ip6_tables 2>/dev/null || :; else modprobe nf_tables 2>/dev/null || :; fi
+elif (for f in /proc/net/ip_tables_names /proc/net/ip6_tables_names /proc/net/arp_tables_names; do
+        if b=$(cat "$f" 2>/dev/null) && [ -n "$b" ]; then exit 0; fi
+      done; exit 1); then
+  sd_legacy=1; sd_why='legacy iptables tables are loaded'
+elif ! iptables -nL >/dev/null 2>&1; then
+  modprobe nf_tables 2>/dev/null || :
+  if ! iptables -nL >/dev/null 2>&1; then
+    modprobe ip_tables 2>/dev/null || :; modprobe ip6_tables 2>/dev/null || :
+    if d=$(sd_legacy_tools) && "$d/iptables" -nL >/dev/null 2>&1; then sd_legacy=1; sd_why='the default iptables does not work, legacy does'; fi
+  fi
+fi
+if [ -n "$sd_legacy" ]; then
+  if d=$(sd_legacy_tools); then export PATH="$d:$PATH"; else echo "setup-dind: iptables-legacy is wanted ($sd_why), but this image has none; keeping its default iptables" >&2; fi
+fi
+# Said only where there is an iptables (an image without one says nothing here; its dockerd speaks for itself).
+if command -v iptables >/dev/null 2>&1; then echo "setup-dind: $(iptables --version 2>&1)\${sd_why:+ ($sd_why)}" >&2; fi`;
+
+;// CONCATENATED MODULE: ./src/daemon/api-version.ts
+// Which clients the job's daemon accepts. Docker 29.0 to 29.2 refuse clients older than API 1.44 (Docker 25), and
+// 29.3 and later those older than 1.40: a runner's or a job image's docker CLI from Debian 12 or Ubuntu 22.04
+// (docker.io 20.10, API 1.41), an old docker-compose or a pinned DOCKER_API_VERSION would fail with "client version
+// 1.41 is too old". The job's daemon is private to the job, so it accepts every API version the daemon still
+// implements: DOCKER_MIN_API_VERSION in the dind container's environment, which dockerd reads since 25.0 (older
+// daemons ignore it, and accept 1.12 and later anyway). A "min-api-version" in input daemon-config (Docker 29 and
+// later know that key) wins over it, as dockerd lets daemon.json win over the variable.
+/** The oldest API version Docker 25 to 29 can be told to serve (their MinAPIVersion). */
+const MIN_API_VERSION = '1.24';
+/** The dind container's environment for the API floor. */
+const apiVersionEnvironment = () => [`DOCKER_MIN_API_VERSION=${MIN_API_VERSION}`];
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(75);
+;// CONCATENATED MODULE: ./src/cache/data-root.ts
+// data-root snapshots that keep what overlay layers need: extended attributes (trusted.overlay.opaque marks a
+// directory a later layer replaced), whiteout devices, owners by number. The engine's archive API keeps none of the
+// trusted.* attributes, so the tar is made by GNU tar in a short-lived container of the dind image that mounts the
+// daemon's volume, and unpacked by the daemon's own container before dockerd starts (seedScript in its init script;
+// a helper container where that cannot be: another runtime, a remote engine). It streams through a FIFO in the
+// per-job directory, which those containers mount.
+// Runtime state never enters a snapshot: containers (with their restart policies), networks, containerd's task
+// state, volumes and temporary files are left out, and the daemon is pruned before it stops.
 
 
 
@@ -4804,13 +4473,328 @@ var run_check = __nccwpck_require__(79);
 
 
 
+const data_root_run = (0,external_node_util_namespaceObject.promisify)(external_node_child_process_.execFile);
+/** Where the helper sees the daemon's volume and the per-job directory. */
+const DATA = '/var/lib/docker';
+const JOB = '/run/setup-dind';
+/** Paths under the data root a snapshot leaves out: runtime state, and volumes (data of the job, not of the cache). */
+const SNAPSHOT_EXCLUDES = [
+    './containers', './network', './runtimes', './tmp', './volumes', './swarm', './image/*/layerdb/mounts',
+    './containerd/daemon/io.containerd.runtime.v2.task', './containerd/daemon/io.containerd.sandbox.controller.v1.shim',
+    './engine-id',
+];
+/** What a save leaves out: with cache-volumes the daemon's volumes stay in (named ones: anonymous volumes go with their containers). */
+const snapshotExcludes = (volumes = false) => (volumes ? SNAPSHOT_EXCLUDES.filter((x) => x !== './volumes') : SNAPSHOT_EXCLUDES);
+/** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
+const NO_GNU_TAR = 90;
+const NO_GNU_TAR_MESSAGE = 'this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)';
+// Shell pieces both scripts use (the helper's, and the daemon's init when it unpacks itself).
+const HAS_GNU_TAR = "tar --version 2>/dev/null | grep -q 'GNU tar'";
+const NO_GNU_TAR_SAY = `echo "setup-dind: ${NO_GNU_TAR_MESSAGE}" >&2`;
+/** Exits 91 when `fifo` (a shell word) is not a FIFO here: the engine's host sees another file system. */
+const fifoOr91 = (fifo) => `[ -p "${fifo}" ] || { echo "setup-dind: ${fifo} is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }`;
+const EXTRACT = "tar --extract --read-full-records --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions";
+/**
+ * The helper's script: `save` writes the data root into the FIFO, `restore` unpacks the FIFO into it. A fixed text:
+ * the FIFO's path and the excludes arrive as arguments.
+ */
+const SNAPSHOT_SCRIPT = `set -e
+mode=$1 fifo=$2; shift 2
+${HAS_GNU_TAR} || { ${NO_GNU_TAR_SAY}; exit ${NO_GNU_TAR}; }
+${fifoOr91('$fifo')}
+cd ${DATA}
+if [ "$mode" = save ]; then
+  for x in "$@"; do set -- "$@" "--exclude=$x"; shift; done
+  exec tar --create --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --sparse --anchored "$@" .
+fi
+exec ${EXTRACT} --file="$fifo"`;
+function helperSpec(place, mode, fifoName) {
+    return {
+        name: `${place.volume}-${mode}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`,
+        Image: place.image,
+        Entrypoint: ['sh', '-c', SNAPSHOT_SCRIPT, 'setup-dind-snapshot'],
+        Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? snapshotExcludes(place.volumes) : [])],
+        Labels: place.labels,
+        HostConfig: {
+            // Reading and writing trusted.* attributes needs CAP_SYS_ADMIN; nothing else beyond Docker's defaults.
+            CapAdd: ['SYS_ADMIN'],
+            NetworkMode: 'none',
+            Mounts: [
+                { Type: 'volume', Source: place.volume, Target: DATA, ...(mode === 'save' ? { ReadOnly: true } : {}) },
+                { Type: 'bind', Source: place.hostJobDir, Target: JOB },
+            ],
+        },
+    };
+}
+class SnapshotError extends Error {
+}
+/** A FIFO `<stem>.fifo` in the job directory, the runner's alone. */
+async function makeFifo(jobDir, stem = `snapshot-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`) {
+    const name = `${stem}.fifo`;
+    const path = (0,external_node_path_.join)(jobDir, name);
+    await data_root_run('mkfifo', ['-m', '600', path]);
+    return { name, path };
+}
+/** Opens and closes the other end, so an open still waiting for a helper that died returns (and fails). */
+async function unblock(path, flags) {
+    const handle = await (0,promises_.open)(path, flags | external_node_fs_.constants.O_NONBLOCK).catch(() => undefined);
+    await handle?.close();
+}
+/** Runs the helper to its end; a SnapshotError with its output when it fails. */
+async function data_root_runHelper(place, spec, onExit) {
+    const { engine } = place;
+    const id = await engine.createContainer(spec);
+    try {
+        await engine.startContainer(id);
+        const code = await engine.waitContainer(id);
+        await onExit();
+        if (code !== 0) {
+            const output = (await engine.containerLogs(id, 20).catch(() => '')).trim();
+            throw new SnapshotError(`${spec.Cmd[0]} of the data root failed (exit ${code})${output ? `: ${output}` : ''}`);
+        }
+    }
+    finally {
+        await engine.removeContainer(id).catch(() => undefined);
+    }
+}
+/**
+ * The daemon's (stopped) data root as a tar in a FIFO, written by the helper container. A directory backend's zstd
+ * reads it there; a stream consumer gets a stream that ends only when the helper exited 0 (a tar cut short errors
+ * instead of ending). Either way no backend ever stores a truncated snapshot as an entry.
+ */
+async function snapshotDataRoot(place) {
+    const fifo = await makeFifo(place.jobDir);
+    let readerDone;
+    const made = data_root_runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
+        await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
+        await readerDone;
+    }).finally(async () => {
+        // A helper that never started or never opened the FIFO: a reader waiting in its open gets the end of the file.
+        await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
+        await (0,promises_.rm)(fifo.path, { force: true });
+    });
+    made.catch(() => undefined);
+    return {
+        fifo: fifo.path,
+        made,
+        stream: () => {
+            const out = new external_node_stream_.PassThrough();
+            const reader = (0,external_node_fs_.createReadStream)(fifo.path);
+            reader.on('error', (e) => out.destroy(e));
+            reader.pipe(out, { end: false });
+            readerDone = new Promise((resolve) => reader.on('close', resolve));
+            made.then(() => out.end(), (e) => out.destroy(e));
+            return out;
+        },
+    };
+}
+/**
+ * Unpacks a snapshot tar into the daemon's volume (before dockerd starts). The source's own child process (zstd, for
+ * a directory entry) writes into the FIFO: the tar never passes through Node.
+ */
+async function restoreDataRootSnapshot(place, tar) {
+    const fifo = await makeFifo(place.jobDir);
+    try {
+        const written = tar.writeTo(fifo.path);
+        written.catch(() => undefined);
+        try {
+            await data_root_runHelper(place, helperSpec(place, 'restore', fifo.name), async () => undefined);
+        }
+        finally {
+            // A helper that never opened the FIFO (or stopped early): the writer's open returns, and its writes fail.
+            await release(fifo.path, written);
+        }
+        await written;
+    }
+    finally {
+        await (0,promises_.rm)(fifo.path, { force: true });
+    }
+}
+/**
+ * The daemon's own container unpacks a snapshot (a root image through runc on a local engine): its init script runs
+ * this before dockerd, so no helper container is created and started, and the backend's lookup (a download, from a
+ * cache service) runs while the engine creates and starts the daemon's container. The hand-over goes through files
+ * in the job directory named by SETUP_DIND_RESTORE:
+ *   .fifo     the tar, written by the runner's zstd (or cat); made before the container is created
+ *   .plan     the runner's word: "data" (the tar comes through the FIFO) or "none" (no entry: start cold)
+ *   .status   tar's exit code, from the init script (90: no GNU tar, 93: no plan in time)
+ *   .verdict  the runner's word after its writer ended: "keep", or "discard" (zstd failed: the tar may be cut short or
+ *             corrupt even when tar itself succeeded); anything but "keep" empties the data root again
+ *   .done     the init script is through: a container started again (docker restart) keeps its data root as it is
+ * A FIFO that is not there (the engine sees another file system) ends the container with 91: the runner replaces it
+ * by a cold one when it had an entry to give; without one the job's daemon could not work there anyway (its socket and
+ * files are in the same directory), and main reports the container's exit. SETUP_DIND_RESTORE_WAIT bounds each wait
+ * for a word of the runner: a runner that is gone leaves a cold daemon. Only tar's open of the FIFO waits for the
+ * runner's writer without a bound (the runner opens it at once after "data"; post's removal ends a container whose
+ * runner died in between).
+ */
+const SEED_ENV = 'SETUP_DIND_RESTORE';
+const seedScript = (run = JOB, data = DATA) => `if [ -n "\${${SEED_ENV}:-}" ] && [ ! -e "${run}/$${SEED_ENV}.done" ]; then
+  r="${run}/$${SEED_ENV}" d="${data}" rc=0 t=0.02 w="\${${SEED_ENV}_WAIT:-600}"
+  m=$((w * 50))
+  ${fifoOr91('$r.fifo')}
+  seed_wait() {
+    n=0
+    while [ ! -s "$1" ]; do
+      [ "$n" -lt "$m" ] || return 1
+      sleep "$t" 2>/dev/null || { t=1 m=$w; }
+      n=$((n + 1))
+    done
+  }
+  if ! seed_wait "$r.plan"; then
+    echo "setup-dind: no word from the runner on the data-root restore within $w s; the daemon starts cold" >&2
+    echo 93 > "$r.status.tmp" && mv -f "$r.status.tmp" "$r.status"
+  elif [ "$(cat "$r.plan")" = data ]; then
+    if ${HAS_GNU_TAR}; then
+      ${EXTRACT} --file="$r.fifo" --directory="$d" || rc=$?
+    else
+      ${NO_GNU_TAR_SAY}; rc=${NO_GNU_TAR}
+    fi
+    echo "$rc" > "$r.status.tmp" && mv -f "$r.status.tmp" "$r.status"
+    if [ "$rc" = 0 ]; then { seed_wait "$r.verdict" && [ "$(cat "$r.verdict")" = keep ]; } || rc=94; fi
+    if [ "$rc" != 0 ]; then
+      echo "setup-dind: the data-root restore was not completed (status $rc); what it wrote is removed and the daemon starts cold" >&2
+      rm -rf "$d"/* "$d"/.[!.]* "$d"/..?* || :
+      [ -z "$(ls -A "$d")" ] || { echo "setup-dind: could not empty $d" >&2; exit 92; }
+    fi
+  fi
+  : > "$r.done"
+fi
+`;
+/**
+ * The cache's restore run through the daemon's init script. `restore` runs the backend's restore with the consumer it
+ * is given (and `waited`, the milliseconds the consumer spent waiting for the container, which are not the
+ * restore's); it resolves false when the restore failed (a missing entry is no failure). The lookup starts now.
+ */
+async function seedDaemon(jobDir, waitSeconds, restore, pollMs = 20) {
+    const name = `restore-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const base = (0,external_node_path_.join)(jobDir, name);
+    const { path: fifo } = await makeFifo(jobDir, name);
+    let startedOne = () => undefined;
+    const container = new Promise((resolve) => (startedOne = resolve));
+    let waitedMs = 0;
+    let abandoned = false;
+    const consume = async (tar) => {
+        // Too late (the restore's deadline passed, or no container started): the init script was told "none" already.
+        if (abandoned)
+            throw new SnapshotError('no daemon container was started');
+        if (!(await decide(base, 'plan', 'data')))
+            throw new SnapshotError('the daemon had started cold before the entry was found');
+        const written = tar.writeTo(fifo);
+        // The verdict follows the writer at once: the init script reads it as soon as its tar is done.
+        const verdict = written.then(() => decide(base, 'verdict', 'keep'), () => decide(base, 'verdict', 'discard'));
+        const waiting = performance.now();
+        const target = await container;
+        waitedMs = performance.now() - waiting;
+        const status = target ? await initStatus(target, `${base}.status`, pollMs, waitSeconds * 1000) : undefined;
+        if (status !== 0) {
+            // The init script never opened the FIFO, or stopped reading: the writer's open returns and its writes fail.
+            await release(fifo, written);
+            await verdict;
+            throw new SnapshotError(target ? await whyNotUnpacked(target, status) : 'no daemon container was started');
+        }
+        await written;
+        await verdict;
+    };
+    const outcome = restore(consume, () => waitedMs).catch(() => false);
+    // No entry, or a failure before any tar: the init script goes on at once (a "data" written before stays).
+    const done = outcome.then(async (kept) => {
+        await decide(base, 'plan', 'none');
+        if (!kept)
+            await decide(base, 'verdict', 'discard');
+        return kept;
+    });
+    return {
+        env: [`${SEED_ENV}=${name}`, `${SEED_ENV}_WAIT=${waitSeconds}`],
+        started: async (target) => {
+            startedOne(target);
+            if (await done)
+                return true;
+            // Gone or stopped: replace it. An engine that does not answer this once: keep it (main's wait decides).
+            const c = await target.engine.inspectContainer(target.id).then((x) => x ?? null, () => undefined);
+            return c !== null && c?.running !== false;
+        },
+        // The phase fails at once: a lookup still running (a download) ends on its own, and its tar is refused.
+        abandon: async () => {
+            abandoned = true;
+            startedOne(undefined);
+            await decide(base, 'plan', 'none').catch(() => undefined);
+        },
+    };
+}
+/**
+ * Writes the runner's word once: the first word stands (a hard link never replaces a file), and appears whole.
+ * True when this word is the one that stands.
+ */
+async function decide(base, kind, value) {
+    const final = `${base}.${kind}`;
+    const temporary = `${final}.${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`;
+    await (0,promises_.writeFile)(temporary, `${value}\n`, { mode: 0o644 });
+    try {
+        await (0,promises_.link)(temporary, final);
+        return true;
+    }
+    catch (e) {
+        if (e.code !== 'EEXIST')
+            throw e;
+        return (await (0,promises_.readFile)(final, 'utf8')).trim() === value;
+    }
+    finally {
+        await (0,promises_.rm)(temporary, { force: true });
+    }
+}
+/**
+ * Ends a writer that waits to open the FIFO or writes into it with no reader: opens and closes the reading end until
+ * the writer settled (its open may come after one such open).
+ */
+async function release(fifo, written) {
+    let settled = false;
+    const done = written.then(() => (settled = true), () => (settled = true));
+    for (let i = 0; i < 200 && !settled; i++) {
+        await unblock(fifo, external_node_fs_.constants.O_RDONLY);
+        await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 50))]);
+    }
+}
+/**
+ * tar's exit code from the init script; 'exited' when its container stopped running (or is gone) before it wrote
+ * one; 'late' when nothing came within `limitMs` (the init script's own bound on its waits).
+ */
+async function initStatus(target, file, pollMs, limitMs) {
+    const read = async () => (await (0,promises_.readFile)(file, 'utf8').catch(() => '')).trim();
+    const until = performance.now() + limitMs;
+    for (let i = 1; performance.now() < until; i++) {
+        const text = await read();
+        if (text)
+            return Number(text);
+        // Asking the engine costs more than a look at the file: every quarter of a second. An engine that does not
+        // answer this once says nothing about the container.
+        if (i % Math.max(1, Math.round(250 / pollMs)) === 0) {
+            const c = await target.engine.inspectContainer(target.id).then((x) => x ?? null, () => undefined);
+            if (c === null || c?.running === false) {
+                const last = await read();
+                return last ? Number(last) : 'exited';
+            }
+        }
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+    return 'late';
+}
+async function whyNotUnpacked(target, status) {
+    if (status === 'late')
+        return 'the daemon\'s container said nothing about the unpack in time';
+    if (status === NO_GNU_TAR)
+        return NO_GNU_TAR_MESSAGE;
+    if (status === 93)
+        return 'the daemon\'s container had no word from the runner in time';
+    const output = (await target.engine.containerLogs(target.id, 10).catch(() => '')).trim().split('\n').filter((l) => /tar|setup-dind/.test(l)).join(' / ');
+    if (status === 'exited') {
+        const c = await target.engine.inspectContainer(target.id).catch(() => undefined);
+        return `the daemon's container ended before it unpacked the entry${c ? ` (exit ${c.exitCode})` : ''}${output ? `: ${output}` : ''}`;
+    }
+    return `unpacking in the daemon's container failed (tar exit ${status})${output ? `: ${output}` : ''}`;
+}
 
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/daemon/dind-plan.ts
 
 
 
@@ -4966,6 +4950,101 @@ function describeGrant(strategy, inputs, withheld) {
             return `the ${inputs.dind.runtime} runtime, no added capabilities`;
     }
 }
+
+;// CONCATENATED MODULE: ./src/daemon/dind-attach.ts
+// dind mode, attach: the daemon started earlier in this job, reached through its socket or its TLS port, with the
+// health checks main runs while it waits (its container gone, restarted or exited).
+
+
+
+
+
+
+
+/** The daemon started earlier in this job: its endpoint (recorded in state for post), outputs and health checks. */
+async function attachDind(inputs, state, s, platform) {
+    if (!s.outer || !s.containerId || !s.jobDir)
+        throw new Error('the dind container was not started');
+    const engine = new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.outer));
+    const id = s.containerId;
+    let endpoint = { address: { kind: 'unix', path: (0,external_node_path_.join)(s.jobDir, 'docker.sock') } };
+    const outputs = { 'container-id': id };
+    if (inputs.dind.tcp) {
+        const certPath = (0,external_node_path_.join)(s.jobDir, 'tls', 'client');
+        if (s.containerJob && s.network) {
+            // The job container reaches the daemon by name on the job's network (the server certificate names it).
+            endpoint = { address: { kind: 'tcp', host: (0,session_session/* objectName */.Hd)(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
+        }
+        else {
+            const c = s.placement?.tlsHostPort ? undefined : await engine.inspectContainer(id);
+            const port = s.placement?.tlsHostPort ?? placementOf(c, s.network?.name).tlsHostPort;
+            // A container that died before its port was read (a rootless image whose rootlesskit fails at once): why.
+            if (!port)
+                throw new Error(`the dind daemon will not become ready: ${(await whyNotRunning(engine, id, inputs)) ?? `its container ${id.slice(0, 12)} has no published TLS port (state: ${c?.status})`}`);
+            endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
+        }
+        outputs['cert-path'] = certPath;
+    }
+    state.update({ endpoint: (0,endpoint_endpoint/* saveEndpoint */.HF)(endpoint) });
+    const { address } = s.placement ?? placementOf(await engine.inspectContainer(id), s.network?.name);
+    if (address)
+        outputs['daemon-address'] = address;
+    return {
+        endpoint,
+        outputs,
+        facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
+        afterReady: inputs.integration.forwardPorts && address
+            ? () => (s.forwarder?.ready
+                ? (0,background_forwarder/* forwarderFollowing */.Wi)({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address)
+                : (0,background_forwarder/* startPortForwarding */.x$)({ endpoint, target: address, jobDir: s.jobDir, state, log: platform.log, env: platform.env }))
+            : undefined,
+        giveUp: () => whyNotRunning(engine, id, inputs),
+        logTail: (lines) => engine.containerLogs(id, lines),
+    };
+}
+/** Why the daemon's container cannot bring the daemon up any more (gone, restarted, exited), or undefined. */
+async function whyNotRunning(engine, id, inputs) {
+    const c = await engine.inspectContainer(id);
+    if (!c)
+        return 'its container was removed';
+    if (c.restartCount > 0)
+        return `its container restarted ${c.restartCount} time(s)`;
+    if (c.running)
+        return undefined;
+    const remedy = inputs.dind.rootless ? rootlessRemedy(await engine.containerLogs(id, 30).catch(() => '')) : undefined;
+    return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}${remedy ? `: ${remedy}` : ''}`;
+}
+/** Where a started container is: its IP address (on `network` when given, else its first) and its published TLS port. */
+function placementOf(c, network) {
+    return {
+        address: c ? ((network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0]) : undefined,
+        tlsHostPort: c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/daemon/dind.ts
+// dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
+// volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
+// This file starts it (volume, network, files, the first plan the engine accepts, the background helpers); the
+// plans are dind-plan.ts, the attach in main dind-attach.ts.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
 /**
  * dind mode. `locate` gives the engine the phase located: the outer engine that runs the dind container (start
  * records it in state, so attach and post use that record, never DOCKER_HOST).
@@ -5175,66 +5254,6 @@ async function replaceVolume(engine, id, spec, labels, state) {
     const replaced = await engine.createContainer(spec);
     state.update({ containerId: replaced, startRequestedAt: Date.now() });
     return replaced;
-}
-/** The daemon started earlier in this job: its endpoint (recorded in state for post), outputs and health checks. */
-async function attachDind(inputs, state, s, platform) {
-    if (!s.outer || !s.containerId || !s.jobDir)
-        throw new Error('the dind container was not started');
-    const engine = new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.outer));
-    const id = s.containerId;
-    let endpoint = { address: { kind: 'unix', path: (0,external_node_path_.join)(s.jobDir, 'docker.sock') } };
-    const outputs = { 'container-id': id };
-    if (inputs.dind.tcp) {
-        const certPath = (0,external_node_path_.join)(s.jobDir, 'tls', 'client');
-        if (s.containerJob && s.network) {
-            // The job container reaches the daemon by name on the job's network (the server certificate names it).
-            endpoint = { address: { kind: 'tcp', host: (0,session_session/* objectName */.Hd)(s.session), port: TLS_PORT_NUMBER }, tlsCertPath: certPath };
-        }
-        else {
-            const c = s.placement?.tlsHostPort ? undefined : await engine.inspectContainer(id);
-            const port = s.placement?.tlsHostPort ?? placementOf(c, s.network?.name).tlsHostPort;
-            // A container that died before its port was read (a rootless image whose rootlesskit fails at once): why.
-            if (!port)
-                throw new Error(`the dind daemon will not become ready: ${(await whyNotRunning(engine, id, inputs)) ?? `its container ${id.slice(0, 12)} has no published TLS port (state: ${c?.status})`}`);
-            endpoint = { address: { kind: 'tcp', host: '127.0.0.1', port: Number(port) }, tlsCertPath: certPath };
-        }
-        outputs['cert-path'] = certPath;
-    }
-    state.update({ endpoint: (0,endpoint_endpoint/* saveEndpoint */.HF)(endpoint) });
-    const { address } = s.placement ?? placementOf(await engine.inspectContainer(id), s.network?.name);
-    if (address)
-        outputs['daemon-address'] = address;
-    return {
-        endpoint,
-        outputs,
-        facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
-        afterReady: inputs.integration.forwardPorts && address
-            ? () => (s.forwarder?.ready
-                ? (0,background_forwarder/* forwarderFollowing */.Wi)({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address)
-                : (0,background_forwarder/* startPortForwarding */.x$)({ endpoint, target: address, jobDir: s.jobDir, state, log: platform.log, env: platform.env }))
-            : undefined,
-        giveUp: () => whyNotRunning(engine, id, inputs),
-        logTail: (lines) => engine.containerLogs(id, lines),
-    };
-}
-/** Why the daemon's container cannot bring the daemon up any more (gone, restarted, exited), or undefined. */
-async function whyNotRunning(engine, id, inputs) {
-    const c = await engine.inspectContainer(id);
-    if (!c)
-        return 'its container was removed';
-    if (c.restartCount > 0)
-        return `its container restarted ${c.restartCount} time(s)`;
-    if (c.running)
-        return undefined;
-    const remedy = inputs.dind.rootless ? rootlessRemedy(await engine.containerLogs(id, 30).catch(() => '')) : undefined;
-    return `its container exited with code ${c.exitCode}${c.error ? ` (${c.error})` : ''}${remedy ? `: ${remedy}` : ''}`;
-}
-/** Where a started container is: its IP address (on `network` when given, else its first) and its published TLS port. */
-function placementOf(c, network) {
-    return {
-        address: c ? ((network ? c.addresses[network] : undefined) ?? Object.values(c.addresses)[0]) : undefined,
-        tlsHostPort: c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort,
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/daemon/existing.ts
@@ -7736,7 +7755,7 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(543);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(85);
 /* harmony import */ var _background_forwarder_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(770);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.

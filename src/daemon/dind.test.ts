@@ -5,7 +5,8 @@ import type { DaemonSeed } from '../cache/data-root.js';
 import type { ContainerSpec, EngineClient } from '../engine/client.js';
 import { memoryPlatform } from '../platform/memory.js';
 import { StateRecorder } from '../state.js';
-import { INIT_SCRIPT, NESTED_DOCKERD_CAPABILITIES, type VolumeRestore, describeGrant, planDind, startFirstAccepted, withheldCapabilities } from './dind.js';
+import { INIT_SCRIPT, NESTED_DOCKERD_CAPABILITIES, describeGrant, planDind, withheldCapabilities } from './dind-plan.js';
+import { type VolumeRestore, startFirstAccepted } from './dind.js';
 
 const inputs = (given: Partial<Record<InputName, string>> = {}) =>
   parseInputs((name) => given[name] ?? (name === 'job-status' ? 'success' : INPUT_DEFAULTS[name]));

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { INIT_SCRIPT } from './dind.js';
+import { INIT_SCRIPT } from './dind-plan.js';
 import { IPTABLES_CHOICE } from './iptables.js';
 
 describe('the init script', () => {

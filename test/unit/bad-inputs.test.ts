@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
-import { INIT_SCRIPT, planDind } from '../../src/daemon/dind.js';
+import { INIT_SCRIPT, planDind } from '../../src/daemon/dind-plan.js';
 import { resolveEngine } from '../../src/endpoint/endpoint.js';
 import { INPUT_DEFAULTS, InputError, type InputName, type Inputs, parseInputs, splitArguments } from '../../src/inputs/inputs.js';
 import { checkRegistryEarly } from '../../src/registry/apply.js';

@@ -53,7 +53,7 @@ describe('action.yml', () => {
 
   it('declares every output the code sets', () => {
     const set = new Set<string>();
-    for (const file of ['src/phases.ts', 'src/daemon/dind.ts', 'src/registry/apply.ts', 'src/cache/outputs.ts', 'src/builder/apply.ts']) {
+    for (const file of ['src/phases.ts', 'src/daemon/dind.ts', 'src/daemon/dind-attach.ts', 'src/registry/apply.ts', 'src/cache/outputs.ts', 'src/builder/apply.ts']) {
       const text = readFileSync(join(root, file), 'utf8');
       for (const m of text.matchAll(/'((?:docker-host|daemon-version|api-version|storage-driver|ready-seconds|container-id|daemon-address|cert-path|buildkitd-config|cache-hit|cache-matched-key|cache-key|buildx-builder))'/g)) set.add(m[1]!);
     }
