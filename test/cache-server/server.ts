@@ -45,6 +45,10 @@
 // 'read' is a GITHUB_TOKEN without `actions: write`: listing works, DELETE answers 403 "Resource not accessible by
 // integration" as GitHub does. Another repository than `repository` is 404. Entries made through the cache
 // service get the ref in `ref` at the time they are created (the real service takes it from the runtime token).
+//
+// One module per API: twirp.ts (the cache service), blob.ts (the Azure blob upload/download), rest.ts (the REST cache
+// management); common.ts holds their shared types and helpers. This file keeps the state, the fault plan, the routing
+// and the proxy (absolute-URI requests and CONNECT tunnels), and composes them.
 
 import { randomBytes, createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -52,7 +56,6 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
 import { twirpApi } from './twirp.js';
 import { blobApi } from './blob.js';
 import { restApi } from './rest.js';
