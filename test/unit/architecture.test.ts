@@ -1,6 +1,7 @@
 // The rules of docs/architecture.md, checked on the product modules of src/ (tests excluded): no import circle
 // between modules, no circle between units (each folder of src/ and each module at its root is one unit), settings
-// modules import only leaves, and no function longer than MAX_FUNCTION_LINES. Imports are read by the TypeScript
+// modules import only leaves, and no function longer than MAX_FUNCTION_LINES; and no file of bench/ longer than
+// MAX_BENCH_LINES. Imports are read by the TypeScript
 // compiler (ts.preProcessFile), never by a regex over the text; type-only imports count: they tie modules together
 // just the same. The checks are plain functions, also run on small made-up inputs so that they are seen to fail.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,6 +12,9 @@ import { describe, expect, it } from 'vitest';
 const SRC = join(import.meta.dirname, '..', '..', 'src');
 /** A function longer than this does several things in a row: split it along them. */
 const MAX_FUNCTION_LINES = 80;
+const BENCH = join(import.meta.dirname, '..', '..', 'bench');
+/** A benchmark file longer than this mixes concerns: split what it shares into modules of bench/. */
+const MAX_BENCH_LINES = 350;
 
 type Graph = Map<string, string[]>;
 
@@ -143,6 +147,18 @@ function longFunctions(file: string, text: string, max: number): string[] {
   return found;
 }
 
+/** The files among `texts` (name -> text) longer than `max` lines, as "name (n lines)". */
+function longFiles(texts: Record<string, string>, max: number): string[] {
+  return Object.entries(texts)
+    .map(([file, text]) => [file, text.split('\n').length - (text.endsWith('\n') ? 1 : 0)] as const)
+    .filter(([, lines]) => lines > max)
+    .map(([file, lines]) => `${file} (${lines} lines)`);
+}
+
+/** The .ts files of bench/ with their text. */
+const benchFiles = (): Record<string, string> =>
+  Object.fromEntries(readdirSync(BENCH).filter((f) => f.endsWith('.ts')).sort().map((f) => [f, readFileSync(join(BENCH, f), 'utf8')]));
+
 const g = (edges: Record<string, string[]>): Graph => new Map(Object.entries(edges));
 
 /** The shared leaves of src/: small helpers every parser may use. */
@@ -173,6 +189,12 @@ describe('the checks themselves', () => {
     expect(longFunctions('x.ts', text, 6)).toEqual(['x.ts:1 big (13 lines)']);
     expect(longFunctions('x.ts', text, 5)).toEqual(['x.ts:1 big (13 lines)', 'x.ts:7 inner (6 lines)']);
     expect(longFunctions('x.ts', text, 13)).toEqual([]);
+  });
+
+  it('find a file that is too long, counting its lines with or without a final newline', () => {
+    const lines = (n: number) => Array.from({ length: n }, (_, i) => `const x${i} = ${i};`).join('\n');
+    expect(longFiles({ 'a.ts': lines(351) + '\n', 'b.ts': lines(350) + '\n', 'c.ts': lines(350) }, 350)).toEqual(['a.ts (351 lines)']);
+    expect(longFiles({ 'c.ts': lines(351) }, 350)).toEqual(['c.ts (351 lines)']);
   });
 
   it('read every kind of import, and one behind a line comment that names @actions/* (no regex over the text)', () => {
@@ -225,5 +247,13 @@ describe('the dependency rules of src/', () => {
     expect(graph.get('fields.ts')).toEqual(['show.ts']);
     // registry/ reads daemon-args too, and daemon/ imports registry/: the parser stays a leaf both can use.
     expect(graph.get('daemon-args.ts')).toEqual(['show.ts']);
+  });
+});
+
+describe('the size rules of bench/', () => {
+  it(`has no bench file longer than ${MAX_BENCH_LINES} lines`, () => {
+    const files = benchFiles();
+    expect(Object.keys(files)).toContain('harness.ts');
+    expect(longFiles(files, MAX_BENCH_LINES)).toEqual([]);
   });
 });
