@@ -154,6 +154,11 @@ export interface RunJobOptions {
   cancel?: { afterMs: number; from?: 'job' | 'main'; sigintTimeoutMs?: number; sigtermTimeoutMs?: number };
   /** simulate a runner/usage where pre does not run (like a local `uses: ./`) */
   skipPre?: boolean;
+  /**
+   * The runner dies after the steps (killed, its connection lost): post never runs and nobody cleans up orphan
+   * processes; what the job left running keeps running (the job's root directory stays until `cleanup()`).
+   */
+  runnerDiesBeforePost?: boolean;
   /** how long to wait for stdout/stderr to close after the process exited (runner: 5000) */
   streamCloseTimeoutMs?: number;
   /** kill leftover processes carrying this job's RUNNER_TRACKING_ID at the end (runner: yes; default true) */
@@ -2212,7 +2217,9 @@ async function runJobIn(
     for (const spec of [pre, ...before, main, ...after].filter((s): s is StepSpec => s !== undefined)) {
       await job.runStep(spec);
     }
-    if (post) {
+    if (opts.runnerDiesBeforePost) {
+      job.log('=== the runner died: post never runs, orphans are not cleaned up ===');
+    } else if (post) {
       if (job.postRegistered) await job.runStep(post);
       else {
         job.phases.push(skippedPhase('post', post.name));
@@ -2226,7 +2233,7 @@ async function runJobIn(
       job.log('=== Stop containers ===');
       await job.ctr.stop();
     }
-    if (opts.cleanupOrphans !== false) {
+    if (opts.cleanupOrphans !== false && !opts.runnerDiesBeforePost) {
       orphansKilled = await killOrphans(job.trackingId);
       for (const o of orphansKilled) {
         job.log(`Terminate orphan process: pid (${o.pid}) (${o.name})`);
