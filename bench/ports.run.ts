@@ -105,3 +105,71 @@ it('measures the forwarder against a direct connection', async () => {
   ].join('\n'));
   expect(latency.forwarded!.length).toBe(latency.direct!.length);
 });
+
+// What the isolation adds, in ms: pre reserves a block of host ports (with other jobs' live entries beside it) and
+// post releases it; each published port is claimed through the wrapper before dockerd's own proxy runs (a step's
+// `docker run -p`). Timed alone, in one run: the engine is not involved (its cost is the same with and without).
+it('measures the port reservation (pre, post) and a port claim (each published port)', async () => {
+  const { mkdtempSync, mkdirSync, rmSync, writeFileSync, chmodSync } = await import('node:fs');
+  const { execFile } = await import('node:child_process');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { hostDeps, releaseBlock, reserveBlock } = await import('../src/background/port-range.js');
+  const { CLAIMS_DIR, USERLAND_PROXY_WRAPPER, serveClaims } = await import('../src/background/port-claims.js');
+  const dir = mkdtempSync(join(tmpdir(), 'sd-bench-ports-'));
+  try {
+    const deps = { ...hostDeps(join(dir, 'reservations')), argvOf: (pid: number) => (pid === process.pid ? ['bench'] : undefined) };
+    mkdirSync(deps.dir);
+    // Eight other jobs hold blocks (live holders): a new job walks past them.
+    for (let i = 0; i < 8; i++) reserveBlock({ session: `other-${i}`, jobDir: '/x', holder: { pid: process.pid, argv: ['bench'] } }, deps);
+    const reserve: number[] = [];
+    const release: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t0 = performance.now();
+      const r = reserveBlock({ session: 'me', jobDir: '/x', holder: { pid: process.pid, argv: ['bench'] } }, deps)!;
+      const t1 = performance.now();
+      releaseBlock(r, 'me');
+      release.push(performance.now() - t1);
+      reserve.push(t1 - t0);
+    }
+    // A claim: the wrapper (sh) asks, the forwarder's side answers, then a stand-in for docker-proxy says "0".
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(dir, 'wrapper'), USERLAND_PROXY_WRAPPER);
+    chmodSync(join(dir, 'wrapper'), 0o755);
+    writeFileSync(join(bin, 'docker-proxy'), "#!/bin/sh\nprintf '0\\n' >&3\n");
+    chmodSync(join(bin, 'docker-proxy'), 0o755);
+    const env = { PATH: `${bin}:/usr/bin:/bin`, SETUP_DIND_CLAIMS_DIR: join(dir, CLAIMS_DIR) };
+    // Asynchronously: the claims are answered by this very process's event loop.
+    const run = (withClaims: boolean) =>
+      new Promise<number>((resolve, reject) => {
+        const t0 = performance.now();
+        const args = ['-c', `exec 3>/dev/null; exec ${join(dir, 'wrapper')} -proto tcp -host-ip 0.0.0.0 -host-port ${withClaims ? 40000 : 40001} -container-ip 172.18.0.2 -container-port 80`];
+        execFile('sh', args, { env }, (e) => (e ? reject(e) : resolve(performance.now() - t0)));
+      });
+    const plain: number[] = [];
+    const claimed: number[] = [];
+    let stop = serveClaims(dir, async () => undefined, () => undefined, 100);
+    for (let i = 0; i < 40; i++) {
+      claimed.push(await run(true));
+      stop(); // no claims directory: the wrapper goes straight to docker-proxy
+      plain.push(await run(false));
+      stop = serveClaims(dir, async () => undefined, () => undefined, 100);
+    }
+    stop();
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    console.log([
+      '',
+      '| what | median | min |',
+      '|---|---|---|',
+      `| pre: reserve a block (8 other jobs' entries) | ${med(reserve).toFixed(2)} ms | ${Math.min(...reserve).toFixed(2)} ms |`,
+      `| post: release it | ${med(release).toFixed(2)} ms | ${Math.min(...release).toFixed(2)} ms |`,
+      `| a published port: wrapper without claims (dockerd's proxy start as before) | ${med(plain).toFixed(1)} ms | ${Math.min(...plain).toFixed(1)} ms |`,
+      `| a published port: wrapper with the claim answered | ${med(claimed).toFixed(1)} ms | ${Math.min(...claimed).toFixed(1)} ms |`,
+      '',
+    ].join('\n'));
+    expect(reserve.length).toBe(200);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

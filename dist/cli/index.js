@@ -18,7 +18,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /* harmony export */   m0: () => (/* binding */ runForwarder),
 /* harmony export */   x$: () => (/* binding */ startPortForwarding)
 /* harmony export */ });
-/* unused harmony exports publishedPorts, PortForwarder, followDaemon, startForwarder */
+/* unused harmony exports publishedPorts, collisionReport, PortForwarder, followDaemon, startForwarder */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(421);
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(24);
@@ -33,6 +33,9 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(71);
 /* harmony import */ var _helper_process_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(366);
 /* harmony import */ var _run_check_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(79);
+/* harmony import */ var _isolation_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(116);
+/* harmony import */ var _port_range_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(885);
+/* harmony import */ var _port_claims_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(623);
 // Published ports of the job's daemon at 127.0.0.1 on the job's side, as with the runner's engine.
 //
 // The inner daemon publishes `-p 8080:80` inside its own container's network namespace. A small forwarder process
@@ -42,6 +45,9 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 // inner daemon's own NAT takes it to the container. It runs wherever the job's steps run (the runner host, or the
 // job container in a container job, whose network the daemon then joins), so it needs no shared network namespace
 // with the engine, changes no firewall rule and leaves nothing behind when it stops.
+
+
+
 
 
 
@@ -74,6 +80,20 @@ function publishedPorts(ports) {
         loopbackOnly.delete(p);
     return { forward: [...forward].sort((a, b) => a - b), loopbackOnly: [...loopbackOnly].sort((a, b) => a - b) };
 }
+/** The owner of a port claimed before its container runs (port-claims.ts), with the claim's time. */
+const CLAIM = 'claim:';
+/**
+ * A published port the forwarder cannot listen on, in the words of the runner's engine ("port is already
+ * allocated"): the port, the container, what holds it and the remedy. Clients of the job that use that address reach
+ * whatever holds it, never this container: the job must pick another port.
+ */
+function collisionReport(o) {
+    const where = o.host.includes(':') ? `[${o.host}]:${o.port}` : `${o.host}:${o.port}`;
+    const name = o.container.replace(/^\//, '');
+    const who = o.code === 'EADDRINUSE' ? 'is already allocated on this host (another job or program listens there)' : `cannot be listened on (${o.message})`;
+    return (`port ${o.port} of container ${name} (${o.id.slice(0, 12)}) is not forwarded: ${where} ${who}; connections to it do not reach this container. ` +
+        `Publish it on another host port (-p <free port>:<container port>), or let the daemon choose one (-p <container port>) and read it with docker port.`);
+}
 /** The listeners for the published ports of running containers; each relays connections to target:port. */
 class PortForwarder {
     target;
@@ -88,38 +108,71 @@ class PortForwarder {
     get ports() {
         return [...this.byPort.keys()].sort((a, b) => a - b);
     }
-    /** Makes the forwarded ports of one container exactly `ports`. */
-    async sync(owner, ports) {
+    /** Makes the forwarded ports of one container (`name`, for the messages) exactly `ports`. */
+    async sync(owner, ports, name = owner.slice(0, 12)) {
         for (const [port, entry] of this.byPort)
             if (entry.owner === owner && !ports.includes(port))
                 this.closePort(port);
         for (const port of ports) {
-            if (this.byPort.has(port))
-                continue;
-            const entry = { owner, servers: [], sockets: new Set() };
-            this.byPort.set(port, entry);
-            for (const host of this.listen) {
-                const server = node_net__WEBPACK_IMPORTED_MODULE_2___default().createServer({ allowHalfOpen: true }, (client) => this.relay(client, port, entry.sockets));
-                const listening = await new Promise((resolve) => {
-                    server.once('error', (e) => {
-                        // No IPv6 loopback here: nothing to do. Anything else (the port is taken on the job's side) is said.
-                        if (e.code !== 'EADDRNOTAVAIL' && e.code !== 'EAFNOSUPPORT')
-                            this.log(`warning: cannot listen on ${host}:${port} for container ${owner.slice(0, 12)}: ${e.message}`);
-                        resolve(false);
-                    });
-                    server.listen({ host, port, exclusive: true }, () => resolve(true));
-                });
-                if (listening)
-                    entry.servers.push(server);
-                // 127.0.0.1 (the first) is what the job uses; without it the port is not forwarded at all.
-                if (!listening && host === this.listen[0])
-                    break;
-            }
-            if (entry.servers.length)
+            const held = this.byPort.get(port);
+            if (held?.owner.startsWith(CLAIM)) {
+                // Claimed while the daemon started the container (port-claims.ts): the container's now.
+                held.owner = owner;
                 this.log(`forwarding ${this.listen.join(', ')} port ${port} to ${this.target}:${port} (container ${owner.slice(0, 12)})`);
-            else
-                this.byPort.delete(port);
+            }
+            if (held)
+                continue;
+            await this.open(port, owner, (host, e) => {
+                // No IPv6 loopback here: nothing to do. Anything else (the port is taken on the job's side) is said.
+                if (e.code !== 'EADDRNOTAVAIL' && e.code !== 'EAFNOSUPPORT')
+                    this.log(`warning: ${collisionReport({ host, port, container: name, id: owner, code: e.code, message: e.message })}`);
+            });
         }
+    }
+    /**
+     * A port the daemon is about to publish (port-claims.ts): listening on it now. Undefined when it listens (or did
+     * already), else the refusal. A claim no container takes within a minute (its start failed) is closed.
+     */
+    async claim(port, now = Date.now()) {
+        for (const [p, entry] of this.byPort)
+            if (entry.owner.startsWith(CLAIM) && now - Number(entry.owner.slice(CLAIM.length)) > 60_000)
+                this.closePort(p);
+        if (this.byPort.has(port))
+            return undefined;
+        let refusal;
+        const opened = await this.open(port, `${CLAIM}${now}`, (host, e) => {
+            if (host !== this.listen[0])
+                return;
+            refusal = e.code === 'EADDRINUSE' ? 'another job or program listens there' : e.message;
+        });
+        return opened ? undefined : (0,_port_claims_js__WEBPACK_IMPORTED_MODULE_11__/* .claimRefusal */ .vH)(port, refusal ?? 'it cannot be listened on');
+    }
+    /** Listens on `port` at every address for `owner`; false when 127.0.0.1 (the first) could not be had. */
+    async open(port, owner, failed) {
+        const entry = { owner, servers: [], sockets: new Set() };
+        this.byPort.set(port, entry);
+        for (const host of this.listen) {
+            const server = node_net__WEBPACK_IMPORTED_MODULE_2___default().createServer({ allowHalfOpen: true }, (client) => this.relay(client, port, entry.sockets));
+            const listening = await new Promise((resolve) => {
+                server.once('error', (e) => {
+                    failed(host, e);
+                    resolve(false);
+                });
+                server.listen({ host, port, exclusive: true }, () => resolve(true));
+            });
+            if (listening)
+                entry.servers.push(server);
+            // 127.0.0.1 (the first) is what the job uses; without it the port is not forwarded at all.
+            if (!listening && host === this.listen[0])
+                break;
+        }
+        if (entry.servers.length) {
+            if (!owner.startsWith(CLAIM))
+                this.log(`forwarding ${this.listen.join(', ')} port ${port} to ${this.target}:${port} (container ${owner.slice(0, 12)})`);
+            return true;
+        }
+        this.byPort.delete(port);
+        return false;
     }
     release(owner) {
         for (const [port, entry] of this.byPort)
@@ -176,7 +229,7 @@ async function followDaemon(engine, forwarder, log, signal, ready = () => undefi
         const { forward, loopbackOnly } = publishedPorts(c.ports);
         for (const p of loopbackOnly)
             log(`note: ${c.name} publishes port ${p} on the daemon's loopback only; publish it on all addresses (-p ${p}:...) to reach it at 127.0.0.1:${p}`);
-        await forwarder.sync(id, forward);
+        await forwarder.sync(id, forward, c.name);
     };
     let failures = 0;
     let first = true;
@@ -221,19 +274,26 @@ async function runForwarder(configPath) {
     const controller = new AbortController();
     const forwarder = new PortForwarder(config.target, config.listen, log);
     // Stopped by post: at once, whatever engine call is in flight (nothing is left to flush: the log is a file).
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
-        process.on(sig, () => {
-            controller.abort();
-            forwarder.close();
-            log(`stopped (${sig})`);
-            process.exit(0);
-        });
-    }
+    let unclaim;
+    const shutdown = (why) => {
+        unclaim?.();
+        controller.abort();
+        forwarder.close();
+        log(`stopped (${why})`);
+        process.exit(0);
+    };
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'])
+        process.on(sig, () => shutdown(sig));
+    // Nothing outlives its daemon: the container gone or the job directory removed ends the forwarder within a second.
+    const unwatch = config.guard ? (0,_isolation_js__WEBPACK_IMPORTED_MODULE_9__/* .watchLifeline */ .Yz)(config.guard, (0,node_path__WEBPACK_IMPORTED_MODULE_4__.dirname)(configPath), shutdown) : undefined;
+    if (config.guard)
+        (0,_isolation_js__WEBPACK_IMPORTED_MODULE_9__/* .handPortsTo */ .rJ)(config.guard, process.pid, (0,_port_range_js__WEBPACK_IMPORTED_MODULE_10__/* .selfHolder */ .Vk)().argv);
     const engine = new _engine_client_js__WEBPACK_IMPORTED_MODULE_6__/* .EngineClient */ .A$((0,_endpoint_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .loadEndpoint */ .eI)(config.daemon));
     // Started by pre: the daemon may not answer yet (its answer gives the run check the architecture).
     const arch = config.deadline !== undefined ? await (0,_run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .daemonArchBy */ .ew)(engine, config.deadline) : undefined;
     if (config.deadline !== undefined && arch === undefined) {
         log('the daemon did not answer in time; the forwarder stops');
+        unwatch?.();
         return;
     }
     log(`following ${config.daemon.host}; published ports go to ${config.target}`);
@@ -242,6 +302,8 @@ async function runForwarder(configPath) {
         void check().catch((e) => log(`the run check: ${e.message}`));
     }
     await followDaemon(engine, forwarder, log, controller.signal, () => {
+        // Ports the daemon is about to publish are claimed first: one held on this side fails the container's start.
+        unclaim ??= (0,_port_claims_js__WEBPACK_IMPORTED_MODULE_11__/* .serveClaims */ .bR)((0,node_path__WEBPACK_IMPORTED_MODULE_4__.dirname)(configPath), (port) => forwarder.claim(port), log);
         if (config.readyFile)
             (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(config.readyFile, `${process.pid}\n`, { mode: 0o600 });
         if (process.send) {
@@ -249,6 +311,8 @@ async function runForwarder(configPath) {
             process.disconnect?.();
         }
     });
+    unwatch?.();
+    unclaim?.();
     log('stopped');
 }
 /**
@@ -259,7 +323,7 @@ function launchForwarder(o) {
     const configPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.json');
     const readyFile = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.ready');
     const runCheckResult = o.runCheck ? (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, _run_check_js__WEBPACK_IMPORTED_MODULE_8__/* .RUN_CHECK_RESULT */ .jG) : undefined;
-    const config = { daemon: (0,_endpoint_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult };
+    const config = { daemon: (0,_endpoint_endpoint_js__WEBPACK_IMPORTED_MODULE_5__/* .saveEndpoint */ .HF)(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult, ...(o.guard ? { guard: o.guard } : {}) };
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
     const logPath = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.log');
     const fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(logPath, 'a', 0o600);
@@ -272,6 +336,7 @@ function launchForwarder(o) {
     }
     if (!pid)
         return; // main starts its own forwarder
+    (0,_isolation_js__WEBPACK_IMPORTED_MODULE_9__/* .handPortsTo */ .rJ)(o.guard, pid, [process.execPath, o.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9, configPath]);
     o.record({ pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid, result: runCheckResult } : undefined);
 }
 /**
@@ -299,7 +364,7 @@ env.TESTCONTAINERS_HOST_OVERRIDE === undefined ? { TESTCONTAINERS_HOST_OVERRIDE:
  * when it follows the daemon's events, so a container started by the very next step is seen.
  */
 async function startForwarder(options) {
-    const config = { daemon: options.saved, target: options.target, listen: ['127.0.0.1', '::1'] };
+    const config = { daemon: options.saved, target: options.target, listen: ['127.0.0.1', '::1'], ...(options.guard ? { guard: options.guard } : {}) };
     await options.writeConfig(options.configPath, JSON.stringify(config));
     const fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(options.logPath, 'a', 0o600);
     let child;
@@ -316,6 +381,7 @@ async function startForwarder(options) {
     const pid = child.pid;
     if (!pid)
         throw new Error('the port forwarder could not be started');
+    (0,_isolation_js__WEBPACK_IMPORTED_MODULE_9__/* .handPortsTo */ .rJ)(options.guard, pid, [process.execPath, options.script, _helper_process_js__WEBPACK_IMPORTED_MODULE_7__/* .FORWARDER_FLAG */ .A9, options.configPath]);
     const record = { pid, log: options.logPath, script: options.script };
     options.record(record);
     try {
@@ -372,6 +438,7 @@ async function startPortForwarding(o) {
             configPath: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.json'),
             logPath: (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(o.jobDir, 'forwarder.log'),
             script,
+            guard: o.guard,
             record: (forwarder) => o.state.update({ forwarder }),
             writeConfig: (path, text) => (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_3__.writeFile)(path, text, { mode: 0o600 }),
         });
@@ -433,6 +500,588 @@ function runsOurHelper(pid, flags) {
         return false;
     }
 }
+
+
+/***/ }),
+
+/***/ 116:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Yz: () => (/* binding */ watchLifeline),
+/* harmony export */   _Q: () => (/* binding */ endStaleHelpers),
+/* harmony export */   gQ: () => (/* binding */ helperGuard),
+/* harmony export */   rJ: () => (/* binding */ handPortsTo),
+/* harmony export */   uV: () => (/* binding */ reserveJobPorts)
+/* harmony export */ });
+/* unused harmony export isOurHelper */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(24);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _endpoint_endpoint_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(184);
+/* harmony import */ var _engine_client_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(71);
+/* harmony import */ var _session_session_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(404);
+/* harmony import */ var _helper_process_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(366);
+/* harmony import */ var _port_range_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(885);
+// Isolation on a shared host, through the phases: the job's own block of host ports (port-range.ts) reserved before
+// the daemon's container is created and released by post; our background processes (the port forwarder, the run
+// check) tied to the daemon's container and the job directory, so they end by themselves when either is gone; and
+// cleanup-stale ending the background processes of dead jobs on this host.
+
+
+
+
+
+
+
+/** The guard of a started dind session (undefined before its container exists). */
+function helperGuard(s) {
+    return s?.outer && s.containerId ? { outer: s.outer, container: s.containerId, ...(s.ports ? { ports: s.ports } : {}) } : undefined;
+}
+/**
+ * Before the daemon's container is created: the job's block of host ports, as the sysctl the container gets. None
+ * when the ports are not forwarded to 127.0.0.1 (they answer at the daemon's own address, which is the job's alone),
+ * with a rootless image (rootlesskit's namespace picks them), or when no block is free (a warning says so).
+ */
+function reserveJobPorts(o) {
+    if (!o.forwardPorts || o.rootless)
+        return undefined;
+    const s = o.state.value;
+    if (!s)
+        return undefined;
+    try {
+        const record = (0,_port_range_js__WEBPACK_IMPORTED_MODULE_6__/* .reserveBlock */ .qY)({ session: s.session, jobDir: o.jobDir, holder: (0,_port_range_js__WEBPACK_IMPORTED_MODULE_6__/* .selfHolder */ .Vk)() }, (o.deps ?? _port_range_js__WEBPACK_IMPORTED_MODULE_6__/* .hostDeps */ .xm)());
+        if (!record) {
+            o.log.warning('setup-dind: no block of host ports is free for this job; its daemon picks published ports from the kernel\'s default range, where other jobs\' daemons pick them too.');
+            return undefined;
+        }
+        o.state.update({ ports: record });
+        return (0,_port_range_js__WEBPACK_IMPORTED_MODULE_6__/* .rangeSysctl */ .q_)(record);
+    }
+    catch (e) {
+        o.log.warning(`setup-dind: the job's host ports could not be reserved (${e.message}); its daemon picks published ports from the kernel's default range.`);
+        return undefined;
+    }
+}
+/** The launcher's hand-over: the forwarder (its argv as spawned) holds the block from now on. */
+function handPortsTo(guard, pid, argv) {
+    if (guard?.ports) {
+        try {
+            (0,_port_range_js__WEBPACK_IMPORTED_MODULE_6__/* .handOver */ .Cl)(guard.ports, { pid, argv });
+        }
+        catch {
+            /* the entry is gone: post or a reaper took it; nothing to hold */
+        }
+    }
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Calls `gone` once, with the reason, as soon as the daemon's container is no longer running (stopped, crashed,
+ * removed: the engine's wait answers) or `dir` (the job directory) disappears. Returns a function that stops watching.
+ */
+function watchLifeline(guard, dir, gone, o = {}) {
+    let stopped = false;
+    const engine = o.engine ?? new _engine_client_js__WEBPACK_IMPORTED_MODULE_3__/* .EngineClient */ .A$((0,_endpoint_endpoint_js__WEBPACK_IMPORTED_MODULE_2__/* .loadEndpoint */ .eI)(guard.outer));
+    const stop = () => {
+        stopped = true;
+        clearInterval(timer);
+        engine.close(); // the pending wait must not hold the process
+    };
+    const end = (why) => {
+        if (stopped)
+            return;
+        stop();
+        gone(why);
+    };
+    const timer = setInterval(() => (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(dir) || end(`the job directory ${dir} is gone`), o.pollMs ?? 500);
+    const id = guard.container.slice(0, 12);
+    void (async () => {
+        for (let failures = 0; !stopped;) {
+            try {
+                const code = await engine.waitContainer(guard.container);
+                return end(`the daemon's container ${id} stopped (exit code ${code})`);
+            }
+            catch (e) {
+                if (e instanceof _engine_client_js__WEBPACK_IMPORTED_MODULE_3__/* .EngineError */ .NJ && e.statusCode === 404)
+                    return end(`the daemon's container ${id} is gone`);
+                // The engine itself does not answer: a few tries (a restart), then its containers count as gone.
+                if (++failures >= 4)
+                    return end(`the engine that runs the daemon's container does not answer (${e.message})`);
+                await sleep(o.pollMs ?? 500);
+            }
+        }
+    })();
+    return stop;
+}
+/** A live process that runs one of our helpers for `jobDir` (its config file lies there). */
+function isOurHelper(argv, jobDir) {
+    if (!argv)
+        return false;
+    const flag = argv.findIndex((a) => a === _helper_process_js__WEBPACK_IMPORTED_MODULE_5__/* .FORWARDER_FLAG */ .A9 || a === _helper_process_js__WEBPACK_IMPORTED_MODULE_5__/* .RUN_CHECK_FLAG */ .Mr);
+    return flag > 0 && (argv[flag + 1] ?? '').startsWith(`${jobDir}/`);
+}
+const realEnd = () => ({
+    deps: (0,_port_range_js__WEBPACK_IMPORTED_MODULE_6__/* .hostDeps */ .xm)(),
+    kill: (pid, signal) => process.kill(pid, signal),
+    alive: _helper_process_js__WEBPACK_IMPORTED_MODULE_5__/* .alive */ .yV,
+    removeDir: (dir) => (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(dir, { recursive: true, force: true }),
+});
+/**
+ * cleanup-stale, on this host: the background processes of the sessions it reaped end (each verified first: the
+ * pid runs the very command line recorded in the session's port entry, one of our helpers for that session's job
+ * directory), their port entries go, and so do their job directories (the daemon's socket, TLS keys) when the entry
+ * names one of ours. What it ended, in words.
+ */
+async function endStaleHelpers(sessions, log, end = realEnd()) {
+    if (!sessions.size)
+        return [];
+    const ended = [];
+    let names = [];
+    try {
+        names = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readdirSync)(end.deps.dir).filter((n) => n.endsWith('.json'));
+    }
+    catch {
+        return ended;
+    }
+    for (const name of names) {
+        const file = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(end.deps.dir, name);
+        const entry = (0,_port_range_js__WEBPACK_IMPORTED_MODULE_6__/* .readEntry */ .hB)(file);
+        if (!entry || !sessions.has(entry.session))
+            continue;
+        const { pid } = entry.holder;
+        if ((0,_port_range_js__WEBPACK_IMPORTED_MODULE_6__/* .entryIsLive */ .dw)(entry, end.deps.argvOf) && isOurHelper(entry.holder.argv, entry.jobDir)) {
+            try {
+                end.kill(pid, 'SIGTERM');
+                for (let i = 0; i < 40 && end.alive(pid); i++)
+                    await sleep(50);
+                if (end.alive(pid))
+                    end.kill(pid, 'SIGKILL');
+                ended.push(`process ${pid} (port forwarder of ${entry.session})`);
+            }
+            catch (e) {
+                log.warning(`cleanup-stale: could not end process ${pid} of ${entry.session}: ${e.message}`);
+                continue;
+            }
+        }
+        else if ((0,_port_range_js__WEBPACK_IMPORTED_MODULE_6__/* .entryIsLive */ .dw)(entry, end.deps.argvOf)) {
+            continue; // a live holder that is not our helper (the phase of a job still starting): not ours to signal
+        }
+        try {
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { force: true });
+        }
+        catch {
+            /* another user's entry in the sticky directory: its block stays skipped until that user reclaims it */
+        }
+        if ((0,node_path__WEBPACK_IMPORTED_MODULE_1__.basename)(entry.jobDir) === (0,_session_session_js__WEBPACK_IMPORTED_MODULE_4__/* .objectName */ .Hd)(entry.session) && ownedByUs(entry.jobDir)) {
+            end.removeDir(entry.jobDir);
+            ended.push(`directory ${entry.jobDir}`);
+        }
+    }
+    return ended;
+}
+function ownedByUs(dir) {
+    try {
+        const st = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.lstatSync)(dir);
+        return st.isDirectory() && st.uid === process.getuid?.();
+    }
+    catch {
+        return false;
+    }
+}
+
+
+/***/ }),
+
+/***/ 623:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   L8: () => (/* binding */ CLAIMS_INIT),
+/* harmony export */   bR: () => (/* binding */ serveClaims),
+/* harmony export */   j5: () => (/* binding */ claimsEnvironment),
+/* harmony export */   vH: () => (/* binding */ claimRefusal)
+/* harmony export */ });
+/* unused harmony exports CLAIMS_DIR, CLAIMS_ENV, USERLAND_PROXY_WRAPPER */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(24);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _show_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(534);
+// A fixed port that something else holds on the job's side is refused at once, the way the runner's engine refuses
+// it ("port is already allocated"): `docker run -p 8080:80` fails in the job's own step, naming the port, and the
+// job's clients never go on to reach someone else's listener at 127.0.0.1:8080.
+//
+// How: dockerd starts its userland proxy for every published port before the container runs, and a proxy that
+// answers "1\n<message>" on its fd 3 fails the start with that message (moby's portmapper: 20.10, 26, 28 alike).
+// The daemon's init installs a small wrapper as dockerd's --userland-proxy-path: for a TCP port published on all
+// addresses it asks the job's port forwarder, through files in the job directory (which the container sees at
+// /run/setup-dind), to listen on that port on the job's side first; the forwarder answers "ok" (it listens now) or
+// "taken" with the report. Then the wrapper runs the real docker-proxy with the same arguments and descriptors.
+// Without an answer within 3 s (no forwarder), or without the claims directory, it changes nothing.
+
+
+
+/** The claims directory's name in the job directory (the forwarder creates it when it follows the daemon). */
+const CLAIMS_DIR = 'port-claims';
+/** The environment variable that asks the daemon's init to install the wrapper. */
+const CLAIMS_ENV = 'SETUP_DIND_PORT_CLAIMS';
+const WRAPPER = '/usr/local/bin/setup-dind-userland-proxy';
+/** The wrapper: POSIX sh, fixed text (the port comes from dockerd's arguments and is checked to be a number). */
+const USERLAND_PROXY_WRAPPER = `#!/bin/sh
+proto= hip= hport= prev=
+for a in "$@"; do
+  case "$prev" in -proto) proto=$a ;; -host-ip) hip=$a ;; -host-port) hport=$a ;; esac
+  prev=$a
+done
+d=${'$'}{SETUP_DIND_CLAIMS_DIR:-/run/setup-dind/${CLAIMS_DIR}}
+case "$hip" in 0.0.0.0 | :: | '') all=1 ;; *) all= ;; esac
+case "$hport" in '' | *[!0-9]*) hport= ;; esac
+if [ "$proto" = tcp ] && [ -n "$all" ] && [ -n "$hport" ] && [ -d "$d" ]; then
+  id=$hport-$$
+  : > "$d/$id.want"
+  i=0
+  while [ $i -lt 300 ]; do
+    if [ -f "$d/$id.taken" ]; then
+      msg=$(cat "$d/$id.taken"); rm -f "$d/$id.taken" "$d/$id.want"
+      printf '1\\n%s' "$msg" >&3
+      exit 1
+    fi
+    if [ -f "$d/$id.ok" ]; then rm -f "$d/$id.ok"; break; fi
+    sleep 0.01; i=$((i + 1))
+  done
+  rm -f "$d/$id.want"
+fi
+exec docker-proxy "$@"
+`;
+/**
+ * The daemon's init: with CLAIMS_ENV set, install the wrapper and give dockerd its path (appended to "$@"); when it
+ * cannot be installed, dockerd keeps its own proxy and the forwarder's report is all there is.
+ */
+const CLAIMS_INIT = `if [ -n "\${${CLAIMS_ENV}:-}" ]; then
+  if (umask 022; mkdir -p ${WRAPPER.slice(0, WRAPPER.lastIndexOf('/'))} && cat > ${WRAPPER} <<'SETUP_DIND_WRAPPER'
+${USERLAND_PROXY_WRAPPER}SETUP_DIND_WRAPPER
+) 2>/dev/null && chmod 755 ${WRAPPER} 2>/dev/null; then set -- "$@" --userland-proxy-path=${WRAPPER}
+  else echo "setup-dind: cannot install ${WRAPPER}; a port taken on the job's side is reported by the forwarder only" >&2; fi
+fi
+`;
+/** The container's environment for the claims: none when the user set dockerd's userland proxy (theirs wins). */
+function claimsEnvironment(o) {
+    if (!o.forwardPorts || o.rootless)
+        return [];
+    if (o.daemonArgs.some((a) => /^--userland-proxy/.test(a)) || Object.keys(o.daemonConfig).some((k) => k.startsWith('userland-proxy')))
+        return [];
+    return [`${CLAIMS_ENV}=1`];
+}
+/** The report for a port that cannot be claimed (the engine prefixes it with the endpoint, naming the container). */
+function claimRefusal(port, reason) {
+    return (`port ${port} is already allocated on the job's host (127.0.0.1:${port}: ${reason}); setup-dind does not connect this job to another one's port. ` +
+        `Publish another host port (-p <free port>:<container port>), or let the daemon choose one (-p <container port>) and read it with docker port`);
+}
+/**
+ * The forwarder's side: creates the claims directory, answers every claim the wrapper leaves there (an "ok" or a
+ * "taken" file, written whole, then renamed into place), until the returned function is called (it removes the
+ * directory, so a wrapper that comes later goes straight to docker-proxy).
+ */
+function serveClaims(jobDir, claim, log, pollMs = 100) {
+    const dir = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(jobDir, CLAIMS_DIR);
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+    const busy = new Set();
+    const answer = async (name) => {
+        const m = /^(\d{1,5})-(\d+)\.want$/.exec(name);
+        if (!m || busy.has(name))
+            return;
+        busy.add(name);
+        const port = Number(m[1]);
+        const id = `${m[1]}-${m[2]}`;
+        let refusal;
+        try {
+            refusal = port >= 1 && port <= 65535 ? await claim(port) : `port ${(0,_show_js__WEBPACK_IMPORTED_MODULE_2__/* .showValue */ .v)(m[1])} is not a port`;
+        }
+        catch (e) {
+            refusal = claimRefusal(port, e.message);
+        }
+        try {
+            const tmp = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, `.${id}.tmp`);
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeFileSync)(tmp, refusal ?? '', { mode: 0o644 });
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.renameSync)(tmp, (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, `${id}.${refusal ? 'taken' : 'ok'}`));
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, name), { force: true });
+            if (refusal)
+                log(`warning: ${refusal}`);
+        }
+        catch {
+            /* the job directory is going away */
+        }
+        finally {
+            busy.delete(name);
+        }
+    };
+    const scan = () => {
+        if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(dir))
+            return;
+        for (const name of (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readdirSync)(dir))
+            if (name.endsWith('.want'))
+                void answer(name);
+    };
+    let watcher;
+    try {
+        watcher = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.watch)(dir, scan);
+        watcher.on('error', () => undefined);
+    }
+    catch {
+        /* no inotify: the poll below answers */
+    }
+    const timer = setInterval(scan, pollMs);
+    scan();
+    return () => {
+        clearInterval(timer);
+        watcher?.close();
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(dir, { recursive: true, force: true });
+    };
+}
+
+
+/***/ }),
+
+/***/ 885:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Cl: () => (/* binding */ handOver),
+/* harmony export */   VZ: () => (/* binding */ releaseBlock),
+/* harmony export */   Vk: () => (/* binding */ selfHolder),
+/* harmony export */   dw: () => (/* binding */ entryIsLive),
+/* harmony export */   hB: () => (/* binding */ readEntry),
+/* harmony export */   qY: () => (/* binding */ reserveBlock),
+/* harmony export */   q_: () => (/* binding */ rangeSysctl),
+/* harmony export */   xm: () => (/* binding */ hostDeps)
+/* harmony export */ });
+/* unused harmony exports BLOCK_SIZE, RESERVATIONS_ROOT, parsePortRange, candidateBlocks, boundPorts, argvOf, reservationsDir */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(24);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _helper_process_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(366);
+// Every job's published ports are its own on the host. A dind daemon picks a published port that the user left open
+// (`-p 80`, compose, testcontainers) from its own network namespace's net.ipv4.ip_local_port_range (moby's
+// portallocator reads /proc/sys/net/ipv4/ip_local_port_range: 20.10, 26 and 28 alike), and a new namespace starts
+// with the kernel's default, 32768-60999: every job's daemon would hand out 32768 first. The sysctl is per network
+// namespace, so the daemon's container is created with a range of its own (HostConfig.Sysctls), a block of the
+// host's port space that this job reserved: free when it was chosen, and claimed in a host-wide directory that every
+// runner user can write (sticky, like /tmp), one file per block, created exclusively. An entry names the process that
+// holds it (pid and command line: the phase while it starts the daemon, then the port forwarder for the rest of the
+// job); an entry whose holder is gone, or is another program by now, is stale and may be taken over. Entries are
+// kept per network namespace: 127.0.0.1 is that namespace's (a container job has its own).
+
+
+
+/** Ports per job: dockerd's ephemeral ports (and its own outgoing connections) come from these. */
+const BLOCK_SIZE = 128;
+/** Below this a block would sit among well-known service ports. */
+const LOWEST_PORT = 10_000;
+/** The host-wide directory (a fixed path: every runner user of the host sees the same one). */
+const RESERVATIONS_ROOT = '/tmp';
+/** Parses ip_local_port_range ("32768\t60999"). */
+function parsePortRange(text) {
+    const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(text);
+    if (!m)
+        return undefined;
+    const [start, end] = [Number(m[1]), Number(m[2])];
+    return start >= 1 && start <= end && end <= 65535 ? { start, end } : undefined;
+}
+/**
+ * The blocks to try, best first: above the host's own ephemeral range (the runner's engine and the host's outgoing
+ * connections take ports from that range, so nothing there competes), then below it down to LOWEST_PORT, then,
+ * only when neither has room, inside it. Each block starts on an even port and ends on an odd one (the kernel
+ * prefers different parity for the two ends).
+ */
+function candidateBlocks(host, size = BLOCK_SIZE) {
+    const blocks = [];
+    const even = (n) => n + (n % 2);
+    for (let s = even(host.end + 1); s + size - 1 <= 65535; s += size)
+        blocks.push({ start: s, end: s + size - 1 });
+    for (let e = host.start - 1; e - size + 1 >= LOWEST_PORT; e -= size)
+        blocks.push({ start: e - size + 1, end: e });
+    const inside = [];
+    for (let s = even(host.start); s + size - 1 <= host.end; s += size)
+        inside.push({ start: s, end: s + size - 1 });
+    return [...blocks, ...inside];
+}
+/** Local TCP ports that something listens on (or is bound to), from /proc/net/tcp and tcp6 of this namespace. */
+function boundPorts(tables) {
+    const ports = new Set();
+    for (const table of tables) {
+        for (const line of table.split('\n').slice(1)) {
+            const fields = line.trim().split(/\s+/);
+            const [local, , state] = [fields[1], fields[2], fields[3]];
+            // 0A: LISTEN, 07: CLOSE (bound, not yet listening). Connections are not reservations.
+            if (!local || (state !== '0A' && state !== '07'))
+                continue;
+            ports.add(parseInt(local.slice(local.lastIndexOf(':') + 1), 16));
+        }
+    }
+    return ports;
+}
+const sameArgv = (a, b) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+/** An entry is live while its holder runs the very command line it was recorded with. */
+function entryIsLive(entry, argvOf) {
+    return entry !== undefined && sameArgv(argvOf(entry.holder.pid), entry.holder.argv);
+}
+const entryFile = (dir, b) => (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, `${b.start}-${b.end}.json`);
+function readEntry(file) {
+    try {
+        return JSON.parse((0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(file, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Creates the entry only if no file has its name (O_EXCL); false when one does. */
+function createExclusive(file, entry) {
+    let fd;
+    try {
+        fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.openSync)(file, 'wx', 0o644);
+    }
+    catch (e) {
+        if (e.code === 'EEXIST')
+            return false;
+        throw e;
+    }
+    try {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeSync)(fd, JSON.stringify(entry));
+    }
+    finally {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.closeSync)(fd);
+    }
+    return true;
+}
+/**
+ * Takes over a stale entry: it goes only if the file is still the one found stale (same inode); a sticky directory
+ * lets only its owner remove it, so another user's stale entry stays and its block is skipped.
+ */
+function removeStale(file, ino) {
+    try {
+        if ((0,node_fs__WEBPACK_IMPORTED_MODULE_0__.lstatSync)(file).ino !== ino)
+            return false;
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.unlinkSync)(file);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Reserves the first block that no live entry holds and where nothing listens now. Undefined when none is left
+ * (the daemon then keeps the kernel's default range, and ports may collide as before: the caller warns).
+ */
+function reserveBlock(o, deps) {
+    const bound = deps.bound();
+    for (const block of candidateBlocks(deps.hostRange)) {
+        const file = entryFile(deps.dir, block);
+        const entry = { ...block, session: o.session, jobDir: o.jobDir, holder: o.holder };
+        let created = createExclusive(file, entry);
+        if (!created) {
+            const ino = (() => {
+                try {
+                    return (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.lstatSync)(file).ino;
+                }
+                catch {
+                    return undefined;
+                }
+            })();
+            if (ino === undefined || entryIsLive(readEntry(file), deps.argvOf) || !removeStale(file, ino))
+                continue;
+            created = createExclusive(file, entry);
+            if (!created)
+                continue;
+        }
+        let taken = false;
+        for (let p = block.start; p <= block.end && !taken; p++)
+            taken = bound.has(p);
+        if (!taken)
+            return { ...block, file };
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.unlinkSync)(file); // something else listens in this block: leave it alone
+    }
+    return undefined;
+}
+/** Hands the entry to a new holder (the port forwarder), replacing the file whole (a rename: never half-written). */
+function handOver(record, holder) {
+    const entry = readEntry(record.file);
+    if (!entry)
+        return;
+    const tmp = `${record.file}.${process.pid}.tmp`;
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeFileSync)(tmp, JSON.stringify({ ...entry, holder }), { mode: 0o644 });
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.renameSync)(tmp, record.file);
+}
+/** Post: the entry goes (only ours: the session in it must be this job's). */
+function releaseBlock(record, session) {
+    if (readEntry(record.file)?.session !== session)
+        return false;
+    try {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.unlinkSync)(record.file);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** The sysctl that gives the daemon's namespace the block. */
+const rangeSysctl = (b) => ({ 'net.ipv4.ip_local_port_range': `${b.start} ${b.end}` });
+// --- this host, for real ---
+/** A pid's command line, or undefined when it is gone or a zombie. */
+function argvOf(pid) {
+    if (!(0,_helper_process_js__WEBPACK_IMPORTED_MODULE_2__/* .alive */ .yV)(pid))
+        return undefined;
+    try {
+        const text = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(`/proc/${pid}/cmdline`, 'utf8');
+        return text.replace(/\0$/, '').split('\0');
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The host-wide directory of this network namespace's reservations, created sticky and writable by every user. */
+function reservationsDir(root = process.env.SETUP_DIND_PORT_RESERVATIONS || RESERVATIONS_ROOT) {
+    let ns = 'default';
+    try {
+        ns = /\[(\d+)\]/.exec((0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readlinkSync)('/proc/self/ns/net'))?.[1] ?? ns;
+    }
+    catch {
+        /* no namespace link: one directory */
+    }
+    const dir = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(root, `setup-dind-ports-${ns}`);
+    try {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(dir, { mode: 0o1777 });
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.chmodSync)(dir, 0o1777);
+    }
+    catch (e) {
+        if (e.code !== 'EEXIST')
+            throw e;
+    }
+    const st = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.lstatSync)(dir);
+    // Another user's symlink or file under that name: not ours to trust.
+    if (!st.isDirectory() || (st.mode & 0o1002) !== 0o1002)
+        throw new Error(`${dir} is not a sticky directory every user can write (mode ${(st.mode & 0o7777).toString(8)})`);
+    return dir;
+}
+const readOr = (path, fallback) => {
+    try {
+        return (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(path, 'utf8');
+    }
+    catch {
+        return fallback;
+    }
+};
+function hostDeps(dir = reservationsDir()) {
+    return {
+        dir,
+        hostRange: parsePortRange(readOr('/proc/sys/net/ipv4/ip_local_port_range', '')) ?? { start: 32768, end: 60999 },
+        bound: () => boundPorts([readOr('/proc/net/tcp', ''), readOr('/proc/net/tcp6', '')]),
+        argvOf,
+    };
+}
+/** This process as a holder. */
+const selfHolder = () => ({ pid: process.pid, argv: argvOf(process.pid) ?? process.argv });
 
 
 /***/ }),
@@ -547,11 +1196,14 @@ async function run_probe_probeContainerRun(daemon, arch) {
     }
 }
 
+// EXTERNAL MODULE: ./src/background/isolation.ts
+var isolation = __nccwpck_require__(116);
 ;// CONCATENATED MODULE: ./src/background/run-check.ts
 // The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
 // process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
 // Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
 // the phase's own bundle started again with a flag, like the port forwarder; post stops it if it still runs.
+
 
 
 
@@ -596,7 +1248,7 @@ function startRunCheck(o) {
     if (!o.script)
         return; // the running bundle is unknown: main runs the probe itself
     const configPath = (0,external_node_path_.join)(o.jobDir, 'run-check.json');
-    const config = { daemon: (0,endpoint/* saveEndpoint */.HF)(o.daemon), result: (0,external_node_path_.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
+    const config = { daemon: (0,endpoint/* saveEndpoint */.HF)(o.daemon), result: (0,external_node_path_.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs, ...(o.guard ? { guard: o.guard } : {}) };
     (0,external_node_fs_.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
     const pid = spawnHelper(o.script, helper_process/* RUN_CHECK_FLAG */.Mr, configPath, 'ignore');
     if (pid)
@@ -619,9 +1271,15 @@ async function daemonArchBy(client, deadline) {
 async function runRunCheck(configPath) {
     const config = JSON.parse(await readFile(configPath, 'utf8'));
     const client = new EngineClient(loadEndpoint(config.daemon));
+    const stop = config.guard ? watchLifeline(config.guard, dirname(configPath), () => process.exit(0)) : undefined;
     const arch = await daemonArchBy(client, config.deadline);
-    if (arch !== undefined)
-        await writeVerdict(await probeContainerRun(client, arch), config.result);
+    try {
+        if (arch !== undefined)
+            await writeVerdict(await probeContainerRun(client, arch), config.result);
+    }
+    finally {
+        stop?.();
+    }
 }
 async function writeVerdict(result, path) {
     await (0,promises_.writeFile)(`${path}.tmp`, JSON.stringify(result), { mode: 0o600 });
@@ -4209,6 +4867,10 @@ function reloadedTo(daemon) {
     };
 }
 
+// EXTERNAL MODULE: ./src/background/isolation.ts
+var isolation = __nccwpck_require__(116);
+// EXTERNAL MODULE: ./src/background/port-claims.ts
+var port_claims = __nccwpck_require__(623);
 ;// CONCATENATED MODULE: ./src/like-runner/mounts.ts
 // The job's paths inside the daemon's container at the same paths: a bind mount the job asks the inner daemon for
 // (`-v "$GITHUB_WORKSPACE:/src"`, compose's `./data:/data`) is resolved in the daemon's container, so the same path
@@ -4377,6 +5039,8 @@ function proxyEnvironment(env, registry, extraDirect = []) {
 ;// CONCATENATED MODULE: ./src/like-runner/extras.ts
 
 
+
+
 /**
  * What the daemon's container gets so that it behaves like the runner's engine: the job's paths (and the job
  * directory, where DOCKER_HOST's socket is) at identical paths, the MTU setting and the job's proxies.
@@ -4393,8 +5057,10 @@ async function dindExtras(o) {
     // The socket at the path DOCKER_HOST names, for containers that mount it (unless a job path carries it already).
     const covered = plan.mounts.some((m) => o.jobDir === m.Target || o.jobDir.startsWith(`${m.Target}/`));
     const mounts = covered ? plan.mounts : [...plan.mounts, { Type: 'bind', Source: o.hostJobDir, Target: o.jobDir }];
-    const env = [...mtuEnvironment(integration), ...(integration.proxy ? proxyEnvironment(o.platform.env, o.inputs.registry) : [])];
-    return { mounts, env };
+    const claims = (0,port_claims/* claimsEnvironment */.j5)({ forwardPorts: integration.forwardPorts, rootless: o.inputs.dind.rootless, daemonArgs: o.inputs.dind.daemonArgs, daemonConfig: o.inputs.registry.daemonConfig });
+    const env = [...mtuEnvironment(integration), ...(integration.proxy ? proxyEnvironment(o.platform.env, o.inputs.registry) : []), ...claims];
+    const sysctls = o.state ? (0,isolation/* reserveJobPorts */.uV)({ forwardPorts: integration.forwardPorts, rootless: o.inputs.dind.rootless, state: o.state, jobDir: o.jobDir, log: o.platform.log }) : undefined;
+    return { mounts, env, ...(sysctls ? { sysctls } : {}) };
 }
 
 // EXTERNAL MODULE: ./src/background/forwarder.ts
@@ -4801,6 +5467,7 @@ async function whyNotUnpacked(target, status) {
 
 
 
+
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 const RUN_DIR = '/run/setup-dind';
 /** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
@@ -4828,7 +5495,7 @@ fi
 mount --make-rshared / 2>/dev/null || :
 rm -f /var/run/docker.pid /run/docker.pid
 ${seedScript()}${IPTABLES_CHOICE}
-${MTU_SCRIPT}exec "$@"`;
+${port_claims/* CLAIMS_INIT */.L8}${MTU_SCRIPT}exec "$@"`;
 // Linux capabilities by number (capability.h), to turn our own bounding set into names the engine understands.
 const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
     'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE',
@@ -4909,6 +5576,7 @@ function planDind(p) {
             ...(rootless ? { Devices: rootless.devices } : {}),
             ...(dind.tcp ? { PortBindings: { [TLS_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
             ...(dind.network ? { NetworkMode: dind.network } : {}),
+            ...(p.extras?.sysctls ? { Sysctls: p.extras.sysctls } : {}),
         },
         ...(dind.tcp ? { ExposedPorts: { [TLS_PORT]: {} } } : {}),
         ...(dind.network ? { NetworkingConfig: { EndpointsConfig: { [dind.network]: { Aliases: ['docker'] } } } } : {}),
@@ -4961,6 +5629,7 @@ function describeGrant(strategy, inputs, withheld) {
 
 
 
+
 /** The daemon started earlier in this job: its endpoint (recorded in state for post), outputs and health checks. */
 async function attachDind(inputs, state, s, platform) {
     if (!s.outer || !s.containerId || !s.jobDir)
@@ -4996,7 +5665,7 @@ async function attachDind(inputs, state, s, platform) {
         afterReady: inputs.integration.forwardPorts && address
             ? () => (s.forwarder?.ready
                 ? (0,background_forwarder/* forwarderFollowing */.Wi)({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address)
-                : (0,background_forwarder/* startPortForwarding */.x$)({ endpoint, target: address, jobDir: s.jobDir, state, log: platform.log, env: platform.env }))
+                : (0,background_forwarder/* startPortForwarding */.x$)({ endpoint, target: address, jobDir: s.jobDir, state, guard: (0,isolation/* helperGuard */.gQ)(state.value), log: platform.log, env: platform.env }))
             : undefined,
         giveUp: () => whyNotRunning(engine, id, inputs),
         logTail: (lines) => engine.containerLogs(id, lines),
@@ -5027,6 +5696,7 @@ function placementOf(c, network) {
 // volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
 // This file starts it (volume, network, files, the first plan the engine accepts, the background helpers); the
 // plans are dind-plan.ts, the attach in main dind-attach.ts.
+
 
 
 
@@ -5109,7 +5779,7 @@ async function startDind(inputs, platform, state, s, outer, deps) {
         session: s.session,
         labels,
         hostJobDir: toHostPath(jobDir),
-        extras: await dindExtras({ inputs, platform, jobDir, hostJobDir: toHostPath(jobDir), translate: toHostPath }),
+        extras: await dindExtras({ inputs, platform, jobDir, hostJobDir: toHostPath(jobDir), translate: toHostPath, state }),
         socketGroup: deps.socketGroup(),
         // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
         // says nothing about a remote engine or, in a container job, about the host.
@@ -5138,10 +5808,10 @@ async function startHelpers(inputs, platform, state, engine, jobDir, network, sc
     const timeoutMs = inputs.waitTimeoutMs;
     if (inputs.integration.forwardPorts && address) {
         // One process: the forwarder runs the check too, as soon as the daemon answers.
-        (0,background_forwarder/* launchForwarder */.Oq)({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
+        (0,background_forwarder/* launchForwarder */.Oq)({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, guard: (0,isolation/* helperGuard */.gQ)(state.value), record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
     }
     else if (check) {
-        (0,run_check/* startRunCheck */.O8)({ daemon, jobDir, timeoutMs, script, record: (runCheck) => state.update({ runCheck }) });
+        (0,run_check/* startRunCheck */.O8)({ daemon, jobDir, timeoutMs, script, guard: (0,isolation/* helperGuard */.gQ)(state.value), record: (runCheck) => state.update({ runCheck }) });
     }
 }
 /**
@@ -5305,9 +5975,13 @@ function existingDaemon(inputs, locate, state, clock = realClock) {
     };
 }
 
+// EXTERNAL MODULE: ./src/background/port-range.ts
+var port_range = __nccwpck_require__(885);
 ;// CONCATENATED MODULE: ./src/cleanup/cleanup.ts
 // Post's removal of what this job created: only objects that carry this session's label, plus the per-job
 // directory. Idempotent (post may run twice) and never fatal: each problem becomes a warning.
+
+
 
 
 
@@ -5402,8 +6076,10 @@ async function cleanupSession(state, log, background) {
     else {
         await together(alongside, attempt);
     }
-    // The forwarder went first, but is named last.
+    // The forwarder went first, but is named last; its port block is free once it is gone.
     report.removed.push(...stopped.removed);
+    if (state.ports && (0,port_range/* releaseBlock */.VZ)(state.ports, state.session))
+        report.removed.push(`host ports ${state.ports.start}-${state.ports.end}`);
     return report;
 }
 /**
@@ -5411,7 +6087,7 @@ async function cleanupSession(state, log, background) {
  * sessions whose creation label is older than `olderThanMs`. Only when asked (input cleanup-stale); never touches
  * the current session, objects without our labels, or anything newer than the threshold.
  */
-async function reapStale(engine, olderThanMs, currentSession, log, now = Date.now()) {
+async function reapStale(engine, olderThanMs, currentSession, log, now = Date.now(), endHelpers = isolation/* endStaleHelpers */._Q) {
     const found = await engine.listLabelled(session_session/* LABEL_SESSION */.yj);
     const stale = (labels) => {
         if (labels[session_session/* LABEL_SESSION */.yj] === currentSession)
@@ -5434,6 +6110,9 @@ async function reapStale(engine, olderThanMs, currentSession, log, now = Date.no
         volumes: found.volumes.filter((v) => stale(v.labels)),
         networks: found.networks.filter((n) => stale(n.labels)),
     }, attempt);
+    // On this host, the reaped sessions' background processes (a forwarder of a job whose post never ran) end too.
+    const sessions = new Set([...found.containers, ...found.volumes, ...found.networks].filter((o) => stale(o.labels)).map((o) => o.labels[session_session/* LABEL_SESSION */.yj]));
+    removed.push(...(await endHelpers(sessions, log).catch((e) => (log.warning(`cleanup-stale: ${e.message}`), []))));
     return removed;
 }
 
@@ -7265,10 +7944,11 @@ const loadEndpoint = (s) => ({
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   A$: () => (/* binding */ EngineClient),
+  NJ: () => (/* binding */ EngineError),
   s9: () => (/* binding */ STOP_GRACE_SECONDS)
 });
 
-// UNUSED EXPORTS: ENGINE_IDLE_TIMEOUT_MS, EngineError, demuxLogs, queryString
+// UNUSED EXPORTS: ENGINE_IDLE_TIMEOUT_MS, demuxLogs, queryString
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(24);
@@ -7410,6 +8090,10 @@ class EngineClient {
     get agent() {
         this.agentInstance ??= this.newAgent({ keepAlive: true });
         return this.agentInstance;
+    }
+    /** Ends every connection of this client, a request in flight included (it fails). */
+    close() {
+        this.agentInstance?.destroy();
     }
     /**
      * One HTTP request; resolves with the answer once its head has arrived and its status is 2xx, else rejects with

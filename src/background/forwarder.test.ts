@@ -96,10 +96,17 @@ describe('PortForwarder', () => {
     const lines: string[] = [];
     const fwd = new PortForwarder('127.0.0.9', ['127.0.0.1', '::1'], (l) => lines.push(l));
     cleanups.push(() => fwd.close());
-    await fwd.sync('c1', [a, b, takenPort]);
+    await fwd.sync('c1aaaaaaaaaaaaaaaa', [a, b, takenPort], '/web');
     expect(fwd.ports).toEqual([a, b].sort((x, y) => x - y));
-    expect(lines.join('\n')).toMatch(new RegExp(`warning: cannot listen on 127.0.0.1:${takenPort}`));
-    await fwd.sync('c1', [b]);
+    // The collision report: the port, the container by name and id, that it is taken, and the remedy.
+    const report = lines.filter((l) => l.startsWith('warning: '));
+    expect(report).toEqual([
+      `warning: port ${takenPort} of container web (c1aaaaaaaaaa) is not forwarded: 127.0.0.1:${takenPort} is already allocated on this host (another job or program listens there); connections to it do not reach this container. ` +
+        'Publish it on another host port (-p <free port>:<container port>), or let the daemon choose one (-p <container port>) and read it with docker port.',
+    ]);
+    // Nothing of ours listens there: a client reaches the holder, and the holder only.
+    expect(fwd.ports).not.toContain(takenPort);
+    await fwd.sync('c1aaaaaaaaaaaaaaaa', [b]);
     expect(fwd.ports).toEqual([b]);
     // Another container's release leaves it alone.
     fwd.release('c2');

@@ -11,12 +11,15 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint/endpoint.js';
 import { EngineClient, type ContainerState } from '../engine/client.js';
 import type { Logger, Recorder } from '../platform/platform.js';
 import { FORWARDER_FLAG, alive } from './helper-process.js';
 import { RUN_CHECK_RESULT, type RunCheckRecord, checkRuns, daemonArchBy, spawnHelper } from './run-check.js';
+import { type HelperGuard, handPortsTo, watchLifeline } from './isolation.js';
+import { selfHolder } from './port-range.js';
+import { claimRefusal, serveClaims } from './port-claims.js';
 
 /** dind: the port forwarder process (background/forwarder.ts), stopped by post. */
 export interface ForwarderRecord {
@@ -46,6 +49,8 @@ export interface ForwarderConfig {
   readyFile?: string;
   /** Also the run check (run-check.ts): its verdict goes to this file, while the forwarder follows the daemon. */
   runCheckResult?: string;
+  /** The daemon's container and the job's port block: the forwarder holds the block and ends with the container. */
+  guard?: HelperGuard;
 }
 
 
@@ -68,6 +73,24 @@ export function publishedPorts(ports: ContainerState['ports']): { forward: numbe
 
 type Log = (line: string) => void;
 
+/** The owner of a port claimed before its container runs (port-claims.ts), with the claim's time. */
+const CLAIM = 'claim:';
+
+/**
+ * A published port the forwarder cannot listen on, in the words of the runner's engine ("port is already
+ * allocated"): the port, the container, what holds it and the remedy. Clients of the job that use that address reach
+ * whatever holds it, never this container: the job must pick another port.
+ */
+export function collisionReport(o: { host: string; port: number; container: string; id: string; code?: string; message: string }): string {
+  const where = o.host.includes(':') ? `[${o.host}]:${o.port}` : `${o.host}:${o.port}`;
+  const name = o.container.replace(/^\//, '');
+  const who = o.code === 'EADDRINUSE' ? 'is already allocated on this host (another job or program listens there)' : `cannot be listened on (${o.message})`;
+  return (
+    `port ${o.port} of container ${name} (${o.id.slice(0, 12)}) is not forwarded: ${where} ${who}; connections to it do not reach this container. ` +
+    `Publish it on another host port (-p <free port>:<container port>), or let the daemon choose one (-p <container port>) and read it with docker port.`
+  );
+}
+
 /** The listeners for the published ports of running containers; each relays connections to target:port. */
 export class PortForwarder {
   private readonly byPort = new Map<number, { owner: string; servers: net.Server[]; sockets: Set<net.Socket> }>();
@@ -82,30 +105,62 @@ export class PortForwarder {
     return [...this.byPort.keys()].sort((a, b) => a - b);
   }
 
-  /** Makes the forwarded ports of one container exactly `ports`. */
-  async sync(owner: string, ports: number[]): Promise<void> {
+  /** Makes the forwarded ports of one container (`name`, for the messages) exactly `ports`. */
+  async sync(owner: string, ports: number[], name = owner.slice(0, 12)): Promise<void> {
     for (const [port, entry] of this.byPort) if (entry.owner === owner && !ports.includes(port)) this.closePort(port);
     for (const port of ports) {
-      if (this.byPort.has(port)) continue;
-      const entry = { owner, servers: [] as net.Server[], sockets: new Set<net.Socket>() };
-      this.byPort.set(port, entry);
-      for (const host of this.listen) {
-        const server = net.createServer({ allowHalfOpen: true }, (client) => this.relay(client, port, entry.sockets));
-        const listening = await new Promise<boolean>((resolve) => {
-          server.once('error', (e: NodeJS.ErrnoException) => {
-            // No IPv6 loopback here: nothing to do. Anything else (the port is taken on the job's side) is said.
-            if (e.code !== 'EADDRNOTAVAIL' && e.code !== 'EAFNOSUPPORT') this.log(`warning: cannot listen on ${host}:${port} for container ${owner.slice(0, 12)}: ${e.message}`);
-            resolve(false);
-          });
-          server.listen({ host, port, exclusive: true }, () => resolve(true));
-        });
-        if (listening) entry.servers.push(server);
-        // 127.0.0.1 (the first) is what the job uses; without it the port is not forwarded at all.
-        if (!listening && host === this.listen[0]) break;
+      const held = this.byPort.get(port);
+      if (held?.owner.startsWith(CLAIM)) {
+        // Claimed while the daemon started the container (port-claims.ts): the container's now.
+        held.owner = owner;
+        this.log(`forwarding ${this.listen.join(', ')} port ${port} to ${this.target}:${port} (container ${owner.slice(0, 12)})`);
       }
-      if (entry.servers.length) this.log(`forwarding ${this.listen.join(', ')} port ${port} to ${this.target}:${port} (container ${owner.slice(0, 12)})`);
-      else this.byPort.delete(port);
+      if (held) continue;
+      await this.open(port, owner, (host, e) => {
+        // No IPv6 loopback here: nothing to do. Anything else (the port is taken on the job's side) is said.
+        if (e.code !== 'EADDRNOTAVAIL' && e.code !== 'EAFNOSUPPORT') this.log(`warning: ${collisionReport({ host, port, container: name, id: owner, code: e.code, message: e.message })}`);
+      });
     }
+  }
+
+  /**
+   * A port the daemon is about to publish (port-claims.ts): listening on it now. Undefined when it listens (or did
+   * already), else the refusal. A claim no container takes within a minute (its start failed) is closed.
+   */
+  async claim(port: number, now = Date.now()): Promise<string | undefined> {
+    for (const [p, entry] of this.byPort) if (entry.owner.startsWith(CLAIM) && now - Number(entry.owner.slice(CLAIM.length)) > 60_000) this.closePort(p);
+    if (this.byPort.has(port)) return undefined;
+    let refusal: string | undefined;
+    const opened = await this.open(port, `${CLAIM}${now}`, (host, e) => {
+      if (host !== this.listen[0]) return;
+      refusal = e.code === 'EADDRINUSE' ? 'another job or program listens there' : e.message;
+    });
+    return opened ? undefined : claimRefusal(port, refusal ?? 'it cannot be listened on');
+  }
+
+  /** Listens on `port` at every address for `owner`; false when 127.0.0.1 (the first) could not be had. */
+  private async open(port: number, owner: string, failed: (host: string, e: NodeJS.ErrnoException) => void): Promise<boolean> {
+    const entry = { owner, servers: [] as net.Server[], sockets: new Set<net.Socket>() };
+    this.byPort.set(port, entry);
+    for (const host of this.listen) {
+      const server = net.createServer({ allowHalfOpen: true }, (client) => this.relay(client, port, entry.sockets));
+      const listening = await new Promise<boolean>((resolve) => {
+        server.once('error', (e: NodeJS.ErrnoException) => {
+          failed(host, e);
+          resolve(false);
+        });
+        server.listen({ host, port, exclusive: true }, () => resolve(true));
+      });
+      if (listening) entry.servers.push(server);
+      // 127.0.0.1 (the first) is what the job uses; without it the port is not forwarded at all.
+      if (!listening && host === this.listen[0]) break;
+    }
+    if (entry.servers.length) {
+      if (!owner.startsWith(CLAIM)) this.log(`forwarding ${this.listen.join(', ')} port ${port} to ${this.target}:${port} (container ${owner.slice(0, 12)})`);
+      return true;
+    }
+    this.byPort.delete(port);
+    return false;
   }
 
   release(owner: string): void {
@@ -159,7 +214,7 @@ export async function followDaemon(engine: EngineClient, forwarder: PortForwarde
     if (!c || !c.running) return forwarder.release(id);
     const { forward, loopbackOnly } = publishedPorts(c.ports);
     for (const p of loopbackOnly) log(`note: ${c.name} publishes port ${p} on the daemon's loopback only; publish it on all addresses (-p ${p}:...) to reach it at 127.0.0.1:${p}`);
-    await forwarder.sync(id, forward);
+    await forwarder.sync(id, forward, c.name);
   };
   let failures = 0;
   let first = true;
@@ -199,19 +254,24 @@ export async function runForwarder(configPath: string): Promise<void> {
   const controller = new AbortController();
   const forwarder = new PortForwarder(config.target, config.listen, log);
   // Stopped by post: at once, whatever engine call is in flight (nothing is left to flush: the log is a file).
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      controller.abort();
-      forwarder.close();
-      log(`stopped (${sig})`);
-      process.exit(0);
-    });
-  }
+  let unclaim: (() => void) | undefined;
+  const shutdown = (why: string) => {
+    unclaim?.();
+    controller.abort();
+    forwarder.close();
+    log(`stopped (${why})`);
+    process.exit(0);
+  };
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => shutdown(sig));
+  // Nothing outlives its daemon: the container gone or the job directory removed ends the forwarder within a second.
+  const unwatch = config.guard ? watchLifeline(config.guard, dirname(configPath), shutdown) : undefined;
+  if (config.guard) handPortsTo(config.guard, process.pid, selfHolder().argv);
   const engine = new EngineClient(loadEndpoint(config.daemon));
   // Started by pre: the daemon may not answer yet (its answer gives the run check the architecture).
   const arch = config.deadline !== undefined ? await daemonArchBy(engine, config.deadline) : undefined;
   if (config.deadline !== undefined && arch === undefined) {
     log('the daemon did not answer in time; the forwarder stops');
+    unwatch?.();
     return;
   }
   log(`following ${config.daemon.host}; published ports go to ${config.target}`);
@@ -220,12 +280,16 @@ export async function runForwarder(configPath: string): Promise<void> {
     void check().catch((e: Error) => log(`the run check: ${e.message}`));
   }
   await followDaemon(engine, forwarder, log, controller.signal, () => {
+    // Ports the daemon is about to publish are claimed first: one held on this side fails the container's start.
+    unclaim ??= serveClaims(dirname(configPath), (port) => forwarder.claim(port), log);
     if (config.readyFile) writeFileSync(config.readyFile, `${process.pid}\n`, { mode: 0o600 });
     if (process.send) {
       process.send('ready');
       process.disconnect?.();
     }
   });
+  unwatch?.();
+  unclaim?.();
   log('stopped');
 }
 
@@ -241,12 +305,13 @@ export function launchForwarder(o: {
   script: string;
   /** The forwarder runs the run check too. */
   runCheck: boolean;
+  guard?: HelperGuard;
   record: (r: ForwarderRecord, check: RunCheckRecord | undefined) => void;
 }): void {
   const configPath = join(o.jobDir, 'forwarder.json');
   const readyFile = join(o.jobDir, 'forwarder.ready');
   const runCheckResult = o.runCheck ? join(o.jobDir, RUN_CHECK_RESULT) : undefined;
-  const config: ForwarderConfig = { daemon: saveEndpoint(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult };
+  const config: ForwarderConfig = { daemon: saveEndpoint(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult, ...(o.guard ? { guard: o.guard } : {}) };
   writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
   const logPath = join(o.jobDir, 'forwarder.log');
   const fd = openSync(logPath, 'a', 0o600);
@@ -257,6 +322,7 @@ export function launchForwarder(o: {
     closeSync(fd);
   }
   if (!pid) return; // main starts its own forwarder
+  handPortsTo(o.guard, pid, [process.execPath, o.script, FORWARDER_FLAG, configPath]);
   o.record({ pid, log: logPath, script: o.script, ready: readyFile }, runCheckResult ? { pid, result: runCheckResult } : undefined);
 }
 
@@ -295,10 +361,11 @@ export async function startForwarder(options: {
   /** The bundle to run (this entry point's own file). */
   script: string;
   timeoutMs?: number;
+  guard?: HelperGuard;
   record: (r: ForwarderRecord) => void;
   writeConfig: (path: string, text: string) => Promise<void>;
 }): Promise<ForwarderRecord> {
-  const config: ForwarderConfig = { daemon: options.saved, target: options.target, listen: ['127.0.0.1', '::1'] };
+  const config: ForwarderConfig = { daemon: options.saved, target: options.target, listen: ['127.0.0.1', '::1'], ...(options.guard ? { guard: options.guard } : {}) };
   await options.writeConfig(options.configPath, JSON.stringify(config));
   const fd = openSync(options.logPath, 'a', 0o600);
   let child;
@@ -313,6 +380,7 @@ export async function startForwarder(options: {
   }
   const pid = child.pid;
   if (!pid) throw new Error('the port forwarder could not be started');
+  handPortsTo(options.guard, pid, [process.execPath, options.script, FORWARDER_FLAG, options.configPath]);
   const record: ForwarderRecord = { pid, log: options.logPath, script: options.script };
   options.record(record);
   try {
@@ -361,6 +429,7 @@ export async function startPortForwarding(o: {
   log: Logger;
   env: Readonly<Record<string, string | undefined>>;
   script?: string;
+  guard?: HelperGuard;
 }): Promise<Record<string, string>> {
   const script = o.script ?? process.argv[1];
   try {
@@ -372,6 +441,7 @@ export async function startPortForwarding(o: {
       configPath: join(o.jobDir, 'forwarder.json'),
       logPath: join(o.jobDir, 'forwarder.log'),
       script,
+      guard: o.guard,
       record: (forwarder) => o.state.update({ forwarder }),
       writeConfig: (path, text) => writeFile(path, text, { mode: 0o600 }),
     });

@@ -6,12 +6,13 @@ import { type StdioOptions, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } from '../endpoint/endpoint.js';
 import { EngineClient } from '../engine/client.js';
 import type { Logger } from '../platform/platform.js';
 import { FORWARDER_FLAG, RUN_CHECK_FLAG, runsOurHelper } from './helper-process.js';
 import { type RunProbeResult, probeContainerRun } from './run-probe.js';
+import { type HelperGuard, watchLifeline } from './isolation.js';
 
 /** dind: the run check pre leaves running (background/run-check.ts): its verdict goes to `result`. */
 export interface RunCheckRecord {
@@ -30,6 +31,8 @@ interface RunCheckConfig {
   result: string;
   /** Epoch ms after which the process gives up waiting for the daemon (main's own wait then decides). */
   deadline: number;
+  /** The daemon's container: the check ends when it is gone or the job directory is. */
+  guard?: HelperGuard;
 }
 
 /**
@@ -60,10 +63,10 @@ export function spawnHelper(script: string, flag: string, configPath: string, st
 }
 
 /** pre: starts the run check in the background and returns at once, its pid recorded the moment it exists. */
-export function startRunCheck(o: { daemon: DaemonEndpoint; jobDir: string; timeoutMs: number; script: string | undefined; record: (r: RunCheckRecord) => void }): void {
+export function startRunCheck(o: { daemon: DaemonEndpoint; jobDir: string; timeoutMs: number; script: string | undefined; guard?: HelperGuard; record: (r: RunCheckRecord) => void }): void {
   if (!o.script) return; // the running bundle is unknown: main runs the probe itself
   const configPath = join(o.jobDir, 'run-check.json');
-  const config: RunCheckConfig = { daemon: saveEndpoint(o.daemon), result: join(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs };
+  const config: RunCheckConfig = { daemon: saveEndpoint(o.daemon), result: join(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs, ...(o.guard ? { guard: o.guard } : {}) };
   writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
   const pid = spawnHelper(o.script, RUN_CHECK_FLAG, configPath, 'ignore');
   if (pid) o.record({ pid, result: config.result });
@@ -86,8 +89,13 @@ export async function daemonArchBy(client: EngineClient, deadline: number): Prom
 export async function runRunCheck(configPath: string): Promise<void> {
   const config = JSON.parse(await readFile(configPath, 'utf8')) as RunCheckConfig;
   const client = new EngineClient(loadEndpoint(config.daemon));
+  const stop = config.guard ? watchLifeline(config.guard, dirname(configPath), () => process.exit(0)) : undefined;
   const arch = await daemonArchBy(client, config.deadline);
-  if (arch !== undefined) await writeVerdict(await probeContainerRun(client, arch), config.result);
+  try {
+    if (arch !== undefined) await writeVerdict(await probeContainerRun(client, arch), config.result);
+  } finally {
+    stop?.();
+  }
 }
 
 async function writeVerdict(result: RunProbeResult, path: string): Promise<void> {

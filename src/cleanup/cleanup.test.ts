@@ -39,10 +39,14 @@ describe('reapStale', () => {
   it('removes only other sessions older than the threshold, and warns about what it cannot remove', async () => {
     const { engine, calls } = fakeEngine();
     const platform = memoryPlatform();
-    const removed = await reapStale(engine, 24 * 3600e3, 'mine', platform.log, NOW);
+    const reaped: string[][] = [];
+    const endHelpers = async (sessions: ReadonlySet<string>) => (reaped.push([...sessions]), ['process 7 (port forwarder of old)']);
+    const removed = await reapStale(engine, 24 * 3600e3, 'mine', platform.log, NOW, endHelpers);
     // No graceful stop: a stale daemon's data is kept by nobody.
     expect(calls).toEqual(['rm c-old', 'rm network n-old']);
-    expect(removed).toEqual(['container setup-dind-old', 'network net-old']);
+    // The background processes of the reaped sessions on this host, and only theirs, end too.
+    expect(reaped).toEqual([['old']]);
+    expect(removed).toEqual(['container setup-dind-old', 'network net-old', 'process 7 (port forwarder of old)']);
     expect(platform.messages).toEqual([{ level: 'warning', text: 'cleanup-stale: could not remove volume v-old: volume is in use' }]);
   });
 });

@@ -9,6 +9,8 @@ import { LABEL_CREATED, LABEL_SESSION } from '../session/session.js';
 import type { SessionState } from '../state.js';
 import { forwarderWarnings, stopForwarder } from '../background/forwarder.js';
 import { stopRunCheck } from '../background/run-check.js';
+import { endStaleHelpers } from '../background/isolation.js';
+import { releaseBlock } from '../background/port-range.js';
 
 export interface CleanupReport {
   removed: string[];
@@ -104,8 +106,9 @@ export async function cleanupSession(state: SessionState, log: Logger, backgroun
   } else {
     await together(alongside, attempt);
   }
-  // The forwarder went first, but is named last.
+  // The forwarder went first, but is named last; its port block is free once it is gone.
   report.removed.push(...stopped.removed);
+  if (state.ports && releaseBlock(state.ports, state.session)) report.removed.push(`host ports ${state.ports.start}-${state.ports.end}`);
   return report;
 }
 
@@ -114,7 +117,14 @@ export async function cleanupSession(state: SessionState, log: Logger, backgroun
  * sessions whose creation label is older than `olderThanMs`. Only when asked (input cleanup-stale); never touches
  * the current session, objects without our labels, or anything newer than the threshold.
  */
-export async function reapStale(engine: EngineClient, olderThanMs: number, currentSession: string, log: Logger, now = Date.now()): Promise<string[]> {
+export async function reapStale(
+  engine: EngineClient,
+  olderThanMs: number,
+  currentSession: string,
+  log: Logger,
+  now = Date.now(),
+  endHelpers: (sessions: ReadonlySet<string>, log: Logger) => Promise<string[]> = endStaleHelpers,
+): Promise<string[]> {
   const found = await engine.listLabelled(LABEL_SESSION);
   const stale = (labels: Record<string, string>) => {
     if (labels[LABEL_SESSION] === currentSession) return false;
@@ -139,5 +149,8 @@ export async function reapStale(engine: EngineClient, olderThanMs: number, curre
     },
     attempt,
   );
+  // On this host, the reaped sessions' background processes (a forwarder of a job whose post never ran) end too.
+  const sessions = new Set([...found.containers, ...found.volumes, ...found.networks].filter((o) => stale(o.labels)).map((o) => o.labels[LABEL_SESSION]!));
+  removed.push(...(await endHelpers(sessions, log).catch((e: Error) => (log.warning(`cleanup-stale: ${e.message}`), []))));
   return removed;
 }

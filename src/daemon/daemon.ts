@@ -2,6 +2,7 @@
 // did not run), then hands main a daemon to wait for.
 import type { ForwarderRecord } from '../background/forwarder.js';
 import type { RunCheckRecord } from '../background/run-check.js';
+import type { ReservationRecord } from '../background/port-range.js';
 import type { DindImageRecord } from '../cache/dind-image.js';
 import type { DaemonEndpoint, SavedEndpoint } from '../endpoint/endpoint.js';
 import type { JobDirState } from '../session/jobdir.js';
@@ -31,6 +32,8 @@ export interface DindState extends JobDirState {
   /** dind: the process that forwards published ports to 127.0.0.1; stopped by post. */
   forwarder?: ForwarderRecord;
   /** dind: the run check started in pre, read by main, stopped by post if it still runs. */
+  /** dind: the job's block of host ports (background/port-range.ts), its daemon's ephemeral range; released by post. */
+  ports?: ReservationRecord;
   runCheck?: RunCheckRecord;
   /** dind: where the started container is, read once in pre: its address and its published TLS port (tcp: true). */
   placement?: { address?: string; tlsHostPort?: string };

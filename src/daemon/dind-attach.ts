@@ -9,6 +9,7 @@ import type { Platform, Recorder } from '../platform/platform.js';
 import { objectName } from '../session/session.js';
 import type { DindState, JobDaemon } from './daemon.js';
 import { forwarderFollowing, startPortForwarding } from '../background/forwarder.js';
+import { helperGuard } from '../background/isolation.js';
 import { TLS_PORT, TLS_PORT_NUMBER } from './dind-plan.js';
 
 /** The daemon started earlier in this job: its endpoint (recorded in state for post), outputs and health checks. */
@@ -42,7 +43,7 @@ export async function attachDind(inputs: Inputs, state: Recorder<DindState>, s: 
     afterReady: inputs.integration.forwardPorts && address
       ? () => (s.forwarder?.ready
         ? forwarderFollowing({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address)
-        : startPortForwarding({ endpoint, target: address, jobDir: s.jobDir!, state, log: platform.log, env: platform.env }))
+        : startPortForwarding({ endpoint, target: address, jobDir: s.jobDir!, state, guard: helperGuard(state.value), log: platform.log, env: platform.env }))
       : undefined,
     giveUp: () => whyNotRunning(engine, id, inputs),
     logTail: (lines) => engine.containerLogs(id, lines),

@@ -9,6 +9,7 @@ import { IPTABLES_CHOICE } from './iptables.js';
 import { apiVersionEnvironment } from './api-version.js';
 import { seedScript } from '../cache/data-root.js';
 import { MTU_SCRIPT } from '../like-runner/network.js';
+import { CLAIMS_INIT } from '../background/port-claims.js';
 import { type DindExtras } from '../like-runner/extras.js';
 
 
@@ -40,7 +41,7 @@ fi
 mount --make-rshared / 2>/dev/null || :
 rm -f /var/run/docker.pid /run/docker.pid
 ${seedScript()}${IPTABLES_CHOICE}
-${MTU_SCRIPT}exec "$@"`;
+${CLAIMS_INIT}${MTU_SCRIPT}exec "$@"`;
 
 // Linux capabilities by number (capability.h), to turn our own bounding set into names the engine understands.
 const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
@@ -149,6 +150,7 @@ export function planDind(p: DindSpecInput): DindPlan[] {
       ...(rootless ? { Devices: rootless.devices } : {}),
       ...(dind.tcp ? { PortBindings: { [TLS_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
       ...(dind.network ? { NetworkMode: dind.network } : {}),
+      ...(p.extras?.sysctls ? { Sysctls: p.extras.sysctls } : {}),
     },
     ...(dind.tcp ? { ExposedPorts: { [TLS_PORT]: {} } } : {}),
     ...(dind.network ? { NetworkingConfig: { EndpointsConfig: { [dind.network]: { Aliases: ['docker'] } } } } : {}),

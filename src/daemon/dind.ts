@@ -22,6 +22,7 @@ import { networkDaemonJson } from '../network/settings.js';
 import { dindExtras } from '../like-runner/extras.js';
 import { launchForwarder } from '../background/forwarder.js';
 import { startRunCheck } from '../background/run-check.js';
+import { helperGuard } from '../background/isolation.js';
 import { type DindPlan, type DindSpecInput, MAX_SOCKET_PATH_BYTES, NESTED_DOCKERD_CAPABILITIES, describeGrant, dropped, planDind, withheldCapabilities } from './dind-plan.js';
 import { attachDind, placementOf } from './dind-attach.js';
 
@@ -105,7 +106,7 @@ async function startDind(inputs: Inputs, platform: Platform, state: Recorder<Din
     session: s.session,
     labels,
     hostJobDir: toHostPath(jobDir),
-    extras: await dindExtras({ inputs, platform, jobDir, hostJobDir: toHostPath(jobDir), translate: toHostPath }),
+    extras: await dindExtras({ inputs, platform, jobDir, hostJobDir: toHostPath(jobDir), translate: toHostPath, state }),
     socketGroup: deps.socketGroup(),
     // The engine decides (the --privileged attempt comes first); our own bounding set only shapes the fallback, and
     // says nothing about a remote engine or, in a container job, about the host.
@@ -134,9 +135,9 @@ async function startHelpers(inputs: Inputs, platform: Platform, state: Recorder<
   const timeoutMs = inputs.waitTimeoutMs;
   if (inputs.integration.forwardPorts && address) {
     // One process: the forwarder runs the check too, as soon as the daemon answers.
-    launchForwarder({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
+    launchForwarder({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, guard: helperGuard(state.value), record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
   } else if (check) {
-    startRunCheck({ daemon, jobDir, timeoutMs, script, record: (runCheck) => state.update({ runCheck }) });
+    startRunCheck({ daemon, jobDir, timeoutMs, script, guard: helperGuard(state.value), record: (runCheck) => state.update({ runCheck }) });
   }
 }
 

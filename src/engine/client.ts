@@ -74,6 +74,8 @@ export interface ContainerSpec {
     CgroupnsMode?: 'private' | 'host';
     NetworkMode?: string;
     Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
+    /** Namespaced kernel settings of the container (net.* with a network namespace of its own). */
+    Sysctls?: Record<string, string>;
   };
   NetworkingConfig?: { EndpointsConfig: Record<string, { Aliases?: string[] }> };
 }
@@ -248,6 +250,11 @@ export class EngineClient {
   private get agent(): Agent {
     this.agentInstance ??= this.newAgent({ keepAlive: true });
     return this.agentInstance;
+  }
+
+  /** Ends every connection of this client, a request in flight included (it fails). */
+  close(): void {
+    this.agentInstance?.destroy();
   }
 
   /**

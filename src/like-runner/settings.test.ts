@@ -52,6 +52,10 @@ describe('dindExtras', () => {
     const platform = memoryPlatform({ job: { workspace, tempDir: temp }, env: { GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: workspace, RUNNER_TEMP: temp, HTTP_PROXY: 'http://proxy:3128' } });
     const extras = await dindExtras({ inputs: inputs({ 'job-paths': 'false', proxy: 'false', mtu: '1360' }), platform, jobDir, hostJobDir: '/host/job', translate: (p) => p });
     expect(extras.mounts).toEqual([{ Type: 'bind', Source: '/host/job', Target: jobDir }]);
-    expect(extras.env).toEqual(['SETUP_DIND_MTU=1360']);
+    // Ports are forwarded (the default): the init installs the claims wrapper (port-claims.ts).
+    expect(extras.env).toEqual(['SETUP_DIND_MTU=1360', 'SETUP_DIND_PORT_CLAIMS=1']);
+    const unforwarded = await dindExtras({ inputs: inputs({ 'job-paths': 'false', proxy: 'false', mtu: '1360', 'forward-ports': 'false' }), platform, jobDir, hostJobDir: '/host/job', translate: (p) => p });
+    expect(unforwarded.env).toEqual(['SETUP_DIND_MTU=1360']);
+    expect(unforwarded.sysctls).toBeUndefined();
   });
 });

@@ -70,7 +70,8 @@ function forwarders(): string[] {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((pid) => {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      return cmd.includes('--setup-dind-forwarder') ? [`${pid}: ${cmd.replace(/\0/g, ' ')}`] : [];
+      // This checkout's bundle only: other checkouts on the machine run their own tests.
+      return cmd.includes('--setup-dind-forwarder') && cmd.includes(`${repoRoot}/dist/`) ? [`${pid}: ${cmd.replace(/\0/g, ' ')}`] : [];
     } catch {
       return [];
     }

@@ -82,6 +82,11 @@ export interface RunJobOptions {
   cancel?: { afterMs: number; from?: 'job' | 'main'; sigintTimeoutMs?: number; sigtermTimeoutMs?: number };
   /** simulate a runner/usage where pre does not run (like a local `uses: ./`) */
   skipPre?: boolean;
+  /**
+   * The runner dies after the steps (killed, its connection lost): post never runs and nobody cleans up orphan
+   * processes; what the job left running keeps running (the job's root directory stays until `cleanup()`).
+   */
+  runnerDiesBeforePost?: boolean;
   /** how long to wait for stdout/stderr to close after the process exited (runner: 5000) */
   streamCloseTimeoutMs?: number;
   /** kill leftover processes carrying this job's RUNNER_TRACKING_ID at the end (runner: yes; default true) */

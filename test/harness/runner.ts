@@ -197,7 +197,9 @@ async function runJobIn(
     for (const spec of [pre, ...before, main, ...after].filter((s): s is StepSpec => s !== undefined)) {
       await job.runStep(spec);
     }
-    if (post) {
+    if (opts.runnerDiesBeforePost) {
+      job.log('=== the runner died: post never runs, orphans are not cleaned up ===');
+    } else if (post) {
       if (job.postRegistered) await job.runStep(post);
       else {
         job.phases.push(skippedPhase('post', post.name));
@@ -211,7 +213,7 @@ async function runJobIn(
       job.log('=== Stop containers ===');
       await job.ctr.stop();
     }
-    if (opts.cleanupOrphans !== false) {
+    if (opts.cleanupOrphans !== false && !opts.runnerDiesBeforePost) {
       orphansKilled = await killOrphans(job.trackingId);
       for (const o of orphansKilled) {
         job.log(`Terminate orphan process: pid (${o.pid}) (${o.name})`);
