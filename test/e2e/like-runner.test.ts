@@ -70,7 +70,8 @@ function forwarders(): string[] {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((pid) => {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      return cmd.includes('--setup-dind-forwarder') ? [`${pid}: ${cmd.replace(/\0/g, ' ')}`] : [];
+      // Only this checkout's (other checkouts' jobs on the same host are not this test's).
+      return cmd.includes('--setup-dind-forwarder') && cmd.includes(`${join(repoRoot, 'dist')}/`) ? [`${pid}: ${cmd.replace(/\0/g, ' ')}`] : [];
     } catch {
       return [];
     }
