@@ -13,7 +13,8 @@ import { type Clock, realClock } from './engine/readiness.js';
 import { newSessionId } from './session/session.js';
 import { checkCanRunContainers } from './background/run-check.js';
 import { waitForDaemon } from './daemon/wait.js';
-import { cacheFact, prepareImageCache, restoreDataRoot, saveCaches, seedDataRoot } from './cache/apply.js';
+import { cacheFact, prepareImageCache, restoreDataRoot, saveCaches, seedDataRoot, warnStoreMismatch } from './cache/apply.js';
+import { storageName } from './cache/image-store.js';
 import { cacheOutputs } from './cache/outputs.js';
 import { applyBuilder, undoBuilder } from './builder/apply.js';
 import { startClient, undoClient } from './dockercli/apply.js';
@@ -138,6 +139,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     const waitSeconds = (clock.now() - mainStarted) / 1000;
     const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
     const { probe, moreEnv, registry, cache } = await checkAndPrepare(inputs, platform, state, daemon, client, ready.version.arch);
+    if (cache?.settings.strategy === 'data-root' && cache.restoredKey) await warnStoreMismatch(state.value!, client, info, platform);
     state.update({ ready: true });
     const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
     const outputs: Record<string, string> = {
@@ -155,7 +157,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     await handToJob(daemon, outputs['docker-host']!, inputs, platform, state, moreEnv);
     // After the docker context: post takes our plugin directory out of config.json before the context restores it.
     const clientFacts = (await clientCopy?.finish()) ?? {};
-    platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
+    platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${storageName(info)}) after waiting ${waitSeconds.toFixed(2)} s.`);
     await platform.appendSummary(
       summaryTable('setup-dind', {
         Mode: inputs.mode,
@@ -166,7 +168,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
         ...clientFacts,
         'DOCKER_HOST': `\`${outputs['docker-host']}\``,
         'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
-        'Storage driver': info.storageDriver,
+        'Storage driver': storageName(info),
         ...(bootSeconds !== undefined ? { 'Boot to ready': `${bootSeconds.toFixed(2)} s` } : {}),
         ...(probe ? { 'Container run check': `a container started in ${Math.round(probe.ms)} ms` } : {}),
         'Main step waited': `${waitSeconds.toFixed(2)} s`,

@@ -1344,7 +1344,7 @@ async function checkCanRunContainers(client, arch, s, platform) {
 
 /***/ }),
 
-/***/ 85:
+/***/ 299:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -1441,19 +1441,26 @@ function parseCacheSettings(f, mode) {
     if (dir?.split(/[\\/]/).includes('..') && !dir.startsWith('/'))
         problems.push(`input "cache-dir": ${(0,show/* showValue */.v)(dir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
     const volumes = f.boolean('cache-volumes');
+    const buildText = f.line('cache-build-size');
+    const buildCacheBytes = /^0+$/.test(buildText) ? 0 : parseSize(buildText);
+    if (buildCacheBytes === undefined)
+        problems.push(`input "cache-build-size": ${(0,show/* showValue */.v)(buildText)} is not a size; use 0 (keep no build cache), bytes or a number with K, M, G (like 1G or 500MiB)`);
+    const buildChanged = buildText !== f.defaultOf('cache-build-size');
+    if (buildChanged && strategy === 'images')
+        problems.push(`input "cache-build-size": ${(0,show/* showValue */.v)(buildText)} sets the build cache a data-root snapshot keeps, but cache is images (which saves images only); set cache: data-root, or remove it`);
     if (volumes && strategy === 'images')
         problems.push(`input "cache-volumes": true keeps the daemon's volumes in a data-root snapshot, but cache is images; set cache: data-root, or remove it`);
     if (strategy === 'data-root' && mode !== 'dind')
         problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
     if (strategy === 'false') {
-        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-volumes', volumes ? 'true' : ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
+        const unused = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-volumes', volumes ? 'true' : ''], ['cache-build-size', buildChanged ? buildText : ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
         for (const [name, value] of unused)
             if (value)
                 problems.push(`input "${name}": ${(0,show/* showValue */.v)(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
         return undefined;
     }
     const keep = parseCacheKeep(f);
-    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep, ...(volumes ? { volumes } : {}) };
+    return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep, ...(volumes ? { volumes } : {}), ...(strategy === 'data-root' ? { buildCacheBytes } : {}) };
 }
 
 ;// CONCATENATED MODULE: ./src/dockercli/settings.ts
@@ -2663,6 +2670,7 @@ const INPUT_DEFAULTS = {
     ...INTEGRATION_DEFAULTS,
     'cache-keep': '1',
     'cache-volumes': 'false',
+    'cache-build-size': '1G',
     buildx: 'false',
     'buildx-image': DEFAULT_BUILDX_IMAGE,
     client: 'false',
@@ -5123,11 +5131,114 @@ const apiVersionEnvironment = () => [`DOCKER_MIN_API_VERSION=${MIN_API_VERSION}`
 
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(75);
+;// CONCATENATED MODULE: ./src/cache/gnu-tar.ts
+// The tar a data-root snapshot is made and unpacked with, whatever the dind image carries: the runner's own GNU tar
+// and the shared libraries it links, copied into the per-job directory (which the daemon's container and the helpers
+// mount anyway, for the FIFO) and run there through their own dynamic loader. So an image whose only tar is BusyBox's
+// (the official docker:*-dind, Alpine) keeps overlay metadata too: whiteouts, opaque directories, every xattr.
+// The image's own GNU tar is the fallback when the runner cannot provide one (no GNU tar, no ldd).
+
+
+
+
+const gnu_tar_run = (0,external_node_util_namespaceObject.promisify)(external_node_child_process_.execFile);
+/** The variable the snapshot scripts read: the command (words without spaces) that runs GNU tar in the container. */
+const TAR_ENV = 'SETUP_DIND_TAR';
+/** The bundle's directory in the job directory. */
+const TAR_DIR = 'gnu-tar';
+const defaultHost = () => ({
+    path: [...(process.env.PATH ?? '').split(external_node_path_.delimiter).filter(Boolean), '/usr/bin', '/bin'],
+    run: (tarHostProgram, args) => gnu_tar_run(tarHostProgram, [...args], { timeout: 10_000 }),
+});
+/** The first tar (or gtar) on PATH that is GNU tar with --xattrs; undefined when there is none. */
+async function findGnuTar(host) {
+    for (const dir of host.path) {
+        for (const name of ['tar', 'gtar']) {
+            const file = (0,external_node_path_.join)(dir, name);
+            const version = await host.run(file, ['--version']).catch(() => undefined);
+            if (!version?.stdout.includes('GNU tar'))
+                continue;
+            const help = await host.run(file, ['--help']).catch(() => undefined);
+            if (help?.stdout.includes('--xattrs'))
+                return (0,promises_.realpath)(file).catch(() => file);
+        }
+    }
+    return undefined;
+}
+/** The shared libraries (soname → file) and the loader ldd names; undefined loader: a static binary. */
+function parseLdd(text) {
+    const libs = new Map();
+    let loader;
+    for (const line of text.split('\n')) {
+        const linked = /^\s*(\S+)\s+=>\s+(\/\S+)\s+\(0x[0-9a-f]+\)/.exec(line);
+        if (linked)
+            libs.set(linked[1], linked[2]);
+        else {
+            const own = /^\s*(\/\S*ld[-.]\S+)\s+\(0x[0-9a-f]+\)/.exec(line);
+            if (own)
+                loader = own[1];
+        }
+    }
+    return { libs, loader };
+}
+/**
+ * Copies the runner's GNU tar, its libraries and its loader into `<jobDir>/gnu-tar/` (once per job: a later call finds
+ * it made) and checks that the copy runs as the containers will run it. Resolves to the command as a container
+ * sees it (the job directory mounted at `mountedAt`), or to why the runner has none.
+ */
+async function runnerTar(jobDir, mountedAt, host = defaultHost()) {
+    const dir = (0,external_node_path_.join)(jobDir, TAR_DIR);
+    const ready = (0,external_node_path_.join)(dir, '.command');
+    const made = await (0,promises_.readFile)(ready, 'utf8').catch(() => '');
+    if (made)
+        return { command: made.trim() };
+    const tar = await findGnuTar(host);
+    if (!tar)
+        return { problem: 'the runner has no GNU tar with --xattrs on PATH' };
+    let libs = new Map();
+    let loader;
+    try {
+        ({ libs, loader } = parseLdd((await host.run('ldd', [tar])).stdout));
+    }
+    catch (e) {
+        // A static tar: ldd says "not a dynamic executable" (exit 1); no ldd at all is another matter.
+        const text = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+        if (!/not a dynamic executable|statically linked/.test(text))
+            return { problem: `ldd could not list the libraries of ${tar} (${e.message.trim()})` };
+    }
+    if (libs.size > 0 && !loader)
+        return { problem: `ldd named no dynamic loader for ${tar}` };
+    try {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+        await (0,promises_.mkdir)(dir, { mode: 0o755 });
+        const copies = [[tar, 'tar'], ...[...libs].map(([soname, file]) => [file, soname])];
+        if (loader)
+            copies.push([loader, (0,external_node_path_.basename)(loader)]);
+        for (const [from, name] of copies) {
+            await (0,promises_.copyFile)(await (0,promises_.realpath)(from), (0,external_node_path_.join)(dir, name));
+            await (0,promises_.chmod)((0,external_node_path_.join)(dir, name), 0o755);
+        }
+        const words = (at) => (loader ? [(0,external_node_path_.join)(at, (0,external_node_path_.basename)(loader)), '--library-path', at, (0,external_node_path_.join)(at, 'tar')] : [(0,external_node_path_.join)(at, 'tar')]);
+        // The copy must run on its own, from its directory, before any container relies on it.
+        const [file, ...args] = words(dir);
+        const version = await host.run(file, [...args, '--version']);
+        if (!version.stdout.includes('GNU tar'))
+            throw new Error(`the copy answered ${JSON.stringify(version.stdout.split('\n')[0])}`);
+        const command = words(`${mountedAt}/${TAR_DIR}`).join(' ');
+        await (0,promises_.writeFile)(ready, `${command}\n`, { mode: 0o644 });
+        return { command };
+    }
+    catch (e) {
+        await (0,promises_.rm)(dir, { recursive: true, force: true }).catch(() => undefined);
+        return { problem: `the runner's GNU tar (${tar}) could not be copied into the job directory and run there (${e.message.trim()})` };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/cache/data-root.ts
 // data-root snapshots that keep what overlay layers need: extended attributes (trusted.overlay.opaque marks a
 // directory a later layer replaced), whiteout devices, owners by number. The engine's archive API keeps none of the
-// trusted.* attributes, so the tar is made by GNU tar in a short-lived container of the dind image that mounts the
-// daemon's volume, and unpacked by the daemon's own container before dockerd starts (seedScript in its init script;
+// trusted.* attributes, so the tar is made by GNU tar (the runner's own, from the job directory: gnu-tar.ts; else the
+// image's) in a short-lived container of the dind image that mounts the daemon's volume, and unpacked by the daemon's own container before dockerd starts (seedScript in its init script;
 // a helper container where that cannot be: another runtime, a remote engine). It streams through a FIFO in the
 // per-job directory, which those containers mount.
 // Runtime state never enters a snapshot: containers (with their restart policies), networks, containerd's task
@@ -5139,45 +5250,60 @@ var external_node_stream_ = __nccwpck_require__(75);
 
 
 
+
 const data_root_run = (0,external_node_util_namespaceObject.promisify)(external_node_child_process_.execFile);
 /** Where the helper sees the daemon's volume and the per-job directory. */
 const DATA = '/var/lib/docker';
 const JOB = '/run/setup-dind';
-/** Paths under the data root a snapshot leaves out: runtime state, and volumes (data of the job, not of the cache). */
+/**
+ * Paths under the data root a snapshot leaves out: runtime state, and volumes (data of the job, not of the cache).
+ * The engine's ID (./engine-id) stays in: on the classic image store BuildKit's worker is named after it and its
+ * cache records name the worker, so a daemon with a new ID ran every cached step again (measured on Docker 28.5).
+ */
 const SNAPSHOT_EXCLUDES = [
     './containers', './network', './runtimes', './tmp', './volumes', './swarm', './image/*/layerdb/mounts',
     './containerd/daemon/io.containerd.runtime.v2.task', './containerd/daemon/io.containerd.sandbox.controller.v1.shim',
-    './engine-id',
 ];
 /** What a save leaves out: with cache-volumes the daemon's volumes stay in (named ones: anonymous volumes go with their containers). */
 const snapshotExcludes = (volumes = false) => (volumes ? SNAPSHOT_EXCLUDES.filter((x) => x !== './volumes') : SNAPSHOT_EXCLUDES);
-/** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
+/** Exit code of the helper when neither the runner's tar nor the image's is GNU tar (busybox tar drops extended attributes). */
 const NO_GNU_TAR = 90;
 const NO_GNU_TAR_MESSAGE = 'this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)';
-// Shell pieces both scripts use (the helper's, and the daemon's init when it unpacks itself).
-const HAS_GNU_TAR = "tar --version 2>/dev/null | grep -q 'GNU tar'";
+/** The one message for exit 90: why the runner's GNU tar could not be used, and the remedy. */
+function noGnuTar(tar) {
+    const why = 'problem' in tar ? tar.problem : "the runner's GNU tar did not run in the container";
+    return `${NO_GNU_TAR_MESSAGE}, and ${why}; install GNU tar on the runner (apt-get install tar) or use a dind image that has it (apk add tar)`;
+}
+// Shell pieces both scripts use (the helper's, and the daemon's init when it unpacks itself). sdtar: the runner's
+// GNU tar (SETUP_DIND_TAR, its words without spaces), else the image's tar when it is GNU tar, else empty.
+const PICK_TAR = `sdtar=\${${TAR_ENV}:-}
+[ -n "$sdtar" ] || ! tar --version 2>/dev/null | grep -q 'GNU tar' || sdtar=tar`;
 const NO_GNU_TAR_SAY = `echo "setup-dind: ${NO_GNU_TAR_MESSAGE}" >&2`;
 /** Exits 91 when `fifo` (a shell word) is not a FIFO here: the engine's host sees another file system. */
 const fifoOr91 = (fifo) => `[ -p "${fifo}" ] || { echo "setup-dind: ${fifo} is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }`;
-const EXTRACT = "tar --extract --read-full-records --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions";
+const EXTRACT = "$sdtar --extract --read-full-records --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions";
 /**
  * The helper's script: `save` writes the data root into the FIFO, `restore` unpacks the FIFO into it. A fixed text:
  * the FIFO's path and the excludes arrive as arguments.
  */
 const SNAPSHOT_SCRIPT = `set -e
 mode=$1 fifo=$2; shift 2
-${HAS_GNU_TAR} || { ${NO_GNU_TAR_SAY}; exit ${NO_GNU_TAR}; }
+${PICK_TAR}
+[ -n "$sdtar" ] || { ${NO_GNU_TAR_SAY}; exit ${NO_GNU_TAR}; }
 ${fifoOr91('$fifo')}
 cd ${DATA}
 if [ "$mode" = save ]; then
   for x in "$@"; do set -- "$@" "--exclude=$x"; shift; done
-  exec tar --create --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --sparse --anchored "$@" .
+  exec $sdtar --create --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --sparse --anchored "$@" .
 fi
 exec ${EXTRACT} --file="$fifo"`;
-function helperSpec(place, mode, fifoName) {
+/** The environment that hands the runner's GNU tar to the scripts (none when the runner has none). */
+const tarEnv = (tar) => (tar && 'command' in tar ? [`${TAR_ENV}=${tar.command}`] : []);
+function helperSpec(place, mode, fifoName, tar) {
     return {
         name: `${place.volume}-${mode}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`,
         Image: place.image,
+        Env: tarEnv(tar),
         Entrypoint: ['sh', '-c', SNAPSHOT_SCRIPT, 'setup-dind-snapshot'],
         Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? snapshotExcludes(place.volumes) : [])],
         Labels: place.labels,
@@ -5207,7 +5333,7 @@ async function unblock(path, flags) {
     await handle?.close();
 }
 /** Runs the helper to its end; a SnapshotError with its output when it fails. */
-async function data_root_runHelper(place, spec, onExit) {
+async function data_root_runHelper(place, spec, tar, onExit) {
     const { engine } = place;
     const id = await engine.createContainer(spec);
     try {
@@ -5215,7 +5341,7 @@ async function data_root_runHelper(place, spec, onExit) {
         const code = await engine.waitContainer(id);
         await onExit();
         if (code !== 0) {
-            const output = (await engine.containerLogs(id, 20).catch(() => '')).trim();
+            const output = code === NO_GNU_TAR ? noGnuTar(tar) : (await engine.containerLogs(id, 20).catch(() => '')).trim();
             throw new SnapshotError(`${spec.Cmd[0]} of the data root failed (exit ${code})${output ? `: ${output}` : ''}`);
         }
     }
@@ -5229,9 +5355,10 @@ async function data_root_runHelper(place, spec, onExit) {
  * instead of ending). Either way no backend ever stores a truncated snapshot as an entry.
  */
 async function snapshotDataRoot(place) {
+    const tar = await (place.tar ?? runnerTar)(place.jobDir, JOB);
     const fifo = await makeFifo(place.jobDir);
     let readerDone;
-    const made = data_root_runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
+    const made = data_root_runHelper(place, helperSpec(place, 'save', fifo.name, tar), tar, async () => {
         await unblock(fifo.path, external_node_fs_.constants.O_WRONLY);
         await readerDone;
     }).finally(async () => {
@@ -5259,12 +5386,13 @@ async function snapshotDataRoot(place) {
  * a directory entry) writes into the FIFO: the tar never passes through Node.
  */
 async function restoreDataRootSnapshot(place, tar) {
+    const gnuTar = await (place.tar ?? runnerTar)(place.jobDir, JOB);
     const fifo = await makeFifo(place.jobDir);
     try {
         const written = tar.writeTo(fifo.path);
         written.catch(() => undefined);
         try {
-            await data_root_runHelper(place, helperSpec(place, 'restore', fifo.name), async () => undefined);
+            await data_root_runHelper(place, helperSpec(place, 'restore', fifo.name, gnuTar), gnuTar, async () => undefined);
         }
         finally {
             // A helper that never opened the FIFO (or stopped early): the writer's open returns, and its writes fail.
@@ -5311,7 +5439,8 @@ const seedScript = (run = JOB, data = DATA) => `if [ -n "\${${SEED_ENV}:-}" ] &&
     echo "setup-dind: no word from the runner on the data-root restore within $w s; the daemon starts cold" >&2
     echo 93 > "$r.status.tmp" && mv -f "$r.status.tmp" "$r.status"
   elif [ "$(cat "$r.plan")" = data ]; then
-    if ${HAS_GNU_TAR}; then
+    ${PICK_TAR}
+    if [ -n "$sdtar" ]; then
       ${EXTRACT} --file="$r.fifo" --directory="$d" || rc=$?
     else
       ${NO_GNU_TAR_SAY}; rc=${NO_GNU_TAR}
@@ -5332,7 +5461,8 @@ fi
  * is given (and `waited`, the milliseconds the consumer spent waiting for the container, which are not the
  * restore's); it resolves false when the restore failed (a missing entry is no failure). The lookup starts now.
  */
-async function seedDaemon(jobDir, waitSeconds, restore, pollMs = 20) {
+async function seedDaemon(jobDir, waitSeconds, restore, pollMs = 20, gnuTar = () => runnerTar(jobDir, JOB)) {
+    const tarFound = await gnuTar();
     const name = `restore-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
     const base = (0,external_node_path_.join)(jobDir, name);
     const { path: fifo } = await makeFifo(jobDir, name);
@@ -5357,7 +5487,7 @@ async function seedDaemon(jobDir, waitSeconds, restore, pollMs = 20) {
             // The init script never opened the FIFO, or stopped reading: the writer's open returns and its writes fail.
             await release(fifo, written);
             await verdict;
-            throw new SnapshotError(target ? await whyNotUnpacked(target, status) : 'no daemon container was started');
+            throw new SnapshotError(target ? await whyNotUnpacked(target, status, tarFound) : 'no daemon container was started');
         }
         await written;
         await verdict;
@@ -5371,7 +5501,7 @@ async function seedDaemon(jobDir, waitSeconds, restore, pollMs = 20) {
         return kept;
     });
     return {
-        env: [`${SEED_ENV}=${name}`, `${SEED_ENV}_WAIT=${waitSeconds}`],
+        env: [`${SEED_ENV}=${name}`, `${SEED_ENV}_WAIT=${waitSeconds}`, ...tarEnv(tarFound)],
         started: async (target) => {
             startedOne(target);
             if (await done)
@@ -5445,11 +5575,11 @@ async function initStatus(target, file, pollMs, limitMs) {
     }
     return 'late';
 }
-async function whyNotUnpacked(target, status) {
+async function whyNotUnpacked(target, status, tar) {
     if (status === 'late')
         return 'the daemon\'s container said nothing about the unpack in time';
     if (status === NO_GNU_TAR)
-        return NO_GNU_TAR_MESSAGE;
+        return noGnuTar(tar);
     if (status === 93)
         return 'the daemon\'s container had no word from the runner in time';
     const output = (await target.engine.containerLogs(target.id, 10).catch(() => '')).trim().split('\n').filter((l) => /tar|setup-dind/.test(l)).join(' / ');
@@ -6179,7 +6309,68 @@ async function pruneAfterSave(record, platform) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/cache/build-cache.ts
+
+/** Build cache a data-root snapshot keeps at most by default (cache-build-size: 1G). */
+const SNAPSHOT_BUILD_CACHE_BYTES = 1024 ** 3;
+/**
+ * Before a data-root snapshot: every container goes (a restored daemon would restart the last job's containers), and
+ * unused networks, dangling images and the least recently used build cache beyond `keepBytes`. Says what it kept.
+ */
+async function pruneForSnapshot(daemon, keepBytes, log) {
+    for (const id of await daemon.listContainerIds())
+        await daemon.removeContainer(id);
+    const pruned = await daemon.pruneUnused(keepBytes);
+    const kept = keepBytes > 0 ? `keeps up to ${cache_mb(keepBytes)} of build cache, the most recently used` : 'keeps no build cache';
+    log.info(`setup-dind cache: the data-root snapshot ${kept} (cache-build-size)${pruned > 0 ? `; ${cache_mb(pruned)} beyond it was pruned` : ''}.`);
+}
+
+;// CONCATENATED MODULE: ./src/cache/image-store.ts
+/** The platform a save names: the daemon's own on the containerd store; undefined on the classic store. */
+async function savePlatform(daemon) {
+    if ((await daemon.info()).imageStore !== 'containerd')
+        return undefined;
+    const v = await daemon.version();
+    return { os: v.os, architecture: v.arch };
+}
+/** How main's line and the summary name the store: the snapshotter on the containerd store. */
+const storageName = (info) => info.imageStore === 'containerd' ? `${info.storageDriver} snapshotter (containerd image store)` : info.storageDriver;
+
+;// CONCATENATED MODULE: ./src/cache/store-mismatch.ts
+/** Repositories in the classic store's repositories.json (a tar of that one file, as the archive API gives it). */
+function classicRepositories(tar) {
+    if (tar.length < 512)
+        return 0;
+    const size = parseInt(tar.subarray(124, 136).toString('latin1').replace(/\0/g, '').trim() || '0', 8);
+    try {
+        const json = JSON.parse(tar.subarray(512, 512 + size).toString('utf8'));
+        return Object.keys(json.Repositories ?? {}).length;
+    }
+    catch {
+        return 0;
+    }
+}
+/** The warning for a restored data root whose images the daemon's store does not see; undefined when it sees them. */
+function storeMismatch(r) {
+    if (r.store === 'containerd' && r.classicRepositories > 0 && r.imagesListed === 0) {
+        return `setup-dind cache: the restored data root holds images of the classic image store (${r.classicRepositories} repositories), but this daemon uses the containerd image store (${r.driver} snapshotter), which does not see them; the restore is kept as it is. Remove features.containerd-snapshotter from daemon-config (or daemon-args), or use a new cache-key so the containerd store saves an entry of its own.`;
+    }
+    return undefined;
+}
+/** Reads a small stream to its end. */
+async function readSmall(stream) {
+    if (!stream)
+        return Buffer.alloc(0);
+    const chunks = [];
+    for await (const c of stream)
+        chunks.push(c);
+    return Buffer.concat(chunks);
+}
+
 ;// CONCATENATED MODULE: ./src/cache/apply.ts
+
+
+
 
 
 
@@ -6273,14 +6464,15 @@ async function saveImageCache(record, s, platform, jobStatus) {
         const daemon = new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.endpoint));
         const current = await selectImages(daemon, record.settings.images);
         if (record.settings.strategy === 'images') {
-            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
+            const only = await savePlatform(daemon);
+            return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs, only), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
         }
         const outer = new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.outer));
         const id = s.containerId;
         // The image is the one the daemon runs: post reads no inputs but job-status, so it comes from the container.
         const image = (await outer.inspectContainer(id))?.image ?? '';
         const prepare = async () => {
-            await pruneForSnapshot(daemon);
+            await pruneForSnapshot(daemon, record.settings.buildCacheBytes ?? SNAPSHOT_BUILD_CACHE_BYTES, platform.log);
             await stopCleanly(outer, id);
         };
         const place = { ...snapshotPlace(outer, s, image, platform), volumes: record.settings.volumes };
@@ -6291,16 +6483,20 @@ async function saveImageCache(record, s, platform, jobStatus) {
         return 'not saved: an error';
     }
 }
-/** Build cache a data-root snapshot keeps at most (the rest is pruned before it is taken). */
-const SNAPSHOT_BUILD_CACHE_BYTES = 1024 ** 3;
-/**
- * Before a data-root snapshot: every container goes (a restored daemon would restart the last job's containers), and
- * unused networks, dangling images and build cache beyond SNAPSHOT_BUILD_CACHE_BYTES.
- */
-async function pruneForSnapshot(daemon) {
-    for (const id of await daemon.listContainerIds())
-        await daemon.removeContainer(id);
-    await daemon.pruneUnused(SNAPSHOT_BUILD_CACHE_BYTES);
+/** main, after a data-root restore: one warning when the daemon's image store does not see the restored images. */
+async function warnStoreMismatch(s, daemon, info, platform) {
+    try {
+        if (!s.outer || !s.containerId)
+            return;
+        const outer = new engine_client/* EngineClient */.A$((0,endpoint_endpoint/* loadEndpoint */.eI)(s.outer));
+        const repositories = classicRepositories(await readSmall(await outer.archiveIfExists(s.containerId, '/var/lib/docker/image/overlay2/repositories.json')));
+        const warning = storeMismatch({ store: info.imageStore, driver: info.storageDriver, classicRepositories: repositories, imagesListed: (await daemon.listImages()).length });
+        if (warning)
+            platform.log.warning(warning);
+    }
+    catch (e) {
+        platform.log.debug(`setup-dind cache: could not compare the restored data root with the daemon's image store (${e.message})`);
+    }
 }
 /**
  * data-root: dockerd must have shut down by itself (exit code 0) before its data root is archived. A daemon killed
@@ -7027,6 +7223,7 @@ function restartNotice(changed) {
 
 
 
+
 /** Not Linux: the phase ends at once with one message (an error in pre and main, a warning in post). */
 function endsOnThisPlatform(platform, options, report) {
     const problem = unsupportedPlatform(options.os ?? process.platform);
@@ -7139,6 +7336,8 @@ async function runMain(platform, options = {}) {
         const waitSeconds = (clock.now() - mainStarted) / 1000;
         const bootSeconds = state.value?.startRequestedAt ? (Date.now() - state.value.startRequestedAt) / 1000 : undefined;
         const { probe, moreEnv, registry, cache } = await checkAndPrepare(inputs, platform, state, daemon, client, ready.version.arch);
+        if (cache?.settings.strategy === 'data-root' && cache.restoredKey)
+            await warnStoreMismatch(state.value, client, info, platform);
         state.update({ ready: true });
         const builder = await applyBuilder(inputs.builder, platform, state, client, daemon.endpoint, registry.outputs['buildkitd-config'] ?? '');
         const outputs = {
@@ -7157,7 +7356,7 @@ async function runMain(platform, options = {}) {
         await handToJob(daemon, outputs['docker-host'], inputs, platform, state, moreEnv);
         // After the docker context: post takes our plugin directory out of config.json before the context restores it.
         const clientFacts = (await clientCopy?.finish()) ?? {};
-        platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${info.storageDriver}) after waiting ${waitSeconds.toFixed(2)} s.`);
+        platform.log.info(`setup-dind: ${target} is ready (Docker ${ready.version.version}, ${storageName(info)}) after waiting ${waitSeconds.toFixed(2)} s.`);
         await platform.appendSummary(summaryTable('setup-dind', {
             Mode: inputs.mode,
             ...daemon.facts,
@@ -7167,7 +7366,7 @@ async function runMain(platform, options = {}) {
             ...clientFacts,
             'DOCKER_HOST': `\`${outputs['docker-host']}\``,
             'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
-            'Storage driver': info.storageDriver,
+            'Storage driver': storageName(info),
             ...(bootSeconds !== undefined ? { 'Boot to ready': `${bootSeconds.toFixed(2)} s` } : {}),
             ...(probe ? { 'Container run check': `a container started in ${Math.round(probe.ms)} ms` } : {}),
             'Main step waited': `${waitSeconds.toFixed(2)} s`,
@@ -8061,6 +8260,7 @@ async function streamedError(res) {
 }
 const toInfo = (i) => ({
     storageDriver: i.Driver ?? '',
+    imageStore: (i.DriverStatus ?? []).some(([k, v]) => k === 'driver-type' && v === 'io.containerd.snapshotter.v1') ? 'containerd' : 'classic',
     registryMirrors: i.RegistryConfig?.Mirrors ?? [],
     cgroupVersion: i.CgroupVersion ?? '',
     securityOptions: i.SecurityOptions ?? [],
@@ -8348,12 +8548,19 @@ class EngineClient {
         return this.call('listing containers', async () => (await this.getJson('/containers/json', { all: true })).map((c) => c.Id));
     }
     /** Removes unused networks, dangling images, and build cache beyond `keepBytes` (what a snapshot need not carry). */
+    /**
+     * Unused networks, dangling images, and build cache beyond keepBytes, the least recently used first (all of it at
+     * 0). Resolves to the build cache's bytes it removed.
+     */
     pruneUnused(keepBytes) {
         return this.call('pruning unused networks, dangling images and build cache', async () => {
             await this.send('POST', '/networks/prune');
             await this.send('POST', '/images/prune', { query: { filters: JSON.stringify({ dangling: ['true'] }) } });
-            // keep-storage until API 1.47, reserved-space from 1.48: a daemon ignores the one it does not know.
-            await this.send('POST', '/build/prune', { query: { 'keep-storage': keepBytes, 'reserved-space': keepBytes } });
+            // keep-storage until API 1.47, reserved-space from 1.48: a daemon ignores the one it does not know. all: the
+            // limit counts every record, not only the dangling ones.
+            const keep = keepBytes > 0 ? { 'keep-storage': keepBytes, 'reserved-space': keepBytes } : {};
+            const answer = await json(await this.request('POST', '/build/prune', { query: { all: true, ...keep } }));
+            return answer.SpaceReclaimed ?? 0;
         });
     }
     /** Images with their ids and tags (dangling ones included: they may be build cache worth keeping). */
@@ -8377,8 +8584,13 @@ class EngineClient {
         return this.call(`removing image ${ref}`, () => this.send('DELETE', `/images/${encodeURIComponent(ref)}`, { query: { force: true } }), { 404: undefined });
     }
     /** `docker save` as a stream: one tar with every named image (tags or ids). */
-    exportImages(names) {
-        return this.call(`exporting ${names.length} image(s)`, () => this.request('GET', '/images/get', { query: { names } }));
+    /**
+     * `docker save`. With `platform` (API 1.48 and later) only that platform of a multi-platform image: on the
+     * containerd store an image pulled for one platform lacks the other platforms' blobs, and a save of all fails.
+     */
+    exportImages(names, platform) {
+        const query = { names, ...(platform ? { platform: JSON.stringify(platform) } : {}) };
+        return this.call(`exporting ${names.length} image(s)`, () => this.request('GET', '/images/get', { query }));
     }
     /** `docker load` from a stream; resolves when the engine has read and loaded all of it. */
     loadImages(archive) {
@@ -8439,7 +8651,7 @@ class EngineClient {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(85);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(299);
 /* harmony import */ var _background_forwarder_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(770);
 // The CLI (package.json bin, and the npm package): a bundle of its own in dist/cli/, self-contained, because the
 // npm package ships only that directory. It never loads the GitHub cache client.

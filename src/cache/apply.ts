@@ -6,13 +6,16 @@ import type { DindImageRecord } from './dind-image.js';
 import { saveDindImage } from './dind-image.js';
 import type { SavedEndpoint } from '../endpoint/endpoint.js';
 import { loadEndpoint } from '../endpoint/endpoint.js';
-import { EngineClient, STOP_GRACE_SECONDS } from '../engine/client.js';
+import { type DaemonInfo, EngineClient, STOP_GRACE_SECONDS } from '../engine/client.js';
 import type { Platform, Recorder } from '../platform/platform.js';
 import { sessionLabels } from '../session/session.js';
 import type { TarSource } from './backend.js';
 import { type CacheRecord, type CacheUse, backendFromRecord, cacheDeadlineMs, mb, restoreEntry, saveEntry, selectImages, startCache } from './cache.js';
 import { type DaemonSeed, type SnapshotPlace, restoreDataRootSnapshot, seedDaemon, snapshotDataRoot } from './data-root.js';
 import { pruneAfterSave } from './prune.js';
+import { SNAPSHOT_BUILD_CACHE_BYTES, pruneForSnapshot } from './build-cache.js';
+import { savePlatform } from './image-store.js';
+import { classicRepositories, readSmall, storeMismatch } from './store-mismatch.js';
 
 /** What the cache records and reads in the job's state (state.ts composes it into the whole record). */
 export interface CacheState {
@@ -113,14 +116,15 @@ async function saveImageCache(record: CacheRecord, s: CacheState, platform: Plat
     const daemon = new EngineClient(loadEndpoint(s.endpoint!));
     const current = await selectImages(daemon, record.settings.images);
     if (record.settings.strategy === 'images') {
-      return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
+      const only = await savePlatform(daemon);
+      return await saveEntry(backend, record, current, (refs) => daemon.exportImages(refs, only), platform.log, undefined, cacheDeadlineMs(platform.env), jobStatus);
     }
     const outer = new EngineClient(loadEndpoint(s.outer!));
     const id = s.containerId!;
     // The image is the one the daemon runs: post reads no inputs but job-status, so it comes from the container.
     const image = (await outer.inspectContainer(id))?.image ?? '';
     const prepare = async () => {
-      await pruneForSnapshot(daemon);
+      await pruneForSnapshot(daemon, record.settings.buildCacheBytes ?? SNAPSHOT_BUILD_CACHE_BYTES, platform.log);
       await stopCleanly(outer, id);
     };
     const place = { ...snapshotPlace(outer, s, image, platform), volumes: record.settings.volumes };
@@ -131,16 +135,17 @@ async function saveImageCache(record: CacheRecord, s: CacheState, platform: Plat
   }
 }
 
-/** Build cache a data-root snapshot keeps at most (the rest is pruned before it is taken). */
-export const SNAPSHOT_BUILD_CACHE_BYTES = 1024 ** 3;
-
-/**
- * Before a data-root snapshot: every container goes (a restored daemon would restart the last job's containers), and
- * unused networks, dangling images and build cache beyond SNAPSHOT_BUILD_CACHE_BYTES.
- */
-async function pruneForSnapshot(daemon: EngineClient): Promise<void> {
-  for (const id of await daemon.listContainerIds()) await daemon.removeContainer(id);
-  await daemon.pruneUnused(SNAPSHOT_BUILD_CACHE_BYTES);
+/** main, after a data-root restore: one warning when the daemon's image store does not see the restored images. */
+export async function warnStoreMismatch(s: CacheState, daemon: EngineClient, info: DaemonInfo, platform: Platform): Promise<void> {
+  try {
+    if (!s.outer || !s.containerId) return;
+    const outer = new EngineClient(loadEndpoint(s.outer));
+    const repositories = classicRepositories(await readSmall(await outer.archiveIfExists(s.containerId, '/var/lib/docker/image/overlay2/repositories.json')));
+    const warning = storeMismatch({ store: info.imageStore, driver: info.storageDriver, classicRepositories: repositories, imagesListed: (await daemon.listImages()).length });
+    if (warning) platform.log.warning(warning);
+  } catch (e) {
+    platform.log.debug(`setup-dind cache: could not compare the restored data root with the daemon's image store (${(e as Error).message})`);
+  }
 }
 
 /**

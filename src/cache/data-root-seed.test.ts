@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type SeedTarget, SEED_ENV, seedDaemon, seedScript } from './data-root.js';
+import { type RunnerTar, TAR_ENV, runnerTar } from './gnu-tar.js';
 import type { TarSource } from './tar.js';
 import { consumeSource, zstdTar } from './tar-source.js';
 
@@ -20,6 +21,10 @@ for (let i = 0; i < 300; i++) writeFileSync(join(source, 'image', 'overlay2', `f
 writeFileSync(join(source, '.hidden'), 'dot file\n');
 const entry = join(root, 'entry.tar.zst');
 execFileSync('sh', ['-c', 'tar -C "$1" -cf - . | zstd -q -o "$2"', 'pack', source, entry]);
+
+/** seedDaemon with the runner's GNU tar copied into the job directory, which the "container" sees where it is. */
+const seedAt = (run: string, wait: number, restore: Parameters<typeof seedDaemon>[2], pollMs: number, tar: () => Promise<RunnerTar> = () => runnerTar(run, run)) =>
+  seedDaemon(run, wait, restore, pollMs, tar);
 
 let n = 0;
 const children: ChildProcess[] = [];
@@ -85,8 +90,8 @@ describe('data-root restore by the daemon\'s init script', () => {
   it('unpacks the entry before the daemon starts, dot files too, and keeps it on the runner\'s word', async () => {
     const { run, data } = place();
     const errors: string[] = [];
-    const seed = await seedDaemon(run, 30, restoreFrom(entry, errors), 5);
-    expect(seed.env).toEqual([expect.stringMatching(new RegExp(`^${SEED_ENV}=restore-[0-9a-f]{8}$`)), `${SEED_ENV}_WAIT=30`]);
+    const seed = await seedAt(run, 30, restoreFrom(entry, errors), 5);
+    expect(seed.env).toEqual([expect.stringMatching(new RegExp(`^${SEED_ENV}=restore-[0-9a-f]{8}$`)), `${SEED_ENV}_WAIT=30`, expect.stringMatching(new RegExp(`^${TAR_ENV}=${run}/gnu-tar/`))]);
     const booted = boot(run, data, seed.env);
     expect(await seed.started(booted.target)).toBe(true);
     expect(errors).toEqual([]);
@@ -106,7 +111,7 @@ describe('data-root restore by the daemon\'s init script', () => {
 
   it('with no entry, the daemon starts at once on an empty data root', async () => {
     const { run, data } = place();
-    const seed = await seedDaemon(run, 30, restoreFrom(undefined, []), 5);
+    const seed = await seedAt(run, 30, restoreFrom(undefined, []), 5);
     const booted = boot(run, data, seed.env);
     expect(await seed.started(booted.target)).toBe(true);
     await until(() => booted.stderr().includes('booted'));
@@ -126,7 +131,7 @@ describe('data-root restore by the daemon\'s init script', () => {
       execFileSync('cp', [entry, damaged]);
       damage(damaged);
       const errors: string[] = [];
-      const seed = await seedDaemon(run, 30, restoreFrom(damaged, errors), 5);
+      const seed = await seedAt(run, 30, restoreFrom(damaged, errors), 5);
       const booted = boot(run, data, seed.env);
       expect(await seed.started(booted.target)).toBe(true);
       expect(errors.join()).toMatch(/zstd/);
@@ -136,17 +141,35 @@ describe('data-root restore by the daemon\'s init script', () => {
     });
   }
 
-  it('an image without GNU tar: a clear failure, the writer released, the daemon starts cold', async () => {
-    const { run, data, dir } = place();
+  /** A directory whose only tar is BusyBox-like (no GNU tar), for PATH. */
+  const busyboxTar = (dir: string) => {
     const bin = join(dir, 'bin');
     mkdirSync(bin);
     writeFileSync(join(bin, 'tar'), '#!/bin/sh\necho "tar (busybox) 1.36"\n');
     chmodSync(join(bin, 'tar'), 0o755);
+    return `${bin}:${process.env.PATH}`;
+  };
+
+  it("an image without GNU tar unpacks with the runner's GNU tar (its copy in the job directory)", async () => {
+    const { run, data, dir } = place();
     const errors: string[] = [];
-    const seed = await seedDaemon(run, 30, restoreFrom(entry, errors), 5);
-    const booted = boot(run, data, seed.env, `${bin}:${process.env.PATH}`);
+    const seed = await seedAt(run, 30, restoreFrom(entry, errors), 5);
+    const booted = boot(run, data, seed.env, busyboxTar(dir));
     expect(await seed.started(booted.target)).toBe(true);
-    expect(errors.join()).toMatch(/this image has no GNU tar/);
+    expect(errors).toEqual([]);
+    await until(() => booted.stderr().includes('booted'));
+    expect(booted.stderr()).toBe('booted\n');
+    expect(files(data)).toBe(files(source));
+  });
+
+  it('no GNU tar in the image nor on the runner: one clear failure naming the remedy, the writer released, the daemon starts cold', async () => {
+    const { run, data, dir } = place();
+    const errors: string[] = [];
+    const seed = await seedAt(run, 30, restoreFrom(entry, errors), 5, async () => ({ problem: 'the runner has no GNU tar with --xattrs on PATH' }));
+    expect(seed.env.some((e) => e.startsWith(`${TAR_ENV}=`))).toBe(false);
+    const booted = boot(run, data, seed.env, busyboxTar(dir));
+    expect(await seed.started(booted.target)).toBe(true);
+    expect(errors).toEqual([expect.stringMatching(/this image has no GNU tar .*, and the runner has no GNU tar with --xattrs on PATH; install GNU tar on the runner \(apt-get install tar\) or use a dind image that has it/)]);
     await until(() => booted.stderr().includes('booted'));
     expect(files(data)).toBe(0);
   });
@@ -156,7 +179,7 @@ describe('data-root restore by the daemon\'s init script', () => {
     const elsewhere = join(dir, 'elsewhere');
     mkdirSync(elsewhere);
     const errors: string[] = [];
-    const seed = await seedDaemon(run, 30, restoreFrom(entry, errors), 5);
+    const seed = await seedAt(run, 30, restoreFrom(entry, errors), 5);
     const booted = boot(elsewhere, data, seed.env);
     expect(await seed.started(booted.target)).toBe(false);
     expect(await booted.exited).toBe(91);
@@ -167,7 +190,7 @@ describe('data-root restore by the daemon\'s init script', () => {
     const { run, data } = place();
     const errors: string[] = [];
     // The script counts its wait in sleeps of 20 ms, which take longer on a busy machine: a lookup well beyond it.
-    const seed = await seedDaemon(run, 1, restoreFrom(entry, errors, 3500), 5);
+    const seed = await seedAt(run, 1, restoreFrom(entry, errors, 3500), 5);
     const booted = boot(run, data, seed.env);
     await until(() => booted.stderr().includes('booted'));
     expect(booted.stderr()).toMatch(/no word from the runner on the data-root restore within 1 s; the daemon starts cold/);
@@ -179,7 +202,7 @@ describe('data-root restore by the daemon\'s init script', () => {
   it('no container started: abandon releases the writer, and the restore ends as failed', async () => {
     const { run } = place();
     const errors: string[] = [];
-    const seed = await seedDaemon(run, 30, restoreFrom(entry, errors), 5);
+    const seed = await seedAt(run, 30, restoreFrom(entry, errors), 5);
     await seed.abandon();
     await until(() => errors.length > 0);
     expect(errors.join()).toMatch(/no daemon container was started/);
@@ -188,7 +211,7 @@ describe('data-root restore by the daemon\'s init script', () => {
   it('a tar that comes after the restore gave up (its deadline) is refused: the daemon has started cold, nothing waits', async () => {
     const { run, data } = place();
     const late: string[] = [];
-    const seed = await seedDaemon(run, 30, async (consume) => {
+    const seed = await seedAt(run, 30, async (consume) => {
       // restoreEntry's deadline: the restore ends as failed, while the backend goes on and hands its tar over later.
       setTimeout(() => void consumeSource(zstdTar(entry), consume).catch((e: Error) => late.push(e.message)), 300);
       return false;

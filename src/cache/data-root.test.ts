@@ -20,11 +20,18 @@ describe('data-root snapshot helper', () => {
     expect(SNAPSHOT_SCRIPT).toMatch(/--xattrs --xattrs-include='\*' --numeric-owner/);
   });
 
+  it("keeps the engine's ID and BuildKit's state: the classic store's build cache is the worker's of that ID", () => {
+    const excluded = helperSpec(place, 'save', 'f').Cmd!.slice(2);
+    for (const kept of ['./engine-id', './buildkit', './image', './overlay2', './containerd/daemon/io.containerd.snapshotter.v1.overlayfs']) {
+      expect(excluded.some((x) => kept === x || kept.startsWith(`${x}/`)), kept).toBe(false);
+    }
+  });
+
   it('keeps the daemon\'s volumes only with cache-volumes', () => {
     expect(helperSpec(place, 'save', 'f').Cmd).toContain('./volumes');
     const withVolumes = helperSpec({ ...place, volumes: true }, 'save', 'f').Cmd!;
     expect(withVolumes).not.toContain('./volumes');
-    expect(withVolumes).toEqual(expect.arrayContaining(['./containers', './network', './engine-id']));
+    expect(withVolumes).toEqual(expect.arrayContaining(['./containers', './network', './runtimes']));
   });
 
   it('restores into a writable volume, reading the FIFO in full records', () => {

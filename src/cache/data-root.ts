@@ -1,7 +1,7 @@
 // data-root snapshots that keep what overlay layers need: extended attributes (trusted.overlay.opaque marks a
 // directory a later layer replaced), whiteout devices, owners by number. The engine's archive API keeps none of the
-// trusted.* attributes, so the tar is made by GNU tar in a short-lived container of the dind image that mounts the
-// daemon's volume, and unpacked by the daemon's own container before dockerd starts (seedScript in its init script;
+// trusted.* attributes, so the tar is made by GNU tar (the runner's own, from the job directory: gnu-tar.ts; else the
+// image's) in a short-lived container of the dind image that mounts the daemon's volume, and unpacked by the daemon's own container before dockerd starts (seedScript in its init script;
 // a helper container where that cannot be: another runtime, a remote engine). It streams through a FIFO in the
 // per-job directory, which those containers mount.
 // Runtime state never enters a snapshot: containers (with their restart policies), networks, containerd's task
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import type { ContainerSpec, EngineClient } from '../engine/client.js';
+import { type RunnerTar, TAR_ENV, runnerTar } from './gnu-tar.js';
 import type { FifoTar, TarSource } from './tar.js';
 
 const run = promisify(execFile);
@@ -22,26 +23,37 @@ const run = promisify(execFile);
 const DATA = '/var/lib/docker';
 const JOB = '/run/setup-dind';
 
-/** Paths under the data root a snapshot leaves out: runtime state, and volumes (data of the job, not of the cache). */
+/**
+ * Paths under the data root a snapshot leaves out: runtime state, and volumes (data of the job, not of the cache).
+ * The engine's ID (./engine-id) stays in: on the classic image store BuildKit's worker is named after it and its
+ * cache records name the worker, so a daemon with a new ID ran every cached step again (measured on Docker 28.5).
+ */
 export const SNAPSHOT_EXCLUDES = [
   './containers', './network', './runtimes', './tmp', './volumes', './swarm', './image/*/layerdb/mounts',
   './containerd/daemon/io.containerd.runtime.v2.task', './containerd/daemon/io.containerd.sandbox.controller.v1.shim',
-  './engine-id',
 ];
 
 /** What a save leaves out: with cache-volumes the daemon's volumes stay in (named ones: anonymous volumes go with their containers). */
 export const snapshotExcludes = (volumes = false): string[] => (volumes ? SNAPSHOT_EXCLUDES.filter((x) => x !== './volumes') : SNAPSHOT_EXCLUDES);
 
-/** Exit code of the helper when the image has no GNU tar (busybox tar drops extended attributes). */
+/** Exit code of the helper when neither the runner's tar nor the image's is GNU tar (busybox tar drops extended attributes). */
 export const NO_GNU_TAR = 90;
 const NO_GNU_TAR_MESSAGE = 'this image has no GNU tar (busybox tar drops the overlay metadata a snapshot needs)';
 
-// Shell pieces both scripts use (the helper's, and the daemon's init when it unpacks itself).
-const HAS_GNU_TAR = "tar --version 2>/dev/null | grep -q 'GNU tar'";
+/** The one message for exit 90: why the runner's GNU tar could not be used, and the remedy. */
+export function noGnuTar(tar: RunnerTar): string {
+  const why = 'problem' in tar ? tar.problem : "the runner's GNU tar did not run in the container";
+  return `${NO_GNU_TAR_MESSAGE}, and ${why}; install GNU tar on the runner (apt-get install tar) or use a dind image that has it (apk add tar)`;
+}
+
+// Shell pieces both scripts use (the helper's, and the daemon's init when it unpacks itself). sdtar: the runner's
+// GNU tar (SETUP_DIND_TAR, its words without spaces), else the image's tar when it is GNU tar, else empty.
+const PICK_TAR = `sdtar=\${${TAR_ENV}:-}
+[ -n "$sdtar" ] || ! tar --version 2>/dev/null | grep -q 'GNU tar' || sdtar=tar`;
 const NO_GNU_TAR_SAY = `echo "setup-dind: ${NO_GNU_TAR_MESSAGE}" >&2`;
 /** Exits 91 when `fifo` (a shell word) is not a FIFO here: the engine's host sees another file system. */
 const fifoOr91 = (fifo: string) => `[ -p "${fifo}" ] || { echo "setup-dind: ${fifo} is not the FIFO the runner made (is the engine on another machine?)" >&2; exit 91; }`;
-const EXTRACT = "tar --extract --read-full-records --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions";
+const EXTRACT = "$sdtar --extract --read-full-records --xattrs --xattrs-include='*' --numeric-owner --same-owner --preserve-permissions";
 
 /**
  * The helper's script: `save` writes the data root into the FIFO, `restore` unpacks the FIFO into it. A fixed text:
@@ -49,12 +61,13 @@ const EXTRACT = "tar --extract --read-full-records --xattrs --xattrs-include='*'
  */
 export const SNAPSHOT_SCRIPT = `set -e
 mode=$1 fifo=$2; shift 2
-${HAS_GNU_TAR} || { ${NO_GNU_TAR_SAY}; exit ${NO_GNU_TAR}; }
+${PICK_TAR}
+[ -n "$sdtar" ] || { ${NO_GNU_TAR_SAY}; exit ${NO_GNU_TAR}; }
 ${fifoOr91('$fifo')}
 cd ${DATA}
 if [ "$mode" = save ]; then
   for x in "$@"; do set -- "$@" "--exclude=$x"; shift; done
-  exec tar --create --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --sparse --anchored "$@" .
+  exec $sdtar --create --file="$fifo" --xattrs --xattrs-include='*' --numeric-owner --sparse --anchored "$@" .
 fi
 exec ${EXTRACT} --file="$fifo"`;
 
@@ -72,12 +85,18 @@ export interface SnapshotPlace {
   labels: Record<string, string>;
   /** cache-volumes: the daemon's volumes go into the snapshot. */
   volumes?: boolean;
+  /** Where the snapshot's GNU tar comes from (tests); default: the runner's, copied into the job directory. */
+  tar?: (jobDir: string, mountedAt: string) => Promise<RunnerTar>;
 }
 
-export function helperSpec(place: SnapshotPlace, mode: 'save' | 'restore', fifoName: string): ContainerSpec {
+/** The environment that hands the runner's GNU tar to the scripts (none when the runner has none). */
+const tarEnv = (tar: RunnerTar | undefined): string[] => (tar && 'command' in tar ? [`${TAR_ENV}=${tar.command}`] : []);
+
+export function helperSpec(place: SnapshotPlace, mode: 'save' | 'restore', fifoName: string, tar?: RunnerTar): ContainerSpec {
   return {
     name: `${place.volume}-${mode}-${randomBytes(3).toString('hex')}`,
     Image: place.image,
+    Env: tarEnv(tar),
     Entrypoint: ['sh', '-c', SNAPSHOT_SCRIPT, 'setup-dind-snapshot'],
     Cmd: [mode, `${JOB}/${fifoName}`, ...(mode === 'save' ? snapshotExcludes(place.volumes) : [])],
     Labels: place.labels,
@@ -110,7 +129,7 @@ async function unblock(path: string, flags: number): Promise<void> {
 }
 
 /** Runs the helper to its end; a SnapshotError with its output when it fails. */
-async function runHelper(place: SnapshotPlace, spec: ContainerSpec, onExit: () => Promise<void>): Promise<void> {
+async function runHelper(place: SnapshotPlace, spec: ContainerSpec, tar: RunnerTar, onExit: () => Promise<void>): Promise<void> {
   const { engine } = place;
   const id = await engine.createContainer(spec);
   try {
@@ -118,7 +137,7 @@ async function runHelper(place: SnapshotPlace, spec: ContainerSpec, onExit: () =
     const code = await engine.waitContainer(id);
     await onExit();
     if (code !== 0) {
-      const output = (await engine.containerLogs(id, 20).catch(() => '')).trim();
+      const output = code === NO_GNU_TAR ? noGnuTar(tar) : (await engine.containerLogs(id, 20).catch(() => '')).trim();
       throw new SnapshotError(`${spec.Cmd![0]} of the data root failed (exit ${code})${output ? `: ${output}` : ''}`);
     }
   } finally {
@@ -132,9 +151,10 @@ async function runHelper(place: SnapshotPlace, spec: ContainerSpec, onExit: () =
  * instead of ending). Either way no backend ever stores a truncated snapshot as an entry.
  */
 export async function snapshotDataRoot(place: SnapshotPlace): Promise<FifoTar> {
+  const tar = await (place.tar ?? runnerTar)(place.jobDir, JOB);
   const fifo = await makeFifo(place.jobDir);
   let readerDone: Promise<void> | undefined;
-  const made = runHelper(place, helperSpec(place, 'save', fifo.name), async () => {
+  const made = runHelper(place, helperSpec(place, 'save', fifo.name, tar), tar, async () => {
     await unblock(fifo.path, constants.O_WRONLY);
     await readerDone;
   }).finally(async () => {
@@ -163,12 +183,13 @@ export async function snapshotDataRoot(place: SnapshotPlace): Promise<FifoTar> {
  * a directory entry) writes into the FIFO: the tar never passes through Node.
  */
 export async function restoreDataRootSnapshot(place: SnapshotPlace, tar: TarSource): Promise<void> {
+  const gnuTar = await (place.tar ?? runnerTar)(place.jobDir, JOB);
   const fifo = await makeFifo(place.jobDir);
   try {
     const written = tar.writeTo(fifo.path);
     written.catch(() => undefined);
     try {
-      await runHelper(place, helperSpec(place, 'restore', fifo.name), async () => undefined);
+      await runHelper(place, helperSpec(place, 'restore', fifo.name, gnuTar), gnuTar, async () => undefined);
     } finally {
       // A helper that never opened the FIFO (or stopped early): the writer's open returns, and its writes fail.
       await release(fifo.path, written);
@@ -215,7 +236,8 @@ export const seedScript = (run = JOB, data = DATA) => `if [ -n "\${${SEED_ENV}:-
     echo "setup-dind: no word from the runner on the data-root restore within $w s; the daemon starts cold" >&2
     echo 93 > "$r.status.tmp" && mv -f "$r.status.tmp" "$r.status"
   elif [ "$(cat "$r.plan")" = data ]; then
-    if ${HAS_GNU_TAR}; then
+    ${PICK_TAR}
+    if [ -n "$sdtar" ]; then
       ${EXTRACT} --file="$r.fifo" --directory="$d" || rc=$?
     else
       ${NO_GNU_TAR_SAY}; rc=${NO_GNU_TAR}
@@ -261,7 +283,9 @@ export async function seedDaemon(
   waitSeconds: number,
   restore: (consume: (tar: TarSource) => Promise<void>, waited: () => number) => Promise<boolean>,
   pollMs = 20,
+  gnuTar: () => Promise<RunnerTar> = () => runnerTar(jobDir, JOB),
 ): Promise<DaemonSeed> {
+  const tarFound = await gnuTar();
   const name = `restore-${randomBytes(4).toString('hex')}`;
   const base = join(jobDir, name);
   const { path: fifo } = await makeFifo(jobDir, name);
@@ -284,7 +308,7 @@ export async function seedDaemon(
       // The init script never opened the FIFO, or stopped reading: the writer's open returns and its writes fail.
       await release(fifo, written);
       await verdict;
-      throw new SnapshotError(target ? await whyNotUnpacked(target, status) : 'no daemon container was started');
+      throw new SnapshotError(target ? await whyNotUnpacked(target, status, tarFound) : 'no daemon container was started');
     }
     await written;
     await verdict;
@@ -297,7 +321,7 @@ export async function seedDaemon(
     return kept;
   });
   return {
-    env: [`${SEED_ENV}=${name}`, `${SEED_ENV}_WAIT=${waitSeconds}`],
+    env: [`${SEED_ENV}=${name}`, `${SEED_ENV}_WAIT=${waitSeconds}`, ...tarEnv(tarFound)],
     started: async (target) => {
       startedOne(target);
       if (await done) return true;
@@ -370,9 +394,9 @@ async function initStatus(target: SeedTarget, file: string, pollMs: number, limi
   return 'late';
 }
 
-async function whyNotUnpacked(target: SeedTarget, status: number | 'exited' | 'late' | undefined): Promise<string> {
+async function whyNotUnpacked(target: SeedTarget, status: number | 'exited' | 'late' | undefined, tar: RunnerTar): Promise<string> {
   if (status === 'late') return 'the daemon\'s container said nothing about the unpack in time';
-  if (status === NO_GNU_TAR) return NO_GNU_TAR_MESSAGE;
+  if (status === NO_GNU_TAR) return noGnuTar(tar);
   if (status === 93) return 'the daemon\'s container had no word from the runner in time';
   const output = (await target.engine.containerLogs(target.id, 10).catch(() => '')).trim().split('\n').filter((l) => /tar|setup-dind/.test(l)).join(' / ');
   if (status === 'exited') {

@@ -32,9 +32,11 @@ export interface CacheSettings {
   keep?: number;
   /** data-root: the daemon's volumes go into the snapshot too (else they are left out). */
   volumes?: boolean;
+  /** data-root: build cache a snapshot keeps at most (the least recently used beyond it is pruned first); 0 keeps none. */
+  buildCacheBytes?: number;
 }
 
-export type CacheInputName = 'cache' | 'cache-key' | 'cache-restore-keys' | 'cache-images' | 'cache-save' | 'cache-max-size' | 'cache-dir' | 'cache-keep' | 'cache-volumes';
+export type CacheInputName = 'cache' | 'cache-key' | 'cache-restore-keys' | 'cache-images' | 'cache-save' | 'cache-max-size' | 'cache-dir' | 'cache-keep' | 'cache-volumes' | 'cache-build-size';
 
 /** "500M", "2G", "1.5GiB", "1073741824": bytes, or undefined when it is not a size. */
 export function parseSize(text: string): number | undefined {
@@ -70,13 +72,18 @@ export function parseCacheSettings(f: Fields<CacheInputName>, mode: string): Cac
   const dir = f.line('cache-dir') || undefined;
   if (dir?.split(/[\\/]/).includes('..') && !dir.startsWith('/')) problems.push(`input "cache-dir": ${showValue(dir)} leaves the workspace; use a directory inside the project (GitLab caches only those) or an absolute path`);
   const volumes = f.boolean('cache-volumes');
+  const buildText = f.line('cache-build-size');
+  const buildCacheBytes = /^0+$/.test(buildText) ? 0 : parseSize(buildText);
+  if (buildCacheBytes === undefined) problems.push(`input "cache-build-size": ${showValue(buildText)} is not a size; use 0 (keep no build cache), bytes or a number with K, M, G (like 1G or 500MiB)`);
+  const buildChanged = buildText !== f.defaultOf('cache-build-size');
+  if (buildChanged && strategy === 'images') problems.push(`input "cache-build-size": ${showValue(buildText)} sets the build cache a data-root snapshot keeps, but cache is images (which saves images only); set cache: data-root, or remove it`);
   if (volumes && strategy === 'images') problems.push(`input "cache-volumes": true keeps the daemon's volumes in a data-root snapshot, but cache is images; set cache: data-root, or remove it`);
   if (strategy === 'data-root' && mode !== 'dind') problems.push(`input "cache": "data-root" snapshots the job's own daemon and needs mode dind, but mode is ${mode}; use cache: images`);
   if (strategy === 'false') {
-    const unused: [CacheInputName, string][] = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-volumes', volumes ? 'true' : ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
+    const unused: [CacheInputName, string][] = [['cache-key', key ?? ''], ['cache-restore-keys', restoreKeys.join(' ')], ['cache-images', images.join(' ')], ['cache-max-size', sizeText], ['cache-dir', dir ?? ''], ['cache-volumes', volumes ? 'true' : ''], ['cache-build-size', buildChanged ? buildText : ''], ['cache-keep', f.line('cache-keep') === f.defaultOf('cache-keep') ? '' : f.line('cache-keep')]];
     for (const [name, value] of unused) if (value) problems.push(`input "${name}": ${showValue(value)} has no effect while cache is false; set cache: images or data-root, or remove it`);
     return undefined;
   }
   const keep = parseCacheKeep(f);
-  return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep, ...(volumes ? { volumes } : {}) };
+  return { strategy, key, restoreKeys: restoreKeys.length ? restoreKeys : undefined, images, save, maxBytes, dir, keep, ...(volumes ? { volumes } : {}), ...(strategy === 'data-root' ? { buildCacheBytes } : {}) };
 }

@@ -112,9 +112,14 @@ describe('EngineClient over a unix socket', () => {
       apiVersion: '1.41',
       os: 'linux',
       arch: 'x86_64',
-      info: { storageDriver: 'overlay2', registryMirrors: ['https://m.example/'], cgroupVersion: '', securityOptions: [] },
+      info: { storageDriver: 'overlay2', imageStore: 'classic', registryMirrors: ['https://m.example/'], cgroupVersion: '', securityOptions: [] },
     });
     expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['GET /info']);
+  });
+
+  it('knows the containerd image store by its driver type (the snapshotter is the driver)', async () => {
+    handler = (_req, _body, res) => sendJson(res, 200, { ServerVersion: '28.5.2', Driver: 'overlayfs', DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']] }, { 'Api-Version': '1.51' });
+    expect((await client().probe(1000)).info).toMatchObject({ storageDriver: 'overlayfs', imageStore: 'containerd' });
   });
 
   it('a probe fails when the address answers but is not a Docker daemon', async () => {

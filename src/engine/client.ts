@@ -17,7 +17,10 @@ export interface DaemonVersion {
 }
 
 export interface DaemonInfo {
+  /** The graph driver (classic image store), or the containerd snapshotter (containerd image store), e.g. overlayfs. */
   storageDriver: string;
+  /** containerd: the containerd image store (Docker 29's default for a fresh data root; its snapshotter is storageDriver). */
+  imageStore: 'classic' | 'containerd';
   /** Registry mirrors as the daemon reports them (normalized with a trailing slash). */
   registryMirrors: string[];
   cgroupVersion: string;
@@ -210,10 +213,12 @@ interface RawInfo {
   CgroupVersion?: string;
   SecurityOptions?: string[];
   RegistryConfig?: { Mirrors?: string[] };
+  DriverStatus?: [string, string][] | null;
 }
 
 const toInfo = (i: RawInfo): DaemonInfo => ({
   storageDriver: i.Driver ?? '',
+  imageStore: (i.DriverStatus ?? []).some(([k, v]) => k === 'driver-type' && v === 'io.containerd.snapshotter.v1') ? 'containerd' : 'classic',
   registryMirrors: i.RegistryConfig?.Mirrors ?? [],
   cgroupVersion: i.CgroupVersion ?? '',
   securityOptions: i.SecurityOptions ?? [],
@@ -527,12 +532,19 @@ export class EngineClient {
   }
 
   /** Removes unused networks, dangling images, and build cache beyond `keepBytes` (what a snapshot need not carry). */
-  pruneUnused(keepBytes: number): Promise<void> {
+  /**
+   * Unused networks, dangling images, and build cache beyond keepBytes, the least recently used first (all of it at
+   * 0). Resolves to the build cache's bytes it removed.
+   */
+  pruneUnused(keepBytes: number): Promise<number> {
     return this.call('pruning unused networks, dangling images and build cache', async () => {
       await this.send('POST', '/networks/prune');
       await this.send('POST', '/images/prune', { query: { filters: JSON.stringify({ dangling: ['true'] }) } });
-      // keep-storage until API 1.47, reserved-space from 1.48: a daemon ignores the one it does not know.
-      await this.send('POST', '/build/prune', { query: { 'keep-storage': keepBytes, 'reserved-space': keepBytes } });
+      // keep-storage until API 1.47, reserved-space from 1.48: a daemon ignores the one it does not know. all: the
+      // limit counts every record, not only the dangling ones.
+      const keep = keepBytes > 0 ? { 'keep-storage': keepBytes, 'reserved-space': keepBytes } : {};
+      const answer = await json<{ SpaceReclaimed?: number }>(await this.request('POST', '/build/prune', { query: { all: true, ...keep } }));
+      return answer.SpaceReclaimed ?? 0;
     });
   }
 
@@ -563,8 +575,13 @@ export class EngineClient {
   }
 
   /** `docker save` as a stream: one tar with every named image (tags or ids). */
-  exportImages(names: string[]): Promise<Readable> {
-    return this.call(`exporting ${names.length} image(s)`, () => this.request('GET', '/images/get', { query: { names } }));
+  /**
+   * `docker save`. With `platform` (API 1.48 and later) only that platform of a multi-platform image: on the
+   * containerd store an image pulled for one platform lacks the other platforms' blobs, and a save of all fails.
+   */
+  exportImages(names: string[], platform?: { os: string; architecture: string }): Promise<Readable> {
+    const query = { names, ...(platform ? { platform: JSON.stringify(platform) } : {}) };
+    return this.call(`exporting ${names.length} image(s)`, () => this.request('GET', '/images/get', { query }));
   }
 
   /** `docker load` from a stream; resolves when the engine has read and loaded all of it. */

@@ -58,6 +58,7 @@ export const INPUT_DEFAULTS = {
   ...INTEGRATION_DEFAULTS,
   'cache-keep': '1',
   'cache-volumes': 'false',
+  'cache-build-size': '1G',
   buildx: 'false',
   'buildx-image': DEFAULT_BUILDX_IMAGE,
   client: 'false',

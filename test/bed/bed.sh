@@ -26,8 +26,10 @@ NETNS_PATH="/run/netns/$NETNS"
 # Debian suites whose docker.io the dind images carry (both by default): bookworm (20.10) is local/dind:test, trixie (26.1) is
 # local/dind:trixie, closer to the official image (default-network-opts, a newer API). Each image carries the docker CLI
 # of its suite, as the official image does (trixie packages it apart, as docker-cli, and its buildx plugin as
-# docker-buildx): the client input copies them out of the image.
-DIND_SUITES=${SETUP_DIND_BED_SUITES:-bookworm trixie}
+# docker-buildx): the client input copies them out of the image. sid (28.5, containerd 2.1, runc 1.3, buildx 0.29,
+# compose v2) is local/dind:sid, the newest Docker Debian has; from it local/dind:sid-busybox, whose only tar is
+# BusyBox's (the default docker:*-dind image's userland: no GNU tar, no zstd).
+DIND_SUITES=${SETUP_DIND_BED_SUITES:-bookworm trixie sid}
 # The dind images' layout: a bed whose images carry another value imports them again (2: the docker CLI in every image).
 LAYOUT_LABEL=io.github.setup-dind.bed-layout
 LAYOUT=2
@@ -130,11 +132,16 @@ dind_rootfs() {
   if [ ! -e "$tarball" ]; then
     log "building the $suite dind rootfs with mmdebstrap (about a minute, cached in $CACHE)"
     local tmp; tmp=$(mktemp "$CACHE/.dind-rootfs-$suite.XXXXXX")
-    # bookworm's docker.io holds the CLI; later suites package it (and the buildx plugin) apart.
-    local cli=; [ "$suite" = bookworm ] || cli=,docker-cli,docker-buildx
+    # bookworm's docker.io holds the CLI; later suites package it (and the buildx plugin) apart. sid's Release file
+    # may be past its Valid-Until on a mirror; sid alone adds docker-compose (v2).
+    local cli=,docker-cli,docker-buildx opts=()
+    case $suite in
+      bookworm) cli= ;;
+      sid) cli=,docker-cli,docker-buildx,docker-compose; opts=(--aptopt='Acquire::Check-Valid-Until "false"') ;;
+    esac
     # --format=tar: the output file's name must not pick the format (a name without .tar gives a directory).
-    if ! mmdebstrap --quiet --format=tar --variant=minbase \
-      --include="docker.io,iptables,ca-certificates,procps$cli" "$suite" "$tmp" >&2; then
+    if ! mmdebstrap --quiet --format=tar --variant=minbase "${opts[@]}" \
+      --include="docker.io$cli,iptables,ca-certificates,procps" "$suite" "$tmp" >&2; then
       rm -rf "$tmp"; die "mmdebstrap could not build the $suite dind rootfs (see its messages above)"
     fi
     if ! valid_rootfs "$tmp"; then
@@ -164,6 +171,8 @@ build_images() {
   for suite in $DIND_SUITES; do
     if [ "$suite" = bookworm ]; then
       ( dind_image "$suite"; build_rootless_image ) &
+    elif [ "$suite" = sid ]; then
+      ( dind_image "$suite"; build_busybox_tar_image ) &
     else
       dind_image "$suite" &
     fi
@@ -248,6 +257,29 @@ VOLUME /home/rootless/.local/share/docker
 USER rootless
 ENTRYPOINT ["/usr/local/bin/dockerd-entrypoint.sh"]
 CMD ["dockerd"]
+LABEL $LAYOUT_LABEL=$LAYOUT
+DOCKERFILE
+  DOCKER_BUILDKIT=0 dk build -q -t "$tag" "$ctx" >/dev/null || { rm -rf "$ctx"; die "building $tag failed"; }
+  rm -rf "$ctx"
+}
+
+# local/dind:sid-busybox: local/dind:sid whose only tar is BusyBox's, as in the default docker:*-dind image (Alpine):
+# GNU tar (/usr/bin/tar; /bin is a link to it) is replaced by the busybox-static binary, which runs its tar applet
+# under that name, and no zstd is there.
+build_busybox_tar_image() {
+  local tag=local/dind:sid-busybox
+  if dk image inspect "$tag" >/dev/null 2>&1; then
+    [ "$(dk image inspect -f "{{index .Config.Labels \"$LAYOUT_LABEL\"}}" "$tag")" = "$LAYOUT" ] && return
+    dk rmi -f "$tag" >/dev/null
+  fi
+  log "building $tag"
+  local ctx; ctx=$(mktemp -d)
+  cp /bin/busybox "$ctx/busybox"
+  cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM local/dind:sid
+COPY busybox /usr/bin/tar
+RUN rm -f /usr/bin/zstd /usr/bin/unzstd /usr/bin/zstdcat /usr/bin/gtar /usr/sbin/rmt /usr/sbin/rmt-tar \\
+ && ! tar --version 2>/dev/null | grep -q 'GNU tar' && ! command -v zstd
 LABEL $LAYOUT_LABEL=$LAYOUT
 DOCKERFILE
   DOCKER_BUILDKIT=0 dk build -q -t "$tag" "$ctx" >/dev/null || { rm -rf "$ctx"; die "building $tag failed"; }

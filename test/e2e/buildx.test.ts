@@ -4,16 +4,20 @@
 // a runner CLI without the buildx plugin fails it with the remedy; post cleans up either way.
 import { describe, expect, it } from 'vitest';
 import { runJob } from '../harness/runner.js';
-import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+import { BUSYBOX, DIND_IMAGE, actionNode, docker, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+
+// bookworm's Docker 20.10, and sid's 28.5 with its own CLI and buildx 0.29 (client: true) when the bed has it.
+const IMAGES: Record<string, string>[] = [{ image: DIND_IMAGE }, { image: 'local/dind:sid', client: 'true' }];
 
 describe('buildx: true', () => {
-  it('a builder image the job daemon cannot pull fails main with the remedy; post removes everything', async () => {
+  it.for(IMAGES)('$image: a builder image the job daemon cannot pull fails main with the remedy; post removes everything', async (inputs, t) => {
+    if (!(await docker(['images', '-q', inputs.image!]).catch(() => '')).trim()) t.skip(`${inputs.image} is not on the bed (bash test/bed/bed.sh start builds it)`);
     const before = await picture();
     const job = await runJob({
       actionDir: repoRoot,
       nodePath: actionNode(),
       env: { DOCKER_HOST: outerHost() },
-      with: { image: DIND_IMAGE, buildx: 'true' },
+      with: { ...inputs, buildx: 'true' },
       steps: [{ name: 'after', run: 'echo should-not-run' }],
     });
     try {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JobResult, runJob, type RunJobOptions } from '../harness/runner.js';
 import { type TestCacheServer, startCacheServer } from '../cache-server/server.js';
-import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerEngine, outerHost, picture, repoRoot } from './support.js';
 import { DEFAULT_DIND_IMAGE } from '../../src/inputs/inputs.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sd-cache-e2e-'));
@@ -188,6 +188,43 @@ describe('directory backend', () => {
       expect(entriesIn(dir)).toEqual([]);
     } finally {
       await r.cleanup();
+    }
+  });
+});
+
+// The build cache through a data-root round trip, on Docker 28.5 (sid) with BuildKit as users run it: the image's
+// docker CLI and buildx (client: true), the docker driver. Both image stores, side by side: the classic one (overlay2,
+// every data root made before Docker 29) and the containerd one (Docker 29's default for a fresh data root).
+const SID = 'local/dind:sid';
+const SLOW_BUILD = `mkdir -p bctx && printf 'FROM ${BUSYBOX}\\nRUN sleep 5 && echo built > /built\\n' > bctx/Dockerfile && docker buildx build --progress=plain -t cached/slow:1 bctx 2>&1`;
+describe('data-root keeps the build cache (Docker 28.5 from sid, BuildKit through the image\'s buildx)', () => {
+  it('an unchanged build in the next job reuses its RUN step, on the classic and the containerd image store', async (t) => {
+    if (!(await outerEngine().imageExists(SID))) t.skip(`${SID} is not on the bed (bash test/bed/bed.sh start builds it)`);
+    const before = await picture();
+    const stores = { classic: {}, containerd: { 'daemon-config': '{"features":{"containerd-snapshotter":true}}' } };
+    const runs: JobResult[] = [];
+    try {
+      await Promise.all(Object.entries(stores).map(async ([store, extra]) => {
+        const cache = { image: SID, client: 'true', cache: 'data-root', 'cache-dir': join(work, `build-cache-${store}`), 'cache-key': `build-${store}`, ...extra };
+        const first = await job({ with: cache, steps: [LOAD, { name: 'build', run: SLOW_BUILD }] });
+        runs.push(first);
+        expect(first.jobStatus, first.log).toBe('success');
+        expect(first.phase('post')!.stdout, first.log).toMatch(new RegExp(`saved build-${store} \\(`));
+        expect(first.phase('post')!.stdout).toMatch(/setup-dind cache: the data-root snapshot keeps up to 1024\.0 MB of build cache, the most recently used \(cache-build-size\)/);
+        const second = await job({ with: { ...cache, 'cache-save': 'never' }, steps: [{ name: 'build', run: SLOW_BUILD }] });
+        runs.push(second);
+        expect(second.jobStatus, second.log).toBe('success');
+        expect(second.outputs['cache-hit'], store).toBe('true');
+        expect(second.outputs['storage-driver'], store).toBe(store === 'classic' ? 'overlay2' : 'overlayfs');
+        // BuildKit's plain progress: the RUN step's vertex ends "CACHED" when it was reused, "DONE <seconds>" when it ran.
+        const step = (r: JobResult) => /#(\d+) \[2\/2\] RUN sleep 5/.exec(r.phase('build')!.stdout)?.[1];
+        expect(step(first), first.log).toBeDefined();
+        expect(first.phase('build')!.stdout).toMatch(new RegExp(`^#${step(first)} DONE `, 'm'));
+        expect(second.phase('build')!.stdout, `${store}: ${second.phase('build')!.stdout}`).toMatch(new RegExp(`^#${step(second)} CACHED$`, 'm'));
+      }));
+      await expectNothingLeft(before);
+    } finally {
+      for (const r of runs) await r.cleanup();
     }
   });
 });

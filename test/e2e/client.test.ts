@@ -21,9 +21,15 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+// trixie's CLI 26.1 with buildx; sid's 28.5 with buildx 0.29 and compose v2.
+const IMAGES = [
+  { image: TRIXIE, version: /^26\./, plugins: 'buildx' },
+  { image: 'local/dind:sid', version: /^28\./, plugins: 'buildx, compose' },
+];
+
 describe('client: true', () => {
-  it("later steps run the dind image's docker CLI and its plugins; post removes them and restores the config", async (t) => {
-    if (!haveTrixie) t.skip(`${TRIXIE} is not on the bed (SETUP_DIND_BED_SUITES="bookworm trixie" bash test/bed/bed.sh start builds it)`);
+  it.for(IMAGES)("$image: later steps run the dind image's docker CLI and its plugins; post removes them and restores the config", async ({ image, version, plugins }, t) => {
+    if (!(await docker(['images', '-q', image])).trim()) t.skip(`${image} is not on the bed (bash test/bed/bed.sh start builds it)`);
     const config = join(work, 'docker-config');
     mkdirSync(config, { recursive: true });
     const configBefore = `${JSON.stringify({ auths: {}, detachKeys: 'ctrl-x' }, null, 2)}\n`;
@@ -33,7 +39,7 @@ describe('client: true', () => {
       actionDir: repoRoot,
       nodePath: actionNode(),
       env: { DOCKER_HOST: outerHost(), DOCKER_CONFIG: config },
-      with: { image: TRIXIE, client: 'true' },
+      with: { image, client: 'true' },
       steps: [
         { name: 'which', run: 'command -v docker' },
         { name: 'versions', run: "docker version --format '{{.Client.Version}} {{.Server.Version}}' && /usr/bin/docker version --format '{{.Client.Version}}'" },
@@ -47,13 +53,14 @@ describe('client: true', () => {
       const [client, server, host] = job.phase('versions')!.stdout.trim().split(/\s+/);
       // The image's CLI: the daemon's own version (26.1), not the runner's (20.10).
       expect(client).toBe(server);
-      expect(client).toMatch(/^26\./);
+      expect(client).toMatch(version);
       expect(host).toMatch(/^20\.10\./);
       const plugin = job.phase('plugin')!.stdout;
       expect(plugin).toMatch(/^github\.com\/docker\/buildx /m);
       // The image's plugin, in the job's directory (the runner has no buildx plugin at all).
       expect(plugin).toContain(`buildx ${join(cli, '..', 'cli-plugins', 'docker-buildx')}`);
-      expect(job.phase('main')!.stdout).toMatch(/setup-dind: the docker CLI of local\/dind:trixie \(\/usr\/bin\/docker\) with the plugins buildx in \S+\/client \(copied in \d+\.\d\d s, while the daemon started\), first on PATH/);
+      expect(job.phase('main')!.stdout).toContain(`setup-dind: the docker CLI of ${image} (/usr/bin/docker) with the plugins ${plugins} in `);
+      expect(job.phase('main')!.stdout).toMatch(/ in \S+\/client \(copied in \d+\.\d\d s, while the daemon started\), first on PATH/);
       // Gone after post, and the config as it was.
       expect(existsSync(cli)).toBe(false);
       expect(readFileSync(join(config, 'config.json'), 'utf8')).toBe(`${JSON.stringify(JSON.parse(configBefore), null, 2)}\n`);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateTls } from '../../src/endpoint/tls.js';
 import type { JobResult } from '../harness/runner.js';
-import { BUSYBOX, dindJob, expectNothingLeft, outerEngine, outerHost, picture } from './support.js';
+import { BUSYBOX, DIND_IMAGE, dindJob, expectNothingLeft, outerEngine, outerHost, picture } from './support.js';
 import { DEFAULT_DIND_IMAGE } from '../../src/inputs/inputs.js';
 
 const TRIXIE = 'local/dind:trixie';
@@ -177,11 +177,14 @@ const LISTING = {
   run: `docker run --rm local/opaque:1 sh -c 'find / -xdev ! -path "/proc*" ! -path "/sys*" ! -path "/dev*" ! -path "/etc/host*" ! -path /etc/resolv.conf ! -path /.dockerenv | sort | while read -r p; do if [ -f "$p" ] && [ ! -L "$p" ]; then echo "$p $(md5sum < "$p")"; else echo "$p"; fi; done'`,
 };
 
+// The default image's userland too: local/dind:sid-busybox has only BusyBox's tar (the runner's GNU tar does the work).
+const SID_BUSYBOX = 'local/dind:sid-busybox';
 describe('data-root snapshot', () => {
-  it('keeps opaque directories and deleted files through a cache-dir round trip, and restores no containers', async () => {
+  it.for([DIND_IMAGE, SID_BUSYBOX])('%s: keeps opaque directories and deleted files through a cache-dir round trip, and restores no containers', async (image, t) => {
+    if (!(await outerEngine().imageExists(image))) t.skip(`${image} is not on the bed (bash test/bed/bed.sh start builds it)`);
     const before = await picture();
-    const cacheDir = join(work, 'data-root-cache');
-    const cache = { cache: 'data-root', 'cache-dir': cacheDir, 'cache-key': 'opaque-1' };
+    const cacheDir = join(work, `data-root-cache-${image.replace(/\W/g, '-')}`);
+    const cache = { image, cache: 'data-root', 'cache-dir': cacheDir, 'cache-key': 'opaque-1' };
     const run1 = await dindJob({ with: cache, steps: [OPAQUE_BUILD, LISTING] });
     const run2 = await dindJob({ with: cache, steps: [LISTING, { name: 'containers', run: 'docker ps -aq | wc -l' }] });
     // The same engine over TCP, as a remote engine is reached: the init script could not be sure to see the job
