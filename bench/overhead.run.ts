@@ -18,7 +18,7 @@
 //   BENCH_BASELINE=/path/to/main-build BENCH_REPS=5 npm run bench -- bench/overhead.run.ts
 //   BENCH_ONLY=bare-br,dind,before-dind npm run bench -- bench/overhead.run.ts
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, it } from 'vitest';
 import { EngineClient } from '../src/engine/client.js';
@@ -127,12 +127,27 @@ const runCheck = (j: TimedJob): Record<string, number> => {
   const m = /started a test container in (\d+) ms/.exec(j.job.log);
   return m ? { 'run check': Number(m[1]) / 1000 } : {};
 };
-const refused = (j: TimedJob) => (/The engine refused privileged/.test(j.job.phase('pre')?.stdout ?? '') ? ['--privileged refused, explicit capabilities'] : []);
+const refused = (j: TimedJob) => {
+  const pre = j.job.phase('pre')?.stdout ?? '';
+  if (/The engine refused privileged \([^\n]*remembered from a job/.test(pre)) return ['--privileged refused in an earlier job (remembered), explicit capabilities'];
+  return /The engine refused privileged/.test(pre) ? ['--privileged refused, explicit capabilities'] : [];
+};
 
-/** dind, no step between pre and main: the daemon is ready when main ends. */
-async function dindReady(actionDir: string): Promise<Figures> {
-  const j = await bench.job('dind', { actionDir, with: { image: IMAGE }, steps: [USE] });
-  return figures({ ...phases(j), ...runCheck(j) }, 'pre+main', refused(j));
+/**
+ * dind, no step between pre and main: the daemon is ready when main ends. `privileged: false`, or auto; `first`: a
+ * job with nothing remembered about the engine (an empty cache directory of its own, privilege-memory.ts), as the
+ * first job on a host; otherwise the jobs share the user's cache directory, as later jobs on one host do.
+ */
+async function dindReady(actionDir: string, o: { privileged?: 'false'; first?: boolean } = {}): Promise<Figures> {
+  const cache = o.first ? mkdtempSync(join(bench.base, 'xdg-')) : undefined;
+  try {
+    const j = await bench.job('dind', { actionDir, with: { image: IMAGE, ...(o.privileged ? { privileged: o.privileged } : {}) }, steps: [USE], ...(cache ? { env: { XDG_CACHE_HOME: cache } } : {}) });
+    // Until the job's first docker command has its answer (it waits at the gate while the run check goes on).
+    const used = (j.end.get(USE.name!)! - j.start.get('pre')!) / 1000;
+    return figures({ ...phases(j), ...runCheck(j), 'pre start to first docker answer': used }, 'pre+main', refused(j));
+  } finally {
+    if (cache) await removeDir(cache);
+  }
 }
 
 /** dind or socket after a simulated checkout: what main costs when pre had time to boot the daemon. */
@@ -195,17 +210,21 @@ function variants(): Variant<Figures>[] {
   const list: Variant<Figures>[] = [
     { key: 'bare', label: 'bare dockerd, --bridge=none --iptables=false', measure: (r) => bareDockerd(r, false) },
     { key: 'bare-br', label: 'bare dockerd with bridge + iptables', measure: (r) => bareDockerd(r, true) },
-    { key: 'floor', label: "dind floor: the image's dockerd in a container", measure: (r) => dindFloor(r) },
   ];
-  for (const [tag, dir] of actions) {
-    list.push(
-      { key: `${tag}dind`, label: `${tag}dind, no step between`, measure: () => dindReady(dir) },
-      { key: `${tag}dind+co`, label: `${tag}dind after a checkout`, measure: () => afterCheckout(dir, 'dind') },
-      { key: `${tag}socket`, label: `${tag}socket after a checkout`, measure: () => afterCheckout(dir, 'socket') },
-      { key: `${tag}cache`, label: `${tag}cache: images, unchanged`, measure: (r) => unchangedCache(dir, `${tag}${r}`) },
-      { key: `${tag}load`, label: `${tag}bundle load`, measure: () => bundleLoad(dir) },
-    );
-  }
+  // Each kind for both builds one after the other (this build, then the baseline): a variant that follows a heavy
+  // one (the floor's container removal, a cache save) pays for it, and both builds take that place in turn.
+  const kinds: ((tag: string, dir: string) => Variant<Figures>)[] = [
+    (tag, dir) => ({ key: `${tag}dind`, label: `${tag}dind, no step between`, measure: () => dindReady(dir) }),
+    (tag, dir) => ({ key: `${tag}dind-false`, label: `${tag}dind, privileged: false, no step between`, measure: () => dindReady(dir, { privileged: 'false' }) }),
+    (tag, dir) => ({ key: `${tag}dind-first`, label: `${tag}dind, first job on the engine, no step between`, measure: () => dindReady(dir, { first: true }) }),
+    (tag, dir) => ({ key: `${tag}dind+co`, label: `${tag}dind after a checkout`, measure: () => afterCheckout(dir, 'dind') }),
+    (tag, dir) => ({ key: `${tag}socket`, label: `${tag}socket after a checkout`, measure: () => afterCheckout(dir, 'socket') }),
+    (tag, dir) => ({ key: `${tag}cache`, label: `${tag}cache: images, unchanged`, measure: (r) => unchangedCache(dir, `${tag}${r}`) }),
+    (tag, dir) => ({ key: `${tag}load`, label: `${tag}bundle load`, measure: () => bundleLoad(dir) }),
+  ];
+  for (const kind of kinds) for (const [tag, dir] of actions) list.push(kind(tag, dir));
+  // Last, so the next round's host-only dockerd follows its container's removal, not a job of either build.
+  list.push({ key: 'floor', label: "dind floor: the image's dockerd in a container", measure: (r) => dindFloor(r) });
   return list;
 }
 
@@ -225,15 +244,24 @@ interface Row {
   judge?: 'ratio';
 }
 
+const FLOOR = { label: 'dind floor', key: 'floor', detail: 'ready' };
 const ROWS: Row[] = [
   { label: 'bare dockerd, no bridge (spawn to ready)', key: 'bare', detail: 'ready' },
   { label: 'bare dockerd, bridge + iptables (the limit)', key: 'bare-br', detail: 'ready' },
-  { label: 'dind ready: pre + main, no step between', key: 'dind', detail: 'pre+main', limit: { label: 'bare, bridge', key: 'bare-br', detail: 'ready' }, goal: '<= 1.3x (done 1.5x)', done: 1.5, judge: 'ratio' },
+  { label: 'dind ready: pre + main, no step between', key: 'dind', detail: 'pre+main', limit: FLOOR, goal: '<= 1.15x floor (done 1.5x)', done: 1.5, judge: 'ratio' },
+  { label: '  the same against bare, bridge', key: 'dind', detail: 'pre+main', limit: { label: 'bare, bridge', key: 'bare-br', detail: 'ready' } },
   { label: '  the same against bare, no bridge', key: 'dind', detail: 'pre+main', limit: { label: 'bare, no bridge', key: 'bare', detail: 'ready' } },
-  { label: '  the same against the dind floor', key: 'dind', detail: 'pre+main', limit: { label: 'dind floor', key: 'floor', detail: 'ready' } },
   { label: '  of which pre', key: 'dind', detail: 'pre' },
   { label: '  of which main', key: 'dind', detail: 'main' },
-  { label: '  the run check (after the daemon answers)', key: 'dind', detail: 'run check' },
+  { label: '  the run check (when main waited for it)', key: 'dind', detail: 'run check' },
+  { label: '  pre start to first docker answer', key: 'dind', detail: 'pre start to first docker answer', limit: FLOOR },
+  { label: 'dind ready, privileged: false', key: 'dind-false', detail: 'pre+main', limit: FLOOR, goal: '<= 1.15x floor (done 1.5x)', done: 1.5, judge: 'ratio' },
+  { label: '  of which pre', key: 'dind-false', detail: 'pre' },
+  { label: '  of which main', key: 'dind-false', detail: 'main' },
+  { label: '  the run check (when main waited for it)', key: 'dind-false', detail: 'run check' },
+  { label: '  pre start to first docker answer', key: 'dind-false', detail: 'pre start to first docker answer', limit: FLOOR },
+  { label: 'dind ready, first job on the engine (auto)', key: 'dind-first', detail: 'pre+main', limit: FLOOR },
+  { label: '  of which pre', key: 'dind-first', detail: 'pre' },
   { label: 'dind floor: create to ready (no action)', key: 'floor', detail: 'ready', limit: { label: 'bare, bridge', key: 'bare-br', detail: 'ready' } },
   { label: '  of which create + start', key: 'floor', detail: 'create+start' },
   { label: 'dind post, nothing to save', key: 'dind', detail: 'post', goal: '<= 0.5 s (done 0.7 s)', done: 0.7 },

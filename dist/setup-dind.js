@@ -871,6 +871,10 @@ const toInfo = (i) => ({
     registryMirrors: i.RegistryConfig?.Mirrors ?? [],
     cgroupVersion: i.CgroupVersion ?? '',
     securityOptions: i.SecurityOptions ?? [],
+    engine: {
+        id: i.ID ?? '', serverVersion: i.ServerVersion ?? '', kernelVersion: i.KernelVersion ?? '', operatingSystem: i.OperatingSystem ?? '',
+        cgroupDriver: i.CgroupDriver ?? '', defaultRuntime: i.DefaultRuntime ?? '',
+    },
 });
 /**
  * Seconds dockerd gets to stop its own containers and exit after SIGTERM before it is killed (data-root cache save).
@@ -1767,11 +1771,168 @@ function ownedByUs(dir) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/background/run-gate.ts
+// The run check off the path to "ready". A daemon without --privileged must prove it can run a container (run-probe.ts)
+// before the job uses it, and that proof costs a container start inside the new daemon (0.4 s here). Instead of
+// main waiting for it, the job's socket is gated:
+// - dockerd listens on DAEMON_SOCKET in the job directory, which only the action uses (main's readiness wait, the
+//   probe, the forwarder);
+// - the job's socket (JOB_SOCKET, what DOCKER_HOST names) is first a gate: the background run check listens there
+//   and holds every connection until its verdict;
+// - passed: dockerd's own socket is linked in its place (atomically: a new link renamed over the gate), so later
+//   connections reach dockerd directly, and the ones held meanwhile are relayed to it;
+// - failed: every request on the job's socket is answered with the check's error, what the daemon's container was
+//   granted and the remedy (the docker CLI prints it as "Error response from daemon: setup-dind: ..."), so the job's
+//   first docker command fails with the reason instead of the runtime's error; main fails with it too when the
+//   verdict is in before main ends.
+// The gate ends when dockerd's socket stops answering (the daemon's container is gone).
+
+
+
+/** dockerd's own socket in the job directory when the job's socket is gated. */
+const DAEMON_SOCKET = 'daemon.sock';
+/** The job's socket in the job directory (DOCKER_HOST). */
+const JOB_SOCKET = 'docker.sock';
+const GONE_CHECK_MS = 2000;
+/** The error of a daemon that answers but cannot run a container: what it was granted and the remedy. */
+function cannotRunMessage(error, privilege, grant) {
+    const granted = grant ? ` Its container runs with ${grant}.` : '';
+    const remedy = privilege === 'minimal-capabilities'
+        ? 'privileged: false grants only the minimal set, and this engine needs more: use privileged: auto (or true), runtime: sysbox-runc where Sysbox is installed, or mode: socket.'
+        : 'Use a runner whose engine allows privileged containers, runtime: sysbox-runc where Sysbox is installed, or mode: socket.';
+    return `the daemon answers but cannot run a container (${error}).${granted} ${remedy}`;
+}
+const inode = (path) => {
+    try {
+        const st = (0,external_node_fs_.lstatSync)(path);
+        return st.isSocket() ? st.ino : undefined;
+    }
+    catch {
+        return undefined;
+    }
+};
+/** The job's socket is in place: the gate, or dockerd's own. */
+const jobSocketExists = (jobDir) => inode((0,external_node_path_.join)(jobDir, JOB_SOCKET)) !== undefined;
+/** Puts dockerd's own socket at the job's socket, unless it is there already (the check's process did it). */
+function ensureDaemonSocket(jobDir) {
+    const daemon = inode((0,external_node_path_.join)(jobDir, DAEMON_SOCKET));
+    if (daemon === undefined || daemon !== inode((0,external_node_path_.join)(jobDir, JOB_SOCKET)))
+        linkDaemonSocket(jobDir);
+}
+/** Puts dockerd's own socket at the job's socket, replacing whatever is there (the gate) in one step. */
+function linkDaemonSocket(jobDir) {
+    const tmp = (0,external_node_path_.join)(jobDir, `${JOB_SOCKET}.${process.pid}.link`);
+    (0,external_node_fs_.rmSync)(tmp, { force: true });
+    (0,external_node_fs_.linkSync)((0,external_node_path_.join)(jobDir, DAEMON_SOCKET), tmp);
+    (0,external_node_fs_.renameSync)(tmp, (0,external_node_path_.join)(jobDir, JOB_SOCKET));
+}
+/** An HTTP error answer for every request on the connection; HEAD requests get no body. */
+function answerWithError(socket, first, message) {
+    let head = first;
+    const body = Buffer.from(`${JSON.stringify({ message })}\n`);
+    const answer = () => {
+        const isHead = head.subarray(0, 5).toString('latin1') === 'HEAD ';
+        socket.end(Buffer.concat([
+            Buffer.from(`HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`, 'latin1'),
+            isHead ? Buffer.alloc(0) : body,
+        ]));
+    };
+    // Answer once the request's head is in; what follows (a body) is read and dropped, so closing resets nothing.
+    if (head.includes('\r\n\r\n'))
+        return answer();
+    const onData = (chunk) => {
+        head = Buffer.concat([head, chunk]);
+        if (head.includes('\r\n\r\n') || head.length > 65536) {
+            socket.off('data', onData);
+            socket.on('data', () => undefined);
+            answer();
+        }
+    };
+    socket.on('data', onData);
+}
+const answers = (path) => new Promise((resolve) => {
+    const s = (0,external_node_net_.connect)(path);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+});
+/** Listens on the job's socket (put in place by rename, so it never is missing once it exists) and holds. */
+async function openGate(jobDir) {
+    const daemonSocket = (0,external_node_path_.join)(jobDir, DAEMON_SOCKET);
+    const held = new Map();
+    let verdict;
+    const relay = (client, buffered) => {
+        const upstream = (0,external_node_net_.connect)(daemonSocket);
+        for (const b of buffered)
+            upstream.write(b);
+        client.pipe(upstream).pipe(client);
+        const end = () => (client.destroy(), upstream.destroy());
+        client.once('error', end).once('close', end);
+        upstream.once('error', end).once('close', end);
+    };
+    const settle = (client, buffered) => {
+        client.removeAllListeners('data');
+        if (verdict.ok)
+            relay(client, buffered);
+        else
+            answerWithError(client, Buffer.concat(buffered), verdict.message);
+    };
+    const server = (0,external_node_net_.createServer)((client) => {
+        client.on('error', () => client.destroy());
+        const buffered = [];
+        if (verdict)
+            return settle(client, buffered);
+        held.set(client, buffered);
+        client.on('data', (b) => buffered.push(b));
+        client.once('close', () => held.delete(client));
+    });
+    // A name of our own first (a socket is made where it is bound), then renamed to the job's socket; no longer than
+    // the job's socket's name (socket paths are short, see dind.ts).
+    const ownPath = (0,external_node_path_.join)(jobDir, `.g${process.pid % 1e8}`);
+    (0,external_node_fs_.rmSync)(ownPath, { force: true });
+    await new Promise((resolve, reject) => server.once('error', reject).listen(ownPath, () => resolve()));
+    // As dockerd makes its socket: the user and their group (dockerd's --group is the runner's group), nobody else.
+    (0,external_node_fs_.chmodSync)(ownPath, 0o660);
+    (0,external_node_fs_.renameSync)(ownPath, (0,external_node_path_.join)(jobDir, JOB_SOCKET));
+    const release = () => {
+        for (const [client, buffered] of held)
+            settle(client, buffered);
+        held.clear();
+    };
+    return {
+        pass: () => {
+            verdict = { ok: true };
+            linkDaemonSocket(jobDir);
+            release();
+            // A connection made just before the link is still in the listener's queue: accepted (and relayed) before it closes.
+            setTimeout(() => server.close(), 1000);
+        },
+        fail: (message) => {
+            verdict = { ok: false, message };
+            release();
+            const timer = setInterval(() => {
+                void answers(daemonSocket).then((up) => {
+                    if (up)
+                        return;
+                    clearInterval(timer);
+                    server.close();
+                });
+            }, GONE_CHECK_MS);
+        },
+        close: () => {
+            server.close();
+            for (const client of held.keys())
+                client.destroy();
+            held.clear();
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/background/run-check.ts
 // The run check (run-probe.ts) started early: pre, right after it starts the daemon's container, leaves a small
 // process behind that waits until the daemon answers, runs the probe and writes the verdict into the job directory.
 // Main then reads the verdict instead of paying the probe (0.6-1 s on a busy runner) after the job's checkout. It is
 // the phase's own bundle started again with a flag, like the port forwarder; post stops it if it still runs.
+
 
 
 
@@ -1817,7 +1978,7 @@ function startRunCheck(o) {
     if (!o.script)
         return; // the running bundle is unknown: main runs the probe itself
     const configPath = (0,external_node_path_.join)(o.jobDir, 'run-check.json');
-    const config = { daemon: saveEndpoint(o.daemon), result: (0,external_node_path_.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs, ...(o.guard ? { guard: o.guard } : {}) };
+    const config = { daemon: saveEndpoint(o.daemon), result: (0,external_node_path_.join)(o.jobDir, RUN_CHECK_RESULT), deadline: Date.now() + o.timeoutMs, gate: o.gate, ...(o.guard ? { guard: o.guard } : {}) };
     (0,external_node_fs_.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
     const pid = spawnHelper(o.script, RUN_CHECK_FLAG, configPath, 'ignore');
     if (pid)
@@ -1839,24 +2000,45 @@ async function daemonArchBy(client, deadline) {
 /** The background process: waits for the daemon, probes, writes the verdict. */
 async function runRunCheck(configPath) {
     const config = JSON.parse(await (0,promises_namespaceObject.readFile)(configPath, 'utf8'));
+    const gated = await gateFor(config.gate);
     const client = new EngineClient(loadEndpoint(config.daemon));
     const stop = config.guard ? watchLifeline(config.guard, (0,external_node_path_.dirname)(configPath), () => process.exit(0)) : undefined;
     const arch = await daemonArchBy(client, config.deadline);
     try {
         if (arch !== undefined)
-            await writeVerdict(await probeContainerRun(client, arch), config.result);
+            await writeVerdict(await probeContainerRun(client, arch), config.result, gated);
+        else
+            gated?.gate.close();
     }
     finally {
         stop?.();
     }
 }
-async function writeVerdict(result, path) {
+const AFTER_MS = 10_000;
+async function gateFor(config, after) {
+    try {
+        return config ? { gate: await openGate(config.jobDir), config, after } : undefined;
+    }
+    catch {
+        return undefined; // no gate: main finds no job's socket, waits for the verdict and puts dockerd's socket there
+    }
+}
+/** The verdict for main (a file), and for the job's socket when it is gated. */
+async function writeVerdict(result, path, gated) {
+    if (gated) {
+        if (result.ok && gated.after)
+            await Promise.race([gated.after, run_check_sleep(AFTER_MS)]);
+        if (result.ok)
+            gated.gate.pass();
+        else
+            gated.gate.fail(`setup-dind: ${cannotRunMessage(result.error, gated.config.privilege, gated.config.grant)}`);
+    }
     await (0,promises_namespaceObject.writeFile)(`${path}.tmp`, JSON.stringify(result), { mode: 0o600 });
     await (0,promises_namespaceObject.rename)(`${path}.tmp`, path);
 }
 /** The check inside another process that found the daemon answering (the port forwarder), with its architecture. */
-async function checkRuns(client, arch, resultPath) {
-    await writeVerdict(await probeContainerRun(client, arch), resultPath);
+async function checkRuns(client, arch, resultPath, gated) {
+    await writeVerdict(await probeContainerRun(client, arch), resultPath, gated);
 }
 /** Our run check's process, alive: the run check itself, or the port forwarder that runs the check too. */
 const running = (pid) => runsOurHelper(pid, [RUN_CHECK_FLAG, FORWARDER_FLAG]);
@@ -1882,6 +2064,32 @@ async function runCheckVerdict(r, isRunning = running) {
         await run_check_sleep(POLL_MS);
     }
 }
+/**
+ * main, when the job's socket is gated: the verdict if it is in; 'pending' while the check's process runs (the gate
+ * holds the job's docker commands until it is in); undefined when that process is gone without one.
+ */
+function verdictNow(r, isRunning = running) {
+    const result = readResult(r.result);
+    if (result)
+        return result;
+    return isRunning(r.pid) ? 'pending' : readResult(r.result);
+}
+/**
+ * main, when the job's socket is gated: the verdict if it is in, or 'pending' once the gate holds the job's socket;
+ * waits while the check's process starts (until one of them is there); undefined when that process is gone first.
+ */
+async function gateOrVerdict(r, gateUp, isRunning = running) {
+    for (;;) {
+        const result = readResult(r.result);
+        if (result)
+            return result;
+        if (gateUp())
+            return verdictNow(r, isRunning);
+        if (!isRunning(r.pid))
+            return readResult(r.result);
+        await run_check_sleep(10);
+    }
+}
 /** post (and main, when it ran the probe itself): stops the check if it still runs; true when it did. */
 async function stopRunCheck(r) {
     if (!running(r.pid))
@@ -1891,23 +2099,35 @@ async function stopRunCheck(r) {
         await run_check_sleep(20);
     return true;
 }
+/** main's summary and log when it leaves the check to the gate. */
+const BACKGROUND_CHECK = "the container run check goes on in the background since pre: the job's docker commands wait for its verdict, and get its reason if it fails";
 /**
  * dind: a daemon that answers but cannot run a container (too few capabilities for namespaces, cgroups or its
- * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`.
+ * network) fails here, with what it was granted and the remedy, instead of at the job's first `docker run`. The check
+ * pre started has usually finished by now; without its verdict, main runs the probe itself. Gated (and `mayLeave`:
+ * main's own work needs no verdict), main leaves while it runs: the job's socket holds the job's docker commands
+ * until the verdict, and answers them with its reason when it fails.
  */
-async function checkCanRunContainers(client, arch, s, platform) {
-    // The check pre started has usually finished by now; without its verdict, main runs the probe itself.
-    const early = s?.runCheck ? await runCheckVerdict(s.runCheck) : undefined;
+async function checkCanRunContainers(client, arch, s, platform, mayLeave = false) {
+    const gated = s?.gated && mayLeave;
+    const early = s?.runCheck ? await (gated ? gateOrVerdict(s.runCheck, () => jobSocketExists(s.jobDir)) : runCheckVerdict(s.runCheck)) : undefined;
+    if (early === 'pending') {
+        platform.log.info(`setup-dind: ${BACKGROUND_CHECK}.`);
+        return early;
+    }
     const result = early ?? (await probeContainerRun(client, arch));
     if (result.ok) {
+        if (s?.gated)
+            ensureDaemonSocket(s.jobDir);
         platform.log.info(`setup-dind: the daemon started a test container in ${Math.round(result.ms)} ms${early ? ' (checked in the background since pre)' : ''}.`);
         return result;
     }
-    const granted = s?.privilegeGrant ? ` Its container runs with ${s.privilegeGrant}.` : '';
-    const remedy = s?.privilege === 'minimal-capabilities'
-        ? 'privileged: false grants only the minimal set, and this engine needs more: use privileged: auto (or true), runtime: sysbox-runc where Sysbox is installed, or mode: socket.'
-        : 'Use a runner whose engine allows privileged containers, runtime: sysbox-runc where Sysbox is installed, or mode: socket.';
-    throw new Error(`the daemon answers but cannot run a container (${result.error}).${granted} ${remedy}`);
+    throw new Error(cannotRunMessage(result.error, s?.privilege, s?.privilegeGrant));
+}
+/** post: the reason of a run check that failed after main had ended (the job's docker commands got it from the gate). */
+function lateFailure(s) {
+    const late = s.gated && s.ready && s.runCheck ? verdictNow(s.runCheck, () => false) : undefined;
+    return late && late !== 'pending' && !late.ok ? `setup-dind: ${cannotRunMessage(late.error, s.privilege, s.privilegeGrant)}` : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/background/port-claims.ts
@@ -2297,21 +2517,25 @@ async function runForwarder(configPath) {
     if (config.guard)
         handPortsTo(config.guard, process.pid, selfHolder().argv);
     const engine = new EngineClient(loadEndpoint(config.daemon));
+    let following = () => undefined;
+    const gated = await gateFor(config.runCheckResult ? config.gate : undefined, new Promise((r) => (following = r)));
     // Started by pre: the daemon may not answer yet (its answer gives the run check the architecture).
     const arch = config.deadline !== undefined ? await daemonArchBy(engine, config.deadline) : undefined;
     if (config.deadline !== undefined && arch === undefined) {
+        gated?.gate.close();
         log('the daemon did not answer in time; the forwarder stops');
         unwatch?.();
         return;
     }
     log(`following ${config.daemon.host}; published ports go to ${config.target}`);
     if (config.runCheckResult) {
-        const check = async () => checkRuns(engine, arch ?? (await engine.version()).arch, config.runCheckResult);
+        const check = async () => checkRuns(engine, arch ?? (await engine.version()).arch, config.runCheckResult, gated);
         void check().catch((e) => log(`the run check: ${e.message}`));
     }
     await followDaemon(engine, forwarder, log, controller.signal, () => {
         // Ports the daemon is about to publish are claimed first: one held on this side fails the container's start.
         unclaim ??= serveClaims((0,external_node_path_.dirname)(configPath), (port) => forwarder.claim(port), log);
+        following();
         if (config.readyFile)
             (0,external_node_fs_.writeFileSync)(config.readyFile, `${process.pid}\n`, { mode: 0o600 });
         if (process.send) {
@@ -2331,7 +2555,7 @@ function launchForwarder(o) {
     const configPath = (0,external_node_path_.join)(o.jobDir, 'forwarder.json');
     const readyFile = (0,external_node_path_.join)(o.jobDir, 'forwarder.ready');
     const runCheckResult = o.runCheck ? (0,external_node_path_.join)(o.jobDir, RUN_CHECK_RESULT) : undefined;
-    const config = { daemon: saveEndpoint(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult, ...(o.guard ? { guard: o.guard } : {}) };
+    const config = { daemon: saveEndpoint(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult, gate: o.gate, ...(o.guard ? { guard: o.guard } : {}) };
     (0,external_node_fs_.writeFileSync)(configPath, JSON.stringify(config), { mode: 0o600 });
     const logPath = (0,external_node_path_.join)(o.jobDir, 'forwarder.log');
     const fd = (0,external_node_fs_.openSync)(logPath, 'a', 0o600);
@@ -2351,9 +2575,10 @@ function launchForwarder(o) {
  * main: the forwarder pre started, once it follows the daemon (its ready file); the same warning as a forwarder that
  * cannot start when it is gone or not following within `timeoutMs`.
  */
-async function forwarderFollowing(r, log, env, target, timeoutMs = 10_000) {
+async function forwarderFollowing(r, log, env, target, timeoutMs = 10_000, gates = false) {
     const until = Date.now() + timeoutMs;
-    while (!(0,external_node_fs_.existsSync)(r.ready)) {
+    // A forwarder that gates the job's socket lets the job through only once it follows: main need not wait for that.
+    while (!(0,external_node_fs_.existsSync)(r.ready) && !(gates && alive(r.pid))) {
         const problem = !alive(r.pid) ? 'the port forwarder exited' : Date.now() > until ? `the port forwarder did not follow the daemon within ${timeoutMs / 1000} s` : undefined;
         if (problem) {
             log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${problem}); they answer at the daemon's address ${target}.`);
@@ -6176,6 +6401,7 @@ async function whyNotUnpacked(target, status, tar) {
 
 
 
+
 /** Inside the container: our per-job directory (the socket, the TLS files). */
 const RUN_DIR = '/run/setup-dind';
 /** dockerd's TLS port inside the container (published on 127.0.0.1, or reached by name on a job network). */
@@ -6228,11 +6454,11 @@ function withheldCapabilities(procStatus) {
  */
 const NESTED_DOCKERD_CAPABILITIES = ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE', 'IPC_LOCK', 'SYS_NICE', 'DAC_READ_SEARCH', 'NET_RAW', 'MKNOD', 'SETFCAP', 'SETPCAP'];
 /** dockerd's flags: our socket (root images), the config file, the TLS listener. */
-function daemonFlags(p) {
+function daemonFlags(p, gated = false) {
     const { dind } = p.inputs;
     // A rootless daemon keeps its socket in its user's runtime directory (the runner reaches it over TLS); a root one
     // answers in the job directory and at the well-known path (containers that mount /var/run/docker.sock).
-    const args = dind.rootless ? [] : [`--host=unix://${RUN_DIR}/docker.sock`, '--host=unix:///var/run/docker.sock', `--group=${p.socketGroup}`];
+    const args = dind.rootless ? [] : [`--host=unix://${RUN_DIR}/${gated ? DAEMON_SOCKET : JOB_SOCKET}`, '--host=unix:///var/run/docker.sock', `--group=${p.socketGroup}`];
     if (p.configFile)
         args.push(`--config-file=${RUN_DIR}/daemon.json`);
     const tls = dind.rootless ? ROOTLESS_TLS_DIR : `${RUN_DIR}/tls/server`;
@@ -6289,27 +6515,32 @@ function planDind(p) {
         ...(dind.tcp ? { ExposedPorts: { [TLS_PORT]: {} } } : {}),
         ...(dind.network ? { NetworkingConfig: { EndpointsConfig: { [dind.network]: { Aliases: ['docker'] } } } } : {}),
     };
-    const privileged = { strategy: 'privileged', spec: { ...base, HostConfig: { ...base.HostConfig, Privileged: true } } };
+    // Every plan but --privileged must pass the run check: where the job's socket is all it gets, that socket is gated.
+    const gated = p.gateable === true && !dind.rootless && !dind.tcp;
+    const checked = gated ? { ...base, Cmd: ['dockerd', ...daemonFlags(p, true), ...dind.daemonArgs] } : base;
+    const privileged = { strategy: 'privileged', gated: false, spec: { ...base, HostConfig: { ...base.HostConfig, Privileged: true } } };
     const unconfined = { SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'], MaskedPaths: [], ReadonlyPaths: [] };
     // Our bounding set is only a hint (in a pod it is the pod's, not the engine's): never drop what dockerd needs.
     const drop = p.withheld?.filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));
     const explicit = drop
-        ? [{ strategy: 'explicit-capabilities', spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: drop, ...unconfined } } }]
+        ? [{ strategy: 'explicit-capabilities', gated, spec: { ...checked, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: drop, ...unconfined } } }]
         : [];
     const minimal = {
         strategy: 'minimal-capabilities',
-        spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: NESTED_DOCKERD_CAPABILITIES, ...unconfined } },
+        gated,
+        spec: { ...checked, HostConfig: { ...base.HostConfig, CapAdd: NESTED_DOCKERD_CAPABILITIES, ...unconfined } },
     };
     if (dind.runtime)
-        return [{ strategy: 'runtime', spec: { ...base, HostConfig: { ...base.HostConfig, Runtime: dind.runtime } } }];
+        return [{ strategy: 'runtime', gated, spec: { ...checked, HostConfig: { ...base.HostConfig, Runtime: dind.runtime } } }];
     if (dind.privileged === 'true')
         return [privileged];
     // false forbids the near-root fallback too: only the set a nested dockerd needs.
     if (dind.privileged === 'false')
         return [minimal];
     // auto: the engine's answer decides. Our own bounding set is not the engine's on container-based runners (Actions
-    // Runner Controller, GitLab's Kubernetes executor), so --privileged is always tried; a refusal costs one create.
-    return [privileged, ...explicit, minimal];
+    // Runner Controller, GitLab's Kubernetes executor), so --privileged is tried unless this engine refused it in an
+    // earlier job; a refusal costs one create/start/remove cycle.
+    return p.remembered?.refusal ? [...explicit, minimal] : [privileged, ...explicit, minimal];
 }
 const dropped = (withheld) => (withheld ?? []).filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));
 /** Exactly what a plan grants the daemon's container, for the warning and the job summary. */
@@ -6338,13 +6569,16 @@ function describeGrant(strategy, inputs, withheld) {
 
 
 
+
 /** The daemon started earlier in this job: its endpoint (recorded in state for post), outputs and health checks. */
 async function attachDind(inputs, state, s, platform) {
     if (!s.outer || !s.containerId || !s.jobDir)
         throw new Error('the dind container was not started');
     const engine = new EngineClient(loadEndpoint(s.outer));
     const id = s.containerId;
-    let endpoint = { address: { kind: 'unix', path: (0,external_node_path_.join)(s.jobDir, 'docker.sock') } };
+    let endpoint = { address: { kind: 'unix', path: (0,external_node_path_.join)(s.jobDir, JOB_SOCKET) } };
+    // Gated: the action itself talks to dockerd's own socket; the job's waits for the run check.
+    const internal = s.gated ? { address: { kind: 'unix', path: (0,external_node_path_.join)(s.jobDir, DAEMON_SOCKET) } } : undefined;
     const outputs = { 'container-id': id };
     if (inputs.dind.tcp) {
         const certPath = (0,external_node_path_.join)(s.jobDir, 'tls', 'client');
@@ -6368,11 +6602,12 @@ async function attachDind(inputs, state, s, platform) {
         outputs['daemon-address'] = address;
     return {
         endpoint,
+        ...(internal ? { internal } : {}),
         outputs,
         facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
         afterReady: inputs.integration.forwardPorts && address
             ? () => (s.forwarder?.ready
-                ? forwarderFollowing({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address)
+                ? forwarderFollowing({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address, undefined, gatedBy(s, s.forwarder.pid))
                 : startPortForwarding({ endpoint, target: address, jobDir: s.jobDir, state, guard: helperGuard(state.value), log: platform.log, env: platform.env }))
             : undefined,
         giveUp: () => whyNotRunning(engine, id, inputs),
@@ -6398,12 +6633,112 @@ function placementOf(c, network) {
         tlsHostPort: c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort,
     };
 }
+/** The job's socket is gated by this helper process (the port forwarder that runs the check too). */
+const gatedBy = (s, pid) => s.gated === true && s.runCheck?.pid === pid;
+
+;// CONCATENATED MODULE: ./src/daemon/privilege-memory.ts
+// privileged: auto on an engine that refuses --privileged pays a refused create/start/remove cycle (0.3-0.5 s) in
+// every job. The answer is remembered per engine, for later jobs of the same user on the same host:
+// - where: a directory of the user's own (XDG_CACHE_HOME, else ~/.cache), used only when it and the entry are ours
+//   and nobody else can write them (another user can neither plant nor change an answer we act on);
+// - per engine: the engine's ID (dockerd keeps it in its data root) names the entry, and the entry holds what the
+//   engine said about itself (version, kernel, OS, cgroup driver, default runtime): an engine that changed any of
+//   them, or a new engine behind the same socket, is asked again;
+// - never wrong for long: an answer is used for MEMORY_TTL_MS after it was learnt, then the engine is asked again;
+//   and when the plan it chose is refused too, the answer is forgotten at once.
+// Only refusals are remembered (an engine that accepts --privileged is tried first anyway). SETUP_DIND_ENGINE_MEMORY=off
+// turns it off. Every failure to read or write it is silent: it only saves time, it never decides what is granted
+// beyond skipping an attempt the same engine refused.
+
+
+
+const MEMORY_TTL_MS = 60 * 60 * 1000;
+/** The directory of the memory, or undefined when it is off or there is no private place for it. */
+function memoryDir(env) {
+    if (env.SETUP_DIND_ENGINE_MEMORY === 'off')
+        return undefined;
+    const base = env.XDG_CACHE_HOME && (0,external_node_path_.isAbsolute)(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : env.HOME && (0,external_node_path_.isAbsolute)(env.HOME) ? (0,external_node_path_.join)(env.HOME, '.cache') : undefined;
+    return base ? (0,external_node_path_.join)(base, 'setup-dind', 'engines') : undefined;
+}
+const fingerprintOf = (e) => [e.serverVersion, e.kernelVersion, e.operatingSystem, e.cgroupDriver, e.defaultRuntime].join('\n');
+/** Ours, not a link, and writable by nobody else. */
+function isPrivate(path, kind) {
+    try {
+        const st = (0,external_node_fs_.lstatSync)(path);
+        const me = process.getuid?.();
+        return (kind === 'dir' ? st.isDirectory() : st.isFile()) && (me === undefined || st.uid === me) && (st.mode & 0o022) === 0;
+    }
+    catch {
+        return false;
+    }
+}
+function ensurePrivateDir(dir) {
+    try {
+        (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+    }
+    catch {
+        return false;
+    }
+    return isPrivate(dir, 'dir');
+}
+/** The memory of the engine that gave `info`, in `dir`; `now` is the clock (epoch ms). */
+function privilegeMemory(dir, info, now = Date.now) {
+    const { id } = info.engine;
+    if (!id)
+        return undefined;
+    const fingerprint = fingerprintOf(info.engine);
+    const path = (0,external_node_path_.join)(dir, `${(0,external_node_crypto_.createHash)('sha256').update(id).digest('hex').slice(0, 32)}.json`);
+    const read = () => {
+        if (!isPrivate(dir, 'dir') || !isPrivate(path, 'file'))
+            return undefined;
+        try {
+            const e = JSON.parse((0,external_node_fs_.readFileSync)(path, 'utf8'));
+            const age = now() - e.refusal.learnedAt;
+            // A future date (a clock set back) is no proof of anything.
+            return e.id === id && e.fingerprint === fingerprint && typeof e.refusal.error === 'string' && age >= -60_000 && age < MEMORY_TTL_MS ? e.refusal : undefined;
+        }
+        catch {
+            return undefined;
+        }
+    };
+    const write = (entry) => {
+        if (!ensurePrivateDir(dir))
+            return;
+        // Whole or not at all: a new file renamed over the old one (several jobs may learn at once; the last one wins).
+        const tmp = `${path}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`;
+        try {
+            (0,external_node_fs_.writeFileSync)(tmp, JSON.stringify(entry), { mode: 0o600, flag: 'wx' });
+            (0,external_node_fs_.renameSync)(tmp, path);
+        }
+        catch {
+            /* it only saves time */
+        }
+    };
+    const refusal = read();
+    return {
+        refusal,
+        remember: (error) => write({ id, fingerprint, refusal: { error: error.slice(0, 1000), learnedAt: now() } }),
+        forget: () => {
+            try {
+                if (isPrivate(dir, 'dir'))
+                    (0,external_node_fs_.unlinkSync)(path);
+            }
+            catch {
+                /* nothing was remembered */
+            }
+        },
+    };
+}
+/** How a remembered refusal is named in the warning that says what was granted. */
+const rememberedNote = (r, now = Date.now()) => `${r.error}; remembered from a job ${Math.max(0, Math.round((now - r.learnedAt) / 60_000))} min ago on this engine, asked again after ${Math.round(MEMORY_TTL_MS / 60_000)} min`;
 
 ;// CONCATENATED MODULE: ./src/daemon/dind.ts
 // dind mode: the job's own dockerd in a container started through the runner's engine, its data on a labelled
 // volume, reached through a unix socket in a per-job directory (TLS on 127.0.0.1 only when TCP is asked for).
 // This file starts it (volume, network, files, the first plan the engine accepts, the background helpers); the
 // plans are dind-plan.ts, the attach in main dind-attach.ts.
+
+
 
 
 
@@ -6457,11 +6792,14 @@ async function startDind(inputs, platform, state, s, outer, deps) {
     const labels = sessionLabels(s.session, platform.job);
     const name = objectName(s.session);
     // Independent of each other: the job directory, where our paths are on the engine's host, the image, our bounding set.
-    const [jobDir, toHostPath, image, procStatus] = await allSettled([
+    // And (privileged: auto) which engine this is, for what it said about --privileged before (privilege-memory.ts).
+    const memory = inputs.dind.privileged === 'auto' && !inputs.dind.runtime ? memoryDir(platform.env) : undefined;
+    const [jobDir, toHostPath, image, procStatus, engineInfo] = await allSettled([
         socketDir(platform, state),
         hostPathTranslator(engine, platform.env),
         dindImage(engine, inputs, state, platform),
         outer.address.kind === 'unix' ? deps.readProcStatus() : Promise.resolve(''),
+        memory ? engine.info().catch(() => undefined) : Promise.resolve(undefined),
     ]);
     if (toHostPath.container)
         state.update({ containerJob: toHostPath.container.name });
@@ -6494,6 +6832,8 @@ async function startDind(inputs, platform, state, s, outer, deps) {
         withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(procStatus),
         ...(volumes.length === 1 ? { rootlessDataRoot: volumes[0] } : {}),
         ...files,
+        remembered: memory && engineInfo ? privilegeMemory(memory, engineInfo) : undefined,
+        gateable: true,
     };
     // The init script unpacks where it sees the job directory's FIFO as we do: a local engine, a root image on runc.
     const seeded = deps.seed && outer.address.kind === 'unix' && !inputs.dind.runtime && !inputs.dind.rootless;
@@ -6511,15 +6851,17 @@ async function startHelpers(inputs, platform, state, engine, jobDir, network, sc
     const { address } = placement;
     if (!script)
         return; // main runs the check and starts the forwarder itself
-    const daemon = { address: { kind: 'unix', path: (0,external_node_path_.join)(jobDir, 'docker.sock') } };
-    const check = state.value?.privilege !== 'privileged';
+    const s = state.value;
+    const daemon = { address: { kind: 'unix', path: (0,external_node_path_.join)(jobDir, s.gated ? DAEMON_SOCKET : JOB_SOCKET) } };
+    const check = s.privilege !== 'privileged';
+    const gate = s.gated ? { jobDir, privilege: s.privilege, grant: s.privilegeGrant } : undefined;
     const timeoutMs = inputs.waitTimeoutMs;
     if (inputs.integration.forwardPorts && address) {
         // One process: the forwarder runs the check too, as soon as the daemon answers.
-        launchForwarder({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, guard: helperGuard(state.value), record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
+        launchForwarder({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, gate, guard: helperGuard(state.value), record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
     }
     else if (check) {
-        startRunCheck({ daemon, jobDir, timeoutMs, script, guard: helperGuard(state.value), record: (runCheck) => state.update({ runCheck }) });
+        startRunCheck({ daemon, jobDir, timeoutMs, script, gate, guard: helperGuard(state.value), record: (runCheck) => state.update({ runCheck }) });
     }
 }
 /**
@@ -6578,7 +6920,7 @@ async function startFirstAccepted(engine, planInput, state, log, volume) {
         let id;
         try {
             id = await engine.createContainer(seed ? { ...plan.spec, Env: [...(plan.spec.Env ?? []), ...seed.env] } : plan.spec);
-            state.update({ containerId: id, containerName: plan.spec.name, privilege: plan.strategy, startRequestedAt: Date.now() });
+            state.update({ containerId: id, containerName: plan.spec.name, privilege: plan.strategy, gated: plan.gated || undefined, startRequestedAt: Date.now() });
             if (restore) {
                 const usable = await restore(engine, id);
                 restore = undefined; // the volume outlives a refused start: later attempts reuse it
@@ -6591,10 +6933,11 @@ async function startFirstAccepted(engine, planInput, state, log, volume) {
             failures.push(e.message);
             if (id) {
                 await engine.removeContainer(id).catch(() => undefined);
-                state.update({ containerId: undefined, privilege: undefined });
+                state.update({ containerId: undefined, privilege: undefined, gated: undefined });
             }
             continue;
         }
+        learn(planInput.remembered, plans, plan.strategy, failures);
         reportGrant(plan.strategy, plans, failures, planInput, state, log);
         // The init script unpacks before dockerd; a container that ended instead (it could not see the FIFO) is replaced by a cold one.
         if (seed && !(await seed.started({ engine, id })))
@@ -6602,18 +6945,34 @@ async function startFirstAccepted(engine, planInput, state, log, volume) {
         return;
     }
     await seed?.abandon();
-    const tried = plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`).join('; ');
+    planInput.remembered?.forget();
+    const remembered = planInput.remembered?.refusal;
+    const tried = [...(remembered ? [`privileged: ${rememberedNote(remembered)}`] : []), ...plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`)].join('; ');
     throw new Error(`Could not start the dind container (${tried}). ` +
         (dind.runtime
             ? `Check that the engine has the runtime "${dind.runtime}" (docker info lists runtimes).`
             : 'Use a runner whose engine allows privileged containers, set runtime: sysbox-runc where Sysbox is installed, or use mode: socket.'));
 }
+/** What the engine's answers teach the next job on it: --privileged refused (and something else accepted), or not. */
+function learn(memory, plans, accepted, failures) {
+    if (!memory)
+        return;
+    if (accepted === 'privileged')
+        memory.forget();
+    else if (plans[0]?.strategy === 'privileged' && failures[0] !== undefined)
+        memory.remember(failures[0]);
+    // The remembered answer chose a plan the engine refused: it no longer describes this engine.
+    else if (memory.refusal && failures.length)
+        memory.forget();
+}
 /** Records exactly what the daemon's container was granted; warns when a fallback was taken or the grant is near root. */
 function reportGrant(strategy, plans, failures, planInput, state, log) {
     const grant = describeGrant(strategy, planInput.inputs, planInput.withheld);
     state.update({ privilegeGrant: grant });
-    const why = failures.length
-        ? `The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)})`
+    const remembered = planInput.remembered?.refusal;
+    const refused = [...(remembered ? ['privileged'] : []), ...plans.slice(0, failures.length).map((p) => p.strategy)];
+    const why = refused.length
+        ? `The engine refused ${refused.join(' and ')} (${failures.at(-1) ?? rememberedNote(remembered)})`
         : '';
     if (strategy === 'explicit-capabilities') {
         log.warning(`${why}. THE DAEMON'S CONTAINER RUNS WITH EVERY CAPABILITY EXCEPT ${dropped(planInput.withheld).join(', ') || 'NONE'}: granted ${grant}. ` +
@@ -8406,8 +8765,8 @@ async function runMain(platform, options = {}) {
         const daemon = await daemonMode(inputs, platform, state, engine, options).attach();
         // The image's CLI is copied out of the daemon's container while the daemon boots.
         const clientCopy = inputs.client ? startClient(platform, state, inputs.dind.image) : undefined;
-        const client = new EngineClient(daemon.endpoint);
-        const target = `the ${inputs.mode} daemon at ${client.description}`;
+        const client = new EngineClient(daemon.internal ?? daemon.endpoint);
+        const target = `the ${inputs.mode} daemon at ${daemon.internal ? new EngineClient(daemon.endpoint).description : client.description}`;
         // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
         const { ready, info } = await waitForDaemon(inputs, daemon, client, target, { timeoutMs: inputs.waitTimeoutMs, startedAt: waitStarted }, platform, clock);
         // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
@@ -8446,7 +8805,7 @@ async function runMain(platform, options = {}) {
             'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
             'Storage driver': storageName(info),
             ...(bootSeconds !== undefined ? { 'Boot to ready': `${bootSeconds.toFixed(2)} s` } : {}),
-            ...(probe ? { 'Container run check': `a container started in ${Math.round(probe.ms)} ms` } : {}),
+            ...(probe ? { 'Container run check': probe === 'pending' ? BACKGROUND_CHECK : `a container started in ${Math.round(probe.ms)} ms` } : {}),
             'Main step waited': `${waitSeconds.toFixed(2)} s`,
         }));
     }
@@ -8461,8 +8820,10 @@ async function runMain(platform, options = {}) {
  * which is recorded in state for post).
  */
 async function checkAndPrepare(inputs, platform, state, daemon, client, arch) {
+    // Gated (run-gate.ts), main need not wait for the verdict unless its own work runs containers or lists images.
+    const mayLeave = !inputs.cache && !inputs.builder;
     const checking = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
-        ? checkCanRunContainers(client, arch, state.value, platform)
+        ? checkCanRunContainers(client, arch, state.value, platform, mayLeave)
         : Promise.resolve(undefined);
     // The run probe loads and removes an image of its own: the cache's list of the daemon's images waits until it is gone.
     const probeGone = checking.then(() => undefined, () => undefined);
@@ -8528,6 +8889,10 @@ async function runPost(platform, options = {}) {
         if (s.dockerContext) {
             await removeDockerContext(s.dockerContext).catch((e) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
         }
+        // A run check that failed after main had ended: the job's docker commands got its reason; the log says it too.
+        const late = lateFailure(s);
+        if (late)
+            platform.log.error(late);
         // Nothing runs in the background any more: the job's steps are done, and a daemon stopped for a save exits at once.
         const background = await stopBackground(s, platform.log);
         try {

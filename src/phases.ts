@@ -11,7 +11,7 @@ import { type Inputs, InputError, parseInputs } from './inputs/inputs.js';
 import type { Platform } from './platform/platform.js';
 import { type Clock, realClock } from './engine/readiness.js';
 import { newSessionId } from './session/session.js';
-import { checkCanRunContainers } from './background/run-check.js';
+import { BACKGROUND_CHECK, checkCanRunContainers, lateFailure } from './background/run-check.js';
 import { waitForDaemon } from './daemon/wait.js';
 import { cacheFact, prepareImageCache, restoreDataRoot, saveCaches, seedDataRoot, warnStoreMismatch } from './cache/apply.js';
 import { storageName } from './cache/image-store.js';
@@ -131,8 +131,8 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
     const daemon = await daemonMode(inputs, platform, state, engine, options).attach();
     // The image's CLI is copied out of the daemon's container while the daemon boots.
     const clientCopy = inputs.client ? startClient(platform, state, inputs.dind.image) : undefined;
-    const client = new EngineClient(daemon.endpoint);
-    const target = `the ${inputs.mode} daemon at ${client.description}`;
+    const client = new EngineClient(daemon.internal ?? daemon.endpoint);
+    const target = `the ${inputs.mode} daemon at ${daemon.internal ? new EngineClient(daemon.endpoint).description : client.description}`;
     // wait-timeout covers the whole wait: time spent waiting for TLS files (external) is part of it.
     const { ready, info } = await waitForDaemon(inputs, daemon, client, target, { timeoutMs: inputs.waitTimeoutMs, startedAt: waitStarted }, platform, clock);
     // Taken when the daemon answered: certificates and the image cache below are not part of the wait.
@@ -170,7 +170,7 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
         'Docker version': `${ready.version.version} (API ${ready.version.apiVersion})`,
         'Storage driver': storageName(info),
         ...(bootSeconds !== undefined ? { 'Boot to ready': `${bootSeconds.toFixed(2)} s` } : {}),
-        ...(probe ? { 'Container run check': `a container started in ${Math.round(probe.ms)} ms` } : {}),
+        ...(probe ? { 'Container run check': probe === 'pending' ? BACKGROUND_CHECK : `a container started in ${Math.round(probe.ms)} ms` } : {}),
         'Main step waited': `${waitSeconds.toFixed(2)} s`,
       }),
     );
@@ -186,8 +186,10 @@ export async function runMain(platform: Platform, options: PhaseOptions = {}): P
  * which is recorded in state for post).
  */
 async function checkAndPrepare(inputs: Inputs, platform: Platform, state: StateRecorder, daemon: JobDaemon, client: EngineClient, arch: string) {
+  // Gated (run-gate.ts), main need not wait for the verdict unless its own work runs containers or lists images.
+  const mayLeave = !inputs.cache && !inputs.builder;
   const checking = inputs.mode === 'dind' && state.value?.privilege !== 'privileged'
-    ? checkCanRunContainers(client, arch, state.value, platform)
+    ? checkCanRunContainers(client, arch, state.value, platform, mayLeave)
     : Promise.resolve(undefined);
   // The run probe loads and removes an image of its own: the cache's list of the daemon's images waits until it is gone.
   const probeGone = checking.then(() => undefined, () => undefined);
@@ -251,6 +253,9 @@ export async function runPost(platform: Platform, options: Pick<PhaseOptions, 'o
     if (s.dockerContext) {
       await removeDockerContext(s.dockerContext).catch((e: Error) => platform.log.warning(`Could not remove the docker context "${CONTEXT_NAME}": ${e.message}`));
     }
+    // A run check that failed after main had ended: the job's docker commands got its reason; the log says it too.
+    const late = lateFailure(s);
+    if (late) platform.log.error(late);
     // Nothing runs in the background any more: the job's steps are done, and a daemon stopped for a save exits at once.
     const background = await stopBackground(s, platform.log);
     try {

@@ -16,7 +16,8 @@ import { type DaemonEndpoint, type SavedEndpoint, loadEndpoint, saveEndpoint } f
 import { EngineClient, type ContainerState } from '../engine/client.js';
 import type { Logger, Recorder } from '../platform/platform.js';
 import { FORWARDER_FLAG, alive } from './helper-process.js';
-import { RUN_CHECK_RESULT, type RunCheckRecord, checkRuns, daemonArchBy, spawnHelper } from './run-check.js';
+import { RUN_CHECK_RESULT, type RunCheckRecord, checkRuns, daemonArchBy, gateFor, spawnHelper } from './run-check.js';
+import type { GateConfig } from './run-gate.js';
 import { type HelperGuard, handPortsTo, watchLifeline } from './isolation.js';
 import { selfHolder } from './port-range.js';
 import { claimRefusal, serveClaims } from './port-claims.js';
@@ -51,6 +52,8 @@ export interface ForwarderConfig {
   runCheckResult?: string;
   /** The daemon's container and the job's port block: the forwarder holds the block and ends with the container. */
   guard?: HelperGuard;
+  /** With the run check: the job's socket waits for its verdict (run-gate.ts). */
+  gate?: GateConfig;
 }
 
 
@@ -267,21 +270,25 @@ export async function runForwarder(configPath: string): Promise<void> {
   const unwatch = config.guard ? watchLifeline(config.guard, dirname(configPath), shutdown) : undefined;
   if (config.guard) handPortsTo(config.guard, process.pid, selfHolder().argv);
   const engine = new EngineClient(loadEndpoint(config.daemon));
+  let following = () => undefined as void;
+  const gated = await gateFor(config.runCheckResult ? config.gate : undefined, new Promise<void>((r) => (following = r)));
   // Started by pre: the daemon may not answer yet (its answer gives the run check the architecture).
   const arch = config.deadline !== undefined ? await daemonArchBy(engine, config.deadline) : undefined;
   if (config.deadline !== undefined && arch === undefined) {
+    gated?.gate.close();
     log('the daemon did not answer in time; the forwarder stops');
     unwatch?.();
     return;
   }
   log(`following ${config.daemon.host}; published ports go to ${config.target}`);
   if (config.runCheckResult) {
-    const check = async () => checkRuns(engine, arch ?? (await engine.version()).arch, config.runCheckResult!);
+    const check = async () => checkRuns(engine, arch ?? (await engine.version()).arch, config.runCheckResult!, gated);
     void check().catch((e: Error) => log(`the run check: ${e.message}`));
   }
   await followDaemon(engine, forwarder, log, controller.signal, () => {
     // Ports the daemon is about to publish are claimed first: one held on this side fails the container's start.
     unclaim ??= serveClaims(dirname(configPath), (port) => forwarder.claim(port), log);
+    following();
     if (config.readyFile) writeFileSync(config.readyFile, `${process.pid}\n`, { mode: 0o600 });
     if (process.send) {
       process.send('ready');
@@ -303,15 +310,16 @@ export function launchForwarder(o: {
   jobDir: string;
   timeoutMs: number;
   script: string;
-  /** The forwarder runs the run check too. */
+  /** The forwarder runs the run check too, and gates the job's socket when this is given. */
   runCheck: boolean;
   guard?: HelperGuard;
+  gate?: GateConfig;
   record: (r: ForwarderRecord, check: RunCheckRecord | undefined) => void;
 }): void {
   const configPath = join(o.jobDir, 'forwarder.json');
   const readyFile = join(o.jobDir, 'forwarder.ready');
   const runCheckResult = o.runCheck ? join(o.jobDir, RUN_CHECK_RESULT) : undefined;
-  const config: ForwarderConfig = { daemon: saveEndpoint(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult, ...(o.guard ? { guard: o.guard } : {}) };
+  const config: ForwarderConfig = { daemon: saveEndpoint(o.daemon), target: o.target, listen: ['127.0.0.1', '::1'], deadline: Date.now() + o.timeoutMs, readyFile, runCheckResult, gate: o.gate, ...(o.guard ? { guard: o.guard } : {}) };
   writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
   const logPath = join(o.jobDir, 'forwarder.log');
   const fd = openSync(logPath, 'a', 0o600);
@@ -330,9 +338,10 @@ export function launchForwarder(o: {
  * main: the forwarder pre started, once it follows the daemon (its ready file); the same warning as a forwarder that
  * cannot start when it is gone or not following within `timeoutMs`.
  */
-export async function forwarderFollowing(r: ForwarderRecord & { ready: string }, log: Logger, env: Readonly<Record<string, string | undefined>>, target: string, timeoutMs = 10_000): Promise<Record<string, string>> {
+export async function forwarderFollowing(r: ForwarderRecord & { ready: string }, log: Logger, env: Readonly<Record<string, string | undefined>>, target: string, timeoutMs = 10_000, gates = false): Promise<Record<string, string>> {
   const until = Date.now() + timeoutMs;
-  while (!existsSync(r.ready)) {
+  // A forwarder that gates the job's socket lets the job through only once it follows: main need not wait for that.
+  while (!existsSync(r.ready) && !(gates && alive(r.pid))) {
     const problem = !alive(r.pid) ? 'the port forwarder exited' : Date.now() > until ? `the port forwarder did not follow the daemon within ${timeoutMs / 1000} s` : undefined;
     if (problem) {
       log.warning(`setup-dind: published ports are not forwarded to 127.0.0.1 (${problem}); they answer at the daemon's address ${target}.`);

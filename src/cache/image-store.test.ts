@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { savePlatform, storageName } from './image-store.js';
 
 const daemon = (imageStore: 'classic' | 'containerd') => ({
-  info: async () => ({ storageDriver: imageStore === 'containerd' ? 'overlayfs' : 'overlay2', imageStore, registryMirrors: [], cgroupVersion: '2', securityOptions: [] }),
+  info: async () => ({ storageDriver: imageStore === 'containerd' ? 'overlayfs' : 'overlay2', imageStore, registryMirrors: [], cgroupVersion: '2', securityOptions: [],
+    engine: { id: 'AAAA:BBBB', serverVersion: '28.5.2', kernelVersion: '6.1.0', operatingSystem: 'Debian', cgroupDriver: 'systemd', defaultRuntime: 'runc' } }),
   version: async () => ({ version: '28.5.2', apiVersion: '1.51', os: 'linux', arch: 'arm64' }),
 });
 

@@ -23,6 +23,8 @@ export interface DindState extends JobDirState {
   privilege?: PrivilegeStrategy;
   /** What the daemon's container was granted, in words (the warning and the job summary say exactly this). */
   privilegeGrant?: string;
+  /** dind: dockerd listens on the job directory's daemon.sock, and the job's socket waits for the run check (run-gate.ts). */
+  gated?: boolean;
   /** Epoch ms when the daemon was asked to start (for boot-time figures). */
   startRequestedAt?: number;
   /** The daemon the job uses. */
@@ -44,6 +46,8 @@ export interface DindState extends JobDirState {
 export interface JobDaemon {
   /** Where the job's docker CLI reaches the daemon. */
   endpoint: DaemonEndpoint;
+  /** Where the action itself reaches the daemon when that is not `endpoint` (dind: the job's socket is gated). */
+  internal?: DaemonEndpoint;
   /** A reason to stop waiting at once (its container exited), checked between readiness probes. */
   giveUp?(): Promise<string | undefined>;
   /** Runs once the daemon answers (dind: the port forwarder starts); returns more variables for the job's steps. */

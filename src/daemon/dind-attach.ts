@@ -11,13 +11,16 @@ import type { DindState, JobDaemon } from './daemon.js';
 import { forwarderFollowing, startPortForwarding } from '../background/forwarder.js';
 import { helperGuard } from '../background/isolation.js';
 import { TLS_PORT, TLS_PORT_NUMBER } from './dind-plan.js';
+import { DAEMON_SOCKET, JOB_SOCKET } from '../background/run-gate.js';
 
 /** The daemon started earlier in this job: its endpoint (recorded in state for post), outputs and health checks. */
 export async function attachDind(inputs: Inputs, state: Recorder<DindState>, s: DindState, platform: Platform): Promise<JobDaemon> {
   if (!s.outer || !s.containerId || !s.jobDir) throw new Error('the dind container was not started');
   const engine = new EngineClient(loadEndpoint(s.outer));
   const id = s.containerId;
-  let endpoint: DaemonEndpoint = { address: { kind: 'unix', path: join(s.jobDir, 'docker.sock') } };
+  let endpoint: DaemonEndpoint = { address: { kind: 'unix', path: join(s.jobDir, JOB_SOCKET) } };
+  // Gated: the action itself talks to dockerd's own socket; the job's waits for the run check.
+  const internal: DaemonEndpoint | undefined = s.gated ? { address: { kind: 'unix', path: join(s.jobDir, DAEMON_SOCKET) } } : undefined;
   const outputs: Record<string, string> = { 'container-id': id };
   if (inputs.dind.tcp) {
     const certPath = join(s.jobDir, 'tls', 'client');
@@ -38,11 +41,12 @@ export async function attachDind(inputs: Inputs, state: Recorder<DindState>, s: 
   if (address) outputs['daemon-address'] = address;
   return {
     endpoint,
+    ...(internal ? { internal } : {}),
     outputs,
     facts: { Image: inputs.dind.image, Privileges: s.privilegeGrant ?? s.privilege ?? '', ...(address ? { 'Daemon address': address } : {}) },
     afterReady: inputs.integration.forwardPorts && address
       ? () => (s.forwarder?.ready
-        ? forwarderFollowing({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address)
+        ? forwarderFollowing({ ...s.forwarder, ready: s.forwarder.ready }, platform.log, platform.env, address, undefined, gatedBy(s, s.forwarder.pid))
         : startPortForwarding({ endpoint, target: address, jobDir: s.jobDir!, state, guard: helperGuard(state.value), log: platform.log, env: platform.env }))
       : undefined,
     giveUp: () => whyNotRunning(engine, id, inputs),
@@ -67,3 +71,6 @@ export function placementOf(c: ContainerState | undefined, network: string | und
     tlsHostPort: c?.ports[TLS_PORT]?.find((b) => b.hostPort)?.hostPort,
   };
 }
+
+/** The job's socket is gated by this helper process (the port forwarder that runs the check too). */
+const gatedBy = (s: DindState, pid: number) => s.gated === true && s.runCheck?.pid === pid;

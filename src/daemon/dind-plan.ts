@@ -11,6 +11,8 @@ import { seedScript } from '../cache/data-root.js';
 import { MTU_SCRIPT } from '../like-runner/network.js';
 import { CLAIMS_INIT } from '../background/port-claims.js';
 import { type DindExtras } from '../like-runner/extras.js';
+import { DAEMON_SOCKET, JOB_SOCKET } from '../background/run-gate.js';
+import type { PrivilegeMemory } from './privilege-memory.js';
 
 
 /** Inside the container: our per-job directory (the socket, the TLS files). */
@@ -71,6 +73,8 @@ export const NESTED_DOCKERD_CAPABILITIES = ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRAC
 export interface DindPlan {
   strategy: PrivilegeStrategy;
   spec: ContainerSpec;
+  /** dockerd listens on DAEMON_SOCKET, and the job's socket waits for the run check (run-gate.ts). */
+  gated: boolean;
 }
 
 export interface DindSpecInput {
@@ -90,14 +94,21 @@ export interface DindSpecInput {
   extras?: DindExtras;
   /** rootless: where the image keeps its data root (its one declared volume), which gets the session's volume. */
   rootlessDataRoot?: string;
+  /**
+   * The job reaches the daemon by the job directory's socket only (no TLS port): a plan whose daemon must pass the run
+   * check gates that socket until it has.
+   */
+  gateable?: boolean;
+  /** privileged: auto: what this engine said about --privileged in an earlier job (privilege-memory.ts). */
+  remembered?: PrivilegeMemory;
 }
 
 /** dockerd's flags: our socket (root images), the config file, the TLS listener. */
-function daemonFlags(p: DindSpecInput): string[] {
+function daemonFlags(p: DindSpecInput, gated = false): string[] {
   const { dind } = p.inputs;
   // A rootless daemon keeps its socket in its user's runtime directory (the runner reaches it over TLS); a root one
   // answers in the job directory and at the well-known path (containers that mount /var/run/docker.sock).
-  const args = dind.rootless ? [] : [`--host=unix://${RUN_DIR}/docker.sock`, '--host=unix:///var/run/docker.sock', `--group=${p.socketGroup}`];
+  const args = dind.rootless ? [] : [`--host=unix://${RUN_DIR}/${gated ? DAEMON_SOCKET : JOB_SOCKET}`, '--host=unix:///var/run/docker.sock', `--group=${p.socketGroup}`];
   if (p.configFile) args.push(`--config-file=${RUN_DIR}/daemon.json`);
   const tls = dind.rootless ? ROOTLESS_TLS_DIR : `${RUN_DIR}/tls/server`;
   if (dind.tcp) {
@@ -155,24 +166,29 @@ export function planDind(p: DindSpecInput): DindPlan[] {
     ...(dind.tcp ? { ExposedPorts: { [TLS_PORT]: {} } } : {}),
     ...(dind.network ? { NetworkingConfig: { EndpointsConfig: { [dind.network]: { Aliases: ['docker'] } } } } : {}),
   };
-  const privileged: DindPlan = { strategy: 'privileged', spec: { ...base, HostConfig: { ...base.HostConfig, Privileged: true } } };
+  // Every plan but --privileged must pass the run check: where the job's socket is all it gets, that socket is gated.
+  const gated = p.gateable === true && !dind.rootless && !dind.tcp;
+  const checked = gated ? { ...base, Cmd: ['dockerd', ...daemonFlags(p, true), ...dind.daemonArgs] } : base;
+  const privileged: DindPlan = { strategy: 'privileged', gated: false, spec: { ...base, HostConfig: { ...base.HostConfig, Privileged: true } } };
   const unconfined = { SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'], MaskedPaths: [], ReadonlyPaths: [] };
   // Our bounding set is only a hint (in a pod it is the pod's, not the engine's): never drop what dockerd needs.
   const drop = p.withheld?.filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));
   const explicit: DindPlan[] = drop
-    ? [{ strategy: 'explicit-capabilities', spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: drop, ...unconfined } } }]
+    ? [{ strategy: 'explicit-capabilities', gated, spec: { ...checked, HostConfig: { ...base.HostConfig, CapAdd: ['ALL'], CapDrop: drop, ...unconfined } } }]
     : [];
   const minimal: DindPlan = {
     strategy: 'minimal-capabilities',
-    spec: { ...base, HostConfig: { ...base.HostConfig, CapAdd: NESTED_DOCKERD_CAPABILITIES, ...unconfined } },
+    gated,
+    spec: { ...checked, HostConfig: { ...base.HostConfig, CapAdd: NESTED_DOCKERD_CAPABILITIES, ...unconfined } },
   };
-  if (dind.runtime) return [{ strategy: 'runtime', spec: { ...base, HostConfig: { ...base.HostConfig, Runtime: dind.runtime } } }];
+  if (dind.runtime) return [{ strategy: 'runtime', gated, spec: { ...checked, HostConfig: { ...base.HostConfig, Runtime: dind.runtime } } }];
   if (dind.privileged === 'true') return [privileged];
   // false forbids the near-root fallback too: only the set a nested dockerd needs.
   if (dind.privileged === 'false') return [minimal];
   // auto: the engine's answer decides. Our own bounding set is not the engine's on container-based runners (Actions
-  // Runner Controller, GitLab's Kubernetes executor), so --privileged is always tried; a refusal costs one create.
-  return [privileged, ...explicit, minimal];
+  // Runner Controller, GitLab's Kubernetes executor), so --privileged is tried unless this engine refused it in an
+  // earlier job; a refusal costs one create/start/remove cycle.
+  return p.remembered?.refusal ? [...explicit, minimal] : [privileged, ...explicit, minimal];
 }
 
 export const dropped = (withheld: string[] | undefined) => (withheld ?? []).filter((c) => !NESTED_DOCKERD_CAPABILITIES.includes(c));

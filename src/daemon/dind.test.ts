@@ -50,6 +50,21 @@ describe('planDind', () => {
     expect(third!.spec.HostConfig.CapDrop).toBeUndefined();
   });
 
+  it('gates the job\'s socket for every plan that must pass the run check, and only where the socket is all the job gets', () => {
+    const gated = (given: Partial<Record<InputName, string>> = {}) =>
+      planDind({ inputs: inputs(given), session: 's1', labels: {}, hostJobDir: '/h', socketGroup: 118, withheld: ['SYS_RESOURCE'], configFile: false, certsDir: false, gateable: true })
+        .map((p) => `${p.strategy} ${p.gated} ${p.spec.Cmd!.filter((c) => c.startsWith('--host=unix:///run/')).join(' ')}`);
+    expect(gated()).toEqual([
+      'privileged false --host=unix:///run/setup-dind/docker.sock',
+      'explicit-capabilities true --host=unix:///run/setup-dind/daemon.sock',
+      'minimal-capabilities true --host=unix:///run/setup-dind/daemon.sock',
+    ]);
+    expect(gated({ runtime: 'sysbox-runc' })).toEqual(['runtime true --host=unix:///run/setup-dind/daemon.sock']);
+    // A TLS port reaches dockerd past any gate: main waits for the verdict instead.
+    expect(gated({ tcp: 'true' }).every((p) => p.includes(' false --host=unix:///run/setup-dind/docker.sock'))).toBe(true);
+    expect(plan().every((p) => !p.gated)).toBe(true);
+  });
+
   it('honours privileged true/false and runtime', () => {
     expect(plan({ privileged: 'true' }).map((p) => p.strategy)).toEqual(['privileged']);
     // false forbids the near-root fallback: the minimal set only, whatever the host allows.

@@ -25,6 +25,8 @@ import { startRunCheck } from '../background/run-check.js';
 import { helperGuard } from '../background/isolation.js';
 import { type DindPlan, type DindSpecInput, MAX_SOCKET_PATH_BYTES, NESTED_DOCKERD_CAPABILITIES, describeGrant, dropped, planDind, withheldCapabilities } from './dind-plan.js';
 import { attachDind, placementOf } from './dind-attach.js';
+import { DAEMON_SOCKET, JOB_SOCKET } from '../background/run-gate.js';
+import { type PrivilegeMemory, memoryDir, privilegeMemory, rememberedNote } from './privilege-memory.js';
 
 export interface DindDependencies {
   readProcStatus: () => Promise<string>;
@@ -77,11 +79,14 @@ async function startDind(inputs: Inputs, platform: Platform, state: Recorder<Din
   const labels = sessionLabels(s.session, platform.job);
   const name = objectName(s.session);
   // Independent of each other: the job directory, where our paths are on the engine's host, the image, our bounding set.
-  const [jobDir, toHostPath, image, procStatus] = await allSettled([
+  // And (privileged: auto) which engine this is, for what it said about --privileged before (privilege-memory.ts).
+  const memory = inputs.dind.privileged === 'auto' && !inputs.dind.runtime ? memoryDir(platform.env) : undefined;
+  const [jobDir, toHostPath, image, procStatus, engineInfo] = await allSettled([
     socketDir(platform, state),
     hostPathTranslator(engine, platform.env),
     dindImage(engine, inputs, state, platform),
     outer.address.kind === 'unix' ? deps.readProcStatus() : Promise.resolve(''),
+    memory ? engine.info().catch(() => undefined) : Promise.resolve(undefined),
   ]);
   if (toHostPath.container) state.update({ containerJob: toHostPath.container.name });
   // In a container job, 127.0.0.1 is the job container's own loopback: a TCP daemon joins the job's network.
@@ -113,6 +118,8 @@ async function startDind(inputs: Inputs, platform: Platform, state: Recorder<Din
     withheld: toHostPath.container || outer.address.kind !== 'unix' ? undefined : withheldCapabilities(procStatus),
     ...(volumes.length === 1 ? { rootlessDataRoot: volumes[0] } : {}),
     ...files,
+    remembered: memory && engineInfo ? privilegeMemory(memory, engineInfo) : undefined,
+    gateable: true,
   };
   // The init script unpacks where it sees the job directory's FIFO as we do: a local engine, a root image on runc.
   const seeded = deps.seed && outer.address.kind === 'unix' && !inputs.dind.runtime && !inputs.dind.rootless;
@@ -130,14 +137,16 @@ async function startHelpers(inputs: Inputs, platform: Platform, state: Recorder<
   state.update({ placement });
   const { address } = placement;
   if (!script) return; // main runs the check and starts the forwarder itself
-  const daemon: DaemonEndpoint = { address: { kind: 'unix', path: join(jobDir, 'docker.sock') } };
-  const check = state.value?.privilege !== 'privileged';
+  const s = state.value!;
+  const daemon: DaemonEndpoint = { address: { kind: 'unix', path: join(jobDir, s.gated ? DAEMON_SOCKET : JOB_SOCKET) } };
+  const check = s.privilege !== 'privileged';
+  const gate = s.gated ? { jobDir, privilege: s.privilege, grant: s.privilegeGrant } : undefined;
   const timeoutMs = inputs.waitTimeoutMs;
   if (inputs.integration.forwardPorts && address) {
     // One process: the forwarder runs the check too, as soon as the daemon answers.
-    launchForwarder({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, guard: helperGuard(state.value), record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
+    launchForwarder({ daemon, target: address, jobDir, timeoutMs, script, runCheck: check, gate, guard: helperGuard(state.value), record: (forwarder, runCheck) => state.update({ forwarder, runCheck }) });
   } else if (check) {
-    startRunCheck({ daemon, jobDir, timeoutMs, script, guard: helperGuard(state.value), record: (runCheck) => state.update({ runCheck }) });
+    startRunCheck({ daemon, jobDir, timeoutMs, script, gate, guard: helperGuard(state.value), record: (runCheck) => state.update({ runCheck }) });
   }
 }
 
@@ -208,7 +217,7 @@ export async function startFirstAccepted(engine: EngineClient, planInput: DindSp
     let id: string | undefined;
     try {
       id = await engine.createContainer(seed ? { ...plan.spec, Env: [...(plan.spec.Env ?? []), ...seed.env] } : plan.spec);
-      state.update({ containerId: id, containerName: plan.spec.name, privilege: plan.strategy, startRequestedAt: Date.now() });
+      state.update({ containerId: id, containerName: plan.spec.name, privilege: plan.strategy, gated: plan.gated || undefined, startRequestedAt: Date.now() });
       if (restore) {
         const usable = await restore(engine, id);
         restore = undefined; // the volume outlives a refused start: later attempts reuse it
@@ -219,17 +228,20 @@ export async function startFirstAccepted(engine: EngineClient, planInput: DindSp
       failures.push((e as Error).message);
       if (id) {
         await engine.removeContainer(id).catch(() => undefined);
-        state.update({ containerId: undefined, privilege: undefined });
+        state.update({ containerId: undefined, privilege: undefined, gated: undefined });
       }
       continue;
     }
+    learn(planInput.remembered, plans, plan.strategy, failures);
     reportGrant(plan.strategy, plans, failures, planInput, state, log);
     // The init script unpacks before dockerd; a container that ended instead (it could not see the FIFO) is replaced by a cold one.
     if (seed && !(await seed.started({ engine, id }))) await engine.startContainer(await replaceVolume(engine, id, plan.spec, planInput.labels, state));
     return;
   }
   await seed?.abandon();
-  const tried = plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`).join('; ');
+  planInput.remembered?.forget();
+  const remembered = planInput.remembered?.refusal;
+  const tried = [...(remembered ? [`privileged: ${rememberedNote(remembered)}`] : []), ...plans.map((p, i) => `${p.strategy}: ${failures[i] ?? 'not tried'}`)].join('; ');
   throw new Error(
     `Could not start the dind container (${tried}). ` +
       (dind.runtime
@@ -238,12 +250,23 @@ export async function startFirstAccepted(engine: EngineClient, planInput: DindSp
   );
 }
 
+/** What the engine's answers teach the next job on it: --privileged refused (and something else accepted), or not. */
+function learn(memory: PrivilegeMemory | undefined, plans: DindPlan[], accepted: PrivilegeStrategy, failures: string[]): void {
+  if (!memory) return;
+  if (accepted === 'privileged') memory.forget();
+  else if (plans[0]?.strategy === 'privileged' && failures[0] !== undefined) memory.remember(failures[0]);
+  // The remembered answer chose a plan the engine refused: it no longer describes this engine.
+  else if (memory.refusal && failures.length) memory.forget();
+}
+
 /** Records exactly what the daemon's container was granted; warns when a fallback was taken or the grant is near root. */
 function reportGrant(strategy: PrivilegeStrategy, plans: DindPlan[], failures: string[], planInput: DindSpecInput, state: Recorder<DindState>, log: Logger): void {
   const grant = describeGrant(strategy, planInput.inputs, planInput.withheld);
   state.update({ privilegeGrant: grant });
-  const why = failures.length
-    ? `The engine refused ${plans.slice(0, failures.length).map((p) => p.strategy).join(' and ')} (${failures.at(-1)})`
+  const remembered = planInput.remembered?.refusal;
+  const refused = [...(remembered ? ['privileged'] : []), ...plans.slice(0, failures.length).map((p) => p.strategy)];
+  const why = refused.length
+    ? `The engine refused ${refused.join(' and ')} (${failures.at(-1) ?? rememberedNote(remembered!)})`
     : '';
   if (strategy === 'explicit-capabilities') {
     log.warning(

@@ -105,14 +105,17 @@ describe('EngineClient over a unix socket', () => {
 
   it('probes with one call: /info gives the version, the API version (header) and the storage driver', async () => {
     handler = (_req, _body, res) =>
-      sendJson(res, 200, { ServerVersion: '20.10.24', OSType: 'linux', Architecture: 'x86_64', Driver: 'overlay2', RegistryConfig: { Mirrors: ['https://m.example/'] } }, { 'Api-Version': '1.41' });
+      sendJson(res, 200, { ServerVersion: '20.10.24', OSType: 'linux', Architecture: 'x86_64', Driver: 'overlay2', RegistryConfig: { Mirrors: ['https://m.example/'] }, ID: 'ABCD:EF', KernelVersion: '6.1.0', CgroupDriver: 'systemd' }, { 'Api-Version': '1.41' });
     const ready = await client().probe(1000);
     expect(ready).toEqual({
       version: '20.10.24',
       apiVersion: '1.41',
       os: 'linux',
       arch: 'x86_64',
-      info: { storageDriver: 'overlay2', imageStore: 'classic', registryMirrors: ['https://m.example/'], cgroupVersion: '', securityOptions: [] },
+      info: {
+        storageDriver: 'overlay2', imageStore: 'classic', registryMirrors: ['https://m.example/'], cgroupVersion: '', securityOptions: [],
+        engine: { id: 'ABCD:EF', serverVersion: '20.10.24', kernelVersion: '6.1.0', operatingSystem: '', cgroupDriver: 'systemd', defaultRuntime: '' },
+      },
     });
     expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['GET /info']);
   });

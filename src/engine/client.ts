@@ -25,6 +25,8 @@ export interface DaemonInfo {
   registryMirrors: string[];
   cgroupVersion: string;
   securityOptions: string[];
+  /** What tells one engine from another, and whether it changed: its ID (kept in its data root) and its setup. */
+  engine: { id: string; serverVersion: string; kernelVersion: string; operatingSystem: string; cgroupDriver: string; defaultRuntime: string };
 }
 
 export interface ContainerState {
@@ -214,6 +216,11 @@ interface RawInfo {
   SecurityOptions?: string[];
   RegistryConfig?: { Mirrors?: string[] };
   DriverStatus?: [string, string][] | null;
+  ID?: string;
+  KernelVersion?: string;
+  OperatingSystem?: string;
+  CgroupDriver?: string;
+  DefaultRuntime?: string;
 }
 
 const toInfo = (i: RawInfo): DaemonInfo => ({
@@ -222,6 +229,10 @@ const toInfo = (i: RawInfo): DaemonInfo => ({
   registryMirrors: i.RegistryConfig?.Mirrors ?? [],
   cgroupVersion: i.CgroupVersion ?? '',
   securityOptions: i.SecurityOptions ?? [],
+  engine: {
+    id: i.ID ?? '', serverVersion: i.ServerVersion ?? '', kernelVersion: i.KernelVersion ?? '', operatingSystem: i.OperatingSystem ?? '',
+    cgroupDriver: i.CgroupDriver ?? '', defaultRuntime: i.DefaultRuntime ?? '',
+  },
 });
 
 type ListedContainer = { Id: string; Names?: string[]; State: string; Labels?: Record<string, string> | null };

@@ -74,7 +74,8 @@ describe('dind mode', () => {
       const post = job.phase('post')!;
       expect(post.exitCode).toBe(0);
       expect(post.stdout).toMatch(/::group::Docker daemon log \(the job status is failure\)/);
-      expect(post.stdout).toMatch(/API listen on \/run\/setup-dind\/docker.sock/);
+      // dockerd's own socket: the job's (docker.sock) is the run check's gate until it passed (run-gate.ts).
+      expect(post.stdout).toMatch(/API listen on \/run\/setup-dind\/daemon.sock/);
       await expectNothingLeft(before);
       expect(oursIn(job.runnerTemp)).toEqual([]);
     } finally {

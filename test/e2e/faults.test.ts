@@ -151,7 +151,7 @@ describe('the daemon dies in the middle of the job', () => {
       const post = job.phase('post')!;
       expect(post.exitCode).toBe(0);
       expect(post.stdout).toMatch(/::group::Docker daemon log \(the job status is failure\)/);
-      expect(post.stdout).toMatch(/API listen on \/run\/setup-dind\/docker\.sock/);
+      expect(post.stdout).toMatch(/API listen on \/run\/setup-dind\/daemon\.sock/);
       expect(post.stdout).toMatch(/removed container setup-dind-[^,]+, volume setup-dind-/);
       expect(annotations(job, 'post', 'warning')).toEqual([]);
       await expectClean(before, job);

@@ -118,9 +118,10 @@ describe('privilege', () => {
       const warning = result.annotations.find((a) => a.level === 'warning' && /EVERY CAPABILITY EXCEPT/.test(a.message));
       expect(warning?.message, result.log).toMatch(/^The engine refused privileged \(.*unable to apply caps.*\)\. THE DAEMON'S CONTAINER RUNS WITH EVERY CAPABILITY EXCEPT SYS_RESOURCE: granted every capability except SYS_RESOURCE \(CapAdd ALL\).*nearly root.*Set privileged: false to grant only SYS_ADMIN/);
       expect(result.summary).toMatch(/\| Privileges \| every capability except SYS_RESOURCE \(CapAdd ALL\), .*nearly root on the runner host \|/);
-      expect(result.summary).toMatch(/\| Container run check \| a container started in \d+ ms \|/);
-      // pre left the check running while the daemon booted: main read its verdict instead of probing again.
-      expect(result.phase('main')!.stdout).toMatch(/the daemon started a test container in \d+ ms \(checked in the background since pre\)/);
+      // pre left the check running while the daemon booted: main read its verdict instead of probing again, or (no
+      // verdict yet) left it to gate the job's socket; the step's docker run came through either way.
+      expect(result.summary).toMatch(/\| Container run check \| (a container started in \d+ ms|the container run check goes on in the background since pre: .*) \|/);
+      expect(result.phase('main')!.stdout).toMatch(/the daemon started a test container in \d+ ms \(checked in the background since pre\)|the container run check goes on in the background since pre: the job's docker commands wait for its verdict/);
       expect(result.phase('run')!.stdout).toContain('ran');
       await expectNothingLeft(before);
     } finally {
@@ -141,16 +142,46 @@ describe('privilege', () => {
     }
   });
 
-  it('a daemon that answers but cannot run a container fails main with what it was granted and the remedy; post cleans up', async () => {
+  const BROKEN = { 'daemon-args': '--add-runtime=broken=/bin/false --default-runtime=broken' };
+  const CANNOT_RUN = /the daemon answers but cannot run a container \(.*\)\. Its container runs with every capability except SYS_RESOURCE.*Use a runner whose engine allows privileged containers/;
+
+  it('a daemon that cannot run a container: the job\'s first docker command gets the reason, not the runtime\'s error (or main fails with it); post says it too', async () => {
     const before = await picture();
     const result = await dindJob({
-      with: { 'daemon-args': '--add-runtime=broken=/bin/false --default-runtime=broken' },
+      with: BROKEN,
+      steps: [{ name: 'first', run: 'docker version' }, { name: 'never', run: 'true' }],
+    });
+    try {
+      expect(result.jobStatus, result.log).toBe('failure');
+      const main = result.phase('main')!;
+      if (main.exitCode !== 0) {
+        // The verdict was in before main ended.
+        expect(main.stdout, result.log).toMatch(CANNOT_RUN);
+      } else {
+        // main ended first: the gate held the command until the verdict, then answered with its reason.
+        const first = result.phase('first')!;
+        expect(first.stderr, result.log).toMatch(new RegExp(`Error response from daemon: setup-dind: ${CANNOT_RUN.source}`));
+        expect(first.exitCode).not.toBe(0);
+        expect(result.annotations.some((a) => a.level === 'error' && CANNOT_RUN.test(a.message)), result.log).toBe(true);
+      }
+      expect(result.phase('never')!.ran).toBe(false);
+      await expectNothingLeft(before);
+    } finally {
+      await result.cleanup();
+    }
+  });
+
+  it('a daemon that answers but cannot run a container fails main with what it was granted and the remedy when main waits for the verdict; post cleans up', async () => {
+    const before = await picture();
+    // With an image cache main lists the daemon's images, and so waits for the check (its image must be gone).
+    const result = await dindJob({
+      with: { ...BROKEN, cache: 'images', 'cache-dir': join(work, 'cannot-run-cache'), 'cache-key': 'cannot-run' },
       steps: [{ name: 'never', run: 'true' }],
     });
     try {
       expect(result.jobStatus).toBe('failure');
       const main = result.phase('main')!;
-      expect(main.stdout, result.log).toMatch(/the daemon answers but cannot run a container \(.*\)\. Its container runs with every capability except SYS_RESOURCE.*Use a runner whose engine allows privileged containers/);
+      expect(main.stdout, result.log).toMatch(CANNOT_RUN);
       expect(result.phase('never')!.ran).toBe(false);
       await expectNothingLeft(before);
     } finally {
