@@ -70,6 +70,10 @@ export SETUP_DIND_NODE
 PREPARE_TMP=$(mktemp -d /tmp/sdt.XXXXXX)
 chmod 1777 "$PREPARE_TMP"   # like /tmp: the jobs' non-root users make their own directories in it
 export TMPDIR=$PREPARE_TMP
+# The user's cache directory (the action remembers there, per engine, that it refuses --privileged) is the run's own
+# too, for jobs run as root: a test run leaves nothing in ~/.cache (the test users' homes go with them).
+export XDG_CACHE_HOME="$PREPARE_TMP/.cache"
+mkdir -m 0700 "$XDG_CACHE_HOME"
 # System users that tests create are listed here and removed on exit.
 PREPARE_USERS="$PREPARE_TMP/.users"
 : >"$PREPARE_USERS"

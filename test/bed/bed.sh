@@ -95,7 +95,10 @@ start_daemon() {
   # registry-1.docker.io) waited out the resolver's timeouts, 10 s and more. --dns 127.0.0.1 refuses at once on the
   # default bridge; on a user-defined network the engine's embedded DNS never answers a query it cannot forward, so
   # the resolver's own wait is cut to 1 s, once (--dns-opt, honoured by Go's resolver in the nested dockerd).
-  setsid nsenter --net="$NETNS_PATH" /usr/sbin/dockerd \
+  # Its own TMPDIR under the bed: a daemon kept between runs (SETUP_DIND_KEEP_BED=1) must not keep the first run's
+  # temporary root, which that run removes (runc's exec files go there: "OCI runtime exec failed").
+  mkdir -p "$BED_DIR/tmp"
+  TMPDIR="$BED_DIR/tmp" setsid nsenter --net="$NETNS_PATH" /usr/sbin/dockerd \
     --host "$DOCKER_HOST_URL" \
     --data-root "$BED_DIR/data" \
     --exec-root "$BED_DIR/exec" \

@@ -186,6 +186,8 @@ export class Job {
     this.baseEnv = {
       PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       HOME: user?.home ?? process.env.HOME ?? os.homedir(),
+      // A job as the runner's own user keeps the runner's cache directory (scripts/prepare.sh points it into the run's temp root).
+      ...(!user && process.env.XDG_CACHE_HOME ? { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } : {}),
       USER: userName,
       LANG: 'C.UTF-8',
       RUNNER_TRACKING_ID: this.trackingId,
