@@ -6,7 +6,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +13,7 @@ import { alive } from '../../src/background/helper-process.js';
 import { reservationsDir } from '../../src/background/port-range.js';
 import type { SessionState } from '../../src/state.js';
 import { type JobResult, runJob } from '../harness/runner.js';
-import { BUSYBOX, DIND_IMAGE, actionNode, docker, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+import { BUSYBOX, DIND_IMAGE, actionNode, docker, expectNothingLeft, outerHost, picture, repoRoot, forwarders, refused } from './support.js';
 
 const TC_MODULE = createRequire(join(repoRoot, 'package.json')).resolve('testcontainers');
 const JOBS_PER_MODE = 4;
@@ -39,30 +38,6 @@ const TESTCONTAINERS = `const { GenericContainer } = require(process.env.TC_MODU
 const SERVE = `serve="mkdir -p /www && echo $TOKEN > /www/index.html && exec httpd -f -p 80 -h /www"`;
 const fetchUrl = (url: string) => `"$NODE" -e "$FETCH" ${url}`;
 const waitFor = (prefix: string) => `"$NODE" -e "$WAIT" "$BARRIER" ${prefix} "$JOBS"`;
-
-/** This checkout's forwarder processes that run now (the flag assembled, so this never lists itself). */
-function forwarders(): string[] {
-  const flag = '--setup-dind-' + 'forwarder';
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((pid) => {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      // This checkout's bundle only: other checkouts on the machine run their own tests.
-      return cmd.split('\0').includes(flag) && cmd.includes(`${repoRoot}/dist/`) ? [`${pid}: ${cmd.replace(/\0/g, ' ')}`] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.connect({ host: '127.0.0.1', port }, () => {
-      c.destroy();
-      resolve(false);
-    });
-    c.on('error', () => resolve(true));
-  });
-}
 
 const stateOf = (job: JobResult): SessionState => JSON.parse(job.state['setup-dind'] ?? '{}') as SessionState;
 const warnings = (job: JobResult, phase: string) => job.annotations.filter((a) => a.phase === phase && a.level === 'warning').map((a) => a.message);

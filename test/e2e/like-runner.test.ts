@@ -4,14 +4,13 @@
 // of the network the daemon lives on, the job's proxy. After post nothing is left: no object, no forwarder.
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync, copyFileSync, symlinkSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, copyFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runJob } from '../harness/runner.js';
-import { BUSYBOX, DIND_IMAGE, actionNode, docker, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+import { BUSYBOX, DIND_IMAGE, actionNode, docker, expectNothingLeft, outerHost, picture, repoRoot, forwarders, refused } from './support.js';
 
 const exec = promisify(execFile);
 /** busybox plus the docker CLI: a container that talks to whatever socket it mounts. */
@@ -64,29 +63,6 @@ afterAll(async () => {
 /** A step's script: the command lines of the forwarder processes (the flag is assembled, so it never lists itself). */
 const LIST_FORWARDERS = `const fs = require('fs'); const flag = '--setup-dind-' + 'forwarder';
 for (const p of fs.readdirSync('/proc')) { try { const c = fs.readFileSync('/proc/' + p + '/cmdline', 'utf8').split('\\0'); if (c.includes(flag)) console.log(c.join(' ')); } catch {} }`;
-
-/** No process of ours still runs the port forwarder. */
-function forwarders(): string[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((pid) => {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      // This checkout's bundle only: other checkouts on the machine run their own tests.
-      return cmd.includes('--setup-dind-forwarder') && cmd.includes(`${repoRoot}/dist/`) ? [`${pid}: ${cmd.replace(/\0/g, ' ')}`] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.connect({ host: '127.0.0.1', port }, () => {
-      c.destroy();
-      resolve(false);
-    });
-    c.on('error', () => resolve(true));
-  });
-}
 
 /** Fetches a URL with node (the runner's), retrying for a few seconds (a server that has just started). */
 const FETCH = `const u = process.argv[1]; (async () => { for (let i = 0; i < 50; i++) { try { const r = await fetch(u); console.log((await r.text()).trim()); return; } catch { await new Promise((r) => setTimeout(r, 100)); } } console.log('no answer at ' + u); process.exit(1); })()`;

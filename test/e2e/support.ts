@@ -1,6 +1,7 @@
 // What every end-to-end test shares: the bed's engine, a leak check, users, and the built action.
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
@@ -73,4 +74,29 @@ export async function expectNothingLeft(before: Picture): Promise<void> {
 export async function docker(args: string[], options: { host?: string; input?: string } = {}): Promise<string> {
   const { stdout } = await run('docker', args, { env: { ...process.env, DOCKER_HOST: options.host ?? outerHost() }, maxBuffer: 64 * 1024 * 1024 });
   return stdout;
+}
+
+/** This checkout's port forwarder processes that run now (the flag assembled, so this never lists itself); other
+ * checkouts on the machine run their own tests. */
+export function forwarders(): string[] {
+  const flag = '--setup-dind-' + 'forwarder';
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((pid) => {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return cmd.split('\0').includes(flag) && cmd.includes(`${repoRoot}/dist/`) ? [`${pid}: ${cmd.replace(/\0/g, ' ')}`] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Nothing listens at 127.0.0.1:port (here, in the bed's network namespace). */
+export function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect({ host: '127.0.0.1', port }, () => {
+      c.destroy();
+      resolve(false);
+    });
+    c.on('error', () => resolve(true));
+  });
 }
