@@ -74,6 +74,9 @@ export TMPDIR=$PREPARE_TMP
 # too, for jobs run as root: a test run leaves nothing in ~/.cache (the test users' homes go with them).
 export XDG_CACHE_HOME="$PREPARE_TMP/.cache"
 mkdir -m 0700 "$XDG_CACHE_HOME"
+# The host-wide port reservations of dind jobs (src/background/port-range.ts) go under the run's temp root too (1777,
+# like /tmp, so the test users' jobs share them): a run leaves no setup-dind-ports-* directory in /tmp.
+export SETUP_DIND_PORT_RESERVATIONS="$PREPARE_TMP"
 # System users that tests create are listed here and removed on exit.
 PREPARE_USERS="$PREPARE_TMP/.users"
 : >"$PREPARE_USERS"

@@ -188,6 +188,8 @@ export class Job {
       HOME: user?.home ?? process.env.HOME ?? os.homedir(),
       // A job as the runner's own user keeps the runner's cache directory (scripts/prepare.sh points it into the run's temp root).
       ...(!user && process.env.XDG_CACHE_HOME ? { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } : {}),
+      // Where the host's jobs reserve their ports: the runner's service environment, the same for every job of the host.
+      ...(process.env.SETUP_DIND_PORT_RESERVATIONS ? { SETUP_DIND_PORT_RESERVATIONS: process.env.SETUP_DIND_PORT_RESERVATIONS } : {}),
       USER: userName,
       LANG: 'C.UTF-8',
       RUNNER_TRACKING_ID: this.trackingId,
