@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerHost, picture, repoRoot, runnerEnv } from './support.js';
 
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'sd-cli-e2e-'));
@@ -15,7 +15,7 @@ const CLI = join(repoRoot, 'dist', 'cli', 'index.js');
 
 async function cli(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await run(actionNode(), [CLI, ...args], { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, DOCKER_HOST: outerHost(), ...env } });
+    const { stdout, stderr } = await run(actionNode(), [CLI, ...args], { env: { PATH: process.env.PATH!, ...runnerEnv(), DOCKER_HOST: outerHost(), ...env } });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runJob } from '../harness/runner.js';
-import { actionNode, docker, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+import { actionNode, docker, expectNothingLeft, outerHost, picture, repoRoot, runnerEnv } from './support.js';
 
 const TRIXIE = 'local/dind:trixie';
 
@@ -76,7 +76,7 @@ describe('client: true', () => {
     const config = join(work, 'cli-config');
     const stateDir = join(work, 'cli-state');
     const before = await picture([work]);
-    const env = { PATH: process.env.PATH!, HOME: process.env.HOME!, DOCKER_HOST: outerHost(), DOCKER_CONFIG: config, SETUP_DIND_STATE_DIR: stateDir };
+    const env = { PATH: process.env.PATH!, ...runnerEnv(), DOCKER_HOST: outerHost(), DOCKER_CONFIG: config, SETUP_DIND_STATE_DIR: stateDir };
     const exec = promisify(execFile);
     const start = await exec(actionNode(), [CLI, 'start', '--image', TRIXIE, '--client', 'true'], { env });
     expect(start.stdout).toMatch(/is ready/);

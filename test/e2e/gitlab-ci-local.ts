@@ -44,10 +44,14 @@ export function ciHome(work: string): string {
  * Runs gitlab-ci-local in `dir` with `args` (after its path) and only the environment given (PATH and LANG added);
  * stopped with SIGTERM after `timeoutMs`. The combined log in order, the exit code and how long it took.
  */
+/** Where the run keeps the host's port reservations (scripts/prepare.sh), for the shell jobs' setup-dind. */
+const portReservations = (): Record<string, string> =>
+  process.env.SETUP_DIND_PORT_RESERVATIONS ? { SETUP_DIND_PORT_RESERVATIONS: process.env.SETUP_DIND_PORT_RESERVATIONS } : {};
+
 export function runGitlabCiLocal(dir: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number; log: string; seconds: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(NODE22, [GITLAB_CI_LOCAL, ...args], { cwd: dir, env: { PATH: process.env.PATH!, LANG: 'C.UTF-8', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE22, [GITLAB_CI_LOCAL, ...args], { cwd: dir, env: { PATH: process.env.PATH!, LANG: 'C.UTF-8', ...portReservations(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stdout.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr.on('data', (d: Buffer) => (log += d.toString()));

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { GITLAB_CI_LOCAL, NODE22, ciHome, gitProject, jobLines, runGitlabCiLocal } from './gitlab-ci-local.js';
-import { DIND_IMAGE, actionNode, docker, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+import { DIND_IMAGE, actionNode, docker, expectNothingLeft, outerHost, picture, repoRoot, runnerEnv } from './support.js';
 
 const exec = promisify(execFile);
 const CLI = join(repoRoot, 'dist', 'cli', 'index.js');
@@ -73,7 +73,7 @@ describe('GitLab jobs on an image with the docker CLI and no Node.js (gitlab-ci-
     // service is), started with the CLI; its client certificates appear in the job's /certs/client 2 s late.
     const network = `sd-gl-no-node-${randomBytes(3).toString('hex')}`;
     const stateDir = join(work, 'service');
-    const env = { PATH: process.env.PATH!, HOME: process.env.HOME!, DOCKER_HOST: outerHost(), CI_PIPELINE_ID: String(900_000 + Math.floor(Math.random() * 99_999)), CI_JOB_ID: 'service', SETUP_DIND_STATE_DIR: stateDir };
+    const env = { PATH: process.env.PATH!, ...runnerEnv(), DOCKER_HOST: outerHost(), CI_PIPELINE_ID: String(900_000 + Math.floor(Math.random() * 99_999)), CI_JOB_ID: 'service', SETUP_DIND_STATE_DIR: stateDir };
     const cli = (args: string[]) => exec(actionNode(), [CLI, ...args], { env });
     await cli(['start', '--image', DIND_IMAGE, '--tcp', 'true', '--network', network, '--wait-timeout', '30']);
     onTestFinished(async () => {

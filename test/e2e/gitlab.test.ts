@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { interpolate, readTemplate } from '../templates.js';
 import { LABEL_SESSION } from '../../src/session/session.js';
 import { GITLAB_CI_LOCAL, NODE22, ciHome, gitProject, jobLines, runGitlabCiLocal } from './gitlab-ci-local.js';
-import { BUSYBOX, DIND_IMAGE, actionNode, docker, outerEngine, outerHost, repoRoot } from './support.js';
+import { BUSYBOX, DIND_IMAGE, actionNode, docker, outerEngine, outerHost, repoRoot, runnerEnv } from './support.js';
 
 const exec = promisify(execFile);
 const CLI = join(repoRoot, 'dist', 'cli', 'index.js');
@@ -250,7 +250,7 @@ ${jobVariables()}
     const id = pipelineBase + 900_000;
     ourPipelines.push(id);
     const stateDir = join(work, 'service-daemon');
-    const env = { PATH: process.env.PATH!, HOME: process.env.HOME!, DOCKER_HOST: outerHost(), CI_PIPELINE_ID: String(id), CI_JOB_ID: 'service', SETUP_DIND_STATE_DIR: stateDir };
+    const env = { PATH: process.env.PATH!, ...runnerEnv(), DOCKER_HOST: outerHost(), CI_PIPELINE_ID: String(id), CI_JOB_ID: 'service', SETUP_DIND_STATE_DIR: stateDir };
     const cli = (args: string[]) => exec(actionNode(), [CLI, ...args], { env });
     await cli(['start', '--image', DIND_IMAGE, '--tcp', 'true', '--wait-timeout', '30']);
     onTestFinished(async () => {

@@ -2,16 +2,22 @@
 // (an empty npm cache and --offline: anything it would have to fetch fails the install), then its `setup-dind`
 // starts a daemon on the real engine, a container runs there, and stop leaves nothing behind.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerHost, picture, repoRoot } from './support.js';
+import { BUSYBOX, DIND_IMAGE, actionNode, expectNothingLeft, outerHost, picture, repoRoot, runnerEnv } from './support.js';
 
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'sd-npm-package-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+// The user's cache directory, apart: the CLI remembers there, on purpose and for later jobs, that this engine
+// refuses --privileged (src/daemon/privilege-memory.ts); the leak check of the job's own directory stays whole.
+const cacheHome = mkdtempSync(join(tmpdir(), 'sd-npm-cache-'));
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+  rmSync(cacheHome, { recursive: true, force: true });
+});
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { name: string; version: string };
 
 describe('the packed npm package', () => {
@@ -35,7 +41,7 @@ describe('the packed npm package', () => {
 
     // The bin as npm linked it, run by the runner's Node (the first `node` on PATH).
     const bin = join(app, 'node_modules', '.bin', 'setup-dind');
-    const env = { PATH: `${join(actionNode(), '..')}:${process.env.PATH}`, HOME: work, DOCKER_HOST: outerHost(), SETUP_DIND_IMAGE: DIND_IMAGE, SETUP_DIND_STATE_DIR: join(work, 'state') };
+    const env = { PATH: `${join(actionNode(), '..')}:${process.env.PATH}`, ...runnerEnv(), HOME: work, XDG_CACHE_HOME: cacheHome, DOCKER_HOST: outerHost(), SETUP_DIND_IMAGE: DIND_IMAGE, SETUP_DIND_STATE_DIR: join(work, 'state') };
     const cli = (args: string[]) => run(bin, args, { env });
     expect((await cli(['--version'])).stdout.trim()).toBe(pkg.version);
 
@@ -50,5 +56,7 @@ describe('the packed npm package', () => {
       await cli(['stop']);
     }
     await expectNothingLeft(before);
+    // All it keeps for later jobs is the engine memory.
+    for (const d of readdirSync(cacheHome)) expect(d).toBe('setup-dind');
   });
 });

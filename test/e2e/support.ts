@@ -24,6 +24,15 @@ export function outerHost(): string {
 export const outerEngine = () => new EngineClient({ address: parseDockerHost(outerHost()) });
 
 /** The node binary the runner uses for `using: node24` (scripts/test.sh installs it), else this one. */
+/**
+ * What a CLI run by the test gets of the runner's environment: HOME, and where the run put the user's cache directory
+ * and the host's port reservations (scripts/prepare.sh: under the temp root, so that a run leaves nothing behind).
+ */
+export const runnerEnv = (): Record<string, string> => {
+  const env: Record<string, string> = { HOME: process.env.HOME! };
+  for (const name of ['XDG_CACHE_HOME', 'SETUP_DIND_PORT_RESERVATIONS']) if (process.env[name]) env[name] = process.env[name]!;
+  return env;
+};
 export const actionNode = () => process.env.SETUP_DIND_NODE || process.execPath;
 
 /**
